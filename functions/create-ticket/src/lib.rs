@@ -1,0 +1,86 @@
+//! `POST /tickets`: parse, authorise, hand the request to the desk, map the outcome.
+
+use guichet::core::{IdempotencyKey, TicketStore};
+use guichet::domain::intake::TicketRequest;
+use guichet::domain::validation::{Rule, ValidationError};
+use guichet::http::{header_str, json_body, json_response, request_id, ApiError, Caller, Role};
+use guichet::tickets::{Desk, IntakeError, Submitted};
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Request, Response};
+use tracing::Instrument;
+
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "create_ticket",
+        request_id = %request_id,
+        ticket = tracing::field::Empty
+    );
+    async {
+        match create(desk, &request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(&request_id),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn create<S: TicketStore>(
+    desk: &Desk<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    // Tickets are opened by players for themselves; staff hand-offs log in as the player's
+    // channel (e-mail, chat), never by naming a player in the body.
+    caller.require(Role::Player)?;
+    let key = idempotency_key(request)?;
+    let body = json_body(request)?;
+    let headers = request.headers();
+    let ticket_request = TicketRequest::parse(
+        &body,
+        header_str(headers, header::ACCEPT_LANGUAGE.as_str()),
+        desk.clock.now(),
+    )?;
+    let (status, receipt) = match desk.submit(caller.subject, ticket_request, key).await {
+        Ok(Submitted::Created(receipt)) => (StatusCode::CREATED, receipt),
+        Ok(Submitted::Replayed(receipt)) => (StatusCode::OK, receipt),
+        Err(IntakeError::KeyReused) => return Err(ApiError::IdempotencyKeyReused),
+        Err(IntakeError::Contended) => return Err(ApiError::Busy),
+        Err(other) => return Err(ApiError::Internal(Box::new(other))),
+    };
+    tracing::Span::current().record("ticket", receipt.reference.as_str());
+    tracing::info!(
+        replayed = status == StatusCode::OK,
+        priority = receipt.priority.as_str(),
+        team = receipt.team.as_str(),
+        "ticket accepted"
+    );
+    let mut response = json_response(status, &receipt);
+    if let Ok(location) = HeaderValue::from_str(&format!("/tickets/{}", receipt.reference)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = request.headers().get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(IdempotencyKey::parse)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::Invalid(ValidationError::new(
+                "Idempotency-Key",
+                Rule::Token {
+                    min: IdempotencyKey::MIN_LEN,
+                    max: IdempotencyKey::MAX_LEN,
+                },
+            ))
+        })
+}

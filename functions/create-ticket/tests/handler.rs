@@ -1,0 +1,139 @@
+//! The handler fed with the sample events in `events/`, over the in-memory store.
+
+use guichet::mocks::{body_json, desk, event};
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::Body;
+
+const NOW: &str = "2026-11-26T15:00:00Z";
+
+#[tokio::test]
+async fn a_form_request_becomes_an_urgent_security_ticket() {
+    let desk = desk(NOW);
+    let response = create_ticket::handle(&desk, event("create-ticket.json")).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body = body_json(&response);
+    assert_eq!(body["status"], "open");
+    assert_eq!(body["priority"], "urgent");
+    assert_eq!(body["team"], "security");
+    assert_eq!(body["language"], "fr");
+    assert_eq!(body["response_target"]["within"]["business_days"], 1);
+    let reference = body["reference"].as_str().expect("reference");
+    assert!(body["acknowledgement"]
+        .as_str()
+        .expect("text")
+        .contains(reference));
+    assert_eq!(
+        response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some(format!("/tickets/{reference}").as_str())
+    );
+    assert_eq!(desk.store.ticket_count(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_key_returns_the_same_ticket() {
+    let desk = desk(NOW);
+    let first = create_ticket::handle(&desk, event("create-ticket.json")).await;
+    let second = create_ticket::handle(&desk, event("create-ticket.json")).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert_eq!(second.status(), StatusCode::OK);
+    assert_eq!(body_json(&first), body_json(&second));
+    assert_eq!(desk.store.ticket_count(), 1);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_refused() {
+    let desk = desk(NOW);
+    create_ticket::handle(&desk, event("create-ticket.json")).await;
+    let mut changed = event("create-ticket.json");
+    *changed.body_mut() = Body::Text(
+        r#"{"channel":"form","category":"technical","subject":"Autre chose","description":"Une tout autre demande."}"#
+            .to_owned(),
+    );
+    let response = create_ticket::handle(&desk, changed).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body_json(&response)["field"], "Idempotency-Key");
+    assert_eq!(desk.store.ticket_count(), 1);
+}
+
+#[tokio::test]
+async fn an_incident_in_chat_is_routed_by_what_it_names() {
+    let desk = desk(NOW);
+    let response = create_ticket::handle(&desk, event("create-ticket-incident.json")).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body = body_json(&response);
+    assert_eq!(body["team"], "games");
+    assert_eq!(body["priority"], "high");
+    assert_eq!(body["response_target"]["within"]["minutes"], 5);
+    // French from Accept-Language, since the body names no language.
+    assert_eq!(body["language"], "fr");
+}
+
+#[tokio::test]
+async fn an_invalid_field_is_named_and_nothing_is_written() {
+    let desk = desk(NOW);
+    let response = create_ticket::handle(&desk, event("create-ticket-invalid.json")).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = body_json(&response);
+    assert_eq!(body["error"], "validation_failed");
+    assert_eq!(body["field"], "channel");
+    assert_eq!(body["rule"], "one_of");
+    assert_eq!(desk.store.ticket_count(), 0);
+}
+
+#[tokio::test]
+async fn staff_cannot_open_tickets_as_players() {
+    let desk = desk(NOW);
+    let response = create_ticket::handle(&desk, event("create-ticket-staff.json")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body_json(&response)["required_role"], "player");
+}
+
+#[tokio::test]
+async fn no_claims_is_unauthenticated() {
+    let desk = desk(NOW);
+    let mut request = event("no-authorizer.json");
+    *request.method_mut() = lambda_http::http::Method::POST;
+    let response = create_ticket::handle(&desk, request).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn media_type_size_and_key_are_checked() {
+    let desk = desk(NOW);
+
+    let mut plain = event("create-ticket.json");
+    plain
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/plain"));
+    let response = create_ticket::handle(&desk, plain).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(body_json(&response)["field"], "Content-Type");
+
+    let mut huge = event("create-ticket.json");
+    *huge.body_mut() = Body::Text(format!(
+        r#"{{"channel":"form","category":"technical","subject":"x","description":"{}"}}"#,
+        "a".repeat(guichet::http::MAX_BODY_BYTES)
+    ));
+    let response = create_ticket::handle(&desk, huge).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body_json(&response)["rule"], "max_bytes");
+
+    let mut bad_key = event("create-ticket.json");
+    bad_key
+        .headers_mut()
+        .insert("idempotency-key", HeaderValue::from_static("no"));
+    let response = create_ticket::handle(&desk, bad_key).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(&response)["field"], "Idempotency-Key");
+
+    let mut broken = event("create-ticket.json");
+    *broken.body_mut() = Body::Text("{\"channel\":".to_owned());
+    let response = create_ticket::handle(&desk, broken).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(&response)["field"], "body");
+
+    assert_eq!(desk.store.ticket_count(), 0);
+}

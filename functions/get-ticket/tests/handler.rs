@@ -1,0 +1,91 @@
+//! The handler fed with the sample events in `events/`, over the in-memory store.
+
+use guichet::mocks::{body_json, desk, event};
+use guichet::tickets::Submitted;
+use lambda_http::http::StatusCode;
+use lambda_http::RequestExt;
+
+const NOW: &str = "2026-11-26T15:00:00Z";
+
+async fn submit_for(
+    desk: &guichet::tickets::Desk<guichet::mocks::MemoryTicketStore>,
+    player: &str,
+) -> String {
+    let request = guichet::domain::intake::TicketRequest::parse(
+        &serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}),
+        None,
+        NOW.parse().expect("valid"),
+    )
+    .expect("valid request");
+    let player = guichet::domain::ticket::PlayerId::parse(player).expect("valid id");
+    match desk.submit(player, request, None).await.expect("stored") {
+        Submitted::Created(receipt) | Submitted::Replayed(receipt) => receipt.reference.to_string(),
+    }
+}
+
+fn get(reference: &str, groups: &str, sub: &str) -> lambda_http::Request {
+    let mut text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/get-ticket.json"
+    ))
+    .expect("fixture");
+    text = text.replace("K7M2Q-9XW45", reference);
+    text = text.replace("\"[player]\"", &format!("\"{groups}\""));
+    text = text.replace("player-7f3a9c", sub);
+    lambda_http::request::from_str(&text).expect("event")
+}
+
+#[tokio::test]
+async fn a_player_reads_their_ticket_with_its_history() {
+    let desk = desk(NOW);
+    let reference = submit_for(&desk, "player-7f3a9c").await;
+    let response = get_ticket::handle(&desk, get(&reference, "[player]", "player-7f3a9c")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = body_json(&response);
+    assert_eq!(body["reference"], reference.as_str());
+    assert_eq!(body["history"][0]["status"], "open");
+    assert_eq!(body["history"][0]["reason"], "received");
+}
+
+#[tokio::test]
+async fn references_are_read_in_any_case() {
+    let desk = desk(NOW);
+    let reference = submit_for(&desk, "player-7f3a9c").await;
+    let typed = reference.to_lowercase().replace('-', "");
+    let response = get_ticket::handle(&desk, get(&typed, "[player]", "player-7f3a9c")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn another_players_ticket_is_not_found_like_an_unknown_one() {
+    let desk = desk(NOW);
+    let reference = submit_for(&desk, "player-other").await;
+    let theirs = get_ticket::handle(&desk, get(&reference, "[player]", "player-7f3a9c")).await;
+    let unknown = get_ticket::handle(&desk, event("get-ticket.json")).await;
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body_json(&theirs), body_json(&unknown));
+}
+
+#[tokio::test]
+async fn agents_read_any_ticket_and_other_roles_are_refused() {
+    let desk = desk(NOW);
+    let reference = submit_for(&desk, "player-other").await;
+    let agent = get_ticket::handle(&desk, get(&reference, "[agent]", "agent-0042")).await;
+    assert_eq!(agent.status(), StatusCode::OK);
+    let service = get_ticket::handle(&desk, get(&reference, "[service]", "svc-cashier")).await;
+    assert_eq!(service.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_mistyped_reference_is_a_named_error() {
+    let desk = desk(NOW);
+    let request =
+        event("get-ticket.json").with_path_parameters(std::collections::HashMap::from([(
+            "reference".to_owned(),
+            "K7M2Q-9XW46".to_owned(),
+        )]));
+    let response = get_ticket::handle(&desk, request).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(&response)["field"], "reference");
+}

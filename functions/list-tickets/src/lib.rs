@@ -1,0 +1,87 @@
+//! `GET /tickets`: the calling player's tickets, newest first, a page at a time.
+
+use guichet::core::TicketStore;
+use guichet::domain::validation::{Rule, ValidationError};
+use guichet::http::{json_response, request_id, ApiError, Caller, Role};
+use guichet::tickets::{cursor, Desk, TicketView};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use tracing::Instrument;
+
+pub const DEFAULT_LIMIT: u16 = 20;
+pub const MAX_LIMIT: u16 = 50;
+
+#[derive(Serialize)]
+struct TicketPage<'a> {
+    tickets: Vec<TicketView<'a>>,
+    next_cursor: Option<String>,
+}
+
+pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!("list_tickets", request_id = %request_id);
+    async {
+        match list(desk, &request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(&request_id),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn list<S: TicketStore>(
+    desk: &Desk<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    caller.require(Role::Player)?;
+    let mut limit = DEFAULT_LIMIT;
+    let mut start = None;
+    if let Some(query) = request.query_string_parameters_ref() {
+        for (name, value) in query.iter() {
+            match name {
+                "limit" => {
+                    limit = value
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|l| (1..=MAX_LIMIT).contains(l))
+                        .ok_or_else(|| {
+                            ValidationError::new(
+                                "limit",
+                                Rule::Range {
+                                    min: 1,
+                                    max: i64::from(MAX_LIMIT),
+                                },
+                            )
+                        })?;
+                }
+                "cursor" => {
+                    start = Some(
+                        cursor::decode(value)
+                            .ok_or_else(|| ValidationError::new("cursor", Rule::Opaque))?,
+                    );
+                }
+                other => return Err(ValidationError::new(other, Rule::UnknownField).into()),
+            }
+        }
+    }
+    let page = desk
+        .tickets_of(&caller.subject, limit, start.as_ref())
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &TicketPage {
+            tickets: page
+                .items
+                .iter()
+                .map(|ticket| TicketView {
+                    ticket,
+                    history: None,
+                })
+                .collect(),
+            next_cursor: page.next.as_ref().map(cursor::encode),
+        },
+    ))
+}

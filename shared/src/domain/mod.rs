@@ -1,0 +1,8 @@
+//! The support desk's rules, in plain Rust: no AWS, no HTTP.
+
+pub mod acknowledgement;
+pub mod intake;
+pub mod reference;
+pub mod sla;
+pub mod ticket;
+pub mod validation;

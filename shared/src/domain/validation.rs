@@ -1,0 +1,369 @@
+//! Field-level validation errors: every refusal names the field and the rule it broke, so a
+//! form can put the message next to the right input.
+
+use std::fmt;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Rule {
+    /// The field must be present.
+    Required,
+    /// The field is not part of this request.
+    UnknownField,
+    /// The field has the wrong JSON type.
+    Type {
+        expected: &'static str,
+    },
+    MinLength {
+        min: usize,
+    },
+    MaxLength {
+        max: usize,
+    },
+    MaxItems {
+        max: usize,
+    },
+    OneOf {
+        allowed: &'static [&'static str],
+    },
+    /// Control characters other than line breaks and tabs are refused.
+    PrintableText,
+    /// Letters, digits, `-` and `_` only.
+    Identifier,
+    /// A client token: `min` to `max` letters, digits, `-`, `_`, `.` or `:`.
+    Token {
+        min: usize,
+        max: usize,
+    },
+    /// A whole number in a range.
+    Range {
+        min: i64,
+        max: i64,
+    },
+    /// A reference as the acknowledgement gave it, e.g. `K7M2Q-9XW4B`.
+    Reference,
+    /// A value this API handed out earlier, unchanged (e.g. a page cursor).
+    Opaque,
+    /// An RFC 3339 timestamp with an offset, e.g. `2026-11-26T21:30:00-05:00`.
+    Timestamp,
+    NotInFuture,
+    NotBefore {
+        days: i64,
+    },
+    /// At least one of the named fields must be given.
+    AtLeastOneOf {
+        fields: &'static [&'static str],
+    },
+    /// The field only belongs to requests of another kind.
+    NotAllowedHere {
+        reason: &'static str,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+pub struct ValidationError {
+    pub field: String,
+    #[serde(flatten)]
+    pub rule: Rule,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, rule: Rule) -> Self {
+        Self {
+            field: field.into(),
+            rule,
+        }
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = &self.field;
+        match &self.rule {
+            Rule::Required => write!(f, "{field} is required"),
+            Rule::UnknownField => write!(f, "{field} is not a field of this request"),
+            Rule::Type { expected } => write!(f, "{field} must be {expected}"),
+            Rule::MinLength { min } => write!(f, "{field} must be at least {min} characters"),
+            Rule::MaxLength { max } => write!(f, "{field} must be at most {max} characters"),
+            Rule::MaxItems { max } => write!(f, "{field} must have at most {max} items"),
+            Rule::OneOf { allowed } => write!(f, "{field} must be one of {}", allowed.join(", ")),
+            Rule::PrintableText => write!(f, "{field} must not contain control characters"),
+            Rule::Identifier => write!(
+                f,
+                "{field} may contain only letters, digits, '-' and '_'"
+            ),
+            Rule::Token { min, max } => write!(
+                f,
+                "{field} must be {min} to {max} letters, digits, '-', '_', '.' or ':'"
+            ),
+            Rule::Range { min, max } => {
+                write!(f, "{field} must be a whole number from {min} to {max}")
+            }
+            Rule::Reference => write!(
+                f,
+                "{field} must be a ticket reference as given in the acknowledgement, e.g. K7M2Q-9XW45"
+            ),
+            Rule::Opaque => write!(f, "{field} must be a value returned by this API, unchanged"),
+            Rule::Timestamp => write!(
+                f,
+                "{field} must be an RFC 3339 timestamp with an offset, e.g. 2026-11-26T21:30:00-05:00"
+            ),
+            Rule::NotInFuture => write!(f, "{field} must not be in the future"),
+            Rule::NotBefore { days } => write!(f, "{field} must be within the last {days} days"),
+            Rule::AtLeastOneOf { fields } => {
+                write!(f, "{field} needs at least one of {}", fields.join(", "))
+            }
+            Rule::NotAllowedHere { reason } => write!(f, "{field} is not allowed: {reason}"),
+        }
+    }
+}
+
+/// Reads typed fields out of a JSON object, prefixing nested fields with their path.
+pub struct Fields<'a> {
+    path: &'a str,
+    object: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'a> Fields<'a> {
+    /// `allowed` lists every field the object may have; any other key is refused, so a typo
+    /// in an optional field is reported rather than silently ignored.
+    pub fn new(
+        path: &'a str,
+        object: &'a serde_json::Map<String, serde_json::Value>,
+        allowed: &[&str],
+    ) -> Result<Self, ValidationError> {
+        let fields = Self { path, object };
+        // Sorted so the error is the same whatever order the client sent.
+        let mut unknown: Vec<&String> = object
+            .keys()
+            .filter(|k| !allowed.contains(&k.as_str()))
+            .collect();
+        unknown.sort();
+        if let Some(key) = unknown.first() {
+            return Err(ValidationError::new(fields.name(key), Rule::UnknownField));
+        }
+        Ok(fields)
+    }
+
+    pub fn name(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    fn present(&self, key: &str) -> Option<&'a serde_json::Value> {
+        self.object.get(key).filter(|v| !v.is_null())
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.present(key).is_some()
+    }
+
+    pub fn optional_str(&self, key: &str) -> Result<Option<&'a str>, ValidationError> {
+        match self.present(key) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(ValidationError::new(
+                self.name(key),
+                Rule::Type {
+                    expected: "a string",
+                },
+            )),
+        }
+    }
+
+    pub fn required_str(&self, key: &str) -> Result<&'a str, ValidationError> {
+        self.optional_str(key)?
+            .ok_or_else(|| ValidationError::new(self.name(key), Rule::Required))
+    }
+
+    /// A free-text field: trimmed, then bounded in characters (not bytes, so French accents
+    /// count once), with control characters refused.
+    pub fn text(&self, key: &str, min: usize, max: usize) -> Result<String, ValidationError> {
+        let raw = self.required_str(key)?;
+        check_text(&self.name(key), raw, min, max)
+    }
+
+    pub fn optional_text(&self, key: &str, max: usize) -> Result<Option<String>, ValidationError> {
+        self.optional_str(key)?
+            .map(|raw| check_text(&self.name(key), raw, 1, max))
+            .transpose()
+    }
+
+    /// One word of a closed vocabulary.
+    pub fn choice<T>(
+        &self,
+        key: &str,
+        names: &'static [&'static str],
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, ValidationError> {
+        self.optional_str(key)?
+            .map(|raw| {
+                parse(raw).ok_or_else(|| {
+                    ValidationError::new(self.name(key), Rule::OneOf { allowed: names })
+                })
+            })
+            .transpose()
+    }
+
+    pub fn object(
+        &self,
+        key: &str,
+    ) -> Result<Option<&'a serde_json::Map<String, serde_json::Value>>, ValidationError> {
+        match self.present(key) {
+            None => Ok(None),
+            Some(serde_json::Value::Object(o)) => Ok(Some(o)),
+            Some(_) => Err(ValidationError::new(
+                self.name(key),
+                Rule::Type {
+                    expected: "an object",
+                },
+            )),
+        }
+    }
+
+    /// A list of short texts, bounded in count and in each item's length.
+    pub fn text_list(
+        &self,
+        key: &str,
+        max_items: usize,
+        max_len: usize,
+    ) -> Result<Vec<String>, ValidationError> {
+        let items = match self.present(key) {
+            None => return Err(ValidationError::new(self.name(key), Rule::Required)),
+            Some(serde_json::Value::Array(items)) => items,
+            Some(_) => {
+                return Err(ValidationError::new(
+                    self.name(key),
+                    Rule::Type {
+                        expected: "a list of strings",
+                    },
+                ))
+            }
+        };
+        if items.len() > max_items {
+            return Err(ValidationError::new(
+                self.name(key),
+                Rule::MaxItems { max: max_items },
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let name = format!("{}[{i}]", self.name(key));
+                match item {
+                    serde_json::Value::String(s) => check_text(&name, s, 1, max_len),
+                    _ => Err(ValidationError::new(
+                        name,
+                        Rule::Type {
+                            expected: "a string",
+                        },
+                    )),
+                }
+            })
+            .collect()
+    }
+}
+
+fn check_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, ValidationError> {
+    let text = raw.trim();
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ValidationError::new(field, Rule::PrintableText));
+    }
+    let length = text.chars().count();
+    if length < min {
+        return Err(if length == 0 {
+            ValidationError::new(field, Rule::Required)
+        } else {
+            ValidationError::new(field, Rule::MinLength { min })
+        });
+    }
+    if length > max {
+        return Err(ValidationError::new(field, Rule::MaxLength { max }));
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        match value {
+            serde_json::Value::Object(o) => o,
+            _ => unreachable!("test input is an object"),
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let o = object(json!({"subject": "x", "zzz": 1, "player_id": "p"}));
+        let err = Fields::new("", &o, &["subject"]).err();
+        assert_eq!(
+            err,
+            Some(ValidationError::new("player_id", Rule::UnknownField))
+        );
+    }
+
+    #[test]
+    fn nested_fields_carry_their_path() {
+        let o = object(json!({"steps_tried": ["ok", 3]}));
+        let fields = Fields::new("incident", &o, &["steps_tried"]).expect("known fields");
+        assert_eq!(
+            fields.text_list("steps_tried", 5, 10),
+            Err(ValidationError::new(
+                "incident.steps_tried[1]",
+                Rule::Type {
+                    expected: "a string"
+                }
+            ))
+        );
+    }
+
+    #[test]
+    fn text_is_trimmed_and_counted_in_characters() {
+        let o = object(json!({"s": "  été  ", "blank": "   ", "bell": "a\u{7}b"}));
+        let fields = Fields::new("", &o, &["s", "blank", "bell"]).expect("known fields");
+        assert_eq!(fields.text("s", 1, 3), Ok("été".to_owned()));
+        assert_eq!(
+            fields.text("s", 4, 10),
+            Err(ValidationError::new("s", Rule::MinLength { min: 4 }))
+        );
+        assert_eq!(
+            fields.text("s", 1, 2),
+            Err(ValidationError::new("s", Rule::MaxLength { max: 2 }))
+        );
+        assert_eq!(
+            fields.text("blank", 1, 2),
+            Err(ValidationError::new("blank", Rule::Required))
+        );
+        assert_eq!(
+            fields.text("bell", 1, 9),
+            Err(ValidationError::new("bell", Rule::PrintableText))
+        );
+    }
+
+    #[test]
+    fn messages_name_field_and_rule() {
+        let e = ValidationError::new(
+            "channel",
+            Rule::OneOf {
+                allowed: &["form", "chat"],
+            },
+        );
+        assert_eq!(e.to_string(), "channel must be one of form, chat");
+        let json = serde_json::to_value(&e).expect("serialisable");
+        assert_eq!(json["field"], "channel");
+        assert_eq!(json["rule"], "one_of");
+        assert_eq!(json["allowed"], json!(["form", "chat"]));
+    }
+}

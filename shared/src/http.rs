@@ -1,0 +1,335 @@
+//! The HTTP edge shared by every API function: who is calling, reading a JSON body within
+//! limits, and turning every outcome into one JSON response shape. Errors are mapped to a
+//! status here, once; their internals never reach a response body.
+
+use lambda_http::http::{header, HeaderMap, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+use crate::domain::ticket::PlayerId;
+use crate::domain::validation::{Rule, ValidationError};
+
+/// Support requests are text; 32 KiB holds the longest description with room for JSON.
+pub const MAX_BODY_BYTES: usize = 32 * 1024;
+
+/// The claim that carries the caller's groups. API Gateway's JWT authorizer hands claims to
+/// the function as strings, an array claim as `[a b]`.
+pub const GROUPS_CLAIM: &str = "cognito:groups";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Player,
+    Agent,
+    Supervisor,
+    Verification,
+    Service,
+}
+
+impl Role {
+    pub fn parse(group: &str) -> Option<Role> {
+        match group {
+            "player" => Some(Role::Player),
+            "agent" => Some(Role::Agent),
+            "supervisor" => Some(Role::Supervisor),
+            "verification" => Some(Role::Verification),
+            "service" => Some(Role::Service),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Player => "player",
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Verification => "verification",
+            Role::Service => "service",
+        }
+    }
+}
+
+/// The authenticated caller, from the claims the API's JWT authorizer verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub subject: PlayerId,
+    pub roles: Vec<Role>,
+}
+
+impl Caller {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.has(role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden { required: role })
+        }
+    }
+
+    pub fn is_staff(&self) -> bool {
+        self.has(Role::Agent) || self.has(Role::Supervisor)
+    }
+
+    /// Reads the caller from the request context. In AWS the authorizer has already refused
+    /// a missing or bad token; this refuses a request that somehow arrives without claims.
+    pub fn from_request(request: &Request) -> Result<Caller, ApiError> {
+        let claims = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context
+                .authorizer
+                .as_ref()
+                .and_then(|a| a.jwt.as_ref())
+                .map(|jwt| &jwt.claims),
+            _ => None,
+        }
+        .ok_or(ApiError::Unauthenticated)?;
+        let subject = claims
+            .get("sub")
+            .and_then(|s| PlayerId::parse(s))
+            .ok_or(ApiError::Unauthenticated)?;
+        let roles = claims
+            .get(GROUPS_CLAIM)
+            .map(|raw| parse_groups(raw))
+            .unwrap_or_default();
+        Ok(Caller { subject, roles })
+    }
+}
+
+/// `[player agent]` (API Gateway's rendering of an array claim), `["player","agent"]`, or
+/// `player,agent`: unknown groups are ignored, never an error.
+pub fn parse_groups(raw: &str) -> Vec<Role> {
+    let trimmed = raw.trim().trim_start_matches('[').trim_end_matches(']');
+    let mut roles: Vec<Role> = trimmed
+        .split([' ', ','])
+        .map(|g| g.trim().trim_matches('"'))
+        .filter_map(Role::parse)
+        .collect();
+    roles.dedup();
+    roles
+}
+
+/// The API Gateway request id, which correlates our logs with the gateway's access log.
+pub fn request_id(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| "-".to_owned())
+}
+
+pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Checks the content type and size and parses the JSON, naming what is wrong.
+pub fn json_body(request: &Request) -> Result<serde_json::Value, ApiError> {
+    let content_type = header_str(request.headers(), header::CONTENT_TYPE.as_str()).unwrap_or("");
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media_type != "application/json" {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::Invalid(ValidationError::new(
+            "body",
+            Rule::Required,
+        )));
+    }
+    serde_json::from_slice(bytes).map_err(|_| {
+        ApiError::Invalid(ValidationError::new(
+            "body",
+            Rule::Type {
+                expected: "well-formed UTF-8 JSON",
+            },
+        ))
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("a valid bearer token is required")]
+    Unauthenticated,
+    #[error("this route needs the {} role", required.as_str())]
+    Forbidden { required: Role },
+    #[error("no such resource")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(ValidationError),
+    #[error("the body is larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error("the body must be sent as Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("this Idempotency-Key was already used for a different request; use a new key")]
+    IdempotencyKeyReused,
+    #[error("the service is busy; retry with the same Idempotency-Key")]
+    Busy,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::NotFound => "not_found",
+            ApiError::Invalid(_) => "validation_failed",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::Busy => "busy",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The one place an error becomes a response. Internal causes are logged (they carry no
+    /// player data: store errors name attributes, never values) and replaced by a request id.
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        let mut body = serde_json::json!({
+            "error": self.code(),
+            "message": self.to_string(),
+        });
+        match &self {
+            ApiError::Invalid(e) => merge(&mut body, e),
+            ApiError::PayloadTooLarge => {
+                body["field"] = "body".into();
+                body["rule"] = "max_bytes".into();
+                body["max"] = MAX_BODY_BYTES.into();
+            }
+            ApiError::UnsupportedMediaType => {
+                body["field"] = "Content-Type".into();
+                body["rule"] = "one_of".into();
+                body["allowed"] = serde_json::json!(["application/json"]);
+            }
+            ApiError::IdempotencyKeyReused => {
+                body["field"] = "Idempotency-Key".into();
+                body["rule"] = "same_request".into();
+            }
+            ApiError::Forbidden { required } => body["required_role"] = required.as_str().into(),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, source = ?cause.source(), "request failed");
+                body["request_id"] = request_id.into();
+            }
+            _ => {}
+        }
+        let mut response = json_response(self.status(), &body);
+        if matches!(self, ApiError::Busy) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        if matches!(self, ApiError::Unauthenticated) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+fn merge(body: &mut serde_json::Value, error: &ValidationError) {
+    if let (Some(target), Ok(serde_json::Value::Object(extra))) =
+        (body.as_object_mut(), serde_json::to_value(error))
+    {
+        target.extend(extra);
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError::Invalid(e)
+    }
+}
+
+impl From<crate::core::StoreError> for ApiError {
+    fn from(e: crate::core::StoreError) -> Self {
+        ApiError::Internal(Box::new(e))
+    }
+}
+
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    // Our response types serialise infallibly; the fallback keeps the contract anyway.
+    let text = serde_json::to_string(body)
+        .unwrap_or_else(|_| r#"{"error":"internal","message":"internal error"}"#.to_owned());
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        header::HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_read_in_every_shape_the_authorizer_uses() {
+        assert_eq!(parse_groups("[player]"), vec![Role::Player]);
+        assert_eq!(
+            parse_groups("[agent supervisor]"),
+            vec![Role::Agent, Role::Supervisor]
+        );
+        assert_eq!(
+            parse_groups(r#"["agent","player"]"#),
+            vec![Role::Agent, Role::Player]
+        );
+        assert_eq!(parse_groups("player, admin"), vec![Role::Player]);
+        assert!(parse_groups("").is_empty());
+    }
+
+    #[test]
+    fn errors_map_to_statuses_once() {
+        let invalid = ApiError::Invalid(ValidationError::new("subject", Rule::Required));
+        let response = invalid.into_response("r-1");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value =
+            serde_json::from_slice(response.body().as_ref()).expect("json");
+        assert_eq!(body["field"], "subject");
+        assert_eq!(body["rule"], "required");
+        assert_eq!(body["message"], "subject is required");
+
+        let internal = ApiError::Internal(Box::new(std::io::Error::other("secret detail")));
+        let response = internal.into_response("r-2");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let text = std::str::from_utf8(response.body().as_ref()).expect("utf-8");
+        assert!(!text.contains("secret detail"));
+        assert!(text.contains("r-2"));
+    }
+}

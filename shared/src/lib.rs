@@ -1,0 +1,20 @@
+//! Guichet's shared library: the support desk's rules (`domain`), the ports the handlers
+//! depend on (`core`), their AWS adapters, and the HTTP edge every API function shares.
+
+pub mod config;
+pub mod core;
+pub mod domain;
+pub mod dynamo;
+pub mod http;
+#[cfg(feature = "mocks")]
+pub mod mocks;
+pub mod telemetry;
+pub mod tickets;
+
+/// Builds the AWS SDK configuration once per container. `AWS_ENDPOINT_URL` (set by the local
+/// scripts) points every client at the emulator; in Lambda it is unset.
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}

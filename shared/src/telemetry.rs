@@ -1,0 +1,33 @@
+//! Logging set-up. In Lambda: JSON lines with the current span's fields (request id, ticket
+//! reference), so CloudWatch Logs Insights can query them. Nothing here logs bodies,
+//! names, e-mail addresses or documents; callers log identifiers only.
+
+use tracing_subscriber::EnvFilter;
+
+/// JSON logs filtered by `RUST_LOG` (default `info`). Safe to call more than once.
+pub fn init_json() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .try_init();
+}
+
+/// Human-readable logs for the local gateway and tools.
+pub fn init_pretty() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .try_init();
+}
+
+/// Quiet by default in tests; `TEST_LOG=1` shows the logs of a failing test.
+pub fn init_test() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::new("debug"))
+            .with_test_writer()
+            .try_init();
+    }
+}

@@ -1,0 +1,257 @@
+//! Use cases on tickets, over the ports: what a handler calls once it has parsed and
+//! authorised the request.
+
+use jiff::SignedDuration;
+use serde::Serialize;
+
+use crate::core::{
+    Clock, IdempotencyClaim, IdempotencyKey, InsertOutcome, NewTicketWrite, Page, PageStart,
+    ReferenceSource, StoreError, TicketStore, TicketWithHistory,
+};
+use crate::domain::acknowledgement::acknowledgement;
+use crate::domain::intake::TicketRequest;
+use crate::domain::reference::TicketReference;
+use crate::domain::sla::{ResponseTarget, SupportCalendar};
+use crate::domain::ticket::{PlayerId, Ticket};
+
+/// How many times intake draws a new reference or waits out a concurrent write before
+/// giving up. A collision among 2.6e13 references is rare; contention only happens when a
+/// client fires duplicates at once, and those resolve on the next attempt.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// What intake needs besides the store; built once per Lambda container.
+pub struct Desk<S> {
+    pub store: S,
+    pub clock: Box<dyn Clock>,
+    pub references: Box<dyn ReferenceSource>,
+    pub calendar: SupportCalendar,
+    /// How long an `Idempotency-Key` stays bound to its first request.
+    pub idempotency_ttl: SignedDuration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub reference: TicketReference,
+    pub status: crate::domain::ticket::TicketStatus,
+    pub priority: crate::domain::ticket::Priority,
+    pub team: crate::domain::ticket::Team,
+    pub language: crate::domain::ticket::Language,
+    pub created_at: jiff::Timestamp,
+    pub response_target: ResponseTarget,
+    pub acknowledgement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    Created(Receipt),
+    /// A retry of an earlier request with the same key: the original ticket, unchanged.
+    Replayed(Receipt),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("this Idempotency-Key was already used for a different request")]
+    KeyReused,
+    #[error("the ticket could not be written after {MAX_ATTEMPTS} attempts")]
+    Contended,
+    #[error("the random source failed")]
+    Random(#[from] getrandom::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl<S: TicketStore> Desk<S> {
+    pub async fn submit(
+        &self,
+        player: PlayerId,
+        request: TicketRequest,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Submitted, IntakeError> {
+        let now = self.clock.now();
+        let claim = key.map(|key| IdempotencyClaim {
+            player: player.clone(),
+            key,
+            fingerprint: request.fingerprint(),
+            claimed_at: now,
+            expires_at: now + self.idempotency_ttl,
+        });
+        for attempt in 0..MAX_ATTEMPTS {
+            let reference = self.references.next_reference()?;
+            let (ticket, received, _) =
+                request
+                    .clone()
+                    .open(reference, player.clone(), now, &self.calendar);
+            let write = NewTicketWrite {
+                ticket,
+                received,
+                idempotency: claim.clone(),
+            };
+            match self.store.insert(&write).await? {
+                InsertOutcome::Created => {
+                    return Ok(Submitted::Created(self.receipt(&write.ticket)));
+                }
+                InsertOutcome::KeyAlreadyUsed(record) => {
+                    let same = claim
+                        .as_ref()
+                        .is_some_and(|c| c.fingerprint == record.fingerprint);
+                    if !same {
+                        return Err(IntakeError::KeyReused);
+                    }
+                    // The record and its ticket were written in one transaction.
+                    let original =
+                        self.store
+                            .get(&record.reference)
+                            .await?
+                            .ok_or(StoreError::Corrupt {
+                                attribute: "reference",
+                            })?;
+                    return Ok(Submitted::Replayed(self.receipt(&original.ticket)));
+                }
+                InsertOutcome::ReferenceTaken => continue,
+                InsertOutcome::Contended => {
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        20 * u64::from(attempt + 1),
+                    ))
+                    .await;
+                }
+            }
+        }
+        Err(IntakeError::Contended)
+    }
+
+    /// The receipt is derived from the stored ticket alone, so a replay returns exactly
+    /// what the first answer said.
+    pub fn receipt(&self, ticket: &Ticket) -> Receipt {
+        let target =
+            self.calendar
+                .response_target(ticket.channel, ticket.priority, ticket.created_at);
+        let due_local = target.due_at.to_zoned(self.calendar.zone().clone());
+        Receipt {
+            reference: ticket.reference.clone(),
+            status: ticket.status,
+            priority: ticket.priority,
+            team: ticket.team,
+            language: ticket.language,
+            created_at: ticket.created_at,
+            acknowledgement: acknowledgement(
+                &ticket.reference,
+                ticket.team,
+                &target,
+                &due_local,
+                ticket.language,
+            ),
+            response_target: target,
+        }
+    }
+
+    /// A player's own ticket; another player's answers `None`, exactly like an unknown one.
+    pub async fn ticket_of(
+        &self,
+        player: &PlayerId,
+        reference: &TicketReference,
+    ) -> Result<Option<TicketWithHistory>, StoreError> {
+        Ok(self
+            .store
+            .get(reference)
+            .await?
+            .filter(|found| &found.ticket.player == player))
+    }
+
+    pub async fn tickets_of(
+        &self,
+        player: &PlayerId,
+        limit: u16,
+        start: Option<&PageStart>,
+    ) -> Result<Page<Ticket>, StoreError> {
+        self.store.list_for_player(player, limit, start).await
+    }
+}
+
+/// What a player (or an agent) sees of a ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketView<'a> {
+    #[serde(flatten)]
+    pub ticket: &'a Ticket,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<&'a [crate::domain::ticket::StatusChange]>,
+}
+
+/// Page cursors are opaque to clients: base64url of `<created ms>.<reference>`. Decoding
+/// checks both parts, so a tampered cursor is a 400, never a store error; the player's own
+/// partition is always the one queried, so a cursor cannot reach another player's tickets.
+pub mod cursor {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    use crate::core::PageStart;
+    use crate::domain::reference::TicketReference;
+
+    pub fn encode(start: &PageStart) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}.{}",
+            start.created_at.as_millisecond(),
+            start.reference.as_str()
+        ))
+    }
+
+    pub fn decode(raw: &str) -> Option<PageStart> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let (millis, reference) = text.split_once('.')?;
+        Some(PageStart {
+            created_at: jiff::Timestamp::from_millisecond(millis.parse().ok()?).ok()?,
+            reference: TicketReference::parse(reference).ok()?,
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn round_trips_and_refuses_tampering() {
+            let start = PageStart {
+                created_at: jiff::Timestamp::from_millisecond(1_764_169_200_123).expect("valid"),
+                reference: TicketReference::from_random([5; 9]),
+            };
+            assert_eq!(decode(&encode(&start)), Some(start));
+            assert_eq!(decode("not-base64!"), None);
+            assert_eq!(decode(&URL_SAFE_NO_PAD.encode("12.ABCDEFGHJK")), None);
+            assert_eq!(decode(&URL_SAFE_NO_PAD.encode("x.")), None);
+        }
+    }
+}
+
+impl Desk<crate::dynamo::DynamoTicketStore> {
+    /// The production wiring, built once per container: configuration from the environment,
+    /// one DynamoDB client, the system clock and the published calendar.
+    pub async fn from_env() -> Result<Self, InitError> {
+        let config = crate::config::Config::from_env()?;
+        let sdk = crate::aws_sdk_config().await;
+        Self::connect(&config, &sdk)
+    }
+
+    pub fn connect(
+        config: &crate::config::Config,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self, InitError> {
+        Ok(Desk {
+            store: crate::dynamo::DynamoTicketStore::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                config.tickets_table.clone(),
+            ),
+            clock: Box::new(crate::core::SystemClock),
+            references: Box::new(crate::core::RandomReferences),
+            calendar: SupportCalendar::published().map_err(InitError::Calendar)?,
+            idempotency_ttl: config.idempotency_ttl,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("the desk's time zone could not be loaded")]
+    Calendar(#[source] jiff::Error),
+}

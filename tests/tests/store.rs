@@ -1,0 +1,225 @@
+//! The ticket store through the real AWS SDK against the emulator, on a table provisioned
+//! from infra/template.yaml: conditional writes, idempotency, the player index.
+
+use std::sync::{Arc, Mutex};
+
+use guichet::core::{IdempotencyKey, TicketStore};
+use guichet::domain::intake::TicketRequest;
+use guichet::domain::reference::TicketReference;
+use guichet::domain::sla::SupportCalendar;
+use guichet::domain::ticket::PlayerId;
+use guichet::dynamo::DynamoTicketStore;
+use guichet::mocks::{FixedClock, ScriptedReferences};
+use guichet::tickets::{Desk, IntakeError, Submitted};
+use guichet_tests::{fresh_stack, Stack};
+use jiff::{SignedDuration, Timestamp};
+
+const NOW: &str = "2026-11-26T15:00:00Z";
+
+fn desk(stack: &Stack, clock: FixedClock, references: Vec<TicketReference>) -> Desk<DynamoTicketStore> {
+    Desk {
+        store: DynamoTicketStore::new(stack.dynamodb(), stack.tickets_table.clone()),
+        clock: Box::new(clock),
+        references: Box::new(ScriptedReferences(Mutex::new(references))),
+        calendar: SupportCalendar::published().expect("bundled time zone"),
+        idempotency_ttl: SignedDuration::from_hours(24),
+    }
+}
+
+fn request(subject: &str) -> TicketRequest {
+    let body = serde_json::json!({
+        "channel": "email", "category": "transaction", "subject": subject,
+        "description": "Mon retrait de 200 $ est en attente depuis trois jours."
+    });
+    TicketRequest::parse(&body, None, NOW.parse().expect("valid")).expect("valid request")
+}
+
+fn player(id: &str) -> PlayerId {
+    PlayerId::parse(id).expect("valid player id")
+}
+
+fn key(raw: &str) -> Option<IdempotencyKey> {
+    Some(IdempotencyKey::parse(raw).expect("valid key"))
+}
+
+fn receipt(outcome: Submitted) -> (bool, guichet::tickets::Receipt) {
+    match outcome {
+        Submitted::Created(r) => (true, r),
+        Submitted::Replayed(r) => (false, r),
+    }
+}
+
+async fn count_for(desk: &Desk<DynamoTicketStore>, who: &str) -> usize {
+    desk.tickets_of(&player(who), 50, None)
+        .await
+        .expect("listing")
+        .items
+        .len()
+}
+
+#[tokio::test]
+async fn a_ticket_is_written_once_and_read_back_with_its_history() {
+    let stack = fresh_stack().await;
+    let desk = desk(&stack, FixedClock::at(NOW), vec![]);
+    let (created, receipt) = receipt(
+        desk.submit(player("p-1"), request("Retrait bloqué"), None)
+            .await
+            .expect("stored"),
+    );
+    assert!(created);
+    let found = desk
+        .ticket_of(&player("p-1"), &receipt.reference)
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(found.ticket.subject, "Retrait bloqué");
+    assert_eq!(found.ticket.created_at, NOW.parse::<Timestamp>().expect("valid"));
+    assert_eq!(found.history.len(), 1);
+    assert_eq!(found.history[0].reason, "received");
+    assert_eq!(
+        desk.ticket_of(&player("p-2"), &receipt.reference)
+            .await
+            .expect("read"),
+        None,
+        "another player's ticket reads as absent"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_key_replays_and_another_body_is_refused() {
+    let stack = fresh_stack().await;
+    let desk = desk(&stack, FixedClock::at(NOW), vec![]);
+    let k = "retry-key-0001";
+    let (first_created, first) = receipt(
+        desk.submit(player("p-1"), request("Retrait"), key(k))
+            .await
+            .expect("stored"),
+    );
+    let (second_created, second) = receipt(
+        desk.submit(player("p-1"), request("Retrait"), key(k))
+            .await
+            .expect("replayed"),
+    );
+    assert!(first_created && !second_created);
+    assert_eq!(first, second);
+    let refused = desk
+        .submit(player("p-1"), request("Autre sujet"), key(k))
+        .await;
+    assert!(matches!(refused, Err(IntakeError::KeyReused)), "{refused:?}");
+    // Another player's identical key is theirs alone.
+    let (other_created, other) = receipt(
+        desk.submit(player("p-2"), request("Retrait"), key(k))
+            .await
+            .expect("stored"),
+    );
+    assert!(other_created);
+    assert_ne!(other.reference, first.reference);
+    assert_eq!(count_for(&desk, "p-1").await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_write_exactly_one_ticket() {
+    let stack = fresh_stack().await;
+    let desk = Arc::new(desk(&stack, FixedClock::at(NOW), vec![]));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let desk = Arc::clone(&desk);
+        tasks.spawn(async move {
+            desk.submit(player("p-1"), request("Double clic"), key("double-click-42"))
+                .await
+        });
+    }
+    let mut created = 0;
+    let mut references = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (was_created, r) = receipt(joined.expect("task").expect("submitted"));
+        created += usize::from(was_created);
+        references.push(r.reference);
+    }
+    assert_eq!(created, 1, "exactly one request created the ticket");
+    references.dedup();
+    assert_eq!(references.len(), 1, "every duplicate answered the same ticket");
+    assert_eq!(count_for(&desk, "p-1").await, 1);
+}
+
+#[tokio::test]
+async fn an_expired_key_is_free_again() {
+    let stack = fresh_stack().await;
+    let clock = FixedClock::at(NOW);
+    let mut desk = desk(&stack, clock.clone(), vec![]);
+    desk.idempotency_ttl = SignedDuration::from_hours(1);
+    desk.submit(player("p-1"), request("Premier"), key("reused-key-0001"))
+        .await
+        .expect("stored");
+    clock.set(NOW.parse::<Timestamp>().expect("valid") + SignedDuration::from_hours(2));
+    let (created, _) = receipt(
+        desk.submit(player("p-1"), request("Second"), key("reused-key-0001"))
+            .await
+            .expect("the expired binding no longer holds"),
+    );
+    assert!(created);
+    assert_eq!(count_for(&desk, "p-1").await, 2);
+}
+
+#[tokio::test]
+async fn a_reference_collision_draws_a_new_reference() {
+    let stack = fresh_stack().await;
+    let taken = TicketReference::from_random([7; 9]);
+    let desk = desk(
+        &stack,
+        FixedClock::at(NOW),
+        vec![taken.clone(), taken.clone()],
+    );
+    let (_, first) = receipt(
+        desk.submit(player("p-1"), request("Premier ticket"), None)
+            .await
+            .expect("stored"),
+    );
+    let (_, second) = receipt(
+        desk.submit(player("p-2"), request("Second ticket"), None)
+            .await
+            .expect("stored under another reference"),
+    );
+    assert_eq!(first.reference, taken);
+    assert_ne!(second.reference, taken);
+    // The first ticket was not overwritten by the second.
+    let kept = desk.store.get(&taken).await.expect("read").expect("present");
+    assert_eq!(kept.ticket.subject, "Premier ticket");
+}
+
+#[tokio::test]
+async fn the_player_index_pages_newest_first() {
+    let stack = fresh_stack().await;
+    let clock = FixedClock::at(NOW);
+    let desk = desk(&stack, clock.clone(), vec![]);
+    let start: Timestamp = NOW.parse().expect("valid");
+    for i in 0..5 {
+        clock.set(start + SignedDuration::from_mins(i));
+        desk.submit(player("p-1"), request(&format!("Demande {i}")), None)
+            .await
+            .expect("stored");
+    }
+    desk.submit(player("p-2"), request("Pas à moi"), None)
+        .await
+        .expect("stored");
+    let mut subjects = Vec::new();
+    let mut next = None;
+    let mut pages = 0;
+    loop {
+        let page = desk
+            .tickets_of(&player("p-1"), 2, next.as_ref())
+            .await
+            .expect("page");
+        pages += 1;
+        subjects.extend(page.items.into_iter().map(|t| t.subject));
+        next = page.next;
+        if next.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(
+        subjects,
+        ["Demande 4", "Demande 3", "Demande 2", "Demande 1", "Demande 0"]
+    );
+}
