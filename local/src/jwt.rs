@@ -220,7 +220,10 @@ impl DevKey {
         mac.verify_slice(&signature)
             .map_err(|_| JwtError::BadSignature)?;
 
-        let claims = decode_object(encoded_payload, "the payload is not a base64url JSON object")?;
+        let claims = decode_object(
+            encoded_payload,
+            "the payload is not a base64url JSON object",
+        )?;
         let exp = numeric_date(&claims, "exp")?.ok_or(JwtError::MissingClaim("exp"))?;
         if now_unix >= exp {
             return Err(JwtError::Expired);
@@ -369,16 +372,18 @@ mod tests {
     #[test]
     fn refuses_a_token_signed_with_another_key() {
         let token = DevKey::from_bytes([8; KEY_BYTES]).issue(&claims(json!({})));
-        assert!(matches!(key().verify(&token, NOW), Err(JwtError::BadSignature)));
+        assert!(matches!(
+            key().verify(&token, NOW),
+            Err(JwtError::BadSignature)
+        ));
     }
 
     #[test]
     fn refuses_a_tampered_payload() {
         let token = key().issue(&claims(json!({})));
         let p = parts(&token);
-        let forged = URL_SAFE_NO_PAD.encode(
-            Value::Object(claims(json!({ "cognito:groups": ["supervisor"] }))).to_string(),
-        );
+        let forged = URL_SAFE_NO_PAD
+            .encode(Value::Object(claims(json!({ "cognito:groups": ["supervisor"] }))).to_string());
         let tampered = format!("{}.{}.{}", p[0], forged, p[2]);
         assert!(matches!(
             key().verify(&tampered, NOW),
@@ -409,7 +414,10 @@ mod tests {
             for signature in ["", "AAAA"] {
                 let token = format!("{header}.{payload}.{signature}");
                 assert!(
-                    matches!(key().verify(&token, NOW), Err(JwtError::UnsupportedAlgorithm)),
+                    matches!(
+                        key().verify(&token, NOW),
+                        Err(JwtError::UnsupportedAlgorithm)
+                    ),
                     "{alg}"
                 );
             }

@@ -1,3 +1,5 @@
-pub fn x() {}
+pub mod client;
+pub mod gateway;
+pub mod jwt;
 pub mod provision;
 pub mod template;

@@ -1103,10 +1103,15 @@ Resources:
             "{AttributeName: pk, KeyType: HASH}",
             "{AttributeName: !GetAtt X.Y, KeyType: HASH}",
         );
-        assert!(Template::parse(&tagged_name)
+        let err = Template::parse(&tagged_name)
             .unwrap()
             .tables("dev")
-            .is_err());
+            .unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::UnsupportedIntrinsic { path, .. }
+                if path == "Resources.ThingsTable.Properties.KeySchema[0].AttributeName"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -16,7 +16,11 @@ use jiff::{SignedDuration, Timestamp};
 
 const NOW: &str = "2026-11-26T15:00:00Z";
 
-fn desk(stack: &Stack, clock: FixedClock, references: Vec<TicketReference>) -> Desk<DynamoTicketStore> {
+fn desk(
+    stack: &Stack,
+    clock: FixedClock,
+    references: Vec<TicketReference>,
+) -> Desk<DynamoTicketStore> {
     Desk {
         store: DynamoTicketStore::new(stack.dynamodb(), stack.tickets_table.clone()),
         clock: Box::new(clock),
@@ -73,7 +77,10 @@ async fn a_ticket_is_written_once_and_read_back_with_its_history() {
         .expect("read")
         .expect("present");
     assert_eq!(found.ticket.subject, "Retrait bloqué");
-    assert_eq!(found.ticket.created_at, NOW.parse::<Timestamp>().expect("valid"));
+    assert_eq!(
+        found.ticket.created_at,
+        NOW.parse::<Timestamp>().expect("valid")
+    );
     assert_eq!(found.history.len(), 1);
     assert_eq!(found.history[0].reason, "received");
     assert_eq!(
@@ -105,7 +112,10 @@ async fn a_retry_with_the_same_key_replays_and_another_body_is_refused() {
     let refused = desk
         .submit(player("p-1"), request("Autre sujet"), key(k))
         .await;
-    assert!(matches!(refused, Err(IntakeError::KeyReused)), "{refused:?}");
+    assert!(
+        matches!(refused, Err(IntakeError::KeyReused)),
+        "{refused:?}"
+    );
     // Another player's identical key is theirs alone.
     let (other_created, other) = receipt(
         desk.submit(player("p-2"), request("Retrait"), key(k))
@@ -125,8 +135,12 @@ async fn concurrent_duplicates_write_exactly_one_ticket() {
     for _ in 0..8 {
         let desk = Arc::clone(&desk);
         tasks.spawn(async move {
-            desk.submit(player("p-1"), request("Double clic"), key("double-click-42"))
-                .await
+            desk.submit(
+                player("p-1"),
+                request("Double clic"),
+                key("double-click-42"),
+            )
+            .await
         });
     }
     let mut created = 0;
@@ -138,7 +152,11 @@ async fn concurrent_duplicates_write_exactly_one_ticket() {
     }
     assert_eq!(created, 1, "exactly one request created the ticket");
     references.dedup();
-    assert_eq!(references.len(), 1, "every duplicate answered the same ticket");
+    assert_eq!(
+        references.len(),
+        1,
+        "every duplicate answered the same ticket"
+    );
     assert_eq!(count_for(&desk, "p-1").await, 1);
 }
 
@@ -183,7 +201,12 @@ async fn a_reference_collision_draws_a_new_reference() {
     assert_eq!(first.reference, taken);
     assert_ne!(second.reference, taken);
     // The first ticket was not overwritten by the second.
-    let kept = desk.store.get(&taken).await.expect("read").expect("present");
+    let kept = desk
+        .store
+        .get(&taken)
+        .await
+        .expect("read")
+        .expect("present");
     assert_eq!(kept.ticket.subject, "Premier ticket");
 }
 
@@ -220,6 +243,12 @@ async fn the_player_index_pages_newest_first() {
     assert_eq!(pages, 3);
     assert_eq!(
         subjects,
-        ["Demande 4", "Demande 3", "Demande 2", "Demande 1", "Demande 0"]
+        [
+            "Demande 4",
+            "Demande 3",
+            "Demande 2",
+            "Demande 1",
+            "Demande 0"
+        ]
     );
 }

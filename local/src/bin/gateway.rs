@@ -1,0 +1,95 @@
+//! `gateway [--port 3000]`: serves the API locally, routes from `infra/template.yaml`, each
+//! request run in process by the same handler function that runs in Lambda, tokens verified
+//! with the dev key (see `dev-token`). The port defaults to `GATEWAY_PORT`, else 3000.
+//!
+//! Needs the functions' environment (`TICKETS_TABLE`, `IDEMPOTENCY_KEY_TTL_HOURS`) and, for an
+//! emulator, `AWS_ENDPOINT_URL` plus dummy credentials and a region.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use guichet::tickets::Desk;
+use guichet_local::gateway::{self, Gateway};
+use guichet_local::jwt::DevKey;
+use guichet_local::template::Template;
+
+const DEFAULT_PORT: u16 = 3000;
+const USAGE: &str = "usage: gateway [--port PORT]   (default: $GATEWAY_PORT, else 3000)";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    guichet::telemetry::init_pretty();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("gateway: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let port = port(std::env::args().skip(1).collect())?;
+    let template_path = Template::default_path();
+    let template = Template::load(&template_path).map_err(|e| chain(&e))?;
+    let desk = Desk::from_env().await.map_err(|e| chain(&e))?;
+    let key = DevKey::load_or_create(&DevKey::default_path()).map_err(|e| chain(&e))?;
+    let gateway = Gateway::new(&template, desk, key).map_err(|e| chain(&e))?;
+    for route in gateway.route_keys() {
+        tracing::info!(route = %route, "route");
+    }
+    let (addr, server) = gateway::serve(Arc::new(gateway), port)
+        .await
+        .map_err(|e| chain(&e))?;
+    println!("listening on http://{addr}");
+    shutdown_signal().await.map_err(|e| chain(&e))?;
+    tracing::info!("shutting down");
+    server.abort();
+    Ok(())
+}
+
+fn port(args: Vec<String>) -> Result<u16, String> {
+    let parse = |text: &str, origin: &str| {
+        text.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("{origin} `{text}` is not a port number\n{USAGE}"))
+    };
+    match args.as_slice() {
+        [] => match std::env::var("GATEWAY_PORT") {
+            Ok(value) if !value.trim().is_empty() => parse(&value, "GATEWAY_PORT"),
+            _ => Ok(DEFAULT_PORT),
+        },
+        [flag, value] if flag == "--port" => parse(value, "--port"),
+        [flag] if flag == "--help" || flag == "-h" => Err(USAGE.to_owned()),
+        _ => Err(USAGE.to_owned()),
+    }
+}
+
+/// Ctrl-C, or SIGTERM from a script or container runtime.
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
+
+/// The error and its causes on one line, so a startup failure says which variable or file.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}

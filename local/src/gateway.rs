@@ -1,0 +1,1161 @@
+//! The local HTTP gateway: API Gateway (HTTP API, JWT authorizer, payload format 2.0) played on
+//! a laptop, in front of the very handler functions that run in Lambda.
+//!
+//! The routes come from `infra/template.yaml`, never from a list kept here, so a route added to
+//! the stack is served locally as soon as its handler is wired below. Each request is turned into
+//! the JSON event API Gateway would send and parsed by `lambda_http::request::from_str`, the
+//! function the Lambda runtime uses; the handler therefore sees exactly the `Request` (claims,
+//! path parameters, raw query string, headers, body encoding) it sees in AWS. What API Gateway
+//! answers by itself (unknown route, bad token, oversized body, function crash or timeout) is
+//! answered here with the same status and body.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use guichet::dynamo::DynamoTicketStore;
+use guichet::tickets::Desk;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Map, Value};
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::jwt::{claims_for_authorizer, DevKey};
+use crate::template::{HttpRoute, Template, TemplateError};
+
+/// API Gateway's payload limit for HTTP APIs.
+pub const MAX_REQUEST_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// API Gateway's maximum integration timeout for HTTP APIs: past it the client gets a 503 even
+/// if the function is still running.
+pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Values the deployed API has and the local one can only imitate.
+const ACCOUNT_ID: &str = "000000000000";
+const API_ID: &str = "local";
+const STAGE: &str = "$default";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("cannot read the routes from the template")]
+    Template(#[from] TemplateError),
+    #[error(
+        "route {method} {path} ({function}) runs binary `{binary}`, which has no in-process \
+         handler in the local gateway; wire it in local/src/gateway.rs (Handler::for_binary)"
+    )]
+    NoHandler {
+        method: String,
+        path: String,
+        function: String,
+        binary: String,
+    },
+    #[error("route path `{path}` cannot be served locally: {reason}")]
+    UnsupportedRoutePath { path: String, reason: &'static str },
+    #[error("cannot listen on 127.0.0.1:{port}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The handler functions the gateway can run in process, by Cargo binary name (the template's
+/// `Metadata.BuildProperties.Binary`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handler {
+    CreateTicket,
+    GetTicket,
+    ListTickets,
+}
+
+impl Handler {
+    fn for_binary(binary: &str) -> Option<Handler> {
+        match binary {
+            "create-ticket" => Some(Handler::CreateTicket),
+            "get-ticket" => Some(Handler::GetTicket),
+            "list-tickets" => Some(Handler::ListTickets),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    /// `{name}`: exactly one non-empty path segment.
+    Param(String),
+    /// `{name+}`: the rest of the path, at least one segment; only last.
+    Greedy(String),
+}
+
+#[derive(Debug, Clone)]
+struct Route {
+    /// Upper-case, or `ANY`.
+    method: String,
+    segments: Vec<Segment>,
+    /// `POST /tickets`, as API Gateway reports it in `routeKey`.
+    route_key: String,
+    handler: Handler,
+}
+
+#[derive(Debug)]
+struct RouteMatch<'a> {
+    route: &'a Route,
+    /// Decoded path parameters, by name.
+    params: BTreeMap<String, String>,
+}
+
+/// The template's routes, matched the way API Gateway matches them.
+#[derive(Debug, Clone)]
+struct Router {
+    routes: Vec<Route>,
+}
+
+impl Router {
+    fn new(routes: &[HttpRoute]) -> Result<Router, GatewayError> {
+        let routes = routes
+            .iter()
+            .map(|route| {
+                let handler =
+                    Handler::for_binary(&route.binary).ok_or_else(|| GatewayError::NoHandler {
+                        method: route.method.clone(),
+                        path: route.path.clone(),
+                        function: route.function.clone(),
+                        binary: route.binary.clone(),
+                    })?;
+                Ok(Route {
+                    method: route.method.to_ascii_uppercase(),
+                    segments: parse_route_path(&route.path)?,
+                    route_key: format!("{} {}", route.method.to_ascii_uppercase(), route.path),
+                    handler,
+                })
+            })
+            .collect::<Result<Vec<_>, GatewayError>>()?;
+        Ok(Router { routes })
+    }
+
+    /// The route API Gateway would pick for `method` and the raw (still percent-encoded) `path`.
+    /// When several match, the most specific wins: literal segments before `{param}` before
+    /// `{proxy+}`, from left to right, then an exact method before `ANY`. A path that exists
+    /// under another method is not found either: HTTP APIs answer 404 for both, never 405.
+    fn find(&self, method: &str, path: &str) -> Option<RouteMatch<'_>> {
+        let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+        self.routes
+            .iter()
+            .filter(|route| route.method == method || route.method == "ANY")
+            .filter_map(|route| {
+                let params = match_segments(&route.segments, &segments)?;
+                let mut rank: Vec<u8> = route
+                    .segments
+                    .iter()
+                    .map(|segment| match segment {
+                        Segment::Literal(_) => 0,
+                        Segment::Param(_) => 1,
+                        Segment::Greedy(_) => 2,
+                    })
+                    .collect();
+                rank.push(u8::from(route.method == "ANY"));
+                Some((rank, RouteMatch { route, params }))
+            })
+            .min_by(|(a, _), (b, _)| a.cmp(b))
+            .map(|(_, found)| found)
+    }
+}
+
+fn parse_route_path(path: &str) -> Result<Vec<Segment>, GatewayError> {
+    let unsupported = |reason| GatewayError::UnsupportedRoutePath {
+        path: path.to_owned(),
+        reason,
+    };
+    let rest = path
+        .strip_prefix('/')
+        .ok_or_else(|| unsupported("it does not start with `/`"))?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let last = parts.len() - 1;
+    parts
+        .iter()
+        .enumerate()
+        .map(|(index, part)| {
+            let Some(inner) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else {
+                if part.contains(['{', '}']) {
+                    return Err(unsupported("a `{parameter}` must be a whole segment"));
+                }
+                return Ok(Segment::Literal((*part).to_owned()));
+            };
+            match inner.strip_suffix('+') {
+                Some(name) if index == last && !name.is_empty() => {
+                    Ok(Segment::Greedy(name.to_owned()))
+                }
+                Some(_) => Err(unsupported("a greedy `{proxy+}` must be the last segment")),
+                None if inner.is_empty() || inner.contains(['{', '}']) => {
+                    Err(unsupported("a parameter needs a plain name"))
+                }
+                None => Ok(Segment::Param(inner.to_owned())),
+            }
+        })
+        .collect()
+}
+
+fn match_segments(route: &[Segment], path: &[&str]) -> Option<BTreeMap<String, String>> {
+    let mut params = BTreeMap::new();
+    for (index, segment) in route.iter().enumerate() {
+        match segment {
+            Segment::Literal(literal) => {
+                if path.get(index) != Some(&literal.as_str()) {
+                    return None;
+                }
+            }
+            Segment::Param(name) => {
+                let value = path.get(index).filter(|v| !v.is_empty())?;
+                params.insert(name.clone(), percent_decode(value));
+            }
+            Segment::Greedy(name) => {
+                let rest = path.get(index..).filter(|rest| !rest.is_empty())?;
+                let joined = rest.join("/");
+                if joined.is_empty() {
+                    return None;
+                }
+                params.insert(name.clone(), percent_decode(&joined));
+                return Some(params);
+            }
+        }
+    }
+    (path.len() == route.len()).then_some(params)
+}
+
+/// The local API: the template's routes, the production desk, the dev signing key.
+pub struct Gateway {
+    router: Router,
+    desk: Desk<DynamoTicketStore>,
+    key: DevKey,
+}
+
+impl Gateway {
+    /// Fails if a template route has no in-process handler, so a new function cannot be
+    /// silently unreachable locally.
+    pub fn new(
+        template: &Template,
+        desk: Desk<DynamoTicketStore>,
+        key: DevKey,
+    ) -> Result<Gateway, GatewayError> {
+        Ok(Gateway {
+            router: Router::new(&template.http_routes()?)?,
+            desk,
+            key,
+        })
+    }
+
+    /// The route keys served, e.g. `POST /tickets`, in template order.
+    pub fn route_keys(&self) -> Vec<String> {
+        self.router
+            .routes
+            .iter()
+            .map(|route| route.route_key.clone())
+            .collect()
+    }
+
+    async fn respond(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        connection: Connection,
+    ) -> Response<Full<Bytes>> {
+        let started = Instant::now();
+        let request_id = new_request_id();
+        let method = request.method().clone();
+        let found = self
+            .router
+            .find(method.as_str(), request.uri().path())
+            .map(|found| {
+                (
+                    found.route.route_key.clone(),
+                    found.route.handler,
+                    found.params,
+                )
+            });
+        let (route_key, mut response) = match found {
+            None => (None, Refusal::NotFound.response()),
+            Some((route_key, handler, params)) => {
+                let target = Target {
+                    route_key: &route_key,
+                    handler,
+                    params: &params,
+                };
+                let response = self
+                    .forward(request, &target, &connection, &request_id)
+                    .await
+                    .unwrap_or_else(Refusal::response);
+                (Some(route_key), response)
+            }
+        };
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert("apigw-requestid", value);
+        }
+        // One line per request; never the body, the token or the claims.
+        tracing::info!(
+            request_id = %request_id,
+            method = %method,
+            route = route_key.as_deref().unwrap_or("-"),
+            status = response.status().as_u16(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+        response
+    }
+
+    /// What API Gateway does once the route is known, in its order: authorizer, payload
+    /// limit, then the integration.
+    async fn forward(
+        self: &Arc<Self>,
+        request: Request<Incoming>,
+        target: &Target<'_>,
+        connection: &Connection,
+        request_id: &str,
+    ) -> Result<Response<Full<Bytes>>, Refusal> {
+        let claims = self.authorize(request.headers())?;
+        let (parts, body) = request.into_parts();
+        let body = read_body(&parts.headers, body).await?;
+
+        let event = build_event(&EventInput {
+            method: parts.method.as_str(),
+            raw_path: parts.uri.path(),
+            raw_query: parts.uri.query().unwrap_or(""),
+            version: parts.version,
+            headers: &parts.headers,
+            route_key: target.route_key,
+            path_params: target.params,
+            claims: &claims,
+            body: &body,
+            connection,
+            request_id,
+            now: jiff::Timestamp::now(),
+        });
+        let lambda_request =
+            lambda_http::request::from_str(&event.to_string()).map_err(|error| {
+                // The serde error may quote a header value: log where it failed, not what.
+                tracing::warn!(
+                    line = error.line(),
+                    column = error.column(),
+                    category = ?error.classify(),
+                    "the request could not be turned into a Lambda event"
+                );
+                Refusal::BadRequest
+            })?;
+        let response = self.invoke(target.handler, lambda_request).await?;
+        Ok(to_hyper_response(response))
+    }
+
+    /// The JWT authorizer: a bearer token signed with the dev key, unexpired, for our issuer
+    /// and audience. Like API Gateway, the `Bearer ` prefix is optional.
+    fn authorize(&self, headers: &HeaderMap) -> Result<Map<String, Value>, Refusal> {
+        let mut values = headers.get_all(header::AUTHORIZATION).iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return Err(Refusal::Unauthorized);
+        };
+        let value = value.to_str().map_err(|_| Refusal::Unauthorized)?.trim();
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            Some(_) => return Err(Refusal::Unauthorized),
+            None => value,
+        };
+        self.key
+            .verify(token, jiff::Timestamp::now().as_second())
+            .map_err(|error| {
+                // The reason (expired, wrong audience...) helps a developer; it quotes nothing
+                // from the token.
+                tracing::debug!(reason = %error, "token refused");
+                Refusal::Unauthorized
+            })
+    }
+
+    /// Runs the handler in its own task, as Lambda runs it in its own process: a panic becomes
+    /// API Gateway's 500 and a hang its 503, instead of killing the connection.
+    async fn invoke(
+        self: &Arc<Self>,
+        handler: Handler,
+        request: lambda_http::Request,
+    ) -> Result<Response<lambda_http::Body>, Refusal> {
+        let gateway = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let desk = &gateway.desk;
+            match handler {
+                Handler::CreateTicket => create_ticket::handle(desk, request).await,
+                Handler::GetTicket => get_ticket::handle(desk, request).await,
+                Handler::ListTickets => list_tickets::handle(desk, request).await,
+            }
+        });
+        let abort = task.abort_handle();
+        match tokio::time::timeout(INTEGRATION_TIMEOUT, task).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) => {
+                tracing::error!(panicked = error.is_panic(), "the handler failed");
+                Err(Refusal::InternalServerError)
+            }
+            Err(_) => {
+                abort.abort();
+                tracing::error!("the handler timed out");
+                Err(Refusal::ServiceUnavailable)
+            }
+        }
+    }
+}
+
+/// The matched route of one request.
+struct Target<'a> {
+    route_key: &'a str,
+    handler: Handler,
+    params: &'a BTreeMap<String, String>,
+}
+
+/// What API Gateway answers by itself, without calling the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    NotFound,
+    Unauthorized,
+    PayloadTooLarge,
+    BadRequest,
+    InternalServerError,
+    ServiceUnavailable,
+}
+
+impl Refusal {
+    fn response(self) -> Response<Full<Bytes>> {
+        let (status, message) = match self {
+            Refusal::NotFound => (StatusCode::NOT_FOUND, "Not Found"),
+            Refusal::Unauthorized => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            Refusal::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
+            Refusal::BadRequest => (StatusCode::BAD_REQUEST, "Bad Request"),
+            Refusal::InternalServerError => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+            Refusal::ServiceUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+        };
+        let mut response = Response::new(Full::new(Bytes::from(
+            json!({ "message": message }).to_string(),
+        )));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if self == Refusal::Unauthorized {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Reads the body up to API Gateway's limit; a declared length over it is refused unread.
+async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Vec<u8>, Refusal> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_REQUEST_BODY_BYTES as u64) {
+        return Err(Refusal::PayloadTooLarge);
+    }
+    match Limited::new(body, MAX_REQUEST_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes().to_vec()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(Refusal::PayloadTooLarge)
+        }
+        Err(_) => Err(Refusal::BadRequest),
+    }
+}
+
+/// Where a request came in: the client and the listening address.
+#[derive(Debug, Clone, Copy)]
+struct Connection {
+    peer: SocketAddr,
+    local: SocketAddr,
+}
+
+struct EventInput<'a> {
+    method: &'a str,
+    raw_path: &'a str,
+    raw_query: &'a str,
+    version: hyper::Version,
+    headers: &'a HeaderMap,
+    route_key: &'a str,
+    path_params: &'a BTreeMap<String, String>,
+    claims: &'a Map<String, Value>,
+    body: &'a [u8],
+    connection: &'a Connection,
+    request_id: &'a str,
+    now: jiff::Timestamp,
+}
+
+/// The API Gateway HTTP API event, payload format 2.0.
+fn build_event(input: &EventInput<'_>) -> Value {
+    let connection = input.connection;
+    // API Gateway's domain name is the host the client reached; locally the listening address.
+    // The `host` and `x-forwarded-*` headers are set by the gateway, never taken from the
+    // client: lambda_http builds the request URI from them and would refuse (panic on) junk.
+    let host = connection.local.to_string();
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    let mut cookies: Vec<String> = Vec::new();
+    let mut forwarded_for: Option<String> = None;
+    for name in input.headers.keys() {
+        let values: Vec<String> = input
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        match name.as_str() {
+            // Payload 2.0 moves cookies out of the headers into their own array.
+            "cookie" => cookies.extend(
+                values
+                    .iter()
+                    .flat_map(|v| v.split(';'))
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned),
+            ),
+            "host" | "x-forwarded-proto" | "x-forwarded-port" => {}
+            "x-forwarded-for" => forwarded_for = Some(values.join(",")),
+            // HeaderMap names are already lower-case, as API Gateway sends them.
+            other => {
+                headers.insert(other.to_owned(), values.join(","));
+            }
+        }
+    }
+    let source_ip = connection.peer.ip().to_string();
+    headers.insert("host".to_owned(), host.clone());
+    headers.insert("x-forwarded-proto".to_owned(), "http".to_owned());
+    headers.insert(
+        "x-forwarded-port".to_owned(),
+        connection.local.port().to_string(),
+    );
+    headers.insert(
+        "x-forwarded-for".to_owned(),
+        match forwarded_for {
+            Some(earlier) => format!("{earlier}, {source_ip}"),
+            None => source_ip.clone(),
+        },
+    );
+
+    let protocol = match input.version {
+        hyper::Version::HTTP_10 => "HTTP/1.0",
+        hyper::Version::HTTP_2 => "HTTP/2.0",
+        _ => "HTTP/1.1",
+    };
+    let zoned = input.now.to_zoned(jiff::tz::TimeZone::UTC);
+    let time = jiff::fmt::strtime::format("%d/%b/%Y:%H:%M:%S %z", &zoned).unwrap_or_default();
+
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": input.route_key,
+        "rawPath": input.raw_path,
+        "rawQueryString": input.raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": API_ID,
+            "domainName": host,
+            "domainPrefix": API_ID,
+            "http": {
+                "method": input.method,
+                "path": input.raw_path,
+                "protocol": protocol,
+                "sourceIp": source_ip,
+                "userAgent": input.headers
+                    .get(header::USER_AGENT)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .unwrap_or_default(),
+            },
+            "requestId": input.request_id,
+            "routeKey": input.route_key,
+            "stage": STAGE,
+            "time": time,
+            "timeEpoch": input.now.as_millisecond(),
+            "authorizer": {
+                "jwt": {
+                    "claims": claims_for_authorizer(input.claims),
+                    "scopes": null,
+                },
+            },
+        },
+        "isBase64Encoded": false,
+    });
+    // Absent keys, not empty objects, as API Gateway sends them.
+    let object = match &mut event {
+        Value::Object(object) => object,
+        _ => unreachable!("built as an object above"),
+    };
+    if !cookies.is_empty() {
+        object.insert("cookies".to_owned(), json!(cookies));
+    }
+    let query = query_parameters(input.raw_query);
+    if !query.is_empty() {
+        object.insert("queryStringParameters".to_owned(), json!(query));
+    }
+    if !input.path_params.is_empty() {
+        object.insert("pathParameters".to_owned(), json!(input.path_params));
+    }
+    if !input.body.is_empty() {
+        let (body, encoded) = match std::str::from_utf8(input.body) {
+            Ok(text) => (text.to_owned(), false),
+            Err(_) => (STANDARD.encode(input.body), true),
+        };
+        object.insert("body".to_owned(), Value::String(body));
+        object.insert("isBase64Encoded".to_owned(), Value::Bool(encoded));
+    }
+    event
+}
+
+/// `queryStringParameters`: decoded names and values, a repeated name's values joined by `,`.
+/// (lambda_http re-parses `rawQueryString` itself; this is for handlers that read the event.)
+fn query_parameters(raw: &str) -> BTreeMap<String, String> {
+    let mut parameters: BTreeMap<String, String> = BTreeMap::new();
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value);
+        parameters
+            .entry(percent_decode(name))
+            .and_modify(|existing| {
+                existing.push(',');
+                existing.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    parameters
+}
+
+/// Decodes `%XX` escapes; an invalid escape is kept as written, invalid UTF-8 is replaced.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| bytes.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+/// Writes the handler's response as API Gateway would relay it. Framing headers are the
+/// server's business, not the function's.
+fn to_hyper_response(response: Response<lambda_http::Body>) -> Response<Full<Bytes>> {
+    let (mut parts, body) = response.into_parts();
+    for name in [
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::CONNECTION,
+    ] {
+        parts.headers.remove(name);
+    }
+    let bytes: &[u8] = body.as_ref();
+    Response::from_parts(parts, Full::new(Bytes::copy_from_slice(bytes)))
+}
+
+/// A random request id; API Gateway's ids are opaque, only unique.
+fn new_request_id() -> String {
+    static FALLBACK: AtomicU64 = AtomicU64::new(0);
+    let mut bytes = [0u8; 12];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Uniqueness is all that matters here; a counter keeps that if the OS source fails.
+        let count = FALLBACK.fetch_add(1, Ordering::Relaxed);
+        bytes[..8].copy_from_slice(&count.to_be_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Binds 127.0.0.1:`port` (0 picks a free port) and serves until the returned task is aborted
+/// or the runtime ends. Connections are owned by that task, so aborting it closes them too.
+pub async fn serve(
+    gateway: Arc<Gateway>,
+    port: u16,
+) -> Result<(SocketAddr, JoinHandle<()>), GatewayError> {
+    let bind_error = |source| GatewayError::Bind { port, source };
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .await
+        .map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    let task = tokio::spawn(accept_loop(listener, local, gateway));
+    Ok((local, task))
+}
+
+async fn accept_loop(listener: TcpListener, local: SocketAddr, gateway: Arc<Gateway>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let gateway = Arc::clone(&gateway);
+                    connections.spawn(serve_connection(stream, Connection { peer, local }, gateway));
+                }
+                Err(error) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            // Reap finished connections so the set does not grow forever.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    connection: Connection,
+    gateway: Arc<Gateway>,
+) {
+    let service = hyper::service::service_fn(move |request| {
+        let gateway = Arc::clone(&gateway);
+        async move { Ok::<_, Infallible>(gateway.respond(request, connection).await) }
+    });
+    if let Err(error) = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await
+    {
+        tracing::debug!(%error, "connection closed with an error");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client;
+    use crate::jwt::{DEV_AUDIENCE, DEV_ISSUER};
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+
+    fn route(method: &str, path: &str, binary: &str) -> HttpRoute {
+        HttpRoute {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            function: format!("{binary}-function"),
+            binary: binary.to_owned(),
+        }
+    }
+
+    fn router(routes: &[HttpRoute]) -> Router {
+        Router::new(routes).unwrap()
+    }
+
+    fn project_router() -> Router {
+        let template = Template::load(&Template::default_path()).unwrap();
+        router(&template.http_routes().unwrap())
+    }
+
+    fn found(router: &Router, method: &str, path: &str) -> Option<(String, Vec<(String, String)>)> {
+        router.find(method, path).map(|m| {
+            (
+                m.route.route_key.clone(),
+                m.params.into_iter().collect::<Vec<_>>(),
+            )
+        })
+    }
+
+    #[test]
+    fn every_route_of_the_project_template_has_a_handler() {
+        let template = Template::load(&Template::default_path()).unwrap();
+        let routes = template.http_routes().unwrap();
+        assert!(!routes.is_empty());
+        for route in &routes {
+            assert!(
+                Handler::for_binary(&route.binary).is_some(),
+                "{} {} runs {}, which has no local handler",
+                route.method,
+                route.path,
+                route.binary
+            );
+        }
+        Router::new(&routes).unwrap();
+    }
+
+    #[test]
+    fn a_route_without_handler_is_refused_at_startup() {
+        let err = Router::new(&[route("GET", "/x", "no-such-binary")]).unwrap_err();
+        assert!(
+            matches!(err, GatewayError::NoHandler { binary, .. } if binary == "no-such-binary")
+        );
+    }
+
+    #[test]
+    fn matches_the_project_routes() {
+        let router = project_router();
+        assert_eq!(
+            found(&router, "POST", "/tickets"),
+            Some(("POST /tickets".to_owned(), vec![]))
+        );
+        assert_eq!(
+            found(&router, "GET", "/tickets"),
+            Some(("GET /tickets".to_owned(), vec![]))
+        );
+        assert_eq!(
+            found(&router, "GET", "/tickets/GCH-ABC%2D12"),
+            Some((
+                "GET /tickets/{reference}".to_owned(),
+                vec![("reference".to_owned(), "GCH-ABC-12".to_owned())]
+            ))
+        );
+        // Other methods on a known path are 404 in HTTP APIs, like unknown paths.
+        for (method, path) in [
+            ("DELETE", "/tickets"),
+            ("POST", "/tickets/ABC"),
+            ("GET", "/tickets/"),
+            ("GET", "/tickets/ABC/history"),
+            ("GET", "/"),
+            ("GET", "/ticket"),
+            ("GET", "//tickets"),
+            ("GET", "*"),
+        ] {
+            assert_eq!(found(&router, method, path), None, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn prefers_the_most_specific_route() {
+        let router = router(&[
+            route("ANY", "/{proxy+}", "list-tickets"),
+            route("GET", "/tickets/{reference}", "get-ticket"),
+            route("GET", "/tickets/mine", "list-tickets"),
+            route("ANY", "/tickets/mine", "create-ticket"),
+        ]);
+        assert_eq!(
+            found(&router, "GET", "/tickets/mine").unwrap().0,
+            "GET /tickets/mine"
+        );
+        assert_eq!(
+            found(&router, "POST", "/tickets/mine").unwrap().0,
+            "ANY /tickets/mine"
+        );
+        assert_eq!(
+            found(&router, "GET", "/tickets/other").unwrap().0,
+            "GET /tickets/{reference}"
+        );
+        assert_eq!(
+            found(&router, "DELETE", "/a/b%20c/d"),
+            Some((
+                "ANY /{proxy+}".to_owned(),
+                vec![("proxy".to_owned(), "a/b c/d".to_owned())]
+            ))
+        );
+        assert_eq!(found(&router, "GET", "/"), None);
+    }
+
+    #[test]
+    fn refuses_route_paths_api_gateway_would_not_accept() {
+        for path in ["/a/{b+}/c", "/a{b}", "/{}", "tickets"] {
+            assert!(
+                matches!(
+                    Router::new(&[route("GET", path, "get-ticket")]),
+                    Err(GatewayError::UnsupportedRoutePath { .. })
+                ),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn decodes_query_parameters_like_api_gateway() {
+        let query = query_parameters("a=1&a=2&b=x%20y&c&&d=");
+        assert_eq!(query["a"], "1,2");
+        assert_eq!(query["b"], "x y");
+        assert_eq!(query["c"], "");
+        assert_eq!(query["d"], "");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+
+    fn sample_claims() -> Map<String, Value> {
+        match json!({
+            "sub": "player-1",
+            "cognito:groups": ["agent", "supervisor"],
+            "iss": DEV_ISSUER,
+            "aud": DEV_AUDIENCE,
+            "exp": 4_000_000_000i64,
+        }) {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_event_parses_into_the_request_lambda_would_see() {
+        let mut headers = HeaderMap::new();
+        headers.append("X-Custom", HeaderValue::from_static("one"));
+        headers.append("x-custom", HeaderValue::from_static("two"));
+        headers.append("cookie", HeaderValue::from_static("a=1; b=2"));
+        // Junk the client sends in headers lambda_http builds the URI from must not reach it.
+        headers.append("host", HeaderValue::from_static("not a host"));
+        headers.append("x-forwarded-proto", HeaderValue::from_static("bad scheme"));
+        headers.append("user-agent", HeaderValue::from_static("curl/8"));
+        headers.append("content-type", HeaderValue::from_static("application/json"));
+        let connection = Connection {
+            peer: "127.0.0.1:50000".parse().unwrap(),
+            local: "127.0.0.1:3000".parse().unwrap(),
+        };
+        let params = BTreeMap::from([("reference".to_owned(), "GCH-1".to_owned())]);
+        let claims = sample_claims();
+        let input = EventInput {
+            method: "GET",
+            raw_path: "/tickets/GCH-1",
+            raw_query: "limit=5&status=open&status=closed",
+            version: hyper::Version::HTTP_11,
+            headers: &headers,
+            route_key: "GET /tickets/{reference}",
+            path_params: &params,
+            claims: &claims,
+            body: br#"{"a":"\u00e9"}"#,
+            connection: &connection,
+            request_id: "abc123",
+            now: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+        };
+        let event = build_event(&input);
+        assert_eq!(
+            event["requestContext"]["time"],
+            "14/Nov/2023:22:13:20 +0000"
+        );
+        assert_eq!(event["requestContext"]["timeEpoch"], 1_700_000_000_000i64);
+        assert_eq!(event["headers"]["x-custom"], "one,two");
+        assert_eq!(event["cookies"], json!(["a=1", "b=2"]));
+        assert!(event["headers"].get("cookie").is_none());
+
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        assert_eq!(request.method(), "GET");
+        assert_eq!(
+            request.uri().to_string(),
+            "http://127.0.0.1:3000/tickets/GCH-1?limit=5&status=open&status=closed"
+        );
+        assert_eq!(
+            request
+                .path_parameters_ref()
+                .and_then(|p| p.first("reference")),
+            Some("GCH-1")
+        );
+        let query = request.query_string_parameters_ref().unwrap();
+        assert_eq!(query.first("limit"), Some("5"));
+        assert_eq!(query.all("status"), Some(vec!["open", "closed"]));
+        assert_eq!(request.headers()["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(request.headers()["user-agent"], "curl/8");
+        assert_eq!(request.body().as_ref(), br#"{"a":"\u00e9"}"#);
+        let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
+            panic!("not an API Gateway v2 request");
+        };
+        assert_eq!(context.request_id.as_deref(), Some("abc123"));
+        assert_eq!(
+            context.route_key.as_deref(),
+            Some("GET /tickets/{reference}")
+        );
+        assert_eq!(context.stage.as_deref(), Some("$default"));
+        assert_eq!(context.http.source_ip.as_deref(), Some("127.0.0.1"));
+        let jwt = context.authorizer.as_ref().unwrap().jwt.as_ref().unwrap();
+        assert_eq!(jwt.claims["sub"], "player-1");
+        assert_eq!(jwt.claims["cognito:groups"], "[agent supervisor]");
+
+        // The shared edge reads the caller from it exactly as in Lambda.
+        let caller = guichet::http::Caller::from_request(&request).unwrap();
+        assert!(caller.is_staff());
+
+        // A binary body travels base64-encoded and arrives as the same bytes.
+        let binary = [0xff, 0x00, 0xfe];
+        let event = build_event(&EventInput {
+            body: &binary,
+            ..input
+        });
+        assert_eq!(event["isBase64Encoded"], true);
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        assert_eq!(request.body().as_ref(), binary);
+    }
+
+    /// A gateway whose desk points at an address nothing listens on: enough for everything that
+    /// is answered before, or without, touching DynamoDB.
+    async fn offline_gateway(key: DevKey) -> (SocketAddr, JoinHandle<()>) {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("ca-central-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let config = guichet::config::Config {
+            tickets_table: "offline".to_owned(),
+            idempotency_ttl: jiff::SignedDuration::from_hours(24),
+        };
+        let desk = Desk::connect(&config, &sdk).unwrap();
+        let template = Template::load(&Template::default_path()).unwrap();
+        let gateway = Arc::new(Gateway::new(&template, desk, key).unwrap());
+        serve(gateway, 0).await.unwrap()
+    }
+
+    fn token(key: &DevKey, groups: &[&str]) -> String {
+        let mut claims = sample_claims();
+        claims.insert("cognito:groups".to_owned(), json!(groups));
+        claims.insert(
+            "exp".to_owned(),
+            json!(jiff::Timestamp::now().as_second() + 600),
+        );
+        key.issue(&claims)
+    }
+
+    #[tokio::test]
+    async fn answers_what_api_gateway_answers_by_itself() {
+        let key = DevKey::generate().unwrap();
+        let (addr, server) = offline_gateway(key.clone()).await;
+        let bearer = format!("Bearer {}", token(&key, &["player"]));
+
+        for (method, path) in [
+            ("GET", "/nowhere"),
+            ("DELETE", "/tickets"),
+            ("PUT", "/tickets/X"),
+        ] {
+            let response = client::send(addr, method, path, &[], None).await.unwrap();
+            assert_eq!(response.status, 404, "{method} {path}");
+            assert_eq!(response.json(), json!({ "message": "Not Found" }));
+            assert!(response.header("apigw-requestid").is_some());
+        }
+
+        let other_key = DevKey::generate().unwrap();
+        let forged = format!("Bearer {}", token(&other_key, &["player"]));
+        for authorization in [
+            None,
+            Some("Bearer"),
+            Some("Basic abc"),
+            Some(forged.as_str()),
+        ] {
+            let headers: Vec<(&str, &str)> = authorization
+                .map(|a| ("authorization", a))
+                .into_iter()
+                .collect();
+            let response = client::send(addr, "GET", "/tickets", &headers, None)
+                .await
+                .unwrap();
+            assert_eq!(response.status, 401, "{authorization:?}");
+            assert_eq!(response.json(), json!({ "message": "Unauthorized" }));
+            assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+        }
+
+        let too_big = vec![b'a'; MAX_REQUEST_BODY_BYTES + 1];
+        let response = client::send(
+            addr,
+            "POST",
+            "/tickets",
+            &[
+                ("authorization", &bearer),
+                ("content-type", "application/json"),
+            ],
+            Some(too_big),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 413);
+        assert_eq!(
+            response.json(),
+            json!({ "message": "Request Entity Too Large" })
+        );
+
+        server.abort();
+    }
+
+    /// A chunked body declares no length: the limit must hold while reading it.
+    #[tokio::test]
+    async fn refuses_an_oversized_chunked_body() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let key = DevKey::generate().unwrap();
+        let (addr, server) = offline_gateway(key.clone()).await;
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut reader, mut writer) = stream.into_split();
+        let head = format!(
+            "POST /tickets HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
+             content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+            token(&key, &["player"])
+        );
+        let upload = tokio::spawn(async move {
+            writer.write_all(head.as_bytes()).await?;
+            let chunk = vec![b'a'; 1024 * 1024];
+            for _ in 0..11 {
+                writer
+                    .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                    .await?;
+                writer.write_all(&chunk).await?;
+                writer.write_all(b"\r\n").await?;
+            }
+            writer.write_all(b"0\r\n\r\n").await
+        });
+        let mut response = Vec::new();
+        // The server may close before the upload ends; what it sent first is what counts.
+        let _ = reader.read_to_end(&mut response).await;
+        let _ = upload.await;
+        let response = String::from_utf8_lossy(&response);
+        assert!(response.starts_with("HTTP/1.1 413 "), "{response}");
+        assert!(response.ends_with(r#"{"message":"Request Entity Too Large"}"#));
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn runs_the_lambda_handlers_in_process() {
+        let key = DevKey::generate().unwrap();
+        let (addr, server) = offline_gateway(key.clone()).await;
+
+        // The handler's own checks run (these never reach DynamoDB): the shared edge's 415...
+        let bearer = format!("Bearer {}", token(&key, &["player"]));
+        let response = client::send(
+            addr,
+            "POST",
+            "/tickets",
+            &[("authorization", &bearer), ("content-type", "text/plain")],
+            Some(b"hello".to_vec()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 415, "{:?}", response.json());
+        assert!(response
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/json")));
+
+        // ...its role check, fed by the claims the gateway rendered (a bare token works too)...
+        let bare = token(&key, &["verification"]);
+        let response = client::send(
+            addr,
+            "POST",
+            "/tickets",
+            &[
+                ("authorization", &bare),
+                ("content-type", "application/json"),
+            ],
+            Some(b"{}".to_vec()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 403, "{:?}", response.json());
+
+        // ...and its validation of the path parameter.
+        let response = client::send(
+            addr,
+            "GET",
+            "/tickets/not%20a%20reference",
+            &[("authorization", &bearer)],
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 400, "{:?}", response.json());
+
+        server.abort();
+    }
+}

@@ -1,0 +1,511 @@
+//! The HTTP API end to end: a real HTTP request to the local gateway (routes from the
+//! template, JWT checked as API Gateway's authorizer does), the same handler code as in
+//! Lambda, and the real AWS SDK against the emulator.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use guichet::config::Config;
+use guichet::tickets::Desk;
+use guichet_local::client::{send, ClientResponse};
+use guichet_local::gateway::{serve, Gateway};
+use guichet_local::jwt::{DevKey, DEV_AUDIENCE, DEV_ISSUER};
+use guichet_tests::{fresh_stack, project_template, unique_stack_name};
+use serde_json::{json, Value};
+
+struct Api {
+    addr: SocketAddr,
+    key: DevKey,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl Api {
+    async fn start() -> Api {
+        let stack = fresh_stack().await;
+        let config = Config {
+            tickets_table: stack.tickets_table.clone(),
+            idempotency_ttl: jiff::SignedDuration::from_hours(24),
+        };
+        let desk = Desk::connect(&config, &stack.sdk).expect("desk");
+        let key_path = std::env::temp_dir().join(format!("{}.key", unique_stack_name()));
+        let key = DevKey::load_or_create(&key_path).expect("dev key");
+        let gateway = Gateway::new(&project_template(), desk, key.clone()).expect("gateway");
+        let (addr, server) = serve(Arc::new(gateway), 0).await.expect("serving");
+        let _ = std::fs::remove_file(&key_path);
+        Api {
+            addr,
+            key,
+            _server: server,
+        }
+    }
+
+    fn token_with(&self, sub: &str, groups: &[&str], expires_in: i64) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let claims = json!({
+            "sub": sub, "cognito:groups": groups, "email": "joueur@example.com",
+            "iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "iat": now, "exp": now + expires_in,
+        });
+        match claims {
+            Value::Object(map) => self.key.issue(&map),
+            _ => unreachable!("claims are an object"),
+        }
+    }
+
+    fn player(&self, sub: &str) -> String {
+        self.token_with(sub, &["player"], 600)
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        extra: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> ClientResponse {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers: Vec<(&str, &str)> = extra.to_vec();
+        if let Some(b) = &bearer {
+            headers.push(("authorization", b));
+        }
+        send(self.addr, method, path, &headers, body)
+            .await
+            .expect("the gateway answers")
+    }
+
+    async fn post_ticket(&self, token: &str, body: &Value, key: Option<&str>) -> ClientResponse {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(k) = key {
+            headers.push(("idempotency-key", k));
+        }
+        self.call(
+            "POST",
+            "/tickets",
+            Some(token),
+            &headers,
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+}
+
+fn form() -> Value {
+    json!({
+        "channel": "form", "category": "account", "subject": "Compte verrouillé",
+        "description": "Mon compte est verrouillé après trois essais de mot de passe.",
+    })
+}
+
+#[tokio::test]
+async fn a_player_submits_reads_and_lists_a_ticket() {
+    let api = Api::start().await;
+    let token = api.player("player-a");
+    let created = api.post_ticket(&token, &form(), None).await;
+    assert_eq!(created.status, 201, "{:?}", created.json());
+    let receipt = created.json();
+    let reference = receipt["reference"].as_str().expect("reference").to_owned();
+    assert_eq!(receipt["priority"], "urgent");
+    assert_eq!(receipt["team"], "security");
+    assert!(receipt["acknowledgement"]
+        .as_str()
+        .expect("text")
+        .starts_with("Merci"));
+
+    let read = api
+        .call(
+            "GET",
+            &format!("/tickets/{reference}"),
+            Some(&token),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json()["subject"], "Compte verrouillé");
+    assert_eq!(read.json()["history"][0]["status"], "open");
+
+    let listed = api.call("GET", "/tickets", Some(&token), &[], None).await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.json()["tickets"][0]["reference"], reference.as_str());
+}
+
+#[tokio::test]
+async fn english_comes_from_accept_language() {
+    let api = Api::start().await;
+    let token = api.player("player-en");
+    let response = api
+        .call(
+            "POST",
+            "/tickets",
+            Some(&token),
+            &[
+                ("content-type", "application/json"),
+                ("accept-language", "en-CA,en;q=0.9"),
+            ],
+            Some(form().to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(response.status, 201);
+    assert_eq!(response.json()["language"], "en");
+    assert!(response.json()["acknowledgement"]
+        .as_str()
+        .expect("text")
+        .starts_with("Thank you"));
+}
+
+#[tokio::test]
+async fn retries_replay_and_a_changed_body_is_refused() {
+    let api = Api::start().await;
+    let token = api.player("player-b");
+    let first = api
+        .post_ticket(&token, &form(), Some("form-submit-0001"))
+        .await;
+    let again = api
+        .post_ticket(&token, &form(), Some("form-submit-0001"))
+        .await;
+    assert_eq!((first.status, again.status), (201, 200));
+    assert_eq!(first.json(), again.json());
+    let mut changed = form();
+    changed["subject"] = json!("Autre demande");
+    let refused = api
+        .post_ticket(&token, &changed, Some("form-submit-0001"))
+        .await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.json()["field"], "Idempotency-Key");
+    let listed = api.call("GET", "/tickets", Some(&token), &[], None).await;
+    assert_eq!(
+        listed.json()["tickets"].as_array().map(Vec::len),
+        Some(1),
+        "exactly one ticket"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_over_http_create_one_ticket() {
+    let api = Arc::new(Api::start().await);
+    let token = api.player("player-c");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let api = Arc::clone(&api);
+        let token = token.clone();
+        tasks.spawn(async move {
+            api.post_ticket(&token, &form(), Some("double-submit-77"))
+                .await
+        });
+    }
+    let mut statuses = Vec::new();
+    let mut references = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let response = done.expect("task");
+        statuses.push(response.status);
+        references.push(response.json()["reference"].clone());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 201]);
+    references.dedup();
+    assert_eq!(references.len(), 1);
+}
+
+#[tokio::test]
+async fn another_players_ticket_is_not_found_exactly_like_an_unknown_one() {
+    let api = Api::start().await;
+    let owner = api.player("player-owner");
+    let other = api.player("player-other");
+    let created = api.post_ticket(&owner, &form(), None).await;
+    let reference = created.json()["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    let theirs = api
+        .call(
+            "GET",
+            &format!("/tickets/{reference}"),
+            Some(&other),
+            &[],
+            None,
+        )
+        .await;
+    let unknown = api
+        .call("GET", "/tickets/K7M2Q-9XW45", Some(&other), &[], None)
+        .await;
+    assert_eq!((theirs.status, unknown.status), (404, 404));
+    assert_eq!(theirs.body, unknown.body);
+    let listed = api.call("GET", "/tickets", Some(&other), &[], None).await;
+    assert_eq!(listed.json()["tickets"], json!([]));
+}
+
+#[tokio::test]
+async fn missing_bad_or_expired_tokens_are_unauthorized() {
+    let api = Api::start().await;
+    let valid = api.player("player-d");
+    let mut tampered = valid.clone();
+    tampered.pop();
+    tampered.push(if valid.ends_with('A') { 'B' } else { 'A' });
+    let expired = api.token_with("player-d", &["player"], -60);
+    let foreign = {
+        let path = std::env::temp_dir().join(format!("{}.key", unique_stack_name()));
+        let other_key = DevKey::load_or_create(&path).expect("key");
+        let _ = std::fs::remove_file(&path);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let claims = json!({"sub": "player-d", "cognito:groups": ["player"], "iss": DEV_ISSUER,
+                            "aud": DEV_AUDIENCE, "exp": now + 600});
+        match claims {
+            Value::Object(map) => other_key.issue(&map),
+            _ => unreachable!(),
+        }
+    };
+    for token in [
+        None,
+        Some("not-a-jwt"),
+        Some(tampered.as_str()),
+        Some(expired.as_str()),
+        Some(foreign.as_str()),
+    ] {
+        let response = api.call("GET", "/tickets", token, &[], None).await;
+        assert_eq!(response.status, 401, "{token:?}");
+    }
+    let posted = api
+        .call(
+            "POST",
+            "/tickets",
+            None,
+            &[("content-type", "application/json")],
+            Some(form().to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(posted.status, 401);
+}
+
+#[tokio::test]
+async fn staff_roles_cannot_use_player_routes() {
+    let api = Api::start().await;
+    let agent = api.token_with("agent-7", &["agent"], 600);
+    let service = api.token_with("svc-cashier", &["service"], 600);
+    let posted = api.post_ticket(&agent, &form(), None).await;
+    assert_eq!(posted.status, 403);
+    assert_eq!(posted.json()["required_role"], "player");
+    let listed = api.call("GET", "/tickets", Some(&service), &[], None).await;
+    assert_eq!(listed.status, 403);
+    let read = api
+        .call("GET", "/tickets/K7M2Q-9XW45", Some(&service), &[], None)
+        .await;
+    assert_eq!(read.status, 403);
+}
+
+#[tokio::test]
+async fn every_validation_error_names_its_field_and_rule_and_writes_nothing() {
+    let api = Api::start().await;
+    let token = api.player("player-e");
+    let incident = |details: Value| {
+        json!({"channel": "chat", "category": "incident", "subject": "Jeu figé",
+               "description": "La partie s'est figée en pleine mise.", "incident": details})
+    };
+    let with = |field: &str, value: Value| {
+        let mut body = form();
+        body[field] = value;
+        body
+    };
+    let without = |field: &str| {
+        let mut body = form();
+        body.as_object_mut().expect("object").remove(field);
+        body
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (without("channel"), "channel", "required"),
+        (with("channel", json!("fax")), "channel", "one_of"),
+        (with("channel", json!(3)), "channel", "type"),
+        (without("category"), "category", "required"),
+        (with("category", json!("billing")), "category", "one_of"),
+        (without("subject"), "subject", "required"),
+        (with("subject", json!("ab")), "subject", "min_length"),
+        (
+            with("subject", json!("s".repeat(151))),
+            "subject",
+            "max_length",
+        ),
+        (
+            with("subject", json!("a\u{0}bc")),
+            "subject",
+            "printable_text",
+        ),
+        (without("description"), "description", "required"),
+        (
+            with("description", json!("court")),
+            "description",
+            "min_length",
+        ),
+        (
+            with("description", json!("d".repeat(5001))),
+            "description",
+            "max_length",
+        ),
+        (with("language", json!("de")), "language", "one_of"),
+        (
+            with("player_id", json!("player-x")),
+            "player_id",
+            "unknown_field",
+        ),
+        (with("incident", json!({})), "incident", "not_allowed_here"),
+        (
+            json!({"channel": "chat", "category": "incident", "subject": "Jeu figé",
+                   "description": "La partie s'est figée en pleine mise."}),
+            "incident",
+            "required",
+        ),
+        (incident(json!("hier")), "incident", "type"),
+        (
+            incident(json!({"game_name": "Roulette", "steps_tried": []})),
+            "incident.occurred_at",
+            "required",
+        ),
+        (
+            incident(
+                json!({"occurred_at": "hier soir", "game_name": "Roulette", "steps_tried": []}),
+            ),
+            "incident.occurred_at",
+            "timestamp",
+        ),
+        (
+            incident(
+                json!({"occurred_at": "2999-01-01T00:00:00Z", "game_name": "Roulette", "steps_tried": []}),
+            ),
+            "incident.occurred_at",
+            "not_in_future",
+        ),
+        (
+            incident(
+                json!({"occurred_at": "2020-01-01T00:00:00Z", "game_name": "Roulette", "steps_tried": []}),
+            ),
+            "incident.occurred_at",
+            "not_before",
+        ),
+        (
+            incident(json!({"occurred_at": now_minus_hour(), "steps_tried": []})),
+            "incident",
+            "at_least_one_of",
+        ),
+        (
+            incident(
+                json!({"occurred_at": now_minus_hour(), "game_name": "g".repeat(101), "steps_tried": []}),
+            ),
+            "incident.game_name",
+            "max_length",
+        ),
+        (
+            incident(
+                json!({"occurred_at": now_minus_hour(), "transaction_id": "TX 1", "steps_tried": []}),
+            ),
+            "incident.transaction_id",
+            "identifier",
+        ),
+        (
+            incident(json!({"occurred_at": now_minus_hour(), "game_name": "Roulette"})),
+            "incident.steps_tried",
+            "required",
+        ),
+        (
+            incident(
+                json!({"occurred_at": now_minus_hour(), "game_name": "Roulette", "steps_tried": vec!["x"; 11]}),
+            ),
+            "incident.steps_tried",
+            "max_items",
+        ),
+        (
+            incident(
+                json!({"occurred_at": now_minus_hour(), "game_name": "Roulette", "steps_tried": ["s".repeat(501)]}),
+            ),
+            "incident.steps_tried[0]",
+            "max_length",
+        ),
+        (
+            incident(
+                json!({"occurred_at": now_minus_hour(), "game_name": "Roulette", "steps_tried": [], "screenshot": "x"}),
+            ),
+            "incident.screenshot",
+            "unknown_field",
+        ),
+        (json!([1, 2, 3]), "body", "type"),
+    ];
+    for (body, field, rule) in &cases {
+        let response = api.post_ticket(&token, body, None).await;
+        assert_eq!(
+            response.status,
+            400,
+            "{field}/{rule}: {:?}",
+            response.json()
+        );
+        let error = response.json();
+        assert_eq!(error["error"], "validation_failed");
+        assert_eq!(error["field"], *field, "{error}");
+        assert_eq!(error["rule"], *rule, "{error}");
+        assert!(error["message"].as_str().is_some_and(|m| m.contains(field)));
+    }
+
+    // Not JSON, wrong type, too big, bad key: each its own status, each named.
+    let broken = api
+        .call(
+            "POST",
+            "/tickets",
+            Some(&token),
+            &[("content-type", "application/json")],
+            Some(b"{\"channel\":".to_vec()),
+        )
+        .await;
+    assert_eq!(
+        (broken.status, broken.json()["field"].clone()),
+        (400, json!("body"))
+    );
+    let text = api
+        .call(
+            "POST",
+            "/tickets",
+            Some(&token),
+            &[("content-type", "text/plain")],
+            Some(b"bonjour".to_vec()),
+        )
+        .await;
+    assert_eq!(text.status, 415);
+    let huge = with("description", json!("d".repeat(40_000)));
+    let too_big = api.post_ticket(&token, &huge, None).await;
+    assert_eq!(too_big.status, 413);
+    assert_eq!(too_big.json()["rule"], "max_bytes");
+    let bad_key = api.post_ticket(&token, &form(), Some("k")).await;
+    assert_eq!(bad_key.status, 400);
+    assert_eq!(bad_key.json()["field"], "Idempotency-Key");
+    let bad_limit = api
+        .call("GET", "/tickets?limit=500", Some(&token), &[], None)
+        .await;
+    assert_eq!(
+        (bad_limit.status, bad_limit.json()["field"].clone()),
+        (400, json!("limit"))
+    );
+    let bad_reference = api
+        .call("GET", "/tickets/NOT-A-REF", Some(&token), &[], None)
+        .await;
+    assert_eq!(bad_reference.status, 400);
+    assert_eq!(bad_reference.json()["field"], "reference");
+
+    let listed = api.call("GET", "/tickets", Some(&token), &[], None).await;
+    assert_eq!(listed.json()["tickets"], json!([]), "no partial write");
+}
+
+fn now_minus_hour() -> String {
+    (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string()
+}
+
+#[tokio::test]
+async fn unknown_routes_answer_like_api_gateway() {
+    let api = Api::start().await;
+    let token = api.player("player-f");
+    let response = api
+        .call("DELETE", "/tickets", Some(&token), &[], None)
+        .await;
+    assert_eq!(response.status, 404);
+    let response = api.call("GET", "/nowhere", Some(&token), &[], None).await;
+    assert_eq!(response.status, 404);
+}
