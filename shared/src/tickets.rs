@@ -67,7 +67,10 @@ impl<S: TicketStore> Desk<S> {
         request: TicketRequest,
         key: Option<IdempotencyKey>,
     ) -> Result<Submitted, IntakeError> {
+        // Millisecond precision: what the sort keys and page cursors carry, so a ticket's
+        // stored time and its position in a listing always agree.
         let now = self.clock.now();
+        let now = jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
         let claim = key.map(|key| IdempotencyClaim {
             player: player.clone(),
             key,

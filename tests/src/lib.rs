@@ -2,7 +2,6 @@
 //! emulator, with tables provisioned from `infra/template.yaml` so they exercise what is deployed.
 
 use std::collections::hash_map::RandomState;
-use std::error::Error;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -87,15 +86,4 @@ pub fn unique_stack_name() -> String {
     format!("t-{:016x}", hasher.finish())
 }
 
-/// An error and all its causes on one line, for panic messages ("dispatch failure: connection
-/// refused" says more than "DescribeTable failed").
-pub fn error_chain(error: &dyn Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}
+pub use guichet_local::error_chain;

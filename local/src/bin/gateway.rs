@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use guichet::tickets::Desk;
+use guichet_local::error_chain;
 use guichet_local::gateway::{self, Gateway};
 use guichet_local::jwt::DevKey;
 use guichet_local::template::Template;
@@ -31,18 +32,18 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), String> {
     let port = port(std::env::args().skip(1).collect())?;
     let template_path = Template::default_path();
-    let template = Template::load(&template_path).map_err(|e| chain(&e))?;
-    let desk = Desk::from_env().await.map_err(|e| chain(&e))?;
-    let key = DevKey::load_or_create(&DevKey::default_path()).map_err(|e| chain(&e))?;
-    let gateway = Gateway::new(&template, desk, key).map_err(|e| chain(&e))?;
+    let template = Template::load(&template_path).map_err(|e| error_chain(&e))?;
+    let desk = Desk::from_env().await.map_err(|e| error_chain(&e))?;
+    let key = DevKey::load_or_create(&DevKey::default_path()).map_err(|e| error_chain(&e))?;
+    let gateway = Gateway::new(&template, desk, key).map_err(|e| error_chain(&e))?;
     for route in gateway.route_keys() {
         tracing::info!(route = %route, "route");
     }
     let (addr, server) = gateway::serve(Arc::new(gateway), port)
         .await
-        .map_err(|e| chain(&e))?;
+        .map_err(|e| error_chain(&e))?;
     println!("listening on http://{addr}");
-    shutdown_signal().await.map_err(|e| chain(&e))?;
+    shutdown_signal().await.map_err(|e| error_chain(&e))?;
     tracing::info!("shutting down");
     server.abort();
     Ok(())
@@ -80,16 +81,4 @@ async fn shutdown_signal() -> std::io::Result<()> {
     {
         tokio::signal::ctrl_c().await
     }
-}
-
-/// The error and its causes on one line, so a startup failure says which variable or file.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }

@@ -2,11 +2,11 @@
 //! the SDK environment points at (`AWS_ENDPOINT_URL`, normally the local emulator) and prints
 //! `VARIABLE=table-name` lines, named as the functions read them, so scripts can `source` them.
 
-use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aws_config::BehaviorVersion;
+use guichet_local::error_chain;
 use guichet_local::provision::provision;
 use guichet_local::template::Template;
 
@@ -50,18 +50,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     Ok(Some(parsed))
 }
 
-/// The error and every cause, so that e.g. "connection refused" is not hidden behind
-/// "DescribeTable failed".
-fn report(error: &dyn Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(&format!("\n  caused by: {cause}"));
-        source = cause.source();
-    }
-    message
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
@@ -79,7 +67,7 @@ async fn main() -> ExitCode {
     let template = match Template::load(&args.template) {
         Ok(template) => template,
         Err(error) => {
-            eprintln!("provision: {}", report(&error));
+            eprintln!("provision: {}", error_chain(&error));
             return ExitCode::FAILURE;
         }
     };
@@ -87,7 +75,7 @@ async fn main() -> ExitCode {
     let variables = match template.table_env_vars() {
         Ok(variables) => variables,
         Err(error) => {
-            eprintln!("provision: {}", report(&error));
+            eprintln!("provision: {}", error_chain(&error));
             return ExitCode::FAILURE;
         }
     };
@@ -103,7 +91,7 @@ async fn main() -> ExitCode {
             eprintln!(
                 "provision: stack {} against {target}: {}",
                 args.stack,
-                report(&error)
+                error_chain(&error)
             );
             return ExitCode::FAILURE;
         }

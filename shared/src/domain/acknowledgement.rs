@@ -110,8 +110,8 @@ pub fn acknowledgement(
     match (language, target.within) {
         (Language::Fr, Promise::Minutes(m)) => format!(
             "Merci, nous avons bien reçu votre demande {reference}. Un agent de l'équipe {team} \
-             vous répondra dans les {m} minutes suivant l'ouverture du clavardage, au plus tard {due}. \
-             Conservez ce numéro : il vous sera demandé pour tout suivi."
+             vous répondra par clavardage dans les {m} minutes (pendant les heures d'ouverture), \
+             au plus tard {due}. Conservez ce numéro : il vous sera demandé pour tout suivi."
         ),
         (Language::Fr, Promise::BusinessDays(d)) => format!(
             "Merci, nous avons bien reçu votre demande {reference}. L'équipe {team} vous répondra \
@@ -121,8 +121,8 @@ pub fn acknowledgement(
         ),
         (Language::En, Promise::Minutes(m)) => format!(
             "Thank you, we have received your request {reference}. An agent from our {team} team \
-             will answer within {m} minutes of chat opening, by {due} at the latest. Keep this \
-             reference: you will be asked for it in any follow-up."
+             will answer in the chat within {m} minutes (during opening hours), by {due} at the \
+             latest. Keep this reference: you will be asked for it in any follow-up."
         ),
         (Language::En, Promise::BusinessDays(d)) => format!(
             "Thank you, we have received your request {reference}. Our {team} team will answer \
