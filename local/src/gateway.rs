@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use guichet::dynamo::DynamoTicketStore;
+use guichet::dynamo_cases::DynamoCaseStore;
+use guichet::kyc::Verification;
+use guichet::s3::S3DocumentStorage;
 use guichet::tickets::Desk;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -75,6 +78,11 @@ enum Handler {
     CreateTicket,
     GetTicket,
     ListTickets,
+    OpenCase,
+    RequestUpload,
+    ReadCase,
+    ReviewCase,
+    Eligibility,
 }
 
 impl Handler {
@@ -83,6 +91,11 @@ impl Handler {
             "create-ticket" => Some(Handler::CreateTicket),
             "get-ticket" => Some(Handler::GetTicket),
             "list-tickets" => Some(Handler::ListTickets),
+            "open-case" => Some(Handler::OpenCase),
+            "request-upload" => Some(Handler::RequestUpload),
+            "read-case" => Some(Handler::ReadCase),
+            "review-case" => Some(Handler::ReviewCase),
+            "eligibility" => Some(Handler::Eligibility),
             _ => None,
         }
     }
@@ -232,10 +245,20 @@ fn match_segments(route: &[Segment], path: &[&str]) -> Option<BTreeMap<String, S
     (path.len() == route.len()).then_some(params)
 }
 
-/// The local API: the template's routes, the production desk, the dev signing key.
+/// What the handlers run on: the production wiring of each family of functions, built once
+/// as each Lambda builds it at init.
+pub struct Services {
+    /// Tickets: `create-ticket`, `get-ticket`, `list-tickets`.
+    pub desk: Desk<DynamoTicketStore>,
+    /// Identity verification: `open-case`, `request-upload`, `read-case`, `review-case`,
+    /// `eligibility`.
+    pub verification: Verification<DynamoCaseStore, S3DocumentStorage>,
+}
+
+/// The local API: the template's routes, the production services, the dev signing key.
 pub struct Gateway {
     router: Router,
-    desk: Desk<DynamoTicketStore>,
+    services: Services,
     key: DevKey,
 }
 
@@ -244,12 +267,12 @@ impl Gateway {
     /// silently unreachable locally.
     pub fn new(
         template: &Template,
-        desk: Desk<DynamoTicketStore>,
+        services: Services,
         key: DevKey,
     ) -> Result<Gateway, GatewayError> {
         Ok(Gateway {
             router: Router::new(&template.http_routes()?)?,
-            desk,
+            services,
             key,
         })
     }
@@ -385,11 +408,17 @@ impl Gateway {
     ) -> Result<Response<lambda_http::Body>, Refusal> {
         let gateway = Arc::clone(self);
         let task = tokio::spawn(async move {
-            let desk = &gateway.desk;
+            let desk = &gateway.services.desk;
+            let verification = &gateway.services.verification;
             match handler {
                 Handler::CreateTicket => create_ticket::handle(desk, request).await,
                 Handler::GetTicket => get_ticket::handle(desk, request).await,
                 Handler::ListTickets => list_tickets::handle(desk, request).await,
+                Handler::OpenCase => open_case::handle(verification, request).await,
+                Handler::RequestUpload => request_upload::handle(verification, request).await,
+                Handler::ReadCase => read_case::handle(verification, request).await,
+                Handler::ReviewCase => review_case::handle(verification, request).await,
+                Handler::Eligibility => eligibility::handle(verification, request).await,
             }
         });
         let abort = task.abort_handle();
@@ -997,8 +1026,15 @@ mod tests {
             idempotency_ttl: jiff::SignedDuration::from_hours(24),
         };
         let desk = Desk::connect(&config, &sdk).unwrap();
+        let kyc = guichet::config::KycConfig {
+            tickets_table: "offline".to_owned(),
+            documents_bucket: "offline".to_owned(),
+            max_resubmissions: 2,
+        };
+        let verification = Verification::connect(&kyc, &sdk);
         let template = Template::load(&Template::default_path()).unwrap();
-        let gateway = Arc::new(Gateway::new(&template, desk, key).unwrap());
+        let services = Services { desk, verification };
+        let gateway = Arc::new(Gateway::new(&template, services, key).unwrap());
         serve(gateway, 0).await.unwrap()
     }
 
@@ -1155,6 +1191,105 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(response.status, 400, "{:?}", response.json());
+
+        server.abort();
+    }
+
+    /// The identity-verification functions are served from the template's routes too, each
+    /// with the route key it is dispatched on.
+    #[tokio::test]
+    async fn runs_the_verification_handlers_in_process() {
+        let key = DevKey::generate().unwrap();
+        let (addr, server) = offline_gateway(key.clone()).await;
+        let player = format!("Bearer {}", token(&key, &["player"]));
+        let reviewer = format!("Bearer {}", token(&key, &["verification"]));
+        let service = format!("Bearer {}", token(&key, &["service"]));
+        let json = ("content-type", "application/json");
+
+        // Role checks, before any store is touched.
+        for (method, path) in [
+            ("POST", "/verification/cases"),
+            ("GET", "/verification/cases/VC-7K2M9Q4XW3BD"),
+            ("GET", "/verification/reviews"),
+            (
+                "POST",
+                "/verification/cases/VC-7K2M9Q4XW3BD/documents/government_id/view",
+            ),
+            ("POST", "/verification/cases/VC-7K2M9Q4XW3BD/decision"),
+            ("GET", "/players/player-1/eligibility?action=withdrawal"),
+        ] {
+            let response = client::send(
+                addr,
+                method,
+                path,
+                &[("authorization", &player), json],
+                Some(b"{}".to_vec()),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                response.status,
+                403,
+                "{method} {path}: {:?}",
+                response.json()
+            );
+        }
+        let response = client::send(
+            addr,
+            "GET",
+            "/verification/case",
+            &[("authorization", &reviewer)],
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 403, "{:?}", response.json());
+
+        // Validation, dispatched on the route key the gateway put in the event.
+        let response = client::send(
+            addr,
+            "GET",
+            "/verification/reviews?queue=urgent",
+            &[("authorization", &reviewer)],
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 400);
+        assert_eq!(response.json()["field"], "queue");
+        let response = client::send(
+            addr,
+            "POST",
+            "/verification/documents",
+            &[("authorization", &player), json],
+            Some(br#"{"kind":"government_id","content_type":"image/gif","size":10}"#.to_vec()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 400);
+        assert_eq!(response.json()["field"], "content_type");
+        let response = client::send(
+            addr,
+            "POST",
+            "/verification/cases/VC-7K2M9Q4XW3BD/decision",
+            &[("authorization", &reviewer), json],
+            Some(br#"{"version":1,"decision":"maybe"}"#.to_vec()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 400);
+        assert_eq!(response.json()["field"], "decision");
+        let response = client::send(
+            addr,
+            "GET",
+            "/players/player-1/eligibility?action=deposit",
+            &[("authorization", &service)],
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 400);
+        assert_eq!(response.json()["field"], "action");
 
         server.abort();
     }

@@ -2,6 +2,7 @@
 //! tokens. Never deployed.
 
 pub mod client;
+pub mod consumers;
 pub mod gateway;
 pub mod jwt;
 pub mod provision;

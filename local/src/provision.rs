@@ -1,22 +1,30 @@
-//! Creates the template's DynamoDB tables through the DynamoDB API, and checks that what exists
-//! matches the template (drift).
+//! Creates the template's resources through the service APIs (DynamoDB tables; KMS keys and
+//! aliases; SQS queues and queue policies; S3 buckets and bucket policies), and checks that what
+//! exists matches the template (drift).
 //!
 //! CloudFormation is deliberately not used: the emulator's `CreateStack` silently drops a table's
-//! `TimeToLiveSpecification` and `PointInTimeRecoverySpecification` (see
+//! `TimeToLiveSpecification` and `PointInTimeRecoverySpecification`, and a bucket's
+//! `NotificationConfiguration`, `PublicAccessBlockConfiguration` and `LifecycleConfiguration` (see
 //! `../shared/emulator-notes.md`), so a stack would look fine while TTL never expires idempotency
-//! records. Calling `CreateTable`, `UpdateTimeToLive` and `UpdateContinuousBackups` ourselves gets
-//! every property, and [`describe_drift`] proves it.
+//! records and identity documents are never deleted. Calling the APIs ourselves gets every
+//! property, and [`describe_drift`] proves it.
+//!
+//! Resources are created in dependency order, each one's physical id and ARN recorded (as
+//! [`PhysicalResources`]) from what the service answered, so later resources resolve their
+//! `!GetAtt X.Arn` from real values: key, then queues (a dead-letter queue before the queue that
+//! redrives to it), queue policies, buckets (whose notifications need the queue's ARN and, in AWS,
+//! its policy), bucket policies.
 //!
 //! `DeletionProtectionEnabled` is read from the template but neither applied nor compared: local
 //! tables are disposable (tests create one per test, developers reset the emulator), and protecting
-//! them would only make cleaning up fail.
+//! them would only make cleaning up fail. `DeletionPolicy: Retain` means nothing locally either.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::AsyncSleep;
-use aws_sdk_dynamodb::error::{BuildError, SdkError};
+use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
@@ -26,14 +34,31 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
+use aws_sdk_kms::types::KeyMetadata;
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
+    BucketVersioningStatus, CreateBucketConfiguration, Event, ExpirationStatus, FilterRule,
+    FilterRuleName, LifecycleExpiration, LifecycleRuleFilter, NoncurrentVersionExpiration,
+    NotificationConfiguration, NotificationConfigurationFilter, ObjectOwnership, OwnershipControls,
+    OwnershipControlsRule, PublicAccessBlockConfiguration, QueueConfiguration, S3KeyFilter,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, VersioningConfiguration,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::template::{KeyElement, TableSpec, Template, TemplateError, Throughput};
+use crate::template::{
+    partition, BucketPolicySpec, BucketSpec, KeyElement, KeySpec, PhysicalResources,
+    QueuePolicySpec, QueueSpec, Reference, TableSpec, Template, TemplateError, Throughput,
+    UnresolvedReason,
+};
 
 /// How long to wait for a new table (and its indexes) to become ACTIVE. The emulator is
 /// immediate; real DynamoDB usually takes seconds, a table with indexes up to a few minutes.
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Right after creation, real DynamoDB may refuse `UpdateContinuousBackups` for a while.
 const PITR_ATTEMPTS: u32 = 20;
+/// The region whose buckets take no `LocationConstraint` (S3 refuses `us-east-1` there).
+const S3_DEFAULT_REGION: &str = "us-east-1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
@@ -48,9 +73,26 @@ pub enum ProvisionError {
         #[source]
         source: Box<aws_sdk_dynamodb::Error>,
     },
-    #[error("cannot build the {what} of table {table} from the template")]
+    /// A KMS, SQS, S3 or STS call failed (including the endpoint being unreachable).
+    #[error("{service} {operation} on {resource} failed")]
+    Service {
+        service: &'static str,
+        operation: &'static str,
+        resource: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A service answered without something it always returns (e.g. CreateKey without an ARN).
+    #[error("{service} {operation} on {resource} answered without {what}")]
+    IncompleteAnswer {
+        service: &'static str,
+        operation: &'static str,
+        resource: String,
+        what: &'static str,
+    },
+    #[error("cannot build the {what} of {resource} from the template")]
     Build {
-        table: String,
+        resource: String,
         what: &'static str,
         #[source]
         source: BuildError,
@@ -72,26 +114,106 @@ pub enum ProvisionError {
     },
     #[error("the SDK config has no async sleep implementation (load it with aws_config, feature rt-tokio)")]
     NoSleepImpl,
+    #[error("the SDK config has no region (set AWS_REGION)")]
+    NoRegion,
+    #[error(
+        "KMS key {key} has no AWS::KMS::Alias in the template: a key has no name, so local \
+         provisioning finds it again (and stays idempotent) through its alias"
+    )]
+    KeyWithoutAlias { key: String },
+    #[error("{resource}: {reference} is not provisioned (not a resource created before it)")]
+    NotProvisioned { resource: String, reference: String },
+    #[error("queues {queues:?} redrive to each other: no order creates them")]
+    QueueCycle { queues: Vec<String> },
+    #[error("the policy of {resource} cannot be serialised")]
+    Policy {
+        resource: String,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
-/// The tables that exist after [`provision`]: template logical id -> physical table name.
+/// What exists after [`provision`]: template logical id -> physical id, per kind.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Provisioned {
+    /// Table names.
     pub tables: BTreeMap<String, String>,
+    /// Key ARNs.
+    pub keys: BTreeMap<String, String>,
+    /// Queue URLs.
+    pub queues: BTreeMap<String, String>,
+    /// Bucket names.
+    pub buckets: BTreeMap<String, String>,
+    /// Where they live.
+    pub target: Target,
+    /// Every resource's `Ref` value and attributes (`Arn`), to resolve the template's intrinsics.
+    pub resources: PhysicalResources,
 }
 
 impl Provisioned {
     pub fn table(&self, logical_id: &str) -> Option<&str> {
         self.tables.get(logical_id).map(String::as_str)
     }
+
+    pub fn key_arn(&self, logical_id: &str) -> Option<&str> {
+        self.keys.get(logical_id).map(String::as_str)
+    }
+
+    pub fn queue_url(&self, logical_id: &str) -> Option<&str> {
+        self.queues.get(logical_id).map(String::as_str)
+    }
+
+    pub fn bucket(&self, logical_id: &str) -> Option<&str> {
+        self.buckets.get(logical_id).map(String::as_str)
+    }
 }
 
-/// One difference between the template and what DynamoDB describes.
+/// The account and region a stack is provisioned in: what `AWS::AccountId` and `AWS::Region`
+/// resolve to. Locally the emulator's account (moto: `123456789012`) and the SDK's region.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Target {
+    pub account_id: String,
+    pub region: String,
+}
+
+impl Target {
+    /// Asks STS who the SDK's credentials belong to (the emulator answers for its own account),
+    /// and takes the region from the SDK config: nothing is assumed.
+    pub async fn of(sdk: &aws_config::SdkConfig) -> Result<Target, ProvisionError> {
+        let region = sdk
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .ok_or(ProvisionError::NoRegion)?;
+        let identity = aws_sdk_sts::Client::new(sdk)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(service::<aws_sdk_sts::Error, _, _>(
+                "STS",
+                "GetCallerIdentity",
+                "the caller",
+            ))?;
+        let account_id = identity
+            .account()
+            .ok_or(ProvisionError::IncompleteAnswer {
+                service: "STS",
+                operation: "GetCallerIdentity",
+                resource: "the caller".to_owned(),
+                what: "an account",
+            })?
+            .to_owned();
+        Ok(Target { account_id, region })
+    }
+}
+
+/// One difference between the template and what the services describe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Drift {
     pub logical_id: String,
-    pub table_name: String,
-    /// CloudFormation property path, e.g. `GlobalSecondaryIndexes[gsi2]` or `TimeToLiveSpecification`.
+    /// The table or bucket name, queue URL, key alias.
+    pub physical_id: String,
+    /// CloudFormation property path, e.g. `GlobalSecondaryIndexes[gsi2]`,
+    /// `LifecycleConfiguration.Rules[quarantine-thirty-days]` or `RedrivePolicy`.
     pub property: String,
     pub expected: String,
     pub actual: String,
@@ -101,15 +223,16 @@ impl fmt::Display for Drift {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} ({}): {}: template has {}, DynamoDB has {}",
-            self.logical_id, self.table_name, self.property, self.expected, self.actual
+            "{} ({}): {}: template has {}, found {}",
+            self.logical_id, self.physical_id, self.property, self.expected, self.actual
         )
     }
 }
 
-/// Creates every table of `template` for `stack_name`, waits until it is ACTIVE, then applies its
-/// TTL and point-in-time recovery. Idempotent: an existing table is left as is (its TTL and PITR
-/// are still brought to what the template says), so it is safe to run before every session.
+/// Creates every resource of `template` for `stack_name` that the local tools know (tables, KMS
+/// keys, queues, buckets and their policies), in dependency order, and brings each one's
+/// properties to what the template says. Idempotent: existing resources are kept and updated, so
+/// it is safe to run before every session and repairs drift.
 pub async fn provision(
     sdk: &aws_config::SdkConfig,
     template: &Template,
@@ -123,13 +246,70 @@ pub async fn provision(
         wait_until_active(&client, &sleep, &spec.table_name).await?;
         apply_time_to_live(&client, &spec).await?;
         apply_point_in_time_recovery(&client, &sleep, &spec).await?;
+        provisioned
+            .resources
+            .insert_ref(&spec.logical_id, &spec.table_name);
         provisioned.tables.insert(spec.logical_id, spec.table_name);
     }
+
+    let target = Target::of(sdk).await?;
+    let (account, region) = (target.account_id.as_str(), target.region.as_str());
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let s3 = aws_sdk_s3::Client::new(sdk);
+
+    for spec in template.keys(stack_name, account, region)? {
+        let metadata = provision_key(&kms, &spec).await?;
+        let arn = key_arn(&metadata, &spec.logical_id)?;
+        let resources = &mut provisioned.resources;
+        resources.insert_ref(&spec.logical_id, metadata.key_id());
+        resources.insert_attribute(&spec.logical_id, "Arn", &arn);
+        resources.insert_attribute(&spec.logical_id, "KeyId", metadata.key_id());
+        provisioned.keys.insert(spec.logical_id, arn);
+    }
+
+    for spec in dependency_order(template.queues(stack_name, account, region)?)? {
+        let url = provision_queue(&sqs, &spec, &provisioned.resources).await?;
+        let arn = queue_arn(&sqs, &url).await?;
+        let resources = &mut provisioned.resources;
+        resources.insert_ref(&spec.logical_id, &url);
+        resources.insert_attribute(&spec.logical_id, "Arn", arn);
+        resources.insert_attribute(&spec.logical_id, "QueueName", &spec.queue_name);
+        resources.insert_attribute(&spec.logical_id, "QueueUrl", &url);
+        provisioned.queues.insert(spec.logical_id, url);
+    }
+    for policy in template.queue_policies(stack_name, account, region, &provisioned.resources)? {
+        provision_queue_policy(&sqs, &policy, &provisioned.resources).await?;
+    }
+
+    for spec in template.buckets(stack_name, account, region)? {
+        // Created first and recorded, so that a configuration naming the bucket's own ARN resolves.
+        create_bucket(&s3, &spec.bucket_name, region).await?;
+        let resources = &mut provisioned.resources;
+        resources.insert_ref(&spec.logical_id, &spec.bucket_name);
+        resources.insert_attribute(
+            &spec.logical_id,
+            "Arn",
+            bucket_arn(region, &spec.bucket_name),
+        );
+        configure_bucket(&s3, &spec, &provisioned.resources).await?;
+        provisioned
+            .buckets
+            .insert(spec.logical_id, spec.bucket_name);
+    }
+    for policy in template.bucket_policies(stack_name, account, region, &provisioned.resources)? {
+        provision_bucket_policy(&s3, &policy, &provisioned.resources).await?;
+    }
+
+    provisioned.target = target;
     Ok(provisioned)
 }
 
-/// Compares every table of `template` (for `stack_name`) with DescribeTable, DescribeTimeToLive
-/// and DescribeContinuousBackups. Returns one [`Drift`] per difference; empty means no drift.
+/// Compares every resource of `template` (for `stack_name`) with what the services describe:
+/// tables (DescribeTable, DescribeTimeToLive, DescribeContinuousBackups), keys (rotation, policy,
+/// aliases), queues (attributes, policy) and buckets (encryption, public access block, ownership,
+/// versioning, lifecycle, notifications, policy). Returns one [`Drift`] per difference; empty
+/// means no drift.
 pub async fn describe_drift(
     sdk: &aws_config::SdkConfig,
     template: &Template,
@@ -142,7 +322,7 @@ pub async fn describe_drift(
             if expected != actual {
                 drifts.push(Drift {
                     logical_id: spec.logical_id.clone(),
-                    table_name: spec.table_name.clone(),
+                    physical_id: spec.table_name.clone(),
                     property: property.to_owned(),
                     expected,
                     actual,
@@ -201,6 +381,106 @@ pub async fn describe_drift(
             expected_pitr.to_owned(),
             actual_pitr,
         );
+    }
+
+    let target = Target::of(sdk).await?;
+    let (account, region) = (target.account_id.as_str(), target.region.as_str());
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let s3 = aws_sdk_s3::Client::new(sdk);
+    // What exists, found by name as provisioning finds it, so the template's references to other
+    // resources (a DLQ's ARN, the key's ARN) resolve to what is really there.
+    let mut resources = PhysicalResources::default();
+    for spec in template.tables(stack_name)? {
+        resources.insert_ref(&spec.logical_id, &spec.table_name);
+    }
+
+    for spec in template.keys(stack_name, account, region)? {
+        key_drift(&kms, &spec, &mut resources, &mut drifts).await?;
+    }
+
+    let queues = template.queues(stack_name, account, region)?;
+    let mut queue_attributes = BTreeMap::new();
+    for spec in &queues {
+        match queue_url(&sqs, &spec.queue_name).await? {
+            Some(url) => {
+                let attributes = current_queue_attributes(&sqs, &url).await?;
+                resources.insert_ref(&spec.logical_id, &url);
+                if let Some(arn) = attributes.get(&QueueAttributeName::QueueArn) {
+                    resources.insert_attribute(&spec.logical_id, "Arn", arn);
+                }
+                queue_attributes.insert(spec.logical_id.clone(), (url, attributes));
+            }
+            None => drifts.push(Drift {
+                logical_id: spec.logical_id.clone(),
+                physical_id: spec.queue_name.clone(),
+                property: "Queue".to_owned(),
+                expected: "a queue".to_owned(),
+                actual: "no such queue".to_owned(),
+            }),
+        }
+    }
+    // Compared once every queue is known: a queue's redrive target is another queue's ARN.
+    for spec in &queues {
+        if let Some((url, attributes)) = queue_attributes.get(&spec.logical_id) {
+            let mut report = Report::new(&mut drifts, &spec.logical_id, url);
+            compare_queue(spec, attributes, &resources, &mut report);
+        }
+    }
+    // A policy names resources; one that is missing was reported above, and its policy cannot be
+    // resolved (so not compared) until it exists.
+    if let Some(policies) = unless_missing(
+        template.queue_policies(stack_name, account, region, &resources),
+        &drifts,
+    )? {
+        for policy in policies {
+            for queue in &policy.queues {
+                let Some(url) = queue.resolve(&resources) else {
+                    continue;
+                };
+                let actual = queue_attributes
+                    .values()
+                    .find(|(u, _)| u == url)
+                    .and_then(|(_, attributes)| attributes.get(&QueueAttributeName::Policy));
+                let mut report = Report::new(&mut drifts, &policy.logical_id, url);
+                compare_policy(
+                    &mut report,
+                    "PolicyDocument",
+                    &policy.document,
+                    actual.map(String::as_str),
+                );
+            }
+        }
+    }
+
+    for spec in template.buckets(stack_name, account, region)? {
+        let name = &spec.bucket_name;
+        let mut report = Report::new(&mut drifts, &spec.logical_id, name);
+        if !bucket_exists(&s3, name).await? {
+            report.check("Bucket", "a bucket", "no such bucket");
+            continue;
+        }
+        resources.insert_ref(&spec.logical_id, name);
+        resources.insert_attribute(&spec.logical_id, "Arn", bucket_arn(region, name));
+        compare_bucket(&s3, &spec, &resources, &mut report).await?;
+    }
+    if let Some(policies) = unless_missing(
+        template.bucket_policies(stack_name, account, region, &resources),
+        &drifts,
+    )? {
+        for policy in policies {
+            let Some(bucket) = policy.bucket.resolve(&resources) else {
+                continue;
+            };
+            let actual = current_bucket_policy(&s3, bucket).await?;
+            let mut report = Report::new(&mut drifts, &policy.logical_id, bucket);
+            compare_policy(
+                &mut report,
+                "PolicyDocument",
+                &policy.document,
+                actual.as_deref(),
+            );
+        }
     }
     Ok(drifts)
 }
@@ -654,11 +934,1418 @@ where
     }
 }
 
-fn build(table: &str, what: &'static str) -> impl FnOnce(BuildError) -> ProvisionError {
-    let table = table.to_owned();
+fn build(resource: &str, what: &'static str) -> impl FnOnce(BuildError) -> ProvisionError {
+    let resource = resource.to_owned();
     move |source| ProvisionError::Build {
-        table,
+        resource,
         what,
         source,
+    }
+}
+
+// ---- KMS -------------------------------------------------------------------------------------
+
+/// `None` when no key has this id, ARN or alias.
+async fn describe_key(
+    kms: &aws_sdk_kms::Client,
+    key: &str,
+) -> Result<Option<KeyMetadata>, ProvisionError> {
+    match kms.describe_key().key_id(key).send().await {
+        Ok(output) => Ok(output.key_metadata),
+        Err(SdkError::ServiceError(e)) if e.err().is_not_found_exception() => Ok(None),
+        Err(e) => Err(kms_api("DescribeKey", key)(e)),
+    }
+}
+
+fn key_arn(metadata: &KeyMetadata, logical_id: &str) -> Result<String, ProvisionError> {
+    metadata
+        .arn()
+        .map(str::to_owned)
+        .ok_or_else(|| ProvisionError::IncompleteAnswer {
+            service: "KMS",
+            operation: "DescribeKey",
+            resource: logical_id.to_owned(),
+            what: "the key's ARN",
+        })
+}
+
+/// Finds the key through its first alias (a key has no name of its own) or creates it, then
+/// brings its policy, description, rotation and aliases to the template.
+async fn provision_key(
+    kms: &aws_sdk_kms::Client,
+    spec: &KeySpec,
+) -> Result<KeyMetadata, ProvisionError> {
+    let alias = spec
+        .aliases
+        .first()
+        .ok_or_else(|| ProvisionError::KeyWithoutAlias {
+            key: spec.logical_id.clone(),
+        })?;
+    let policy = spec
+        .policy
+        .as_ref()
+        .map(|document| policy_text(&spec.logical_id, document))
+        .transpose()?;
+    let metadata = match describe_key(kms, alias).await? {
+        Some(existing) => {
+            // A new key is created with the policy and description; an existing one may have
+            // drifted from them.
+            if let Some(policy) = &policy {
+                kms.put_key_policy()
+                    .key_id(existing.key_id())
+                    .policy_name("default")
+                    .policy(policy)
+                    .send()
+                    .await
+                    .map_err(kms_api("PutKeyPolicy", alias))?;
+            }
+            if let Some(description) = &spec.description {
+                if existing.description() != Some(description.as_str()) {
+                    kms.update_key_description()
+                        .key_id(existing.key_id())
+                        .description(description)
+                        .send()
+                        .await
+                        .map_err(kms_api("UpdateKeyDescription", alias))?;
+                }
+            }
+            existing
+        }
+        None => kms
+            .create_key()
+            .set_policy(policy)
+            .set_description(spec.description.clone())
+            .send()
+            .await
+            .map_err(kms_api("CreateKey", &spec.logical_id))?
+            .key_metadata
+            .ok_or_else(|| ProvisionError::IncompleteAnswer {
+                service: "KMS",
+                operation: "CreateKey",
+                resource: spec.logical_id.clone(),
+                what: "the key's metadata",
+            })?,
+    };
+    let key_id = metadata.key_id().to_owned();
+
+    let rotation = kms
+        .get_key_rotation_status()
+        .key_id(&key_id)
+        .send()
+        .await
+        .map_err(kms_api("GetKeyRotationStatus", alias))?
+        .key_rotation_enabled();
+    if rotation != spec.enable_key_rotation {
+        if spec.enable_key_rotation {
+            kms.enable_key_rotation()
+                .key_id(&key_id)
+                .send()
+                .await
+                .map_err(kms_api("EnableKeyRotation", alias))?;
+        } else {
+            kms.disable_key_rotation()
+                .key_id(&key_id)
+                .send()
+                .await
+                .map_err(kms_api("DisableKeyRotation", alias))?;
+        }
+    }
+
+    for alias in &spec.aliases {
+        match describe_key(kms, alias).await? {
+            Some(target) if target.key_id() == key_id => {}
+            Some(_) => {
+                kms.update_alias()
+                    .alias_name(alias)
+                    .target_key_id(&key_id)
+                    .send()
+                    .await
+                    .map_err(kms_api("UpdateAlias", alias))?;
+            }
+            None => {
+                kms.create_alias()
+                    .alias_name(alias)
+                    .target_key_id(&key_id)
+                    .send()
+                    .await
+                    .map_err(kms_api("CreateAlias", alias))?;
+            }
+        }
+    }
+    Ok(metadata)
+}
+
+async fn key_drift(
+    kms: &aws_sdk_kms::Client,
+    spec: &KeySpec,
+    resources: &mut PhysicalResources,
+    drifts: &mut Vec<Drift>,
+) -> Result<(), ProvisionError> {
+    let alias = spec
+        .aliases
+        .first()
+        .ok_or_else(|| ProvisionError::KeyWithoutAlias {
+            key: spec.logical_id.clone(),
+        })?;
+    let mut report = Report::new(drifts, &spec.logical_id, alias);
+    let Some(metadata) = describe_key(kms, alias).await? else {
+        report.check("Key", "a key", "no such alias");
+        return Ok(());
+    };
+    let key_id = metadata.key_id();
+    resources.insert_ref(&spec.logical_id, key_id);
+    resources.insert_attribute(
+        &spec.logical_id,
+        "Arn",
+        key_arn(&metadata, &spec.logical_id)?,
+    );
+
+    let rotation = kms
+        .get_key_rotation_status()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(kms_api("GetKeyRotationStatus", alias))?
+        .key_rotation_enabled();
+    report.check(
+        "EnableKeyRotation",
+        spec.enable_key_rotation.to_string(),
+        rotation.to_string(),
+    );
+    if let Some(description) = &spec.description {
+        report.check(
+            "Description",
+            description,
+            metadata.description().unwrap_or("none"),
+        );
+    }
+    if let Some(policy) = &spec.policy {
+        let actual = kms
+            .get_key_policy()
+            .key_id(key_id)
+            .policy_name("default")
+            .send()
+            .await
+            .map_err(kms_api("GetKeyPolicy", alias))?;
+        compare_policy(&mut report, "KeyPolicy", policy, actual.policy());
+    }
+    for other in spec.aliases.iter().skip(1) {
+        let actual = match describe_key(kms, other).await? {
+            Some(target) if target.key_id() == key_id => "this key".to_owned(),
+            Some(target) => format!("key {}", target.key_id()),
+            None => "no such alias".to_owned(),
+        };
+        report.check(&format!("Aliases[{other}]"), "this key", actual);
+    }
+    Ok(())
+}
+
+// ---- SQS -------------------------------------------------------------------------------------
+
+/// Queues ordered so that a queue comes after the queues (and keys) it references: a DLQ's ARN
+/// must exist before the queue that redrives to it is created.
+fn dependency_order(queues: Vec<QueueSpec>) -> Result<Vec<QueueSpec>, ProvisionError> {
+    let mut pending = queues;
+    let mut ordered = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let waiting: BTreeSet<String> = pending.iter().map(|q| q.logical_id.clone()).collect();
+        let (ready, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|queue| {
+            let redrive = queue
+                .redrive
+                .as_ref()
+                .and_then(|r| r.dead_letter_target.logical_id());
+            let key = queue
+                .kms_master_key
+                .as_ref()
+                .and_then(Reference::logical_id);
+            [redrive, key]
+                .into_iter()
+                .flatten()
+                .all(|dependency| !waiting.contains(dependency))
+        });
+        if ready.is_empty() {
+            return Err(ProvisionError::QueueCycle {
+                queues: rest.into_iter().map(|q| q.logical_id).collect(),
+            });
+        }
+        ordered.extend(ready);
+        pending = rest;
+    }
+    Ok(ordered)
+}
+
+/// `None` when no queue has this name.
+async fn queue_url(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<Option<String>, ProvisionError> {
+    match sqs.get_queue_url().queue_name(name).send().await {
+        Ok(output) => Ok(output.queue_url),
+        // The JSON protocol's error, or the query protocol's code that SQS also sends for
+        // compatibility; either means the same.
+        Err(SdkError::ServiceError(e))
+            if e.err().is_queue_does_not_exist()
+                || e.err().code() == Some("AWS.SimpleQueueService.NonExistentQueue") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(sqs_api("GetQueueUrl", name)(e)),
+    }
+}
+
+async fn current_queue_attributes(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> Result<HashMap<QueueAttributeName, String>, ProvisionError> {
+    Ok(sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .map_err(sqs_api("GetQueueAttributes", url))?
+        .attributes
+        .unwrap_or_default())
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, ProvisionError> {
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(sqs_api("GetQueueAttributes", url))?
+        .attributes
+        .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
+        .ok_or_else(|| ProvisionError::IncompleteAnswer {
+            service: "SQS",
+            operation: "GetQueueAttributes",
+            resource: url.to_owned(),
+            what: "QueueArn",
+        })
+}
+
+/// The attributes the template declares, references resolved. Absent ones are left to SQS.
+fn desired_queue_attributes(
+    spec: &QueueSpec,
+    resources: &PhysicalResources,
+) -> Result<HashMap<QueueAttributeName, String>, ProvisionError> {
+    let mut attributes = HashMap::new();
+    if let Some(seconds) = spec.visibility_timeout {
+        attributes.insert(QueueAttributeName::VisibilityTimeout, seconds.to_string());
+    }
+    if let Some(seconds) = spec.message_retention_period {
+        attributes.insert(
+            QueueAttributeName::MessageRetentionPeriod,
+            seconds.to_string(),
+        );
+    }
+    if let Some(enabled) = spec.sqs_managed_sse {
+        attributes.insert(
+            QueueAttributeName::SqsManagedSseEnabled,
+            enabled.to_string(),
+        );
+    }
+    if let Some(key) = &spec.kms_master_key {
+        attributes.insert(
+            QueueAttributeName::KmsMasterKeyId,
+            resolved(key, resources, &spec.logical_id)?.to_owned(),
+        );
+    }
+    if let Some(redrive) = &spec.redrive {
+        let target = resolved(&redrive.dead_letter_target, resources, &spec.logical_id)?;
+        let policy = serde_json::json!({
+            "deadLetterTargetArn": target,
+            "maxReceiveCount": redrive.max_receive_count,
+        });
+        attributes.insert(QueueAttributeName::RedrivePolicy, policy.to_string());
+    }
+    Ok(attributes)
+}
+
+/// Creates the queue, or sets the template's attributes on the existing one (which repairs a
+/// changed redrive policy or timeout). Returns its URL.
+async fn provision_queue(
+    sqs: &aws_sdk_sqs::Client,
+    spec: &QueueSpec,
+    resources: &PhysicalResources,
+) -> Result<String, ProvisionError> {
+    let attributes = desired_queue_attributes(spec, resources)?;
+    let name = spec.queue_name.as_str();
+    // Looked up first: CreateQueue on an existing queue fails when any attribute differs.
+    if let Some(url) = queue_url(sqs, name).await? {
+        if !attributes.is_empty() {
+            sqs.set_queue_attributes()
+                .queue_url(&url)
+                .set_attributes(Some(attributes))
+                .send()
+                .await
+                .map_err(sqs_api("SetQueueAttributes", name))?;
+        }
+        return Ok(url);
+    }
+    sqs.create_queue()
+        .queue_name(name)
+        .set_attributes(Some(attributes))
+        .send()
+        .await
+        .map_err(sqs_api("CreateQueue", name))?
+        .queue_url
+        .ok_or_else(|| ProvisionError::IncompleteAnswer {
+            service: "SQS",
+            operation: "CreateQueue",
+            resource: name.to_owned(),
+            what: "the queue URL",
+        })
+}
+
+async fn provision_queue_policy(
+    sqs: &aws_sdk_sqs::Client,
+    policy: &QueuePolicySpec,
+    resources: &PhysicalResources,
+) -> Result<(), ProvisionError> {
+    let text = policy_text(&policy.logical_id, &policy.document)?;
+    for queue in &policy.queues {
+        let url = resolved(queue, resources, &policy.logical_id)?;
+        sqs.set_queue_attributes()
+            .queue_url(url)
+            .attributes(QueueAttributeName::Policy, &text)
+            .send()
+            .await
+            .map_err(sqs_api("SetQueueAttributes", url))?;
+    }
+    Ok(())
+}
+
+fn compare_queue(
+    spec: &QueueSpec,
+    attributes: &HashMap<QueueAttributeName, String>,
+    resources: &PhysicalResources,
+    report: &mut Report<'_>,
+) {
+    let actual = |name: QueueAttributeName| {
+        attributes
+            .get(&name)
+            .map_or("unset".to_owned(), |v| v.to_ascii_lowercase())
+    };
+    if let Some(seconds) = spec.visibility_timeout {
+        report.check(
+            "VisibilityTimeout",
+            seconds.to_string(),
+            actual(QueueAttributeName::VisibilityTimeout),
+        );
+    }
+    if let Some(seconds) = spec.message_retention_period {
+        report.check(
+            "MessageRetentionPeriod",
+            seconds.to_string(),
+            actual(QueueAttributeName::MessageRetentionPeriod),
+        );
+    }
+    if let Some(enabled) = spec.sqs_managed_sse {
+        report.check(
+            "SqsManagedSseEnabled",
+            enabled.to_string(),
+            actual(QueueAttributeName::SqsManagedSseEnabled),
+        );
+    }
+    if let Some(key) = &spec.kms_master_key {
+        report.check(
+            "KmsMasterKeyId",
+            reference_text(key, resources),
+            attributes
+                .get(&QueueAttributeName::KmsMasterKeyId)
+                .map_or("unset".to_owned(), String::clone),
+        );
+    }
+    let expected = match &spec.redrive {
+        Some(redrive) => redrive_text(
+            &reference_text(&redrive.dead_letter_target, resources),
+            &redrive.max_receive_count.to_string(),
+        ),
+        None => "none".to_owned(),
+    };
+    let actual = match attributes.get(&QueueAttributeName::RedrivePolicy) {
+        Some(policy) if !policy.is_empty() => {
+            match serde_json::from_str::<serde_json::Value>(policy) {
+                Ok(policy) => redrive_text(
+                    policy["deadLetterTargetArn"].as_str().unwrap_or("?"),
+                    // SQS answers a number; older answers and hand-written ones use a string.
+                    &scalar_text(&policy["maxReceiveCount"]),
+                ),
+                Err(_) => format!("unparseable {policy}"),
+            }
+        }
+        _ => "none".to_owned(),
+    };
+    report.check("RedrivePolicy", expected, actual);
+}
+
+fn redrive_text(target: &str, max_receive_count: &str) -> String {
+    format!("to {target} after {max_receive_count} receives")
+}
+
+// ---- S3 --------------------------------------------------------------------------------------
+
+/// S3 has no API that returns a bucket's ARN: its format is fixed, `arn:<partition>:s3:::<name>`.
+fn bucket_arn(region: &str, name: &str) -> String {
+    format!("arn:{}:s3:::{name}", partition(region))
+}
+
+async fn create_bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    region: &str,
+) -> Result<(), ProvisionError> {
+    let mut request = s3.create_bucket().bucket(name);
+    if region != S3_DEFAULT_REGION {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        // Ours from an earlier run: provisioning is idempotent.
+        Err(SdkError::ServiceError(e)) if e.err().is_bucket_already_owned_by_you() => Ok(()),
+        Err(e) => Err(s3_api("CreateBucket", name)(e)),
+    }
+}
+
+async fn bucket_exists(s3: &aws_sdk_s3::Client, name: &str) -> Result<bool, ProvisionError> {
+    match s3.head_bucket().bucket(name).send().await {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(false),
+        Err(e) => Err(s3_api("HeadBucket", name)(e)),
+    }
+}
+
+/// Applies every bucket property the template declares, in the order S3 needs: encryption and
+/// access settings before anything is written, notifications last.
+async fn configure_bucket(
+    s3: &aws_sdk_s3::Client,
+    spec: &BucketSpec,
+    resources: &PhysicalResources,
+) -> Result<(), ProvisionError> {
+    let name = spec.bucket_name.as_str();
+    if let Some(encryption) = &spec.encryption {
+        let key = encryption
+            .kms_master_key
+            .as_ref()
+            .map(|key| resolved(key, resources, &spec.logical_id))
+            .transpose()?;
+        let default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::from(
+                encryption.sse_algorithm.as_str(),
+            ))
+            .set_kms_master_key_id(key.map(str::to_owned))
+            .build()
+            .map_err(build(name, "default encryption"))?;
+        let configuration = ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(default)
+                    .bucket_key_enabled(encryption.bucket_key_enabled)
+                    .build(),
+            )
+            .build()
+            .map_err(build(name, "encryption configuration"))?;
+        s3.put_bucket_encryption()
+            .bucket(name)
+            .server_side_encryption_configuration(configuration)
+            .send()
+            .await
+            .map_err(s3_api("PutBucketEncryption", name))?;
+    }
+    if let Some(block) = spec.public_access_block {
+        s3.put_public_access_block()
+            .bucket(name)
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(block.block_public_acls)
+                    .block_public_policy(block.block_public_policy)
+                    .ignore_public_acls(block.ignore_public_acls)
+                    .restrict_public_buckets(block.restrict_public_buckets)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(s3_api("PutPublicAccessBlock", name))?;
+    }
+    if let Some(ownership) = &spec.object_ownership {
+        let rule = OwnershipControlsRule::builder()
+            .object_ownership(ObjectOwnership::from(ownership.as_str()))
+            .build()
+            .map_err(build(name, "ownership controls"))?;
+        s3.put_bucket_ownership_controls()
+            .bucket(name)
+            .ownership_controls(
+                OwnershipControls::builder()
+                    .rules(rule)
+                    .build()
+                    .map_err(build(name, "ownership controls"))?,
+            )
+            .send()
+            .await
+            .map_err(s3_api("PutBucketOwnershipControls", name))?;
+    }
+    if let Some(status) = &spec.versioning {
+        s3.put_bucket_versioning()
+            .bucket(name)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::from(status.as_str()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(s3_api("PutBucketVersioning", name))?;
+    }
+    if !spec.lifecycle_rules.is_empty() {
+        let mut rules = Vec::with_capacity(spec.lifecycle_rules.len());
+        for rule in &spec.lifecycle_rules {
+            let filter = LifecycleRuleFilter::builder()
+                .set_prefix(rule.prefix.clone())
+                .build();
+            rules.push(
+                aws_sdk_s3::types::LifecycleRule::builder()
+                    .set_id(rule.id.clone())
+                    .status(ExpirationStatus::from(rule.status.as_str()))
+                    // An empty filter is the whole bucket.
+                    .filter(filter)
+                    .set_expiration(
+                        rule.expiration_days
+                            .map(|days| LifecycleExpiration::builder().days(days).build()),
+                    )
+                    .set_noncurrent_version_expiration(rule.noncurrent_version_expiration_days.map(
+                        |days| {
+                            NoncurrentVersionExpiration::builder()
+                                .noncurrent_days(days)
+                                .build()
+                        },
+                    ))
+                    .set_abort_incomplete_multipart_upload(
+                        rule.abort_incomplete_multipart_upload_days.map(|days| {
+                            AbortIncompleteMultipartUpload::builder()
+                                .days_after_initiation(days)
+                                .build()
+                        }),
+                    )
+                    .build()
+                    .map_err(build(name, "lifecycle rules"))?,
+            );
+        }
+        s3.put_bucket_lifecycle_configuration()
+            .bucket(name)
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .set_rules(Some(rules))
+                    .build()
+                    .map_err(build(name, "lifecycle configuration"))?,
+            )
+            .send()
+            .await
+            .map_err(s3_api("PutBucketLifecycleConfiguration", name))?;
+    }
+
+    // Only put when different: S3 sends every destination queue an `s3:TestEvent` on each put,
+    // and consumers should not see one per provisioning run.
+    let wanted = expected_notifications(spec, resources);
+    let current = current_notifications(s3, name).await?;
+    if wanted != current {
+        let mut configurations = Vec::with_capacity(spec.queue_notifications.len());
+        for (index, notification) in spec.queue_notifications.iter().enumerate() {
+            let mut rules = Vec::new();
+            if let Some(prefix) = &notification.prefix {
+                rules.push(
+                    FilterRule::builder()
+                        .name(FilterRuleName::Prefix)
+                        .value(prefix)
+                        .build(),
+                );
+            }
+            if let Some(suffix) = &notification.suffix {
+                rules.push(
+                    FilterRule::builder()
+                        .name(FilterRuleName::Suffix)
+                        .value(suffix)
+                        .build(),
+                );
+            }
+            let filter = (!rules.is_empty()).then(|| {
+                NotificationConfigurationFilter::builder()
+                    .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
+                    .build()
+            });
+            configurations.push(
+                QueueConfiguration::builder()
+                    // CloudFormation generates the ids; a stable one reads better in the console.
+                    .id(format!("{}-{}", spec.logical_id, index + 1))
+                    .queue_arn(resolved(&notification.queue, resources, &spec.logical_id)?)
+                    .events(Event::from(notification.event.as_str()))
+                    .set_filter(filter)
+                    .build()
+                    .map_err(build(name, "queue notifications"))?,
+            );
+        }
+        s3.put_bucket_notification_configuration()
+            .bucket(name)
+            .notification_configuration(
+                NotificationConfiguration::builder()
+                    .set_queue_configurations(Some(configurations))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(s3_api("PutBucketNotificationConfiguration", name))?;
+    }
+    Ok(())
+}
+
+async fn provision_bucket_policy(
+    s3: &aws_sdk_s3::Client,
+    policy: &BucketPolicySpec,
+    resources: &PhysicalResources,
+) -> Result<(), ProvisionError> {
+    let bucket = resolved(&policy.bucket, resources, &policy.logical_id)?;
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy_text(&policy.logical_id, &policy.document)?)
+        .send()
+        .await
+        .map_err(s3_api("PutBucketPolicy", bucket))?;
+    Ok(())
+}
+
+/// `None` when the bucket has no policy.
+async fn current_bucket_policy(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<Option<String>, ProvisionError> {
+    match s3.get_bucket_policy().bucket(bucket).send().await {
+        Ok(output) => Ok(output.policy),
+        Err(e) if has_code(&e, "NoSuchBucketPolicy") => Ok(None),
+        Err(e) => Err(s3_api("GetBucketPolicy", bucket)(e)),
+    }
+}
+
+/// One line per (event, filter, queue) the template wants, references resolved.
+fn expected_notifications(spec: &BucketSpec, resources: &PhysicalResources) -> BTreeSet<String> {
+    spec.queue_notifications
+        .iter()
+        .map(|n| {
+            notification_text(
+                &n.event,
+                n.prefix.as_deref(),
+                n.suffix.as_deref(),
+                &reference_text(&n.queue, resources),
+            )
+        })
+        .collect()
+}
+
+/// The same lines for what the bucket has; other destinations (topics, functions, EventBridge)
+/// are listed too, as the template declares none of them.
+async fn current_notifications(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<BTreeSet<String>, ProvisionError> {
+    let current = match s3
+        .get_bucket_notification_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(current) => current,
+        // The emulator's empty answer (see `emulator_wrapped_answer`): no notifications.
+        Err(e)
+            if emulator_wrapped_answer(&e, "GetBucketNotificationResponse")
+                .is_some_and(|body| !body.contains("Configuration")) =>
+        {
+            return Ok(BTreeSet::new())
+        }
+        Err(e) => return Err(s3_api("GetBucketNotificationConfiguration", bucket)(e)),
+    };
+    let mut lines = BTreeSet::new();
+    for configuration in current.queue_configurations() {
+        let (mut prefix, mut suffix) = (None, None);
+        for rule in configuration
+            .filter()
+            .and_then(|f| f.key())
+            .map(|k| k.filter_rules())
+            .unwrap_or_default()
+        {
+            match rule.name() {
+                Some(FilterRuleName::Prefix) => prefix = rule.value(),
+                Some(FilterRuleName::Suffix) => suffix = rule.value(),
+                _ => {}
+            }
+        }
+        for event in configuration.events() {
+            lines.insert(notification_text(
+                event.as_str(),
+                prefix,
+                suffix,
+                configuration.queue_arn(),
+            ));
+        }
+    }
+    for topic in current.topic_configurations() {
+        lines.insert(format!("topic {}", topic.topic_arn()));
+    }
+    for function in current.lambda_function_configurations() {
+        lines.insert(format!("function {}", function.lambda_function_arn()));
+    }
+    if current.event_bridge_configuration().is_some() {
+        lines.insert("EventBridge".to_owned());
+    }
+    Ok(lines)
+}
+
+/// The emulator (moto 5.2.5) wraps some S3 answers in a `<{Operation}Response>` root element
+/// instead of S3's own (`<VersioningConfiguration>`, `<NotificationConfiguration>`), which the SDK
+/// refuses to parse: GetBucketVersioning always, GetBucketNotificationConfiguration when the bucket
+/// has none. Returns such an answer's body (a 200 with that root), for the caller to read what the
+/// emulator did say; `None` for any other failure, which stays an error.
+fn emulator_wrapped_answer<'a, E>(
+    error: &'a SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+    root: &str,
+) -> Option<&'a str> {
+    let response = error.raw_response()?;
+    let body = std::str::from_utf8(response.body().bytes()?).ok()?;
+    (response.status().as_u16() == 200 && body.contains(&format!("<{root}"))).then_some(body)
+}
+
+/// Text of the first `<element>...</element>` in `xml` (the emulator's answers are flat).
+fn xml_element<'a>(xml: &'a str, element: &str) -> Option<&'a str> {
+    let start = xml.find(&format!("<{element}>"))? + element.len() + 2;
+    let length = xml[start..].find(&format!("</{element}>"))?;
+    Some(&xml[start..start + length])
+}
+
+fn notification_text(
+    event: &str,
+    prefix: Option<&str>,
+    suffix: Option<&str>,
+    queue: &str,
+) -> String {
+    let mut text = event.to_owned();
+    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
+        text.push_str(&format!(" prefix `{prefix}`"));
+    }
+    if let Some(suffix) = suffix.filter(|s| !s.is_empty()) {
+        text.push_str(&format!(" suffix `{suffix}`"));
+    }
+    format!("{text} -> {queue}")
+}
+
+/// Every bucket property the template declares, against Get* answers. A property the template
+/// leaves out is not compared when AWS gives it a default of its own (encryption, public access
+/// block, ownership, versioning); lifecycle rules and notifications are compared always, since
+/// none is their default.
+async fn compare_bucket(
+    s3: &aws_sdk_s3::Client,
+    spec: &BucketSpec,
+    resources: &PhysicalResources,
+    report: &mut Report<'_>,
+) -> Result<(), ProvisionError> {
+    let name = spec.bucket_name.as_str();
+
+    if let Some(encryption) = &spec.encryption {
+        let expected = encryption_text(
+            &encryption.sse_algorithm,
+            encryption
+                .kms_master_key
+                .as_ref()
+                .map(|key| reference_text(key, resources))
+                .as_deref(),
+            encryption.bucket_key_enabled,
+        );
+        let actual = match s3.get_bucket_encryption().bucket(name).send().await {
+            Ok(output) => output
+                .server_side_encryption_configuration()
+                .map(|c| c.rules())
+                .unwrap_or_default()
+                .iter()
+                .map(
+                    |rule| match rule.apply_server_side_encryption_by_default() {
+                        Some(default) => encryption_text(
+                            default.sse_algorithm().as_str(),
+                            default.kms_master_key_id(),
+                            rule.bucket_key_enabled().unwrap_or(false),
+                        ),
+                        None => "a rule without default encryption".to_owned(),
+                    },
+                )
+                .collect::<Vec<_>>()
+                .join("; "),
+            Err(e) if has_code(&e, "ServerSideEncryptionConfigurationNotFoundError") => {
+                String::new()
+            }
+            Err(e) => return Err(s3_api("GetBucketEncryption", name)(e)),
+        };
+        report.check("BucketEncryption", expected, or_none(actual));
+    }
+
+    if let Some(block) = spec.public_access_block {
+        let expected = public_access_text(
+            block.block_public_acls,
+            block.block_public_policy,
+            block.ignore_public_acls,
+            block.restrict_public_buckets,
+        );
+        let actual = match s3.get_public_access_block().bucket(name).send().await {
+            Ok(output) => output
+                .public_access_block_configuration()
+                .map_or(String::new(), |c| {
+                    public_access_text(
+                        c.block_public_acls().unwrap_or(false),
+                        c.block_public_policy().unwrap_or(false),
+                        c.ignore_public_acls().unwrap_or(false),
+                        c.restrict_public_buckets().unwrap_or(false),
+                    )
+                }),
+            Err(e) if has_code(&e, "NoSuchPublicAccessBlockConfiguration") => String::new(),
+            Err(e) => return Err(s3_api("GetPublicAccessBlock", name)(e)),
+        };
+        report.check("PublicAccessBlockConfiguration", expected, or_none(actual));
+    }
+
+    if let Some(ownership) = &spec.object_ownership {
+        let actual = match s3.get_bucket_ownership_controls().bucket(name).send().await {
+            Ok(output) => output
+                .ownership_controls()
+                .map(|c| c.rules())
+                .unwrap_or_default()
+                .iter()
+                .map(|rule| rule.object_ownership().as_str().to_owned())
+                .collect::<Vec<_>>()
+                .join(", "),
+            Err(e) if has_code(&e, "OwnershipControlsNotFoundError") => String::new(),
+            Err(e) => return Err(s3_api("GetBucketOwnershipControls", name)(e)),
+        };
+        report.check("OwnershipControls", ownership, or_none(actual));
+    }
+
+    if let Some(status) = &spec.versioning {
+        let actual = match s3.get_bucket_versioning().bucket(name).send().await {
+            Ok(output) => output.status().map(|s| s.as_str().to_owned()),
+            Err(e) => match emulator_wrapped_answer(&e, "GetBucketVersioningResponse") {
+                Some(body) => xml_element(body, "Status").map(str::to_owned),
+                None => return Err(s3_api("GetBucketVersioning", name)(e)),
+            },
+        };
+        report.check(
+            "VersioningConfiguration",
+            status,
+            actual.unwrap_or_else(|| "never enabled".to_owned()),
+        );
+    }
+
+    let actual_rules = match s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(name)
+        .send()
+        .await
+    {
+        Ok(output) => output.rules,
+        Err(e) if has_code(&e, "NoSuchLifecycleConfiguration") => None,
+        Err(e) => return Err(s3_api("GetBucketLifecycleConfiguration", name)(e)),
+    }
+    .unwrap_or_default();
+    compare_lifecycle(spec, &actual_rules, report);
+
+    report.check(
+        "NotificationConfiguration.QueueConfigurations",
+        set_text(&expected_notifications(spec, resources)),
+        set_text(&current_notifications(s3, name).await?),
+    );
+    Ok(())
+}
+
+/// Rules are matched by `Id` when the template gives one, else by position (S3 generated the id).
+fn compare_lifecycle(
+    spec: &BucketSpec,
+    actual: &[aws_sdk_s3::types::LifecycleRule],
+    report: &mut Report<'_>,
+) {
+    let mut matched = BTreeSet::new();
+    for (index, rule) in spec.lifecycle_rules.iter().enumerate() {
+        let found = match &rule.id {
+            Some(id) => actual.iter().position(|a| a.id() == Some(id.as_str())),
+            None => (index < actual.len()).then_some(index),
+        };
+        let label = rule.id.clone().unwrap_or_else(|| format!("#{index}"));
+        let expected = lifecycle_text(
+            &rule.status,
+            rule.prefix.as_deref(),
+            rule.expiration_days,
+            rule.noncurrent_version_expiration_days,
+            rule.abort_incomplete_multipart_upload_days,
+            "",
+        );
+        let actual_text = match found {
+            Some(position) => {
+                matched.insert(position);
+                actual_lifecycle_text(&actual[position])
+            }
+            None => "no such rule".to_owned(),
+        };
+        report.check(
+            &format!("LifecycleConfiguration.Rules[{label}]"),
+            expected,
+            actual_text,
+        );
+    }
+    for (position, rule) in actual.iter().enumerate() {
+        if !matched.contains(&position) {
+            report.check(
+                &format!("LifecycleConfiguration.Rules[{}]", rule.id().unwrap_or("?")),
+                "no such rule".to_owned(),
+                actual_lifecycle_text(rule),
+            );
+        }
+    }
+}
+
+fn actual_lifecycle_text(rule: &aws_sdk_s3::types::LifecycleRule) -> String {
+    let filter = rule.filter();
+    // `Prefix` directly on the rule is the older spelling of the filter's.
+    #[allow(deprecated)]
+    let prefix = filter.and_then(|f| f.prefix()).or(rule.prefix());
+    // Whatever the template cannot declare is spelt out, so it shows as a difference.
+    let mut extra = String::new();
+    if filter.is_some_and(|f| {
+        f.tag().is_some()
+            || f.and().is_some()
+            || f.object_size_greater_than().is_some()
+            || f.object_size_less_than().is_some()
+    }) {
+        extra.push_str(", other filters");
+    }
+    if !rule.transitions().is_empty() || !rule.noncurrent_version_transitions().is_empty() {
+        extra.push_str(", transitions");
+    }
+    let expiration = rule.expiration();
+    if expiration.is_some_and(|e| e.date().is_some() || e.expired_object_delete_marker().is_some())
+    {
+        extra.push_str(", other expirations");
+    }
+    lifecycle_text(
+        rule.status().as_str(),
+        prefix,
+        expiration.and_then(|e| e.days()),
+        rule.noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days()),
+        rule.abort_incomplete_multipart_upload()
+            .and_then(|a| a.days_after_initiation()),
+        &extra,
+    )
+}
+
+fn lifecycle_text(
+    status: &str,
+    prefix: Option<&str>,
+    expiration_days: Option<i32>,
+    noncurrent_days: Option<i32>,
+    abort_days: Option<i32>,
+    extra: &str,
+) -> String {
+    let scope = match prefix.filter(|p| !p.is_empty()) {
+        Some(prefix) => format!("prefix `{prefix}`"),
+        None => "whole bucket".to_owned(),
+    };
+    let days = |label: &str, days: Option<i32>| {
+        days.map_or(String::new(), |d| format!(", {label} after {d} days"))
+    };
+    format!(
+        "{status}, {scope}{}{}{}{extra}",
+        days("expire", expiration_days),
+        days("noncurrent versions expire", noncurrent_days),
+        days("abort multipart uploads", abort_days),
+    )
+}
+
+fn encryption_text(algorithm: &str, key: Option<&str>, bucket_key: bool) -> String {
+    let key = key.map_or(String::new(), |k| format!(" with {k}"));
+    let bucket_key = if bucket_key { "on" } else { "off" };
+    format!("{algorithm}{key}, bucket key {bucket_key}")
+}
+
+fn public_access_text(
+    block_acls: bool,
+    block_policy: bool,
+    ignore_acls: bool,
+    restrict_buckets: bool,
+) -> String {
+    format!(
+        "BlockPublicAcls={block_acls}, BlockPublicPolicy={block_policy}, \
+         IgnorePublicAcls={ignore_acls}, RestrictPublicBuckets={restrict_buckets}"
+    )
+}
+
+fn or_none(text: String) -> String {
+    if text.is_empty() {
+        "none".to_owned()
+    } else {
+        text
+    }
+}
+
+// ---- Policies and references ------------------------------------------------------------------
+
+/// Compares policy documents statement by statement (matched by `Sid`, else by position), after
+/// bringing both to IAM's meaning: a one-element list is its element, condition values are
+/// strings, order of keys and of list items does not matter. AWS may hand a policy back
+/// reformatted in any of these ways.
+fn compare_policy(
+    report: &mut Report<'_>,
+    property: &str,
+    expected: &serde_json::Value,
+    actual: Option<&str>,
+) {
+    let Some(actual) = actual.filter(|a| !a.trim().is_empty()) else {
+        report.check(property, "a policy", "no policy");
+        return;
+    };
+    let actual: serde_json::Value = match serde_json::from_str(actual) {
+        Ok(actual) => actual,
+        Err(error) => {
+            report.check(
+                property,
+                "a policy",
+                format!("an unparseable policy ({error})"),
+            );
+            return;
+        }
+    };
+    let version = |document: &serde_json::Value| {
+        document
+            .get("Version")
+            .map_or("none".to_owned(), scalar_text)
+    };
+    report.check(
+        &format!("{property}.Version"),
+        version(expected),
+        version(&actual),
+    );
+    let expected = statements(expected);
+    let actual = statements(&actual);
+    for (label, text) in &expected {
+        let found = actual
+            .iter()
+            .find(|(l, _)| l == label)
+            .map_or("no such statement", |(_, t)| t.as_str());
+        report.check(&format!("{property}.Statement[{label}]"), text, found);
+    }
+    for (label, text) in &actual {
+        if !expected.iter().any(|(l, _)| l == label) {
+            report.check(
+                &format!("{property}.Statement[{label}]"),
+                "no such statement",
+                text,
+            );
+        }
+    }
+}
+
+/// `(Sid or #position, canonical JSON)` for each statement.
+fn statements(document: &serde_json::Value) -> Vec<(String, String)> {
+    let list = match document.get("Statement") {
+        Some(serde_json::Value::Array(list)) => list.clone(),
+        // A single statement may be written without the list.
+        Some(single) => vec![single.clone()],
+        None => Vec::new(),
+    };
+    list.iter()
+        .enumerate()
+        .map(|(index, statement)| {
+            let label = statement
+                .get("Sid")
+                .and_then(serde_json::Value::as_str)
+                .map_or_else(|| format!("#{index}"), str::to_owned);
+            (label, canonical(statement).to_string())
+        })
+        .collect()
+}
+
+fn canonical(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) if items.len() == 1 => canonical(&items[0]),
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.iter().map(canonical).collect();
+            items.sort_by_key(Value::to_string);
+            Value::Array(items)
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> =
+                map.iter().map(|(k, v)| (k.clone(), canonical(v))).collect();
+            // Sorted here rather than trusting the map type: serde_json keeps insertion order
+            // when any crate in the build enables `preserve_order`.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().collect())
+        }
+        Value::Bool(_) | Value::Number(_) => Value::String(scalar_text(value)),
+        Value::String(_) | Value::Null => value.clone(),
+    }
+}
+
+fn scalar_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "none".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn policy_text(resource: &str, document: &serde_json::Value) -> Result<String, ProvisionError> {
+    serde_json::to_string(document).map_err(|source| ProvisionError::Policy {
+        resource: resource.to_owned(),
+        source,
+    })
+}
+
+/// The value of `reference`, which must be a resource created before `resource`.
+fn resolved<'a>(
+    reference: &'a Reference,
+    resources: &'a PhysicalResources,
+    resource: &str,
+) -> Result<&'a str, ProvisionError> {
+    reference
+        .resolve(resources)
+        .ok_or_else(|| ProvisionError::NotProvisioned {
+            resource: resource.to_owned(),
+            reference: reference.to_string(),
+        })
+}
+
+/// For drift: the value when the referenced resource exists, else the reference itself.
+fn reference_text(reference: &Reference, resources: &PhysicalResources) -> String {
+    match reference.resolve(resources) {
+        Some(value) => value.to_owned(),
+        None => format!("{reference} (missing)"),
+    }
+}
+
+/// The drift properties that say a resource does not exist at all.
+const MISSING: &[&str] = &["Table", "Key", "Queue", "Bucket"];
+
+/// `None` when a template part (a policy) names a resource already reported missing: it cannot be
+/// resolved, so not compared, until that resource exists. Any other unresolvable reference (an
+/// attribute nobody records, say) is an error, not a silently skipped comparison.
+fn unless_missing<T>(
+    result: Result<T, TemplateError>,
+    drifts: &[Drift],
+) -> Result<Option<T>, ProvisionError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(TemplateError::UnresolvedReference {
+            ref name,
+            reason: UnresolvedReason::Attribute | UnresolvedReason::Resource,
+            ..
+        }) if drifts.iter().any(|d| {
+            name.split('.').next() == Some(d.logical_id.as_str())
+                && MISSING.contains(&d.property.as_str())
+        }) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Collects drifts of one resource.
+struct Report<'a> {
+    drifts: &'a mut Vec<Drift>,
+    logical_id: &'a str,
+    physical_id: &'a str,
+}
+
+impl<'a> Report<'a> {
+    fn new(drifts: &'a mut Vec<Drift>, logical_id: &'a str, physical_id: &'a str) -> Self {
+        Report {
+            drifts,
+            logical_id,
+            physical_id,
+        }
+    }
+
+    fn check(&mut self, property: &str, expected: impl Into<String>, actual: impl Into<String>) {
+        let (expected, actual) = (expected.into(), actual.into());
+        if expected != actual {
+            self.drifts.push(Drift {
+                logical_id: self.logical_id.to_owned(),
+                physical_id: self.physical_id.to_owned(),
+                property: property.to_owned(),
+                expected,
+                actual,
+            });
+        }
+    }
+}
+
+fn has_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>, code: &str) -> bool {
+    matches!(error, SdkError::ServiceError(e) if e.err().code() == Some(code))
+}
+
+/// Maps a failed call of any service to [`ProvisionError::Service`], through the service's own
+/// error type (whose message carries the error code).
+fn service<S, E, R>(
+    service: &'static str,
+    operation: &'static str,
+    resource: &str,
+) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
+where
+    S: From<SdkError<E, R>> + std::error::Error + Send + Sync + 'static,
+{
+    let resource = resource.to_owned();
+    move |error| ProvisionError::Service {
+        service,
+        operation,
+        resource,
+        source: Box::new(S::from(error)),
+    }
+}
+
+fn kms_api<E, R>(
+    operation: &'static str,
+    resource: &str,
+) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
+where
+    aws_sdk_kms::Error: From<SdkError<E, R>>,
+{
+    service::<aws_sdk_kms::Error, E, R>("KMS", operation, resource)
+}
+
+fn sqs_api<E, R>(
+    operation: &'static str,
+    resource: &str,
+) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
+where
+    aws_sdk_sqs::Error: From<SdkError<E, R>>,
+{
+    service::<aws_sdk_sqs::Error, E, R>("SQS", operation, resource)
+}
+
+fn s3_api<E, R>(
+    operation: &'static str,
+    resource: &str,
+) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
+where
+    aws_sdk_s3::Error: From<SdkError<E, R>>,
+{
+    service::<aws_sdk_s3::Error, E, R>("S3", operation, resource)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Redrive;
+
+    fn queue(id: &str, dlq: Option<&str>) -> QueueSpec {
+        QueueSpec {
+            logical_id: id.to_owned(),
+            queue_name: id.to_owned(),
+            visibility_timeout: None,
+            message_retention_period: None,
+            sqs_managed_sse: None,
+            kms_master_key: None,
+            redrive: dlq.map(|dlq| Redrive {
+                dead_letter_target: Reference::GetAtt {
+                    logical_id: dlq.to_owned(),
+                    attribute: "Arn".to_owned(),
+                },
+                max_receive_count: 5,
+            }),
+        }
+    }
+
+    #[test]
+    fn dead_letter_queues_come_first() {
+        let ordered = dependency_order(vec![
+            queue("Main", Some("Dlq")),
+            queue("Dlq", None),
+            queue("Other", Some("Elsewhere")),
+        ])
+        .unwrap();
+        let ids: Vec<_> = ordered.iter().map(|q| q.logical_id.as_str()).collect();
+        assert_eq!(ids, ["Dlq", "Other", "Main"]);
+
+        let err = dependency_order(vec![queue("A", Some("B")), queue("B", Some("A"))]).unwrap_err();
+        assert!(matches!(err, ProvisionError::QueueCycle { queues } if queues == ["A", "B"]));
+    }
+
+    #[test]
+    fn policies_compare_by_meaning_not_spelling() {
+        let expected = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "A",
+                "Effect": "Deny",
+                "Action": ["s3:*"],
+                "Resource": ["arn:b", "arn:a"],
+                "Condition": {"Bool": {"aws:SecureTransport": false}}
+            }]
+        });
+        let reformatted = r#"{"Statement": {"Resource": ["arn:a", "arn:b"], "Action": "s3:*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}, "Effect": "Deny", "Sid": "A"},
+            "Version": "2012-10-17"}"#;
+        let mut drifts = Vec::new();
+        compare_policy(
+            &mut Report::new(&mut drifts, "P", "p"),
+            "PolicyDocument",
+            &expected,
+            Some(reformatted),
+        );
+        assert!(drifts.is_empty(), "{drifts:?}");
+
+        let allowed = reformatted.replace("Deny", "Allow");
+        compare_policy(
+            &mut Report::new(&mut drifts, "P", "p"),
+            "PolicyDocument",
+            &expected,
+            Some(&allowed),
+        );
+        let properties: Vec<_> = drifts.iter().map(|d| d.property.as_str()).collect();
+        assert_eq!(properties, ["PolicyDocument.Statement[A]"]);
+
+        drifts.clear();
+        compare_policy(
+            &mut Report::new(&mut drifts, "P", "p"),
+            "PolicyDocument",
+            &expected,
+            None,
+        );
+        assert_eq!(drifts[0].actual, "no policy");
+    }
+
+    #[test]
+    fn lifecycle_text_names_what_is_set() {
+        assert_eq!(
+            lifecycle_text("Enabled", Some("a/"), Some(10), Some(3), None, ""),
+            "Enabled, prefix `a/`, expire after 10 days, noncurrent versions expire after 3 days"
+        );
+        assert_eq!(
+            lifecycle_text("Enabled", Some(""), None, None, Some(1), ""),
+            "Enabled, whole bucket, abort multipart uploads after 1 days"
+        );
+    }
+
+    #[test]
+    fn reads_flat_xml_elements() {
+        let body = r#"<GetBucketVersioningResponse xmlns="x"><Status>Enabled</Status></GetBucketVersioningResponse>"#;
+        assert_eq!(xml_element(body, "Status"), Some("Enabled"));
+        assert_eq!(
+            xml_element("<GetBucketVersioningResponse/>", "Status"),
+            None
+        );
+    }
+
+    #[test]
+    fn bucket_arn_follows_the_partition() {
+        assert_eq!(bucket_arn("ca-central-1", "b"), "arn:aws:s3:::b");
+        assert_eq!(bucket_arn("cn-north-1", "b"), "arn:aws-cn:s3:::b");
     }
 }

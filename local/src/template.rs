@@ -1,12 +1,22 @@
 //! Reads `infra/template.yaml`, the single source of truth for the deployed stack, so that local
-//! tools (the gateway's routes, table provisioning, the drift check) are derived from it instead of
-//! being a second, hand-maintained copy that silently diverges.
+//! tools (the gateway's routes, provisioning of tables, keys, queues and buckets, the drift check)
+//! are derived from it instead of being a second, hand-maintained copy that silently diverges.
 //!
 //! The template is walked as a raw [`serde_yaml::Value`] rather than deserialised into structs:
 //! serde_yaml 0.9 silently strips tags when a tagged node is deserialised into a `String`, so
 //! `AttributeName: !Ref Foo` would come out as `"Foo"`. Walking the tree lets every CloudFormation
 //! intrinsic (short form `!Ref` / `!Sub` / `!Join`, and long form `Ref` / `Fn::Sub` / `Fn::Join`) be
 //! resolved on purpose, and anything unresolvable be refused with the path where it was found.
+//!
+//! Values that only exist once another resource does (`!GetAtt Queue.Arn`, `!Ref Key`) are kept
+//! symbolic in the specs as a [`Reference`]; the provisioner creates resources in dependency order,
+//! records what each one turned out to be in [`PhysicalResources`], and resolves them from there.
+//! Nothing is guessed: a queue's ARN comes from SQS, a key's from KMS.
+//!
+//! For the buckets, queues and keys, every property the reader does not know is refused
+//! ([`TemplateError::UnsupportedProperty`]) instead of skipped: a security property silently
+//! dropped locally (like the emulator's CloudFormation drops a bucket's lifecycle) is exactly the
+//! gap this module exists to close.
 
 use std::collections::BTreeMap;
 use std::num::ParseIntError;
@@ -16,6 +26,12 @@ use serde_yaml::{Mapping, Value};
 
 const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
 const FUNCTION_TYPE: &str = "AWS::Serverless::Function";
+const KEY_TYPE: &str = "AWS::KMS::Key";
+const ALIAS_TYPE: &str = "AWS::KMS::Alias";
+const QUEUE_TYPE: &str = "AWS::SQS::Queue";
+const QUEUE_POLICY_TYPE: &str = "AWS::SQS::QueuePolicy";
+const BUCKET_TYPE: &str = "AWS::S3::Bucket";
+const BUCKET_POLICY_TYPE: &str = "AWS::S3::BucketPolicy";
 
 const KEY_TYPES: &[&str] = &["HASH", "RANGE"];
 const ATTRIBUTE_TYPES: &[&str] = &["S", "N", "B"];
@@ -26,6 +42,17 @@ const SSE_TYPES: &[&str] = &["KMS", "AES256"];
 const HTTP_METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
 ];
+const SSE_ALGORITHMS: &[&str] = &["aws:kms", "aws:kms:dsse", "AES256"];
+const OBJECT_OWNERSHIPS: &[&str] = &[
+    "BucketOwnerEnforced",
+    "BucketOwnerPreferred",
+    "ObjectWriter",
+];
+const VERSIONING_STATUSES: &[&str] = &["Enabled", "Suspended"];
+const RULE_STATUSES: &[&str] = &["Enabled", "Disabled"];
+const FILTER_RULE_NAMES: &[&str] = &["prefix", "suffix"];
+/// SAM's default `BatchSize` for an SQS event source.
+const DEFAULT_SQS_BATCH_SIZE: u32 = 10;
 
 /// Why a template could not be read or a part of it could not be understood locally.
 /// Every variant that concerns a node carries its path (e.g. `Resources.TicketsTable.Properties.KeySchema[0]`).
@@ -78,8 +105,15 @@ pub enum TemplateError {
     UnclosedSubstitution { path: String },
     #[error("{path}: not supported by the local tools; add support in local/src/template.rs")]
     UnsupportedProperty { path: String },
-    #[error("{function} has HttpApi events but no Metadata.BuildProperties.Binary, so no local handler can be chosen")]
+    #[error("{function} has HttpApi or SQS events but no Metadata.BuildProperties.Binary, so no local handler can be chosen")]
     MissingBinary { function: String },
+    #[error("{path}: `{value}` must be a positive number")]
+    NotPositive { path: String, value: String },
+    #[error("{path}: must be {expected}")]
+    WrongTarget {
+        path: String,
+        expected: &'static str,
+    },
     #[error("{path}: route path `{route}` must start with `/`")]
     InvalidRoutePath { path: String, route: String },
     #[error("route {method} {route} is declared by both {first} and {second}")]
@@ -100,7 +134,7 @@ pub enum UnresolvedReason {
     PseudoParameter,
     #[error("a resource attribute only exists once deployed")]
     Attribute,
-    #[error("the resource's physical id is not known here")]
+    #[error("the resource's physical id is not known here (not provisioned yet?)")]
     Resource,
     #[error("no parameter or resource has this name")]
     Unknown,
@@ -190,6 +224,231 @@ pub struct TableSpec {
     pub deletion_protection: bool,
 }
 
+/// The values resources get once they exist, which the template can only name: each resource's
+/// `Ref` value (table or bucket name, queue URL, key id) and its `Fn::GetAtt` attributes (`Arn`).
+/// Filled by the provisioner as it creates resources, from what the services answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PhysicalResources {
+    refs: BTreeMap<String, String>,
+    attributes: BTreeMap<(String, String), String>,
+}
+
+impl PhysicalResources {
+    /// Only `Ref` values, e.g. `TicketsTable -> stack-tickets`.
+    pub fn from_refs(refs: BTreeMap<String, String>) -> Self {
+        PhysicalResources {
+            refs,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    pub fn insert_ref(&mut self, logical_id: &str, value: impl Into<String>) {
+        self.refs.insert(logical_id.to_owned(), value.into());
+    }
+
+    pub fn insert_attribute(
+        &mut self,
+        logical_id: &str,
+        attribute: &str,
+        value: impl Into<String>,
+    ) {
+        self.attributes
+            .insert((logical_id.to_owned(), attribute.to_owned()), value.into());
+    }
+
+    pub fn get_ref(&self, logical_id: &str) -> Option<&str> {
+        self.refs.get(logical_id).map(String::as_str)
+    }
+
+    pub fn attribute(&self, logical_id: &str, attribute: &str) -> Option<&str> {
+        self.attributes
+            .get(&(logical_id.to_owned(), attribute.to_owned()))
+            .map(String::as_str)
+    }
+}
+
+/// A property that is either a plain value or another resource's `Ref` / `Fn::GetAtt`, which only
+/// exists once that resource does; see [`Reference::resolve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    /// Known from the template alone (parameters and pseudo parameters resolved).
+    Literal(String),
+    /// `!Ref LogicalId` to a resource of the template.
+    Ref(String),
+    /// `!GetAtt LogicalId.Attribute` of a resource of the template.
+    GetAtt {
+        logical_id: String,
+        attribute: String,
+    },
+}
+
+impl Reference {
+    /// The value, or `None` while the referenced resource is not in `resources`.
+    pub fn resolve<'a>(&'a self, resources: &'a PhysicalResources) -> Option<&'a str> {
+        match self {
+            Reference::Literal(value) => Some(value),
+            Reference::Ref(logical_id) => resources.get_ref(logical_id),
+            Reference::GetAtt {
+                logical_id,
+                attribute,
+            } => resources.attribute(logical_id, attribute),
+        }
+    }
+
+    /// The resource this depends on, if any.
+    pub fn logical_id(&self) -> Option<&str> {
+        match self {
+            Reference::Literal(_) => None,
+            Reference::Ref(logical_id) | Reference::GetAtt { logical_id, .. } => Some(logical_id),
+        }
+    }
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reference::Literal(value) => f.write_str(value),
+            Reference::Ref(logical_id) => write!(f, "!Ref {logical_id}"),
+            Reference::GetAtt {
+                logical_id,
+                attribute,
+            } => write!(f, "!GetAtt {logical_id}.{attribute}"),
+        }
+    }
+}
+
+/// An `AWS::KMS::Key` with the aliases (`AWS::KMS::Alias`) that point at it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeySpec {
+    pub logical_id: String,
+    pub description: Option<String>,
+    pub enable_key_rotation: bool,
+    /// The key policy with every intrinsic resolved; `None` leaves KMS's default policy.
+    pub policy: Option<serde_json::Value>,
+    /// `alias/...` names of the aliases whose `TargetKeyId` is this key, in template order.
+    pub aliases: Vec<String>,
+}
+
+/// An `AWS::SQS::Queue`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub logical_id: String,
+    pub queue_name: String,
+    /// Seconds; `None` leaves SQS's default (30).
+    pub visibility_timeout: Option<u32>,
+    /// Seconds; `None` leaves SQS's default (4 days).
+    pub message_retention_period: Option<u32>,
+    /// `SqsManagedSseEnabled`; `None` leaves SQS's default.
+    pub sqs_managed_sse: Option<bool>,
+    /// `KmsMasterKeyId`, when the queue is encrypted with a KMS key instead.
+    pub kms_master_key: Option<Reference>,
+    pub redrive: Option<Redrive>,
+}
+
+/// A queue's `RedrivePolicy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redrive {
+    /// Normally `!GetAtt DeadLetterQueue.Arn`.
+    pub dead_letter_target: Reference,
+    pub max_receive_count: u32,
+}
+
+/// An `AWS::SQS::QueuePolicy`, resolved against provisioned resources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuePolicySpec {
+    pub logical_id: String,
+    /// The `Queues` it applies to (queue URLs, normally `!Ref Queue`).
+    pub queues: Vec<Reference>,
+    pub document: serde_json::Value,
+}
+
+/// An `AWS::S3::Bucket`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketSpec {
+    pub logical_id: String,
+    pub bucket_name: String,
+    pub encryption: Option<BucketEncryption>,
+    pub public_access_block: Option<PublicAccessBlock>,
+    /// `BucketOwnerEnforced`, `BucketOwnerPreferred` or `ObjectWriter`.
+    pub object_ownership: Option<String>,
+    /// `Enabled` or `Suspended`; `None` when the template leaves versioning alone.
+    pub versioning: Option<String>,
+    pub lifecycle_rules: Vec<LifecycleRule>,
+    pub queue_notifications: Vec<QueueNotification>,
+}
+
+/// Default encryption (S3 takes exactly one rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketEncryption {
+    /// `aws:kms`, `aws:kms:dsse` or `AES256`.
+    pub sse_algorithm: String,
+    /// `KMSMasterKeyID`, normally `!GetAtt Key.Arn`.
+    pub kms_master_key: Option<Reference>,
+    pub bucket_key_enabled: bool,
+}
+
+/// `PublicAccessBlockConfiguration`; an absent flag is `false`, as in CloudFormation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub block_public_policy: bool,
+    pub ignore_public_acls: bool,
+    pub restrict_public_buckets: bool,
+}
+
+/// One rule of `LifecycleConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleRule {
+    /// `Id`; S3 generates one when absent.
+    pub id: Option<String>,
+    /// `Enabled` or `Disabled`.
+    pub status: String,
+    /// `None`: the whole bucket.
+    pub prefix: Option<String>,
+    /// `ExpirationInDays` of current versions.
+    pub expiration_days: Option<i32>,
+    /// `NoncurrentVersionExpiration.NoncurrentDays` (or the older `NoncurrentVersionExpirationInDays`).
+    pub noncurrent_version_expiration_days: Option<i32>,
+    /// `AbortIncompleteMultipartUpload.DaysAfterInitiation`.
+    pub abort_incomplete_multipart_upload_days: Option<i32>,
+}
+
+/// One `NotificationConfiguration.QueueConfigurations` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueNotification {
+    /// e.g. `s3:ObjectCreated:*`.
+    pub event: String,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    /// The queue's ARN, normally `!GetAtt Queue.Arn`.
+    pub queue: Reference,
+}
+
+/// An `AWS::S3::BucketPolicy`, resolved against provisioned resources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketPolicySpec {
+    pub logical_id: String,
+    /// The bucket's name, normally `!Ref Bucket`.
+    pub bucket: Reference,
+    pub document: serde_json::Value,
+}
+
+/// A function fed by an SQS queue (`Events[*]` with `Type: SQS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueConsumer {
+    /// Logical id of the function.
+    pub function: String,
+    /// Cargo binary that implements it.
+    pub binary: String,
+    /// Logical id of the queue, from `Properties.Queue: !GetAtt Queue.Arn`.
+    pub queue: String,
+    /// `BatchSize`; SAM's default (10) when absent.
+    pub batch_size: u32,
+    /// `FunctionResponseTypes` contains `ReportBatchItemFailures`: the function reports which
+    /// messages failed instead of failing (and redelivering) the whole batch.
+    pub report_batch_item_failures: bool,
+}
+
 impl Template {
     pub fn load(path: &Path) -> Result<Template, TemplateError> {
         let yaml = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
@@ -259,16 +518,198 @@ impl Template {
 
     /// Every `AWS::DynamoDB::Table`, with names resolved for `stack_name`.
     pub fn tables(&self, stack_name: &str) -> Result<Vec<TableSpec>, TemplateError> {
-        let resolver = self.resolver(stack_name, None);
+        let resolver = self.resolver(stack_name);
         self.resources_of(TABLE_TYPE)
             .map(|resource| table_spec(&resolver, resource))
             .collect()
     }
 
+    /// Every `AWS::KMS::Key`, with the aliases that target it. `account_id` and `region` resolve
+    /// `AWS::AccountId`, `AWS::Region` and `AWS::Partition` (the key policy names the account).
+    pub fn keys(
+        &self,
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+    ) -> Result<Vec<KeySpec>, TemplateError> {
+        let resolver = self.deployed_resolver(stack_name, account_id, region, None);
+        let mut keys: Vec<KeySpec> = self
+            .resources_of(KEY_TYPE)
+            .map(|resource| key_spec(&resolver, resource))
+            .collect::<Result<_, _>>()?;
+        for alias in self.resources_of(ALIAS_TYPE) {
+            let properties = resource_properties(alias);
+            only_keys(&properties, &["AliasName", "TargetKeyId"])?;
+            let name = resolver.string(&properties.get("AliasName")?)?;
+            let target_node = properties.get("TargetKeyId")?;
+            // `!Ref Key` (key id) or `!GetAtt Key.Arn`: both name a key of this template, which
+            // is all a local alias needs. An alias of a key defined elsewhere is not ours to make.
+            let target = match resolver.reference(&target_node)? {
+                Reference::Ref(id) => Some(id),
+                Reference::GetAtt {
+                    logical_id,
+                    attribute,
+                } if attribute == "Arn" => Some(logical_id),
+                _ => None,
+            };
+            let key = target.and_then(|id| keys.iter_mut().find(|k| k.logical_id == id));
+            let Some(key) = key else {
+                return Err(TemplateError::WrongTarget {
+                    path: target_node.display_path(),
+                    expected:
+                        "`!Ref Key` or `!GetAtt Key.Arn` of an AWS::KMS::Key of this template",
+                });
+            };
+            key.aliases.push(name);
+        }
+        Ok(keys)
+    }
+
+    /// Every `AWS::SQS::Queue`, in template order. A redrive target or KMS key stays a
+    /// [`Reference`]: it is only known once that resource exists.
+    pub fn queues(
+        &self,
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+    ) -> Result<Vec<QueueSpec>, TemplateError> {
+        let resolver = self.deployed_resolver(stack_name, account_id, region, None);
+        self.resources_of(QUEUE_TYPE)
+            .map(|resource| queue_spec(&resolver, resource))
+            .collect()
+    }
+
+    /// Every `AWS::SQS::QueuePolicy`, its document resolved with `resources` (the queue's ARN
+    /// exists only once the queue does).
+    pub fn queue_policies(
+        &self,
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+        resources: &PhysicalResources,
+    ) -> Result<Vec<QueuePolicySpec>, TemplateError> {
+        let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
+        let mut policies = Vec::new();
+        for resource in self.resources_of(QUEUE_POLICY_TYPE) {
+            let properties = resource_properties(resource);
+            only_keys(&properties, &["Queues", "PolicyDocument"])?;
+            let queues = properties
+                .get("Queues")?
+                .items()?
+                .iter()
+                .map(|queue| resolver.reference(queue))
+                .collect::<Result<_, _>>()?;
+            policies.push(QueuePolicySpec {
+                logical_id: resource.logical_id.clone(),
+                queues,
+                document: resolver.json(&properties.get("PolicyDocument")?)?,
+            });
+        }
+        Ok(policies)
+    }
+
+    /// Every `AWS::S3::Bucket`. The default-encryption key and the notification queues stay
+    /// [`Reference`]s: they are only known once those resources exist.
+    pub fn buckets(
+        &self,
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+    ) -> Result<Vec<BucketSpec>, TemplateError> {
+        let resolver = self.deployed_resolver(stack_name, account_id, region, None);
+        self.resources_of(BUCKET_TYPE)
+            .map(|resource| bucket_spec(&resolver, resource))
+            .collect()
+    }
+
+    /// Every `AWS::S3::BucketPolicy`, its document resolved with `resources` (the bucket's ARN).
+    pub fn bucket_policies(
+        &self,
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+        resources: &PhysicalResources,
+    ) -> Result<Vec<BucketPolicySpec>, TemplateError> {
+        let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
+        let mut policies = Vec::new();
+        for resource in self.resources_of(BUCKET_POLICY_TYPE) {
+            let properties = resource_properties(resource);
+            only_keys(&properties, &["Bucket", "PolicyDocument"])?;
+            policies.push(BucketPolicySpec {
+                logical_id: resource.logical_id.clone(),
+                bucket: resolver.reference(&properties.get("Bucket")?)?,
+                document: resolver.json(&properties.get("PolicyDocument")?)?,
+            });
+        }
+        Ok(policies)
+    }
+
+    /// Every `SQS` event of every `AWS::Serverless::Function`: which function consumes which
+    /// queue of this template, and how.
+    pub fn queue_consumers(&self) -> Result<Vec<QueueConsumer>, TemplateError> {
+        // Like routes, consumers do not depend on a stack name.
+        let resolver = self.resolver("");
+        let queues: Vec<&str> = self
+            .resources_of(QUEUE_TYPE)
+            .map(|r| r.logical_id.as_str())
+            .collect();
+        let mut consumers = Vec::new();
+        for function in self.resources_of(FUNCTION_TYPE) {
+            let properties = resource_properties(function);
+            let Some(events) = properties.opt_in_mapping("Events")? else {
+                continue;
+            };
+            for (_, event) in events.entries()? {
+                if resolver.string(&event.get("Type")?)? != "SQS" {
+                    continue;
+                }
+                let event_properties = event.get("Properties")?;
+                let queue_node = event_properties.get("Queue")?;
+                // The event source needs the queue's ARN; locally the consumer is matched to the
+                // queue by logical id, so only a queue of this template can be followed.
+                let queue = match resolver.reference(&queue_node)? {
+                    Reference::GetAtt {
+                        logical_id,
+                        attribute,
+                    } if attribute == "Arn" && queues.contains(&logical_id.as_str()) => logical_id,
+                    _ => {
+                        return Err(TemplateError::WrongTarget {
+                            path: queue_node.display_path(),
+                            expected: "`!GetAtt Queue.Arn` of an AWS::SQS::Queue of this template",
+                        })
+                    }
+                };
+                let batch_size = match event_properties.opt("BatchSize")? {
+                    Some(node) => resolver.positive(&node)?,
+                    None => DEFAULT_SQS_BATCH_SIZE,
+                };
+                let report_batch_item_failures =
+                    match event_properties.opt("FunctionResponseTypes")? {
+                        Some(types) => types
+                            .items()?
+                            .iter()
+                            .map(|t| resolver.string(t))
+                            .collect::<Result<Vec<_>, _>>()?
+                            .iter()
+                            .any(|t| t == "ReportBatchItemFailures"),
+                        None => false,
+                    };
+                consumers.push(QueueConsumer {
+                    function: function.logical_id.clone(),
+                    binary: function_binary(&resolver, function)?,
+                    queue,
+                    batch_size,
+                    report_batch_item_failures,
+                });
+            }
+        }
+        Ok(consumers)
+    }
+
     /// Every `HttpApi` event of every `AWS::Serverless::Function`.
     pub fn http_routes(&self) -> Result<Vec<HttpRoute>, TemplateError> {
         // Routes do not depend on a stack name; intrinsics in them would only resolve to defaults.
-        let resolver = self.resolver("", None);
+        let resolver = self.resolver("");
         let mut routes: Vec<HttpRoute> = Vec::new();
         for function in self.resources_of(FUNCTION_TYPE) {
             let base = format!("Resources.{}", function.logical_id);
@@ -328,6 +769,17 @@ impl Template {
             .resources_of(TABLE_TYPE)
             .map(|r| r.logical_id.as_str())
             .collect();
+        Ok(self
+            .resource_env_vars()?
+            .into_iter()
+            .filter(|(_, target)| tables.contains(&target.as_str()))
+            .collect())
+    }
+
+    /// Like [`Template::table_env_vars`], for every resource: `(variable, logical id)` for each
+    /// global variable that is `!Ref` to a resource of the template (a table's or bucket's name,
+    /// a queue's URL, ...).
+    pub fn resource_env_vars(&self) -> Result<Vec<(String, String)>, TemplateError> {
         let mut found = Vec::new();
         let Some(globals) = &self.globals_function else {
             return Ok(found);
@@ -341,7 +793,7 @@ impl Template {
         };
         for (name, value) in variables.entries()? {
             if let Some((function, Value::String(target))) = intrinsic(value.value) {
-                if function == "Ref" && tables.contains(&target.as_str()) {
+                if function == "Ref" && self.resources.iter().any(|r| &r.logical_id == target) {
                     found.push((name, target.clone()));
                 }
             }
@@ -359,7 +811,11 @@ impl Template {
         stack_name: &str,
         physical_ids: &BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, String>, TemplateError> {
-        let resolver = self.resolver(stack_name, Some(physical_ids));
+        let resources = PhysicalResources::from_refs(physical_ids.clone());
+        let resolver = Resolver {
+            resources: Some(&resources),
+            ..self.resolver(stack_name)
+        };
         let mut environment = BTreeMap::new();
         if let Some(globals) = &self.globals_function {
             let globals = Node::new(globals, "Globals.Function".to_owned());
@@ -385,15 +841,30 @@ impl Template {
             .filter(move |r| r.resource_type == resource_type)
     }
 
-    fn resolver<'a>(
-        &'a self,
-        stack_name: &'a str,
-        physical_ids: Option<&'a BTreeMap<String, String>>,
-    ) -> Resolver<'a> {
+    /// Knows the stack name and parameter defaults only.
+    fn resolver<'a>(&'a self, stack_name: &'a str) -> Resolver<'a> {
         Resolver {
             template: self,
             stack_name,
-            physical_ids,
+            account_id: None,
+            region: None,
+            resources: None,
+        }
+    }
+
+    /// Also knows where the stack is deployed, and what exists there.
+    fn deployed_resolver<'a>(
+        &'a self,
+        stack_name: &'a str,
+        account_id: &'a str,
+        region: &'a str,
+        resources: Option<&'a PhysicalResources>,
+    ) -> Resolver<'a> {
+        Resolver {
+            account_id: Some(account_id),
+            region: Some(region),
+            resources,
+            ..self.resolver(stack_name)
         }
     }
 }
@@ -429,6 +900,339 @@ fn function_binary(resolver: &Resolver<'_>, function: &Resource) -> Result<Strin
         None => Err(TemplateError::MissingBinary {
             function: function.logical_id.clone(),
         }),
+    }
+}
+
+/// A resource's `Properties`, with its path for error messages.
+fn resource_properties(resource: &Resource) -> Node<'_> {
+    Node::new(
+        &resource.properties,
+        format!("Resources.{}.Properties", resource.logical_id),
+    )
+}
+
+/// Refuses any key of `node` outside `allowed`: a property the local tools would not apply must
+/// not be silently skipped (the emulator's resource would differ from the deployed one).
+fn only_keys(node: &Node<'_>, allowed: &[&str]) -> Result<(), TemplateError> {
+    if node.value.is_null() {
+        return Ok(());
+    }
+    for (key, _) in node.entries()? {
+        if !allowed.contains(&key.as_str()) {
+            return Err(TemplateError::UnsupportedProperty {
+                path: node.child_path(&key),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn key_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<KeySpec, TemplateError> {
+    let properties = resource_properties(resource);
+    only_keys(
+        &properties,
+        &["Description", "EnableKeyRotation", "KeyPolicy"],
+    )?;
+    Ok(KeySpec {
+        logical_id: resource.logical_id.clone(),
+        description: properties
+            .opt_in_mapping("Description")?
+            .map(|node| resolver.string(&node))
+            .transpose()?,
+        enable_key_rotation: match properties.opt_in_mapping("EnableKeyRotation")? {
+            Some(node) => resolver.bool(&node)?,
+            None => false,
+        },
+        policy: properties
+            .opt_in_mapping("KeyPolicy")?
+            .map(|node| resolver.json(&node))
+            .transpose()?,
+        aliases: Vec::new(),
+    })
+}
+
+fn queue_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<QueueSpec, TemplateError> {
+    let logical_id = resource.logical_id.clone();
+    let properties = resource_properties(resource);
+    only_keys(
+        &properties,
+        &[
+            "QueueName",
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+            "SqsManagedSseEnabled",
+            "KmsMasterKeyId",
+            "RedrivePolicy",
+        ],
+    )?;
+    let queue_name = match properties.opt_in_mapping("QueueName")? {
+        Some(name) => resolver.string(&name)?,
+        // CloudFormation would generate `<stack>-<LogicalId>-<random>`; locally a stable name
+        // is more useful and still unique per stack.
+        None => format!("{}-{logical_id}", resolver.stack_name),
+    };
+    let redrive = match properties.opt_in_mapping("RedrivePolicy")? {
+        Some(policy) => {
+            only_keys(&policy, &["deadLetterTargetArn", "maxReceiveCount"])?;
+            Some(Redrive {
+                dead_letter_target: resolver.reference(&policy.get("deadLetterTargetArn")?)?,
+                max_receive_count: resolver.positive(&policy.get("maxReceiveCount")?)?,
+            })
+        }
+        None => None,
+    };
+    Ok(QueueSpec {
+        logical_id,
+        queue_name,
+        visibility_timeout: properties
+            .opt_in_mapping("VisibilityTimeout")?
+            .map(|node| resolver.unsigned(&node))
+            .transpose()?,
+        message_retention_period: properties
+            .opt_in_mapping("MessageRetentionPeriod")?
+            .map(|node| resolver.positive(&node))
+            .transpose()?,
+        sqs_managed_sse: properties
+            .opt_in_mapping("SqsManagedSseEnabled")?
+            .map(|node| resolver.bool(&node))
+            .transpose()?,
+        kms_master_key: properties
+            .opt_in_mapping("KmsMasterKeyId")?
+            .map(|node| resolver.reference(&node))
+            .transpose()?,
+        redrive,
+    })
+}
+
+fn bucket_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<BucketSpec, TemplateError> {
+    let logical_id = resource.logical_id.clone();
+    let properties = resource_properties(resource);
+    only_keys(
+        &properties,
+        &[
+            "BucketName",
+            "BucketEncryption",
+            "PublicAccessBlockConfiguration",
+            "OwnershipControls",
+            "VersioningConfiguration",
+            "LifecycleConfiguration",
+            "NotificationConfiguration",
+        ],
+    )?;
+    let bucket_name = match properties.opt_in_mapping("BucketName")? {
+        Some(name) => resolver.string(&name)?,
+        // Bucket names are lower case; CloudFormation would add a random suffix.
+        None => format!(
+            "{}-{}",
+            resolver.stack_name,
+            logical_id.to_ascii_lowercase()
+        ),
+    };
+
+    let encryption = match properties.opt_in_mapping("BucketEncryption")? {
+        Some(encryption) => {
+            only_keys(&encryption, &["ServerSideEncryptionConfiguration"])?;
+            let rules_node = encryption.get("ServerSideEncryptionConfiguration")?;
+            let rules = rules_node.items()?;
+            // S3 takes exactly one default-encryption rule.
+            let [rule] = rules.as_slice() else {
+                return Err(rules_node.wrong_type("a list of exactly one rule"));
+            };
+            only_keys(rule, &["ServerSideEncryptionByDefault", "BucketKeyEnabled"])?;
+            let default = rule.get("ServerSideEncryptionByDefault")?;
+            only_keys(&default, &["SSEAlgorithm", "KMSMasterKeyID"])?;
+            let algorithm_node = default.get("SSEAlgorithm")?;
+            let sse_algorithm = resolver.string(&algorithm_node)?;
+            check_allowed(&algorithm_node, &sse_algorithm, SSE_ALGORITHMS)?;
+            Some(BucketEncryption {
+                sse_algorithm,
+                kms_master_key: default
+                    .opt("KMSMasterKeyID")?
+                    .map(|node| resolver.reference(&node))
+                    .transpose()?,
+                bucket_key_enabled: match rule.opt("BucketKeyEnabled")? {
+                    Some(node) => resolver.bool(&node)?,
+                    None => false,
+                },
+            })
+        }
+        None => None,
+    };
+
+    let public_access_block = match properties.opt_in_mapping("PublicAccessBlockConfiguration")? {
+        Some(block) => {
+            let flags = [
+                "BlockPublicAcls",
+                "BlockPublicPolicy",
+                "IgnorePublicAcls",
+                "RestrictPublicBuckets",
+            ];
+            only_keys(&block, &flags)?;
+            let flag = |name: &str| -> Result<bool, TemplateError> {
+                match block.opt(name)? {
+                    Some(node) => resolver.bool(&node),
+                    None => Ok(false),
+                }
+            };
+            Some(PublicAccessBlock {
+                block_public_acls: flag("BlockPublicAcls")?,
+                block_public_policy: flag("BlockPublicPolicy")?,
+                ignore_public_acls: flag("IgnorePublicAcls")?,
+                restrict_public_buckets: flag("RestrictPublicBuckets")?,
+            })
+        }
+        None => None,
+    };
+
+    let object_ownership = match properties.opt_in_mapping("OwnershipControls")? {
+        Some(controls) => {
+            only_keys(&controls, &["Rules"])?;
+            let rules_node = controls.get("Rules")?;
+            let rules = rules_node.items()?;
+            let [rule] = rules.as_slice() else {
+                return Err(rules_node.wrong_type("a list of exactly one rule"));
+            };
+            only_keys(rule, &["ObjectOwnership"])?;
+            let node = rule.get("ObjectOwnership")?;
+            let ownership = resolver.string(&node)?;
+            check_allowed(&node, &ownership, OBJECT_OWNERSHIPS)?;
+            Some(ownership)
+        }
+        None => None,
+    };
+
+    let versioning = match properties.opt_in_mapping("VersioningConfiguration")? {
+        Some(versioning) => {
+            only_keys(&versioning, &["Status"])?;
+            let node = versioning.get("Status")?;
+            let status = resolver.string(&node)?;
+            check_allowed(&node, &status, VERSIONING_STATUSES)?;
+            Some(status)
+        }
+        None => None,
+    };
+
+    let mut lifecycle_rules = Vec::new();
+    if let Some(lifecycle) = properties.opt_in_mapping("LifecycleConfiguration")? {
+        only_keys(&lifecycle, &["Rules"])?;
+        for rule in lifecycle.get("Rules")?.items()? {
+            lifecycle_rules.push(lifecycle_rule(resolver, &rule)?);
+        }
+    }
+
+    let mut queue_notifications = Vec::new();
+    if let Some(notification) = properties.opt_in_mapping("NotificationConfiguration")? {
+        only_keys(&notification, &["QueueConfigurations"])?;
+        if let Some(configurations) = notification.opt("QueueConfigurations")? {
+            for configuration in configurations.items()? {
+                queue_notifications.push(queue_notification(resolver, &configuration)?);
+            }
+        }
+    }
+
+    Ok(BucketSpec {
+        logical_id,
+        bucket_name,
+        encryption,
+        public_access_block,
+        object_ownership,
+        versioning,
+        lifecycle_rules,
+        queue_notifications,
+    })
+}
+
+fn lifecycle_rule(
+    resolver: &Resolver<'_>,
+    rule: &Node<'_>,
+) -> Result<LifecycleRule, TemplateError> {
+    only_keys(
+        rule,
+        &[
+            "Id",
+            "Status",
+            "Prefix",
+            "ExpirationInDays",
+            "NoncurrentVersionExpiration",
+            "NoncurrentVersionExpirationInDays",
+            "AbortIncompleteMultipartUpload",
+        ],
+    )?;
+    let status_node = rule.get("Status")?;
+    let status = resolver.string(&status_node)?;
+    check_allowed(&status_node, &status, RULE_STATUSES)?;
+    let days = |node: Option<Node<'_>>| -> Result<Option<i32>, TemplateError> {
+        node.map(|node| resolver.positive(&node)).transpose()
+    };
+    let noncurrent = match rule.opt("NoncurrentVersionExpiration")? {
+        Some(expiration) => {
+            only_keys(&expiration, &["NoncurrentDays"])?;
+            days(Some(expiration.get("NoncurrentDays")?))?
+        }
+        // The older, flat spelling of the same setting.
+        None => days(rule.opt("NoncurrentVersionExpirationInDays")?)?,
+    };
+    let abort = match rule.opt("AbortIncompleteMultipartUpload")? {
+        Some(abort) => {
+            only_keys(&abort, &["DaysAfterInitiation"])?;
+            days(Some(abort.get("DaysAfterInitiation")?))?
+        }
+        None => None,
+    };
+    Ok(LifecycleRule {
+        id: rule.opt("Id")?.map(|n| resolver.string(&n)).transpose()?,
+        status,
+        prefix: rule
+            .opt("Prefix")?
+            .map(|n| resolver.string(&n))
+            .transpose()?,
+        expiration_days: days(rule.opt("ExpirationInDays")?)?,
+        noncurrent_version_expiration_days: noncurrent,
+        abort_incomplete_multipart_upload_days: abort,
+    })
+}
+
+fn queue_notification(
+    resolver: &Resolver<'_>,
+    configuration: &Node<'_>,
+) -> Result<QueueNotification, TemplateError> {
+    only_keys(configuration, &["Event", "Queue", "Filter"])?;
+    let mut prefix = None;
+    let mut suffix = None;
+    if let Some(filter) = configuration.opt("Filter")? {
+        only_keys(&filter, &["S3Key"])?;
+        let key = filter.get("S3Key")?;
+        only_keys(&key, &["Rules"])?;
+        for rule in key.get("Rules")?.items()? {
+            only_keys(&rule, &["Name", "Value"])?;
+            let name_node = rule.get("Name")?;
+            // S3 takes `prefix` / `suffix` in any case.
+            let name = resolver.string(&name_node)?.to_ascii_lowercase();
+            check_allowed(&name_node, &name, FILTER_RULE_NAMES)?;
+            let value = Some(resolver.string(&rule.get("Value")?)?);
+            if name == "prefix" {
+                prefix = value;
+            } else {
+                suffix = value;
+            }
+        }
+    }
+    Ok(QueueNotification {
+        event: resolver.string(&configuration.get("Event")?)?,
+        prefix,
+        suffix,
+        queue: resolver.reference(&configuration.get("Queue")?)?,
+    })
+}
+
+/// `aws`, `aws-cn` or `aws-us-gov`, as CloudFormation's `AWS::Partition` for `region`.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
     }
 }
 
@@ -773,12 +1577,33 @@ fn intrinsic(value: &Value) -> Option<(String, &Value)> {
     }
 }
 
+/// `Logical.Attribute` from `!GetAtt Logical.Attribute` or `Fn::GetAtt: [Logical, Attribute]`.
+fn get_att_name(argument: &Node<'_>) -> Result<String, TemplateError> {
+    match argument.value {
+        Value::Sequence(_) => {
+            let items = argument.items()?;
+            let [logical_id, attribute] = items.as_slice() else {
+                return Err(argument.wrong_type("[LogicalId, Attribute]"));
+            };
+            Ok(format!(
+                "{}.{}",
+                logical_id.literal()?,
+                attribute.literal()?
+            ))
+        }
+        _ => Ok(argument.literal()?.to_owned()),
+    }
+}
+
 /// Resolves intrinsics the way CloudFormation would, with what is known locally: the stack name,
-/// parameter defaults and, when given, physical ids of resources.
+/// parameter defaults and, when given, the account and region the stack is deployed to and what
+/// its resources turned out to be.
 struct Resolver<'a> {
     template: &'a Template,
     stack_name: &'a str,
-    physical_ids: Option<&'a BTreeMap<String, String>>,
+    account_id: Option<&'a str>,
+    region: Option<&'a str>,
+    resources: Option<&'a PhysicalResources>,
 }
 
 impl Resolver<'_> {
@@ -786,7 +1611,8 @@ impl Resolver<'_> {
         if let Some((function, argument)) = intrinsic(node.value) {
             let argument = Node::new(argument, format!("{}.{function}", node.display_path()));
             return match function.as_str() {
-                "Ref" => self.reference(argument.literal()?, &node.path),
+                "Ref" => self.lookup(argument.literal()?, &node.display_path()),
+                "Fn::GetAtt" => self.lookup(&get_att_name(&argument)?, &node.display_path()),
                 "Fn::Sub" => self.sub(&argument),
                 "Fn::Join" => self.join(&argument),
                 _ => Err(TemplateError::UnsupportedIntrinsic {
@@ -796,6 +1622,76 @@ impl Resolver<'_> {
             };
         }
         scalar_string(node.value).ok_or_else(|| node.wrong_type("a string"))
+    }
+
+    /// A value that may be another resource's `Ref` / `Fn::GetAtt`: kept symbolic when it is,
+    /// resolved now otherwise.
+    fn reference(&self, node: &Node<'_>) -> Result<Reference, TemplateError> {
+        if let Some((function, argument)) = intrinsic(node.value) {
+            let argument = Node::new(argument, format!("{}.{function}", node.display_path()));
+            let is_resource = |id: &str| self.template.resources.iter().any(|r| r.logical_id == id);
+            match function.as_str() {
+                "Ref" => {
+                    let name = argument.literal()?;
+                    if is_resource(name) {
+                        return Ok(Reference::Ref(name.to_owned()));
+                    }
+                }
+                "Fn::GetAtt" => {
+                    let name = get_att_name(&argument)?;
+                    if let Some((logical_id, attribute)) = name.split_once('.') {
+                        if is_resource(logical_id) {
+                            return Ok(Reference::GetAtt {
+                                logical_id: logical_id.to_owned(),
+                                attribute: attribute.to_owned(),
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.string(node).map(Reference::Literal)
+    }
+
+    /// A policy document (or any other free-form JSON property) with every intrinsic resolved.
+    fn json(&self, node: &Node<'_>) -> Result<serde_json::Value, TemplateError> {
+        if let Some((function, _)) = intrinsic(node.value) {
+            // `Condition` is only an intrinsic inside `Fn::If` and friends; in a policy it is a
+            // statement's key, never a one-key mapping of its own.
+            if function != "Condition" {
+                return self.string(node).map(serde_json::Value::String);
+            }
+        }
+        Ok(match node.value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(n) => {
+                let number = if let Some(i) = n.as_i64() {
+                    Some(serde_json::Number::from(i))
+                } else if let Some(u) = n.as_u64() {
+                    Some(serde_json::Number::from(u))
+                } else {
+                    n.as_f64().and_then(serde_json::Number::from_f64)
+                };
+                serde_json::Value::Number(number.ok_or_else(|| node.wrong_type("a finite number"))?)
+            }
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::Sequence(_) => serde_json::Value::Array(
+                node.items()?
+                    .iter()
+                    .map(|item| self.json(item))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Mapping(_) => serde_json::Value::Object(
+                node.entries()?
+                    .into_iter()
+                    .map(|(key, value)| Ok((key, self.json(&value)?)))
+                    .collect::<Result<_, TemplateError>>()?,
+            ),
+            // Every tag is an intrinsic, handled above (or refused by `string`).
+            Value::Tagged(_) => return Err(node.wrong_type("a JSON value")),
+        })
     }
 
     fn bool(&self, node: &Node<'_>) -> Result<bool, TemplateError> {
@@ -826,20 +1722,78 @@ impl Resolver<'_> {
             })
     }
 
-    fn reference(&self, name: &str, path: &str) -> Result<String, TemplateError> {
+    fn unsigned<T: std::str::FromStr<Err = ParseIntError>>(
+        &self,
+        node: &Node<'_>,
+    ) -> Result<T, TemplateError> {
+        let value = self.string(node)?;
+        value
+            .trim()
+            .parse()
+            .map_err(|source| TemplateError::NotAnInteger {
+                path: node.display_path(),
+                value,
+                source,
+            })
+    }
+
+    /// An integer above zero (a count of days, a batch size).
+    fn positive<T>(&self, node: &Node<'_>) -> Result<T, TemplateError>
+    where
+        T: std::str::FromStr<Err = ParseIntError> + PartialOrd + Default + ToString,
+    {
+        let value: T = self.unsigned(node)?;
+        if value > T::default() {
+            Ok(value)
+        } else {
+            Err(TemplateError::NotPositive {
+                path: node.display_path(),
+                value: value.to_string(),
+            })
+        }
+    }
+
+    /// The value of `Ref name` (or of `Logical.Attribute` for `Fn::GetAtt` and `${X.Y}`).
+    fn lookup(&self, name: &str, path: &str) -> Result<String, TemplateError> {
         let unresolved = |reason| TemplateError::UnresolvedReference {
             path: path.to_owned(),
             name: name.to_owned(),
             reason,
         };
-        if name == "AWS::StackName" {
-            return Ok(self.stack_name.to_owned());
+        let pseudo = |value: Option<&str>| {
+            value
+                .map(str::to_owned)
+                .ok_or_else(|| unresolved(UnresolvedReason::PseudoParameter))
+        };
+        match name {
+            "AWS::StackName" => return Ok(self.stack_name.to_owned()),
+            "AWS::AccountId" => return pseudo(self.account_id),
+            "AWS::Region" => return pseudo(self.region),
+            "AWS::Partition" => return pseudo(self.region.map(partition)),
+            "AWS::URLSuffix" => {
+                return pseudo(self.region.map(|region| {
+                    if partition(region) == "aws-cn" {
+                        "amazonaws.com.cn"
+                    } else {
+                        "amazonaws.com"
+                    }
+                }))
+            }
+            _ if name.starts_with("AWS::") => {
+                return Err(unresolved(UnresolvedReason::PseudoParameter))
+            }
+            _ => {}
         }
-        if name.starts_with("AWS::") {
-            return Err(unresolved(UnresolvedReason::PseudoParameter));
-        }
-        if name.contains('.') {
-            return Err(unresolved(UnresolvedReason::Attribute));
+        let is_resource = |id: &str| self.template.resources.iter().any(|r| r.logical_id == id);
+        if let Some((logical_id, attribute)) = name.split_once('.') {
+            if !is_resource(logical_id) {
+                return Err(unresolved(UnresolvedReason::Unknown));
+            }
+            return self
+                .resources
+                .and_then(|resources| resources.attribute(logical_id, attribute))
+                .map(str::to_owned)
+                .ok_or_else(|| unresolved(UnresolvedReason::Attribute));
         }
         if let Some(parameter) = self.template.parameters.get(name) {
             return parameter
@@ -847,11 +1801,11 @@ impl Resolver<'_> {
                 .clone()
                 .ok_or_else(|| unresolved(UnresolvedReason::ParameterWithoutDefault));
         }
-        if self.template.resources.iter().any(|r| r.logical_id == name) {
+        if is_resource(name) {
             return self
-                .physical_ids
-                .and_then(|ids| ids.get(name))
-                .cloned()
+                .resources
+                .and_then(|resources| resources.get_ref(name))
+                .map(str::to_owned)
                 .ok_or_else(|| unresolved(UnresolvedReason::Resource));
         }
         Err(unresolved(UnresolvedReason::Unknown))
@@ -892,7 +1846,7 @@ impl Resolver<'_> {
             } else if let Some(value) = variables.get(name) {
                 out.push_str(value);
             } else {
-                out.push_str(&self.reference(name.trim(), &argument.display_path())?);
+                out.push_str(&self.lookup(name.trim(), &argument.display_path())?);
             }
             rest = &after[end + 1..];
         }
@@ -1070,6 +2024,18 @@ Resources:
 
     #[test]
     fn refuses_what_cannot_be_resolved_locally() {
+        let import = MINI.replace(
+            r#"TableName: !Sub "${AWS::StackName}-${Suffix}""#,
+            "TableName: !ImportValue shared-name",
+        );
+        let err = Template::parse(&import).unwrap().tables("dev").unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::UnsupportedIntrinsic { function, path }
+                if function == "Fn::ImportValue" && path == "Resources.ThingsTable.Properties.TableName"),
+            "{err}"
+        );
+
+        // A GetAtt needs a resource of the template, and that resource provisioned.
         let get_att = MINI.replace(
             r#"TableName: !Sub "${AWS::StackName}-${Suffix}""#,
             "TableName: !GetAtt Other.Name",
@@ -1079,8 +2045,38 @@ Resources:
             .tables("dev")
             .unwrap_err();
         assert!(
-            matches!(&err, TemplateError::UnsupportedIntrinsic { function, path }
-                if function == "Fn::GetAtt" && path == "Resources.ThingsTable.Properties.TableName"),
+            matches!(&err, TemplateError::UnresolvedReference { name, path, reason: UnresolvedReason::Unknown }
+                if name == "Other.Name" && path == "Resources.ThingsTable.Properties.TableName"),
+            "{err}"
+        );
+        let get_att = MINI.replace(
+            r#"TableName: !Sub "${AWS::StackName}-${Suffix}""#,
+            "TableName: !GetAtt Plain.StreamArn",
+        );
+        let err = Template::parse(&get_att)
+            .unwrap()
+            .tables("dev")
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                TemplateError::UnresolvedReference {
+                    reason: UnresolvedReason::Attribute,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+
+        // Tables do not know the account: the pseudo parameter is refused, not made up.
+        let account = MINI.replace("${Suffix}", "${AWS::AccountId}");
+        let err = Template::parse(&account)
+            .unwrap()
+            .tables("dev")
+            .unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::UnresolvedReference { name, reason: UnresolvedReason::PseudoParameter, .. }
+                if name == "AWS::AccountId"),
             "{err}"
         );
 
@@ -1108,7 +2104,7 @@ Resources:
             .tables("dev")
             .unwrap_err();
         assert!(
-            matches!(&err, TemplateError::UnsupportedIntrinsic { path, .. }
+            matches!(&err, TemplateError::UnresolvedReference { path, .. }
                 if path == "Resources.ThingsTable.Properties.KeySchema[0].AttributeName"),
             "{err}"
         );
@@ -1168,6 +2164,12 @@ Resources:
             .collect();
         routes.sort();
         let expected = [
+            (
+                "GET",
+                "/players/{player_id}/eligibility",
+                "EligibilityFunction",
+                "eligibility",
+            ),
             ("GET", "/tickets", "ListTicketsFunction", "list-tickets"),
             (
                 "GET",
@@ -1175,7 +2177,44 @@ Resources:
                 "GetTicketFunction",
                 "get-ticket",
             ),
+            ("GET", "/verification/case", "ReadCaseFunction", "read-case"),
+            (
+                "GET",
+                "/verification/cases/{case_id}",
+                "ReadCaseFunction",
+                "read-case",
+            ),
+            (
+                "GET",
+                "/verification/reviews",
+                "ReadCaseFunction",
+                "read-case",
+            ),
             ("POST", "/tickets", "CreateTicketFunction", "create-ticket"),
+            (
+                "POST",
+                "/verification/cases",
+                "OpenCaseFunction",
+                "open-case",
+            ),
+            (
+                "POST",
+                "/verification/cases/{case_id}/decision",
+                "ReviewCaseFunction",
+                "review-case",
+            ),
+            (
+                "POST",
+                "/verification/cases/{case_id}/documents/{kind}/view",
+                "ReviewCaseFunction",
+                "review-case",
+            ),
+            (
+                "POST",
+                "/verification/documents",
+                "RequestUploadFunction",
+                "request-upload",
+            ),
         ]
         .map(|(m, p, f, b)| (m.to_owned(), p.to_owned(), f.to_owned(), b.to_owned()));
         assert_eq!(routes, expected);
@@ -1233,12 +2272,627 @@ Resources:
             template.table_env_vars().unwrap(),
             [("TICKETS_TABLE".to_owned(), "TicketsTable".to_owned())]
         );
-        let ids = BTreeMap::from([("TicketsTable".to_owned(), "x-tickets".to_owned())]);
+        let ids = BTreeMap::from([
+            ("TicketsTable".to_owned(), "x-tickets".to_owned()),
+            ("DocumentsBucket".to_owned(), "x-documents".to_owned()),
+            ("DocumentEventsQueue".to_owned(), "https://q/x".to_owned()),
+        ]);
         let env = template
             .function_environment("CreateTicketFunction", "x", &ids)
             .unwrap();
         assert_eq!(env["TICKETS_TABLE"], "x-tickets");
         assert_eq!(env["IDEMPOTENCY_KEY_TTL_HOURS"], "24");
         assert_eq!(env["RUST_LOG"], "info");
+        assert_eq!(env["DOCUMENTS_BUCKET"], "x-documents");
+        assert_eq!(env["DOCUMENT_EVENTS_QUEUE_URL"], "https://q/x");
+    }
+
+    const DOCUMENTS: &str = r#"
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      Description: !Sub "${AWS::StackName} documents"
+      EnableKeyRotation: "true"
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+            Action: "kms:*"
+            Resource: "*"
+            Condition:
+              StringEquals: {"kms:ViaService": !Sub "s3.${AWS::Region}.amazonaws.com"}
+              NumericLessThan: {"kms:Whatever": 5}
+  KeyAlias:
+    Type: AWS::KMS::Alias
+    Properties:
+      AliasName: !Sub "alias/${AWS::StackName}/docs"
+      TargetKeyId: !Ref Key
+  Dlq:
+    Type: AWS::SQS::Queue
+    Properties:
+      MessageRetentionPeriod: 1209600
+  Events:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${AWS::StackName}-events"
+      VisibilityTimeout: 0
+      SqsManagedSseEnabled: true
+      RedrivePolicy:
+        deadLetterTargetArn: !GetAtt Dlq.Arn
+        maxReceiveCount: "5"
+  EventsPolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref Events]
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {Service: s3.amazonaws.com}
+            Action: sqs:SendMessage
+            Resource: {"Fn::GetAtt": [Events, Arn]}
+            Condition:
+              ArnEquals: {"aws:SourceArn": !Sub "arn:${AWS::Partition}:s3:::${AWS::StackName}-docs"}
+  Docs:
+    Type: AWS::S3::Bucket
+    DependsOn: EventsPolicy
+    Properties:
+      BucketName: !Sub "${AWS::StackName}-docs"
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault:
+              SSEAlgorithm: aws:kms
+              KMSMasterKeyID: !GetAtt Key.Arn
+            BucketKeyEnabled: true
+      PublicAccessBlockConfiguration:
+        BlockPublicAcls: true
+        RestrictPublicBuckets: "true"
+      OwnershipControls:
+        Rules: [{ObjectOwnership: BucketOwnerEnforced}]
+      VersioningConfiguration: {Status: Enabled}
+      LifecycleConfiguration:
+        Rules:
+          - {Id: keep, Status: Enabled, Prefix: a/, ExpirationInDays: 10, NoncurrentVersionExpiration: {NoncurrentDays: 3}}
+          - {Status: Disabled, NoncurrentVersionExpirationInDays: 4, AbortIncompleteMultipartUpload: {DaysAfterInitiation: 1}}
+      NotificationConfiguration:
+        QueueConfigurations:
+          - Event: s3:ObjectCreated:*
+            Queue: !GetAtt Events.Arn
+            Filter:
+              S3Key:
+                Rules: [{Name: Prefix, Value: a/}, {Name: suffix, Value: .png}]
+          - {Event: "s3:ObjectRemoved:*", Queue: "arn:aws:sqs:elsewhere"}
+  Plain:
+    Type: AWS::S3::Bucket
+  DocsPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref Docs
+      PolicyDocument:
+        Statement:
+          - Effect: Deny
+            Principal: "*"
+            Action: "s3:*"
+            Resource: [!GetAtt Docs.Arn, !Sub "${Docs.Arn}/*"]
+            Condition: {Bool: {"aws:SecureTransport": false}}
+  Checker:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildProperties: {Binary: checker}
+    Properties:
+      Events:
+        Upload:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Events.Arn
+            BatchSize: 5
+            FunctionResponseTypes: [ReportBatchItemFailures]
+        Api:
+          Type: HttpApi
+          Properties: {Path: /check, Method: POST}
+  Redriver:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildProperties: {Binary: redriver}
+    Properties:
+      Events:
+        Dead:
+          Type: SQS
+          Properties:
+            Queue: {"Fn::GetAtt": [Dlq, Arn]}
+"#;
+
+    fn documents() -> Template {
+        Template::parse(DOCUMENTS).unwrap()
+    }
+
+    fn get_att(logical_id: &str, attribute: &str) -> Reference {
+        Reference::GetAtt {
+            logical_id: logical_id.to_owned(),
+            attribute: attribute.to_owned(),
+        }
+    }
+
+    #[test]
+    fn reads_keys_with_their_aliases_and_resolved_policy() {
+        let keys = documents()
+            .keys("s", "111122223333", "ca-central-1")
+            .unwrap();
+        assert_eq!(keys.len(), 1);
+        let key = &keys[0];
+        assert_eq!(key.logical_id, "Key");
+        assert_eq!(key.description.as_deref(), Some("s documents"));
+        assert!(key.enable_key_rotation);
+        assert_eq!(key.aliases, ["alias/s/docs"]);
+        assert_eq!(
+            key.policy,
+            Some(serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {"kms:ViaService": "s3.ca-central-1.amazonaws.com"},
+                        "NumericLessThan": {"kms:Whatever": 5}
+                    }
+                }]
+            }))
+        );
+        // The partition follows the region.
+        let keys = documents().keys("s", "1", "cn-north-1").unwrap();
+        assert_eq!(
+            keys[0].policy.as_ref().unwrap()["Statement"][0]["Principal"]["AWS"],
+            "arn:aws-cn:iam::1:root"
+        );
+    }
+
+    #[test]
+    fn reads_queues_with_references_kept_symbolic() {
+        let queues = documents().queues("s", "1", "ca-central-1").unwrap();
+        assert_eq!(
+            queues,
+            [
+                QueueSpec {
+                    logical_id: "Dlq".to_owned(),
+                    queue_name: "s-Dlq".to_owned(),
+                    visibility_timeout: None,
+                    message_retention_period: Some(1_209_600),
+                    sqs_managed_sse: None,
+                    kms_master_key: None,
+                    redrive: None,
+                },
+                QueueSpec {
+                    logical_id: "Events".to_owned(),
+                    queue_name: "s-events".to_owned(),
+                    visibility_timeout: Some(0),
+                    message_retention_period: None,
+                    sqs_managed_sse: Some(true),
+                    kms_master_key: None,
+                    redrive: Some(Redrive {
+                        dead_letter_target: get_att("Dlq", "Arn"),
+                        max_receive_count: 5,
+                    }),
+                },
+            ]
+        );
+        let redrive = queues[1].redrive.as_ref().unwrap();
+        assert_eq!(redrive.dead_letter_target.logical_id(), Some("Dlq"));
+        assert_eq!(redrive.dead_letter_target.to_string(), "!GetAtt Dlq.Arn");
+        let mut resources = PhysicalResources::default();
+        assert_eq!(redrive.dead_letter_target.resolve(&resources), None);
+        resources.insert_attribute("Dlq", "Arn", "arn:aws:sqs:ca-central-1:1:s-Dlq");
+        assert_eq!(
+            redrive.dead_letter_target.resolve(&resources),
+            Some("arn:aws:sqs:ca-central-1:1:s-Dlq")
+        );
+    }
+
+    #[test]
+    fn reads_buckets_with_every_property() {
+        let buckets = documents().buckets("s", "1", "ca-central-1").unwrap();
+        assert_eq!(buckets.len(), 2);
+        let docs = &buckets[0];
+        assert_eq!(
+            docs,
+            &BucketSpec {
+                logical_id: "Docs".to_owned(),
+                bucket_name: "s-docs".to_owned(),
+                encryption: Some(BucketEncryption {
+                    sse_algorithm: "aws:kms".to_owned(),
+                    kms_master_key: Some(get_att("Key", "Arn")),
+                    bucket_key_enabled: true,
+                }),
+                public_access_block: Some(PublicAccessBlock {
+                    block_public_acls: true,
+                    block_public_policy: false,
+                    ignore_public_acls: false,
+                    restrict_public_buckets: true,
+                }),
+                object_ownership: Some("BucketOwnerEnforced".to_owned()),
+                versioning: Some("Enabled".to_owned()),
+                lifecycle_rules: vec![
+                    LifecycleRule {
+                        id: Some("keep".to_owned()),
+                        status: "Enabled".to_owned(),
+                        prefix: Some("a/".to_owned()),
+                        expiration_days: Some(10),
+                        noncurrent_version_expiration_days: Some(3),
+                        abort_incomplete_multipart_upload_days: None,
+                    },
+                    LifecycleRule {
+                        id: None,
+                        status: "Disabled".to_owned(),
+                        prefix: None,
+                        expiration_days: None,
+                        noncurrent_version_expiration_days: Some(4),
+                        abort_incomplete_multipart_upload_days: Some(1),
+                    },
+                ],
+                queue_notifications: vec![
+                    QueueNotification {
+                        event: "s3:ObjectCreated:*".to_owned(),
+                        prefix: Some("a/".to_owned()),
+                        suffix: Some(".png".to_owned()),
+                        queue: get_att("Events", "Arn"),
+                    },
+                    QueueNotification {
+                        event: "s3:ObjectRemoved:*".to_owned(),
+                        prefix: None,
+                        suffix: None,
+                        queue: Reference::Literal("arn:aws:sqs:elsewhere".to_owned()),
+                    },
+                ],
+            }
+        );
+        // Nothing declared: nothing applied, and a stable lower-case name.
+        let plain = &buckets[1];
+        assert_eq!(plain.bucket_name, "s-plain");
+        assert_eq!(plain.encryption, None);
+        assert_eq!(plain.public_access_block, None);
+        assert!(plain.lifecycle_rules.is_empty() && plain.queue_notifications.is_empty());
+    }
+
+    #[test]
+    fn policies_resolve_once_the_resources_exist() {
+        let template = documents();
+        // Before provisioning, the queue's ARN does not exist: refused, not guessed.
+        let err = template
+            .queue_policies("s", "1", "ca-central-1", &PhysicalResources::default())
+            .unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::UnresolvedReference { name, reason: UnresolvedReason::Attribute, .. }
+                if name == "Events.Arn"),
+            "{err}"
+        );
+
+        let mut resources = PhysicalResources::default();
+        resources.insert_ref("Events", "https://sqs/1/s-events");
+        resources.insert_attribute("Events", "Arn", "arn:aws:sqs:ca-central-1:1:s-events");
+        resources.insert_ref("Docs", "s-docs");
+        resources.insert_attribute("Docs", "Arn", "arn:aws:s3:::s-docs");
+        let policies = template
+            .queue_policies("s", "1", "ca-central-1", &resources)
+            .unwrap();
+        assert_eq!(policies.len(), 1);
+        assert_eq!(policies[0].logical_id, "EventsPolicy");
+        assert_eq!(policies[0].queues, [Reference::Ref("Events".to_owned())]);
+        assert_eq!(
+            policies[0].queues[0].resolve(&resources),
+            Some("https://sqs/1/s-events")
+        );
+        let statement = &policies[0].document["Statement"][0];
+        assert_eq!(statement["Resource"], "arn:aws:sqs:ca-central-1:1:s-events");
+        assert_eq!(
+            statement["Condition"]["ArnEquals"]["aws:SourceArn"],
+            "arn:aws:s3:::s-docs"
+        );
+
+        let policies = template
+            .bucket_policies("s", "1", "ca-central-1", &resources)
+            .unwrap();
+        assert_eq!(policies[0].bucket, Reference::Ref("Docs".to_owned()));
+        assert_eq!(
+            policies[0].document,
+            serde_json::json!({"Statement": [{
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::s-docs", "arn:aws:s3:::s-docs/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": false}}
+            }]})
+        );
+    }
+
+    #[test]
+    fn queue_consumers_come_from_sqs_events_only() {
+        let template = documents();
+        assert_eq!(
+            template.queue_consumers().unwrap(),
+            [
+                QueueConsumer {
+                    function: "Checker".to_owned(),
+                    binary: "checker".to_owned(),
+                    queue: "Events".to_owned(),
+                    batch_size: 5,
+                    report_batch_item_failures: true,
+                },
+                QueueConsumer {
+                    function: "Redriver".to_owned(),
+                    binary: "redriver".to_owned(),
+                    queue: "Dlq".to_owned(),
+                    batch_size: DEFAULT_SQS_BATCH_SIZE,
+                    report_batch_item_failures: false,
+                },
+            ]
+        );
+        // And the routes still ignore the SQS events.
+        let routes = template.http_routes().unwrap();
+        assert_eq!(routes.len(), 1);
+        assert_eq!(
+            (routes[0].method.as_str(), routes[0].path.as_str()),
+            ("POST", "/check")
+        );
+
+        // MINI's SQS event names a queue by a literal ARN: no queue of the template to follow.
+        let err = fixture().queue_consumers().unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::WrongTarget { path, .. }
+                if path == "Resources.Fn.Properties.Events.Queue.Properties.Queue"),
+            "{err}"
+        );
+        let to_table = DOCUMENTS.replace(
+            "Queue: !GetAtt Events.Arn\n            BatchSize",
+            "Queue: !GetAtt Docs.Arn\n            BatchSize",
+        );
+        assert!(matches!(
+            Template::parse(&to_table).unwrap().queue_consumers(),
+            Err(TemplateError::WrongTarget { .. })
+        ));
+        let zero = DOCUMENTS.replace("BatchSize: 5", "BatchSize: 0");
+        assert!(matches!(
+            Template::parse(&zero).unwrap().queue_consumers(),
+            Err(TemplateError::NotPositive { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_what_the_local_tools_would_not_apply() {
+        let cases = [
+            (
+                "      VersioningConfiguration: {Status: Enabled}\n",
+                "      VersioningConfiguration: {Status: Enabled}\n      AccelerateConfiguration: {AccelerationStatus: Enabled}\n",
+                "Resources.Docs.Properties.AccelerateConfiguration",
+            ),
+            (
+                "        QueueConfigurations:\n",
+                "        LambdaConfigurations: []\n        QueueConfigurations:\n",
+                "Resources.Docs.Properties.NotificationConfiguration.LambdaConfigurations",
+            ),
+            (
+                "ExpirationInDays: 10,",
+                "ExpirationInDays: 10, Transitions: [],",
+                "Resources.Docs.Properties.LifecycleConfiguration.Rules[0].Transitions",
+            ),
+            (
+                "      VisibilityTimeout: 0\n",
+                "      VisibilityTimeout: 0\n      FifoQueue: true\n",
+                "Resources.Events.Properties.FifoQueue",
+            ),
+            (
+                "      EnableKeyRotation: \"true\"\n",
+                "      EnableKeyRotation: \"true\"\n      MultiRegion: true\n",
+                "Resources.Key.Properties.MultiRegion",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            let yaml = DOCUMENTS.replace(from, to);
+            assert_ne!(yaml, DOCUMENTS, "{from}");
+            let template = Template::parse(&yaml).unwrap();
+            let err = template
+                .buckets("s", "1", "r")
+                .and(template.queues("s", "1", "r"))
+                .and(template.keys("s", "1", "r").map(|_| ()))
+                .map(|_| ())
+                .unwrap_err();
+            assert!(
+                matches!(&err, TemplateError::UnsupportedProperty { path } if path == expected),
+                "{expected}: {err}"
+            );
+        }
+
+        let zero_days = DOCUMENTS.replace("ExpirationInDays: 10", "ExpirationInDays: 0");
+        let err = Template::parse(&zero_days)
+            .unwrap()
+            .buckets("s", "1", "r")
+            .unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::NotPositive { path, value }
+                if path == "Resources.Docs.Properties.LifecycleConfiguration.Rules[0].ExpirationInDays" && value == "0"),
+            "{err}"
+        );
+
+        let two_rules = DOCUMENTS.replace(
+            "Rules: [{ObjectOwnership: BucketOwnerEnforced}]",
+            "Rules: [{ObjectOwnership: BucketOwnerEnforced}, {ObjectOwnership: ObjectWriter}]",
+        );
+        assert!(matches!(
+            Template::parse(&two_rules).unwrap().buckets("s", "1", "r"),
+            Err(TemplateError::WrongType { .. })
+        ));
+
+        let bad_algorithm = DOCUMENTS.replace("SSEAlgorithm: aws:kms", "SSEAlgorithm: rot13");
+        assert!(matches!(
+            Template::parse(&bad_algorithm)
+                .unwrap()
+                .buckets("s", "1", "r"),
+            Err(TemplateError::NotAllowed { .. })
+        ));
+
+        let foreign_alias = DOCUMENTS.replace("TargetKeyId: !Ref Key", "TargetKeyId: some-key-id");
+        assert!(matches!(
+            Template::parse(&foreign_alias).unwrap().keys("s", "1", "r"),
+            Err(TemplateError::WrongTarget { .. })
+        ));
+    }
+
+    #[test]
+    fn project_template_declares_the_documents_resources() {
+        let template = Template::load(&Template::default_path()).unwrap();
+        let (stack, account, region) = ("guichet-x", "123456789012", "ca-central-1");
+
+        let keys = template.keys(stack, account, region).unwrap();
+        let [key] = keys.as_slice() else {
+            panic!("one key expected: {keys:?}")
+        };
+        assert_eq!(key.logical_id, "DocumentsKey");
+        assert!(key.enable_key_rotation);
+        assert_eq!(key.aliases, ["alias/guichet-x/documents"]);
+        let policy = key.policy.as_ref().unwrap();
+        assert_eq!(
+            policy["Statement"][0]["Principal"]["AWS"],
+            "arn:aws:iam::123456789012:root"
+        );
+        assert_eq!(
+            policy["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"],
+            "s3.ca-central-1.amazonaws.com"
+        );
+
+        let queues = template.queues(stack, account, region).unwrap();
+        let names: Vec<_> = queues.iter().map(|q| q.queue_name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["guichet-x-document-events-dlq", "guichet-x-document-events"]
+        );
+        let (dlq, events) = (&queues[0], &queues[1]);
+        assert_eq!(dlq.message_retention_period, Some(1_209_600));
+        assert_eq!(events.visibility_timeout, Some(60));
+        assert_eq!(events.sqs_managed_sse, Some(true));
+        assert_eq!(
+            events.redrive,
+            Some(Redrive {
+                dead_letter_target: get_att("DocumentEventsDeadLetterQueue", "Arn"),
+                max_receive_count: 5
+            })
+        );
+
+        let buckets = template.buckets(stack, account, region).unwrap();
+        let [bucket] = buckets.as_slice() else {
+            panic!("one bucket expected: {buckets:?}")
+        };
+        assert_eq!(bucket.bucket_name, "guichet-x-documents-123456789012");
+        assert_eq!(
+            bucket.encryption,
+            Some(BucketEncryption {
+                sse_algorithm: "aws:kms".to_owned(),
+                kms_master_key: Some(get_att("DocumentsKey", "Arn")),
+                bucket_key_enabled: true,
+            })
+        );
+        assert_eq!(
+            bucket.public_access_block,
+            Some(PublicAccessBlock {
+                block_public_acls: true,
+                block_public_policy: true,
+                ignore_public_acls: true,
+                restrict_public_buckets: true,
+            })
+        );
+        assert_eq!(
+            bucket.object_ownership.as_deref(),
+            Some("BucketOwnerEnforced")
+        );
+        assert_eq!(bucket.versioning.as_deref(), Some("Enabled"));
+        let rules: Vec<_> = bucket
+            .lifecycle_rules
+            .iter()
+            .map(|r| {
+                (
+                    r.prefix.as_deref(),
+                    r.expiration_days,
+                    r.noncurrent_version_expiration_days,
+                    r.abort_incomplete_multipart_upload_days,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                (Some("verification/"), Some(2192), Some(30), None),
+                (Some("tickets/"), Some(730), Some(30), None),
+                (Some("quarantine/"), Some(30), Some(1), None),
+                (None, None, None, Some(1)),
+            ]
+        );
+        assert!(bucket.lifecycle_rules.iter().all(|r| r.status == "Enabled"));
+        let notified: Vec<_> = bucket
+            .queue_notifications
+            .iter()
+            .map(|n| (n.event.as_str(), n.prefix.as_deref(), n.queue.clone()))
+            .collect();
+        let events_arn = get_att("DocumentEventsQueue", "Arn");
+        assert_eq!(
+            notified,
+            [
+                (
+                    "s3:ObjectCreated:*",
+                    Some("verification/"),
+                    events_arn.clone()
+                ),
+                ("s3:ObjectCreated:*", Some("tickets/"), events_arn),
+            ]
+        );
+
+        // The queue policy names the bucket by an ARN built from its name (a GetAtt would be a
+        // circular dependency): it must be the bucket's real ARN, or S3 could not send events.
+        let mut resources = PhysicalResources::default();
+        resources.insert_ref("DocumentEventsQueue", "https://q");
+        resources.insert_attribute("DocumentEventsQueue", "Arn", "arn:q");
+        resources.insert_ref("DocumentsBucket", &bucket.bucket_name);
+        resources.insert_attribute(
+            "DocumentsBucket",
+            "Arn",
+            format!("arn:aws:s3:::{}", bucket.bucket_name),
+        );
+        let queue_policies = template
+            .queue_policies(stack, account, region, &resources)
+            .unwrap();
+        let statement = &queue_policies[0].document["Statement"][0];
+        assert_eq!(
+            statement["Condition"]["ArnEquals"]["aws:SourceArn"],
+            "arn:aws:s3:::guichet-x-documents-123456789012"
+        );
+        assert_eq!(
+            statement["Condition"]["StringEquals"]["aws:SourceAccount"],
+            account
+        );
+        assert_eq!(statement["Resource"], "arn:q");
+
+        let bucket_policies = template
+            .bucket_policies(stack, account, region, &resources)
+            .unwrap();
+        let statements = bucket_policies[0].document["Statement"].as_array().unwrap();
+        assert_eq!(
+            statements[0]["Condition"],
+            serde_json::json!({"Bool": {"aws:SecureTransport": "false"}})
+        );
+        assert_eq!(
+            statements[1]["Condition"],
+            serde_json::json!({"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}})
+        );
+
+        let variables = template.resource_env_vars().unwrap();
+        for (variable, target) in [
+            ("TICKETS_TABLE", "TicketsTable"),
+            ("DOCUMENTS_BUCKET", "DocumentsBucket"),
+            ("DOCUMENT_EVENTS_QUEUE_URL", "DocumentEventsQueue"),
+        ] {
+            assert!(
+                variables.contains(&(variable.to_owned(), target.to_owned())),
+                "{variable}: {variables:?}"
+            );
+        }
     }
 }

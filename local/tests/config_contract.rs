@@ -4,26 +4,43 @@
 
 use std::collections::BTreeMap;
 
-use guichet::config::Config;
+use guichet::config::{Config, KycConfig};
 use guichet_local::template::Template;
 
 #[test]
 fn every_deployed_function_gets_a_valid_configuration() {
     let template = Template::load(&Template::default_path()).expect("infra/template.yaml");
-    let physical: BTreeMap<String, String> = template
-        .tables("guichet-prod")
+    let (stack, account, region) = ("guichet-prod", "123456789012", "ca-central-1");
+    let mut physical: BTreeMap<String, String> = template
+        .tables(stack)
         .expect("tables")
         .into_iter()
         .map(|t| (t.logical_id, t.table_name))
         .collect();
+    for bucket in template.buckets(stack, account, region).expect("buckets") {
+        physical.insert(bucket.logical_id, bucket.bucket_name);
+    }
+    for queue in template.queues(stack, account, region).expect("queues") {
+        let url = format!(
+            "https://sqs.{region}.amazonaws.com/{account}/{}",
+            queue.queue_name
+        );
+        physical.insert(queue.logical_id, url);
+    }
     let routes = template.http_routes().expect("routes");
     assert!(!routes.is_empty());
     for route in routes {
         let environment = template
             .function_environment(&route.function, "guichet-prod", &physical)
             .expect("environment resolves");
-        let config = Config::from_lookup(|name| environment.get(name).cloned())
-            .unwrap_or_else(|e| panic!("{}: {e}", route.function));
+        let lookup = |name: &str| environment.get(name).cloned();
+        let config =
+            Config::from_lookup(lookup).unwrap_or_else(|e| panic!("{}: {e}", route.function));
         assert_eq!(config.tickets_table, "guichet-prod-tickets");
+        if route.path.starts_with("/verification") || route.path.starts_with("/players") {
+            let kyc = KycConfig::from_lookup(lookup)
+                .unwrap_or_else(|e| panic!("{}: {e}", route.function));
+            assert_eq!(kyc.documents_bucket, "guichet-prod-documents-123456789012");
+        }
     }
 }

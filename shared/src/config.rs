@@ -51,6 +51,45 @@ impl Config {
     }
 }
 
+/// What the identity-verification functions read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KycConfig {
+    /// `TICKETS_TABLE`: cases live beside the tickets.
+    pub tickets_table: String,
+    /// `DOCUMENTS_BUCKET`: the private, KMS-encrypted documents bucket.
+    pub documents_bucket: String,
+    /// `MAX_RESUBMISSIONS`: requests to send a document again before a senior reviewer
+    /// takes the case (1–5).
+    pub max_resubmissions: u8,
+}
+
+impl KycConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        Ok(Self {
+            tickets_table: required("TICKETS_TABLE")?,
+            documents_bucket: required("DOCUMENTS_BUCKET")?,
+            max_resubmissions: required("MAX_RESUBMISSIONS")?
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=5).contains(n))
+                .ok_or(ConfigError::Invalid {
+                    name: "MAX_RESUBMISSIONS",
+                    rule: "a whole number from 1 to 5",
+                })?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +116,21 @@ mod tests {
         .expect("valid");
         assert_eq!(config.tickets_table, "t");
         assert_eq!(config.idempotency_ttl, SignedDuration::from_hours(24));
+    }
+
+    #[test]
+    fn kyc_configuration_names_its_variables() {
+        let config = KycConfig::from_lookup(lookup(&[
+            ("TICKETS_TABLE", "t"),
+            ("DOCUMENTS_BUCKET", "b"),
+            ("MAX_RESUBMISSIONS", "2"),
+        ]))
+        .expect("valid");
+        assert_eq!(config.max_resubmissions, 2);
+        assert_eq!(
+            KycConfig::from_lookup(lookup(&[("TICKETS_TABLE", "t")])),
+            Err(ConfigError::Missing("DOCUMENTS_BUCKET"))
+        );
     }
 
     #[test]

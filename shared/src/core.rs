@@ -151,3 +151,130 @@ mod tests {
         assert!(IdempotencyKey::parse("has#hash-1234").is_none());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Identity verification ports.
+
+use crate::domain::ticket::Actor;
+use crate::domain::verification::{
+    AuditEntry, CaseId, CheckFailure, ContentType, DocumentKind, UploadId, VerificationCase,
+};
+
+/// A presigned upload handed to a client: what the document check compares with what arrives.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingUpload {
+    pub upload: UploadId,
+    pub case: CaseId,
+    pub player: PlayerId,
+    pub kind: DocumentKind,
+    pub key: String,
+    pub content_type: ContentType,
+    pub size: u64,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub issued_by: Actor,
+    pub state: UploadState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", content = "failure", rename_all = "snake_case")]
+pub enum UploadState {
+    Pending,
+    Received,
+    Refused(CheckFailure),
+}
+
+/// What writing a case transition did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Saved {
+    Done,
+    /// The case changed since it was read (another reviewer, a retry): nothing was written.
+    Stale,
+    /// The player already has an open case: nothing was written.
+    PlayerHasOpenCase,
+}
+
+/// A case write: the new case, the etag it was computed from (0 for a new case), the audit
+/// lines it adds and, for uploads, the upload record's new state — all or nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseWrite<'a> {
+    pub case: &'a VerificationCase,
+    pub expected_etag: u64,
+    pub audit: &'a [AuditEntry],
+    pub upload: Option<&'a PendingUpload>,
+}
+
+pub trait CaseStore: Send + Sync {
+    fn save(&self, write: CaseWrite<'_>) -> impl Future<Output = Result<Saved, StoreError>> + Send;
+
+    fn case(
+        &self,
+        id: &CaseId,
+    ) -> impl Future<Output = Result<Option<VerificationCase>, StoreError>> + Send;
+
+    /// Every case of a player, newest first.
+    fn cases_of(
+        &self,
+        player: &PlayerId,
+    ) -> impl Future<Output = Result<Vec<VerificationCase>, StoreError>> + Send;
+
+    fn upload(
+        &self,
+        id: &UploadId,
+    ) -> impl Future<Output = Result<Option<PendingUpload>, StoreError>> + Send;
+
+    fn audit_of(
+        &self,
+        id: &CaseId,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+
+    /// Cases in review, withdrawal-blocking ones first, then in arrival order.
+    fn review_queue(
+        &self,
+        senior: bool,
+        limit: u16,
+    ) -> impl Future<Output = Result<Vec<VerificationCase>, StoreError>> + Send;
+}
+
+/// A presigned HTTP request: the client must send exactly these headers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Presigned {
+    pub method: String,
+    pub url: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_at: Timestamp,
+}
+
+/// What an object really is, read from storage, not from any client's claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectFacts {
+    pub size: u64,
+    /// The first bytes, for the magic-number check.
+    pub head: Vec<u8>,
+}
+
+pub trait DocumentStorage: Send + Sync {
+    fn presign_put(
+        &self,
+        key: &str,
+        content_type: ContentType,
+        size: u64,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
+
+    fn presign_get(
+        &self,
+        key: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
+
+    /// `None` when the object is gone (already quarantined by an earlier delivery).
+    fn inspect(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<ObjectFacts>, StoreError>> + Send;
+
+    /// Moves an object out of the documents' prefixes, where no one reviews it and the
+    /// lifecycle deletes it.
+    fn quarantine(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

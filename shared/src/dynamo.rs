@@ -2,7 +2,7 @@
 //!
 //! | item            | pk                        | sk                         | gsi1 (player)                       | gsi2 (team queue, open only)            |
 //! |-----------------|---------------------------|----------------------------|-------------------------------------|-----------------------------------------|
-//! | ticket          | `TICKET#<ref>`            | `TICKET`                   | `PLAYER#<id>` / `<created ms>#<ref>`| `QUEUE#<team>` / `<rank>#<created ms>#<ref>` |
+//! | ticket          | `TICKET#<ref>`            | `TICKET`                   | `PLAYER#<id>` / `TICKET#<created ms>#<ref>`| `QUEUE#<team>` / `<rank>#<created ms>#<ref>` |
 //! | status change   | `TICKET#<ref>`            | `HISTORY#<at ms>#<seq>`    |                                     |                                         |
 //! | idempotency key | `IDEMPOTENCY#<id>#<key>`  | `IDEMPOTENCY`              |                                     |                                         |
 //!
@@ -69,8 +69,9 @@ fn sortable(at: Timestamp) -> String {
     format!("{:015}", at.as_millisecond().max(0))
 }
 
+/// Prefixed: verification cases share the player's partition of gsi1.
 fn player_sk(created_at: Timestamp, reference: &TicketReference) -> String {
-    format!("{}#{}", sortable(created_at), reference.as_str())
+    format!("TICKET#{}#{}", sortable(created_at), reference.as_str())
 }
 
 fn idempotency_pk(claim_player: &PlayerId, key: &str) -> String {
@@ -455,8 +456,9 @@ impl TicketStore for DynamoTicketStore {
             .query()
             .table_name(&self.table)
             .index_name(PLAYER_INDEX)
-            .key_condition_expression("gsi1pk = :player")
+            .key_condition_expression("gsi1pk = :player AND begins_with(gsi1sk, :tickets)")
             .expression_attribute_values(":player", s(player_pk(player)))
+            .expression_attribute_values(":tickets", s("TICKET#"))
             .scan_index_forward(false)
             .limit(i32::from(limit) + 1)
             .set_exclusive_start_key(exclusive_start)

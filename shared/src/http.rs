@@ -24,6 +24,8 @@ pub enum Role {
     Agent,
     Supervisor,
     Verification,
+    /// Decides cases past the resubmission cap.
+    VerificationSenior,
     Service,
 }
 
@@ -34,6 +36,7 @@ impl Role {
             "agent" => Some(Role::Agent),
             "supervisor" => Some(Role::Supervisor),
             "verification" => Some(Role::Verification),
+            "verification_senior" => Some(Role::VerificationSenior),
             "service" => Some(Role::Service),
             _ => None,
         }
@@ -45,6 +48,7 @@ impl Role {
             Role::Agent => "agent",
             Role::Supervisor => "supervisor",
             Role::Verification => "verification",
+            Role::VerificationSenior => "verification_senior",
             Role::Service => "service",
         }
     }
@@ -174,6 +178,14 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("the service is busy; retry with the same Idempotency-Key")]
     Busy,
+    /// The request is well-formed but cannot apply to the resource as it stands now (a player
+    /// who already has an open case, a decision on a case that changed or was already decided).
+    /// `reason` is a stable code a client can branch on; the message is for people.
+    #[error("{message}")]
+    Conflict {
+        reason: &'static str,
+        message: String,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -189,6 +201,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -203,6 +216,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::Busy => "busy",
+            ApiError::Conflict { .. } => "conflict",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -231,6 +245,7 @@ impl ApiError {
                 body["rule"] = "same_request".into();
             }
             ApiError::Forbidden { required } => body["required_role"] = required.as_str().into(),
+            ApiError::Conflict { reason, .. } => body["reason"] = (*reason).into(),
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, source = ?cause.source(), "request failed");
                 body["request_id"] = request_id.into();
@@ -264,6 +279,51 @@ fn merge(body: &mut serde_json::Value, error: &ValidationError) {
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
         ApiError::Invalid(e)
+    }
+}
+
+/// The one mapping of identity-verification outcomes to statuses, shared by every KYC route.
+///
+/// - 409 `conflict` when the request is valid but the case's state refuses it: the player
+///   already has an open case, has none waiting for documents, the case is not in the state the
+///   step needs (e.g. a second decision), the document is not expected now, or the case changed
+///   since the caller read it (`stale`: read it again and decide on the new version).
+/// - 403 when the case was sent to a senior reviewer and the caller is not one: it is the
+///   caller's role that is missing, not the case's state that is wrong, and another reviewer with
+///   the role may proceed.
+/// - 400 naming the field for a document kind the case does not require.
+/// - 404 for an unknown case. Internal failures are 500, their cause logged, never returned.
+impl From<crate::kyc::KycError> for ApiError {
+    fn from(e: crate::kyc::KycError) -> Self {
+        use crate::domain::verification::CaseError;
+        use crate::kyc::KycError;
+        let conflict =
+            |reason: &'static str, message: String| ApiError::Conflict { reason, message };
+        match e {
+            KycError::PlayerHasOpenCase => conflict("player_has_open_case", e.to_string()),
+            KycError::NoOpenCase => conflict("no_open_case", e.to_string()),
+            KycError::Stale => conflict("stale", e.to_string()),
+            KycError::CaseNotFound => ApiError::NotFound,
+            KycError::Case(case) => match case {
+                CaseError::WrongState { .. } => conflict("wrong_state", case.to_string()),
+                CaseError::DocumentNotExpected(..) => {
+                    conflict("document_not_expected", case.to_string())
+                }
+                CaseError::SeniorRequired => ApiError::Forbidden {
+                    required: Role::VerificationSenior,
+                },
+                CaseError::NotRequired(_) => ApiError::Invalid(ValidationError::new(
+                    "kind",
+                    Rule::NotAllowedHere {
+                        reason: "the case does not require this document",
+                    },
+                )),
+                CaseError::EmptyResubmission => {
+                    ApiError::Invalid(ValidationError::new("documents", Rule::Required))
+                }
+            },
+            KycError::Random(_) | KycError::Store(_) => ApiError::Internal(Box::new(e)),
+        }
     }
 }
 
@@ -331,5 +391,43 @@ mod tests {
         let text = std::str::from_utf8(response.body().as_ref()).expect("utf-8");
         assert!(!text.contains("secret detail"));
         assert!(text.contains("r-2"));
+    }
+
+    #[test]
+    fn verification_outcomes_map_to_statuses_once() {
+        use crate::domain::verification::{CaseError, CaseStatus, DocumentKind};
+        use crate::kyc::KycError;
+        let status = |e: KycError| {
+            let response = ApiError::from(e).into_response("r-3");
+            let body: serde_json::Value =
+                serde_json::from_slice(response.body().as_ref()).expect("json");
+            (response.status(), body)
+        };
+        let (code, body) = status(KycError::PlayerHasOpenCase);
+        assert_eq!(code, StatusCode::CONFLICT);
+        assert_eq!(body["error"], "conflict");
+        assert_eq!(body["reason"], "player_has_open_case");
+        assert_eq!(status(KycError::Stale).1["reason"], "stale");
+        assert_eq!(status(KycError::NoOpenCase).0, StatusCode::CONFLICT);
+        assert_eq!(status(KycError::CaseNotFound).0, StatusCode::NOT_FOUND);
+        let (code, body) = status(KycError::Case(CaseError::WrongState {
+            expected: CaseStatus::InReview,
+            actual: CaseStatus::Approved,
+        }));
+        assert_eq!(code, StatusCode::CONFLICT);
+        assert_eq!(body["reason"], "wrong_state");
+        let (code, body) = status(KycError::Case(CaseError::SeniorRequired));
+        assert_eq!(code, StatusCode::FORBIDDEN);
+        assert_eq!(body["required_role"], "verification_senior");
+        let (code, body) = status(KycError::Case(CaseError::NotRequired(
+            DocumentKind::ProofOfAddress,
+        )));
+        assert_eq!(code, StatusCode::BAD_REQUEST);
+        assert_eq!(body["field"], "kind");
+        let (code, body) = status(KycError::Store(crate::core::StoreError::Corrupt {
+            attribute: "body",
+        }));
+        assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body.to_string().contains("attribute"));
     }
 }

@@ -5,9 +5,12 @@ pub mod config;
 pub mod core;
 pub mod domain;
 pub mod dynamo;
+pub mod dynamo_cases;
 pub mod http;
-#[cfg(feature = "mocks")]
+pub mod kyc;
+#[cfg(any(test, feature = "mocks"))]
 pub mod mocks;
+pub mod s3;
 pub mod telemetry;
 pub mod tickets;
 

@@ -188,3 +188,304 @@ pub fn event(name: &str) -> lambda_http::Request {
 pub fn body_json(response: &lambda_http::Response<lambda_http::Body>) -> serde_json::Value {
     serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Identity verification.
+
+use crate::core::{
+    CaseStore, CaseWrite, DocumentStorage, ObjectFacts, PendingUpload, Presigned, Saved,
+};
+use crate::domain::verification::{AuditEntry, CaseId, ContentType, UploadId, VerificationCase};
+
+#[derive(Default)]
+pub struct MemoryCaseStore {
+    state: Mutex<CaseState>,
+}
+
+#[derive(Default)]
+struct CaseState {
+    cases: BTreeMap<String, VerificationCase>,
+    audit: Vec<(String, AuditEntry)>,
+    uploads: BTreeMap<String, PendingUpload>,
+    open_by_player: BTreeMap<String, String>,
+}
+
+impl MemoryCaseStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CaseState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl CaseStore for MemoryCaseStore {
+    async fn save(&self, write: CaseWrite<'_>) -> Result<Saved, StoreError> {
+        let mut state = self.lock();
+        let id = write.case.id.as_str().to_owned();
+        let player = write.case.player.as_str().to_owned();
+        let current = state.cases.get(&id).map(|c| c.etag);
+        match (write.expected_etag, current) {
+            (0, None) => {
+                if state.open_by_player.contains_key(&player) {
+                    return Ok(Saved::PlayerHasOpenCase);
+                }
+                state.open_by_player.insert(player.clone(), id.clone());
+            }
+            (expected, Some(version)) if expected == version => {}
+            _ => return Ok(Saved::Stale),
+        }
+        if !write.case.is_open() && state.open_by_player.get(&player) == Some(&id) {
+            state.open_by_player.remove(&player);
+        }
+        state.cases.insert(id.clone(), write.case.clone());
+        for entry in write.audit {
+            state.audit.push((id.clone(), entry.clone()));
+        }
+        if let Some(upload) = write.upload {
+            state
+                .uploads
+                .insert(upload.upload.as_str().to_owned(), upload.clone());
+        }
+        Ok(Saved::Done)
+    }
+
+    async fn case(&self, id: &CaseId) -> Result<Option<VerificationCase>, StoreError> {
+        Ok(self.lock().cases.get(id.as_str()).cloned())
+    }
+
+    async fn cases_of(&self, player: &PlayerId) -> Result<Vec<VerificationCase>, StoreError> {
+        let mut cases: Vec<VerificationCase> = self
+            .lock()
+            .cases
+            .values()
+            .filter(|c| &c.player == player)
+            .cloned()
+            .collect();
+        cases.sort_by_key(|c| std::cmp::Reverse(c.opened_at));
+        Ok(cases)
+    }
+
+    async fn upload(&self, id: &UploadId) -> Result<Option<PendingUpload>, StoreError> {
+        Ok(self.lock().uploads.get(id.as_str()).cloned())
+    }
+
+    async fn audit_of(&self, id: &CaseId) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(self
+            .lock()
+            .audit
+            .iter()
+            .filter(|(case, _)| case == id.as_str())
+            .map(|(_, entry)| entry.clone())
+            .collect())
+    }
+
+    async fn review_queue(
+        &self,
+        senior: bool,
+        limit: u16,
+    ) -> Result<Vec<VerificationCase>, StoreError> {
+        let mut queue: Vec<VerificationCase> = self
+            .lock()
+            .cases
+            .values()
+            .filter(|c| {
+                c.status == crate::domain::verification::CaseStatus::InReview
+                    && c.needs_senior == senior
+            })
+            .cloned()
+            .collect();
+        queue.sort_by_key(|c| (!c.blocks_withdrawal(), c.submitted_at));
+        queue.truncate(usize::from(limit));
+        Ok(queue)
+    }
+}
+
+/// Objects in memory; presigned URLs are fake but carry the signed-header list the real
+/// adapter signs, so handlers can be checked for what they promise.
+#[derive(Default)]
+pub struct MemoryDocumentStorage {
+    objects: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+impl MemoryDocumentStorage {
+    pub fn put(&self, key: &str, bytes: &[u8]) {
+        self.objects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_owned(), bytes.to_vec());
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        self.objects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+}
+
+fn fake_presigned(method: &str, key: &str, now: Timestamp, seconds: i64) -> Presigned {
+    Presigned {
+        method: method.to_owned(),
+        url: format!(
+            "https://documents.example/{key}?X-Amz-Expires={seconds}&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-server-side-encryption"
+        ),
+        headers: BTreeMap::new(),
+        expires_at: now + jiff::SignedDuration::from_secs(seconds),
+    }
+}
+
+impl DocumentStorage for MemoryDocumentStorage {
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: ContentType,
+        size: u64,
+        now: Timestamp,
+    ) -> Result<Presigned, StoreError> {
+        let mut presigned = fake_presigned("PUT", key, now, 600);
+        presigned
+            .headers
+            .insert("content-type".into(), content_type.as_str().into());
+        presigned
+            .headers
+            .insert("content-length".into(), size.to_string());
+        presigned
+            .headers
+            .insert("x-amz-server-side-encryption".into(), "aws:kms".into());
+        Ok(presigned)
+    }
+
+    async fn presign_get(&self, key: &str, now: Timestamp) -> Result<Presigned, StoreError> {
+        Ok(fake_presigned("GET", key, now, 300))
+    }
+
+    async fn inspect(&self, key: &str) -> Result<Option<ObjectFacts>, StoreError> {
+        Ok(self
+            .objects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .map(|bytes| ObjectFacts {
+                size: bytes.len() as u64,
+                head: bytes.iter().take(16).copied().collect(),
+            }))
+    }
+
+    async fn quarantine(&self, key: &str) -> Result<(), StoreError> {
+        let mut objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bytes) = objects.remove(key) {
+            objects.insert(format!("quarantine/{key}"), bytes);
+        }
+        Ok(())
+    }
+}
+
+/// Identity verification over the in-memory ports, its clock fixed at `now`.
+pub fn verification(now: &str) -> crate::kyc::Verification<MemoryCaseStore, MemoryDocumentStorage> {
+    crate::kyc::Verification {
+        cases: MemoryCaseStore::default(),
+        storage: MemoryDocumentStorage::default(),
+        clock: Box::new(FixedClock::at(now)),
+        max_resubmissions: 2,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shaping sample events for the verification handlers' tests: case ids are random, so a test
+// fills them in, and one sample serves several callers.
+
+/// The event with another caller: `sub` and `cognito:groups` rendered as API Gateway renders
+/// them (`[a b]`).
+pub fn with_caller(
+    request: lambda_http::Request,
+    sub: &str,
+    groups: &[&str],
+) -> lambda_http::Request {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    let Some(RequestContext::ApiGatewayV2(mut context)) = request.request_context_ref().cloned()
+    else {
+        panic!("not an API Gateway v2 event");
+    };
+    let claims = &mut context
+        .authorizer
+        .as_mut()
+        .and_then(|a| a.jwt.as_mut())
+        .unwrap_or_else(|| panic!("the sample event has no JWT authorizer"))
+        .claims;
+    claims.insert("sub".to_owned(), sub.to_owned());
+    claims.insert(
+        crate::http::GROUPS_CLAIM.to_owned(),
+        format!("[{}]", groups.join(" ")),
+    );
+    request.with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
+/// The event with these path parameters (all of them).
+pub fn with_path(request: lambda_http::Request, params: &[(&str, &str)]) -> lambda_http::Request {
+    use lambda_http::RequestExt;
+    let map: std::collections::HashMap<String, String> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    request.with_path_parameters(map)
+}
+
+/// The event with this query string (all of it).
+pub fn with_query(request: lambda_http::Request, params: &[(&str, &str)]) -> lambda_http::Request {
+    use lambda_http::RequestExt;
+    let map: std::collections::HashMap<String, String> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    request.with_query_string_parameters(map)
+}
+
+/// The event with this JSON body.
+pub fn with_json(
+    mut request: lambda_http::Request,
+    body: serde_json::Value,
+) -> lambda_http::Request {
+    *request.body_mut() = lambda_http::Body::Text(body.to_string());
+    request
+}
+
+/// A PDF-looking file of exactly `size` bytes.
+pub fn pdf_bytes(size: u64) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    bytes.resize(usize::try_from(size).unwrap_or(9).max(bytes.len()), b' ');
+    bytes
+}
+
+/// Opens a case for `player` and uploads every document it requires through the same use
+/// cases the functions call (URL issued, object stored, object checked): the case ends in
+/// review.
+pub async fn case_in_review(
+    v: &crate::kyc::Verification<MemoryCaseStore, MemoryDocumentStorage>,
+    player: &str,
+    reason: crate::domain::verification::CaseReason,
+) -> VerificationCase {
+    use crate::domain::ticket::{Actor, Language};
+    let player = PlayerId::parse(player).unwrap_or_else(|| panic!("player id {player}"));
+    let case = v
+        .open_case(&Actor::System, player.clone(), reason, &[], Language::Fr)
+        .await
+        .unwrap_or_else(|e| panic!("opening a case: {e}"));
+    for slot in &case.documents {
+        let (upload, _) = v
+            .request_upload(&Actor::Player, &player, slot.kind, ContentType::Pdf, 2048)
+            .await
+            .unwrap_or_else(|e| panic!("upload URL: {e}"));
+        v.storage.put(&upload.key, &pdf_bytes(2048));
+        v.check_object(&upload.key)
+            .await
+            .unwrap_or_else(|e| panic!("checking the upload: {e}"));
+    }
+    v.cases
+        .case(&case.id)
+        .await
+        .ok()
+        .flatten()
+        .filter(|c| c.status == crate::domain::verification::CaseStatus::InReview)
+        .unwrap_or_else(|| panic!("the case did not reach review"))
+}

@@ -1,5 +1,6 @@
 //! Helpers shared by every integration test. The tests use the real AWS SDK against the local
-//! emulator, with tables provisioned from `infra/template.yaml` so they exercise what is deployed.
+//! emulator, with resources provisioned from `infra/template.yaml` so they exercise what is
+//! deployed.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -34,12 +35,53 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 pub struct Stack {
     pub name: String,
     pub tickets_table: String,
+    /// Name of the identity documents and attachments bucket.
+    pub documents_bucket: String,
+    /// URL of the queue that receives the bucket's ObjectCreated events.
+    pub document_events_queue_url: String,
+    /// URL of its dead-letter queue.
+    pub document_events_dlq_url: String,
     pub sdk: aws_config::SdkConfig,
 }
 
 impl Stack {
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::new(&self.sdk)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk)
+    }
+
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk)
+    }
+
+    /// Removes the documents bucket's policy, for tests that read or write objects.
+    ///
+    /// The emulator (moto 5.2.5) evaluates a bucket policy's `Principal: "*"` statements on object
+    /// requests but ignores their conditions (it only knows `StringEquals`, and gives it no request
+    /// values), so the template's conditional denies (`aws:SecureTransport` false, no
+    /// `x-amz-server-side-encryption: aws:kms`) deny every GetObject and PutObject there. The
+    /// policy itself is provisioned and drift-checked (`tests/drift.rs`); what it enforces cannot
+    /// be tested on the emulator.
+    pub async fn remove_bucket_policy_for_object_access(&self) {
+        self.s3()
+            .delete_bucket_policy()
+            .bucket(&self.documents_bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "DeleteBucketPolicy on {}: {}",
+                    self.documents_bucket,
+                    error_chain(&e)
+                )
+            });
     }
 }
 
@@ -52,13 +94,23 @@ pub async fn fresh_stack() -> Stack {
     let provisioned = provision(&sdk, &template, &name)
         .await
         .unwrap_or_else(|e| panic!("provisioning stack {name} failed: {}", error_chain(&e)));
-    let tickets_table = provisioned
-        .table("TicketsTable")
-        .unwrap_or_else(|| panic!("infra/template.yaml has no TicketsTable (got {provisioned:?})"))
-        .to_owned();
+    let expect = |found: Option<&str>, what: &str| {
+        found
+            .unwrap_or_else(|| panic!("infra/template.yaml has no {what} (got {provisioned:?})"))
+            .to_owned()
+    };
     Stack {
+        tickets_table: expect(provisioned.table("TicketsTable"), "TicketsTable"),
+        documents_bucket: expect(provisioned.bucket("DocumentsBucket"), "DocumentsBucket"),
+        document_events_queue_url: expect(
+            provisioned.queue_url("DocumentEventsQueue"),
+            "DocumentEventsQueue",
+        ),
+        document_events_dlq_url: expect(
+            provisioned.queue_url("DocumentEventsDeadLetterQueue"),
+            "DocumentEventsDeadLetterQueue",
+        ),
         name,
-        tickets_table,
         sdk,
     }
 }

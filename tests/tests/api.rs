@@ -6,10 +6,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use guichet::config::Config;
+use guichet::config::{Config, KycConfig};
+use guichet::kyc::Verification;
 use guichet::tickets::Desk;
 use guichet_local::client::{send, ClientResponse};
-use guichet_local::gateway::{serve, Gateway};
+use guichet_local::gateway::{serve, Gateway, Services};
 use guichet_local::jwt::{DevKey, DEV_AUDIENCE, DEV_ISSUER};
 use guichet_tests::{fresh_stack, project_template, unique_stack_name};
 use serde_json::{json, Value};
@@ -28,9 +29,16 @@ impl Api {
             idempotency_ttl: jiff::SignedDuration::from_hours(24),
         };
         let desk = Desk::connect(&config, &stack.sdk).expect("desk");
+        let kyc = KycConfig {
+            tickets_table: stack.tickets_table.clone(),
+            documents_bucket: stack.documents_bucket.clone(),
+            max_resubmissions: 2,
+        };
+        let verification = Verification::connect(&kyc, &stack.sdk);
         let key_path = std::env::temp_dir().join(format!("{}.key", unique_stack_name()));
         let key = DevKey::load_or_create(&key_path).expect("dev key");
-        let gateway = Gateway::new(&project_template(), desk, key.clone()).expect("gateway");
+        let services = Services { desk, verification };
+        let gateway = Gateway::new(&project_template(), services, key.clone()).expect("gateway");
         let (addr, server) = serve(Arc::new(gateway), 0).await.expect("serving");
         let _ = std::fs::remove_file(&key_path);
         Api {
@@ -508,4 +516,103 @@ async fn unknown_routes_answer_like_api_gateway() {
     assert_eq!(response.status, 404);
     let response = api.call("GET", "/nowhere", Some(&token), &[], None).await;
     assert_eq!(response.status, 404);
+}
+
+/// The identity-verification routes through the gateway on the emulator: the handlers' store
+/// and presigner are the production adapters (DynamoDB, S3), wired as each Lambda wires them.
+#[tokio::test]
+async fn verification_routes_run_on_the_real_adapters() {
+    let api = Api::start().await;
+    let service = api.token_with("cashier-service", &["service"], 600);
+    let reviewer = api.token_with("reviewer-1", &["verification"], 600);
+    let player = api.player("player-kyc");
+    let json_type = [("content-type", "application/json")];
+    let open = json!({"player_id": "player-kyc", "reason": "first_withdrawal", "language": "en"});
+
+    let opened = api
+        .call(
+            "POST",
+            "/verification/cases",
+            Some(&service),
+            &json_type,
+            Some(open.to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{:?}", opened.json());
+    let case_id = opened.json()["id"].as_str().expect("id").to_owned();
+    let again = api
+        .call(
+            "POST",
+            "/verification/cases",
+            Some(&service),
+            &json_type,
+            Some(open.to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(again.status, 409, "{:?}", again.json());
+    assert_eq!(again.json()["reason"], "player_has_open_case");
+
+    let upload = json!({"kind": "government_id", "content_type": "image/png", "size": 2048});
+    let issued = api
+        .call(
+            "POST",
+            "/verification/documents",
+            Some(&player),
+            &json_type,
+            Some(upload.to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(issued.status, 201, "{:?}", issued.json());
+    let issued = issued.json();
+    assert_eq!(issued["method"], "PUT");
+    assert!(issued["url"]
+        .as_str()
+        .expect("url")
+        .contains(&format!("verification/player-kyc/{case_id}/government_id/")));
+    assert_eq!(issued["headers"]["content-type"], "image/png");
+
+    let own = api
+        .call("GET", "/verification/case", Some(&player), &[], None)
+        .await;
+    assert_eq!(own.status, 200, "{:?}", own.json());
+    assert_eq!(own.json()["id"], case_id.as_str());
+    assert_eq!(own.json()["status_text"], "Waiting for your documents");
+    let stranger = api.player("player-stranger");
+    let theirs = api
+        .call("GET", "/verification/case", Some(&stranger), &[], None)
+        .await;
+    assert_eq!(theirs.status, 404);
+
+    let staff = api
+        .call(
+            "GET",
+            &format!("/verification/cases/{case_id}"),
+            Some(&reviewer),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(staff.status, 200, "{:?}", staff.json());
+    assert_eq!(staff.json()["audit"].as_array().map(Vec::len), Some(2));
+    let queue = api
+        .call("GET", "/verification/reviews", Some(&reviewer), &[], None)
+        .await;
+    assert_eq!(queue.status, 200, "{:?}", queue.json());
+    assert_eq!(queue.json()["cases"], json!([]));
+
+    let gate = api
+        .call(
+            "GET",
+            "/players/player-kyc/eligibility?action=withdrawal",
+            Some(&service),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(gate.status, 200, "{:?}", gate.json());
+    assert_eq!(
+        gate.json(),
+        json!({"action": "withdrawal", "allowed": false,
+               "reason": "verification_in_progress", "case": case_id})
+    );
 }

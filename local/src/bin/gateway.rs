@@ -2,15 +2,17 @@
 //! request run in process by the same handler function that runs in Lambda, tokens verified
 //! with the dev key (see `dev-token`). The port defaults to `GATEWAY_PORT`, else 3000.
 //!
-//! Needs the functions' environment (`TICKETS_TABLE`, `IDEMPOTENCY_KEY_TTL_HOURS`) and, for an
-//! emulator, `AWS_ENDPOINT_URL` plus dummy credentials and a region.
+//! Needs the functions' environment (`TICKETS_TABLE`, `IDEMPOTENCY_KEY_TTL_HOURS`,
+//! `DOCUMENTS_BUCKET`, `MAX_RESUBMISSIONS`) and, for an emulator, `AWS_ENDPOINT_URL` plus dummy
+//! credentials and a region.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use guichet::kyc::Verification;
 use guichet::tickets::Desk;
 use guichet_local::error_chain;
-use guichet_local::gateway::{self, Gateway};
+use guichet_local::gateway::{self, Gateway, Services};
 use guichet_local::jwt::DevKey;
 use guichet_local::template::Template;
 
@@ -34,8 +36,12 @@ async fn run() -> Result<(), String> {
     let template_path = Template::default_path();
     let template = Template::load(&template_path).map_err(|e| error_chain(&e))?;
     let desk = Desk::from_env().await.map_err(|e| error_chain(&e))?;
+    let verification = Verification::from_env()
+        .await
+        .map_err(|e| error_chain(&e))?;
     let key = DevKey::load_or_create(&DevKey::default_path()).map_err(|e| error_chain(&e))?;
-    let gateway = Gateway::new(&template, desk, key).map_err(|e| error_chain(&e))?;
+    let services = Services { desk, verification };
+    let gateway = Gateway::new(&template, services, key).map_err(|e| error_chain(&e))?;
     for route in gateway.route_keys() {
         tracing::info!(route = %route, "route");
     }

@@ -1,8 +1,12 @@
 //! The support desk's rules, in plain Rust: no AWS, no HTTP.
 
+#[macro_use]
+mod vocabulary;
+
 pub mod acknowledgement;
 pub mod intake;
 pub mod reference;
 pub mod sla;
 pub mod ticket;
 pub mod validation;
+pub mod verification;

@@ -5,35 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use super::reference::TicketReference;
 
-/// Declares a closed set of lower-case wire names with `parse` and `as_str`, so each
-/// vocabulary is spelled once and the JSON, the store and error messages agree.
-macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub const NAMES: &'static [&'static str] = &[$($wire),+];
-
-            pub fn parse(input: &str) -> Option<Self> {
-                match input {
-                    $($wire => Some($name::$variant),)+
-                    _ => None,
-                }
-            }
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $wire,)+
-                }
-            }
-        }
-    };
-}
-
 vocabulary!(
     /// How the request reached us; decides the response target.
     Channel { Form => "form", Email => "email", Chat => "chat" }

@@ -44,6 +44,10 @@ pub enum Rule {
     },
     /// A reference as the acknowledgement gave it, e.g. `K7M2Q-9XW4B`.
     Reference,
+    /// A player id: the subject of the player's token.
+    PlayerId,
+    /// A verification case id as this API returned it, e.g. `VC-7K2M9Q4XW3BD`.
+    CaseId,
     /// A value this API handed out earlier, unchanged (e.g. a page cursor).
     Opaque,
     /// An RFC 3339 timestamp with an offset, e.g. `2026-11-26T21:30:00-05:00`.
@@ -104,6 +108,14 @@ impl fmt::Display for ValidationError {
             Rule::Reference => write!(
                 f,
                 "{field} must be a ticket reference as given in the acknowledgement, e.g. K7M2Q-9XW45"
+            ),
+            Rule::PlayerId => write!(
+                f,
+                "{field} must be a player id: 1 to 128 letters, digits, '-', '_', '.', ':' or '@'"
+            ),
+            Rule::CaseId => write!(
+                f,
+                "{field} must be a case id as returned by this API, e.g. VC-7K2M9Q4XW3BD"
             ),
             Rule::Opaque => write!(f, "{field} must be a value returned by this API, unchanged"),
             Rule::Timestamp => write!(

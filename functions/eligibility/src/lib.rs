@@ -1,0 +1,78 @@
+//! `GET /players/{player_id}/eligibility?action=...`: the one place the casino's other systems
+//! (the `service` role) ask whether a money-moving or sensitive action may proceed for a player.
+//! The answer is allowed or not, with the reason and, when not allowed, the case it waits on.
+
+use guichet::core::{CaseStore, DocumentStorage};
+use guichet::domain::ticket::PlayerId;
+use guichet::domain::validation::{Rule, ValidationError};
+use guichet::domain::verification::GatedAction;
+use guichet::http::{json_response, request_id, ApiError, Caller, Role};
+use guichet::kyc::Verification;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use tracing::Instrument;
+
+pub async fn handle<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: Request,
+) -> Response<Body> {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!("eligibility", request_id = %request_id);
+    async {
+        match answer(v, &request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(&request_id),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn answer<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    // Only the casino's systems: a player must not probe another player's verification state,
+    // and staff read cases through the review routes.
+    caller.require(Role::Service)?;
+    let raw = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("player_id"))
+        .unwrap_or("");
+    let player =
+        PlayerId::parse(raw).ok_or_else(|| ValidationError::new("player_id", Rule::PlayerId))?;
+    let action = action(request)?;
+    let answer = v.eligibility(&player, action).await?;
+    tracing::info!(
+        action = action.as_str(),
+        allowed = answer.allowed,
+        case = answer.case.as_ref().map(|c| c.as_str()),
+        "eligibility answered"
+    );
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+fn action(request: &Request) -> Result<GatedAction, ValidationError> {
+    let query = request.query_string_parameters();
+    let mut unknown: Vec<&str> = query
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| *name != "action")
+        .collect();
+    unknown.sort_unstable();
+    if let Some(name) = unknown.first() {
+        return Err(ValidationError::new(*name, Rule::UnknownField));
+    }
+    let raw = query
+        .first("action")
+        .ok_or_else(|| ValidationError::new("action", Rule::Required))?;
+    GatedAction::parse(raw).ok_or_else(|| {
+        ValidationError::new(
+            "action",
+            Rule::OneOf {
+                allowed: GatedAction::NAMES,
+            },
+        )
+    })
+}

@@ -1,0 +1,167 @@
+//! `POST /verification/cases`: the verification team (a staff request) or the casino's own
+//! systems (`service`, e.g. on a player's first withdrawal) open an identity-verification case
+//! for a player. The reason decides the documents required.
+
+use guichet::core::{CaseStore, DocumentStorage};
+use guichet::domain::ticket::{Actor, Language, PlayerId};
+use guichet::domain::validation::{Fields, Rule, ValidationError};
+use guichet::domain::verification::{CaseReason, DocumentKind};
+use guichet::http::{json_body, json_response, request_id, ApiError, Caller, Role};
+use guichet::kyc::Verification;
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Request, Response};
+use tracing::Instrument;
+
+const FIELDS: &[&str] = &["player_id", "reason", "documents", "language"];
+
+/// What the body asks for, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenRequest {
+    pub player: PlayerId,
+    pub reason: CaseReason,
+    pub extra: Vec<DocumentKind>,
+    pub language: Language,
+}
+
+pub async fn handle<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: Request,
+) -> Response<Body> {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "open_case",
+        request_id = %request_id,
+        case = tracing::field::Empty
+    );
+    async {
+        match open(v, &request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(&request_id),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn open<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    // A staff member is recorded by id in the audit trail; the casino's systems as the system.
+    // A token with both roles is a person: the named actor is the more accountable one.
+    let actor = if caller.has(Role::Verification) {
+        Actor::Staff {
+            id: caller.subject.as_str().to_owned(),
+        }
+    } else if caller.has(Role::Service) {
+        Actor::System
+    } else {
+        return Err(ApiError::Forbidden {
+            required: Role::Verification,
+        });
+    };
+    let body = json_body(request)?;
+    let open = parse(&body, &actor)?;
+    let case = v
+        .open_case(&actor, open.player, open.reason, &open.extra, open.language)
+        .await?;
+    tracing::Span::current().record("case", case.id.as_str());
+    tracing::info!(
+        reason = case.reason.as_str(),
+        by_staff = matches!(actor, Actor::Staff { .. }),
+        documents = case.documents.len(),
+        "verification case opened"
+    );
+    let mut response = json_response(StatusCode::CREATED, &case);
+    if let Ok(location) =
+        HeaderValue::from_str(&format!("/verification/cases/{}", case.id.as_str()))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Reads the body. Extra documents only come with a staff request, and a staff request only
+/// from staff: the audit trail would otherwise name the system as the staff member who asked.
+pub fn parse(body: &serde_json::Value, actor: &Actor) -> Result<OpenRequest, ValidationError> {
+    let object = body.as_object().ok_or_else(|| {
+        ValidationError::new(
+            "body",
+            Rule::Type {
+                expected: "a JSON object",
+            },
+        )
+    })?;
+    let fields = Fields::new("", object, FIELDS)?;
+    let player = PlayerId::parse(fields.required_str("player_id")?)
+        .ok_or_else(|| ValidationError::new("player_id", Rule::PlayerId))?;
+    let reason = fields
+        .choice("reason", CaseReason::NAMES, CaseReason::parse)?
+        .ok_or_else(|| ValidationError::new("reason", Rule::Required))?;
+    if reason == CaseReason::StaffRequest && !matches!(actor, Actor::Staff { .. }) {
+        return Err(ValidationError::new(
+            "reason",
+            Rule::NotAllowedHere {
+                reason: "staff_request is opened by the verification team",
+            },
+        ));
+    }
+    let extra = if fields.has("documents") {
+        if reason != CaseReason::StaffRequest {
+            return Err(ValidationError::new(
+                "documents",
+                Rule::NotAllowedHere {
+                    reason: "extra documents are only named with reason staff_request",
+                },
+            ));
+        }
+        document_kinds(object.get("documents"))?
+    } else {
+        Vec::new()
+    };
+    // The player's language when given; otherwise French, as for tickets. The caller is staff
+    // or a system, so its own Accept-Language says nothing about the player.
+    let language = fields
+        .choice("language", Language::NAMES, Language::parse)?
+        .unwrap_or(Language::Fr);
+    Ok(OpenRequest {
+        player,
+        reason,
+        extra,
+        language,
+    })
+}
+
+fn document_kinds(value: Option<&serde_json::Value>) -> Result<Vec<DocumentKind>, ValidationError> {
+    let Some(serde_json::Value::Array(items)) = value else {
+        return Err(ValidationError::new(
+            "documents",
+            Rule::Type {
+                expected: "a list of document kinds",
+            },
+        ));
+    };
+    if items.len() > DocumentKind::ALL.len() {
+        return Err(ValidationError::new(
+            "documents",
+            Rule::MaxItems {
+                max: DocumentKind::ALL.len(),
+            },
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            item.as_str().and_then(DocumentKind::parse).ok_or_else(|| {
+                ValidationError::new(
+                    format!("documents[{i}]"),
+                    Rule::OneOf {
+                        allowed: DocumentKind::NAMES,
+                    },
+                )
+            })
+        })
+        .collect()
+}

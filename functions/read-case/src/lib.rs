@@ -1,0 +1,268 @@
+//! Reading verification cases, one function for three routes (dispatched on API Gateway's
+//! `routeKey`):
+//!
+//! - `GET /verification/case` — a player reads their latest case: what is required, what was
+//!   received, what must be sent again and why, in the case's language. Never internal notes,
+//!   the audit trail, the senior flag, nor anyone else's case.
+//! - `GET /verification/cases/{case_id}` — a reviewer reads a case and its audit trail.
+//! - `GET /verification/reviews?queue=standard|senior&limit=` — a reviewer reads the cases in
+//!   review, withdrawal-blocking first, then in arrival order; the senior queue needs the
+//!   `verification_senior` role.
+
+mod text;
+
+use guichet::core::{CaseStore, DocumentStorage};
+use guichet::domain::ticket::Language;
+use guichet::domain::validation::{Rule, ValidationError};
+use guichet::domain::verification::{
+    AuditEntry, CaseId, CaseReason, CaseStatus, CheckFailure, DocumentKind, DocumentStatus,
+    ReasonCode, VerificationCase,
+};
+use guichet::http::{json_response, request_id, ApiError, Caller, Role};
+use guichet::kyc::Verification;
+use lambda_http::http::StatusCode;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use tracing::Instrument;
+
+pub const PLAYER_ROUTE: &str = "GET /verification/case";
+pub const CASE_ROUTE: &str = "GET /verification/cases/{case_id}";
+pub const QUEUE_ROUTE: &str = "GET /verification/reviews";
+
+pub const DEFAULT_LIMIT: u16 = 20;
+pub const MAX_LIMIT: u16 = 50;
+const QUEUES: &[&str] = &["standard", "senior"];
+
+pub async fn handle<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: Request,
+) -> Response<Body> {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "read_case",
+        request_id = %request_id,
+        case = tracing::field::Empty
+    );
+    async {
+        let result = match route_key(&request).as_deref() {
+            Some(PLAYER_ROUTE) => player_case(v, &request).await,
+            Some(CASE_ROUTE) => staff_case(v, &request).await,
+            Some(QUEUE_ROUTE) => review_queue(v, &request).await,
+            // Only reachable if the template routes another path here.
+            _ => Err(ApiError::NotFound),
+        };
+        result.unwrap_or_else(|error| error.into_response(&request_id))
+    }
+    .instrument(span)
+    .await
+}
+
+fn route_key(request: &Request) -> Option<String> {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
+        _ => None,
+    }
+}
+
+/// Reviewers of either level read cases; a senior reviewer is a reviewer.
+fn require_reviewer(caller: &Caller) -> Result<(), ApiError> {
+    if caller.has(Role::Verification) || caller.has(Role::VerificationSenior) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden {
+            required: Role::Verification,
+        })
+    }
+}
+
+// ---- The player's view ------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct PlayerCase<'a> {
+    id: &'a str,
+    reason: CaseReason,
+    status: CaseStatus,
+    status_text: &'static str,
+    language: Language,
+    opened_at: jiff::Timestamp,
+    updated_at: jiff::Timestamp,
+    documents: Vec<PlayerDocument>,
+    /// What the reviewer wrote to the player about the last decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct PlayerDocument {
+    kind: DocumentKind,
+    kind_text: &'static str,
+    status: DocumentStatus,
+    status_text: &'static str,
+    /// The player has to upload this document (again) now.
+    to_send: bool,
+    /// Why it must be sent again: the reviewer's reasons.
+    reasons: Vec<Coded<ReasonCode>>,
+    /// Why the automated check refused what arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_failure: Option<Coded<CheckFailure>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    received_at: Option<jiff::Timestamp>,
+}
+
+#[derive(Serialize)]
+struct Coded<T> {
+    code: T,
+    text: &'static str,
+}
+
+fn player_view(case: &VerificationCase) -> PlayerCase<'_> {
+    let language = case.language;
+    let awaiting = case.status == CaseStatus::AwaitingDocuments;
+    PlayerCase {
+        id: case.id.as_str(),
+        reason: case.reason,
+        status: case.status,
+        status_text: text::case_status(case.status, language),
+        language,
+        opened_at: case.opened_at,
+        updated_at: case.updated_at,
+        documents: case
+            .documents
+            .iter()
+            .map(|slot| PlayerDocument {
+                kind: slot.kind,
+                kind_text: text::document_kind(slot.kind, language),
+                status: slot.status,
+                status_text: text::document_status(slot.status, language),
+                to_send: awaiting
+                    && matches!(
+                        slot.status,
+                        DocumentStatus::Missing
+                            | DocumentStatus::Refused
+                            | DocumentStatus::ResubmissionRequested
+                    ),
+                reasons: slot
+                    .reasons
+                    .iter()
+                    .map(|&code| Coded {
+                        code,
+                        text: text::reason(code, language),
+                    })
+                    .collect(),
+                check_failure: slot.check_failure.map(|code| Coded {
+                    code,
+                    text: text::check_failure(code, language),
+                }),
+                received_at: slot.current.as_ref().map(|d| d.received_at),
+            })
+            .collect(),
+        message: case.player_message.as_deref(),
+    }
+}
+
+async fn player_case<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    caller.require(Role::Player)?;
+    // The case comes from the token's subject only: there is no way to name another player.
+    let case = v
+        .latest_case_of(&caller.subject)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tracing::Span::current().record("case", case.id.as_str());
+    Ok(json_response(StatusCode::OK, &player_view(&case)))
+}
+
+// ---- The reviewers' views ---------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct StaffCase<'a> {
+    case: &'a VerificationCase,
+    audit: &'a [AuditEntry],
+}
+
+async fn staff_case<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    require_reviewer(&caller)?;
+    let raw = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("case_id"))
+        .unwrap_or("");
+    let id = CaseId::parse(raw).ok_or_else(|| ValidationError::new("case_id", Rule::CaseId))?;
+    tracing::Span::current().record("case", id.as_str());
+    let case = v.cases.case(&id).await?.ok_or(ApiError::NotFound)?;
+    let audit = v.cases.audit_of(&id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &StaffCase {
+            case: &case,
+            audit: &audit,
+        },
+    ))
+}
+
+#[derive(Serialize)]
+struct Queue<'a> {
+    queue: &'static str,
+    cases: &'a [VerificationCase],
+}
+
+async fn review_queue<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    require_reviewer(&caller)?;
+    let query = request.query_string_parameters();
+    // Read by name, unknown names first and sorted, so the error does not depend on the
+    // order the client wrote them in.
+    let mut unknown: Vec<&str> = query
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| !matches!(*name, "queue" | "limit"))
+        .collect();
+    unknown.sort_unstable();
+    if let Some(name) = unknown.first() {
+        return Err(ValidationError::new(*name, Rule::UnknownField).into());
+    }
+    let senior = match query.first("queue") {
+        None | Some("standard") => false,
+        Some("senior") => true,
+        Some(_) => {
+            return Err(ValidationError::new("queue", Rule::OneOf { allowed: QUEUES }).into())
+        }
+    };
+    let limit = match query.first("limit") {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<u16>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "limit",
+                    Rule::Range {
+                        min: 1,
+                        max: i64::from(MAX_LIMIT),
+                    },
+                )
+            })?,
+    };
+    if senior {
+        caller.require(Role::VerificationSenior)?;
+    }
+    let cases = v.cases.review_queue(senior, limit).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &Queue {
+            queue: if senior { "senior" } else { "standard" },
+            cases: &cases,
+        },
+    ))
+}

@@ -1,0 +1,18 @@
+//! `GET /verification/case`, `GET /verification/cases/{case_id}`, `GET /verification/reviews`:
+//! a player reads their case; reviewers read a case with its audit trail, and the review queue.
+
+use std::convert::Infallible;
+
+use guichet::kyc::Verification;
+use lambda_http::{run, service_fn, Error, Request};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    guichet::telemetry::init_json();
+    let verification = Verification::from_env().await?;
+    let verification = &verification;
+    run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(read_case::handle(verification, request).await)
+    }))
+    .await
+}

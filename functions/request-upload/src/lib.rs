@@ -1,0 +1,175 @@
+//! `POST /verification/documents`: a presigned S3 PUT for one document of a player's open
+//! verification case. A player asks for their own case; the verification team asks on a
+//! player's behalf (documents that reached support by e-mail) by naming `player_id`.
+//!
+//! Everything is checked before a URL is made: the kind against the case, the content type
+//! against the accepted types, the size against the limit. The object key is the server's,
+//! under the player's own prefix; the type, the exact length and SSE-KMS are signed into the URL,
+//! so S3 itself refuses anything else. The client must send exactly the `headers` answered.
+
+use guichet::core::{CaseStore, DocumentStorage, Presigned};
+use guichet::domain::ticket::{Actor, PlayerId};
+use guichet::domain::validation::{Fields, Rule, ValidationError};
+use guichet::domain::verification::{ContentType, DocumentKind, MAX_DOCUMENT_BYTES};
+use guichet::http::{json_body, json_response, request_id, ApiError, Caller, Role};
+use guichet::kyc::Verification;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use tracing::Instrument;
+
+const FIELDS: &[&str] = &["player_id", "kind", "content_type", "size"];
+
+/// What the body asks for, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRequest {
+    /// Only from the verification team: whose case the document is for.
+    pub player: Option<PlayerId>,
+    pub kind: DocumentKind,
+    pub content_type: ContentType,
+    pub size: u64,
+}
+
+/// `{upload_id, method, url, headers, expires_at}`.
+#[derive(Serialize)]
+struct UploadUrl<'a> {
+    upload_id: &'a str,
+    #[serde(flatten)]
+    presigned: &'a Presigned,
+}
+
+pub async fn handle<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: Request,
+) -> Response<Body> {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "request_upload",
+        request_id = %request_id,
+        case = tracing::field::Empty,
+        upload = tracing::field::Empty
+    );
+    async {
+        match issue(v, &request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(&request_id),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn issue<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    let staff = caller.has(Role::Verification);
+    if !staff && !caller.has(Role::Player) {
+        return Err(ApiError::Forbidden {
+            required: Role::Player,
+        });
+    }
+    let body = json_body(request)?;
+    let asked = parse(&body)?;
+    let (actor, player) = match asked.player {
+        // The audit trail records which staff member uploaded on whose behalf.
+        Some(player) if staff => (
+            Actor::Staff {
+                id: caller.subject.as_str().to_owned(),
+            },
+            player,
+        ),
+        Some(_) => {
+            return Err(ValidationError::new(
+                "player_id",
+                Rule::NotAllowedHere {
+                    reason: "a player uploads for their own case",
+                },
+            )
+            .into())
+        }
+        None if caller.has(Role::Player) => (Actor::Player, caller.subject.clone()),
+        None => return Err(ValidationError::new("player_id", Rule::Required).into()),
+    };
+    let (upload, presigned) = v
+        .request_upload(&actor, &player, asked.kind, asked.content_type, asked.size)
+        .await?;
+    let span = tracing::Span::current();
+    span.record("case", upload.case.as_str());
+    span.record("upload", upload.upload.as_str());
+    tracing::info!(
+        kind = asked.kind.as_str(),
+        content_type = asked.content_type.as_str(),
+        size = asked.size,
+        on_behalf = !matches!(actor, Actor::Player),
+        "upload URL issued"
+    );
+    Ok(json_response(
+        StatusCode::CREATED,
+        &UploadUrl {
+            upload_id: upload.upload.as_str(),
+            presigned: &presigned,
+        },
+    ))
+}
+
+pub fn parse(body: &serde_json::Value) -> Result<UploadRequest, ValidationError> {
+    let object = body.as_object().ok_or_else(|| {
+        ValidationError::new(
+            "body",
+            Rule::Type {
+                expected: "a JSON object",
+            },
+        )
+    })?;
+    let fields = Fields::new("", object, FIELDS)?;
+    let player = fields
+        .optional_str("player_id")?
+        .map(|raw| {
+            PlayerId::parse(raw).ok_or_else(|| ValidationError::new("player_id", Rule::PlayerId))
+        })
+        .transpose()?;
+    let kind = fields
+        .choice("kind", DocumentKind::NAMES, DocumentKind::parse)?
+        .ok_or_else(|| ValidationError::new("kind", Rule::Required))?;
+    // Media types are case-insensitive; the signed header carries the canonical spelling.
+    let content_type = fields
+        .choice("content_type", ContentType::NAMES, |raw| {
+            ContentType::parse(&raw.trim().to_ascii_lowercase())
+        })?
+        .ok_or_else(|| ValidationError::new("content_type", Rule::Required))?;
+    let size = size(object.get("size"))?;
+    Ok(UploadRequest {
+        player,
+        kind,
+        content_type,
+        size,
+    })
+}
+
+/// The declared length in bytes: a whole number from 1 to the document limit.
+fn size(value: Option<&serde_json::Value>) -> Result<u64, ValidationError> {
+    let range = || {
+        ValidationError::new(
+            "size",
+            Rule::Range {
+                min: 1,
+                max: MAX_DOCUMENT_BYTES as i64,
+            },
+        )
+    };
+    match value {
+        None | Some(serde_json::Value::Null) => Err(ValidationError::new("size", Rule::Required)),
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .filter(|s| (1..=MAX_DOCUMENT_BYTES).contains(s))
+            .ok_or_else(range),
+        Some(_) => Err(ValidationError::new(
+            "size",
+            Rule::Type {
+                expected: "a whole number of bytes",
+            },
+        )),
+    }
+}

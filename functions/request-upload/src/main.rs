@@ -1,0 +1,17 @@
+//! `POST /verification/documents`: a presigned upload URL for one verification document.
+
+use std::convert::Infallible;
+
+use guichet::kyc::Verification;
+use lambda_http::{run, service_fn, Error, Request};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    guichet::telemetry::init_json();
+    let verification = Verification::from_env().await?;
+    let verification = &verification;
+    run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(request_upload::handle(verification, request).await)
+    }))
+    .await
+}

@@ -1,0 +1,320 @@
+//! The verification team's actions on a case, one function for two routes (dispatched on API
+//! Gateway's `routeKey`):
+//!
+//! - `POST /verification/cases/{case_id}/documents/{kind}/view` — a short-lived presigned GET
+//!   for one document; the view is written to the audit trail before the URL is made.
+//! - `POST /verification/cases/{case_id}/decision` — approve, reject or request resubmission,
+//!   on the version of the case the reviewer read: a case that changed since (another reviewer,
+//!   a new document, a retry of this very decision) is refused as a conflict, never decided
+//!   twice. Past the resubmission cap the case goes to a senior reviewer, and only a caller
+//!   with `verification_senior` may then decide.
+
+use guichet::core::{CaseStore, DocumentStorage};
+use guichet::domain::ticket::Actor;
+use guichet::domain::validation::{Fields, Rule, ValidationError};
+use guichet::domain::verification::{CaseError, CaseId, Decision, DocumentKind, ReasonCode};
+use guichet::http::{json_body, json_response, request_id, ApiError, Caller, Role};
+use guichet::kyc::{KycError, Verification};
+use lambda_http::http::StatusCode;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use tracing::Instrument;
+
+pub const VIEW_ROUTE: &str = "POST /verification/cases/{case_id}/documents/{kind}/view";
+pub const DECISION_ROUTE: &str = "POST /verification/cases/{case_id}/decision";
+
+/// What the player reads about the decision.
+pub const MAX_PLAYER_MESSAGE: usize = 1000;
+/// What only staff read, in the audit trail.
+pub const MAX_INTERNAL_NOTE: usize = 2000;
+
+const FIELDS: &[&str] = &[
+    "version",
+    "decision",
+    "reasons",
+    "documents",
+    "player_message",
+    "internal_note",
+];
+const DECISIONS: &[&str] = &["approve", "reject", "request_resubmission"];
+
+/// A decision as the body states it, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRequest {
+    pub version: u64,
+    pub decision: Decision,
+    pub player_message: Option<String>,
+    pub internal_note: Option<String>,
+}
+
+pub async fn handle<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: Request,
+) -> Response<Body> {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "review_case",
+        request_id = %request_id,
+        case = tracing::field::Empty
+    );
+    async {
+        let route = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
+            _ => None,
+        };
+        let result = match route.as_deref() {
+            Some(VIEW_ROUTE) => view(v, &request).await,
+            Some(DECISION_ROUTE) => decide(v, &request).await,
+            // Only reachable if the template routes another path here.
+            _ => Err(ApiError::NotFound),
+        };
+        result.unwrap_or_else(|error| error.into_response(&request_id))
+    }
+    .instrument(span)
+    .await
+}
+
+/// The reviewer, checked before anything else is read; `senior` when they may decide cases
+/// past the resubmission cap.
+fn reviewer(request: &Request) -> Result<(Actor, bool), ApiError> {
+    let caller = Caller::from_request(request)?;
+    let senior = caller.has(Role::VerificationSenior);
+    if !senior && !caller.has(Role::Verification) {
+        return Err(ApiError::Forbidden {
+            required: Role::Verification,
+        });
+    }
+    Ok((
+        Actor::Staff {
+            id: caller.subject.as_str().to_owned(),
+        },
+        senior,
+    ))
+}
+
+fn case_id(request: &Request) -> Result<CaseId, ValidationError> {
+    let raw = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("case_id"))
+        .unwrap_or("");
+    let id = CaseId::parse(raw).ok_or_else(|| ValidationError::new("case_id", Rule::CaseId))?;
+    tracing::Span::current().record("case", id.as_str());
+    Ok(id)
+}
+
+async fn view<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let (actor, _) = reviewer(request)?;
+    let id = case_id(request)?;
+    let kind = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("kind"))
+        .and_then(DocumentKind::parse)
+        .ok_or_else(|| {
+            ValidationError::new(
+                "kind",
+                Rule::OneOf {
+                    allowed: DocumentKind::NAMES,
+                },
+            )
+        })?;
+    let presigned = v.view_document(&actor, &id, kind).await?;
+    tracing::info!(kind = kind.as_str(), "document view URL issued");
+    Ok(json_response(StatusCode::OK, &presigned))
+}
+
+async fn decide<C: CaseStore, D: DocumentStorage>(
+    v: &Verification<C, D>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let (actor, senior) = reviewer(request)?;
+    let id = case_id(request)?;
+    let body = json_body(request)?;
+    let asked = parse(&body)?;
+    let case = v
+        .decide(
+            &actor,
+            senior,
+            &id,
+            asked.version,
+            &asked.decision,
+            asked.player_message,
+            asked.internal_note,
+        )
+        .await
+        .map_err(|error| match error {
+            // A kind named in `documents` that the case does not require: name that field
+            // rather than the generic `kind` of the shared mapping.
+            KycError::Case(CaseError::NotRequired(kind)) => ApiError::from(ValidationError::new(
+                format!("documents.{}", kind.as_str()),
+                Rule::NotAllowedHere {
+                    reason: "the case does not require this document",
+                },
+            )),
+            other => ApiError::from(other),
+        })?;
+    tracing::info!(
+        decision = decision_name(&asked.decision),
+        status = case.status.as_str(),
+        needs_senior = case.needs_senior,
+        senior,
+        "case decided"
+    );
+    Ok(json_response(StatusCode::OK, &case))
+}
+
+fn decision_name(decision: &Decision) -> &'static str {
+    match decision {
+        Decision::Approve => "approve",
+        Decision::Reject { .. } => "reject",
+        Decision::RequestResubmission { .. } => "request_resubmission",
+    }
+}
+
+pub fn parse(body: &serde_json::Value) -> Result<DecisionRequest, ValidationError> {
+    let object = body.as_object().ok_or_else(|| {
+        ValidationError::new(
+            "body",
+            Rule::Type {
+                expected: "a JSON object",
+            },
+        )
+    })?;
+    let fields = Fields::new("", object, FIELDS)?;
+    let version = match object.get("version") {
+        None | Some(serde_json::Value::Null) => {
+            return Err(ValidationError::new("version", Rule::Required))
+        }
+        Some(value) => value.as_u64().filter(|v| *v >= 1).ok_or_else(|| {
+            ValidationError::new(
+                "version",
+                Rule::Range {
+                    min: 1,
+                    max: i64::MAX,
+                },
+            )
+        })?,
+    };
+    let name = fields
+        .choice("decision", DECISIONS, |raw| {
+            DECISIONS.iter().copied().find(|d| *d == raw)
+        })?
+        .ok_or_else(|| ValidationError::new("decision", Rule::Required))?;
+    let not_here = |field: &str, reason: &'static str| {
+        ValidationError::new(field, Rule::NotAllowedHere { reason })
+    };
+    if name != "reject" && fields.has("reasons") {
+        return Err(not_here("reasons", "reasons belong to decision reject"));
+    }
+    if name != "request_resubmission" && fields.has("documents") {
+        return Err(not_here(
+            "documents",
+            "documents belong to decision request_resubmission",
+        ));
+    }
+    let decision = match name {
+        "approve" => Decision::Approve,
+        // A rejection always says why: the player and the audit trail are owed the reason.
+        "reject" => Decision::Reject {
+            reasons: reason_codes("reasons", object.get("reasons"))?,
+        },
+        _ => Decision::RequestResubmission {
+            documents: documents(object.get("documents"))?,
+        },
+    };
+    Ok(DecisionRequest {
+        version,
+        decision,
+        player_message: fields.optional_text("player_message", MAX_PLAYER_MESSAGE)?,
+        internal_note: fields.optional_text("internal_note", MAX_INTERNAL_NOTE)?,
+    })
+}
+
+/// A non-empty list of reason codes, without repeats, in the order given.
+fn reason_codes(
+    field: &str,
+    value: Option<&serde_json::Value>,
+) -> Result<Vec<ReasonCode>, ValidationError> {
+    let items = match value {
+        None | Some(serde_json::Value::Null) => {
+            return Err(ValidationError::new(field, Rule::Required))
+        }
+        Some(serde_json::Value::Array(items)) => items,
+        Some(_) => {
+            return Err(ValidationError::new(
+                field,
+                Rule::Type {
+                    expected: "a list of reason codes",
+                },
+            ))
+        }
+    };
+    if items.is_empty() {
+        return Err(ValidationError::new(field, Rule::Required));
+    }
+    if items.len() > ReasonCode::ALL.len() {
+        return Err(ValidationError::new(
+            field,
+            Rule::MaxItems {
+                max: ReasonCode::ALL.len(),
+            },
+        ));
+    }
+    let mut codes = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let code = item.as_str().and_then(ReasonCode::parse).ok_or_else(|| {
+            ValidationError::new(
+                format!("{field}[{i}]"),
+                Rule::OneOf {
+                    allowed: ReasonCode::NAMES,
+                },
+            )
+        })?;
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    Ok(codes)
+}
+
+/// `{kind: [codes]}`: at least one document, each with at least one reason.
+fn documents(
+    value: Option<&serde_json::Value>,
+) -> Result<Vec<(DocumentKind, Vec<ReasonCode>)>, ValidationError> {
+    let object = match value {
+        None | Some(serde_json::Value::Null) => {
+            return Err(ValidationError::new("documents", Rule::Required))
+        }
+        Some(serde_json::Value::Object(object)) => object,
+        Some(_) => {
+            return Err(ValidationError::new(
+                "documents",
+                Rule::Type {
+                    expected: "an object of document kinds to lists of reason codes",
+                },
+            ))
+        }
+    };
+    if object.is_empty() {
+        return Err(ValidationError::new("documents", Rule::Required));
+    }
+    // Sorted, so the first error named does not depend on the order the client wrote.
+    let mut keys: Vec<&String> = object.keys().collect();
+    keys.sort();
+    keys.into_iter()
+        .map(|key| {
+            let kind = DocumentKind::parse(key).ok_or_else(|| {
+                ValidationError::new(
+                    format!("documents.{key}"),
+                    Rule::OneOf {
+                        allowed: DocumentKind::NAMES,
+                    },
+                )
+            })?;
+            let reasons = reason_codes(&format!("documents.{key}"), object.get(key))?;
+            Ok((kind, reasons))
+        })
+        .collect()
+}

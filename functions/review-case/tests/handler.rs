@@ -1,0 +1,354 @@
+//! The handler fed with the sample events in `events/`, over the in-memory ports.
+
+use guichet::core::CaseStore;
+use guichet::domain::ticket::{Actor, Language, PlayerId};
+use guichet::domain::verification::{AuditAction, CaseReason, DocumentKind, VerificationCase};
+use guichet::kyc::Verification;
+use guichet::mocks::{
+    body_json, case_in_review, event, verification, with_caller, with_json, with_path, FixedClock,
+    MemoryCaseStore, MemoryDocumentStorage,
+};
+use lambda_http::http::StatusCode;
+use lambda_http::Request;
+use serde_json::{json, Value};
+
+const NOW: &str = "2026-11-26T15:00:00Z";
+const PLAYER: &str = "player-7f3a9c";
+
+type V = Verification<MemoryCaseStore, MemoryDocumentStorage>;
+
+fn view_request(case: &VerificationCase, kind: &str) -> Request {
+    with_path(
+        event("review-case-view.json"),
+        &[("case_id", case.id.as_str()), ("kind", kind)],
+    )
+}
+
+fn decision_request(case: &VerificationCase, body: Value) -> Request {
+    with_json(
+        with_path(
+            event("review-case-decision.json"),
+            &[("case_id", case.id.as_str())],
+        ),
+        body,
+    )
+}
+
+async fn current(v: &V, case: &VerificationCase) -> VerificationCase {
+    v.cases.case(&case.id).await.expect("store").expect("case")
+}
+
+#[tokio::test]
+async fn a_reviewer_views_a_document_and_the_view_is_audited() {
+    let v = verification(NOW);
+    let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
+    let response = review_case::handle(&v, view_request(&case, "government_id")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = body_json(&response);
+    assert_eq!(body["method"], "GET");
+    let key = &case
+        .slot(DocumentKind::GovernmentId)
+        .and_then(|s| s.current.as_ref())
+        .expect("received")
+        .key;
+    assert!(body["url"].as_str().expect("url").contains(key.as_str()));
+    assert_eq!(body["expires_at"], "2026-11-26T15:05:00Z");
+    let audit = v.cases.audit_of(&case.id).await.expect("audit");
+    let last = audit.last().expect("line");
+    assert_eq!(
+        last.actor,
+        Actor::Staff {
+            id: "reviewer-1".into()
+        }
+    );
+    assert_eq!(
+        last.action,
+        AuditAction::DocumentViewed {
+            kind: DocumentKind::GovernmentId
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_view_names_what_is_wrong() {
+    let v = verification(NOW);
+    let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
+
+    let response = review_case::handle(&v, view_request(&case, "selfie")).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(&response)["field"], "kind");
+    assert_eq!(body_json(&response)["rule"], "one_of");
+
+    let response = review_case::handle(&v, view_request(&case, "payment_method_ownership")).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(&response)["field"], "kind");
+    assert_eq!(body_json(&response)["rule"], "not_allowed_here");
+
+    let bad_id = with_path(
+        event("review-case-view.json"),
+        &[("case_id", "nope"), ("kind", "government_id")],
+    );
+    let response = review_case::handle(&v, bad_id).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(&response)["field"], "case_id");
+
+    // The sample's case id does not exist.
+    let response = review_case::handle(&v, event("review-case-view.json")).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    // A document not received yet has nothing to view.
+    let waiting = v
+        .open_case(
+            &Actor::System,
+            PlayerId::parse("player-other").expect("id"),
+            CaseReason::SecurityReview,
+            &[],
+            Language::En,
+        )
+        .await
+        .expect("opened");
+    let response = review_case::handle(&v, view_request(&waiting, "government_id")).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(body_json(&response)["reason"], "document_not_expected");
+}
+
+#[tokio::test]
+async fn players_and_other_staff_cannot_review() {
+    let v = verification(NOW);
+    let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
+    for groups in [&["player"][..], &["agent", "supervisor"], &["service"]] {
+        let view = with_caller(view_request(&case, "government_id"), PLAYER, groups);
+        let response = review_case::handle(&v, view).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{groups:?}");
+        assert_eq!(body_json(&response)["required_role"], "verification");
+        let decide = with_caller(
+            decision_request(
+                &case,
+                json!({"version": case.version, "decision": "approve"}),
+            ),
+            PLAYER,
+            groups,
+        );
+        let response = review_case::handle(&v, decide).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{groups:?}");
+    }
+    assert_eq!(current(&v, &case).await, case, "nothing changed");
+}
+
+#[tokio::test]
+async fn a_resubmission_request_reopens_the_named_document() {
+    let v = verification(NOW);
+    let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
+    let mut request = event("review-case-decision.json");
+    request = with_path(request, &[("case_id", case.id.as_str())]);
+    // The sample's body with this case's version.
+    let mut body: Value = serde_json::from_slice(request.body().as_ref()).expect("json");
+    body["version"] = json!(case.version);
+    let response = review_case::handle(&v, with_json(request, body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer = body_json(&response);
+    assert_eq!(answer["status"], "awaiting_documents");
+    assert_eq!(answer["documents"][1]["status"], "resubmission_requested");
+    assert_eq!(
+        answer["documents"][1]["reasons"],
+        json!(["address_too_old"])
+    );
+    assert_eq!(answer["documents"][0]["status"], "accepted");
+    let audit = v.cases.audit_of(&case.id).await.expect("audit");
+    let last = audit.last().expect("line");
+    assert_eq!(
+        last.internal_note.as_deref(),
+        Some("Relevé de mars, adresse conforme.")
+    );
+}
+
+#[tokio::test]
+async fn a_double_decision_is_a_conflict() {
+    let v = verification(NOW);
+    let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
+    let approve = json!({"version": case.version, "decision": "approve"});
+    let first = review_case::handle(&v, decision_request(&case, approve.clone())).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(body_json(&first)["status"], "approved");
+    let decided = current(&v, &case).await;
+
+    // The same request again (a retry, a second reviewer on the same screen): stale.
+    let again = review_case::handle(&v, decision_request(&case, approve)).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(body_json(&again)["reason"], "stale");
+
+    // On the new version: the case is no longer in review.
+    let reject = json!({"version": decided.version, "decision": "reject", "reasons": ["expired"]});
+    let late = review_case::handle(&v, decision_request(&case, reject)).await;
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+    assert_eq!(body_json(&late)["reason"], "wrong_state");
+    assert_eq!(current(&v, &case).await, decided);
+}
+
+#[tokio::test]
+async fn a_rejection_states_its_reasons() {
+    let v = verification(NOW);
+    let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
+    let body = json!({"version": case.version, "decision": "reject",
+        "reasons": ["suspected_tampering", "suspected_tampering"],
+        "player_message": "Nous ne pouvons pas vérifier votre identité."});
+    let response = review_case::handle(&v, decision_request(&case, body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_json(&response)["status"], "rejected");
+    let audit = v.cases.audit_of(&case.id).await.expect("audit");
+    assert_eq!(
+        audit.last().expect("line").action,
+        AuditAction::Rejected {
+            reasons: vec![guichet::domain::verification::ReasonCode::SuspectedTampering]
+        }
+    );
+}
+
+#[tokio::test]
+async fn each_bad_field_is_named_with_its_rule() {
+    let v = verification(NOW);
+    let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
+    let n = case.version;
+    let cases = [
+        (json!({"decision": "approve"}), "version", "required"),
+        (
+            json!({"version": 0, "decision": "approve"}),
+            "version",
+            "range",
+        ),
+        (
+            json!({"version": "3", "decision": "approve"}),
+            "version",
+            "range",
+        ),
+        (json!({"version": n}), "decision", "required"),
+        (
+            json!({"version": n, "decision": "maybe"}),
+            "decision",
+            "one_of",
+        ),
+        (
+            json!({"version": n, "decision": "approve", "reasons": ["expired"]}),
+            "reasons",
+            "not_allowed_here",
+        ),
+        (
+            json!({"version": n, "decision": "reject", "documents": {"government_id": ["expired"]}}),
+            "documents",
+            "not_allowed_here",
+        ),
+        (
+            json!({"version": n, "decision": "reject"}),
+            "reasons",
+            "required",
+        ),
+        (
+            json!({"version": n, "decision": "reject", "reasons": []}),
+            "reasons",
+            "required",
+        ),
+        (
+            json!({"version": n, "decision": "reject", "reasons": ["rude"]}),
+            "reasons[0]",
+            "one_of",
+        ),
+        (
+            json!({"version": n, "decision": "request_resubmission"}),
+            "documents",
+            "required",
+        ),
+        (
+            json!({"version": n, "decision": "request_resubmission", "documents": {}}),
+            "documents",
+            "required",
+        ),
+        (
+            json!({"version": n, "decision": "request_resubmission", "documents": ["government_id"]}),
+            "documents",
+            "type",
+        ),
+        (
+            json!({"version": n, "decision": "request_resubmission", "documents": {"passport": ["expired"]}}),
+            "documents.passport",
+            "one_of",
+        ),
+        (
+            json!({"version": n, "decision": "request_resubmission", "documents": {"government_id": []}}),
+            "documents.government_id",
+            "required",
+        ),
+        (
+            json!({"version": n, "decision": "request_resubmission", "documents": {"government_id": ["blurry"]}}),
+            "documents.government_id[0]",
+            "one_of",
+        ),
+        (
+            json!({"version": n, "decision": "request_resubmission", "documents": {"payment_method_ownership": ["expired"]}}),
+            "documents.payment_method_ownership",
+            "not_allowed_here",
+        ),
+        (
+            json!({"version": n, "decision": "approve", "player_message": "x".repeat(1001)}),
+            "player_message",
+            "max_length",
+        ),
+        (
+            json!({"version": n, "decision": "approve", "internal_note": "x".repeat(2001)}),
+            "internal_note",
+            "max_length",
+        ),
+        (
+            json!({"version": n, "decision": "approve", "internal_note": "a\u{7}b"}),
+            "internal_note",
+            "printable_text",
+        ),
+        (
+            json!({"version": n, "decision": "approve", "senior": true}),
+            "senior",
+            "unknown_field",
+        ),
+    ];
+    for (body, field, rule) in cases {
+        let response = review_case::handle(&v, decision_request(&case, body.clone())).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let answer = body_json(&response);
+        assert_eq!(answer["field"], field, "{body}");
+        assert_eq!(answer["rule"], rule, "{body}");
+    }
+    assert_eq!(current(&v, &case).await, case, "nothing changed");
+}
+
+#[tokio::test]
+async fn past_the_cap_only_a_senior_reviewer_decides() {
+    let clock = FixedClock::at(NOW);
+    // No resubmission allowed: the first request sends the case to a senior reviewer.
+    let v = Verification {
+        cases: MemoryCaseStore::default(),
+        storage: MemoryDocumentStorage::default(),
+        clock: Box::new(clock),
+        max_resubmissions: 0,
+    };
+    let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
+    let body = json!({"version": case.version, "decision": "request_resubmission",
+        "documents": {"government_id": ["unreadable"]}});
+    let response = review_case::handle(&v, decision_request(&case, body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer = body_json(&response);
+    assert_eq!(answer["status"], "in_review");
+    assert_eq!(answer["needs_senior"], true);
+    let version = answer["version"].as_u64().expect("version");
+
+    let approve = json!({"version": version, "decision": "approve"});
+    let response = review_case::handle(&v, decision_request(&case, approve.clone())).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body_json(&response)["required_role"], "verification_senior");
+
+    let senior = with_caller(
+        decision_request(&case, approve),
+        "senior-1",
+        &["verification", "verification_senior"],
+    );
+    let response = review_case::handle(&v, senior).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_json(&response)["status"], "approved");
+}

@@ -1,0 +1,100 @@
+//! `consumers [--stack NAME]`: runs every SQS-fed function of `infra/template.yaml` in process,
+//! fed from the provisioned queues the way Lambda's event source mapping feeds it (see
+//! `guichet_local::consumers`). Stops on Ctrl-C or SIGTERM.
+//!
+//! Reads the queue URLs and resource names from the variables `provision` prints
+//! (`DOCUMENT_EVENTS_QUEUE_URL`, `TICKETS_TABLE`, `DOCUMENTS_BUCKET`, ...); the functions' other
+//! variables (`MAX_RESUBMISSIONS`) come from the template as deployed, unless set in the
+//! environment. For an emulator: `AWS_ENDPOINT_URL` plus dummy credentials and a region.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use guichet::config::KycConfig;
+use guichet::kyc::Verification;
+use guichet_local::consumers::{consumers_of, queue_urls_from_env, Consumers};
+use guichet_local::error_chain;
+use guichet_local::template::Template;
+
+const DEFAULT_STACK: &str = "guichet-local";
+const USAGE: &str = "usage: consumers [--stack NAME]   (default stack: guichet-local)";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    guichet::telemetry::init_pretty();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("consumers: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let stack = stack(std::env::args().skip(1).collect())?;
+    let template = Template::load(&Template::default_path()).map_err(|e| error_chain(&e))?;
+    // Before any AWS call: a consumer without an in-process handler is a start-up error.
+    let specs = consumers_of(&template).map_err(|e| error_chain(&e))?;
+    let Some(first) = specs.first() else {
+        println!("no function of the template reads a queue: nothing to run");
+        return Ok(());
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let queue_urls = queue_urls_from_env(&template, env).map_err(|e| error_chain(&e))?;
+
+    // The function's environment as deployed (Globals and its own variables, parameter
+    // defaults), with the physical names provisioning printed; the process environment wins.
+    let physical_ids: BTreeMap<String, String> = template
+        .resource_env_vars()
+        .map_err(|e| error_chain(&e))?
+        .into_iter()
+        .filter_map(|(variable, logical_id)| env(&variable).map(|value| (logical_id, value)))
+        .collect();
+    let deployed = template
+        .function_environment(&first.function, &stack, &physical_ids)
+        .map_err(|e| format!("the environment of {}: {}", first.function, error_chain(&e)))?;
+    let config = KycConfig::from_lookup(|name| env(name).or_else(|| deployed.get(name).cloned()))
+        .map_err(|e| error_chain(&e))?;
+
+    let sdk = guichet::aws_sdk_config().await;
+    let verification = Verification::connect(&config, &sdk);
+    let consumers = Consumers::new(&template, &sdk, verification, &queue_urls)
+        .await
+        .map_err(|e| error_chain(&e))?;
+    for line in consumers.describe() {
+        tracing::info!(consumer = %line, "consuming");
+    }
+    println!("consuming {} queue(s)", queue_urls.len());
+    let polling = tokio::spawn(Arc::new(consumers).run());
+    shutdown_signal().await.map_err(|e| error_chain(&e))?;
+    tracing::info!("shutting down");
+    polling.abort();
+    Ok(())
+}
+
+fn stack(args: Vec<String>) -> Result<String, String> {
+    match args.as_slice() {
+        [] => Ok(DEFAULT_STACK.to_owned()),
+        [flag, value] if flag == "--stack" && !value.is_empty() => Ok(value.clone()),
+        _ => Err(USAGE.to_owned()),
+    }
+}
+
+/// Ctrl-C, or SIGTERM from a script or container runtime.
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

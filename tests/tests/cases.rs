@@ -1,0 +1,234 @@
+//! The verification-case store through the real SDK against the emulator: conditional
+//! transitions, one open case per player, the audit trail, the review queue, and cases and
+//! tickets sharing the player index without mixing.
+
+use guichet::core::{CaseStore, CaseWrite, Saved};
+use guichet::domain::intake::TicketRequest;
+use guichet::domain::ticket::{Actor, Language, PlayerId};
+use guichet::domain::verification::{
+    AuditAction, AuditEntry, CaseId, CaseReason, CaseStatus, ContentType, DocumentKind,
+    StoredDocument, UploadId, VerificationCase,
+};
+use guichet::dynamo_cases::DynamoCaseStore;
+use guichet::tickets::Desk;
+use guichet_tests::fresh_stack;
+use jiff::Timestamp;
+
+fn at(text: &str) -> Timestamp {
+    text.parse().expect("valid timestamp")
+}
+
+fn new_case(player: &str, reason: CaseReason, opened: &str) -> VerificationCase {
+    VerificationCase::open(
+        CaseId::generate().expect("random"),
+        PlayerId::parse(player).expect("id"),
+        reason,
+        &[],
+        Language::Fr,
+        at(opened),
+    )
+}
+
+fn line(action: AuditAction, when: &str) -> AuditEntry {
+    AuditEntry {
+        at: at(when),
+        actor: Actor::System,
+        action,
+        internal_note: None,
+    }
+}
+
+async fn create(store: &DynamoCaseStore, case: &VerificationCase) -> Saved {
+    store
+        .save(CaseWrite {
+            case,
+            expected_etag: 0,
+            audit: &[line(
+                AuditAction::Opened {
+                    reason: case.reason,
+                },
+                "2026-11-26T15:00:00Z",
+            )],
+            upload: None,
+        })
+        .await
+        .expect("written")
+}
+
+fn receive_all(case: &mut VerificationCase, when: &str) {
+    let kinds: Vec<DocumentKind> = case.documents.iter().map(|d| d.kind).collect();
+    for kind in kinds {
+        case.receive(
+            kind,
+            StoredDocument {
+                upload: UploadId::generate().expect("random"),
+                key: format!("verification/x/{}", kind.as_str()),
+                content_type: ContentType::Pdf,
+                size: 10,
+                received_at: at(when),
+            },
+            at(when),
+        )
+        .expect("received");
+    }
+}
+
+#[tokio::test]
+async fn one_open_case_per_player_until_it_closes() {
+    let stack = fresh_stack().await;
+    let store = DynamoCaseStore::new(stack.dynamodb(), stack.tickets_table.clone());
+    let first = new_case("p-1", CaseReason::FirstWithdrawal, "2026-11-26T15:00:00Z");
+    assert_eq!(create(&store, &first).await, Saved::Done);
+    let second = new_case("p-1", CaseReason::SecurityReview, "2026-11-26T16:00:00Z");
+    assert_eq!(create(&store, &second).await, Saved::PlayerHasOpenCase);
+    assert_eq!(
+        store.case(&second.id).await.expect("read"),
+        None,
+        "nothing written"
+    );
+
+    // Close the first case: the player may then have another.
+    let mut closing = first.clone();
+    receive_all(&mut closing, "2026-11-26T17:00:00Z");
+    closing
+        .decide(
+            &guichet::domain::verification::Decision::Approve,
+            false,
+            2,
+            None,
+            at("2026-11-27T10:00:00Z"),
+        )
+        .expect("approved");
+    let saved = store
+        .save(CaseWrite {
+            case: &closing,
+            expected_etag: first.etag,
+            audit: &[line(AuditAction::Approved, "2026-11-27T10:00:00Z")],
+            upload: None,
+        })
+        .await
+        .expect("written");
+    assert_eq!(saved, Saved::Done);
+    assert_eq!(create(&store, &second).await, Saved::Done);
+}
+
+#[tokio::test]
+async fn a_write_on_a_stale_etag_changes_nothing() {
+    let stack = fresh_stack().await;
+    let store = DynamoCaseStore::new(stack.dynamodb(), stack.tickets_table.clone());
+    let case = new_case("p-2", CaseReason::FirstWithdrawal, "2026-11-26T15:00:00Z");
+    create(&store, &case).await;
+    let mut a = case.clone();
+    a.touch(at("2026-11-26T15:01:00Z"));
+    let mut b = case.clone();
+    receive_all(&mut b, "2026-11-26T15:02:00Z");
+    let first = store
+        .save(CaseWrite {
+            case: &a,
+            expected_etag: case.etag,
+            audit: &[line(
+                AuditAction::DocumentViewed {
+                    kind: DocumentKind::GovernmentId,
+                },
+                "2026-11-26T15:01:00Z",
+            )],
+            upload: None,
+        })
+        .await
+        .expect("written");
+    let second = store
+        .save(CaseWrite {
+            case: &b,
+            expected_etag: case.etag,
+            audit: &[line(
+                AuditAction::SubmittedForReview,
+                "2026-11-26T15:02:00Z",
+            )],
+            upload: None,
+        })
+        .await
+        .expect("answered");
+    assert_eq!((first, second), (Saved::Done, Saved::Stale));
+    let stored = store.case(&case.id).await.expect("read").expect("case");
+    assert_eq!(stored.status, CaseStatus::AwaitingDocuments);
+    let audit = store.audit_of(&case.id).await.expect("audit");
+    assert_eq!(
+        audit.len(),
+        2,
+        "opened + viewed, not the stale line: {audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_review_queue_serves_withdrawals_first_then_arrival_order() {
+    let stack = fresh_stack().await;
+    let store = DynamoCaseStore::new(stack.dynamodb(), stack.tickets_table.clone());
+    let mut submitted = Vec::new();
+    for (player, reason, when) in [
+        ("p-a", CaseReason::SecurityReview, "2026-11-26T15:00:00Z"),
+        ("p-b", CaseReason::FirstWithdrawal, "2026-11-26T16:00:00Z"),
+        (
+            "p-c",
+            CaseReason::PaymentMethodChange,
+            "2026-11-26T14:00:00Z",
+        ),
+        ("p-d", CaseReason::FirstWithdrawal, "2026-11-26T17:00:00Z"),
+    ] {
+        let case = new_case(player, reason, "2026-11-26T13:00:00Z");
+        create(&store, &case).await;
+        let mut reviewed = case.clone();
+        receive_all(&mut reviewed, when);
+        store
+            .save(CaseWrite {
+                case: &reviewed,
+                expected_etag: case.etag,
+                audit: &[],
+                upload: None,
+            })
+            .await
+            .expect("written");
+        submitted.push(reviewed.player.as_str().to_owned());
+    }
+    let queue: Vec<String> = store
+        .review_queue(false, 10)
+        .await
+        .expect("queue")
+        .into_iter()
+        .map(|c| c.player.as_str().to_owned())
+        .collect();
+    assert_eq!(queue, ["p-b", "p-d", "p-c", "p-a"]);
+    assert!(store
+        .review_queue(true, 10)
+        .await
+        .expect("queue")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn cases_and_tickets_share_the_player_index_without_mixing() {
+    let stack = fresh_stack().await;
+    let store = DynamoCaseStore::new(stack.dynamodb(), stack.tickets_table.clone());
+    let case = new_case("p-mix", CaseReason::FirstWithdrawal, "2026-11-26T15:00:00Z");
+    create(&store, &case).await;
+    let config = guichet::config::Config {
+        tickets_table: stack.tickets_table.clone(),
+        idempotency_ttl: jiff::SignedDuration::from_hours(24),
+    };
+    let desk = Desk::connect(&config, &stack.sdk).expect("desk");
+    let request = TicketRequest::parse(
+        &serde_json::json!({"channel": "form", "category": "verification",
+            "subject": "Documents envoyés", "description": "J'ai envoyé mes pièces hier."}),
+        None,
+        Timestamp::now(),
+    )
+    .expect("valid");
+    let player = PlayerId::parse("p-mix").expect("id");
+    desk.submit(player.clone(), request, None)
+        .await
+        .expect("ticket");
+    let tickets = desk.tickets_of(&player, 20, None).await.expect("tickets");
+    assert_eq!(tickets.items.len(), 1);
+    let cases = store.cases_of(&player).await.expect("cases");
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].id, case.id);
+}

@@ -1,0 +1,577 @@
+//! The document check end to end, through the real SDK against the emulator: a case is opened,
+//! upload URLs are issued, real bytes are PUT to them with an HTTP client, S3 announces them on
+//! DocumentEventsQueue, and the local consumers (Lambda's SQS event source, played in process)
+//! run the document function on what arrives.
+//!
+//! The emulator does not check presigned URLs (signature, expiry, signed Content-Type and
+//! Content-Length): what the URL promises is asserted on its signed parameters, and what
+//! arrives is judged by the document check itself.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+use guichet::config::KycConfig;
+use guichet::core::{CaseStore, PendingUpload, Presigned, UploadState};
+use guichet::domain::ticket::{Actor, Language, PlayerId};
+use guichet::domain::verification::{
+    CaseReason, CaseStatus, CheckFailure, ContentType, DocumentKind, DocumentStatus,
+    VerificationCase,
+};
+use guichet::dynamo_cases::DynamoCaseStore;
+use guichet::kyc::Verification;
+use guichet::s3::S3DocumentStorage;
+use guichet_local::consumers::{Consumers, Drained};
+use guichet_tests::{error_chain, fresh_stack, project_template, Stack};
+
+type Kyc = Verification<DynamoCaseStore, S3DocumentStorage>;
+
+/// The queue's `maxReceiveCount` in infra/template.yaml.
+const MAX_RECEIVE_COUNT: usize = 5;
+/// A long poll short enough to keep the tests quick; the emulator delivers synchronously.
+const POLL: Duration = Duration::from_secs(1);
+/// Bounds a broken run: rounds of receive-and-dispatch before giving up.
+const MAX_ROUNDS: usize = 20;
+
+struct Fixture {
+    stack: Stack,
+    kyc: Kyc,
+    consumers: Consumers,
+}
+
+fn config(stack: &Stack) -> KycConfig {
+    KycConfig {
+        tickets_table: stack.tickets_table.clone(),
+        documents_bucket: stack.documents_bucket.clone(),
+        max_resubmissions: 2,
+    }
+}
+
+async fn fixture() -> Fixture {
+    let stack = fresh_stack().await;
+    // The emulator applies the bucket policy's denies without their conditions (see
+    // Stack::remove_bucket_policy_for_object_access): every object request would be refused.
+    stack.remove_bucket_policy_for_object_access().await;
+    let kyc = Verification::connect(&config(&stack), &stack.sdk);
+    let queues = BTreeMap::from([(
+        "DocumentEventsQueue".to_owned(),
+        stack.document_events_queue_url.clone(),
+    )]);
+    let consumers = Consumers::new(
+        &project_template(),
+        &stack.sdk,
+        Verification::connect(&config(&stack), &stack.sdk),
+        &queues,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("consumers: {}", error_chain(&e)));
+    let fixture = Fixture {
+        stack,
+        kyc,
+        consumers,
+    };
+    // S3's s3:TestEvent (sent when provisioning set the notification) is acknowledged.
+    let first = fixture.drain().await;
+    assert_eq!(
+        (first.received, first.deleted, first.failed),
+        (1, 1, 0),
+        "{first:?}"
+    );
+    fixture
+}
+
+impl Fixture {
+    /// Receive-and-dispatch rounds until the queue has nothing visible.
+    async fn drain(&self) -> Drained {
+        let mut total = Drained::default();
+        for _ in 0..MAX_ROUNDS {
+            let round = self
+                .consumers
+                .drain_once(POLL)
+                .await
+                .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
+            if round.received == 0 {
+                return total;
+            }
+            total.received += round.received;
+            total.deleted += round.deleted;
+            total.failed += round.failed;
+            total.left.extend(round.left);
+        }
+        panic!("the queue was not empty after {MAX_ROUNDS} rounds: {total:?}");
+    }
+
+    async fn open_case(&self, player: &PlayerId) -> VerificationCase {
+        self.kyc
+            .open_case(
+                &Actor::Player,
+                player.clone(),
+                CaseReason::FirstWithdrawal,
+                &[],
+                Language::En,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("open_case: {}", error_chain(&e)))
+    }
+
+    async fn request_upload(
+        &self,
+        player: &PlayerId,
+        kind: DocumentKind,
+        content_type: ContentType,
+        size: u64,
+    ) -> (PendingUpload, Presigned) {
+        self.kyc
+            .request_upload(&Actor::Player, player, kind, content_type, size)
+            .await
+            .unwrap_or_else(|e| panic!("request_upload: {}", error_chain(&e)))
+    }
+
+    async fn case(&self, case: &VerificationCase) -> VerificationCase {
+        self.kyc
+            .cases
+            .case(&case.id)
+            .await
+            .unwrap_or_else(|e| panic!("case: {}", error_chain(&e)))
+            .expect("the case exists")
+    }
+
+    async fn upload_state(&self, upload: &PendingUpload) -> UploadState {
+        self.kyc
+            .cases
+            .upload(&upload.upload)
+            .await
+            .unwrap_or_else(|e| panic!("upload: {}", error_chain(&e)))
+            .expect("the upload record exists")
+            .state
+    }
+
+    async fn exists(&self, key: &str) -> bool {
+        match self
+            .stack
+            .s3()
+            .head_object()
+            .bucket(&self.stack.documents_bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => true,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => false,
+            Err(e) => panic!("HeadObject {key}: {}", error_chain(&e)),
+        }
+    }
+
+    /// A write that did not come through an upload URL we issued.
+    async fn put_directly(&self, key: &str, bytes: Vec<u8>) {
+        self.stack
+            .s3()
+            .put_object()
+            .bucket(&self.stack.documents_bucket)
+            .key(key)
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .content_type("application/pdf")
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutObject {key}: {}", error_chain(&e)));
+    }
+
+    async fn audit_len(&self, case: &VerificationCase) -> usize {
+        self.kyc
+            .cases
+            .audit_of(&case.id)
+            .await
+            .unwrap_or_else(|e| panic!("audit: {}", error_chain(&e)))
+            .len()
+    }
+}
+
+fn player(stack: &Stack, name: &str) -> PlayerId {
+    PlayerId::parse(&format!("{name}-{}", stack.name)).expect("valid player id")
+}
+
+fn pdf(size: usize) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    bytes.resize(size, b'0');
+    bytes
+}
+
+fn png(size: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.resize(size, 0);
+    bytes
+}
+
+/// `(authority, path and query)` of an `http://` URL (the emulator's endpoint).
+fn split_url(url: &str) -> (&str, &str) {
+    let rest = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("not an http URL of the emulator: {url}"));
+    match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, "/"),
+    }
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// PUTs `body` to a presigned URL with exactly the headers it was signed with (and `Host`, the
+/// URL's own authority, which is signed too).
+async fn put_presigned(presigned: &Presigned, body: Vec<u8>) {
+    let (authority, path_and_query) = split_url(&presigned.url);
+    let addr: SocketAddr = authority
+        .to_socket_addrs()
+        .unwrap_or_else(|e| panic!("resolving {authority}: {e}"))
+        .next()
+        .unwrap_or_else(|| panic!("{authority} resolves to nothing"));
+    let mut headers: Vec<(&str, &str)> = presigned
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        headers.push(("host", authority));
+    }
+    let response = guichet_local::client::send(
+        addr,
+        &presigned.method,
+        path_and_query,
+        &headers,
+        Some(body),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("PUT to the presigned URL: {}", error_chain(&e)));
+    assert_eq!(
+        response.status,
+        200,
+        "presigned PUT refused: {}",
+        String::from_utf8_lossy(&response.body)
+    );
+}
+
+#[tokio::test]
+async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_review() {
+    let f = fixture().await;
+    let player = player(&f.stack, "p");
+    let case = f.open_case(&player).await;
+
+    let (id, id_url) = f
+        .request_upload(&player, DocumentKind::GovernmentId, ContentType::Pdf, 3000)
+        .await;
+    // What the URL binds, since the emulator does not enforce it: a short life, the exact type
+    // and length, and SSE-KMS.
+    assert_eq!(id_url.method, "PUT");
+    let signed = query_param(&id_url.url, "X-Amz-SignedHeaders").expect("signed headers");
+    let signed: Vec<&str> = signed.split(';').collect();
+    for header in [
+        "content-length",
+        "content-type",
+        "host",
+        "x-amz-server-side-encryption",
+    ] {
+        assert!(signed.contains(&header), "{header} not signed: {signed:?}");
+    }
+    let expires: u64 = query_param(&id_url.url, "X-Amz-Expires")
+        .expect("X-Amz-Expires")
+        .parse()
+        .expect("a number of seconds");
+    assert!((1..=900).contains(&expires), "X-Amz-Expires={expires}");
+    assert_eq!(
+        id_url.headers.get("content-type").map(String::as_str),
+        Some("application/pdf")
+    );
+    assert_eq!(
+        id_url.headers.get("content-length").map(String::as_str),
+        Some("3000")
+    );
+    assert_eq!(
+        id_url
+            .headers
+            .get("x-amz-server-side-encryption")
+            .map(String::as_str),
+        Some("aws:kms")
+    );
+    assert!(
+        id.key
+            .starts_with(&format!("verification/{}/", player.as_str())),
+        "{}",
+        id.key
+    );
+
+    put_presigned(&id_url, pdf(3000)).await;
+    let drained = f.drain().await;
+    assert_eq!((drained.received, drained.failed), (1, 0), "{drained:?}");
+    let halfway = f.case(&case).await;
+    assert_eq!(halfway.status, CaseStatus::AwaitingDocuments);
+    assert_eq!(
+        halfway.slot(DocumentKind::GovernmentId).map(|s| s.status),
+        Some(DocumentStatus::Received)
+    );
+    assert_eq!(f.upload_state(&id).await, UploadState::Received);
+
+    let (address, address_url) = f
+        .request_upload(
+            &player,
+            DocumentKind::ProofOfAddress,
+            ContentType::Png,
+            1200,
+        )
+        .await;
+    put_presigned(&address_url, png(1200)).await;
+    let drained = f.drain().await;
+    assert_eq!((drained.received, drained.failed), (1, 0), "{drained:?}");
+    let done = f.case(&case).await;
+    assert_eq!(done.status, CaseStatus::InReview);
+    assert!(done.submitted_at.is_some());
+    // Accepted documents stay where reviewers read them.
+    assert!(f.exists(&id.key).await && f.exists(&address.key).await);
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_what_it_claims_is_refused_and_quarantined() {
+    let f = fixture().await;
+    let player = player(&f.stack, "p");
+    let case = f.open_case(&player).await;
+    let (claimed_pdf, url) = f
+        .request_upload(&player, DocumentKind::GovernmentId, ContentType::Pdf, 800)
+        .await;
+    // Same length, declared type in the header, but PNG bytes: the emulator takes it.
+    put_presigned(&url, png(800)).await;
+
+    let drained = f.drain().await;
+    assert_eq!((drained.received, drained.failed), (1, 0), "{drained:?}");
+    let slot = f
+        .case(&case)
+        .await
+        .slot(DocumentKind::GovernmentId)
+        .cloned()
+        .expect("slot");
+    assert_eq!(slot.status, DocumentStatus::Refused);
+    assert_eq!(slot.check_failure, Some(CheckFailure::TypeMismatch));
+    assert_eq!(
+        f.upload_state(&claimed_pdf).await,
+        UploadState::Refused(CheckFailure::TypeMismatch)
+    );
+    assert!(!f.exists(&claimed_pdf.key).await);
+    assert!(f.exists(&format!("quarantine/{}", claimed_pdf.key)).await);
+
+    // A file of another length than the one signed (S3 would refuse it; the emulator does not).
+    let (short, url) = f
+        .request_upload(&player, DocumentKind::ProofOfAddress, ContentType::Pdf, 900)
+        .await;
+    let mut signed = url.clone();
+    signed.headers.insert("content-length".into(), "400".into());
+    put_presigned(&signed, pdf(400)).await;
+    f.drain().await;
+    assert_eq!(
+        f.upload_state(&short).await,
+        UploadState::Refused(CheckFailure::SizeMismatch)
+    );
+    assert!(f.exists(&format!("quarantine/{}", short.key)).await);
+}
+
+#[tokio::test]
+async fn objects_outside_an_issued_key_are_quarantined() {
+    let f = fixture().await;
+    let owner = player(&f.stack, "owner");
+    let case = f.open_case(&owner).await;
+    let (issued, _url) = f
+        .request_upload(&owner, DocumentKind::GovernmentId, ContentType::Pdf, 500)
+        .await;
+    // The owner's upload id under another player's prefix, and a key no one was given (with a
+    // space, which S3 sends as `+`).
+    let other = player(&f.stack, "other");
+    let elsewhere = issued.key.replace(
+        &format!("/{}/", owner.as_str()),
+        &format!("/{}/", other.as_str()),
+    );
+    assert_ne!(elsewhere, issued.key);
+    let unknown = format!("verification/{}/my passport.pdf", other.as_str());
+    f.put_directly(&elsewhere, pdf(500)).await;
+    f.put_directly(&unknown, pdf(500)).await;
+
+    let drained = f.drain().await;
+    assert_eq!((drained.received, drained.failed), (2, 0), "{drained:?}");
+    for key in [&elsewhere, &unknown] {
+        assert!(!f.exists(key).await, "{key} still in place");
+        assert!(
+            f.exists(&format!("quarantine/{key}")).await,
+            "{key} not quarantined"
+        );
+    }
+    // The owner's request is untouched.
+    assert_eq!(f.upload_state(&issued).await, UploadState::Pending);
+    assert_eq!(
+        f.case(&case)
+            .await
+            .slot(DocumentKind::GovernmentId)
+            .map(|s| s.status),
+        Some(DocumentStatus::Missing)
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_changes_nothing() {
+    let f = fixture().await;
+    let player = player(&f.stack, "p");
+    let case = f.open_case(&player).await;
+    let (upload, url) = f
+        .request_upload(&player, DocumentKind::GovernmentId, ContentType::Pdf, 700)
+        .await;
+    put_presigned(&url, pdf(700)).await;
+
+    // Keep a copy of S3's event as it arrived, then put it back for the consumers.
+    let sqs = f.stack.sqs();
+    let queue = &f.stack.document_events_queue_url;
+    let received = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("ReceiveMessage: {}", error_chain(&e)));
+    let [message] = received.messages() else {
+        panic!("expected S3's one event: {:?}", received.messages())
+    };
+    let body = message.body().expect("a body").to_owned();
+    sqs.change_message_visibility()
+        .queue_url(queue)
+        .receipt_handle(message.receipt_handle().expect("a receipt handle"))
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("ChangeMessageVisibility: {}", error_chain(&e)));
+    f.drain().await;
+    let once = f.case(&case).await;
+    assert_eq!(
+        once.slot(DocumentKind::GovernmentId).map(|s| s.status),
+        Some(DocumentStatus::Received)
+    );
+    let audit_once = f.audit_len(&case).await;
+
+    sqs.send_message()
+        .queue_url(queue)
+        .message_body(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("SendMessage: {}", error_chain(&e)));
+    let drained = f.drain().await;
+    assert_eq!((drained.received, drained.deleted), (1, 1), "{drained:?}");
+    assert_eq!(f.case(&case).await, once, "same case, same version");
+    assert_eq!(f.audit_len(&case).await, audit_once);
+    assert_eq!(f.upload_state(&upload).await, UploadState::Received);
+    assert!(f.exists(&upload.key).await);
+}
+
+#[tokio::test]
+async fn a_poison_message_lands_in_the_dead_letter_queue_and_spares_the_good_ones() {
+    let f = fixture().await;
+    let player = player(&f.stack, "p");
+    let case = f.open_case(&player).await;
+    let sqs = f.stack.sqs();
+    let queue = &f.stack.document_events_queue_url;
+    let poison = sqs
+        .send_message()
+        .queue_url(queue)
+        .message_body("this is not an S3 event")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("SendMessage: {}", error_chain(&e)))
+        .message_id()
+        .expect("a message id")
+        .to_owned();
+    let (upload, url) = f
+        .request_upload(&player, DocumentKind::GovernmentId, ContentType::Pdf, 600)
+        .await;
+    put_presigned(&url, pdf(600)).await;
+
+    // Each round receives the poison message again; instead of waiting out the queue's 60 s
+    // visibility timeout, the test makes it visible at once, as time passing would.
+    let mut receives = 0;
+    for _ in 0..MAX_ROUNDS {
+        let round = f
+            .consumers
+            .drain_once(POLL)
+            .await
+            .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
+        if round.received == 0 {
+            break;
+        }
+        let left: Vec<&str> = round.left.iter().map(|l| l.message_id.as_str()).collect();
+        assert_eq!(left, [poison.as_str()], "only the poison message stays");
+        receives += 1;
+        for message in &round.left {
+            sqs.change_message_visibility()
+                .queue_url(&message.queue_url)
+                .receipt_handle(&message.receipt_handle)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("ChangeMessageVisibility: {}", error_chain(&e)));
+        }
+    }
+    assert_eq!(
+        receives, MAX_RECEIVE_COUNT,
+        "received maxReceiveCount times"
+    );
+    // The good document of the first batch was handled once, not retried with the poison.
+    assert_eq!(f.upload_state(&upload).await, UploadState::Received);
+    assert_eq!(
+        f.case(&case)
+            .await
+            .slot(DocumentKind::GovernmentId)
+            .map(|s| s.status),
+        Some(DocumentStatus::Received)
+    );
+
+    let dead = sqs
+        .receive_message()
+        .queue_url(&f.stack.document_events_dlq_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("ReceiveMessage (DLQ): {}", error_chain(&e)));
+    let dead: Vec<(Option<&str>, Option<&str>)> = dead
+        .messages()
+        .iter()
+        .map(|m| (m.message_id(), m.body()))
+        .collect();
+    assert_eq!(
+        dead,
+        [(Some(poison.as_str()), Some("this is not an S3 event"))]
+    );
+}
