@@ -288,6 +288,28 @@ fn idempotency_record_from(item: &Item) -> Result<IdempotencyRecord, StoreError>
     })
 }
 
+/// Every page of a query, in order: an item collection (a ticket's history, a case's audit
+/// trail) can outgrow one 1 MB response.
+pub(crate) async fn query_all(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let output = query
+            .clone()
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(backend)?;
+        items.extend(output.items().iter().cloned());
+        match output.last_evaluated_key() {
+            Some(key) if !key.is_empty() => start = Some(key.clone()),
+            _ => return Ok(items),
+        }
+    }
+}
+
 fn put(table: &str, item: Item, condition: &str) -> Result<Put, StoreError> {
     Put::builder()
         .table_name(table)
@@ -403,31 +425,20 @@ impl TicketStore for DynamoTicketStore {
         &self,
         reference: &TicketReference,
     ) -> Result<Option<TicketWithHistory>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(ticket_pk(reference)))
+            .consistent_read(true);
         let mut ticket = None;
         let mut history = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(ticket_pk(reference)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items() {
-                match get_s(item, "sk")? {
-                    TICKET_SK => ticket = Some(ticket_from(item)?),
-                    sk if sk.starts_with(HISTORY_PREFIX) => history.push(status_change_from(item)?),
-                    _ => {}
-                }
-            }
-            match output.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
+        for item in query_all(query).await? {
+            match get_s(&item, "sk")? {
+                TICKET_SK => ticket = Some(ticket_from(&item)?),
+                sk if sk.starts_with(HISTORY_PREFIX) => history.push(status_change_from(&item)?),
+                _ => {}
             }
         }
         Ok(ticket.map(|ticket| TicketWithHistory { ticket, history }))

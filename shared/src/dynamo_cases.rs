@@ -23,6 +23,7 @@ use jiff::Timestamp;
 use crate::core::{CaseStore, CaseWrite, PendingUpload, Saved, StoreError};
 use crate::domain::ticket::PlayerId;
 use crate::domain::verification::{AuditEntry, CaseId, CaseStatus, UploadId, VerificationCase};
+use crate::dynamo::query_all;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -242,31 +243,16 @@ impl CaseStore for DynamoCaseStore {
     }
 
     async fn cases_of(&self, player: &PlayerId) -> Result<Vec<VerificationCase>, StoreError> {
-        let mut cases = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(crate::dynamo::PLAYER_INDEX)
-                .key_condition_expression("gsi1pk = :player AND begins_with(gsi1sk, :cases)")
-                .expression_attribute_values(":player", s(player_pk(player)))
-                .expression_attribute_values(":cases", s("CASE#"))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items() {
-                cases.push(body(item)?);
-            }
-            match output.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
-        Ok(cases)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(crate::dynamo::PLAYER_INDEX)
+            .key_condition_expression("gsi1pk = :player AND begins_with(gsi1sk, :cases)")
+            .expression_attribute_values(":player", s(player_pk(player)))
+            .expression_attribute_values(":cases", s("CASE#"))
+            .scan_index_forward(false);
+        query_all(query).await?.iter().map(body).collect()
     }
 
     async fn upload(&self, id: &UploadId) -> Result<Option<PendingUpload>, StoreError> {
@@ -284,30 +270,15 @@ impl CaseStore for DynamoCaseStore {
     }
 
     async fn audit_of(&self, id: &CaseId) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut entries = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :audit)")
-                .expression_attribute_values(":pk", s(case_pk(id)))
-                .expression_attribute_values(":audit", s(AUDIT_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items() {
-                entries.push(body(item)?);
-            }
-            match output.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
-        Ok(entries)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :audit)")
+            .expression_attribute_values(":pk", s(case_pk(id)))
+            .expression_attribute_values(":audit", s(AUDIT_PREFIX))
+            .consistent_read(true);
+        query_all(query).await?.iter().map(body).collect()
     }
 
     async fn review_queue(
