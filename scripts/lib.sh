@@ -31,7 +31,9 @@ free_port() {
 start_emulator() {
   local port="$1" logfile="$2"
   mkdir -p "$STATE"
-  "$VENV/bin/python" -m moto.server -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 &
+  # moto's own server, with DynamoDB requests serialised as DynamoDB's transactions are
+  # (see scripts/emulator.py).
+  "$VENV/bin/python" "$ROOT/scripts/emulator.py" "$port" >"$logfile" 2>&1 &
   EMULATOR_PID=$!
   local i
   for i in $(seq 1 100); do

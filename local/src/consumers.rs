@@ -26,6 +26,8 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
     QueueAttributeName,
 };
+use guichet::attachments::Attachments;
+use guichet::dynamo_attachments::DynamoAttachmentStore;
 use guichet::dynamo_cases::DynamoCaseStore;
 use guichet::kyc::Verification;
 use guichet::s3::S3DocumentStorage;
@@ -41,6 +43,8 @@ const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// The document function's ports, wired to DynamoDB and S3 as in Lambda.
 pub type LocalVerification = Verification<DynamoCaseStore, S3DocumentStorage>;
+/// The attachment check's ports (the document function checks `tickets/` keys with them).
+pub type LocalAttachments = Attachments<DynamoAttachmentStore, S3DocumentStorage>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumerError {
@@ -203,6 +207,7 @@ pub struct Consumers {
     sqs: aws_sdk_sqs::Client,
     consumers: Vec<Consumer>,
     verification: Arc<LocalVerification>,
+    attachments: Arc<LocalAttachments>,
 }
 
 impl Consumers {
@@ -213,6 +218,7 @@ impl Consumers {
         template: &Template,
         sdk: &aws_config::SdkConfig,
         verification: LocalVerification,
+        attachments: LocalAttachments,
         queue_urls: &BTreeMap<String, String>,
     ) -> Result<Consumers, ConsumerError> {
         let sqs = aws_sdk_sqs::Client::new(sdk);
@@ -244,6 +250,7 @@ impl Consumers {
             sqs,
             consumers,
             verification: Arc::new(verification),
+            attachments: Arc::new(attachments),
         })
     }
 
@@ -361,10 +368,13 @@ impl Consumers {
     /// invocation error (`None`), which fails the whole batch, instead of ending the consumers.
     async fn invoke(&self, consumer: &Consumer, event: SqsEvent) -> Option<SqsBatchResponse> {
         let verification = Arc::clone(&self.verification);
+        let attachments = Arc::clone(&self.attachments);
         let handler = consumer.handler;
         let task = tokio::spawn(async move {
             match handler {
-                Handler::CheckDocuments => check_documents::handle(&verification, event).await,
+                Handler::CheckDocuments => {
+                    check_documents::handle(&verification, &attachments, event).await
+                }
             }
         });
         match task.await {

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use guichet::attachments::Attachments;
 use guichet::dynamo::DynamoTicketStore;
+use guichet::dynamo_attachments::DynamoAttachmentStore;
 use guichet::dynamo_cases::DynamoCaseStore;
 use guichet::kyc::Verification;
 use guichet::s3::S3DocumentStorage;
@@ -83,6 +85,7 @@ enum Handler {
     ReadCase,
     ReviewCase,
     Eligibility,
+    AddAttachment,
 }
 
 impl Handler {
@@ -96,6 +99,7 @@ impl Handler {
             "read-case" => Some(Handler::ReadCase),
             "review-case" => Some(Handler::ReviewCase),
             "eligibility" => Some(Handler::Eligibility),
+            "add-attachment" => Some(Handler::AddAttachment),
             _ => None,
         }
     }
@@ -248,11 +252,13 @@ fn match_segments(route: &[Segment], path: &[&str]) -> Option<BTreeMap<String, S
 /// What the handlers run on: the production wiring of each family of functions, built once
 /// as each Lambda builds it at init.
 pub struct Services {
-    /// Tickets: `create-ticket`, `get-ticket`, `list-tickets`.
+    /// Tickets: `create-ticket`, `get-ticket`, `list-tickets`, `add-attachment`.
     pub desk: Desk<DynamoTicketStore>,
     /// Identity verification: `open-case`, `request-upload`, `read-case`, `review-case`,
     /// `eligibility`.
     pub verification: Verification<DynamoCaseStore, S3DocumentStorage>,
+    /// Ticket attachments: `add-attachment`, and the attachments `get-ticket` lists.
+    pub attachments: Attachments<DynamoAttachmentStore, S3DocumentStorage>,
 }
 
 /// The local API: the template's routes, the production services, the dev signing key.
@@ -410,15 +416,17 @@ impl Gateway {
         let task = tokio::spawn(async move {
             let desk = &gateway.services.desk;
             let verification = &gateway.services.verification;
+            let attachments = &gateway.services.attachments;
             match handler {
                 Handler::CreateTicket => create_ticket::handle(desk, request).await,
-                Handler::GetTicket => get_ticket::handle(desk, request).await,
+                Handler::GetTicket => get_ticket::handle(desk, attachments, request).await,
                 Handler::ListTickets => list_tickets::handle(desk, request).await,
                 Handler::OpenCase => open_case::handle(verification, request).await,
                 Handler::RequestUpload => request_upload::handle(verification, request).await,
                 Handler::ReadCase => read_case::handle(verification, request).await,
                 Handler::ReviewCase => review_case::handle(verification, request).await,
                 Handler::Eligibility => eligibility::handle(verification, request).await,
+                Handler::AddAttachment => add_attachment::handle(desk, attachments, request).await,
             }
         });
         let abort = task.abort_handle();
@@ -1032,8 +1040,19 @@ mod tests {
             max_resubmissions: 2,
         };
         let verification = Verification::connect(&kyc, &sdk);
+        let attachments = Attachments::connect(
+            &guichet::attachments::AttachmentsConfig {
+                tickets_table: "offline".to_owned(),
+                documents_bucket: "offline".to_owned(),
+            },
+            &sdk,
+        );
         let template = Template::load(&Template::default_path()).unwrap();
-        let services = Services { desk, verification };
+        let services = Services {
+            desk,
+            verification,
+            attachments,
+        };
         let gateway = Arc::new(Gateway::new(&template, services, key).unwrap());
         serve(gateway, 0).await.unwrap()
     }

@@ -2193,6 +2193,12 @@ Resources:
             ("POST", "/tickets", "CreateTicketFunction", "create-ticket"),
             (
                 "POST",
+                "/tickets/{reference}/attachments",
+                "AddAttachmentFunction",
+                "add-attachment",
+            ),
+            (
+                "POST",
                 "/verification/cases",
                 "OpenCaseFunction",
                 "open-case",

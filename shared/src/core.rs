@@ -105,6 +105,13 @@ pub trait TicketStore: Send + Sync {
         reference: &TicketReference,
     ) -> impl Future<Output = Result<Option<TicketWithHistory>, StoreError>> + Send;
 
+    /// The player's open identity-verification case, if any: what a verification ticket
+    /// links to.
+    fn open_case_of(
+        &self,
+        player: &PlayerId,
+    ) -> impl Future<Output = Result<Option<crate::domain::verification::CaseId>, StoreError>> + Send;
+
     /// The player's tickets, newest first.
     fn list_for_player(
         &self,

@@ -129,6 +129,9 @@ fn ticket_item(ticket: &Ticket) -> Item {
         "version".into(),
         AttributeValue::N(ticket.version.to_string()),
     );
+    if let Some(case) = &ticket.verification_case {
+        item.insert("case_id".into(), s(case.as_str()));
+    }
     if let Some(incident) = &ticket.incident {
         let mut m = Item::new();
         m.insert("occurred_at".into(), s(incident.occurred_at.to_string()));
@@ -248,6 +251,14 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
         team: parse_with(item, "team", Team::parse)?,
         status: parse_with(item, "status", TicketStatus::parse)?,
         incident,
+        verification_case: match opt_s(item, "case_id") {
+            Some(id) => Some(crate::domain::verification::CaseId::parse(&id).ok_or(
+                StoreError::Corrupt {
+                    attribute: "case_id",
+                },
+            )?),
+            None => None,
+        },
         created_at: timestamp(item, "created_at")?,
         updated_at: timestamp(item, "updated_at")?,
         response_due_at: timestamp(item, "response_due_at")?,
@@ -442,6 +453,32 @@ impl TicketStore for DynamoTicketStore {
             }
         }
         Ok(ticket.map(|ticket| TicketWithHistory { ticket, history }))
+    }
+
+    async fn open_case_of(
+        &self,
+        player: &PlayerId,
+    ) -> Result<Option<crate::domain::verification::CaseId>, StoreError> {
+        // The marker the case store writes with a case and deletes when it closes.
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(player_pk(player)))
+            .key("sk", s("OPENCASE"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output
+            .item()
+            .and_then(|item| opt_s(item, "case_id"))
+            .map(|id| {
+                crate::domain::verification::CaseId::parse(&id).ok_or(StoreError::Corrupt {
+                    attribute: "case_id",
+                })
+            })
+            .transpose()
     }
 
     async fn list_for_player(

@@ -1,10 +1,12 @@
 //! Guichet's shared library: the support desk's rules (`domain`), the ports the handlers
 //! depend on (`core`), their AWS adapters, and the HTTP edge every API function shares.
 
+pub mod attachments;
 pub mod config;
 pub mod core;
 pub mod domain;
 pub mod dynamo;
+pub mod dynamo_attachments;
 pub mod dynamo_cases;
 pub mod http;
 pub mod kyc;

@@ -21,6 +21,7 @@ pub struct MemoryTicketStore {
 
 #[derive(Default)]
 struct State {
+    open_cases: BTreeMap<String, crate::domain::verification::CaseId>,
     tickets: BTreeMap<String, TicketWithHistory>,
     keys: BTreeMap<(String, String), (IdempotencyRecord, Timestamp)>,
 }
@@ -33,6 +34,13 @@ impl MemoryTicketStore {
 
     pub fn ticket_count(&self) -> usize {
         self.lock().tickets.len()
+    }
+
+    /// Gives the player an open verification case, as the case store's marker would.
+    pub fn link_open_case(&self, player: &PlayerId, case: crate::domain::verification::CaseId) {
+        self.lock()
+            .open_cases
+            .insert(player.as_str().to_owned(), case);
     }
 }
 
@@ -80,6 +88,13 @@ impl TicketStore for MemoryTicketStore {
         reference: &TicketReference,
     ) -> Result<Option<TicketWithHistory>, StoreError> {
         Ok(self.lock().tickets.get(reference.as_str()).cloned())
+    }
+
+    async fn open_case_of(
+        &self,
+        player: &PlayerId,
+    ) -> Result<Option<crate::domain::verification::CaseId>, StoreError> {
+        Ok(self.lock().open_cases.get(player.as_str()).cloned())
     }
 
     async fn list_for_player(
@@ -488,4 +503,114 @@ pub async fn case_in_review(
         .flatten()
         .filter(|c| c.status == crate::domain::verification::CaseStatus::InReview)
         .unwrap_or_else(|| panic!("the case did not reach review"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ticket attachments.
+
+/// Attachments in memory, with the store's contract: the limit on counting attachments, and
+/// settling only what is still pending. It does not know the tickets (the handlers check the
+/// ticket first; the DynamoDB store also conditions on it), so it never answers `NoTicket`.
+#[derive(Default)]
+pub struct MemoryAttachmentStore {
+    attachments: Mutex<BTreeMap<(String, String), crate::domain::attachment::Attachment>>,
+}
+
+impl crate::attachments::AttachmentStore for MemoryAttachmentStore {
+    async fn issue(
+        &self,
+        attachment: &crate::domain::attachment::Attachment,
+        max: u32,
+    ) -> Result<crate::attachments::Issued, StoreError> {
+        use crate::attachments::Issued;
+        let mut all = self.attachments.lock().unwrap_or_else(|e| e.into_inner());
+        let reference = attachment.reference.as_str().to_owned();
+        let counting = all
+            .values()
+            .filter(|a| a.reference.as_str() == reference && a.counts())
+            .count();
+        if counting >= max as usize {
+            return Ok(Issued::LimitReached);
+        }
+        let id = (reference, attachment.upload.as_str().to_owned());
+        if all.contains_key(&id) {
+            return Ok(Issued::Contended);
+        }
+        all.insert(id, attachment.clone());
+        Ok(Issued::Done)
+    }
+
+    async fn attachment(
+        &self,
+        reference: &TicketReference,
+        upload: &UploadId,
+    ) -> Result<Option<crate::domain::attachment::Attachment>, StoreError> {
+        Ok(self
+            .attachments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(reference.as_str().to_owned(), upload.as_str().to_owned()))
+            .cloned())
+    }
+
+    async fn attachments_of(
+        &self,
+        reference: &TicketReference,
+    ) -> Result<Vec<crate::domain::attachment::Attachment>, StoreError> {
+        let mut found: Vec<_> = self
+            .attachments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|a| &a.reference == reference)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| {
+            (a.issued_at, a.upload.as_str()).cmp(&(b.issued_at, b.upload.as_str()))
+        });
+        Ok(found)
+    }
+
+    async fn settle(
+        &self,
+        attachment: &crate::domain::attachment::Attachment,
+        from: crate::domain::attachment::AttachmentState,
+    ) -> Result<crate::attachments::Settled, StoreError> {
+        use crate::attachments::Settled;
+        use crate::domain::attachment::AttachmentState;
+        let mut all = self.attachments.lock().unwrap_or_else(|e| e.into_inner());
+        let id = (
+            attachment.reference.as_str().to_owned(),
+            attachment.upload.as_str().to_owned(),
+        );
+        // Compared by name, as the DynamoDB store's condition is (not the failure's reason).
+        let same = |a: AttachmentState, b: AttachmentState| {
+            std::mem::discriminant(&a) == std::mem::discriminant(&b)
+        };
+        match all.get(&id) {
+            Some(current) if same(current.state, from) => {
+                all.insert(id, attachment.clone());
+                Ok(Settled::Done)
+            }
+            _ => Ok(Settled::StateChanged),
+        }
+    }
+}
+
+/// Ticket attachments over the in-memory ports, their clock fixed at `now`.
+pub fn attachments(
+    now: &str,
+) -> crate::attachments::Attachments<MemoryAttachmentStore, MemoryDocumentStorage> {
+    crate::attachments::Attachments {
+        store: MemoryAttachmentStore::default(),
+        storage: MemoryDocumentStorage::default(),
+        clock: Box::new(FixedClock::at(now)),
+    }
+}
+
+/// A PNG-looking file of exactly `size` bytes (at least its 8-byte signature).
+pub fn png_bytes(size: u64) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.resize(usize::try_from(size).unwrap_or(8).max(bytes.len()), 0);
+    bytes
 }

@@ -12,7 +12,7 @@ use crate::domain::acknowledgement::acknowledgement;
 use crate::domain::intake::TicketRequest;
 use crate::domain::reference::TicketReference;
 use crate::domain::sla::{ResponseTarget, SupportCalendar};
-use crate::domain::ticket::{PlayerId, Ticket};
+use crate::domain::ticket::{Category, PlayerId, Ticket};
 
 /// How many times intake draws a new reference or waits out a concurrent write before
 /// giving up. A collision among 2.6e13 references is rare; contention only happens when a
@@ -78,12 +78,18 @@ impl<S: TicketStore> Desk<S> {
             claimed_at: now,
             expires_at: now + self.idempotency_ttl,
         });
+        let verification_case = if request.category == Category::Verification {
+            self.store.open_case_of(&player).await?
+        } else {
+            None
+        };
         for attempt in 0..MAX_ATTEMPTS {
             let reference = self.references.next_reference()?;
-            let (ticket, received, _) =
+            let (mut ticket, received, _) =
                 request
                     .clone()
                     .open(reference, player.clone(), now, &self.calendar);
+            ticket.verification_case = verification_case.clone();
             let write = NewTicketWrite {
                 ticket,
                 received,

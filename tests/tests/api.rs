@@ -37,7 +37,18 @@ impl Api {
         let verification = Verification::connect(&kyc, &stack.sdk);
         let key_path = std::env::temp_dir().join(format!("{}.key", unique_stack_name()));
         let key = DevKey::load_or_create(&key_path).expect("dev key");
-        let services = Services { desk, verification };
+        let attachments = guichet::attachments::Attachments::connect(
+            &guichet::attachments::AttachmentsConfig {
+                tickets_table: stack.tickets_table.clone(),
+                documents_bucket: stack.documents_bucket.clone(),
+            },
+            &stack.sdk,
+        );
+        let services = Services {
+            desk,
+            verification,
+            attachments,
+        };
         let gateway = Gateway::new(&project_template(), services, key.clone()).expect("gateway");
         let (addr, server) = serve(Arc::new(gateway), 0).await.expect("serving");
         let _ = std::fs::remove_file(&key_path);

@@ -228,6 +228,11 @@ async fn cases_and_tickets_share_the_player_index_without_mixing() {
         .expect("ticket");
     let tickets = desk.tickets_of(&player, 20, None).await.expect("tickets");
     assert_eq!(tickets.items.len(), 1);
+    assert_eq!(
+        tickets.items[0].verification_case.as_ref(),
+        Some(&case.id),
+        "a verification ticket links to the player's open case"
+    );
     let cases = store.cases_of(&player).await.expect("cases");
     assert_eq!(cases.len(), 1);
     assert_eq!(cases[0].id, case.id);

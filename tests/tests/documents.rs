@@ -63,6 +63,13 @@ async fn fixture() -> Fixture {
         &project_template(),
         &stack.sdk,
         Verification::connect(&config(&stack), &stack.sdk),
+        guichet::attachments::Attachments::connect(
+            &guichet::attachments::AttachmentsConfig {
+                tickets_table: stack.tickets_table.clone(),
+                documents_bucket: stack.documents_bucket.clone(),
+            },
+            &stack.sdk,
+        ),
         &queues,
     )
     .await

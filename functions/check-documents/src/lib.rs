@@ -1,7 +1,10 @@
 //! The document function: S3 announces each new object in the documents bucket on an SQS queue;
-//! this reads those announcements and asks [`Verification::check_object`] to inspect each object
-//! (real size, magic bytes, a key we issued an upload URL for). What passes is marked received
-//! (and the case goes to review when the set is complete); anything else is quarantined.
+//! this reads those announcements and inspects each object (real size, magic bytes, a key we
+//! issued an upload URL for), dispatching on the key's prefix: ticket attachments (`tickets/`) to
+//! [`Attachments::check_object`], everything else to [`Verification::check_object`] (which
+//! quarantines whatever is not a verification upload). A verification document that passes is
+//! marked received (and the case goes to review when the set is complete); an attachment that
+//! passes is listed on its ticket; anything else is quarantined.
 //!
 //! Messages are reported one by one (`ReportBatchItemFailures`): a message that cannot be
 //! handled now (the store or S3 failing, a body that is not an S3 event) is named in
@@ -10,7 +13,9 @@
 //! harmless: `check_object` is safe to run twice on the same object.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use guichet::attachments::{AttachmentCheck, AttachmentError, AttachmentStore, Attachments};
 use guichet::core::{CaseStore, DocumentStorage};
+use guichet::domain::attachment::ATTACHMENTS_PREFIX;
 use guichet::domain::verification::upload_id_of_key;
 use guichet::kyc::{CheckOutcome, KycError, Verification};
 use serde::Deserialize;
@@ -34,6 +39,8 @@ pub enum RecordError {
     BadKey,
     #[error("the document check failed")]
     Check(#[from] KycError),
+    #[error("the attachment check failed")]
+    Attachment(#[from] AttachmentError),
 }
 
 /// The part of an S3 event notification this function reads. Deliberately not
@@ -69,17 +76,24 @@ struct NotificationObject {
 }
 
 /// Checks every object a batch announces; names in the response only the messages to retry.
-pub async fn handle<C: CaseStore, D: DocumentStorage>(
+pub async fn handle<C, D, A, E>(
     verification: &Verification<C, D>,
+    attachments: &Attachments<A, E>,
     event: SqsEvent,
-) -> SqsBatchResponse {
+) -> SqsBatchResponse
+where
+    C: CaseStore,
+    D: DocumentStorage,
+    A: AttachmentStore,
+    E: DocumentStorage,
+{
     let mut response = SqsBatchResponse::default();
     // One message at a time: two objects of the same case would otherwise race for the case's
     // version (check_object retries, but needlessly), and a batch is at most ten small checks.
     for message in event.records {
         let message_id = message.message_id.clone().unwrap_or_default();
         let span = tracing::info_span!("document_event", message_id = %message_id);
-        if let Err(error) = handle_message(verification, &message)
+        if let Err(error) = handle_message(verification, attachments, &message)
             .instrument(span.clone())
             .await
         {
@@ -92,10 +106,17 @@ pub async fn handle<C: CaseStore, D: DocumentStorage>(
     response
 }
 
-async fn handle_message<C: CaseStore, D: DocumentStorage>(
+async fn handle_message<C, D, A, E>(
     verification: &Verification<C, D>,
+    attachments: &Attachments<A, E>,
     message: &SqsMessage,
-) -> Result<(), RecordError> {
+) -> Result<(), RecordError>
+where
+    C: CaseStore,
+    D: DocumentStorage,
+    A: AttachmentStore,
+    E: DocumentStorage,
+{
     let body = message.body.as_deref().ok_or(RecordError::NoBody)?;
     let notification: Notification = serde_json::from_str(body).map_err(RecordError::NotS3Event)?;
     let Some(records) = notification.records else {
@@ -119,8 +140,13 @@ async fn handle_message<C: CaseStore, D: DocumentStorage>(
         // (an opaque token), which the outcome logs do not need.
         let upload = upload_id_of_key(&key);
         let upload = upload.as_ref().map_or("none", |u| u.as_str());
-        let outcome = verification.check_object(&key).await?;
-        log_outcome(upload, &outcome);
+        if key.starts_with(ATTACHMENTS_PREFIX) {
+            let outcome = attachments.check_object(&key).await?;
+            log_attachment_outcome(upload, &outcome);
+        } else {
+            let outcome = verification.check_object(&key).await?;
+            log_outcome(upload, &outcome);
+        }
     }
     Ok(())
 }
@@ -144,6 +170,28 @@ fn log_outcome(upload: &str, outcome: &CheckOutcome) {
             "object quarantined"
         ),
         CheckOutcome::AlreadyHandled => tracing::info!(
+            upload,
+            outcome = "already_handled",
+            "nothing to do (duplicate delivery)"
+        ),
+    }
+}
+
+fn log_attachment_outcome(upload: &str, outcome: &AttachmentCheck) {
+    match outcome {
+        AttachmentCheck::Checked { reference } => tracing::info!(
+            upload,
+            ticket = reference.as_str(),
+            outcome = "checked",
+            "attachment checked"
+        ),
+        AttachmentCheck::Refused { failure } => tracing::warn!(
+            upload,
+            failure = failure.as_str(),
+            outcome = "refused",
+            "attachment quarantined"
+        ),
+        AttachmentCheck::AlreadyHandled => tracing::info!(
             upload,
             outcome = "already_handled",
             "nothing to do (duplicate delivery)"

@@ -147,7 +147,12 @@ async fn good_files_are_received_and_the_last_one_sends_the_case_to_review() {
     v.storage.put(&id.key, &pdf(2048));
     v.storage.put(&address.key, &png(512));
 
-    let response = check_documents::handle(&v, batch(vec![announcement("m-1", &id.key)])).await;
+    let response = check_documents::handle(
+        &v,
+        &mocks::attachments(NOW),
+        batch(vec![announcement("m-1", &id.key)]),
+    )
+    .await;
     assert!(failures(&response).is_empty());
     let after_first = case_of(&v, &case).await;
     assert_eq!(after_first.status, CaseStatus::AwaitingDocuments);
@@ -158,8 +163,12 @@ async fn good_files_are_received_and_the_last_one_sends_the_case_to_review() {
         Some(id.key.as_str())
     );
 
-    let response =
-        check_documents::handle(&v, batch(vec![announcement("m-2", &address.key)])).await;
+    let response = check_documents::handle(
+        &v,
+        &mocks::attachments(NOW),
+        batch(vec![announcement("m-2", &address.key)]),
+    )
+    .await;
     assert!(failures(&response).is_empty());
     let done = case_of(&v, &case).await;
     assert_eq!(done.status, CaseStatus::InReview);
@@ -193,8 +202,12 @@ async fn bytes_that_are_not_what_they_claim_are_refused_and_quarantined() {
     .await;
     v.storage.put(&claimed_pdf.key, &png(64));
 
-    let response =
-        check_documents::handle(&v, batch(vec![announcement("m-1", &claimed_pdf.key)])).await;
+    let response = check_documents::handle(
+        &v,
+        &mocks::attachments(NOW),
+        batch(vec![announcement("m-1", &claimed_pdf.key)]),
+    )
+    .await;
     assert!(
         failures(&response).is_empty(),
         "a refusal is handled, not retried"
@@ -226,8 +239,12 @@ async fn a_file_of_another_size_is_refused() {
     .await;
     v.storage.put(&declared.key, &pdf(50));
 
-    let response =
-        check_documents::handle(&v, batch(vec![announcement("m-1", &declared.key)])).await;
+    let response = check_documents::handle(
+        &v,
+        &mocks::attachments(NOW),
+        batch(vec![announcement("m-1", &declared.key)]),
+    )
+    .await;
     assert!(failures(&response).is_empty());
     let slot = case_of(&v, &case)
         .await
@@ -268,7 +285,7 @@ async fn unknown_keys_and_other_players_prefixes_are_quarantined() {
     let mut event = fixture("document-uploaded.json");
     event.records.push(announcement("m-2", &elsewhere));
     event.records.push(announcement("m-3", spaced));
-    let response = check_documents::handle(&v, event).await;
+    let response = check_documents::handle(&v, &mocks::attachments(NOW), event).await;
     assert!(failures(&response).is_empty());
 
     let mut expected: Vec<String> = [fixture_key, elsewhere.as_str(), spaced]
@@ -317,12 +334,18 @@ async fn a_duplicate_delivery_changes_nothing() {
         ])
     };
 
-    assert!(failures(&check_documents::handle(&v, deliver()).await).is_empty());
+    assert!(
+        failures(&check_documents::handle(&v, &mocks::attachments(NOW), deliver()).await)
+            .is_empty()
+    );
     let once = case_of(&v, &case).await;
     let audit_once = v.cases.audit_of(&case.id).await.expect("store").len();
     let objects_once = v.storage.keys();
 
-    assert!(failures(&check_documents::handle(&v, deliver()).await).is_empty());
+    assert!(
+        failures(&check_documents::handle(&v, &mocks::attachments(NOW), deliver()).await)
+            .is_empty()
+    );
     assert_eq!(case_of(&v, &case).await, once, "same case, same version");
     assert_eq!(
         v.cases.audit_of(&case.id).await.expect("store").len(),
@@ -366,7 +389,7 @@ async fn only_the_poison_messages_of_a_batch_are_retried() {
         bad_escape,
         announcement("good-2", &address.key),
     ]);
-    let response = check_documents::handle(&v, event).await;
+    let response = check_documents::handle(&v, &mocks::attachments(NOW), event).await;
     assert_eq!(
         failures(&response),
         ["garbage", "empty-object", "no-body", "bad-key"]
@@ -383,7 +406,12 @@ async fn only_the_poison_messages_of_a_batch_are_retried() {
 #[tokio::test]
 async fn s3_test_events_and_other_event_kinds_are_acknowledged() {
     let v = mocks::verification(NOW);
-    let response = check_documents::handle(&v, fixture("document-s3-test-event.json")).await;
+    let response = check_documents::handle(
+        &v,
+        &mocks::attachments(NOW),
+        fixture("document-s3-test-event.json"),
+    )
+    .await;
     assert!(failures(&response).is_empty());
 
     let key = "verification/player-1/left-alone.pdf";
@@ -392,7 +420,8 @@ async fn s3_test_events_and_other_event_kinds_are_acknowledged() {
     removed.body = removed
         .body
         .map(|b| b.replace("ObjectCreated:Put", "ObjectRemoved:Delete"));
-    let response = check_documents::handle(&v, batch(vec![removed])).await;
+    let response =
+        check_documents::handle(&v, &mocks::attachments(NOW), batch(vec![removed])).await;
     assert!(failures(&response).is_empty());
     assert_eq!(v.storage.keys(), [key], "nothing to check for a removal");
 }
@@ -439,11 +468,93 @@ async fn a_storage_failure_fails_the_message_so_it_is_retried() {
     let mut event = fixture("document-uploaded.json");
     event.records.push(raw_message("no-id", Some("{}")));
     event.records[1].message_id = None;
-    let response = check_documents::handle(&v, event).await;
+    let response = check_documents::handle(&v, &mocks::attachments(NOW), event).await;
     // Without a message id the failure is reported as an empty identifier, which Lambda reads
     // as "retry the whole batch": never an acknowledgement.
     assert_eq!(
         failures(&response),
         ["059f36b4-87a3-44ab-83d2-661975830a7d", ""]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ticket attachments: `tickets/` keys go to the attachment check, never to the verification one.
+
+/// The `attachment-uploaded` message, announcing `key` instead of the fixture's.
+fn attachment_announcement(message_id: &str, key: &str) -> SqsMessage {
+    let mut message = fixture("attachment-uploaded.json").records.remove(0);
+    let body = message.body.as_deref().expect("the fixture has a body");
+    let mut body: serde_json::Value = serde_json::from_str(body).expect("JSON body");
+    assert!(body["Records"][0]["s3"]["object"]["key"]
+        .as_str()
+        .is_some_and(|k| k.starts_with("tickets/")));
+    body["Records"][0]["s3"]["object"]["key"] = serde_json::Value::String(s3_encode(key));
+    message.body = Some(body.to_string());
+    message.message_id = Some(message_id.to_owned());
+    message
+}
+
+#[tokio::test]
+async fn attachments_are_checked_by_the_attachment_check() {
+    use guichet::attachments::AttachmentStore;
+    use guichet::domain::attachment::AttachmentState;
+    let (v, a) = (mocks::verification(NOW), mocks::attachments(NOW));
+    let reference = guichet::domain::reference::TicketReference::from_random([1; 9]);
+    let (good, _) = a
+        .request(&Actor::Player, &reference, ContentType::Png, 300)
+        .await
+        .expect("issued");
+    let (liar, _) = a
+        .request(&Actor::Player, &reference, ContentType::Pdf, 300)
+        .await
+        .expect("issued");
+    a.storage.put(&good.key, &png(300));
+    a.storage.put(&liar.key, &png(300));
+    let deliver = || {
+        batch(vec![
+            attachment_announcement("m-1", &good.key),
+            attachment_announcement("m-2", &liar.key),
+        ])
+    };
+    let response = check_documents::handle(&v, &a, deliver()).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    let state = |upload| {
+        let a = &a;
+        let reference = &reference;
+        async move {
+            a.store
+                .attachment(reference, upload)
+                .await
+                .expect("store")
+                .expect("recorded")
+                .state
+        }
+    };
+    assert_eq!(state(&good.upload).await, AttachmentState::Checked);
+    assert_eq!(
+        state(&liar.upload).await,
+        AttachmentState::Refused(CheckFailure::TypeMismatch)
+    );
+    let mut expected = vec![good.key.clone(), format!("quarantine/{}", liar.key)];
+    expected.sort();
+    assert_eq!(a.storage.keys(), expected);
+    // The verification side saw nothing.
+    assert!(v.storage.keys().is_empty());
+
+    // A duplicate delivery changes nothing.
+    let response = check_documents::handle(&v, &a, deliver()).await;
+    assert!(failures(&response).is_empty());
+    assert_eq!(state(&good.upload).await, AttachmentState::Checked);
+    assert_eq!(a.storage.keys(), expected);
+}
+
+#[tokio::test]
+async fn unknown_keys_under_tickets_are_quarantined_by_the_attachment_check() {
+    let (v, a) = (mocks::verification(NOW), mocks::attachments(NOW));
+    let stray = "tickets/K7M2Q9XW45/holiday photo.png";
+    a.storage.put(stray, &png(20));
+    let response =
+        check_documents::handle(&v, &a, batch(vec![attachment_announcement("m-1", stray)])).await;
+    assert!(failures(&response).is_empty());
+    assert_eq!(a.storage.keys(), [format!("quarantine/{stray}")]);
 }

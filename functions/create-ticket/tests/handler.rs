@@ -137,3 +137,47 @@ async fn media_type_size_and_key_are_checked() {
 
     assert_eq!(desk.store.ticket_count(), 0);
 }
+
+#[tokio::test]
+async fn a_verification_ticket_links_to_the_open_case_and_others_do_not() {
+    let desk = desk(NOW);
+    let case = guichet::domain::verification::CaseId::generate().expect("random");
+    let player = guichet::domain::ticket::PlayerId::parse("player-7f3a9c").expect("id");
+    desk.store.link_open_case(&player, case.clone());
+
+    let mut verification = event("create-ticket.json");
+    *verification.body_mut() = Body::Text(
+        r#"{"channel":"form","category":"verification","subject":"Mes documents","description":"J'ai envoyé mon relevé hier soir."}"#
+            .to_owned(),
+    );
+    verification.headers_mut().remove("idempotency-key");
+    let response = create_ticket::handle(&desk, verification).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let reference = body_json(&response)["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    let parsed = guichet::domain::reference::TicketReference::parse(&reference).expect("valid");
+    let stored = desk
+        .ticket_of(&player, &parsed)
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(stored.ticket.verification_case, Some(case));
+
+    let response = create_ticket::handle(&desk, event("create-ticket.json")).await;
+    let reference = body_json(&response)["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    let parsed = guichet::domain::reference::TicketReference::parse(&reference).expect("valid");
+    let stored = desk
+        .ticket_of(&player, &parsed)
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(
+        stored.ticket.verification_case, None,
+        "an account ticket links nothing"
+    );
+}

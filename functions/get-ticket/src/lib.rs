@@ -1,15 +1,50 @@
-//! `GET /tickets/{reference}`: a player reads their own ticket; agents read any.
+//! `GET /tickets/{reference}`: a player reads their own ticket; agents read any. The ticket
+//! lists its checked attachments: metadata for everyone, and for staff a presigned GET (valid
+//! 5 minutes) per attachment. Players never get a storage key or URL.
 
-use guichet::core::TicketStore;
+use guichet::attachments::{AttachmentStore, Attachments};
+use guichet::core::{DocumentStorage, Presigned, TicketStore};
 use guichet::domain::reference::TicketReference;
 use guichet::domain::validation::{Rule, ValidationError};
 use guichet::http::{json_response, request_id, ApiError, Caller, Role};
 use guichet::tickets::{Desk, TicketView};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
 use tracing::Instrument;
 
-pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
+/// The ticket, its history and its checked attachments.
+#[derive(Serialize)]
+struct TicketRead<'a> {
+    #[serde(flatten)]
+    view: TicketView<'a>,
+    attachments: Vec<AttachmentView<'a>>,
+}
+
+/// One checked attachment; `url` and `expires_at` for staff only.
+#[derive(Serialize)]
+struct AttachmentView<'a> {
+    upload_id: &'a str,
+    content_type: &'a str,
+    size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checked_at: Option<jiff::Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<jiff::Timestamp>,
+}
+
+pub async fn handle<S, A, D>(
+    desk: &Desk<S>,
+    attachments: &Attachments<A, D>,
+    request: Request,
+) -> Response<Body>
+where
+    S: TicketStore,
+    A: AttachmentStore,
+    D: DocumentStorage,
+{
     let request_id = request_id(&request);
     let span = tracing::info_span!(
         "get_ticket",
@@ -17,7 +52,7 @@ pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Respons
         ticket = tracing::field::Empty
     );
     async {
-        match read(desk, &request).await {
+        match read(desk, attachments, &request).await {
             Ok(response) => response,
             Err(error) => error.into_response(&request_id),
         }
@@ -26,10 +61,16 @@ pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Respons
     .await
 }
 
-async fn read<S: TicketStore>(
+async fn read<S, A, D>(
     desk: &Desk<S>,
+    attachments: &Attachments<A, D>,
     request: &Request,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<Response<Body>, ApiError>
+where
+    S: TicketStore,
+    A: AttachmentStore,
+    D: DocumentStorage,
+{
     let caller = Caller::from_request(request)?;
     if !caller.has(Role::Player) && !caller.is_staff() {
         return Err(ApiError::Forbidden {
@@ -50,11 +91,34 @@ async fn read<S: TicketStore>(
         desk.ticket_of(&caller.subject, &reference).await?
     };
     let found = found.ok_or(ApiError::NotFound)?;
+    let checked = attachments
+        .checked(&found.ticket.reference, caller.is_staff())
+        .await?;
     Ok(json_response(
         StatusCode::OK,
-        &TicketView {
-            ticket: &found.ticket,
-            history: Some(&found.history),
+        &TicketRead {
+            view: TicketView {
+                ticket: &found.ticket,
+                history: Some(&found.history),
+            },
+            attachments: checked
+                .iter()
+                .map(|(attachment, url)| attachment_view(attachment, url.as_ref()))
+                .collect(),
         },
     ))
+}
+
+fn attachment_view<'a>(
+    attachment: &'a guichet::domain::attachment::Attachment,
+    url: Option<&'a Presigned>,
+) -> AttachmentView<'a> {
+    AttachmentView {
+        upload_id: attachment.upload.as_str(),
+        content_type: attachment.content_type.as_str(),
+        size: attachment.size,
+        checked_at: attachment.checked_at,
+        url: url.map(|p| p.url.as_str()),
+        expires_at: url.map(|p| p.expires_at),
+    }
 }

@@ -1,6 +1,6 @@
 //! The handler fed with the sample events in `events/`, over the in-memory store.
 
-use guichet::mocks::{body_json, desk, event};
+use guichet::mocks::{attachments, body_json, desk, event};
 use guichet::tickets::Submitted;
 use lambda_http::http::StatusCode;
 use lambda_http::RequestExt;
@@ -39,7 +39,12 @@ fn get(reference: &str, groups: &str, sub: &str) -> lambda_http::Request {
 async fn a_player_reads_their_ticket_with_its_history() {
     let desk = desk(NOW);
     let reference = submit_for(&desk, "player-7f3a9c").await;
-    let response = get_ticket::handle(&desk, get(&reference, "[player]", "player-7f3a9c")).await;
+    let response = get_ticket::handle(
+        &desk,
+        &attachments(NOW),
+        get(&reference, "[player]", "player-7f3a9c"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = body_json(&response);
     assert_eq!(body["reference"], reference.as_str());
@@ -52,7 +57,12 @@ async fn references_are_read_in_any_case() {
     let desk = desk(NOW);
     let reference = submit_for(&desk, "player-7f3a9c").await;
     let typed = reference.to_lowercase().replace('-', "");
-    let response = get_ticket::handle(&desk, get(&typed, "[player]", "player-7f3a9c")).await;
+    let response = get_ticket::handle(
+        &desk,
+        &attachments(NOW),
+        get(&typed, "[player]", "player-7f3a9c"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -60,8 +70,13 @@ async fn references_are_read_in_any_case() {
 async fn another_players_ticket_is_not_found_like_an_unknown_one() {
     let desk = desk(NOW);
     let reference = submit_for(&desk, "player-other").await;
-    let theirs = get_ticket::handle(&desk, get(&reference, "[player]", "player-7f3a9c")).await;
-    let unknown = get_ticket::handle(&desk, event("get-ticket.json")).await;
+    let theirs = get_ticket::handle(
+        &desk,
+        &attachments(NOW),
+        get(&reference, "[player]", "player-7f3a9c"),
+    )
+    .await;
+    let unknown = get_ticket::handle(&desk, &attachments(NOW), event("get-ticket.json")).await;
     assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     assert_eq!(body_json(&theirs), body_json(&unknown));
@@ -71,9 +86,19 @@ async fn another_players_ticket_is_not_found_like_an_unknown_one() {
 async fn agents_read_any_ticket_and_other_roles_are_refused() {
     let desk = desk(NOW);
     let reference = submit_for(&desk, "player-other").await;
-    let agent = get_ticket::handle(&desk, get(&reference, "[agent]", "agent-0042")).await;
+    let agent = get_ticket::handle(
+        &desk,
+        &attachments(NOW),
+        get(&reference, "[agent]", "agent-0042"),
+    )
+    .await;
     assert_eq!(agent.status(), StatusCode::OK);
-    let service = get_ticket::handle(&desk, get(&reference, "[service]", "svc-cashier")).await;
+    let service = get_ticket::handle(
+        &desk,
+        &attachments(NOW),
+        get(&reference, "[service]", "svc-cashier"),
+    )
+    .await;
     assert_eq!(service.status(), StatusCode::FORBIDDEN);
 }
 
@@ -85,7 +110,85 @@ async fn a_mistyped_reference_is_a_named_error() {
             "reference".to_owned(),
             "K7M2Q-9XW46".to_owned(),
         )]));
-    let response = get_ticket::handle(&desk, request).await;
+    let response = get_ticket::handle(&desk, &attachments(NOW), request).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "reference");
+}
+
+/// Issues three attachments of the ticket and checks what arrives: a good PNG, a PDF that is a
+/// PNG (refused), and one never uploaded (pending).
+async fn with_attachments(
+    a: &guichet::attachments::Attachments<
+        guichet::mocks::MemoryAttachmentStore,
+        guichet::mocks::MemoryDocumentStorage,
+    >,
+    reference: &str,
+) -> String {
+    use guichet::domain::verification::ContentType;
+    let reference =
+        guichet::domain::reference::TicketReference::parse(reference).expect("reference");
+    let player = guichet::domain::ticket::Actor::Player;
+    let png = guichet::mocks::png_bytes(2048);
+    let (good, _) = a
+        .request(&player, &reference, ContentType::Png, 2048)
+        .await
+        .expect("issued");
+    let (liar, _) = a
+        .request(&player, &reference, ContentType::Pdf, 2048)
+        .await
+        .expect("issued");
+    a.request(&player, &reference, ContentType::Jpeg, 100)
+        .await
+        .expect("issued");
+    for key in [&good.key, &liar.key] {
+        a.storage.put(key, &png);
+        a.check_object(key).await.expect("checked");
+    }
+    good.upload.as_str().to_owned()
+}
+
+#[tokio::test]
+async fn players_see_their_checked_attachments_without_any_url() {
+    let (desk, a) = (desk(NOW), attachments(NOW));
+    let reference = submit_for(&desk, "player-7f3a9c").await;
+    let good = with_attachments(&a, &reference).await;
+    let response =
+        get_ticket::handle(&desk, &a, get(&reference, "[player]", "player-7f3a9c")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = body_json(&response);
+    assert_eq!(
+        body["attachments"],
+        serde_json::json!([{"upload_id": good, "content_type": "image/png", "size": 2048,
+                            "checked_at": NOW}])
+    );
+    let text = body.to_string();
+    assert!(!text.contains("tickets/"), "no storage key: {text}");
+    assert!(!text.contains("http"), "no URL: {text}");
+}
+
+#[tokio::test]
+async fn staff_get_a_short_lived_url_per_checked_attachment() {
+    let (desk, a) = (desk(NOW), attachments(NOW));
+    let reference = submit_for(&desk, "player-7f3a9c").await;
+    let good = with_attachments(&a, &reference).await;
+    let response = get_ticket::handle(&desk, &a, get(&reference, "[agent]", "agent-0042")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let listed = body_json(&response)["attachments"].clone();
+    let listed = listed.as_array().expect("a list");
+    assert_eq!(listed.len(), 1, "only the checked one: {listed:?}");
+    assert_eq!(listed[0]["upload_id"], good.as_str());
+    assert!(listed[0]["url"]
+        .as_str()
+        .expect("a URL")
+        .contains(&format!("tickets/{}/{good}", reference.replace('-', ""))));
+    assert_eq!(listed[0]["expires_at"], "2026-11-26T15:05:00Z");
+}
+
+#[tokio::test]
+async fn a_ticket_without_attachments_lists_none() {
+    let (desk, a) = (desk(NOW), attachments(NOW));
+    let reference = submit_for(&desk, "player-7f3a9c").await;
+    let response =
+        get_ticket::handle(&desk, &a, get(&reference, "[player]", "player-7f3a9c")).await;
+    assert_eq!(body_json(&response)["attachments"], serde_json::json!([]));
 }

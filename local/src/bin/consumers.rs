@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use guichet::attachments::{Attachments, AttachmentsConfig};
 use guichet::config::KycConfig;
 use guichet::kyc::Verification;
 use guichet_local::consumers::{consumers_of, queue_urls_from_env, Consumers};
@@ -60,7 +61,14 @@ async fn run() -> Result<(), String> {
 
     let sdk = guichet::aws_sdk_config().await;
     let verification = Verification::connect(&config, &sdk);
-    let consumers = Consumers::new(&template, &sdk, verification, &queue_urls)
+    let attachments = Attachments::connect(
+        &AttachmentsConfig {
+            tickets_table: config.tickets_table.clone(),
+            documents_bucket: config.documents_bucket.clone(),
+        },
+        &sdk,
+    );
+    let consumers = Consumers::new(&template, &sdk, verification, attachments, &queue_urls)
         .await
         .map_err(|e| error_chain(&e))?;
     for line in consumers.describe() {

@@ -9,6 +9,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use guichet::attachments::Attachments;
 use guichet::kyc::Verification;
 use guichet::tickets::Desk;
 use guichet_local::error_chain;
@@ -39,8 +40,13 @@ async fn run() -> Result<(), String> {
     let verification = Verification::from_env()
         .await
         .map_err(|e| error_chain(&e))?;
+    let attachments = Attachments::from_env().await.map_err(|e| error_chain(&e))?;
     let key = DevKey::load_or_create(&DevKey::default_path()).map_err(|e| error_chain(&e))?;
-    let services = Services { desk, verification };
+    let services = Services {
+        desk,
+        verification,
+        attachments,
+    };
     let gateway = Gateway::new(&template, services, key).map_err(|e| error_chain(&e))?;
     for route in gateway.route_keys() {
         tracing::info!(route = %route, "route");

@@ -132,6 +132,7 @@ impl TicketRequest {
             team,
             status: TicketStatus::Open,
             incident: self.incident,
+            verification_case: None,
             created_at: now,
             updated_at: now,
             response_due_at: target.due_at,

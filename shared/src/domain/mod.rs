@@ -4,6 +4,7 @@
 mod vocabulary;
 
 pub mod acknowledgement;
+pub mod attachment;
 pub mod intake;
 pub mod reference;
 pub mod sla;

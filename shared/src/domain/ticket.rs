@@ -194,6 +194,10 @@ pub struct Ticket {
     pub status: TicketStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<IncidentDetails>,
+    /// A verification ticket's link to the player's identity-verification case, when one
+    /// was open at intake: the agent opens the case from the ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_case: Option<super::verification::CaseId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub response_due_at: Timestamp,

@@ -1,0 +1,222 @@
+//! `POST /tickets/{reference}/attachments`: a presigned S3 PUT for one attachment (a screenshot,
+//! a PDF) of a ticket. The ticket's owner asks for their own ticket; agents and supervisors for
+//! any ticket. Another player's ticket answers `404` exactly as an unknown one does.
+//!
+//! Everything is checked before a URL is made: the content type against the accepted types,
+//! the size against the limit, the count against the ticket's limit (one conditional write).
+//! The object key is the server's, under the ticket's own prefix; the type, the exact length and
+//! SSE-KMS are signed into the URL. The document function checks what arrives, and the ticket
+//! lists the attachment once it passed.
+
+use guichet::attachments::{AttachmentStore, Attachments};
+use guichet::core::{DocumentStorage, Presigned, TicketStore};
+use guichet::domain::attachment::MAX_ATTACHMENT_BYTES;
+use guichet::domain::reference::TicketReference;
+use guichet::domain::ticket::Actor;
+use guichet::domain::validation::{Fields, Rule, ValidationError};
+use guichet::domain::verification::ContentType;
+use guichet::http::{json_body, json_response, request_id, ApiError, Caller, Role};
+use guichet::tickets::Desk;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use tracing::Instrument;
+
+const FIELDS: &[&str] = &["content_type", "size"];
+
+/// What the body asks for, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttachmentRequest {
+    pub content_type: ContentType,
+    pub size: u64,
+}
+
+/// `{upload_id, method, url, headers, expires_at}`.
+#[derive(Serialize)]
+struct UploadUrl<'a> {
+    upload_id: &'a str,
+    #[serde(flatten)]
+    presigned: &'a Presigned,
+}
+
+pub async fn handle<S, A, D>(
+    desk: &Desk<S>,
+    attachments: &Attachments<A, D>,
+    request: Request,
+) -> Response<Body>
+where
+    S: TicketStore,
+    A: AttachmentStore,
+    D: DocumentStorage,
+{
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "add_attachment",
+        request_id = %request_id,
+        ticket = tracing::field::Empty,
+        upload = tracing::field::Empty
+    );
+    async {
+        match issue(desk, attachments, &request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(&request_id),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn issue<S, A, D>(
+    desk: &Desk<S>,
+    attachments: &Attachments<A, D>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError>
+where
+    S: TicketStore,
+    A: AttachmentStore,
+    D: DocumentStorage,
+{
+    let caller = Caller::from_request(request)?;
+    let staff = caller.is_staff();
+    if !staff && !caller.has(Role::Player) {
+        return Err(ApiError::Forbidden {
+            required: Role::Player,
+        });
+    }
+    let raw = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("reference"))
+        .unwrap_or("");
+    let reference = TicketReference::parse(raw)
+        .map_err(|_| ValidationError::new("reference", Rule::Reference))?;
+    tracing::Span::current().record("ticket", reference.as_str());
+    let body = json_body(request)?;
+    let asked = parse(&body)?;
+    let found = if staff {
+        desk.store.get(&reference).await?
+    } else {
+        // Someone else's ticket is indistinguishable from one that does not exist.
+        desk.ticket_of(&caller.subject, &reference).await?
+    };
+    let ticket = found.ok_or(ApiError::NotFound)?.ticket;
+    let actor = if staff {
+        Actor::Staff {
+            id: caller.subject.as_str().to_owned(),
+        }
+    } else {
+        Actor::Player
+    };
+    let (attachment, presigned) = attachments
+        .request(&actor, &ticket.reference, asked.content_type, asked.size)
+        .await?;
+    tracing::Span::current().record("upload", attachment.upload.as_str());
+    tracing::info!(
+        content_type = asked.content_type.as_str(),
+        size = asked.size,
+        by_staff = staff,
+        "attachment URL issued"
+    );
+    Ok(json_response(
+        StatusCode::CREATED,
+        &UploadUrl {
+            upload_id: attachment.upload.as_str(),
+            presigned: &presigned,
+        },
+    ))
+}
+
+/// Reads the body: `content_type` (image or PDF) and `size` (bytes); nothing else.
+pub fn parse(body: &serde_json::Value) -> Result<AttachmentRequest, ValidationError> {
+    let object = body.as_object().ok_or_else(|| {
+        ValidationError::new(
+            "body",
+            Rule::Type {
+                expected: "a JSON object",
+            },
+        )
+    })?;
+    let fields = Fields::new("", object, FIELDS)?;
+    // Media types are case-insensitive; the signed header carries the canonical spelling.
+    let content_type = fields
+        .choice("content_type", ContentType::NAMES, |raw| {
+            ContentType::parse(&raw.trim().to_ascii_lowercase())
+        })?
+        .ok_or_else(|| ValidationError::new("content_type", Rule::Required))?;
+    let size = size(object.get("size"))?;
+    Ok(AttachmentRequest { content_type, size })
+}
+
+/// The declared length in bytes: a whole number from 1 to the attachment limit.
+fn size(value: Option<&serde_json::Value>) -> Result<u64, ValidationError> {
+    let range = || {
+        ValidationError::new(
+            "size",
+            Rule::Range {
+                min: 1,
+                max: MAX_ATTACHMENT_BYTES as i64,
+            },
+        )
+    };
+    match value {
+        None | Some(serde_json::Value::Null) => Err(ValidationError::new("size", Rule::Required)),
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .filter(|s| (1..=MAX_ATTACHMENT_BYTES).contains(s))
+            .ok_or_else(range),
+        Some(_) => Err(ValidationError::new(
+            "size",
+            Rule::Type {
+                expected: "a whole number of bytes",
+            },
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_body_names_each_broken_rule() {
+        let ok = parse(&json!({"content_type": "Image/PNG", "size": 1024})).expect("valid");
+        assert_eq!(ok.content_type, ContentType::Png);
+        assert_eq!(ok.size, 1024);
+        let field = |body: serde_json::Value| {
+            let e = parse(&body).expect_err("invalid");
+            (
+                e.field,
+                serde_json::to_value(&e.rule).expect("json")["rule"].clone(),
+            )
+        };
+        assert_eq!(
+            field(json!({"content_type": "image/gif", "size": 10})),
+            ("content_type".into(), json!("one_of"))
+        );
+        assert_eq!(
+            field(json!({"size": 10})),
+            ("content_type".into(), json!("required"))
+        );
+        assert_eq!(
+            field(json!({"content_type": "application/pdf", "size": 0})),
+            ("size".into(), json!("range"))
+        );
+        assert_eq!(
+            field(json!({"content_type": "application/pdf", "size": MAX_ATTACHMENT_BYTES + 1})),
+            ("size".into(), json!("range"))
+        );
+        assert_eq!(
+            field(json!({"content_type": "application/pdf", "size": "12"})),
+            ("size".into(), json!("type"))
+        );
+        assert_eq!(
+            field(json!({"content_type": "application/pdf"})),
+            ("size".into(), json!("required"))
+        );
+        assert_eq!(
+            field(json!({"content_type": "application/pdf", "size": 1, "name": "a.pdf"})),
+            ("name".into(), json!("unknown_field"))
+        );
+        assert_eq!(field(json!([1])), ("body".into(), json!("type")));
+    }
+}

@@ -1,0 +1,632 @@
+//! Ticket attachments end to end: HTTP requests to the local gateway (routes from the template,
+//! JWT checked), presigned PUTs of real bytes to the emulator's S3, S3's events through
+//! DocumentEventsQueue to the document function (the local consumers), and the ticket read
+//! back with its checked attachments.
+//!
+//! The emulator does not check presigned URLs (signature, expiry, signed Content-Type and
+//! Content-Length): what the URL promises is asserted on its signed parameters, and what
+//! arrives is judged by the document check itself.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use guichet::attachments::{AttachmentError, AttachmentStore, Attachments, AttachmentsConfig};
+use guichet::config::{Config, KycConfig};
+use guichet::domain::attachment::{AttachmentState, MAX_ATTACHMENTS_PER_TICKET};
+use guichet::domain::reference::TicketReference;
+use guichet::domain::ticket::Actor;
+use guichet::domain::verification::{CheckFailure, ContentType, UploadId};
+use guichet::dynamo_attachments::DynamoAttachmentStore;
+use guichet::kyc::Verification;
+use guichet::s3::S3DocumentStorage;
+use guichet::tickets::Desk;
+use guichet_local::client::{send, ClientResponse};
+use guichet_local::consumers::{Consumers, Drained};
+use guichet_local::gateway::{serve, Gateway, Services};
+use guichet_local::jwt::{DevKey, DEV_AUDIENCE, DEV_ISSUER};
+use guichet_tests::{error_chain, fresh_stack, project_template, unique_stack_name, Stack};
+use serde_json::{json, Value};
+
+/// A long poll short enough to keep the tests quick; the emulator delivers synchronously.
+const POLL: Duration = Duration::from_secs(1);
+/// Bounds a broken run: rounds of receive-and-dispatch before giving up.
+const MAX_ROUNDS: usize = 20;
+
+struct Fixture {
+    stack: Stack,
+    addr: SocketAddr,
+    key: DevKey,
+    attachments: Attachments<DynamoAttachmentStore, S3DocumentStorage>,
+    consumers: Consumers,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+fn attachments_config(stack: &Stack) -> AttachmentsConfig {
+    AttachmentsConfig {
+        tickets_table: stack.tickets_table.clone(),
+        documents_bucket: stack.documents_bucket.clone(),
+    }
+}
+
+async fn fixture() -> Fixture {
+    let stack = fresh_stack().await;
+    // The emulator applies the bucket policy's denies without their conditions (see
+    // Stack::remove_bucket_policy_for_object_access): every object request would be refused.
+    stack.remove_bucket_policy_for_object_access().await;
+    let config = Config {
+        tickets_table: stack.tickets_table.clone(),
+        idempotency_ttl: jiff::SignedDuration::from_hours(24),
+    };
+    let kyc = KycConfig {
+        tickets_table: stack.tickets_table.clone(),
+        documents_bucket: stack.documents_bucket.clone(),
+        max_resubmissions: 2,
+    };
+    let services = Services {
+        desk: Desk::connect(&config, &stack.sdk).expect("desk"),
+        verification: Verification::connect(&kyc, &stack.sdk),
+        attachments: Attachments::connect(&attachments_config(&stack), &stack.sdk),
+    };
+    let key_path = std::env::temp_dir().join(format!("{}.key", unique_stack_name()));
+    let key = DevKey::load_or_create(&key_path).expect("dev key");
+    let _ = std::fs::remove_file(&key_path);
+    let gateway = Gateway::new(&project_template(), services, key.clone()).expect("gateway");
+    let (addr, server) = serve(Arc::new(gateway), 0).await.expect("serving");
+    let queues = BTreeMap::from([(
+        "DocumentEventsQueue".to_owned(),
+        stack.document_events_queue_url.clone(),
+    )]);
+    let consumers = Consumers::new(
+        &project_template(),
+        &stack.sdk,
+        Verification::connect(&kyc, &stack.sdk),
+        Attachments::connect(&attachments_config(&stack), &stack.sdk),
+        &queues,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("consumers: {}", error_chain(&e)));
+    let fixture = Fixture {
+        attachments: Attachments::connect(&attachments_config(&stack), &stack.sdk),
+        stack,
+        addr,
+        key,
+        consumers,
+        _server: server,
+    };
+    // S3's s3:TestEvent (sent when provisioning set the notification) is acknowledged.
+    let first = fixture.drain().await;
+    assert_eq!((first.received, first.failed), (1, 0), "{first:?}");
+    fixture
+}
+
+impl Fixture {
+    fn token(&self, sub: &str, groups: &[&str]) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let claims = json!({
+            "sub": sub, "cognito:groups": groups, "iss": DEV_ISSUER, "aud": DEV_AUDIENCE,
+            "iat": now, "exp": now + 600,
+        });
+        match claims {
+            Value::Object(map) => self.key.issue(&map),
+            _ => unreachable!("claims are an object"),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> ClientResponse {
+        let bearer = format!("Bearer {token}");
+        let mut headers = vec![("authorization", bearer.as_str())];
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        send(
+            self.addr,
+            method,
+            path,
+            &headers,
+            body.map(|b| b.to_string().into_bytes()),
+        )
+        .await
+        .expect("the gateway answers")
+    }
+
+    /// A ticket of `player`, by its reference as the receipt gave it.
+    async fn ticket(&self, player: &str) -> String {
+        let an_hour_ago =
+            (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string();
+        let body = json!({
+            "channel": "chat", "category": "incident", "subject": "Roulette figée",
+            "description": "La roue s'est arrêtée pendant ma mise de 20 $.",
+            "incident": {"occurred_at": an_hour_ago, "game_name": "Roulette Royale",
+                         "steps_tried": []},
+        });
+        let created = self
+            .call(
+                "POST",
+                "/tickets",
+                &self.token(player, &["player"]),
+                Some(body),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{:?}", created.json());
+        created.json()["reference"]
+            .as_str()
+            .expect("reference")
+            .to_owned()
+    }
+
+    async fn request(
+        &self,
+        reference: &str,
+        token: &str,
+        content_type: &str,
+        size: usize,
+    ) -> ClientResponse {
+        self.call(
+            "POST",
+            &format!("/tickets/{reference}/attachments"),
+            token,
+            Some(json!({"content_type": content_type, "size": size})),
+        )
+        .await
+    }
+
+    async fn read(&self, reference: &str, token: &str) -> ClientResponse {
+        self.call("GET", &format!("/tickets/{reference}"), token, None)
+            .await
+    }
+
+    /// Receive-and-dispatch rounds until the queue has nothing visible.
+    async fn drain(&self) -> Drained {
+        let mut total = Drained::default();
+        for _ in 0..MAX_ROUNDS {
+            let round = self
+                .consumers
+                .drain_once(POLL)
+                .await
+                .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
+            if round.received == 0 {
+                return total;
+            }
+            total.received += round.received;
+            total.deleted += round.deleted;
+            total.failed += round.failed;
+            total.left.extend(round.left);
+        }
+        panic!("the queue was not empty after {MAX_ROUNDS} rounds: {total:?}");
+    }
+
+    async fn state(&self, reference: &str, upload: &str) -> (AttachmentState, String) {
+        let attachment = self
+            .attachments
+            .store
+            .attachment(
+                &TicketReference::parse(reference).expect("reference"),
+                &UploadId::parse(upload).expect("upload id"),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("attachment: {}", error_chain(&e)))
+            .expect("the attachment is recorded");
+        (attachment.state, attachment.key)
+    }
+
+    async fn exists(&self, key: &str) -> bool {
+        match self
+            .stack
+            .s3()
+            .head_object()
+            .bucket(&self.stack.documents_bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => true,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => false,
+            Err(e) => panic!("HeadObject {key}: {}", error_chain(&e)),
+        }
+    }
+}
+
+fn png(size: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.resize(size, 7);
+    bytes
+}
+
+/// `(address, authority, path and query)` of an `http://` URL (the emulator's endpoint).
+fn target(url: &str) -> (SocketAddr, String, String) {
+    let rest = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("not an http URL of the emulator: {url}"));
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let addr = authority
+        .to_socket_addrs()
+        .unwrap_or_else(|e| panic!("resolving {authority}: {e}"))
+        .next()
+        .unwrap_or_else(|| panic!("{authority} resolves to nothing"));
+    (addr, authority.to_owned(), path.to_owned())
+}
+
+/// Sends a presigned request with exactly the headers it was signed with (and `Host`).
+async fn presigned(
+    method: &str,
+    url: &str,
+    headers: &Value,
+    body: Option<Vec<u8>>,
+) -> ClientResponse {
+    let (addr, authority, path) = target(url);
+    let mut sent: Vec<(&str, &str)> = headers
+        .as_object()
+        .map(|h| {
+            h.iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    sent.push(("host", &authority));
+    send(addr, method, &path, &sent, body)
+        .await
+        .unwrap_or_else(|e| panic!("{method} to the presigned URL: {}", error_chain(&e)))
+}
+
+async fn put(issued: &Value, bytes: Vec<u8>) {
+    let url = issued["url"].as_str().expect("url");
+    let response = presigned("PUT", url, &issued["headers"], Some(bytes)).await;
+    assert_eq!(
+        response.status,
+        200,
+        "presigned PUT refused: {}",
+        String::from_utf8_lossy(&response.body)
+    );
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| value.replace("%3B", ";").replace("%3b", ";"))
+    })
+}
+
+#[tokio::test]
+async fn an_attachment_goes_from_url_to_ticket_and_staff_download_it() {
+    let f = fixture().await;
+    let owner = f.token(&format!("owner-{}", f.stack.name), &["player"]);
+    let agent = f.token("agent-7", &["agent"]);
+    let reference = f.ticket(&format!("owner-{}", f.stack.name)).await;
+    let canonical = TicketReference::parse(&reference).expect("reference");
+
+    let bytes = png(4096);
+    let issued = f
+        .request(&reference, &owner, "image/png", bytes.len())
+        .await;
+    assert_eq!(issued.status, 201, "{:?}", issued.json());
+    let issued = issued.json();
+    let upload = issued["upload_id"].as_str().expect("upload id").to_owned();
+    let url = issued["url"].as_str().expect("url");
+    assert_eq!(issued["method"], "PUT");
+    assert!(
+        url.contains(&format!("/tickets/{}/{upload}?", canonical.as_str())),
+        "{url}"
+    );
+    // What the URL binds, since the emulator does not enforce it.
+    let signed = query_param(url, "X-Amz-SignedHeaders").expect("signed headers");
+    for header in [
+        "content-length",
+        "content-type",
+        "host",
+        "x-amz-server-side-encryption",
+    ] {
+        assert!(
+            signed.split(';').any(|h| h == header),
+            "{header} not signed: {signed}"
+        );
+    }
+    let expires: u64 = query_param(url, "X-Amz-Expires")
+        .expect("X-Amz-Expires")
+        .parse()
+        .expect("seconds");
+    assert!((1..=900).contains(&expires), "X-Amz-Expires={expires}");
+    assert_eq!(issued["headers"]["content-length"], "4096");
+
+    // Not listed before it arrived and passed.
+    let before = f.read(&reference, &owner).await;
+    assert_eq!(before.json()["attachments"], json!([]));
+
+    put(&issued, bytes.clone()).await;
+    let drained = f.drain().await;
+    assert_eq!((drained.received, drained.failed), (1, 0), "{drained:?}");
+    let (state, key) = f.state(&reference, &upload).await;
+    assert_eq!(state, AttachmentState::Checked);
+    assert!(f.exists(&key).await);
+
+    // The player reads metadata only.
+    let mine = f.read(&reference, &owner).await;
+    assert_eq!(mine.status, 200, "{:?}", mine.json());
+    let listed = &mine.json()["attachments"];
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["upload_id"], upload.as_str());
+    assert_eq!(listed[0]["content_type"], "image/png");
+    assert_eq!(listed[0]["size"], 4096);
+    assert!(listed[0]["checked_at"].is_string());
+    assert!(listed[0].get("url").is_none(), "{listed}");
+    assert!(!mine.json().to_string().contains("tickets/"));
+
+    // Staff get a short-lived GET that downloads the very bytes.
+    let staff = f.read(&reference, &agent).await;
+    assert_eq!(staff.status, 200, "{:?}", staff.json());
+    let view = &staff.json()["attachments"][0];
+    let view_url = view["url"].as_str().expect("a URL for staff");
+    let expires: u64 = query_param(view_url, "X-Amz-Expires")
+        .expect("X-Amz-Expires")
+        .parse()
+        .expect("seconds");
+    assert_eq!(expires, 300);
+    assert!(view["expires_at"].is_string());
+    let downloaded = presigned("GET", view_url, &json!({}), None).await;
+    assert_eq!(downloaded.status, 200);
+    assert_eq!(downloaded.body, bytes);
+
+    // Another player: 404 exactly like an unknown ticket, for both routes.
+    let stranger = f.token("stranger-1", &["player"]);
+    let theirs = f.request(&reference, &stranger, "image/png", 10).await;
+    let unknown = f.request("K7M2Q-9XW45", &stranger, "image/png", 10).await;
+    assert_eq!((theirs.status, unknown.status), (404, 404));
+    assert_eq!(theirs.json(), unknown.json());
+    assert_eq!(f.read(&reference, &stranger).await.status, 404);
+}
+
+#[tokio::test]
+async fn a_pdf_that_is_a_png_is_refused_and_quarantined() {
+    let f = fixture().await;
+    let player = format!("p-{}", f.stack.name);
+    let owner = f.token(&player, &["player"]);
+    let reference = f.ticket(&player).await;
+    let issued = f.request(&reference, &owner, "application/pdf", 900).await;
+    assert_eq!(issued.status, 201, "{:?}", issued.json());
+    let issued = issued.json();
+    let upload = issued["upload_id"].as_str().expect("upload id").to_owned();
+    // Same length, declared type in the header, but PNG bytes: the emulator takes it.
+    put(&issued, png(900)).await;
+
+    let drained = f.drain().await;
+    assert_eq!((drained.received, drained.failed), (1, 0), "{drained:?}");
+    let (state, key) = f.state(&reference, &upload).await;
+    assert_eq!(state, AttachmentState::Refused(CheckFailure::TypeMismatch));
+    assert!(!f.exists(&key).await);
+    assert!(f.exists(&format!("quarantine/{key}")).await);
+    let agent = f.token("agent-7", &["agent"]);
+    assert_eq!(
+        f.read(&reference, &agent).await.json()["attachments"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn the_sixth_attachment_is_refused_until_a_refusal_gives_a_slot_back() {
+    let f = fixture().await;
+    let player = format!("p-{}", f.stack.name);
+    let owner = f.token(&player, &["player"]);
+    let agent = f.token("agent-7", &["agent"]);
+    let reference = f.ticket(&player).await;
+    let mut issued = Vec::new();
+    for n in 0..MAX_ATTACHMENTS_PER_TICKET {
+        // Owner and staff share the ticket's limit.
+        let token = if n % 2 == 0 { &owner } else { &agent };
+        let response = f.request(&reference, token, "image/png", 64).await;
+        assert_eq!(response.status, 201, "{:?}", response.json());
+        issued.push(response.json());
+    }
+    let sixth = f.request(&reference, &owner, "image/png", 64).await;
+    assert_eq!(sixth.status, 409, "{:?}", sixth.json());
+    assert_eq!(sixth.json()["error"], "conflict");
+    assert_eq!(sixth.json()["reason"], "attachment_limit");
+
+    // A refused upload does not count: its slot comes back.
+    put(
+        &issued[0],
+        b"%PDF-1.7 not a png at all, sixty-four bytes long, padded........".to_vec(),
+    )
+    .await;
+    f.drain().await;
+    let again = f.request(&reference, &owner, "image/png", 64).await;
+    assert_eq!(again.status, 201, "{:?}", again.json());
+    assert_eq!(
+        f.request(&reference, &owner, "image/png", 64).await.status,
+        409
+    );
+}
+
+#[tokio::test]
+async fn concurrent_requests_never_exceed_the_limit() {
+    let f = fixture().await;
+    let player = format!("p-{}", f.stack.name);
+    let bearer = format!("Bearer {}", f.token(&player, &["player"]));
+    let reference = f.ticket(&player).await;
+    // Eight requests at the same time, each on its own connection.
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (addr, bearer) = (f.addr, bearer.clone());
+        let path = format!("/tickets/{reference}/attachments");
+        requests.spawn(async move {
+            let headers = [
+                ("authorization", bearer.as_str()),
+                ("content-type", "application/json"),
+            ];
+            let body = br#"{"content_type":"image/jpeg","size":100}"#.to_vec();
+            send(addr, "POST", &path, &headers, Some(body))
+                .await
+                .expect("the gateway answers")
+                .status
+        });
+    }
+    let statuses: Vec<u16> = requests.join_all().await;
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    assert_eq!(created, MAX_ATTACHMENTS_PER_TICKET as usize, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    let recorded = f
+        .attachments
+        .store
+        .attachments_of(&TicketReference::parse(&reference).expect("reference"))
+        .await
+        .unwrap_or_else(|e| panic!("attachments: {}", error_chain(&e)));
+    assert_eq!(recorded.len(), MAX_ATTACHMENTS_PER_TICKET as usize);
+}
+
+#[tokio::test]
+async fn a_duplicate_s3_event_changes_nothing() {
+    let f = fixture().await;
+    let player = format!("p-{}", f.stack.name);
+    let owner = f.token(&player, &["player"]);
+    let reference = f.ticket(&player).await;
+    let issued = f.request(&reference, &owner, "image/png", 700).await.json();
+    let upload = issued["upload_id"].as_str().expect("upload id").to_owned();
+    put(&issued, png(700)).await;
+
+    // Keep a copy of S3's event as it arrived, then put it back for the consumers.
+    let sqs = f.stack.sqs();
+    let queue = &f.stack.document_events_queue_url;
+    let received = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("ReceiveMessage: {}", error_chain(&e)));
+    let [message] = received.messages() else {
+        panic!("expected S3's one event: {:?}", received.messages())
+    };
+    let body = message.body().expect("a body").to_owned();
+    sqs.change_message_visibility()
+        .queue_url(queue)
+        .receipt_handle(message.receipt_handle().expect("a receipt handle"))
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("ChangeMessageVisibility: {}", error_chain(&e)));
+    f.drain().await;
+    let once = f.read(&reference, &owner).await.json();
+    assert_eq!(once["attachments"][0]["upload_id"], upload.as_str());
+
+    sqs.send_message()
+        .queue_url(queue)
+        .message_body(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("SendMessage: {}", error_chain(&e)));
+    let drained = f.drain().await;
+    assert_eq!((drained.received, drained.deleted), (1, 1), "{drained:?}");
+    assert_eq!(
+        f.read(&reference, &owner).await.json(),
+        once,
+        "same ticket, same attachment"
+    );
+    let (state, key) = f.state(&reference, &upload).await;
+    assert_eq!(state, AttachmentState::Checked);
+    assert!(f.exists(&key).await);
+    assert!(!f.exists(&format!("quarantine/{key}")).await);
+}
+
+#[tokio::test]
+async fn a_second_put_to_the_same_url_is_checked_too() {
+    let f = fixture().await;
+    let player = format!("p-{}", f.stack.name);
+    let owner = f.token(&player, &["player"]);
+    let reference = f.ticket(&player).await;
+    let issued = f.request(&reference, &owner, "image/png", 300).await.json();
+    let upload = issued["upload_id"].as_str().expect("upload id").to_owned();
+    put(&issued, png(300)).await;
+    f.drain().await;
+    assert_eq!(
+        f.state(&reference, &upload).await.0,
+        AttachmentState::Checked
+    );
+
+    // The URL works until it expires: other bytes of the signed length, written after the
+    // check, are checked in their turn.
+    let mut forged = b"%PDF-1.7\n".to_vec();
+    forged.resize(300, b' ');
+    put(&issued, forged).await;
+    let drained = f.drain().await;
+    assert_eq!((drained.received, drained.failed), (1, 0), "{drained:?}");
+    let (state, key) = f.state(&reference, &upload).await;
+    assert_eq!(state, AttachmentState::Refused(CheckFailure::TypeMismatch));
+    assert!(!f.exists(&key).await);
+    assert!(f.exists(&format!("quarantine/{key}")).await);
+    assert_eq!(
+        f.read(&reference, &owner).await.json()["attachments"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn the_store_refuses_an_attachment_for_a_ticket_that_does_not_exist() {
+    let f = fixture().await;
+    let nowhere = TicketReference::parse("K7M2Q-9XW45").expect("reference");
+    let refused = f
+        .attachments
+        .request(&Actor::Player, &nowhere, ContentType::Png, 10)
+        .await;
+    assert!(
+        matches!(refused, Err(AttachmentError::TicketNotFound)),
+        "{refused:?}"
+    );
+    assert!(f
+        .attachments
+        .store
+        .attachments_of(&nowhere)
+        .await
+        .unwrap_or_else(|e| panic!("attachments: {}", error_chain(&e)))
+        .is_empty());
+}
+
+/// The functions that touch attachments find what they read at init in their deployed
+/// environment (a missing variable would stop them at init, in AWS only).
+#[test]
+fn the_attachment_functions_are_configured_by_the_template() {
+    let template = project_template();
+    let ids = BTreeMap::from([
+        ("TicketsTable".to_owned(), "s-tickets".to_owned()),
+        ("DocumentsBucket".to_owned(), "s-documents".to_owned()),
+        ("DocumentEventsQueue".to_owned(), "http://q".to_owned()),
+    ]);
+    for function in [
+        "AddAttachmentFunction",
+        "GetTicketFunction",
+        "CheckDocumentsFunction",
+    ] {
+        let environment = template
+            .function_environment(function, "s", &ids)
+            .unwrap_or_else(|e| panic!("{function}: {}", error_chain(&e)));
+        let lookup = |name: &str| environment.get(name).cloned();
+        let config = AttachmentsConfig::from_lookup(lookup)
+            .unwrap_or_else(|e| panic!("{function}: {}", error_chain(&e)));
+        assert_eq!(
+            (
+                config.tickets_table.as_str(),
+                config.documents_bucket.as_str()
+            ),
+            ("s-tickets", "s-documents"),
+            "{function}"
+        );
+        let also = if function == "CheckDocumentsFunction" {
+            KycConfig::from_lookup(lookup).map(drop)
+        } else {
+            Config::from_lookup(lookup).map(drop)
+        };
+        also.unwrap_or_else(|e| panic!("{function}: {}", error_chain(&e)));
+    }
+}
