@@ -1,6 +1,7 @@
 //! The S3 adapter for identity documents and attachments. Presigned URLs are short-lived,
-//! name one object, and sign the content type, the exact length and server-side encryption
-//! into the request, so S3 itself refuses another type or size or an unencrypted write.
+//! name one object, and sign the content type, the exact length, server-side encryption and
+//! `If-None-Match: *` into the request, so S3 itself refuses another type or size, an
+//! unencrypted write, or a second write to the same key.
 
 use std::time::Duration;
 
@@ -68,6 +69,9 @@ impl DocumentStorage for S3DocumentStorage {
             .content_type(content_type.as_str())
             .content_length(i64::try_from(size).unwrap_or(i64::MAX))
             .server_side_encryption(ServerSideEncryption::AwsKms)
+            // Write-once: a URL cannot replace a file that has already arrived (and been
+            // checked) while it is still valid; S3 answers 412 to a second PUT.
+            .if_none_match("*")
             .presigned(config)
             .await
             .map_err(backend)?;

@@ -541,7 +541,7 @@ async fn a_duplicate_s3_event_changes_nothing() {
 }
 
 #[tokio::test]
-async fn a_second_put_to_the_same_url_is_checked_too() {
+async fn a_presigned_url_cannot_replace_a_checked_file() {
     let f = fixture().await;
     let player = format!("p-{}", f.stack.name);
     let owner = f.token(&player, &["player"]);
@@ -555,20 +555,30 @@ async fn a_second_put_to_the_same_url_is_checked_too() {
         AttachmentState::Checked
     );
 
-    // The URL works until it expires: other bytes of the signed length, written after the
-    // check, are checked in their turn.
+    // The URL works until it expires, but it is write-once: `If-None-Match: *` is signed
+    // into it, so S3 refuses to replace the checked file (the document check would refuse
+    // a replacement anyway; this keeps the checked bytes in place).
+    let signed = query_param(issued["url"].as_str().expect("url"), "X-Amz-SignedHeaders")
+        .expect("signed headers");
+    assert!(signed.contains("if-none-match"), "{signed}");
     let mut forged = b"%PDF-1.7\n".to_vec();
     forged.resize(300, b' ');
-    put(&issued, forged).await;
-    let drained = f.drain().await;
-    assert_eq!((drained.received, drained.failed), (1, 0), "{drained:?}");
-    let (state, key) = f.state(&reference, &upload).await;
-    assert_eq!(state, AttachmentState::Refused(CheckFailure::TypeMismatch));
-    assert!(!f.exists(&key).await);
-    assert!(f.exists(&format!("quarantine/{key}")).await);
+    let url = issued["url"].as_str().expect("url");
+    let second = presigned("PUT", url, &issued["headers"], Some(forged)).await;
     assert_eq!(
-        f.read(&reference, &owner).await.json()["attachments"],
-        json!([])
+        second.status,
+        412,
+        "{}",
+        String::from_utf8_lossy(&second.body)
+    );
+    let drained = f.drain().await;
+    assert_eq!(drained.received, 0, "{drained:?}");
+    let (state, key) = f.state(&reference, &upload).await;
+    assert_eq!(state, AttachmentState::Checked);
+    assert!(f.exists(&key).await);
+    assert_eq!(
+        f.read(&reference, &owner).await.json()["attachments"][0]["upload_id"],
+        json!(upload)
     );
 }
 
