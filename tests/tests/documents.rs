@@ -298,7 +298,7 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
         .request_upload(&player, DocumentKind::GovernmentId, ContentType::Pdf, 3000)
         .await;
     // What the URL binds, since the emulator does not enforce it: a short life, the exact type
-    // and length, and SSE-KMS.
+    // and length, SSE-KMS, and write-once.
     assert_eq!(id_url.method, "PUT");
     let signed = query_param(&id_url.url, "X-Amz-SignedHeaders").expect("signed headers");
     let signed: Vec<&str> = signed.split(';').collect();
@@ -306,6 +306,7 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
         "content-length",
         "content-type",
         "host",
+        "if-none-match",
         "x-amz-server-side-encryption",
     ] {
         assert!(signed.contains(&header), "{header} not signed: {signed:?}");
@@ -364,6 +365,94 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
     assert!(done.submitted_at.is_some());
     // Accepted documents stay where reviewers read them.
     assert!(f.exists(&id.key).await && f.exists(&address.key).await);
+
+    // Review: the case is on the verification team's queue, a reviewer views a document
+    // through a short-lived GET (which downloads the very bytes that were checked), approves
+    // on the version read, and the gate opens.
+    let queue = f.kyc.cases.review_queue(false, 10).await.expect("queue");
+    assert!(queue.iter().any(|c| c.id == case.id), "{queue:?}");
+    let reviewer = guichet::domain::ticket::Actor::Staff {
+        id: "reviewer-1".into(),
+    };
+    let view = f
+        .kyc
+        .view_document(&reviewer, &case.id, DocumentKind::GovernmentId)
+        .await
+        .expect("a view URL");
+    let expires: u64 = query_param(&view.url, "X-Amz-Expires")
+        .expect("X-Amz-Expires")
+        .parse()
+        .expect("seconds");
+    assert!(expires <= 300, "X-Amz-Expires={expires}");
+    assert_eq!(get_presigned(&view).await, pdf(3000));
+    let gate = f
+        .kyc
+        .eligibility(
+            &player,
+            guichet::domain::verification::GatedAction::Withdrawal,
+        )
+        .await
+        .expect("gate");
+    assert!(!gate.allowed);
+    let approved = f
+        .kyc
+        .decide(
+            &reviewer,
+            false,
+            &case.id,
+            done.version,
+            &guichet::domain::verification::Decision::Approve,
+            None,
+            Some("ID and statement match".into()),
+        )
+        .await
+        .expect("approved");
+    assert_eq!(approved.status, CaseStatus::Approved);
+    let gate = f
+        .kyc
+        .eligibility(
+            &player,
+            guichet::domain::verification::GatedAction::Withdrawal,
+        )
+        .await
+        .expect("gate");
+    assert!(gate.allowed, "{gate:?}");
+    assert!(f
+        .kyc
+        .cases
+        .review_queue(false, 10)
+        .await
+        .expect("queue")
+        .is_empty());
+    let audit = f.kyc.cases.audit_of(&case.id).await.expect("audit");
+    assert!(audit
+        .iter()
+        .any(|e| e.internal_note.as_deref() == Some("ID and statement match")));
+}
+
+async fn get_presigned(presigned: &Presigned) -> Vec<u8> {
+    let (authority, path_and_query) = split_url(&presigned.url);
+    let addr: SocketAddr = authority
+        .to_socket_addrs()
+        .unwrap_or_else(|e| panic!("resolving {authority}: {e}"))
+        .next()
+        .unwrap_or_else(|| panic!("{authority} resolves to nothing"));
+    let response = guichet_local::client::send(
+        addr,
+        &presigned.method,
+        path_and_query,
+        &[("host", authority)],
+        None,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("GET from the presigned URL: {}", error_chain(&e)));
+    assert_eq!(
+        response.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    response.body
 }
 
 #[tokio::test]
