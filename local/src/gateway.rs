@@ -86,6 +86,8 @@ enum Handler {
     ReviewCase,
     Eligibility,
     AddAttachment,
+    TeamQueue,
+    UpdateTicket,
 }
 
 impl Handler {
@@ -100,6 +102,8 @@ impl Handler {
             "review-case" => Some(Handler::ReviewCase),
             "eligibility" => Some(Handler::Eligibility),
             "add-attachment" => Some(Handler::AddAttachment),
+            "team-queue" => Some(Handler::TeamQueue),
+            "update-ticket" => Some(Handler::UpdateTicket),
             _ => None,
         }
     }
@@ -252,7 +256,8 @@ fn match_segments(route: &[Segment], path: &[&str]) -> Option<BTreeMap<String, S
 /// What the handlers run on: the production wiring of each family of functions, built once
 /// as each Lambda builds it at init.
 pub struct Services {
-    /// Tickets: `create-ticket`, `get-ticket`, `list-tickets`, `add-attachment`.
+    /// Tickets: `create-ticket`, `get-ticket`, `list-tickets`, `add-attachment`, and the
+    /// agents' `team-queue` and `update-ticket`.
     pub desk: Desk<DynamoTicketStore>,
     /// Identity verification: `open-case`, `request-upload`, `read-case`, `review-case`,
     /// `eligibility`.
@@ -427,6 +432,8 @@ impl Gateway {
                 Handler::ReviewCase => review_case::handle(verification, request).await,
                 Handler::Eligibility => eligibility::handle(verification, request).await,
                 Handler::AddAttachment => add_attachment::handle(desk, attachments, request).await,
+                Handler::TeamQueue => team_queue::handle(desk, request).await,
+                Handler::UpdateTicket => update_ticket::handle(desk, request).await,
             }
         });
         let abort = task.abort_handle();

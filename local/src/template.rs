@@ -2170,6 +2170,7 @@ Resources:
                 "EligibilityFunction",
                 "eligibility",
             ),
+            ("GET", "/queues/{team}", "TeamQueueFunction", "team-queue"),
             ("GET", "/tickets", "ListTicketsFunction", "list-tickets"),
             (
                 "GET",
@@ -2196,6 +2197,24 @@ Resources:
                 "/tickets/{reference}/attachments",
                 "AddAttachmentFunction",
                 "add-attachment",
+            ),
+            (
+                "POST",
+                "/tickets/{reference}/replies",
+                "UpdateTicketFunction",
+                "update-ticket",
+            ),
+            (
+                "POST",
+                "/tickets/{reference}/status",
+                "UpdateTicketFunction",
+                "update-ticket",
+            ),
+            (
+                "POST",
+                "/tickets/{reference}/take",
+                "UpdateTicketFunction",
+                "update-ticket",
             ),
             (
                 "POST",

@@ -66,11 +66,12 @@ pub enum InsertOutcome {
     Contended,
 }
 
-/// A ticket with its status history, oldest entry first.
+/// A ticket with its status history and its messages, oldest entry first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketWithHistory {
     pub ticket: Ticket,
     pub history: Vec<StatusChange>,
+    pub messages: Vec<crate::domain::workflow::Message>,
 }
 
 /// Where the next page of a player's tickets starts: just after this ticket.
@@ -81,9 +82,26 @@ pub struct PageStart {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
+pub struct Page<T, S = PageStart> {
     pub items: Vec<T>,
-    pub next: Option<PageStart>,
+    pub next: Option<S>,
+}
+
+/// Where the next page of a team queue starts: just after this ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStart {
+    pub priority: crate::domain::ticket::Priority,
+    pub created_at: Timestamp,
+    pub reference: TicketReference,
+}
+
+/// What a conditional ticket update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Updated {
+    Done,
+    /// The ticket is no longer at the expected version (or a concurrent write won): nothing
+    /// was written.
+    Stale,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +137,24 @@ pub trait TicketStore: Send + Sync {
         limit: u16,
         start: Option<&PageStart>,
     ) -> impl Future<Output = Result<Page<Ticket>, StoreError>> + Send;
+
+    /// Writes the ticket only if it is still at `expected_version`, with its new history lines
+    /// and message, all or nothing.
+    fn update(
+        &self,
+        ticket: &Ticket,
+        expected_version: u64,
+        new_history: &[StatusChange],
+        new_message: Option<&crate::domain::workflow::Message>,
+    ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
+
+    /// A team's open tickets, most urgent first, in arrival order within a priority.
+    fn team_queue(
+        &self,
+        team: crate::domain::ticket::Team,
+        limit: u16,
+        start: Option<&QueueStart>,
+    ) -> impl Future<Output = Result<Page<Ticket, QueueStart>, StoreError>> + Send;
 }
 
 pub trait Clock: Send + Sync {

@@ -4,7 +4,12 @@
 //! |-----------------|---------------------------|----------------------------|-------------------------------------|-----------------------------------------|
 //! | ticket          | `TICKET#<ref>`            | `TICKET`                   | `PLAYER#<id>` / `TICKET#<created ms>#<ref>`| `QUEUE#<team>` / `<rank>#<created ms>#<ref>` |
 //! | status change   | `TICKET#<ref>`            | `HISTORY#<at ms>#<seq>`    |                                     |                                         |
+//! | message         | `TICKET#<ref>`            | `MESSAGE#<at ms>#<version>`|                                     |                                         |
 //! | idempotency key | `IDEMPOTENCY#<id>#<key>`  | `IDEMPOTENCY`              |                                     |                                         |
+//!
+//! Attachments (`dynamo_attachments.rs`) and verification cases (`dynamo_cases.rs`) live in the
+//! same table: attachments in the ticket's item collection (`ATTACHMENT#…`, ignored here), cases
+//! under `CASE#<id>` and in the player's gsi1 partition under `CASE#…`.
 //!
 //! A ticket and its history are one item collection (one Query reads both); a player's
 //! tickets are one GSI partition read newest first; no access pattern scans.
@@ -21,19 +26,21 @@ use jiff::Timestamp;
 
 use crate::core::{
     IdempotencyClaim, IdempotencyRecord, InsertOutcome, NewTicketWrite, Page, PageStart,
-    StoreError, TicketStore, TicketWithHistory,
+    QueueStart, StoreError, TicketStore, TicketWithHistory, Updated,
 };
 use crate::domain::reference::TicketReference;
 use crate::domain::ticket::{
     Actor, Category, Channel, IncidentDetails, Language, PlayerId, Priority, StatusChange, Team,
     Ticket, TicketStatus,
 };
+use crate::domain::workflow::Message;
 
 type Item = HashMap<String, AttributeValue>;
 
 const TICKET_SK: &str = "TICKET";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const HISTORY_PREFIX: &str = "HISTORY#";
+const MESSAGE_PREFIX: &str = "MESSAGE#";
 pub const PLAYER_INDEX: &str = "gsi1";
 pub const QUEUE_INDEX: &str = "gsi2";
 
@@ -100,11 +107,10 @@ fn ticket_item(ticket: &Ticket) -> Item {
         );
         item.insert(
             "gsi2sk".into(),
-            s(format!(
-                "{}#{}#{}",
-                ticket.priority.rank(),
-                sortable(ticket.created_at),
-                ticket.reference.as_str()
+            s(queue_sk(
+                ticket.priority,
+                ticket.created_at,
+                &ticket.reference,
             )),
         );
     }
@@ -131,6 +137,9 @@ fn ticket_item(ticket: &Ticket) -> Item {
     );
     if let Some(case) = &ticket.verification_case {
         item.insert("case_id".into(), s(case.as_str()));
+    }
+    if let Some(assignee) = &ticket.assignee {
+        item.insert("assignee".into(), s(assignee));
     }
     if let Some(incident) = &ticket.incident {
         let mut m = Item::new();
@@ -161,7 +170,12 @@ fn history_item(reference: &TicketReference, change: &StatusChange, seq: u32) ->
     item.insert("at".into(), s(change.at.to_string()));
     item.insert("status".into(), s(change.status.as_str()));
     item.insert("reason".into(), s(&change.reason));
-    let (kind, id) = match &change.actor {
+    insert_actor(&mut item, &change.actor);
+    item
+}
+
+fn insert_actor(item: &mut Item, actor: &Actor) {
+    let (kind, id) = match actor {
         Actor::Player => ("player", None),
         Actor::Staff { id } => ("staff", Some(id.as_str())),
         Actor::System => ("system", None),
@@ -170,7 +184,53 @@ fn history_item(reference: &TicketReference, change: &StatusChange, seq: u32) ->
     if let Some(id) = id {
         item.insert("actor_id".into(), s(id));
     }
+}
+
+fn actor_from(item: &Item) -> Result<Actor, StoreError> {
+    Ok(match get_s(item, "actor")? {
+        "player" => Actor::Player,
+        "system" => Actor::System,
+        "staff" => Actor::Staff {
+            id: get_s(item, "actor_id")?.to_owned(),
+        },
+        _ => return Err(StoreError::Corrupt { attribute: "actor" }),
+    })
+}
+
+/// A message's sort key carries the ticket version that added it: unique per ticket, since a
+/// version is written once.
+fn message_item(reference: &TicketReference, message: &Message, version: u64) -> Item {
+    let mut item = Item::new();
+    item.insert("pk".into(), s(ticket_pk(reference)));
+    item.insert(
+        "sk".into(),
+        s(format!(
+            "{MESSAGE_PREFIX}{}#{version:010}",
+            sortable(message.at)
+        )),
+    );
+    item.insert("type".into(), s("message"));
+    item.insert("at".into(), s(message.at.to_string()));
+    item.insert("body".into(), s(&message.body));
+    insert_actor(&mut item, &message.author);
     item
+}
+
+fn message_from(item: &Item) -> Result<Message, StoreError> {
+    Ok(Message {
+        at: timestamp(item, "at")?,
+        author: actor_from(item)?,
+        body: get_s(item, "body")?.to_owned(),
+    })
+}
+
+fn queue_sk(priority: Priority, created_at: Timestamp, reference: &TicketReference) -> String {
+    format!(
+        "{}#{}#{}",
+        priority.rank(),
+        sortable(created_at),
+        reference.as_str()
+    )
 }
 
 fn idempotency_item(claim: &IdempotencyClaim, reference: &TicketReference) -> Item {
@@ -259,6 +319,7 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
             )?),
             None => None,
         },
+        assignee: opt_s(item, "assignee"),
         created_at: timestamp(item, "created_at")?,
         updated_at: timestamp(item, "updated_at")?,
         response_due_at: timestamp(item, "response_due_at")?,
@@ -276,14 +337,7 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
 }
 
 fn status_change_from(item: &Item) -> Result<StatusChange, StoreError> {
-    let actor = match get_s(item, "actor")? {
-        "player" => Actor::Player,
-        "system" => Actor::System,
-        "staff" => Actor::Staff {
-            id: get_s(item, "actor_id")?.to_owned(),
-        },
-        _ => return Err(StoreError::Corrupt { attribute: "actor" }),
-    };
+    let actor = actor_from(item)?;
     Ok(StatusChange {
         at: timestamp(item, "at")?,
         status: parse_with(item, "status", TicketStatus::parse)?,
@@ -445,14 +499,20 @@ impl TicketStore for DynamoTicketStore {
             .consistent_read(true);
         let mut ticket = None;
         let mut history = Vec::new();
+        let mut messages = Vec::new();
         for item in query_all(query).await? {
             match get_s(&item, "sk")? {
                 TICKET_SK => ticket = Some(ticket_from(&item)?),
                 sk if sk.starts_with(HISTORY_PREFIX) => history.push(status_change_from(&item)?),
+                sk if sk.starts_with(MESSAGE_PREFIX) => messages.push(message_from(&item)?),
                 _ => {}
             }
         }
-        Ok(ticket.map(|ticket| TicketWithHistory { ticket, history }))
+        Ok(ticket.map(|ticket| TicketWithHistory {
+            ticket,
+            history,
+            messages,
+        }))
     }
 
     async fn open_case_of(
@@ -529,6 +589,132 @@ impl TicketStore for DynamoTicketStore {
         };
         Ok(Page { items, next })
     }
+
+    async fn update(
+        &self,
+        ticket: &Ticket,
+        expected_version: u64,
+        new_history: &[StatusChange],
+        new_message: Option<&Message>,
+    ) -> Result<Updated, StoreError> {
+        let reference = &ticket.reference;
+        // The whole item is replaced: a resolved or closed ticket loses its gsi2 attributes and
+        // so leaves its team's queue. `#v`: moto mis-handles some bare attribute names.
+        let mut ticket_put = put(&self.table, ticket_item(ticket), "#v = :expected")?;
+        ticket_put.expression_attribute_names =
+            Some(HashMap::from([("#v".to_owned(), "version".to_owned())]));
+        ticket_put.expression_attribute_values = Some(HashMap::from([(
+            ":expected".to_owned(),
+            AttributeValue::N(expected_version.to_string()),
+        )]));
+        let mut items = vec![ticket_put];
+        // The new version is unique to this write, so it keeps the sort keys unique.
+        let base = u32::try_from(ticket.version)
+            .unwrap_or(u32::MAX / 16)
+            .saturating_mul(16);
+        for (i, change) in new_history.iter().enumerate() {
+            let seq = base.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+            items.push(put(
+                &self.table,
+                history_item(reference, change, seq),
+                "attribute_not_exists(pk)",
+            )?);
+        }
+        if let Some(message) = new_message {
+            items.push(put(
+                &self.table,
+                message_item(reference, message, ticket.version),
+                "attribute_not_exists(pk)",
+            )?);
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(
+                items
+                    .into_iter()
+                    .map(|p| TransactWriteItem::builder().put(p).build())
+                    .collect(),
+            ))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(Updated::Done),
+            Err(error) => error,
+        };
+        if let SdkError::ServiceError(service) = &error {
+            match service.err() {
+                // A failed version check, or another transaction on the same items: either
+                // way someone else changed the ticket first.
+                TransactWriteItemsError::TransactionCanceledException(cancelled)
+                    if cancelled.cancellation_reasons().iter().any(|r| {
+                        matches!(
+                            r.code(),
+                            Some("ConditionalCheckFailed" | "TransactionConflict")
+                        )
+                    }) =>
+                {
+                    return Ok(Updated::Stale)
+                }
+                TransactWriteItemsError::TransactionInProgressException(_) => {
+                    return Ok(Updated::Stale)
+                }
+                _ => {}
+            }
+        }
+        Err(backend(error))
+    }
+
+    async fn team_queue(
+        &self,
+        team: Team,
+        limit: u16,
+        start: Option<&QueueStart>,
+    ) -> Result<Page<Ticket, QueueStart>, StoreError> {
+        let queue = format!("QUEUE#{}", team.as_str());
+        let exclusive_start = start.map(|start| {
+            Item::from([
+                ("pk".to_owned(), s(ticket_pk(&start.reference))),
+                ("sk".to_owned(), s(TICKET_SK)),
+                ("gsi2pk".to_owned(), s(queue.clone())),
+                (
+                    "gsi2sk".to_owned(),
+                    s(queue_sk(start.priority, start.created_at, &start.reference)),
+                ),
+            ])
+        });
+        // One Query on the sparse index: only open work is in it, so its cost never grows
+        // with resolved and closed tickets. One more than asked tells whether a page follows.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(QUEUE_INDEX)
+            .key_condition_expression("gsi2pk = :queue")
+            .expression_attribute_values(":queue", s(queue))
+            .scan_index_forward(true)
+            .limit(i32::from(limit) + 1)
+            .set_exclusive_start_key(exclusive_start)
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut items = output
+            .items()
+            .iter()
+            .map(ticket_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if items.len() > usize::from(limit) {
+            items.truncate(usize::from(limit));
+            items.last().map(|last| QueueStart {
+                priority: last.priority,
+                created_at: last.created_at,
+                reference: last.reference.clone(),
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
 }
 
 #[cfg(test)]
@@ -581,6 +767,29 @@ mod tests {
             ..ticket
         };
         assert!(!ticket_item(&closed).contains_key("gsi2pk"));
+    }
+
+    #[test]
+    fn a_message_survives_the_round_trip_through_its_item() {
+        let (ticket, _) = ticket();
+        let message = Message {
+            at: "2026-11-26T16:00:00Z".parse().expect("valid"),
+            author: Actor::Staff {
+                id: "agent-1".into(),
+            },
+            body: "Bonjour".into(),
+        };
+        let item = message_item(&ticket.reference, &message, 7);
+        assert_eq!(
+            item.get("sk"),
+            Some(&s("MESSAGE#001795708800000#0000000007"))
+        );
+        assert_eq!(message_from(&item).expect("readable"), message);
+        let taken = Ticket {
+            assignee: Some("agent-1".into()),
+            ..ticket
+        };
+        assert_eq!(ticket_from(&ticket_item(&taken)).expect("readable"), taken);
     }
 
     #[test]

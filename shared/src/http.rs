@@ -7,7 +7,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
-use crate::domain::ticket::PlayerId;
+use crate::domain::ticket::{PlayerId, Team};
 use crate::domain::validation::{Rule, ValidationError};
 
 /// Support requests are text; 32 KiB holds the longest description with room for JSON.
@@ -59,6 +59,8 @@ impl Role {
 pub struct Caller {
     pub subject: PlayerId,
     pub roles: Vec<Role>,
+    /// The teams an agent works for: `team:<name>` groups, e.g. `[agent team:payments]`.
+    pub teams: Vec<Team>,
 }
 
 impl Caller {
@@ -78,6 +80,11 @@ impl Caller {
         self.has(Role::Agent) || self.has(Role::Supervisor)
     }
 
+    /// Supervisors work on every team's tickets; agents on their own teams' only.
+    pub fn works_for(&self, team: Team) -> bool {
+        self.has(Role::Supervisor) || (self.has(Role::Agent) && self.teams.contains(&team))
+    }
+
     /// Reads the caller from the request context. In AWS the authorizer has already refused
     /// a missing or bad token; this refuses a request that somehow arrives without claims.
     pub fn from_request(request: &Request) -> Result<Caller, ApiError> {
@@ -94,11 +101,12 @@ impl Caller {
             .get("sub")
             .and_then(|s| PlayerId::parse(s))
             .ok_or(ApiError::Unauthenticated)?;
-        let roles = claims
-            .get(GROUPS_CLAIM)
-            .map(|raw| parse_groups(raw))
-            .unwrap_or_default();
-        Ok(Caller { subject, roles })
+        let groups = claims.get(GROUPS_CLAIM).map(String::as_str).unwrap_or("");
+        Ok(Caller {
+            subject,
+            roles: parse_groups(groups),
+            teams: parse_teams(groups),
+        })
     }
 }
 
@@ -113,6 +121,20 @@ pub fn parse_groups(raw: &str) -> Vec<Role> {
         .collect();
     roles.dedup();
     roles
+}
+
+/// The `team:<name>` groups of the claim, in the same shapes as [`parse_groups`]; unknown
+/// teams are ignored.
+pub fn parse_teams(raw: &str) -> Vec<Team> {
+    let trimmed = raw.trim().trim_start_matches('[').trim_end_matches(']');
+    let mut teams: Vec<Team> = trimmed
+        .split([' ', ','])
+        .map(|g| g.trim().trim_matches('"'))
+        .filter_map(|g| g.strip_prefix("team:"))
+        .filter_map(Team::parse)
+        .collect();
+    teams.dedup();
+    teams
 }
 
 /// The API Gateway request id, which correlates our logs with the gateway's access log.
@@ -166,6 +188,9 @@ pub enum ApiError {
     Unauthenticated,
     #[error("this route needs the {} role", required.as_str())]
     Forbidden { required: Role },
+    /// Staff acting on another team's queue or ticket.
+    #[error("only the {} team's agents and supervisors may do this", team.as_str())]
+    OtherTeam { team: Team },
     #[error("no such resource")]
     NotFound,
     #[error("{0}")]
@@ -194,7 +219,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden { .. } | ApiError::OtherTeam { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -209,7 +234,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthenticated => "unauthenticated",
-            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::Forbidden { .. } | ApiError::OtherTeam { .. } => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::Invalid(_) => "validation_failed",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -245,6 +270,7 @@ impl ApiError {
                 body["rule"] = "same_request".into();
             }
             ApiError::Forbidden { required } => body["required_role"] = required.as_str().into(),
+            ApiError::OtherTeam { team } => body["required_team"] = team.as_str().into(),
             ApiError::Conflict { reason, .. } => body["reason"] = (*reason).into(),
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, source = ?cause.source(), "request failed");
@@ -372,6 +398,16 @@ mod tests {
         );
         assert_eq!(parse_groups("player, admin"), vec![Role::Player]);
         assert!(parse_groups("").is_empty());
+        assert_eq!(
+            parse_teams("[agent team:payments team:games]"),
+            vec![Team::Payments, Team::Games]
+        );
+        assert_eq!(
+            parse_teams(r#"["agent","team:security"]"#),
+            vec![Team::Security]
+        );
+        assert!(parse_teams("[agent team:nobody]").is_empty());
+        assert_eq!(parse_groups("[agent team:payments]"), vec![Role::Agent]);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod mocks;
 pub mod s3;
 pub mod telemetry;
 pub mod tickets;
+pub mod workflow;
 
 /// Builds the AWS SDK configuration once per container. `AWS_ENDPOINT_URL` (set by the local
 /// scripts) points every client at the emulator; in Lambda it is unset.

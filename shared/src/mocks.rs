@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 
 use crate::core::{
-    Clock, IdempotencyRecord, InsertOutcome, NewTicketWrite, Page, PageStart, ReferenceSource,
-    StoreError, TicketStore, TicketWithHistory,
+    Clock, IdempotencyRecord, InsertOutcome, NewTicketWrite, Page, PageStart, QueueStart,
+    ReferenceSource, StoreError, TicketStore, TicketWithHistory, Updated,
 };
 use crate::domain::reference::TicketReference;
 use crate::domain::ticket::{PlayerId, Ticket};
@@ -78,6 +78,7 @@ impl TicketStore for MemoryTicketStore {
             TicketWithHistory {
                 ticket: write.ticket.clone(),
                 history: vec![write.received.clone()],
+                messages: Vec::new(),
             },
         );
         Ok(InsertOutcome::Created)
@@ -131,6 +132,71 @@ impl TicketStore for MemoryTicketStore {
             items: after.into_iter().take(limit).collect(),
             next,
         })
+    }
+
+    async fn update(
+        &self,
+        ticket: &Ticket,
+        expected_version: u64,
+        new_history: &[crate::domain::ticket::StatusChange],
+        new_message: Option<&crate::domain::workflow::Message>,
+    ) -> Result<Updated, StoreError> {
+        let mut state = self.lock();
+        let Some(stored) = state.tickets.get_mut(ticket.reference.as_str()) else {
+            return Ok(Updated::Stale);
+        };
+        if stored.ticket.version != expected_version {
+            return Ok(Updated::Stale);
+        }
+        stored.ticket = ticket.clone();
+        stored.history.extend_from_slice(new_history);
+        stored.messages.extend(new_message.cloned());
+        Ok(Updated::Done)
+    }
+
+    async fn team_queue(
+        &self,
+        team: crate::domain::ticket::Team,
+        limit: u16,
+        start: Option<&QueueStart>,
+    ) -> Result<Page<Ticket, QueueStart>, StoreError> {
+        use crate::domain::ticket::TicketStatus;
+        let key = |t: &Ticket| {
+            (
+                t.priority.rank(),
+                t.created_at,
+                t.reference.as_str().to_owned(),
+            )
+        };
+        let state = self.lock();
+        let mut queue: Vec<Ticket> = state
+            .tickets
+            .values()
+            .map(|t| &t.ticket)
+            .filter(|t| t.team == team)
+            .filter(|t| !matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed))
+            .filter(|t| match start {
+                None => true,
+                Some(s) => {
+                    key(t)
+                        > (
+                            s.priority.rank(),
+                            s.created_at,
+                            s.reference.as_str().to_owned(),
+                        )
+                }
+            })
+            .cloned()
+            .collect();
+        queue.sort_by_key(key);
+        let limit = usize::from(limit);
+        let next = (queue.len() > limit).then(|| QueueStart {
+            priority: queue[limit - 1].priority,
+            created_at: queue[limit - 1].created_at,
+            reference: queue[limit - 1].reference.clone(),
+        });
+        queue.truncate(limit);
+        Ok(Page { items: queue, next })
     }
 }
 

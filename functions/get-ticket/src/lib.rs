@@ -1,6 +1,7 @@
-//! `GET /tickets/{reference}`: a player reads their own ticket; agents read any. The ticket
-//! lists its checked attachments: metadata for everyone, and for staff a presigned GET (valid
-//! 5 minutes) per attachment. Players never get a storage key or URL.
+//! `GET /tickets/{reference}`: a player reads their own ticket, with the staff's replies;
+//! agents read any. The ticket lists its checked attachments: metadata for everyone, and for
+//! staff a presigned GET (valid 5 minutes) per attachment. Players never get a storage key or
+//! URL.
 
 use guichet::attachments::{AttachmentStore, Attachments};
 use guichet::core::{DocumentStorage, Presigned, TicketStore};
@@ -18,6 +19,8 @@ use tracing::Instrument;
 struct TicketRead<'a> {
     #[serde(flatten)]
     view: TicketView<'a>,
+    /// Staff replies, oldest first: what the player reads on the ticket.
+    messages: &'a [guichet::domain::workflow::Message],
     attachments: Vec<AttachmentView<'a>>,
 }
 
@@ -101,6 +104,7 @@ where
                 ticket: &found.ticket,
                 history: Some(&found.history),
             },
+            messages: &found.messages,
             attachments: checked
                 .iter()
                 .map(|(attachment, url)| attachment_view(attachment, url.as_ref()))

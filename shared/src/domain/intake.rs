@@ -133,6 +133,7 @@ impl TicketRequest {
             status: TicketStatus::Open,
             incident: self.incident,
             verification_case: None,
+            assignee: None,
             created_at: now,
             updated_at: now,
             response_due_at: target.due_at,

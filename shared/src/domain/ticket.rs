@@ -198,6 +198,9 @@ pub struct Ticket {
     /// was open at intake: the agent opens the case from the ticket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification_case: Option<super::verification::CaseId>,
+    /// The staff member who took the ticket, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub response_due_at: Timestamp,

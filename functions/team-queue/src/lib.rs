@@ -1,0 +1,111 @@
+//! `GET /queues/{team}?limit=&cursor=`: a team's open tickets, most urgent first and in
+//! arrival order within a priority, a page at a time. Supervisors read every team's queue;
+//! agents only their own teams' (`team:<name>` groups); players none.
+
+use guichet::core::TicketStore;
+use guichet::domain::ticket::Team;
+use guichet::domain::validation::{Rule, ValidationError};
+use guichet::http::{json_response, request_id, ApiError, Caller};
+use guichet::tickets::{Desk, TicketView};
+use guichet::workflow::{queue_cursor, require_staff};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use tracing::Instrument;
+
+pub const DEFAULT_LIMIT: u16 = 20;
+pub const MAX_LIMIT: u16 = 50;
+
+#[derive(Serialize)]
+struct QueuePage<'a> {
+    team: Team,
+    tickets: Vec<TicketView<'a>>,
+    next_cursor: Option<String>,
+}
+
+pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "team_queue",
+        request_id = %request_id,
+        team = tracing::field::Empty
+    );
+    async {
+        match queue(desk, &request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(&request_id),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn queue<S: TicketStore>(
+    desk: &Desk<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    require_staff(&caller)?;
+    let raw = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("team"))
+        .unwrap_or("");
+    let team = Team::parse(raw).ok_or_else(|| {
+        ValidationError::new(
+            "team",
+            Rule::OneOf {
+                allowed: Team::NAMES,
+            },
+        )
+    })?;
+    tracing::Span::current().record("team", team.as_str());
+    if !caller.works_for(team) {
+        return Err(ApiError::OtherTeam { team });
+    }
+    let mut limit = DEFAULT_LIMIT;
+    let mut start = None;
+    if let Some(query) = request.query_string_parameters_ref() {
+        for (name, value) in query.iter() {
+            match name {
+                "limit" => {
+                    limit = value
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|l| (1..=MAX_LIMIT).contains(l))
+                        .ok_or_else(|| {
+                            ValidationError::new(
+                                "limit",
+                                Rule::Range {
+                                    min: 1,
+                                    max: i64::from(MAX_LIMIT),
+                                },
+                            )
+                        })?;
+                }
+                "cursor" => {
+                    start = Some(
+                        queue_cursor::decode(value)
+                            .ok_or_else(|| ValidationError::new("cursor", Rule::Opaque))?,
+                    );
+                }
+                other => return Err(ValidationError::new(other, Rule::UnknownField).into()),
+            }
+        }
+    }
+    let page = desk.team_queue(team, limit, start.as_ref()).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &QueuePage {
+            team,
+            tickets: page
+                .items
+                .iter()
+                .map(|ticket| TicketView {
+                    ticket,
+                    history: None,
+                })
+                .collect(),
+            next_cursor: page.next.as_ref().map(queue_cursor::encode),
+        },
+    ))
+}

@@ -1,0 +1,132 @@
+//! The handler fed with the sample event in `events/`, over the in-memory store.
+
+use guichet::mocks::{body_json, desk_with_clock, FixedClock, MemoryTicketStore};
+use guichet::tickets::Desk;
+use lambda_http::http::StatusCode;
+
+async fn submit(
+    desk: &Desk<MemoryTicketStore>,
+    clock: &FixedClock,
+    at: &str,
+    body: serde_json::Value,
+) -> String {
+    clock.set(at.parse().expect("valid"));
+    let request =
+        guichet::domain::intake::TicketRequest::parse(&body, None, at.parse().expect("valid"))
+            .expect("valid request");
+    let player = guichet::domain::ticket::PlayerId::parse("player-1").expect("valid id");
+    match desk.submit(player, request, None).await.expect("stored") {
+        guichet::tickets::Submitted::Created(r) | guichet::tickets::Submitted::Replayed(r) => {
+            r.reference.to_string()
+        }
+    }
+}
+
+fn request(groups: &str, team: &str, query: &str) -> lambda_http::Request {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/team-queue.json");
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = groups.into();
+    event["pathParameters"]["team"] = team.into();
+    event["rawPath"] = format!("/queues/{team}").into();
+    event["rawQueryString"] = query.into();
+    event["queryStringParameters"] = serde_json::Value::Object(
+        query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.into()))
+            .collect(),
+    );
+    lambda_http::request::from_str(&event.to_string()).expect("event")
+}
+
+fn transaction() -> serde_json::Value {
+    serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt n'apparaît pas."})
+}
+
+fn incident_with_payment() -> serde_json::Value {
+    // High priority too, payments team.
+    serde_json::json!({"channel":"chat","category":"incident","subject":"Paiement perdu","description":"Le paiement a disparu.",
+        "incident": {"occurred_at": "2026-11-26T14:00:00Z", "transaction_id": "TX-1", "steps_tried": []}})
+}
+
+#[tokio::test]
+async fn the_queue_is_in_arrival_order_a_page_at_a_time() {
+    let clock = FixedClock::at("2026-11-26T15:00:00Z");
+    let desk = desk_with_clock(clock.clone());
+    let first = submit(&desk, &clock, "2026-11-26T15:00:00Z", transaction()).await;
+    let second = submit(
+        &desk,
+        &clock,
+        "2026-11-26T15:01:00Z",
+        incident_with_payment(),
+    )
+    .await;
+    let third = submit(&desk, &clock, "2026-11-26T15:02:00Z", transaction()).await;
+    let response = team_queue::handle(
+        &desk,
+        request("[agent team:payments]", "payments", "limit=2"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = body_json(&response);
+    assert_eq!(body["tickets"][0]["reference"], first.as_str());
+    assert_eq!(body["tickets"][1]["reference"], second.as_str());
+    let cursor = body["next_cursor"]
+        .as_str()
+        .expect("another page")
+        .to_owned();
+    let response = team_queue::handle(
+        &desk,
+        request(
+            "[supervisor]",
+            "payments",
+            &format!("limit=2&cursor={cursor}"),
+        ),
+    )
+    .await;
+    let body = body_json(&response);
+    assert_eq!(body["tickets"][0]["reference"], third.as_str());
+    assert_eq!(body["tickets"].as_array().map(Vec::len), Some(1));
+    assert!(body["next_cursor"].is_null());
+}
+
+#[tokio::test]
+async fn only_the_teams_staff_read_its_queue() {
+    let desk = desk_with_clock(FixedClock::at("2026-11-26T15:00:00Z"));
+    let status = |groups: &'static str, team: &'static str| {
+        let desk = &desk;
+        async move {
+            team_queue::handle(desk, request(groups, team, ""))
+                .await
+                .status()
+        }
+    };
+    assert_eq!(
+        status("[agent team:payments]", "payments").await,
+        StatusCode::OK
+    );
+    assert_eq!(status("[supervisor]", "games").await, StatusCode::OK);
+    assert_eq!(
+        status("[agent team:payments]", "games").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(status("[agent]", "payments").await, StatusCode::FORBIDDEN);
+    assert_eq!(status("[player]", "payments").await, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn bad_parameters_are_named() {
+    let desk = desk_with_clock(FixedClock::at("2026-11-26T15:00:00Z"));
+    for (team, query, field) in [
+        ("nobody", "", "team"),
+        ("payments", "limit=0", "limit"),
+        ("payments", "cursor=tampered", "cursor"),
+        ("payments", "sort=asc", "sort"),
+    ] {
+        let response = team_queue::handle(&desk, request("[supervisor]", team, query)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(body_json(&response)["field"], field);
+    }
+}

@@ -1,0 +1,166 @@
+//! The agents' actions on a ticket, each under optimistic versioning (`version` is the
+//! ticket's version as the agent read it):
+//!
+//! - `POST /tickets/{reference}/take` `{version}`: the ticket becomes the caller's;
+//! - `POST /tickets/{reference}/replies` `{version, body}`: a message the player reads;
+//! - `POST /tickets/{reference}/status` `{version, status, reason?}`: a move of the state
+//!   machine (`guichet::domain::workflow`).
+//!
+//! Staff only: supervisors, or agents of the ticket's team. A stale version or a concurrent
+//! update is a 409 `stale`, an impossible move a 409 `wrong_state`; nothing is lost either way.
+
+use guichet::core::TicketStore;
+use guichet::domain::reference::TicketReference;
+use guichet::domain::ticket::TicketStatus;
+use guichet::domain::validation::{Fields, Rule, ValidationError};
+use guichet::domain::workflow::{self, Message, MessageBody, ReasonCode};
+use guichet::http::{json_body, json_response, request_id, ApiError, Caller};
+use guichet::tickets::{Desk, TicketView};
+use guichet::workflow::require_staff;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use tracing::Instrument;
+
+/// What the agent asked for, once every field is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Take,
+    Reply(MessageBody),
+    Status {
+        to: TicketStatus,
+        reason: Option<ReasonCode>,
+    },
+}
+
+#[derive(Serialize)]
+struct UpdatedTicket<'a> {
+    #[serde(flatten)]
+    view: TicketView<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a Message>,
+}
+
+pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "update_ticket",
+        request_id = %request_id,
+        ticket = tracing::field::Empty,
+        action = tracing::field::Empty
+    );
+    async {
+        match update(desk, &request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(&request_id),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// `take`, `replies` or `status`: the last segment of the route.
+fn action_name(request: &Request) -> &str {
+    request.uri().path().rsplit('/').next().unwrap_or("")
+}
+
+fn version(
+    fields: &Fields<'_>,
+    object: &serde_json::Map<String, serde_json::Value>,
+) -> Result<u64, ValidationError> {
+    match object.get("version") {
+        None | Some(serde_json::Value::Null) => {
+            Err(ValidationError::new(fields.name("version"), Rule::Required))
+        }
+        Some(value) => value.as_u64().filter(|v| *v >= 1).ok_or_else(|| {
+            ValidationError::new(
+                fields.name("version"),
+                Rule::Type {
+                    expected: "a whole number of at least 1: the ticket's version as read",
+                },
+            )
+        }),
+    }
+}
+
+/// Reads and checks the body of one action.
+pub fn parse(name: &str, body: &serde_json::Value) -> Result<(u64, Action), ApiError> {
+    let object = body.as_object().ok_or_else(|| {
+        ValidationError::new(
+            "body",
+            Rule::Type {
+                expected: "a JSON object",
+            },
+        )
+    })?;
+    let allowed: &[&str] = match name {
+        "take" => &["version"],
+        "replies" => &["version", "body"],
+        "status" => &["version", "status", "reason"],
+        _ => return Err(ApiError::NotFound),
+    };
+    let fields = Fields::new("", object, allowed)?;
+    let version = version(&fields, object)?;
+    let action = match name {
+        "take" => Action::Take,
+        "replies" => {
+            let raw = fields.required_str("body")?;
+            Action::Reply(MessageBody::parse("body", raw)?)
+        }
+        _ => {
+            let to = fields
+                .choice("status", TicketStatus::NAMES, TicketStatus::parse)?
+                .ok_or_else(|| ValidationError::new("status", Rule::Required))?;
+            let reason = fields
+                .optional_str("reason")?
+                .map(|raw| ReasonCode::parse("reason", raw))
+                .transpose()?;
+            Action::Status { to, reason }
+        }
+    };
+    Ok((version, action))
+}
+
+async fn update<S: TicketStore>(
+    desk: &Desk<S>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    require_staff(&caller)?;
+    let raw = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("reference"))
+        .unwrap_or("");
+    let reference = TicketReference::parse(raw)
+        .map_err(|_| ValidationError::new("reference", Rule::Reference))?;
+    let name = action_name(request).to_owned();
+    let span = tracing::Span::current();
+    span.record("ticket", reference.as_str());
+    span.record("action", name.as_str());
+    let (expected, action) = parse(&name, &json_body(request)?)?;
+    let staff = caller.subject.as_str().to_owned();
+    let change = desk
+        .work_on(&caller, &reference, move |ticket, now| match action {
+            Action::Take => workflow::take(ticket, expected, &staff, now),
+            Action::Reply(body) => workflow::reply(ticket, expected, &staff, body, now),
+            Action::Status { to, reason } => {
+                workflow::change_status(ticket, expected, to, &staff, reason.as_ref(), now)
+            }
+        })
+        .await?;
+    tracing::info!(
+        version = change.ticket.version,
+        status = change.ticket.status.as_str(),
+        "ticket updated"
+    );
+    Ok(json_response(
+        StatusCode::OK,
+        &UpdatedTicket {
+            view: TicketView {
+                ticket: &change.ticket,
+                history: Some(&change.history),
+            },
+            message: change.message.as_ref(),
+        },
+    ))
+}

@@ -1,0 +1,219 @@
+//! The handler fed with the sample events in `events/`, over the in-memory store.
+
+use guichet::core::TicketStore;
+use guichet::mocks::{body_json, desk, MemoryTicketStore};
+use guichet::tickets::{Desk, Submitted};
+use lambda_http::http::StatusCode;
+
+const NOW: &str = "2026-11-26T15:00:00Z";
+const SAMPLE_REFERENCE: &str = "K7M2Q-9XW45";
+
+/// A transaction ticket (payments team) from `player-7f3a9c`.
+async fn submit(desk: &Desk<MemoryTicketStore>) -> String {
+    let request = guichet::domain::intake::TicketRequest::parse(
+        &serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}),
+        None,
+        NOW.parse().expect("valid"),
+    )
+    .expect("valid request");
+    let player = guichet::domain::ticket::PlayerId::parse("player-7f3a9c").expect("valid id");
+    match desk.submit(player, request, None).await.expect("stored") {
+        Submitted::Created(receipt) | Submitted::Replayed(receipt) => receipt.reference.to_string(),
+    }
+}
+
+/// A sample event aimed at `reference`, with the caller's groups and the body swapped in.
+fn event(
+    name: &str,
+    reference: &str,
+    groups: &str,
+    body: Option<serde_json::Value>,
+) -> lambda_http::Request {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let text = event.to_string().replace(SAMPLE_REFERENCE, reference);
+    event = serde_json::from_str(&text).expect("json");
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = groups.into();
+    if let Some(body) = body {
+        let body = body.to_string();
+        event["headers"]["content-length"] = body.len().to_string().into();
+        event["body"] = body.into();
+    }
+    lambda_http::request::from_str(&event.to_string()).expect("event")
+}
+
+const AGENT: &str = "[agent team:payments]";
+
+async fn call(
+    desk: &Desk<MemoryTicketStore>,
+    name: &str,
+    reference: &str,
+    groups: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let response = update_ticket::handle(desk, event(name, reference, groups, body)).await;
+    (response.status(), body_json(&response))
+}
+
+#[tokio::test]
+async fn an_agent_takes_answers_and_resolves_a_ticket_of_their_team() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    let (status, body) = call(&desk, "update-ticket-take.json", &reference, AGENT, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["assignee"], "agent-0042");
+    assert_eq!(body["version"], 2);
+    let (status, body) = call(&desk, "update-ticket-reply.json", &reference, AGENT, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["version"], 3);
+    assert_eq!(body["message"]["author"]["id"], "agent-0042");
+    let (status, body) = call(&desk, "update-ticket-status.json", &reference, AGENT, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "resolved");
+    assert_eq!(body["history"][0]["reason"], "deposit_credited");
+
+    let stored = desk
+        .store
+        .get(&guichet::domain::reference::TicketReference::parse(&reference).expect("reference"))
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(stored.messages.len(), 1);
+    assert_eq!(stored.history.len(), 3, "received, taken, resolved");
+    assert_eq!(stored.ticket.version, 4);
+}
+
+#[tokio::test]
+async fn a_stale_version_and_an_impossible_move_are_conflicts() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    // The reply sample carries version 2; the ticket is at 1.
+    let (status, body) = call(&desk, "update-ticket-reply.json", &reference, AGENT, None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["reason"], "stale");
+    let (status, body) = call(
+        &desk,
+        "update-ticket-status.json",
+        &reference,
+        AGENT,
+        Some(serde_json::json!({"version": 1, "status": "closed"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["reason"], "wrong_state");
+}
+
+#[tokio::test]
+async fn only_staff_of_the_tickets_team_may_act() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    let (status, body) = call(
+        &desk,
+        "update-ticket-take.json",
+        &reference,
+        "[player]",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["required_role"], "agent");
+    let (status, body) = call(
+        &desk,
+        "update-ticket-take.json",
+        &reference,
+        "[agent team:games]",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["required_team"], "payments");
+    let (status, _) = call(
+        &desk,
+        "update-ticket-take.json",
+        &reference,
+        "[supervisor]",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn every_bad_field_is_named() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    let cases = [
+        (
+            "update-ticket-take.json",
+            serde_json::json!({}),
+            "version",
+            "required",
+        ),
+        (
+            "update-ticket-take.json",
+            serde_json::json!({"version": "1"}),
+            "version",
+            "type",
+        ),
+        (
+            "update-ticket-take.json",
+            serde_json::json!({"version": 1, "extra": 1}),
+            "extra",
+            "unknown_field",
+        ),
+        (
+            "update-ticket-reply.json",
+            serde_json::json!({"version": 1, "body": "  "}),
+            "body",
+            "required",
+        ),
+        (
+            "update-ticket-reply.json",
+            serde_json::json!({"version": 1, "body": "x".repeat(5001)}),
+            "body",
+            "max_length",
+        ),
+        (
+            "update-ticket-reply.json",
+            serde_json::json!({"version": 1, "body": "a\u{1b}b"}),
+            "body",
+            "printable_text",
+        ),
+        (
+            "update-ticket-status.json",
+            serde_json::json!({"version": 1}),
+            "status",
+            "required",
+        ),
+        (
+            "update-ticket-status.json",
+            serde_json::json!({"version": 1, "status": "done"}),
+            "status",
+            "one_of",
+        ),
+        (
+            "update-ticket-status.json",
+            serde_json::json!({"version": 1, "status": "resolved", "reason": "Because!"}),
+            "reason",
+            "identifier",
+        ),
+    ];
+    for (name, body, field, rule) in cases {
+        let (status, answer) = call(&desk, name, &reference, AGENT, Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(answer["field"], field, "{body}: {answer}");
+        assert_eq!(answer["rule"], rule, "{body}: {answer}");
+    }
+    let (status, _) = call(&desk, "update-ticket-take.json", "K7M2Q-9XW46", AGENT, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(
+        &desk,
+        "update-ticket-take.json",
+        SAMPLE_REFERENCE,
+        AGENT,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,449 @@
+//! The agents' workflow end to end: team queues and ticket updates through the local gateway
+//! (routes from the template, JWT checked as API Gateway's authorizer does), the same handler
+//! code as in Lambda, and the real AWS SDK against the emulator.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use guichet::config::{Config, KycConfig};
+use guichet::core::{NewTicketWrite, TicketStore};
+use guichet::domain::intake::TicketRequest;
+use guichet::domain::reference::TicketReference;
+use guichet::domain::sla::SupportCalendar;
+use guichet::domain::ticket::{PlayerId, Priority, Team, TicketStatus};
+use guichet::dynamo::DynamoTicketStore;
+use guichet::kyc::Verification;
+use guichet::tickets::Desk;
+use guichet_local::client::{send, ClientResponse};
+use guichet_local::gateway::{serve, Gateway, Services};
+use guichet_local::jwt::{DevKey, DEV_AUDIENCE, DEV_ISSUER};
+use guichet_tests::{fresh_stack, project_template, unique_stack_name};
+use serde_json::{json, Value};
+
+struct Api {
+    addr: SocketAddr,
+    key: DevKey,
+    /// The stack's ticket store, to set up tickets intake cannot make (any priority, any time).
+    store: DynamoTicketStore,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl Api {
+    async fn start() -> Api {
+        let stack = fresh_stack().await;
+        let config = Config {
+            tickets_table: stack.tickets_table.clone(),
+            idempotency_ttl: jiff::SignedDuration::from_hours(24),
+        };
+        let desk = Desk::connect(&config, &stack.sdk).expect("desk");
+        let kyc = KycConfig {
+            tickets_table: stack.tickets_table.clone(),
+            documents_bucket: stack.documents_bucket.clone(),
+            max_resubmissions: 2,
+        };
+        let verification = Verification::connect(&kyc, &stack.sdk);
+        let key_path = std::env::temp_dir().join(format!("{}.key", unique_stack_name()));
+        let key = DevKey::load_or_create(&key_path).expect("dev key");
+        let attachments = guichet::attachments::Attachments::connect(
+            &guichet::attachments::AttachmentsConfig {
+                tickets_table: stack.tickets_table.clone(),
+                documents_bucket: stack.documents_bucket.clone(),
+            },
+            &stack.sdk,
+        );
+        let services = Services {
+            desk,
+            verification,
+            attachments,
+        };
+        let gateway = Gateway::new(&project_template(), services, key.clone()).expect("gateway");
+        let (addr, server) = serve(Arc::new(gateway), 0).await.expect("serving");
+        let _ = std::fs::remove_file(&key_path);
+        Api {
+            addr,
+            key,
+            store: DynamoTicketStore::new(
+                aws_sdk_dynamodb::Client::new(&stack.sdk),
+                stack.tickets_table.clone(),
+            ),
+            _server: server,
+        }
+    }
+
+    fn token(&self, sub: &str, groups: &[&str]) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let claims = json!({
+            "sub": sub, "cognito:groups": groups, "email": "someone@example.com",
+            "iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "iat": now, "exp": now + 600,
+        });
+        match claims {
+            Value::Object(map) => self.key.issue(&map),
+            _ => unreachable!("claims are an object"),
+        }
+    }
+
+    async fn get(&self, path: &str, token: &str) -> ClientResponse {
+        let bearer = format!("Bearer {token}");
+        send(self.addr, "GET", path, &[("authorization", &bearer)], None)
+            .await
+            .expect("the gateway answers")
+    }
+
+    async fn post(&self, path: &str, token: &str, body: &Value) -> ClientResponse {
+        let bearer = format!("Bearer {token}");
+        send(
+            self.addr,
+            "POST",
+            path,
+            &[
+                ("authorization", &bearer),
+                ("content-type", "application/json"),
+            ],
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+        .expect("the gateway answers")
+    }
+
+    /// A player's transaction ticket (payments team, version 1), through the API.
+    async fn transaction_ticket(&self, player: &str) -> String {
+        let created = self
+            .post(
+                "/tickets",
+                &self.token(player, &["player"]),
+                &json!({
+                    "channel": "email", "category": "transaction", "subject": "Dépôt manquant",
+                    "description": "Mon dépôt de 50 $ n'apparaît pas dans mon solde.",
+                }),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{:?}", created.json());
+        let receipt = created.json();
+        assert_eq!(receipt["team"], "payments");
+        receipt["reference"].as_str().expect("reference").to_owned()
+    }
+
+    /// A ticket of `team` with `priority`, received at `at`, written straight to the store.
+    async fn seed(&self, team: Team, priority: Priority, at: &str, status: TicketStatus) -> String {
+        let at: jiff::Timestamp = at.parse().expect("valid");
+        let request = TicketRequest::parse(
+            &json!({"channel": "form", "category": "technical", "subject": "Écran figé",
+                    "description": "Le jeu ne charge plus depuis ce matin."}),
+            None,
+            at,
+        )
+        .expect("valid");
+        let (mut ticket, received, _) = request.open(
+            TicketReference::generate().expect("random"),
+            PlayerId::parse("player-seed").expect("valid"),
+            at,
+            &SupportCalendar::published().expect("time zone"),
+        );
+        ticket.team = team;
+        ticket.priority = priority;
+        ticket.status = status;
+        let reference = ticket.reference.to_string();
+        let outcome = self
+            .store
+            .insert(&NewTicketWrite {
+                ticket,
+                received,
+                idempotency: None,
+            })
+            .await
+            .expect("stored");
+        assert_eq!(outcome, guichet::core::InsertOutcome::Created);
+        reference
+    }
+}
+
+fn references(page: &Value) -> Vec<String> {
+    page["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .map(|t| t["reference"].as_str().expect("reference").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_team_queue_is_in_priority_then_arrival_order_a_page_at_a_time() {
+    let api = Api::start().await;
+    use Priority::*;
+    let normal_early = api
+        .seed(
+            Team::Games,
+            Normal,
+            "2026-11-26T09:00:00Z",
+            TicketStatus::Open,
+        )
+        .await;
+    let urgent_late = api
+        .seed(
+            Team::Games,
+            Urgent,
+            "2026-11-26T12:00:00Z",
+            TicketStatus::Open,
+        )
+        .await;
+    let high_early = api
+        .seed(
+            Team::Games,
+            High,
+            "2026-11-26T10:00:00Z",
+            TicketStatus::WaitingOnPlayer,
+        )
+        .await;
+    let normal_late = api
+        .seed(
+            Team::Games,
+            Normal,
+            "2026-11-26T11:30:00Z",
+            TicketStatus::Open,
+        )
+        .await;
+    let urgent_early = api
+        .seed(
+            Team::Games,
+            Urgent,
+            "2026-11-26T10:30:00Z",
+            TicketStatus::Escalated,
+        )
+        .await;
+    let high_late = api
+        .seed(
+            Team::Games,
+            High,
+            "2026-11-26T13:00:00Z",
+            TicketStatus::Open,
+        )
+        .await;
+    // Not in the queue: finished work, and another team's ticket.
+    api.seed(
+        Team::Games,
+        Urgent,
+        "2026-11-26T08:00:00Z",
+        TicketStatus::Resolved,
+    )
+    .await;
+    api.seed(
+        Team::Games,
+        Urgent,
+        "2026-11-26T08:00:00Z",
+        TicketStatus::Closed,
+    )
+    .await;
+    api.seed(
+        Team::Payments,
+        Urgent,
+        "2026-11-26T08:00:00Z",
+        TicketStatus::Open,
+    )
+    .await;
+
+    let agent = api.token("agent-games-1", &["agent", "team:games"]);
+    let mut seen = Vec::new();
+    let mut path = "/queues/games?limit=4".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = api.get(&path, &agent).await;
+        assert_eq!(page.status, 200, "{:?}", page.json());
+        let page = page.json();
+        assert_eq!(page["team"], "games");
+        seen.extend(references(&page));
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/queues/games?limit=4&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(
+        seen,
+        vec![
+            urgent_early,
+            urgent_late,
+            high_early,
+            high_late,
+            normal_early,
+            normal_late
+        ]
+    );
+
+    let tampered = api.get("/queues/games?cursor=Zm9v", &agent).await;
+    assert_eq!(tampered.status, 400);
+    assert_eq!(tampered.json()["field"], "cursor");
+}
+
+#[tokio::test]
+async fn concurrent_updates_of_one_version_get_one_success_and_conflicts() {
+    let api = Arc::new(Api::start().await);
+    let reference = api.transaction_ticket("player-c").await;
+    let agent = api.token("agent-pay-1", &["agent", "team:payments"]);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..6 {
+        let (api, agent, reference) = (Arc::clone(&api), agent.clone(), reference.clone());
+        tasks.spawn(async move {
+            let path = if i % 2 == 0 {
+                format!("/tickets/{reference}/replies")
+            } else {
+                format!("/tickets/{reference}/status")
+            };
+            let body = if i % 2 == 0 {
+                json!({"version": 1, "body": format!("Réponse {i}")})
+            } else {
+                json!({"version": 1, "status": "waiting_on_player"})
+            };
+            let response = api.post(&path, &agent, &body).await;
+            (response.status, response.json())
+        });
+    }
+    let mut ok = 0;
+    let mut conflicts = 0;
+    while let Some(result) = tasks.join_next().await {
+        let (status, body) = result.expect("task");
+        match status {
+            200 => ok += 1,
+            409 => {
+                assert_eq!(body["error"], "conflict");
+                assert_eq!(body["reason"], "stale", "{body}");
+                conflicts += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((ok, conflicts), (1, 5));
+
+    // Exactly one change is stored: version 2, and either one message or one status change.
+    let read = api
+        .get(&format!("/tickets/{reference}"), &agent)
+        .await
+        .json();
+    assert_eq!(read["version"], 2);
+    let messages = read["messages"].as_array().expect("messages").len();
+    let changes = read["history"].as_array().expect("history").len() - 1;
+    assert_eq!(messages + changes, 1, "{read}");
+}
+
+#[tokio::test]
+async fn players_and_other_teams_cannot_use_staff_routes() {
+    let api = Api::start().await;
+    let reference = api.transaction_ticket("player-d").await;
+    let player = api.token("player-d", &["player"]);
+    let other_team = api.token("agent-games-2", &["agent", "team:games"]);
+    let version = json!({"version": 1});
+    let routes = [
+        ("take", version.clone()),
+        ("replies", json!({"version": 1, "body": "Bonjour"})),
+        ("status", json!({"version": 1, "status": "resolved"})),
+    ];
+    for (action, body) in &routes {
+        let path = format!("/tickets/{reference}/{action}");
+        let refused = api.post(&path, &player, body).await;
+        assert_eq!(refused.status, 403, "{action}");
+        assert_eq!(refused.json()["required_role"], "agent");
+        let refused = api.post(&path, &other_team, body).await;
+        assert_eq!(refused.status, 403, "{action}");
+        assert_eq!(refused.json()["required_team"], "payments");
+    }
+    assert_eq!(api.get("/queues/payments", &player).await.status, 403);
+    let refused = api.get("/queues/payments", &other_team).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.json()["required_team"], "payments");
+    // Nothing changed.
+    let read = api
+        .get(&format!("/tickets/{reference}"), &player)
+        .await
+        .json();
+    assert_eq!(read["version"], 1);
+}
+
+#[tokio::test]
+async fn a_reply_reaches_the_player_and_resolved_work_leaves_the_queue() {
+    let api = Api::start().await;
+    let reference = api.transaction_ticket("player-e").await;
+    let player = api.token("player-e", &["player"]);
+    let agent = api.token("agent-pay-2", &["agent", "team:payments"]);
+    let ticket = |action: &str| format!("/tickets/{reference}/{action}");
+
+    let taken = api
+        .post(&ticket("take"), &agent, &json!({"version": 1}))
+        .await;
+    assert_eq!(taken.status, 200, "{:?}", taken.json());
+    assert_eq!(taken.json()["assignee"], "agent-pay-2");
+    let replied = api
+        .post(
+            &ticket("replies"),
+            &agent,
+            &json!({"version": 2, "body": "  Bonjour, votre dépôt sera crédité sous 24 heures.\n"}),
+        )
+        .await;
+    assert_eq!(replied.status, 200, "{:?}", replied.json());
+
+    let read = api.get(&format!("/tickets/{reference}"), &player).await;
+    assert_eq!(read.status, 200);
+    let read = read.json();
+    assert_eq!(read["version"], 3);
+    assert_eq!(read["assignee"], "agent-pay-2");
+    assert_eq!(
+        read["messages"][0]["body"],
+        "Bonjour, votre dépôt sera crédité sous 24 heures."
+    );
+    assert_eq!(read["messages"][0]["author"]["kind"], "staff");
+    assert_eq!(read["history"][1]["reason"], "taken");
+
+    let queue = api.get("/queues/payments", &agent).await.json();
+    assert_eq!(references(&queue), vec![reference.clone()]);
+    let resolved = api
+        .post(
+            &ticket("status"),
+            &agent,
+            &json!({"version": 3, "status": "resolved", "reason": "deposit_credited"}),
+        )
+        .await;
+    assert_eq!(resolved.status, 200, "{:?}", resolved.json());
+    let queue = api.get("/queues/payments", &agent).await.json();
+    assert!(references(&queue).is_empty(), "{queue}");
+
+    let closed = api
+        .post(
+            &ticket("status"),
+            &agent,
+            &json!({"version": 4, "status": "closed"}),
+        )
+        .await;
+    assert_eq!(closed.status, 200);
+    let reopen = api
+        .post(
+            &ticket("status"),
+            &agent,
+            &json!({"version": 5, "status": "open"}),
+        )
+        .await;
+    assert_eq!(reopen.status, 409);
+    assert_eq!(reopen.json()["reason"], "wrong_state");
+    let stale = api
+        .post(
+            &ticket("replies"),
+            &agent,
+            &json!({"version": 3, "body": "Encore"}),
+        )
+        .await;
+    assert_eq!(stale.status, 409);
+    assert_eq!(stale.json()["reason"], "stale");
+
+    let read = api
+        .get(&format!("/tickets/{reference}"), &player)
+        .await
+        .json();
+    let statuses: Vec<&str> = read["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| h["status"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(statuses, ["open", "open", "resolved", "closed"]);
+}
