@@ -139,3 +139,78 @@ pub fn unique_stack_name() -> String {
 }
 
 pub use guichet_local::error_chain;
+
+/// The whole HTTP API on a fresh stack: the local gateway serving the template's routes, every
+/// service on the real adapters, on a free port, with a development key of its own.
+pub struct LocalApi {
+    pub addr: std::net::SocketAddr,
+    pub key: guichet_local::jwt::DevKey,
+    pub stack: Stack,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl LocalApi {
+    pub async fn start() -> LocalApi {
+        use guichet::attachments::{Attachments, AttachmentsConfig};
+        use guichet::config::{Config, KycConfig};
+        use guichet_local::gateway::{serve, Gateway, Services};
+
+        let stack = fresh_stack().await;
+        let config = Config {
+            tickets_table: stack.tickets_table.clone(),
+            idempotency_ttl: jiff::SignedDuration::from_hours(24),
+        };
+        let desk = guichet::tickets::Desk::connect(&config, &stack.sdk)
+            .unwrap_or_else(|e| panic!("desk: {}", error_chain(&e)));
+        let kyc = KycConfig {
+            tickets_table: stack.tickets_table.clone(),
+            documents_bucket: stack.documents_bucket.clone(),
+            max_resubmissions: 2,
+        };
+        let verification = guichet::kyc::Verification::connect(&kyc, &stack.sdk);
+        let attachments = Attachments::connect(
+            &AttachmentsConfig {
+                tickets_table: stack.tickets_table.clone(),
+                documents_bucket: stack.documents_bucket.clone(),
+            },
+            &stack.sdk,
+        );
+        let key_path = std::env::temp_dir().join(format!("{}.key", unique_stack_name()));
+        let key = guichet_local::jwt::DevKey::load_or_create(&key_path)
+            .unwrap_or_else(|e| panic!("dev key: {}", error_chain(&e)));
+        let _ = std::fs::remove_file(&key_path);
+        let services = Services {
+            desk,
+            verification,
+            attachments,
+        };
+        let gateway = Gateway::new(&project_template(), services, key.clone())
+            .unwrap_or_else(|e| panic!("gateway: {}", error_chain(&e)));
+        let (addr, server) = serve(std::sync::Arc::new(gateway), 0)
+            .await
+            .unwrap_or_else(|e| panic!("serving: {}", error_chain(&e)));
+        LocalApi {
+            addr,
+            key,
+            stack,
+            _server: server,
+        }
+    }
+
+    /// A token signed with this API's key, expiring `expires_in` seconds from now (negative:
+    /// already expired).
+    pub fn token(&self, sub: &str, groups: &[&str], expires_in: i64) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let claims = serde_json::json!({
+            "sub": sub, "cognito:groups": groups, "email": "joueur@example.com",
+            "iss": guichet_local::jwt::DEV_ISSUER, "aud": guichet_local::jwt::DEV_AUDIENCE,
+            "iat": now, "exp": now + expires_in,
+        });
+        match claims {
+            serde_json::Value::Object(map) => self.key.issue(&map),
+            _ => unreachable!("claims are an object"),
+        }
+    }
+}

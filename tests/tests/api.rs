@@ -6,71 +6,27 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use guichet::config::{Config, KycConfig};
-use guichet::kyc::Verification;
-use guichet::tickets::Desk;
 use guichet_local::client::{send, ClientResponse};
-use guichet_local::gateway::{serve, Gateway, Services};
 use guichet_local::jwt::{DevKey, DEV_AUDIENCE, DEV_ISSUER};
-use guichet_tests::{fresh_stack, project_template, unique_stack_name};
+use guichet_tests::{unique_stack_name, LocalApi};
 use serde_json::{json, Value};
 
 struct Api {
+    local: LocalApi,
     addr: SocketAddr,
-    key: DevKey,
-    _server: tokio::task::JoinHandle<()>,
 }
 
 impl Api {
     async fn start() -> Api {
-        let stack = fresh_stack().await;
-        let config = Config {
-            tickets_table: stack.tickets_table.clone(),
-            idempotency_ttl: jiff::SignedDuration::from_hours(24),
-        };
-        let desk = Desk::connect(&config, &stack.sdk).expect("desk");
-        let kyc = KycConfig {
-            tickets_table: stack.tickets_table.clone(),
-            documents_bucket: stack.documents_bucket.clone(),
-            max_resubmissions: 2,
-        };
-        let verification = Verification::connect(&kyc, &stack.sdk);
-        let key_path = std::env::temp_dir().join(format!("{}.key", unique_stack_name()));
-        let key = DevKey::load_or_create(&key_path).expect("dev key");
-        let attachments = guichet::attachments::Attachments::connect(
-            &guichet::attachments::AttachmentsConfig {
-                tickets_table: stack.tickets_table.clone(),
-                documents_bucket: stack.documents_bucket.clone(),
-            },
-            &stack.sdk,
-        );
-        let services = Services {
-            desk,
-            verification,
-            attachments,
-        };
-        let gateway = Gateway::new(&project_template(), services, key.clone()).expect("gateway");
-        let (addr, server) = serve(Arc::new(gateway), 0).await.expect("serving");
-        let _ = std::fs::remove_file(&key_path);
+        let local = LocalApi::start().await;
         Api {
-            addr,
-            key,
-            _server: server,
+            addr: local.addr,
+            local,
         }
     }
 
     fn token_with(&self, sub: &str, groups: &[&str], expires_in: i64) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let claims = json!({
-            "sub": sub, "cognito:groups": groups, "email": "joueur@example.com",
-            "iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "iat": now, "exp": now + expires_in,
-        });
-        match claims {
-            Value::Object(map) => self.key.issue(&map),
-            _ => unreachable!("claims are an object"),
-        }
+        self.local.token(sub, groups, expires_in)
     }
 
     fn player(&self, sub: &str) -> String {
