@@ -214,3 +214,73 @@ impl LocalApi {
         }
     }
 }
+
+/// Sending requests to presigned URLs of the emulator, and reading their signed parameters.
+pub mod presigned {
+    use std::net::ToSocketAddrs;
+
+    use guichet_local::client::{send, ClientResponse};
+
+    use crate::error_chain;
+
+    /// Sends a presigned request with exactly the headers it was signed with, plus `Host`
+    /// (the URL's own authority, which is signed too).
+    pub async fn send_presigned(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> ClientResponse {
+        let rest = url
+            .strip_prefix("http://")
+            .unwrap_or_else(|| panic!("not an http URL of the emulator: {url}"));
+        let (authority, path) = match rest.find('/') {
+            Some(slash) => rest.split_at(slash),
+            None => (rest, "/"),
+        };
+        let addr = authority
+            .to_socket_addrs()
+            .unwrap_or_else(|e| panic!("resolving {authority}: {e}"))
+            .next()
+            .unwrap_or_else(|| panic!("{authority} resolves to nothing"));
+        let mut sent = headers.to_vec();
+        if !sent.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+            sent.push(("host", authority));
+        }
+        send(addr, method, path, &sent, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} to the presigned URL: {}", error_chain(&e)))
+    }
+
+    /// A query parameter of a URL, percent-decoded (e.g. `X-Amz-SignedHeaders`).
+    pub fn query_param(url: &str, name: &str) -> Option<String> {
+        let query = url.split_once('?')?.1;
+        query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then(|| percent_decode(value))
+        })
+    }
+
+    fn percent_decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
+                .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
+                .flatten()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+            match escaped {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 3;
+                }
+                None => {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}

@@ -8,7 +8,7 @@
 //! arrives is judged by the document check itself.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,6 +26,7 @@ use guichet_local::client::{send, ClientResponse};
 use guichet_local::consumers::{Consumers, Drained};
 use guichet_local::gateway::{serve, Gateway, Services};
 use guichet_local::jwt::{DevKey, DEV_AUDIENCE, DEV_ISSUER};
+use guichet_tests::presigned::{query_param, send_presigned};
 use guichet_tests::{error_chain, fresh_stack, project_template, unique_stack_name, Stack};
 use serde_json::{json, Value};
 
@@ -242,20 +243,6 @@ fn png(size: usize) -> Vec<u8> {
     bytes
 }
 
-/// `(address, authority, path and query)` of an `http://` URL (the emulator's endpoint).
-fn target(url: &str) -> (SocketAddr, String, String) {
-    let rest = url
-        .strip_prefix("http://")
-        .unwrap_or_else(|| panic!("not an http URL of the emulator: {url}"));
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let addr = authority
-        .to_socket_addrs()
-        .unwrap_or_else(|e| panic!("resolving {authority}: {e}"))
-        .next()
-        .unwrap_or_else(|| panic!("{authority} resolves to nothing"));
-    (addr, authority.to_owned(), path.to_owned())
-}
-
 /// Sends a presigned request with exactly the headers it was signed with (and `Host`).
 async fn presigned(
     method: &str,
@@ -263,8 +250,7 @@ async fn presigned(
     headers: &Value,
     body: Option<Vec<u8>>,
 ) -> ClientResponse {
-    let (addr, authority, path) = target(url);
-    let mut sent: Vec<(&str, &str)> = headers
+    let sent: Vec<(&str, &str)> = headers
         .as_object()
         .map(|h| {
             h.iter()
@@ -272,10 +258,7 @@ async fn presigned(
                 .collect()
         })
         .unwrap_or_default();
-    sent.push(("host", &authority));
-    send(addr, method, &path, &sent, body)
-        .await
-        .unwrap_or_else(|e| panic!("{method} to the presigned URL: {}", error_chain(&e)))
+    send_presigned(method, url, &sent, body).await
 }
 
 async fn put(issued: &Value, bytes: Vec<u8>) {
@@ -287,14 +270,6 @@ async fn put(issued: &Value, bytes: Vec<u8>) {
         "presigned PUT refused: {}",
         String::from_utf8_lossy(&response.body)
     );
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == name).then(|| value.replace("%3B", ";").replace("%3b", ";"))
-    })
 }
 
 #[tokio::test]

@@ -8,7 +8,6 @@
 //! arrives is judged by the document check itself.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
@@ -24,6 +23,7 @@ use guichet::dynamo_cases::DynamoCaseStore;
 use guichet::kyc::Verification;
 use guichet::s3::S3DocumentStorage;
 use guichet_local::consumers::{Consumers, Drained};
+use guichet_tests::presigned::{query_param, send_presigned};
 use guichet_tests::{error_chain, fresh_stack, project_template, Stack};
 
 type Kyc = Verification<DynamoCaseStore, S3DocumentStorage>;
@@ -213,73 +213,15 @@ fn png(size: usize) -> Vec<u8> {
 }
 
 /// `(authority, path and query)` of an `http://` URL (the emulator's endpoint).
-fn split_url(url: &str) -> (&str, &str) {
-    let rest = url
-        .strip_prefix("http://")
-        .unwrap_or_else(|| panic!("not an http URL of the emulator: {url}"));
-    match rest.find('/') {
-        Some(slash) => rest.split_at(slash),
-        None => (rest, "/"),
-    }
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == name).then(|| percent_decode(value))
-    })
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
-            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// PUTs `body` to a presigned URL with exactly the headers it was signed with (and `Host`, the
 /// URL's own authority, which is signed too).
 async fn put_presigned(presigned: &Presigned, body: Vec<u8>) {
-    let (authority, path_and_query) = split_url(&presigned.url);
-    let addr: SocketAddr = authority
-        .to_socket_addrs()
-        .unwrap_or_else(|e| panic!("resolving {authority}: {e}"))
-        .next()
-        .unwrap_or_else(|| panic!("{authority} resolves to nothing"));
-    let mut headers: Vec<(&str, &str)> = presigned
+    let headers: Vec<(&str, &str)> = presigned
         .headers
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
-    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
-        headers.push(("host", authority));
-    }
-    let response = guichet_local::client::send(
-        addr,
-        &presigned.method,
-        path_and_query,
-        &headers,
-        Some(body),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("PUT to the presigned URL: {}", error_chain(&e)));
+    let response = send_presigned(&presigned.method, &presigned.url, &headers, Some(body)).await;
     assert_eq!(
         response.status,
         200,
@@ -431,21 +373,7 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
 }
 
 async fn get_presigned(presigned: &Presigned) -> Vec<u8> {
-    let (authority, path_and_query) = split_url(&presigned.url);
-    let addr: SocketAddr = authority
-        .to_socket_addrs()
-        .unwrap_or_else(|e| panic!("resolving {authority}: {e}"))
-        .next()
-        .unwrap_or_else(|| panic!("{authority} resolves to nothing"));
-    let response = guichet_local::client::send(
-        addr,
-        &presigned.method,
-        path_and_query,
-        &[("host", authority)],
-        None,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("GET from the presigned URL: {}", error_chain(&e)));
+    let response = send_presigned(&presigned.method, &presigned.url, &[], None).await;
     assert_eq!(
         response.status,
         200,
