@@ -27,10 +27,14 @@ use aws_sdk_sqs::types::{
     QueueAttributeName,
 };
 use guichet::attachments::Attachments;
+use guichet::dynamo::DynamoTicketStore;
 use guichet::dynamo_attachments::DynamoAttachmentStore;
 use guichet::dynamo_cases::DynamoCaseStore;
 use guichet::kyc::Verification;
+use guichet::outbox::{Relay, Relayed};
 use guichet::s3::S3DocumentStorage;
+use guichet::sqs::SqsQueues;
+use guichet::tickets::Desk;
 
 use crate::template::{QueueConsumer, Template, TemplateError};
 
@@ -45,6 +49,28 @@ const RETRY_PAUSE: Duration = Duration::from_secs(1);
 pub type LocalVerification = Verification<DynamoCaseStore, S3DocumentStorage>;
 /// The attachment check's ports (the document function checks `tickets/` keys with them).
 pub type LocalAttachments = Attachments<DynamoAttachmentStore, S3DocumentStorage>;
+/// The desk and the outbox relay, as the escalation router (and the sweep) wire them.
+pub type LocalDesk = Desk<DynamoTicketStore>;
+pub type LocalRelay = Relay<DynamoTicketStore, SqsQueues>;
+/// The notification sender's ports: contacts in the tickets table, its delivery ledger, SES.
+pub type LocalSender = guichet::notifications::Sender<
+    DynamoTicketStore,
+    guichet::dynamo_deliveries::DynamoDeliveryLedger,
+    guichet::ses::SesEmailSender,
+>;
+
+/// What the SQS-fed functions run on, built once as each Lambda builds it at init.
+pub struct ConsumerServices {
+    pub verification: LocalVerification,
+    pub attachments: LocalAttachments,
+    pub desk: LocalDesk,
+    pub relay: LocalRelay,
+    pub sender: LocalSender,
+}
+
+/// How often `run` sweeps the outbox: the local stand-in for relay-outbox's one-minute
+/// EventBridge schedule, shorter so a failed send shows up quickly when trying things by hand.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumerError {
@@ -98,12 +124,16 @@ where
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Handler {
     CheckDocuments,
+    RouteEscalations,
+    SendNotifications,
 }
 
 impl Handler {
     fn for_binary(binary: &str) -> Option<Handler> {
         match binary {
             "check-documents" => Some(Handler::CheckDocuments),
+            "route-escalations" => Some(Handler::RouteEscalations),
+            "send-notifications" => Some(Handler::SendNotifications),
             _ => None,
         }
     }
@@ -206,32 +236,27 @@ impl Drained {
 pub struct Consumers {
     sqs: aws_sdk_sqs::Client,
     consumers: Vec<Consumer>,
-    verification: Arc<LocalVerification>,
-    attachments: Arc<LocalAttachments>,
+    services: Arc<ConsumerServices>,
 }
 
 impl Consumers {
     /// `queue_urls` maps a queue's logical id to its URL (`Provisioned::queues`, or
-    /// [`queue_urls_from_env`]). Asks SQS for each queue's ARN, as the event source mapping
-    /// knows it.
+    /// [`queue_urls_from_env`], which requires every consumed queue): the consumers of exactly
+    /// those queues are run, so a test can feed one function alone. Asks SQS for each queue's
+    /// ARN, as the event source mapping knows it.
     pub async fn new(
         template: &Template,
         sdk: &aws_config::SdkConfig,
-        verification: LocalVerification,
-        attachments: LocalAttachments,
+        services: ConsumerServices,
         queue_urls: &BTreeMap<String, String>,
     ) -> Result<Consumers, ConsumerError> {
         let sqs = aws_sdk_sqs::Client::new(sdk);
         let mut consumers = Vec::new();
         for spec in consumers_of(template)? {
             let handler = handler_of(&spec)?;
-            let url = queue_urls
-                .get(&spec.queue)
-                .ok_or_else(|| ConsumerError::NoQueueUrl {
-                    function: spec.function.clone(),
-                    queue: spec.queue.clone(),
-                })?
-                .clone();
+            let Some(url) = queue_urls.get(&spec.queue).cloned() else {
+                continue;
+            };
             let arn = queue_arn(&sqs, &url).await?;
             let region = arn.split(':').nth(3).unwrap_or_default().to_owned();
             consumers.push(Consumer {
@@ -246,11 +271,19 @@ impl Consumers {
                 handler,
             });
         }
+        if consumers.is_empty() && !queue_urls.is_empty() {
+            let spec = consumers_of(template)?.into_iter().next();
+            if let Some(spec) = spec {
+                return Err(ConsumerError::NoQueueUrl {
+                    function: spec.function,
+                    queue: spec.queue,
+                });
+            }
+        }
         Ok(Consumers {
             sqs,
             consumers,
-            verification: Arc::new(verification),
-            attachments: Arc::new(attachments),
+            services: Arc::new(services),
         })
     }
 
@@ -273,9 +306,31 @@ impl Consumers {
         Ok(total)
     }
 
-    /// Polls every queue until the process ends; a failed poll is logged and retried.
+    /// One outbox sweep, as relay-outbox does on its schedule.
+    pub async fn sweep_outbox(&self) -> Result<Relayed, guichet::core::StoreError> {
+        self.services.relay.sweep(relay_outbox::BATCH).await
+    }
+
+    /// Polls every queue until the process ends; a failed poll is logged and retried. Sweeps
+    /// the outbox every [`SWEEP_EVERY`].
     pub async fn run(self: Arc<Self>) {
         let mut tasks = tokio::task::JoinSet::new();
+        let sweeper = Arc::clone(&self);
+        tasks.spawn(async move {
+            loop {
+                tokio::time::sleep(SWEEP_EVERY).await;
+                match sweeper.sweep_outbox().await {
+                    Ok(relayed) if relayed.sent > 0 || relayed.kept > 0 => {
+                        tracing::info!(sent = relayed.sent, kept = relayed.kept, "outbox swept");
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(
+                        error = %crate::error_chain(&error),
+                        "outbox sweep failed; trying again"
+                    ),
+                }
+            }
+        });
         for index in 0..self.consumers.len() {
             let consumers = Arc::clone(&self);
             tasks.spawn(async move {
@@ -367,13 +422,20 @@ impl Consumers {
     /// Runs the handler in its own task, as Lambda runs it in its own process: a panic is an
     /// invocation error (`None`), which fails the whole batch, instead of ending the consumers.
     async fn invoke(&self, consumer: &Consumer, event: SqsEvent) -> Option<SqsBatchResponse> {
-        let verification = Arc::clone(&self.verification);
-        let attachments = Arc::clone(&self.attachments);
+        let services = Arc::clone(&self.services);
         let handler = consumer.handler;
         let task = tokio::spawn(async move {
+            let services = &*services;
             match handler {
                 Handler::CheckDocuments => {
-                    check_documents::handle(&verification, &attachments, event).await
+                    check_documents::handle(&services.verification, &services.attachments, event)
+                        .await
+                }
+                Handler::RouteEscalations => {
+                    route_escalations::handle(&services.desk, &services.relay, event).await
+                }
+                Handler::SendNotifications => {
+                    send_notifications::handle(&services.sender, event).await
                 }
             }
         });
@@ -615,11 +677,16 @@ Globals:
         assert_eq!(check.batch_size, 10);
         assert!(check.report_batch_item_failures);
         // The binary builds the function's configuration from its deployed environment.
-        let ids = BTreeMap::from([
+        let mut ids = BTreeMap::from([
             ("TicketsTable".to_owned(), "t".to_owned()),
             ("DocumentsBucket".to_owned(), "b".to_owned()),
             ("DocumentEventsQueue".to_owned(), "http://q".to_owned()),
         ]);
+        // The other resources the Globals name (the escalation and notification queues).
+        for (_, logical_id) in template.resource_env_vars().unwrap() {
+            ids.entry(logical_id.clone())
+                .or_insert_with(|| format!("http://{logical_id}"));
+        }
         let environment = template
             .function_environment("CheckDocumentsFunction", "s", &ids)
             .unwrap();

@@ -88,6 +88,7 @@ enum Handler {
     AddAttachment,
     TeamQueue,
     UpdateTicket,
+    Incidents,
 }
 
 impl Handler {
@@ -104,6 +105,7 @@ impl Handler {
             "add-attachment" => Some(Handler::AddAttachment),
             "team-queue" => Some(Handler::TeamQueue),
             "update-ticket" => Some(Handler::UpdateTicket),
+            "incidents" => Some(Handler::Incidents),
             _ => None,
         }
     }
@@ -264,6 +266,11 @@ pub struct Services {
     pub verification: Verification<DynamoCaseStore, S3DocumentStorage>,
     /// Ticket attachments: `add-attachment`, and the attachments `get-ticket` lists.
     pub attachments: Attachments<DynamoAttachmentStore, S3DocumentStorage>,
+    /// The outbox relay `create-ticket`, `update-ticket`, `review-case` and `incidents` call
+    /// after their write.
+    pub relay: guichet::outbox::Relay<DynamoTicketStore, guichet::sqs::SqsQueues>,
+    /// Multi-player incidents: `incidents`, and the grouping `create-ticket` does.
+    pub incidents: guichet::incidents::Incidents<guichet::dynamo_incidents::DynamoIncidentStore>,
 }
 
 /// The local API: the template's routes, the production services, the dev signing key.
@@ -422,18 +429,23 @@ impl Gateway {
             let desk = &gateway.services.desk;
             let verification = &gateway.services.verification;
             let attachments = &gateway.services.attachments;
+            let relay = &gateway.services.relay;
+            let incidents = &gateway.services.incidents;
             match handler {
-                Handler::CreateTicket => create_ticket::handle(desk, request).await,
+                Handler::CreateTicket => {
+                    create_ticket::handle(desk, incidents, relay, request).await
+                }
+                Handler::Incidents => incidents::handle(desk, incidents, relay, request).await,
                 Handler::GetTicket => get_ticket::handle(desk, attachments, request).await,
                 Handler::ListTickets => list_tickets::handle(desk, request).await,
                 Handler::OpenCase => open_case::handle(verification, request).await,
                 Handler::RequestUpload => request_upload::handle(verification, request).await,
                 Handler::ReadCase => read_case::handle(verification, request).await,
-                Handler::ReviewCase => review_case::handle(verification, request).await,
+                Handler::ReviewCase => review_case::handle(verification, relay, request).await,
                 Handler::Eligibility => eligibility::handle(verification, request).await,
                 Handler::AddAttachment => add_attachment::handle(desk, attachments, request).await,
                 Handler::TeamQueue => team_queue::handle(desk, request).await,
-                Handler::UpdateTicket => update_ticket::handle(desk, request).await,
+                Handler::UpdateTicket => update_ticket::handle(desk, relay, request).await,
             }
         });
         let abort = task.abort_handle();
@@ -1055,10 +1067,21 @@ mod tests {
             &sdk,
         );
         let template = Template::load(&Template::default_path()).unwrap();
+        let queues =
+            guichet::config::QueuesConfig::from_lookup(|_| Some("offline".to_owned())).unwrap();
         let services = Services {
             desk,
             verification,
             attachments,
+            relay: guichet::outbox::Relay::connect("offline", &queues, &sdk),
+            incidents: guichet::incidents::Incidents::connect(
+                "offline",
+                guichet::config::IncidentConfig {
+                    threshold: 3,
+                    window: jiff::SignedDuration::from_mins(60),
+                },
+                &sdk,
+            ),
         };
         let gateway = Arc::new(Gateway::new(&template, services, key).unwrap());
         serve(gateway, 0).await.unwrap()

@@ -1,6 +1,6 @@
 //! Creates the template's resources through the service APIs (DynamoDB tables; KMS keys and
-//! aliases; SQS queues and queue policies; S3 buckets and bucket policies), and checks that what
-//! exists matches the template (drift).
+//! aliases; SQS queues and queue policies; S3 buckets and bucket policies; SES e-mail
+//! identities), and checks that what exists matches the template (drift).
 //!
 //! CloudFormation is deliberately not used: the emulator's `CreateStack` silently drops a table's
 //! `TimeToLiveSpecification` and `PointInTimeRecoverySpecification`, and a bucket's
@@ -13,7 +13,17 @@
 //! [`PhysicalResources`]) from what the service answered, so later resources resolve their
 //! `!GetAtt X.Arn` from real values: key, then queues (a dead-letter queue before the queue that
 //! redrives to it), queue policies, buckets (whose notifications need the queue's ARN and, in AWS,
-//! its policy), bucket policies.
+//! its policy), bucket policies, e-mail identities.
+//!
+//! A queue's `FifoQueue` can only be set when SQS creates it: an existing queue of the other kind
+//! is an error ([`ProvisionError::FifoQueueMismatch`]), never "repaired" by `SetQueueAttributes`
+//! (the emulator, moto 5.2.5, would flip it; SQS refuses). The FIFO rules the emulator does not
+//! check are checked when the template is read (see [`QueueSpec`]).
+//!
+//! An e-mail identity is account-wide, not a stack's: provisioning creates it when it is missing
+//! (tests and developers share it), and drift only reports it missing. Its verification status is
+//! not compared: SES verifies an address when its owner follows the e-mail SES sends, which no
+//! provisioning can do (the emulator verifies at once).
 //!
 //! `DeletionProtectionEnabled` is read from the template but neither applied nor compared: local
 //! tables are disposable (tests create one per test, developers reset the emulator), and protecting
@@ -47,9 +57,9 @@ use aws_sdk_s3::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::template::{
-    partition, BucketPolicySpec, BucketSpec, KeyElement, KeySpec, PhysicalResources,
-    QueuePolicySpec, QueueSpec, Reference, TableSpec, Template, TemplateError, Throughput,
-    UnresolvedReason,
+    partition, BucketPolicySpec, BucketSpec, EmailIdentitySpec, KeyElement, KeySpec,
+    PhysicalResources, QueuePolicySpec, QueueSpec, Reference, TableSpec, Template, TemplateError,
+    Throughput, UnresolvedReason,
 };
 
 /// How long to wait for a new table (and its indexes) to become ACTIVE. The emulator is
@@ -123,6 +133,15 @@ pub enum ProvisionError {
     KeyWithoutAlias { key: String },
     #[error("{resource}: {reference} is not provisioned (not a resource created before it)")]
     NotProvisioned { resource: String, reference: String },
+    #[error(
+        "queue {queue} exists as a {found} queue but the template declares a {declared} queue; \
+         SQS sets FifoQueue only when it creates a queue: delete the queue, then provision again"
+    )]
+    FifoQueueMismatch {
+        queue: String,
+        declared: &'static str,
+        found: &'static str,
+    },
     #[error("queues {queues:?} redrive to each other: no order creates them")]
     QueueCycle { queues: Vec<String> },
     #[error("the policy of {resource} cannot be serialised")]
@@ -144,6 +163,8 @@ pub struct Provisioned {
     pub queues: BTreeMap<String, String>,
     /// Bucket names.
     pub buckets: BTreeMap<String, String>,
+    /// E-mail identities (the address, or domain).
+    pub email_identities: BTreeMap<String, String>,
     /// Where they live.
     pub target: Target,
     /// Every resource's `Ref` value and attributes (`Arn`), to resolve the template's intrinsics.
@@ -165,6 +186,10 @@ impl Provisioned {
 
     pub fn bucket(&self, logical_id: &str) -> Option<&str> {
         self.buckets.get(logical_id).map(String::as_str)
+    }
+
+    pub fn email_identity(&self, logical_id: &str) -> Option<&str> {
+        self.email_identities.get(logical_id).map(String::as_str)
     }
 }
 
@@ -230,9 +255,9 @@ impl fmt::Display for Drift {
 }
 
 /// Creates every resource of `template` for `stack_name` that the local tools know (tables, KMS
-/// keys, queues, buckets and their policies), in dependency order, and brings each one's
-/// properties to what the template says. Idempotent: existing resources are kept and updated, so
-/// it is safe to run before every session and repairs drift.
+/// keys, queues, buckets and their policies, e-mail identities), in dependency order, and brings
+/// each one's properties to what the template says. Idempotent: existing resources are kept and
+/// updated, so it is safe to run before every session and repairs drift.
 pub async fn provision(
     sdk: &aws_config::SdkConfig,
     template: &Template,
@@ -301,15 +326,26 @@ pub async fn provision(
         provision_bucket_policy(&s3, &policy, &provisioned.resources).await?;
     }
 
+    let ses = aws_sdk_sesv2::Client::new(sdk);
+    for spec in template.email_identities(stack_name, account, region)? {
+        provision_email_identity(&ses, &spec).await?;
+        provisioned
+            .resources
+            .insert_ref(&spec.logical_id, &spec.email_identity);
+        provisioned
+            .email_identities
+            .insert(spec.logical_id, spec.email_identity);
+    }
+
     provisioned.target = target;
     Ok(provisioned)
 }
 
 /// Compares every resource of `template` (for `stack_name`) with what the services describe:
 /// tables (DescribeTable, DescribeTimeToLive, DescribeContinuousBackups), keys (rotation, policy,
-/// aliases), queues (attributes, policy) and buckets (encryption, public access block, ownership,
-/// versioning, lifecycle, notifications, policy). Returns one [`Drift`] per difference; empty
-/// means no drift.
+/// aliases), queues (attributes, policy), buckets (encryption, public access block, ownership,
+/// versioning, lifecycle, notifications, policy) and e-mail identities (that they exist). Returns
+/// one [`Drift`] per difference; empty means no drift.
 pub async fn describe_drift(
     sdk: &aws_config::SdkConfig,
     template: &Template,
@@ -480,6 +516,15 @@ pub async fn describe_drift(
                 &policy.document,
                 actual.as_deref(),
             );
+        }
+    }
+
+    let ses = aws_sdk_sesv2::Client::new(sdk);
+    for spec in template.email_identities(stack_name, account, region)? {
+        let identity = &spec.email_identity;
+        let mut report = Report::new(&mut drifts, &spec.logical_id, identity);
+        if !email_identity_exists(&ses, identity).await? {
+            report.check("EmailIdentity", "an identity", "no such identity");
         }
     }
     Ok(drifts)
@@ -1231,6 +1276,19 @@ fn desired_queue_attributes(
     resources: &PhysicalResources,
 ) -> Result<HashMap<QueueAttributeName, String>, ProvisionError> {
     let mut attributes = HashMap::new();
+    // `FifoQueue` is not among them: only CreateQueue takes it (see `provision_queue`).
+    if let Some(enabled) = spec.content_based_deduplication {
+        attributes.insert(
+            QueueAttributeName::ContentBasedDeduplication,
+            enabled.to_string(),
+        );
+    }
+    if let Some(scope) = &spec.deduplication_scope {
+        attributes.insert(QueueAttributeName::DeduplicationScope, scope.clone());
+    }
+    if let Some(limit) = &spec.fifo_throughput_limit {
+        attributes.insert(QueueAttributeName::FifoThroughputLimit, limit.clone());
+    }
     if let Some(seconds) = spec.visibility_timeout {
         attributes.insert(QueueAttributeName::VisibilityTimeout, seconds.to_string());
     }
@@ -1264,16 +1322,34 @@ fn desired_queue_attributes(
 }
 
 /// Creates the queue, or sets the template's attributes on the existing one (which repairs a
-/// changed redrive policy or timeout). Returns its URL.
+/// changed redrive policy or timeout). Returns its URL. An existing queue that is not of the
+/// declared kind (FIFO or standard) is an error: that cannot be changed.
 async fn provision_queue(
     sqs: &aws_sdk_sqs::Client,
     spec: &QueueSpec,
     resources: &PhysicalResources,
 ) -> Result<String, ProvisionError> {
-    let attributes = desired_queue_attributes(spec, resources)?;
+    let mut attributes = desired_queue_attributes(spec, resources)?;
     let name = spec.queue_name.as_str();
     // Looked up first: CreateQueue on an existing queue fails when any attribute differs.
     if let Some(url) = queue_url(sqs, name).await? {
+        let fifo = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::FifoQueue)
+            .send()
+            .await
+            .map_err(sqs_api("GetQueueAttributes", name))?
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::FifoQueue))
+            .is_some_and(|fifo| fifo.eq_ignore_ascii_case("true"));
+        if fifo != spec.fifo_queue {
+            return Err(ProvisionError::FifoQueueMismatch {
+                queue: name.to_owned(),
+                declared: queue_kind(spec.fifo_queue),
+                found: queue_kind(fifo),
+            });
+        }
         if !attributes.is_empty() {
             sqs.set_queue_attributes()
                 .queue_url(&url)
@@ -1283,6 +1359,10 @@ async fn provision_queue(
                 .map_err(sqs_api("SetQueueAttributes", name))?;
         }
         return Ok(url);
+    }
+    // SQS refuses `FifoQueue: false`, so a standard queue is created without the attribute.
+    if spec.fifo_queue {
+        attributes.insert(QueueAttributeName::FifoQueue, "true".to_owned());
     }
     sqs.create_queue()
         .queue_name(name)
@@ -1297,6 +1377,14 @@ async fn provision_queue(
             resource: name.to_owned(),
             what: "the queue URL",
         })
+}
+
+fn queue_kind(fifo: bool) -> &'static str {
+    if fifo {
+        "FIFO"
+    } else {
+        "standard"
+    }
 }
 
 async fn provision_queue_policy(
@@ -1328,6 +1416,41 @@ fn compare_queue(
             .get(&name)
             .map_or("unset".to_owned(), |v| v.to_ascii_lowercase())
     };
+    // SQS only describes `FifoQueue` for FIFO queues.
+    report.check(
+        "FifoQueue",
+        spec.fifo_queue.to_string(),
+        attributes
+            .get(&QueueAttributeName::FifoQueue)
+            .map_or("false".to_owned(), |v| v.to_ascii_lowercase()),
+    );
+    if let Some(enabled) = spec.content_based_deduplication {
+        report.check(
+            "ContentBasedDeduplication",
+            enabled.to_string(),
+            actual(QueueAttributeName::ContentBasedDeduplication),
+        );
+    }
+    // Case matters in these two (`messageGroup`, `perMessageGroupId`).
+    let exact = |name: QueueAttributeName| {
+        attributes
+            .get(&name)
+            .map_or("unset".to_owned(), String::clone)
+    };
+    if let Some(scope) = &spec.deduplication_scope {
+        report.check(
+            "DeduplicationScope",
+            scope.clone(),
+            exact(QueueAttributeName::DeduplicationScope),
+        );
+    }
+    if let Some(limit) = &spec.fifo_throughput_limit {
+        report.check(
+            "FifoThroughputLimit",
+            limit.clone(),
+            exact(QueueAttributeName::FifoThroughputLimit),
+        );
+    }
     if let Some(seconds) = spec.visibility_timeout {
         report.check(
             "VisibilityTimeout",
@@ -1383,6 +1506,47 @@ fn compare_queue(
 
 fn redrive_text(target: &str, max_receive_count: &str) -> String {
     format!("to {target} after {max_receive_count} receives")
+}
+
+// ---- SES -------------------------------------------------------------------------------------
+
+async fn email_identity_exists(
+    ses: &aws_sdk_sesv2::Client,
+    identity: &str,
+) -> Result<bool, ProvisionError> {
+    match ses
+        .get_email_identity()
+        .email_identity(identity)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(e)) if e.err().is_not_found_exception() => Ok(false),
+        Err(e) => Err(ses_api("GetEmailIdentity", identity)(e)),
+    }
+}
+
+/// Creates the identity unless it exists. Looked up first: the emulator answers a second
+/// `CreateEmailIdentity` with success, SES with `AlreadyExistsException` (also accepted, for an
+/// identity created meanwhile, e.g. by tests provisioning in parallel).
+async fn provision_email_identity(
+    ses: &aws_sdk_sesv2::Client,
+    spec: &EmailIdentitySpec,
+) -> Result<(), ProvisionError> {
+    let identity = spec.email_identity.as_str();
+    if email_identity_exists(ses, identity).await? {
+        return Ok(());
+    }
+    match ses
+        .create_email_identity()
+        .email_identity(identity)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(SdkError::ServiceError(e)) if e.err().is_already_exists_exception() => Ok(()),
+        Err(e) => Err(ses_api("CreateEmailIdentity", identity)(e)),
+    }
 }
 
 // ---- S3 --------------------------------------------------------------------------------------
@@ -2130,7 +2294,7 @@ fn reference_text(reference: &Reference, resources: &PhysicalResources) -> Strin
 }
 
 /// The drift properties that say a resource does not exist at all.
-const MISSING: &[&str] = &["Table", "Key", "Queue", "Bucket"];
+const MISSING: &[&str] = &["Table", "Key", "Queue", "Bucket", "EmailIdentity"];
 
 /// `None` when a template part (a policy) names a resource already reported missing: it cannot be
 /// resolved, so not compared, until that resource exists. Any other unresolvable reference (an
@@ -2229,6 +2393,16 @@ where
     service::<aws_sdk_sqs::Error, E, R>("SQS", operation, resource)
 }
 
+fn ses_api<E, R>(
+    operation: &'static str,
+    resource: &str,
+) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
+where
+    aws_sdk_sesv2::Error: From<SdkError<E, R>>,
+{
+    service::<aws_sdk_sesv2::Error, E, R>("SES", operation, resource)
+}
+
 fn s3_api<E, R>(
     operation: &'static str,
     resource: &str,
@@ -2248,6 +2422,10 @@ mod tests {
         QueueSpec {
             logical_id: id.to_owned(),
             queue_name: id.to_owned(),
+            fifo_queue: false,
+            content_based_deduplication: None,
+            deduplication_scope: None,
+            fifo_throughput_limit: None,
             visibility_timeout: None,
             message_retention_period: None,
             sqs_managed_sse: None,
@@ -2275,6 +2453,115 @@ mod tests {
 
         let err = dependency_order(vec![queue("A", Some("B")), queue("B", Some("A"))]).unwrap_err();
         assert!(matches!(err, ProvisionError::QueueCycle { queues } if queues == ["A", "B"]));
+    }
+
+    fn fifo_queue() -> QueueSpec {
+        QueueSpec {
+            queue_name: "Main.fifo".to_owned(),
+            fifo_queue: true,
+            content_based_deduplication: Some(false),
+            deduplication_scope: Some("messageGroup".to_owned()),
+            fifo_throughput_limit: Some("perMessageGroupId".to_owned()),
+            visibility_timeout: Some(300),
+            ..queue("Main", Some("Dlq"))
+        }
+    }
+
+    #[test]
+    fn fifo_settings_are_set_and_compared() {
+        let spec = fifo_queue();
+        let mut resources = PhysicalResources::default();
+        resources.insert_attribute("Dlq", "Arn", "arn:dlq");
+        let desired = desired_queue_attributes(&spec, &resources).unwrap();
+        let text = |name: QueueAttributeName| desired.get(&name).map(String::as_str);
+        assert_eq!(
+            text(QueueAttributeName::ContentBasedDeduplication),
+            Some("false")
+        );
+        assert_eq!(
+            text(QueueAttributeName::DeduplicationScope),
+            Some("messageGroup")
+        );
+        assert_eq!(
+            text(QueueAttributeName::FifoThroughputLimit),
+            Some("perMessageGroupId")
+        );
+        // Only CreateQueue may carry it (provision_queue adds it there).
+        assert_eq!(text(QueueAttributeName::FifoQueue), None);
+
+        // What SQS describes for this queue: no drift.
+        let mut described: HashMap<QueueAttributeName, String> = desired.clone();
+        described.insert(QueueAttributeName::FifoQueue, "true".to_owned());
+        let mut drifts = Vec::new();
+        compare_queue(
+            &spec,
+            &described,
+            &resources,
+            &mut Report::new(&mut drifts, "Main", "url"),
+        );
+        assert!(drifts.is_empty(), "{drifts:?}");
+
+        // Each FIFO setting changed is one drift; the enumerations compare with their case.
+        described.insert(
+            QueueAttributeName::ContentBasedDeduplication,
+            "true".to_owned(),
+        );
+        described.insert(QueueAttributeName::DeduplicationScope, "queue".to_owned());
+        described.insert(
+            QueueAttributeName::FifoThroughputLimit,
+            "perqueue".to_owned(),
+        );
+        compare_queue(
+            &spec,
+            &described,
+            &resources,
+            &mut Report::new(&mut drifts, "Main", "url"),
+        );
+        let found: Vec<_> = drifts
+            .iter()
+            .map(|d| (d.property.as_str(), d.expected.as_str(), d.actual.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("ContentBasedDeduplication", "false", "true"),
+                ("DeduplicationScope", "messageGroup", "queue"),
+                ("FifoThroughputLimit", "perMessageGroupId", "perqueue"),
+            ]
+        );
+
+        // SQS describes no FifoQueue for a standard queue: one declared FIFO is reported, and a
+        // standard queue found FIFO too.
+        drifts.clear();
+        compare_queue(
+            &fifo_queue(),
+            &desired,
+            &resources,
+            &mut Report::new(&mut drifts, "Main", "url"),
+        );
+        assert_eq!(
+            drifts
+                .iter()
+                .map(|d| (d.property.as_str(), d.actual.as_str()))
+                .collect::<Vec<_>>(),
+            [("FifoQueue", "false")]
+        );
+        drifts.clear();
+        let standard = queue("Plain", None);
+        let fifo_found = HashMap::from([(QueueAttributeName::FifoQueue, "true".to_owned())]);
+        compare_queue(
+            &standard,
+            &fifo_found,
+            &resources,
+            &mut Report::new(&mut drifts, "Plain", "url"),
+        );
+        assert_eq!(
+            drifts
+                .iter()
+                .map(|d| (d.property.as_str(), d.expected.as_str()))
+                .collect::<Vec<_>>(),
+            [("FifoQueue", "false")]
+        );
     }
 
     #[test]

@@ -13,10 +13,10 @@
 //! records what each one turned out to be in [`PhysicalResources`], and resolves them from there.
 //! Nothing is guessed: a queue's ARN comes from SQS, a key's from KMS.
 //!
-//! For the buckets, queues and keys, every property the reader does not know is refused
-//! ([`TemplateError::UnsupportedProperty`]) instead of skipped: a security property silently
-//! dropped locally (like the emulator's CloudFormation drops a bucket's lifecycle) is exactly the
-//! gap this module exists to close.
+//! For the buckets, queues, keys and e-mail identities, every property the reader does not know is
+//! refused ([`TemplateError::UnsupportedProperty`]) instead of skipped: a security property
+//! silently dropped locally (like the emulator's CloudFormation drops a bucket's lifecycle) is
+//! exactly the gap this module exists to close.
 
 use std::collections::BTreeMap;
 use std::num::ParseIntError;
@@ -32,6 +32,7 @@ const QUEUE_TYPE: &str = "AWS::SQS::Queue";
 const QUEUE_POLICY_TYPE: &str = "AWS::SQS::QueuePolicy";
 const BUCKET_TYPE: &str = "AWS::S3::Bucket";
 const BUCKET_POLICY_TYPE: &str = "AWS::S3::BucketPolicy";
+const EMAIL_IDENTITY_TYPE: &str = "AWS::SES::EmailIdentity";
 
 const KEY_TYPES: &[&str] = &["HASH", "RANGE"];
 const ATTRIBUTE_TYPES: &[&str] = &["S", "N", "B"];
@@ -51,6 +52,10 @@ const OBJECT_OWNERSHIPS: &[&str] = &[
 const VERSIONING_STATUSES: &[&str] = &["Enabled", "Suspended"];
 const RULE_STATUSES: &[&str] = &["Enabled", "Disabled"];
 const FILTER_RULE_NAMES: &[&str] = &["prefix", "suffix"];
+const DEDUPLICATION_SCOPES: &[&str] = &["messageGroup", "queue"];
+const FIFO_THROUGHPUT_LIMITS: &[&str] = &["perQueue", "perMessageGroupId"];
+/// SQS's rule for FIFO queue names (and only theirs).
+const FIFO_SUFFIX: &str = ".fifo";
 /// SAM's default `BatchSize` for an SQS event source.
 const DEFAULT_SQS_BATCH_SIZE: u32 = 10;
 
@@ -114,6 +119,9 @@ pub enum TemplateError {
         path: String,
         expected: &'static str,
     },
+    /// A queue SQS would refuse, though the emulator accepts it (see [`QueueSpec`]).
+    #[error("{path}: {reason}")]
+    InvalidQueue { path: String, reason: &'static str },
     #[error("{path}: route path `{route}` must start with `/`")]
     InvalidRoutePath { path: String, route: String },
     #[error("route {method} {route} is declared by both {first} and {second}")]
@@ -151,7 +159,8 @@ pub struct Template {
 
 #[derive(Debug, Clone)]
 struct Parameter {
-    /// The default rendered as CloudFormation would pass it to `Ref` (always a string).
+    /// The default rendered as CloudFormation would pass it to `Ref` (always a string), or the
+    /// value given to [`Template::with_parameter`].
     default: Option<String>,
 }
 
@@ -330,10 +339,27 @@ pub struct KeySpec {
 }
 
 /// An `AWS::SQS::Queue`.
+///
+/// The FIFO rules SQS enforces, most of which the emulator (moto 5.2.5) does not, are checked
+/// when the template is read ([`TemplateError::InvalidQueue`]): a FIFO queue's name, and only
+/// its name, ends in `.fifo`; `ContentBasedDeduplication`, `DeduplicationScope` and
+/// `FifoThroughputLimit` are for FIFO queues only; `perMessageGroupId` needs
+/// `DeduplicationScope: messageGroup`; a FIFO queue redrives to a FIFO dead-letter queue, a
+/// standard queue to a standard one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSpec {
     pub logical_id: String,
     pub queue_name: String,
+    /// `FifoQueue`; `false` (a standard queue) when absent. Only `CreateQueue` sets it.
+    pub fifo_queue: bool,
+    /// `ContentBasedDeduplication` (FIFO only); `None` leaves SQS's default (`false`).
+    pub content_based_deduplication: Option<bool>,
+    /// `DeduplicationScope` (FIFO only): `messageGroup` or `queue`; `None` leaves SQS's default
+    /// (`queue`).
+    pub deduplication_scope: Option<String>,
+    /// `FifoThroughputLimit` (FIFO only): `perQueue` or `perMessageGroupId`; `None` leaves SQS's
+    /// default (`perQueue`).
+    pub fifo_throughput_limit: Option<String>,
     /// Seconds; `None` leaves SQS's default (30).
     pub visibility_timeout: Option<u32>,
     /// Seconds; `None` leaves SQS's default (4 days).
@@ -360,6 +386,14 @@ pub struct QueuePolicySpec {
     /// The `Queues` it applies to (queue URLs, normally `!Ref Queue`).
     pub queues: Vec<Reference>,
     pub document: serde_json::Value,
+}
+
+/// An `AWS::SES::EmailIdentity`: an address (or domain) SES may send from once verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailIdentitySpec {
+    pub logical_id: String,
+    /// `EmailIdentity`, also the resource's `Ref` value.
+    pub email_identity: String,
 }
 
 /// An `AWS::S3::Bucket`.
@@ -574,8 +608,54 @@ impl Template {
         region: &str,
     ) -> Result<Vec<QueueSpec>, TemplateError> {
         let resolver = self.deployed_resolver(stack_name, account_id, region, None);
-        self.resources_of(QUEUE_TYPE)
+        let queues: Vec<QueueSpec> = self
+            .resources_of(QUEUE_TYPE)
             .map(|resource| queue_spec(&resolver, resource))
+            .collect::<Result<_, _>>()?;
+        // SQS refuses a redrive between a FIFO and a standard queue; the emulator only refuses a
+        // FIFO queue's redrive to a standard one. Checked here, before anything is created.
+        for queue in &queues {
+            let Some(redrive) = &queue.redrive else {
+                continue;
+            };
+            let target = match &redrive.dead_letter_target {
+                Reference::GetAtt {
+                    logical_id,
+                    attribute,
+                } if attribute == "Arn" => queues.iter().find(|q| &q.logical_id == logical_id),
+                _ => None,
+            };
+            if target.is_some_and(|target| target.fifo_queue != queue.fifo_queue) {
+                return Err(TemplateError::InvalidQueue {
+                    path: format!(
+                        "Resources.{}.Properties.RedrivePolicy.deadLetterTargetArn",
+                        queue.logical_id
+                    ),
+                    reason: "a FIFO queue's dead-letter queue must be a FIFO queue, and a \
+                             standard queue's a standard queue",
+                });
+            }
+        }
+        Ok(queues)
+    }
+
+    /// Every `AWS::SES::EmailIdentity`, in template order.
+    pub fn email_identities(
+        &self,
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+    ) -> Result<Vec<EmailIdentitySpec>, TemplateError> {
+        let resolver = self.deployed_resolver(stack_name, account_id, region, None);
+        self.resources_of(EMAIL_IDENTITY_TYPE)
+            .map(|resource| {
+                let properties = resource_properties(resource);
+                only_keys(&properties, &["EmailIdentity"])?;
+                Ok(EmailIdentitySpec {
+                    logical_id: resource.logical_id.clone(),
+                    email_identity: resolver.string(&properties.get("EmailIdentity")?)?,
+                })
+            })
             .collect()
     }
 
@@ -801,6 +881,68 @@ impl Template {
         Ok(found)
     }
 
+    /// Like [`Template::resource_env_vars`], for parameters: `(variable, parameter)` for each
+    /// global variable that is `!Ref` to a parameter of the template (`NOTIFICATION_SENDER: !Ref
+    /// NotificationSender`); [`Template::parameter_value`] gives its value.
+    pub fn parameter_env_vars(&self) -> Result<Vec<(String, String)>, TemplateError> {
+        let mut found = Vec::new();
+        let Some(globals) = &self.globals_function else {
+            return Ok(found);
+        };
+        let globals = Node::new(globals, "Globals.Function".to_owned());
+        let Some(environment) = globals.opt("Environment")? else {
+            return Ok(found);
+        };
+        let Some(variables) = environment.opt("Variables")? else {
+            return Ok(found);
+        };
+        for (name, value) in variables.entries()? {
+            if let Some((function, Value::String(target))) = intrinsic(value.value) {
+                if function == "Ref" && self.parameters.contains_key(target) {
+                    found.push((name, target.clone()));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// What `Ref` to the parameter yields: the value given to [`Template::with_parameter`], else
+    /// the default. Refused for an unknown parameter, and for one without a value.
+    pub fn parameter_value(&self, name: &str) -> Result<String, TemplateError> {
+        let parameter = self
+            .parameters
+            .get(name)
+            .ok_or_else(|| TemplateError::Missing {
+                path: format!("Parameters.{name}"),
+            })?;
+        parameter
+            .default
+            .clone()
+            .ok_or_else(|| TemplateError::UnresolvedReference {
+                path: format!("Parameters.{name}"),
+                name: name.to_owned(),
+                reason: UnresolvedReason::ParameterWithoutDefault,
+            })
+    }
+
+    /// The template as deployed with `--parameter-overrides name=value`: every `Ref` to the
+    /// parameter resolves to `value` instead of its default. Refused for a parameter the
+    /// template does not declare.
+    pub fn with_parameter(
+        mut self,
+        name: &str,
+        value: impl Into<String>,
+    ) -> Result<Template, TemplateError> {
+        let parameter = self
+            .parameters
+            .get_mut(name)
+            .ok_or_else(|| TemplateError::Missing {
+                path: format!("Parameters.{name}"),
+            })?;
+        parameter.default = Some(value.into());
+        Ok(self)
+    }
+
     /// The environment a function gets when deployed: `Globals.Function.Environment.Variables`
     /// overlaid with the function's own, intrinsics resolved with parameter defaults, the stack
     /// name, and `physical_ids` (logical id -> physical id, e.g. from provisioning) for `Ref`s to
@@ -958,6 +1100,10 @@ fn queue_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<QueueSpec,
         &properties,
         &[
             "QueueName",
+            "FifoQueue",
+            "ContentBasedDeduplication",
+            "DeduplicationScope",
+            "FifoThroughputLimit",
             "VisibilityTimeout",
             "MessageRetentionPeriod",
             "SqsManagedSseEnabled",
@@ -965,11 +1111,69 @@ fn queue_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<QueueSpec,
             "RedrivePolicy",
         ],
     )?;
+    let fifo_queue = match properties.opt_in_mapping("FifoQueue")? {
+        Some(node) => resolver.bool(&node)?,
+        None => false,
+    };
     let queue_name = match properties.opt_in_mapping("QueueName")? {
-        Some(name) => resolver.string(&name)?,
-        // CloudFormation would generate `<stack>-<LogicalId>-<random>`; locally a stable name
-        // is more useful and still unique per stack.
+        Some(node) => {
+            let name = resolver.string(&node)?;
+            if fifo_queue != name.ends_with(FIFO_SUFFIX) {
+                return Err(TemplateError::InvalidQueue {
+                    path: node.display_path(),
+                    reason: if fifo_queue {
+                        "a FIFO queue's name must end in `.fifo`"
+                    } else {
+                        "only a FIFO queue's name may end in `.fifo` (FifoQueue: true)"
+                    },
+                });
+            }
+            name
+        }
+        // CloudFormation would generate `<stack>-<LogicalId>-<random>` (with `.fifo` for a FIFO
+        // queue); locally a stable name is more useful and still unique per stack.
+        None if fifo_queue => format!("{}-{logical_id}{FIFO_SUFFIX}", resolver.stack_name),
         None => format!("{}-{logical_id}", resolver.stack_name),
+    };
+    // SQS refuses these on a standard queue; the emulator ignores them, so the queue would
+    // silently differ from the template.
+    let fifo_only = |key: &str| -> Result<Option<Node<'_>>, TemplateError> {
+        let node = properties.opt_in_mapping(key)?;
+        match node {
+            Some(node) if !fifo_queue => Err(TemplateError::InvalidQueue {
+                path: node.display_path(),
+                reason: "only a FIFO queue (FifoQueue: true) takes this property",
+            }),
+            node => Ok(node),
+        }
+    };
+    let content_based_deduplication = fifo_only("ContentBasedDeduplication")?
+        .map(|node| resolver.bool(&node))
+        .transpose()?;
+    let deduplication_scope = fifo_only("DeduplicationScope")?
+        .map(|node| {
+            let scope = resolver.string(&node)?;
+            check_allowed(&node, &scope, DEDUPLICATION_SCOPES)?;
+            Ok::<_, TemplateError>(scope)
+        })
+        .transpose()?;
+    let fifo_throughput_limit = match fifo_only("FifoThroughputLimit")? {
+        Some(node) => {
+            let limit = resolver.string(&node)?;
+            check_allowed(&node, &limit, FIFO_THROUGHPUT_LIMITS)?;
+            // SQS: "perMessageGroupId is allowed only when DeduplicationScope is messageGroup"
+            // (whose default is `queue`).
+            if limit == "perMessageGroupId"
+                && deduplication_scope.as_deref() != Some("messageGroup")
+            {
+                return Err(TemplateError::InvalidQueue {
+                    path: node.display_path(),
+                    reason: "perMessageGroupId needs DeduplicationScope: messageGroup",
+                });
+            }
+            Some(limit)
+        }
+        None => None,
     };
     let redrive = match properties.opt_in_mapping("RedrivePolicy")? {
         Some(policy) => {
@@ -984,6 +1188,10 @@ fn queue_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<QueueSpec,
     Ok(QueueSpec {
         logical_id,
         queue_name,
+        fifo_queue,
+        content_based_deduplication,
+        deduplication_scope,
+        fifo_throughput_limit,
         visibility_timeout: properties
             .opt_in_mapping("VisibilityTimeout")?
             .map(|node| resolver.unsigned(&node))
@@ -2165,6 +2373,18 @@ Resources:
         routes.sort();
         let expected = [
             (
+                "DELETE",
+                "/incidents/{incident_id}/links/{reference}",
+                "IncidentsFunction",
+                "incidents",
+            ),
+            (
+                "GET",
+                "/incidents/{incident_id}",
+                "IncidentsFunction",
+                "incidents",
+            ),
+            (
                 "GET",
                 "/players/{player_id}/eligibility",
                 "EligibilityFunction",
@@ -2191,12 +2411,30 @@ Resources:
                 "ReadCaseFunction",
                 "read-case",
             ),
+            (
+                "POST",
+                "/incidents/{incident_id}/links",
+                "IncidentsFunction",
+                "incidents",
+            ),
+            (
+                "POST",
+                "/incidents/{incident_id}/status",
+                "IncidentsFunction",
+                "incidents",
+            ),
             ("POST", "/tickets", "CreateTicketFunction", "create-ticket"),
             (
                 "POST",
                 "/tickets/{reference}/attachments",
                 "AddAttachmentFunction",
                 "add-attachment",
+            ),
+            (
+                "POST",
+                "/tickets/{reference}/escalate",
+                "UpdateTicketFunction",
+                "update-ticket",
             ),
             (
                 "POST",
@@ -2297,11 +2535,21 @@ Resources:
             template.table_env_vars().unwrap(),
             [("TICKETS_TABLE".to_owned(), "TicketsTable".to_owned())]
         );
-        let ids = BTreeMap::from([
+        let mut ids = BTreeMap::from([
             ("TicketsTable".to_owned(), "x-tickets".to_owned()),
             ("DocumentsBucket".to_owned(), "x-documents".to_owned()),
             ("DocumentEventsQueue".to_owned(), "https://q/x".to_owned()),
         ]);
+        // Every resource the Globals name must have a physical id, or no function is configured.
+        let partial = template.function_environment("CreateTicketFunction", "x", &ids);
+        assert!(
+            matches!(&partial, Err(TemplateError::UnresolvedReference { name, .. }) if name == "EscalationsQueue"),
+            "{partial:?}"
+        );
+        for (_, logical_id) in template.resource_env_vars().unwrap() {
+            ids.entry(logical_id.clone())
+                .or_insert_with(|| format!("https://q/{logical_id}"));
+        }
         let env = template
             .function_environment("CreateTicketFunction", "x", &ids)
             .unwrap();
@@ -2310,6 +2558,11 @@ Resources:
         assert_eq!(env["RUST_LOG"], "info");
         assert_eq!(env["DOCUMENTS_BUCKET"], "x-documents");
         assert_eq!(env["DOCUMENT_EVENTS_QUEUE_URL"], "https://q/x");
+        assert_eq!(
+            env["PAYMENTS_ESCALATIONS_QUEUE_URL"],
+            "https://q/PaymentsEscalationQueue"
+        );
+        assert_eq!(env["NOTIFICATION_SENDER"], "soutien@guichet.example");
     }
 
     const DOCUMENTS: &str = r#"
@@ -2483,6 +2736,10 @@ Resources:
                 QueueSpec {
                     logical_id: "Dlq".to_owned(),
                     queue_name: "s-Dlq".to_owned(),
+                    fifo_queue: false,
+                    content_based_deduplication: None,
+                    deduplication_scope: None,
+                    fifo_throughput_limit: None,
                     visibility_timeout: None,
                     message_retention_period: Some(1_209_600),
                     sqs_managed_sse: None,
@@ -2492,6 +2749,10 @@ Resources:
                 QueueSpec {
                     logical_id: "Events".to_owned(),
                     queue_name: "s-events".to_owned(),
+                    fifo_queue: false,
+                    content_based_deduplication: None,
+                    deduplication_scope: None,
+                    fifo_throughput_limit: None,
                     visibility_timeout: Some(0),
                     message_retention_period: None,
                     sqs_managed_sse: Some(true),
@@ -2513,6 +2774,226 @@ Resources:
             redrive.dead_letter_target.resolve(&resources),
             Some("arn:aws:sqs:ca-central-1:1:s-Dlq")
         );
+    }
+
+    const FIFO: &str = r#"
+Parameters:
+  Sender:
+    Type: String
+    Default: soutien@example.com
+Globals:
+  Function:
+    Environment:
+      Variables:
+        ORDERED_URL: !Ref Ordered
+        SENDER: !Ref Sender
+        REGION: !Ref "AWS::Region"
+        PLAIN: plain
+Resources:
+  OrderedDlq:
+    Type: AWS::SQS::Queue
+    Properties:
+      FifoQueue: "true"
+  Ordered:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${AWS::StackName}-ordered.fifo"
+      FifoQueue: true
+      ContentBasedDeduplication: false
+      DeduplicationScope: messageGroup
+      FifoThroughputLimit: perMessageGroupId
+      RedrivePolicy:
+        deadLetterTargetArn: !GetAtt OrderedDlq.Arn
+        maxReceiveCount: 5
+  Sending:
+    Type: AWS::SES::EmailIdentity
+    Properties:
+      EmailIdentity: !Ref Sender
+"#;
+
+    #[test]
+    fn reads_fifo_queues() {
+        let queues = Template::parse(FIFO)
+            .unwrap()
+            .queues("s", "1", "ca-central-1")
+            .unwrap();
+        assert_eq!(
+            queues,
+            [
+                QueueSpec {
+                    logical_id: "OrderedDlq".to_owned(),
+                    // A FIFO queue's generated name ends in `.fifo`, as SQS requires.
+                    queue_name: "s-OrderedDlq.fifo".to_owned(),
+                    fifo_queue: true,
+                    content_based_deduplication: None,
+                    deduplication_scope: None,
+                    fifo_throughput_limit: None,
+                    visibility_timeout: None,
+                    message_retention_period: None,
+                    sqs_managed_sse: None,
+                    kms_master_key: None,
+                    redrive: None,
+                },
+                QueueSpec {
+                    logical_id: "Ordered".to_owned(),
+                    queue_name: "s-ordered.fifo".to_owned(),
+                    fifo_queue: true,
+                    content_based_deduplication: Some(false),
+                    deduplication_scope: Some("messageGroup".to_owned()),
+                    fifo_throughput_limit: Some("perMessageGroupId".to_owned()),
+                    visibility_timeout: None,
+                    message_retention_period: None,
+                    sqs_managed_sse: None,
+                    kms_master_key: None,
+                    redrive: Some(Redrive {
+                        dead_letter_target: get_att("OrderedDlq", "Arn"),
+                        max_receive_count: 5,
+                    }),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_fifo_settings_sqs_would_refuse() {
+        // What SQS refuses and the emulator (moto 5.2.5) accepts, each with the path to fix.
+        let cases = [
+            // A standard queue named like a FIFO queue.
+            (
+                "      FifoQueue: true\n      ContentBasedDeduplication: false\n      DeduplicationScope: messageGroup\n      FifoThroughputLimit: perMessageGroupId\n",
+                "",
+                "Resources.Ordered.Properties.QueueName",
+            ),
+            // A FIFO queue without the suffix.
+            (
+                "-ordered.fifo",
+                "-ordered",
+                "Resources.Ordered.Properties.QueueName",
+            ),
+            // FIFO-only settings on a standard queue (the emulator ignores them).
+            (
+                "      FifoQueue: \"true\"\n",
+                "      DeduplicationScope: queue\n",
+                "Resources.OrderedDlq.Properties.DeduplicationScope",
+            ),
+            (
+                "      FifoQueue: \"true\"\n",
+                "      ContentBasedDeduplication: true\n",
+                "Resources.OrderedDlq.Properties.ContentBasedDeduplication",
+            ),
+            // High throughput needs deduplication per message group.
+            (
+                "      DeduplicationScope: messageGroup\n",
+                "",
+                "Resources.Ordered.Properties.FifoThroughputLimit",
+            ),
+            // A FIFO queue redriving to a standard queue.
+            (
+                "      FifoQueue: \"true\"\n",
+                "      MessageRetentionPeriod: 60\n",
+                "Resources.Ordered.Properties.RedrivePolicy.deadLetterTargetArn",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            let yaml = FIFO.replace(from, to);
+            assert_ne!(yaml, FIFO, "{from}");
+            let err = Template::parse(&yaml)
+                .unwrap()
+                .queues("s", "1", "r")
+                .unwrap_err();
+            assert!(
+                matches!(&err, TemplateError::InvalidQueue { path, .. } if path == expected),
+                "{expected}: {err}"
+            );
+        }
+        // The emulator stores any value; SQS knows two of each.
+        for (from, to) in [
+            (
+                "DeduplicationScope: messageGroup",
+                "DeduplicationScope: group",
+            ),
+            (
+                "FifoThroughputLimit: perMessageGroupId",
+                "FifoThroughputLimit: unlimited",
+            ),
+        ] {
+            let yaml = FIFO.replace(from, to);
+            assert!(
+                matches!(
+                    Template::parse(&yaml).unwrap().queues("s", "1", "r"),
+                    Err(TemplateError::NotAllowed { .. })
+                ),
+                "{to}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_email_identities_and_parameter_variables() {
+        let template = Template::parse(FIFO).unwrap();
+        assert_eq!(
+            template.email_identities("s", "1", "r").unwrap(),
+            [EmailIdentitySpec {
+                logical_id: "Sending".to_owned(),
+                email_identity: "soutien@example.com".to_owned(),
+            }]
+        );
+        // Resources and parameters are told apart; pseudo parameters and literals are neither.
+        assert_eq!(
+            template.resource_env_vars().unwrap(),
+            [("ORDERED_URL".to_owned(), "Ordered".to_owned())]
+        );
+        assert_eq!(
+            template.parameter_env_vars().unwrap(),
+            [("SENDER".to_owned(), "Sender".to_owned())]
+        );
+        assert_eq!(
+            template.parameter_value("Sender").unwrap(),
+            "soutien@example.com"
+        );
+
+        // A parameter override reaches every Ref.
+        let other = template
+            .clone()
+            .with_parameter("Sender", "autre@example.com")
+            .unwrap();
+        assert_eq!(
+            other.email_identities("s", "1", "r").unwrap()[0].email_identity,
+            "autre@example.com"
+        );
+        assert_eq!(
+            other.parameter_value("Sender").unwrap(),
+            "autre@example.com"
+        );
+        assert!(matches!(
+            template.clone().with_parameter("Nope", "x"),
+            Err(TemplateError::Missing { path }) if path == "Parameters.Nope"
+        ));
+
+        let unknown = FIFO.replace(
+            "      EmailIdentity: !Ref Sender\n",
+            "      EmailIdentity: !Ref Sender\n      DkimSigningAttributes: {NextSigningKeyLength: RSA_2048_BIT}\n",
+        );
+        assert!(matches!(
+            Template::parse(&unknown).unwrap().email_identities("s", "1", "r"),
+            Err(TemplateError::UnsupportedProperty { path })
+                if path == "Resources.Sending.Properties.DkimSigningAttributes"
+        ));
+        // A parameter without a value has none to give.
+        let no_default = FIFO.replace("    Default: soutien@example.com\n", "");
+        assert!(matches!(
+            Template::parse(&no_default)
+                .unwrap()
+                .parameter_value("Sender"),
+            Err(TemplateError::UnresolvedReference {
+                reason: UnresolvedReason::ParameterWithoutDefault,
+                ..
+            })
+        ));
+        assert!(matches!(
+            template.parameter_value("Nope"),
+            Err(TemplateError::Missing { .. })
+        ));
     }
 
     #[test]
@@ -2703,8 +3184,8 @@ Resources:
             ),
             (
                 "      VisibilityTimeout: 0\n",
-                "      VisibilityTimeout: 0\n      FifoQueue: true\n",
-                "Resources.Events.Properties.FifoQueue",
+                "      VisibilityTimeout: 0\n      DelaySeconds: 5\n",
+                "Resources.Events.Properties.DelaySeconds",
             ),
             (
                 "      EnableKeyRotation: \"true\"\n",
@@ -2788,7 +3269,7 @@ Resources:
         let queues = template.queues(stack, account, region).unwrap();
         let names: Vec<_> = queues.iter().map(|q| q.queue_name.as_str()).collect();
         assert_eq!(
-            names,
+            names[..2],
             ["guichet-x-document-events-dlq", "guichet-x-document-events"]
         );
         let (dlq, events) = (&queues[0], &queues[1]);
@@ -2919,5 +3400,135 @@ Resources:
                 "{variable}: {variables:?}"
             );
         }
+    }
+
+    #[test]
+    fn project_template_declares_the_escalation_and_notification_resources() {
+        let template = Template::load(&Template::default_path()).unwrap();
+        let (stack, account, region) = ("guichet-x", "123456789012", "ca-central-1");
+        let queues = template.queues(stack, account, region).unwrap();
+        let queue = |logical_id: &str| {
+            queues
+                .iter()
+                .find(|q| q.logical_id == logical_id)
+                .unwrap_or_else(|| panic!("no queue {logical_id}: {queues:?}"))
+        };
+        let redrive = |dlq: &str| {
+            Some(Redrive {
+                dead_letter_target: get_att(dlq, "Arn"),
+                max_receive_count: 5,
+            })
+        };
+
+        for (logical_id, name, dlq_name) in [
+            (
+                "Escalations",
+                "guichet-x-escalations",
+                "guichet-x-escalations-dlq",
+            ),
+            (
+                "Notifications",
+                "guichet-x-notifications",
+                "guichet-x-notifications-dlq",
+            ),
+        ] {
+            let (main, dlq) = (
+                queue(&format!("{logical_id}Queue")),
+                queue(&format!("{logical_id}DeadLetterQueue")),
+            );
+            assert_eq!(
+                (main.queue_name.as_str(), dlq.queue_name.as_str()),
+                (name, dlq_name)
+            );
+            assert!(!main.fifo_queue && !dlq.fifo_queue, "{logical_id}");
+            assert_eq!(main.visibility_timeout, Some(60));
+            assert_eq!(main.sqs_managed_sse, Some(true));
+            assert_eq!(
+                main.redrive,
+                redrive(&format!("{logical_id}DeadLetterQueue"))
+            );
+            assert_eq!(dlq.message_retention_period, Some(1_209_600));
+            assert_eq!(dlq.sqs_managed_sse, Some(true));
+        }
+
+        for team in ["Technical", "Games", "Payments", "Security"] {
+            let lower = team.to_ascii_lowercase();
+            let main = queue(&format!("{team}EscalationQueue"));
+            let dlq = queue(&format!("{team}EscalationDeadLetterQueue"));
+            assert_eq!(
+                *main,
+                QueueSpec {
+                    logical_id: format!("{team}EscalationQueue"),
+                    queue_name: format!("guichet-x-escalations-{lower}.fifo"),
+                    fifo_queue: true,
+                    content_based_deduplication: Some(false),
+                    deduplication_scope: Some("messageGroup".to_owned()),
+                    fifo_throughput_limit: Some("perMessageGroupId".to_owned()),
+                    visibility_timeout: Some(300),
+                    message_retention_period: Some(1_209_600),
+                    sqs_managed_sse: Some(true),
+                    kms_master_key: None,
+                    redrive: redrive(&format!("{team}EscalationDeadLetterQueue")),
+                }
+            );
+            assert_eq!(
+                dlq.queue_name,
+                format!("guichet-x-escalations-{lower}-dlq.fifo")
+            );
+            assert!(dlq.fifo_queue);
+            assert_eq!(dlq.message_retention_period, Some(1_209_600));
+            assert_eq!(dlq.sqs_managed_sse, Some(true));
+        }
+
+        assert_eq!(
+            template.email_identities(stack, account, region).unwrap(),
+            [EmailIdentitySpec {
+                logical_id: "NotificationSenderIdentity".to_owned(),
+                email_identity: "soutien@guichet.example".to_owned(),
+            }]
+        );
+
+        // The functions' contract: every variable the next functions read.
+        let variables = template.resource_env_vars().unwrap();
+        for (variable, target) in [
+            ("ESCALATIONS_QUEUE_URL", "EscalationsQueue"),
+            (
+                "TECHNICAL_ESCALATIONS_QUEUE_URL",
+                "TechnicalEscalationQueue",
+            ),
+            ("GAMES_ESCALATIONS_QUEUE_URL", "GamesEscalationQueue"),
+            ("PAYMENTS_ESCALATIONS_QUEUE_URL", "PaymentsEscalationQueue"),
+            ("SECURITY_ESCALATIONS_QUEUE_URL", "SecurityEscalationQueue"),
+            ("NOTIFICATIONS_QUEUE_URL", "NotificationsQueue"),
+        ] {
+            assert!(
+                variables.contains(&(variable.to_owned(), target.to_owned())),
+                "{variable}: {variables:?}"
+            );
+        }
+        let parameters: Vec<_> = template
+            .parameter_env_vars()
+            .unwrap()
+            .into_iter()
+            .map(|(variable, parameter)| {
+                let value = template.parameter_value(&parameter).unwrap();
+                (variable, parameter, value)
+            })
+            .collect();
+        assert_eq!(
+            parameters,
+            [
+                ("IDEMPOTENCY_KEY_TTL_HOURS", "IdempotencyKeyTtlHours", "24"),
+                ("MAX_RESUBMISSIONS", "MaxResubmissions", "2"),
+                (
+                    "NOTIFICATION_SENDER",
+                    "NotificationSender",
+                    "soutien@guichet.example"
+                ),
+                ("INCIDENT_THRESHOLD", "IncidentThreshold", "3"),
+                ("INCIDENT_WINDOW_MINUTES", "IncidentWindowMinutes", "60"),
+            ]
+            .map(|(v, p, x)| (v.to_owned(), p.to_owned(), x.to_owned()))
+        );
     }
 }

@@ -51,6 +51,81 @@ impl Config {
     }
 }
 
+/// The queues the outbox relay and the escalation router send to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuesConfig {
+    /// `ESCALATIONS_QUEUE_URL`: escalation requests, read by route-escalations.
+    pub escalations_queue_url: String,
+    /// `NOTIFICATIONS_QUEUE_URL`: player notifications, read by send-notifications.
+    pub notifications_queue_url: String,
+    /// `<TEAM>_ESCALATIONS_QUEUE_URL` for technical, games, payments and security: the FIFO
+    /// queues the specialist teams consume.
+    pub team_queue_urls: Vec<(crate::domain::ticket::Team, String)>,
+}
+
+impl QueuesConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        use crate::domain::ticket::Team;
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        Ok(Self {
+            escalations_queue_url: required("ESCALATIONS_QUEUE_URL")?,
+            notifications_queue_url: required("NOTIFICATIONS_QUEUE_URL")?,
+            team_queue_urls: vec![
+                (
+                    Team::Technical,
+                    required("TECHNICAL_ESCALATIONS_QUEUE_URL")?,
+                ),
+                (Team::Games, required("GAMES_ESCALATIONS_QUEUE_URL")?),
+                (Team::Payments, required("PAYMENTS_ESCALATIONS_QUEUE_URL")?),
+                (Team::Security, required("SECURITY_ESCALATIONS_QUEUE_URL")?),
+            ],
+        })
+    }
+}
+
+/// What send-notifications reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderConfig {
+    /// `TICKETS_TABLE`: the players' addresses and the delivery records.
+    pub tickets_table: String,
+    /// `NOTIFICATION_SENDER`: the verified SES identity e-mails are sent from.
+    pub sender: String,
+}
+
+impl SenderConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let tickets_table = required("TICKETS_TABLE")?;
+        // Checked here so a typo stops the function at init, not at every send.
+        let sender =
+            crate::domain::contact::ContactAddress::parse(&required("NOTIFICATION_SENDER")?)
+                .ok_or(ConfigError::Invalid {
+                    name: "NOTIFICATION_SENDER",
+                    rule: "a single e-mail address",
+                })?;
+        Ok(Self {
+            tickets_table,
+            sender: sender.expose().to_owned(),
+        })
+    }
+}
+
 /// What the identity-verification functions read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KycConfig {
@@ -86,6 +161,55 @@ impl KycConfig {
                     name: "MAX_RESUBMISSIONS",
                     rule: "a whole number from 1 to 5",
                 })?,
+        })
+    }
+}
+
+/// The multi-player incident rule (`domain::incident`): `threshold` reports of the same game
+/// or payment system within `window` open an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IncidentConfig {
+    /// `INCIDENT_THRESHOLD`: reports that open an incident, the last one included (2–100).
+    pub threshold: u32,
+    /// `INCIDENT_WINDOW_MINUTES`: how far back reports count (5–1440 minutes).
+    pub window: SignedDuration,
+}
+
+impl IncidentConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let number = |name: &'static str, min: i64, max: i64, rule: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))?
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or(ConfigError::Invalid { name, rule })
+        };
+        // One report is not an outbreak: the lower bound keeps every report from opening one.
+        let threshold = number(
+            "INCIDENT_THRESHOLD",
+            2,
+            100,
+            "a whole number of reports from 2 to 100",
+        )?;
+        let minutes = number(
+            "INCIDENT_WINDOW_MINUTES",
+            5,
+            1440,
+            "a whole number of minutes from 5 to 1440",
+        )?;
+        Ok(Self {
+            threshold: u32::try_from(threshold).map_err(|_| ConfigError::Invalid {
+                name: "INCIDENT_THRESHOLD",
+                rule: "a whole number of reports from 2 to 100",
+            })?,
+            window: SignedDuration::from_mins(minutes),
         })
     }
 }
@@ -131,6 +255,47 @@ mod tests {
             KycConfig::from_lookup(lookup(&[("TICKETS_TABLE", "t")])),
             Err(ConfigError::Missing("DOCUMENTS_BUCKET"))
         );
+    }
+
+    #[test]
+    fn sender_configuration_names_its_variables() {
+        let config = SenderConfig::from_lookup(lookup(&[
+            ("TICKETS_TABLE", "t"),
+            ("NOTIFICATION_SENDER", " soutien@guichet.example "),
+        ]))
+        .expect("valid");
+        assert_eq!(config.sender, "soutien@guichet.example");
+        assert_eq!(
+            SenderConfig::from_lookup(lookup(&[("TICKETS_TABLE", "t")])),
+            Err(ConfigError::Missing("NOTIFICATION_SENDER"))
+        );
+        let err = SenderConfig::from_lookup(lookup(&[
+            ("TICKETS_TABLE", "t"),
+            ("NOTIFICATION_SENDER", "Soutien <soutien@guichet.example>"),
+        ]))
+        .expect_err("not a bare address");
+        assert!(err.to_string().contains("NOTIFICATION_SENDER"));
+    }
+
+    #[test]
+    fn incident_configuration_names_its_variables() {
+        let config = IncidentConfig::from_lookup(lookup(&[
+            ("INCIDENT_THRESHOLD", "3"),
+            ("INCIDENT_WINDOW_MINUTES", "60"),
+        ]))
+        .expect("valid");
+        assert_eq!(config.threshold, 3);
+        assert_eq!(config.window, SignedDuration::from_mins(60));
+        assert_eq!(
+            IncidentConfig::from_lookup(lookup(&[("INCIDENT_THRESHOLD", "3")])),
+            Err(ConfigError::Missing("INCIDENT_WINDOW_MINUTES"))
+        );
+        let err = IncidentConfig::from_lookup(lookup(&[
+            ("INCIDENT_THRESHOLD", "1"),
+            ("INCIDENT_WINDOW_MINUTES", "60"),
+        ]))
+        .expect_err("one report is no outbreak");
+        assert!(err.to_string().contains("INCIDENT_THRESHOLD"));
     }
 
     #[test]

@@ -5,8 +5,12 @@ use std::future::Future;
 
 use jiff::Timestamp;
 
+use crate::domain::contact::ContactAddress;
+use crate::domain::escalation::Escalation;
+use crate::domain::notification::Notification;
+use crate::domain::outbox::{Destination, MessageId, OutboxMessage};
 use crate::domain::reference::TicketReference;
-use crate::domain::ticket::{PlayerId, StatusChange, Ticket};
+use crate::domain::ticket::{PlayerId, StatusChange, Team, Ticket};
 
 /// An `Idempotency-Key` header: what a client sends so a retry cannot create a second ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -47,12 +51,22 @@ pub struct IdempotencyRecord {
     pub reference: TicketReference,
 }
 
-/// Everything intake writes, in one all-or-nothing operation.
+/// Everything intake writes, in one all-or-nothing operation: the ticket, its first history
+/// lines, the player's notification and, when the rules escalate at once, the escalation,
+/// with the outbox messages that carry both on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTicketWrite {
     pub ticket: Ticket,
     pub received: StatusChange,
     pub idempotency: Option<IdempotencyClaim>,
+    /// More history after `received` (an automatic escalation).
+    pub history: Vec<StatusChange>,
+    pub escalation: Option<Escalation>,
+    pub notification: Option<Notification>,
+    pub outbox: Vec<OutboxMessage>,
+    /// The address notifications go to, from the token: stored per player, replaced by the
+    /// newest one a player's token carries.
+    pub contact: Option<ContactAddress>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,12 +80,27 @@ pub enum InsertOutcome {
     Contended,
 }
 
-/// A ticket with its status history and its messages, oldest entry first.
+/// A ticket with its status history, its messages, its notifications and its escalations,
+/// oldest entry first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketWithHistory {
     pub ticket: Ticket,
     pub history: Vec<StatusChange>,
     pub messages: Vec<crate::domain::workflow::Message>,
+    pub notifications: Vec<Notification>,
+    pub escalations: Vec<Escalation>,
+}
+
+/// One update of a ticket and what it causes, all or nothing: the change (under its version
+/// condition), the escalation record it creates or settles (created when `requested`,
+/// otherwise written only if still `requested`), the player's notification and the outbox
+/// messages.
+#[derive(Debug, Clone, Copy)]
+pub struct TicketUpdate<'a> {
+    pub change: &'a crate::domain::workflow::Change,
+    pub escalation: Option<&'a Escalation>,
+    pub notification: Option<&'a Notification>,
+    pub outbox: &'a [OutboxMessage],
 }
 
 /// Where the next page of a player's tickets starts: just after this ticket.
@@ -138,15 +167,25 @@ pub trait TicketStore: Send + Sync {
         start: Option<&PageStart>,
     ) -> impl Future<Output = Result<Page<Ticket>, StoreError>> + Send;
 
-    /// Writes the ticket only if it is still at `expected_version`, with its new history lines
-    /// and message, all or nothing.
+    /// Writes the ticket only if it is still at its expected version, with everything the
+    /// update carries, all or nothing.
     fn update(
         &self,
-        ticket: &Ticket,
-        expected_version: u64,
-        new_history: &[StatusChange],
-        new_message: Option<&crate::domain::workflow::Message>,
+        update: TicketUpdate<'_>,
     ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
+
+    /// Settles an escalation without touching its ticket (a withdrawn escalation), only if it
+    /// is still `requested`.
+    fn settle_escalation(
+        &self,
+        escalation: &Escalation,
+    ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
+
+    /// The address the player's notifications go to, if a token ever carried one.
+    fn contact_of(
+        &self,
+        player: &PlayerId,
+    ) -> impl Future<Output = Result<Option<ContactAddress>, StoreError>> + Send;
 
     /// A team's open tickets, most urgent first, in arrival order within a priority.
     fn team_queue(
@@ -155,6 +194,79 @@ pub trait TicketStore: Send + Sync {
         limit: u16,
         start: Option<&QueueStart>,
     ) -> impl Future<Output = Result<Page<Ticket, QueueStart>, StoreError>> + Send;
+}
+
+/// The outbox items not yet relayed.
+pub trait OutboxStore: Send + Sync {
+    /// The oldest waiting messages, at most `limit`.
+    fn pending(
+        &self,
+        limit: u16,
+    ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send;
+
+    /// Forgets a message once its queue accepted it.
+    fn remove(&self, id: &MessageId) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl<T: OutboxStore> OutboxStore for &T {
+    fn pending(
+        &self,
+        limit: u16,
+    ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send {
+        (**self).pending(limit)
+    }
+
+    fn remove(&self, id: &MessageId) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).remove(id)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("the queue could not be reached or refused the message")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("no queue is configured for {0}")]
+    NoQueue(&'static str),
+}
+
+/// The SQS queues Guichet sends to.
+pub trait MessageQueues: Send + Sync {
+    /// Sends an outbox message to its destination queue.
+    fn send(
+        &self,
+        destination: Destination,
+        body: &str,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+
+    /// Sends a team's escalation message on its FIFO queue: one message group per ticket
+    /// (per-ticket order), deduplicated by escalation id.
+    fn send_to_team(
+        &self,
+        team: Team,
+        group: &str,
+        deduplication_id: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+impl<T: MessageQueues> MessageQueues for &T {
+    fn send(
+        &self,
+        destination: Destination,
+        body: &str,
+    ) -> impl Future<Output = Result<(), SendError>> + Send {
+        (**self).send(destination, body)
+    }
+
+    fn send_to_team(
+        &self,
+        team: Team,
+        group: &str,
+        deduplication_id: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<(), SendError>> + Send {
+        (**self).send_to_team(team, group, deduplication_id, body)
+    }
 }
 
 pub trait Clock: Send + Sync {
@@ -245,6 +357,8 @@ pub struct CaseWrite<'a> {
     pub expected_etag: u64,
     pub audit: &'a [AuditEntry],
     pub upload: Option<&'a PendingUpload>,
+    /// The player's notification of a decision, relayed after the write.
+    pub outbox: &'a [OutboxMessage],
 }
 
 pub trait CaseStore: Send + Sync {

@@ -6,6 +6,10 @@
 //! | status change   | `TICKET#<ref>`            | `HISTORY#<at ms>#<seq>`    |                                     |                                         |
 //! | message         | `TICKET#<ref>`            | `MESSAGE#<at ms>#<version>`|                                     |                                         |
 //! | idempotency key | `IDEMPOTENCY#<id>#<key>`  | `IDEMPOTENCY`              |                                     |                                         |
+//! | escalation      | `TICKET#<ref>`            | `ESCALATION#<id>`          |                                     |                                         |
+//! | notification    | `TICKET#<ref>`            | `NOTIFICATION#<at ms>#<id>`|                                     |                                         |
+//! | outbox message  | `OUTBOX#<id>`             | `OUTBOX`                   |                                     | `OUTBOX` / `<created ms>#<id>`          |
+//! | contact address | `PLAYER#<id>`             | `CONTACT`                  |                                     |                                         |
 //!
 //! Attachments (`dynamo_attachments.rs`) and verification cases (`dynamo_cases.rs`) live in the
 //! same table: attachments in the ticket's item collection (`ATTACHMENT#…`, ignored here), cases
@@ -25,9 +29,13 @@ use aws_sdk_dynamodb::Client;
 use jiff::Timestamp;
 
 use crate::core::{
-    IdempotencyClaim, IdempotencyRecord, InsertOutcome, NewTicketWrite, Page, PageStart,
-    QueueStart, StoreError, TicketStore, TicketWithHistory, Updated,
+    IdempotencyClaim, IdempotencyRecord, InsertOutcome, NewTicketWrite, OutboxStore, Page,
+    PageStart, QueueStart, StoreError, TicketStore, TicketUpdate, TicketWithHistory, Updated,
 };
+use crate::domain::contact::ContactAddress;
+use crate::domain::escalation::{Escalation, EscalationState};
+use crate::domain::notification::Notification;
+use crate::domain::outbox::{Destination, MessageId, OutboxMessage};
 use crate::domain::reference::TicketReference;
 use crate::domain::ticket::{
     Actor, Category, Channel, IncidentDetails, Language, PlayerId, Priority, StatusChange, Team,
@@ -41,6 +49,11 @@ const TICKET_SK: &str = "TICKET";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const HISTORY_PREFIX: &str = "HISTORY#";
 const MESSAGE_PREFIX: &str = "MESSAGE#";
+const ESCALATION_PREFIX: &str = "ESCALATION#";
+const NOTIFICATION_PREFIX: &str = "NOTIFICATION#";
+const OUTBOX_SK: &str = "OUTBOX";
+const OUTBOX_QUEUE: &str = "OUTBOX";
+const CONTACT_SK: &str = "CONTACT";
 pub const PLAYER_INDEX: &str = "gsi1";
 pub const QUEUE_INDEX: &str = "gsi2";
 
@@ -140,6 +153,9 @@ fn ticket_item(ticket: &Ticket) -> Item {
     }
     if let Some(assignee) = &ticket.assignee {
         item.insert("assignee".into(), s(assignee));
+    }
+    if let Some(incident) = &ticket.linked_incident {
+        item.insert("linked_incident".into(), s(incident));
     }
     if let Some(incident) = &ticket.incident {
         let mut m = Item::new();
@@ -252,6 +268,109 @@ fn idempotency_item(claim: &IdempotencyClaim, reference: &TicketReference) -> It
     item
 }
 
+/// Escalation and notification records are stored whole, as JSON: they are read with their
+/// ticket, never queried by their fields (the escalation's `state` is kept beside it for the
+/// routing condition).
+fn json_attribute<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_json::to_string(value)
+        .map(AttributeValue::S)
+        .map_err(|_| StoreError::Corrupt { attribute: "data" })
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    serde_json::from_str(get_s(item, "data")?)
+        .map_err(|_| StoreError::Corrupt { attribute: "data" })
+}
+
+fn escalation_item(escalation: &Escalation) -> Result<Item, StoreError> {
+    Ok(Item::from([
+        ("pk".to_owned(), s(ticket_pk(&escalation.reference))),
+        (
+            "sk".to_owned(),
+            s(format!("{ESCALATION_PREFIX}{}", escalation.id)),
+        ),
+        ("type".to_owned(), s("escalation")),
+        ("state".to_owned(), s(escalation.state.as_str())),
+        ("data".to_owned(), json_attribute(escalation)?),
+    ]))
+}
+
+fn notification_item(
+    reference: &TicketReference,
+    notification: &Notification,
+) -> Result<Item, StoreError> {
+    Ok(Item::from([
+        ("pk".to_owned(), s(ticket_pk(reference))),
+        (
+            "sk".to_owned(),
+            s(format!(
+                "{NOTIFICATION_PREFIX}{}#{}",
+                sortable(notification.at),
+                notification.id
+            )),
+        ),
+        ("type".to_owned(), s("notification")),
+        ("data".to_owned(), json_attribute(notification)?),
+    ]))
+}
+
+pub(crate) fn outbox_item(message: &OutboxMessage) -> Item {
+    Item::from([
+        ("pk".to_owned(), s(format!("OUTBOX#{}", message.id))),
+        ("sk".to_owned(), s(OUTBOX_SK)),
+        ("gsi2pk".to_owned(), s(OUTBOX_QUEUE)),
+        (
+            "gsi2sk".to_owned(),
+            s(format!("{}#{}", sortable(message.created_at), message.id)),
+        ),
+        ("type".to_owned(), s("outbox")),
+        ("id".to_owned(), s(message.id.as_str())),
+        ("destination".to_owned(), s(message.destination.as_str())),
+        ("group".to_owned(), s(&message.group)),
+        ("body".to_owned(), s(&message.body)),
+        ("created_at".to_owned(), s(message.created_at.to_string())),
+    ])
+}
+
+fn outbox_from(item: &Item) -> Result<OutboxMessage, StoreError> {
+    Ok(OutboxMessage {
+        id: parse_with(item, "id", MessageId::parse)?,
+        destination: parse_with(item, "destination", Destination::parse)?,
+        group: get_s(item, "group")?.to_owned(),
+        body: get_s(item, "body")?.to_owned(),
+        created_at: timestamp(item, "created_at")?,
+    })
+}
+
+fn contact_item(player: &PlayerId, contact: &ContactAddress, at: Timestamp) -> Item {
+    Item::from([
+        ("pk".to_owned(), s(player_pk(player))),
+        ("sk".to_owned(), s(CONTACT_SK)),
+        ("type".to_owned(), s("contact")),
+        ("email".to_owned(), s(contact.expose())),
+        ("updated_at".to_owned(), s(at.to_string())),
+    ])
+}
+
+/// The escalation record's write: created with the request, otherwise settled only if still
+/// `requested` (a duplicate routing finds it settled and fails the whole transaction).
+fn escalation_put(table: &str, escalation: &Escalation) -> Result<Put, StoreError> {
+    if escalation.state == EscalationState::Requested {
+        return put(
+            table,
+            escalation_item(escalation)?,
+            "attribute_not_exists(pk)",
+        );
+    }
+    let mut p = put(table, escalation_item(escalation)?, "#state = :requested")?;
+    p.expression_attribute_names = Some(HashMap::from([("#state".to_owned(), "state".to_owned())]));
+    p.expression_attribute_values = Some(HashMap::from([(
+        ":requested".to_owned(),
+        s(EscalationState::Requested.as_str()),
+    )]));
+    Ok(p)
+}
+
 fn get_s<'a>(item: &'a Item, attribute: &'static str) -> Result<&'a str, StoreError> {
     match item.get(attribute) {
         Some(AttributeValue::S(value)) => Ok(value),
@@ -320,6 +439,7 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
             None => None,
         },
         assignee: opt_s(item, "assignee"),
+        linked_incident: opt_s(item, "linked_incident"),
         created_at: timestamp(item, "created_at")?,
         updated_at: timestamp(item, "updated_at")?,
         response_due_at: timestamp(item, "response_due_at")?,
@@ -404,6 +524,54 @@ impl DynamoTicketStore {
     }
 }
 
+impl DynamoTicketStore {
+    /// What a new ticket writes besides itself, its first history line and its key.
+    fn opening_extras(&self, write: &NewTicketWrite) -> Result<Vec<Put>, StoreError> {
+        let reference = &write.ticket.reference;
+        let mut items = Vec::new();
+        for (i, change) in write.history.iter().enumerate() {
+            let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            items.push(put(
+                &self.table,
+                history_item(reference, change, seq),
+                "attribute_not_exists(pk)",
+            )?);
+        }
+        if let Some(escalation) = &write.escalation {
+            items.push(escalation_put(&self.table, escalation)?);
+        }
+        if let Some(notification) = &write.notification {
+            items.push(put(
+                &self.table,
+                notification_item(reference, notification)?,
+                "attribute_not_exists(pk)",
+            )?);
+        }
+        for message in &write.outbox {
+            items.push(put(
+                &self.table,
+                outbox_item(message),
+                "attribute_not_exists(pk)",
+            )?);
+        }
+        if let Some(contact) = &write.contact {
+            // The newest address wins; no condition.
+            items.push(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(contact_item(
+                        &write.ticket.player,
+                        contact,
+                        write.ticket.created_at,
+                    )))
+                    .build()
+                    .map_err(backend)?,
+            );
+        }
+        Ok(items)
+    }
+}
+
 impl TicketStore for DynamoTicketStore {
     async fn insert(&self, write: &NewTicketWrite) -> Result<InsertOutcome, StoreError> {
         let reference = &write.ticket.reference;
@@ -419,6 +587,8 @@ impl TicketStore for DynamoTicketStore {
                 "attribute_not_exists(pk)",
             )?,
         ];
+        // The idempotency record must stay third: its cancellation reason is read by index.
+        let extra = self.opening_extras(write)?;
         if let Some(claim) = &write.idempotency {
             // An expired record still counts as free: TTL deletion lags by up to days.
             let mut p = put(
@@ -432,6 +602,7 @@ impl TicketStore for DynamoTicketStore {
             )]));
             items.push(p);
         }
+        items.extend(extra);
         let result = self
             .client
             .transact_write_items()
@@ -500,18 +671,25 @@ impl TicketStore for DynamoTicketStore {
         let mut ticket = None;
         let mut history = Vec::new();
         let mut messages = Vec::new();
+        let mut notifications = Vec::new();
+        let mut escalations: Vec<Escalation> = Vec::new();
         for item in query_all(query).await? {
             match get_s(&item, "sk")? {
                 TICKET_SK => ticket = Some(ticket_from(&item)?),
                 sk if sk.starts_with(HISTORY_PREFIX) => history.push(status_change_from(&item)?),
                 sk if sk.starts_with(MESSAGE_PREFIX) => messages.push(message_from(&item)?),
+                sk if sk.starts_with(NOTIFICATION_PREFIX) => notifications.push(from_json(&item)?),
+                sk if sk.starts_with(ESCALATION_PREFIX) => escalations.push(from_json(&item)?),
                 _ => {}
             }
         }
+        escalations.sort_by_key(|e| e.requested_at);
         Ok(ticket.map(|ticket| TicketWithHistory {
             ticket,
             history,
             messages,
+            notifications,
+            escalations,
         }))
     }
 
@@ -590,13 +768,9 @@ impl TicketStore for DynamoTicketStore {
         Ok(Page { items, next })
     }
 
-    async fn update(
-        &self,
-        ticket: &Ticket,
-        expected_version: u64,
-        new_history: &[StatusChange],
-        new_message: Option<&Message>,
-    ) -> Result<Updated, StoreError> {
+    async fn update(&self, update: TicketUpdate<'_>) -> Result<Updated, StoreError> {
+        let change = update.change;
+        let ticket = &change.ticket;
         let reference = &ticket.reference;
         // The whole item is replaced: a resolved or closed ticket loses its gsi2 attributes and
         // so leaves its team's queue. `#v`: moto mis-handles some bare attribute names.
@@ -605,25 +779,42 @@ impl TicketStore for DynamoTicketStore {
             Some(HashMap::from([("#v".to_owned(), "version".to_owned())]));
         ticket_put.expression_attribute_values = Some(HashMap::from([(
             ":expected".to_owned(),
-            AttributeValue::N(expected_version.to_string()),
+            AttributeValue::N(change.expected_version.to_string()),
         )]));
         let mut items = vec![ticket_put];
         // The new version is unique to this write, so it keeps the sort keys unique.
         let base = u32::try_from(ticket.version)
             .unwrap_or(u32::MAX / 16)
             .saturating_mul(16);
-        for (i, change) in new_history.iter().enumerate() {
+        for (i, line) in change.history.iter().enumerate() {
             let seq = base.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
             items.push(put(
                 &self.table,
-                history_item(reference, change, seq),
+                history_item(reference, line, seq),
                 "attribute_not_exists(pk)",
             )?);
         }
-        if let Some(message) = new_message {
+        if let Some(message) = &change.message {
             items.push(put(
                 &self.table,
                 message_item(reference, message, ticket.version),
+                "attribute_not_exists(pk)",
+            )?);
+        }
+        if let Some(escalation) = update.escalation {
+            items.push(escalation_put(&self.table, escalation)?);
+        }
+        if let Some(notification) = update.notification {
+            items.push(put(
+                &self.table,
+                notification_item(reference, notification)?,
+                "attribute_not_exists(pk)",
+            )?);
+        }
+        for message in update.outbox {
+            items.push(put(
+                &self.table,
+                outbox_item(message),
                 "attribute_not_exists(pk)",
             )?);
         }
@@ -714,6 +905,80 @@ impl TicketStore for DynamoTicketStore {
             None
         };
         Ok(Page { items, next })
+    }
+
+    async fn settle_escalation(&self, escalation: &Escalation) -> Result<Updated, StoreError> {
+        let p = escalation_put(&self.table, escalation)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(p.item))
+            .set_condition_expression(p.condition_expression)
+            .set_expression_attribute_names(p.expression_attribute_names)
+            .set_expression_attribute_values(p.expression_attribute_values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Updated::Done),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(Updated::Stale)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn contact_of(&self, player: &PlayerId) -> Result<Option<ContactAddress>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(player_pk(player)))
+            .key("sk", s(CONTACT_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output
+            .item()
+            .map(|item| {
+                ContactAddress::parse(get_s(item, "email")?)
+                    .ok_or(StoreError::Corrupt { attribute: "email" })
+            })
+            .transpose()
+    }
+}
+
+impl OutboxStore for DynamoTicketStore {
+    async fn pending(&self, limit: u16) -> Result<Vec<OutboxMessage>, StoreError> {
+        // The oldest first, from the sparse index's one `OUTBOX` partition: its size is the
+        // backlog (normally empty), never the history. Eventually consistent, which is fine:
+        // a message the index does not show yet is picked up by the next sweep.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(QUEUE_INDEX)
+            .key_condition_expression("gsi2pk = :outbox")
+            .expression_attribute_values(":outbox", s(OUTBOX_QUEUE))
+            .scan_index_forward(true)
+            .limit(i32::from(limit))
+            .send()
+            .await
+            .map_err(backend)?;
+        output.items().iter().map(outbox_from).collect()
+    }
+
+    async fn remove(&self, id: &MessageId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("OUTBOX#{id}")))
+            .key("sk", s(OUTBOX_SK))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }
 

@@ -197,6 +197,13 @@ impl CaseStore for DynamoCaseStore {
         if let Some(upload) = write.upload {
             items.push(put(&self.table, upload_item(upload)?, None)?);
         }
+        for message in write.outbox {
+            items.push(put(
+                &self.table,
+                crate::dynamo::outbox_item(message),
+                Some("attribute_not_exists(pk)"),
+            )?);
+        }
         match self
             .client
             .transact_write_items()

@@ -61,6 +61,8 @@ pub struct Caller {
     pub roles: Vec<Role>,
     /// The teams an agent works for: `team:<name>` groups, e.g. `[agent team:payments]`.
     pub teams: Vec<Team>,
+    /// The token's `email` claim, where a player's notifications go. Redacted in `Debug`.
+    pub email: Option<crate::domain::contact::ContactAddress>,
 }
 
 impl Caller {
@@ -106,6 +108,9 @@ impl Caller {
             subject,
             roles: parse_groups(groups),
             teams: parse_teams(groups),
+            email: claims
+                .get("email")
+                .and_then(|e| crate::domain::contact::ContactAddress::parse(e)),
         })
     }
 }
@@ -348,7 +353,9 @@ impl From<crate::kyc::KycError> for ApiError {
                     ApiError::Invalid(ValidationError::new("documents", Rule::Required))
                 }
             },
-            KycError::Random(_) | KycError::Store(_) => ApiError::Internal(Box::new(e)),
+            KycError::Random(_) | KycError::Store(_) | KycError::Notify(_) => {
+                ApiError::Internal(Box::new(e))
+            }
         }
     }
 }

@@ -24,6 +24,16 @@ pub struct Verification<C, D> {
     pub clock: Box<dyn Clock>,
     /// Resubmissions allowed per document before a senior reviewer takes the case.
     pub max_resubmissions: u8,
+    /// Renders the player's notification of a decision.
+    pub notifier: crate::domain::notification::Notifier,
+}
+
+/// A decision as written: the case, and the outbox message telling the player (none when the
+/// case only moved to a senior reviewer), for the caller to relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    pub case: VerificationCase,
+    pub outbox: Vec<crate::domain::outbox::OutboxMessage>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +52,8 @@ pub enum KycError {
     Random(#[from] getrandom::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the player's notification could not be rendered")]
+    Notify(#[source] crate::domain::notification::NotifyError),
 }
 
 /// What the document check did with one object.
@@ -87,6 +99,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                 expected_etag: 0,
                 audit: &lines,
                 upload: None,
+                outbox: &[],
             })
             .await?
         {
@@ -172,6 +185,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                     expected_etag: expected,
                     audit: &lines,
                     upload: Some(&upload),
+                    outbox: &[],
                 })
                 .await?
             {
@@ -275,6 +289,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                     expected_etag: expected,
                     audit: &lines,
                     upload: Some(&upload),
+                    outbox: &[],
                 })
                 .await?
             {
@@ -356,6 +371,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                     expected_etag: expected,
                     audit: &lines,
                     upload: None,
+                    outbox: &[],
                 })
                 .await?
             {
@@ -379,7 +395,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
         decision: &Decision,
         player_message: Option<String>,
         internal_note: Option<String>,
-    ) -> Result<VerificationCase, KycError> {
+    ) -> Result<Decided, KycError> {
         let mut case = self
             .cases
             .case(case_id)
@@ -397,6 +413,29 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
             player_message,
             now,
         )?;
+        use crate::domain::notification::NotificationKind;
+        let kind = match &action {
+            AuditAction::Approved => Some(NotificationKind::VerificationApproved),
+            AuditAction::Rejected { .. } => Some(NotificationKind::VerificationRejected),
+            AuditAction::ResubmissionRequested { .. } => {
+                Some(NotificationKind::VerificationResubmission)
+            }
+            _ => None,
+        };
+        let outbox = match kind {
+            Some(kind) => vec![self
+                .notifier
+                .for_case(
+                    kind,
+                    &case.player,
+                    case.id.as_str(),
+                    case.language,
+                    crate::domain::outbox::MessageId::generate()?,
+                    now,
+                )
+                .map_err(KycError::Notify)?],
+            None => Vec::new(),
+        };
         let lines = [audit(now, reviewer, action, internal_note)];
         match self
             .cases
@@ -405,10 +444,11 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                 expected_etag: etag,
                 audit: &lines,
                 upload: None,
+                outbox: &outbox,
             })
             .await?
         {
-            Saved::Done => Ok(case),
+            Saved::Done => Ok(Decided { case, outbox }),
             Saved::Stale | Saved::PlayerHasOpenCase => Err(KycError::Stale),
         }
     }
@@ -442,6 +482,7 @@ impl Verification<crate::dynamo_cases::DynamoCaseStore, crate::s3::S3DocumentSto
             ),
             clock: Box::new(crate::core::SystemClock),
             max_resubmissions: config.max_resubmissions,
+            notifier: crate::domain::notification::Notifier::bundled(),
         }
     }
 }

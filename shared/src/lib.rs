@@ -8,11 +8,18 @@ pub mod domain;
 pub mod dynamo;
 pub mod dynamo_attachments;
 pub mod dynamo_cases;
+pub mod dynamo_deliveries;
+pub mod dynamo_incidents;
 pub mod http;
+pub mod incidents;
 pub mod kyc;
 #[cfg(any(test, feature = "mocks"))]
 pub mod mocks;
+pub mod notifications;
+pub mod outbox;
 pub mod s3;
+pub mod ses;
+pub mod sqs;
 pub mod telemetry;
 pub mod tickets;
 pub mod workflow;

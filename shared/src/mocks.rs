@@ -8,9 +8,13 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 
 use crate::core::{
-    Clock, IdempotencyRecord, InsertOutcome, NewTicketWrite, Page, PageStart, QueueStart,
-    ReferenceSource, StoreError, TicketStore, TicketWithHistory, Updated,
+    Clock, IdempotencyRecord, InsertOutcome, MessageQueues, NewTicketWrite, OutboxStore, Page,
+    PageStart, QueueStart, ReferenceSource, SendError, StoreError, TicketStore, TicketUpdate,
+    TicketWithHistory, Updated,
 };
+use crate::domain::contact::ContactAddress;
+use crate::domain::escalation::{Escalation, EscalationState};
+use crate::domain::outbox::{Destination, MessageId, OutboxMessage};
 use crate::domain::reference::TicketReference;
 use crate::domain::ticket::{PlayerId, Ticket};
 
@@ -24,6 +28,8 @@ struct State {
     open_cases: BTreeMap<String, crate::domain::verification::CaseId>,
     tickets: BTreeMap<String, TicketWithHistory>,
     keys: BTreeMap<(String, String), (IdempotencyRecord, Timestamp)>,
+    outbox: Vec<OutboxMessage>,
+    contacts: BTreeMap<String, ContactAddress>,
 }
 
 impl MemoryTicketStore {
@@ -34,6 +40,11 @@ impl MemoryTicketStore {
 
     pub fn ticket_count(&self) -> usize {
         self.lock().tickets.len()
+    }
+
+    /// The outbox messages not yet relayed.
+    pub fn outbox(&self) -> Vec<OutboxMessage> {
+        self.lock().outbox.clone()
     }
 
     /// Gives the player an open verification case, as the case store's marker would.
@@ -77,10 +88,20 @@ impl TicketStore for MemoryTicketStore {
             reference,
             TicketWithHistory {
                 ticket: write.ticket.clone(),
-                history: vec![write.received.clone()],
+                history: std::iter::once(write.received.clone())
+                    .chain(write.history.iter().cloned())
+                    .collect(),
                 messages: Vec::new(),
+                notifications: write.notification.iter().cloned().collect(),
+                escalations: write.escalation.iter().cloned().collect(),
             },
         );
+        state.outbox.extend(write.outbox.iter().cloned());
+        if let Some(contact) = &write.contact {
+            state
+                .contacts
+                .insert(write.ticket.player.as_str().to_owned(), contact.clone());
+        }
         Ok(InsertOutcome::Created)
     }
 
@@ -134,24 +155,60 @@ impl TicketStore for MemoryTicketStore {
         })
     }
 
-    async fn update(
-        &self,
-        ticket: &Ticket,
-        expected_version: u64,
-        new_history: &[crate::domain::ticket::StatusChange],
-        new_message: Option<&crate::domain::workflow::Message>,
-    ) -> Result<Updated, StoreError> {
+    async fn update(&self, update: TicketUpdate<'_>) -> Result<Updated, StoreError> {
         let mut state = self.lock();
-        let Some(stored) = state.tickets.get_mut(ticket.reference.as_str()) else {
+        let change = update.change;
+        let Some(stored) = state.tickets.get(change.ticket.reference.as_str()) else {
             return Ok(Updated::Stale);
         };
-        if stored.ticket.version != expected_version {
+        if stored.ticket.version != change.expected_version {
             return Ok(Updated::Stale);
         }
-        stored.ticket = ticket.clone();
-        stored.history.extend_from_slice(new_history);
-        stored.messages.extend(new_message.cloned());
+        if let Some(escalation) = update.escalation {
+            let existing = stored.escalations.iter().find(|e| e.id == escalation.id);
+            let ok = match existing {
+                None => escalation.state == EscalationState::Requested,
+                Some(e) => e.state == EscalationState::Requested,
+            };
+            if !ok {
+                return Ok(Updated::Stale);
+            }
+        }
+        let Some(stored) = state.tickets.get_mut(change.ticket.reference.as_str()) else {
+            return Ok(Updated::Stale);
+        };
+        stored.ticket = change.ticket.clone();
+        stored.history.extend_from_slice(&change.history);
+        stored.messages.extend(change.message.clone());
+        stored.notifications.extend(update.notification.cloned());
+        if let Some(escalation) = update.escalation {
+            stored.escalations.retain(|e| e.id != escalation.id);
+            stored.escalations.push(escalation.clone());
+        }
+        state.outbox.extend(update.outbox.iter().cloned());
         Ok(Updated::Done)
+    }
+
+    async fn settle_escalation(&self, escalation: &Escalation) -> Result<Updated, StoreError> {
+        let mut state = self.lock();
+        let Some(stored) = state.tickets.get_mut(escalation.reference.as_str()) else {
+            return Ok(Updated::Stale);
+        };
+        match stored
+            .escalations
+            .iter_mut()
+            .find(|e| e.id == escalation.id)
+        {
+            Some(e) if e.state == EscalationState::Requested => {
+                *e = escalation.clone();
+                Ok(Updated::Done)
+            }
+            _ => Ok(Updated::Stale),
+        }
+    }
+
+    async fn contact_of(&self, player: &PlayerId) -> Result<Option<ContactAddress>, StoreError> {
+        Ok(self.lock().contacts.get(player.as_str()).cloned())
     }
 
     async fn team_queue(
@@ -237,6 +294,87 @@ impl ReferenceSource for ScriptedReferences {
     }
 }
 
+impl OutboxStore for MemoryTicketStore {
+    async fn pending(&self, limit: u16) -> Result<Vec<OutboxMessage>, StoreError> {
+        Ok(self
+            .lock()
+            .outbox
+            .iter()
+            .take(usize::from(limit))
+            .cloned()
+            .collect())
+    }
+
+    async fn remove(&self, id: &MessageId) -> Result<(), StoreError> {
+        self.lock().outbox.retain(|m| &m.id != id);
+        Ok(())
+    }
+}
+
+/// Queues that record what was sent, or refuse everything while `failing` is set.
+#[derive(Default)]
+pub struct MemoryQueues {
+    pub sent: Mutex<Vec<(String, String)>>,
+    pub failing: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the in-memory queue was told to fail")]
+struct Refused;
+
+impl MemoryQueues {
+    /// `(queue, body)` pairs in send order: `escalations`, `notifications` or `team:<name>`.
+    pub fn sent(&self) -> Vec<(String, String)> {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn push(&self, queue: String, body: &str) -> Result<(), SendError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(SendError::Backend(Box::new(Refused)));
+        }
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((queue, body.to_owned()));
+        Ok(())
+    }
+}
+
+impl MessageQueues for MemoryQueues {
+    async fn send(&self, destination: Destination, body: &str) -> Result<(), SendError> {
+        self.push(destination.as_str().to_owned(), body)
+    }
+
+    async fn send_to_team(
+        &self,
+        team: crate::domain::ticket::Team,
+        _group: &str,
+        _deduplication_id: &str,
+        body: &str,
+    ) -> Result<(), SendError> {
+        self.push(format!("team:{}", team.as_str()), body)
+    }
+}
+
+/// A relay over the desk's in-memory outbox, to queues that record what they receive.
+pub fn relay(
+    desk: &crate::tickets::Desk<MemoryTicketStore>,
+) -> crate::outbox::Relay<&MemoryTicketStore, MemoryQueues> {
+    crate::outbox::Relay {
+        store: &desk.store,
+        queues: MemoryQueues::default(),
+    }
+}
+
+/// A relay with an outbox of its own, for handlers whose store is not a ticket store (the
+/// verification decisions): what it sends is in `queues`.
+pub fn detached_relay() -> crate::outbox::Relay<MemoryTicketStore, MemoryQueues> {
+    crate::outbox::Relay {
+        store: MemoryTicketStore::default(),
+        queues: MemoryQueues::default(),
+    }
+}
+
 /// A desk over the in-memory store, its clock fixed at `now`.
 pub fn desk(now: &str) -> crate::tickets::Desk<MemoryTicketStore> {
     desk_with_clock(FixedClock::at(now))
@@ -244,12 +382,18 @@ pub fn desk(now: &str) -> crate::tickets::Desk<MemoryTicketStore> {
 
 /// A desk whose clock the test moves.
 pub fn desk_with_clock(clock: FixedClock) -> crate::tickets::Desk<MemoryTicketStore> {
+    let calendar = crate::domain::sla::SupportCalendar::published()
+        .unwrap_or_else(|e| panic!("bundled time zone: {e}"));
     crate::tickets::Desk {
         store: MemoryTicketStore::default(),
         clock: Box::new(clock),
         references: Box::new(crate::core::RandomReferences),
-        calendar: crate::domain::sla::SupportCalendar::published()
-            .unwrap_or_else(|e| panic!("bundled time zone: {e}")),
+        notifier: crate::domain::notification::Notifier::new(
+            crate::domain::notification::NotificationTemplates::bundled()
+                .unwrap_or_else(|e| panic!("bundled templates: {e}")),
+            calendar.zone().clone(),
+        ),
+        calendar,
         idempotency_ttl: jiff::SignedDuration::from_hours(24),
     }
 }
@@ -468,6 +612,7 @@ pub fn verification(now: &str) -> crate::kyc::Verification<MemoryCaseStore, Memo
         storage: MemoryDocumentStorage::default(),
         clock: Box::new(FixedClock::at(now)),
         max_resubmissions: 2,
+        notifier: crate::domain::notification::Notifier::bundled(),
     }
 }
 
@@ -679,4 +824,192 @@ pub fn png_bytes(size: u64) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
     bytes.resize(usize::try_from(size).unwrap_or(8).max(bytes.len()), 0);
     bytes
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifications: addresses, delivery records and an e-mail service in memory.
+
+use crate::notifications::{Claim, Email, EmailError, Settled};
+
+/// Players' addresses; `fail_next(n)` makes the next `n` look-ups fail as a store outage.
+#[derive(Default)]
+pub struct MemoryContacts {
+    addresses: Mutex<BTreeMap<String, ContactAddress>>,
+    failures: std::sync::atomic::AtomicUsize,
+}
+
+impl MemoryContacts {
+    pub fn set(&self, player: &PlayerId, address: ContactAddress) {
+        self.addresses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(player.as_str().to_owned(), address);
+    }
+
+    pub fn fail_next(&self, n: usize) {
+        self.failures.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Takes one of the failures `counter` was told to produce, if any is left.
+fn take_failure(counter: &std::sync::atomic::AtomicUsize) -> bool {
+    counter
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        )
+        .is_ok()
+}
+
+impl crate::notifications::ContactBook for MemoryContacts {
+    async fn contact_of(&self, player: &PlayerId) -> Result<Option<ContactAddress>, StoreError> {
+        if take_failure(&self.failures) {
+            return Err(StoreError::Backend(Box::new(Refused)));
+        }
+        Ok(self
+            .addresses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(player.as_str())
+            .cloned())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeliveryRecord {
+    Sending { lease_until: Timestamp },
+    Settled(Settled),
+}
+
+/// Delivery records with the DynamoDB ledger's conditions.
+#[derive(Default)]
+pub struct MemoryDeliveryLedger {
+    records: Mutex<BTreeMap<MessageId, DeliveryRecord>>,
+}
+
+impl MemoryDeliveryLedger {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<MessageId, DeliveryRecord>> {
+        self.records.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The record's `state` as the DynamoDB ledger stores it: `sending`, `sent`, `no_address`.
+    pub fn state(&self, id: &MessageId) -> Option<String> {
+        self.lock().get(id).map(|record| {
+            match record {
+                DeliveryRecord::Sending { .. } => "sending",
+                DeliveryRecord::Settled(Settled::Sent) => "sent",
+                DeliveryRecord::Settled(Settled::NoAddress) => "no_address",
+            }
+            .to_owned()
+        })
+    }
+}
+
+impl crate::notifications::DeliveryLedger for MemoryDeliveryLedger {
+    async fn claim(
+        &self,
+        id: &MessageId,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, StoreError> {
+        let mut records = self.lock();
+        match records.get(id) {
+            Some(DeliveryRecord::Settled(settled)) => Ok(Claim::Settled(*settled)),
+            Some(DeliveryRecord::Sending { lease_until: until }) if *until >= now => {
+                Ok(Claim::Held { until: *until })
+            }
+            _ => {
+                records.insert(id.clone(), DeliveryRecord::Sending { lease_until });
+                Ok(Claim::Claimed)
+            }
+        }
+    }
+
+    async fn mark_sent(
+        &self,
+        id: &MessageId,
+        _provider_message_id: &str,
+        _sent_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.lock()
+            .insert(id.clone(), DeliveryRecord::Settled(Settled::Sent));
+        Ok(())
+    }
+
+    async fn mark_no_address(&self, id: &MessageId, _at: Timestamp) -> Result<(), StoreError> {
+        self.lock()
+            .insert(id.clone(), DeliveryRecord::Settled(Settled::NoAddress));
+        Ok(())
+    }
+
+    async fn release(&self, id: &MessageId, lease_until: Timestamp) -> Result<(), StoreError> {
+        let mut records = self.lock();
+        if records.get(id) == Some(&DeliveryRecord::Sending { lease_until }) {
+            records.remove(id);
+        }
+        Ok(())
+    }
+}
+
+/// An e-mail the in-memory service accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentEmail {
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub provider_message_id: String,
+}
+
+/// An e-mail service that keeps what it is given; `fail_next(n)` makes the next `n` sends fail
+/// as SES throttling would.
+#[derive(Default)]
+pub struct MemoryEmailSender {
+    sent: Mutex<Vec<SentEmail>>,
+    failures: std::sync::atomic::AtomicUsize,
+}
+
+impl MemoryEmailSender {
+    pub fn sent(&self) -> Vec<SentEmail> {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn fail_next(&self, n: usize) {
+        self.failures.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl crate::notifications::EmailSender for MemoryEmailSender {
+    async fn send(&self, email: Email<'_>) -> Result<String, EmailError> {
+        if take_failure(&self.failures) {
+            return Err(EmailError::Refused {
+                code: "TooManyRequestsException".into(),
+            });
+        }
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        let provider_message_id = format!("memory-{}", sent.len() + 1);
+        sent.push(SentEmail {
+            from: email.from.to_owned(),
+            to: email.to.expose().to_owned(),
+            subject: email.subject.to_owned(),
+            body: email.body.to_owned(),
+            provider_message_id: provider_message_id.clone(),
+        });
+        Ok(provider_message_id)
+    }
+}
+
+/// The notification sender over the in-memory ports, its clock fixed at `now`, sending from
+/// `soutien@guichet.example`.
+pub fn sender(
+    now: &str,
+) -> crate::notifications::Sender<MemoryContacts, MemoryDeliveryLedger, MemoryEmailSender> {
+    crate::notifications::Sender {
+        contacts: MemoryContacts::default(),
+        ledger: MemoryDeliveryLedger::default(),
+        email: MemoryEmailSender::default(),
+        clock: Box::new(FixedClock::at(now)),
+        from: "soutien@guichet.example".into(),
+    }
 }

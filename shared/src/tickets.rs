@@ -9,10 +9,14 @@ use crate::core::{
     ReferenceSource, StoreError, TicketStore, TicketWithHistory,
 };
 use crate::domain::acknowledgement::acknowledgement;
+use crate::domain::contact::ContactAddress;
+use crate::domain::escalation::automatic_escalation;
 use crate::domain::intake::TicketRequest;
+use crate::domain::notification::{NotificationKind, NotificationTemplates, Notifier, NotifyError};
+use crate::domain::outbox::{Destination, MessageId, OutboxMessage};
 use crate::domain::reference::TicketReference;
 use crate::domain::sla::{ResponseTarget, SupportCalendar};
-use crate::domain::ticket::{Category, PlayerId, Ticket};
+use crate::domain::ticket::{Actor, Category, PlayerId, StatusChange, Ticket};
 
 /// How many times intake draws a new reference or waits out a concurrent write before
 /// giving up. A collision among 2.6e13 references is rare; contention only happens when a
@@ -27,6 +31,8 @@ pub struct Desk<S> {
     pub calendar: SupportCalendar,
     /// How long an `Idempotency-Key` stays bound to its first request.
     pub idempotency_ttl: SignedDuration,
+    /// Renders the players' notifications in the desk's time zone.
+    pub notifier: Notifier,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,7 +49,8 @@ pub struct Receipt {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submitted {
-    Created(Receipt),
+    /// A new ticket, and the outbox messages its transaction wrote, for the caller to relay.
+    Created(Receipt, Vec<OutboxMessage>),
     /// A retry of an earlier request with the same key: the original ticket, unchanged.
     Replayed(Receipt),
 }
@@ -58,14 +65,21 @@ pub enum IntakeError {
     Random(#[from] getrandom::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+    #[error(transparent)]
+    Workflow(#[from] crate::domain::workflow::WorkflowError),
 }
 
 impl<S: TicketStore> Desk<S> {
+    /// Opens a ticket: what the rules escalate at once (account security) is escalated in the
+    /// same transaction, and the player's "received" notification is written with it.
     pub async fn submit(
         &self,
         player: PlayerId,
         request: TicketRequest,
         key: Option<IdempotencyKey>,
+        contact: Option<ContactAddress>,
     ) -> Result<Submitted, IntakeError> {
         // Millisecond precision: what the sort keys and page cursors carry, so a ticket's
         // stored time and its position in a listing always agree.
@@ -90,14 +104,14 @@ impl<S: TicketStore> Desk<S> {
                     .clone()
                     .open(reference, player.clone(), now, &self.calendar);
             ticket.verification_case = verification_case.clone();
-            let write = NewTicketWrite {
-                ticket,
-                received,
-                idempotency: claim.clone(),
-            };
+            let write =
+                self.opening_write(ticket, received, claim.clone(), contact.clone(), now)?;
             match self.store.insert(&write).await? {
                 InsertOutcome::Created => {
-                    return Ok(Submitted::Created(self.receipt(&write.ticket)));
+                    return Ok(Submitted::Created(
+                        self.receipt(&write.ticket),
+                        write.outbox,
+                    ));
                 }
                 InsertOutcome::KeyAlreadyUsed(record) => {
                     let same = claim
@@ -126,6 +140,64 @@ impl<S: TicketStore> Desk<S> {
             }
         }
         Err(IntakeError::Contended)
+    }
+
+    /// Everything a new ticket writes: the automatic escalation the rules call for, the
+    /// "received" notification (rendered on the ticket as it will be stored) and the outbox.
+    fn opening_write(
+        &self,
+        ticket: Ticket,
+        received: StatusChange,
+        idempotency: Option<IdempotencyClaim>,
+        contact: Option<ContactAddress>,
+        now: jiff::Timestamp,
+    ) -> Result<NewTicketWrite, IntakeError> {
+        let mut outbox = Vec::new();
+        let mut history = Vec::new();
+        let mut escalation = None;
+        let mut ticket = ticket;
+        if let Some(ask) = automatic_escalation(ticket.category) {
+            let (change, requested) = crate::domain::escalation::request(
+                &ticket,
+                ticket.version,
+                ask,
+                Actor::System,
+                MessageId::generate()?,
+                now,
+            )?;
+            outbox.push(
+                OutboxMessage::new(
+                    MessageId::generate()?,
+                    Destination::Escalations,
+                    ticket.reference.as_str(),
+                    &requested.request_message(),
+                    now,
+                )
+                .map_err(NotifyError::from)?,
+            );
+            // One write creates the ticket: it is stored at its first version, escalated.
+            ticket = change.ticket;
+            ticket.version = 1;
+            history.extend(change.history);
+            escalation = Some(requested);
+        }
+        let (notification, message) = self.notifier.for_ticket(
+            NotificationKind::Received,
+            &ticket,
+            MessageId::generate()?,
+            now,
+        )?;
+        outbox.push(message);
+        Ok(NewTicketWrite {
+            ticket,
+            received,
+            idempotency,
+            history,
+            escalation,
+            notification: Some(notification),
+            outbox,
+            contact,
+        })
     }
 
     /// The receipt is derived from the stored ticket alone, so a replay returns exactly
@@ -244,6 +316,7 @@ impl Desk<crate::dynamo::DynamoTicketStore> {
         config: &crate::config::Config,
         sdk: &aws_config::SdkConfig,
     ) -> Result<Self, InitError> {
+        let calendar = SupportCalendar::published().map_err(InitError::Calendar)?;
         Ok(Desk {
             store: crate::dynamo::DynamoTicketStore::new(
                 aws_sdk_dynamodb::Client::new(sdk),
@@ -251,7 +324,8 @@ impl Desk<crate::dynamo::DynamoTicketStore> {
             ),
             clock: Box::new(crate::core::SystemClock),
             references: Box::new(crate::core::RandomReferences),
-            calendar: SupportCalendar::published().map_err(InitError::Calendar)?,
+            notifier: Notifier::new(NotificationTemplates::bundled()?, calendar.zone().clone()),
+            calendar,
             idempotency_ttl: config.idempotency_ttl,
         })
     }
@@ -263,4 +337,6 @@ pub enum InitError {
     Config(#[from] crate::config::ConfigError),
     #[error("the desk's time zone could not be loaded")]
     Calendar(#[source] jiff::Error),
+    #[error("the notification templates are invalid")]
+    Templates(#[from] crate::domain::notification::TemplateError),
 }

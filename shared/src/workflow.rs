@@ -1,11 +1,18 @@
-//! Use cases of the agents' workflow, over the ports: a team's queue, and the updates of a
-//! ticket (take, reply, status) under optimistic versioning.
+//! Use cases of the agents' workflow, over the ports: a team's queue, the updates of a ticket
+//! (take, reply, status) under optimistic versioning, and escalation (request, then routing by
+//! the route-escalations function). Every update writes the player's notification and the
+//! outbox messages in the same transaction as the change.
 
 use jiff::Timestamp;
 
-use crate::core::{Page, QueueStart, StoreError, TicketStore, Updated};
+use crate::core::{
+    MessageQueues, Page, QueueStart, SendError, StoreError, TicketStore, TicketUpdate, Updated,
+};
+use crate::domain::escalation::{self, Escalation, EscalationAsk, Routing};
+use crate::domain::notification::{kind_for, Notification, NotifyError};
+use crate::domain::outbox::{Destination, MessageId, OutboxMessage};
 use crate::domain::reference::TicketReference;
-use crate::domain::ticket::{Team, Ticket};
+use crate::domain::ticket::{Actor, Channel, Team, Ticket};
 use crate::domain::workflow::{Change, WorkflowError};
 use crate::http::{ApiError, Caller, Role};
 use crate::tickets::Desk;
@@ -20,6 +27,24 @@ pub enum StaffError {
     Workflow(#[from] WorkflowError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+    #[error("the random source failed")]
+    Random(#[from] getrandom::Error),
+}
+
+/// A written update: the change, and the outbox messages the caller relays right away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub change: Change,
+    pub notification: Option<Notification>,
+    pub escalation: Option<Escalation>,
+    pub outbox: Vec<OutboxMessage>,
+}
+
+/// Millisecond precision, like intake: what the sort keys carry.
+pub(crate) fn now_ms(now: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
 }
 
 impl<S: TicketStore> Desk<S> {
@@ -33,14 +58,11 @@ impl<S: TicketStore> Desk<S> {
         self.store.team_queue(team, limit, start).await
     }
 
-    /// Reads the ticket, checks that `caller` works for its team, computes the change with
-    /// `decide` and writes it only if no one changed the ticket meanwhile.
-    pub async fn work_on(
+    async fn read_for(
         &self,
         caller: &Caller,
         reference: &TicketReference,
-        decide: impl FnOnce(&Ticket, Timestamp) -> Result<Change, WorkflowError>,
-    ) -> Result<Change, StaffError> {
+    ) -> Result<crate::core::TicketWithHistory, StaffError> {
         let found = self
             .store
             .get(reference)
@@ -49,26 +71,202 @@ impl<S: TicketStore> Desk<S> {
         if !caller.works_for(found.ticket.team) {
             return Err(StaffError::OtherTeam(found.ticket.team));
         }
-        // Millisecond precision, like intake: what the sort keys carry.
-        let now = self.clock.now();
-        let now = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
+        Ok(found)
+    }
+
+    /// Reads the ticket, checks that `caller` works for its team, computes the change with
+    /// `decide` and writes it, with the player's notification, only if no one changed the
+    /// ticket meanwhile.
+    pub async fn work_on(
+        &self,
+        caller: &Caller,
+        reference: &TicketReference,
+        decide: impl FnOnce(&Ticket, Timestamp) -> Result<Change, WorkflowError>,
+    ) -> Result<Applied, StaffError> {
+        let found = self.read_for(caller, reference).await?;
+        let now = now_ms(self.clock.now());
         let change = decide(&found.ticket, now)?;
-        match self
+        self.apply(&found.ticket, change, None, Vec::new(), false, now)
+            .await
+    }
+
+    /// Requests an escalation to a specialist team: the ticket becomes `escalated` and the
+    /// request is in the outbox, in one transaction.
+    pub async fn escalate(
+        &self,
+        caller: &Caller,
+        reference: &TicketReference,
+        expected_version: u64,
+        ask: EscalationAsk,
+    ) -> Result<Applied, StaffError> {
+        let found = self.read_for(caller, reference).await?;
+        let now = now_ms(self.clock.now());
+        let actor = Actor::Staff {
+            id: caller.subject.as_str().to_owned(),
+        };
+        let (change, escalation) = escalation::request(
+            &found.ticket,
+            expected_version,
+            ask,
+            actor,
+            MessageId::generate()?,
+            now,
+        )?;
+        let outbox = vec![OutboxMessage::new(
+            MessageId::generate()?,
+            Destination::Escalations,
+            reference.as_str(),
+            &escalation.request_message(),
+            now,
+        )
+        .map_err(NotifyError::from)?];
+        self.apply(&found.ticket, change, Some(escalation), outbox, false, now)
+            .await
+    }
+
+    /// Writes `change` with its escalation record, the player's notification (if the change
+    /// owes one) and the outbox messages, under the version condition.
+    async fn apply(
+        &self,
+        before: &Ticket,
+        change: Change,
+        escalation: Option<Escalation>,
+        mut outbox: Vec<OutboxMessage>,
+        routed: bool,
+        now: Timestamp,
+    ) -> Result<Applied, StaffError> {
+        let notification = match kind_for(before, &change, routed) {
+            Some(kind) => {
+                let (notification, message) =
+                    self.notifier
+                        .for_ticket(kind, &change.ticket, MessageId::generate()?, now)?;
+                outbox.push(message);
+                Some(notification)
+            }
+            None => None,
+        };
+        let written = self
             .store
-            .update(
-                &change.ticket,
-                change.expected_version,
-                &change.history,
-                change.message.as_ref(),
-            )
-            .await?
-        {
-            Updated::Done => Ok(change),
+            .update(TicketUpdate {
+                change: &change,
+                escalation: escalation.as_ref(),
+                notification: notification.as_ref(),
+                outbox: &outbox,
+            })
+            .await?;
+        match written {
+            Updated::Done => Ok(Applied {
+                change,
+                notification,
+                escalation,
+                outbox,
+            }),
             Updated::Stale => Err(StaffError::Workflow(WorkflowError::Stale {
                 expected: change.expected_version,
                 actual: change.expected_version + 1,
             })),
         }
+    }
+
+    /// Routes one escalation request (the route-escalations function, per SQS record): the
+    /// team's message first, then the ticket, its history, the routed record and the
+    /// player's notification in one transaction. A duplicate delivery finds the record
+    /// settled and does nothing; a crash between the two steps re-sends on redelivery, which
+    /// the FIFO queue drops as a duplicate (same deduplication id) within five minutes, and
+    /// teams deduplicate on `escalation_id` beyond that.
+    pub async fn route_escalation<Q: MessageQueues>(
+        &self,
+        queues: &Q,
+        reference: &TicketReference,
+        escalation_id: &MessageId,
+    ) -> Result<RouteOutcome, RouteError> {
+        // A concurrent agent update can win between our read and our write: read again.
+        for _ in 0..ROUTE_ATTEMPTS {
+            let found = self
+                .store
+                .get(reference)
+                .await?
+                .ok_or(RouteError::UnknownTicket)?;
+            let escalation = found
+                .escalations
+                .iter()
+                .find(|e| &e.id == escalation_id)
+                .ok_or(RouteError::UnknownEscalation)?;
+            let now = now_ms(self.clock.now());
+            let due = self
+                .calendar
+                .response_target(Channel::Email, found.ticket.priority, now)
+                .due_at;
+            match escalation::route(&found.ticket, escalation, due, now) {
+                Routing::Settled => return Ok(RouteOutcome::AlreadySettled),
+                Routing::Withdraw { escalation } => {
+                    self.store.settle_escalation(&escalation).await?;
+                    return Ok(RouteOutcome::Withdrawn);
+                }
+                Routing::Route {
+                    change,
+                    escalation,
+                    message,
+                } => {
+                    let body = serde_json::to_string(&message).map_err(NotifyError::from)?;
+                    queues
+                        .send_to_team(
+                            escalation.to_team,
+                            reference.as_str(),
+                            escalation.id.as_str(),
+                            &body,
+                        )
+                        .await?;
+                    match self
+                        .apply(
+                            &found.ticket,
+                            change,
+                            Some(escalation),
+                            Vec::new(),
+                            true,
+                            now,
+                        )
+                        .await
+                    {
+                        Ok(applied) => return Ok(RouteOutcome::Routed(Box::new(applied))),
+                        Err(StaffError::Workflow(WorkflowError::Stale { .. })) => continue,
+                        Err(other) => return Err(RouteError::Staff(other)),
+                    }
+                }
+            }
+        }
+        Err(RouteError::Contended)
+    }
+}
+
+const ROUTE_ATTEMPTS: usize = 3;
+
+#[derive(Debug)]
+pub enum RouteOutcome {
+    Routed(Box<Applied>),
+    Withdrawn,
+    AlreadySettled,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    #[error("the request names a ticket that does not exist")]
+    UnknownTicket,
+    #[error("the request names an escalation the ticket does not have")]
+    UnknownEscalation,
+    #[error("the ticket kept changing while being routed")]
+    Contended,
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Staff(#[from] StaffError),
+}
+
+impl From<NotifyError> for RouteError {
+    fn from(e: NotifyError) -> Self {
+        RouteError::Staff(StaffError::Notify(e))
     }
 }
 
@@ -105,10 +303,11 @@ impl From<StaffError> for ApiError {
                 }
             }
             StaffError::Store(store) => ApiError::Internal(Box::new(store)),
+            StaffError::Notify(notify) => ApiError::Internal(Box::new(notify)),
+            StaffError::Random(random) => ApiError::Internal(Box::new(random)),
         }
     }
 }
-
 /// Queue cursors are opaque to clients: base64url of `<rank>.<created ms>.<reference>`,
 /// checked part by part, so a tampered cursor is a 400. The team in the path is always the
 /// partition queried, so a cursor cannot reach another team's queue.

@@ -3,6 +3,7 @@
 //! deployed.
 
 use std::collections::hash_map::RandomState;
+use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -30,7 +31,12 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
-/// A provisioned copy of the template's resources, private to one test.
+/// The specialist teams with an escalation queue of their own, as [`Stack::team_queue_urls`]
+/// keys them (the template's `<Team>EscalationQueue`, `<Team>EscalationDeadLetterQueue`).
+pub const ESCALATION_TEAMS: [&str; 4] = ["technical", "games", "payments", "security"];
+
+/// A provisioned copy of the template's resources, private to one test (but for the
+/// notification sender: an SES identity is the account's, shared by every stack).
 #[derive(Debug, Clone)]
 pub struct Stack {
     pub name: String,
@@ -41,6 +47,22 @@ pub struct Stack {
     pub document_events_queue_url: String,
     /// URL of its dead-letter queue.
     pub document_events_dlq_url: String,
+    /// URL of the queue of escalation requests from the API's outbox (`EscalationsQueue`).
+    pub escalations_queue_url: String,
+    /// URL of its dead-letter queue.
+    pub escalations_dlq_url: String,
+    /// Team (each of [`ESCALATION_TEAMS`]) -> URL of its FIFO escalation queue
+    /// (`<Team>EscalationQueue`, e.g. `TechnicalEscalationQueue` for `technical`).
+    pub team_queue_urls: BTreeMap<String, String>,
+    /// Team -> URL of its queue's FIFO dead-letter queue (`<Team>EscalationDeadLetterQueue`).
+    pub team_dlq_urls: BTreeMap<String, String>,
+    /// URL of the queue of player notifications waiting to be e-mailed (`NotificationsQueue`).
+    pub notifications_queue_url: String,
+    /// URL of its dead-letter queue.
+    pub notifications_dlq_url: String,
+    /// The address notifications are sent from: the SES identity provisioning created
+    /// (`NotificationSenderIdentity`, the `NotificationSender` parameter's default).
+    pub notification_sender: String,
     pub sdk: aws_config::SdkConfig,
 }
 
@@ -57,8 +79,72 @@ impl Stack {
         aws_sdk_sqs::Client::new(&self.sdk)
     }
 
+    /// The queues as the functions read them from their environment.
+    pub fn queues_config(&self) -> guichet::config::QueuesConfig {
+        guichet::config::QueuesConfig::from_lookup(|name| match name {
+            "ESCALATIONS_QUEUE_URL" => Some(self.escalations_queue_url.clone()),
+            "NOTIFICATIONS_QUEUE_URL" => Some(self.notifications_queue_url.clone()),
+            other => other
+                .strip_suffix("_ESCALATIONS_QUEUE_URL")
+                .and_then(|team| self.team_queue_urls.get(&team.to_ascii_lowercase()))
+                .cloned(),
+        })
+        .unwrap_or_else(|e| panic!("queues: {e}"))
+    }
+
+    /// What the SQS-fed functions run on, on this stack (two resubmissions per document).
+    pub fn consumer_services(&self) -> guichet_local::consumers::ConsumerServices {
+        let kyc = guichet::config::KycConfig {
+            tickets_table: self.tickets_table.clone(),
+            documents_bucket: self.documents_bucket.clone(),
+            max_resubmissions: 2,
+        };
+        let config = guichet::config::Config {
+            tickets_table: self.tickets_table.clone(),
+            idempotency_ttl: jiff::SignedDuration::from_hours(24),
+        };
+        guichet_local::consumers::ConsumerServices {
+            verification: guichet::kyc::Verification::connect(&kyc, &self.sdk),
+            attachments: guichet::attachments::Attachments::connect(
+                &guichet::attachments::AttachmentsConfig {
+                    tickets_table: self.tickets_table.clone(),
+                    documents_bucket: self.documents_bucket.clone(),
+                },
+                &self.sdk,
+            ),
+            desk: guichet::tickets::Desk::connect(&config, &self.sdk)
+                .unwrap_or_else(|e| panic!("desk: {}", error_chain(&e))),
+            relay: self.relay(),
+            sender: guichet::notifications::Sender::connect(
+                &guichet::config::SenderConfig {
+                    tickets_table: self.tickets_table.clone(),
+                    sender: self.notification_sender.clone(),
+                },
+                &self.sdk,
+            ),
+        }
+    }
+
+    /// The outbox relay the functions use, on this stack.
+    pub fn relay(
+        &self,
+    ) -> guichet::outbox::Relay<guichet::dynamo::DynamoTicketStore, guichet::sqs::SqsQueues> {
+        guichet::outbox::Relay::connect(&self.tickets_table, &self.queues_config(), &self.sdk)
+    }
+
     pub fn kms(&self) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.sdk)
+    }
+
+    pub fn sesv2(&self) -> aws_sdk_sesv2::Client {
+        aws_sdk_sesv2::Client::new(&self.sdk)
+    }
+
+    /// URL of `team`'s FIFO escalation queue; panics for a team without one.
+    pub fn team_queue_url(&self, team: &str) -> &str {
+        self.team_queue_urls
+            .get(team)
+            .unwrap_or_else(|| panic!("no escalation queue for team {team}"))
     }
 
     /// Removes the documents bucket's policy, for tests that read or write objects.
@@ -110,9 +196,52 @@ pub async fn fresh_stack() -> Stack {
             provisioned.queue_url("DocumentEventsDeadLetterQueue"),
             "DocumentEventsDeadLetterQueue",
         ),
+        escalations_queue_url: expect(
+            provisioned.queue_url("EscalationsQueue"),
+            "EscalationsQueue",
+        ),
+        escalations_dlq_url: expect(
+            provisioned.queue_url("EscalationsDeadLetterQueue"),
+            "EscalationsDeadLetterQueue",
+        ),
+        team_queue_urls: ESCALATION_TEAMS
+            .iter()
+            .map(|team| {
+                let id = format!("{}EscalationQueue", team_logical_prefix(team));
+                (team.to_string(), expect(provisioned.queue_url(&id), &id))
+            })
+            .collect(),
+        team_dlq_urls: ESCALATION_TEAMS
+            .iter()
+            .map(|team| {
+                let id = format!("{}EscalationDeadLetterQueue", team_logical_prefix(team));
+                (team.to_string(), expect(provisioned.queue_url(&id), &id))
+            })
+            .collect(),
+        notifications_queue_url: expect(
+            provisioned.queue_url("NotificationsQueue"),
+            "NotificationsQueue",
+        ),
+        notifications_dlq_url: expect(
+            provisioned.queue_url("NotificationsDeadLetterQueue"),
+            "NotificationsDeadLetterQueue",
+        ),
+        notification_sender: expect(
+            provisioned.email_identity("NotificationSenderIdentity"),
+            "NotificationSenderIdentity",
+        ),
         name,
         sdk,
     }
+}
+
+/// `technical` -> `Technical`, the prefix of the team's queues' logical ids.
+fn team_logical_prefix(team: &str) -> String {
+    let mut chars = team.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }
 
 /// `infra/template.yaml`, parsed.
@@ -183,6 +312,15 @@ impl LocalApi {
             desk,
             verification,
             attachments,
+            relay: stack.relay(),
+            incidents: guichet::incidents::Incidents::connect(
+                &stack.tickets_table,
+                guichet::config::IncidentConfig {
+                    threshold: 3,
+                    window: jiff::SignedDuration::from_mins(60),
+                },
+                &stack.sdk,
+            ),
         };
         let gateway = Gateway::new(&project_template(), services, key.clone())
             .unwrap_or_else(|e| panic!("gateway: {}", error_chain(&e)));
@@ -200,11 +338,22 @@ impl LocalApi {
     /// A token signed with this API's key, expiring `expires_in` seconds from now (negative:
     /// already expired).
     pub fn token(&self, sub: &str, groups: &[&str], expires_in: i64) -> String {
+        self.token_with_email(sub, groups, expires_in, "joueur@example.com")
+    }
+
+    /// A token whose `email` claim is `email`: where the player's notifications go.
+    pub fn token_with_email(
+        &self,
+        sub: &str,
+        groups: &[&str],
+        expires_in: i64,
+        email: &str,
+    ) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         let claims = serde_json::json!({
-            "sub": sub, "cognito:groups": groups, "email": "joueur@example.com",
+            "sub": sub, "cognito:groups": groups, "email": email,
             "iss": guichet_local::jwt::DEV_ISSUER, "aud": guichet_local::jwt::DEV_AUDIENCE,
             "iat": now, "exp": now + expires_in,
         });
@@ -283,4 +432,62 @@ pub mod presigned {
         }
         String::from_utf8_lossy(&out).into_owned()
     }
+}
+
+/// An e-mail as the emulator's SES recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentEmail {
+    pub id: String,
+    pub source: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// The e-mails the emulator's SES accepted for `to` (moto keeps SES v2 messages in its v1
+/// backend, which `GET /moto-api/data.json` dumps as `ses.Message`; the list is global to the
+/// emulator, so each test sends to an address of its own).
+pub async fn emails_to(to: &str) -> Vec<SentEmail> {
+    use std::net::ToSocketAddrs;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL is set");
+    let authority = endpoint
+        .strip_prefix("http://")
+        .expect("the emulator speaks plain HTTP")
+        .trim_end_matches('/');
+    let addr = authority
+        .to_socket_addrs()
+        .unwrap_or_else(|e| panic!("resolving {authority}: {e}"))
+        .next()
+        .unwrap_or_else(|| panic!("{authority} resolves to nothing"));
+    // The dump checks each attribute, then serialises them all: a DynamoDB stream record that
+    // a concurrent test writes in between makes it answer 500. Another read gets through.
+    let mut data = serde_json::Value::Null;
+    for _ in 0..20 {
+        let response = guichet_local::client::send(addr, "GET", "/moto-api/data.json", &[], None)
+            .await
+            .unwrap_or_else(|e| panic!("GET /moto-api/data.json: {}", error_chain(&e)));
+        if response.status == 200 {
+            data = response.json();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(data.is_object(), "the emulator's data.json kept failing");
+    let messages = data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    messages
+        .iter()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|to_list| to_list.iter().any(|a| a == to))
+        })
+        .map(|m| SentEmail {
+            id: m["id"].as_str().unwrap_or_default().to_owned(),
+            source: m["source"].as_str().unwrap_or_default().to_owned(),
+            subject: m["subject"].as_str().unwrap_or_default().to_owned(),
+            body: m["body"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
 }

@@ -69,6 +69,15 @@ async fn fixture() -> Fixture {
         desk: Desk::connect(&config, &stack.sdk).expect("desk"),
         verification: Verification::connect(&kyc, &stack.sdk),
         attachments: Attachments::connect(&attachments_config(&stack), &stack.sdk),
+        relay: stack.relay(),
+        incidents: guichet::incidents::Incidents::connect(
+            &stack.tickets_table,
+            guichet::config::IncidentConfig {
+                threshold: 3,
+                window: jiff::SignedDuration::from_mins(60),
+            },
+            &stack.sdk,
+        ),
     };
     let key_path = std::env::temp_dir().join(format!("{}.key", unique_stack_name()));
     let key = DevKey::load_or_create(&key_path).expect("dev key");
@@ -82,8 +91,7 @@ async fn fixture() -> Fixture {
     let consumers = Consumers::new(
         &project_template(),
         &stack.sdk,
-        Verification::connect(&kyc, &stack.sdk),
-        Attachments::connect(&attachments_config(&stack), &stack.sdk),
+        stack.consumer_services(),
         &queues,
     )
     .await
@@ -583,11 +591,16 @@ async fn the_store_refuses_an_attachment_for_a_ticket_that_does_not_exist() {
 #[test]
 fn the_attachment_functions_are_configured_by_the_template() {
     let template = project_template();
-    let ids = BTreeMap::from([
+    let mut ids = BTreeMap::from([
         ("TicketsTable".to_owned(), "s-tickets".to_owned()),
         ("DocumentsBucket".to_owned(), "s-documents".to_owned()),
         ("DocumentEventsQueue".to_owned(), "http://q".to_owned()),
     ]);
+    // The other resources the Globals name (the escalation and notification queues).
+    for (_, logical_id) in template.resource_env_vars().unwrap() {
+        ids.entry(logical_id.clone())
+            .or_insert_with(|| format!("http://{logical_id}"));
+    }
     for function in [
         "AddAttachmentFunction",
         "GetTicketFunction",

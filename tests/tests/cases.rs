@@ -50,6 +50,7 @@ async fn create(store: &DynamoCaseStore, case: &VerificationCase) -> Saved {
                 "2026-11-26T15:00:00Z",
             )],
             upload: None,
+            outbox: &[],
         })
         .await
         .expect("written")
@@ -105,6 +106,7 @@ async fn one_open_case_per_player_until_it_closes() {
             expected_etag: first.etag,
             audit: &[line(AuditAction::Approved, "2026-11-27T10:00:00Z")],
             upload: None,
+            outbox: &[],
         })
         .await
         .expect("written");
@@ -133,6 +135,7 @@ async fn a_write_on_a_stale_etag_changes_nothing() {
                 "2026-11-26T15:01:00Z",
             )],
             upload: None,
+            outbox: &[],
         })
         .await
         .expect("written");
@@ -145,6 +148,7 @@ async fn a_write_on_a_stale_etag_changes_nothing() {
                 "2026-11-26T15:02:00Z",
             )],
             upload: None,
+            outbox: &[],
         })
         .await
         .expect("answered");
@@ -184,6 +188,7 @@ async fn the_review_queue_serves_withdrawals_first_then_arrival_order() {
                 expected_etag: case.etag,
                 audit: &[],
                 upload: None,
+                outbox: &[],
             })
             .await
             .expect("written");
@@ -223,7 +228,7 @@ async fn cases_and_tickets_share_the_player_index_without_mixing() {
     )
     .expect("valid");
     let player = PlayerId::parse("p-mix").expect("id");
-    desk.submit(player.clone(), request, None)
+    desk.submit(player.clone(), request, None, None)
         .await
         .expect("ticket");
     let tickets = desk.tickets_of(&player, 20, None).await.expect("tickets");

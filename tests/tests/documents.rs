@@ -62,14 +62,7 @@ async fn fixture() -> Fixture {
     let consumers = Consumers::new(
         &project_template(),
         &stack.sdk,
-        Verification::connect(&config(&stack), &stack.sdk),
-        guichet::attachments::Attachments::connect(
-            &guichet::attachments::AttachmentsConfig {
-                tickets_table: stack.tickets_table.clone(),
-                documents_bucket: stack.documents_bucket.clone(),
-            },
-            &stack.sdk,
-        ),
+        stack.consumer_services(),
         &queues,
     )
     .await
@@ -349,7 +342,12 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
         )
         .await
         .expect("approved");
-    assert_eq!(approved.status, CaseStatus::Approved);
+    assert_eq!(approved.case.status, CaseStatus::Approved);
+    // The player's notification was written with the decision, waiting in the outbox.
+    assert_eq!(approved.outbox.len(), 1);
+    assert!(approved.outbox[0]
+        .body
+        .contains("\"kind\":\"verification_approved\""));
     let gate = f
         .kyc
         .eligibility(

@@ -1,4 +1,4 @@
-//! The emulator's resources (tables, KMS key, queues, bucket and policies) match
+//! The emulator's resources (tables, KMS key, queues, bucket and policies, e-mail identity) match
 //! `infra/template.yaml`, and the drift check really notices when they do not (a check that cannot
 //! fail proves nothing), and provisioning again repairs them.
 
@@ -12,8 +12,12 @@ use aws_sdk_s3::types::{
     VersioningConfiguration,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use guichet_local::provision::{describe_drift, provision, Drift};
-use guichet_tests::{fresh_stack, project_template, sdk_config, unique_stack_name, Stack};
+use guichet_local::provision::{describe_drift, provision, Drift, ProvisionError};
+use guichet_local::template::Template;
+use guichet_tests::{
+    error_chain, fresh_stack, project_template, sdk_config, unique_stack_name, Stack,
+    ESCALATION_TEAMS,
+};
 
 fn properties(drifts: &[Drift]) -> Vec<&str> {
     drifts.iter().map(|d| d.property.as_str()).collect()
@@ -24,6 +28,17 @@ fn listing(drifts: &[Drift]) -> String {
         .iter()
         .map(|d| format!("\n  {d}"))
         .collect::<String>()
+}
+
+/// The project template with a notification sender of `stack_name`'s own. An SES identity is the
+/// account's, not a stack's: every other stack of the emulator shares the default sender, so a
+/// test that removes an identity, or expects it missing, needs one nobody else provisions.
+fn template_with_own_sender(stack_name: &str) -> (Template, String) {
+    let sender = format!("{stack_name}@guichet.example");
+    let template = project_template()
+        .with_parameter("NotificationSender", &sender)
+        .unwrap_or_else(|e| panic!("{}", error_chain(&e)));
+    (template, sender)
 }
 
 #[tokio::test]
@@ -55,6 +70,32 @@ async fn provisioned_stack_matches_the_template() {
         again.queue_url("DocumentEventsDeadLetterQueue"),
         Some(stack.document_events_dlq_url.as_str())
     );
+    for (logical_id, url) in [
+        ("EscalationsQueue", &stack.escalations_queue_url),
+        ("EscalationsDeadLetterQueue", &stack.escalations_dlq_url),
+        ("NotificationsQueue", &stack.notifications_queue_url),
+        ("NotificationsDeadLetterQueue", &stack.notifications_dlq_url),
+        (
+            "PaymentsEscalationQueue",
+            &stack.team_queue_urls["payments"],
+        ),
+        (
+            "PaymentsEscalationDeadLetterQueue",
+            &stack.team_dlq_urls["payments"],
+        ),
+    ] {
+        assert_eq!(
+            again.queue_url(logical_id),
+            Some(url.as_str()),
+            "{logical_id}"
+        );
+    }
+    assert_eq!(again.queues.len(), 14, "{again:?}");
+    assert_eq!(
+        again.email_identity("NotificationSenderIdentity"),
+        Some("soutien@guichet.example")
+    );
+    assert_eq!(stack.notification_sender, "soutien@guichet.example");
     assert_eq!(again.keys.len(), 1, "{again:?}");
     let key = stack
         .kms()
@@ -212,9 +253,9 @@ async fn hand_made_table_without_gsi2_is_reported() {
 #[tokio::test]
 async fn missing_stack_is_reported() {
     let sdk = sdk_config().await;
-    let drifts = describe_drift(&sdk, &project_template(), &unique_stack_name())
-        .await
-        .unwrap();
+    let stack_name = unique_stack_name();
+    let (template, sender) = template_with_own_sender(&stack_name);
+    let drifts = describe_drift(&sdk, &template, &stack_name).await.unwrap();
     // One line per missing resource; the policies of missing resources are not compared.
     let found: Vec<_> = drifts
         .iter()
@@ -227,11 +268,25 @@ async fn missing_stack_is_reported() {
             ("DocumentsKey", "Key"),
             ("DocumentEventsDeadLetterQueue", "Queue"),
             ("DocumentEventsQueue", "Queue"),
+            ("EscalationsDeadLetterQueue", "Queue"),
+            ("EscalationsQueue", "Queue"),
+            ("TechnicalEscalationDeadLetterQueue", "Queue"),
+            ("TechnicalEscalationQueue", "Queue"),
+            ("GamesEscalationDeadLetterQueue", "Queue"),
+            ("GamesEscalationQueue", "Queue"),
+            ("PaymentsEscalationDeadLetterQueue", "Queue"),
+            ("PaymentsEscalationQueue", "Queue"),
+            ("SecurityEscalationDeadLetterQueue", "Queue"),
+            ("SecurityEscalationQueue", "Queue"),
+            ("NotificationsDeadLetterQueue", "Queue"),
+            ("NotificationsQueue", "Queue"),
             ("DocumentsBucket", "Bucket"),
+            ("NotificationSenderIdentity", "EmailIdentity"),
         ],
         "{}",
         listing(&drifts)
     );
+    assert_eq!(drifts.last().unwrap().physical_id, sender);
 }
 
 #[tokio::test]
@@ -343,6 +398,265 @@ async fn changed_redrive_is_reported_and_repaired() {
         .await
         .unwrap();
     assert_no_drift(&stack).await;
+}
+
+#[tokio::test]
+async fn changed_fifo_settings_are_reported_and_repaired() {
+    let stack = fresh_stack().await;
+    let url = stack.team_queue_url("payments").to_owned();
+    let sqs = stack.sqs();
+    let fifo = |name: QueueAttributeName| {
+        let sqs = sqs.clone();
+        let url = url.clone();
+        async move {
+            sqs.get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(name.clone())
+                .send()
+                .await
+                .unwrap()
+                .attributes
+                .and_then(|mut a| a.remove(&name))
+        }
+    };
+    // Provisioned as declared: a FIFO queue, explicit deduplication ids, per-ticket ordering.
+    assert_eq!(
+        fifo(QueueAttributeName::FifoQueue).await.as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        fifo(QueueAttributeName::FifoThroughputLimit)
+            .await
+            .as_deref(),
+        Some("perMessageGroupId")
+    );
+
+    // Someone "simplifies" the queue: deduplication by content, one ordering for all tickets.
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::ContentBasedDeduplication, "true")
+        .attributes(QueueAttributeName::DeduplicationScope, "queue")
+        .attributes(QueueAttributeName::FifoThroughputLimit, "perQueue")
+        .send()
+        .await
+        .unwrap();
+
+    let drifts = describe_drift(&stack.sdk, &project_template(), &stack.name)
+        .await
+        .unwrap();
+    let found: Vec<_> = drifts
+        .iter()
+        .map(|d| {
+            (
+                d.logical_id.as_str(),
+                d.property.as_str(),
+                d.expected.as_str(),
+                d.actual.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "PaymentsEscalationQueue",
+                "ContentBasedDeduplication",
+                "false",
+                "true"
+            ),
+            (
+                "PaymentsEscalationQueue",
+                "DeduplicationScope",
+                "messageGroup",
+                "queue"
+            ),
+            (
+                "PaymentsEscalationQueue",
+                "FifoThroughputLimit",
+                "perMessageGroupId",
+                "perQueue"
+            ),
+        ],
+        "{}",
+        listing(&drifts)
+    );
+    assert!(drifts.iter().all(|d| d.physical_id == url));
+
+    provision(&stack.sdk, &project_template(), &stack.name)
+        .await
+        .unwrap();
+    assert_no_drift(&stack).await;
+}
+
+#[tokio::test]
+async fn standard_queue_under_a_fifo_name_is_reported_and_refused() {
+    let sdk = sdk_config().await;
+    let template = project_template();
+    let stack_name = unique_stack_name();
+    let name = format!("{stack_name}-escalations-games.fifo");
+    // SQS refuses a standard queue named `.fifo`; the emulator creates one (and would let
+    // SetQueueAttributes turn a FIFO queue into a standard one): what drift must catch.
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    sqs.create_queue().queue_name(&name).send().await.unwrap();
+
+    let drifts: Vec<Drift> = describe_drift(&sdk, &template, &stack_name)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.logical_id == "GamesEscalationQueue")
+        .collect();
+    let fifo = drifts
+        .iter()
+        .find(|d| d.property == "FifoQueue")
+        .unwrap_or_else(|| panic!("no FifoQueue drift:{}", listing(&drifts)));
+    assert_eq!(
+        (fifo.expected.as_str(), fifo.actual.as_str()),
+        ("true", "false")
+    );
+    let mut found = properties(&drifts);
+    found.sort_unstable();
+    assert_eq!(
+        found,
+        [
+            "ContentBasedDeduplication",
+            "DeduplicationScope",
+            "FifoQueue",
+            "FifoThroughputLimit",
+            "MessageRetentionPeriod",
+            "RedrivePolicy",
+            "VisibilityTimeout",
+        ],
+        "{}",
+        listing(&drifts)
+    );
+
+    // SQS sets FifoQueue only at creation: provisioning stops, it does not "repair" the kind.
+    let err = provision(&sdk, &template, &stack_name).await.unwrap_err();
+    assert!(
+        matches!(&err, ProvisionError::FifoQueueMismatch { queue, declared: "FIFO", found: "standard" }
+            if *queue == name),
+        "{}",
+        error_chain(&err)
+    );
+}
+
+#[tokio::test]
+async fn missing_email_identity_is_reported_and_repaired() {
+    let sdk = sdk_config().await;
+    let stack_name = unique_stack_name();
+    let (template, sender) = template_with_own_sender(&stack_name);
+    let provisioned = provision(&sdk, &template, &stack_name).await.unwrap();
+    assert_eq!(
+        provisioned.email_identity("NotificationSenderIdentity"),
+        Some(sender.as_str())
+    );
+    let drifts = describe_drift(&sdk, &template, &stack_name).await.unwrap();
+    assert!(drifts.is_empty(), "unexpected drift:{}", listing(&drifts));
+
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    ses.delete_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    let drifts = describe_drift(&sdk, &template, &stack_name).await.unwrap();
+    let found: Vec<_> = drifts
+        .iter()
+        .map(|d| {
+            (
+                d.logical_id.as_str(),
+                d.physical_id.as_str(),
+                d.property.as_str(),
+                d.actual.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            "NotificationSenderIdentity",
+            sender.as_str(),
+            "EmailIdentity",
+            "no such identity"
+        )],
+        "{}",
+        listing(&drifts)
+    );
+
+    // Provisioning again recreates it (and an existing identity is not an error).
+    provision(&sdk, &template, &stack_name).await.unwrap();
+    provision(&sdk, &template, &stack_name).await.unwrap();
+    let drifts = describe_drift(&sdk, &template, &stack_name).await.unwrap();
+    assert!(
+        drifts.is_empty(),
+        "provisioning did not repair:{}",
+        listing(&drifts)
+    );
+    let identity = ses
+        .get_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        identity.identity_type().map(|t| t.as_str()),
+        Some("EMAIL_ADDRESS")
+    );
+}
+
+#[tokio::test]
+async fn every_team_has_its_fifo_escalation_queue() {
+    let stack = fresh_stack().await;
+    assert_eq!(stack.team_queue_urls.keys().collect::<Vec<_>>(), {
+        let mut teams = ESCALATION_TEAMS.to_vec();
+        teams.sort_unstable();
+        teams
+    });
+    for team in ESCALATION_TEAMS {
+        let url = stack.team_queue_url(team);
+        assert!(
+            url.ends_with(&format!("-escalations-{team}.fifo")),
+            "{team}: {url}"
+        );
+        assert!(
+            stack.team_dlq_urls[team].ends_with(&format!("-escalations-{team}-dlq.fifo")),
+            "{team}"
+        );
+    }
+    assert!(stack.escalations_queue_url.ends_with("-escalations"));
+    assert!(stack.notifications_dlq_url.ends_with("-notifications-dlq"));
+
+    // The queue keeps what it is declared for: per-ticket order, and an escalation sent twice
+    // (same MessageDeduplicationId) delivered once.
+    let sqs = stack.sqs();
+    let url = stack.team_queue_url("security");
+    for (body, group, dedup) in [
+        ("first", "K7M2Q-9XW45", "ESC-1"),
+        ("again", "K7M2Q-9XW45", "ESC-1"),
+        ("second", "K7M2Q-9XW45", "ESC-2"),
+    ] {
+        sqs.send_message()
+            .queue_url(url)
+            .message_body(body)
+            .message_group_id(group)
+            .message_deduplication_id(dedup)
+            .send()
+            .await
+            .unwrap();
+    }
+    let received = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<_> = received
+        .messages()
+        .iter()
+        .filter_map(|m| m.body())
+        .collect();
+    assert_eq!(bodies, ["first", "second"]);
 }
 
 #[tokio::test]

@@ -27,6 +27,7 @@ fn desk(
         references: Box::new(ScriptedReferences(Mutex::new(references))),
         calendar: SupportCalendar::published().expect("bundled time zone"),
         idempotency_ttl: SignedDuration::from_hours(24),
+        notifier: guichet::domain::notification::Notifier::bundled(),
     }
 }
 
@@ -48,7 +49,7 @@ fn key(raw: &str) -> Option<IdempotencyKey> {
 
 fn receipt(outcome: Submitted) -> (bool, guichet::tickets::Receipt) {
     match outcome {
-        Submitted::Created(r) => (true, r),
+        Submitted::Created(r, _) => (true, r),
         Submitted::Replayed(r) => (false, r),
     }
 }
@@ -66,7 +67,7 @@ async fn a_ticket_is_written_once_and_read_back_with_its_history() {
     let stack = fresh_stack().await;
     let desk = desk(&stack, FixedClock::at(NOW), vec![]);
     let (created, receipt) = receipt(
-        desk.submit(player("p-1"), request("Retrait bloqué"), None)
+        desk.submit(player("p-1"), request("Retrait bloqué"), None, None)
             .await
             .expect("stored"),
     );
@@ -98,19 +99,19 @@ async fn a_retry_with_the_same_key_replays_and_another_body_is_refused() {
     let desk = desk(&stack, FixedClock::at(NOW), vec![]);
     let k = "retry-key-0001";
     let (first_created, first) = receipt(
-        desk.submit(player("p-1"), request("Retrait"), key(k))
+        desk.submit(player("p-1"), request("Retrait"), key(k), None)
             .await
             .expect("stored"),
     );
     let (second_created, second) = receipt(
-        desk.submit(player("p-1"), request("Retrait"), key(k))
+        desk.submit(player("p-1"), request("Retrait"), key(k), None)
             .await
             .expect("replayed"),
     );
     assert!(first_created && !second_created);
     assert_eq!(first, second);
     let refused = desk
-        .submit(player("p-1"), request("Autre sujet"), key(k))
+        .submit(player("p-1"), request("Autre sujet"), key(k), None)
         .await;
     assert!(
         matches!(refused, Err(IntakeError::KeyReused)),
@@ -118,7 +119,7 @@ async fn a_retry_with_the_same_key_replays_and_another_body_is_refused() {
     );
     // Another player's identical key is theirs alone.
     let (other_created, other) = receipt(
-        desk.submit(player("p-2"), request("Retrait"), key(k))
+        desk.submit(player("p-2"), request("Retrait"), key(k), None)
             .await
             .expect("stored"),
     );
@@ -139,6 +140,7 @@ async fn concurrent_duplicates_write_exactly_one_ticket() {
                 player("p-1"),
                 request("Double clic"),
                 key("double-click-42"),
+                None,
             )
             .await
         });
@@ -166,14 +168,24 @@ async fn an_expired_key_is_free_again() {
     let clock = FixedClock::at(NOW);
     let mut desk = desk(&stack, clock.clone(), vec![]);
     desk.idempotency_ttl = SignedDuration::from_hours(1);
-    desk.submit(player("p-1"), request("Premier"), key("reused-key-0001"))
-        .await
-        .expect("stored");
+    desk.submit(
+        player("p-1"),
+        request("Premier"),
+        key("reused-key-0001"),
+        None,
+    )
+    .await
+    .expect("stored");
     clock.set(NOW.parse::<Timestamp>().expect("valid") + SignedDuration::from_hours(2));
     let (created, _) = receipt(
-        desk.submit(player("p-1"), request("Second"), key("reused-key-0001"))
-            .await
-            .expect("the expired binding no longer holds"),
+        desk.submit(
+            player("p-1"),
+            request("Second"),
+            key("reused-key-0001"),
+            None,
+        )
+        .await
+        .expect("the expired binding no longer holds"),
     );
     assert!(created);
     assert_eq!(count_for(&desk, "p-1").await, 2);
@@ -189,12 +201,12 @@ async fn a_reference_collision_draws_a_new_reference() {
         vec![taken.clone(), taken.clone()],
     );
     let (_, first) = receipt(
-        desk.submit(player("p-1"), request("Premier ticket"), None)
+        desk.submit(player("p-1"), request("Premier ticket"), None, None)
             .await
             .expect("stored"),
     );
     let (_, second) = receipt(
-        desk.submit(player("p-2"), request("Second ticket"), None)
+        desk.submit(player("p-2"), request("Second ticket"), None, None)
             .await
             .expect("stored under another reference"),
     );
@@ -218,11 +230,11 @@ async fn the_player_index_pages_newest_first() {
     let start: Timestamp = NOW.parse().expect("valid");
     for i in 0..5 {
         clock.set(start + SignedDuration::from_mins(i));
-        desk.submit(player("p-1"), request(&format!("Demande {i}")), None)
+        desk.submit(player("p-1"), request(&format!("Demande {i}")), None, None)
             .await
             .expect("stored");
     }
-    desk.submit(player("p-2"), request("Pas à moi"), None)
+    desk.submit(player("p-2"), request("Pas à moi"), None, None)
         .await
         .expect("stored");
     let mut subjects = Vec::new();

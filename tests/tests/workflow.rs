@@ -106,6 +106,11 @@ impl Api {
                 ticket,
                 received,
                 idempotency: None,
+                history: Vec::new(),
+                escalation: None,
+                notification: None,
+                outbox: Vec::new(),
+                contact: None,
             })
             .await
             .expect("stored");

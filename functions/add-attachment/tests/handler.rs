@@ -29,8 +29,14 @@ async fn ticket_of(desk: &Desk<MemoryTicketStore>, player: &str) -> String {
     )
     .expect("valid request");
     let player = PlayerId::parse(player).expect("valid id");
-    match desk.submit(player, request, None).await.expect("stored") {
-        Submitted::Created(receipt) | Submitted::Replayed(receipt) => receipt.reference.to_string(),
+    match desk
+        .submit(player, request, None, None)
+        .await
+        .expect("stored")
+    {
+        Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => {
+            receipt.reference.to_string()
+        }
     }
 }
 

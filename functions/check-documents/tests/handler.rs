@@ -464,6 +464,7 @@ async fn a_storage_failure_fails_the_message_so_it_is_retried() {
         storage: UnreachableStorage,
         clock: Box::new(FixedClock::at(NOW)),
         max_resubmissions: 2,
+        notifier: guichet::domain::notification::Notifier::bundled(),
     };
     let mut event = fixture("document-uploaded.json");
     event.records.push(raw_message("no-id", Some("{}")));

@@ -1,9 +1,11 @@
 //! `POST /tickets`: parse, authorise, hand the request to the desk, map the outcome.
 
-use guichet::core::{IdempotencyKey, TicketStore};
+use guichet::core::{IdempotencyKey, MessageQueues, OutboxStore, TicketStore};
 use guichet::domain::intake::TicketRequest;
 use guichet::domain::validation::{Rule, ValidationError};
 use guichet::http::{header_str, json_body, json_response, request_id, ApiError, Caller, Role};
+use guichet::incidents::{may_group, IncidentStore, Incidents};
+use guichet::outbox::Relay;
 use guichet::tickets::{Desk, IntakeError, Submitted};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -11,7 +13,14 @@ use tracing::Instrument;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
-pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
+/// `incidents` groups incident reports of the same game into one multi-player incident;
+/// `relay` sends the notification (and any escalation) written with the ticket.
+pub async fn handle<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueues>(
+    desk: &Desk<S>,
+    incidents: &Incidents<I>,
+    relay: &Relay<O, Q>,
+    request: Request,
+) -> Response<Body> {
     let request_id = request_id(&request);
     let span = tracing::info_span!(
         "create_ticket",
@@ -19,7 +28,7 @@ pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Respons
         ticket = tracing::field::Empty
     );
     async {
-        match create(desk, &request).await {
+        match create(desk, incidents, relay, &request).await {
             Ok(response) => response,
             Err(error) => error.into_response(&request_id),
         }
@@ -28,8 +37,10 @@ pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Respons
     .await
 }
 
-async fn create<S: TicketStore>(
+async fn create<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueues>(
     desk: &Desk<S>,
+    incidents: &Incidents<I>,
+    relay: &Relay<O, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let caller = Caller::from_request(request)?;
@@ -44,14 +55,34 @@ async fn create<S: TicketStore>(
         header_str(headers, header::ACCEPT_LANGUAGE.as_str()),
         desk.clock.now(),
     )?;
-    let (status, receipt) = match desk.submit(caller.subject, ticket_request, key).await {
-        Ok(Submitted::Created(receipt)) => (StatusCode::CREATED, receipt),
+    let group = may_group(&ticket_request);
+    let submitted = desk
+        .submit(caller.subject, ticket_request, key, caller.email)
+        .await;
+    let (status, receipt) = match submitted {
+        Ok(Submitted::Created(receipt, outbox)) => {
+            // The ticket is stored; the notification (and an automatic escalation) leave now,
+            // or with the next outbox sweep if a queue is unreachable.
+            relay.deliver(&outbox).await;
+            (StatusCode::CREATED, receipt)
+        }
         Ok(Submitted::Replayed(receipt)) => (StatusCode::OK, receipt),
         Err(IntakeError::KeyReused) => return Err(ApiError::IdempotencyKeyReused),
         Err(IntakeError::Contended) => return Err(ApiError::Busy),
         Err(other) => return Err(ApiError::Internal(Box::new(other))),
     };
     tracing::Span::current().record("ticket", receipt.reference.as_str());
+    if group {
+        // After the ticket is stored, and on a replay too: recording a report is idempotent,
+        // so a retry repairs a crash between the two steps. Grouping never fails the player's
+        // request: the ticket is there either way, and an agent can link it by hand.
+        match incidents.record_report(desk, &receipt.reference).await {
+            Ok(recorded) => {
+                relay.deliver(&recorded.outbox).await;
+            }
+            Err(error) => tracing::warn!(error = %error, "incident grouping failed"),
+        }
+    }
     tracing::info!(
         replayed = status == StatusCode::OK,
         priority = receipt.priority.as_str(),

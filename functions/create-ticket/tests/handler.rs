@@ -1,18 +1,56 @@
 //! The handler fed with the sample events in `events/`, over the in-memory store.
 
-use guichet::mocks::{body_json, desk, event};
+use guichet::mocks::{body_json, desk, event, relay};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::Body;
 
 const NOW: &str = "2026-11-26T15:00:00Z";
 
+/// Incident grouping over the desk's in-memory tickets: three reports within an hour.
+fn incidents(
+    desk: &guichet::tickets::Desk<guichet::mocks::MemoryTicketStore>,
+) -> guichet::incidents::Incidents<guichet::incidents::memory::MemoryIncidentStore<'_>> {
+    guichet::incidents::Incidents {
+        store: guichet::incidents::memory::MemoryIncidentStore::new(&desk.store),
+        config: guichet::config::IncidentConfig {
+            threshold: 3,
+            window: jiff::SignedDuration::from_mins(60),
+        },
+    }
+}
+
 #[tokio::test]
-async fn a_form_request_becomes_an_urgent_security_ticket() {
+async fn an_account_report_becomes_an_urgent_security_ticket_escalated_at_once() {
     let desk = desk(NOW);
-    let response = create_ticket::handle(&desk, event("create-ticket.json")).await;
+    let relay = relay(&desk);
+    let response = create_ticket::handle(
+        &desk,
+        &incidents(&desk),
+        &relay,
+        event("create-ticket.json"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let body = body_json(&response);
-    assert_eq!(body["status"], "open");
+    // The rules escalate account security at intake: the request and the player's
+    // "received" notification were written with the ticket, then relayed.
+    assert_eq!(body["status"], "escalated");
+    let sent = relay.queues.sent();
+    assert_eq!(
+        sent.iter()
+            .map(|(queue, _)| queue.as_str())
+            .collect::<Vec<_>>(),
+        ["escalations", "notifications"]
+    );
+    let notification: serde_json::Value = serde_json::from_str(&sent[1].1).expect("json");
+    assert_eq!(notification["schema"], "guichet.notification.v1");
+    assert_eq!(notification["kind"], "received");
+    assert_eq!(notification["language"], "fr");
+    assert!(!sent[1].1.contains('@'), "no address on the queue");
+    assert!(
+        desk.store.outbox().is_empty(),
+        "relayed messages leave the outbox"
+    );
     assert_eq!(body["priority"], "urgent");
     assert_eq!(body["team"], "security");
     assert_eq!(body["language"], "fr");
@@ -35,24 +73,45 @@ async fn a_form_request_becomes_an_urgent_security_ticket() {
 #[tokio::test]
 async fn a_retry_with_the_same_key_returns_the_same_ticket() {
     let desk = desk(NOW);
-    let first = create_ticket::handle(&desk, event("create-ticket.json")).await;
-    let second = create_ticket::handle(&desk, event("create-ticket.json")).await;
+    let relay = relay(&desk);
+    let first = create_ticket::handle(
+        &desk,
+        &incidents(&desk),
+        &relay,
+        event("create-ticket.json"),
+    )
+    .await;
+    let second = create_ticket::handle(
+        &desk,
+        &incidents(&desk),
+        &relay,
+        event("create-ticket.json"),
+    )
+    .await;
     assert_eq!(first.status(), StatusCode::CREATED);
     assert_eq!(second.status(), StatusCode::OK);
     assert_eq!(body_json(&first), body_json(&second));
     assert_eq!(desk.store.ticket_count(), 1);
+    // A replay notifies nobody a second time.
+    assert_eq!(relay.queues.sent().len(), 2);
 }
 
 #[tokio::test]
 async fn the_same_key_with_another_body_is_refused() {
     let desk = desk(NOW);
-    create_ticket::handle(&desk, event("create-ticket.json")).await;
+    create_ticket::handle(
+        &desk,
+        &incidents(&desk),
+        &relay(&desk),
+        event("create-ticket.json"),
+    )
+    .await;
     let mut changed = event("create-ticket.json");
     *changed.body_mut() = Body::Text(
         r#"{"channel":"form","category":"technical","subject":"Autre chose","description":"Une tout autre demande."}"#
             .to_owned(),
     );
-    let response = create_ticket::handle(&desk, changed).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), changed).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body_json(&response)["field"], "Idempotency-Key");
     assert_eq!(desk.store.ticket_count(), 1);
@@ -61,7 +120,13 @@ async fn the_same_key_with_another_body_is_refused() {
 #[tokio::test]
 async fn an_incident_in_chat_is_routed_by_what_it_names() {
     let desk = desk(NOW);
-    let response = create_ticket::handle(&desk, event("create-ticket-incident.json")).await;
+    let response = create_ticket::handle(
+        &desk,
+        &incidents(&desk),
+        &relay(&desk),
+        event("create-ticket-incident.json"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let body = body_json(&response);
     assert_eq!(body["team"], "games");
@@ -74,7 +139,13 @@ async fn an_incident_in_chat_is_routed_by_what_it_names() {
 #[tokio::test]
 async fn an_invalid_field_is_named_and_nothing_is_written() {
     let desk = desk(NOW);
-    let response = create_ticket::handle(&desk, event("create-ticket-invalid.json")).await;
+    let response = create_ticket::handle(
+        &desk,
+        &incidents(&desk),
+        &relay(&desk),
+        event("create-ticket-invalid.json"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body = body_json(&response);
     assert_eq!(body["error"], "validation_failed");
@@ -86,7 +157,13 @@ async fn an_invalid_field_is_named_and_nothing_is_written() {
 #[tokio::test]
 async fn staff_cannot_open_tickets_as_players() {
     let desk = desk(NOW);
-    let response = create_ticket::handle(&desk, event("create-ticket-staff.json")).await;
+    let response = create_ticket::handle(
+        &desk,
+        &incidents(&desk),
+        &relay(&desk),
+        event("create-ticket-staff.json"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(body_json(&response)["required_role"], "player");
 }
@@ -96,7 +173,7 @@ async fn no_claims_is_unauthenticated() {
     let desk = desk(NOW);
     let mut request = event("no-authorizer.json");
     *request.method_mut() = lambda_http::http::Method::POST;
-    let response = create_ticket::handle(&desk, request).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), request).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -108,7 +185,7 @@ async fn media_type_size_and_key_are_checked() {
     plain
         .headers_mut()
         .insert("content-type", HeaderValue::from_static("text/plain"));
-    let response = create_ticket::handle(&desk, plain).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), plain).await;
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(body_json(&response)["field"], "Content-Type");
 
@@ -117,7 +194,7 @@ async fn media_type_size_and_key_are_checked() {
         r#"{{"channel":"form","category":"technical","subject":"x","description":"{}"}}"#,
         "a".repeat(guichet::http::MAX_BODY_BYTES)
     ));
-    let response = create_ticket::handle(&desk, huge).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), huge).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body_json(&response)["rule"], "max_bytes");
 
@@ -125,13 +202,13 @@ async fn media_type_size_and_key_are_checked() {
     bad_key
         .headers_mut()
         .insert("idempotency-key", HeaderValue::from_static("no"));
-    let response = create_ticket::handle(&desk, bad_key).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), bad_key).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "Idempotency-Key");
 
     let mut broken = event("create-ticket.json");
     *broken.body_mut() = Body::Text("{\"channel\":".to_owned());
-    let response = create_ticket::handle(&desk, broken).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), broken).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "body");
 
@@ -151,7 +228,8 @@ async fn a_verification_ticket_links_to_the_open_case_and_others_do_not() {
             .to_owned(),
     );
     verification.headers_mut().remove("idempotency-key");
-    let response = create_ticket::handle(&desk, verification).await;
+    let response =
+        create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), verification).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let reference = body_json(&response)["reference"]
         .as_str()
@@ -165,7 +243,13 @@ async fn a_verification_ticket_links_to_the_open_case_and_others_do_not() {
         .expect("present");
     assert_eq!(stored.ticket.verification_case, Some(case));
 
-    let response = create_ticket::handle(&desk, event("create-ticket.json")).await;
+    let response = create_ticket::handle(
+        &desk,
+        &incidents(&desk),
+        &relay(&desk),
+        event("create-ticket.json"),
+    )
+    .await;
     let reference = body_json(&response)["reference"]
         .as_str()
         .expect("reference")
@@ -180,4 +264,34 @@ async fn a_verification_ticket_links_to_the_open_case_and_others_do_not() {
         stored.ticket.verification_case, None,
         "an account ticket links nothing"
     );
+}
+
+#[tokio::test]
+async fn a_queue_outage_leaves_the_messages_in_the_outbox() {
+    let desk = desk(NOW);
+    let relay = relay(&desk);
+    relay
+        .queues
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let response = create_ticket::handle(
+        &desk,
+        &incidents(&desk),
+        &relay,
+        event("create-ticket.json"),
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "the ticket is stored"
+    );
+    assert_eq!(desk.store.outbox().len(), 2, "kept for the sweep");
+    relay
+        .queues
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let swept = relay.sweep(10).await.expect("sweep");
+    assert_eq!((swept.sent, swept.kept), (2, 0));
+    assert!(desk.store.outbox().is_empty());
 }

@@ -1,5 +1,5 @@
-//! `GET /tickets/{reference}`: a player reads their own ticket, with the staff's replies;
-//! agents read any. The ticket lists its checked attachments: metadata for everyone, and for
+//! `GET /tickets/{reference}`: a player reads their own ticket, with the staff's replies and
+//! the notifications they were sent; agents read any, with its escalations. The ticket lists its checked attachments: metadata for everyone, and for
 //! staff a presigned GET (valid 5 minutes) per attachment. Players never get a storage key or
 //! URL.
 
@@ -21,6 +21,11 @@ struct TicketRead<'a> {
     view: TicketView<'a>,
     /// Staff replies, oldest first: what the player reads on the ticket.
     messages: &'a [guichet::domain::workflow::Message],
+    /// The notifications the player was sent about this ticket, as they were worded.
+    notifications: &'a [guichet::domain::notification::Notification],
+    /// Staff only: escalations and where they stand (their notes are for the teams).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    escalations: Option<&'a [guichet::domain::escalation::Escalation]>,
     attachments: Vec<AttachmentView<'a>>,
 }
 
@@ -105,6 +110,8 @@ where
                 history: Some(&found.history),
             },
             messages: &found.messages,
+            notifications: &found.notifications,
+            escalations: caller.is_staff().then_some(found.escalations.as_slice()),
             attachments: checked
                 .iter()
                 .map(|(attachment, url)| attachment_view(attachment, url.as_ref()))

@@ -18,8 +18,14 @@ async fn submit_for(
     )
     .expect("valid request");
     let player = guichet::domain::ticket::PlayerId::parse(player).expect("valid id");
-    match desk.submit(player, request, None).await.expect("stored") {
-        Submitted::Created(receipt) | Submitted::Replayed(receipt) => receipt.reference.to_string(),
+    match desk
+        .submit(player, request, None, None)
+        .await
+        .expect("stored")
+    {
+        Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => {
+            receipt.reference.to_string()
+        }
     }
 }
 

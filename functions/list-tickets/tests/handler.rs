@@ -22,7 +22,7 @@ async fn submit(desk: &Desk<MemoryTicketStore>, clock: &FixedClock, player: &str
             "subject": format!("Demande {i}"), "description": "Le lobby ne charge pas."
         });
         let request = TicketRequest::parse(&body, None, desk.clock.now()).expect("valid");
-        desk.submit(PlayerId::parse(player).expect("id"), request, None)
+        desk.submit(PlayerId::parse(player).expect("id"), request, None, None)
             .await
             .expect("stored");
     }

@@ -21,6 +21,7 @@ fn verification_with(clock: &FixedClock, max_resubmissions: u8) -> V {
         storage: MemoryDocumentStorage::default(),
         clock: Box::new(clock.clone()),
         max_resubmissions,
+        notifier: guichet::domain::notification::Notifier::bundled(),
     }
 }
 

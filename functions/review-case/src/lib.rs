@@ -9,12 +9,13 @@
 //!   twice. Past the resubmission cap the case goes to a senior reviewer, and only a caller
 //!   with `verification_senior` may then decide.
 
-use guichet::core::{CaseStore, DocumentStorage};
+use guichet::core::{CaseStore, DocumentStorage, MessageQueues, OutboxStore};
 use guichet::domain::ticket::Actor;
 use guichet::domain::validation::{Fields, Rule, ValidationError};
 use guichet::domain::verification::{CaseError, CaseId, Decision, DocumentKind, ReasonCode};
 use guichet::http::{json_body, json_response, request_id, ApiError, Caller, Role};
 use guichet::kyc::{KycError, Verification};
+use guichet::outbox::Relay;
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -47,8 +48,11 @@ pub struct DecisionRequest {
     pub internal_note: Option<String>,
 }
 
-pub async fn handle<C: CaseStore, D: DocumentStorage>(
+/// `relay` sends the player's notification of a decision right after it is written (the
+/// outbox keeps it otherwise).
+pub async fn handle<C: CaseStore, D: DocumentStorage, O: OutboxStore, Q: MessageQueues>(
     v: &Verification<C, D>,
+    relay: &Relay<O, Q>,
     request: Request,
 ) -> Response<Body> {
     let request_id = request_id(&request);
@@ -64,7 +68,7 @@ pub async fn handle<C: CaseStore, D: DocumentStorage>(
         };
         let result = match route.as_deref() {
             Some(VIEW_ROUTE) => view(v, &request).await,
-            Some(DECISION_ROUTE) => decide(v, &request).await,
+            Some(DECISION_ROUTE) => decide(v, relay, &request).await,
             // Only reachable if the template routes another path here.
             _ => Err(ApiError::NotFound),
         };
@@ -125,15 +129,16 @@ async fn view<C: CaseStore, D: DocumentStorage>(
     Ok(json_response(StatusCode::OK, &presigned))
 }
 
-async fn decide<C: CaseStore, D: DocumentStorage>(
+async fn decide<C: CaseStore, D: DocumentStorage, O: OutboxStore, Q: MessageQueues>(
     v: &Verification<C, D>,
+    relay: &Relay<O, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let (actor, senior) = reviewer(request)?;
     let id = case_id(request)?;
     let body = json_body(request)?;
     let asked = parse(&body)?;
-    let case = v
+    let decided = v
         .decide(
             &actor,
             senior,
@@ -155,6 +160,8 @@ async fn decide<C: CaseStore, D: DocumentStorage>(
             )),
             other => ApiError::from(other),
         })?;
+    relay.deliver(&decided.outbox).await;
+    let case = decided.case;
     tracing::info!(
         decision = decision_name(&asked.decision),
         status = case.status.as_str(),

@@ -15,8 +15,12 @@ async fn submit(
         guichet::domain::intake::TicketRequest::parse(&body, None, at.parse().expect("valid"))
             .expect("valid request");
     let player = guichet::domain::ticket::PlayerId::parse("player-1").expect("valid id");
-    match desk.submit(player, request, None).await.expect("stored") {
-        guichet::tickets::Submitted::Created(r) | guichet::tickets::Submitted::Replayed(r) => {
+    match desk
+        .submit(player, request, None, None)
+        .await
+        .expect("stored")
+    {
+        guichet::tickets::Submitted::Created(r, _) | guichet::tickets::Submitted::Replayed(r) => {
             r.reference.to_string()
         }
     }

@@ -4,17 +4,28 @@
 //! - `POST /tickets/{reference}/take` `{version}`: the ticket becomes the caller's;
 //! - `POST /tickets/{reference}/replies` `{version, body}`: a message the player reads;
 //! - `POST /tickets/{reference}/status` `{version, status, reason?}`: a move of the state
-//!   machine (`guichet::domain::workflow`).
+//!   machine (`guichet::domain::workflow`); `escalated` is reached through `escalate` only;
+//! - `POST /tickets/{reference}/escalate` `{version, team, reason, note?}`: the ticket
+//!   becomes `escalated` and the request is in the outbox, in one transaction; answered `202`
+//!   because the team receives it asynchronously (route-escalations).
+//!
+//! The player's notification and any outbox message are written with the change and relayed
+//! right after it (a failed send stays in the outbox for the relay-outbox sweep).
 //!
 //! Staff only: supervisors, or agents of the ticket's team. A stale version or a concurrent
 //! update is a 409 `stale`, an impossible move a 409 `wrong_state`; nothing is lost either way.
 
-use guichet::core::TicketStore;
+use guichet::core::{MessageQueues, OutboxStore, TicketStore};
+use guichet::domain::escalation::{
+    is_specialist, Escalation, EscalationAsk, EscalationNote, SPECIALIST_TEAM_NAMES,
+};
 use guichet::domain::reference::TicketReference;
+use guichet::domain::ticket::Team;
 use guichet::domain::ticket::TicketStatus;
 use guichet::domain::validation::{Fields, Rule, ValidationError};
 use guichet::domain::workflow::{self, Message, MessageBody, ReasonCode};
 use guichet::http::{json_body, json_response, request_id, ApiError, Caller};
+use guichet::outbox::Relay;
 use guichet::tickets::{Desk, TicketView};
 use guichet::workflow::require_staff;
 use lambda_http::http::StatusCode;
@@ -31,7 +42,11 @@ pub enum Action {
         to: TicketStatus,
         reason: Option<ReasonCode>,
     },
+    Escalate(EscalationAsk),
 }
+
+/// The statuses `POST /status` accepts: all but `escalated`, which needs a team.
+const STATUS_NAMES: &[&str] = &["open", "waiting_on_player", "resolved", "closed"];
 
 #[derive(Serialize)]
 struct UpdatedTicket<'a> {
@@ -39,9 +54,15 @@ struct UpdatedTicket<'a> {
     view: TicketView<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a Message>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    escalation: Option<&'a Escalation>,
 }
 
-pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
+pub async fn handle<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
+    desk: &Desk<S>,
+    relay: &Relay<O, Q>,
+    request: Request,
+) -> Response<Body> {
     let request_id = request_id(&request);
     let span = tracing::info_span!(
         "update_ticket",
@@ -50,7 +71,7 @@ pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Respons
         action = tracing::field::Empty
     );
     async {
-        match update(desk, &request).await {
+        match update(desk, relay, &request).await {
             Ok(response) => response,
             Err(error) => error.into_response(&request_id),
         }
@@ -59,7 +80,7 @@ pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Respons
     .await
 }
 
-/// `take`, `replies` or `status`: the last segment of the route.
+/// `take`, `replies`, `status` or `escalate`: the last segment of the route.
 fn action_name(request: &Request) -> &str {
     request.uri().path().rsplit('/').next().unwrap_or("")
 }
@@ -97,6 +118,7 @@ pub fn parse(name: &str, body: &serde_json::Value) -> Result<(u64, Action), ApiE
         "take" => &["version"],
         "replies" => &["version", "body"],
         "status" => &["version", "status", "reason"],
+        "escalate" => &["version", "team", "reason", "note"],
         _ => return Err(ApiError::NotFound),
     };
     let fields = Fields::new("", object, allowed)?;
@@ -107,9 +129,28 @@ pub fn parse(name: &str, body: &serde_json::Value) -> Result<(u64, Action), ApiE
             let raw = fields.required_str("body")?;
             Action::Reply(MessageBody::parse("body", raw)?)
         }
+        "escalate" => {
+            let to_team = fields
+                .choice("team", SPECIALIST_TEAM_NAMES, |t| {
+                    Team::parse(t).filter(|t| is_specialist(*t))
+                })?
+                .ok_or_else(|| ValidationError::new("team", Rule::Required))?;
+            let reason = ReasonCode::parse("reason", fields.required_str("reason")?)?;
+            let note = fields
+                .optional_str("note")?
+                .map(|raw| EscalationNote::parse("note", raw))
+                .transpose()?;
+            Action::Escalate(EscalationAsk {
+                to_team,
+                reason,
+                note,
+            })
+        }
         _ => {
             let to = fields
-                .choice("status", TicketStatus::NAMES, TicketStatus::parse)?
+                .choice("status", STATUS_NAMES, |s| {
+                    TicketStatus::parse(s).filter(|s| *s != TicketStatus::Escalated)
+                })?
                 .ok_or_else(|| ValidationError::new("status", Rule::Required))?;
             let reason = fields
                 .optional_str("reason")?
@@ -121,8 +162,9 @@ pub fn parse(name: &str, body: &serde_json::Value) -> Result<(u64, Action), ApiE
     Ok((version, action))
 }
 
-async fn update<S: TicketStore>(
+async fn update<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
     desk: &Desk<S>,
+    relay: &Relay<O, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let caller = Caller::from_request(request)?;
@@ -139,28 +181,48 @@ async fn update<S: TicketStore>(
     span.record("action", name.as_str());
     let (expected, action) = parse(&name, &json_body(request)?)?;
     let staff = caller.subject.as_str().to_owned();
-    let change = desk
-        .work_on(&caller, &reference, move |ticket, now| match action {
-            Action::Take => workflow::take(ticket, expected, &staff, now),
-            Action::Reply(body) => workflow::reply(ticket, expected, &staff, body, now),
-            Action::Status { to, reason } => {
+    let status = if matches!(action, Action::Escalate(_)) {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    let applied = match action {
+        Action::Escalate(ask) => desk.escalate(&caller, &reference, expected, ask).await?,
+        Action::Take => {
+            desk.work_on(&caller, &reference, |ticket, now| {
+                workflow::take(ticket, expected, &staff, now)
+            })
+            .await?
+        }
+        Action::Reply(body) => {
+            desk.work_on(&caller, &reference, |ticket, now| {
+                workflow::reply(ticket, expected, &staff, body, now)
+            })
+            .await?
+        }
+        Action::Status { to, reason } => {
+            desk.work_on(&caller, &reference, |ticket, now| {
                 workflow::change_status(ticket, expected, to, &staff, reason.as_ref(), now)
-            }
-        })
-        .await?;
+            })
+            .await?
+        }
+    };
+    relay.deliver(&applied.outbox).await;
     tracing::info!(
-        version = change.ticket.version,
-        status = change.ticket.status.as_str(),
+        version = applied.change.ticket.version,
+        status = applied.change.ticket.status.as_str(),
+        notified = applied.notification.is_some(),
         "ticket updated"
     );
     Ok(json_response(
-        StatusCode::OK,
+        status,
         &UpdatedTicket {
             view: TicketView {
-                ticket: &change.ticket,
-                history: Some(&change.history),
+                ticket: &applied.change.ticket,
+                history: Some(&applied.change.history),
             },
-            message: change.message.as_ref(),
+            message: applied.change.message.as_ref(),
+            escalation: applied.escalation.as_ref(),
         },
     ))
 }

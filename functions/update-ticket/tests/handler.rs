@@ -17,8 +17,14 @@ async fn submit(desk: &Desk<MemoryTicketStore>) -> String {
     )
     .expect("valid request");
     let player = guichet::domain::ticket::PlayerId::parse("player-7f3a9c").expect("valid id");
-    match desk.submit(player, request, None).await.expect("stored") {
-        Submitted::Created(receipt) | Submitted::Replayed(receipt) => receipt.reference.to_string(),
+    match desk
+        .submit(player, request, None, None)
+        .await
+        .expect("stored")
+    {
+        Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => {
+            receipt.reference.to_string()
+        }
     }
 }
 
@@ -52,7 +58,8 @@ async fn call(
     groups: &str,
     body: Option<serde_json::Value>,
 ) -> (StatusCode, serde_json::Value) {
-    let response = update_ticket::handle(desk, event(name, reference, groups, body)).await;
+    let relay = guichet::mocks::relay(desk);
+    let response = update_ticket::handle(desk, &relay, event(name, reference, groups, body)).await;
     (response.status(), body_json(&response))
 }
 
@@ -216,4 +223,105 @@ async fn every_bad_field_is_named() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_escalation_is_accepted_and_leaves_in_the_outbox_with_the_change() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    let relay = guichet::mocks::relay(&desk);
+    let response = update_ticket::handle(
+        &desk,
+        &relay,
+        event("update-ticket-escalate.json", &reference, AGENT, None),
+    )
+    .await;
+    let body = body_json(&response);
+    assert_eq!(response.status(), StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "escalated");
+    assert_eq!(body["team"], "payments", "moves when routed");
+    assert_eq!(body["escalation"]["to_team"], "payments");
+    assert_eq!(body["escalation"]["state"], "requested");
+    let sent = relay.queues.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "escalations");
+    let request: serde_json::Value = serde_json::from_str(&sent[0].1).expect("json");
+    assert_eq!(request["schema"], "guichet.escalation-request.v1");
+    assert_eq!(request["escalation_id"], body["escalation"]["id"]);
+
+    // The same request again: the version moved on, so it is a conflict, not a second one.
+    let again = update_ticket::handle(
+        &desk,
+        &relay,
+        event("update-ticket-escalate.json", &reference, AGENT, None),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(relay.queues.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn escalation_needs_a_specialist_team_and_a_reason() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    for (body, field, rule) in [
+        (
+            serde_json::json!({"version": 1, "reason": "x"}),
+            "team",
+            "required",
+        ),
+        (
+            serde_json::json!({"version": 1, "team": "verification", "reason": "x"}),
+            "team",
+            "one_of",
+        ),
+        (
+            serde_json::json!({"version": 1, "team": "games"}),
+            "reason",
+            "required",
+        ),
+        (
+            serde_json::json!({"version": 1, "team": "games", "reason": "x", "note": "a\u{7}"}),
+            "note",
+            "printable_text",
+        ),
+        (
+            serde_json::json!({"version": 1, "team": "games", "reason": "x", "note": "n".repeat(1001)}),
+            "note",
+            "max_length",
+        ),
+    ] {
+        let (status, answer) = call(
+            &desk,
+            "update-ticket-escalate.json",
+            &reference,
+            AGENT,
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["field"], field, "{answer}");
+        assert_eq!(answer["rule"], rule, "{answer}");
+    }
+    // `escalated` is not a plain status change: it needs a team.
+    let (status, answer) = call(
+        &desk,
+        "update-ticket-status.json",
+        &reference,
+        AGENT,
+        Some(serde_json::json!({"version": 1, "status": "escalated"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["field"], "status");
+    // Players cannot escalate.
+    let (status, _) = call(
+        &desk,
+        "update-ticket-escalate.json",
+        &reference,
+        "[player]",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -12,9 +12,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use guichet::attachments::{Attachments, AttachmentsConfig};
-use guichet::config::KycConfig;
+use guichet::config::{Config, KycConfig, QueuesConfig, SenderConfig};
 use guichet::kyc::Verification;
-use guichet_local::consumers::{consumers_of, queue_urls_from_env, Consumers};
+use guichet::notifications::Sender;
+use guichet::outbox::Relay;
+use guichet::tickets::Desk;
+use guichet_local::consumers::{consumers_of, queue_urls_from_env, ConsumerServices, Consumers};
 use guichet_local::error_chain;
 use guichet_local::template::Template;
 
@@ -68,7 +71,20 @@ async fn run() -> Result<(), String> {
         },
         &sdk,
     );
-    let consumers = Consumers::new(&template, &sdk, verification, attachments, &queue_urls)
+    let lookup = |name: &str| env(name).or_else(|| deployed.get(name).cloned());
+    let desk_config = Config::from_lookup(lookup).map_err(|e| error_chain(&e))?;
+    let queues = QueuesConfig::from_lookup(lookup).map_err(|e| error_chain(&e))?;
+    let services = ConsumerServices {
+        verification,
+        attachments,
+        desk: Desk::connect(&desk_config, &sdk).map_err(|e| error_chain(&e))?,
+        relay: Relay::connect(&desk_config.tickets_table, &queues, &sdk),
+        sender: Sender::connect(
+            &SenderConfig::from_lookup(lookup).map_err(|e| error_chain(&e))?,
+            &sdk,
+        ),
+    };
+    let consumers = Consumers::new(&template, &sdk, services, &queue_urls)
         .await
         .map_err(|e| error_chain(&e))?;
     for line in consumers.describe() {

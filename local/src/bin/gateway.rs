@@ -41,11 +41,25 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| error_chain(&e))?;
     let attachments = Attachments::from_env().await.map_err(|e| error_chain(&e))?;
+    let config = guichet::config::Config::from_env().map_err(|e| error_chain(&e))?;
+    let queues = guichet::config::QueuesConfig::from_env().map_err(|e| error_chain(&e))?;
+    let relay = guichet::outbox::Relay::connect(
+        &config.tickets_table,
+        &queues,
+        &guichet::aws_sdk_config().await,
+    );
+    let incidents = guichet::incidents::Incidents::connect(
+        &config.tickets_table,
+        guichet::config::IncidentConfig::from_env().map_err(|e| error_chain(&e))?,
+        &guichet::aws_sdk_config().await,
+    );
     let key = DevKey::load_or_create(&DevKey::default_path()).map_err(|e| error_chain(&e))?;
     let services = Services {
         desk,
         verification,
         attachments,
+        relay,
+        incidents,
     };
     let gateway = Gateway::new(&template, services, key).map_err(|e| error_chain(&e))?;
     for route in gateway.route_keys() {

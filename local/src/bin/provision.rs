@@ -1,7 +1,8 @@
-//! `provision [--stack NAME] [--template PATH]`: creates the template's tables, keys, queues and
-//! buckets against the endpoint the SDK environment points at (`AWS_ENDPOINT_URL`, normally the
-//! local emulator) and prints `VARIABLE=value` lines (table and bucket names, queue URLs, key
-//! ARNs), named as the functions read them, so scripts can `source` them.
+//! `provision [--stack NAME] [--template PATH]`: creates the template's tables, keys, queues,
+//! buckets and e-mail identities against the endpoint the SDK environment points at
+//! (`AWS_ENDPOINT_URL`, normally the local emulator) and prints `VARIABLE=value` lines (table and
+//! bucket names, queue URLs, key ARNs, identities, and the parameter values the Globals pass on),
+//! named as the functions read them, so scripts can `source` them.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,16 +11,19 @@ use std::process::ExitCode;
 use aws_config::BehaviorVersion;
 use guichet_local::error_chain;
 use guichet_local::provision::{provision, Provisioned};
-use guichet_local::template::Template;
+use guichet_local::template::{Template, TemplateError};
 
 const DEFAULT_STACK: &str = "guichet-local";
 const USAGE: &str = "usage: provision [--stack NAME] [--template PATH] [--emulator-object-access]
 
-Creates the DynamoDB tables, KMS keys, SQS queues and S3 buckets of infra/template.yaml (default
-stack name: guichet-local) through the endpoint in AWS_ENDPOINT_URL, then prints VARIABLE=value
-lines for the functions' environment: the names the template's Globals give (TICKETS_TABLE,
-DOCUMENTS_BUCKET, DOCUMENT_EVENTS_QUEUE_URL, ...), else one derived from the logical id
-(DOCUMENT_EVENTS_DEAD_LETTER_QUEUE_URL, DOCUMENTS_KEY_ARN).
+Creates the DynamoDB tables, KMS keys, SQS queues, S3 buckets and SES e-mail identities of
+infra/template.yaml (default stack name: guichet-local) through the endpoint in AWS_ENDPOINT_URL,
+then prints VARIABLE=value lines for the functions' environment: the names the template's Globals
+give (TICKETS_TABLE, DOCUMENTS_BUCKET, DOCUMENT_EVENTS_QUEUE_URL, ...), else one derived from the
+logical id (DOCUMENT_EVENTS_DEAD_LETTER_QUEUE_URL, DOCUMENTS_KEY_ARN), and the parameters the
+Globals pass on (NOTIFICATION_SENDER, MAX_RESUBMISSIONS, ...). A parameter whose Globals variable
+is already set in the environment takes that value, for provisioning too (MAX_RESUBMISSIONS=3,
+NOTIFICATION_SENDER=other@example.com).
 
 --emulator-object-access removes the buckets' policies after provisioning them: moto applies a
 policy's Deny statements but ignores their conditions (TLS-only, KMS-only), so with the policy in
@@ -76,16 +80,13 @@ async fn main() -> ExitCode {
         }
     };
 
-    let template = match Template::load(&args.template) {
-        Ok(template) => template,
-        Err(error) => {
-            eprintln!("provision: {}", error_chain(&error));
-            return ExitCode::FAILURE;
-        }
-    };
-    // Resolve the variable names before touching AWS, so a template error costs nothing.
-    let variables = match template.resource_env_vars() {
-        Ok(variables) => variables,
+    // Resolve the variable names and values before touching AWS, so a template error costs
+    // nothing.
+    let environment = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (template, variables, parameters) = match Template::load(&args.template)
+        .and_then(|template| read_variables(template, environment))
+    {
+        Ok(read) => read,
         Err(error) => {
             eprintln!("provision: {}", error_chain(&error));
             return ExitCode::FAILURE;
@@ -127,23 +128,54 @@ async fn main() -> ExitCode {
         }
     }
 
-    for line in output_lines(&provisioned, &variables) {
+    for line in output_lines(&provisioned, &variables, &parameters) {
         println!("{line}");
     }
     ExitCode::SUCCESS
 }
 
+/// The template with the parameters the environment overrides, the Globals variables that name
+/// its resources (`(variable, logical id)`), and those that name its parameters, with their
+/// values (`(variable, value)`). A Globals variable set in the environment (`environment`) gives
+/// its parameter's value, as `--parameter-overrides` would: the identity created and the value
+/// printed are then the same.
+type Variables = (Template, Vec<(String, String)>, Vec<(String, String)>);
+
+fn read_variables(
+    mut template: Template,
+    environment: impl Fn(&str) -> Option<String>,
+) -> Result<Variables, TemplateError> {
+    let resources = template.resource_env_vars()?;
+    let named = template.parameter_env_vars()?;
+    for (variable, parameter) in &named {
+        if let Some(value) = environment(variable) {
+            template = template.with_parameter(parameter, value)?;
+        }
+    }
+    let parameters = named
+        .into_iter()
+        .map(|(variable, parameter)| Ok((variable, template.parameter_value(&parameter)?)))
+        .collect::<Result<_, TemplateError>>()?;
+    Ok((template, resources, parameters))
+}
+
 /// `VARIABLE=value` for every provisioned resource: the functions' own variable name when the
 /// template's Globals give one (`TICKETS_TABLE: !Ref TicketsTable`), else one derived from the
-/// logical id, so every resource is printed.
-fn output_lines(provisioned: &Provisioned, variables: &[(String, String)]) -> Vec<String> {
-    // The suffix says what a derived variable holds (a table's or bucket's name is the logical
-    // id's own meaning).
-    let kinds: [(&BTreeMap<String, String>, &str); 4] = [
+/// logical id, so every resource is printed; then every parameter the Globals pass on
+/// (`parameters`: `(variable, value)`).
+fn output_lines(
+    provisioned: &Provisioned,
+    variables: &[(String, String)],
+    parameters: &[(String, String)],
+) -> Vec<String> {
+    // The suffix says what a derived variable holds (a table's or bucket's name, an identity's
+    // address, is the logical id's own meaning).
+    let kinds: [(&BTreeMap<String, String>, &str); 5] = [
         (&provisioned.tables, ""),
         (&provisioned.buckets, ""),
         (&provisioned.queues, "_URL"),
         (&provisioned.keys, "_ARN"),
+        (&provisioned.email_identities, ""),
     ];
     let mut lines = Vec::new();
     for (resources, suffix) in kinds {
@@ -160,6 +192,9 @@ fn output_lines(provisioned: &Provisioned, variables: &[(String, String)]) -> Ve
                 lines.push(format!("{name}={value}"));
             }
         }
+    }
+    for (name, value) in parameters {
+        lines.push(format!("{name}={value}"));
     }
     lines
 }
@@ -215,6 +250,10 @@ mod tests {
                 ),
             ]),
             keys: BTreeMap::from([("DocumentsKey".to_owned(), "arn:key".to_owned())]),
+            email_identities: BTreeMap::from([(
+                "NotificationSenderIdentity".to_owned(),
+                "soutien@example.com".to_owned(),
+            )]),
             ..Provisioned::default()
         };
         let variables = [
@@ -223,16 +262,65 @@ mod tests {
             ("DOCUMENT_EVENTS_QUEUE_URL", "DocumentEventsQueue"),
         ]
         .map(|(name, target)| (name.to_owned(), target.to_owned()));
+        let parameters = [("NOTIFICATION_SENDER", "soutien@example.com")]
+            .map(|(name, value)| (name.to_owned(), value.to_owned()));
         assert_eq!(
-            output_lines(&provisioned, &variables),
+            output_lines(&provisioned, &variables, &parameters),
             [
                 "TICKETS_TABLE=s-tickets",
                 "DOCUMENTS_BUCKET=s-documents-1",
                 "DOCUMENT_EVENTS_DEAD_LETTER_QUEUE_URL=http://q/dlq",
                 "DOCUMENT_EVENTS_QUEUE_URL=http://q/events",
                 "DOCUMENTS_KEY_ARN=arn:key",
+                "NOTIFICATION_SENDER_IDENTITY=soutien@example.com",
+                "NOTIFICATION_SENDER=soutien@example.com",
             ]
         );
+    }
+
+    #[test]
+    fn prints_every_globals_variable_of_the_project_template() {
+        let template = Template::load(&Template::default_path()).unwrap();
+        let (_, variables, parameters) = read_variables(template.clone(), |_| None).unwrap();
+        // Every `!Ref` of the Globals is printed: a resource's (once provisioned) or a
+        // parameter's; RUST_LOG, a literal, is the functions' own.
+        let provisioned = Provisioned {
+            queues: variables
+                .iter()
+                .map(|(_, logical_id)| (logical_id.clone(), format!("value-of-{logical_id}")))
+                .collect(),
+            ..Provisioned::default()
+        };
+        let lines = output_lines(&provisioned, &variables, &parameters);
+        for expected in [
+            "ESCALATIONS_QUEUE_URL=value-of-EscalationsQueue",
+            "TECHNICAL_ESCALATIONS_QUEUE_URL=value-of-TechnicalEscalationQueue",
+            "GAMES_ESCALATIONS_QUEUE_URL=value-of-GamesEscalationQueue",
+            "PAYMENTS_ESCALATIONS_QUEUE_URL=value-of-PaymentsEscalationQueue",
+            "SECURITY_ESCALATIONS_QUEUE_URL=value-of-SecurityEscalationQueue",
+            "NOTIFICATIONS_QUEUE_URL=value-of-NotificationsQueue",
+            "DOCUMENT_EVENTS_QUEUE_URL=value-of-DocumentEventsQueue",
+            "NOTIFICATION_SENDER=soutien@guichet.example",
+            "MAX_RESUBMISSIONS=2",
+            "IDEMPOTENCY_KEY_TTL_HOURS=24",
+        ] {
+            assert!(lines.iter().any(|l| l == expected), "{expected}: {lines:?}");
+        }
+        assert!(!lines.iter().any(|l| l.starts_with("RUST_LOG=")));
+
+        // The environment overrides a parameter for what is provisioned and what is printed.
+        let environment = |name: &str| {
+            (name == "NOTIFICATION_SENDER").then(|| "autre@guichet.example".to_owned())
+        };
+        let (overridden, _, parameters) = read_variables(template, environment).unwrap();
+        assert!(parameters.contains(&(
+            "NOTIFICATION_SENDER".to_owned(),
+            "autre@guichet.example".to_owned()
+        )));
+        let identities = overridden
+            .email_identities("s", "1", "ca-central-1")
+            .unwrap();
+        assert_eq!(identities[0].email_identity, "autre@guichet.example");
     }
 
     #[test]

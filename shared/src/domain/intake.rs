@@ -132,6 +132,7 @@ impl TicketRequest {
             team,
             status: TicketStatus::Open,
             incident: self.incident,
+            linked_incident: None,
             verification_case: None,
             assignee: None,
             created_at: now,

@@ -5,8 +5,12 @@ mod vocabulary;
 
 pub mod acknowledgement;
 pub mod attachment;
+pub mod contact;
+pub mod escalation;
+pub mod incident;
 pub mod intake;
 pub mod notification;
+pub mod outbox;
 pub mod reference;
 pub mod sla;
 pub mod ticket;

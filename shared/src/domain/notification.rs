@@ -5,9 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
-use super::ticket::Language;
+use super::acknowledgement::{local_due, team_name};
+use super::outbox::{Destination, MessageId, OutboxMessage};
+use super::reference::TicketReference;
+use super::ticket::{Language, PlayerId, Ticket, TicketStatus};
+use super::workflow::Change;
 
 vocabulary!(
     /// Every status change a player hears of.
@@ -17,6 +23,8 @@ vocabulary!(
         Escalated => "escalated",
         WaitingOnPlayer => "waiting_on_player",
         Resolved => "resolved",
+        /// News of the multi-player incident a ticket is linked to (`domain::incident`).
+        IncidentUpdate => "incident_update",
         VerificationApproved => "verification_approved",
         VerificationResubmission => "verification_resubmission",
         VerificationRejected => "verification_rejected",
@@ -25,6 +33,179 @@ vocabulary!(
 
 const BUNDLED: &str = include_str!("../../templates/notifications.json");
 const PLACEHOLDERS: &[&str] = &["reference", "team", "due"];
+
+/// The schema of the notifications queue's messages.
+pub const NOTIFICATION_SCHEMA: &str = "guichet.notification.v1";
+
+/// A notification as the player reads it on the ticket, rendered once, when the change
+/// happened, in the ticket's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: MessageId,
+    pub kind: NotificationKind,
+    pub language: Language,
+    pub subject: String,
+    pub body: String,
+    pub at: Timestamp,
+}
+
+/// The notifications queue's message (schema `guichet.notification.v1`). It names the player
+/// by id, never by address: the sender looks the address up when it sends, so no queue, dead
+/// letter or log ever holds one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationMessage {
+    pub schema: String,
+    pub notification_id: MessageId,
+    pub player: PlayerId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    pub kind: NotificationKind,
+    pub language: Language,
+    pub subject: String,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
+/// Which notification, if any, a change of a ticket owes its player: the changes a player
+/// should know of, never the desk's internal moves (taking a ticket, closing a resolved one).
+/// An escalation is announced when it is routed (`routed`), once the team has it.
+pub fn kind_for(before: &Ticket, change: &Change, routed: bool) -> Option<NotificationKind> {
+    if routed {
+        return Some(NotificationKind::Escalated);
+    }
+    if change.message.is_some() {
+        return Some(NotificationKind::AgentReply);
+    }
+    if before.status == change.ticket.status {
+        return None;
+    }
+    match change.ticket.status {
+        TicketStatus::WaitingOnPlayer => Some(NotificationKind::WaitingOnPlayer),
+        TicketStatus::Resolved => Some(NotificationKind::Resolved),
+        TicketStatus::Open | TicketStatus::Escalated | TicketStatus::Closed => None,
+    }
+}
+
+/// Renders notifications in the desk's time zone; built once per container.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    templates: NotificationTemplates,
+    zone: TimeZone,
+}
+
+impl Notifier {
+    pub fn new(templates: NotificationTemplates, zone: TimeZone) -> Self {
+        Self { templates, zone }
+    }
+
+    /// The templates shipped with the code, in the desk's time zone. Both are compiled in
+    /// (the zone from the bundled tz database) and checked by this module's tests, so this
+    /// cannot fail at run time unless the build itself is broken.
+    pub fn bundled() -> Self {
+        let templates = NotificationTemplates::bundled()
+            .unwrap_or_else(|e| panic!("the bundled notification templates: {e}"));
+        let zone = TimeZone::get(super::sla::DESK_TIME_ZONE)
+            .unwrap_or_else(|e| panic!("the bundled time zone: {e}"));
+        Self { templates, zone }
+    }
+
+    /// The notification of `kind` about `ticket` as it is now, and the outbox message that
+    /// carries it to the sender.
+    pub fn for_ticket(
+        &self,
+        kind: NotificationKind,
+        ticket: &Ticket,
+        id: MessageId,
+        at: Timestamp,
+    ) -> Result<(Notification, OutboxMessage), NotifyError> {
+        let due = local_due(
+            &ticket.response_due_at.to_zoned(self.zone.clone()),
+            ticket.language,
+        );
+        // As the acknowledgement wrote it, with its dash: what the player reads out to an agent.
+        let reference = ticket.reference.to_string();
+        let rendered = self.templates.render(
+            kind,
+            ticket.language,
+            &Values {
+                reference: Some(&reference),
+                team: Some(team_name(ticket.team, ticket.language)),
+                due: Some(&due),
+            },
+        )?;
+        let notification = Notification {
+            id: id.clone(),
+            kind,
+            language: ticket.language,
+            subject: rendered.subject,
+            body: rendered.body,
+            at,
+        };
+        let message = NotificationMessage {
+            schema: NOTIFICATION_SCHEMA.to_owned(),
+            notification_id: id.clone(),
+            player: ticket.player.clone(),
+            ticket: Some(ticket.reference.clone()),
+            case: None,
+            kind,
+            language: ticket.language,
+            subject: notification.subject.clone(),
+            body: notification.body.clone(),
+            created_at: at,
+        };
+        let outbox = OutboxMessage::new(
+            id,
+            Destination::Notifications,
+            ticket.reference.as_str(),
+            &message,
+            at,
+        )?;
+        Ok((notification, outbox))
+    }
+
+    /// A verification decision's notification: about the player's case, not a ticket.
+    pub fn for_case(
+        &self,
+        kind: NotificationKind,
+        player: &PlayerId,
+        case: &str,
+        language: Language,
+        id: MessageId,
+        at: Timestamp,
+    ) -> Result<OutboxMessage, NotifyError> {
+        let rendered = self.templates.render(kind, language, &Values::default())?;
+        let message = NotificationMessage {
+            schema: NOTIFICATION_SCHEMA.to_owned(),
+            notification_id: id.clone(),
+            player: player.clone(),
+            ticket: None,
+            case: Some(case.to_owned()),
+            kind,
+            language,
+            subject: rendered.subject,
+            body: rendered.body,
+            created_at: at,
+        };
+        Ok(OutboxMessage::new(
+            id,
+            Destination::Notifications,
+            case,
+            &message,
+            at,
+        )?)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("the notification could not be serialised")]
+    Json(#[from] serde_json::Error),
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Template {
@@ -214,6 +395,114 @@ mod tests {
                 placeholder: "player_name".into()
             })
         );
+    }
+
+    fn ticket(language: Language, status: TicketStatus) -> Ticket {
+        use crate::domain::ticket::{Category, Channel, Priority, Team};
+        Ticket {
+            reference: TicketReference::from_random([7; 9]),
+            player: PlayerId::parse("player-1").expect("valid"),
+            channel: Channel::Email,
+            category: Category::Transaction,
+            subject: "Dépôt manquant".into(),
+            description: "Mon dépôt n'apparaît pas.".into(),
+            language,
+            priority: Priority::High,
+            team: Team::Payments,
+            status,
+            incident: None,
+            linked_incident: None,
+            verification_case: None,
+            assignee: None,
+            created_at: "2026-11-27T14:00:00Z".parse().expect("valid"),
+            updated_at: "2026-11-27T14:00:00Z".parse().expect("valid"),
+            response_due_at: "2026-11-30T22:00:00Z".parse().expect("valid"),
+            version: 2,
+        }
+    }
+
+    fn change(to: TicketStatus, message: bool) -> Change {
+        Change {
+            ticket: ticket(Language::Fr, to),
+            expected_version: 1,
+            history: Vec::new(),
+            message: message.then(|| crate::domain::workflow::Message {
+                at: Timestamp::UNIX_EPOCH,
+                author: crate::domain::ticket::Actor::Staff { id: "a".into() },
+                body: "Bonjour".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn players_hear_of_the_changes_that_concern_them_and_no_others() {
+        let open = ticket(Language::Fr, TicketStatus::Open);
+        let kind = |to, message, routed| kind_for(&open, &change(to, message), routed);
+        assert_eq!(
+            kind(TicketStatus::Open, true, false),
+            Some(NotificationKind::AgentReply)
+        );
+        assert_eq!(
+            kind(TicketStatus::WaitingOnPlayer, false, false),
+            Some(NotificationKind::WaitingOnPlayer)
+        );
+        assert_eq!(
+            kind(TicketStatus::Resolved, false, false),
+            Some(NotificationKind::Resolved)
+        );
+        assert_eq!(
+            kind(TicketStatus::Escalated, false, true),
+            Some(NotificationKind::Escalated)
+        );
+        // Requested but not yet routed, taken, closed, reopened: nothing to tell.
+        assert_eq!(kind(TicketStatus::Escalated, false, false), None);
+        assert_eq!(kind(TicketStatus::Open, false, false), None);
+        let resolved = ticket(Language::Fr, TicketStatus::Resolved);
+        assert_eq!(
+            kind_for(&resolved, &change(TicketStatus::Closed, false), false),
+            None
+        );
+    }
+
+    #[test]
+    fn a_notification_is_rendered_in_the_tickets_language_with_local_dates() {
+        let notifier = Notifier::bundled();
+        for (language, team, due) in [
+            (
+                Language::Fr,
+                "paiements",
+                "le lundi 30 novembre 2026 à 17 h 00",
+            ),
+            (
+                Language::En,
+                "payments",
+                "Monday, November 30, 2026 at 5:00 p.m.",
+            ),
+        ] {
+            let (notification, outbox) = notifier
+                .for_ticket(
+                    NotificationKind::Received,
+                    &ticket(language, TicketStatus::Open),
+                    MessageId::from_bytes([9; 16]),
+                    Timestamp::UNIX_EPOCH,
+                )
+                .expect("rendered");
+            assert_eq!(notification.language, language);
+            assert!(notification.body.contains(team), "{}", notification.body);
+            assert!(notification.body.contains(due), "{}", notification.body);
+            let reference = TicketReference::from_random([7; 9]).to_string();
+            assert!(
+                notification.subject.contains(&reference),
+                "{}",
+                notification.subject
+            );
+            assert_eq!(outbox.destination, Destination::Notifications);
+            let message: NotificationMessage =
+                serde_json::from_str(&outbox.body).expect("the queue's schema");
+            assert_eq!(message.schema, NOTIFICATION_SCHEMA);
+            assert_eq!(message.notification_id, notification.id);
+            assert_eq!(message.body, notification.body);
+        }
     }
 
     #[test]

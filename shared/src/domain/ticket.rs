@@ -194,6 +194,9 @@ pub struct Ticket {
     pub status: TicketStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<IncidentDetails>,
+    /// The multi-player incident this report is linked to, if any (its id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_incident: Option<String>,
     /// A verification ticket's link to the player's identity-verification case, when one
     /// was open at intake: the agent opens the case from the ticket.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,251 @@
+//! Multi-player incidents, for staff (`guichet::incidents` holds the rules and use cases):
+//!
+//! - `GET /incidents/{incident_id}`: the incident, its linked tickets and its status updates;
+//! - `POST /incidents/{incident_id}/links` `{reference}`: links a ticket by hand (it becomes
+//!   `urgent`); `201` when linked now, `200` when it already was;
+//! - `DELETE /incidents/{incident_id}/links/{reference}`: unlinks a ticket linked by mistake (it
+//!   gets its intake priority back);
+//! - `POST /incidents/{incident_id}/status` `{version, status, note?}`: `open`, `monitoring` or
+//!   `resolved`, on the incident's `version` as read; every linked player whose ticket is still
+//!   in work is notified (resolving the incident resolves their tickets). Sending the same
+//!   update again finishes notifying and writes nothing twice.
+//!
+//! Staff only: supervisors, or agents of the incident's team (and, to link or unlink, of the
+//! ticket's team). Players get `403`. A bad field is a `400` naming it; an unknown incident,
+//! ticket or link a `404`; a stale version a `409` `stale`.
+
+use guichet::core::{MessageQueues, OutboxStore, TicketStore};
+use guichet::domain::incident::{IncidentId, IncidentStatus};
+use guichet::domain::reference::TicketReference;
+use guichet::domain::ticket::{Priority, Ticket, TicketStatus};
+use guichet::domain::validation::{Fields, Rule, ValidationError};
+use guichet::http::{json_body, json_response, request_id, ApiError, Caller};
+use guichet::incidents::{IncidentRecord, IncidentStore, Incidents};
+use guichet::outbox::Relay;
+use guichet::tickets::Desk;
+use guichet::workflow::require_staff;
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use tracing::Instrument;
+
+/// Staff's internal note on a status update: never sent to players.
+pub const NOTE_MAX_CHARS: usize = 1000;
+
+/// What the caller asked for, once the route and every field are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    View,
+    Link(TicketReference),
+    Unlink(TicketReference),
+    Status {
+        version: u64,
+        to: IncidentStatus,
+        note: Option<String>,
+    },
+}
+
+#[derive(Serialize)]
+struct IncidentView<'a> {
+    #[serde(flatten)]
+    record: &'a IncidentRecord,
+    /// The ticket a link or unlink changed: its new version is what the next action on it
+    /// must send.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket: Option<TicketState<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notified: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct TicketState<'a> {
+    reference: &'a TicketReference,
+    status: TicketStatus,
+    priority: Priority,
+    version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    linked_incident: Option<&'a str>,
+}
+
+impl<'a> From<&'a Ticket> for TicketState<'a> {
+    fn from(ticket: &'a Ticket) -> Self {
+        TicketState {
+            reference: &ticket.reference,
+            status: ticket.status,
+            priority: ticket.priority,
+            version: ticket.version,
+            linked_incident: ticket.linked_incident.as_deref(),
+        }
+    }
+}
+
+pub async fn handle<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueues>(
+    desk: &Desk<S>,
+    incidents: &Incidents<I>,
+    relay: &Relay<O, Q>,
+    request: Request,
+) -> Response<Body> {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "incidents",
+        request_id = %request_id,
+        incident = tracing::field::Empty,
+        ticket = tracing::field::Empty
+    );
+    async {
+        match serve(desk, incidents, relay, &request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(&request_id),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn path_param<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.path_parameters_ref().and_then(|p| p.first(name))
+}
+
+/// The incident id of the path: `400` naming `incident_id` when it is not one of ours.
+pub fn incident_id(raw: &str) -> Result<IncidentId, ValidationError> {
+    IncidentId::parse(raw).ok_or_else(|| {
+        ValidationError::new(
+            "incident_id",
+            Rule::Type {
+                expected: "an incident id as returned by this API, e.g. INC-7K2M9Q4XW3BD",
+            },
+        )
+    })
+}
+
+fn reference(field: &str, raw: &str) -> Result<TicketReference, ValidationError> {
+    TicketReference::parse(raw).map_err(|_| ValidationError::new(field, Rule::Reference))
+}
+
+/// Reads the action from the method, the route and the body.
+pub fn parse(request: &Request) -> Result<Action, ApiError> {
+    let last = request.uri().path().rsplit('/').next().unwrap_or("");
+    match (request.method(), path_param(request, "reference")) {
+        (&Method::GET, None) => Ok(Action::View),
+        (&Method::DELETE, Some(raw)) => Ok(Action::Unlink(reference("reference", raw)?)),
+        (&Method::POST, None) if last == "links" => parse_link(&json_body(request)?),
+        (&Method::POST, None) if last == "status" => parse_status(&json_body(request)?),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+fn object(
+    body: &serde_json::Value,
+) -> Result<&serde_json::Map<String, serde_json::Value>, ValidationError> {
+    body.as_object().ok_or_else(|| {
+        ValidationError::new(
+            "body",
+            Rule::Type {
+                expected: "a JSON object",
+            },
+        )
+    })
+}
+
+/// `{reference}`.
+pub fn parse_link(body: &serde_json::Value) -> Result<Action, ApiError> {
+    let fields = Fields::new("", object(body)?, &["reference"])?;
+    Ok(Action::Link(reference(
+        "reference",
+        fields.required_str("reference")?,
+    )?))
+}
+
+/// `{version, status, note?}`.
+pub fn parse_status(body: &serde_json::Value) -> Result<Action, ApiError> {
+    let object = object(body)?;
+    let fields = Fields::new("", object, &["version", "status", "note"])?;
+    let version = match object.get("version") {
+        None | Some(serde_json::Value::Null) => {
+            return Err(ValidationError::new("version", Rule::Required).into())
+        }
+        Some(value) => value.as_u64().filter(|v| *v >= 1).ok_or_else(|| {
+            ValidationError::new(
+                "version",
+                Rule::Type {
+                    expected: "a whole number of at least 1: the incident's version as read",
+                },
+            )
+        })?,
+    };
+    let to = fields
+        .choice("status", IncidentStatus::NAMES, IncidentStatus::parse)?
+        .ok_or_else(|| ValidationError::new("status", Rule::Required))?;
+    let note = fields.optional_text("note", NOTE_MAX_CHARS)?;
+    Ok(Action::Status { version, to, note })
+}
+
+async fn serve<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueues>(
+    desk: &Desk<S>,
+    incidents: &Incidents<I>,
+    relay: &Relay<O, Q>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    require_staff(&caller)?;
+    let id = incident_id(path_param(request, "incident_id").unwrap_or(""))?;
+    let span = tracing::Span::current();
+    span.record("incident", id.as_str());
+    let action = parse(request)?;
+    match action {
+        Action::View => {
+            let record = incidents.view(&caller, &id).await?;
+            Ok(view(StatusCode::OK, &record, None, None))
+        }
+        Action::Link(reference) => {
+            span.record("ticket", reference.as_str());
+            let linked = incidents.link(desk, &caller, &id, &reference).await?;
+            relay.deliver(&linked.outbox).await;
+            let status = if linked.changed {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok(view(status, &linked.record, Some(&linked.ticket), None))
+        }
+        Action::Unlink(reference) => {
+            span.record("ticket", reference.as_str());
+            let unlinked = incidents.unlink(desk, &caller, &id, &reference).await?;
+            Ok(view(
+                StatusCode::OK,
+                &unlinked.record,
+                Some(&unlinked.ticket),
+                None,
+            ))
+        }
+        Action::Status { version, to, note } => {
+            let updated = incidents
+                .update_status(desk, &caller, &id, version, to, note)
+                .await?;
+            // The notifications leave now, or with the next outbox sweep.
+            relay.deliver(&updated.outbox).await;
+            Ok(view(
+                StatusCode::OK,
+                &updated.record,
+                None,
+                Some(updated.notified),
+            ))
+        }
+    }
+}
+
+fn view(
+    status: StatusCode,
+    record: &IncidentRecord,
+    ticket: Option<&Ticket>,
+    notified: Option<usize>,
+) -> Response<Body> {
+    json_response(
+        status,
+        &IncidentView {
+            record,
+            ticket: ticket.map(TicketState::from),
+            notified,
+        },
+    )
+}

@@ -1,0 +1,421 @@
+//! The handler fed with the sample events in `events/`, over the in-memory stores.
+
+use guichet::config::IncidentConfig;
+use guichet::domain::incident::IncidentId;
+use guichet::domain::intake::TicketRequest;
+use guichet::domain::ticket::PlayerId;
+use guichet::incidents::memory::MemoryIncidentStore;
+use guichet::incidents::{Incidents, ReportOutcome};
+use guichet::mocks::{body_json, desk, MemoryQueues, MemoryTicketStore};
+use guichet::outbox::Relay;
+use guichet::tickets::{Desk, Submitted};
+use lambda_http::http::StatusCode;
+
+const NOW: &str = "2026-11-26T15:00:00Z";
+const SAMPLE_INCIDENT: &str = "INC-7K2M9Q4XW3BD";
+const SAMPLE_REFERENCE: &str = "K7M2Q-9XW45";
+const GAMES: &str = "[agent team:games]";
+
+fn rule() -> IncidentConfig {
+    IncidentConfig {
+        threshold: 3,
+        window: jiff::SignedDuration::from_mins(60),
+    }
+}
+
+/// A player's report of a problem with `game` (games team), not yet recorded as a report.
+async fn report(desk: &Desk<MemoryTicketStore>, player: &str, game: &str) -> String {
+    let request = TicketRequest::parse(
+        &serde_json::json!({
+            "channel": "chat", "category": "incident", "subject": "Roulette figée",
+            "description": "La roue s'est arrêtée pendant ma mise de 20 $.",
+            "incident": {"occurred_at": "2026-11-26T09:40:00-05:00", "game_name": game,
+                         "steps_tried": ["Rechargé la page"]}
+        }),
+        None,
+        NOW.parse().expect("valid"),
+    )
+    .expect("valid request");
+    let player = PlayerId::parse(player).expect("valid id");
+    match desk
+        .submit(player, request, None, None)
+        .await
+        .expect("stored")
+    {
+        Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => {
+            receipt.reference.to_string()
+        }
+    }
+}
+
+/// Three reports of the same game: one incident, its three tickets linked.
+async fn incident(
+    desk: &Desk<MemoryTicketStore>,
+    incidents: &Incidents<MemoryIncidentStore<'_>>,
+) -> (String, Vec<String>) {
+    let mut references = Vec::new();
+    let mut opened = None;
+    for (i, name) in ["Roulette Royale", "roulette  royale", "ROULETTE ROYALE"]
+        .iter()
+        .enumerate()
+    {
+        let reference = report(desk, &format!("player-{i}"), name).await;
+        let parsed = guichet::domain::reference::TicketReference::parse(&reference).expect("ref");
+        let recorded = incidents
+            .record_report(desk, &parsed)
+            .await
+            .expect("recorded");
+        if let ReportOutcome::Opened { incident, .. } = recorded.outcome {
+            opened = Some(incident);
+        }
+        references.push(reference);
+    }
+    let id: IncidentId = opened.expect("the third report opens an incident");
+    (id.to_string(), references)
+}
+
+/// A sample event aimed at `incident` and `reference`, with the caller's groups and the body
+/// swapped in.
+fn event(
+    name: &str,
+    incident: &str,
+    reference: &str,
+    groups: &str,
+    body: Option<serde_json::Value>,
+) -> lambda_http::Request {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path)
+        .expect("fixture")
+        .replace(SAMPLE_INCIDENT, incident)
+        .replace(SAMPLE_REFERENCE, reference);
+    let mut event: serde_json::Value = serde_json::from_str(&text).expect("json");
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = groups.into();
+    if let Some(body) = body {
+        let body = body.to_string();
+        event["headers"]["content-length"] = body.len().to_string().into();
+        event["body"] = body.into();
+    }
+    lambda_http::request::from_str(&event.to_string()).expect("event")
+}
+
+struct World<'a> {
+    desk: &'a Desk<MemoryTicketStore>,
+    incidents: Incidents<MemoryIncidentStore<'a>>,
+    relay: Relay<&'a MemoryTicketStore, MemoryQueues>,
+}
+
+impl<'a> World<'a> {
+    fn new(desk: &'a Desk<MemoryTicketStore>) -> Self {
+        World {
+            desk,
+            incidents: Incidents {
+                store: MemoryIncidentStore::new(&desk.store),
+                config: rule(),
+            },
+            relay: Relay {
+                store: &desk.store,
+                queues: MemoryQueues::default(),
+            },
+        }
+    }
+
+    async fn call(&self, request: lambda_http::Request) -> (StatusCode, serde_json::Value) {
+        let response = incidents::handle(self.desk, &self.incidents, &self.relay, request).await;
+        (response.status(), body_json(&response))
+    }
+
+    fn sent_to(&self, queue: &str) -> usize {
+        self.relay
+            .queues
+            .sent()
+            .iter()
+            .filter(|(q, _)| q == queue)
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn staff_of_the_incidents_team_read_it_with_its_links() {
+    let desk = desk(NOW);
+    let world = World::new(&desk);
+    let (id, references) = incident(&desk, &world.incidents).await;
+    let (status, body) = world
+        .call(event("incidents-get.json", &id, "", GAMES, None))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["incident"]["id"], id.as_str());
+    assert_eq!(body["incident"]["status"], "open");
+    assert_eq!(body["incident"]["team"], "games");
+    assert_eq!(body["incident"]["subject"]["name"], "roulette royale");
+    assert_eq!(body["incident"]["escalation"]["state"], "requested");
+    assert_eq!(
+        body["incident"]["escalation"]["reference"],
+        references[2].as_str()
+    );
+    assert_eq!(body["links"].as_array().map(Vec::len), Some(3));
+    assert_eq!(body["links"][0]["linked_by"]["kind"], "system");
+}
+
+#[tokio::test]
+async fn players_and_other_teams_are_refused() {
+    let desk = desk(NOW);
+    let world = World::new(&desk);
+    let (id, _) = incident(&desk, &world.incidents).await;
+    let (status, body) = world
+        .call(event("incidents-get.json", &id, "", "[player]", None))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["required_role"], "agent");
+    let (status, body) = world
+        .call(event("incidents-status.json", &id, "", "[player]", None))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = world
+        .call(event(
+            "incidents-get.json",
+            &id,
+            "",
+            "[agent team:payments]",
+            None,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["required_team"], "games");
+    let (status, _) = world
+        .call(event("incidents-get.json", &id, "", "[supervisor]", None))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_malformed_id_is_a_400_and_an_unknown_one_a_404() {
+    let desk = desk(NOW);
+    let world = World::new(&desk);
+    let (status, body) = world
+        .call(event("incidents-get.json", "INC-nope", "", GAMES, None))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["field"], "incident_id");
+    let (status, _) = world
+        .call(event(
+            "incidents-get.json",
+            SAMPLE_INCIDENT,
+            "",
+            GAMES,
+            None,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn staff_link_and_unlink_a_ticket_by_hand() {
+    let desk = desk(NOW);
+    let world = World::new(&desk);
+    let (id, _) = incident(&desk, &world.incidents).await;
+    // Misspelt: the rule did not group it, an agent does.
+    let stray = report(&desk, "player-9", "Roulete Royal").await;
+
+    let (status, body) = world
+        .call(event("incidents-link.json", &id, &stray, GAMES, None))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["ticket"]["priority"], "urgent");
+    assert_eq!(body["ticket"]["version"], 2);
+    assert_eq!(body["ticket"]["linked_incident"], id.as_str());
+    assert_eq!(body["links"].as_array().map(Vec::len), Some(4));
+    assert_eq!(body["links"][3]["linked_by"]["id"], "agent-0042");
+    let (status, _) = world
+        .call(event("incidents-link.json", &id, &stray, GAMES, None))
+        .await;
+    assert_eq!(status, StatusCode::OK, "already linked: nothing changes");
+
+    let (status, body) = world
+        .call(event("incidents-unlink.json", &id, &stray, GAMES, None))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ticket"]["priority"], "normal", "its intake priority");
+    assert!(body["ticket"].get("linked_incident").is_none());
+    assert_eq!(body["links"].as_array().map(Vec::len), Some(3));
+    let (status, _) = world
+        .call(event("incidents-unlink.json", &id, &stray, GAMES, None))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no such link any more");
+}
+
+#[tokio::test]
+async fn every_bad_link_is_named() {
+    let desk = desk(NOW);
+    let world = World::new(&desk);
+    let (id, _) = incident(&desk, &world.incidents).await;
+    let cases = [
+        (serde_json::json!({}), "reference", "required"),
+        (
+            serde_json::json!({"reference": "K7M2Q-9XW4"}),
+            "reference",
+            "reference",
+        ),
+        (serde_json::json!({"reference": 12}), "reference", "type"),
+        (
+            serde_json::json!({"reference": SAMPLE_REFERENCE, "priority": "urgent"}),
+            "priority",
+            "unknown_field",
+        ),
+    ];
+    for (body, field, rule) in cases {
+        let (status, answer) = world
+            .call(event(
+                "incidents-link.json",
+                &id,
+                SAMPLE_REFERENCE,
+                GAMES,
+                Some(body),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["field"], field, "{answer}");
+        assert_eq!(answer["rule"], rule, "{answer}");
+    }
+    // Well-formed but unknown.
+    let (status, _) = world
+        .call(event(
+            "incidents-link.json",
+            &id,
+            SAMPLE_REFERENCE,
+            GAMES,
+            None,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = world
+        .call(event(
+            "incidents-unlink.json",
+            &id,
+            "K7M2Q-9XW4",
+            GAMES,
+            None,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["field"], "reference");
+}
+
+#[tokio::test]
+async fn a_status_update_notifies_every_linked_player_once() {
+    let desk = desk(NOW);
+    let world = World::new(&desk);
+    let (id, references) = incident(&desk, &world.incidents).await;
+    let (status, body) = world
+        .call(event("incidents-status.json", &id, "", GAMES, None))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["incident"]["status"], "monitoring");
+    assert_eq!(body["incident"]["version"], 2);
+    assert_eq!(body["notified"], 3);
+    assert_eq!(
+        body["updates"][0]["note"],
+        "Correctif 2.3.1 déployé sur la table de roulette."
+    );
+    assert_eq!(world.sent_to("notifications"), 3, "relayed right away");
+    let sent = world.relay.queues.sent();
+    for reference in &references {
+        assert!(
+            sent.iter()
+                .any(|(_, b)| b.contains(reference.replace('-', "").as_str())
+                    || b.contains(reference.as_str())),
+            "{reference} notified"
+        );
+    }
+    assert!(
+        sent.iter().all(|(_, b)| !b.contains("Correctif")),
+        "the note is staff's, never sent to players"
+    );
+
+    // The same update again: nothing new.
+    let (status, body) = world
+        .call(event("incidents-status.json", &id, "", GAMES, None))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["notified"], 0);
+    assert_eq!(world.sent_to("notifications"), 3);
+
+    // Another update on the old version is stale.
+    let (status, body) = world
+        .call(event(
+            "incidents-status.json",
+            &id,
+            "",
+            GAMES,
+            Some(serde_json::json!({"version": 1, "status": "resolved"})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["reason"], "stale");
+    let (status, body) = world
+        .call(event(
+            "incidents-status.json",
+            &id,
+            "",
+            GAMES,
+            Some(serde_json::json!({"version": 2, "status": "resolved"})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["incident"]["status"], "resolved");
+    assert_eq!(world.sent_to("notifications"), 6);
+    // Resolution is final.
+    let (status, body) = world
+        .call(event(
+            "incidents-status.json",
+            &id,
+            "",
+            GAMES,
+            Some(serde_json::json!({"version": 3, "status": "open"})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["reason"], "wrong_state");
+}
+
+#[tokio::test]
+async fn every_bad_status_field_is_named() {
+    let desk = desk(NOW);
+    let world = World::new(&desk);
+    let (id, _) = incident(&desk, &world.incidents).await;
+    let cases = [
+        (
+            serde_json::json!({"status": "resolved"}),
+            "version",
+            "required",
+        ),
+        (
+            serde_json::json!({"version": 0, "status": "resolved"}),
+            "version",
+            "type",
+        ),
+        (serde_json::json!({"version": 1}), "status", "required"),
+        (
+            serde_json::json!({"version": 1, "status": "closed"}),
+            "status",
+            "one_of",
+        ),
+        (
+            serde_json::json!({"version": 1, "status": "resolved", "note": "x".repeat(1001)}),
+            "note",
+            "max_length",
+        ),
+        (
+            serde_json::json!({"version": 1, "status": "resolved", "reason": "fixed"}),
+            "reason",
+            "unknown_field",
+        ),
+    ];
+    for (body, field, rule) in cases {
+        let (status, answer) = world
+            .call(event("incidents-status.json", &id, "", GAMES, Some(body)))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["field"], field, "{answer}");
+        assert_eq!(answer["rule"], rule, "{answer}");
+    }
+}

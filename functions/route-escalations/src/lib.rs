@@ -1,0 +1,104 @@
+//! The escalation router: reads escalation requests (schema `guichet.escalation-request.v1`)
+//! that the outbox relays to the escalations queue, and for each one puts the versioned team
+//! message (`guichet.escalation.v1`) on the specialist team's FIFO queue, moves the ticket to
+//! that team with a new response target, records it in the ticket's history and notifies the
+//! player — see `Desk::route_escalation` for the order of the steps and why it is safe.
+//!
+//! Messages are reported one by one (`ReportBatchItemFailures`): a message that cannot be
+//! handled (not a request, an unknown ticket, a queue or the store failing) is named in
+//! `batchItemFailures`, retried by SQS, and dead-lettered after the queue's `maxReceiveCount`;
+//! the good messages of the batch are deleted. A duplicate delivery finds the escalation
+//! settled and changes nothing.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use guichet::core::{MessageQueues, OutboxStore, TicketStore};
+use guichet::domain::escalation::{EscalationRequest, REQUEST_SCHEMA};
+use guichet::outbox::Relay;
+use guichet::tickets::Desk;
+use guichet::workflow::{RouteError, RouteOutcome};
+use tracing::Instrument;
+
+/// Why one message could not be handled; every variant fails the message.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("the message has no body")]
+    NoBody,
+    #[error("the body is not an escalation request")]
+    NotARequest(#[source] serde_json::Error),
+    #[error("the request's schema is not {REQUEST_SCHEMA}")]
+    UnknownSchema,
+    #[error(transparent)]
+    Route(#[from] RouteError),
+}
+
+/// Routes every request of a batch; names in the response only the messages to retry.
+/// `relay` sends the player's notification right away (the outbox keeps it otherwise).
+pub async fn handle<S, O, Q>(
+    desk: &Desk<S>,
+    relay: &Relay<O, Q>,
+    event: SqsEvent,
+) -> SqsBatchResponse
+where
+    S: TicketStore,
+    O: OutboxStore,
+    Q: MessageQueues,
+{
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let message_id = message.message_id.clone().unwrap_or_default();
+        let span = tracing::info_span!(
+            "escalation_request",
+            message_id = %message_id,
+            ticket = tracing::field::Empty,
+            escalation = tracing::field::Empty
+        );
+        if let Err(error) = route(desk, relay, &message).instrument(span.clone()).await {
+            span.in_scope(|| {
+                tracing::warn!(error = %error, source = ?std::error::Error::source(&error).map(ToString::to_string), "escalation request failed; SQS will retry it");
+            });
+            // An empty id reads as "the whole batch failed": never silently dropped.
+            response.add_failure(message_id);
+        }
+    }
+    response
+}
+
+async fn route<S, O, Q>(
+    desk: &Desk<S>,
+    relay: &Relay<O, Q>,
+    message: &SqsMessage,
+) -> Result<(), RecordError>
+where
+    S: TicketStore,
+    O: OutboxStore,
+    Q: MessageQueues,
+{
+    let body = message.body.as_deref().ok_or(RecordError::NoBody)?;
+    let request: EscalationRequest =
+        serde_json::from_str(body).map_err(RecordError::NotARequest)?;
+    if request.schema != REQUEST_SCHEMA {
+        return Err(RecordError::UnknownSchema);
+    }
+    let span = tracing::Span::current();
+    span.record("ticket", request.reference.as_str());
+    span.record("escalation", request.escalation_id.as_str());
+    // Boxed: the routing future (read, send, transaction) is deep enough to exceed the
+    // compiler's layout recursion limit when inlined into the runtime's future.
+    let outcome =
+        Box::pin(desk.route_escalation(&relay.queues, &request.reference, &request.escalation_id))
+            .await?;
+    match outcome {
+        RouteOutcome::Routed(applied) => {
+            relay.deliver(&applied.outbox).await;
+            tracing::info!(
+                team = applied.change.ticket.team.as_str(),
+                "escalation routed to the team's queue"
+            );
+        }
+        RouteOutcome::Withdrawn => {
+            tracing::info!("ticket left escalated before routing; escalation withdrawn")
+        }
+        RouteOutcome::AlreadySettled => tracing::info!("duplicate delivery; nothing to do"),
+    }
+    Ok(())
+}

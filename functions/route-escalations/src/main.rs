@@ -1,0 +1,25 @@
+//! The escalation router: triggered by the escalations queue.
+
+use std::convert::Infallible;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use guichet::config::{Config, QueuesConfig};
+use guichet::outbox::Relay;
+use guichet::tickets::Desk;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    guichet::telemetry::init_json();
+    let config = Config::from_env()?;
+    let queues = QueuesConfig::from_env()?;
+    let sdk = guichet::aws_sdk_config().await;
+    let desk = Desk::connect(&config, &sdk)?;
+    let relay = Relay::connect(&config.tickets_table, &queues, &sdk);
+    let (desk, relay) = (&desk, &relay);
+    // Never an invocation error: failures are reported per message in the batch response.
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Infallible>(route_escalations::handle(desk, relay, event.payload).await)
+    }))
+    .await
+}

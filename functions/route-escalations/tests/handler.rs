@@ -1,0 +1,160 @@
+//! The router fed with the sample SQS event in `events/`, over the in-memory store and queues.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use guichet::core::TicketStore;
+use guichet::domain::escalation::{EscalationAsk, EscalationState};
+use guichet::domain::reference::TicketReference;
+use guichet::domain::ticket::{PlayerId, Team, TicketStatus};
+use guichet::domain::workflow::ReasonCode;
+use guichet::http::parse_groups;
+use guichet::mocks::{desk, relay, MemoryTicketStore};
+use guichet::tickets::{Desk, Submitted};
+
+const NOW: &str = "2026-11-26T15:00:00Z";
+
+fn sample(body: &str) -> SqsEvent {
+    let path = format!(
+        "{}/../../events/sqs-escalation-request.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    event["Records"][0]["body"] = body.into();
+    serde_json::from_value(event).expect("an SQS event")
+}
+
+/// A technical ticket escalated to games by a supervisor: returns its reference and the
+/// escalation request the outbox carries.
+async fn escalated(desk: &Desk<MemoryTicketStore>) -> (TicketReference, String) {
+    let request = guichet::domain::intake::TicketRequest::parse(
+        &serde_json::json!({"channel":"form","category":"technical","subject":"Roulette figée","description":"La roue ne tourne plus depuis ce matin."}),
+        None,
+        NOW.parse().expect("valid"),
+    )
+    .expect("valid request");
+    let player = PlayerId::parse("player-7f3a9c").expect("valid id");
+    let Submitted::Created(receipt, _) = desk
+        .submit(player, request, None, None)
+        .await
+        .expect("stored")
+    else {
+        panic!("created");
+    };
+    let supervisor = guichet::http::Caller {
+        subject: PlayerId::parse("sup-1").expect("id"),
+        roles: parse_groups("[supervisor]"),
+        teams: vec![],
+        email: None,
+    };
+    let applied = desk
+        .escalate(
+            &supervisor,
+            &receipt.reference,
+            1,
+            EscalationAsk {
+                to_team: Team::Games,
+                reason: ReasonCode::parse("reason", "needs_game_logs").expect("valid"),
+                note: None,
+            },
+        )
+        .await
+        .expect("escalated");
+    let request = applied
+        .outbox
+        .iter()
+        .find(|m| m.destination.as_str() == "escalations")
+        .expect("an escalation request")
+        .body
+        .clone();
+    (receipt.reference, request)
+}
+
+#[tokio::test]
+async fn a_request_reaches_the_team_moves_the_ticket_and_tells_the_player_once() {
+    let desk = desk(NOW);
+    let (reference, request) = escalated(&desk).await;
+    let relay = relay(&desk);
+    let response = route_escalations::handle(&desk, &relay, sample(&request)).await;
+    assert!(response.batch_item_failures.is_empty());
+    let sent = relay.queues.sent();
+    let queues: Vec<&str> = sent.iter().map(|(q, _)| q.as_str()).collect();
+    assert_eq!(queues, ["team:games", "notifications"]);
+    let message: serde_json::Value = serde_json::from_str(&sent[0].1).expect("json");
+    assert_eq!(message["schema"], "guichet.escalation.v1");
+    assert_eq!(message["ticket"]["reference"], reference.to_string());
+    let notification: serde_json::Value = serde_json::from_str(&sent[1].1).expect("json");
+    assert_eq!(notification["kind"], "escalated");
+    assert!(notification["body"]
+        .as_str()
+        .expect("text")
+        .contains("jeux"));
+
+    let stored = desk
+        .store
+        .get(&reference)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(stored.ticket.team, Team::Games);
+    assert_eq!(stored.ticket.status, TicketStatus::Escalated);
+    assert_eq!(stored.escalations[0].state, EscalationState::Routed);
+    assert_eq!(
+        stored.history.last().map(|h| h.reason.as_str()),
+        Some("routed_to_games")
+    );
+    assert_eq!(stored.notifications.len(), 2, "received, escalated");
+
+    // A duplicate delivery sends nothing and changes nothing.
+    let again = route_escalations::handle(&desk, &relay, sample(&request)).await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(relay.queues.sent().len(), 2);
+    let after = desk
+        .store
+        .get(&reference)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(after.ticket.version, stored.ticket.version);
+}
+
+#[tokio::test]
+async fn a_poison_message_fails_alone_and_a_team_queue_outage_is_retried() {
+    let desk = desk(NOW);
+    let (reference, request) = escalated(&desk).await;
+    let relay = relay(&desk);
+    for poison in [
+        "not json",
+        r#"{"schema":"guichet.escalation-request.v9","escalation_id":"0f1e2d3c4b5a69788796a5b4c3d2e1f0","reference":"K7M2Q-9XW45"}"#,
+        r#"{"schema":"guichet.escalation-request.v1","escalation_id":"0f1e2d3c4b5a69788796a5b4c3d2e1f0","reference":"K7M2Q-9XW45"}"#,
+    ] {
+        let response = route_escalations::handle(&desk, &relay, sample(poison)).await;
+        assert_eq!(response.batch_item_failures.len(), 1, "{poison}");
+    }
+    relay
+        .queues
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let failed = route_escalations::handle(&desk, &relay, sample(&request)).await;
+    assert_eq!(failed.batch_item_failures.len(), 1, "retried by SQS");
+    let stored = desk
+        .store
+        .get(&reference)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(stored.escalations[0].state, EscalationState::Requested);
+    assert_eq!(stored.ticket.team, Team::Technical);
+    relay
+        .queues
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let retried = route_escalations::handle(&desk, &relay, sample(&request)).await;
+    assert!(retried.batch_item_failures.is_empty());
+    let stored = desk
+        .store
+        .get(&reference)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(stored.escalations[0].state, EscalationState::Routed);
+}

@@ -1,0 +1,806 @@
+//! The DynamoDB adapter for multi-player incidents, in the tickets table:
+//!
+//! | item            | pk                   | sk                          |
+//! |-----------------|----------------------|-----------------------------|
+//! | report index    | `SUBJECT#<key>`      | `REPORT#<received ms>#<ref>`|
+//! | subject marker  | `SUBJECT#<key>`      | `INCIDENT`                  |
+//! | incident        | `INCIDENT#<id>`      | `INCIDENT`                  |
+//! | link            | `INCIDENT#<id>`      | `LINK#<ref>`                |
+//! | status update   | `INCIDENT#<id>`      | `UPDATE#<seq>`              |
+//!
+//! `<key>` is the subject's normalised key (`game:roulette royale`). A subject's reports in a
+//! window are one consistent `Query` on its partition (a `BETWEEN` on the sort key); its marker
+//! names the current incident and is created with it under `attribute_not_exists(pk) OR
+//! state = resolved`, so concurrent reports open one incident. An incident and its links and
+//! updates are one item collection, read by one `Query`.
+//!
+//! The incident item keeps its creation-time fields as JSON (`data`) and the fields that change
+//! as attributes of their own (`status`, `version`, `updated_at`, `resolved_at`,
+//! `escalation_state`), which win over `data` when read: a status update and the escalation's
+//! progress are `UpdateItem`s of disjoint attributes, so neither can undo the other.
+//!
+//! Linking and unlinking update the ticket item in place (its `linked_incident`, `priority`, the
+//! queue sort key `gsi2sk` that carries the priority, `version` and `updated_at`) under its
+//! version, with the link and a history line, in one `TransactWriteItems`. The ticket item's
+//! layout is `dynamo.rs`'s: the queue sort key and the history line are built here the way it
+//! builds them (the integration tests read them back through `DynamoTicketStore`).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use jiff::Timestamp;
+
+use crate::core::{StoreError, Updated};
+use crate::domain::incident::{
+    EscalationProgress, Incident, IncidentId, IncidentStatus, IncidentUpdate, Link, Report,
+    Subject, SubjectMarker,
+};
+use crate::domain::reference::TicketReference;
+use crate::domain::ticket::{Actor, Priority, StatusChange, Ticket, TicketStatus};
+use crate::domain::workflow::Change;
+use crate::dynamo::{query_all, ticket_pk};
+use crate::incidents::{IncidentRecord, IncidentStore, LinkWrite, Opened};
+
+type Item = HashMap<String, AttributeValue>;
+
+const TICKET_SK: &str = "TICKET";
+const HISTORY_PREFIX: &str = "HISTORY#";
+const REPORT_PREFIX: &str = "REPORT#";
+const MARKER_SK: &str = "INCIDENT";
+const INCIDENT_SK: &str = "INCIDENT";
+const LINK_PREFIX: &str = "LINK#";
+const UPDATE_PREFIX: &str = "UPDATE#";
+/// Sorts after every `REPORT#<digits>` key: the open end of a window.
+const REPORTS_END: &str = "REPORT#~";
+
+#[derive(Clone)]
+pub struct DynamoIncidentStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoIncidentStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn subject_pk(subject: &Subject) -> String {
+    format!("SUBJECT#{}", subject.key())
+}
+
+fn incident_pk(id: &IncidentId) -> String {
+    format!("INCIDENT#{id}")
+}
+
+fn key(pk: String, sk: impl Into<String>) -> Item {
+    Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn names(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// Epoch milliseconds, zero-padded so that string order is time order (as `dynamo.rs`).
+fn sortable(at: Timestamp) -> String {
+    format!("{:015}", at.as_millisecond().max(0))
+}
+
+/// The team queue's sort key, exactly as `dynamo.rs` writes it on the ticket item: priority
+/// rank, then arrival, then reference.
+fn queue_sk(priority: Priority, created_at: Timestamp, reference: &TicketReference) -> String {
+    format!(
+        "{}#{}#{}",
+        priority.rank(),
+        sortable(created_at),
+        reference.as_str()
+    )
+}
+
+/// A history line, laid out as `dynamo.rs` lays them out (read back by `DynamoTicketStore`).
+fn history_item(reference: &TicketReference, change: &StatusChange, seq: u32) -> Item {
+    let mut item = Item::new();
+    item.insert("pk".into(), s(ticket_pk(reference)));
+    item.insert(
+        "sk".into(),
+        s(format!("{HISTORY_PREFIX}{}#{seq:04}", sortable(change.at))),
+    );
+    item.insert("type".into(), s("status_change"));
+    item.insert("at".into(), s(change.at.to_string()));
+    item.insert("status".into(), s(change.status.as_str()));
+    item.insert("reason".into(), s(&change.reason));
+    let (kind, id) = match &change.actor {
+        Actor::Player => ("player", None),
+        Actor::Staff { id } => ("staff", Some(id.as_str())),
+        Actor::System => ("system", None),
+    };
+    item.insert("actor".into(), s(kind));
+    if let Some(id) = id {
+        item.insert("actor_id".into(), s(id));
+    }
+    item
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_json::to_string(value)
+        .map(AttributeValue::S)
+        .map_err(|_| StoreError::Corrupt { attribute: "data" })
+}
+
+fn get_s<'a>(item: &'a Item, attribute: &'static str) -> Result<&'a str, StoreError> {
+    match item.get(attribute) {
+        Some(AttributeValue::S(value)) => Ok(value),
+        _ => Err(StoreError::Corrupt { attribute }),
+    }
+}
+
+fn opt_s<'a>(item: &'a Item, attribute: &str) -> Option<&'a str> {
+    match item.get(attribute) {
+        Some(AttributeValue::S(value)) => Some(value),
+        _ => None,
+    }
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    serde_json::from_str(get_s(item, "data")?)
+        .map_err(|_| StoreError::Corrupt { attribute: "data" })
+}
+
+fn timestamp(item: &Item, attribute: &'static str) -> Result<Timestamp, StoreError> {
+    get_s(item, attribute)?
+        .parse()
+        .map_err(|_| StoreError::Corrupt { attribute })
+}
+
+fn report_item(subject: &Subject, report: &Report) -> Item {
+    let mut item = key(
+        subject_pk(subject),
+        format!(
+            "{REPORT_PREFIX}{}#{}",
+            sortable(report.received_at),
+            report.reference.as_str()
+        ),
+    );
+    item.insert("type".into(), s("incident_report"));
+    item.insert("reference".into(), s(report.reference.as_str()));
+    item.insert("received_at".into(), s(report.received_at.to_string()));
+    item
+}
+
+fn report_from(item: &Item) -> Result<Report, StoreError> {
+    Ok(Report {
+        reference: TicketReference::parse(get_s(item, "reference")?).map_err(|_| {
+            StoreError::Corrupt {
+                attribute: "reference",
+            }
+        })?,
+        received_at: timestamp(item, "received_at")?,
+    })
+}
+
+fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
+    let mut item = key(incident_pk(&incident.id), INCIDENT_SK);
+    item.insert("type".into(), s("incident"));
+    item.insert("data".into(), json(incident)?);
+    item.insert("status".into(), s(incident.status.as_str()));
+    item.insert("version".into(), n(incident.version));
+    item.insert("updated_at".into(), s(incident.updated_at.to_string()));
+    item.insert(
+        "escalation_state".into(),
+        s(incident.escalation.state.as_str()),
+    );
+    Ok(item)
+}
+
+/// `data` as created, overlaid with the attributes that change afterwards.
+fn incident_from(item: &Item) -> Result<Incident, StoreError> {
+    let mut incident: Incident = from_json(item)?;
+    incident.status = IncidentStatus::parse(get_s(item, "status")?).ok_or(StoreError::Corrupt {
+        attribute: "status",
+    })?;
+    incident.version = match item.get("version") {
+        Some(AttributeValue::N(v)) => v.parse().map_err(|_| StoreError::Corrupt {
+            attribute: "version",
+        })?,
+        _ => {
+            return Err(StoreError::Corrupt {
+                attribute: "version",
+            })
+        }
+    };
+    incident.updated_at = timestamp(item, "updated_at")?;
+    incident.resolved_at = match opt_s(item, "resolved_at") {
+        Some(_) => Some(timestamp(item, "resolved_at")?),
+        None => None,
+    };
+    incident.escalation.state =
+        EscalationProgress::parse(get_s(item, "escalation_state")?).ok_or(StoreError::Corrupt {
+            attribute: "escalation_state",
+        })?;
+    Ok(incident)
+}
+
+fn marker_item(incident: &Incident) -> Item {
+    let mut item = key(subject_pk(&incident.subject), MARKER_SK);
+    item.insert("type".into(), s("subject_marker"));
+    item.insert("incident_id".into(), s(incident.id.as_str()));
+    item.insert("state".into(), s("open"));
+    item
+}
+
+fn marker_from(item: &Item) -> Result<SubjectMarker, StoreError> {
+    Ok(SubjectMarker {
+        incident: IncidentId::parse(get_s(item, "incident_id")?).ok_or(StoreError::Corrupt {
+            attribute: "incident_id",
+        })?,
+        resolved_at: match get_s(item, "state")? {
+            "open" => None,
+            "resolved" => Some(timestamp(item, "resolved_at")?),
+            _ => return Err(StoreError::Corrupt { attribute: "state" }),
+        },
+    })
+}
+
+fn link_item(incident: &IncidentId, link: &Link) -> Result<Item, StoreError> {
+    let mut item = key(
+        incident_pk(incident),
+        format!("{LINK_PREFIX}{}", link.reference.as_str()),
+    );
+    item.insert("type".into(), s("incident_link"));
+    item.insert("data".into(), json(link)?);
+    Ok(item)
+}
+
+fn update_item(incident: &IncidentId, update: &IncidentUpdate) -> Result<Item, StoreError> {
+    let mut item = key(
+        incident_pk(incident),
+        format!("{UPDATE_PREFIX}{:010}", update.seq),
+    );
+    item.insert("type".into(), s("incident_update"));
+    item.insert("data".into(), json(update)?);
+    Ok(item)
+}
+
+fn put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .build()
+                .map_err(backend)?,
+        )
+        .build())
+}
+
+/// The history lines of a change, keyed like `DynamoTicketStore::update` keys them: the new
+/// version (unique to this write) times 16, plus the line's index.
+fn history_puts(table: &str, change: &Change) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let base = u32::try_from(change.ticket.version)
+        .unwrap_or(u32::MAX / 16)
+        .saturating_mul(16);
+    change
+        .history
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let seq = base.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+            put(
+                table,
+                history_item(&change.ticket.reference, line, seq),
+                "attribute_not_exists(pk)",
+            )
+        })
+        .collect()
+}
+
+/// The ticket's fields a link or unlink changes, in place, under the version it was read at.
+/// The queue sort key follows the priority for tickets still in a queue (the index is sparse:
+/// resolved and closed tickets have none, and must not get one back).
+fn ticket_update(
+    table: &str,
+    ticket: &Ticket,
+    expected_version: u64,
+    incident: &IncidentId,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut set = vec!["#p = :priority", "#v = :next", "#u = :updated_at"];
+    let mut attribute_names = names(&[
+        ("#p", "priority"),
+        ("#v", "version"),
+        ("#u", "updated_at"),
+        ("#li", "linked_incident"),
+    ]);
+    let mut values = HashMap::from([
+        (":priority".to_owned(), s(ticket.priority.as_str())),
+        (":next".to_owned(), n(ticket.version)),
+        (":updated_at".to_owned(), s(ticket.updated_at.to_string())),
+        (":expected".to_owned(), n(expected_version)),
+        (":incident".to_owned(), s(incident.as_str())),
+    ]);
+    if !matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed) {
+        set.push("#q = :queue");
+        attribute_names.insert("#q".into(), "gsi2sk".into());
+        values.insert(
+            ":queue".into(),
+            s(queue_sk(
+                ticket.priority,
+                ticket.created_at,
+                &ticket.reference,
+            )),
+        );
+    }
+    let (expression, condition) = if ticket.linked_incident.is_some() {
+        set.push("#li = :incident");
+        (
+            format!("SET {}", set.join(", ")),
+            "#v = :expected AND attribute_not_exists(#li)",
+        )
+    } else {
+        (
+            format!("SET {} REMOVE #li", set.join(", ")),
+            "#v = :expected AND #li = :incident",
+        )
+    };
+    Ok(TransactWriteItem::builder()
+        .update(
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(key(ticket_pk(&ticket.reference), TICKET_SK)))
+                .update_expression(expression)
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(attribute_names))
+                .set_expression_attribute_values(Some(values))
+                .build()
+                .map_err(backend)?,
+        )
+        .build())
+}
+
+/// The incident must not be resolved when a link changes: its record is final then.
+fn incident_not_resolved(table: &str, id: &IncidentId) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder()
+        .condition_check(
+            ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key(incident_pk(id), INCIDENT_SK)))
+                .condition_expression("attribute_exists(pk) AND #s <> :resolved")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":resolved", s(IncidentStatus::Resolved.as_str()))
+                .build()
+                .map_err(backend)?,
+        )
+        .build())
+}
+
+/// Why a transaction was refused, when it was refused for a reason we expect: a condition (or
+/// a concurrent transaction on the same items). `None` for anything else (a real failure).
+fn cancellation<E>(
+    error: &SdkError<TransactWriteItemsError, E>,
+) -> Option<Vec<CancellationReason>> {
+    match error {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                Some(cancelled.cancellation_reasons().to_vec())
+            }
+            TransactWriteItemsError::TransactionInProgressException(_) => Some(Vec::new()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn failed(reasons: &[CancellationReason], index: usize) -> bool {
+    reasons
+        .get(index)
+        .and_then(|r| r.code())
+        .is_some_and(|code| code == "ConditionalCheckFailed")
+}
+
+impl DynamoIncidentStore {
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Vec<CancellationReason>>, StoreError> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Ok(())),
+            Err(error) => match cancellation(&error) {
+                Some(reasons) => Ok(Err(reasons)),
+                None => Err(backend(error)),
+            },
+        }
+    }
+
+    /// Link and unlink: the ticket first (index 0), the incident's check last.
+    async fn change_link(
+        &self,
+        incident: &IncidentId,
+        change: &Change,
+        link: Option<&Link>,
+    ) -> Result<LinkWrite, StoreError> {
+        let mut items = vec![ticket_update(
+            &self.table,
+            &change.ticket,
+            change.expected_version,
+            incident,
+        )?];
+        match link {
+            Some(link) => items.push(put(
+                &self.table,
+                link_item(incident, link)?,
+                "attribute_not_exists(pk)",
+            )?),
+            None => items.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(
+                                incident_pk(incident),
+                                format!("{LINK_PREFIX}{}", change.ticket.reference.as_str()),
+                            )))
+                            .condition_expression("attribute_exists(pk)")
+                            .build()
+                            .map_err(backend)?,
+                    )
+                    .build(),
+            ),
+        }
+        items.extend(history_puts(&self.table, change)?);
+        let check = items.len();
+        items.push(incident_not_resolved(&self.table, incident)?);
+        Ok(match self.transact(items).await? {
+            Ok(()) => LinkWrite::Done,
+            Err(reasons) if failed(&reasons, check) => LinkWrite::IncidentResolved,
+            // The ticket's version or link state moved, or a concurrent transaction: read again.
+            Err(_) => LinkWrite::Stale,
+        })
+    }
+}
+
+impl IncidentStore for DynamoIncidentStore {
+    async fn index_report(&self, subject: &Subject, report: &Report) -> Result<(), StoreError> {
+        // Unconditional: the same report always writes the same item.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(report_item(subject, report)))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn reports_since(
+        &self,
+        subject: &Subject,
+        from: Timestamp,
+    ) -> Result<Vec<Report>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :end")
+            .expression_attribute_values(":pk", s(subject_pk(subject)))
+            .expression_attribute_values(":from", s(format!("{REPORT_PREFIX}{}", sortable(from))))
+            .expression_attribute_values(":end", s(REPORTS_END))
+            .consistent_read(true);
+        query_all(query).await?.iter().map(report_from).collect()
+    }
+
+    async fn marker(&self, subject: &Subject) -> Result<Option<SubjectMarker>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(subject_pk(subject), MARKER_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item().map(marker_from).transpose()
+    }
+
+    async fn open(&self, incident: &Incident) -> Result<Opened, StoreError> {
+        let marker = TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(marker_item(incident)))
+                    .condition_expression("attribute_not_exists(pk) OR #state = :resolved")
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_values(":resolved", s("resolved"))
+                    .build()
+                    .map_err(backend)?,
+            )
+            .build();
+        let items = vec![
+            marker,
+            put(
+                &self.table,
+                incident_item(incident)?,
+                "attribute_not_exists(pk)",
+            )?,
+        ];
+        Ok(match self.transact(items).await? {
+            Ok(()) => Opened::Created,
+            // The marker's condition (another report opened one first) or a transaction racing
+            // on it: either way the caller reads the marker again.
+            Err(_) => Opened::SubjectTaken,
+        })
+    }
+
+    async fn read(&self, id: &IncidentId) -> Result<Option<IncidentRecord>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(incident_pk(id)))
+            .consistent_read(true);
+        let mut incident = None;
+        let mut links: Vec<Link> = Vec::new();
+        let mut updates = Vec::new();
+        for item in query_all(query).await? {
+            match get_s(&item, "sk")? {
+                INCIDENT_SK => incident = Some(incident_from(&item)?),
+                sk if sk.starts_with(LINK_PREFIX) => links.push(from_json(&item)?),
+                // Sorted by their zero-padded sequence already.
+                sk if sk.starts_with(UPDATE_PREFIX) => updates.push(from_json(&item)?),
+                _ => {}
+            }
+        }
+        links.sort_by(|a, b| {
+            (a.linked_at, a.reference.as_str()).cmp(&(b.linked_at, b.reference.as_str()))
+        });
+        Ok(incident.map(|incident| IncidentRecord {
+            incident,
+            links,
+            updates,
+        }))
+    }
+
+    async fn link(
+        &self,
+        incident: &IncidentId,
+        change: &Change,
+        link: &Link,
+    ) -> Result<LinkWrite, StoreError> {
+        self.change_link(incident, change, Some(link)).await
+    }
+
+    async fn unlink(
+        &self,
+        incident: &IncidentId,
+        change: &Change,
+    ) -> Result<LinkWrite, StoreError> {
+        self.change_link(incident, change, None).await
+    }
+
+    async fn save_status(
+        &self,
+        incident: &Incident,
+        expected_version: u64,
+        update: &IncidentUpdate,
+    ) -> Result<Updated, StoreError> {
+        let mut set = vec!["#s = :status", "#v = :next", "#u = :updated_at"];
+        let mut attribute_names =
+            names(&[("#s", "status"), ("#v", "version"), ("#u", "updated_at")]);
+        let mut values = HashMap::from([
+            (":status".to_owned(), s(incident.status.as_str())),
+            (":next".to_owned(), n(incident.version)),
+            (":updated_at".to_owned(), s(incident.updated_at.to_string())),
+            (":expected".to_owned(), n(expected_version)),
+        ]);
+        if let Some(resolved_at) = incident.resolved_at {
+            set.push("#r = :resolved_at");
+            attribute_names.insert("#r".into(), "resolved_at".into());
+            values.insert(":resolved_at".into(), s(resolved_at.to_string()));
+        }
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(incident_pk(&incident.id), INCIDENT_SK)))
+                        .update_expression(format!("SET {}", set.join(", ")))
+                        .condition_expression("#v = :expected")
+                        .set_expression_attribute_names(Some(attribute_names))
+                        .set_expression_attribute_values(Some(values))
+                        .build()
+                        .map_err(backend)?,
+                )
+                .build(),
+            put(
+                &self.table,
+                update_item(&incident.id, update)?,
+                "attribute_not_exists(pk)",
+            )?,
+        ];
+        if let Some(resolved_at) = incident.resolved_at {
+            // The subject's next reports count from here, towards a new incident.
+            items.push(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(subject_pk(&incident.subject), MARKER_SK)))
+                            .update_expression("SET #state = :resolved, #r = :resolved_at")
+                            .condition_expression("#i = :incident")
+                            .set_expression_attribute_names(Some(names(&[
+                                ("#state", "state"),
+                                ("#r", "resolved_at"),
+                                ("#i", "incident_id"),
+                            ])))
+                            .set_expression_attribute_values(Some(HashMap::from([
+                                (":resolved".to_owned(), s("resolved")),
+                                (":resolved_at".to_owned(), s(resolved_at.to_string())),
+                                (":incident".to_owned(), s(incident.id.as_str())),
+                            ])))
+                            .build()
+                            .map_err(backend)?,
+                    )
+                    .build(),
+            );
+        }
+        Ok(match self.transact(items).await? {
+            Ok(()) => Updated::Done,
+            Err(_) => Updated::Stale,
+        })
+    }
+
+    async fn settle_escalation(
+        &self,
+        id: &IncidentId,
+        state: EscalationProgress,
+    ) -> Result<Updated, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(incident_pk(id), INCIDENT_SK)))
+            .update_expression("SET #e = :state")
+            .condition_expression("#e = :pending")
+            .expression_attribute_names("#e", "escalation_state")
+            .expression_attribute_values(":state", s(state.as_str()))
+            .expression_attribute_values(":pending", s(EscalationProgress::Pending.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Updated::Done),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(Updated::Stale)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::incident::{open, Opening};
+    use crate::domain::outbox::MessageId;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("valid")
+    }
+
+    fn incident() -> Incident {
+        open(Opening {
+            id: IncidentId::from_random([7; 12]),
+            subject: Subject::from_report(Some("Roulette  Royale"), None).expect("named"),
+            trigger: TicketReference::from_random([4; 9]),
+            reports: 3,
+            threshold: 3,
+            window: jiff::SignedDuration::from_mins(60),
+            window_start: at("2026-11-26T14:00:00Z"),
+            escalation_id: MessageId::from_bytes([9; 16]),
+            at: at("2026-11-26T15:00:00Z"),
+        })
+    }
+
+    #[test]
+    fn an_incident_survives_its_item_and_its_changing_fields_win() {
+        let incident = incident();
+        let mut item = incident_item(&incident).expect("item");
+        assert_eq!(
+            item.get("pk"),
+            Some(&s(format!("INCIDENT#{}", incident.id)))
+        );
+        assert_eq!(incident_from(&item).expect("readable"), incident);
+        item.insert("status".into(), s("resolved"));
+        item.insert("version".into(), n(2));
+        item.insert("resolved_at".into(), s("2026-11-26T16:00:00Z"));
+        item.insert("escalation_state".into(), s("requested"));
+        let read = incident_from(&item).expect("readable");
+        assert_eq!(read.status, IncidentStatus::Resolved);
+        assert_eq!(read.version, 2);
+        assert_eq!(read.resolved_at, Some(at("2026-11-26T16:00:00Z")));
+        assert_eq!(read.escalation.state, EscalationProgress::Requested);
+        item.insert("escalation_state".into(), s("sideways"));
+        assert!(matches!(
+            incident_from(&item),
+            Err(StoreError::Corrupt {
+                attribute: "escalation_state"
+            })
+        ));
+    }
+
+    #[test]
+    fn reports_sort_by_time_under_their_subject() {
+        let subject = Subject::from_report(Some("Roulette Royale"), None).expect("named");
+        let report = Report {
+            reference: TicketReference::from_random([1; 9]),
+            received_at: at("2026-11-26T15:00:00.123Z"),
+        };
+        let item = report_item(&subject, &report);
+        assert_eq!(item.get("pk"), Some(&s("SUBJECT#game:roulette royale")));
+        let Some(AttributeValue::S(sk)) = item.get("sk") else {
+            panic!("sort key")
+        };
+        assert_eq!(
+            sk,
+            &format!("REPORT#001795705200123#{}", report.reference.as_str())
+        );
+        assert!(sk.as_str() < REPORTS_END);
+        assert_eq!(report_from(&item).expect("readable"), report);
+    }
+
+    #[test]
+    fn the_marker_says_open_or_when_resolved() {
+        let incident = incident();
+        let mut item = marker_item(&incident);
+        assert_eq!(
+            marker_from(&item).expect("readable"),
+            SubjectMarker {
+                incident: incident.id.clone(),
+                resolved_at: None
+            }
+        );
+        item.insert("state".into(), s("resolved"));
+        item.insert("resolved_at".into(), s("2026-11-26T16:00:00Z"));
+        assert_eq!(
+            marker_from(&item).expect("readable").resolved_at,
+            Some(at("2026-11-26T16:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn the_queue_key_carries_the_new_priority() {
+        let reference = TicketReference::from_random([1; 9]);
+        assert_eq!(
+            queue_sk(Priority::Urgent, at("2026-11-26T15:00:00Z"), &reference),
+            format!("1#001795705200000#{}", reference.as_str())
+        );
+    }
+}

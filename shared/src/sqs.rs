@@ -1,0 +1,78 @@
+//! The SQS adapter: the escalations and notifications queues the outbox feeds, and the
+//! specialist teams' FIFO queues.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_sqs::Client;
+
+use crate::config::QueuesConfig;
+use crate::core::{MessageQueues, SendError};
+use crate::domain::outbox::Destination;
+use crate::domain::ticket::Team;
+
+#[derive(Clone)]
+pub struct SqsQueues {
+    client: Client,
+    escalations: String,
+    notifications: String,
+    teams: BTreeMap<&'static str, String>,
+}
+
+impl SqsQueues {
+    pub fn new(client: Client, config: &QueuesConfig) -> Self {
+        Self {
+            client,
+            escalations: config.escalations_queue_url.clone(),
+            notifications: config.notifications_queue_url.clone(),
+            teams: config
+                .team_queue_urls
+                .iter()
+                .map(|(team, url)| (team.as_str(), url.clone()))
+                .collect(),
+        }
+    }
+}
+
+fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> SendError {
+    SendError::Backend(Box::new(e))
+}
+
+impl MessageQueues for SqsQueues {
+    async fn send(&self, destination: Destination, body: &str) -> Result<(), SendError> {
+        let url = match destination {
+            Destination::Escalations => &self.escalations,
+            Destination::Notifications => &self.notifications,
+        };
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn send_to_team(
+        &self,
+        team: Team,
+        group: &str,
+        deduplication_id: &str,
+        body: &str,
+    ) -> Result<(), SendError> {
+        let url = self
+            .teams
+            .get(team.as_str())
+            .ok_or(SendError::NoQueue(team.as_str()))?;
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .message_group_id(group)
+            .message_deduplication_id(deduplication_id)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,608 @@
+//! Multi-player incidents through the real AWS SDK against the emulator, on a table
+//! provisioned from infra/template.yaml: the window count, one incident under a concurrent
+//! burst, atomic links (ticket, link and history together), the queue order of linked tickets,
+//! the one escalation, and status updates reaching every linked player once.
+
+use std::sync::Arc;
+
+use guichet::config::IncidentConfig;
+use guichet::core::{OutboxStore, TicketStore};
+use guichet::domain::incident::{
+    EscalationProgress, IncidentId, IncidentRuleError, IncidentStatus,
+};
+use guichet::domain::intake::TicketRequest;
+use guichet::domain::notification::{NotificationKind, NotificationTemplates, Notifier};
+use guichet::domain::outbox::Destination;
+use guichet::domain::reference::TicketReference;
+use guichet::domain::sla::SupportCalendar;
+use guichet::domain::ticket::{PlayerId, Priority, Team, Ticket, TicketStatus};
+use guichet::dynamo::DynamoTicketStore;
+use guichet::dynamo_incidents::DynamoIncidentStore;
+use guichet::http::{Caller, Role};
+use guichet::incidents::{IncidentError, Incidents, ReportOutcome};
+use guichet::mocks::FixedClock;
+use guichet::tickets::{Desk, Submitted};
+use guichet_tests::{fresh_stack, Stack};
+use jiff::SignedDuration;
+
+const START: &str = "2026-11-26T15:00:00Z";
+
+struct World {
+    desk: Desk<DynamoTicketStore>,
+    incidents: Incidents<DynamoIncidentStore>,
+    clock: FixedClock,
+}
+
+impl World {
+    async fn new() -> World {
+        let stack = fresh_stack().await;
+        let clock = FixedClock::at(START);
+        World {
+            desk: desk(&stack, clock.clone()),
+            incidents: Incidents::connect(
+                &stack.tickets_table,
+                IncidentConfig {
+                    threshold: 3,
+                    window: SignedDuration::from_mins(60),
+                },
+                &stack.sdk,
+            ),
+            clock,
+        }
+    }
+
+    fn later(&self, minutes: i64) {
+        self.clock.set(
+            jiff::Timestamp::from_millisecond(now_ms(&self.clock) + minutes * 60_000)
+                .expect("valid"),
+        );
+    }
+
+    /// A player's report of a problem with `game`, stored by intake (not yet recorded).
+    async fn submit(&self, player: &str, game: &str) -> TicketReference {
+        submit(&self.desk, player, game).await
+    }
+
+    async fn record(&self, reference: &TicketReference) -> ReportOutcome {
+        self.incidents
+            .record_report(&self.desk, reference)
+            .await
+            .expect("recorded")
+            .outcome
+    }
+
+    async fn report(&self, player: &str, game: &str) -> (TicketReference, ReportOutcome) {
+        let reference = self.submit(player, game).await;
+        let outcome = self.record(&reference).await;
+        (reference, outcome)
+    }
+
+    /// Three reports of `game`, ten minutes apart: the incident they open.
+    async fn incident(&self, game: &str) -> (IncidentId, Vec<TicketReference>) {
+        let mut references = Vec::new();
+        let mut opened = None;
+        for i in 0..3 {
+            let (reference, outcome) = self
+                .report(&format!("player-{}-{i}", game.replace(' ', "_")), game)
+                .await;
+            if let ReportOutcome::Opened { incident, .. } = outcome {
+                opened = Some(incident);
+            }
+            references.push(reference);
+            self.later(10);
+        }
+        (opened.expect("the third report opens it"), references)
+    }
+
+    async fn ticket(&self, reference: &TicketReference) -> guichet::core::TicketWithHistory {
+        self.desk
+            .store
+            .get(reference)
+            .await
+            .expect("read")
+            .expect("found")
+    }
+
+    async fn pending(&self, destination: Destination) -> Vec<String> {
+        self.desk
+            .store
+            .pending(500)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .filter(|m| m.destination == destination)
+            .map(|m| m.body)
+            .collect()
+    }
+}
+
+fn now_ms(clock: &FixedClock) -> i64 {
+    guichet::core::Clock::now(clock).as_millisecond()
+}
+
+fn desk(stack: &Stack, clock: FixedClock) -> Desk<DynamoTicketStore> {
+    let calendar = SupportCalendar::published().expect("bundled time zone");
+    Desk {
+        store: DynamoTicketStore::new(stack.dynamodb(), stack.tickets_table.clone()),
+        clock: Box::new(clock),
+        references: Box::new(guichet::core::RandomReferences),
+        notifier: Notifier::new(
+            NotificationTemplates::bundled().expect("bundled templates"),
+            calendar.zone().clone(),
+        ),
+        calendar,
+        idempotency_ttl: SignedDuration::from_hours(24),
+    }
+}
+
+async fn submit(desk: &Desk<DynamoTicketStore>, player: &str, game: &str) -> TicketReference {
+    let body = serde_json::json!({
+        "channel": "chat", "category": "incident", "subject": "Jeu figé pendant une mise",
+        "description": "La roue s'est arrêtée et ma mise de 20 $ a quitté mon solde.",
+        "incident": {"occurred_at": "2026-11-26T09:40:00-05:00", "game_name": game,
+                     "steps_tried": ["Rechargé la page"]}
+    });
+    let now = guichet::core::Clock::now(desk.clock.as_ref());
+    let request = TicketRequest::parse(&body, None, now).expect("valid request");
+    let player = PlayerId::parse(player).expect("valid player id");
+    match desk
+        .submit(player, request, None, None)
+        .await
+        .expect("stored")
+    {
+        Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => receipt.reference,
+    }
+}
+
+fn supervisor() -> Caller {
+    Caller {
+        subject: PlayerId::parse("sup-0001").expect("valid"),
+        roles: vec![Role::Supervisor],
+        teams: vec![],
+        email: None,
+    }
+}
+
+fn linked_to(ticket: &Ticket, id: &IncidentId) -> bool {
+    ticket.linked_incident.as_deref() == Some(id.as_str())
+}
+
+#[tokio::test]
+async fn reports_of_the_same_game_within_the_window_open_one_urgent_incident() {
+    let world = World::new().await;
+    // An earlier, ordinary games ticket: linked tickets must overtake it in the queue.
+    let (earlier, outcome) = world.report("player-b", "Blackjack Classique").await;
+    assert_eq!(outcome, ReportOutcome::Counted { reports: 1 });
+    world.later(1);
+
+    let mut references = Vec::new();
+    let mut opened = None;
+    for (i, name) in ["Roulette Royale", "roulette  royale", " ROULETTE ROYALE "]
+        .iter()
+        .enumerate()
+    {
+        let (reference, outcome) = world.report(&format!("player-{i}"), name).await;
+        match i {
+            0 | 1 => assert_eq!(outcome, ReportOutcome::Counted { reports: i + 1 }),
+            _ => match outcome {
+                ReportOutcome::Opened { incident, linked } => {
+                    assert_eq!(linked, 3);
+                    opened = Some(incident);
+                }
+                other => panic!("the third report opens the incident, got {other:?}"),
+            },
+        }
+        references.push(reference);
+        world.later(5);
+    }
+    let id = opened.expect("opened");
+
+    let record = world
+        .incidents
+        .view(&supervisor(), &id)
+        .await
+        .expect("readable");
+    assert_eq!(record.incident.status, IncidentStatus::Open);
+    assert_eq!(record.incident.team, Team::Games);
+    assert_eq!(record.incident.subject.key(), "game:roulette royale");
+    assert_eq!(record.links.len(), 3);
+    assert_eq!(
+        record.incident.escalation.state,
+        EscalationProgress::Requested
+    );
+    assert_eq!(record.incident.escalation.reference, references[2]);
+
+    for reference in &references {
+        let found = world.ticket(reference).await;
+        assert!(linked_to(&found.ticket, &id), "{reference} linked");
+        assert_eq!(found.ticket.priority, Priority::Urgent);
+        // The history line written beside the link reads back through the ticket store.
+        assert!(
+            found.history.iter().any(|h| h.reason == "incident_linked"),
+            "{:?}",
+            found.history
+        );
+    }
+    // One escalation, on the report that reached the threshold.
+    let trigger = world.ticket(&references[2]).await;
+    assert_eq!(trigger.ticket.status, TicketStatus::Escalated);
+    assert_eq!(trigger.escalations.len(), 1);
+    assert_eq!(trigger.escalations[0].id, record.incident.escalation.id);
+    assert_eq!(trigger.escalations[0].to_team, Team::Games);
+    assert_eq!(world.pending(Destination::Escalations).await.len(), 1);
+
+    // The queue serves the linked (urgent) reports before the earlier ordinary one.
+    let queue = world
+        .desk
+        .team_queue(Team::Games, 10, None)
+        .await
+        .expect("queue");
+    let order: Vec<&TicketReference> = queue.items.iter().map(|t| &t.reference).collect();
+    assert_eq!(order.len(), 4, "{order:?}");
+    assert_eq!(order[..3], references.iter().collect::<Vec<_>>()[..]);
+    assert_eq!(order[3], &earlier);
+
+    // A later report in the window joins the incident; the team is not told twice.
+    let (fourth, outcome) = world.report("player-4", "Roulette royale").await;
+    assert_eq!(outcome, ReportOutcome::Linked(id.clone()));
+    assert!(linked_to(&world.ticket(&fourth).await.ticket, &id));
+    assert_eq!(
+        world.record(&fourth).await,
+        ReportOutcome::Linked(id.clone()),
+        "idempotent"
+    );
+    assert_eq!(world.pending(Destination::Escalations).await.len(), 1);
+    let record = world
+        .incidents
+        .view(&supervisor(), &id)
+        .await
+        .expect("readable");
+    assert_eq!(record.links.len(), 4);
+}
+
+#[tokio::test]
+async fn a_report_outside_the_window_is_not_linked() {
+    let world = World::new().await;
+    let (old, _) = world.report("player-0", "Poker Rapide").await;
+    world.later(61);
+    let mut outcomes = Vec::new();
+    for i in 1..=3 {
+        let (_, outcome) = world.report(&format!("player-{i}"), "Poker Rapide").await;
+        outcomes.push(outcome);
+        world.later(1);
+    }
+    assert_eq!(
+        outcomes[0],
+        ReportOutcome::Counted { reports: 1 },
+        "the old one is out"
+    );
+    assert_eq!(outcomes[1], ReportOutcome::Counted { reports: 2 });
+    let ReportOutcome::Opened { incident, linked } = &outcomes[2] else {
+        panic!("the third report in the window opens it: {outcomes:?}");
+    };
+    assert_eq!(*linked, 3);
+    let record = world
+        .incidents
+        .view(&supervisor(), incident)
+        .await
+        .expect("readable");
+    assert!(record.links.iter().all(|l| l.reference != old));
+    let old = world.ticket(&old).await.ticket;
+    assert_eq!(old.linked_incident, None);
+    assert_eq!(old.priority, Priority::Normal);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_concurrent_burst_opens_one_incident() {
+    let world = Arc::new(World::new().await);
+    let mut references = Vec::new();
+    for i in 0..6 {
+        references.push(
+            world
+                .submit(&format!("burst-{i}"), "Machine à sous Dorée")
+                .await,
+        );
+    }
+    let mut tasks = Vec::new();
+    for reference in references.clone() {
+        let world = Arc::clone(&world);
+        tasks.push(tokio::spawn(async move {
+            world
+                .incidents
+                .record_report(&world.desk, &reference)
+                .await
+                .map(|r| r.outcome)
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("task").expect("recorded"));
+    }
+    let opened: Vec<&IncidentId> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            ReportOutcome::Opened { incident, .. } => Some(incident),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(opened.len(), 1, "{outcomes:?}");
+    let id = opened[0].clone();
+    for outcome in &outcomes {
+        assert!(
+            matches!(
+                outcome,
+                ReportOutcome::Opened { .. }
+                    | ReportOutcome::Linked(_)
+                    | ReportOutcome::Counted { .. }
+            ),
+            "{outcome:?}"
+        );
+        if let ReportOutcome::Linked(other) = outcome {
+            assert_eq!(other, &id);
+        }
+    }
+    // Every report of the burst ends up linked to it, whatever the interleaving.
+    for reference in &references {
+        let ticket = world.ticket(reference).await.ticket;
+        assert!(linked_to(&ticket, &id), "{reference}: {outcomes:?}");
+        assert_eq!(ticket.priority, Priority::Urgent);
+    }
+    let record = world
+        .incidents
+        .view(&supervisor(), &id)
+        .await
+        .expect("readable");
+    assert_eq!(record.links.len(), 6);
+    assert_eq!(
+        world.pending(Destination::Escalations).await.len(),
+        1,
+        "one escalation"
+    );
+}
+
+#[tokio::test]
+async fn staff_link_and_unlink_a_ticket_by_hand() {
+    let world = World::new().await;
+    let (id, _) = world.incident("Roulette Royale").await;
+    // Misspelt: its own subject, so the rule leaves it alone.
+    let (stray, outcome) = world.report("player-s", "Roulete Royal").await;
+    assert_eq!(outcome, ReportOutcome::Counted { reports: 1 });
+    let caller = supervisor();
+
+    let linked = world
+        .incidents
+        .link(&world.desk, &caller, &id, &stray)
+        .await
+        .expect("linked");
+    assert!(linked.changed);
+    assert_eq!(linked.record.links.len(), 4);
+    let found = world.ticket(&stray).await;
+    assert!(linked_to(&found.ticket, &id));
+    assert_eq!(found.ticket.priority, Priority::Urgent);
+    assert_eq!(found.ticket.version, linked.ticket.version);
+    let queue = world
+        .desk
+        .team_queue(Team::Games, 10, None)
+        .await
+        .expect("queue");
+    assert_eq!(
+        queue
+            .items
+            .iter()
+            .filter(|t| t.priority == Priority::Urgent)
+            .count(),
+        4
+    );
+
+    let again = world
+        .incidents
+        .link(&world.desk, &caller, &id, &stray)
+        .await
+        .expect("idempotent");
+    assert!(!again.changed);
+    assert_eq!(again.record.links.len(), 4);
+
+    let unlinked = world
+        .incidents
+        .unlink(&world.desk, &caller, &id, &stray)
+        .await
+        .expect("unlinked");
+    assert_eq!(unlinked.record.links.len(), 3);
+    let found = world.ticket(&stray).await;
+    assert_eq!(found.ticket.linked_incident, None);
+    assert_eq!(
+        found.ticket.priority,
+        Priority::Normal,
+        "back to its intake priority"
+    );
+    let line = found
+        .history
+        .iter()
+        .find(|h| h.reason == "incident_unlinked")
+        .expect("history says who unlinked it");
+    assert_eq!(
+        line.actor,
+        guichet::domain::ticket::Actor::Staff {
+            id: "sup-0001".into()
+        }
+    );
+    // Back in arrival order among the normal tickets: last in the queue.
+    let queue = world
+        .desk
+        .team_queue(Team::Games, 10, None)
+        .await
+        .expect("queue");
+    assert_eq!(queue.items.last().map(|t| &t.reference), Some(&stray));
+    assert!(matches!(
+        world
+            .incidents
+            .unlink(&world.desk, &caller, &id, &stray)
+            .await,
+        Err(IncidentError::Rule(IncidentRuleError::NotLinked))
+    ));
+
+    // A ticket of another incident stays with it.
+    let (_, others) = world.incident("Blackjack").await;
+    assert!(matches!(
+        world
+            .incidents
+            .link(&world.desk, &caller, &id, &others[0])
+            .await,
+        Err(IncidentError::Rule(IncidentRuleError::LinkedElsewhere))
+    ));
+}
+
+#[tokio::test]
+async fn a_status_update_reaches_every_linked_player_once() {
+    let world = World::new().await;
+    let (id, references) = world.incident("Roulette Royale").await;
+    let caller = supervisor();
+    let note = Some("Correctif 2.3.1 déployé".to_owned());
+
+    let update = world
+        .incidents
+        .update_status(
+            &world.desk,
+            &caller,
+            &id,
+            1,
+            IncidentStatus::Monitoring,
+            note.clone(),
+        )
+        .await
+        .expect("updated");
+    assert_eq!(update.notified, 3);
+    assert_eq!(update.record.incident.version, 2);
+    assert_eq!(update.record.updates.len(), 1);
+    // Sent again (a retry): nothing new is written.
+    let replay = world
+        .incidents
+        .update_status(
+            &world.desk,
+            &caller,
+            &id,
+            1,
+            IncidentStatus::Monitoring,
+            note,
+        )
+        .await
+        .expect("replayed");
+    assert!(replay.replayed);
+    assert_eq!(replay.notified, 0);
+    for reference in &references {
+        let found = world.ticket(reference).await;
+        let news = found
+            .notifications
+            .iter()
+            .filter(|n| n.kind == NotificationKind::IncidentUpdate)
+            .count();
+        assert_eq!(news, 1, "{reference}");
+    }
+    let messages = world.pending(Destination::Notifications).await;
+    let news: Vec<&String> = messages
+        .iter()
+        .filter(|b| b.contains("\"incident_update\""))
+        .collect();
+    assert_eq!(news.len(), 3, "one outbox message per linked player");
+    assert!(
+        news.iter().all(|b| !b.contains("Correctif")),
+        "the note stays with staff"
+    );
+
+    let resolved = world
+        .incidents
+        .update_status(&world.desk, &caller, &id, 2, IncidentStatus::Resolved, None)
+        .await
+        .expect("resolved");
+    assert_eq!(resolved.notified, 3);
+    for reference in &references {
+        let found = world.ticket(reference).await;
+        assert_eq!(found.ticket.status, TicketStatus::Resolved);
+        assert_eq!(
+            found
+                .notifications
+                .iter()
+                .filter(|n| n.kind == NotificationKind::Resolved)
+                .count(),
+            1
+        );
+        assert!(found
+            .history
+            .iter()
+            .any(|h| h.reason == "incident_resolved"));
+    }
+    let queue = world
+        .desk
+        .team_queue(Team::Games, 10, None)
+        .await
+        .expect("queue");
+    assert!(queue.items.is_empty(), "resolved tickets leave the queue");
+
+    // The outbreak is over: the next report counts afresh instead of joining it.
+    world.later(1);
+    let (_, outcome) = world.report("player-late", "Roulette Royale").await;
+    assert_eq!(outcome, ReportOutcome::Counted { reports: 1 });
+}
+
+/// The store's guarantee the burst relies on, without timing luck: the subject's marker admits
+/// one open incident, and a new one again once that one is resolved.
+#[tokio::test]
+async fn the_subject_marker_admits_one_open_incident_at_a_time() {
+    use guichet::domain::incident::{change_status, open, Opening, Subject};
+    use guichet::domain::outbox::MessageId;
+    use guichet::incidents::{IncidentStore, Opened};
+
+    let world = World::new().await;
+    let store = &world.incidents.store;
+    let subject = Subject::from_report(Some("Roulette Royale"), None).expect("named");
+    let at: jiff::Timestamp = START.parse().expect("valid");
+    let opening = |seed: u8| {
+        open(Opening {
+            id: IncidentId::from_random([seed; 12]),
+            subject: subject.clone(),
+            trigger: TicketReference::from_random([seed; 9]),
+            reports: 3,
+            threshold: 3,
+            window: SignedDuration::from_mins(60),
+            window_start: at,
+            escalation_id: MessageId::from_bytes([seed; 16]),
+            at,
+        })
+    };
+    let first = opening(1);
+    assert_eq!(store.open(&first).await.expect("written"), Opened::Created);
+    assert_eq!(
+        store.open(&opening(2)).await.expect("refused"),
+        Opened::SubjectTaken
+    );
+    let marker = store.marker(&subject).await.expect("read").expect("marker");
+    assert_eq!(marker.incident, first.id);
+    assert!(marker.is_open());
+
+    let staff = guichet::domain::ticket::Actor::Staff {
+        id: "sup-0001".into(),
+    };
+    let (resolved, update) =
+        change_status(&first, 1, IncidentStatus::Resolved, None, staff, at).expect("resolves");
+    assert_eq!(
+        store
+            .save_status(&resolved, 1, &update)
+            .await
+            .expect("written"),
+        guichet::core::Updated::Done
+    );
+    assert_eq!(
+        store
+            .save_status(&resolved, 1, &update)
+            .await
+            .expect("refused"),
+        guichet::core::Updated::Stale,
+        "the version moved"
+    );
+    let marker = store.marker(&subject).await.expect("read").expect("marker");
+    assert_eq!(marker.resolved_at, Some(at));
+    assert_eq!(
+        store.open(&opening(3)).await.expect("written"),
+        Opened::Created
+    );
+}

@@ -1,0 +1,209 @@
+//! Players hear of every change, end to end: a change through the local gateway writes the
+//! notification with it, the outbox relays it to the notifications queue, the
+//! send-notifications function (run by the local consumers) e-mails it through SES, and the
+//! e-mail is read back from the emulator — exactly once, in the ticket's language.
+
+use std::collections::BTreeMap;
+
+use guichet_local::client::{send, ClientResponse};
+use guichet_local::consumers::Consumers;
+use guichet_tests::{emails_to, error_chain, project_template, unique_stack_name, LocalApi};
+use serde_json::{json, Value};
+
+const POLL: std::time::Duration = std::time::Duration::from_secs(1);
+const MAX_ROUNDS: usize = 12;
+
+struct Fixture {
+    api: LocalApi,
+    consumers: Consumers,
+}
+
+async fn fixture() -> Fixture {
+    let api = LocalApi::start().await;
+    let queues = BTreeMap::from([
+        (
+            "EscalationsQueue".to_owned(),
+            api.stack.escalations_queue_url.clone(),
+        ),
+        (
+            "NotificationsQueue".to_owned(),
+            api.stack.notifications_queue_url.clone(),
+        ),
+    ]);
+    let consumers = Consumers::new(
+        &project_template(),
+        &api.stack.sdk,
+        api.stack.consumer_services(),
+        &queues,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("consumers: {}", error_chain(&e)));
+    Fixture { api, consumers }
+}
+
+impl Fixture {
+    async fn call(&self, path: &str, token: &str, language: &str, body: &Value) -> ClientResponse {
+        let bearer = format!("Bearer {token}");
+        send(
+            self.api.addr,
+            "POST",
+            path,
+            &[
+                ("authorization", &bearer),
+                ("content-type", "application/json"),
+                ("accept-language", language),
+            ],
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+        .expect("the gateway answers")
+    }
+
+    /// A technical ticket from a player whose token carries `email`.
+    async fn ticket(&self, email: &str, language: &str) -> String {
+        let token = self
+            .api
+            .token_with_email("player-notified", &["player"], 600, email);
+        let created = self
+            .call(
+                "/tickets",
+                &token,
+                language,
+                &json!({"channel": "form", "category": "technical", "subject": "Jeu figé",
+                        "description": "Le jeu se fige au chargement depuis ce matin."}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{:?}", created.json());
+        created.json()["reference"]
+            .as_str()
+            .expect("reference")
+            .to_owned()
+    }
+
+    fn agent(&self) -> String {
+        self.api.token("agent-3", &["agent", "team:technical"], 600)
+    }
+
+    /// Receive-and-dispatch rounds over both queues until neither has anything visible.
+    async fn drain(&self) {
+        for _ in 0..MAX_ROUNDS {
+            let round = self
+                .consumers
+                .drain_once(POLL)
+                .await
+                .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
+            assert_eq!(round.failed, 0, "{round:?}");
+            if round.received == 0 {
+                return;
+            }
+        }
+        panic!("the queues were not empty after {MAX_ROUNDS} rounds");
+    }
+}
+
+fn address(label: &str) -> String {
+    format!("{label}.{}@joueurs.example", unique_stack_name())
+}
+
+#[tokio::test]
+async fn a_status_change_sends_exactly_one_e_mail_in_the_tickets_language() {
+    let f = fixture().await;
+    let to = address("en");
+    let reference = f.ticket(&to, "en-CA").await;
+    f.drain().await;
+    let received = emails_to(&to).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].subject, format!("Request {reference} received"));
+    assert_eq!(received[0].source, f.api.stack.notification_sender);
+
+    let resolved = f
+        .call(
+            &format!("/tickets/{reference}/status"),
+            &f.agent(),
+            "fr-CA",
+            &json!({"version": 1, "status": "resolved", "reason": "cache_cleared"}),
+        )
+        .await;
+    assert_eq!(resolved.status, 200, "{:?}", resolved.json());
+    f.drain().await;
+    let emails = emails_to(&to).await;
+    assert_eq!(emails.len(), 2, "{emails:?}");
+    let last = &emails[1];
+    assert!(
+        last.subject.contains(&reference) && last.subject.contains("resolved"),
+        "English, as the ticket, whatever the agent's language: {}",
+        last.subject
+    );
+
+    // A duplicate delivery of the same notification sends nothing.
+    let ticket = send(
+        f.api.addr,
+        "GET",
+        &format!("/tickets/{reference}"),
+        &[("authorization", &format!("Bearer {}", f.agent()))],
+        None,
+    )
+    .await
+    .expect("read")
+    .json();
+    let notification = &ticket["notifications"][1];
+    assert_eq!(notification["kind"], "resolved");
+    let duplicate = json!({
+        "schema": "guichet.notification.v1",
+        "notification_id": notification["id"],
+        "player": "player-notified",
+        "ticket": reference,
+        "kind": "resolved",
+        "language": "en",
+        "subject": notification["subject"],
+        "body": notification["body"],
+        "created_at": notification["at"],
+    });
+    f.api
+        .stack
+        .sqs()
+        .send_message()
+        .queue_url(&f.api.stack.notifications_queue_url)
+        .message_body(duplicate.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("SendMessage: {}", error_chain(&e)));
+    f.drain().await;
+    assert_eq!(emails_to(&to).await.len(), 2, "not sent twice");
+}
+
+#[tokio::test]
+async fn an_escalated_ticket_tells_its_player_in_french_which_team_has_it() {
+    let f = fixture().await;
+    let to = address("fr");
+    let reference = f.ticket(&to, "fr-CA").await;
+    let accepted = f
+        .call(
+            &format!("/tickets/{reference}/escalate"),
+            &f.agent(),
+            "en",
+            &json!({"version": 1, "team": "payments", "reason": "needs_processor_trace"}),
+        )
+        .await;
+    assert_eq!(accepted.status, 202, "{:?}", accepted.json());
+    f.drain().await;
+    let emails = emails_to(&to).await;
+    let subjects: Vec<&str> = emails.iter().map(|e| e.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("Demande {reference} reçue"),
+            format!("Votre demande {reference} est confiée à une équipe spécialisée"),
+        ],
+        "{emails:?}"
+    );
+    assert!(
+        emails[1].body.contains("l'équipe paiements"),
+        "{}",
+        emails[1].body
+    );
+    assert!(
+        emails[1].body.contains("(heure de l'Est)"),
+        "a local due date"
+    );
+}
