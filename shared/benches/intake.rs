@@ -10,6 +10,8 @@ use std::time::Instant;
 
 use guichet::domain::acknowledgement::acknowledgement;
 use guichet::domain::intake::TicketRequest;
+use guichet::domain::notification::{NotificationKind, Notifier};
+use guichet::domain::outbox::MessageId;
 use guichet::domain::reference::TicketReference;
 use guichet::domain::sla::SupportCalendar;
 use guichet::domain::ticket::PlayerId;
@@ -55,6 +57,41 @@ fn main() {
     let median = per_request_ns[SAMPLES / 2];
     let p95 = per_request_ns[(SAMPLES * 95) / 100];
     println!("intake domain work per request: median {median:.0} ns, p95 {p95:.0} ns ({SAMPLES} samples x {PER_SAMPLE})");
+
+    // What intake and every status change add since notifications: rendering the player's
+    // notification from its template (with the local due date) and serialising its queue
+    // message, all written in the change's transaction.
+    let notifier = Notifier::bundled();
+    let value: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let request = TicketRequest::parse(&value, Some("fr-CA"), now).expect("valid");
+    let (ticket, _, _) = request.open(
+        TicketReference::from_random([7; 9]),
+        player.clone(),
+        now,
+        &calendar,
+    );
+    let mut render_ns = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let started = Instant::now();
+        for i in 0..PER_SAMPLE {
+            let rendered = notifier
+                .for_ticket(
+                    NotificationKind::Received,
+                    black_box(&ticket),
+                    MessageId::from_bytes([(i % 251) as u8; 16]),
+                    now,
+                )
+                .expect("rendered");
+            black_box(rendered);
+        }
+        render_ns.push(started.elapsed().as_nanos() as f64 / PER_SAMPLE as f64);
+    }
+    render_ns.sort_by(f64::total_cmp);
+    println!(
+        "notification rendering + queue message: median {:.0} ns, p95 {:.0} ns ({SAMPLES} samples x {PER_SAMPLE})",
+        render_ns[SAMPLES / 2],
+        render_ns[(SAMPLES * 95) / 100]
+    );
 
     let started = Instant::now();
     for _ in 0..PER_SAMPLE {

@@ -41,11 +41,11 @@ use crate::domain::ticket::{
     Actor, Category, Channel, IncidentDetails, Language, PlayerId, Priority, StatusChange, Team,
     Ticket, TicketStatus,
 };
-use crate::domain::workflow::Message;
+use crate::domain::workflow::{Change, Message};
 
 type Item = HashMap<String, AttributeValue>;
 
-const TICKET_SK: &str = "TICKET";
+pub(crate) const TICKET_SK: &str = "TICKET";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const HISTORY_PREFIX: &str = "HISTORY#";
 const MESSAGE_PREFIX: &str = "MESSAGE#";
@@ -72,7 +72,7 @@ impl DynamoTicketStore {
     }
 }
 
-fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
+pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 
@@ -85,7 +85,7 @@ fn player_pk(player: &PlayerId) -> String {
 }
 
 /// Epoch milliseconds, zero-padded so that string order is time order.
-fn sortable(at: Timestamp) -> String {
+pub(crate) fn sortable(at: Timestamp) -> String {
     format!("{:015}", at.as_millisecond().max(0))
 }
 
@@ -99,7 +99,7 @@ fn idempotency_pk(claim_player: &PlayerId, key: &str) -> String {
     format!("IDEMPOTENCY#{}#{key}", claim_player.as_str())
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
@@ -112,20 +112,12 @@ fn ticket_item(ticket: &Ticket) -> Item {
         "gsi1sk".into(),
         s(player_sk(ticket.created_at, &ticket.reference)),
     );
-    if !matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed) {
-        // Sparse: only open work is in a team's queue, so its cost never grows with history.
+    if let Some(sk) = ticket_queue_sk(ticket) {
         item.insert(
             "gsi2pk".into(),
             s(format!("QUEUE#{}", ticket.team.as_str())),
         );
-        item.insert(
-            "gsi2sk".into(),
-            s(queue_sk(
-                ticket.priority,
-                ticket.created_at,
-                &ticket.reference,
-            )),
-        );
+        item.insert("gsi2sk".into(), s(sk));
     }
     item.insert("type".into(), s("ticket"));
     item.insert("reference".into(), s(ticket.reference.as_str()));
@@ -163,6 +155,9 @@ fn ticket_item(ticket: &Ticket) -> Item {
         if let Some(game) = &incident.game_name {
             m.insert("game_name".into(), s(game));
         }
+        if let Some(system) = &incident.payment_system {
+            m.insert("payment_system".into(), s(system));
+        }
         if let Some(tx) = &incident.transaction_id {
             m.insert("transaction_id".into(), s(tx));
         }
@@ -188,6 +183,18 @@ fn history_item(reference: &TicketReference, change: &StatusChange, seq: u32) ->
     item.insert("reason".into(), s(&change.reason));
     insert_actor(&mut item, &change.actor);
     item
+}
+
+/// The history lines of a change, keyed by the new version (unique to this write) times 16,
+/// plus the line's index: whoever writes a change to a ticket keys its lines this way.
+pub(crate) fn change_history_items(change: &Change) -> impl Iterator<Item = Item> + '_ {
+    let base = u32::try_from(change.ticket.version)
+        .unwrap_or(u32::MAX / 16)
+        .saturating_mul(16);
+    change.history.iter().enumerate().map(move |(i, line)| {
+        let seq = base.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+        history_item(&change.ticket.reference, line, seq)
+    })
 }
 
 fn insert_actor(item: &mut Item, actor: &Actor) {
@@ -240,7 +247,19 @@ fn message_from(item: &Item) -> Result<Message, StoreError> {
     })
 }
 
-fn queue_sk(priority: Priority, created_at: Timestamp, reference: &TicketReference) -> String {
+/// A ticket's sort key in its team's queue, while it is in the queue. The index is sparse:
+/// only open work (neither resolved nor closed) is in it, so its cost never grows with history.
+pub(crate) fn ticket_queue_sk(ticket: &Ticket) -> Option<String> {
+    (!matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed))
+        .then(|| queue_sk(ticket.priority, ticket.created_at, &ticket.reference))
+}
+
+/// The team queue's sort key: priority rank, then arrival, then reference.
+pub(crate) fn queue_sk(
+    priority: Priority,
+    created_at: Timestamp,
+    reference: &TicketReference,
+) -> String {
     format!(
         "{}#{}#{}",
         priority.rank(),
@@ -271,13 +290,13 @@ fn idempotency_item(claim: &IdempotencyClaim, reference: &TicketReference) -> It
 /// Escalation and notification records are stored whole, as JSON: they are read with their
 /// ticket, never queried by their fields (the escalation's `state` is kept beside it for the
 /// routing condition).
-fn json_attribute<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+pub(crate) fn json_attribute<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
     serde_json::to_string(value)
         .map(AttributeValue::S)
         .map_err(|_| StoreError::Corrupt { attribute: "data" })
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     serde_json::from_str(get_s(item, "data")?)
         .map_err(|_| StoreError::Corrupt { attribute: "data" })
 }
@@ -371,14 +390,14 @@ fn escalation_put(table: &str, escalation: &Escalation) -> Result<Put, StoreErro
     Ok(p)
 }
 
-fn get_s<'a>(item: &'a Item, attribute: &'static str) -> Result<&'a str, StoreError> {
+pub(crate) fn get_s<'a>(item: &'a Item, attribute: &'static str) -> Result<&'a str, StoreError> {
     match item.get(attribute) {
         Some(AttributeValue::S(value)) => Ok(value),
         _ => Err(StoreError::Corrupt { attribute }),
     }
 }
 
-fn opt_s(item: &Item, attribute: &'static str) -> Option<String> {
+pub(crate) fn opt_s(item: &Item, attribute: &'static str) -> Option<String> {
     match item.get(attribute) {
         Some(AttributeValue::S(value)) => Some(value.clone()),
         _ => None,
@@ -393,8 +412,16 @@ fn parse_with<T>(
     parse(get_s(item, attribute)?).ok_or(StoreError::Corrupt { attribute })
 }
 
-fn timestamp(item: &Item, attribute: &'static str) -> Result<Timestamp, StoreError> {
+pub(crate) fn timestamp(item: &Item, attribute: &'static str) -> Result<Timestamp, StoreError> {
     parse_with(item, attribute, |v| v.parse().ok())
+}
+
+/// A whole number attribute (`N`), such as an item's version.
+pub(crate) fn number(item: &Item, attribute: &'static str) -> Result<u64, StoreError> {
+    match item.get(attribute) {
+        Some(AttributeValue::N(n)) => n.parse().map_err(|_| StoreError::Corrupt { attribute }),
+        _ => Err(StoreError::Corrupt { attribute }),
+    }
 }
 
 fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
@@ -402,6 +429,7 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
         Some(AttributeValue::M(m)) => Some(IncidentDetails {
             occurred_at: timestamp(m, "occurred_at")?,
             game_name: opt_s(m, "game_name"),
+            payment_system: opt_s(m, "payment_system"),
             transaction_id: opt_s(m, "transaction_id"),
             steps_tried: match m.get("steps_tried") {
                 Some(AttributeValue::L(list)) => list
@@ -443,16 +471,7 @@ fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
         created_at: timestamp(item, "created_at")?,
         updated_at: timestamp(item, "updated_at")?,
         response_due_at: timestamp(item, "response_due_at")?,
-        version: match item.get("version") {
-            Some(AttributeValue::N(n)) => n.parse().map_err(|_| StoreError::Corrupt {
-                attribute: "version",
-            })?,
-            _ => {
-                return Err(StoreError::Corrupt {
-                    attribute: "version",
-                })
-            }
-        },
+        version: number(item, "version")?,
     })
 }
 
@@ -493,6 +512,21 @@ pub(crate) async fn query_all(
             _ => return Ok(items),
         }
     }
+}
+
+/// A whole item collection (every item under one `pk`), read consistently.
+pub(crate) async fn read_collection(
+    client: &Client,
+    table: &str,
+    pk: String,
+) -> Result<Vec<Item>, StoreError> {
+    let query = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", s(pk))
+        .consistent_read(true);
+    query_all(query).await
 }
 
 fn put(table: &str, item: Item, condition: &str) -> Result<Put, StoreError> {
@@ -661,19 +695,12 @@ impl TicketStore for DynamoTicketStore {
         &self,
         reference: &TicketReference,
     ) -> Result<Option<TicketWithHistory>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(ticket_pk(reference)))
-            .consistent_read(true);
         let mut ticket = None;
         let mut history = Vec::new();
         let mut messages = Vec::new();
         let mut notifications = Vec::new();
         let mut escalations: Vec<Escalation> = Vec::new();
-        for item in query_all(query).await? {
+        for item in read_collection(&self.client, &self.table, ticket_pk(reference)).await? {
             match get_s(&item, "sk")? {
                 TICKET_SK => ticket = Some(ticket_from(&item)?),
                 sk if sk.starts_with(HISTORY_PREFIX) => history.push(status_change_from(&item)?),
@@ -782,17 +809,8 @@ impl TicketStore for DynamoTicketStore {
             AttributeValue::N(change.expected_version.to_string()),
         )]));
         let mut items = vec![ticket_put];
-        // The new version is unique to this write, so it keeps the sort keys unique.
-        let base = u32::try_from(ticket.version)
-            .unwrap_or(u32::MAX / 16)
-            .saturating_mul(16);
-        for (i, line) in change.history.iter().enumerate() {
-            let seq = base.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
-            items.push(put(
-                &self.table,
-                history_item(reference, line, seq),
-                "attribute_not_exists(pk)",
-            )?);
+        for line in change_history_items(change) {
+            items.push(put(&self.table, line, "attribute_not_exists(pk)")?);
         }
         if let Some(message) = &change.message {
             items.push(put(
@@ -1016,6 +1034,19 @@ mod tests {
         );
         let item = history_item(&ticket.reference, &change, 0);
         assert_eq!(status_change_from(&item).expect("readable"), change);
+        let mut paid = ticket;
+        if let Some(details) = paid.incident.as_mut() {
+            details.payment_system = Some("Interac e-Transfer".into());
+        }
+        let item = ticket_item(&paid);
+        let Some(AttributeValue::M(incident)) = item.get("incident") else {
+            panic!("incident details missing")
+        };
+        assert_eq!(
+            incident.get("payment_system"),
+            Some(&s("Interac e-Transfer"))
+        );
+        assert_eq!(ticket_from(&item).expect("readable"), paid);
     }
 
     #[test]

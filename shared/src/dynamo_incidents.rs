@@ -22,8 +22,8 @@
 //! Linking and unlinking update the ticket item in place (its `linked_incident`, `priority`, the
 //! queue sort key `gsi2sk` that carries the priority, `version` and `updated_at`) under its
 //! version, with the link and a history line, in one `TransactWriteItems`. The ticket item's
-//! layout is `dynamo.rs`'s: the queue sort key and the history line are built here the way it
-//! builds them (the integration tests read them back through `DynamoTicketStore`).
+//! layout is `dynamo.rs`'s: the queue sort key and the history lines are built by its functions
+//! (the integration tests read them back through `DynamoTicketStore`).
 
 use std::collections::HashMap;
 
@@ -41,15 +41,16 @@ use crate::domain::incident::{
     Subject, SubjectMarker,
 };
 use crate::domain::reference::TicketReference;
-use crate::domain::ticket::{Actor, Priority, StatusChange, Ticket, TicketStatus};
+use crate::domain::ticket::Ticket;
 use crate::domain::workflow::Change;
-use crate::dynamo::{query_all, ticket_pk};
+use crate::dynamo::{
+    backend, change_history_items, from_json, get_s, json_attribute as json, number, opt_s,
+    query_all, read_collection, s, sortable, ticket_pk, ticket_queue_sk, timestamp, TICKET_SK,
+};
 use crate::incidents::{IncidentRecord, IncidentStore, LinkWrite, Opened};
 
 type Item = HashMap<String, AttributeValue>;
 
-const TICKET_SK: &str = "TICKET";
-const HISTORY_PREFIX: &str = "HISTORY#";
 const REPORT_PREFIX: &str = "REPORT#";
 const MARKER_SK: &str = "INCIDENT";
 const INCIDENT_SK: &str = "INCIDENT";
@@ -73,14 +74,6 @@ impl DynamoIncidentStore {
     }
 }
 
-fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
 fn n(value: u64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
@@ -102,77 +95,6 @@ fn names(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
-}
-
-/// Epoch milliseconds, zero-padded so that string order is time order (as `dynamo.rs`).
-fn sortable(at: Timestamp) -> String {
-    format!("{:015}", at.as_millisecond().max(0))
-}
-
-/// The team queue's sort key, exactly as `dynamo.rs` writes it on the ticket item: priority
-/// rank, then arrival, then reference.
-fn queue_sk(priority: Priority, created_at: Timestamp, reference: &TicketReference) -> String {
-    format!(
-        "{}#{}#{}",
-        priority.rank(),
-        sortable(created_at),
-        reference.as_str()
-    )
-}
-
-/// A history line, laid out as `dynamo.rs` lays them out (read back by `DynamoTicketStore`).
-fn history_item(reference: &TicketReference, change: &StatusChange, seq: u32) -> Item {
-    let mut item = Item::new();
-    item.insert("pk".into(), s(ticket_pk(reference)));
-    item.insert(
-        "sk".into(),
-        s(format!("{HISTORY_PREFIX}{}#{seq:04}", sortable(change.at))),
-    );
-    item.insert("type".into(), s("status_change"));
-    item.insert("at".into(), s(change.at.to_string()));
-    item.insert("status".into(), s(change.status.as_str()));
-    item.insert("reason".into(), s(&change.reason));
-    let (kind, id) = match &change.actor {
-        Actor::Player => ("player", None),
-        Actor::Staff { id } => ("staff", Some(id.as_str())),
-        Actor::System => ("system", None),
-    };
-    item.insert("actor".into(), s(kind));
-    if let Some(id) = id {
-        item.insert("actor_id".into(), s(id));
-    }
-    item
-}
-
-fn json<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
-    serde_json::to_string(value)
-        .map(AttributeValue::S)
-        .map_err(|_| StoreError::Corrupt { attribute: "data" })
-}
-
-fn get_s<'a>(item: &'a Item, attribute: &'static str) -> Result<&'a str, StoreError> {
-    match item.get(attribute) {
-        Some(AttributeValue::S(value)) => Ok(value),
-        _ => Err(StoreError::Corrupt { attribute }),
-    }
-}
-
-fn opt_s<'a>(item: &'a Item, attribute: &str) -> Option<&'a str> {
-    match item.get(attribute) {
-        Some(AttributeValue::S(value)) => Some(value),
-        _ => None,
-    }
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    serde_json::from_str(get_s(item, "data")?)
-        .map_err(|_| StoreError::Corrupt { attribute: "data" })
-}
-
-fn timestamp(item: &Item, attribute: &'static str) -> Result<Timestamp, StoreError> {
-    get_s(item, attribute)?
-        .parse()
-        .map_err(|_| StoreError::Corrupt { attribute })
 }
 
 fn report_item(subject: &Subject, report: &Report) -> Item {
@@ -221,16 +143,7 @@ fn incident_from(item: &Item) -> Result<Incident, StoreError> {
     incident.status = IncidentStatus::parse(get_s(item, "status")?).ok_or(StoreError::Corrupt {
         attribute: "status",
     })?;
-    incident.version = match item.get("version") {
-        Some(AttributeValue::N(v)) => v.parse().map_err(|_| StoreError::Corrupt {
-            attribute: "version",
-        })?,
-        _ => {
-            return Err(StoreError::Corrupt {
-                attribute: "version",
-            })
-        }
-    };
+    incident.version = number(item, "version")?;
     incident.updated_at = timestamp(item, "updated_at")?;
     incident.resolved_at = match opt_s(item, "resolved_at") {
         Some(_) => Some(timestamp(item, "resolved_at")?),
@@ -297,27 +210,6 @@ fn put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem, St
         .build())
 }
 
-/// The history lines of a change, keyed like `DynamoTicketStore::update` keys them: the new
-/// version (unique to this write) times 16, plus the line's index.
-fn history_puts(table: &str, change: &Change) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let base = u32::try_from(change.ticket.version)
-        .unwrap_or(u32::MAX / 16)
-        .saturating_mul(16);
-    change
-        .history
-        .iter()
-        .enumerate()
-        .map(|(i, line)| {
-            let seq = base.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
-            put(
-                table,
-                history_item(&change.ticket.reference, line, seq),
-                "attribute_not_exists(pk)",
-            )
-        })
-        .collect()
-}
-
 /// The ticket's fields a link or unlink changes, in place, under the version it was read at.
 /// The queue sort key follows the priority for tickets still in a queue (the index is sparse:
 /// resolved and closed tickets have none, and must not get one back).
@@ -341,17 +233,10 @@ fn ticket_update(
         (":expected".to_owned(), n(expected_version)),
         (":incident".to_owned(), s(incident.as_str())),
     ]);
-    if !matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed) {
+    if let Some(sk) = ticket_queue_sk(ticket) {
         set.push("#q = :queue");
         attribute_names.insert("#q".into(), "gsi2sk".into());
-        values.insert(
-            ":queue".into(),
-            s(queue_sk(
-                ticket.priority,
-                ticket.created_at,
-                &ticket.reference,
-            )),
-        );
+        values.insert(":queue".into(), s(sk));
     }
     let (expression, condition) = if ticket.linked_incident.is_some() {
         set.push("#li = :incident");
@@ -475,7 +360,10 @@ impl DynamoIncidentStore {
                     .build(),
             ),
         }
-        items.extend(history_puts(&self.table, change)?);
+        // Keyed as `DynamoTicketStore::update` keys a change's lines.
+        for line in change_history_items(change) {
+            items.push(put(&self.table, line, "attribute_not_exists(pk)")?);
+        }
         let check = items.len();
         items.push(incident_not_resolved(&self.table, incident)?);
         Ok(match self.transact(items).await? {
@@ -560,17 +448,10 @@ impl IncidentStore for DynamoIncidentStore {
     }
 
     async fn read(&self, id: &IncidentId) -> Result<Option<IncidentRecord>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(incident_pk(id)))
-            .consistent_read(true);
         let mut incident = None;
         let mut links: Vec<Link> = Vec::new();
         let mut updates = Vec::new();
-        for item in query_all(query).await? {
+        for item in read_collection(&self.client, &self.table, incident_pk(id)).await? {
             match get_s(&item, "sk")? {
                 INCIDENT_SK => incident = Some(incident_from(&item)?),
                 sk if sk.starts_with(LINK_PREFIX) => links.push(from_json(&item)?),
@@ -710,6 +591,8 @@ mod tests {
     use super::*;
     use crate::domain::incident::{open, Opening};
     use crate::domain::outbox::MessageId;
+    use crate::domain::ticket::Priority;
+    use crate::dynamo::queue_sk;
 
     fn at(text: &str) -> Timestamp {
         text.parse().expect("valid")

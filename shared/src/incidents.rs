@@ -208,8 +208,8 @@ pub struct StatusUpdated {
 }
 
 /// Whether intake should call [`Incidents::record_report`] for a request it just stored: only
-/// incident reports naming a game (or, later, a payment system) can be grouped, and skipping
-/// the others saves their ticket read.
+/// incident reports naming a game or a payment system can be grouped, and skipping the others
+/// saves their ticket read.
 pub fn may_group(request: &crate::domain::intake::TicketRequest) -> bool {
     Subject::of_report(request.category, request.incident.as_ref()).is_some()
 }

@@ -77,6 +77,15 @@ impl World {
         (reference, outcome)
     }
 
+    /// A player's report of a payment made with `system` (no game named), stored and recorded.
+    async fn report_payment(&self, player: &str, system: &str) -> (TicketReference, ReportOutcome) {
+        let incident = serde_json::json!({"occurred_at": "2026-11-26T09:40:00-05:00",
+                                          "payment_system": system, "steps_tried": []});
+        let reference = submit_incident(&self.desk, player, incident).await;
+        let outcome = self.record(&reference).await;
+        (reference, outcome)
+    }
+
     /// Three reports of `game`, ten minutes apart: the incident they open.
     async fn incident(&self, game: &str) -> (IncidentId, Vec<TicketReference>) {
         let mut references = Vec::new();
@@ -136,11 +145,20 @@ fn desk(stack: &Stack, clock: FixedClock) -> Desk<DynamoTicketStore> {
 }
 
 async fn submit(desk: &Desk<DynamoTicketStore>, player: &str, game: &str) -> TicketReference {
+    let incident = serde_json::json!({"occurred_at": "2026-11-26T09:40:00-05:00",
+                                      "game_name": game, "steps_tried": ["Rechargé la page"]});
+    submit_incident(desk, player, incident).await
+}
+
+async fn submit_incident(
+    desk: &Desk<DynamoTicketStore>,
+    player: &str,
+    incident: serde_json::Value,
+) -> TicketReference {
     let body = serde_json::json!({
         "channel": "chat", "category": "incident", "subject": "Jeu figé pendant une mise",
         "description": "La roue s'est arrêtée et ma mise de 20 $ a quitté mon solde.",
-        "incident": {"occurred_at": "2026-11-26T09:40:00-05:00", "game_name": game,
-                     "steps_tried": ["Rechargé la page"]}
+        "incident": incident
     });
     let now = guichet::core::Clock::now(desk.clock.as_ref());
     let request = TicketRequest::parse(&body, None, now).expect("valid request");
@@ -258,6 +276,56 @@ async fn reports_of_the_same_game_within_the_window_open_one_urgent_incident() {
         .await
         .expect("readable");
     assert_eq!(record.links.len(), 4);
+}
+
+#[tokio::test]
+async fn reports_of_the_same_payment_system_open_one_incident_owned_by_payments() {
+    let world = World::new().await;
+    let mut references = Vec::new();
+    let mut opened = None;
+    for (i, system) in [
+        "Interac  e-Transfer",
+        "interac e-transfer",
+        " INTERAC E-Transfer ",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (reference, outcome) = world.report_payment(&format!("payer-{i}"), system).await;
+        match outcome {
+            ReportOutcome::Counted { reports } if i < 2 => assert_eq!(reports, i + 1),
+            ReportOutcome::Opened { incident, linked } if i == 2 => {
+                assert_eq!(linked, 3);
+                opened = Some(incident);
+            }
+            other => panic!("report {i}: {other:?}"),
+        }
+        references.push(reference);
+        world.later(5);
+    }
+    let id = opened.expect("the third report opens it");
+    let record = world
+        .incidents
+        .view(&supervisor(), &id)
+        .await
+        .expect("readable");
+    assert_eq!(record.incident.team, Team::Payments);
+    assert_eq!(record.incident.subject.key(), "payment:interac e-transfer");
+    assert_eq!(record.links.len(), 3);
+    for reference in &references {
+        let ticket = world.ticket(reference).await.ticket;
+        assert!(linked_to(&ticket, &id), "{reference} linked");
+        assert_eq!(ticket.team, Team::Payments);
+        assert_eq!(ticket.priority, Priority::Urgent);
+    }
+    // The one escalation goes to the payments team.
+    let trigger = world.ticket(&references[2]).await;
+    assert_eq!(trigger.escalations.len(), 1);
+    assert_eq!(trigger.escalations[0].to_team, Team::Payments);
+    assert_eq!(world.pending(Destination::Escalations).await.len(), 1);
+    // Another payment system is another subject.
+    let (_, outcome) = world.report_payment("payer-3", "PayPal").await;
+    assert_eq!(outcome, ReportOutcome::Counted { reports: 1 });
 }
 
 #[tokio::test]

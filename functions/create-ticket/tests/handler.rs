@@ -137,6 +137,35 @@ async fn an_incident_in_chat_is_routed_by_what_it_names() {
 }
 
 #[tokio::test]
+async fn an_incident_naming_only_a_payment_system_goes_to_payments() {
+    use guichet::incidents::IncidentStore;
+    let desk = desk(NOW);
+    let incidents = incidents(&desk);
+    let response = create_ticket::handle(
+        &desk,
+        &incidents,
+        &relay(&desk),
+        event("create-ticket-incident-payment.json"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body = body_json(&response);
+    assert_eq!(body["team"], "payments");
+    assert_eq!(body["priority"], "high", "like a transaction-only incident");
+    assert_eq!(body["response_target"]["within"]["minutes"], 5);
+    // The report counts towards an incident of its payment system, however typed.
+    let subject = guichet::domain::incident::Subject::from_report(None, Some("INTERAC E-TRANSFER"))
+        .expect("named");
+    let reports = incidents
+        .store
+        .reports_since(&subject, jiff::Timestamp::UNIX_EPOCH)
+        .await
+        .expect("readable");
+    assert_eq!(reports.len(), 1);
+    assert_eq!(body["reference"], reports[0].reference.to_string());
+}
+
+#[tokio::test]
 async fn an_invalid_field_is_named_and_nothing_is_written() {
     let desk = desk(NOW);
     let response = create_ticket::handle(

@@ -133,9 +133,12 @@ pub struct TicketSummary {
     pub language: Language,
     pub created_at: Timestamp,
     pub response_due_at: Timestamp,
-    /// The game or the payment system an incident report names, when it names one.
+    /// The game an incident report names, when it names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub game_name: Option<String>,
+    /// The payment system an incident report names, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_system: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     /// The multi-player incident the ticket is linked to, if any.
@@ -180,6 +183,10 @@ impl Escalation {
                 created_at: ticket.created_at,
                 response_due_at: ticket.response_due_at,
                 game_name: ticket.incident.as_ref().and_then(|i| i.game_name.clone()),
+                payment_system: ticket
+                    .incident
+                    .as_ref()
+                    .and_then(|i| i.payment_system.clone()),
                 transaction_id: ticket
                     .incident
                     .as_ref()
@@ -479,6 +486,28 @@ mod tests {
             route(&routed.ticket, &settled, at(50_000), at(4_000)),
             Routing::Settled
         );
+    }
+
+    #[test]
+    fn the_team_message_names_the_payment_system_when_the_report_names_one() {
+        let (change, escalation) = requested();
+        let json = |ticket: &Ticket| {
+            serde_json::to_value(escalation.team_message(ticket, at(3_000))).expect("json")
+        };
+        let without = json(&change.ticket);
+        assert!(without["ticket"].get("payment_system").is_none());
+        assert!(without["ticket"].get("game_name").is_none());
+        let mut paid = change.ticket.clone();
+        paid.incident = Some(crate::domain::ticket::IncidentDetails {
+            occurred_at: at(500),
+            game_name: None,
+            payment_system: Some("Interac e-Transfer".into()),
+            transaction_id: None,
+            steps_tried: vec![],
+        });
+        let with = json(&paid);
+        assert_eq!(with["ticket"]["payment_system"], "Interac e-Transfer");
+        assert!(with["ticket"].get("game_name").is_none());
     }
 
     #[test]

@@ -122,14 +122,17 @@ impl Subject {
         })
     }
 
-    /// The subject of an incident report, if it names one. A transaction id alone names no
-    /// payment system (every player's is different), so until intake records the payment
-    /// system, only games are grouped.
+    /// The subject of an incident report, if it names one: its game, otherwise its payment
+    /// system. A transaction id alone names no subject (every player's is different).
     pub fn of_report(category: Category, details: Option<&IncidentDetails>) -> Option<Self> {
         if category != Category::Incident {
             return None;
         }
-        Self::from_report(details?.game_name.as_deref(), None)
+        let details = details?;
+        Self::from_report(
+            details.game_name.as_deref(),
+            details.payment_system.as_deref(),
+        )
     }
 
     /// The subject of a stored ticket (see [`Subject::of_report`]).
@@ -572,6 +575,7 @@ mod tests {
         let details = IncidentDetails {
             occurred_at: now,
             game_name: game.map(str::to_owned),
+            payment_system: None,
             transaction_id: transaction.map(str::to_owned),
             steps_tried: vec![],
         };
@@ -657,8 +661,17 @@ mod tests {
         assert_eq!(Subject::from_report(None, None), None);
     }
 
+    /// A report naming `system` as its payment system (and `game`, if any).
+    fn payment_report(game: Option<&str>, system: &str) -> Ticket {
+        let mut ticket = report(game, Some("TX-1"));
+        if let Some(details) = ticket.incident.as_mut() {
+            details.payment_system = Some(system.to_owned());
+        }
+        ticket
+    }
+
     #[test]
-    fn only_incident_reports_naming_a_game_have_a_subject_for_now() {
+    fn only_incident_reports_naming_a_game_or_a_payment_system_have_a_subject() {
         assert!(Subject::of(&report(Some("Blackjack"), None)).is_some());
         assert!(Subject::of(&report(Some("Blackjack"), Some("TX-1"))).is_some());
         assert_eq!(
@@ -669,6 +682,39 @@ mod tests {
         let mut technical = report(Some("Blackjack"), None);
         technical.category = Category::Technical;
         assert_eq!(Subject::of(&technical), None);
+        let mut paid = payment_report(None, "Interac");
+        paid.category = Category::Transaction;
+        assert_eq!(
+            Subject::of(&paid),
+            None,
+            "only incident reports are grouped"
+        );
+    }
+
+    #[test]
+    fn reports_of_the_same_payment_system_however_typed_are_one_payments_subject() {
+        let a = Subject::of(&payment_report(None, "Interac  e-Transfer"));
+        let b = Subject::of(&payment_report(None, " interac e-transfer"));
+        assert_eq!(a, b);
+        let subject = a.expect("a payment system names a subject");
+        assert_eq!(subject.kind, SubjectKind::Payment);
+        assert_eq!(subject.key(), "payment:interac e-transfer");
+        assert_eq!(subject.team(), Team::Payments);
+        assert_ne!(
+            Subject::of(&payment_report(None, "PayPal")),
+            Some(subject.clone())
+        );
+        // A named game wins: the report is grouped with the game's, by the games team.
+        let game =
+            Subject::of(&payment_report(Some("Roulette"), "Interac e-Transfer")).expect("named");
+        assert_eq!(game.key(), "game:roulette");
+        assert_eq!(game.team(), Team::Games);
+        // The subject's team is the team intake gave the report.
+        let ticket = payment_report(None, "Interac e-Transfer");
+        assert_eq!(
+            crate::domain::ticket::team_for(ticket.category, ticket.incident.as_ref()),
+            subject.team()
+        );
     }
 
     #[test]

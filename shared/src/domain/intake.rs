@@ -16,6 +16,7 @@ pub const SUBJECT_MAX: usize = 150;
 pub const DESCRIPTION_MIN: usize = 10;
 pub const DESCRIPTION_MAX: usize = 5_000;
 pub const GAME_NAME_MAX: usize = 100;
+pub const PAYMENT_SYSTEM_MAX: usize = 100;
 pub const TRANSACTION_ID_MAX: usize = 64;
 pub const STEPS_MAX_ITEMS: usize = 10;
 pub const STEP_MAX: usize = 500;
@@ -32,7 +33,13 @@ const FIELDS: &[&str] = &[
     "language",
     "incident",
 ];
-const INCIDENT_FIELDS: &[&str] = &["occurred_at", "game_name", "transaction_id", "steps_tried"];
+const INCIDENT_FIELDS: &[&str] = &[
+    "occurred_at",
+    "game_name",
+    "payment_system",
+    "transaction_id",
+    "steps_tried",
+];
 
 /// A validated support request. The player is not in it: it comes from the token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -174,6 +181,7 @@ fn parse_incident(
         ));
     }
     let game_name = fields.optional_text("game_name", GAME_NAME_MAX)?;
+    let payment_system = fields.optional_text("payment_system", PAYMENT_SYSTEM_MAX)?;
     let transaction_id = fields.optional_text("transaction_id", TRANSACTION_ID_MAX)?;
     if let Some(id) = &transaction_id {
         if !id
@@ -186,11 +194,11 @@ fn parse_incident(
             ));
         }
     }
-    if game_name.is_none() && transaction_id.is_none() {
+    if game_name.is_none() && payment_system.is_none() && transaction_id.is_none() {
         return Err(ValidationError::new(
             "incident",
             Rule::AtLeastOneOf {
-                fields: &["game_name", "transaction_id"],
+                fields: &["game_name", "payment_system", "transaction_id"],
             },
         ));
     }
@@ -198,6 +206,7 @@ fn parse_incident(
     Ok(IncidentDetails {
         occurred_at,
         game_name,
+        payment_system,
         transaction_id,
         steps_tried,
     })
@@ -352,6 +361,43 @@ mod tests {
             ValidationError::new("incident.occurred_at", Rule::Timestamp)
         );
 
+        let payment = incident_body(json!({
+            "occurred_at": "2026-11-26T14:00:00Z",
+            "payment_system": "  Interac e-Transfer ",
+            "steps_tried": [],
+        }));
+        let request = TicketRequest::parse(&payment, None, now()).expect("a payment system alone");
+        let details = request.incident.expect("incident details");
+        assert_eq!(
+            details.payment_system.as_deref(),
+            Some("Interac e-Transfer")
+        );
+        assert_eq!(details.game_name, None);
+
+        let long_system = incident_body(json!({
+            "occurred_at": "2026-11-26T14:00:00Z",
+            "payment_system": "p".repeat(PAYMENT_SYSTEM_MAX + 1),
+            "steps_tried": [],
+        }));
+        assert_eq!(
+            error_of(long_system),
+            ValidationError::new(
+                "incident.payment_system",
+                Rule::MaxLength {
+                    max: PAYMENT_SYSTEM_MAX
+                }
+            )
+        );
+        let control = incident_body(json!({
+            "occurred_at": "2026-11-26T14:00:00Z",
+            "payment_system": "Interac\u{0007}",
+            "steps_tried": [],
+        }));
+        assert_eq!(
+            error_of(control),
+            ValidationError::new("incident.payment_system", Rule::PrintableText)
+        );
+
         let bad_tx = incident_body(
             json!({"occurred_at": "2026-11-26T14:00:00Z", "transaction_id": "TX 1; drop", "steps_tried": []}),
         );
@@ -386,5 +432,22 @@ mod tests {
         other["subject"] = json!("Autre chose");
         let c = TicketRequest::parse(&other, None, now()).expect("valid");
         assert_ne!(a.fingerprint(), c.fingerprint());
+
+        let incident = |system: &str| {
+            let body = incident_body(json!({
+                "occurred_at": "2026-11-26T14:00:00Z",
+                "payment_system": system,
+                "steps_tried": [],
+            }));
+            TicketRequest::parse(&body, None, now())
+                .expect("valid")
+                .fingerprint()
+        };
+        assert_eq!(incident("Interac"), incident(" Interac "));
+        assert_ne!(
+            incident("Interac"),
+            incident("PayPal"),
+            "the payment system counts"
+        );
     }
 }

@@ -98,16 +98,26 @@ pub struct IncidentDetails {
     pub occurred_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub game_name: Option<String>,
+    /// The payment system the player used (e.g. `Interac e-Transfer`), as typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_system: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     pub steps_tried: Vec<String>,
+}
+
+impl IncidentDetails {
+    /// A payment incident: it names no game, but a payment system or a transaction.
+    pub fn is_payment_only(&self) -> bool {
+        self.game_name.is_none() && (self.payment_system.is_some() || self.transaction_id.is_some())
+    }
 }
 
 /// Priority rules, in the order the desk applies them:
 /// 1. account access and security (`account`) come first: a locked-out or compromised
 ///    player can lose money every minute;
 /// 2. what blocks money comes next: `transaction`, `verification` (it gates withdrawals),
-///    and an incident that names a transaction;
+///    an incident that names a transaction, and a payment incident (a payment system, no game);
 /// 3. everything else (`technical`, other incidents) is served in arrival order.
 ///
 /// An outage reported by many players is raised to `urgent` when reports are linked into
@@ -116,7 +126,9 @@ pub fn priority_for(category: Category, incident: Option<&IncidentDetails>) -> P
     match category {
         Category::Account => Priority::Urgent,
         Category::Transaction | Category::Verification => Priority::High,
-        Category::Incident if incident.is_some_and(|i| i.transaction_id.is_some()) => {
+        Category::Incident
+            if incident.is_some_and(|i| i.transaction_id.is_some() || i.is_payment_only()) =>
+        {
             Priority::High
         }
         Category::Incident | Category::Technical => Priority::Normal,
@@ -124,7 +136,7 @@ pub fn priority_for(category: Category, incident: Option<&IncidentDetails>) -> P
 }
 
 /// The category decides the owning team; an incident goes to whoever owns what it names:
-/// a game to the games team, otherwise a transaction to payments.
+/// a game to the games team, otherwise a payment system or a transaction to payments.
 pub fn team_for(category: Category, incident: Option<&IncidentDetails>) -> Team {
     match category {
         Category::Technical => Team::Technical,
@@ -132,7 +144,7 @@ pub fn team_for(category: Category, incident: Option<&IncidentDetails>) -> Team 
         Category::Transaction => Team::Payments,
         Category::Verification => Team::Verification,
         Category::Incident => match incident {
-            Some(i) if i.game_name.is_none() && i.transaction_id.is_some() => Team::Payments,
+            Some(i) if i.is_payment_only() => Team::Payments,
             _ => Team::Games,
         },
     }
@@ -232,8 +244,16 @@ mod tests {
         IncidentDetails {
             occurred_at: Timestamp::UNIX_EPOCH,
             game_name: game.map(str::to_owned),
+            payment_system: None,
             transaction_id: transaction.map(str::to_owned),
             steps_tried: vec![],
+        }
+    }
+
+    fn payment(game: Option<&str>, system: &str) -> IncidentDetails {
+        IncidentDetails {
+            payment_system: Some(system.to_owned()),
+            ..incident(game, None)
         }
     }
 
@@ -275,6 +295,33 @@ mod tests {
         assert_eq!(team_for(Category::Transaction, None), Team::Payments);
         assert_eq!(team_for(Category::Verification, None), Team::Verification);
         assert_eq!(team_for(Category::Technical, None), Team::Technical);
+    }
+
+    #[test]
+    fn an_incident_naming_a_payment_system_and_no_game_is_a_payments_incident() {
+        let system = payment(None, "Interac e-Transfer");
+        assert_eq!(team_for(Category::Incident, Some(&system)), Team::Payments);
+        assert_eq!(
+            priority_for(Category::Incident, Some(&system)),
+            Priority::High,
+            "like a transaction-only incident"
+        );
+        // A named game still decides: the games team, and no transaction means normal.
+        let game = payment(Some("Roulette"), "Interac e-Transfer");
+        assert_eq!(team_for(Category::Incident, Some(&game)), Team::Games);
+        assert_eq!(
+            priority_for(Category::Incident, Some(&game)),
+            Priority::Normal
+        );
+        let both = IncidentDetails {
+            transaction_id: Some("TX-1".into()),
+            ..system
+        };
+        assert_eq!(team_for(Category::Incident, Some(&both)), Team::Payments);
+        assert_eq!(
+            priority_for(Category::Incident, Some(&both)),
+            Priority::High
+        );
     }
 
     #[test]
