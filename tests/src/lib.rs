@@ -491,3 +491,31 @@ pub async fn emails_to(to: &str) -> Vec<SentEmail> {
         })
         .collect()
 }
+
+/// How long each receive of [`drain`] waits for messages.
+pub const DRAIN_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Rounds after which [`drain`] gives up: a consumer that keeps finding work is a bug.
+pub const MAX_DRAIN_ROUNDS: usize = 20;
+
+/// Receive-and-dispatch rounds until no consumed queue has anything visible: what the event
+/// source mappings would have done by then. Messages a handler failed stay on their queue,
+/// invisible until their visibility timeout, and are listed in `left`.
+pub async fn drain(
+    consumers: &guichet_local::consumers::Consumers,
+) -> guichet_local::consumers::Drained {
+    let mut total = guichet_local::consumers::Drained::default();
+    for _ in 0..MAX_DRAIN_ROUNDS {
+        let round = consumers
+            .drain_once(DRAIN_POLL)
+            .await
+            .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
+        if round.received == 0 {
+            return total;
+        }
+        total.received += round.received;
+        total.deleted += round.deleted;
+        total.failed += round.failed;
+        total.left.extend(round.left);
+    }
+    panic!("the queues were not empty after {MAX_DRAIN_ROUNDS} rounds: {total:?}");
+}

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use guichet::attachments::{AttachmentError, AttachmentStore, Attachments, AttachmentsConfig};
 use guichet::config::{Config, KycConfig};
@@ -29,11 +29,6 @@ use guichet_local::jwt::{DevKey, DEV_AUDIENCE, DEV_ISSUER};
 use guichet_tests::presigned::{query_param, send_presigned};
 use guichet_tests::{error_chain, fresh_stack, project_template, unique_stack_name, Stack};
 use serde_json::{json, Value};
-
-/// A long poll short enough to keep the tests quick; the emulator delivers synchronously.
-const POLL: Duration = Duration::from_secs(1);
-/// Bounds a broken run: rounds of receive-and-dispatch before giving up.
-const MAX_ROUNDS: usize = 20;
 
 struct Fixture {
     stack: Stack,
@@ -194,24 +189,9 @@ impl Fixture {
             .await
     }
 
-    /// Receive-and-dispatch rounds until the queue has nothing visible.
+    /// Receive-and-dispatch rounds until the queues have nothing visible.
     async fn drain(&self) -> Drained {
-        let mut total = Drained::default();
-        for _ in 0..MAX_ROUNDS {
-            let round = self
-                .consumers
-                .drain_once(POLL)
-                .await
-                .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
-            if round.received == 0 {
-                return total;
-            }
-            total.received += round.received;
-            total.deleted += round.deleted;
-            total.failed += round.failed;
-            total.left.extend(round.left);
-        }
-        panic!("the queue was not empty after {MAX_ROUNDS} rounds: {total:?}");
+        guichet_tests::drain(&self.consumers).await
     }
 
     async fn state(&self, reference: &str, upload: &str) -> (AttachmentState, String) {

@@ -8,7 +8,6 @@
 //! arrives is judged by the document check itself.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
@@ -30,10 +29,6 @@ type Kyc = Verification<DynamoCaseStore, S3DocumentStorage>;
 
 /// The queue's `maxReceiveCount` in infra/template.yaml.
 const MAX_RECEIVE_COUNT: usize = 5;
-/// A long poll short enough to keep the tests quick; the emulator delivers synchronously.
-const POLL: Duration = Duration::from_secs(1);
-/// Bounds a broken run: rounds of receive-and-dispatch before giving up.
-const MAX_ROUNDS: usize = 20;
 
 struct Fixture {
     stack: Stack,
@@ -83,24 +78,9 @@ async fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    /// Receive-and-dispatch rounds until the queue has nothing visible.
+    /// Receive-and-dispatch rounds until the queues have nothing visible.
     async fn drain(&self) -> Drained {
-        let mut total = Drained::default();
-        for _ in 0..MAX_ROUNDS {
-            let round = self
-                .consumers
-                .drain_once(POLL)
-                .await
-                .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
-            if round.received == 0 {
-                return total;
-            }
-            total.received += round.received;
-            total.deleted += round.deleted;
-            total.failed += round.failed;
-            total.left.extend(round.left);
-        }
-        panic!("the queue was not empty after {MAX_ROUNDS} rounds: {total:?}");
+        guichet_tests::drain(&self.consumers).await
     }
 
     async fn open_case(&self, player: &PlayerId) -> VerificationCase {
@@ -543,10 +523,10 @@ async fn a_poison_message_lands_in_the_dead_letter_queue_and_spares_the_good_one
     // Each round receives the poison message again; instead of waiting out the queue's 60 s
     // visibility timeout, the test makes it visible at once, as time passing would.
     let mut receives = 0;
-    for _ in 0..MAX_ROUNDS {
+    for _ in 0..guichet_tests::MAX_DRAIN_ROUNDS {
         let round = f
             .consumers
-            .drain_once(POLL)
+            .drain_once(guichet_tests::DRAIN_POLL)
             .await
             .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
         if round.received == 0 {

@@ -16,8 +16,6 @@ use guichet_local::consumers::{Consumers, Drained};
 use guichet_tests::{error_chain, project_template, LocalApi};
 use serde_json::{json, Value};
 
-const POLL: std::time::Duration = std::time::Duration::from_secs(1);
-const MAX_ROUNDS: usize = 12;
 /// The escalations queue's `maxReceiveCount` in the template.
 const MAX_RECEIVE_COUNT: usize = 5;
 
@@ -121,24 +119,9 @@ impl Fixture {
         read.json()
     }
 
-    /// Receive-and-dispatch rounds until the escalations queue has nothing visible.
+    /// Receive-and-dispatch rounds until the queues have nothing visible.
     async fn drain(&self) -> Drained {
-        let mut total = Drained::default();
-        for _ in 0..MAX_ROUNDS {
-            let round = self
-                .consumers
-                .drain_once(POLL)
-                .await
-                .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
-            if round.received == 0 {
-                return total;
-            }
-            total.received += round.received;
-            total.deleted += round.deleted;
-            total.failed += round.failed;
-            total.left.extend(round.left);
-        }
-        panic!("the queue was not empty after {MAX_ROUNDS} rounds: {total:?}");
+        guichet_tests::drain(&self.consumers).await
     }
 
     /// Everything waiting on a team's FIFO queue (received and deleted, as the team's tool
@@ -295,10 +278,10 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_and_spares_the_good_one(
     let sqs = f.api.stack.sqs();
     let mut receives = 0;
     let mut handled = 0;
-    for _ in 0..MAX_ROUNDS {
+    for _ in 0..guichet_tests::MAX_DRAIN_ROUNDS {
         let round = f
             .consumers
-            .drain_once(POLL)
+            .drain_once(guichet_tests::DRAIN_POLL)
             .await
             .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
         if round.received == 0 {

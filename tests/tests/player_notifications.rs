@@ -10,9 +10,6 @@ use guichet_local::consumers::Consumers;
 use guichet_tests::{emails_to, error_chain, project_template, unique_stack_name, LocalApi};
 use serde_json::{json, Value};
 
-const POLL: std::time::Duration = std::time::Duration::from_secs(1);
-const MAX_ROUNDS: usize = 12;
-
 struct Fixture {
     api: LocalApi,
     consumers: Consumers,
@@ -84,20 +81,11 @@ impl Fixture {
         self.api.token("agent-3", &["agent", "team:technical"], 600)
     }
 
-    /// Receive-and-dispatch rounds over both queues until neither has anything visible.
+    /// Receive-and-dispatch rounds over both queues until neither has anything visible; every
+    /// message is handled at the first attempt.
     async fn drain(&self) {
-        for _ in 0..MAX_ROUNDS {
-            let round = self
-                .consumers
-                .drain_once(POLL)
-                .await
-                .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
-            assert_eq!(round.failed, 0, "{round:?}");
-            if round.received == 0 {
-                return;
-            }
-        }
-        panic!("the queues were not empty after {MAX_ROUNDS} rounds");
+        let drained = guichet_tests::drain(&self.consumers).await;
+        assert_eq!(drained.failed, 0, "{drained:?}");
     }
 }
 
