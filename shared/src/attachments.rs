@@ -35,6 +35,8 @@ pub enum Issued {
     LimitReached,
     /// No such ticket: nothing was written.
     NoTicket,
+    /// The ticket is closed (it may have closed since it was read): nothing was written.
+    TicketClosed,
     /// A concurrent write touched the same items; trying again is safe.
     Contended,
 }
@@ -98,6 +100,8 @@ pub enum AttachmentError {
     LimitReached { max: u32 },
     #[error("no such ticket")]
     TicketNotFound,
+    #[error("the ticket is closed and takes no more attachments")]
+    TicketClosed,
     #[error("an attachment is 1 to {MAX_ATTACHMENT_BYTES} bytes")]
     Size,
     #[error("the ticket's attachments changed while this request was handled; try again")]
@@ -161,6 +165,7 @@ impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
             {
                 Issued::Done => return Ok((attachment, presigned)),
                 Issued::NoTicket => return Err(AttachmentError::TicketNotFound),
+                Issued::TicketClosed => return Err(AttachmentError::TicketClosed),
                 Issued::LimitReached if !released => {
                     released = true;
                     if self.release_abandoned(reference, now).await? == 0 {
@@ -335,6 +340,10 @@ impl From<AttachmentError> for ApiError {
                 message: e.to_string(),
             },
             AttachmentError::TicketNotFound => ApiError::NotFound,
+            AttachmentError::TicketClosed => ApiError::Conflict {
+                reason: "wrong_state",
+                message: e.to_string(),
+            },
             AttachmentError::Size => ApiError::Invalid(ValidationError::new(
                 "size",
                 Rule::Range {

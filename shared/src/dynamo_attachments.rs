@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConditionCheck, Put, TransactWriteItem, Update,
+    AttributeValue, CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -26,6 +27,7 @@ use crate::attachments::{AttachmentStore, Issued, Settled};
 use crate::core::StoreError;
 use crate::domain::attachment::{Attachment, AttachmentState};
 use crate::domain::reference::TicketReference;
+use crate::domain::ticket::TicketStatus;
 use crate::domain::verification::UploadId;
 use crate::dynamo::{query_all, ticket_pk};
 
@@ -152,10 +154,15 @@ fn code(reasons: &[CancellationReason], index: usize) -> &str {
 impl AttachmentStore for DynamoAttachmentStore {
     async fn issue(&self, attachment: &Attachment, max: u32) -> Result<Issued, StoreError> {
         let reference = &attachment.reference;
-        let ticket_exists = ConditionCheck::builder()
+        // A closed ticket takes no more attachments, even if it closed after it was read; the
+        // old item, returned when the check fails, tells a closed ticket from a missing one.
+        let ticket_open = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key(reference, TICKET_SK)))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("attribute_exists(pk) AND #status <> :closed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":closed", s(TicketStatus::Closed.as_str()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(backend)?;
         let count = Update::builder()
@@ -176,7 +183,7 @@ impl AttachmentStore for DynamoAttachmentStore {
             .transact_write_items()
             .transact_items(
                 TransactWriteItem::builder()
-                    .condition_check(ticket_exists)
+                    .condition_check(ticket_open)
                     .build(),
             )
             .transact_items(TransactWriteItem::builder().update(count).build())
@@ -202,7 +209,10 @@ impl AttachmentStore for DynamoAttachmentStore {
         }
         Ok(
             match (code(&reasons, 0), code(&reasons, 1), code(&reasons, 2)) {
-                ("ConditionalCheckFailed", _, _) => Issued::NoTicket,
+                ("ConditionalCheckFailed", _, _) => match reasons.first().and_then(|r| r.item()) {
+                    Some(_) => Issued::TicketClosed,
+                    None => Issued::NoTicket,
+                },
                 (_, "ConditionalCheckFailed", _) => Issued::LimitReached,
                 // The upload id was drawn twice: draw another.
                 (_, _, "ConditionalCheckFailed") => Issued::Contended,

@@ -566,6 +566,52 @@ async fn the_store_refuses_an_attachment_for_a_ticket_that_does_not_exist() {
         .is_empty());
 }
 
+#[tokio::test]
+async fn a_closed_ticket_takes_no_more_attachments_even_if_it_closed_after_being_read() {
+    let f = fixture().await;
+    let reference = f.ticket("player-closed").await;
+    let supervisor = f.token("sup-1", &["supervisor"]);
+    for (version, status) in [(1, "resolved"), (2, "closed")] {
+        let moved = f
+            .call(
+                "POST",
+                &format!("/tickets/{reference}/status"),
+                &supervisor,
+                Some(json!({"version": version, "status": status})),
+            )
+            .await;
+        assert_eq!(moved.status, 200, "{:?}", moved.json());
+    }
+    let refused = f
+        .request(
+            &reference,
+            &f.token("player-closed", &["player"]),
+            "image/png",
+            10,
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{:?}", refused.json());
+    assert_eq!(refused.json()["reason"], "wrong_state");
+    // Past the handler's own check (as if the ticket closed between its read and the
+    // write): the store's transaction refuses it too, and tells it from a missing ticket.
+    let parsed = TicketReference::parse(&reference).expect("reference");
+    let direct = f
+        .attachments
+        .request(&Actor::Player, &parsed, ContentType::Png, 10)
+        .await;
+    assert!(
+        matches!(direct, Err(AttachmentError::TicketClosed)),
+        "{direct:?}"
+    );
+    assert!(f
+        .attachments
+        .store
+        .attachments_of(&parsed)
+        .await
+        .unwrap_or_else(|e| panic!("attachments: {}", error_chain(&e)))
+        .is_empty());
+}
+
 /// The functions that touch attachments find what they read at init in their deployed
 /// environment (a missing variable would stop them at init, in AWS only).
 #[test]

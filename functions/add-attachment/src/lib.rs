@@ -8,7 +8,7 @@
 //! SSE-KMS are signed into the URL. The document function checks what arrives, and the ticket
 //! lists the attachment once it passed.
 
-use guichet::attachments::{AttachmentStore, Attachments};
+use guichet::attachments::{AttachmentError, AttachmentStore, Attachments};
 use guichet::core::{DocumentStorage, Presigned, TicketStore};
 use guichet::domain::attachment::MAX_ATTACHMENT_BYTES;
 use guichet::domain::reference::TicketReference;
@@ -99,6 +99,10 @@ where
         desk.ticket_of(&caller.subject, &reference).await?
     };
     let ticket = found.ok_or(ApiError::NotFound)?.ticket;
+    if ticket.status == guichet::domain::ticket::TicketStatus::Closed {
+        // Answered before any URL is signed; the store's transaction checks it again.
+        return Err(AttachmentError::TicketClosed.into());
+    }
     let actor = if staff {
         Actor::Staff {
             id: caller.subject.as_str().to_owned(),

@@ -175,6 +175,38 @@ async fn the_sixth_attachment_is_a_conflict() {
 }
 
 #[tokio::test]
+async fn a_closed_ticket_takes_no_more_attachments() {
+    let (desk, a) = (desk(NOW), attachments(NOW));
+    let reference = ticket_of(&desk, "player-7f3a9c").await;
+    let supervisor = guichet::http::Caller {
+        subject: PlayerId::parse("sup-1").expect("id"),
+        roles: guichet::http::parse_groups("[supervisor]"),
+        teams: vec![],
+        email: None,
+    };
+    let parsed = TicketReference::parse(&reference).expect("reference");
+    for (version, to) in [
+        (1, guichet::domain::ticket::TicketStatus::Resolved),
+        (2, guichet::domain::ticket::TicketStatus::Closed),
+    ] {
+        desk.work_on(&supervisor, &parsed, |ticket, now| {
+            guichet::domain::workflow::change_status(ticket, version, to, "sup-1", None, now)
+        })
+        .await
+        .expect("moved");
+    }
+    let response = add_attachment::handle(&desk, &a, on("add-attachment.json", &reference)).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(body_json(&response)["reason"], "wrong_state");
+    assert!(a
+        .store
+        .attachments_of(&parsed)
+        .await
+        .expect("read")
+        .is_empty());
+}
+
+#[tokio::test]
 async fn bad_input_names_the_field_and_the_rule() {
     let (desk, a) = (desk(NOW), attachments(NOW));
     let reference = ticket_of(&desk, "player-7f3a9c").await;
