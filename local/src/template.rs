@@ -2438,6 +2438,12 @@ Resources:
             ),
             (
                 "POST",
+                "/tickets/{reference}/messages",
+                "UpdateTicketFunction",
+                "update-ticket",
+            ),
+            (
+                "POST",
                 "/tickets/{reference}/replies",
                 "UpdateTicketFunction",
                 "update-ticket",

@@ -90,6 +90,25 @@ impl<S: TicketStore> Desk<S> {
             .await
     }
 
+    /// The player answers on their own ticket (another player's is `NotFound`, like an unknown
+    /// one). Written on the version just read: a concurrent staff update makes it `Stale`, and
+    /// the player's client sends it again.
+    pub async fn answer(
+        &self,
+        player: &crate::domain::ticket::PlayerId,
+        reference: &TicketReference,
+        body: crate::domain::workflow::MessageBody,
+    ) -> Result<Applied, StaffError> {
+        let found = self
+            .ticket_of(player, reference)
+            .await?
+            .ok_or(StaffError::NotFound)?;
+        let now = now_ms(self.clock.now());
+        let change = crate::domain::workflow::player_reply(&found.ticket, body, now)?;
+        self.apply(&found.ticket, change, None, Vec::new(), false, now)
+            .await
+    }
+
     /// Requests an escalation to a specialist team: the ticket becomes `escalated` and the
     /// request is in the outbox, in one transaction.
     pub async fn escalate(

@@ -406,3 +406,60 @@ async fn a_reply_reaches_the_player_and_resolved_work_leaves_the_queue() {
         .collect();
     assert_eq!(statuses, ["open", "open", "resolved", "closed"]);
 }
+
+#[tokio::test]
+async fn the_players_answer_puts_their_ticket_back_in_the_agents_work() {
+    let api = Api::start().await;
+    let reference = api.transaction_ticket("player-f").await;
+    let player = api.token("player-f", &["player"]);
+    let agent = api.token("agent-pay-3", &["agent", "team:payments"]);
+    let path = |action: &str| format!("/tickets/{reference}/{action}");
+
+    let waiting = api
+        .post(
+            &path("status"),
+            &agent,
+            &json!({"version": 1, "status": "waiting_on_player", "reason": "need_statement"}),
+        )
+        .await;
+    assert_eq!(waiting.status, 200, "{:?}", waiting.json());
+    let answered = api
+        .post(
+            &path("messages"),
+            &player,
+            &json!({"body": "Voici mon relevé : le dépôt a quitté mon compte le 25."}),
+        )
+        .await;
+    assert_eq!(answered.status, 201, "{:?}", answered.json());
+    assert_eq!(answered.json()["status"], "open");
+
+    let read = api
+        .get(&format!("/tickets/{reference}"), &agent)
+        .await
+        .json();
+    assert_eq!(read["messages"][0]["author"]["kind"], "player");
+    let reasons: Vec<&str> = read["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["received", "need_statement", "player_answered"]);
+    // It is open work in the team's queue again.
+    let queue = api.get("/queues/payments", &agent).await.json();
+    assert_eq!(references(&queue), vec![reference.clone()]);
+
+    // Another player, and staff, cannot answer as this player.
+    let stranger = api
+        .post(
+            &path("messages"),
+            &api.token("player-g", &["player"]),
+            &json!({"body": "Ce n'est pas mon ticket."}),
+        )
+        .await;
+    assert_eq!(stranger.status, 404);
+    let staff = api
+        .post(&path("messages"), &agent, &json!({"body": "Réponse"}))
+        .await;
+    assert_eq!(staff.status, 403);
+}

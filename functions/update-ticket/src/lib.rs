@@ -5,6 +5,8 @@
 //! - `POST /tickets/{reference}/replies` `{version, body}`: a message the player reads;
 //! - `POST /tickets/{reference}/status` `{version, status, reason?}`: a move of the state
 //!   machine (`guichet::domain::workflow`); `escalated` is reached through `escalate` only;
+//! - `POST /tickets/{reference}/messages` `{body}` (players, on their own ticket): the
+//!   player's answer, which puts a ticket waiting on them (or resolved) back in work;
 //! - `POST /tickets/{reference}/escalate` `{version, team, reason, note?}`: the ticket
 //!   becomes `escalated` and the request is in the outbox, in one transaction; answered `202`
 //!   because the team receives it asynchronously (route-escalations).
@@ -80,7 +82,7 @@ pub async fn handle<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
     .await
 }
 
-/// `take`, `replies`, `status` or `escalate`: the last segment of the route.
+/// `take`, `replies`, `status`, `escalate` or `messages`: the last segment of the route.
 fn action_name(request: &Request) -> &str {
     request.uri().path().rsplit('/').next().unwrap_or("")
 }
@@ -162,12 +164,62 @@ pub fn parse(name: &str, body: &serde_json::Value) -> Result<(u64, Action), ApiE
     Ok((version, action))
 }
 
+/// A player's answer on their own ticket: `{body}`, nothing else.
+async fn answer<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
+    desk: &Desk<S>,
+    relay: &Relay<O, Q>,
+    request: &Request,
+    caller: Caller,
+) -> Result<Response<Body>, ApiError> {
+    caller.require(guichet::http::Role::Player)?;
+    let raw = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("reference"))
+        .unwrap_or("");
+    let reference = TicketReference::parse(raw)
+        .map_err(|_| ValidationError::new("reference", Rule::Reference))?;
+    tracing::Span::current().record("ticket", reference.as_str());
+    let body = json_body(request)?;
+    let object = body.as_object().ok_or_else(|| {
+        ValidationError::new(
+            "body",
+            Rule::Type {
+                expected: "a JSON object",
+            },
+        )
+    })?;
+    let fields = Fields::new("", object, &["body"])?;
+    let text = MessageBody::parse("body", fields.required_str("body")?)?;
+    let applied = desk.answer(&caller.subject, &reference, text).await?;
+    relay.deliver(&applied.outbox).await;
+    tracing::info!(
+        version = applied.change.ticket.version,
+        status = applied.change.ticket.status.as_str(),
+        "player answered"
+    );
+    Ok(json_response(
+        StatusCode::CREATED,
+        &UpdatedTicket {
+            view: TicketView {
+                ticket: &applied.change.ticket,
+                history: Some(&applied.change.history),
+            },
+            message: applied.change.message.as_ref(),
+            escalation: None,
+        },
+    ))
+}
+
 async fn update<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
     desk: &Desk<S>,
     relay: &Relay<O, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let caller = Caller::from_request(request)?;
+    if action_name(request) == "messages" {
+        tracing::Span::current().record("action", "messages");
+        return answer(desk, relay, request, caller).await;
+    }
     require_staff(&caller)?;
     let raw = request
         .path_parameters_ref()

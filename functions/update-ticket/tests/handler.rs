@@ -325,3 +325,83 @@ async fn escalation_needs_a_specialist_team_and_a_reason() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_player_answers_and_the_ticket_waiting_on_them_is_back_in_work() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    let (status, _) = call(
+        &desk,
+        "update-ticket-status.json",
+        &reference,
+        AGENT,
+        Some(serde_json::json!({"version": 1, "status": "waiting_on_player"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let relay = guichet::mocks::relay(&desk);
+    let response = update_ticket::handle(
+        &desk,
+        &relay,
+        event(
+            "update-ticket-player-message.json",
+            &reference,
+            "[player]",
+            None,
+        ),
+    )
+    .await;
+    let body = body_json(&response);
+    assert_eq!(response.status(), StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "open");
+    assert_eq!(body["history"][0]["reason"], "player_answered");
+    assert_eq!(body["message"]["author"]["kind"], "player");
+    assert!(
+        relay.queues.sent().is_empty(),
+        "the player is not notified of their own answer"
+    );
+
+    // Another player's ticket is unknown to this one; staff answer through `replies`.
+    let request = guichet::domain::intake::TicketRequest::parse(
+        &serde_json::json!({"channel":"email","category":"technical","subject":"Autre","description":"La demande d'un autre joueur."}),
+        None,
+        NOW.parse().expect("valid"),
+    )
+    .expect("valid request");
+    let other = guichet::domain::ticket::PlayerId::parse("player-other").expect("id");
+    let Submitted::Created(theirs, _) = desk
+        .submit(other, request, None, None)
+        .await
+        .expect("stored")
+    else {
+        panic!("created");
+    };
+    let (status, answer) = call(
+        &desk,
+        "update-ticket-player-message.json",
+        &theirs.reference.to_string(),
+        "[player]",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    let (status, answer) = call(
+        &desk,
+        "update-ticket-player-message.json",
+        &reference,
+        AGENT,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let (status, answer) = call(
+        &desk,
+        "update-ticket-player-message.json",
+        &reference,
+        "[player]",
+        Some(serde_json::json!({"body": " ", "version": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["field"], "version", "{answer}");
+}

@@ -76,8 +76,16 @@ pub fn kind_for(before: &Ticket, change: &Change, routed: bool) -> Option<Notifi
     if routed {
         return Some(NotificationKind::Escalated);
     }
-    if change.message.is_some() {
+    // The player's own answers are not news to them; staff replies are.
+    if change
+        .message
+        .as_ref()
+        .is_some_and(|m| matches!(m.author, super::ticket::Actor::Staff { .. }))
+    {
         return Some(NotificationKind::AgentReply);
+    }
+    if change.message.is_some() {
+        return None;
     }
     if before.status == change.ticket.status {
         return None;
@@ -462,6 +470,13 @@ mod tests {
             kind_for(&resolved, &change(TicketStatus::Closed, false), false),
             None
         );
+        // The player's own answer is not news to them.
+        let waiting = ticket(Language::Fr, TicketStatus::WaitingOnPlayer);
+        let mut answered = change(TicketStatus::Open, true);
+        if let Some(message) = answered.message.as_mut() {
+            message.author = crate::domain::ticket::Actor::Player;
+        }
+        assert_eq!(kind_for(&waiting, &answered, false), None);
     }
 
     #[test]

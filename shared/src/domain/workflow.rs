@@ -248,6 +248,52 @@ pub fn reply(
     })
 }
 
+/// The player answers on their ticket: a message the agents read. An answer to a ticket
+/// waiting on the player puts it back in work (`player_answered`); an answer to a resolved
+/// ticket reopens it (`reopened_by_player`): the problem is not gone. A closed ticket takes no
+/// more answers (the player opens a new request).
+pub fn player_reply(
+    ticket: &Ticket,
+    body: MessageBody,
+    at: Timestamp,
+) -> Result<Change, WorkflowError> {
+    let expected_version = ticket.version;
+    let mut next = start(ticket, expected_version, at)?;
+    let reason = match ticket.status {
+        TicketStatus::Closed => {
+            return Err(WorkflowError::NotWorkable {
+                status: ticket.status,
+                action: "answered",
+            })
+        }
+        TicketStatus::WaitingOnPlayer => Some("player_answered"),
+        TicketStatus::Resolved => Some("reopened_by_player"),
+        TicketStatus::Open | TicketStatus::Escalated => None,
+    };
+    let history = match reason {
+        Some(reason) => {
+            next.status = TicketStatus::Open;
+            vec![StatusChange {
+                at,
+                status: TicketStatus::Open,
+                actor: Actor::Player,
+                reason: reason.to_owned(),
+            }]
+        }
+        None => Vec::new(),
+    };
+    Ok(Change {
+        ticket: next,
+        expected_version,
+        history,
+        message: Some(Message {
+            at,
+            author: Actor::Player,
+            body: body.0,
+        }),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,5 +468,32 @@ mod tests {
         assert!(ReasonCode::parse("reason", "Free text!").is_err());
         assert!(ReasonCode::parse("reason", "").is_err());
         assert!(ReasonCode::parse("reason", &"a".repeat(41)).is_err());
+    }
+
+    #[test]
+    fn a_players_answer_puts_a_waiting_or_resolved_ticket_back_in_work() {
+        let body = || MessageBody::parse("body", "Voici la capture demandée.").expect("valid");
+        let at = Timestamp::from_millisecond(5_000).expect("valid");
+        let waiting = player_reply(&ticket(WaitingOnPlayer), body(), at).expect("answered");
+        assert_eq!(waiting.ticket.status, Open);
+        assert_eq!(waiting.history[0].reason, "player_answered");
+        assert_eq!(waiting.history[0].actor, Actor::Player);
+        assert_eq!(
+            waiting.message.as_ref().map(|m| &m.author),
+            Some(&Actor::Player)
+        );
+        let resolved = player_reply(&ticket(Resolved), body(), at).expect("reopened");
+        assert_eq!(resolved.ticket.status, Open);
+        assert_eq!(resolved.history[0].reason, "reopened_by_player");
+        let escalated = player_reply(&ticket(Escalated), body(), at).expect("noted");
+        assert_eq!(
+            escalated.ticket.status, Escalated,
+            "stays with the specialists"
+        );
+        assert!(escalated.history.is_empty());
+        assert!(matches!(
+            player_reply(&ticket(Closed), body(), at),
+            Err(WorkflowError::NotWorkable { .. })
+        ));
     }
 }
