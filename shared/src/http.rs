@@ -155,6 +155,35 @@ pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The body as a JSON object, or a `400` naming `body` (an array, a string... is not one).
+pub fn json_object(
+    body: &serde_json::Value,
+) -> Result<&serde_json::Map<String, serde_json::Value>, ValidationError> {
+    body.as_object().ok_or_else(|| {
+        ValidationError::new(
+            "body",
+            Rule::Type {
+                expected: "a JSON object",
+            },
+        )
+    })
+}
+
+/// The `{reference}` path parameter, checked (check symbol included): a `400` naming
+/// `reference` otherwise. Recorded on the current span, which every ticket handler declares.
+pub fn reference_param(
+    request: &Request,
+) -> Result<crate::domain::reference::TicketReference, ValidationError> {
+    let raw = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("reference"))
+        .unwrap_or("");
+    let reference = crate::domain::reference::TicketReference::parse(raw)
+        .map_err(|_| ValidationError::new("reference", Rule::Reference))?;
+    tracing::Span::current().record("ticket", reference.as_str());
+    Ok(reference)
+}
+
 /// Checks the content type and size and parses the JSON, naming what is wrong.
 pub fn json_body(request: &Request) -> Result<serde_json::Value, ApiError> {
     let content_type = header_str(request.headers(), header::CONTENT_TYPE.as_str()).unwrap_or("");

@@ -11,14 +11,13 @@
 use guichet::attachments::{AttachmentError, AttachmentStore, Attachments};
 use guichet::core::{DocumentStorage, Presigned, TicketStore};
 use guichet::domain::attachment::MAX_ATTACHMENT_BYTES;
-use guichet::domain::reference::TicketReference;
 use guichet::domain::ticket::Actor;
 use guichet::domain::validation::{Fields, Rule, ValidationError};
 use guichet::domain::verification::ContentType;
 use guichet::http::{json_body, json_response, request_id, ApiError, Caller, Role};
 use guichet::tickets::Desk;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -83,13 +82,7 @@ where
             required: Role::Player,
         });
     }
-    let raw = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("reference"))
-        .unwrap_or("");
-    let reference = TicketReference::parse(raw)
-        .map_err(|_| ValidationError::new("reference", Rule::Reference))?;
-    tracing::Span::current().record("ticket", reference.as_str());
+    let reference = guichet::http::reference_param(request)?;
     let body = json_body(request)?;
     let asked = parse(&body)?;
     let found = if staff {
@@ -131,14 +124,7 @@ where
 
 /// Reads the body: `content_type` (image or PDF) and `size` (bytes); nothing else.
 pub fn parse(body: &serde_json::Value) -> Result<AttachmentRequest, ValidationError> {
-    let object = body.as_object().ok_or_else(|| {
-        ValidationError::new(
-            "body",
-            Rule::Type {
-                expected: "a JSON object",
-            },
-        )
-    })?;
+    let object = guichet::http::json_object(body)?;
     let fields = Fields::new("", object, FIELDS)?;
     // Media types are case-insensitive; the signed header carries the canonical spelling.
     let content_type = fields

@@ -5,12 +5,10 @@
 
 use guichet::attachments::{AttachmentStore, Attachments};
 use guichet::core::{DocumentStorage, Presigned, TicketStore};
-use guichet::domain::reference::TicketReference;
-use guichet::domain::validation::{Rule, ValidationError};
 use guichet::http::{json_response, request_id, ApiError, Caller, Role};
 use guichet::tickets::{Desk, TicketView};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -85,13 +83,7 @@ where
             required: Role::Player,
         });
     }
-    let raw = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("reference"))
-        .unwrap_or("");
-    let reference = TicketReference::parse(raw)
-        .map_err(|_| ValidationError::new("reference", Rule::Reference))?;
-    tracing::Span::current().record("ticket", reference.as_str());
+    let reference = guichet::http::reference_param(request)?;
     let found = if caller.is_staff() {
         desk.store.get(&reference).await?
     } else {

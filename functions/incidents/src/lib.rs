@@ -134,22 +134,9 @@ pub fn parse(request: &Request) -> Result<Action, ApiError> {
     }
 }
 
-fn object(
-    body: &serde_json::Value,
-) -> Result<&serde_json::Map<String, serde_json::Value>, ValidationError> {
-    body.as_object().ok_or_else(|| {
-        ValidationError::new(
-            "body",
-            Rule::Type {
-                expected: "a JSON object",
-            },
-        )
-    })
-}
-
 /// `{reference}`.
 pub fn parse_link(body: &serde_json::Value) -> Result<Action, ApiError> {
-    let fields = Fields::new("", object(body)?, &["reference"])?;
+    let fields = Fields::new("", guichet::http::json_object(body)?, &["reference"])?;
     Ok(Action::Link(reference(
         "reference",
         fields.required_str("reference")?,
@@ -158,7 +145,7 @@ pub fn parse_link(body: &serde_json::Value) -> Result<Action, ApiError> {
 
 /// `{version, status, note?}`.
 pub fn parse_status(body: &serde_json::Value) -> Result<Action, ApiError> {
-    let object = object(body)?;
+    let object = guichet::http::json_object(body)?;
     let fields = Fields::new("", object, &["version", "status", "note"])?;
     let version = match object.get("version") {
         None | Some(serde_json::Value::Null) => {

@@ -85,14 +85,7 @@ async fn open<C: CaseStore, D: DocumentStorage>(
 /// Reads the body. Extra documents only come with a staff request, and a staff request only
 /// from staff: the audit trail would otherwise name the system as the staff member who asked.
 pub fn parse(body: &serde_json::Value, actor: &Actor) -> Result<OpenRequest, ValidationError> {
-    let object = body.as_object().ok_or_else(|| {
-        ValidationError::new(
-            "body",
-            Rule::Type {
-                expected: "a JSON object",
-            },
-        )
-    })?;
+    let object = guichet::http::json_object(body)?;
     let fields = Fields::new("", object, FIELDS)?;
     let player = PlayerId::parse(fields.required_str("player_id")?)
         .ok_or_else(|| ValidationError::new("player_id", Rule::PlayerId))?;

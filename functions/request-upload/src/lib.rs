@@ -115,14 +115,7 @@ async fn issue<C: CaseStore, D: DocumentStorage>(
 }
 
 pub fn parse(body: &serde_json::Value) -> Result<UploadRequest, ValidationError> {
-    let object = body.as_object().ok_or_else(|| {
-        ValidationError::new(
-            "body",
-            Rule::Type {
-                expected: "a JSON object",
-            },
-        )
-    })?;
+    let object = guichet::http::json_object(body)?;
     let fields = Fields::new("", object, FIELDS)?;
     let player = fields
         .optional_str("player_id")?

@@ -181,14 +181,7 @@ fn decision_name(decision: &Decision) -> &'static str {
 }
 
 pub fn parse(body: &serde_json::Value) -> Result<DecisionRequest, ValidationError> {
-    let object = body.as_object().ok_or_else(|| {
-        ValidationError::new(
-            "body",
-            Rule::Type {
-                expected: "a JSON object",
-            },
-        )
-    })?;
+    let object = guichet::http::json_object(body)?;
     let fields = Fields::new("", object, FIELDS)?;
     let version = match object.get("version") {
         None | Some(serde_json::Value::Null) => {

@@ -21,7 +21,6 @@ use guichet::core::{MessageQueues, OutboxStore, TicketStore};
 use guichet::domain::escalation::{
     is_specialist, Escalation, EscalationAsk, EscalationNote, SPECIALIST_TEAM_NAMES,
 };
-use guichet::domain::reference::TicketReference;
 use guichet::domain::ticket::Team;
 use guichet::domain::ticket::TicketStatus;
 use guichet::domain::validation::{Fields, Rule, ValidationError};
@@ -31,7 +30,7 @@ use guichet::outbox::Relay;
 use guichet::tickets::{Desk, TicketView};
 use guichet::workflow::require_staff;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -108,14 +107,7 @@ fn version(
 
 /// Reads and checks the body of one action.
 pub fn parse(name: &str, body: &serde_json::Value) -> Result<(u64, Action), ApiError> {
-    let object = body.as_object().ok_or_else(|| {
-        ValidationError::new(
-            "body",
-            Rule::Type {
-                expected: "a JSON object",
-            },
-        )
-    })?;
+    let object = guichet::http::json_object(body)?;
     let allowed: &[&str] = match name {
         "take" => &["version"],
         "replies" => &["version", "body"],
@@ -172,22 +164,9 @@ async fn answer<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
     caller: Caller,
 ) -> Result<Response<Body>, ApiError> {
     caller.require(guichet::http::Role::Player)?;
-    let raw = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("reference"))
-        .unwrap_or("");
-    let reference = TicketReference::parse(raw)
-        .map_err(|_| ValidationError::new("reference", Rule::Reference))?;
-    tracing::Span::current().record("ticket", reference.as_str());
+    let reference = guichet::http::reference_param(request)?;
     let body = json_body(request)?;
-    let object = body.as_object().ok_or_else(|| {
-        ValidationError::new(
-            "body",
-            Rule::Type {
-                expected: "a JSON object",
-            },
-        )
-    })?;
+    let object = guichet::http::json_object(&body)?;
     let fields = Fields::new("", object, &["body"])?;
     let text = MessageBody::parse("body", fields.required_str("body")?)?;
     let applied = desk.answer(&caller.subject, &reference, text).await?;
@@ -221,16 +200,9 @@ async fn update<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
         return answer(desk, relay, request, caller).await;
     }
     require_staff(&caller)?;
-    let raw = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("reference"))
-        .unwrap_or("");
-    let reference = TicketReference::parse(raw)
-        .map_err(|_| ValidationError::new("reference", Rule::Reference))?;
+    let reference = guichet::http::reference_param(request)?;
     let name = action_name(request).to_owned();
-    let span = tracing::Span::current();
-    span.record("ticket", reference.as_str());
-    span.record("action", name.as_str());
+    tracing::Span::current().record("action", name.as_str());
     let (expected, action) = parse(&name, &json_body(request)?)?;
     let staff = caller.subject.as_str().to_owned();
     let status = if matches!(action, Action::Escalate(_)) {
