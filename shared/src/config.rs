@@ -22,6 +22,16 @@ pub enum ConfigError {
     },
 }
 
+/// A variable that must be set to something other than blanks.
+fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<String, ConfigError> {
+    lookup(name)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(name))
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -29,13 +39,8 @@ impl Config {
 
     /// Reads from any lookup, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
-        let tickets_table = required("TICKETS_TABLE")?;
-        let hours: i64 = required("IDEMPOTENCY_KEY_TTL_HOURS")?
+        let tickets_table = required(&lookup, "TICKETS_TABLE")?;
+        let hours: i64 = required(&lookup, "IDEMPOTENCY_KEY_TTL_HOURS")?
             .trim()
             .parse()
             .ok()
@@ -70,22 +75,26 @@ impl QueuesConfig {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         use crate::domain::ticket::Team;
-        let required = |name: &'static str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
         Ok(Self {
-            escalations_queue_url: required("ESCALATIONS_QUEUE_URL")?,
-            notifications_queue_url: required("NOTIFICATIONS_QUEUE_URL")?,
+            escalations_queue_url: required(&lookup, "ESCALATIONS_QUEUE_URL")?,
+            notifications_queue_url: required(&lookup, "NOTIFICATIONS_QUEUE_URL")?,
             team_queue_urls: vec![
                 (
                     Team::Technical,
-                    required("TECHNICAL_ESCALATIONS_QUEUE_URL")?,
+                    required(&lookup, "TECHNICAL_ESCALATIONS_QUEUE_URL")?,
                 ),
-                (Team::Games, required("GAMES_ESCALATIONS_QUEUE_URL")?),
-                (Team::Payments, required("PAYMENTS_ESCALATIONS_QUEUE_URL")?),
-                (Team::Security, required("SECURITY_ESCALATIONS_QUEUE_URL")?),
+                (
+                    Team::Games,
+                    required(&lookup, "GAMES_ESCALATIONS_QUEUE_URL")?,
+                ),
+                (
+                    Team::Payments,
+                    required(&lookup, "PAYMENTS_ESCALATIONS_QUEUE_URL")?,
+                ),
+                (
+                    Team::Security,
+                    required(&lookup, "SECURITY_ESCALATIONS_QUEUE_URL")?,
+                ),
             ],
         })
     }
@@ -106,19 +115,16 @@ impl SenderConfig {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
-        let tickets_table = required("TICKETS_TABLE")?;
+        let tickets_table = required(&lookup, "TICKETS_TABLE")?;
         // Checked here so a typo stops the function at init, not at every send.
-        let sender =
-            crate::domain::contact::ContactAddress::parse(&required("NOTIFICATION_SENDER")?)
-                .ok_or(ConfigError::Invalid {
-                    name: "NOTIFICATION_SENDER",
-                    rule: "a single e-mail address",
-                })?;
+        let sender = crate::domain::contact::ContactAddress::parse(&required(
+            &lookup,
+            "NOTIFICATION_SENDER",
+        )?)
+        .ok_or(ConfigError::Invalid {
+            name: "NOTIFICATION_SENDER",
+            rule: "a single e-mail address",
+        })?;
         Ok(Self {
             tickets_table,
             sender: sender.expose().to_owned(),
@@ -144,15 +150,10 @@ impl KycConfig {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
         Ok(Self {
-            tickets_table: required("TICKETS_TABLE")?,
-            documents_bucket: required("DOCUMENTS_BUCKET")?,
-            max_resubmissions: required("MAX_RESUBMISSIONS")?
+            tickets_table: required(&lookup, "TICKETS_TABLE")?,
+            documents_bucket: required(&lookup, "DOCUMENTS_BUCKET")?,
+            max_resubmissions: required(&lookup, "MAX_RESUBMISSIONS")?
                 .trim()
                 .parse()
                 .ok()
@@ -182,9 +183,7 @@ impl IncidentConfig {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let number = |name: &'static str, min: i64, max: i64, rule: &'static str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))?
+            required(&lookup, name)?
                 .trim()
                 .parse::<i64>()
                 .ok()

@@ -558,6 +558,29 @@ impl DynamoTicketStore {
     }
 }
 
+/// A page of tickets from a Query asked for `limit + 1`: the extra one, if it came, only tells
+/// that another page follows, which starts after the page's last ticket (`start_of`).
+fn page_of<S>(
+    items: &[Item],
+    limit: u16,
+    start_of: impl Fn(&Ticket) -> S,
+) -> Result<Page<Ticket, S>, StoreError> {
+    let mut tickets = items
+        .iter()
+        .map(ticket_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if tickets.len() > usize::from(limit) {
+        tickets.truncate(usize::from(limit));
+        tickets.last().map(start_of)
+    } else {
+        None
+    };
+    Ok(Page {
+        items: tickets,
+        next,
+    })
+}
+
 impl DynamoTicketStore {
     /// What a new ticket writes besides itself, its first history line and its key.
     fn opening_extras(&self, write: &NewTicketWrite) -> Result<Vec<Put>, StoreError> {
@@ -778,21 +801,10 @@ impl TicketStore for DynamoTicketStore {
             .send()
             .await
             .map_err(backend)?;
-        let mut items = output
-            .items()
-            .iter()
-            .map(ticket_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if items.len() > usize::from(limit) {
-            items.truncate(usize::from(limit));
-            items.last().map(|last| PageStart {
-                created_at: last.created_at,
-                reference: last.reference.clone(),
-            })
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        page_of(output.items(), limit, |last| PageStart {
+            created_at: last.created_at,
+            reference: last.reference.clone(),
+        })
     }
 
     async fn update(&self, update: TicketUpdate<'_>) -> Result<Updated, StoreError> {
@@ -907,22 +919,11 @@ impl TicketStore for DynamoTicketStore {
             .send()
             .await
             .map_err(backend)?;
-        let mut items = output
-            .items()
-            .iter()
-            .map(ticket_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if items.len() > usize::from(limit) {
-            items.truncate(usize::from(limit));
-            items.last().map(|last| QueueStart {
-                priority: last.priority,
-                created_at: last.created_at,
-                reference: last.reference.clone(),
-            })
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        page_of(output.items(), limit, |last| QueueStart {
+            priority: last.priority,
+            created_at: last.created_at,
+            reference: last.reference.clone(),
+        })
     }
 
     async fn settle_escalation(&self, escalation: &Escalation) -> Result<Updated, StoreError> {

@@ -36,23 +36,21 @@ async fn run() -> Result<(), String> {
     let port = port(std::env::args().skip(1).collect())?;
     let template_path = Template::default_path();
     let template = Template::load(&template_path).map_err(|e| error_chain(&e))?;
-    let desk = Desk::from_env().await.map_err(|e| error_chain(&e))?;
-    let verification = Verification::from_env()
-        .await
-        .map_err(|e| error_chain(&e))?;
-    let attachments = Attachments::from_env().await.map_err(|e| error_chain(&e))?;
+    // Every variable read and checked first, then one SDK configuration for every client,
+    // as each function loads it once at init.
     let config = guichet::config::Config::from_env().map_err(|e| error_chain(&e))?;
+    let kyc = guichet::config::KycConfig::from_env().map_err(|e| error_chain(&e))?;
+    let attachments =
+        guichet::attachments::AttachmentsConfig::from_env().map_err(|e| error_chain(&e))?;
     let queues = guichet::config::QueuesConfig::from_env().map_err(|e| error_chain(&e))?;
-    let relay = guichet::outbox::Relay::connect(
-        &config.tickets_table,
-        &queues,
-        &guichet::aws_sdk_config().await,
-    );
-    let incidents = guichet::incidents::Incidents::connect(
-        &config.tickets_table,
-        guichet::config::IncidentConfig::from_env().map_err(|e| error_chain(&e))?,
-        &guichet::aws_sdk_config().await,
-    );
+    let incident_rule = guichet::config::IncidentConfig::from_env().map_err(|e| error_chain(&e))?;
+    let sdk = guichet::aws_sdk_config().await;
+    let desk = Desk::connect(&config, &sdk).map_err(|e| error_chain(&e))?;
+    let verification = Verification::connect(&kyc, &sdk);
+    let attachments = Attachments::connect(&attachments, &sdk);
+    let relay = guichet::outbox::Relay::connect(&config.tickets_table, &queues, &sdk);
+    let incidents =
+        guichet::incidents::Incidents::connect(&config.tickets_table, incident_rule, &sdk);
     let key = DevKey::load_or_create(&DevKey::default_path()).map_err(|e| error_chain(&e))?;
     let services = Services {
         desk,

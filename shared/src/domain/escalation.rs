@@ -17,7 +17,7 @@ use super::reference::TicketReference;
 use super::ticket::{
     Actor, Category, Channel, Language, Priority, StatusChange, Team, Ticket, TicketStatus,
 };
-use super::validation::{Rule, ValidationError};
+use super::validation::ValidationError;
 use super::workflow::{allowed, Change, ReasonCode, WorkflowError};
 
 /// The schema name of the message a team's queue carries; a breaking change gets `v2` and
@@ -52,25 +52,7 @@ impl EscalationNote {
     pub const MAX_CHARS: usize = 1000;
 
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Err(ValidationError::new(field, Rule::Required));
-        }
-        if text
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err(ValidationError::new(field, Rule::PrintableText));
-        }
-        if text.chars().count() > Self::MAX_CHARS {
-            return Err(ValidationError::new(
-                field,
-                Rule::MaxLength {
-                    max: Self::MAX_CHARS,
-                },
-            ));
-        }
-        Ok(Self(text.to_owned()))
+        super::workflow::staff_text(field, raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

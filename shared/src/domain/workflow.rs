@@ -33,30 +33,31 @@ impl MessageBody {
 
     /// Checks a reply's text, naming `field` in the error.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Err(ValidationError::new(field, Rule::Required));
-        }
-        if text
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err(ValidationError::new(field, Rule::PrintableText));
-        }
-        if text.chars().count() > Self::MAX_CHARS {
-            return Err(ValidationError::new(
-                field,
-                Rule::MaxLength {
-                    max: Self::MAX_CHARS,
-                },
-            ));
-        }
-        Ok(Self(text.to_owned()))
+        staff_text(field, raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Free text written to a person (a reply, a note for a team): trimmed, 1 to `max`
+/// characters, no control characters but line breaks and tabs; errors name `field`.
+pub(crate) fn staff_text(field: &str, raw: &str, max: usize) -> Result<String, ValidationError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(ValidationError::new(field, Rule::Required));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ValidationError::new(field, Rule::PrintableText));
+    }
+    if text.chars().count() > max {
+        return Err(ValidationError::new(field, Rule::MaxLength { max }));
+    }
+    Ok(text.to_owned())
 }
 
 /// A reason code for a status change: 1 to 40 lower-case letters, digits or `_`.
