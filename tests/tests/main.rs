@@ -1,0 +1,15 @@
+//! Every integration test, in one binary: the real AWS SDK against the emulator, one freshly
+//! provisioned stack per test. Run one file's tests with `cargo test -p guichet-tests -- api::`.
+
+mod api;
+mod attachments;
+mod bucket_events;
+mod cases;
+mod documents;
+mod drift;
+mod escalation;
+mod incidents;
+mod notifications;
+mod player_notifications;
+mod store;
+mod workflow;
