@@ -1,6 +1,7 @@
 //! Every integration test, in one binary: the real AWS SDK against the emulator, one freshly
 //! provisioned stack per test. Run one file's tests with `cargo test -p guichet-tests -- api::`.
 
+mod alarms;
 mod api;
 mod attachments;
 mod bucket_events;
