@@ -59,6 +59,10 @@ pub type LocalSender = guichet::notifications::Sender<
     guichet::ses::SesEmailSender,
 >;
 
+/// The incident fan-out's store: incidents in the tickets table.
+pub type LocalIncidents =
+    guichet::incidents::Incidents<guichet::dynamo_incidents::DynamoIncidentStore>;
+
 /// What the SQS-fed functions run on, built once as each Lambda builds it at init.
 pub struct ConsumerServices {
     pub verification: LocalVerification,
@@ -66,6 +70,7 @@ pub struct ConsumerServices {
     pub desk: LocalDesk,
     pub relay: LocalRelay,
     pub sender: LocalSender,
+    pub incidents: LocalIncidents,
 }
 
 /// How often `run` sweeps the outbox: the local stand-in for relay-outbox's one-minute
@@ -126,6 +131,7 @@ enum Handler {
     CheckDocuments,
     RouteEscalations,
     SendNotifications,
+    IncidentUpdates,
 }
 
 impl Handler {
@@ -134,6 +140,7 @@ impl Handler {
             "check-documents" => Some(Handler::CheckDocuments),
             "route-escalations" => Some(Handler::RouteEscalations),
             "send-notifications" => Some(Handler::SendNotifications),
+            "incident-updates" => Some(Handler::IncidentUpdates),
             _ => None,
         }
     }
@@ -436,6 +443,16 @@ impl Consumers {
                 }
                 Handler::SendNotifications => {
                     send_notifications::handle(&services.sender, event).await
+                }
+                Handler::IncidentUpdates => {
+                    incident_updates::handle(
+                        &services.desk,
+                        &services.incidents,
+                        &services.relay,
+                        incident_updates::PAGE_SIZE,
+                        event,
+                    )
+                    .await
                 }
             }
         });

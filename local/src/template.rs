@@ -3506,6 +3506,7 @@ Resources:
             ("PAYMENTS_ESCALATIONS_QUEUE_URL", "PaymentsEscalationQueue"),
             ("SECURITY_ESCALATIONS_QUEUE_URL", "SecurityEscalationQueue"),
             ("NOTIFICATIONS_QUEUE_URL", "NotificationsQueue"),
+            ("INCIDENT_UPDATES_QUEUE_URL", "IncidentUpdatesQueue"),
         ] {
             assert!(
                 variables.contains(&(variable.to_owned(), target.to_owned())),

@@ -63,6 +63,9 @@ pub struct QueuesConfig {
     pub escalations_queue_url: String,
     /// `NOTIFICATIONS_QUEUE_URL`: player notifications, read by send-notifications.
     pub notifications_queue_url: String,
+    /// `INCIDENT_UPDATES_QUEUE_URL`: pages of incident status updates to fan out to the linked
+    /// players, read by incident-updates.
+    pub incident_updates_queue_url: String,
     /// `<TEAM>_ESCALATIONS_QUEUE_URL` for technical, games, payments and security: the FIFO
     /// queues the specialist teams consume.
     pub team_queue_urls: Vec<(crate::domain::ticket::Team, String)>,
@@ -78,6 +81,7 @@ impl QueuesConfig {
         Ok(Self {
             escalations_queue_url: required(&lookup, "ESCALATIONS_QUEUE_URL")?,
             notifications_queue_url: required(&lookup, "NOTIFICATIONS_QUEUE_URL")?,
+            incident_updates_queue_url: required(&lookup, "INCIDENT_UPDATES_QUEUE_URL")?,
             team_queue_urls: vec![
                 (
                     Team::Technical,

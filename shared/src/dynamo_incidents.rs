@@ -40,6 +40,7 @@ use crate::domain::incident::{
     EscalationProgress, Incident, IncidentId, IncidentStatus, IncidentUpdate, Link, Report,
     Subject, SubjectMarker,
 };
+use crate::domain::outbox::OutboxMessage;
 use crate::domain::reference::TicketReference;
 use crate::domain::ticket::Ticket;
 use crate::domain::workflow::Change;
@@ -492,6 +493,7 @@ impl IncidentStore for DynamoIncidentStore {
         incident: &Incident,
         expected_version: u64,
         update: &IncidentUpdate,
+        fan_out: &OutboxMessage,
     ) -> Result<Updated, StoreError> {
         let mut set = vec!["#s = :status", "#v = :next", "#u = :updated_at"];
         let mut attribute_names =
@@ -524,6 +526,12 @@ impl IncidentStore for DynamoIncidentStore {
             put(
                 &self.table,
                 update_item(&incident.id, update)?,
+                "attribute_not_exists(pk)",
+            )?,
+            // The fan-out's first page, relayed by the caller or the outbox sweep.
+            put(
+                &self.table,
+                crate::dynamo::outbox_item(fan_out),
                 "attribute_not_exists(pk)",
             )?,
         ];

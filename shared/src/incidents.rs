@@ -29,8 +29,8 @@ use crate::config::IncidentConfig;
 use crate::core::{StoreError, TicketStore, TicketUpdate, Updated};
 use crate::domain::escalation;
 use crate::domain::incident::{
-    self as rules, EscalationProgress, Incident, IncidentId, IncidentRuleError, IncidentStatus,
-    IncidentUpdate, Link, Linking, Opening, Report, Subject, SubjectMarker,
+    self as rules, EscalationProgress, FanOut, Incident, IncidentId, IncidentRuleError,
+    IncidentStatus, IncidentUpdate, Link, Linking, Opening, Report, Subject, SubjectMarker,
 };
 use crate::domain::notification::NotifyError;
 use crate::domain::outbox::{Destination, MessageId, OutboxMessage};
@@ -123,13 +123,15 @@ pub trait IncidentStore: Send + Sync {
         change: &Change,
     ) -> impl Future<Output = Result<LinkWrite, StoreError>> + Send;
 
-    /// Writes a status update on the version it was made from; a resolution also marks the
-    /// subject's incident resolved, so the next reports count afresh.
+    /// Writes a status update on the version it was made from, with the outbox message that
+    /// starts its fan-out to the linked players, in one transaction; a resolution also marks
+    /// the subject's incident resolved, so the next reports count afresh.
     fn save_status(
         &self,
         incident: &Incident,
         expected_version: u64,
         update: &IncidentUpdate,
+        fan_out: &OutboxMessage,
     ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
 
     /// Records where the incident's escalation ended, only if it was still `pending`.
@@ -162,6 +164,10 @@ pub enum IncidentError {
     Notify(#[from] NotifyError),
     #[error("the random source failed")]
     Random(#[from] getrandom::Error),
+    #[error("the incident has no status update {0}")]
+    NoSuchUpdate(u64),
+    #[error("the fan-out message could not be built")]
+    FanOutMessage(#[source] serde_json::Error),
 }
 
 /// What recording a report did.
@@ -195,16 +201,25 @@ pub struct LinkChanged {
     pub outbox: Vec<OutboxMessage>,
 }
 
-/// A status update and what it caused.
+/// A status update, and the first page of its fan-out for the caller to relay (the same
+/// message when the update is sent again: relaying it again restarts a stalled fan-out, and
+/// players already told are skipped).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusUpdated {
     pub record: IncidentRecord,
     pub update: IncidentUpdate,
-    /// The same update sent again: it only finished notifying.
+    /// The same update sent again: nothing was written.
     pub replayed: bool,
-    /// Linked players notified by this call (a replay counts only those it caught up on).
+    pub outbox: Vec<OutboxMessage>,
+}
+
+/// One fan-out page done: the players notified now (those told before are skipped), their
+/// notifications' outbox messages for the caller to relay, and the next page, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FannedOut {
     pub notified: usize,
     pub outbox: Vec<OutboxMessage>,
+    pub next: Option<FanOut>,
 }
 
 /// Whether intake should call [`Incidents::record_report`] for a request it just stored: only
@@ -420,9 +435,10 @@ impl<I: IncidentStore> Incidents<I> {
         Err(IncidentError::Contended)
     }
 
-    /// A status update on the version staff read, then one notification per linked player
-    /// whose ticket is still in work. The same update sent again (same version, status and
-    /// note) finishes whatever notifying a failure interrupted, and writes nothing twice.
+    /// A status update on the version staff read, written with the first page of its fan-out
+    /// (see [`Incidents::fan_out`]) in one transaction: the update is never recorded without
+    /// its players being told. The same update sent again (same version, status and note)
+    /// writes nothing and hands back the same first page, to relay again.
     pub async fn update_status<S: TicketStore>(
         &self,
         desk: &Desk<S>,
@@ -457,9 +473,10 @@ impl<I: IncidentStore> Incidents<I> {
             now,
         ) {
             Ok((next, update)) => {
+                let fan_out = fan_out_message(id, &update)?;
                 match self
                     .store
-                    .save_status(&next, expected_version, &update)
+                    .save_status(&next, expected_version, &update, &fan_out)
                     .await?
                 {
                     Updated::Done => (update, false),
@@ -480,29 +497,60 @@ impl<I: IncidentStore> Incidents<I> {
             },
             Err(refused) => return Err(refused.into()),
         };
-        let mut outbox = Vec::new();
-        for link in &record.links {
-            if let Some(message) = self
-                .notify_linked(desk, &record.incident.id, &update, &link.reference)
-                .await?
-            {
-                outbox.push(message);
-            }
-        }
         tracing::info!(
             incident = %id,
             seq = update.seq,
             status = update.status.as_str(),
             replayed,
-            notified = outbox.len(),
-            "incident status updated"
+            linked = record.links.len(),
+            "incident status updated; fan-out queued"
         );
         Ok(StatusUpdated {
             record: self.read(id).await?.ok_or(IncidentError::NotFound)?,
+            outbox: vec![fan_out_message(id, &update)?],
             update,
             replayed,
+        })
+    }
+
+    /// One page of a status update's fan-out: each linked ticket of the page still in work
+    /// gets the update's effect and its player's notification (see `notify_linked`: a ticket
+    /// that has it already is skipped, so a page handled twice tells nobody twice). At most
+    /// `page_size` tickets, so that however many players an incident has, a page fits in one
+    /// function run; `next` is the page to queue after this one.
+    pub async fn fan_out<S: TicketStore>(
+        &self,
+        desk: &Desk<S>,
+        page: &FanOut,
+        page_size: usize,
+    ) -> Result<FannedOut, IncidentError> {
+        let record = self
+            .read(&page.incident_id)
+            .await?
+            .ok_or(IncidentError::NotFound)?;
+        let update = record
+            .updates
+            .iter()
+            .find(|u| u.seq == page.seq)
+            .ok_or(IncidentError::NoSuchUpdate(page.seq))?;
+        let (references, more) = rules::fan_out_page(&record.links, page.after.as_ref(), page_size);
+        let mut outbox = Vec::new();
+        for reference in &references {
+            if let Some(message) = self
+                .notify_linked(desk, &page.incident_id, update, reference)
+                .await?
+            {
+                outbox.push(message);
+            }
+        }
+        let next = match references.last() {
+            Some(last) if more => Some(page.next(last)),
+            _ => None,
+        };
+        Ok(FannedOut {
             notified: outbox.len(),
             outbox,
+            next,
         })
     }
 
@@ -704,6 +752,23 @@ impl<I: IncidentStore> Incidents<I> {
     }
 }
 
+/// The outbox message of `update`'s first fan-out page, at the update's time: the same message
+/// (id, body and time) however often it is built.
+fn fan_out_message(
+    id: &IncidentId,
+    update: &IncidentUpdate,
+) -> Result<OutboxMessage, IncidentError> {
+    let page = FanOut::first(id, update);
+    OutboxMessage::new(
+        page.message_id(),
+        Destination::IncidentUpdates,
+        id.as_str(),
+        &page,
+        update.at,
+    )
+    .map_err(IncidentError::FanOutMessage)
+}
+
 fn staff(caller: &Caller) -> Actor {
     Actor::Staff {
         id: caller.subject.as_str().to_owned(),
@@ -761,7 +826,9 @@ impl From<IncidentError> for ApiError {
             IncidentError::Escalation(_)
             | IncidentError::Store(_)
             | IncidentError::Notify(_)
-            | IncidentError::Random(_) => ApiError::Internal(Box::new(e)),
+            | IncidentError::Random(_)
+            | IncidentError::NoSuchUpdate(_)
+            | IncidentError::FanOutMessage(_) => ApiError::Internal(Box::new(e)),
         }
     }
 }
@@ -781,6 +848,7 @@ pub mod memory {
         EscalationProgress, Incident, IncidentId, IncidentStatus, IncidentUpdate, Link, Report,
         Subject, SubjectMarker,
     };
+    use crate::domain::outbox::OutboxMessage;
     use crate::domain::workflow::Change;
     use crate::mocks::MemoryTicketStore;
 
@@ -939,6 +1007,7 @@ pub mod memory {
             incident: &Incident,
             expected_version: u64,
             update: &IncidentUpdate,
+            fan_out: &OutboxMessage,
         ) -> Result<Updated, StoreError> {
             let mut state = self.lock();
             let Some(record) = state.incidents.get_mut(incident.id.as_str()) else {
@@ -953,6 +1022,7 @@ pub mod memory {
             record.incident.updated_at = incident.updated_at;
             record.incident.resolved_at = incident.resolved_at;
             record.updates.push(update.clone());
+            self.tickets.add_to_outbox(fan_out.clone());
             if let Some(resolved_at) = incident.resolved_at {
                 if let Some(marker) = state.markers.get_mut(&incident.subject.key()) {
                     if marker.incident == incident.id {
@@ -1142,6 +1212,69 @@ mod tests {
         assert_eq!(ticket(&desk, &old).await.linked_incident, None);
     }
 
+    /// Runs a status update's fan-out to the end, page after page, as the incident-updates
+    /// function does: (players notified, pages).
+    async fn fan_out_all(
+        incidents: &Incidents<MemoryIncidentStore<'_>>,
+        desk: &Desk<MemoryTicketStore>,
+        updated: &StatusUpdated,
+        page_size: usize,
+    ) -> (usize, usize) {
+        let mut page: Option<FanOut> =
+            Some(serde_json::from_str(&updated.outbox[0].body).expect("a fan-out page"));
+        let (mut notified, mut pages) = (0, 0);
+        while let Some(current) = page {
+            let done = incidents
+                .fan_out(desk, &current, page_size)
+                .await
+                .expect("fanned out");
+            notified += done.notified;
+            pages += 1;
+            page = done.next;
+        }
+        (notified, pages)
+    }
+
+    fn told(desk: &Desk<MemoryTicketStore>, references: &[TicketReference]) -> usize {
+        desk.store
+            .count_notifications(references, NotificationKind::IncidentUpdate)
+    }
+
+    #[tokio::test]
+    async fn a_fan_out_of_an_unknown_update_fails_rather_than_telling_nobody() {
+        let desk = desk_with_clock(FixedClock::at(START));
+        let incidents = Incidents {
+            store: MemoryIncidentStore::new(&desk.store),
+            config: config(),
+        };
+        for i in 0..3 {
+            let reference = report(&desk, &format!("p-{i}"), "Roulette").await;
+            incidents
+                .record_report(&desk, &reference)
+                .await
+                .expect("recorded");
+        }
+        let id = incidents.store.incident_ids().remove(0);
+        let page = FanOut {
+            schema: rules::FAN_OUT_SCHEMA.to_owned(),
+            incident_id: id,
+            seq: 7,
+            after: None,
+        };
+        assert!(matches!(
+            incidents.fan_out(&desk, &page, 10).await,
+            Err(IncidentError::NoSuchUpdate(7))
+        ));
+        let unknown = FanOut {
+            incident_id: IncidentId::from_random([9; 12]),
+            ..page
+        };
+        assert!(matches!(
+            incidents.fan_out(&desk, &unknown, 10).await,
+            Err(IncidentError::NotFound)
+        ));
+    }
+
     #[tokio::test]
     async fn a_status_update_notifies_each_linked_player_once_even_when_sent_again() {
         let clock = FixedClock::at(START);
@@ -1173,14 +1306,27 @@ mod tests {
             )
             .await
             .expect("updated");
-        assert_eq!(first.notified, 3);
         assert!(!first.replayed);
+        // Written with the update, in its transaction, then handed to the caller to relay.
+        assert_eq!(first.outbox.len(), 1);
+        assert_eq!(first.outbox[0].destination, Destination::IncidentUpdates);
+        assert!(desk.store.outbox().contains(&first.outbox[0]));
+        // Nobody is told before the fan-out runs; then everyone once, two tickets a page.
+        assert_eq!(told(&desk, &references), 0);
+        assert_eq!(fan_out_all(&incidents, &desk, &first, 2).await, (3, 2));
+        assert_eq!(told(&desk, &references), 3);
+        // The same page delivered twice tells nobody twice.
+        assert_eq!(fan_out_all(&incidents, &desk, &first, 2).await, (0, 2));
         let again = incidents
             .update_status(&desk, &caller, &id, 1, IncidentStatus::Monitoring, note)
             .await
             .expect("a replay");
         assert!(again.replayed);
-        assert_eq!(again.notified, 0);
+        assert_eq!(
+            again.outbox, first.outbox,
+            "the same first page, to relay again"
+        );
+        assert_eq!(fan_out_all(&incidents, &desk, &again, 2).await, (0, 2));
         for reference in &references {
             let found = desk
                 .store
@@ -1206,7 +1352,7 @@ mod tests {
             .update_status(&desk, &caller, &id, 2, IncidentStatus::Resolved, None)
             .await
             .expect("resolved");
-        assert_eq!(resolved.notified, 3);
+        assert_eq!(fan_out_all(&incidents, &desk, &resolved, 10).await, (3, 1));
         for reference in &references {
             assert_eq!(
                 ticket(&desk, reference).await.status,

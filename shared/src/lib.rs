@@ -2,6 +2,7 @@
 //! depend on (`core`), their AWS adapters, and the HTTP edge every API function shares.
 
 pub mod attachments;
+pub mod batch;
 pub mod config;
 pub mod core;
 pub mod domain;

@@ -47,6 +47,27 @@ impl MemoryTicketStore {
         self.lock().outbox.clone()
     }
 
+    /// How many notifications of `kind` the tickets `references` carry between them.
+    pub fn count_notifications(
+        &self,
+        references: &[crate::domain::reference::TicketReference],
+        kind: crate::domain::notification::NotificationKind,
+    ) -> usize {
+        let state = self.lock();
+        references
+            .iter()
+            .filter_map(|r| state.tickets.get(r.as_str()))
+            .flat_map(|t| &t.notifications)
+            .filter(|n| n.kind == kind)
+            .count()
+    }
+
+    /// An outbox message written by another store's transaction (an incident's status update),
+    /// which shares this table in DynamoDB.
+    pub(crate) fn add_to_outbox(&self, message: OutboxMessage) {
+        self.lock().outbox.push(message);
+    }
+
     /// Gives the player an open verification case, as the case store's marker would.
     pub fn link_open_case(&self, player: &PlayerId, case: crate::domain::verification::CaseId) {
         self.lock()

@@ -1,4 +1,4 @@
-//! The SQS adapter: the escalations and notifications queues the outbox feeds, and the
+//! The SQS adapter: the escalations, notifications and incident-updates queues the outbox feeds, and the
 //! specialist teams' FIFO queues.
 
 use std::collections::BTreeMap;
@@ -15,6 +15,7 @@ pub struct SqsQueues {
     client: Client,
     escalations: String,
     notifications: String,
+    incident_updates: String,
     teams: BTreeMap<&'static str, String>,
 }
 
@@ -24,6 +25,7 @@ impl SqsQueues {
             client,
             escalations: config.escalations_queue_url.clone(),
             notifications: config.notifications_queue_url.clone(),
+            incident_updates: config.incident_updates_queue_url.clone(),
             teams: config
                 .team_queue_urls
                 .iter()
@@ -42,6 +44,7 @@ impl MessageQueues for SqsQueues {
         let url = match destination {
             Destination::Escalations => &self.escalations,
             Destination::Notifications => &self.notifications,
+            Destination::IncidentUpdates => &self.incident_updates,
         };
         self.client
             .send_message()

@@ -60,6 +60,10 @@ pub struct Stack {
     pub notifications_queue_url: String,
     /// URL of its dead-letter queue.
     pub notifications_dlq_url: String,
+    /// URL of the queue of incident status updates to fan out (`IncidentUpdatesQueue`).
+    pub incident_updates_queue_url: String,
+    /// URL of its dead-letter queue.
+    pub incident_updates_dlq_url: String,
     /// The address notifications are sent from: the SES identity provisioning created
     /// (`NotificationSenderIdentity`, the `NotificationSender` parameter's default).
     pub notification_sender: String,
@@ -84,6 +88,7 @@ impl Stack {
         guichet::config::QueuesConfig::from_lookup(|name| match name {
             "ESCALATIONS_QUEUE_URL" => Some(self.escalations_queue_url.clone()),
             "NOTIFICATIONS_QUEUE_URL" => Some(self.notifications_queue_url.clone()),
+            "INCIDENT_UPDATES_QUEUE_URL" => Some(self.incident_updates_queue_url.clone()),
             other => other
                 .strip_suffix("_ESCALATIONS_QUEUE_URL")
                 .and_then(|team| self.team_queue_urls.get(&team.to_ascii_lowercase()))
@@ -119,6 +124,14 @@ impl Stack {
                 &guichet::config::SenderConfig {
                     tickets_table: self.tickets_table.clone(),
                     sender: self.notification_sender.clone(),
+                },
+                &self.sdk,
+            ),
+            incidents: guichet::incidents::Incidents::connect(
+                &self.tickets_table,
+                guichet::config::IncidentConfig {
+                    threshold: 3,
+                    window: jiff::SignedDuration::from_mins(60),
                 },
                 &self.sdk,
             ),
@@ -225,6 +238,14 @@ pub async fn fresh_stack() -> Stack {
         notifications_dlq_url: expect(
             provisioned.queue_url("NotificationsDeadLetterQueue"),
             "NotificationsDeadLetterQueue",
+        ),
+        incident_updates_queue_url: expect(
+            provisioned.queue_url("IncidentUpdatesQueue"),
+            "IncidentUpdatesQueue",
+        ),
+        incident_updates_dlq_url: expect(
+            provisioned.queue_url("IncidentUpdatesDeadLetterQueue"),
+            "IncidentUpdatesDeadLetterQueue",
         ),
         notification_sender: expect(
             provisioned.email_identity("NotificationSenderIdentity"),

@@ -75,6 +75,11 @@ async fn provisioned_stack_matches_the_template() {
         ("EscalationsDeadLetterQueue", &stack.escalations_dlq_url),
         ("NotificationsQueue", &stack.notifications_queue_url),
         ("NotificationsDeadLetterQueue", &stack.notifications_dlq_url),
+        ("IncidentUpdatesQueue", &stack.incident_updates_queue_url),
+        (
+            "IncidentUpdatesDeadLetterQueue",
+            &stack.incident_updates_dlq_url,
+        ),
         (
             "PaymentsEscalationQueue",
             &stack.team_queue_urls["payments"],
@@ -90,7 +95,7 @@ async fn provisioned_stack_matches_the_template() {
             "{logical_id}"
         );
     }
-    assert_eq!(again.queues.len(), 14, "{again:?}");
+    assert_eq!(again.queues.len(), 16, "{again:?}");
     assert_eq!(
         again.email_identity("NotificationSenderIdentity"),
         Some("soutien@guichet.example")
@@ -280,6 +285,8 @@ async fn missing_stack_is_reported() {
             ("SecurityEscalationQueue", "Queue"),
             ("NotificationsDeadLetterQueue", "Queue"),
             ("NotificationsQueue", "Queue"),
+            ("IncidentUpdatesDeadLetterQueue", "Queue"),
+            ("IncidentUpdatesQueue", "Queue"),
             ("DocumentsBucket", "Bucket"),
             ("NotificationSenderIdentity", "EmailIdentity"),
         ],

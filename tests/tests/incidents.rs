@@ -3,12 +3,13 @@
 //! burst, atomic links (ticket, link and history together), the queue order of linked tickets,
 //! the one escalation, and status updates reaching every linked player once.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use guichet::config::IncidentConfig;
 use guichet::core::{OutboxStore, TicketStore};
 use guichet::domain::incident::{
-    EscalationProgress, IncidentId, IncidentRuleError, IncidentStatus,
+    EscalationProgress, FanOut, IncidentId, IncidentRuleError, IncidentStatus,
 };
 use guichet::domain::intake::TicketRequest;
 use guichet::domain::notification::{NotificationKind, NotificationTemplates, Notifier};
@@ -22,7 +23,8 @@ use guichet::http::{Caller, Role};
 use guichet::incidents::{IncidentError, Incidents, ReportOutcome};
 use guichet::mocks::FixedClock;
 use guichet::tickets::{Desk, Submitted};
-use guichet_tests::{fresh_stack, Stack};
+use guichet_local::consumers::Consumers;
+use guichet_tests::{error_chain, fresh_stack, project_template, Stack};
 use jiff::SignedDuration;
 
 const START: &str = "2026-11-26T15:00:00Z";
@@ -31,6 +33,7 @@ struct World {
     desk: Desk<DynamoTicketStore>,
     incidents: Incidents<DynamoIncidentStore>,
     clock: FixedClock,
+    stack: Stack,
 }
 
 impl World {
@@ -48,7 +51,67 @@ impl World {
                 &stack.sdk,
             ),
             clock,
+            stack,
         }
+    }
+
+    /// The incident-updates function's consumer (only that queue), as `scripts/up` runs it.
+    async fn fan_out_consumer(&self) -> Consumers {
+        let queues = BTreeMap::from([(
+            "IncidentUpdatesQueue".to_owned(),
+            self.stack.incident_updates_queue_url.clone(),
+        )]);
+        Consumers::new(
+            &project_template(),
+            &self.stack.sdk,
+            self.stack.consumer_services(),
+            &queues,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("consumers: {}", error_chain(&e)))
+    }
+
+    /// What waits on the notifications queue (received and deleted), bodies as text.
+    async fn notifications_sent(&self) -> Vec<String> {
+        let sqs = self.stack.sqs();
+        let mut bodies = Vec::new();
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(&self.stack.notifications_queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            let messages = received.messages();
+            if messages.is_empty() {
+                return bodies;
+            }
+            for message in messages {
+                bodies.push(message.body().unwrap_or_default().to_owned());
+                sqs.delete_message()
+                    .queue_url(&self.stack.notifications_queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+    }
+
+    /// How many of `references` have a notification of `kind`.
+    async fn told(&self, references: &[TicketReference], kind: NotificationKind) -> usize {
+        let mut told = 0;
+        for reference in references {
+            told += self
+                .ticket(reference)
+                .await
+                .notifications
+                .iter()
+                .filter(|n| n.kind == kind)
+                .count();
+        }
+        told
     }
 
     fn later(&self, minutes: i64) {
@@ -526,6 +589,8 @@ async fn a_status_update_reaches_every_linked_player_once() {
     let (id, references) = world.incident("Roulette Royale").await;
     let caller = supervisor();
     let note = Some("Correctif 2.3.1 déployé".to_owned());
+    let relay = world.stack.relay();
+    let consumer = world.fan_out_consumer().await;
 
     let update = world
         .incidents
@@ -539,10 +604,38 @@ async fn a_status_update_reaches_every_linked_player_once() {
         )
         .await
         .expect("updated");
-    assert_eq!(update.notified, 3);
     assert_eq!(update.record.incident.version, 2);
     assert_eq!(update.record.updates.len(), 1);
-    // Sent again (a retry): nothing new is written.
+    // The fan-out's first page was written with the update, in the same transaction.
+    assert_eq!(world.pending(Destination::IncidentUpdates).await.len(), 1);
+    assert_eq!(
+        world
+            .told(&references, NotificationKind::IncidentUpdate)
+            .await,
+        0
+    );
+
+    // The handler relays it; the incident-updates function takes it from the real queue.
+    relay.deliver(&update.outbox).await;
+    assert!(world.pending(Destination::IncidentUpdates).await.is_empty());
+    let drained = guichet_tests::drain(&consumer).await;
+    assert_eq!((drained.received, drained.failed), (1, 0), "{drained:?}");
+    assert_eq!(
+        world
+            .told(&references, NotificationKind::IncidentUpdate)
+            .await,
+        3
+    );
+    let news = world.notifications_sent().await;
+    assert_eq!(news.len(), 3, "one message per linked player: {news:?}");
+    assert!(news.iter().all(|b| b.contains("\"incident_update\"")));
+    assert!(
+        news.iter().all(|b| !b.contains("Correctif")),
+        "the note stays with staff"
+    );
+
+    // Sent again (a retry): nothing new is written, the same page runs again, nobody is told
+    // twice.
     let replay = world
         .incidents
         .update_status(
@@ -556,49 +649,34 @@ async fn a_status_update_reaches_every_linked_player_once() {
         .await
         .expect("replayed");
     assert!(replay.replayed);
-    assert_eq!(replay.notified, 0);
-    for reference in &references {
-        let found = world.ticket(reference).await;
-        let news = found
-            .notifications
-            .iter()
-            .filter(|n| n.kind == NotificationKind::IncidentUpdate)
-            .count();
-        assert_eq!(news, 1, "{reference}");
-    }
-    let messages = world.pending(Destination::Notifications).await;
-    let news: Vec<&String> = messages
-        .iter()
-        .filter(|b| b.contains("\"incident_update\""))
-        .collect();
-    assert_eq!(news.len(), 3, "one outbox message per linked player");
-    assert!(
-        news.iter().all(|b| !b.contains("Correctif")),
-        "the note stays with staff"
+    assert_eq!(replay.outbox, update.outbox);
+    relay.deliver(&replay.outbox).await;
+    let drained = guichet_tests::drain(&consumer).await;
+    assert_eq!((drained.received, drained.failed), (1, 0), "{drained:?}");
+    assert_eq!(
+        world
+            .told(&references, NotificationKind::IncidentUpdate)
+            .await,
+        3
     );
+    assert!(world.notifications_sent().await.is_empty());
 
     let resolved = world
         .incidents
         .update_status(&world.desk, &caller, &id, 2, IncidentStatus::Resolved, None)
         .await
         .expect("resolved");
-    assert_eq!(resolved.notified, 3);
+    relay.deliver(&resolved.outbox).await;
+    guichet_tests::drain(&consumer).await;
     for reference in &references {
         let found = world.ticket(reference).await;
         assert_eq!(found.ticket.status, TicketStatus::Resolved);
-        assert_eq!(
-            found
-                .notifications
-                .iter()
-                .filter(|n| n.kind == NotificationKind::Resolved)
-                .count(),
-            1
-        );
         assert!(found
             .history
             .iter()
             .any(|h| h.reason == "incident_resolved"));
     }
+    assert_eq!(world.told(&references, NotificationKind::Resolved).await, 3);
     let queue = world
         .desk
         .team_queue(Team::Games, 10, None)
@@ -610,6 +688,69 @@ async fn a_status_update_reaches_every_linked_player_once() {
     world.later(1);
     let (_, outcome) = world.report("player-late", "Roulette Royale").await;
     assert_eq!(outcome, ReportOutcome::Counted { reports: 1 });
+}
+
+/// A large incident's fan-out, a page at a time against the real table: every linked player
+/// once, in as many pages as it takes, and a page run twice tells nobody twice.
+#[tokio::test]
+async fn a_fan_out_goes_page_by_page_and_a_page_run_twice_tells_nobody_twice() {
+    let world = World::new().await;
+    let (id, mut references) = world.incident("Mega Fortune").await;
+    // Two more reports of the outbreak join it.
+    for i in 0..2 {
+        let (reference, outcome) = world
+            .report(&format!("player-more-{i}"), "Mega Fortune")
+            .await;
+        assert_eq!(outcome, ReportOutcome::Linked(id.clone()));
+        references.push(reference);
+    }
+    let update = world
+        .incidents
+        .update_status(
+            &world.desk,
+            &supervisor(),
+            &id,
+            1,
+            IncidentStatus::Monitoring,
+            None,
+        )
+        .await
+        .expect("updated");
+    let first: FanOut = serde_json::from_str(&update.outbox[0].body).expect("a page");
+
+    let mut page = Some(first.clone());
+    let mut pages = 0;
+    while let Some(current) = page {
+        let done = world
+            .incidents
+            .fan_out(&world.desk, &current, 2)
+            .await
+            .expect("a page");
+        assert!(done.notified <= 2);
+        pages += 1;
+        page = done.next;
+    }
+    assert_eq!(pages, 3, "five tickets, two a page");
+    assert_eq!(
+        world
+            .told(&references, NotificationKind::IncidentUpdate)
+            .await,
+        5
+    );
+
+    let again = world
+        .incidents
+        .fan_out(&world.desk, &first, 2)
+        .await
+        .expect("the first page again");
+    assert_eq!(again.notified, 0);
+    assert!(again.next.is_some());
+    assert_eq!(
+        world
+            .told(&references, NotificationKind::IncidentUpdate)
+            .await,
+        5
+    );
 }
 
 /// The store's guarantee the burst relies on, without timing luck: the subject's marker admits
@@ -652,16 +793,25 @@ async fn the_subject_marker_admits_one_open_incident_at_a_time() {
     };
     let (resolved, update) =
         change_status(&first, 1, IncidentStatus::Resolved, None, staff, at).expect("resolves");
+    let page = guichet::domain::incident::FanOut::first(&first.id, &update);
+    let fan_out = guichet::domain::outbox::OutboxMessage::new(
+        page.message_id(),
+        Destination::IncidentUpdates,
+        first.id.as_str(),
+        &page,
+        at,
+    )
+    .expect("a message");
     assert_eq!(
         store
-            .save_status(&resolved, 1, &update)
+            .save_status(&resolved, 1, &update, &fan_out)
             .await
             .expect("written"),
         guichet::core::Updated::Done
     );
     assert_eq!(
         store
-            .save_status(&resolved, 1, &update)
+            .save_status(&resolved, 1, &update, &fan_out)
             .await
             .expect("refused"),
         guichet::core::Updated::Stale,

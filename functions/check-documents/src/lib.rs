@@ -19,7 +19,6 @@ use guichet::domain::attachment::ATTACHMENTS_PREFIX;
 use guichet::domain::verification::upload_id_of_key;
 use guichet::kyc::{CheckOutcome, KycError, Verification};
 use serde::Deserialize;
-use tracing::Instrument;
 
 /// What S3 sends once when a notification configuration is set, before any object event.
 pub const S3_TEST_EVENT: &str = "s3:TestEvent";
@@ -87,23 +86,15 @@ where
     A: AttachmentStore,
     E: DocumentStorage,
 {
-    let mut response = SqsBatchResponse::default();
     // One message at a time: two objects of the same case would otherwise race for the case's
     // version (check_object retries, but needlessly), and a batch is at most ten small checks.
-    for message in event.records {
-        let message_id = message.message_id.clone().unwrap_or_default();
-        let span = tracing::info_span!("document_event", message_id = %message_id);
-        if let Err(error) = handle_message(verification, attachments, &message)
-            .instrument(span.clone())
-            .await
-        {
-            span.in_scope(|| log_failure(&error));
-            // Lambda reads an empty identifier as "the whole batch failed": without an id the
-            // message can only be retried with the others, never silently dropped.
-            response.add_failure(message_id);
-        }
-    }
-    response
+    guichet::batch::each_message(
+        event,
+        |id| tracing::info_span!("document_event", message_id = %id),
+        |message| async move { handle_message(verification, attachments, &message).await },
+        |error: &RecordError| guichet::batch::log_failure(error),
+    )
+    .await
 }
 
 async fn handle_message<C, D, A, E>(
@@ -197,34 +188,6 @@ fn log_attachment_outcome(upload: &str, outcome: &AttachmentCheck) {
             "nothing to do (duplicate delivery)"
         ),
     }
-}
-
-fn log_failure(error: &RecordError) {
-    match error {
-        // serde's message may quote a piece of the body: log where it broke, not what it said.
-        RecordError::NotS3Event(e) => tracing::error!(
-            line = e.line(),
-            column = e.column(),
-            category = ?e.classify(),
-            "message refused: {error}; it will be retried, then dead-lettered"
-        ),
-        _ => tracing::error!(
-            error = %error_chain(error),
-            "message failed; it will be retried, then dead-lettered"
-        ),
-    }
-}
-
-/// The error and its causes on one line (the store's message alone says little).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Decodes a key as S3 writes it in event notifications: `+` is a space, `%XX` a byte, and the

@@ -6,9 +6,12 @@
 //! - `DELETE /incidents/{incident_id}/links/{reference}`: unlinks a ticket linked by mistake (it
 //!   gets its intake priority back);
 //! - `POST /incidents/{incident_id}/status` `{version, status, note?}`: `open`, `monitoring` or
-//!   `resolved`, on the incident's `version` as read; every linked player whose ticket is still
-//!   in work is notified (resolving the incident resolves their tickets). Sending the same
-//!   update again finishes notifying and writes nothing twice.
+//!   `resolved`, on the incident's `version` as read. The update is recorded with the first
+//!   page of its fan-out, which this handler relays to the incident-updates queue: the
+//!   incident-updates function then tells every linked player whose ticket is still in work,
+//!   a page of tickets at a time (resolving the incident resolves their tickets). Sending the
+//!   same update again writes nothing and relays the same first page, which restarts a stalled
+//!   fan-out without telling anyone twice.
 //!
 //! Staff only: supervisors, or agents of the incident's team (and, to link or unlink, of the
 //! ticket's team). Players get `403`. A bad field is a `400` naming it; an unknown incident,
@@ -53,8 +56,6 @@ struct IncidentView<'a> {
     /// must send.
     #[serde(skip_serializing_if = "Option::is_none")]
     ticket: Option<TicketState<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    notified: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -182,7 +183,7 @@ async fn serve<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueue
     match action {
         Action::View => {
             let record = incidents.view(&caller, &id).await?;
-            Ok(view(StatusCode::OK, &record, None, None))
+            Ok(view(StatusCode::OK, &record, None))
         }
         Action::Link(reference) => {
             span.record("ticket", reference.as_str());
@@ -193,7 +194,7 @@ async fn serve<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueue
             } else {
                 StatusCode::OK
             };
-            Ok(view(status, &linked.record, Some(&linked.ticket), None))
+            Ok(view(status, &linked.record, Some(&linked.ticket)))
         }
         Action::Unlink(reference) => {
             span.record("ticket", reference.as_str());
@@ -202,37 +203,25 @@ async fn serve<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueue
                 StatusCode::OK,
                 &unlinked.record,
                 Some(&unlinked.ticket),
-                None,
             ))
         }
         Action::Status { version, to, note } => {
             let updated = incidents
                 .update_status(desk, &caller, &id, version, to, note)
                 .await?;
-            // The notifications leave now, or with the next outbox sweep.
+            // The fan-out starts now, or with the next outbox sweep.
             relay.deliver(&updated.outbox).await;
-            Ok(view(
-                StatusCode::OK,
-                &updated.record,
-                None,
-                Some(updated.notified),
-            ))
+            Ok(view(StatusCode::OK, &updated.record, None))
         }
     }
 }
 
-fn view(
-    status: StatusCode,
-    record: &IncidentRecord,
-    ticket: Option<&Ticket>,
-    notified: Option<usize>,
-) -> Response<Body> {
+fn view(status: StatusCode, record: &IncidentRecord, ticket: Option<&Ticket>) -> Response<Body> {
     json_response(
         status,
         &IncidentView {
             record,
             ticket: ticket.map(TicketState::from),
-            notified,
         },
     )
 }

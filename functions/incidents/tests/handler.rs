@@ -301,43 +301,43 @@ async fn every_bad_link_is_named() {
 }
 
 #[tokio::test]
-async fn a_status_update_notifies_every_linked_player_once() {
+async fn a_status_update_queues_its_fan_out_to_every_linked_player() {
     let desk = desk(NOW);
     let world = World::new(&desk);
-    let (id, references) = incident(&desk, &world.incidents).await;
+    let (id, _) = incident(&desk, &world.incidents).await;
     let (status, body) = world
         .call(event("incidents-status.json", &id, "", GAMES, None))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["incident"]["status"], "monitoring");
     assert_eq!(body["incident"]["version"], 2);
-    assert_eq!(body["notified"], 3);
     assert_eq!(
         body["updates"][0]["note"],
         "Correctif 2.3.1 déployé sur la table de roulette."
     );
-    assert_eq!(world.sent_to("notifications"), 3, "relayed right away");
+    // The fan-out's first page, relayed right away; the players hear from incident-updates.
+    assert_eq!(world.sent_to("incident-updates"), 1, "relayed right away");
+    assert_eq!(world.sent_to("notifications"), 0);
     let sent = world.relay.queues.sent();
-    for reference in &references {
-        assert!(
-            sent.iter()
-                .any(|(_, b)| b.contains(reference.replace('-', "").as_str())
-                    || b.contains(reference.as_str())),
-            "{reference} notified"
-        );
-    }
+    let page: serde_json::Value = serde_json::from_str(&sent[0].1).expect("json");
+    assert_eq!(
+        page,
+        serde_json::json!({"schema": "guichet.incident-update.v1", "incident_id": id, "seq": 2})
+    );
     assert!(
         sent.iter().all(|(_, b)| !b.contains("Correctif")),
-        "the note is staff's, never sent to players"
+        "the note is staff's, never on a queue"
     );
 
-    // The same update again: nothing new.
+    // The same update again: nothing written, the same first page relayed again.
     let (status, body) = world
         .call(event("incidents-status.json", &id, "", GAMES, None))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["notified"], 0);
-    assert_eq!(world.sent_to("notifications"), 3);
+    assert_eq!(body["incident"]["version"], 2);
+    let sent = world.relay.queues.sent();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1], sent[0]);
 
     // Another update on the old version is stale.
     let (status, body) = world
@@ -362,7 +362,7 @@ async fn a_status_update_notifies_every_linked_player_once() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["incident"]["status"], "resolved");
-    assert_eq!(world.sent_to("notifications"), 6);
+    assert_eq!(world.sent_to("incident-updates"), 3);
     // Resolution is final.
     let (status, body) = world
         .call(event(

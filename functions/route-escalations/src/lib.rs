@@ -16,7 +16,6 @@ use guichet::domain::escalation::{EscalationRequest, REQUEST_SCHEMA};
 use guichet::outbox::Relay;
 use guichet::tickets::Desk;
 use guichet::workflow::{RouteError, RouteOutcome};
-use tracing::Instrument;
 
 /// Why one message could not be handled; every variant fails the message.
 #[derive(Debug, thiserror::Error)]
@@ -43,24 +42,20 @@ where
     O: OutboxStore,
     Q: MessageQueues,
 {
-    let mut response = SqsBatchResponse::default();
-    for message in event.records {
-        let message_id = message.message_id.clone().unwrap_or_default();
-        let span = tracing::info_span!(
-            "escalation_request",
-            message_id = %message_id,
-            ticket = tracing::field::Empty,
-            escalation = tracing::field::Empty
-        );
-        if let Err(error) = route(desk, relay, &message).instrument(span.clone()).await {
-            span.in_scope(|| {
-                tracing::warn!(error = %error, source = ?std::error::Error::source(&error).map(ToString::to_string), "escalation request failed; SQS will retry it");
-            });
-            // An empty id reads as "the whole batch failed": never silently dropped.
-            response.add_failure(message_id);
-        }
-    }
-    response
+    guichet::batch::each_message(
+        event,
+        |id| {
+            tracing::info_span!(
+                "escalation_request",
+                message_id = %id,
+                ticket = tracing::field::Empty,
+                escalation = tracing::field::Empty
+            )
+        },
+        |message| async move { route(desk, relay, &message).await },
+        |error: &RecordError| guichet::batch::log_failure(error),
+    )
+    .await
 }
 
 async fn route<S, O, Q>(
@@ -82,11 +77,9 @@ where
     let span = tracing::Span::current();
     span.record("ticket", request.reference.as_str());
     span.record("escalation", request.escalation_id.as_str());
-    // Boxed: the routing future (read, send, transaction) is deep enough to exceed the
-    // compiler's layout recursion limit when inlined into the runtime's future.
-    let outcome =
-        Box::pin(desk.route_escalation(&relay.queues, &request.reference, &request.escalation_id))
-            .await?;
+    let outcome = desk
+        .route_escalation(&relay.queues, &request.reference, &request.escalation_id)
+        .await?;
     match outcome {
         RouteOutcome::Routed(applied) => {
             relay.deliver(&applied.outbox).await;

@@ -17,7 +17,6 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use guichet::domain::notification::{NotificationMessage, NOTIFICATION_SCHEMA};
 use guichet::notifications::{ContactBook, DeliveryLedger, EmailSender, SendFailure, Sender};
-use tracing::Instrument;
 
 /// Why one message was not handled; every variant fails it (retried, then dead-lettered).
 #[derive(Debug, thiserror::Error)]
@@ -49,23 +48,15 @@ where
     L: DeliveryLedger,
     E: EmailSender,
 {
-    let mut response = SqsBatchResponse::default();
     // One message at a time: a batch is at most ten e-mails, and SES's per-second sending
     // quota is better met in order than all at once.
-    for message in event.records {
-        let message_id = message.message_id.clone().unwrap_or_default();
-        let span = tracing::info_span!("notification_message", message_id = %message_id);
-        if let Err(error) = handle_message(sender, &message)
-            .instrument(span.clone())
-            .await
-        {
-            span.in_scope(|| log_failure(&error));
-            // Lambda reads an empty identifier as "the whole batch failed": without an id the
-            // message can only be retried with the others, never silently dropped.
-            response.add_failure(message_id);
-        }
-    }
-    response
+    guichet::batch::each_message(
+        event,
+        |id| tracing::info_span!("notification_message", message_id = %id),
+        |message| async move { handle_message(sender, &message).await },
+        log_failure,
+    )
+    .await
 }
 
 /// Parses a message body as a notification of the current schema. Unknown fields are refused
@@ -103,39 +94,21 @@ where
 }
 
 fn log_failure(error: &RecordError) {
+    let described = guichet::batch::describe(error);
     match error {
-        // serde's message may quote a piece of the body: log where it broke, not what it said.
-        RecordError::NotNotification(e) => tracing::error!(
-            line = e.line(),
-            column = e.column(),
-            category = ?e.classify(),
-            "poison message: {error}; it will be retried, then dead-lettered"
-        ),
-        RecordError::NoBody | RecordError::WrongSchema => {
-            tracing::error!("poison message: {error}; it will be retried, then dead-lettered")
-        }
         // Expected when a delivery overlaps a crashed or slow one: the retry settles it.
         RecordError::Delivery(SendFailure::InProgress { .. }) => {
-            tracing::warn!(error = %error_chain(error), "notification deferred; it will be retried")
+            tracing::warn!(error = %described, "notification deferred; it will be retried")
         }
         RecordError::Delivery(_) => tracing::error!(
-            error = %error_chain(error),
+            error = %described,
             "notification failed; it will be retried, then dead-lettered"
         ),
+        _ => tracing::error!(
+            error = %described,
+            "poison message; it will be retried, then dead-lettered"
+        ),
     }
-}
-
-/// The error and its causes on one line (the outer message alone says little). None of the
-/// causes carries an address or the e-mail's text (see `guichet::notifications`).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

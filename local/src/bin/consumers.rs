@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use guichet::attachments::{Attachments, AttachmentsConfig};
-use guichet::config::{Config, KycConfig, QueuesConfig, SenderConfig};
+use guichet::config::{Config, IncidentConfig, KycConfig, QueuesConfig, SenderConfig};
+use guichet::incidents::Incidents;
 use guichet::kyc::Verification;
 use guichet::notifications::Sender;
 use guichet::outbox::Relay;
@@ -81,6 +82,11 @@ async fn run() -> Result<(), String> {
         relay: Relay::connect(&desk_config.tickets_table, &queues, &sdk),
         sender: Sender::connect(
             &SenderConfig::from_lookup(lookup).map_err(|e| error_chain(&e))?,
+            &sdk,
+        ),
+        incidents: Incidents::connect(
+            &desk_config.tickets_table,
+            IncidentConfig::from_lookup(lookup).map_err(|e| error_chain(&e))?,
             &sdk,
         ),
     };

@@ -299,6 +299,7 @@ mod tests {
             "PAYMENTS_ESCALATIONS_QUEUE_URL=value-of-PaymentsEscalationQueue",
             "SECURITY_ESCALATIONS_QUEUE_URL=value-of-SecurityEscalationQueue",
             "NOTIFICATIONS_QUEUE_URL=value-of-NotificationsQueue",
+            "INCIDENT_UPDATES_QUEUE_URL=value-of-IncidentUpdatesQueue",
             "DOCUMENT_EVENTS_QUEUE_URL=value-of-DocumentEventsQueue",
             "NOTIFICATION_SENDER=soutien@guichet.example",
             "MAX_RESUBMISSIONS=2",

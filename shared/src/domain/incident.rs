@@ -561,10 +561,164 @@ pub fn escalation_ask(incident: &Incident) -> Result<EscalationAsk, ValidationEr
     })
 }
 
+/// Schema of the message that fans a status update out to the linked players.
+pub const FAN_OUT_SCHEMA: &str = "guichet.incident-update.v1";
+
+/// One page of a status update's fan-out, on the incident-updates queue: notify the tickets
+/// linked to `incident_id` whose reference sorts after `after` (all of them when absent), up to
+/// a page, then hand the rest on as the next page. Only identifiers: the consumer reads the
+/// incident, its links and the update from the table. Pages keep a large incident's fan-out
+/// within one function run each, however many players reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FanOut {
+    pub schema: String,
+    pub incident_id: IncidentId,
+    /// The update's `seq`, the incident version it created.
+    pub seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<TicketReference>,
+}
+
+impl FanOut {
+    /// The first page of `update`'s fan-out.
+    pub fn first(incident: &IncidentId, update: &IncidentUpdate) -> Self {
+        FanOut {
+            schema: FAN_OUT_SCHEMA.to_owned(),
+            incident_id: incident.clone(),
+            seq: update.seq,
+            after: None,
+        }
+    }
+
+    /// The page after `last`, the last reference this page covered.
+    pub fn next(&self, last: &TicketReference) -> Self {
+        FanOut {
+            after: Some(last.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// Named after the incident, the update and the page: the first page's outbox item is the
+    /// same whether the update is sent once or again.
+    pub fn message_id(&self) -> MessageId {
+        let mut digest = Sha256::new()
+            .chain_update(b"guichet.incident-update.v1\n")
+            .chain_update(self.incident_id.as_str().as_bytes())
+            .chain_update(b"\n")
+            .chain_update(self.seq.to_string().as_bytes());
+        if let Some(after) = &self.after {
+            digest = digest
+                .chain_update(b"\n")
+                .chain_update(after.as_str().as_bytes());
+        }
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest.finalize()[..16]);
+        MessageId::from_bytes(bytes)
+    }
+}
+
+/// The references of one fan-out page, in reference order (stable whatever order the store
+/// returns links in, and whatever links are added or removed between pages), and whether more
+/// follow. `size` is at least one.
+pub fn fan_out_page<'a>(
+    links: &'a [Link],
+    after: Option<&TicketReference>,
+    size: usize,
+) -> (Vec<&'a TicketReference>, bool) {
+    let mut references: Vec<&TicketReference> = links
+        .iter()
+        .map(|link| &link.reference)
+        .filter(|reference| after.is_none_or(|after| *reference > after))
+        .collect();
+    references.sort();
+    let more = references.len() > size.max(1);
+    references.truncate(size.max(1));
+    (references, more)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::ticket::{Channel, Language, PlayerId};
+
+    fn linked(reference: &str) -> Link {
+        Link {
+            reference: TicketReference::parse(reference).expect("reference"),
+            linked_at: at("2026-11-26T15:00:00Z"),
+            linked_by: Actor::System,
+        }
+    }
+
+    #[test]
+    fn a_fan_out_walks_the_links_in_reference_order_one_page_at_a_time() {
+        let references: Vec<TicketReference> = (0..5u8)
+            .map(|i| TicketReference::from_random([i * 7, 3, 1, 4, 1, 5, 9, 2, 6]))
+            .collect();
+        // Linked in an order that is not the references' order.
+        let links: Vec<Link> = references
+            .iter()
+            .rev()
+            .map(|r| linked(r.as_str()))
+            .collect();
+        let mut sorted = references.clone();
+        sorted.sort();
+
+        let mut seen = Vec::new();
+        let mut after: Option<TicketReference> = None;
+        let mut pages = 0;
+        loop {
+            let (page, more) = fan_out_page(&links, after.as_ref(), 2);
+            pages += 1;
+            assert!(page.len() <= 2);
+            seen.extend(page.iter().map(|r| (*r).clone()));
+            if !more {
+                break;
+            }
+            after = page.last().map(|r| (*r).clone());
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(seen, sorted, "each linked ticket once, in order");
+
+        // Exactly a page: no empty page after it. A size of zero still makes progress.
+        assert!(!fan_out_page(&links[..2], None, 2).1);
+        assert_eq!(fan_out_page(&links, None, 0).0.len(), 1);
+        assert!(fan_out_page(&links, Some(&sorted[4]), 2).0.is_empty());
+    }
+
+    #[test]
+    fn fan_out_pages_are_named_after_incident_update_and_cursor() {
+        let id = IncidentId::from_random([1; ID_SYMBOLS]);
+        let update = IncidentUpdate {
+            seq: 2,
+            at: at("2026-11-26T16:00:00Z"),
+            from: IncidentStatus::Open,
+            status: IncidentStatus::Monitoring,
+            note: None,
+            by: Actor::System,
+        };
+        let first = FanOut::first(&id, &update);
+        assert_eq!(first.message_id(), FanOut::first(&id, &update).message_id());
+        let reference = TicketReference::from_random([2; 9]);
+        let second = first.next(&reference);
+        assert_ne!(second.message_id(), first.message_id());
+        let later = FanOut {
+            seq: 3,
+            ..first.clone()
+        };
+        assert_ne!(later.message_id(), first.message_id());
+
+        let json = serde_json::to_value(&second).expect("json");
+        assert_eq!(json["schema"], FAN_OUT_SCHEMA);
+        assert_eq!(json["incident_id"], id.as_str());
+        assert_eq!(json["seq"], 2);
+        assert_eq!(json["after"], reference.to_string());
+        assert!(serde_json::to_value(&first)
+            .expect("json")
+            .get("after")
+            .is_none());
+        let back: FanOut = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, second);
+    }
 
     fn at(text: &str) -> Timestamp {
         text.parse().expect("valid")

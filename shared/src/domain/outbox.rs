@@ -13,6 +13,7 @@ vocabulary!(
     Destination {
         Escalations => "escalations",
         Notifications => "notifications",
+        IncidentUpdates => "incident-updates",
     }
 );
 

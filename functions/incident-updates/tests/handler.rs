@@ -1,0 +1,227 @@
+//! The fan-out fed with the sample SQS event in `events/`, over the in-memory stores and queues.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use guichet::config::IncidentConfig;
+use guichet::domain::incident::{IncidentId, IncidentStatus};
+use guichet::domain::intake::TicketRequest;
+use guichet::domain::notification::NotificationKind;
+use guichet::domain::reference::TicketReference;
+use guichet::domain::ticket::PlayerId;
+use guichet::http::{parse_groups, Caller};
+use guichet::incidents::memory::MemoryIncidentStore;
+use guichet::incidents::{Incidents, ReportOutcome};
+use guichet::mocks::{desk, relay, MemoryTicketStore};
+use guichet::tickets::{Desk, Submitted};
+use std::sync::atomic::Ordering;
+
+const NOW: &str = "2026-11-26T15:00:00Z";
+
+/// The sample event with these bodies, one record each (ids `m0`, `m1`, …).
+fn batch(bodies: &[&str]) -> SqsEvent {
+    let path = format!(
+        "{}/../../events/sqs-incident-update.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let sample: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let records = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut record = sample["Records"][0].clone();
+            record["messageId"] = format!("m{i}").into();
+            record["body"] = (*body).into();
+            record
+        })
+        .collect::<Vec<_>>();
+    serde_json::from_value(serde_json::json!({ "Records": records })).expect("an SQS event")
+}
+
+fn failed(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+/// Three players report the same game: one incident, three tickets linked, and a supervisor's
+/// status update on it. Returns the incident, the tickets and the first page's body.
+async fn updated_incident(
+    desk: &Desk<MemoryTicketStore>,
+    incidents: &Incidents<MemoryIncidentStore<'_>>,
+) -> (IncidentId, Vec<TicketReference>, String) {
+    let mut references = Vec::new();
+    let mut opened = None;
+    for i in 0..3 {
+        let request = TicketRequest::parse(
+            &serde_json::json!({
+                "channel": "chat", "category": "incident", "subject": "Roulette figée",
+                "description": "La roue s'est arrêtée pendant ma mise.",
+                "incident": {"occurred_at": "2026-11-26T09:40:00-05:00",
+                             "game_name": "Roulette Royale", "steps_tried": ["Rechargé la page"]}
+            }),
+            None,
+            NOW.parse().expect("valid"),
+        )
+        .expect("valid request");
+        let player = PlayerId::parse(&format!("player-{i}")).expect("valid id");
+        let Submitted::Created(receipt, _) = desk
+            .submit(player, request, None, None)
+            .await
+            .expect("stored")
+        else {
+            panic!("created");
+        };
+        let recorded = incidents
+            .record_report(desk, &receipt.reference)
+            .await
+            .expect("recorded");
+        if let ReportOutcome::Opened { incident, .. } = recorded.outcome {
+            opened = Some(incident);
+        }
+        references.push(receipt.reference);
+    }
+    let id = opened.expect("the third report opens an incident");
+    let supervisor = Caller {
+        subject: PlayerId::parse("sup-1").expect("id"),
+        roles: parse_groups("[supervisor]"),
+        teams: vec![],
+        email: None,
+    };
+    let updated = incidents
+        .update_status(
+            desk,
+            &supervisor,
+            &id,
+            1,
+            IncidentStatus::Monitoring,
+            Some("Correctif déployé".to_owned()),
+        )
+        .await
+        .expect("updated");
+    (id, references, updated.outbox[0].body.clone())
+}
+
+fn incidents(desk: &Desk<MemoryTicketStore>) -> Incidents<MemoryIncidentStore<'_>> {
+    Incidents {
+        store: MemoryIncidentStore::new(&desk.store),
+        config: IncidentConfig {
+            threshold: 3,
+            window: jiff::SignedDuration::from_mins(60),
+        },
+    }
+}
+
+/// How many of `references` have been told of the incident's update.
+fn told(desk: &Desk<MemoryTicketStore>, references: &[TicketReference]) -> usize {
+    desk.store
+        .count_notifications(references, NotificationKind::IncidentUpdate)
+}
+
+#[tokio::test]
+async fn each_page_tells_its_players_and_queues_the_next() {
+    let desk = desk(NOW);
+    let incidents = incidents(&desk);
+    let relay = relay(&desk);
+    let (_, references, first) = updated_incident(&desk, &incidents).await;
+
+    let response =
+        incident_updates::handle(&desk, &incidents, &relay, 2, batch(&[first.as_str()])).await;
+    assert!(failed(&response).is_empty());
+    assert_eq!(told(&desk, &references), 2);
+    let sent = relay.queues.sent();
+    assert_eq!(
+        sent.iter().filter(|(q, _)| q == "notifications").count(),
+        2,
+        "the page's notifications are relayed right away"
+    );
+    let next: Vec<&String> = sent
+        .iter()
+        .filter(|(q, _)| q == "incident-updates")
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(next.len(), 1, "{sent:?}");
+    let page: serde_json::Value = serde_json::from_str(next[0]).expect("json");
+    let mut sorted = references.clone();
+    sorted.sort();
+    assert_eq!(page["after"], sorted[1].to_string());
+    assert!(sent.iter().all(|(_, b)| !b.contains("Correctif")));
+
+    let response =
+        incident_updates::handle(&desk, &incidents, &relay, 2, batch(&[next[0].as_str()])).await;
+    assert!(failed(&response).is_empty());
+    assert_eq!(told(&desk, &references), 3);
+    let after = relay.queues.sent();
+    assert_eq!(
+        after.len(),
+        sent.len() + 1,
+        "one notification, no further page"
+    );
+
+    // The first page delivered again: nobody is told twice.
+    let response =
+        incident_updates::handle(&desk, &incidents, &relay, 2, batch(&[first.as_str()])).await;
+    assert!(failed(&response).is_empty());
+    assert_eq!(told(&desk, &references), 3);
+    let again = relay.queues.sent();
+    assert_eq!(
+        again.iter().filter(|(q, _)| q == "notifications").count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn bad_pages_fail_alone_and_the_good_one_is_done() {
+    let desk = desk(NOW);
+    let incidents = incidents(&desk);
+    let relay = relay(&desk);
+    let (id, references, first) = updated_incident(&desk, &incidents).await;
+    let unknown_update = serde_json::json!({
+        "schema": "guichet.incident-update.v1", "incident_id": id, "seq": 9
+    })
+    .to_string();
+    let unknown_schema = first.replace("incident-update.v1", "incident-update.v9");
+    let response = incident_updates::handle(
+        &desk,
+        &incidents,
+        &relay,
+        25,
+        batch(&["not json", &unknown_schema, first.as_str(), &unknown_update]),
+    )
+    .await;
+    assert_eq!(failed(&response), vec!["m0", "m1", "m3"]);
+    assert_eq!(told(&desk, &references), 3);
+}
+
+#[tokio::test]
+async fn a_next_page_that_cannot_be_queued_fails_the_page_and_its_retry_tells_nobody_twice() {
+    let desk = desk(NOW);
+    let incidents = incidents(&desk);
+    let relay = relay(&desk);
+    let (_, references, first) = updated_incident(&desk, &incidents).await;
+
+    relay.queues.failing.store(true, Ordering::SeqCst);
+    let response =
+        incident_updates::handle(&desk, &incidents, &relay, 2, batch(&[first.as_str()])).await;
+    assert_eq!(
+        failed(&response),
+        vec!["m0"],
+        "SQS will hand the page out again"
+    );
+    // The page's tickets were told (their notifications wait in the outbox for the sweep).
+    assert_eq!(told(&desk, &references), 2);
+    assert!(relay.queues.sent().is_empty());
+
+    relay.queues.failing.store(false, Ordering::SeqCst);
+    let response =
+        incident_updates::handle(&desk, &incidents, &relay, 2, batch(&[first.as_str()])).await;
+    assert!(failed(&response).is_empty());
+    assert_eq!(told(&desk, &references), 2, "nobody told twice");
+    let sent = relay.queues.sent();
+    assert_eq!(
+        sent.iter().filter(|(q, _)| q == "incident-updates").count(),
+        1,
+        "{sent:?}"
+    );
+}
