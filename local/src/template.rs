@@ -2378,6 +2378,7 @@ Resources:
                 "IncidentsFunction",
                 "incidents",
             ),
+            ("GET", "/incidents", "IncidentsFunction", "incidents"),
             (
                 "GET",
                 "/incidents/{incident_id}",

@@ -558,25 +558,24 @@ impl DynamoTicketStore {
     }
 }
 
-/// A page of tickets from a Query asked for `limit + 1`: the extra one, if it came, only tells
-/// that another page follows, which starts after the page's last ticket (`start_of`).
-fn page_of<S>(
+/// A page from a Query asked for `limit + 1` items (each read by `read`): the extra one, if it
+/// came, only tells that another page follows, which starts after the page's last item
+/// (`start_of`).
+pub(crate) fn page_of<T, S>(
     items: &[Item],
     limit: u16,
-    start_of: impl Fn(&Ticket) -> S,
-) -> Result<Page<Ticket, S>, StoreError> {
-    let mut tickets = items
-        .iter()
-        .map(ticket_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next = if tickets.len() > usize::from(limit) {
-        tickets.truncate(usize::from(limit));
-        tickets.last().map(start_of)
+    read: impl Fn(&Item) -> Result<T, StoreError>,
+    start_of: impl Fn(&T) -> S,
+) -> Result<Page<T, S>, StoreError> {
+    let mut read_items = items.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    let next = if read_items.len() > usize::from(limit) {
+        read_items.truncate(usize::from(limit));
+        read_items.last().map(start_of)
     } else {
         None
     };
     Ok(Page {
-        items: tickets,
+        items: read_items,
         next,
     })
 }
@@ -801,7 +800,7 @@ impl TicketStore for DynamoTicketStore {
             .send()
             .await
             .map_err(backend)?;
-        page_of(output.items(), limit, |last| PageStart {
+        page_of(output.items(), limit, ticket_from, |last| PageStart {
             created_at: last.created_at,
             reference: last.reference.clone(),
         })
@@ -919,7 +918,7 @@ impl TicketStore for DynamoTicketStore {
             .send()
             .await
             .map_err(backend)?;
-        page_of(output.items(), limit, |last| QueueStart {
+        page_of(output.items(), limit, ticket_from, |last| QueueStart {
             priority: last.priority,
             created_at: last.created_at,
             reference: last.reference.clone(),

@@ -8,6 +8,10 @@
 //! | link            | `INCIDENT#<id>`      | `LINK#<ref>`                |
 //! | status update   | `INCIDENT#<id>`      | `UPDATE#<seq>`              |
 //!
+//! An incident that is not resolved is also in the sparse `gsi2` under `INCIDENTS#<team>` /
+//! `<created ms>#<id>` (the team's current incidents, newest first); the resolution removes
+//! those two attributes in its own update, so the index holds only what is under way.
+//!
 //! `<key>` is the subject's normalised key (`game:roulette royale`). A subject's reports in a
 //! window are one consistent `Query` on its partition (a `BETWEEN` on the sort key); its marker
 //! names the current incident and is created with it under `attribute_not_exists(pk) OR
@@ -35,20 +39,21 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use jiff::Timestamp;
 
-use crate::core::{StoreError, Updated};
+use crate::core::{Page, StoreError, Updated};
 use crate::domain::incident::{
     EscalationProgress, Incident, IncidentId, IncidentStatus, IncidentUpdate, Link, Report,
     Subject, SubjectMarker,
 };
 use crate::domain::outbox::OutboxMessage;
 use crate::domain::reference::TicketReference;
-use crate::domain::ticket::Ticket;
+use crate::domain::ticket::{Team, Ticket};
 use crate::domain::workflow::Change;
 use crate::dynamo::{
     backend, change_history_items, from_json, get_s, json_attribute as json, number, opt_s,
-    query_all, read_collection, s, sortable, ticket_pk, ticket_queue_sk, timestamp, TICKET_SK,
+    page_of, query_all, read_collection, s, sortable, ticket_pk, ticket_queue_sk, timestamp,
+    QUEUE_INDEX, TICKET_SK,
 };
-use crate::incidents::{IncidentRecord, IncidentStore, LinkWrite, Opened};
+use crate::incidents::{IncidentRecord, IncidentStart, IncidentStore, LinkWrite, Opened};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -135,7 +140,22 @@ fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
         "escalation_state".into(),
         s(incident.escalation.state.as_str()),
     );
+    if incident.status != IncidentStatus::Resolved {
+        item.insert("gsi2pk".into(), s(current_pk(incident.team)));
+        item.insert(
+            "gsi2sk".into(),
+            s(current_sk(incident.created_at, &incident.id)),
+        );
+    }
     Ok(item)
+}
+
+fn current_pk(team: Team) -> String {
+    format!("INCIDENTS#{}", team.as_str())
+}
+
+fn current_sk(created_at: Timestamp, id: &IncidentId) -> String {
+    format!("{}#{}", sortable(created_at), id.as_str())
 }
 
 /// `data` as created, overlaid with the attributes that change afterwards.
@@ -448,6 +468,43 @@ impl IncidentStore for DynamoIncidentStore {
         })
     }
 
+    async fn current(
+        &self,
+        team: Team,
+        limit: u16,
+        start: Option<&IncidentStart>,
+    ) -> Result<Page<Incident, IncidentStart>, StoreError> {
+        let exclusive_start = start.map(|start| {
+            Item::from([
+                ("pk".to_owned(), s(incident_pk(&start.id))),
+                ("sk".to_owned(), s(INCIDENT_SK)),
+                ("gsi2pk".to_owned(), s(current_pk(team))),
+                (
+                    "gsi2sk".to_owned(),
+                    s(current_sk(start.created_at, &start.id)),
+                ),
+            ])
+        });
+        // One more than asked tells whether a page follows.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(QUEUE_INDEX)
+            .key_condition_expression("gsi2pk = :team")
+            .expression_attribute_values(":team", s(current_pk(team)))
+            .scan_index_forward(false)
+            .limit(i32::from(limit) + 1)
+            .set_exclusive_start_key(exclusive_start)
+            .send()
+            .await
+            .map_err(backend)?;
+        page_of(output.items(), limit, incident_from, |last| IncidentStart {
+            created_at: last.created_at,
+            id: last.id.clone(),
+        })
+    }
+
     async fn read(&self, id: &IncidentId) -> Result<Option<IncidentRecord>, StoreError> {
         let mut incident = None;
         let mut links: Vec<Link> = Vec::new();
@@ -515,7 +572,12 @@ impl IncidentStore for DynamoIncidentStore {
                     Update::builder()
                         .table_name(&self.table)
                         .set_key(Some(key(incident_pk(&incident.id), INCIDENT_SK)))
-                        .update_expression(format!("SET {}", set.join(", ")))
+                        .update_expression(if incident.resolved_at.is_some() {
+                            // Out of the team's current incidents.
+                            format!("SET {} REMOVE gsi2pk, gsi2sk", set.join(", "))
+                        } else {
+                            format!("SET {}", set.join(", "))
+                        })
                         .condition_expression("#v = :expected")
                         .set_expression_attribute_names(Some(attribute_names))
                         .set_expression_attribute_values(Some(values))

@@ -184,6 +184,32 @@ pub fn reference_param(
     Ok(reference)
 }
 
+/// The `limit` query parameter of a listing: a whole number from 1 to `max`, a `400` naming
+/// `limit` and the range otherwise.
+pub fn limit_param(raw: &str, max: u16) -> Result<u16, ValidationError> {
+    raw.parse::<u16>()
+        .ok()
+        .filter(|l| (1..=max).contains(l))
+        .ok_or_else(|| {
+            ValidationError::new(
+                "limit",
+                Rule::Range {
+                    min: 1,
+                    max: i64::from(max),
+                },
+            )
+        })
+}
+
+/// The `cursor` query parameter, as `decode` reads it: a `400` naming `cursor` when it is not
+/// one this API handed out.
+pub fn cursor_param<T>(
+    raw: &str,
+    decode: impl Fn(&str) -> Option<T>,
+) -> Result<T, ValidationError> {
+    decode(raw).ok_or_else(|| ValidationError::new("cursor", Rule::Opaque))
+}
+
 /// Checks the content type and size and parses the JSON, naming what is wrong.
 pub fn json_body(request: &Request) -> Result<serde_json::Value, ApiError> {
     let content_type = header_str(request.headers(), header::CONTENT_TYPE.as_str()).unwrap_or("");

@@ -26,7 +26,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::config::IncidentConfig;
-use crate::core::{StoreError, TicketStore, TicketUpdate, Updated};
+use crate::core::{Page, StoreError, TicketStore, TicketUpdate, Updated};
 use crate::domain::escalation;
 use crate::domain::incident::{
     self as rules, EscalationProgress, FanOut, Incident, IncidentId, IncidentRuleError,
@@ -53,6 +53,13 @@ pub struct IncidentRecord {
     pub incident: Incident,
     pub links: Vec<Link>,
     pub updates: Vec<IncidentUpdate>,
+}
+
+/// Where the next page of a team's current incidents starts: just after this incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentStart {
+    pub created_at: Timestamp,
+    pub id: IncidentId,
 }
 
 /// What creating an incident did.
@@ -105,6 +112,15 @@ pub trait IncidentStore: Send + Sync {
         &self,
         id: &IncidentId,
     ) -> impl Future<Output = Result<Option<IncidentRecord>, StoreError>> + Send;
+
+    /// A team's incidents that are not resolved, newest first, `limit` at a time: one indexed
+    /// read whose cost does not grow with resolved incidents.
+    fn current(
+        &self,
+        team: Team,
+        limit: u16,
+        start: Option<&IncidentStart>,
+    ) -> impl Future<Output = Result<Page<Incident, IncidentStart>, StoreError>> + Send;
 
     /// Writes the ticket's change (under its version, only if not linked yet) with the link
     /// and its history line, only if the incident is not resolved.
@@ -374,6 +390,21 @@ impl<I: IncidentStore> Incidents<I> {
         id: &IncidentId,
     ) -> Result<IncidentRecord, IncidentError> {
         self.read_for(caller, id).await
+    }
+
+    /// A team's current incidents (open or monitoring), newest first, for staff of that team:
+    /// where an agent starting a shift finds the outbreaks under way.
+    pub async fn current(
+        &self,
+        caller: &Caller,
+        team: Team,
+        limit: u16,
+        start: Option<&IncidentStart>,
+    ) -> Result<Page<Incident, IncidentStart>, IncidentError> {
+        if !caller.works_for(team) {
+            return Err(IncidentError::OtherTeam(team));
+        }
+        Ok(self.store.current(team, limit, start).await?)
     }
 
     /// Staff link a ticket by hand (a report that named the game differently, a chat hand-off
@@ -833,6 +864,52 @@ impl From<IncidentError> for ApiError {
     }
 }
 
+/// The opaque cursor of `GET /incidents`: where the next page starts.
+pub mod incident_cursor {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    use super::IncidentStart;
+    use crate::domain::incident::IncidentId;
+
+    pub fn encode(start: &IncidentStart) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}.{}",
+            start.created_at.as_millisecond(),
+            start.id.as_str()
+        ))
+    }
+
+    pub fn decode(raw: &str) -> Option<IncidentStart> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let (millis, id) = std::str::from_utf8(&bytes).ok()?.split_once('.')?;
+        Some(IncidentStart {
+            created_at: jiff::Timestamp::from_millisecond(millis.parse().ok()?).ok()?,
+            id: IncidentId::parse(id)?,
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn round_trips_and_refuses_tampering() {
+            let start = IncidentStart {
+                created_at: jiff::Timestamp::from_millisecond(1_764_169_200_123).expect("valid"),
+                id: IncidentId::from_random([3; 12]),
+            };
+            assert_eq!(decode(&encode(&start)), Some(start.clone()));
+            assert_eq!(decode("not-base64!"), None);
+            assert_eq!(decode(&URL_SAFE_NO_PAD.encode("12.INC-nope")), None);
+            assert_eq!(
+                decode(&URL_SAFE_NO_PAD.encode(format!("x.{}", start.id.as_str()))),
+                None
+            );
+        }
+    }
+}
+
 /// An in-memory incident store for handler tests: links write the ticket through the
 /// in-memory ticket store it is given, so tickets and links agree as they do in DynamoDB.
 #[cfg(any(test, feature = "mocks"))]
@@ -842,13 +919,14 @@ pub mod memory {
 
     use jiff::Timestamp;
 
-    use super::{IncidentRecord, IncidentStore, LinkWrite, Opened};
-    use crate::core::{StoreError, TicketStore, TicketUpdate, Updated};
+    use super::{IncidentRecord, IncidentStart, IncidentStore, LinkWrite, Opened};
+    use crate::core::{Page, StoreError, TicketStore, TicketUpdate, Updated};
     use crate::domain::incident::{
         EscalationProgress, Incident, IncidentId, IncidentStatus, IncidentUpdate, Link, Report,
         Subject, SubjectMarker,
     };
     use crate::domain::outbox::OutboxMessage;
+    use crate::domain::ticket::Team;
     use crate::domain::workflow::Change;
     use crate::mocks::MemoryTicketStore;
 
@@ -959,6 +1037,34 @@ pub mod memory {
                 },
             );
             Ok(Opened::Created)
+        }
+
+        async fn current(
+            &self,
+            team: Team,
+            limit: u16,
+            start: Option<&IncidentStart>,
+        ) -> Result<Page<Incident, IncidentStart>, StoreError> {
+            let state = self.lock();
+            let mut current: Vec<Incident> = state
+                .incidents
+                .values()
+                .map(|r| r.incident.clone())
+                .filter(|i| i.team == team && i.status != IncidentStatus::Resolved)
+                .filter(|i| start.is_none_or(|s| (i.created_at, &i.id) < (s.created_at, &s.id)))
+                .collect();
+            current.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+            let next = (current.len() > usize::from(limit)).then(|| {
+                current.truncate(usize::from(limit));
+                current.last().map(|last| IncidentStart {
+                    created_at: last.created_at,
+                    id: last.id.clone(),
+                })
+            });
+            Ok(Page {
+                items: current,
+                next: next.flatten(),
+            })
         }
 
         async fn read(&self, id: &IncidentId) -> Result<Option<IncidentRecord>, StoreError> {

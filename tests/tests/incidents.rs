@@ -824,3 +824,77 @@ async fn the_subject_marker_admits_one_open_incident_at_a_time() {
         Opened::Created
     );
 }
+
+/// `GET /incidents`'s read: a team's current incidents, newest first, a page at a time, on the
+/// sparse index that a resolution leaves.
+#[tokio::test]
+async fn a_teams_current_incidents_are_listed_newest_first_until_resolved() {
+    let world = World::new().await;
+    let caller = supervisor();
+    let mut opened = Vec::new();
+    for game in ["Roulette Royale", "Blackjack Classique", "Poker Pro"] {
+        let (id, _) = world.incident(game).await;
+        opened.push(id);
+    }
+    let first = world
+        .incidents
+        .current(&caller, Team::Games, 2, None)
+        .await
+        .expect("a page");
+    let ids: Vec<_> = first.items.iter().map(|i| i.id.clone()).collect();
+    assert_eq!(ids, vec![opened[2].clone(), opened[1].clone()]);
+    let rest = world
+        .incidents
+        .current(&caller, Team::Games, 2, first.next.as_ref())
+        .await
+        .expect("the next page");
+    assert_eq!(
+        rest.items.iter().map(|i| &i.id).collect::<Vec<_>>(),
+        vec![&opened[0]]
+    );
+    assert!(rest.next.is_none());
+    assert!(world
+        .incidents
+        .current(&caller, Team::Payments, 10, None)
+        .await
+        .expect("empty")
+        .items
+        .is_empty());
+
+    world
+        .incidents
+        .update_status(
+            &world.desk,
+            &caller,
+            &opened[1],
+            1,
+            IncidentStatus::Resolved,
+            None,
+        )
+        .await
+        .expect("resolved");
+    let now = world
+        .incidents
+        .current(&caller, Team::Games, 10, None)
+        .await
+        .expect("a page");
+    assert_eq!(
+        now.items.iter().map(|i| &i.id).collect::<Vec<_>>(),
+        vec![&opened[2], &opened[0]]
+    );
+
+    // Staff of another team are refused.
+    let payments = Caller {
+        subject: PlayerId::parse("agent-pay").expect("valid"),
+        roles: vec![Role::Agent],
+        teams: vec![Team::Payments],
+        email: None,
+    };
+    assert!(matches!(
+        world
+            .incidents
+            .current(&payments, Team::Games, 10, None)
+            .await,
+        Err(IncidentError::OtherTeam(Team::Games))
+    ));
+}

@@ -1,5 +1,7 @@
 //! Multi-player incidents, for staff (`guichet::incidents` holds the rules and use cases):
 //!
+//! - `GET /incidents?team=&limit=&cursor=`: the team's current incidents (open or monitoring),
+//!   newest first, a page at a time;
 //! - `GET /incidents/{incident_id}`: the incident, its linked tickets and its status updates;
 //! - `POST /incidents/{incident_id}/links` `{reference}`: links a ticket by hand (it becomes
 //!   `urgent`); `201` when linked now, `200` when it already was;
@@ -18,12 +20,14 @@
 //! ticket or link a `404`; a stale version a `409` `stale`.
 
 use guichet::core::{MessageQueues, OutboxStore, TicketStore};
-use guichet::domain::incident::{IncidentId, IncidentStatus};
+use guichet::domain::incident::{Incident, IncidentId, IncidentStatus};
 use guichet::domain::reference::TicketReference;
-use guichet::domain::ticket::{Priority, Ticket, TicketStatus};
+use guichet::domain::ticket::{Priority, Team, Ticket, TicketStatus};
 use guichet::domain::validation::{Fields, Rule, ValidationError};
 use guichet::http::{json_body, json_response, request_id, ApiError, Caller};
-use guichet::incidents::{IncidentRecord, IncidentStore, Incidents};
+use guichet::incidents::{
+    incident_cursor, IncidentRecord, IncidentStart, IncidentStore, Incidents,
+};
 use guichet::outbox::Relay;
 use guichet::tickets::Desk;
 use guichet::workflow::require_staff;
@@ -34,6 +38,24 @@ use tracing::Instrument;
 
 /// Staff's internal note on a status update: never sent to players.
 pub const NOTE_MAX_CHARS: usize = 1000;
+/// Incidents per page of `GET /incidents`.
+pub const DEFAULT_LIMIT: u16 = 20;
+pub const MAX_LIMIT: u16 = 50;
+
+/// `GET /incidents`'s query, once every parameter is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub team: Team,
+    pub limit: u16,
+    pub start: Option<IncidentStart>,
+}
+
+#[derive(Serialize)]
+struct CurrentPage<'a> {
+    team: Team,
+    incidents: &'a [Incident],
+    next_cursor: Option<String>,
+}
 
 /// What the caller asked for, once the route and every field are checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +157,39 @@ pub fn parse(request: &Request) -> Result<Action, ApiError> {
     }
 }
 
+/// `GET /incidents`'s query: `team` (required), `limit` (1–50, 20 by default), `cursor`.
+pub fn parse_listing(request: &Request) -> Result<Listing, ValidationError> {
+    let mut team = None;
+    let mut limit = DEFAULT_LIMIT;
+    let mut start = None;
+    if let Some(query) = request.query_string_parameters_ref() {
+        for (name, value) in query.iter() {
+            match name {
+                "team" => {
+                    team = Some(Team::parse(value).ok_or_else(|| {
+                        ValidationError::new(
+                            "team",
+                            Rule::OneOf {
+                                allowed: Team::NAMES,
+                            },
+                        )
+                    })?)
+                }
+                "limit" => limit = guichet::http::limit_param(value, MAX_LIMIT)?,
+                "cursor" => {
+                    start = Some(guichet::http::cursor_param(value, incident_cursor::decode)?)
+                }
+                other => return Err(ValidationError::new(other, Rule::UnknownField)),
+            }
+        }
+    }
+    Ok(Listing {
+        team: team.ok_or_else(|| ValidationError::new("team", Rule::Required))?,
+        limit,
+        start,
+    })
+}
+
 /// `{reference}`.
 pub fn parse_link(body: &serde_json::Value) -> Result<Action, ApiError> {
     let fields = Fields::new("", guichet::http::json_object(body)?, &["reference"])?;
@@ -176,7 +231,25 @@ async fn serve<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueue
 ) -> Result<Response<Body>, ApiError> {
     let caller = Caller::from_request(request)?;
     require_staff(&caller)?;
-    let id = incident_id(path_param(request, "incident_id").unwrap_or(""))?;
+    let Some(raw_id) = path_param(request, "incident_id") else {
+        // `GET /incidents`, the only route without an incident.
+        if request.method() != Method::GET {
+            return Err(ApiError::NotFound);
+        }
+        let listing = parse_listing(request)?;
+        let page = incidents
+            .current(&caller, listing.team, listing.limit, listing.start.as_ref())
+            .await?;
+        return Ok(json_response(
+            StatusCode::OK,
+            &CurrentPage {
+                team: listing.team,
+                incidents: &page.items,
+                next_cursor: page.next.as_ref().map(incident_cursor::encode),
+            },
+        ));
+    };
+    let id = incident_id(raw_id)?;
     let span = tracing::Span::current();
     span.record("incident", id.as_str());
     let action = parse(request)?;

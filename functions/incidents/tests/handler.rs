@@ -419,3 +419,100 @@ async fn every_bad_status_field_is_named() {
         assert_eq!(answer["rule"], rule, "{answer}");
     }
 }
+
+/// `GET /incidents` with this query (name, value pairs) and the caller's groups.
+fn listing(query: &[(&str, &str)], groups: &str) -> lambda_http::Request {
+    let path = format!(
+        "{}/../../events/incidents-list.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = groups.into();
+    event["rawQueryString"] = query
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+        .into();
+    event["queryStringParameters"] = query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    lambda_http::request::from_str(&event.to_string()).expect("event")
+}
+
+#[tokio::test]
+async fn a_team_lists_its_current_incidents_a_page_at_a_time() {
+    let desk = desk(NOW);
+    let world = World::new(&desk);
+    let (id, _) = incident(&desk, &world.incidents).await;
+
+    let (status, body) = world.call(listing(&[("team", "games")], GAMES)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["team"], "games");
+    assert_eq!(body["incidents"][0]["id"], id);
+    assert_eq!(body["incidents"][0]["status"], "open");
+    assert_eq!(body["next_cursor"], serde_json::Value::Null);
+
+    // The sample event itself (team=games&limit=20) is a valid listing.
+    let (status, _) = world
+        .call(event("incidents-list.json", "", "", GAMES, None))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Another team's incidents are theirs; players list none.
+    let (status, body) = world
+        .call(listing(&[("team", "games")], "[agent team:payments]"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = world.call(listing(&[("team", "payments")], GAMES)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = world.call(listing(&[("team", "games")], "[player]")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A supervisor reads any team's.
+    let (status, body) = world
+        .call(listing(&[("team", "games")], "[supervisor]"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["incidents"].as_array().map(Vec::len), Some(1));
+    let (status, body) = world
+        .call(listing(&[("team", "payments")], "[supervisor]"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["incidents"], serde_json::json!([]));
+
+    // Resolved, it is no longer current.
+    let (status, body) = world
+        .call(event(
+            "incidents-status.json",
+            &id,
+            "",
+            GAMES,
+            Some(serde_json::json!({"version": 1, "status": "resolved"})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, body) = world.call(listing(&[("team", "games")], GAMES)).await;
+    assert_eq!(body["incidents"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn every_bad_listing_parameter_is_named() {
+    let desk = desk(NOW);
+    let world = World::new(&desk);
+    for (query, field) in [
+        (vec![], "team"),
+        (vec![("team", "casino")], "team"),
+        (vec![("team", "games"), ("limit", "0")], "limit"),
+        (vec![("team", "games"), ("limit", "51")], "limit"),
+        (vec![("team", "games"), ("limit", "dix")], "limit"),
+        (vec![("team", "games"), ("cursor", "not-ours")], "cursor"),
+        (vec![("team", "games"), ("status", "open")], "status"),
+    ] {
+        let (status, body) = world.call(listing(&query, GAMES)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query:?}: {body}");
+        assert_eq!(body["field"], field, "{query:?}: {body}");
+    }
+}

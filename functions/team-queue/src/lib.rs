@@ -67,27 +67,8 @@ async fn queue<S: TicketStore>(
     if let Some(query) = request.query_string_parameters_ref() {
         for (name, value) in query.iter() {
             match name {
-                "limit" => {
-                    limit = value
-                        .parse::<u16>()
-                        .ok()
-                        .filter(|l| (1..=MAX_LIMIT).contains(l))
-                        .ok_or_else(|| {
-                            ValidationError::new(
-                                "limit",
-                                Rule::Range {
-                                    min: 1,
-                                    max: i64::from(MAX_LIMIT),
-                                },
-                            )
-                        })?;
-                }
-                "cursor" => {
-                    start = Some(
-                        queue_cursor::decode(value)
-                            .ok_or_else(|| ValidationError::new("cursor", Rule::Opaque))?,
-                    );
-                }
+                "limit" => limit = guichet::http::limit_param(value, MAX_LIMIT)?,
+                "cursor" => start = Some(guichet::http::cursor_param(value, queue_cursor::decode)?),
                 other => return Err(ValidationError::new(other, Rule::UnknownField).into()),
             }
         }
