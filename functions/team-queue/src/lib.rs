@@ -1,8 +1,10 @@
 //! `GET /queues/{team}?limit=&cursor=`: a team's open tickets, most urgent first and in
 //! arrival order within a priority, a page at a time. Supervisors read every team's queue;
-//! agents only their own teams' (`team:<name>` groups); players none.
+//! agents only their own teams' (`team:<name>` groups); players none. Each ticket says whether
+//! it is `overdue` (its response target passed while it was ours to answer).
 
 use guichet::core::TicketStore;
+use guichet::domain::sla::overdue;
 use guichet::domain::ticket::Team;
 use guichet::domain::validation::{Rule, ValidationError};
 use guichet::http::{json_response, request_id, ApiError, Caller};
@@ -19,8 +21,17 @@ pub const MAX_LIMIT: u16 = 50;
 #[derive(Serialize)]
 struct QueuePage<'a> {
     team: Team,
-    tickets: Vec<TicketView<'a>>,
+    tickets: Vec<QueueEntry<'a>>,
     next_cursor: Option<String>,
+}
+
+/// A ticket as its team's queue shows it: with whether it has missed its response target, so
+/// that an agent sees at a glance which players have waited too long.
+#[derive(Serialize)]
+struct QueueEntry<'a> {
+    #[serde(flatten)]
+    view: TicketView<'a>,
+    overdue: bool,
 }
 
 pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
@@ -74,6 +85,7 @@ async fn queue<S: TicketStore>(
         }
     }
     let page = desk.team_queue(team, limit, start.as_ref()).await?;
+    let now = desk.clock.now();
     Ok(json_response(
         StatusCode::OK,
         &QueuePage {
@@ -81,9 +93,12 @@ async fn queue<S: TicketStore>(
             tickets: page
                 .items
                 .iter()
-                .map(|ticket| TicketView {
-                    ticket,
-                    history: None,
+                .map(|ticket| QueueEntry {
+                    view: TicketView {
+                        ticket,
+                        history: None,
+                    },
+                    overdue: overdue(ticket, now),
                 })
                 .collect(),
             next_cursor: page.next.as_ref().map(queue_cursor::encode),

@@ -134,3 +134,22 @@ async fn bad_parameters_are_named() {
         assert_eq!(body_json(&response)["field"], field);
     }
 }
+
+/// The `overdue` flag of the first ticket of the payments queue, which must be `reference`.
+async fn first_overdue(desk: &Desk<MemoryTicketStore>, reference: &str) -> serde_json::Value {
+    let request = request("[agent team:payments]", "payments", "");
+    let body = body_json(&team_queue::handle(desk, request).await);
+    assert_eq!(body["tickets"][0]["reference"], reference);
+    body["tickets"][0]["overdue"].clone()
+}
+
+#[tokio::test]
+async fn a_ticket_past_its_response_target_is_marked_overdue() {
+    let clock = FixedClock::at("2026-11-26T15:00:00Z");
+    let desk = desk_with_clock(clock.clone());
+    let reference = submit(&desk, &clock, "2026-11-26T15:00:00Z", transaction()).await;
+    assert_eq!(first_overdue(&desk, &reference).await, false);
+    // An e-mail is answered within two business days: a week later, it is late.
+    clock.set("2026-12-03T15:00:00Z".parse().expect("valid"));
+    assert_eq!(first_overdue(&desk, &reference).await, true);
+}

@@ -205,6 +205,15 @@ impl SupportCalendar {
     }
 }
 
+/// Whether a ticket has missed its response target: it is ours to answer (open, or with a
+/// specialist team) and its target has passed. A ticket waiting on the player is not overdue,
+/// whatever its target: the next move is theirs.
+pub fn overdue(ticket: &crate::domain::ticket::Ticket, now: Timestamp) -> bool {
+    use crate::domain::ticket::TicketStatus;
+    matches!(ticket.status, TicketStatus::Open | TicketStatus::Escalated)
+        && now > ticket.response_due_at
+}
+
 fn next_day(date: Date) -> Date {
     date.tomorrow().unwrap_or(date)
 }

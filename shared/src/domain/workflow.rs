@@ -330,6 +330,27 @@ mod tests {
         }
     }
 
+    /// `sla::overdue`, tested here beside this module's ticket: the response target is
+    /// `2026-11-26T15:00:00Z`.
+    #[test]
+    fn a_ticket_is_overdue_only_past_its_target_and_while_ours_to_answer() {
+        let before = at("2026-11-26T14:59:59Z");
+        let after = at("2026-11-26T15:00:01Z");
+        for status in [Open, Escalated] {
+            assert!(!crate::domain::sla::overdue(&ticket(status), before));
+            assert!(
+                crate::domain::sla::overdue(&ticket(status), after),
+                "{status:?}"
+            );
+        }
+        for status in [WaitingOnPlayer, Resolved, Closed] {
+            assert!(
+                !crate::domain::sla::overdue(&ticket(status), after),
+                "{status:?}"
+            );
+        }
+    }
+
     #[test]
     fn the_machine_allows_exactly_the_documented_moves() {
         let allowed_moves = [
