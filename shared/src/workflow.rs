@@ -48,6 +48,19 @@ pub(crate) fn now_ms(now: Timestamp) -> Timestamp {
 }
 
 impl<S: TicketStore> Desk<S> {
+    /// When the desk owes its next written answer on a ticket of `priority`, counted from
+    /// `now`: after an agent's reply, a player's answer, or a hand-over to a specialist team.
+    /// Follow-ups are written, whatever channel the request came by.
+    pub fn follow_up_due(
+        &self,
+        priority: crate::domain::ticket::Priority,
+        now: Timestamp,
+    ) -> Timestamp {
+        self.calendar
+            .response_target(Channel::Form, priority, now)
+            .due_at
+    }
+
     /// A team's open tickets, most urgent first, in arrival order within a priority.
     pub async fn team_queue(
         &self,
@@ -104,7 +117,8 @@ impl<S: TicketStore> Desk<S> {
             .await?
             .ok_or(StaffError::NotFound)?;
         let now = now_ms(self.clock.now());
-        let change = crate::domain::workflow::player_reply(&found.ticket, body, now)?;
+        let due = self.follow_up_due(found.ticket.priority, now);
+        let change = crate::domain::workflow::player_reply(&found.ticket, body, now, due)?;
         self.apply(&found.ticket, change, None, Vec::new(), false, now)
             .await
     }
@@ -212,10 +226,7 @@ impl<S: TicketStore> Desk<S> {
                 .find(|e| &e.id == escalation_id)
                 .ok_or(RouteError::UnknownEscalation)?;
             let now = now_ms(self.clock.now());
-            let due = self
-                .calendar
-                .response_target(Channel::Email, found.ticket.priority, now)
-                .due_at;
+            let due = self.follow_up_due(found.ticket.priority, now);
             match escalation::route(&found.ticket, escalation, due, now) {
                 Routing::Settled => return Ok(RouteOutcome::AlreadySettled),
                 Routing::Withdraw { escalation } => {

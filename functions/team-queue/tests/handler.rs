@@ -152,4 +152,24 @@ async fn a_ticket_past_its_response_target_is_marked_overdue() {
     // An e-mail is answered within two business days: a week later, it is late.
     clock.set("2026-12-03T15:00:00Z".parse().expect("valid"));
     assert_eq!(first_overdue(&desk, &reference).await, true);
+
+    // An agent answers: the desk owes its next update two business days from now, not before.
+    let agent = guichet::http::Caller {
+        subject: guichet::domain::ticket::PlayerId::parse("agent-1").expect("id"),
+        roles: guichet::http::parse_groups("[agent team:payments]"),
+        teams: vec![guichet::domain::ticket::Team::Payments],
+        email: None,
+    };
+    let parsed = guichet::domain::reference::TicketReference::parse(&reference).expect("ref");
+    desk.work_on(&agent, &parsed, |ticket, now| {
+        let body = guichet::domain::workflow::MessageBody::parse("body", "Nous vérifions.")
+            .expect("valid");
+        let next_due = desk.follow_up_due(ticket.priority, now);
+        guichet::domain::workflow::reply(ticket, ticket.version, "agent-1", body, now, next_due)
+    })
+    .await
+    .expect("answered");
+    assert_eq!(first_overdue(&desk, &reference).await, false);
+    clock.set("2026-12-08T15:00:00Z".parse().expect("valid"));
+    assert_eq!(first_overdue(&desk, &reference).await, true);
 }

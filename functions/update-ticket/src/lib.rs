@@ -220,7 +220,8 @@ async fn update<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
         }
         Action::Reply(body) => {
             desk.work_on(&caller, &reference, |ticket, now| {
-                workflow::reply(ticket, expected, &staff, body, now)
+                let next_due = desk.follow_up_due(ticket.priority, now);
+                workflow::reply(ticket, expected, &staff, body, now, next_due)
             })
             .await?
         }

@@ -229,8 +229,11 @@ pub fn reply(
     staff_id: &str,
     body: MessageBody,
     at: Timestamp,
+    next_due: Timestamp,
 ) -> Result<Change, WorkflowError> {
-    let next = start(ticket, expected_version, at)?;
+    let mut next = start(ticket, expected_version, at)?;
+    // The desk has answered: what it owes now is its next update, by `next_due`.
+    next.response_due_at = next_due;
     if ticket.status == TicketStatus::Closed {
         return Err(WorkflowError::NotWorkable {
             status: ticket.status,
@@ -257,6 +260,7 @@ pub fn player_reply(
     ticket: &Ticket,
     body: MessageBody,
     at: Timestamp,
+    next_due: Timestamp,
 ) -> Result<Change, WorkflowError> {
     let expected_version = ticket.version;
     let mut next = start(ticket, expected_version, at)?;
@@ -274,6 +278,9 @@ pub fn player_reply(
     let history = match reason {
         Some(reason) => {
             next.status = TicketStatus::Open;
+            // Back in our hands: the desk owes an answer by `next_due`. (A message on a ticket
+            // that is already ours keeps its target: writing again does not push it back.)
+            next.response_due_at = next_due;
             vec![StatusChange {
                 at,
                 status: TicketStatus::Open,
@@ -447,8 +454,13 @@ mod tests {
     fn a_reply_is_a_message_from_the_agent() {
         let now = at("2026-11-26T16:00:00Z");
         let body = MessageBody::parse("body", "  Bonjour, nous vérifions.\n").expect("valid");
-        let change = reply(&ticket(Open), 4, "agent-1", body, now).expect("ok");
+        let next_due = at("2026-11-30T22:00:00Z");
+        let change = reply(&ticket(Open), 4, "agent-1", body, now, next_due).expect("ok");
         assert_eq!(change.ticket.version, 5);
+        assert_eq!(
+            change.ticket.response_due_at, next_due,
+            "the next update is owed"
+        );
         assert!(change.history.is_empty());
         let message = change.message.expect("message");
         assert_eq!(message.body, "Bonjour, nous vérifions.");
@@ -460,7 +472,7 @@ mod tests {
         );
         let body = MessageBody::parse("body", "x").expect("valid");
         assert!(matches!(
-            reply(&ticket(Closed), 4, "a", body, now),
+            reply(&ticket(Closed), 4, "a", body, now, next_due),
             Err(WorkflowError::NotWorkable { .. })
         ));
     }
@@ -495,26 +507,37 @@ mod tests {
     #[test]
     fn a_players_answer_puts_a_waiting_or_resolved_ticket_back_in_work() {
         let body = || MessageBody::parse("body", "Voici la capture demandée.").expect("valid");
+        let due = at("2026-12-01T22:00:00Z");
         let at = Timestamp::from_millisecond(5_000).expect("valid");
-        let waiting = player_reply(&ticket(WaitingOnPlayer), body(), at).expect("answered");
+        let waiting = player_reply(&ticket(WaitingOnPlayer), body(), at, due).expect("answered");
         assert_eq!(waiting.ticket.status, Open);
+        assert_eq!(
+            waiting.ticket.response_due_at, due,
+            "the desk owes an answer again"
+        );
         assert_eq!(waiting.history[0].reason, "player_answered");
         assert_eq!(waiting.history[0].actor, Actor::Player);
         assert_eq!(
             waiting.message.as_ref().map(|m| &m.author),
             Some(&Actor::Player)
         );
-        let resolved = player_reply(&ticket(Resolved), body(), at).expect("reopened");
+        let resolved = player_reply(&ticket(Resolved), body(), at, due).expect("reopened");
         assert_eq!(resolved.ticket.status, Open);
+        assert_eq!(resolved.ticket.response_due_at, due);
         assert_eq!(resolved.history[0].reason, "reopened_by_player");
-        let escalated = player_reply(&ticket(Escalated), body(), at).expect("noted");
+        let escalated = player_reply(&ticket(Escalated), body(), at, due).expect("noted");
+        assert_eq!(
+            escalated.ticket.response_due_at,
+            ticket(Escalated).response_due_at,
+            "a ticket already ours keeps its target"
+        );
         assert_eq!(
             escalated.ticket.status, Escalated,
             "stays with the specialists"
         );
         assert!(escalated.history.is_empty());
         assert!(matches!(
-            player_reply(&ticket(Closed), body(), at),
+            player_reply(&ticket(Closed), body(), at, due),
             Err(WorkflowError::NotWorkable { .. })
         ));
     }
