@@ -558,26 +558,16 @@ impl DynamoTicketStore {
     }
 }
 
-/// A page from a Query asked for `limit + 1` items (each read by `read`): the extra one, if it
-/// came, only tells that another page follows, which starts after the page's last item
-/// (`start_of`).
+/// A page from a Query asked for `limit + 1` items, each read by `read`
+/// (see [`Page::of_over_fetched`]).
 pub(crate) fn page_of<T, S>(
     items: &[Item],
     limit: u16,
     read: impl Fn(&Item) -> Result<T, StoreError>,
     start_of: impl Fn(&T) -> S,
 ) -> Result<Page<T, S>, StoreError> {
-    let mut read_items = items.iter().map(read).collect::<Result<Vec<_>, _>>()?;
-    let next = if read_items.len() > usize::from(limit) {
-        read_items.truncate(usize::from(limit));
-        read_items.last().map(start_of)
-    } else {
-        None
-    };
-    Ok(Page {
-        items: read_items,
-        next,
-    })
+    let items = items.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::of_over_fetched(items, limit, start_of))
 }
 
 impl DynamoTicketStore {

@@ -495,7 +495,7 @@ impl<I: IncidentStore> Incidents<I> {
             expected: expected_version,
             actual: record.incident.version.max(expected_version + 1),
         };
-        let (update, replayed) = match rules::change_status(
+        let (update, saved) = match rules::change_status(
             &record.incident,
             expected_version,
             to,
@@ -510,23 +510,29 @@ impl<I: IncidentStore> Incidents<I> {
                     .save_status(&next, expected_version, &update, &fan_out)
                     .await?
                 {
-                    Updated::Done => (update, false),
+                    Updated::Done => (update, Some(fan_out)),
                     // Lost a race: to the same update (a retry sent while the first was in
                     // flight) that is done, to another one it is stale.
                     Updated::Stale => {
                         let latest = self.read(id).await?.ok_or(IncidentError::NotFound)?;
                         match replay(&latest) {
-                            Some(previous) => (previous, true),
+                            Some(previous) => (previous, None),
                             None => return Err(stale.into()),
                         }
                     }
                 }
             }
             Err(IncidentRuleError::Stale { .. }) => match replay(&record) {
-                Some(previous) => (previous, true),
+                Some(previous) => (previous, None),
                 None => return Err(stale.into()),
             },
             Err(refused) => return Err(refused.into()),
+        };
+        // A replay writes nothing: its first page is rebuilt, the same message as written then.
+        let replayed = saved.is_none();
+        let fan_out = match saved {
+            Some(fan_out) => fan_out,
+            None => fan_out_message(id, &update)?,
         };
         tracing::info!(
             incident = %id,
@@ -538,7 +544,7 @@ impl<I: IncidentStore> Incidents<I> {
         );
         Ok(StatusUpdated {
             record: self.read(id).await?.ok_or(IncidentError::NotFound)?,
-            outbox: vec![fan_out_message(id, &update)?],
+            outbox: vec![fan_out],
             update,
             replayed,
         })
@@ -1054,17 +1060,12 @@ pub mod memory {
                 .filter(|i| start.is_none_or(|s| (i.created_at, &i.id) < (s.created_at, &s.id)))
                 .collect();
             current.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-            let next = (current.len() > usize::from(limit)).then(|| {
-                current.truncate(usize::from(limit));
-                current.last().map(|last| IncidentStart {
+            Ok(Page::of_over_fetched(current, limit, |last| {
+                IncidentStart {
                     created_at: last.created_at,
                     id: last.id.clone(),
-                })
-            });
-            Ok(Page {
-                items: current,
-                next: next.flatten(),
-            })
+                }
+            }))
         }
 
         async fn read(&self, id: &IncidentId) -> Result<Option<IncidentRecord>, StoreError> {
@@ -1318,6 +1319,23 @@ mod tests {
         assert_eq!(ticket(&desk, &old).await.linked_incident, None);
     }
 
+    /// Three players report "Roulette": the incident it opens, and their tickets.
+    async fn three_reports(
+        desk: &Desk<MemoryTicketStore>,
+        incidents: &Incidents<MemoryIncidentStore<'_>>,
+    ) -> (IncidentId, Vec<TicketReference>) {
+        let mut references = Vec::new();
+        for i in 0..3 {
+            let reference = report(desk, &format!("p-{i}"), "Roulette").await;
+            incidents
+                .record_report(desk, &reference)
+                .await
+                .expect("recorded");
+            references.push(reference);
+        }
+        (incidents.store.incident_ids().remove(0), references)
+    }
+
     /// Runs a status update's fan-out to the end, page after page, as the incident-updates
     /// function does: (players notified, pages).
     async fn fan_out_all(
@@ -1353,14 +1371,7 @@ mod tests {
             store: MemoryIncidentStore::new(&desk.store),
             config: config(),
         };
-        for i in 0..3 {
-            let reference = report(&desk, &format!("p-{i}"), "Roulette").await;
-            incidents
-                .record_report(&desk, &reference)
-                .await
-                .expect("recorded");
-        }
-        let id = incidents.store.incident_ids().remove(0);
+        let (id, _) = three_reports(&desk, &incidents).await;
         let page = FanOut {
             schema: rules::FAN_OUT_SCHEMA.to_owned(),
             incident_id: id,
@@ -1389,16 +1400,7 @@ mod tests {
             store: MemoryIncidentStore::new(&desk.store),
             config: config(),
         };
-        let mut references = Vec::new();
-        for i in 0..3 {
-            let reference = report(&desk, &format!("p-{i}"), "Roulette").await;
-            incidents
-                .record_report(&desk, &reference)
-                .await
-                .expect("recorded");
-            references.push(reference);
-        }
-        let id = incidents.store.incident_ids().remove(0);
+        let (id, references) = three_reports(&desk, &incidents).await;
         let caller = supervisor();
         let note = Some("correctif 2.3.1 déployé".to_owned());
         let first = incidents

@@ -267,14 +267,11 @@ impl TicketStore for MemoryTicketStore {
             .cloned()
             .collect();
         queue.sort_by_key(key);
-        let limit = usize::from(limit);
-        let next = (queue.len() > limit).then(|| QueueStart {
-            priority: queue[limit - 1].priority,
-            created_at: queue[limit - 1].created_at,
-            reference: queue[limit - 1].reference.clone(),
-        });
-        queue.truncate(limit);
-        Ok(Page { items: queue, next })
+        Ok(Page::of_over_fetched(queue, limit, |last| QueueStart {
+            priority: last.priority,
+            created_at: last.created_at,
+            reference: last.reference.clone(),
+        }))
     }
 }
 
