@@ -26,15 +26,15 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
     QueueAttributeName,
 };
-use guichet::attachments::Attachments;
-use guichet::dynamo::DynamoTicketStore;
-use guichet::dynamo_attachments::DynamoAttachmentStore;
-use guichet::dynamo_cases::DynamoCaseStore;
-use guichet::kyc::Verification;
-use guichet::outbox::{Relay, Relayed};
-use guichet::s3::S3DocumentStorage;
-use guichet::sqs::SqsQueues;
-use guichet::tickets::Desk;
+use guichet_aws::dynamo::attachments::DynamoAttachmentStore;
+use guichet_aws::dynamo::cases::DynamoCaseStore;
+use guichet_aws::dynamo::tickets::DynamoTicketStore;
+use guichet_aws::s3::S3DocumentStorage;
+use guichet_aws::sqs::SqsQueues;
+use guichet_core::attachments::service::Attachments;
+use guichet_core::outbox::relay::{Relay, Relayed};
+use guichet_core::tickets::desk::Desk;
+use guichet_core::verification::service::Verification;
 
 use crate::template::{QueueConsumer, Template, TemplateError};
 
@@ -53,15 +53,16 @@ pub type LocalAttachments = Attachments<DynamoAttachmentStore, S3DocumentStorage
 pub type LocalDesk = Desk<DynamoTicketStore>;
 pub type LocalRelay = Relay<DynamoTicketStore, SqsQueues>;
 /// The notification sender's ports: contacts in the tickets table, its delivery ledger, SES.
-pub type LocalSender = guichet::notifications::Sender<
+pub type LocalSender = guichet_core::notifications::sender::Sender<
     DynamoTicketStore,
-    guichet::dynamo_deliveries::DynamoDeliveryLedger,
-    guichet::ses::SesEmailSender,
+    guichet_aws::dynamo::deliveries::DynamoDeliveryLedger,
+    guichet_aws::ses::SesEmailSender,
 >;
 
 /// The incident fan-out's store: incidents in the tickets table.
-pub type LocalIncidents =
-    guichet::incidents::Incidents<guichet::dynamo_incidents::DynamoIncidentStore>;
+pub type LocalIncidents = guichet_core::incidents::service::Incidents<
+    guichet_aws::dynamo::incidents::DynamoIncidentStore,
+>;
 
 /// What the SQS-fed functions run on, built once as each Lambda builds it at init.
 pub struct ConsumerServices {
@@ -314,7 +315,7 @@ impl Consumers {
     }
 
     /// One outbox sweep, as relay-outbox does on its schedule.
-    pub async fn sweep_outbox(&self) -> Result<Relayed, guichet::core::StoreError> {
+    pub async fn sweep_outbox(&self) -> Result<Relayed, guichet_core::common::store::StoreError> {
         self.services.relay.sweep(relay_outbox::BATCH).await
     }
 
@@ -708,7 +709,8 @@ Globals:
             .function_environment("CheckDocumentsFunction", "s", &ids)
             .unwrap();
         let config =
-            guichet::config::KycConfig::from_lookup(|name| environment.get(name).cloned()).unwrap();
+            guichet_edge::config::KycConfig::from_lookup(|name| environment.get(name).cloned())
+                .unwrap();
         assert_eq!(
             (
                 config.tickets_table.as_str(),

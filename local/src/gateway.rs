@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use guichet::attachments::Attachments;
-use guichet::dynamo::DynamoTicketStore;
-use guichet::dynamo_attachments::DynamoAttachmentStore;
-use guichet::dynamo_cases::DynamoCaseStore;
-use guichet::kyc::Verification;
-use guichet::s3::S3DocumentStorage;
-use guichet::tickets::Desk;
+use guichet_aws::dynamo::attachments::DynamoAttachmentStore;
+use guichet_aws::dynamo::cases::DynamoCaseStore;
+use guichet_aws::dynamo::tickets::DynamoTicketStore;
+use guichet_aws::s3::S3DocumentStorage;
+use guichet_core::attachments::service::Attachments;
+use guichet_core::tickets::desk::Desk;
+use guichet_core::verification::service::Verification;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
@@ -268,9 +268,11 @@ pub struct Services {
     pub attachments: Attachments<DynamoAttachmentStore, S3DocumentStorage>,
     /// The outbox relay `create-ticket`, `update-ticket`, `review-case` and `incidents` call
     /// after their write.
-    pub relay: guichet::outbox::Relay<DynamoTicketStore, guichet::sqs::SqsQueues>,
+    pub relay: guichet_core::outbox::relay::Relay<DynamoTicketStore, guichet_aws::sqs::SqsQueues>,
     /// Multi-player incidents: `incidents`, and the grouping `create-ticket` does.
-    pub incidents: guichet::incidents::Incidents<guichet::dynamo_incidents::DynamoIncidentStore>,
+    pub incidents: guichet_core::incidents::service::Incidents<
+        guichet_aws::dynamo::incidents::DynamoIncidentStore,
+    >,
 }
 
 /// The local API: the template's routes, the production services, the dev signing key.
@@ -1026,7 +1028,7 @@ mod tests {
         assert_eq!(jwt.claims["cognito:groups"], "[agent supervisor]");
 
         // The shared edge reads the caller from it exactly as in Lambda.
-        let caller = guichet::http::Caller::from_request(&request).unwrap();
+        let caller = guichet_edge::http::actor_of(&request).unwrap();
         assert!(caller.is_staff());
 
         // A binary body travels base64-encoded and arrives as the same bytes.
@@ -1048,19 +1050,19 @@ mod tests {
             .region(aws_config::Region::new("ca-central-1"))
             .endpoint_url("http://127.0.0.1:9")
             .build();
-        let config = guichet::config::Config {
+        let config = guichet_edge::config::Config {
             tickets_table: "offline".to_owned(),
             idempotency_ttl: jiff::SignedDuration::from_hours(24),
         };
-        let desk = Desk::connect(&config, &sdk).unwrap();
-        let kyc = guichet::config::KycConfig {
+        let desk = guichet_aws::wiring::desk(&config, &sdk).unwrap();
+        let kyc = guichet_edge::config::KycConfig {
             tickets_table: "offline".to_owned(),
             documents_bucket: "offline".to_owned(),
             max_resubmissions: 2,
         };
-        let verification = Verification::connect(&kyc, &sdk);
-        let attachments = Attachments::connect(
-            &guichet::attachments::AttachmentsConfig {
+        let verification = guichet_aws::wiring::verification(&kyc, &sdk);
+        let attachments = guichet_aws::wiring::attachments(
+            &guichet_edge::config::AttachmentsConfig {
                 tickets_table: "offline".to_owned(),
                 documents_bucket: "offline".to_owned(),
             },
@@ -1068,15 +1070,16 @@ mod tests {
         );
         let template = Template::load(&Template::default_path()).unwrap();
         let queues =
-            guichet::config::QueuesConfig::from_lookup(|_| Some("offline".to_owned())).unwrap();
+            guichet_edge::config::QueuesConfig::from_lookup(|_| Some("offline".to_owned()))
+                .unwrap();
         let services = Services {
             desk,
             verification,
             attachments,
-            relay: guichet::outbox::Relay::connect("offline", &queues, &sdk),
-            incidents: guichet::incidents::Incidents::connect(
+            relay: guichet_aws::wiring::relay("offline", &queues, &sdk),
+            incidents: guichet_aws::wiring::incidents(
                 "offline",
-                guichet::config::IncidentConfig {
+                guichet_core::incidents::service::IncidentConfig {
                     threshold: 3,
                     window: jiff::SignedDuration::from_mins(60),
                 },

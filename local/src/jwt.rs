@@ -528,8 +528,11 @@ mod tests {
         assert_eq!(rendered["empty"], "[]");
         // The handlers' parser reads this rendering back as roles.
         assert_eq!(
-            guichet::http::parse_groups(&rendered["cognito:groups"]),
-            [guichet::http::Role::Agent, guichet::http::Role::Supervisor]
+            guichet_edge::http::parse_groups(&rendered["cognito:groups"]),
+            [
+                guichet_core::common::access::Role::Agent,
+                guichet_core::common::access::Role::Supervisor
+            ]
         );
     }
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use guichet::config::{Config, KycConfig};
+use guichet_edge::config::{Config, KycConfig};
 use guichet_local::template::Template;
 
 #[test]

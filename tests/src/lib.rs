@@ -84,8 +84,8 @@ impl Stack {
     }
 
     /// The queues as the functions read them from their environment.
-    pub fn queues_config(&self) -> guichet::config::QueuesConfig {
-        guichet::config::QueuesConfig::from_lookup(|name| match name {
+    pub fn queues_config(&self) -> guichet_edge::config::QueuesConfig {
+        guichet_edge::config::QueuesConfig::from_lookup(|name| match name {
             "ESCALATIONS_QUEUE_URL" => Some(self.escalations_queue_url.clone()),
             "NOTIFICATIONS_QUEUE_URL" => Some(self.notifications_queue_url.clone()),
             "INCIDENT_UPDATES_QUEUE_URL" => Some(self.incident_updates_queue_url.clone()),
@@ -99,37 +99,37 @@ impl Stack {
 
     /// What the SQS-fed functions run on, on this stack (two resubmissions per document).
     pub fn consumer_services(&self) -> guichet_local::consumers::ConsumerServices {
-        let kyc = guichet::config::KycConfig {
+        let kyc = guichet_edge::config::KycConfig {
             tickets_table: self.tickets_table.clone(),
             documents_bucket: self.documents_bucket.clone(),
             max_resubmissions: 2,
         };
-        let config = guichet::config::Config {
+        let config = guichet_edge::config::Config {
             tickets_table: self.tickets_table.clone(),
             idempotency_ttl: jiff::SignedDuration::from_hours(24),
         };
         guichet_local::consumers::ConsumerServices {
-            verification: guichet::kyc::Verification::connect(&kyc, &self.sdk),
-            attachments: guichet::attachments::Attachments::connect(
-                &guichet::attachments::AttachmentsConfig {
+            verification: guichet_aws::wiring::verification(&kyc, &self.sdk),
+            attachments: guichet_aws::wiring::attachments(
+                &guichet_edge::config::AttachmentsConfig {
                     tickets_table: self.tickets_table.clone(),
                     documents_bucket: self.documents_bucket.clone(),
                 },
                 &self.sdk,
             ),
-            desk: guichet::tickets::Desk::connect(&config, &self.sdk)
+            desk: guichet_aws::wiring::desk(&config, &self.sdk)
                 .unwrap_or_else(|e| panic!("desk: {}", error_chain(&e))),
             relay: self.relay(),
-            sender: guichet::notifications::Sender::connect(
-                &guichet::config::SenderConfig {
+            sender: guichet_aws::wiring::sender(
+                &guichet_edge::config::SenderConfig {
                     tickets_table: self.tickets_table.clone(),
                     sender: self.notification_sender.clone(),
                 },
                 &self.sdk,
             ),
-            incidents: guichet::incidents::Incidents::connect(
+            incidents: guichet_aws::wiring::incidents(
                 &self.tickets_table,
-                guichet::config::IncidentConfig {
+                guichet_core::incidents::service::IncidentConfig {
                     threshold: 3,
                     window: jiff::SignedDuration::from_mins(60),
                 },
@@ -141,8 +141,11 @@ impl Stack {
     /// The outbox relay the functions use, on this stack.
     pub fn relay(
         &self,
-    ) -> guichet::outbox::Relay<guichet::dynamo::DynamoTicketStore, guichet::sqs::SqsQueues> {
-        guichet::outbox::Relay::connect(&self.tickets_table, &self.queues_config(), &self.sdk)
+    ) -> guichet_core::outbox::relay::Relay<
+        guichet_aws::dynamo::tickets::DynamoTicketStore,
+        guichet_aws::sqs::SqsQueues,
+    > {
+        guichet_aws::wiring::relay(&self.tickets_table, &self.queues_config(), &self.sdk)
     }
 
     pub fn kms(&self) -> aws_sdk_kms::Client {
@@ -301,8 +304,8 @@ pub struct LocalApi {
 
 impl LocalApi {
     pub async fn start() -> LocalApi {
-        use guichet::attachments::{Attachments, AttachmentsConfig};
-        use guichet::config::{Config, KycConfig};
+        use guichet_edge::config::AttachmentsConfig;
+        use guichet_edge::config::{Config, KycConfig};
         use guichet_local::gateway::{serve, Gateway, Services};
 
         let stack = fresh_stack().await;
@@ -310,15 +313,15 @@ impl LocalApi {
             tickets_table: stack.tickets_table.clone(),
             idempotency_ttl: jiff::SignedDuration::from_hours(24),
         };
-        let desk = guichet::tickets::Desk::connect(&config, &stack.sdk)
+        let desk = guichet_aws::wiring::desk(&config, &stack.sdk)
             .unwrap_or_else(|e| panic!("desk: {}", error_chain(&e)));
         let kyc = KycConfig {
             tickets_table: stack.tickets_table.clone(),
             documents_bucket: stack.documents_bucket.clone(),
             max_resubmissions: 2,
         };
-        let verification = guichet::kyc::Verification::connect(&kyc, &stack.sdk);
-        let attachments = Attachments::connect(
+        let verification = guichet_aws::wiring::verification(&kyc, &stack.sdk);
+        let attachments = guichet_aws::wiring::attachments(
             &AttachmentsConfig {
                 tickets_table: stack.tickets_table.clone(),
                 documents_bucket: stack.documents_bucket.clone(),
@@ -334,9 +337,9 @@ impl LocalApi {
             verification,
             attachments,
             relay: stack.relay(),
-            incidents: guichet::incidents::Incidents::connect(
+            incidents: guichet_aws::wiring::incidents(
                 &stack.tickets_table,
-                guichet::config::IncidentConfig {
+                guichet_core::incidents::service::IncidentConfig {
                     threshold: 3,
                     window: jiff::SignedDuration::from_mins(60),
                 },

@@ -12,16 +12,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use guichet::attachments::{AttachmentError, AttachmentStore, Attachments, AttachmentsConfig};
-use guichet::config::{Config, KycConfig};
-use guichet::domain::attachment::{AttachmentState, MAX_ATTACHMENTS_PER_TICKET};
-use guichet::domain::reference::TicketReference;
-use guichet::domain::ticket::Actor;
-use guichet::domain::verification::{CheckFailure, ContentType, UploadId};
-use guichet::dynamo_attachments::DynamoAttachmentStore;
-use guichet::kyc::Verification;
-use guichet::s3::S3DocumentStorage;
-use guichet::tickets::Desk;
+use guichet_aws::dynamo::attachments::DynamoAttachmentStore;
+use guichet_aws::s3::S3DocumentStorage;
+use guichet_core::attachments::rules::{AttachmentState, MAX_ATTACHMENTS_PER_TICKET};
+use guichet_core::attachments::service::{AttachmentError, AttachmentStore, Attachments};
+use guichet_core::common::reference::TicketReference;
+use guichet_core::tickets::ticket::Author;
+use guichet_core::verification::rules::{CheckFailure, ContentType, UploadId};
+use guichet_edge::config::AttachmentsConfig;
+use guichet_edge::config::{Config, KycConfig};
 use guichet_local::client::{send, ClientResponse};
 use guichet_local::consumers::{Consumers, Drained};
 use guichet_local::gateway::{serve, Gateway, Services};
@@ -61,13 +60,13 @@ async fn fixture() -> Fixture {
         max_resubmissions: 2,
     };
     let services = Services {
-        desk: Desk::connect(&config, &stack.sdk).expect("desk"),
-        verification: Verification::connect(&kyc, &stack.sdk),
-        attachments: Attachments::connect(&attachments_config(&stack), &stack.sdk),
+        desk: guichet_aws::wiring::desk(&config, &stack.sdk).expect("desk"),
+        verification: guichet_aws::wiring::verification(&kyc, &stack.sdk),
+        attachments: guichet_aws::wiring::attachments(&attachments_config(&stack), &stack.sdk),
         relay: stack.relay(),
-        incidents: guichet::incidents::Incidents::connect(
+        incidents: guichet_aws::wiring::incidents(
             &stack.tickets_table,
-            guichet::config::IncidentConfig {
+            guichet_core::incidents::service::IncidentConfig {
                 threshold: 3,
                 window: jiff::SignedDuration::from_mins(60),
             },
@@ -92,7 +91,7 @@ async fn fixture() -> Fixture {
     .await
     .unwrap_or_else(|e| panic!("consumers: {}", error_chain(&e)));
     let fixture = Fixture {
-        attachments: Attachments::connect(&attachments_config(&stack), &stack.sdk),
+        attachments: guichet_aws::wiring::attachments(&attachments_config(&stack), &stack.sdk),
         stack,
         addr,
         key,
@@ -551,7 +550,7 @@ async fn the_store_refuses_an_attachment_for_a_ticket_that_does_not_exist() {
     let nowhere = TicketReference::parse("K7M2Q-9XW45").expect("reference");
     let refused = f
         .attachments
-        .request(&Actor::Player, &nowhere, ContentType::Png, 10)
+        .request(&Author::Player, &nowhere, ContentType::Png, 10)
         .await;
     assert!(
         matches!(refused, Err(AttachmentError::TicketNotFound)),
@@ -597,7 +596,7 @@ async fn a_closed_ticket_takes_no_more_attachments_even_if_it_closed_after_being
     let parsed = TicketReference::parse(&reference).expect("reference");
     let direct = f
         .attachments
-        .request(&Actor::Player, &parsed, ContentType::Png, 10)
+        .request(&Author::Player, &parsed, ContentType::Png, 10)
         .await;
     assert!(
         matches!(direct, Err(AttachmentError::TicketClosed)),

@@ -2,15 +2,14 @@
 //! transitions, one open case per player, the audit trail, the review queue, and cases and
 //! tickets sharing the player index without mixing.
 
-use guichet::core::{CaseStore, CaseWrite, Saved};
-use guichet::domain::intake::TicketRequest;
-use guichet::domain::ticket::{Actor, Language, PlayerId};
-use guichet::domain::verification::{
+use guichet_aws::dynamo::cases::DynamoCaseStore;
+use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::ticket::{Author, Language, PlayerId};
+use guichet_core::verification::ports::{CaseStore, CaseWrite, Saved};
+use guichet_core::verification::rules::{
     AuditAction, AuditEntry, CaseId, CaseReason, CaseStatus, ContentType, DocumentKind,
     StoredDocument, UploadId, VerificationCase,
 };
-use guichet::dynamo_cases::DynamoCaseStore;
-use guichet::tickets::Desk;
 use guichet_tests::fresh_stack;
 use jiff::Timestamp;
 
@@ -32,7 +31,7 @@ fn new_case(player: &str, reason: CaseReason, opened: &str) -> VerificationCase 
 fn line(action: AuditAction, when: &str) -> AuditEntry {
     AuditEntry {
         at: at(when),
-        actor: Actor::System,
+        actor: Author::System,
         action,
         internal_note: None,
     }
@@ -93,7 +92,7 @@ async fn one_open_case_per_player_until_it_closes() {
     receive_all(&mut closing, "2026-11-26T17:00:00Z");
     closing
         .decide(
-            &guichet::domain::verification::Decision::Approve,
+            &guichet_core::verification::rules::Decision::Approve,
             false,
             2,
             None,
@@ -215,11 +214,11 @@ async fn cases_and_tickets_share_the_player_index_without_mixing() {
     let store = DynamoCaseStore::new(stack.dynamodb(), stack.tickets_table.clone());
     let case = new_case("p-mix", CaseReason::FirstWithdrawal, "2026-11-26T15:00:00Z");
     create(&store, &case).await;
-    let config = guichet::config::Config {
+    let config = guichet_edge::config::Config {
         tickets_table: stack.tickets_table.clone(),
         idempotency_ttl: jiff::SignedDuration::from_hours(24),
     };
-    let desk = Desk::connect(&config, &stack.sdk).expect("desk");
+    let desk = guichet_aws::wiring::desk(&config, &stack.sdk).expect("desk");
     let request = TicketRequest::parse(
         &serde_json::json!({"channel": "form", "category": "verification",
             "subject": "Documents envoyés", "description": "J'ai envoyé mes pièces hier."}),

@@ -11,16 +11,17 @@ use std::collections::BTreeMap;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
-use guichet::config::KycConfig;
-use guichet::core::{CaseStore, PendingUpload, Presigned, UploadState};
-use guichet::domain::ticket::{Actor, Language, PlayerId};
-use guichet::domain::verification::{
+use guichet_aws::dynamo::cases::DynamoCaseStore;
+use guichet_aws::s3::S3DocumentStorage;
+use guichet_core::documents::ports::Presigned;
+use guichet_core::tickets::ticket::{Author, Language, PlayerId};
+use guichet_core::verification::ports::{CaseStore, PendingUpload, UploadState};
+use guichet_core::verification::rules::{
     CaseReason, CaseStatus, CheckFailure, ContentType, DocumentKind, DocumentStatus,
     VerificationCase,
 };
-use guichet::dynamo_cases::DynamoCaseStore;
-use guichet::kyc::Verification;
-use guichet::s3::S3DocumentStorage;
+use guichet_core::verification::service::Verification;
+use guichet_edge::config::KycConfig;
 use guichet_local::consumers::{Consumers, Drained};
 use guichet_tests::presigned::{query_param, send_presigned};
 use guichet_tests::{error_chain, fresh_stack, project_template, Stack};
@@ -49,7 +50,7 @@ async fn fixture() -> Fixture {
     // The emulator applies the bucket policy's denies without their conditions (see
     // Stack::remove_bucket_policy_for_object_access): every object request would be refused.
     stack.remove_bucket_policy_for_object_access().await;
-    let kyc = Verification::connect(&config(&stack), &stack.sdk);
+    let kyc = guichet_aws::wiring::verification(&config(&stack), &stack.sdk);
     let queues = BTreeMap::from([(
         "DocumentEventsQueue".to_owned(),
         stack.document_events_queue_url.clone(),
@@ -86,7 +87,7 @@ impl Fixture {
     async fn open_case(&self, player: &PlayerId) -> VerificationCase {
         self.kyc
             .open_case(
-                &Actor::Player,
+                &Author::Player,
                 player.clone(),
                 CaseReason::FirstWithdrawal,
                 &[],
@@ -104,7 +105,7 @@ impl Fixture {
         size: u64,
     ) -> (PendingUpload, Presigned) {
         self.kyc
-            .request_upload(&Actor::Player, player, kind, content_type, size)
+            .request_upload(&Author::Player, player, kind, content_type, size)
             .await
             .unwrap_or_else(|e| panic!("request_upload: {}", error_chain(&e)))
     }
@@ -286,7 +287,7 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
     // on the version read, and the gate opens.
     let queue = f.kyc.cases.review_queue(false, 10).await.expect("queue");
     assert!(queue.iter().any(|c| c.id == case.id), "{queue:?}");
-    let reviewer = guichet::domain::ticket::Actor::Staff {
+    let reviewer = guichet_core::tickets::ticket::Author::Staff {
         id: "reviewer-1".into(),
     };
     let view = f
@@ -304,7 +305,7 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
         .kyc
         .eligibility(
             &player,
-            guichet::domain::verification::GatedAction::Withdrawal,
+            guichet_core::verification::rules::GatedAction::Withdrawal,
         )
         .await
         .expect("gate");
@@ -316,7 +317,7 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
             false,
             &case.id,
             done.version,
-            &guichet::domain::verification::Decision::Approve,
+            &guichet_core::verification::rules::Decision::Approve,
             None,
             Some("ID and statement match".into()),
         )
@@ -332,7 +333,7 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
         .kyc
         .eligibility(
             &player,
-            guichet::domain::verification::GatedAction::Withdrawal,
+            guichet_core::verification::rules::GatedAction::Withdrawal,
         )
         .await
         .expect("gate");

@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use guichet::core::OutboxStore;
-use guichet::domain::escalation::EscalationAsk;
-use guichet::domain::reference::TicketReference;
-use guichet::domain::ticket::{PlayerId, Team};
-use guichet::domain::workflow::ReasonCode;
+use guichet_core::common::reference::TicketReference;
+use guichet_core::escalation::rules::EscalationAsk;
+use guichet_core::outbox::ports::OutboxStore;
+use guichet_core::tickets::ticket::{PlayerId, Team};
+use guichet_core::tickets::workflow::ReasonCode;
 use guichet_local::client::{send, ClientResponse};
 use guichet_local::consumers::{Consumers, Drained};
 use guichet_tests::{error_chain, project_template, LocalApi};
@@ -329,18 +329,18 @@ async fn an_escalation_whose_send_fails_is_kept_and_delivered_by_the_sweep() {
     // after the transaction fails, as it would if SQS failed right after the DynamoDB write.
     let mut broken = stack.queues_config();
     broken.escalations_queue_url = format!("{}-gone", stack.escalations_queue_url);
-    let broken = guichet::outbox::Relay::connect(&stack.tickets_table, &broken, &stack.sdk);
-    let desk = guichet::tickets::Desk::connect(
-        &guichet::config::Config {
+    let broken = guichet_aws::wiring::relay(&stack.tickets_table, &broken, &stack.sdk);
+    let desk = guichet_aws::wiring::desk(
+        &guichet_edge::config::Config {
             tickets_table: stack.tickets_table.clone(),
             idempotency_ttl: jiff::SignedDuration::from_hours(24),
         },
         &stack.sdk,
     )
     .expect("desk");
-    let supervisor = guichet::http::Caller {
+    let supervisor = guichet_core::common::access::Actor {
         subject: PlayerId::parse("sup-1").expect("id"),
-        roles: guichet::http::parse_groups("[supervisor]"),
+        roles: guichet_edge::http::parse_groups("[supervisor]"),
         teams: vec![],
         email: None,
     };

@@ -6,23 +6,24 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use guichet::config::IncidentConfig;
-use guichet::core::{OutboxStore, TicketStore};
-use guichet::domain::incident::{
+use guichet_aws::dynamo::incidents::DynamoIncidentStore;
+use guichet_aws::dynamo::tickets::DynamoTicketStore;
+use guichet_core::common::access::{Actor, Role};
+use guichet_core::common::reference::TicketReference;
+use guichet_core::incidents::rules::{
     EscalationProgress, FanOut, IncidentId, IncidentRuleError, IncidentStatus,
 };
-use guichet::domain::intake::TicketRequest;
-use guichet::domain::notification::{NotificationKind, NotificationTemplates, Notifier};
-use guichet::domain::outbox::Destination;
-use guichet::domain::reference::TicketReference;
-use guichet::domain::sla::SupportCalendar;
-use guichet::domain::ticket::{PlayerId, Priority, Team, Ticket, TicketStatus};
-use guichet::dynamo::DynamoTicketStore;
-use guichet::dynamo_incidents::DynamoIncidentStore;
-use guichet::http::{Caller, Role};
-use guichet::incidents::{IncidentError, Incidents, ReportOutcome};
-use guichet::mocks::FixedClock;
-use guichet::tickets::{Desk, Submitted};
+use guichet_core::incidents::service::IncidentConfig;
+use guichet_core::incidents::service::{IncidentError, Incidents, ReportOutcome};
+use guichet_core::notifications::rules::{NotificationKind, NotificationTemplates, Notifier};
+use guichet_core::outbox::ports::OutboxStore;
+use guichet_core::outbox::rules::Destination;
+use guichet_core::tickets::desk::{Desk, Submitted};
+use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::memory::FixedClock;
+use guichet_core::tickets::ports::TicketStore;
+use guichet_core::tickets::sla::SupportCalendar;
+use guichet_core::tickets::ticket::{PlayerId, Priority, Team, Ticket, TicketStatus};
 use guichet_local::consumers::Consumers;
 use guichet_tests::{error_chain, fresh_stack, project_template, Stack};
 use jiff::SignedDuration;
@@ -42,7 +43,7 @@ impl World {
         let clock = FixedClock::at(START);
         World {
             desk: desk(&stack, clock.clone()),
-            incidents: Incidents::connect(
+            incidents: guichet_aws::wiring::incidents(
                 &stack.tickets_table,
                 IncidentConfig {
                     threshold: 3,
@@ -166,7 +167,10 @@ impl World {
         (opened.expect("the third report opens it"), references)
     }
 
-    async fn ticket(&self, reference: &TicketReference) -> guichet::core::TicketWithHistory {
+    async fn ticket(
+        &self,
+        reference: &TicketReference,
+    ) -> guichet_core::tickets::ports::TicketWithHistory {
         self.desk
             .store
             .get(reference)
@@ -189,7 +193,7 @@ impl World {
 }
 
 fn now_ms(clock: &FixedClock) -> i64 {
-    guichet::core::Clock::now(clock).as_millisecond()
+    guichet_core::common::clock::Clock::now(clock).as_millisecond()
 }
 
 fn desk(stack: &Stack, clock: FixedClock) -> Desk<DynamoTicketStore> {
@@ -197,7 +201,7 @@ fn desk(stack: &Stack, clock: FixedClock) -> Desk<DynamoTicketStore> {
     Desk {
         store: DynamoTicketStore::new(stack.dynamodb(), stack.tickets_table.clone()),
         clock: Box::new(clock),
-        references: Box::new(guichet::core::RandomReferences),
+        references: Box::new(guichet_core::common::clock::RandomReferences),
         notifier: Notifier::new(
             NotificationTemplates::bundled().expect("bundled templates"),
             calendar.zone().clone(),
@@ -223,7 +227,7 @@ async fn submit_incident(
         "description": "La roue s'est arrêtée et ma mise de 20 $ a quitté mon solde.",
         "incident": incident
     });
-    let now = guichet::core::Clock::now(desk.clock.as_ref());
+    let now = guichet_core::common::clock::Clock::now(desk.clock.as_ref());
     let request = TicketRequest::parse(&body, None, now).expect("valid request");
     let player = PlayerId::parse(player).expect("valid player id");
     match desk
@@ -235,8 +239,8 @@ async fn submit_incident(
     }
 }
 
-fn supervisor() -> Caller {
-    Caller {
+fn supervisor() -> Actor {
+    Actor {
         subject: PlayerId::parse("sup-0001").expect("valid"),
         roles: vec![Role::Supervisor],
         teams: vec![],
@@ -553,7 +557,7 @@ async fn staff_link_and_unlink_a_ticket_by_hand() {
         .expect("history says who unlinked it");
     assert_eq!(
         line.actor,
-        guichet::domain::ticket::Actor::Staff {
+        guichet_core::tickets::ticket::Author::Staff {
             id: "sup-0001".into()
         }
     );
@@ -757,9 +761,9 @@ async fn a_fan_out_goes_page_by_page_and_a_page_run_twice_tells_nobody_twice() {
 /// one open incident, and a new one again once that one is resolved.
 #[tokio::test]
 async fn the_subject_marker_admits_one_open_incident_at_a_time() {
-    use guichet::domain::incident::{change_status, open, Opening, Subject};
-    use guichet::domain::outbox::MessageId;
-    use guichet::incidents::{IncidentStore, Opened};
+    use guichet_core::incidents::rules::{change_status, open, Opening, Subject};
+    use guichet_core::incidents::service::{IncidentStore, Opened};
+    use guichet_core::outbox::rules::MessageId;
 
     let world = World::new().await;
     let store = &world.incidents.store;
@@ -788,13 +792,13 @@ async fn the_subject_marker_admits_one_open_incident_at_a_time() {
     assert_eq!(marker.incident, first.id);
     assert!(marker.is_open());
 
-    let staff = guichet::domain::ticket::Actor::Staff {
+    let staff = guichet_core::tickets::ticket::Author::Staff {
         id: "sup-0001".into(),
     };
     let (resolved, update) =
         change_status(&first, 1, IncidentStatus::Resolved, None, staff, at).expect("resolves");
-    let page = guichet::domain::incident::FanOut::first(&first.id, &update);
-    let fan_out = guichet::domain::outbox::OutboxMessage::new(
+    let page = guichet_core::incidents::rules::FanOut::first(&first.id, &update);
+    let fan_out = guichet_core::outbox::rules::OutboxMessage::new(
         page.message_id(),
         Destination::IncidentUpdates,
         first.id.as_str(),
@@ -807,14 +811,14 @@ async fn the_subject_marker_admits_one_open_incident_at_a_time() {
             .save_status(&resolved, 1, &update, &fan_out)
             .await
             .expect("written"),
-        guichet::core::Updated::Done
+        guichet_core::tickets::ports::Updated::Done
     );
     assert_eq!(
         store
             .save_status(&resolved, 1, &update, &fan_out)
             .await
             .expect("refused"),
-        guichet::core::Updated::Stale,
+        guichet_core::tickets::ports::Updated::Stale,
         "the version moved"
     );
     let marker = store.marker(&subject).await.expect("read").expect("marker");
@@ -884,7 +888,7 @@ async fn a_teams_current_incidents_are_listed_newest_first_until_resolved() {
     );
 
     // Staff of another team are refused.
-    let payments = Caller {
+    let payments = Actor {
         subject: PlayerId::parse("agent-pay").expect("valid"),
         roles: vec![Role::Agent],
         teams: vec![Team::Payments],

@@ -8,14 +8,14 @@
 //! to an address of its own (its stack's name) and only counts those.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use guichet::config::{Config, SenderConfig};
-use guichet::domain::contact::ContactAddress;
-use guichet::domain::intake::TicketRequest;
-use guichet::domain::notification::NotificationMessage;
-use guichet::domain::outbox::{Destination, OutboxMessage};
-use guichet::domain::ticket::PlayerId;
-use guichet::notifications::Sender;
-use guichet::tickets::{Desk, Submitted};
+use guichet_core::common::contact::ContactAddress;
+use guichet_core::notifications::rules::NotificationMessage;
+use guichet_core::notifications::sender::Sender;
+use guichet_core::outbox::rules::{Destination, OutboxMessage};
+use guichet_core::tickets::desk::Submitted;
+use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::ticket::PlayerId;
+use guichet_edge::config::{Config, SenderConfig};
 use guichet_tests::{error_chain, fresh_stack, SentEmail as Recorded, Stack};
 use serde_json::{json, Value};
 
@@ -52,8 +52,8 @@ async fn submit_ticket(stack: &Stack, player: &str, contact: Option<ContactAddre
         tickets_table: stack.tickets_table.clone(),
         idempotency_ttl: jiff::SignedDuration::from_hours(24),
     };
-    let desk =
-        Desk::connect(&config, &stack.sdk).unwrap_or_else(|e| panic!("desk: {}", error_chain(&e)));
+    let desk = guichet_aws::wiring::desk(&config, &stack.sdk)
+        .unwrap_or_else(|e| panic!("desk: {}", error_chain(&e)));
     let body = json!({
         "channel": "form", "category": "transaction", "language": "fr",
         "subject": "Retrait en attente",
@@ -101,9 +101,9 @@ fn event(records: Vec<Value>) -> Value {
 /// Runs the function's handler on `event` with `sender`; returns the failed message ids.
 async fn invoke<C, L, E>(sender: &Sender<C, L, E>, event: Value) -> Vec<String>
 where
-    C: guichet::notifications::ContactBook,
-    L: guichet::notifications::DeliveryLedger,
-    E: guichet::notifications::EmailSender,
+    C: guichet_core::notifications::sender::ContactBook,
+    L: guichet_core::notifications::sender::DeliveryLedger,
+    E: guichet_core::notifications::sender::EmailSender,
 {
     let event = serde_json::from_value(event).expect("an SQS event");
     send_notifications::handle(sender, event)
@@ -150,7 +150,7 @@ async fn a_duplicate_delivery_sends_exactly_one_e_mail_in_french() {
     let body = submit_ticket(&stack, "player-1", Some(address.clone())).await;
     let notification: NotificationMessage = serde_json::from_str(&body).expect("a notification");
     let reference = notification.ticket.clone().expect("about a ticket");
-    let sender = Sender::connect(&sender_config(&stack, SENDER), &stack.sdk);
+    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk);
 
     // The relay sent the message twice and SQS delivered both copies at once, to two
     // concurrent invocations (spawned, as the local consumers run a handler: its future must be
@@ -202,7 +202,7 @@ async fn only_the_poison_record_of_a_batch_is_reported() {
     verify_sender(&stack, SENDER).await;
     let address = unique_address(&stack, "poison");
     let body = submit_ticket(&stack, "player-2", Some(address.clone())).await;
-    let sender = Sender::connect(&sender_config(&stack, SENDER), &stack.sdk);
+    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk);
     let wrong_schema = body.replace("guichet.notification.v1", "guichet.notification.v9");
 
     let failed = invoke(
@@ -226,7 +226,7 @@ async fn a_refused_send_is_retried_and_then_sent_once() {
     let address = unique_address(&stack, "refus");
     let body = submit_ticket(&stack, "player-3", Some(address.clone())).await;
     let notification: NotificationMessage = serde_json::from_str(&body).expect("a notification");
-    let sender = Sender::connect(&sender_config(&stack, &from), &stack.sdk);
+    let sender = guichet_aws::wiring::sender(&sender_config(&stack, &from), &stack.sdk);
 
     let failed = invoke(&sender, event(vec![record("m-1", &body)])).await;
     assert_eq!(failed, ["m-1"], "SES refused: the message is retried");
@@ -253,7 +253,7 @@ async fn a_player_without_an_address_is_settled_without_an_e_mail() {
     verify_sender(&stack, SENDER).await;
     let body = submit_ticket(&stack, "player-4", None).await;
     let notification: NotificationMessage = serde_json::from_str(&body).expect("a notification");
-    let sender = Sender::connect(&sender_config(&stack, SENDER), &stack.sdk);
+    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk);
 
     assert!(invoke(&sender, event(vec![record("m-1", &body)]))
         .await

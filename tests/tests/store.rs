@@ -3,14 +3,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use guichet::core::{IdempotencyKey, TicketStore};
-use guichet::domain::intake::TicketRequest;
-use guichet::domain::reference::TicketReference;
-use guichet::domain::sla::SupportCalendar;
-use guichet::domain::ticket::PlayerId;
-use guichet::dynamo::DynamoTicketStore;
-use guichet::mocks::{FixedClock, ScriptedReferences};
-use guichet::tickets::{Desk, IntakeError, Submitted};
+use guichet_aws::dynamo::tickets::DynamoTicketStore;
+use guichet_core::common::reference::TicketReference;
+use guichet_core::tickets::desk::{Desk, IntakeError, Submitted};
+use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::memory::{FixedClock, ScriptedReferences};
+use guichet_core::tickets::ports::{IdempotencyKey, TicketStore};
+use guichet_core::tickets::sla::SupportCalendar;
+use guichet_core::tickets::ticket::PlayerId;
 use guichet_tests::{fresh_stack, Stack};
 use jiff::{SignedDuration, Timestamp};
 
@@ -27,7 +27,7 @@ fn desk(
         references: Box::new(ScriptedReferences(Mutex::new(references))),
         calendar: SupportCalendar::published().expect("bundled time zone"),
         idempotency_ttl: SignedDuration::from_hours(24),
-        notifier: guichet::domain::notification::Notifier::bundled(),
+        notifier: guichet_core::notifications::rules::Notifier::bundled(),
     }
 }
 
@@ -47,7 +47,7 @@ fn key(raw: &str) -> Option<IdempotencyKey> {
     Some(IdempotencyKey::parse(raw).expect("valid key"))
 }
 
-fn receipt(outcome: Submitted) -> (bool, guichet::tickets::Receipt) {
+fn receipt(outcome: Submitted) -> (bool, guichet_core::tickets::desk::Receipt) {
     match outcome {
         Submitted::Created(r, _) => (true, r),
         Submitted::Replayed(r) => (false, r),

@@ -5,12 +5,12 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use guichet::core::{NewTicketWrite, TicketStore};
-use guichet::domain::intake::TicketRequest;
-use guichet::domain::reference::TicketReference;
-use guichet::domain::sla::SupportCalendar;
-use guichet::domain::ticket::{PlayerId, Priority, Team, TicketStatus};
-use guichet::dynamo::DynamoTicketStore;
+use guichet_aws::dynamo::tickets::DynamoTicketStore;
+use guichet_core::common::reference::TicketReference;
+use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::ports::{NewTicketWrite, TicketStore};
+use guichet_core::tickets::sla::SupportCalendar;
+use guichet_core::tickets::ticket::{PlayerId, Priority, Team, TicketStatus};
 use guichet_local::client::{send, ClientResponse};
 use guichet_tests::LocalApi;
 use serde_json::{json, Value};
@@ -114,7 +114,10 @@ impl Api {
             })
             .await
             .expect("stored");
-        assert_eq!(outcome, guichet::core::InsertOutcome::Created);
+        assert_eq!(
+            outcome,
+            guichet_core::tickets::ports::InsertOutcome::Created
+        );
         reference
     }
 }

@@ -8,14 +8,16 @@
 //! SSE-KMS are signed into the URL. The document function checks what arrives, and the ticket
 //! lists the attachment once it passed.
 
-use guichet::attachments::{AttachmentError, AttachmentStore, Attachments};
-use guichet::core::{DocumentStorage, Presigned, TicketStore};
-use guichet::domain::attachment::MAX_ATTACHMENT_BYTES;
-use guichet::domain::ticket::Actor;
-use guichet::domain::validation::{Fields, Rule, ValidationError};
-use guichet::domain::verification::ContentType;
-use guichet::http::{json_body, json_response, request_id, ApiError, Caller, Role};
-use guichet::tickets::Desk;
+use guichet_core::attachments::rules::MAX_ATTACHMENT_BYTES;
+use guichet_core::attachments::service::{AttachmentError, AttachmentStore, Attachments};
+use guichet_core::common::access::Role;
+use guichet_core::common::validation::{Fields, Rule, ValidationError};
+use guichet_core::documents::ports::{DocumentStorage, Presigned};
+use guichet_core::tickets::desk::Desk;
+use guichet_core::tickets::ports::TicketStore;
+use guichet_core::tickets::ticket::Author;
+use guichet_core::verification::rules::ContentType;
+use guichet_edge::http::{json_body, json_response, request_id, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -75,14 +77,14 @@ where
     A: AttachmentStore,
     D: DocumentStorage,
 {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     let staff = caller.is_staff();
     if !staff && !caller.has(Role::Player) {
         return Err(ApiError::Forbidden {
             required: Role::Player,
         });
     }
-    let reference = guichet::http::reference_param(request)?;
+    let reference = guichet_edge::http::reference_param(request)?;
     let body = json_body(request)?;
     let asked = parse(&body)?;
     let found = if staff {
@@ -92,16 +94,16 @@ where
         desk.ticket_of(&caller.subject, &reference).await?
     };
     let ticket = found.ok_or(ApiError::NotFound)?.ticket;
-    if ticket.status == guichet::domain::ticket::TicketStatus::Closed {
+    if ticket.status == guichet_core::tickets::ticket::TicketStatus::Closed {
         // Answered before any URL is signed; the store's transaction checks it again.
         return Err(AttachmentError::TicketClosed.into());
     }
     let actor = if staff {
-        Actor::Staff {
+        Author::Staff {
             id: caller.subject.as_str().to_owned(),
         }
     } else {
-        Actor::Player
+        Author::Player
     };
     let (attachment, presigned) = attachments
         .request(&actor, &ticket.reference, asked.content_type, asked.size)
@@ -124,7 +126,7 @@ where
 
 /// Reads the body: `content_type` (image or PDF) and `size` (bytes); nothing else.
 pub fn parse(body: &serde_json::Value) -> Result<AttachmentRequest, ValidationError> {
-    let object = guichet::http::json_object(body)?;
+    let object = guichet_edge::http::json_object(body)?;
     let fields = Fields::new("", object, FIELDS)?;
     // Media types are case-insensitive; the signed header carries the canonical spelling.
     let content_type = fields

@@ -1,16 +1,16 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet::attachments::{AttachmentStore, Attachments};
-use guichet::domain::attachment::{AttachmentState, MAX_ATTACHMENTS_PER_TICKET};
-use guichet::domain::intake::TicketRequest;
-use guichet::domain::reference::TicketReference;
-use guichet::domain::ticket::{Actor, PlayerId};
-use guichet::domain::verification::UploadId;
-use guichet::mocks::{
-    attachments, body_json, desk, event, with_caller, with_json, with_path, MemoryAttachmentStore,
-    MemoryDocumentStorage, MemoryTicketStore,
-};
-use guichet::tickets::{Desk, Submitted};
+use guichet_core::attachments::memory::{attachments, MemoryAttachmentStore};
+use guichet_core::attachments::rules::{AttachmentState, MAX_ATTACHMENTS_PER_TICKET};
+use guichet_core::attachments::service::{AttachmentStore, Attachments};
+use guichet_core::common::reference::TicketReference;
+use guichet_core::documents::memory::MemoryDocumentStorage;
+use guichet_core::tickets::desk::{Desk, Submitted};
+use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::memory::{desk, MemoryTicketStore};
+use guichet_core::tickets::ticket::{Author, PlayerId};
+use guichet_core::verification::rules::UploadId;
+use guichet_edge::testing::{body_json, event, with_caller, with_json, with_path};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
@@ -56,7 +56,7 @@ async fn stored(
     a: &Memory,
     reference: &str,
     upload: &str,
-) -> guichet::domain::attachment::Attachment {
+) -> guichet_core::attachments::rules::Attachment {
     a.store
         .attachment(
             &TicketReference::parse(reference).expect("reference"),
@@ -92,7 +92,7 @@ async fn the_owner_gets_a_presigned_put_under_the_tickets_prefix() {
     assert_eq!(body["expires_at"], "2026-11-26T15:10:00Z");
     let attachment = stored(&a, &reference, upload).await;
     assert_eq!(attachment.state, AttachmentState::Pending);
-    assert_eq!(attachment.issued_by, Actor::Player);
+    assert_eq!(attachment.issued_by, Author::Player);
     assert_eq!(attachment.size, 245_760);
 }
 
@@ -115,13 +115,13 @@ async fn staff_attach_to_any_ticket_and_are_recorded_by_id() {
     let attachment = stored(&a, &reference, &upload).await;
     assert_eq!(
         attachment.issued_by,
-        Actor::Staff {
+        Author::Staff {
             id: "agent-0042".into()
         }
     );
     assert_eq!(
         attachment.content_type,
-        guichet::domain::verification::ContentType::Pdf
+        guichet_core::verification::rules::ContentType::Pdf
     );
 }
 
@@ -178,19 +178,19 @@ async fn the_sixth_attachment_is_a_conflict() {
 async fn a_closed_ticket_takes_no_more_attachments() {
     let (desk, a) = (desk(NOW), attachments(NOW));
     let reference = ticket_of(&desk, "player-7f3a9c").await;
-    let supervisor = guichet::http::Caller {
+    let supervisor = guichet_core::common::access::Actor {
         subject: PlayerId::parse("sup-1").expect("id"),
-        roles: guichet::http::parse_groups("[supervisor]"),
+        roles: guichet_edge::http::parse_groups("[supervisor]"),
         teams: vec![],
         email: None,
     };
     let parsed = TicketReference::parse(&reference).expect("reference");
     for (version, to) in [
-        (1, guichet::domain::ticket::TicketStatus::Resolved),
-        (2, guichet::domain::ticket::TicketStatus::Closed),
+        (1, guichet_core::tickets::ticket::TicketStatus::Resolved),
+        (2, guichet_core::tickets::ticket::TicketStatus::Closed),
     ] {
         desk.work_on(&supervisor, &parsed, |ticket, now| {
-            guichet::domain::workflow::change_status(ticket, version, to, "sup-1", None, now)
+            guichet_core::tickets::workflow::change_status(ticket, version, to, "sup-1", None, now)
         })
         .await
         .expect("moved");

@@ -13,11 +13,14 @@
 //! harmless: `check_object` is safe to run twice on the same object.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use guichet::attachments::{AttachmentCheck, AttachmentError, AttachmentStore, Attachments};
-use guichet::core::{CaseStore, DocumentStorage};
-use guichet::domain::attachment::ATTACHMENTS_PREFIX;
-use guichet::domain::verification::upload_id_of_key;
-use guichet::kyc::{CheckOutcome, KycError, Verification};
+use guichet_core::attachments::rules::ATTACHMENTS_PREFIX;
+use guichet_core::attachments::service::{
+    AttachmentCheck, AttachmentError, AttachmentStore, Attachments,
+};
+use guichet_core::documents::ports::DocumentStorage;
+use guichet_core::verification::ports::CaseStore;
+use guichet_core::verification::rules::upload_id_of_key;
+use guichet_core::verification::service::{CheckOutcome, KycError, Verification};
 use serde::Deserialize;
 
 /// What S3 sends once when a notification configuration is set, before any object event.
@@ -88,11 +91,11 @@ where
 {
     // One message at a time: two objects of the same case would otherwise race for the case's
     // version (check_object retries, but needlessly), and a batch is at most ten small checks.
-    guichet::batch::each_message(
+    guichet_edge::batch::each_message(
         event,
         |id| tracing::info_span!("document_event", message_id = %id),
         |message| async move { handle_message(verification, attachments, &message).await },
-        |error: &RecordError| guichet::batch::log_failure(error),
+        |error: &RecordError| guichet_edge::batch::log_failure(error),
     )
     .await
 }

@@ -2,16 +2,18 @@
 //! delivers (`events/document-*.json`).
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use guichet::core::{
-    CaseStore, DocumentStorage, ObjectFacts, PendingUpload, Presigned, StoreError, UploadState,
-};
-use guichet::domain::ticket::{Actor, Language, PlayerId};
-use guichet::domain::verification::{
+use guichet_core::common::store::StoreError;
+use guichet_core::documents::memory::MemoryDocumentStorage;
+use guichet_core::documents::ports::{DocumentStorage, ObjectFacts, Presigned};
+use guichet_core::tickets::memory::FixedClock;
+use guichet_core::tickets::ticket::{Author, Language, PlayerId};
+use guichet_core::verification::memory::MemoryCaseStore;
+use guichet_core::verification::ports::{CaseStore, PendingUpload, UploadState};
+use guichet_core::verification::rules::{
     CaseReason, CaseStatus, CheckFailure, ContentType, DocumentKind, DocumentStatus,
     VerificationCase,
 };
-use guichet::kyc::Verification;
-use guichet::mocks::{self, FixedClock, MemoryCaseStore, MemoryDocumentStorage};
+use guichet_core::verification::service::Verification;
 use jiff::Timestamp;
 
 const NOW: &str = "2026-11-26T16:00:00Z";
@@ -93,7 +95,7 @@ async fn open_case<C: CaseStore, D: DocumentStorage>(
     who: &str,
 ) -> VerificationCase {
     v.open_case(
-        &Actor::Player,
+        &Author::Player,
         player(who),
         CaseReason::FirstWithdrawal,
         &[],
@@ -110,7 +112,7 @@ async fn upload<C: CaseStore, D: DocumentStorage>(
     content_type: ContentType,
     size: u64,
 ) -> PendingUpload {
-    v.request_upload(&Actor::Player, &player(who), kind, content_type, size)
+    v.request_upload(&Author::Player, &player(who), kind, content_type, size)
         .await
         .expect("upload URL issued")
         .0
@@ -126,7 +128,7 @@ async fn case_of(v: &MemoryVerification, case: &VerificationCase) -> Verificatio
 
 #[tokio::test]
 async fn good_files_are_received_and_the_last_one_sends_the_case_to_review() {
-    let v = mocks::verification(NOW);
+    let v = guichet_core::verification::memory::verification(NOW);
     let case = open_case(&v, "player-1").await;
     let id = upload(
         &v,
@@ -149,7 +151,7 @@ async fn good_files_are_received_and_the_last_one_sends_the_case_to_review() {
 
     let response = check_documents::handle(
         &v,
-        &mocks::attachments(NOW),
+        &guichet_core::attachments::memory::attachments(NOW),
         batch(vec![announcement("m-1", &id.key)]),
     )
     .await;
@@ -165,7 +167,7 @@ async fn good_files_are_received_and_the_last_one_sends_the_case_to_review() {
 
     let response = check_documents::handle(
         &v,
-        &mocks::attachments(NOW),
+        &guichet_core::attachments::memory::attachments(NOW),
         batch(vec![announcement("m-2", &address.key)]),
     )
     .await;
@@ -190,7 +192,7 @@ async fn good_files_are_received_and_the_last_one_sends_the_case_to_review() {
 
 #[tokio::test]
 async fn bytes_that_are_not_what_they_claim_are_refused_and_quarantined() {
-    let v = mocks::verification(NOW);
+    let v = guichet_core::verification::memory::verification(NOW);
     let case = open_case(&v, "player-1").await;
     let claimed_pdf = upload(
         &v,
@@ -204,7 +206,7 @@ async fn bytes_that_are_not_what_they_claim_are_refused_and_quarantined() {
 
     let response = check_documents::handle(
         &v,
-        &mocks::attachments(NOW),
+        &guichet_core::attachments::memory::attachments(NOW),
         batch(vec![announcement("m-1", &claimed_pdf.key)]),
     )
     .await;
@@ -227,7 +229,7 @@ async fn bytes_that_are_not_what_they_claim_are_refused_and_quarantined() {
 
 #[tokio::test]
 async fn a_file_of_another_size_is_refused() {
-    let v = mocks::verification(NOW);
+    let v = guichet_core::verification::memory::verification(NOW);
     let case = open_case(&v, "player-1").await;
     let declared = upload(
         &v,
@@ -241,7 +243,7 @@ async fn a_file_of_another_size_is_refused() {
 
     let response = check_documents::handle(
         &v,
-        &mocks::attachments(NOW),
+        &guichet_core::attachments::memory::attachments(NOW),
         batch(vec![announcement("m-1", &declared.key)]),
     )
     .await;
@@ -262,7 +264,7 @@ async fn a_file_of_another_size_is_refused() {
 
 #[tokio::test]
 async fn unknown_keys_and_other_players_prefixes_are_quarantined() {
-    let v = mocks::verification(NOW);
+    let v = guichet_core::verification::memory::verification(NOW);
     let case = open_case(&v, "player-1").await;
     let real = upload(
         &v,
@@ -285,7 +287,12 @@ async fn unknown_keys_and_other_players_prefixes_are_quarantined() {
     let mut event = fixture("document-uploaded.json");
     event.records.push(announcement("m-2", &elsewhere));
     event.records.push(announcement("m-3", spaced));
-    let response = check_documents::handle(&v, &mocks::attachments(NOW), event).await;
+    let response = check_documents::handle(
+        &v,
+        &guichet_core::attachments::memory::attachments(NOW),
+        event,
+    )
+    .await;
     assert!(failures(&response).is_empty());
 
     let mut expected: Vec<String> = [fixture_key, elsewhere.as_str(), spaced]
@@ -307,7 +314,7 @@ async fn unknown_keys_and_other_players_prefixes_are_quarantined() {
 
 #[tokio::test]
 async fn a_duplicate_delivery_changes_nothing() {
-    let v = mocks::verification(NOW);
+    let v = guichet_core::verification::memory::verification(NOW);
     let case = open_case(&v, "player-1").await;
     let good = upload(
         &v,
@@ -334,18 +341,28 @@ async fn a_duplicate_delivery_changes_nothing() {
         ])
     };
 
-    assert!(
-        failures(&check_documents::handle(&v, &mocks::attachments(NOW), deliver()).await)
-            .is_empty()
-    );
+    assert!(failures(
+        &check_documents::handle(
+            &v,
+            &guichet_core::attachments::memory::attachments(NOW),
+            deliver()
+        )
+        .await
+    )
+    .is_empty());
     let once = case_of(&v, &case).await;
     let audit_once = v.cases.audit_of(&case.id).await.expect("store").len();
     let objects_once = v.storage.keys();
 
-    assert!(
-        failures(&check_documents::handle(&v, &mocks::attachments(NOW), deliver()).await)
-            .is_empty()
-    );
+    assert!(failures(
+        &check_documents::handle(
+            &v,
+            &guichet_core::attachments::memory::attachments(NOW),
+            deliver()
+        )
+        .await
+    )
+    .is_empty());
     assert_eq!(case_of(&v, &case).await, once, "same case, same version");
     assert_eq!(
         v.cases.audit_of(&case.id).await.expect("store").len(),
@@ -356,7 +373,7 @@ async fn a_duplicate_delivery_changes_nothing() {
 
 #[tokio::test]
 async fn only_the_poison_messages_of_a_batch_are_retried() {
-    let v = mocks::verification(NOW);
+    let v = guichet_core::verification::memory::verification(NOW);
     let case = open_case(&v, "player-1").await;
     let id = upload(
         &v,
@@ -389,7 +406,12 @@ async fn only_the_poison_messages_of_a_batch_are_retried() {
         bad_escape,
         announcement("good-2", &address.key),
     ]);
-    let response = check_documents::handle(&v, &mocks::attachments(NOW), event).await;
+    let response = check_documents::handle(
+        &v,
+        &guichet_core::attachments::memory::attachments(NOW),
+        event,
+    )
+    .await;
     assert_eq!(
         failures(&response),
         ["garbage", "empty-object", "no-body", "bad-key"]
@@ -405,10 +427,10 @@ async fn only_the_poison_messages_of_a_batch_are_retried() {
 
 #[tokio::test]
 async fn s3_test_events_and_other_event_kinds_are_acknowledged() {
-    let v = mocks::verification(NOW);
+    let v = guichet_core::verification::memory::verification(NOW);
     let response = check_documents::handle(
         &v,
-        &mocks::attachments(NOW),
+        &guichet_core::attachments::memory::attachments(NOW),
         fixture("document-s3-test-event.json"),
     )
     .await;
@@ -420,8 +442,12 @@ async fn s3_test_events_and_other_event_kinds_are_acknowledged() {
     removed.body = removed
         .body
         .map(|b| b.replace("ObjectCreated:Put", "ObjectRemoved:Delete"));
-    let response =
-        check_documents::handle(&v, &mocks::attachments(NOW), batch(vec![removed])).await;
+    let response = check_documents::handle(
+        &v,
+        &guichet_core::attachments::memory::attachments(NOW),
+        batch(vec![removed]),
+    )
+    .await;
     assert!(failures(&response).is_empty());
     assert_eq!(v.storage.keys(), [key], "nothing to check for a removal");
 }
@@ -464,12 +490,17 @@ async fn a_storage_failure_fails_the_message_so_it_is_retried() {
         storage: UnreachableStorage,
         clock: Box::new(FixedClock::at(NOW)),
         max_resubmissions: 2,
-        notifier: guichet::domain::notification::Notifier::bundled(),
+        notifier: guichet_core::notifications::rules::Notifier::bundled(),
     };
     let mut event = fixture("document-uploaded.json");
     event.records.push(raw_message("no-id", Some("{}")));
     event.records[1].message_id = None;
-    let response = check_documents::handle(&v, &mocks::attachments(NOW), event).await;
+    let response = check_documents::handle(
+        &v,
+        &guichet_core::attachments::memory::attachments(NOW),
+        event,
+    )
+    .await;
     // Without a message id the failure is reported as an empty identifier, which Lambda reads
     // as "retry the whole batch": never an acknowledgement.
     assert_eq!(
@@ -497,16 +528,19 @@ fn attachment_announcement(message_id: &str, key: &str) -> SqsMessage {
 
 #[tokio::test]
 async fn attachments_are_checked_by_the_attachment_check() {
-    use guichet::attachments::AttachmentStore;
-    use guichet::domain::attachment::AttachmentState;
-    let (v, a) = (mocks::verification(NOW), mocks::attachments(NOW));
-    let reference = guichet::domain::reference::TicketReference::from_random([1; 9]);
+    use guichet_core::attachments::rules::AttachmentState;
+    use guichet_core::attachments::service::AttachmentStore;
+    let (v, a) = (
+        guichet_core::verification::memory::verification(NOW),
+        guichet_core::attachments::memory::attachments(NOW),
+    );
+    let reference = guichet_core::common::reference::TicketReference::from_random([1; 9]);
     let (good, _) = a
-        .request(&Actor::Player, &reference, ContentType::Png, 300)
+        .request(&Author::Player, &reference, ContentType::Png, 300)
         .await
         .expect("issued");
     let (liar, _) = a
-        .request(&Actor::Player, &reference, ContentType::Pdf, 300)
+        .request(&Author::Player, &reference, ContentType::Pdf, 300)
         .await
         .expect("issued");
     a.storage.put(&good.key, &png(300));
@@ -551,7 +585,10 @@ async fn attachments_are_checked_by_the_attachment_check() {
 
 #[tokio::test]
 async fn unknown_keys_under_tickets_are_quarantined_by_the_attachment_check() {
-    let (v, a) = (mocks::verification(NOW), mocks::attachments(NOW));
+    let (v, a) = (
+        guichet_core::verification::memory::verification(NOW),
+        guichet_core::attachments::memory::attachments(NOW),
+    );
     let stray = "tickets/K7M2Q9XW45/holiday photo.png";
     a.storage.put(stray, &png(20));
     let response =

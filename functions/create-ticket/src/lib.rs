@@ -1,12 +1,14 @@
 //! `POST /tickets`: parse, authorise, hand the request to the desk, map the outcome.
 
-use guichet::core::{IdempotencyKey, MessageQueues, OutboxStore, TicketStore};
-use guichet::domain::intake::TicketRequest;
-use guichet::domain::validation::{Rule, ValidationError};
-use guichet::http::{header_str, json_body, json_response, request_id, ApiError, Caller, Role};
-use guichet::incidents::{may_group, IncidentStore, Incidents};
-use guichet::outbox::Relay;
-use guichet::tickets::{Desk, IntakeError, Submitted};
+use guichet_core::common::access::Role;
+use guichet_core::common::validation::{Rule, ValidationError};
+use guichet_core::incidents::service::{may_group, IncidentStore, Incidents};
+use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
+use guichet_core::outbox::relay::Relay;
+use guichet_core::tickets::desk::{Desk, IntakeError, Submitted};
+use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::ports::{IdempotencyKey, TicketStore};
+use guichet_edge::http::{header_str, json_body, json_response, request_id, ApiError};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
@@ -43,7 +45,7 @@ async fn create<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueu
     relay: &Relay<O, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     // Tickets are opened by players for themselves; staff hand-offs log in as the player's
     // channel (e-mail, chat), never by naming a player in the body.
     caller.require(Role::Player)?;

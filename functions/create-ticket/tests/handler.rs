@@ -1,6 +1,8 @@
 //! The handler fed with the sample events in `events/`, over the in-memory store.
 
-use guichet::mocks::{body_json, desk, event, relay};
+use guichet_core::outbox::memory::relay;
+use guichet_core::tickets::memory::desk;
+use guichet_edge::testing::{body_json, event};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::Body;
 
@@ -8,11 +10,13 @@ const NOW: &str = "2026-11-26T15:00:00Z";
 
 /// Incident grouping over the desk's in-memory tickets: three reports within an hour.
 fn incidents(
-    desk: &guichet::tickets::Desk<guichet::mocks::MemoryTicketStore>,
-) -> guichet::incidents::Incidents<guichet::incidents::memory::MemoryIncidentStore<'_>> {
-    guichet::incidents::Incidents {
-        store: guichet::incidents::memory::MemoryIncidentStore::new(&desk.store),
-        config: guichet::config::IncidentConfig {
+    desk: &guichet_core::tickets::desk::Desk<guichet_core::tickets::memory::MemoryTicketStore>,
+) -> guichet_core::incidents::service::Incidents<
+    guichet_core::incidents::memory::MemoryIncidentStore<'_>,
+> {
+    guichet_core::incidents::service::Incidents {
+        store: guichet_core::incidents::memory::MemoryIncidentStore::new(&desk.store),
+        config: guichet_core::incidents::service::IncidentConfig {
             threshold: 3,
             window: jiff::SignedDuration::from_mins(60),
         },
@@ -138,7 +142,7 @@ async fn an_incident_in_chat_is_routed_by_what_it_names() {
 
 #[tokio::test]
 async fn an_incident_naming_only_a_payment_system_goes_to_payments() {
-    use guichet::incidents::IncidentStore;
+    use guichet_core::incidents::service::IncidentStore;
     let desk = desk(NOW);
     let incidents = incidents(&desk);
     let response = create_ticket::handle(
@@ -154,8 +158,9 @@ async fn an_incident_naming_only_a_payment_system_goes_to_payments() {
     assert_eq!(body["priority"], "high", "like a transaction-only incident");
     assert_eq!(body["response_target"]["within"]["minutes"], 5);
     // The report counts towards an incident of its payment system, however typed.
-    let subject = guichet::domain::incident::Subject::from_report(None, Some("INTERAC E-TRANSFER"))
-        .expect("named");
+    let subject =
+        guichet_core::incidents::rules::Subject::from_report(None, Some("INTERAC E-TRANSFER"))
+            .expect("named");
     let reports = incidents
         .store
         .reports_since(&subject, jiff::Timestamp::UNIX_EPOCH)
@@ -221,7 +226,7 @@ async fn media_type_size_and_key_are_checked() {
     let mut huge = event("create-ticket.json");
     *huge.body_mut() = Body::Text(format!(
         r#"{{"channel":"form","category":"technical","subject":"x","description":"{}"}}"#,
-        "a".repeat(guichet::http::MAX_BODY_BYTES)
+        "a".repeat(guichet_edge::http::MAX_BODY_BYTES)
     ));
     let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), huge).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -247,8 +252,8 @@ async fn media_type_size_and_key_are_checked() {
 #[tokio::test]
 async fn a_verification_ticket_links_to_the_open_case_and_others_do_not() {
     let desk = desk(NOW);
-    let case = guichet::domain::verification::CaseId::generate().expect("random");
-    let player = guichet::domain::ticket::PlayerId::parse("player-7f3a9c").expect("id");
+    let case = guichet_core::verification::rules::CaseId::generate().expect("random");
+    let player = guichet_core::tickets::ticket::PlayerId::parse("player-7f3a9c").expect("id");
     desk.store.link_open_case(&player, case.clone());
 
     let mut verification = event("create-ticket.json");
@@ -264,7 +269,8 @@ async fn a_verification_ticket_links_to_the_open_case_and_others_do_not() {
         .as_str()
         .expect("reference")
         .to_owned();
-    let parsed = guichet::domain::reference::TicketReference::parse(&reference).expect("valid");
+    let parsed =
+        guichet_core::common::reference::TicketReference::parse(&reference).expect("valid");
     let stored = desk
         .ticket_of(&player, &parsed)
         .await
@@ -283,7 +289,8 @@ async fn a_verification_ticket_links_to_the_open_case_and_others_do_not() {
         .as_str()
         .expect("reference")
         .to_owned();
-    let parsed = guichet::domain::reference::TicketReference::parse(&reference).expect("valid");
+    let parsed =
+        guichet_core::common::reference::TicketReference::parse(&reference).expect("valid");
     let stored = desk
         .ticket_of(&player, &parsed)
         .await

@@ -2,12 +2,14 @@
 //! (the `service` role) ask whether a money-moving or sensitive action may proceed for a player.
 //! The answer is allowed or not, with the reason and, when not allowed, the case it waits on.
 
-use guichet::core::{CaseStore, DocumentStorage};
-use guichet::domain::ticket::PlayerId;
-use guichet::domain::validation::{Rule, ValidationError};
-use guichet::domain::verification::GatedAction;
-use guichet::http::{json_response, request_id, ApiError, Caller, Role};
-use guichet::kyc::Verification;
+use guichet_core::common::access::Role;
+use guichet_core::common::validation::{Rule, ValidationError};
+use guichet_core::documents::ports::DocumentStorage;
+use guichet_core::tickets::ticket::PlayerId;
+use guichet_core::verification::ports::CaseStore;
+use guichet_core::verification::rules::GatedAction;
+use guichet_core::verification::service::Verification;
+use guichet_edge::http::{json_response, request_id, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
@@ -32,7 +34,7 @@ async fn answer<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     // Only the casino's systems: a player must not probe another player's verification state,
     // and staff read cases through the review routes.
     caller.require(Role::Service)?;

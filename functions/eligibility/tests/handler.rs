@@ -1,18 +1,17 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet::domain::ticket::{Actor, Language, PlayerId};
-use guichet::domain::verification::{CaseReason, Decision, ReasonCode};
-use guichet::mocks::{
-    body_json, case_in_review, event, verification, with_caller, with_path, with_query,
-};
+use guichet_core::tickets::ticket::{Author, Language, PlayerId};
+use guichet_core::verification::memory::{case_in_review, verification};
+use guichet_core::verification::rules::{CaseReason, Decision, ReasonCode};
+use guichet_edge::testing::{body_json, event, with_caller, with_path, with_query};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
 const NOW: &str = "2026-11-26T15:00:00Z";
 const PLAYER: &str = "player-7f3a9c";
 
-fn reviewer() -> Actor {
-    Actor::Staff {
+fn reviewer() -> Author {
+    Author::Staff {
         id: "reviewer-1".into(),
     }
 }
@@ -29,7 +28,7 @@ async fn withdrawals_wait_until_a_case_is_approved() {
 
     let case = v
         .open_case(
-            &Actor::System,
+            &Author::System,
             PlayerId::parse(PLAYER).expect("id"),
             CaseReason::FirstWithdrawal,
             &[],

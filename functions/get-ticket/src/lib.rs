@@ -3,10 +3,12 @@
 //! staff a presigned GET (valid 5 minutes) per attachment. Players never get a storage key or
 //! URL.
 
-use guichet::attachments::{AttachmentStore, Attachments};
-use guichet::core::{DocumentStorage, Presigned, TicketStore};
-use guichet::http::{json_response, request_id, ApiError, Caller, Role};
-use guichet::tickets::{Desk, TicketView};
+use guichet_core::attachments::service::{AttachmentStore, Attachments};
+use guichet_core::common::access::Role;
+use guichet_core::documents::ports::{DocumentStorage, Presigned};
+use guichet_core::tickets::desk::{Desk, TicketView};
+use guichet_core::tickets::ports::TicketStore;
+use guichet_edge::http::{json_response, request_id, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -18,12 +20,12 @@ struct TicketRead<'a> {
     #[serde(flatten)]
     view: TicketView<'a>,
     /// Staff replies, oldest first: what the player reads on the ticket.
-    messages: &'a [guichet::domain::workflow::Message],
+    messages: &'a [guichet_core::tickets::workflow::Message],
     /// The notifications the player was sent about this ticket, as they were worded.
-    notifications: &'a [guichet::domain::notification::Notification],
+    notifications: &'a [guichet_core::notifications::rules::Notification],
     /// Staff only: escalations and where they stand (their notes are for the teams).
     #[serde(skip_serializing_if = "Option::is_none")]
-    escalations: Option<&'a [guichet::domain::escalation::Escalation]>,
+    escalations: Option<&'a [guichet_core::escalation::rules::Escalation]>,
     attachments: Vec<AttachmentView<'a>>,
 }
 
@@ -77,13 +79,13 @@ where
     A: AttachmentStore,
     D: DocumentStorage,
 {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     if !caller.has(Role::Player) && !caller.is_staff() {
         return Err(ApiError::Forbidden {
             required: Role::Player,
         });
     }
-    let reference = guichet::http::reference_param(request)?;
+    let reference = guichet_edge::http::reference_param(request)?;
     let found = if caller.is_staff() {
         desk.store.get(&reference).await?
     } else {
@@ -113,7 +115,7 @@ where
 }
 
 fn attachment_view<'a>(
-    attachment: &'a guichet::domain::attachment::Attachment,
+    attachment: &'a guichet_core::attachments::rules::Attachment,
     url: Option<&'a Presigned>,
 ) -> AttachmentView<'a> {
     AttachmentView {

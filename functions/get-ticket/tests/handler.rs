@@ -1,23 +1,25 @@
 //! The handler fed with the sample events in `events/`, over the in-memory store.
 
-use guichet::mocks::{attachments, body_json, desk, event};
-use guichet::tickets::Submitted;
+use guichet_core::attachments::memory::attachments;
+use guichet_core::tickets::desk::Submitted;
+use guichet_core::tickets::memory::desk;
+use guichet_edge::testing::{body_json, event};
 use lambda_http::http::StatusCode;
 use lambda_http::RequestExt;
 
 const NOW: &str = "2026-11-26T15:00:00Z";
 
 async fn submit_for(
-    desk: &guichet::tickets::Desk<guichet::mocks::MemoryTicketStore>,
+    desk: &guichet_core::tickets::desk::Desk<guichet_core::tickets::memory::MemoryTicketStore>,
     player: &str,
 ) -> String {
-    let request = guichet::domain::intake::TicketRequest::parse(
+    let request = guichet_core::tickets::intake::TicketRequest::parse(
         &serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}),
         None,
         NOW.parse().expect("valid"),
     )
     .expect("valid request");
-    let player = guichet::domain::ticket::PlayerId::parse(player).expect("valid id");
+    let player = guichet_core::tickets::ticket::PlayerId::parse(player).expect("valid id");
     match desk
         .submit(player, request, None, None)
         .await
@@ -124,17 +126,17 @@ async fn a_mistyped_reference_is_a_named_error() {
 /// Issues three attachments of the ticket and checks what arrives: a good PNG, a PDF that is a
 /// PNG (refused), and one never uploaded (pending).
 async fn with_attachments(
-    a: &guichet::attachments::Attachments<
-        guichet::mocks::MemoryAttachmentStore,
-        guichet::mocks::MemoryDocumentStorage,
+    a: &guichet_core::attachments::service::Attachments<
+        guichet_core::attachments::memory::MemoryAttachmentStore,
+        guichet_core::documents::memory::MemoryDocumentStorage,
     >,
     reference: &str,
 ) -> String {
-    use guichet::domain::verification::ContentType;
+    use guichet_core::verification::rules::ContentType;
     let reference =
-        guichet::domain::reference::TicketReference::parse(reference).expect("reference");
-    let player = guichet::domain::ticket::Actor::Player;
-    let png = guichet::mocks::png_bytes(2048);
+        guichet_core::common::reference::TicketReference::parse(reference).expect("reference");
+    let player = guichet_core::tickets::ticket::Author::Player;
+    let png = guichet_core::attachments::memory::png_bytes(2048);
     let (good, _) = a
         .request(&player, &reference, ContentType::Png, 2048)
         .await

@@ -1,5 +1,5 @@
 //! The incident fan-out: reads pages of an incident's status update (schema
-//! `guichet.incident-update.v1`, see `guichet::domain::incident::FanOut`) from the
+//! `guichet.incident-update.v1`, see `guichet_core::incidents::rules::FanOut`) from the
 //! incident-updates queue. For each page it applies the update to the linked tickets of the page
 //! and notifies their players (`Incidents::fan_out`: each ticket's change, notification and
 //! outbox message in one transaction; a ticket that has it already is skipped), relays those
@@ -12,12 +12,13 @@
 //! sent twice, tells nobody twice either.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use guichet::core::{MessageQueues, OutboxStore, SendError, TicketStore};
-use guichet::domain::incident::{FanOut, FAN_OUT_SCHEMA};
-use guichet::domain::outbox::Destination;
-use guichet::incidents::{IncidentError, IncidentStore, Incidents};
-use guichet::outbox::Relay;
-use guichet::tickets::Desk;
+use guichet_core::incidents::rules::{FanOut, FAN_OUT_SCHEMA};
+use guichet_core::incidents::service::{IncidentError, IncidentStore, Incidents};
+use guichet_core::outbox::ports::{MessageQueues, OutboxStore, SendError};
+use guichet_core::outbox::relay::Relay;
+use guichet_core::outbox::rules::Destination;
+use guichet_core::tickets::desk::Desk;
+use guichet_core::tickets::ports::TicketStore;
 
 /// Linked tickets per page: one read and one transaction each, about a second in all, well
 /// inside the function's 30 s timeout even when DynamoDB is slow.
@@ -54,7 +55,7 @@ where
     O: OutboxStore,
     Q: MessageQueues,
 {
-    guichet::batch::each_message(
+    guichet_edge::batch::each_message(
         event,
         |id| {
             tracing::info_span!(
@@ -65,7 +66,7 @@ where
             )
         },
         |message| async move { fan_out(desk, incidents, relay, page_size, &message).await },
-        |error: &PageError| guichet::batch::log_failure(error),
+        |error: &PageError| guichet_edge::batch::log_failure(error),
     )
     .await
 }

@@ -1,17 +1,19 @@
 //! The fan-out fed with the sample SQS event in `events/`, over the in-memory stores and queues.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use guichet::config::IncidentConfig;
-use guichet::domain::incident::{IncidentId, IncidentStatus};
-use guichet::domain::intake::TicketRequest;
-use guichet::domain::notification::NotificationKind;
-use guichet::domain::reference::TicketReference;
-use guichet::domain::ticket::PlayerId;
-use guichet::http::{parse_groups, Caller};
-use guichet::incidents::memory::MemoryIncidentStore;
-use guichet::incidents::{Incidents, ReportOutcome};
-use guichet::mocks::{desk, relay, MemoryTicketStore};
-use guichet::tickets::{Desk, Submitted};
+use guichet_core::common::access::Actor;
+use guichet_core::common::reference::TicketReference;
+use guichet_core::incidents::memory::MemoryIncidentStore;
+use guichet_core::incidents::rules::{IncidentId, IncidentStatus};
+use guichet_core::incidents::service::IncidentConfig;
+use guichet_core::incidents::service::{Incidents, ReportOutcome};
+use guichet_core::notifications::rules::NotificationKind;
+use guichet_core::outbox::memory::relay;
+use guichet_core::tickets::desk::{Desk, Submitted};
+use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::memory::{desk, MemoryTicketStore};
+use guichet_core::tickets::ticket::PlayerId;
+use guichet_edge::http::parse_groups;
 use std::sync::atomic::Ordering;
 
 const NOW: &str = "2026-11-26T15:00:00Z";
@@ -83,7 +85,7 @@ async fn updated_incident(
         references.push(receipt.reference);
     }
     let id = opened.expect("the third report opens an incident");
-    let supervisor = Caller {
+    let supervisor = Actor {
         subject: PlayerId::parse("sup-1").expect("id"),
         roles: parse_groups("[supervisor]"),
         teams: vec![],

@@ -1,4 +1,4 @@
-//! Multi-player incidents, for staff (`guichet::incidents` holds the rules and use cases):
+//! Multi-player incidents, for staff (`guichet_core::incidents::service` holds the rules and use cases):
 //!
 //! - `GET /incidents?team=&limit=&cursor=`: the team's current incidents (open or monitoring),
 //!   newest first, a page at a time;
@@ -19,18 +19,19 @@
 //! ticket's team). Players get `403`. A bad field is a `400` naming it; an unknown incident,
 //! ticket or link a `404`; a stale version a `409` `stale`.
 
-use guichet::core::{MessageQueues, OutboxStore, TicketStore};
-use guichet::domain::incident::{Incident, IncidentId, IncidentStatus};
-use guichet::domain::reference::TicketReference;
-use guichet::domain::ticket::{Priority, Team, Ticket, TicketStatus};
-use guichet::domain::validation::{Fields, Rule, ValidationError};
-use guichet::http::{json_body, json_response, request_id, ApiError, Caller};
-use guichet::incidents::{
+use guichet_core::common::reference::TicketReference;
+use guichet_core::common::validation::{Fields, Rule, ValidationError};
+use guichet_core::incidents::rules::{Incident, IncidentId, IncidentStatus};
+use guichet_core::incidents::service::{
     incident_cursor, IncidentRecord, IncidentStart, IncidentStore, Incidents,
 };
-use guichet::outbox::Relay;
-use guichet::tickets::Desk;
-use guichet::workflow::require_staff;
+use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
+use guichet_core::outbox::relay::Relay;
+use guichet_core::tickets::desk::Desk;
+use guichet_core::tickets::ports::TicketStore;
+use guichet_core::tickets::staff::require_staff;
+use guichet_core::tickets::ticket::{Priority, Team, Ticket, TicketStatus};
+use guichet_edge::http::{json_body, json_response, request_id, ApiError};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -175,9 +176,12 @@ pub fn parse_listing(request: &Request) -> Result<Listing, ValidationError> {
                         )
                     })?)
                 }
-                "limit" => limit = guichet::http::limit_param(value, MAX_LIMIT)?,
+                "limit" => limit = guichet_edge::http::limit_param(value, MAX_LIMIT)?,
                 "cursor" => {
-                    start = Some(guichet::http::cursor_param(value, incident_cursor::decode)?)
+                    start = Some(guichet_edge::http::cursor_param(
+                        value,
+                        incident_cursor::decode,
+                    )?)
                 }
                 other => return Err(ValidationError::new(other, Rule::UnknownField)),
             }
@@ -192,7 +196,7 @@ pub fn parse_listing(request: &Request) -> Result<Listing, ValidationError> {
 
 /// `{reference}`.
 pub fn parse_link(body: &serde_json::Value) -> Result<Action, ApiError> {
-    let fields = Fields::new("", guichet::http::json_object(body)?, &["reference"])?;
+    let fields = Fields::new("", guichet_edge::http::json_object(body)?, &["reference"])?;
     Ok(Action::Link(reference(
         "reference",
         fields.required_str("reference")?,
@@ -201,7 +205,7 @@ pub fn parse_link(body: &serde_json::Value) -> Result<Action, ApiError> {
 
 /// `{version, status, note?}`.
 pub fn parse_status(body: &serde_json::Value) -> Result<Action, ApiError> {
-    let object = guichet::http::json_object(body)?;
+    let object = guichet_edge::http::json_object(body)?;
     let fields = Fields::new("", object, &["version", "status", "note"])?;
     let version = match object.get("version") {
         None | Some(serde_json::Value::Null) => {
@@ -229,7 +233,7 @@ async fn serve<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueue
     relay: &Relay<O, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     require_staff(&caller)?;
     let Some(raw_id) = path_param(request, "incident_id") else {
         // `GET /incidents`, the only route without an incident.

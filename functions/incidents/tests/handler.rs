@@ -1,14 +1,16 @@
 //! The handler fed with the sample events in `events/`, over the in-memory stores.
 
-use guichet::config::IncidentConfig;
-use guichet::domain::incident::IncidentId;
-use guichet::domain::intake::TicketRequest;
-use guichet::domain::ticket::PlayerId;
-use guichet::incidents::memory::MemoryIncidentStore;
-use guichet::incidents::{Incidents, ReportOutcome};
-use guichet::mocks::{body_json, desk, MemoryQueues, MemoryTicketStore};
-use guichet::outbox::Relay;
-use guichet::tickets::{Desk, Submitted};
+use guichet_core::incidents::memory::MemoryIncidentStore;
+use guichet_core::incidents::rules::IncidentId;
+use guichet_core::incidents::service::IncidentConfig;
+use guichet_core::incidents::service::{Incidents, ReportOutcome};
+use guichet_core::outbox::memory::MemoryQueues;
+use guichet_core::outbox::relay::Relay;
+use guichet_core::tickets::desk::{Desk, Submitted};
+use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::memory::{desk, MemoryTicketStore};
+use guichet_core::tickets::ticket::PlayerId;
+use guichet_edge::testing::body_json;
 use lambda_http::http::StatusCode;
 
 const NOW: &str = "2026-11-26T15:00:00Z";
@@ -60,7 +62,8 @@ async fn incident(
         .enumerate()
     {
         let reference = report(desk, &format!("player-{i}"), name).await;
-        let parsed = guichet::domain::reference::TicketReference::parse(&reference).expect("ref");
+        let parsed =
+            guichet_core::common::reference::TicketReference::parse(&reference).expect("ref");
         let recorded = incidents
             .record_report(desk, &parsed)
             .await

@@ -1,9 +1,10 @@
 //! `GET /tickets`: the calling player's tickets, newest first, a page at a time.
 
-use guichet::core::TicketStore;
-use guichet::domain::validation::{Rule, ValidationError};
-use guichet::http::{json_response, request_id, ApiError, Caller, Role};
-use guichet::tickets::{cursor, Desk, TicketView};
+use guichet_core::common::access::Role;
+use guichet_core::common::validation::{Rule, ValidationError};
+use guichet_core::tickets::desk::{cursor, Desk, TicketView};
+use guichet_core::tickets::ports::TicketStore;
+use guichet_edge::http::{json_response, request_id, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -35,15 +36,15 @@ async fn list<S: TicketStore>(
     desk: &Desk<S>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     caller.require(Role::Player)?;
     let mut limit = DEFAULT_LIMIT;
     let mut start = None;
     if let Some(query) = request.query_string_parameters_ref() {
         for (name, value) in query.iter() {
             match name {
-                "limit" => limit = guichet::http::limit_param(value, MAX_LIMIT)?,
-                "cursor" => start = Some(guichet::http::cursor_param(value, cursor::decode)?),
+                "limit" => limit = guichet_edge::http::limit_param(value, MAX_LIMIT)?,
+                "cursor" => start = Some(guichet_edge::http::cursor_param(value, cursor::decode)?),
                 other => return Err(ValidationError::new(other, Rule::UnknownField).into()),
             }
         }

@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 
-use guichet::domain::intake::TicketRequest;
-use guichet::domain::ticket::PlayerId;
-use guichet::mocks::{body_json, desk_with_clock, event, FixedClock, MemoryTicketStore};
-use guichet::tickets::Desk;
+use guichet_core::tickets::desk::Desk;
+use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::memory::{desk_with_clock, FixedClock, MemoryTicketStore};
+use guichet_core::tickets::ticket::PlayerId;
+use guichet_edge::testing::{body_json, event};
 use jiff::{SignedDuration, Timestamp};
 use lambda_http::http::StatusCode;
 use lambda_http::RequestExt;

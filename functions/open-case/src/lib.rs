@@ -2,12 +2,14 @@
 //! systems (`service`, e.g. on a player's first withdrawal) open an identity-verification case
 //! for a player. The reason decides the documents required.
 
-use guichet::core::{CaseStore, DocumentStorage};
-use guichet::domain::ticket::{Actor, Language, PlayerId};
-use guichet::domain::validation::{Fields, Rule, ValidationError};
-use guichet::domain::verification::{CaseReason, DocumentKind};
-use guichet::http::{json_body, json_response, request_id, ApiError, Caller, Role};
-use guichet::kyc::Verification;
+use guichet_core::common::access::Role;
+use guichet_core::common::validation::{Fields, Rule, ValidationError};
+use guichet_core::documents::ports::DocumentStorage;
+use guichet_core::tickets::ticket::{Author, Language, PlayerId};
+use guichet_core::verification::ports::CaseStore;
+use guichet_core::verification::rules::{CaseReason, DocumentKind};
+use guichet_core::verification::service::Verification;
+use guichet_edge::http::{json_body, json_response, request_id, ApiError};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
@@ -47,15 +49,15 @@ async fn open<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     // A staff member is recorded by id in the audit trail; the casino's systems as the system.
     // A token with both roles is a person: the named actor is the more accountable one.
     let actor = if caller.has(Role::Verification) {
-        Actor::Staff {
+        Author::Staff {
             id: caller.subject.as_str().to_owned(),
         }
     } else if caller.has(Role::Service) {
-        Actor::System
+        Author::System
     } else {
         return Err(ApiError::Forbidden {
             required: Role::Verification,
@@ -69,7 +71,7 @@ async fn open<C: CaseStore, D: DocumentStorage>(
     tracing::Span::current().record("case", case.id.as_str());
     tracing::info!(
         reason = case.reason.as_str(),
-        by_staff = matches!(actor, Actor::Staff { .. }),
+        by_staff = matches!(actor, Author::Staff { .. }),
         documents = case.documents.len(),
         "verification case opened"
     );
@@ -84,15 +86,15 @@ async fn open<C: CaseStore, D: DocumentStorage>(
 
 /// Reads the body. Extra documents only come with a staff request, and a staff request only
 /// from staff: the audit trail would otherwise name the system as the staff member who asked.
-pub fn parse(body: &serde_json::Value, actor: &Actor) -> Result<OpenRequest, ValidationError> {
-    let object = guichet::http::json_object(body)?;
+pub fn parse(body: &serde_json::Value, actor: &Author) -> Result<OpenRequest, ValidationError> {
+    let object = guichet_edge::http::json_object(body)?;
     let fields = Fields::new("", object, FIELDS)?;
     let player = PlayerId::parse(fields.required_str("player_id")?)
         .ok_or_else(|| ValidationError::new("player_id", Rule::PlayerId))?;
     let reason = fields
         .choice("reason", CaseReason::NAMES, CaseReason::parse)?
         .ok_or_else(|| ValidationError::new("reason", Rule::Required))?;
-    if reason == CaseReason::StaffRequest && !matches!(actor, Actor::Staff { .. }) {
+    if reason == CaseReason::StaffRequest && !matches!(actor, Author::Staff { .. }) {
         return Err(ValidationError::new(
             "reason",
             Rule::NotAllowedHere {

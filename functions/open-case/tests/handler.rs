@@ -1,8 +1,9 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet::core::CaseStore;
-use guichet::domain::ticket::{Actor, PlayerId};
-use guichet::mocks::{body_json, event, verification, with_caller, with_json};
+use guichet_core::tickets::ticket::{Author, PlayerId};
+use guichet_core::verification::memory::verification;
+use guichet_core::verification::ports::CaseStore;
+use guichet_edge::testing::{body_json, event, with_caller, with_json};
 use lambda_http::http::{HeaderValue, StatusCode};
 use serde_json::json;
 
@@ -52,7 +53,7 @@ async fn staff_open_a_case_with_extra_documents() {
     let audit = v.cases.audit_of(&case.id).await.expect("audit");
     assert_eq!(
         audit[0].actor,
-        Actor::Staff {
+        Author::Staff {
             id: "reviewer-1".into()
         }
     );
@@ -73,7 +74,7 @@ async fn the_casino_systems_open_a_case_as_the_system() {
         .expect("open");
     assert_eq!(
         v.cases.audit_of(&case.id).await.expect("audit")[0].actor,
-        Actor::System
+        Author::System
     );
 }
 

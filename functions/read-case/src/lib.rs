@@ -11,15 +11,17 @@
 
 mod text;
 
-use guichet::core::{CaseStore, DocumentStorage};
-use guichet::domain::ticket::Language;
-use guichet::domain::validation::{Rule, ValidationError};
-use guichet::domain::verification::{
+use guichet_core::common::access::{Actor, Role};
+use guichet_core::common::validation::{Rule, ValidationError};
+use guichet_core::documents::ports::DocumentStorage;
+use guichet_core::tickets::ticket::Language;
+use guichet_core::verification::ports::CaseStore;
+use guichet_core::verification::rules::{
     AuditEntry, CaseId, CaseReason, CaseStatus, CheckFailure, DocumentKind, DocumentStatus,
     ReasonCode, VerificationCase,
 };
-use guichet::http::{json_response, request_id, ApiError, Caller, Role};
-use guichet::kyc::Verification;
+use guichet_core::verification::service::Verification;
+use guichet_edge::http::{json_response, request_id, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -66,7 +68,7 @@ fn route_key(request: &Request) -> Option<String> {
 }
 
 /// Reviewers of either level read cases; a senior reviewer is a reviewer.
-fn require_reviewer(caller: &Caller) -> Result<(), ApiError> {
+fn require_reviewer(caller: &Actor) -> Result<(), ApiError> {
     if caller.has(Role::Verification) || caller.has(Role::VerificationSenior) {
         Ok(())
     } else {
@@ -165,7 +167,7 @@ async fn player_case<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     caller.require(Role::Player)?;
     // The case comes from the token's subject only: there is no way to name another player.
     let case = v
@@ -188,7 +190,7 @@ async fn staff_case<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     require_reviewer(&caller)?;
     let raw = request
         .path_parameters_ref()
@@ -217,7 +219,7 @@ async fn review_queue<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     require_reviewer(&caller)?;
     let query = request.query_string_parameters();
     // Read by name, unknown names first and sorted, so the error does not depend on the

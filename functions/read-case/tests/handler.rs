@@ -1,12 +1,12 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet::domain::ticket::{Actor, Language, PlayerId};
-use guichet::domain::verification::{CaseReason, Decision, DocumentKind, ReasonCode};
-use guichet::kyc::Verification;
-use guichet::mocks::{
-    body_json, case_in_review, event, verification, with_caller, with_path, with_query, FixedClock,
-    MemoryCaseStore, MemoryDocumentStorage,
-};
+use guichet_core::documents::memory::MemoryDocumentStorage;
+use guichet_core::tickets::memory::FixedClock;
+use guichet_core::tickets::ticket::{Author, Language, PlayerId};
+use guichet_core::verification::memory::{case_in_review, verification, MemoryCaseStore};
+use guichet_core::verification::rules::{CaseReason, Decision, DocumentKind, ReasonCode};
+use guichet_core::verification::service::Verification;
+use guichet_edge::testing::{body_json, event, with_caller, with_path, with_query};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
@@ -21,12 +21,12 @@ fn verification_with(clock: &FixedClock, max_resubmissions: u8) -> V {
         storage: MemoryDocumentStorage::default(),
         clock: Box::new(clock.clone()),
         max_resubmissions,
-        notifier: guichet::domain::notification::Notifier::bundled(),
+        notifier: guichet_core::notifications::rules::Notifier::bundled(),
     }
 }
 
-fn reviewer() -> Actor {
-    Actor::Staff {
+fn reviewer() -> Author {
+    Author::Staff {
         id: "reviewer-1".into(),
     }
 }
@@ -35,7 +35,7 @@ fn reviewer() -> Actor {
 async fn a_player_reads_what_is_required_in_their_language() {
     let v = verification(NOW);
     v.open_case(
-        &Actor::System,
+        &Author::System,
         PlayerId::parse(PLAYER).expect("id"),
         CaseReason::PaymentMethodChange,
         &[],

@@ -1,10 +1,11 @@
 //! The outbox sweep: every minute (an EventBridge schedule) relays what handlers could not
 //! send right after their write — a queue unreachable for a moment, a function that timed out
 //! between its commit and its send. With it, every escalation request and notification
-//! written in a transaction reaches its queue; see `guichet::outbox`.
+//! written in a transaction reaches its queue; see `guichet_core::outbox::relay`.
 
-use guichet::core::{MessageQueues, OutboxStore, StoreError};
-use guichet::outbox::{Relay, Relayed};
+use guichet_core::common::store::StoreError;
+use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
+use guichet_core::outbox::relay::{Relay, Relayed};
 
 /// Messages read from the outbox per query.
 pub const BATCH: u16 = 25;

@@ -1,16 +1,15 @@
 //! The outbox sweep, on an EventBridge schedule.
 
-use guichet::config::{Config, QueuesConfig};
-use guichet::outbox::Relay;
+use guichet_edge::config::{Config, QueuesConfig};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    guichet::telemetry::init_json();
+    guichet_edge::telemetry::init_json();
     let config = Config::from_env()?;
     let queues = QueuesConfig::from_env()?;
-    let sdk = guichet::aws_sdk_config().await;
-    let relay = Relay::connect(&config.tickets_table, &queues, &sdk);
+    let sdk = guichet_aws::sdk_config().await;
+    let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
     let relay = &relay;
     // The scheduled event's content is irrelevant: every invocation is one sweep.
     run(service_fn(

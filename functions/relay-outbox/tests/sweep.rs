@@ -2,20 +2,21 @@
 
 use std::sync::atomic::Ordering;
 
-use guichet::mocks::{desk, relay};
-use guichet::tickets::Submitted;
+use guichet_core::outbox::memory::relay;
+use guichet_core::tickets::desk::Submitted;
+use guichet_core::tickets::memory::desk;
 use relay_outbox::SweepError;
 
 #[tokio::test]
 async fn what_a_failed_send_left_is_sent_by_the_next_sweep() {
     let desk = desk("2026-11-26T15:00:00Z");
-    let request = guichet::domain::intake::TicketRequest::parse(
+    let request = guichet_core::tickets::intake::TicketRequest::parse(
         &serde_json::json!({"channel":"form","category":"account","subject":"Compte bloqué","description":"Je ne peux plus me connecter."}),
         None,
         "2026-11-26T15:00:00Z".parse().expect("valid"),
     )
     .expect("valid request");
-    let player = guichet::domain::ticket::PlayerId::parse("player-1").expect("id");
+    let player = guichet_core::tickets::ticket::PlayerId::parse("player-1").expect("id");
     let Submitted::Created(_, outbox) = desk
         .submit(player, request, None, None)
         .await

@@ -7,12 +7,14 @@
 //! under the player's own prefix; the type, the exact length and SSE-KMS are signed into the URL,
 //! so S3 itself refuses anything else. The client must send exactly the `headers` answered.
 
-use guichet::core::{CaseStore, DocumentStorage, Presigned};
-use guichet::domain::ticket::{Actor, PlayerId};
-use guichet::domain::validation::{Fields, Rule, ValidationError};
-use guichet::domain::verification::{ContentType, DocumentKind, MAX_DOCUMENT_BYTES};
-use guichet::http::{json_body, json_response, request_id, ApiError, Caller, Role};
-use guichet::kyc::Verification;
+use guichet_core::common::access::Role;
+use guichet_core::common::validation::{Fields, Rule, ValidationError};
+use guichet_core::documents::ports::{DocumentStorage, Presigned};
+use guichet_core::tickets::ticket::{Author, PlayerId};
+use guichet_core::verification::ports::CaseStore;
+use guichet_core::verification::rules::{ContentType, DocumentKind, MAX_DOCUMENT_BYTES};
+use guichet_core::verification::service::Verification;
+use guichet_edge::http::{json_body, json_response, request_id, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -63,7 +65,7 @@ async fn issue<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     let staff = caller.has(Role::Verification);
     if !staff && !caller.has(Role::Player) {
         return Err(ApiError::Forbidden {
@@ -75,7 +77,7 @@ async fn issue<C: CaseStore, D: DocumentStorage>(
     let (actor, player) = match asked.player {
         // The audit trail records which staff member uploaded on whose behalf.
         Some(player) if staff => (
-            Actor::Staff {
+            Author::Staff {
                 id: caller.subject.as_str().to_owned(),
             },
             player,
@@ -89,7 +91,7 @@ async fn issue<C: CaseStore, D: DocumentStorage>(
             )
             .into())
         }
-        None if caller.has(Role::Player) => (Actor::Player, caller.subject.clone()),
+        None if caller.has(Role::Player) => (Author::Player, caller.subject.clone()),
         None => return Err(ValidationError::new("player_id", Rule::Required).into()),
     };
     let (upload, presigned) = v
@@ -102,7 +104,7 @@ async fn issue<C: CaseStore, D: DocumentStorage>(
         kind = asked.kind.as_str(),
         content_type = asked.content_type.as_str(),
         size = asked.size,
-        on_behalf = !matches!(actor, Actor::Player),
+        on_behalf = !matches!(actor, Author::Player),
         "upload URL issued"
     );
     Ok(json_response(
@@ -115,7 +117,7 @@ async fn issue<C: CaseStore, D: DocumentStorage>(
 }
 
 pub fn parse(body: &serde_json::Value) -> Result<UploadRequest, ValidationError> {
-    let object = guichet::http::json_object(body)?;
+    let object = guichet_edge::http::json_object(body)?;
     let fields = Fields::new("", object, FIELDS)?;
     let player = fields
         .optional_str("player_id")?

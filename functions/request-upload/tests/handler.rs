@@ -1,13 +1,12 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet::core::CaseStore;
-use guichet::domain::ticket::{Actor, Language, PlayerId};
-use guichet::domain::verification::{AuditAction, CaseReason, VerificationCase};
-use guichet::kyc::Verification;
-use guichet::mocks::{
-    body_json, case_in_review, event, verification, with_caller, with_json, MemoryCaseStore,
-    MemoryDocumentStorage,
-};
+use guichet_core::documents::memory::MemoryDocumentStorage;
+use guichet_core::tickets::ticket::{Author, Language, PlayerId};
+use guichet_core::verification::memory::{case_in_review, verification, MemoryCaseStore};
+use guichet_core::verification::ports::CaseStore;
+use guichet_core::verification::rules::{AuditAction, CaseReason, VerificationCase};
+use guichet_core::verification::service::Verification;
+use guichet_edge::testing::{body_json, event, with_caller, with_json};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
@@ -20,7 +19,7 @@ async fn with_open_case(reason: CaseReason) -> (V, VerificationCase) {
     let v = verification(NOW);
     let case = v
         .open_case(
-            &Actor::System,
+            &Author::System,
             PlayerId::parse(PLAYER).expect("id"),
             reason,
             &[],
@@ -59,7 +58,7 @@ async fn a_player_gets_a_signed_put_for_their_own_case() {
 
     let audit = v.cases.audit_of(&case.id).await.expect("audit");
     let last = audit.last().expect("audit line");
-    assert_eq!(last.actor, Actor::Player);
+    assert_eq!(last.actor, Author::Player);
     assert!(matches!(
         last.action,
         AuditAction::UploadUrlIssued {
@@ -80,7 +79,7 @@ async fn the_verification_team_uploads_on_a_players_behalf() {
     let last = audit.last().expect("audit line");
     assert_eq!(
         last.actor,
-        Actor::Staff {
+        Author::Staff {
             id: "reviewer-1".into()
         }
     );

@@ -9,13 +9,16 @@
 //!   twice. Past the resubmission cap the case goes to a senior reviewer, and only a caller
 //!   with `verification_senior` may then decide.
 
-use guichet::core::{CaseStore, DocumentStorage, MessageQueues, OutboxStore};
-use guichet::domain::ticket::Actor;
-use guichet::domain::validation::{Fields, Rule, ValidationError};
-use guichet::domain::verification::{CaseError, CaseId, Decision, DocumentKind, ReasonCode};
-use guichet::http::{json_body, json_response, request_id, ApiError, Caller, Role};
-use guichet::kyc::{KycError, Verification};
-use guichet::outbox::Relay;
+use guichet_core::common::access::Role;
+use guichet_core::common::validation::{Fields, Rule, ValidationError};
+use guichet_core::documents::ports::DocumentStorage;
+use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
+use guichet_core::outbox::relay::Relay;
+use guichet_core::tickets::ticket::Author;
+use guichet_core::verification::ports::CaseStore;
+use guichet_core::verification::rules::{CaseError, CaseId, Decision, DocumentKind, ReasonCode};
+use guichet_core::verification::service::{KycError, Verification};
+use guichet_edge::http::{json_body, json_response, request_id, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -80,8 +83,8 @@ pub async fn handle<C: CaseStore, D: DocumentStorage, O: OutboxStore, Q: Message
 
 /// The reviewer, checked before anything else is read; `senior` when they may decide cases
 /// past the resubmission cap.
-fn reviewer(request: &Request) -> Result<(Actor, bool), ApiError> {
-    let caller = Caller::from_request(request)?;
+fn reviewer(request: &Request) -> Result<(Author, bool), ApiError> {
+    let caller = guichet_edge::http::actor_of(request)?;
     let senior = caller.has(Role::VerificationSenior);
     if !senior && !caller.has(Role::Verification) {
         return Err(ApiError::Forbidden {
@@ -89,7 +92,7 @@ fn reviewer(request: &Request) -> Result<(Actor, bool), ApiError> {
         });
     }
     Ok((
-        Actor::Staff {
+        Author::Staff {
             id: caller.subject.as_str().to_owned(),
         },
         senior,
@@ -181,7 +184,7 @@ fn decision_name(decision: &Decision) -> &'static str {
 }
 
 pub fn parse(body: &serde_json::Value) -> Result<DecisionRequest, ValidationError> {
-    let object = guichet::http::json_object(body)?;
+    let object = guichet_edge::http::json_object(body)?;
     let fields = Fields::new("", object, FIELDS)?;
     let version = match object.get("version") {
         None | Some(serde_json::Value::Null) => {

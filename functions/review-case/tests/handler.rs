@@ -1,13 +1,13 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet::core::CaseStore;
-use guichet::domain::ticket::{Actor, Language, PlayerId};
-use guichet::domain::verification::{AuditAction, CaseReason, DocumentKind, VerificationCase};
-use guichet::kyc::Verification;
-use guichet::mocks::{
-    body_json, case_in_review, event, verification, with_caller, with_json, with_path, FixedClock,
-    MemoryCaseStore, MemoryDocumentStorage,
-};
+use guichet_core::documents::memory::MemoryDocumentStorage;
+use guichet_core::tickets::memory::FixedClock;
+use guichet_core::tickets::ticket::{Author, Language, PlayerId};
+use guichet_core::verification::memory::{case_in_review, verification, MemoryCaseStore};
+use guichet_core::verification::ports::CaseStore;
+use guichet_core::verification::rules::{AuditAction, CaseReason, DocumentKind, VerificationCase};
+use guichet_core::verification::service::Verification;
+use guichet_edge::testing::{body_json, event, with_caller, with_json, with_path};
 use lambda_http::http::StatusCode;
 use lambda_http::Request;
 use serde_json::{json, Value};
@@ -44,7 +44,7 @@ async fn a_reviewer_views_a_document_and_the_view_is_audited() {
     let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
     let response = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         view_request(&case, "government_id"),
     )
     .await;
@@ -62,7 +62,7 @@ async fn a_reviewer_views_a_document_and_the_view_is_audited() {
     let last = audit.last().expect("line");
     assert_eq!(
         last.actor,
-        Actor::Staff {
+        Author::Staff {
             id: "reviewer-1".into()
         }
     );
@@ -81,7 +81,7 @@ async fn a_view_names_what_is_wrong() {
 
     let response = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         view_request(&case, "selfie"),
     )
     .await;
@@ -91,7 +91,7 @@ async fn a_view_names_what_is_wrong() {
 
     let response = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         view_request(&case, "payment_method_ownership"),
     )
     .await;
@@ -103,14 +103,15 @@ async fn a_view_names_what_is_wrong() {
         event("review-case-view.json"),
         &[("case_id", "nope"), ("kind", "government_id")],
     );
-    let response = review_case::handle(&v, &guichet::mocks::detached_relay(), bad_id).await;
+    let response =
+        review_case::handle(&v, &guichet_core::outbox::memory::detached_relay(), bad_id).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "case_id");
 
     // The sample's case id does not exist.
     let response = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         event("review-case-view.json"),
     )
     .await;
@@ -119,7 +120,7 @@ async fn a_view_names_what_is_wrong() {
     // A document not received yet has nothing to view.
     let waiting = v
         .open_case(
-            &Actor::System,
+            &Author::System,
             PlayerId::parse("player-other").expect("id"),
             CaseReason::SecurityReview,
             &[],
@@ -129,7 +130,7 @@ async fn a_view_names_what_is_wrong() {
         .expect("opened");
     let response = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         view_request(&waiting, "government_id"),
     )
     .await;
@@ -143,7 +144,8 @@ async fn players_and_other_staff_cannot_review() {
     let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
     for groups in [&["player"][..], &["agent", "supervisor"], &["service"]] {
         let view = with_caller(view_request(&case, "government_id"), PLAYER, groups);
-        let response = review_case::handle(&v, &guichet::mocks::detached_relay(), view).await;
+        let response =
+            review_case::handle(&v, &guichet_core::outbox::memory::detached_relay(), view).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{groups:?}");
         assert_eq!(body_json(&response)["required_role"], "verification");
         let decide = with_caller(
@@ -154,7 +156,8 @@ async fn players_and_other_staff_cannot_review() {
             PLAYER,
             groups,
         );
-        let response = review_case::handle(&v, &guichet::mocks::detached_relay(), decide).await;
+        let response =
+            review_case::handle(&v, &guichet_core::outbox::memory::detached_relay(), decide).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{groups:?}");
     }
     assert_eq!(current(&v, &case).await, case, "nothing changed");
@@ -171,7 +174,7 @@ async fn a_resubmission_request_reopens_the_named_document() {
     body["version"] = json!(case.version);
     let response = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         with_json(request, body),
     )
     .await;
@@ -199,7 +202,7 @@ async fn a_double_decision_is_a_conflict() {
     let approve = json!({"version": case.version, "decision": "approve"});
     let first = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         decision_request(&case, approve.clone()),
     )
     .await;
@@ -210,7 +213,7 @@ async fn a_double_decision_is_a_conflict() {
     // The same request again (a retry, a second reviewer on the same screen): stale.
     let again = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         decision_request(&case, approve),
     )
     .await;
@@ -221,7 +224,7 @@ async fn a_double_decision_is_a_conflict() {
     let reject = json!({"version": decided.version, "decision": "reject", "reasons": ["expired"]});
     let late = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         decision_request(&case, reject),
     )
     .await;
@@ -239,7 +242,7 @@ async fn a_rejection_states_its_reasons() {
         "player_message": "Nous ne pouvons pas vérifier votre identité."});
     let response = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         decision_request(&case, body),
     )
     .await;
@@ -249,7 +252,7 @@ async fn a_rejection_states_its_reasons() {
     assert_eq!(
         audit.last().expect("line").action,
         AuditAction::Rejected {
-            reasons: vec![guichet::domain::verification::ReasonCode::SuspectedTampering]
+            reasons: vec![guichet_core::verification::rules::ReasonCode::SuspectedTampering]
         }
     );
 }
@@ -361,7 +364,7 @@ async fn each_bad_field_is_named_with_its_rule() {
     for (body, field, rule) in cases {
         let response = review_case::handle(
             &v,
-            &guichet::mocks::detached_relay(),
+            &guichet_core::outbox::memory::detached_relay(),
             decision_request(&case, body.clone()),
         )
         .await;
@@ -382,14 +385,14 @@ async fn past_the_cap_only_a_senior_reviewer_decides() {
         storage: MemoryDocumentStorage::default(),
         clock: Box::new(clock),
         max_resubmissions: 0,
-        notifier: guichet::domain::notification::Notifier::bundled(),
+        notifier: guichet_core::notifications::rules::Notifier::bundled(),
     };
     let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
     let body = json!({"version": case.version, "decision": "request_resubmission",
         "documents": {"government_id": ["unreadable"]}});
     let response = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         decision_request(&case, body),
     )
     .await;
@@ -402,7 +405,7 @@ async fn past_the_cap_only_a_senior_reviewer_decides() {
     let approve = json!({"version": version, "decision": "approve"});
     let response = review_case::handle(
         &v,
-        &guichet::mocks::detached_relay(),
+        &guichet_core::outbox::memory::detached_relay(),
         decision_request(&case, approve.clone()),
     )
     .await;
@@ -414,7 +417,8 @@ async fn past_the_cap_only_a_senior_reviewer_decides() {
         "senior-1",
         &["verification", "verification_senior"],
     );
-    let response = review_case::handle(&v, &guichet::mocks::detached_relay(), senior).await;
+    let response =
+        review_case::handle(&v, &guichet_core::outbox::memory::detached_relay(), senior).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body_json(&response)["status"], "approved");
 }

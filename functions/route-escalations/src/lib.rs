@@ -11,11 +11,12 @@
 //! settled and changes nothing.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use guichet::core::{MessageQueues, OutboxStore, TicketStore};
-use guichet::domain::escalation::{EscalationRequest, REQUEST_SCHEMA};
-use guichet::outbox::Relay;
-use guichet::tickets::Desk;
-use guichet::workflow::{RouteError, RouteOutcome};
+use guichet_core::escalation::rules::{EscalationRequest, REQUEST_SCHEMA};
+use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
+use guichet_core::outbox::relay::Relay;
+use guichet_core::tickets::desk::Desk;
+use guichet_core::tickets::ports::TicketStore;
+use guichet_core::tickets::staff::{RouteError, RouteOutcome};
 
 /// Why one message could not be handled; every variant fails the message.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +43,7 @@ where
     O: OutboxStore,
     Q: MessageQueues,
 {
-    guichet::batch::each_message(
+    guichet_edge::batch::each_message(
         event,
         |id| {
             tracing::info_span!(
@@ -53,7 +54,7 @@ where
             )
         },
         |message| async move { route(desk, relay, &message).await },
-        |error: &RecordError| guichet::batch::log_failure(error),
+        |error: &RecordError| guichet_edge::batch::log_failure(error),
     )
     .await
 }

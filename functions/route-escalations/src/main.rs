@@ -3,19 +3,17 @@
 use std::convert::Infallible;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use guichet::config::{Config, QueuesConfig};
-use guichet::outbox::Relay;
-use guichet::tickets::Desk;
+use guichet_edge::config::{Config, QueuesConfig};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    guichet::telemetry::init_json();
+    guichet_edge::telemetry::init_json();
     let config = Config::from_env()?;
     let queues = QueuesConfig::from_env()?;
-    let sdk = guichet::aws_sdk_config().await;
-    let desk = Desk::connect(&config, &sdk)?;
-    let relay = Relay::connect(&config.tickets_table, &queues, &sdk);
+    let sdk = guichet_aws::sdk_config().await;
+    let desk = guichet_aws::wiring::desk(&config, &sdk)?;
+    let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
     let (desk, relay) = (&desk, &relay);
     // Never an invocation error: failures are reported per message in the batch response.
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -1,14 +1,15 @@
 //! The router fed with the sample SQS event in `events/`, over the in-memory store and queues.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use guichet::core::TicketStore;
-use guichet::domain::escalation::{EscalationAsk, EscalationState};
-use guichet::domain::reference::TicketReference;
-use guichet::domain::ticket::{PlayerId, Team, TicketStatus};
-use guichet::domain::workflow::ReasonCode;
-use guichet::http::parse_groups;
-use guichet::mocks::{desk, relay, MemoryTicketStore};
-use guichet::tickets::{Desk, Submitted};
+use guichet_core::common::reference::TicketReference;
+use guichet_core::escalation::rules::{EscalationAsk, EscalationState};
+use guichet_core::outbox::memory::relay;
+use guichet_core::tickets::desk::{Desk, Submitted};
+use guichet_core::tickets::memory::{desk, MemoryTicketStore};
+use guichet_core::tickets::ports::TicketStore;
+use guichet_core::tickets::ticket::{PlayerId, Team, TicketStatus};
+use guichet_core::tickets::workflow::ReasonCode;
+use guichet_edge::http::parse_groups;
 
 const NOW: &str = "2026-11-26T15:00:00Z";
 
@@ -26,7 +27,7 @@ fn sample(body: &str) -> SqsEvent {
 /// A technical ticket escalated to games by a supervisor: returns its reference and the
 /// escalation request the outbox carries.
 async fn escalated(desk: &Desk<MemoryTicketStore>) -> (TicketReference, String) {
-    let request = guichet::domain::intake::TicketRequest::parse(
+    let request = guichet_core::tickets::intake::TicketRequest::parse(
         &serde_json::json!({"channel":"form","category":"technical","subject":"Roulette figée","description":"La roue ne tourne plus depuis ce matin."}),
         None,
         NOW.parse().expect("valid"),
@@ -40,7 +41,7 @@ async fn escalated(desk: &Desk<MemoryTicketStore>) -> (TicketReference, String) 
     else {
         panic!("created");
     };
-    let supervisor = guichet::http::Caller {
+    let supervisor = guichet_core::common::access::Actor {
         subject: PlayerId::parse("sup-1").expect("id"),
         roles: parse_groups("[supervisor]"),
         teams: vec![],

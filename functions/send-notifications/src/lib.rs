@@ -15,8 +15,10 @@
 //! (and where its JSON broke), a notification by its id, ticket reference and kind.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use guichet::domain::notification::{NotificationMessage, NOTIFICATION_SCHEMA};
-use guichet::notifications::{ContactBook, DeliveryLedger, EmailSender, SendFailure, Sender};
+use guichet_core::notifications::rules::{NotificationMessage, NOTIFICATION_SCHEMA};
+use guichet_core::notifications::sender::{
+    ContactBook, DeliveryLedger, EmailSender, SendFailure, Sender,
+};
 
 /// Why one message was not handled; every variant fails it (retried, then dead-lettered).
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +52,7 @@ where
 {
     // One message at a time: a batch is at most ten e-mails, and SES's per-second sending
     // quota is better met in order than all at once.
-    guichet::batch::each_message(
+    guichet_edge::batch::each_message(
         event,
         |id| tracing::info_span!("notification_message", message_id = %id),
         |message| async move { handle_message(sender, &message).await },
@@ -94,7 +96,7 @@ where
 }
 
 fn log_failure(error: &RecordError) {
-    let described = guichet::batch::describe(error);
+    let described = guichet_edge::batch::describe(error);
     match error {
         // Expected when a delivery overlaps a crashed or slow one: the retry settles it.
         RecordError::Delivery(SendFailure::InProgress { .. }) => {

@@ -4,16 +4,15 @@
 use std::convert::Infallible;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use guichet::config::SenderConfig;
-use guichet::notifications::Sender;
+use guichet_edge::config::SenderConfig;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    guichet::telemetry::init_json();
+    guichet_edge::telemetry::init_json();
     let config = SenderConfig::from_env()?;
-    let sdk = guichet::aws_sdk_config().await;
-    let sender = Sender::connect(&config, &sdk);
+    let sdk = guichet_aws::sdk_config().await;
+    let sender = guichet_aws::wiring::sender(&config, &sdk);
     let sender = &sender;
     // Never an invocation error: failures are reported per message in the batch response, so
     // SQS retries only those (the event source mapping has `ReportBatchItemFailures`).

@@ -2,10 +2,9 @@
 //! Lambda delivers (`events/sqs-notification.json`).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use guichet::domain::contact::ContactAddress;
-use guichet::domain::outbox::MessageId;
-use guichet::domain::ticket::PlayerId;
-use guichet::mocks;
+use guichet_core::common::contact::ContactAddress;
+use guichet_core::outbox::rules::MessageId;
+use guichet_core::tickets::ticket::PlayerId;
 
 const NOW: &str = "2026-11-26T15:00:05Z";
 
@@ -51,12 +50,12 @@ fn failures(response: &SqsBatchResponse) -> Vec<&str> {
         .collect()
 }
 
-fn sender_with_address() -> guichet::notifications::Sender<
-    mocks::MemoryContacts,
-    mocks::MemoryDeliveryLedger,
-    mocks::MemoryEmailSender,
+fn sender_with_address() -> guichet_core::notifications::sender::Sender<
+    guichet_core::notifications::memory::MemoryContacts,
+    guichet_core::notifications::memory::MemoryDeliveryLedger,
+    guichet_core::notifications::memory::MemoryEmailSender,
 > {
-    let sender = mocks::sender(NOW);
+    let sender = guichet_core::notifications::memory::sender(NOW);
     sender.contacts.set(
         &PlayerId::parse("player-123").expect("the fixture's player"),
         ContactAddress::parse("joueur.123@exemple.ca").expect("valid address"),
@@ -142,7 +141,7 @@ async fn a_failed_send_is_reported_then_sent_once_on_redelivery() {
 
 #[tokio::test]
 async fn a_player_without_an_address_is_acknowledged_without_sending() {
-    let sender = mocks::sender(NOW);
+    let sender = guichet_core::notifications::memory::sender(NOW);
     let response = send_notifications::handle(&sender, fixture()).await;
     assert!(failures(&response).is_empty());
     assert!(sender.email.sent().is_empty());

@@ -3,13 +3,13 @@
 //! agents only their own teams' (`team:<name>` groups); players none. Each ticket says whether
 //! it is `overdue` (its response target passed while it was ours to answer).
 
-use guichet::core::TicketStore;
-use guichet::domain::sla::overdue;
-use guichet::domain::ticket::Team;
-use guichet::domain::validation::{Rule, ValidationError};
-use guichet::http::{json_response, request_id, ApiError, Caller};
-use guichet::tickets::{Desk, TicketView};
-use guichet::workflow::{queue_cursor, require_staff};
+use guichet_core::common::validation::{Rule, ValidationError};
+use guichet_core::tickets::desk::{Desk, TicketView};
+use guichet_core::tickets::ports::TicketStore;
+use guichet_core::tickets::sla::overdue;
+use guichet_core::tickets::staff::{queue_cursor, require_staff};
+use guichet_core::tickets::ticket::Team;
+use guichet_edge::http::{json_response, request_id, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -55,7 +55,7 @@ async fn queue<S: TicketStore>(
     desk: &Desk<S>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     require_staff(&caller)?;
     let raw = request
         .path_parameters_ref()
@@ -78,8 +78,13 @@ async fn queue<S: TicketStore>(
     if let Some(query) = request.query_string_parameters_ref() {
         for (name, value) in query.iter() {
             match name {
-                "limit" => limit = guichet::http::limit_param(value, MAX_LIMIT)?,
-                "cursor" => start = Some(guichet::http::cursor_param(value, queue_cursor::decode)?),
+                "limit" => limit = guichet_edge::http::limit_param(value, MAX_LIMIT)?,
+                "cursor" => {
+                    start = Some(guichet_edge::http::cursor_param(
+                        value,
+                        queue_cursor::decode,
+                    )?)
+                }
                 other => return Err(ValidationError::new(other, Rule::UnknownField).into()),
             }
         }

@@ -2,13 +2,12 @@
 
 use std::convert::Infallible;
 
-use guichet::tickets::Desk;
 use lambda_http::{run, service_fn, Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    guichet::telemetry::init_json();
-    let desk = Desk::from_env().await?;
+    guichet_edge::telemetry::init_json();
+    let desk = guichet_aws::wiring::desk_from_env().await?;
     let desk = &desk;
     run(service_fn(move |request: Request| async move {
         Ok::<_, Infallible>(team_queue::handle(desk, request).await)

@@ -1,7 +1,8 @@
 //! The handler fed with the sample event in `events/`, over the in-memory store.
 
-use guichet::mocks::{body_json, desk_with_clock, FixedClock, MemoryTicketStore};
-use guichet::tickets::Desk;
+use guichet_core::tickets::desk::Desk;
+use guichet_core::tickets::memory::{desk_with_clock, FixedClock, MemoryTicketStore};
+use guichet_edge::testing::body_json;
 use lambda_http::http::StatusCode;
 
 async fn submit(
@@ -11,18 +12,20 @@ async fn submit(
     body: serde_json::Value,
 ) -> String {
     clock.set(at.parse().expect("valid"));
-    let request =
-        guichet::domain::intake::TicketRequest::parse(&body, None, at.parse().expect("valid"))
-            .expect("valid request");
-    let player = guichet::domain::ticket::PlayerId::parse("player-1").expect("valid id");
+    let request = guichet_core::tickets::intake::TicketRequest::parse(
+        &body,
+        None,
+        at.parse().expect("valid"),
+    )
+    .expect("valid request");
+    let player = guichet_core::tickets::ticket::PlayerId::parse("player-1").expect("valid id");
     match desk
         .submit(player, request, None, None)
         .await
         .expect("stored")
     {
-        guichet::tickets::Submitted::Created(r, _) | guichet::tickets::Submitted::Replayed(r) => {
-            r.reference.to_string()
-        }
+        guichet_core::tickets::desk::Submitted::Created(r, _)
+        | guichet_core::tickets::desk::Submitted::Replayed(r) => r.reference.to_string(),
     }
 }
 
@@ -154,18 +157,25 @@ async fn a_ticket_past_its_response_target_is_marked_overdue() {
     assert_eq!(first_overdue(&desk, &reference).await, true);
 
     // An agent answers: the desk owes its next update two business days from now, not before.
-    let agent = guichet::http::Caller {
-        subject: guichet::domain::ticket::PlayerId::parse("agent-1").expect("id"),
-        roles: guichet::http::parse_groups("[agent team:payments]"),
-        teams: vec![guichet::domain::ticket::Team::Payments],
+    let agent = guichet_core::common::access::Actor {
+        subject: guichet_core::tickets::ticket::PlayerId::parse("agent-1").expect("id"),
+        roles: guichet_edge::http::parse_groups("[agent team:payments]"),
+        teams: vec![guichet_core::tickets::ticket::Team::Payments],
         email: None,
     };
-    let parsed = guichet::domain::reference::TicketReference::parse(&reference).expect("ref");
+    let parsed = guichet_core::common::reference::TicketReference::parse(&reference).expect("ref");
     desk.work_on(&agent, &parsed, |ticket, now| {
-        let body = guichet::domain::workflow::MessageBody::parse("body", "Nous vérifions.")
+        let body = guichet_core::tickets::workflow::MessageBody::parse("body", "Nous vérifions.")
             .expect("valid");
         let next_due = desk.follow_up_due(ticket.priority, now);
-        guichet::domain::workflow::reply(ticket, ticket.version, "agent-1", body, now, next_due)
+        guichet_core::tickets::workflow::reply(
+            ticket,
+            ticket.version,
+            "agent-1",
+            body,
+            now,
+            next_due,
+        )
     })
     .await
     .expect("answered");

@@ -4,7 +4,7 @@
 //! - `POST /tickets/{reference}/take` `{version}`: the ticket becomes the caller's;
 //! - `POST /tickets/{reference}/replies` `{version, body}`: a message the player reads;
 //! - `POST /tickets/{reference}/status` `{version, status, reason?}`: a move of the state
-//!   machine (`guichet::domain::workflow`); `escalated` is reached through `escalate` only;
+//!   machine (`guichet_core::tickets::workflow`); `escalated` is reached through `escalate` only;
 //! - `POST /tickets/{reference}/messages` `{body}` (players, on their own ticket): the
 //!   player's answer, which puts a ticket waiting on them (or resolved) back in work;
 //! - `POST /tickets/{reference}/escalate` `{version, team, reason, note?}`: the ticket
@@ -17,18 +17,20 @@
 //! Staff only: supervisors, or agents of the ticket's team. A stale version or a concurrent
 //! update is a 409 `stale`, an impossible move a 409 `wrong_state`; nothing is lost either way.
 
-use guichet::core::{MessageQueues, OutboxStore, TicketStore};
-use guichet::domain::escalation::{
+use guichet_core::common::access::Actor;
+use guichet_core::common::validation::{Fields, Rule, ValidationError};
+use guichet_core::escalation::rules::{
     is_specialist, Escalation, EscalationAsk, EscalationNote, SPECIALIST_TEAM_NAMES,
 };
-use guichet::domain::ticket::Team;
-use guichet::domain::ticket::TicketStatus;
-use guichet::domain::validation::{Fields, Rule, ValidationError};
-use guichet::domain::workflow::{self, Message, MessageBody, ReasonCode};
-use guichet::http::{json_body, json_response, request_id, ApiError, Caller};
-use guichet::outbox::Relay;
-use guichet::tickets::{Desk, TicketView};
-use guichet::workflow::require_staff;
+use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
+use guichet_core::outbox::relay::Relay;
+use guichet_core::tickets::desk::{Desk, TicketView};
+use guichet_core::tickets::ports::TicketStore;
+use guichet_core::tickets::staff::require_staff;
+use guichet_core::tickets::ticket::Team;
+use guichet_core::tickets::ticket::TicketStatus;
+use guichet_core::tickets::workflow::{self, Message, MessageBody, ReasonCode};
+use guichet_edge::http::{json_body, json_response, request_id, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -107,7 +109,7 @@ fn version(
 
 /// Reads and checks the body of one action.
 pub fn parse(name: &str, body: &serde_json::Value) -> Result<(u64, Action), ApiError> {
-    let object = guichet::http::json_object(body)?;
+    let object = guichet_edge::http::json_object(body)?;
     let allowed: &[&str] = match name {
         "take" => &["version"],
         "replies" => &["version", "body"],
@@ -161,12 +163,12 @@ async fn answer<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
     desk: &Desk<S>,
     relay: &Relay<O, Q>,
     request: &Request,
-    caller: Caller,
+    caller: Actor,
 ) -> Result<Response<Body>, ApiError> {
-    caller.require(guichet::http::Role::Player)?;
-    let reference = guichet::http::reference_param(request)?;
+    caller.require(guichet_core::common::access::Role::Player)?;
+    let reference = guichet_edge::http::reference_param(request)?;
     let body = json_body(request)?;
-    let object = guichet::http::json_object(&body)?;
+    let object = guichet_edge::http::json_object(&body)?;
     let fields = Fields::new("", object, &["body"])?;
     let text = MessageBody::parse("body", fields.required_str("body")?)?;
     let applied = desk.answer(&caller.subject, &reference, text).await?;
@@ -194,13 +196,13 @@ async fn update<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
     relay: &Relay<O, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = Caller::from_request(request)?;
+    let caller = guichet_edge::http::actor_of(request)?;
     if action_name(request) == "messages" {
         tracing::Span::current().record("action", "messages");
         return answer(desk, relay, request, caller).await;
     }
     require_staff(&caller)?;
-    let reference = guichet::http::reference_param(request)?;
+    let reference = guichet_edge::http::reference_param(request)?;
     let name = action_name(request).to_owned();
     tracing::Span::current().record("action", name.as_str());
     let (expected, action) = parse(&name, &json_body(request)?)?;

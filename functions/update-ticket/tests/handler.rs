@@ -1,8 +1,9 @@
 //! The handler fed with the sample events in `events/`, over the in-memory store.
 
-use guichet::core::TicketStore;
-use guichet::mocks::{body_json, desk, MemoryTicketStore};
-use guichet::tickets::{Desk, Submitted};
+use guichet_core::tickets::desk::{Desk, Submitted};
+use guichet_core::tickets::memory::{desk, MemoryTicketStore};
+use guichet_core::tickets::ports::TicketStore;
+use guichet_edge::testing::body_json;
 use lambda_http::http::StatusCode;
 
 const NOW: &str = "2026-11-26T15:00:00Z";
@@ -10,13 +11,13 @@ const SAMPLE_REFERENCE: &str = "K7M2Q-9XW45";
 
 /// A transaction ticket (payments team) from `player-7f3a9c`.
 async fn submit(desk: &Desk<MemoryTicketStore>) -> String {
-    let request = guichet::domain::intake::TicketRequest::parse(
+    let request = guichet_core::tickets::intake::TicketRequest::parse(
         &serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}),
         None,
         NOW.parse().expect("valid"),
     )
     .expect("valid request");
-    let player = guichet::domain::ticket::PlayerId::parse("player-7f3a9c").expect("valid id");
+    let player = guichet_core::tickets::ticket::PlayerId::parse("player-7f3a9c").expect("valid id");
     match desk
         .submit(player, request, None, None)
         .await
@@ -58,7 +59,7 @@ async fn call(
     groups: &str,
     body: Option<serde_json::Value>,
 ) -> (StatusCode, serde_json::Value) {
-    let relay = guichet::mocks::relay(desk);
+    let relay = guichet_core::outbox::memory::relay(desk);
     let response = update_ticket::handle(desk, &relay, event(name, reference, groups, body)).await;
     (response.status(), body_json(&response))
 }
@@ -82,7 +83,10 @@ async fn an_agent_takes_answers_and_resolves_a_ticket_of_their_team() {
 
     let stored = desk
         .store
-        .get(&guichet::domain::reference::TicketReference::parse(&reference).expect("reference"))
+        .get(
+            &guichet_core::common::reference::TicketReference::parse(&reference)
+                .expect("reference"),
+        )
         .await
         .expect("read")
         .expect("found");
@@ -229,7 +233,7 @@ async fn every_bad_field_is_named() {
 async fn an_escalation_is_accepted_and_leaves_in_the_outbox_with_the_change() {
     let desk = desk(NOW);
     let reference = submit(&desk).await;
-    let relay = guichet::mocks::relay(&desk);
+    let relay = guichet_core::outbox::memory::relay(&desk);
     let response = update_ticket::handle(
         &desk,
         &relay,
@@ -339,7 +343,7 @@ async fn the_player_answers_and_the_ticket_waiting_on_them_is_back_in_work() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let relay = guichet::mocks::relay(&desk);
+    let relay = guichet_core::outbox::memory::relay(&desk);
     let response = update_ticket::handle(
         &desk,
         &relay,
@@ -362,13 +366,13 @@ async fn the_player_answers_and_the_ticket_waiting_on_them_is_back_in_work() {
     );
 
     // Another player's ticket is unknown to this one; staff answer through `replies`.
-    let request = guichet::domain::intake::TicketRequest::parse(
+    let request = guichet_core::tickets::intake::TicketRequest::parse(
         &serde_json::json!({"channel":"email","category":"technical","subject":"Autre","description":"La demande d'un autre joueur."}),
         None,
         NOW.parse().expect("valid"),
     )
     .expect("valid request");
-    let other = guichet::domain::ticket::PlayerId::parse("player-other").expect("id");
+    let other = guichet_core::tickets::ticket::PlayerId::parse("player-other").expect("id");
     let Submitted::Created(theirs, _) = desk
         .submit(other, request, None, None)
         .await

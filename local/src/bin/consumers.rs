@@ -11,13 +11,9 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use guichet::attachments::{Attachments, AttachmentsConfig};
-use guichet::config::{Config, IncidentConfig, KycConfig, QueuesConfig, SenderConfig};
-use guichet::incidents::Incidents;
-use guichet::kyc::Verification;
-use guichet::notifications::Sender;
-use guichet::outbox::Relay;
-use guichet::tickets::Desk;
+use guichet_core::incidents::service::IncidentConfig;
+use guichet_edge::config::AttachmentsConfig;
+use guichet_edge::config::{Config, FromEnv, KycConfig, QueuesConfig, SenderConfig};
 use guichet_local::consumers::{consumers_of, queue_urls_from_env, ConsumerServices, Consumers};
 use guichet_local::error_chain;
 use guichet_local::template::Template;
@@ -27,7 +23,7 @@ const USAGE: &str = "usage: consumers [--stack NAME]   (default stack: guichet-l
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    guichet::telemetry::init_pretty();
+    guichet_edge::telemetry::init_pretty();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -63,9 +59,9 @@ async fn run() -> Result<(), String> {
     let config = KycConfig::from_lookup(|name| env(name).or_else(|| deployed.get(name).cloned()))
         .map_err(|e| error_chain(&e))?;
 
-    let sdk = guichet::aws_sdk_config().await;
-    let verification = Verification::connect(&config, &sdk);
-    let attachments = Attachments::connect(
+    let sdk = guichet_aws::sdk_config().await;
+    let verification = guichet_aws::wiring::verification(&config, &sdk);
+    let attachments = guichet_aws::wiring::attachments(
         &AttachmentsConfig {
             tickets_table: config.tickets_table.clone(),
             documents_bucket: config.documents_bucket.clone(),
@@ -78,13 +74,13 @@ async fn run() -> Result<(), String> {
     let services = ConsumerServices {
         verification,
         attachments,
-        desk: Desk::connect(&desk_config, &sdk).map_err(|e| error_chain(&e))?,
-        relay: Relay::connect(&desk_config.tickets_table, &queues, &sdk),
-        sender: Sender::connect(
+        desk: guichet_aws::wiring::desk(&desk_config, &sdk).map_err(|e| error_chain(&e))?,
+        relay: guichet_aws::wiring::relay(&desk_config.tickets_table, &queues, &sdk),
+        sender: guichet_aws::wiring::sender(
             &SenderConfig::from_lookup(lookup).map_err(|e| error_chain(&e))?,
             &sdk,
         ),
-        incidents: Incidents::connect(
+        incidents: guichet_aws::wiring::incidents(
             &desk_config.tickets_table,
             IncidentConfig::from_lookup(lookup).map_err(|e| error_chain(&e))?,
             &sdk,

@@ -9,9 +9,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use guichet::attachments::Attachments;
-use guichet::kyc::Verification;
-use guichet::tickets::Desk;
+use guichet_edge::config::FromEnv;
 use guichet_local::error_chain;
 use guichet_local::gateway::{self, Gateway, Services};
 use guichet_local::jwt::DevKey;
@@ -22,7 +20,7 @@ const USAGE: &str = "usage: gateway [--port PORT]   (default: $GATEWAY_PORT, els
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    guichet::telemetry::init_pretty();
+    guichet_edge::telemetry::init_pretty();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -38,19 +36,19 @@ async fn run() -> Result<(), String> {
     let template = Template::load(&template_path).map_err(|e| error_chain(&e))?;
     // Every variable read and checked first, then one SDK configuration for every client,
     // as each function loads it once at init.
-    let config = guichet::config::Config::from_env().map_err(|e| error_chain(&e))?;
-    let kyc = guichet::config::KycConfig::from_env().map_err(|e| error_chain(&e))?;
+    let config = guichet_edge::config::Config::from_env().map_err(|e| error_chain(&e))?;
+    let kyc = guichet_edge::config::KycConfig::from_env().map_err(|e| error_chain(&e))?;
     let attachments =
-        guichet::attachments::AttachmentsConfig::from_env().map_err(|e| error_chain(&e))?;
-    let queues = guichet::config::QueuesConfig::from_env().map_err(|e| error_chain(&e))?;
-    let incident_rule = guichet::config::IncidentConfig::from_env().map_err(|e| error_chain(&e))?;
-    let sdk = guichet::aws_sdk_config().await;
-    let desk = Desk::connect(&config, &sdk).map_err(|e| error_chain(&e))?;
-    let verification = Verification::connect(&kyc, &sdk);
-    let attachments = Attachments::connect(&attachments, &sdk);
-    let relay = guichet::outbox::Relay::connect(&config.tickets_table, &queues, &sdk);
-    let incidents =
-        guichet::incidents::Incidents::connect(&config.tickets_table, incident_rule, &sdk);
+        guichet_edge::config::AttachmentsConfig::from_env().map_err(|e| error_chain(&e))?;
+    let queues = guichet_edge::config::QueuesConfig::from_env().map_err(|e| error_chain(&e))?;
+    let incident_rule = guichet_core::incidents::service::IncidentConfig::from_env()
+        .map_err(|e| error_chain(&e))?;
+    let sdk = guichet_aws::sdk_config().await;
+    let desk = guichet_aws::wiring::desk(&config, &sdk).map_err(|e| error_chain(&e))?;
+    let verification = guichet_aws::wiring::verification(&kyc, &sdk);
+    let attachments = guichet_aws::wiring::attachments(&attachments, &sdk);
+    let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
+    let incidents = guichet_aws::wiring::incidents(&config.tickets_table, incident_rule, &sdk);
     let key = DevKey::load_or_create(&DevKey::default_path()).map_err(|e| error_chain(&e))?;
     let services = Services {
         desk,

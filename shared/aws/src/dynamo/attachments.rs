@@ -1,0 +1,375 @@
+//! The DynamoDB adapter for ticket attachments, in the ticket's own item collection:
+//!
+//! | item             | pk              | sk                       |
+//! |------------------|-----------------|--------------------------|
+//! | attachment       | `TICKET#<ref>`  | `ATTACHMENT#<upload id>` |
+//! | attachment count | `TICKET#<ref>`  | `ATTACHMENT_COUNT`       |
+//!
+//! An attachment's body is JSON (`body`) beside its `state`, which the conditional writes test.
+//! The count of attachments that hold a slot (pending or checked) is its own item rather than an
+//! attribute of the ticket item: the ticket is written whole (a Put), and a later Put of the
+//! ticket would silently reset an attribute it does not know. Issuing is one TransactWriteItems
+//! (the ticket exists; the count is below the limit, incremented; the attachment is new), so the
+//! limit holds under any concurrency; a refusal or an expiry writes the attachment (on the state
+//! it was read in) and gives the slot back in one transaction too.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+
+use crate::dynamo::tickets::{query_all, ticket_pk};
+use guichet_core::attachments::rules::{Attachment, AttachmentState};
+use guichet_core::attachments::service::{AttachmentStore, Issued, Settled};
+use guichet_core::common::reference::TicketReference;
+use guichet_core::common::store::StoreError;
+use guichet_core::tickets::ticket::TicketStatus;
+use guichet_core::verification::rules::UploadId;
+
+type Item = HashMap<String, AttributeValue>;
+
+const TICKET_SK: &str = "TICKET";
+const ATTACHMENT_PREFIX: &str = "ATTACHMENT#";
+const COUNT_SK: &str = "ATTACHMENT_COUNT";
+
+#[derive(Clone)]
+pub struct DynamoAttachmentStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoAttachmentStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u32) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(reference: &TicketReference, sk: impl Into<String>) -> Item {
+    Item::from([
+        ("pk".to_owned(), s(ticket_pk(reference))),
+        ("sk".to_owned(), s(sk)),
+    ])
+}
+
+fn attachment_sk(upload: &UploadId) -> String {
+    format!("{ATTACHMENT_PREFIX}{}", upload.as_str())
+}
+
+fn state_name(state: AttachmentState) -> &'static str {
+    match state {
+        AttachmentState::Pending => "pending",
+        AttachmentState::Checked => "checked",
+        AttachmentState::Refused(_) => "refused",
+        AttachmentState::Expired => "expired",
+    }
+}
+
+fn attachment_item(attachment: &Attachment) -> Result<Item, StoreError> {
+    let mut item = key(&attachment.reference, attachment_sk(&attachment.upload));
+    item.insert("type".into(), s("attachment"));
+    item.insert("state".into(), s(state_name(attachment.state)));
+    item.insert(
+        "body".into(),
+        s(serde_json::to_string(attachment).map_err(backend)?),
+    );
+    Ok(item)
+}
+
+fn attachment_from(item: &Item) -> Result<Attachment, StoreError> {
+    match item.get("body") {
+        Some(AttributeValue::S(text)) => {
+            serde_json::from_str(text).map_err(|_| StoreError::Corrupt { attribute: "body" })
+        }
+        _ => Err(StoreError::Corrupt { attribute: "body" }),
+    }
+}
+
+/// The attachment, written only if it is new (`from: None`, when issued) or still in state
+/// `from` (when settled).
+fn attachment_put(
+    table: &str,
+    attachment: &Attachment,
+    from: Option<AttachmentState>,
+) -> Result<Put, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(attachment_item(attachment)?));
+    let put = match from {
+        None => put.condition_expression("attribute_not_exists(pk)"),
+        Some(from) => put
+            .condition_expression("#state = :from")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":from", s(state_name(from))),
+    };
+    put.build().map_err(backend)
+}
+
+/// The cancellation reasons of a failed transaction, `Err` for any other failure.
+fn cancellation<R>(
+    error: SdkError<TransactWriteItemsError, R>,
+) -> Result<Option<Vec<CancellationReason>>, StoreError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match &error {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                Ok(Some(cancelled.cancellation_reasons().to_vec()))
+            }
+            // Another transaction on the same items is in flight: same as a conflict.
+            TransactWriteItemsError::TransactionInProgressException(_) => Ok(None),
+            _ => Err(backend(error)),
+        },
+        _ => Err(backend(error)),
+    }
+}
+
+fn code(reasons: &[CancellationReason], index: usize) -> &str {
+    reasons
+        .get(index)
+        .and_then(CancellationReason::code)
+        .unwrap_or("None")
+}
+
+impl AttachmentStore for DynamoAttachmentStore {
+    async fn issue(&self, attachment: &Attachment, max: u32) -> Result<Issued, StoreError> {
+        let reference = &attachment.reference;
+        // A closed ticket takes no more attachments, even if it closed after it was read; the
+        // old item, returned when the check fails, tells a closed ticket from a missing one.
+        let ticket_open = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(reference, TICKET_SK)))
+            .condition_expression("attribute_exists(pk) AND #status <> :closed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":closed", s(TicketStatus::Closed.as_str()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(backend)?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(reference, COUNT_SK)))
+            .update_expression("SET #issued = if_not_exists(#issued, :zero) + :one, #type = :type")
+            .condition_expression("attribute_not_exists(#issued) OR #issued < :max")
+            .expression_attribute_names("#issued", "issued")
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max))
+            .expression_attribute_values(":type", s("attachment_count"))
+            .build()
+            .map_err(backend)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(ticket_open)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(attachment_put(&self.table, attachment, None)?)
+                    .build(),
+            )
+            .send()
+            .await;
+        let reasons = match result {
+            Ok(_) => return Ok(Issued::Done),
+            Err(error) => match cancellation(error)? {
+                Some(reasons) => reasons,
+                None => return Ok(Issued::Contended),
+            },
+        };
+        if reasons
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict"))
+        {
+            return Ok(Issued::Contended);
+        }
+        Ok(
+            match (code(&reasons, 0), code(&reasons, 1), code(&reasons, 2)) {
+                ("ConditionalCheckFailed", _, _) => match reasons.first().and_then(|r| r.item()) {
+                    Some(_) => Issued::TicketClosed,
+                    None => Issued::NoTicket,
+                },
+                (_, "ConditionalCheckFailed", _) => Issued::LimitReached,
+                // The upload id was drawn twice: draw another.
+                (_, _, "ConditionalCheckFailed") => Issued::Contended,
+                _ => {
+                    return Err(StoreError::Corrupt {
+                        attribute: "cancellation_reasons",
+                    })
+                }
+            },
+        )
+    }
+
+    async fn attachment(
+        &self,
+        reference: &TicketReference,
+        upload: &UploadId,
+    ) -> Result<Option<Attachment>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(reference, attachment_sk(upload))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item().map(attachment_from).transpose()
+    }
+
+    async fn attachments_of(
+        &self,
+        reference: &TicketReference,
+    ) -> Result<Vec<Attachment>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :attachments)")
+            .expression_attribute_values(":pk", s(ticket_pk(reference)))
+            .expression_attribute_values(":attachments", s(ATTACHMENT_PREFIX))
+            .consistent_read(true);
+        let mut attachments = query_all(query)
+            .await?
+            .iter()
+            .map(attachment_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Upload ids are random: the sort key says nothing of the order.
+        attachments.sort_by(|a, b| {
+            (a.issued_at, a.upload.as_str()).cmp(&(b.issued_at, b.upload.as_str()))
+        });
+        Ok(attachments)
+    }
+
+    async fn settle(
+        &self,
+        attachment: &Attachment,
+        from: AttachmentState,
+    ) -> Result<Settled, StoreError> {
+        if !from.counts() || attachment.counts() {
+            // Its slot does not change (pending to checked): one conditional Put.
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(attachment_item(attachment)?))
+                .condition_expression("#state = :from")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":from", s(state_name(from)))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(Settled::Done),
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(Settled::StateChanged)
+                }
+                Err(error) => Err(backend(error)),
+            };
+        }
+        // Refused or expired: the slot goes back with the write. The count was incremented when
+        // this attachment was issued, and it still held its slot (`from` counts, checked by the
+        // condition), so the slot is given back exactly once.
+        let release = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&attachment.reference, COUNT_SK)))
+            .update_expression("SET #issued = if_not_exists(#issued, :one) - :one")
+            .expression_attribute_names("#issued", "issued")
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(backend)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(attachment_put(&self.table, attachment, Some(from))?)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().update(release).build())
+            .send()
+            .await;
+        let reasons = match result {
+            Ok(_) => return Ok(Settled::Done),
+            Err(error) => match cancellation(error)? {
+                Some(reasons) => reasons,
+                None => return Ok(Settled::Contended),
+            },
+        };
+        if reasons
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict"))
+        {
+            return Ok(Settled::Contended);
+        }
+        if code(&reasons, 0) == "ConditionalCheckFailed" {
+            return Ok(Settled::StateChanged);
+        }
+        Err(StoreError::Corrupt {
+            attribute: "cancellation_reasons",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guichet_core::attachments::rules::attachment_key;
+    use guichet_core::tickets::ticket::Author;
+    use guichet_core::verification::rules::{CheckFailure, ContentType};
+
+    #[test]
+    fn an_attachment_survives_the_round_trip_through_its_item() {
+        let reference = TicketReference::from_random([4; 9]);
+        let upload = UploadId::parse("UP-0123456789ABCDEF").expect("valid");
+        let attachment = Attachment {
+            key: attachment_key(&reference, &upload),
+            upload: upload.clone(),
+            reference: reference.clone(),
+            content_type: ContentType::Heic,
+            size: 42,
+            state: AttachmentState::Refused(CheckFailure::TypeMismatch),
+            issued_at: "2026-11-26T15:00:00Z".parse().expect("valid"),
+            expires_at: "2026-11-26T15:10:00Z".parse().expect("valid"),
+            issued_by: Author::Staff {
+                id: "agent-7".into(),
+            },
+            checked_at: Some("2026-11-26T15:01:00Z".parse().expect("valid")),
+        };
+        let item = attachment_item(&attachment).expect("item");
+        assert_eq!(item["pk"], s(format!("TICKET#{}", reference.as_str())));
+        assert_eq!(item["sk"], s("ATTACHMENT#UP-0123456789ABCDEF"));
+        assert_eq!(item["state"], s("refused"));
+        assert_eq!(attachment_from(&item).expect("readable"), attachment);
+        // The count item is not an attachment, whatever a prefix query returns.
+        assert!(!COUNT_SK.starts_with(ATTACHMENT_PREFIX));
+    }
+}

@@ -1,0 +1,313 @@
+//! The DynamoDB adapter for verification cases, in the tickets' table:
+//!
+//! | item             | pk                  | sk                          | gsi1 (player)                          | gsi2 (review queue, in review only)          |
+//! |------------------|---------------------|-----------------------------|----------------------------------------|----------------------------------------------|
+//! | case             | `CASE#<id>`         | `CASE`                      | `PLAYER#<id>` / `CASE#<opened ms>#<id>`| `REVIEW#standard|senior` / `<0|1>#<submitted ms>#<id>` |
+//! | audit line       | `CASE#<id>`         | `AUDIT#<ms>#<version>#<n>`  |                                        |                                              |
+//! | open-case marker | `PLAYER#<id>`       | `OPENCASE`                  |                                        |                                              |
+//! | upload           | `UPLOAD#<id>`       | `UPLOAD`                    |                                        |                                              |
+//!
+//! A case's body is stored as JSON (`body`) beside the key attributes: the documents list is
+//! read and written whole, always with the case. Each write is one transaction conditioned on
+//! the version it was computed from; the marker makes "one open case per player" a condition
+//! rather than a hope.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use jiff::Timestamp;
+
+use crate::dynamo::tickets::query_all;
+use guichet_core::common::store::StoreError;
+use guichet_core::tickets::ticket::PlayerId;
+use guichet_core::verification::ports::{CaseStore, CaseWrite, PendingUpload, Saved};
+use guichet_core::verification::rules::{
+    AuditEntry, CaseId, CaseStatus, UploadId, VerificationCase,
+};
+
+type Item = HashMap<String, AttributeValue>;
+
+const CASE_SK: &str = "CASE";
+const MARKER_SK: &str = "OPENCASE";
+const UPLOAD_SK: &str = "UPLOAD";
+const AUDIT_PREFIX: &str = "AUDIT#";
+
+#[derive(Clone)]
+pub struct DynamoCaseStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoCaseStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn ms(at: Timestamp) -> String {
+    format!("{:015}", at.as_millisecond().max(0))
+}
+
+fn case_pk(id: &CaseId) -> String {
+    format!("CASE#{}", id.as_str())
+}
+
+fn player_pk(player: &PlayerId) -> String {
+    format!("PLAYER#{}", player.as_str())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_json::to_string(value).map(s).map_err(backend)
+}
+
+fn body<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    match item.get("body") {
+        Some(AttributeValue::S(text)) => {
+            serde_json::from_str(text).map_err(|_| StoreError::Corrupt { attribute: "body" })
+        }
+        _ => Err(StoreError::Corrupt { attribute: "body" }),
+    }
+}
+
+fn case_item(case: &VerificationCase) -> Result<Item, StoreError> {
+    let mut item = Item::from([
+        ("pk".to_owned(), s(case_pk(&case.id))),
+        ("sk".to_owned(), s(CASE_SK)),
+        ("type".to_owned(), s("verification_case")),
+        ("gsi1pk".to_owned(), s(player_pk(&case.player))),
+        (
+            "gsi1sk".to_owned(),
+            s(format!("CASE#{}#{}", ms(case.opened_at), case.id.as_str())),
+        ),
+        ("status".to_owned(), s(case.status.as_str())),
+        ("etag".to_owned(), AttributeValue::N(case.etag.to_string())),
+        ("body".to_owned(), json(case)?),
+    ]);
+    if case.status == CaseStatus::InReview {
+        let queue = if case.needs_senior {
+            "senior"
+        } else {
+            "standard"
+        };
+        let rank = if case.blocks_withdrawal() { 0 } else { 1 };
+        let submitted = case.submitted_at.unwrap_or(case.updated_at);
+        item.insert("gsi2pk".into(), s(format!("REVIEW#{queue}")));
+        item.insert(
+            "gsi2sk".into(),
+            s(format!("{rank}#{}#{}", ms(submitted), case.id.as_str())),
+        );
+    }
+    Ok(item)
+}
+
+fn audit_item(case: &VerificationCase, n: usize, entry: &AuditEntry) -> Result<Item, StoreError> {
+    Ok(Item::from([
+        ("pk".to_owned(), s(case_pk(&case.id))),
+        (
+            "sk".to_owned(),
+            s(format!(
+                "{AUDIT_PREFIX}{}#{:06}#{n:02}",
+                ms(entry.at),
+                case.version
+            )),
+        ),
+        ("type".to_owned(), s("audit")),
+        ("body".to_owned(), json(entry)?),
+    ]))
+}
+
+fn upload_item(upload: &PendingUpload) -> Result<Item, StoreError> {
+    Ok(Item::from([
+        (
+            "pk".to_owned(),
+            s(format!("UPLOAD#{}", upload.upload.as_str())),
+        ),
+        ("sk".to_owned(), s(UPLOAD_SK)),
+        ("type".to_owned(), s("upload")),
+        ("body".to_owned(), json(upload)?),
+    ]))
+}
+
+fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map_err(backend)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+impl CaseStore for DynamoCaseStore {
+    async fn save(&self, write: CaseWrite<'_>) -> Result<Saved, StoreError> {
+        let case = write.case;
+        let mut items = Vec::new();
+        let mut case_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(case_item(case)?));
+        case_put = if write.expected_etag == 0 {
+            case_put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            case_put
+                .condition_expression("#etag = :expected")
+                .expression_attribute_names("#etag", "etag")
+                .expression_attribute_values(
+                    ":expected",
+                    AttributeValue::N(write.expected_etag.to_string()),
+                )
+        };
+        items.push(
+            TransactWriteItem::builder()
+                .put(case_put.build().map_err(backend)?)
+                .build(),
+        );
+        let marker_key = Item::from([
+            ("pk".to_owned(), s(player_pk(&case.player))),
+            ("sk".to_owned(), s(MARKER_SK)),
+        ]);
+        if write.expected_etag == 0 {
+            let mut marker = marker_key.clone();
+            marker.insert("case_id".into(), s(case.id.as_str()));
+            items.push(put(&self.table, marker, Some("attribute_not_exists(pk)"))?);
+        } else if !case.is_open() {
+            // The case closed: the player may have a new one. Only this case's marker goes.
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(marker_key))
+                .condition_expression("attribute_not_exists(pk) OR case_id = :id")
+                .expression_attribute_values(":id", s(case.id.as_str()))
+                .build()
+                .map_err(backend)?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        for (n, entry) in write.audit.iter().enumerate() {
+            items.push(put(&self.table, audit_item(case, n, entry)?, None)?);
+        }
+        if let Some(upload) = write.upload {
+            items.push(put(&self.table, upload_item(upload)?, None)?);
+        }
+        for message in write.outbox {
+            items.push(put(
+                &self.table,
+                crate::dynamo::tickets::outbox_item(message),
+                Some("attribute_not_exists(pk)"),
+            )?);
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Saved::Done),
+            Err(SdkError::ServiceError(service)) => match service.err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    let failed = |i: usize| {
+                        cancelled
+                            .cancellation_reasons()
+                            .get(i)
+                            .and_then(|r| r.code())
+                            .is_some_and(|c| {
+                                c == "ConditionalCheckFailed" || c == "TransactionConflict"
+                            })
+                    };
+                    if write.expected_etag == 0 && failed(1) && !failed(0) {
+                        Ok(Saved::PlayerHasOpenCase)
+                    } else {
+                        Ok(Saved::Stale)
+                    }
+                }
+                _ => Err(backend(SdkError::ServiceError(service))),
+            },
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn case(&self, id: &CaseId) -> Result<Option<VerificationCase>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(case_pk(id)))
+            .key("sk", s(CASE_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item().map(body).transpose()
+    }
+
+    async fn cases_of(&self, player: &PlayerId) -> Result<Vec<VerificationCase>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(crate::dynamo::tickets::PLAYER_INDEX)
+            .key_condition_expression("gsi1pk = :player AND begins_with(gsi1sk, :cases)")
+            .expression_attribute_values(":player", s(player_pk(player)))
+            .expression_attribute_values(":cases", s("CASE#"))
+            .scan_index_forward(false);
+        query_all(query).await?.iter().map(body).collect()
+    }
+
+    async fn upload(&self, id: &UploadId) -> Result<Option<PendingUpload>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("UPLOAD#{}", id.as_str())))
+            .key("sk", s(UPLOAD_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item().map(body).transpose()
+    }
+
+    async fn audit_of(&self, id: &CaseId) -> Result<Vec<AuditEntry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :audit)")
+            .expression_attribute_values(":pk", s(case_pk(id)))
+            .expression_attribute_values(":audit", s(AUDIT_PREFIX))
+            .consistent_read(true);
+        query_all(query).await?.iter().map(body).collect()
+    }
+
+    async fn review_queue(
+        &self,
+        senior: bool,
+        limit: u16,
+    ) -> Result<Vec<VerificationCase>, StoreError> {
+        let queue = if senior { "senior" } else { "standard" };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(crate::dynamo::tickets::QUEUE_INDEX)
+            .key_condition_expression("gsi2pk = :queue")
+            .expression_attribute_values(":queue", s(format!("REVIEW#{queue}")))
+            .limit(i32::from(limit))
+            .send()
+            .await
+            .map_err(backend)?;
+        output.items().iter().map(body).collect()
+    }
+}

@@ -1,0 +1,267 @@
+//! The DynamoDB adapter of [`DeliveryLedger`]: one record per notification in the tickets
+//! table, beside nothing else (its own partition, so it is read and written by key only):
+//!
+//! | item              | pk                     | sk         |
+//! |-------------------|------------------------|------------|
+//! | delivery record   | `NOTIFICATION#<id>`    | `DELIVERY` |
+//!
+//! Attributes: `state` (`sending`, `sent`, `no_address`), `lease_until` (epoch milliseconds, a
+//! number so the claim's condition compares it as one), `provider_message_id` and `sent_at` once
+//! sent, and `expires_at` (epoch seconds), the table's TTL attribute. No address, subject or body
+//! is ever stored here.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::Client;
+use jiff::{SignedDuration, Timestamp};
+
+use guichet_core::common::store::StoreError;
+use guichet_core::notifications::sender::{Claim, DeliveryLedger, Settled};
+use guichet_core::outbox::rules::MessageId;
+
+type Item = HashMap<String, AttributeValue>;
+
+const DELIVERY_SK: &str = "DELIVERY";
+const SENDING: &str = "sending";
+const SENT: &str = "sent";
+const NO_ADDRESS: &str = "no_address";
+
+/// How long a record is kept. A duplicate can only come from SQS (at most 14 days' retention,
+/// dead-letter queue included) or the outbox relay (minutes): past that the record guards
+/// nothing, and the ticket keeps its own copy of the notification.
+const RETENTION: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+#[derive(Clone)]
+pub struct DynamoDeliveryLedger {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDeliveryLedger {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn read(&self, id: &MessageId) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(output.item().cloned())
+    }
+
+    async fn settle(
+        &self,
+        id: &MessageId,
+        state: &str,
+        at: Timestamp,
+        provider_message_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut item = key(id);
+        item.insert("type".into(), s("notification_delivery"));
+        item.insert("state".into(), s(state));
+        item.insert("settled_at".into(), s(at.to_string()));
+        item.insert("expires_at".into(), expiry(at));
+        if let Some(provider_message_id) = provider_message_id {
+            item.insert("provider_message_id".into(), s(provider_message_id));
+            item.insert("sent_at".into(), s(at.to_string()));
+        }
+        // Unconditional: settling is the end of this attempt's claim, and both settled states
+        // are final, so overwriting either with the other loses nothing that matters.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn millis(at: Timestamp) -> AttributeValue {
+    AttributeValue::N(at.as_millisecond().to_string())
+}
+
+fn expiry(from: Timestamp) -> AttributeValue {
+    AttributeValue::N((from + RETENTION).as_second().to_string())
+}
+
+pub fn delivery_pk(id: &MessageId) -> String {
+    format!("NOTIFICATION#{id}")
+}
+
+fn key(id: &MessageId) -> Item {
+    Item::from([
+        ("pk".to_owned(), s(delivery_pk(id))),
+        ("sk".to_owned(), s(DELIVERY_SK)),
+    ])
+}
+
+/// What a record that refused a claim says.
+fn refusal(item: &Item) -> Result<Claim, StoreError> {
+    let state = match item.get("state") {
+        Some(AttributeValue::S(state)) => state.as_str(),
+        _ => return Err(StoreError::Corrupt { attribute: "state" }),
+    };
+    match state {
+        SENT => Ok(Claim::Settled(Settled::Sent)),
+        NO_ADDRESS => Ok(Claim::Settled(Settled::NoAddress)),
+        SENDING => {
+            let until = match item.get("lease_until") {
+                Some(AttributeValue::N(ms)) => ms
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+                _ => None,
+            }
+            .ok_or(StoreError::Corrupt {
+                attribute: "lease_until",
+            })?;
+            Ok(Claim::Held { until })
+        }
+        _ => Err(StoreError::Corrupt { attribute: "state" }),
+    }
+}
+
+impl DeliveryLedger for DynamoDeliveryLedger {
+    async fn claim(
+        &self,
+        id: &MessageId,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, StoreError> {
+        let mut item = key(id);
+        item.insert("type".into(), s("notification_delivery"));
+        item.insert("state".into(), s(SENDING));
+        item.insert("lease_until".into(), millis(lease_until));
+        item.insert("claimed_at".into(), s(now.to_string()));
+        // A claim whose attempt died and whose message was dead-lettered must not stay forever.
+        item.insert("expires_at".into(), expiry(now));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            // `#state`, `#lease`: moto mis-handles some bare attribute names.
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#state = :sending AND #lease < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_values(":sending", s(SENDING))
+            .expression_attribute_values(":now", millis(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(Claim::Claimed),
+            Err(error) => error,
+        };
+        let SdkError::ServiceError(service) = &error else {
+            return Err(backend(error));
+        };
+        let PutItemError::ConditionalCheckFailedException(refused) = service.err() else {
+            return Err(backend(error));
+        };
+        // The refusing record comes back with the error; read it if the service did not send it.
+        let existing = match refused.item() {
+            Some(item) if !item.is_empty() => Some(item.clone()),
+            _ => self.read(id).await?,
+        };
+        match existing {
+            Some(item) => refusal(&item),
+            // Released between the refusal and the read: another attempt is in the middle of
+            // it, so this one defers to the next redelivery.
+            None => Ok(Claim::Held { until: now }),
+        }
+    }
+
+    async fn mark_sent(
+        &self,
+        id: &MessageId,
+        provider_message_id: &str,
+        sent_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.settle(id, SENT, sent_at, Some(provider_message_id))
+            .await
+    }
+
+    async fn mark_no_address(&self, id: &MessageId, at: Timestamp) -> Result<(), StoreError> {
+        self.settle(id, NO_ADDRESS, at, None).await
+    }
+
+    async fn release(&self, id: &MessageId, lease_until: Timestamp) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            // Only this attempt's own lease: a later attempt may have taken over an expired one.
+            .condition_expression("#state = :sending AND #lease = :mine")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_values(":sending", s(SENDING))
+            .expression_attribute_values(":mine", millis(lease_until))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // No longer ours (taken over, or settled): nothing to give back.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusing_record_says_why() {
+        let id = MessageId::from_bytes([1; 16]);
+        let mut item = key(&id);
+        item.insert("state".into(), s(SENT));
+        assert_eq!(refusal(&item).expect("read"), Claim::Settled(Settled::Sent));
+        item.insert("state".into(), s(NO_ADDRESS));
+        assert_eq!(
+            refusal(&item).expect("read"),
+            Claim::Settled(Settled::NoAddress)
+        );
+        let until: Timestamp = "2026-11-26T15:02:00Z".parse().expect("valid");
+        item.insert("state".into(), s(SENDING));
+        item.insert("lease_until".into(), millis(until));
+        assert_eq!(refusal(&item).expect("read"), Claim::Held { until });
+        item.insert("state".into(), s("lost"));
+        assert!(matches!(
+            refusal(&item),
+            Err(StoreError::Corrupt { attribute: "state" })
+        ));
+        assert_eq!(
+            key(&id).get("pk"),
+            Some(&s(format!("NOTIFICATION#{}", "01".repeat(16))))
+        );
+    }
+}

@@ -1,0 +1,763 @@
+//! The DynamoDB adapter for multi-player incidents, in the tickets table:
+//!
+//! | item            | pk                   | sk                          |
+//! |-----------------|----------------------|-----------------------------|
+//! | report index    | `SUBJECT#<key>`      | `REPORT#<received ms>#<ref>`|
+//! | subject marker  | `SUBJECT#<key>`      | `INCIDENT`                  |
+//! | incident        | `INCIDENT#<id>`      | `INCIDENT`                  |
+//! | link            | `INCIDENT#<id>`      | `LINK#<ref>`                |
+//! | status update   | `INCIDENT#<id>`      | `UPDATE#<seq>`              |
+//!
+//! An incident that is not resolved is also in the sparse `gsi2` under `INCIDENTS#<team>` /
+//! `<created ms>#<id>` (the team's current incidents, newest first); the resolution removes
+//! those two attributes in its own update, so the index holds only what is under way.
+//!
+//! `<key>` is the subject's normalised key (`game:roulette royale`). A subject's reports in a
+//! window are one consistent `Query` on its partition (a `BETWEEN` on the sort key); its marker
+//! names the current incident and is created with it under `attribute_not_exists(pk) OR
+//! state = resolved`, so concurrent reports open one incident. An incident and its links and
+//! updates are one item collection, read by one `Query`.
+//!
+//! The incident item keeps its creation-time fields as JSON (`data`) and the fields that change
+//! as attributes of their own (`status`, `version`, `updated_at`, `resolved_at`,
+//! `escalation_state`), which win over `data` when read: a status update and the escalation's
+//! progress are `UpdateItem`s of disjoint attributes, so neither can undo the other.
+//!
+//! Linking and unlinking update the ticket item in place (its `linked_incident`, `priority`, the
+//! queue sort key `gsi2sk` that carries the priority, `version` and `updated_at`) under its
+//! version, with the link and a history line, in one `TransactWriteItems`. The ticket item's
+//! layout is `dynamo.rs`'s: the queue sort key and the history lines are built by its functions
+//! (the integration tests read them back through `DynamoTicketStore`).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use jiff::Timestamp;
+
+use crate::dynamo::tickets::{
+    backend, change_history_items, from_json, get_s, json_attribute as json, number, opt_s,
+    page_of, query_all, read_collection, s, sortable, ticket_pk, ticket_queue_sk, timestamp,
+    QUEUE_INDEX, TICKET_SK,
+};
+use guichet_core::common::paging::Page;
+use guichet_core::common::reference::TicketReference;
+use guichet_core::common::store::StoreError;
+use guichet_core::incidents::rules::{
+    EscalationProgress, Incident, IncidentId, IncidentStatus, IncidentUpdate, Link, Report,
+    Subject, SubjectMarker,
+};
+use guichet_core::incidents::service::{
+    IncidentRecord, IncidentStart, IncidentStore, LinkWrite, Opened,
+};
+use guichet_core::outbox::rules::OutboxMessage;
+use guichet_core::tickets::ports::Updated;
+use guichet_core::tickets::ticket::{Team, Ticket};
+use guichet_core::tickets::workflow::Change;
+
+type Item = HashMap<String, AttributeValue>;
+
+const REPORT_PREFIX: &str = "REPORT#";
+const MARKER_SK: &str = "INCIDENT";
+const INCIDENT_SK: &str = "INCIDENT";
+const LINK_PREFIX: &str = "LINK#";
+const UPDATE_PREFIX: &str = "UPDATE#";
+/// Sorts after every `REPORT#<digits>` key: the open end of a window.
+const REPORTS_END: &str = "REPORT#~";
+
+#[derive(Clone)]
+pub struct DynamoIncidentStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoIncidentStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn subject_pk(subject: &Subject) -> String {
+    format!("SUBJECT#{}", subject.key())
+}
+
+fn incident_pk(id: &IncidentId) -> String {
+    format!("INCIDENT#{id}")
+}
+
+fn key(pk: String, sk: impl Into<String>) -> Item {
+    Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn names(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn report_item(subject: &Subject, report: &Report) -> Item {
+    let mut item = key(
+        subject_pk(subject),
+        format!(
+            "{REPORT_PREFIX}{}#{}",
+            sortable(report.received_at),
+            report.reference.as_str()
+        ),
+    );
+    item.insert("type".into(), s("incident_report"));
+    item.insert("reference".into(), s(report.reference.as_str()));
+    item.insert("received_at".into(), s(report.received_at.to_string()));
+    item
+}
+
+fn report_from(item: &Item) -> Result<Report, StoreError> {
+    Ok(Report {
+        reference: TicketReference::parse(get_s(item, "reference")?).map_err(|_| {
+            StoreError::Corrupt {
+                attribute: "reference",
+            }
+        })?,
+        received_at: timestamp(item, "received_at")?,
+    })
+}
+
+fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
+    let mut item = key(incident_pk(&incident.id), INCIDENT_SK);
+    item.insert("type".into(), s("incident"));
+    item.insert("data".into(), json(incident)?);
+    item.insert("status".into(), s(incident.status.as_str()));
+    item.insert("version".into(), n(incident.version));
+    item.insert("updated_at".into(), s(incident.updated_at.to_string()));
+    item.insert(
+        "escalation_state".into(),
+        s(incident.escalation.state.as_str()),
+    );
+    if incident.status != IncidentStatus::Resolved {
+        item.insert("gsi2pk".into(), s(current_pk(incident.team)));
+        item.insert(
+            "gsi2sk".into(),
+            s(current_sk(incident.created_at, &incident.id)),
+        );
+    }
+    Ok(item)
+}
+
+fn current_pk(team: Team) -> String {
+    format!("INCIDENTS#{}", team.as_str())
+}
+
+fn current_sk(created_at: Timestamp, id: &IncidentId) -> String {
+    format!("{}#{}", sortable(created_at), id.as_str())
+}
+
+/// `data` as created, overlaid with the attributes that change afterwards.
+fn incident_from(item: &Item) -> Result<Incident, StoreError> {
+    let mut incident: Incident = from_json(item)?;
+    incident.status = IncidentStatus::parse(get_s(item, "status")?).ok_or(StoreError::Corrupt {
+        attribute: "status",
+    })?;
+    incident.version = number(item, "version")?;
+    incident.updated_at = timestamp(item, "updated_at")?;
+    incident.resolved_at = match opt_s(item, "resolved_at") {
+        Some(_) => Some(timestamp(item, "resolved_at")?),
+        None => None,
+    };
+    incident.escalation.state =
+        EscalationProgress::parse(get_s(item, "escalation_state")?).ok_or(StoreError::Corrupt {
+            attribute: "escalation_state",
+        })?;
+    Ok(incident)
+}
+
+fn marker_item(incident: &Incident) -> Item {
+    let mut item = key(subject_pk(&incident.subject), MARKER_SK);
+    item.insert("type".into(), s("subject_marker"));
+    item.insert("incident_id".into(), s(incident.id.as_str()));
+    item.insert("state".into(), s("open"));
+    item
+}
+
+fn marker_from(item: &Item) -> Result<SubjectMarker, StoreError> {
+    Ok(SubjectMarker {
+        incident: IncidentId::parse(get_s(item, "incident_id")?).ok_or(StoreError::Corrupt {
+            attribute: "incident_id",
+        })?,
+        resolved_at: match get_s(item, "state")? {
+            "open" => None,
+            "resolved" => Some(timestamp(item, "resolved_at")?),
+            _ => return Err(StoreError::Corrupt { attribute: "state" }),
+        },
+    })
+}
+
+fn link_item(incident: &IncidentId, link: &Link) -> Result<Item, StoreError> {
+    let mut item = key(
+        incident_pk(incident),
+        format!("{LINK_PREFIX}{}", link.reference.as_str()),
+    );
+    item.insert("type".into(), s("incident_link"));
+    item.insert("data".into(), json(link)?);
+    Ok(item)
+}
+
+fn update_item(incident: &IncidentId, update: &IncidentUpdate) -> Result<Item, StoreError> {
+    let mut item = key(
+        incident_pk(incident),
+        format!("{UPDATE_PREFIX}{:010}", update.seq),
+    );
+    item.insert("type".into(), s("incident_update"));
+    item.insert("data".into(), json(update)?);
+    Ok(item)
+}
+
+fn put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .build()
+                .map_err(backend)?,
+        )
+        .build())
+}
+
+/// The ticket's fields a link or unlink changes, in place, under the version it was read at.
+/// The queue sort key follows the priority for tickets still in a queue (the index is sparse:
+/// resolved and closed tickets have none, and must not get one back).
+fn ticket_update(
+    table: &str,
+    ticket: &Ticket,
+    expected_version: u64,
+    incident: &IncidentId,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut set = vec!["#p = :priority", "#v = :next", "#u = :updated_at"];
+    let mut attribute_names = names(&[
+        ("#p", "priority"),
+        ("#v", "version"),
+        ("#u", "updated_at"),
+        ("#li", "linked_incident"),
+    ]);
+    let mut values = HashMap::from([
+        (":priority".to_owned(), s(ticket.priority.as_str())),
+        (":next".to_owned(), n(ticket.version)),
+        (":updated_at".to_owned(), s(ticket.updated_at.to_string())),
+        (":expected".to_owned(), n(expected_version)),
+        (":incident".to_owned(), s(incident.as_str())),
+    ]);
+    if let Some(sk) = ticket_queue_sk(ticket) {
+        set.push("#q = :queue");
+        attribute_names.insert("#q".into(), "gsi2sk".into());
+        values.insert(":queue".into(), s(sk));
+    }
+    let (expression, condition) = if ticket.linked_incident.is_some() {
+        set.push("#li = :incident");
+        (
+            format!("SET {}", set.join(", ")),
+            "#v = :expected AND attribute_not_exists(#li)",
+        )
+    } else {
+        (
+            format!("SET {} REMOVE #li", set.join(", ")),
+            "#v = :expected AND #li = :incident",
+        )
+    };
+    Ok(TransactWriteItem::builder()
+        .update(
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(key(ticket_pk(&ticket.reference), TICKET_SK)))
+                .update_expression(expression)
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(attribute_names))
+                .set_expression_attribute_values(Some(values))
+                .build()
+                .map_err(backend)?,
+        )
+        .build())
+}
+
+/// The incident must not be resolved when a link changes: its record is final then.
+fn incident_not_resolved(table: &str, id: &IncidentId) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder()
+        .condition_check(
+            ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key(incident_pk(id), INCIDENT_SK)))
+                .condition_expression("attribute_exists(pk) AND #s <> :resolved")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":resolved", s(IncidentStatus::Resolved.as_str()))
+                .build()
+                .map_err(backend)?,
+        )
+        .build())
+}
+
+/// Why a transaction was refused, when it was refused for a reason we expect: a condition (or
+/// a concurrent transaction on the same items). `None` for anything else (a real failure).
+fn cancellation<E>(
+    error: &SdkError<TransactWriteItemsError, E>,
+) -> Option<Vec<CancellationReason>> {
+    match error {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                Some(cancelled.cancellation_reasons().to_vec())
+            }
+            TransactWriteItemsError::TransactionInProgressException(_) => Some(Vec::new()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn failed(reasons: &[CancellationReason], index: usize) -> bool {
+    reasons
+        .get(index)
+        .and_then(|r| r.code())
+        .is_some_and(|code| code == "ConditionalCheckFailed")
+}
+
+impl DynamoIncidentStore {
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Vec<CancellationReason>>, StoreError> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Ok(())),
+            Err(error) => match cancellation(&error) {
+                Some(reasons) => Ok(Err(reasons)),
+                None => Err(backend(error)),
+            },
+        }
+    }
+
+    /// Link and unlink: the ticket first (index 0), the incident's check last.
+    async fn change_link(
+        &self,
+        incident: &IncidentId,
+        change: &Change,
+        link: Option<&Link>,
+    ) -> Result<LinkWrite, StoreError> {
+        let mut items = vec![ticket_update(
+            &self.table,
+            &change.ticket,
+            change.expected_version,
+            incident,
+        )?];
+        match link {
+            Some(link) => items.push(put(
+                &self.table,
+                link_item(incident, link)?,
+                "attribute_not_exists(pk)",
+            )?),
+            None => items.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(
+                                incident_pk(incident),
+                                format!("{LINK_PREFIX}{}", change.ticket.reference.as_str()),
+                            )))
+                            .condition_expression("attribute_exists(pk)")
+                            .build()
+                            .map_err(backend)?,
+                    )
+                    .build(),
+            ),
+        }
+        // Keyed as `DynamoTicketStore::update` keys a change's lines.
+        for line in change_history_items(change) {
+            items.push(put(&self.table, line, "attribute_not_exists(pk)")?);
+        }
+        let check = items.len();
+        items.push(incident_not_resolved(&self.table, incident)?);
+        Ok(match self.transact(items).await? {
+            Ok(()) => LinkWrite::Done,
+            Err(reasons) if failed(&reasons, check) => LinkWrite::IncidentResolved,
+            // The ticket's version or link state moved, or a concurrent transaction: read again.
+            Err(_) => LinkWrite::Stale,
+        })
+    }
+}
+
+impl IncidentStore for DynamoIncidentStore {
+    async fn index_report(&self, subject: &Subject, report: &Report) -> Result<(), StoreError> {
+        // Unconditional: the same report always writes the same item.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(report_item(subject, report)))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn reports_since(
+        &self,
+        subject: &Subject,
+        from: Timestamp,
+    ) -> Result<Vec<Report>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :end")
+            .expression_attribute_values(":pk", s(subject_pk(subject)))
+            .expression_attribute_values(":from", s(format!("{REPORT_PREFIX}{}", sortable(from))))
+            .expression_attribute_values(":end", s(REPORTS_END))
+            .consistent_read(true);
+        query_all(query).await?.iter().map(report_from).collect()
+    }
+
+    async fn marker(&self, subject: &Subject) -> Result<Option<SubjectMarker>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(subject_pk(subject), MARKER_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item().map(marker_from).transpose()
+    }
+
+    async fn open(&self, incident: &Incident) -> Result<Opened, StoreError> {
+        let marker = TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(marker_item(incident)))
+                    .condition_expression("attribute_not_exists(pk) OR #state = :resolved")
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_values(":resolved", s("resolved"))
+                    .build()
+                    .map_err(backend)?,
+            )
+            .build();
+        let items = vec![
+            marker,
+            put(
+                &self.table,
+                incident_item(incident)?,
+                "attribute_not_exists(pk)",
+            )?,
+        ];
+        Ok(match self.transact(items).await? {
+            Ok(()) => Opened::Created,
+            // The marker's condition (another report opened one first) or a transaction racing
+            // on it: either way the caller reads the marker again.
+            Err(_) => Opened::SubjectTaken,
+        })
+    }
+
+    async fn current(
+        &self,
+        team: Team,
+        limit: u16,
+        start: Option<&IncidentStart>,
+    ) -> Result<Page<Incident, IncidentStart>, StoreError> {
+        let exclusive_start = start.map(|start| {
+            Item::from([
+                ("pk".to_owned(), s(incident_pk(&start.id))),
+                ("sk".to_owned(), s(INCIDENT_SK)),
+                ("gsi2pk".to_owned(), s(current_pk(team))),
+                (
+                    "gsi2sk".to_owned(),
+                    s(current_sk(start.created_at, &start.id)),
+                ),
+            ])
+        });
+        // One more than asked tells whether a page follows.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(QUEUE_INDEX)
+            .key_condition_expression("gsi2pk = :team")
+            .expression_attribute_values(":team", s(current_pk(team)))
+            .scan_index_forward(false)
+            .limit(i32::from(limit) + 1)
+            .set_exclusive_start_key(exclusive_start)
+            .send()
+            .await
+            .map_err(backend)?;
+        page_of(output.items(), limit, incident_from, |last| IncidentStart {
+            created_at: last.created_at,
+            id: last.id.clone(),
+        })
+    }
+
+    async fn read(&self, id: &IncidentId) -> Result<Option<IncidentRecord>, StoreError> {
+        let mut incident = None;
+        let mut links: Vec<Link> = Vec::new();
+        let mut updates = Vec::new();
+        for item in read_collection(&self.client, &self.table, incident_pk(id)).await? {
+            match get_s(&item, "sk")? {
+                INCIDENT_SK => incident = Some(incident_from(&item)?),
+                sk if sk.starts_with(LINK_PREFIX) => links.push(from_json(&item)?),
+                // Sorted by their zero-padded sequence already.
+                sk if sk.starts_with(UPDATE_PREFIX) => updates.push(from_json(&item)?),
+                _ => {}
+            }
+        }
+        links.sort_by(|a, b| {
+            (a.linked_at, a.reference.as_str()).cmp(&(b.linked_at, b.reference.as_str()))
+        });
+        Ok(incident.map(|incident| IncidentRecord {
+            incident,
+            links,
+            updates,
+        }))
+    }
+
+    async fn link(
+        &self,
+        incident: &IncidentId,
+        change: &Change,
+        link: &Link,
+    ) -> Result<LinkWrite, StoreError> {
+        self.change_link(incident, change, Some(link)).await
+    }
+
+    async fn unlink(
+        &self,
+        incident: &IncidentId,
+        change: &Change,
+    ) -> Result<LinkWrite, StoreError> {
+        self.change_link(incident, change, None).await
+    }
+
+    async fn save_status(
+        &self,
+        incident: &Incident,
+        expected_version: u64,
+        update: &IncidentUpdate,
+        fan_out: &OutboxMessage,
+    ) -> Result<Updated, StoreError> {
+        let mut set = vec!["#s = :status", "#v = :next", "#u = :updated_at"];
+        let mut attribute_names =
+            names(&[("#s", "status"), ("#v", "version"), ("#u", "updated_at")]);
+        let mut values = HashMap::from([
+            (":status".to_owned(), s(incident.status.as_str())),
+            (":next".to_owned(), n(incident.version)),
+            (":updated_at".to_owned(), s(incident.updated_at.to_string())),
+            (":expected".to_owned(), n(expected_version)),
+        ]);
+        if let Some(resolved_at) = incident.resolved_at {
+            set.push("#r = :resolved_at");
+            attribute_names.insert("#r".into(), "resolved_at".into());
+            values.insert(":resolved_at".into(), s(resolved_at.to_string()));
+        }
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(incident_pk(&incident.id), INCIDENT_SK)))
+                        .update_expression(if incident.resolved_at.is_some() {
+                            // Out of the team's current incidents.
+                            format!("SET {} REMOVE gsi2pk, gsi2sk", set.join(", "))
+                        } else {
+                            format!("SET {}", set.join(", "))
+                        })
+                        .condition_expression("#v = :expected")
+                        .set_expression_attribute_names(Some(attribute_names))
+                        .set_expression_attribute_values(Some(values))
+                        .build()
+                        .map_err(backend)?,
+                )
+                .build(),
+            put(
+                &self.table,
+                update_item(&incident.id, update)?,
+                "attribute_not_exists(pk)",
+            )?,
+            // The fan-out's first page, relayed by the caller or the outbox sweep.
+            put(
+                &self.table,
+                crate::dynamo::tickets::outbox_item(fan_out),
+                "attribute_not_exists(pk)",
+            )?,
+        ];
+        if let Some(resolved_at) = incident.resolved_at {
+            // The subject's next reports count from here, towards a new incident.
+            items.push(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(subject_pk(&incident.subject), MARKER_SK)))
+                            .update_expression("SET #state = :resolved, #r = :resolved_at")
+                            .condition_expression("#i = :incident")
+                            .set_expression_attribute_names(Some(names(&[
+                                ("#state", "state"),
+                                ("#r", "resolved_at"),
+                                ("#i", "incident_id"),
+                            ])))
+                            .set_expression_attribute_values(Some(HashMap::from([
+                                (":resolved".to_owned(), s("resolved")),
+                                (":resolved_at".to_owned(), s(resolved_at.to_string())),
+                                (":incident".to_owned(), s(incident.id.as_str())),
+                            ])))
+                            .build()
+                            .map_err(backend)?,
+                    )
+                    .build(),
+            );
+        }
+        Ok(match self.transact(items).await? {
+            Ok(()) => Updated::Done,
+            Err(_) => Updated::Stale,
+        })
+    }
+
+    async fn settle_escalation(
+        &self,
+        id: &IncidentId,
+        state: EscalationProgress,
+    ) -> Result<Updated, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(incident_pk(id), INCIDENT_SK)))
+            .update_expression("SET #e = :state")
+            .condition_expression("#e = :pending")
+            .expression_attribute_names("#e", "escalation_state")
+            .expression_attribute_values(":state", s(state.as_str()))
+            .expression_attribute_values(":pending", s(EscalationProgress::Pending.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Updated::Done),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(Updated::Stale)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dynamo::tickets::queue_sk;
+    use guichet_core::incidents::rules::{open, Opening};
+    use guichet_core::outbox::rules::MessageId;
+    use guichet_core::tickets::ticket::Priority;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("valid")
+    }
+
+    fn incident() -> Incident {
+        open(Opening {
+            id: IncidentId::from_random([7; 12]),
+            subject: Subject::from_report(Some("Roulette  Royale"), None).expect("named"),
+            trigger: TicketReference::from_random([4; 9]),
+            reports: 3,
+            threshold: 3,
+            window: jiff::SignedDuration::from_mins(60),
+            window_start: at("2026-11-26T14:00:00Z"),
+            escalation_id: MessageId::from_bytes([9; 16]),
+            at: at("2026-11-26T15:00:00Z"),
+        })
+    }
+
+    #[test]
+    fn an_incident_survives_its_item_and_its_changing_fields_win() {
+        let incident = incident();
+        let mut item = incident_item(&incident).expect("item");
+        assert_eq!(
+            item.get("pk"),
+            Some(&s(format!("INCIDENT#{}", incident.id)))
+        );
+        assert_eq!(incident_from(&item).expect("readable"), incident);
+        item.insert("status".into(), s("resolved"));
+        item.insert("version".into(), n(2));
+        item.insert("resolved_at".into(), s("2026-11-26T16:00:00Z"));
+        item.insert("escalation_state".into(), s("requested"));
+        let read = incident_from(&item).expect("readable");
+        assert_eq!(read.status, IncidentStatus::Resolved);
+        assert_eq!(read.version, 2);
+        assert_eq!(read.resolved_at, Some(at("2026-11-26T16:00:00Z")));
+        assert_eq!(read.escalation.state, EscalationProgress::Requested);
+        item.insert("escalation_state".into(), s("sideways"));
+        assert!(matches!(
+            incident_from(&item),
+            Err(StoreError::Corrupt {
+                attribute: "escalation_state"
+            })
+        ));
+    }
+
+    #[test]
+    fn reports_sort_by_time_under_their_subject() {
+        let subject = Subject::from_report(Some("Roulette Royale"), None).expect("named");
+        let report = Report {
+            reference: TicketReference::from_random([1; 9]),
+            received_at: at("2026-11-26T15:00:00.123Z"),
+        };
+        let item = report_item(&subject, &report);
+        assert_eq!(item.get("pk"), Some(&s("SUBJECT#game:roulette royale")));
+        let Some(AttributeValue::S(sk)) = item.get("sk") else {
+            panic!("sort key")
+        };
+        assert_eq!(
+            sk,
+            &format!("REPORT#001795705200123#{}", report.reference.as_str())
+        );
+        assert!(sk.as_str() < REPORTS_END);
+        assert_eq!(report_from(&item).expect("readable"), report);
+    }
+
+    #[test]
+    fn the_marker_says_open_or_when_resolved() {
+        let incident = incident();
+        let mut item = marker_item(&incident);
+        assert_eq!(
+            marker_from(&item).expect("readable"),
+            SubjectMarker {
+                incident: incident.id.clone(),
+                resolved_at: None
+            }
+        );
+        item.insert("state".into(), s("resolved"));
+        item.insert("resolved_at".into(), s("2026-11-26T16:00:00Z"));
+        assert_eq!(
+            marker_from(&item).expect("readable").resolved_at,
+            Some(at("2026-11-26T16:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn the_queue_key_carries_the_new_priority() {
+        let reference = TicketReference::from_random([1; 9]);
+        assert_eq!(
+            queue_sk(Priority::Urgent, at("2026-11-26T15:00:00Z"), &reference),
+            format!("1#001795705200000#{}", reference.as_str())
+        );
+    }
+}

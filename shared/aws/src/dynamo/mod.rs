@@ -1,0 +1,7 @@
+//! The DynamoDB adapters, one file per area's store, over the one table of tickets.
+
+pub mod attachments;
+pub mod cases;
+pub mod deliveries;
+pub mod incidents;
+pub mod tickets;

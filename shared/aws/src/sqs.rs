@@ -1,0 +1,81 @@
+//! The SQS adapter: the escalations, notifications and incident-updates queues the outbox feeds, and the
+//! specialist teams' FIFO queues.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_sqs::Client;
+
+use guichet_core::outbox::ports::{MessageQueues, SendError};
+use guichet_core::outbox::rules::Destination;
+use guichet_core::tickets::ticket::Team;
+use guichet_edge::config::QueuesConfig;
+
+#[derive(Clone)]
+pub struct SqsQueues {
+    client: Client,
+    escalations: String,
+    notifications: String,
+    incident_updates: String,
+    teams: BTreeMap<&'static str, String>,
+}
+
+impl SqsQueues {
+    pub fn new(client: Client, config: &QueuesConfig) -> Self {
+        Self {
+            client,
+            escalations: config.escalations_queue_url.clone(),
+            notifications: config.notifications_queue_url.clone(),
+            incident_updates: config.incident_updates_queue_url.clone(),
+            teams: config
+                .team_queue_urls
+                .iter()
+                .map(|(team, url)| (team.as_str(), url.clone()))
+                .collect(),
+        }
+    }
+}
+
+fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> SendError {
+    SendError::Backend(Box::new(e))
+}
+
+impl MessageQueues for SqsQueues {
+    async fn send(&self, destination: Destination, body: &str) -> Result<(), SendError> {
+        let url = match destination {
+            Destination::Escalations => &self.escalations,
+            Destination::Notifications => &self.notifications,
+            Destination::IncidentUpdates => &self.incident_updates,
+        };
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn send_to_team(
+        &self,
+        team: Team,
+        group: &str,
+        deduplication_id: &str,
+        body: &str,
+    ) -> Result<(), SendError> {
+        let url = self
+            .teams
+            .get(team.as_str())
+            .ok_or(SendError::NoQueue(team.as_str()))?;
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .message_group_id(group)
+            .message_deduplication_id(deduplication_id)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,151 @@
+//! The production wiring: each use case built on its AWS adapters from the typed configuration
+//! and one SDK configuration, once per container. A function's `main` calls one of these and
+//! nothing else knows which adapter stands behind a port.
+
+use aws_config::SdkConfig;
+use guichet_core::attachments::service::Attachments;
+use guichet_core::common::clock::{RandomReferences, SystemClock};
+use guichet_core::incidents::service::{IncidentConfig, Incidents};
+use guichet_core::notifications::rules::{NotificationTemplates, Notifier, TemplateError};
+use guichet_core::notifications::sender::Sender;
+use guichet_core::outbox::relay::Relay;
+use guichet_core::tickets::desk::Desk;
+use guichet_core::tickets::sla::SupportCalendar;
+use guichet_core::verification::service::Verification;
+use guichet_edge::config::{
+    AttachmentsConfig, Config, ConfigError, KycConfig, QueuesConfig, SenderConfig,
+};
+
+use crate::dynamo::attachments::DynamoAttachmentStore;
+use crate::dynamo::cases::DynamoCaseStore;
+use crate::dynamo::deliveries::DynamoDeliveryLedger;
+use crate::dynamo::incidents::DynamoIncidentStore;
+use crate::dynamo::tickets::DynamoTicketStore;
+use crate::s3::S3DocumentStorage;
+use crate::ses::SesEmailSender;
+use crate::sqs::SqsQueues;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the desk's time zone could not be loaded")]
+    Calendar(#[source] jiff::Error),
+    #[error("the notification templates are invalid")]
+    Templates(#[from] TemplateError),
+}
+
+/// The desk (intake, reading, the staff workflow) on the tickets table, the system clock and
+/// the published calendar.
+pub fn desk(config: &Config, sdk: &SdkConfig) -> Result<Desk<DynamoTicketStore>, InitError> {
+    let calendar = SupportCalendar::published().map_err(InitError::Calendar)?;
+    Ok(Desk {
+        store: DynamoTicketStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.tickets_table.clone(),
+        ),
+        clock: Box::new(SystemClock),
+        references: Box::new(RandomReferences),
+        notifier: Notifier::new(NotificationTemplates::bundled()?, calendar.zone().clone()),
+        calendar,
+        idempotency_ttl: config.idempotency_ttl,
+    })
+}
+
+/// [`desk`] from the environment and a fresh SDK configuration.
+pub async fn desk_from_env() -> Result<Desk<DynamoTicketStore>, InitError> {
+    let config = Config::from_env()?;
+    desk(&config, &crate::sdk_config().await)
+}
+
+/// Identity verification: cases in the tickets table, documents in the documents bucket.
+pub fn verification(
+    config: &KycConfig,
+    sdk: &SdkConfig,
+) -> Verification<DynamoCaseStore, S3DocumentStorage> {
+    Verification {
+        cases: DynamoCaseStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.tickets_table.clone(),
+        ),
+        storage: S3DocumentStorage::new(
+            aws_sdk_s3::Client::new(sdk),
+            config.documents_bucket.clone(),
+        ),
+        clock: Box::new(SystemClock),
+        max_resubmissions: config.max_resubmissions,
+        notifier: Notifier::bundled(),
+    }
+}
+
+/// [`verification`] from the environment and a fresh SDK configuration.
+pub async fn verification_from_env(
+) -> Result<Verification<DynamoCaseStore, S3DocumentStorage>, ConfigError> {
+    let config = KycConfig::from_env()?;
+    Ok(verification(&config, &crate::sdk_config().await))
+}
+
+/// Ticket attachments: records in their ticket's item collection, objects under `tickets/`.
+pub fn attachments(
+    config: &AttachmentsConfig,
+    sdk: &SdkConfig,
+) -> Attachments<DynamoAttachmentStore, S3DocumentStorage> {
+    Attachments {
+        store: DynamoAttachmentStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.tickets_table.clone(),
+        ),
+        storage: S3DocumentStorage::new(
+            aws_sdk_s3::Client::new(sdk),
+            config.documents_bucket.clone(),
+        ),
+        clock: Box::new(SystemClock),
+    }
+}
+
+/// [`attachments`] from the environment and a fresh SDK configuration.
+pub async fn attachments_from_env(
+) -> Result<Attachments<DynamoAttachmentStore, S3DocumentStorage>, ConfigError> {
+    let config = AttachmentsConfig::from_env()?;
+    Ok(attachments(&config, &crate::sdk_config().await))
+}
+
+/// The notification sender: addresses and delivery records in the tickets table, e-mail
+/// through SES.
+pub fn sender(
+    config: &SenderConfig,
+    sdk: &SdkConfig,
+) -> Sender<DynamoTicketStore, DynamoDeliveryLedger, SesEmailSender> {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    Sender {
+        contacts: DynamoTicketStore::new(dynamodb.clone(), &config.tickets_table),
+        ledger: DynamoDeliveryLedger::new(dynamodb, &config.tickets_table),
+        email: SesEmailSender::new(aws_sdk_sesv2::Client::new(sdk)),
+        clock: Box::new(SystemClock),
+        from: config.sender.clone(),
+    }
+}
+
+/// The outbox relay: the tickets table's outbox and the queues of `queues`.
+pub fn relay(
+    tickets_table: &str,
+    queues: &QueuesConfig,
+    sdk: &SdkConfig,
+) -> Relay<DynamoTicketStore, SqsQueues> {
+    Relay {
+        store: DynamoTicketStore::new(aws_sdk_dynamodb::Client::new(sdk), tickets_table),
+        queues: SqsQueues::new(aws_sdk_sqs::Client::new(sdk), queues),
+    }
+}
+
+/// Incidents on the tickets table, with the grouping rule of `config`.
+pub fn incidents(
+    tickets_table: &str,
+    config: IncidentConfig,
+    sdk: &SdkConfig,
+) -> Incidents<DynamoIncidentStore> {
+    Incidents {
+        store: DynamoIncidentStore::new(aws_sdk_dynamodb::Client::new(sdk), tickets_table),
+        config,
+    }
+}

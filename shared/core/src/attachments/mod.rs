@@ -1,0 +1,6 @@
+//! Ticket attachments: presigned uploads checked once they arrive.
+
+#[cfg(any(test, feature = "mocks"))]
+pub mod memory;
+pub mod rules;
+pub mod service;

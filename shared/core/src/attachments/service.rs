@@ -1,0 +1,582 @@
+//! Ticket attachments over the ports: issuing a presigned upload for a ticket, checking what
+//! arrived (the document function calls [`Attachments::check_object`] for `tickets/` keys), and
+//! listing a ticket's checked attachments, with short-lived presigned GETs for staff.
+//!
+//! Who may attach to which ticket is the handler's decision (the ticket's owner, or staff); this
+//! module trusts the reference it is given, and the store still refuses a ticket that does not
+//! exist.
+
+use std::future::Future;
+
+use jiff::Timestamp;
+
+use crate::attachments::rules::{
+    attachment_key, parse_attachment_key, Attachment, AttachmentState, MAX_ATTACHMENTS_PER_TICKET,
+    MAX_ATTACHMENT_BYTES,
+};
+use crate::common::clock::Clock;
+use crate::common::reference::TicketReference;
+use crate::common::store::StoreError;
+use crate::documents::ports::{DocumentStorage, Presigned};
+use crate::tickets::ticket::Author;
+use crate::verification::rules::{CheckFailure, ContentType, UploadId};
+
+/// Writes retried after a concurrent change to the same ticket's attachments before giving up.
+const MAX_ATTEMPTS: u32 = 4;
+
+// ---------------------------------------------------------------------------------------------
+// The port.
+
+/// What issuing an attachment did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issued {
+    Done,
+    /// The ticket already has the maximum of counting attachments: nothing was written.
+    LimitReached,
+    /// No such ticket: nothing was written.
+    NoTicket,
+    /// The ticket is closed (it may have closed since it was read): nothing was written.
+    TicketClosed,
+    /// A concurrent write touched the same items; trying again is safe.
+    Contended,
+}
+
+/// What settling an attachment (checked, refused, expired) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Done,
+    /// It was no longer in the state the write expected (another delivery settled it first):
+    /// nothing was written.
+    StateChanged,
+    /// A concurrent write touched the same items; trying again is safe.
+    Contended,
+}
+
+pub trait AttachmentStore: Send + Sync {
+    /// Records a new pending attachment and counts it against its ticket's limit, all or
+    /// nothing: under any concurrency, no ticket ever has more than `max` counting attachments.
+    fn issue(
+        &self,
+        attachment: &Attachment,
+        max: u32,
+    ) -> impl Future<Output = Result<Issued, StoreError>> + Send;
+
+    fn attachment(
+        &self,
+        reference: &TicketReference,
+        upload: &UploadId,
+    ) -> impl Future<Output = Result<Option<Attachment>, StoreError>> + Send;
+
+    /// Every attachment of a ticket, in the order they were issued.
+    fn attachments_of(
+        &self,
+        reference: &TicketReference,
+    ) -> impl Future<Output = Result<Vec<Attachment>, StoreError>> + Send;
+
+    /// Writes an attachment's new state (`attachment.state`), on condition that it is still
+    /// `from` (by name: pending, checked...). One that stops counting
+    /// ([`AttachmentState::counts`]) gives its slot back in the same write.
+    fn settle(
+        &self,
+        attachment: &Attachment,
+        from: AttachmentState,
+    ) -> impl Future<Output = Result<Settled, StoreError>> + Send;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The use cases.
+
+pub struct Attachments<S, D> {
+    pub store: S,
+    pub storage: D,
+    pub clock: Box<dyn Clock>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AttachmentError {
+    #[error(
+        "this ticket already has {max} attachments (pending or checked); no more can be added"
+    )]
+    LimitReached { max: u32 },
+    #[error("no such ticket")]
+    TicketNotFound,
+    #[error("the ticket is closed and takes no more attachments")]
+    TicketClosed,
+    #[error("an attachment is 1 to {MAX_ATTACHMENT_BYTES} bytes")]
+    Size,
+    #[error("the ticket's attachments changed while this request was handled; try again")]
+    Contended,
+    #[error("the random source failed")]
+    Random(#[from] getrandom::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the document check did with one object under `tickets/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentCheck {
+    /// What arrived is what was declared: the ticket lists it.
+    Checked { reference: TicketReference },
+    /// Moved to quarantine (or already recorded as refused there).
+    Refused { failure: CheckFailure },
+    /// Nothing to do: a duplicate delivery, or the object is already gone.
+    AlreadyHandled,
+}
+
+impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
+    /// A presigned PUT for one attachment of the ticket. The key is ours, under the ticket's
+    /// prefix; the type, the exact size and encryption are signed into the URL. Over the limit,
+    /// attachments whose URL expired unused are released once before refusing.
+    pub async fn request(
+        &self,
+        actor: &Author,
+        reference: &TicketReference,
+        content_type: ContentType,
+        size: u64,
+    ) -> Result<(Attachment, Presigned), AttachmentError> {
+        if !(1..=MAX_ATTACHMENT_BYTES).contains(&size) {
+            return Err(AttachmentError::Size);
+        }
+        let mut released = false;
+        for attempt in 0..MAX_ATTEMPTS {
+            let now = self.clock.now();
+            let upload = UploadId::generate()?;
+            let key = attachment_key(reference, &upload);
+            let presigned = self
+                .storage
+                .presign_put(&key, content_type, size, now)
+                .await?;
+            let attachment = Attachment {
+                upload,
+                reference: reference.clone(),
+                key,
+                content_type,
+                size,
+                state: AttachmentState::Pending,
+                issued_at: now,
+                expires_at: presigned.expires_at,
+                issued_by: actor.clone(),
+                checked_at: None,
+            };
+            match self
+                .store
+                .issue(&attachment, MAX_ATTACHMENTS_PER_TICKET)
+                .await?
+            {
+                Issued::Done => return Ok((attachment, presigned)),
+                Issued::NoTicket => return Err(AttachmentError::TicketNotFound),
+                Issued::TicketClosed => return Err(AttachmentError::TicketClosed),
+                Issued::LimitReached if !released => {
+                    released = true;
+                    if self.release_abandoned(reference, now).await? == 0 {
+                        return Err(AttachmentError::LimitReached {
+                            max: MAX_ATTACHMENTS_PER_TICKET,
+                        });
+                    }
+                }
+                Issued::LimitReached => {
+                    return Err(AttachmentError::LimitReached {
+                        max: MAX_ATTACHMENTS_PER_TICKET,
+                    })
+                }
+                Issued::Contended => backoff(attempt).await,
+            }
+        }
+        Err(AttachmentError::Contended)
+    }
+
+    /// Marks the ticket's pending attachments whose URL expired unused (past the grace period)
+    /// as expired, giving their slots back. Returns how many were released.
+    async fn release_abandoned(
+        &self,
+        reference: &TicketReference,
+        now: Timestamp,
+    ) -> Result<usize, AttachmentError> {
+        let mut released = 0;
+        for mut attachment in self.store.attachments_of(reference).await? {
+            if !attachment.abandoned(now) {
+                continue;
+            }
+            attachment.state = AttachmentState::Expired;
+            if self.settle(&attachment, AttachmentState::Pending).await? == Settled::Done {
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
+    async fn settle(
+        &self,
+        attachment: &Attachment,
+        from: AttachmentState,
+    ) -> Result<Settled, AttachmentError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            match self.store.settle(attachment, from).await? {
+                Settled::Contended => backoff(attempt).await,
+                settled => return Ok(settled),
+            }
+        }
+        Err(AttachmentError::Contended)
+    }
+
+    /// Checks one object that landed under `tickets/`. Safe to run twice on the same object.
+    ///
+    /// The record is written before a refused object is moved: a retry after a crash between
+    /// the two finds the attachment refused and finishes the move. A presigned URL works until
+    /// it expires, so the key of a checked attachment may be written again: what is there now
+    /// is checked again, and a file that no longer passes is refused and quarantined.
+    pub async fn check_object(&self, key: &str) -> Result<AttachmentCheck, AttachmentError> {
+        let found = match parse_attachment_key(key) {
+            Some((reference, upload)) => self.store.attachment(&reference, &upload).await?,
+            None => None,
+        };
+        // Anything we did not hand out a URL for, at exactly this key, is not an attachment.
+        let Some(mut attachment) = found.filter(|a| a.key == key) else {
+            self.quarantine_if_present(key).await?;
+            return Ok(AttachmentCheck::Refused {
+                failure: CheckFailure::UnknownUpload,
+            });
+        };
+        let from = attachment.state;
+        match from {
+            AttachmentState::Pending | AttachmentState::Checked => {}
+            AttachmentState::Refused(_) => {
+                self.quarantine_if_present(key).await?;
+                return Ok(AttachmentCheck::AlreadyHandled);
+            }
+            // A late object for a slot that was given back: it is no longer expected.
+            AttachmentState::Expired => {
+                return Ok(if self.quarantine_if_present(key).await? {
+                    AttachmentCheck::Refused {
+                        failure: CheckFailure::NotExpected,
+                    }
+                } else {
+                    AttachmentCheck::AlreadyHandled
+                });
+            }
+        }
+        let Some(facts) = self.storage.inspect(key).await? else {
+            return Ok(AttachmentCheck::AlreadyHandled);
+        };
+        let failure = attachment.check(facts.size, &facts.head);
+        if from == AttachmentState::Checked && failure.is_none() {
+            // A duplicate delivery, or a rewrite that passes as the first file did.
+            return Ok(AttachmentCheck::AlreadyHandled);
+        }
+        attachment.state = match failure {
+            None => AttachmentState::Checked,
+            Some(failure) => AttachmentState::Refused(failure),
+        };
+        attachment.checked_at = Some(self.clock.now());
+        if self.settle(&attachment, from).await? == Settled::StateChanged {
+            // Another delivery of the same event settled it first; it does the rest.
+            return Ok(AttachmentCheck::AlreadyHandled);
+        }
+        match failure {
+            None => Ok(AttachmentCheck::Checked {
+                reference: attachment.reference,
+            }),
+            Some(failure) => {
+                self.storage.quarantine(key).await?;
+                Ok(AttachmentCheck::Refused { failure })
+            }
+        }
+    }
+
+    /// `true` when there was an object to move.
+    async fn quarantine_if_present(&self, key: &str) -> Result<bool, StoreError> {
+        if self.storage.inspect(key).await?.is_none() {
+            return Ok(false);
+        }
+        self.storage.quarantine(key).await?;
+        Ok(true)
+    }
+
+    /// The ticket's checked attachments in the order they were issued; with a presigned GET
+    /// (valid 5 minutes) for each when `with_urls` (staff).
+    pub async fn checked(
+        &self,
+        reference: &TicketReference,
+        with_urls: bool,
+    ) -> Result<Vec<(Attachment, Option<Presigned>)>, StoreError> {
+        let now = self.clock.now();
+        let mut listed = Vec::new();
+        for attachment in self.store.attachments_of(reference).await? {
+            if attachment.state != AttachmentState::Checked {
+                continue;
+            }
+            let url = if with_urls {
+                Some(self.storage.presign_get(&attachment.key, now).await?)
+            } else {
+                None
+            };
+            listed.push((attachment, url));
+        }
+        Ok(listed)
+    }
+}
+
+async fn backoff(attempt: u32) {
+    tokio::time::sleep(std::time::Duration::from_millis(
+        20 * u64::from(attempt + 1),
+    ))
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Production wiring.
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attachments::memory::{attachments, MemoryAttachmentStore};
+    use crate::documents::memory::MemoryDocumentStorage;
+    use crate::tickets::memory::FixedClock;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR screenshot";
+    const PDF: &[u8] = b"%PDF-1.7\nstatement";
+
+    type Memory = Attachments<MemoryAttachmentStore, MemoryDocumentStorage>;
+
+    fn reference() -> TicketReference {
+        TicketReference::from_random([7; 9])
+    }
+
+    async fn uploaded(a: &Memory, content_type: ContentType, bytes: &[u8]) -> Attachment {
+        let (attachment, presigned) = a
+            .request(
+                &Author::Player,
+                &reference(),
+                content_type,
+                bytes.len() as u64,
+            )
+            .await
+            .expect("issued");
+        assert_eq!(presigned.method, "PUT");
+        assert_eq!(
+            presigned.headers.get("content-type").map(String::as_str),
+            Some(content_type.as_str())
+        );
+        a.storage.put(&attachment.key, bytes);
+        attachment
+    }
+
+    #[tokio::test]
+    async fn a_good_file_is_checked_listed_and_viewable_by_staff_only() {
+        let a = attachments("2026-11-26T15:00:00Z");
+        let shot = uploaded(&a, ContentType::Png, PNG).await;
+        assert!(shot
+            .key
+            .starts_with(&format!("tickets/{}/UP-", reference().as_str())));
+        assert!(a
+            .checked(&reference(), true)
+            .await
+            .expect("listed")
+            .is_empty());
+        assert_eq!(
+            a.check_object(&shot.key).await.expect("checked"),
+            AttachmentCheck::Checked {
+                reference: reference()
+            }
+        );
+        let staff = a.checked(&reference(), true).await.expect("listed");
+        assert_eq!(staff.len(), 1);
+        assert_eq!(staff[0].0.state, AttachmentState::Checked);
+        assert!(staff[0].0.checked_at.is_some());
+        let url = staff[0].1.as_ref().expect("a URL for staff");
+        assert_eq!(url.method, "GET");
+        assert!(url.url.contains(&shot.key));
+        let player = a.checked(&reference(), false).await.expect("listed");
+        assert!(player[0].1.is_none());
+        // A duplicate delivery changes nothing.
+        assert_eq!(
+            a.check_object(&shot.key).await.expect("checked"),
+            AttachmentCheck::AlreadyHandled
+        );
+        assert_eq!(a.storage.keys(), [shot.key]);
+    }
+
+    #[tokio::test]
+    async fn bytes_that_are_not_what_they_claim_are_refused_and_quarantined() {
+        let a = attachments("2026-11-26T15:00:00Z");
+        let liar = uploaded(&a, ContentType::Pdf, &PNG[..18]).await;
+        assert_eq!(
+            a.check_object(&liar.key).await.expect("checked"),
+            AttachmentCheck::Refused {
+                failure: CheckFailure::TypeMismatch
+            }
+        );
+        assert_eq!(a.storage.keys(), [format!("quarantine/{}", liar.key)]);
+        let stored = a
+            .store
+            .attachment(&reference(), &liar.upload)
+            .await
+            .expect("read")
+            .expect("recorded");
+        assert_eq!(
+            stored.state,
+            AttachmentState::Refused(CheckFailure::TypeMismatch)
+        );
+        assert!(a
+            .checked(&reference(), true)
+            .await
+            .expect("listed")
+            .is_empty());
+        assert_eq!(
+            a.check_object(&liar.key).await.expect("checked"),
+            AttachmentCheck::AlreadyHandled
+        );
+    }
+
+    #[tokio::test]
+    async fn a_checked_file_rewritten_through_its_url_is_checked_again() {
+        let a = attachments("2026-11-26T15:00:00Z");
+        let shot = uploaded(&a, ContentType::Png, PNG).await;
+        a.check_object(&shot.key).await.expect("checked");
+        // The URL still works: the same bytes again pass as before, and change nothing.
+        a.storage.put(&shot.key, PNG);
+        assert_eq!(
+            a.check_object(&shot.key).await.expect("checked"),
+            AttachmentCheck::AlreadyHandled
+        );
+        // Other bytes of the same length do not pass: refused, quarantined, slot given back.
+        let mut forged = PDF.to_vec();
+        forged.resize(PNG.len(), b' ');
+        a.storage.put(&shot.key, &forged);
+        assert_eq!(
+            a.check_object(&shot.key).await.expect("checked"),
+            AttachmentCheck::Refused {
+                failure: CheckFailure::TypeMismatch
+            }
+        );
+        assert_eq!(a.storage.keys(), [format!("quarantine/{}", shot.key)]);
+        assert!(a
+            .checked(&reference(), true)
+            .await
+            .expect("listed")
+            .is_empty());
+        let stored = a
+            .store
+            .attachment(&reference(), &shot.upload)
+            .await
+            .expect("read")
+            .expect("recorded");
+        assert!(!stored.counts());
+    }
+
+    #[tokio::test]
+    async fn another_size_than_declared_is_refused() {
+        let a = attachments("2026-11-26T15:00:00Z");
+        let (attachment, _) = a
+            .request(&Author::Player, &reference(), ContentType::Pdf, 4)
+            .await
+            .expect("issued");
+        a.storage.put(&attachment.key, PDF);
+        assert_eq!(
+            a.check_object(&attachment.key).await.expect("checked"),
+            AttachmentCheck::Refused {
+                failure: CheckFailure::SizeMismatch
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_nobody_was_given_are_quarantined() {
+        let a = attachments("2026-11-26T15:00:00Z");
+        let issued = uploaded(&a, ContentType::Png, PNG).await;
+        // The same upload id under another ticket, and a name of the client's choosing.
+        let other = TicketReference::from_random([8; 9]);
+        let elsewhere = issued.key.replace(reference().as_str(), other.as_str());
+        let named = format!("tickets/{}/screenshot.png", reference().as_str());
+        for key in [&elsewhere, &named] {
+            a.storage.put(key, PNG);
+            assert_eq!(
+                a.check_object(key).await.expect("checked"),
+                AttachmentCheck::Refused {
+                    failure: CheckFailure::UnknownUpload
+                }
+            );
+            assert!(a.storage.keys().contains(&format!("quarantine/{key}")));
+        }
+        // The issued attachment is untouched.
+        let stored = a
+            .store
+            .attachment(&reference(), &issued.upload)
+            .await
+            .expect("read")
+            .expect("recorded");
+        assert_eq!(stored.state, AttachmentState::Pending);
+    }
+
+    #[tokio::test]
+    async fn the_limit_counts_pending_and_checked_but_not_refused_or_abandoned() {
+        let clock = FixedClock::at("2026-11-26T15:00:00Z");
+        let a = Attachments {
+            store: MemoryAttachmentStore::default(),
+            storage: MemoryDocumentStorage::default(),
+            clock: Box::new(clock.clone()),
+        };
+        let mut issued = Vec::new();
+        for _ in 0..MAX_ATTACHMENTS_PER_TICKET {
+            issued.push(uploaded(&a, ContentType::Png, PNG).await);
+        }
+        let over = a
+            .request(&Author::Player, &reference(), ContentType::Png, 10)
+            .await;
+        assert!(
+            matches!(over, Err(AttachmentError::LimitReached { max: 5 })),
+            "{over:?}"
+        );
+        // A refused one gives its slot back.
+        a.storage.put(&issued[0].key, PDF);
+        a.check_object(&issued[0].key).await.expect("checked");
+        let (sixth, _) = a
+            .request(&Author::Player, &reference(), ContentType::Png, 10)
+            .await
+            .expect("a slot was given back");
+        assert!(a
+            .request(&Author::Player, &reference(), ContentType::Png, 10)
+            .await
+            .is_err());
+        // Half an hour later, the URL of the one never uploaded has expired: its slot is
+        // released, and a late object at its key is quarantined.
+        for attachment in &issued[1..] {
+            a.check_object(&attachment.key).await.expect("checked");
+        }
+        clock.set("2026-11-26T15:30:00Z".parse().expect("valid"));
+        let (_, _) = a
+            .request(&Author::Player, &reference(), ContentType::Png, 10)
+            .await
+            .expect("the abandoned slot was released");
+        let expired = a
+            .store
+            .attachment(&reference(), &sixth.upload)
+            .await
+            .expect("read")
+            .expect("recorded");
+        assert_eq!(expired.state, AttachmentState::Expired);
+        a.storage.put(&sixth.key, PNG);
+        assert_eq!(
+            a.check_object(&sixth.key).await.expect("checked"),
+            AttachmentCheck::Refused {
+                failure: CheckFailure::NotExpected
+            }
+        );
+        assert!(a
+            .storage
+            .keys()
+            .contains(&format!("quarantine/{}", sixth.key)));
+    }
+
+    #[tokio::test]
+    async fn sizes_out_of_range_are_refused_before_any_url() {
+        let a = attachments("2026-11-26T15:00:00Z");
+        for size in [0, MAX_ATTACHMENT_BYTES + 1] {
+            assert!(matches!(
+                a.request(&Author::Player, &reference(), ContentType::Pdf, size)
+                    .await,
+                Err(AttachmentError::Size)
+            ));
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! What every area shares: the caller as the domain sees it, identifiers and references,
+//! validation, paging, the clock and the store error.
+
+#[macro_use]
+pub mod vocabulary;
+
+pub mod access;
+pub mod clock;
+pub mod contact;
+pub mod paging;
+pub mod reference;
+pub mod store;
+pub mod validation;

@@ -1,0 +1,5 @@
+//! The document storage both upload pipelines (verification documents, attachments) use.
+
+#[cfg(any(test, feature = "mocks"))]
+pub mod memory;
+pub mod ports;

@@ -1,0 +1,51 @@
+//! Where uploaded documents live: presigned uploads and downloads, and what an object holds.
+
+use std::future::Future;
+
+use jiff::Timestamp;
+
+use crate::common::store::StoreError;
+use crate::verification::rules::ContentType;
+
+/// A presigned HTTP request: the client must send exactly these headers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Presigned {
+    pub method: String,
+    pub url: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_at: Timestamp,
+}
+
+/// What an object really is, read from storage, not from any client's claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectFacts {
+    pub size: u64,
+    /// The first bytes, for the magic-number check.
+    pub head: Vec<u8>,
+}
+
+pub trait DocumentStorage: Send + Sync {
+    fn presign_put(
+        &self,
+        key: &str,
+        content_type: ContentType,
+        size: u64,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
+
+    fn presign_get(
+        &self,
+        key: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
+
+    /// `None` when the object is gone (already quarantined by an earlier delivery).
+    fn inspect(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<ObjectFacts>, StoreError>> + Send;
+
+    /// Moves an object out of the documents' prefixes, where no one reviews it and the
+    /// lifecycle deletes it.
+    fn quarantine(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,3 @@
+//! Escalation to the specialist teams: the request, its note and its routing.
+
+pub mod rules;

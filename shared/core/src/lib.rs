@@ -1,0 +1,16 @@
+//! Guichet's core: the support desk's rules, the ports they need and the use cases over them,
+//! one folder per business area. Nothing here knows AWS, Lambda or HTTP (a test of the
+//! workspace fails if this crate ever depends on them): the `guichet-aws` crate implements the
+//! ports, the `guichet-edge` crate turns requests and messages into calls of these use cases.
+
+#[macro_use]
+pub mod common;
+
+pub mod attachments;
+pub mod documents;
+pub mod escalation;
+pub mod incidents;
+pub mod notifications;
+pub mod outbox;
+pub mod tickets;
+pub mod verification;

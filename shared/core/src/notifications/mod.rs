@@ -1,0 +1,6 @@
+//! Player notifications: what is owed, rendered in the player's language, and its delivery.
+
+#[cfg(any(test, feature = "mocks"))]
+pub mod memory;
+pub mod rules;
+pub mod sender;

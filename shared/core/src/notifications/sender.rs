@@ -1,0 +1,447 @@
+//! Sending the players' notifications: what the send-notifications function does with each
+//! message of the notifications queue ([`NotificationMessage`], rendered when the change
+//! happened). The message names the player, never an address: the address is looked up here,
+//! at the last moment, so no queue, dead letter or log ever holds one.
+//!
+//! SQS delivers at least once, and the outbox relay may send the same message twice, so every
+//! notification goes through a per-notification delivery record ([`DeliveryLedger`]) that makes
+//! a duplicate send nothing:
+//!
+//! 1. **claim**: a conditional write sets the record to `sending` with a lease, only if there is
+//!    no record yet or an earlier attempt's lease has run out (that attempt crashed). A record
+//!    already `sent` (or `no_address`) means this is a duplicate: nothing is sent. A live lease
+//!    means another attempt is sending right now: this one fails, and SQS redelivers it later.
+//! 2. **look up** the player's address; without one there is nothing to send, which is settled
+//!    as `no_address` (not retried: an address only arrives with the player's next ticket).
+//! 3. **send** through the e-mail service, then settle `sent` with the provider's message id.
+//!    A failed send releases the lease and fails, so SQS retries it (and dead-letters it after
+//!    the queue's five receives).
+//!
+//! Exactly once is out of reach (a crash between the send and the settle sends again once the
+//! lease runs out), but it takes a crash inside that window; duplicates delivered by SQS or the
+//! relay never send twice.
+//!
+//! Never logged, never put in an error: the address, the subject, the body. Spans carry the
+//! notification id, the ticket reference and the kind.
+
+use std::future::Future;
+
+use jiff::{SignedDuration, Timestamp};
+use tracing::Instrument;
+
+use crate::common::clock::Clock;
+use crate::common::contact::ContactAddress;
+use crate::common::store::StoreError;
+use crate::notifications::rules::NotificationMessage;
+use crate::outbox::rules::MessageId;
+use crate::tickets::ports::TicketStore;
+use crate::tickets::ticket::PlayerId;
+
+/// How long a claim keeps other attempts away: longer than the function's timeout (10 s) so a
+/// live attempt is never overtaken, short enough that a crashed one is retried within a couple
+/// of the queue's redeliveries (visibility timeout 60 s, five receives).
+pub const LEASE: SignedDuration = SignedDuration::from_secs(120);
+
+/// One e-mail, as the provider sends it: plain text, one recipient. Deliberately without
+/// `Debug`: it would print the subject and body, which must never reach a log.
+#[derive(Clone, Copy)]
+pub struct Email<'a> {
+    /// The desk's verified sender address (not personal information).
+    pub from: &'a str,
+    pub to: &'a ContactAddress,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+/// Why the e-mail service did not take a message. Deliberately without the provider's error
+/// message: SES quotes the addresses it refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    /// The service answered with an error (throttling, a rejected message, sending paused...).
+    #[error("the e-mail service refused the message ({code})")]
+    Refused { code: String },
+    /// The service could not be reached, timed out or answered something unreadable.
+    #[error("the e-mail service could not be reached ({kind})")]
+    Unreachable { kind: &'static str },
+}
+
+/// The e-mail service (SES in production).
+pub trait EmailSender: Send + Sync {
+    /// Sends one e-mail; the provider's message id on success.
+    fn send(&self, email: Email<'_>) -> impl Future<Output = Result<String, EmailError>> + Send;
+}
+
+/// Where a player's address is kept. Every ticket store is one (the address is stored per
+/// player with their tickets, `TicketStore::contact_of`).
+pub trait ContactBook: Send + Sync {
+    fn contact_of(
+        &self,
+        player: &PlayerId,
+    ) -> impl Future<Output = Result<Option<ContactAddress>, StoreError>> + Send;
+}
+
+impl<T: TicketStore> ContactBook for T {
+    fn contact_of(
+        &self,
+        player: &PlayerId,
+    ) -> impl Future<Output = Result<Option<ContactAddress>, StoreError>> + Send {
+        TicketStore::contact_of(self, player)
+    }
+}
+
+/// A delivery that is over: a duplicate of it sends nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Sent,
+    NoAddress,
+}
+
+/// What claiming a delivery found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This attempt holds the delivery until its lease ends.
+    Claimed,
+    /// An earlier attempt finished it.
+    Settled(Settled),
+    /// Another attempt holds it until `until`.
+    Held { until: Timestamp },
+}
+
+/// The per-notification delivery records.
+pub trait DeliveryLedger: Send + Sync {
+    /// Takes the delivery with a lease until `lease_until`, only if no record exists or the
+    /// record is `sending` with a lease that ended before `now`.
+    fn claim(
+        &self,
+        id: &MessageId,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Records the e-mail as sent.
+    fn mark_sent(
+        &self,
+        id: &MessageId,
+        provider_message_id: &str,
+        sent_at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that the player had no address: nothing was, or will be, sent.
+    fn mark_no_address(
+        &self,
+        id: &MessageId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives the delivery back after a failed send, only if this attempt's lease (`lease_until`)
+    /// still holds it, so the next attempt need not wait for the lease to run out.
+    fn release(
+        &self,
+        id: &MessageId,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What delivering a notification did; every variant acknowledges the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent {
+        provider_message_id: String,
+    },
+    /// A duplicate: an earlier delivery sent it (or found no address).
+    AlreadySent,
+    /// The player has no address on file: nothing to send.
+    NoAddress,
+}
+
+impl Delivery {
+    /// For logs and metrics.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Delivery::Sent { .. } => "sent",
+            Delivery::AlreadySent => "already_sent",
+            Delivery::NoAddress => "no_address",
+        }
+    }
+}
+
+/// Why a notification was not delivered now; every variant means "retry later" (SQS
+/// redelivers, then dead-letters). None of them carries an address or the text.
+#[derive(Debug, thiserror::Error)]
+pub enum SendFailure {
+    #[error("another attempt is sending this notification (lease until {until})")]
+    InProgress { until: Timestamp },
+    #[error("the delivery record could not be read or written")]
+    Ledger(#[source] StoreError),
+    #[error("the player's address could not be read")]
+    Contact(#[source] StoreError),
+    #[error("the e-mail was not sent")]
+    Email(#[source] EmailError),
+}
+
+/// The sender's ports and settings; built once per container.
+pub struct Sender<C, L, E> {
+    pub contacts: C,
+    pub ledger: L,
+    pub email: E,
+    pub clock: Box<dyn Clock>,
+    /// `NOTIFICATION_SENDER`: the verified address e-mails are sent from.
+    pub from: String,
+}
+
+impl<C: ContactBook, L: DeliveryLedger, E: EmailSender> Sender<C, L, E> {
+    /// Delivers one notification at most once per claim (see the module documentation).
+    pub async fn deliver(&self, message: &NotificationMessage) -> Result<Delivery, SendFailure> {
+        let span = tracing::info_span!(
+            "notification",
+            notification_id = %message.notification_id,
+            ticket = message.ticket.as_ref().map(|r| r.as_str()),
+            kind = message.kind.as_str(),
+        );
+        // Boxed: the adapters' futures (the AWS SDK's above all) nest deeply, and inlined into
+        // a Lambda handler's future they take the compiler past its layout recursion limit in
+        // every crate that awaits it. One allocation per e-mail is nothing beside the send.
+        Box::pin(self.deliver_claimed(message).instrument(span)).await
+    }
+
+    async fn deliver_claimed(
+        &self,
+        message: &NotificationMessage,
+    ) -> Result<Delivery, SendFailure> {
+        let id = &message.notification_id;
+        let now = self.clock.now();
+        let lease_until = now + LEASE;
+        match self
+            .ledger
+            .claim(id, now, lease_until)
+            .await
+            .map_err(SendFailure::Ledger)?
+        {
+            Claim::Claimed => {}
+            Claim::Settled(_) => return Ok(Delivery::AlreadySent),
+            Claim::Held { until } => return Err(SendFailure::InProgress { until }),
+        }
+
+        let contact = match self.contacts.contact_of(&message.player).await {
+            Ok(contact) => contact,
+            Err(error) => {
+                self.give_back(id, lease_until).await;
+                return Err(SendFailure::Contact(error));
+            }
+        };
+        let Some(to) = contact else {
+            // Settled rather than retried: the address only arrives with the player's next
+            // ticket, long after this message's retries. The player still reads the
+            // notification on the ticket.
+            tracing::warn!("the player has no contact address: notification not e-mailed");
+            self.ledger
+                .mark_no_address(id, self.clock.now())
+                .await
+                .map_err(SendFailure::Ledger)?;
+            return Ok(Delivery::NoAddress);
+        };
+
+        let email = Email {
+            from: &self.from,
+            to: &to,
+            subject: &message.subject,
+            body: &message.body,
+        };
+        let provider_message_id = match self.email.send(email).await {
+            Ok(id) => id,
+            Err(error) => {
+                self.give_back(id, lease_until).await;
+                return Err(SendFailure::Email(error));
+            }
+        };
+        if let Err(error) = self
+            .ledger
+            .mark_sent(id, &provider_message_id, self.clock.now())
+            .await
+        {
+            // The e-mail is out: failing now would only make SQS deliver it again, and once the
+            // lease runs out that retry would send a second e-mail. Acknowledge instead; the
+            // record stays `sending` and expires with its TTL.
+            tracing::warn!(
+                error = %error,
+                "e-mail sent, but the delivery record could not be marked sent"
+            );
+        }
+        Ok(Delivery::Sent {
+            provider_message_id,
+        })
+    }
+
+    /// Best effort: a release that fails leaves the lease to run out, which only delays the
+    /// retry.
+    async fn give_back(&self, id: &MessageId, lease_until: Timestamp) {
+        if let Err(error) = self.ledger.release(id, lease_until).await {
+            tracing::warn!(error = %error, "delivery lease not released; it will expire");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::reference::TicketReference;
+    use crate::notifications::memory::{MemoryContacts, MemoryDeliveryLedger, MemoryEmailSender};
+    use crate::notifications::rules::{NotificationKind, NOTIFICATION_SCHEMA};
+    use crate::tickets::memory::FixedClock;
+    use crate::tickets::ticket::Language;
+
+    const NOW: &str = "2026-11-26T15:00:00Z";
+
+    type MemorySender = Sender<MemoryContacts, MemoryDeliveryLedger, MemoryEmailSender>;
+
+    fn sender(clock: FixedClock) -> MemorySender {
+        Sender {
+            contacts: MemoryContacts::default(),
+            ledger: MemoryDeliveryLedger::default(),
+            email: MemoryEmailSender::default(),
+            clock: Box::new(clock),
+            from: "soutien@guichet.example".into(),
+        }
+    }
+
+    fn message(player: &str) -> NotificationMessage {
+        NotificationMessage {
+            schema: NOTIFICATION_SCHEMA.to_owned(),
+            notification_id: MessageId::from_bytes([7; 16]),
+            player: PlayerId::parse(player).expect("valid player"),
+            ticket: Some(TicketReference::from_random([3; 9])),
+            case: None,
+            kind: NotificationKind::Received,
+            language: Language::Fr,
+            subject: "Demande reçue".into(),
+            body: "Bonjour,\n\nNous avons bien reçu votre demande.".into(),
+            created_at: NOW.parse().expect("valid"),
+        }
+    }
+
+    fn with_address(sender: &MemorySender, player: &str, address: &str) {
+        sender.contacts.set(
+            &PlayerId::parse(player).expect("valid player"),
+            ContactAddress::parse(address).expect("valid address"),
+        );
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_delivery_sends_once() {
+        let sender = sender(FixedClock::at(NOW));
+        with_address(&sender, "p-1", "joueur@exemple.ca");
+        let message = message("p-1");
+
+        let first = sender.deliver(&message).await.expect("delivered");
+        assert!(matches!(first, Delivery::Sent { .. }), "{first:?}");
+        assert_eq!(
+            sender.deliver(&message).await.expect("acknowledged"),
+            Delivery::AlreadySent
+        );
+
+        let sent = sender.email.sent();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].to, "joueur@exemple.ca");
+        assert_eq!(sent[0].from, "soutien@guichet.example");
+        assert_eq!(sent[0].subject, "Demande reçue");
+        assert_eq!(
+            sender.ledger.state(&message.notification_id).as_deref(),
+            Some("sent")
+        );
+    }
+
+    #[tokio::test]
+    async fn without_an_address_nothing_is_sent_and_nothing_is_retried() {
+        let sender = sender(FixedClock::at(NOW));
+        let message = message("p-2");
+        assert_eq!(
+            sender.deliver(&message).await.expect("settled"),
+            Delivery::NoAddress
+        );
+        assert!(sender.email.sent().is_empty());
+        // A redelivery is a duplicate of a settled delivery, even if an address arrived since.
+        with_address(&sender, "p-2", "joueur@exemple.ca");
+        assert_eq!(
+            sender.deliver(&message).await.expect("acknowledged"),
+            Delivery::AlreadySent
+        );
+        assert!(sender.email.sent().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_send_is_retried_later_and_sent_once() {
+        let sender = sender(FixedClock::at(NOW));
+        with_address(&sender, "p-1", "joueur@exemple.ca");
+        let message = message("p-1");
+        sender.email.fail_next(1);
+
+        let failure = sender.deliver(&message).await.expect_err("SES refused");
+        assert!(matches!(failure, SendFailure::Email(_)), "{failure:?}");
+        // Nothing in the error names the player's address or the text.
+        let text = format!("{failure} {failure:?}");
+        assert!(!text.contains("joueur@exemple.ca"), "{text}");
+        assert!(!text.contains("Demande"), "{text}");
+        assert!(sender.email.sent().is_empty());
+
+        // The lease was given back: SQS's redelivery sends at once, then never again.
+        assert!(matches!(
+            sender.deliver(&message).await.expect("delivered"),
+            Delivery::Sent { .. }
+        ));
+        assert_eq!(
+            sender.deliver(&message).await.expect("acknowledged"),
+            Delivery::AlreadySent
+        );
+        assert_eq!(sender.email.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_live_lease_defers_and_an_expired_one_is_taken_over() {
+        let clock = FixedClock::at(NOW);
+        let sender = sender(clock.clone());
+        with_address(&sender, "p-1", "joueur@exemple.ca");
+        let message = message("p-1");
+        let now: Timestamp = NOW.parse().expect("valid");
+        // An attempt that claimed the delivery and crashed before sending.
+        assert_eq!(
+            sender
+                .ledger
+                .claim(&message.notification_id, now, now + LEASE)
+                .await
+                .expect("claimed"),
+            Claim::Claimed
+        );
+
+        clock.set(now + SignedDuration::from_secs(60));
+        let failure = sender.deliver(&message).await.expect_err("held");
+        assert!(
+            matches!(failure, SendFailure::InProgress { until } if until == now + LEASE),
+            "{failure:?}"
+        );
+        assert!(sender.email.sent().is_empty());
+
+        clock.set(now + LEASE + SignedDuration::from_secs(1));
+        assert!(matches!(
+            sender.deliver(&message).await.expect("taken over"),
+            Delivery::Sent { .. }
+        ));
+        assert_eq!(sender.email.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_lookup_gives_the_lease_back() {
+        let sender = sender(FixedClock::at(NOW));
+        with_address(&sender, "p-1", "joueur@exemple.ca");
+        let message = message("p-1");
+        sender.contacts.fail_next(1);
+        assert!(matches!(
+            sender.deliver(&message).await,
+            Err(SendFailure::Contact(_))
+        ));
+        assert!(matches!(
+            sender.deliver(&message).await.expect("delivered"),
+            Delivery::Sent { .. }
+        ));
+        assert_eq!(sender.email.sent().len(), 1);
+    }
+}

@@ -1,0 +1,307 @@
+//! Use cases on tickets, over the ports: what a handler calls once it has parsed and
+//! authorised the request.
+
+use jiff::SignedDuration;
+use serde::Serialize;
+
+use crate::common::clock::{Clock, ReferenceSource};
+use crate::common::contact::ContactAddress;
+use crate::common::paging::Page;
+use crate::common::reference::TicketReference;
+use crate::common::store::StoreError;
+use crate::escalation::rules::automatic_escalation;
+use crate::notifications::rules::{NotificationKind, Notifier, NotifyError};
+use crate::outbox::rules::{Destination, MessageId, OutboxMessage};
+use crate::tickets::acknowledgement::acknowledgement;
+use crate::tickets::intake::TicketRequest;
+use crate::tickets::ports::{
+    IdempotencyClaim, IdempotencyKey, InsertOutcome, NewTicketWrite, PageStart, TicketStore,
+    TicketWithHistory,
+};
+use crate::tickets::sla::{ResponseTarget, SupportCalendar};
+use crate::tickets::ticket::{Author, Category, PlayerId, StatusChange, Ticket};
+
+/// How many times intake draws a new reference or waits out a concurrent write before
+/// giving up. A collision among 2.6e13 references is rare; contention only happens when a
+/// client fires duplicates at once, and those resolve on the next attempt.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// What intake needs besides the store; built once per Lambda container.
+pub struct Desk<S> {
+    pub store: S,
+    pub clock: Box<dyn Clock>,
+    pub references: Box<dyn ReferenceSource>,
+    pub calendar: SupportCalendar,
+    /// How long an `Idempotency-Key` stays bound to its first request.
+    pub idempotency_ttl: SignedDuration,
+    /// Renders the players' notifications in the desk's time zone.
+    pub notifier: Notifier,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub reference: TicketReference,
+    pub status: crate::tickets::ticket::TicketStatus,
+    pub priority: crate::tickets::ticket::Priority,
+    pub team: crate::tickets::ticket::Team,
+    pub language: crate::tickets::ticket::Language,
+    pub created_at: jiff::Timestamp,
+    pub response_target: ResponseTarget,
+    pub acknowledgement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// A new ticket, and the outbox messages its transaction wrote, for the caller to relay.
+    Created(Receipt, Vec<OutboxMessage>),
+    /// A retry of an earlier request with the same key: the original ticket, unchanged.
+    Replayed(Receipt),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("this Idempotency-Key was already used for a different request")]
+    KeyReused,
+    #[error("the ticket could not be written after {MAX_ATTEMPTS} attempts")]
+    Contended,
+    #[error("the random source failed")]
+    Random(#[from] getrandom::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+    #[error(transparent)]
+    Workflow(#[from] crate::tickets::workflow::WorkflowError),
+}
+
+impl<S: TicketStore> Desk<S> {
+    /// Opens a ticket: what the rules escalate at once (account security) is escalated in the
+    /// same transaction, and the player's "received" notification is written with it.
+    pub async fn submit(
+        &self,
+        player: PlayerId,
+        request: TicketRequest,
+        key: Option<IdempotencyKey>,
+        contact: Option<ContactAddress>,
+    ) -> Result<Submitted, IntakeError> {
+        // Millisecond precision: what the sort keys and page cursors carry, so a ticket's
+        // stored time and its position in a listing always agree.
+        let now = self.clock.now();
+        let now = jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
+        let claim = key.map(|key| IdempotencyClaim {
+            player: player.clone(),
+            key,
+            fingerprint: request.fingerprint(),
+            claimed_at: now,
+            expires_at: now + self.idempotency_ttl,
+        });
+        let verification_case = if request.category == Category::Verification {
+            self.store.open_case_of(&player).await?
+        } else {
+            None
+        };
+        for attempt in 0..MAX_ATTEMPTS {
+            let reference = self.references.next_reference()?;
+            let (mut ticket, received, _) =
+                request
+                    .clone()
+                    .open(reference, player.clone(), now, &self.calendar);
+            ticket.verification_case = verification_case.clone();
+            let write =
+                self.opening_write(ticket, received, claim.clone(), contact.clone(), now)?;
+            match self.store.insert(&write).await? {
+                InsertOutcome::Created => {
+                    return Ok(Submitted::Created(
+                        self.receipt(&write.ticket),
+                        write.outbox,
+                    ));
+                }
+                InsertOutcome::KeyAlreadyUsed(record) => {
+                    let same = claim
+                        .as_ref()
+                        .is_some_and(|c| c.fingerprint == record.fingerprint);
+                    if !same {
+                        return Err(IntakeError::KeyReused);
+                    }
+                    // The record and its ticket were written in one transaction.
+                    let original =
+                        self.store
+                            .get(&record.reference)
+                            .await?
+                            .ok_or(StoreError::Corrupt {
+                                attribute: "reference",
+                            })?;
+                    return Ok(Submitted::Replayed(self.receipt(&original.ticket)));
+                }
+                InsertOutcome::ReferenceTaken => continue,
+                InsertOutcome::Contended => {
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        20 * u64::from(attempt + 1),
+                    ))
+                    .await;
+                }
+            }
+        }
+        Err(IntakeError::Contended)
+    }
+
+    /// Everything a new ticket writes: the automatic escalation the rules call for, the
+    /// "received" notification (rendered on the ticket as it will be stored) and the outbox.
+    fn opening_write(
+        &self,
+        ticket: Ticket,
+        received: StatusChange,
+        idempotency: Option<IdempotencyClaim>,
+        contact: Option<ContactAddress>,
+        now: jiff::Timestamp,
+    ) -> Result<NewTicketWrite, IntakeError> {
+        let mut outbox = Vec::new();
+        let mut history = Vec::new();
+        let mut escalation = None;
+        let mut ticket = ticket;
+        if let Some(ask) = automatic_escalation(ticket.category) {
+            let (change, requested) = crate::escalation::rules::request(
+                &ticket,
+                ticket.version,
+                ask,
+                Author::System,
+                MessageId::generate()?,
+                now,
+            )?;
+            outbox.push(
+                OutboxMessage::new(
+                    MessageId::generate()?,
+                    Destination::Escalations,
+                    ticket.reference.as_str(),
+                    &requested.request_message(),
+                    now,
+                )
+                .map_err(NotifyError::from)?,
+            );
+            // One write creates the ticket: it is stored at its first version, escalated.
+            ticket = change.ticket;
+            ticket.version = 1;
+            history.extend(change.history);
+            escalation = Some(requested);
+        }
+        let (notification, message) = self.notifier.for_ticket(
+            NotificationKind::Received,
+            &ticket,
+            MessageId::generate()?,
+            now,
+        )?;
+        outbox.push(message);
+        Ok(NewTicketWrite {
+            ticket,
+            received,
+            idempotency,
+            history,
+            escalation,
+            notification: Some(notification),
+            outbox,
+            contact,
+        })
+    }
+
+    /// The receipt is derived from the stored ticket alone, so a replay returns exactly
+    /// what the first answer said.
+    pub fn receipt(&self, ticket: &Ticket) -> Receipt {
+        let target =
+            self.calendar
+                .response_target(ticket.channel, ticket.priority, ticket.created_at);
+        let due_local = target.due_at.to_zoned(self.calendar.zone().clone());
+        Receipt {
+            reference: ticket.reference.clone(),
+            status: ticket.status,
+            priority: ticket.priority,
+            team: ticket.team,
+            language: ticket.language,
+            created_at: ticket.created_at,
+            acknowledgement: acknowledgement(
+                &ticket.reference,
+                ticket.team,
+                &target,
+                &due_local,
+                ticket.language,
+            ),
+            response_target: target,
+        }
+    }
+
+    /// A player's own ticket; another player's answers `None`, exactly like an unknown one.
+    pub async fn ticket_of(
+        &self,
+        player: &PlayerId,
+        reference: &TicketReference,
+    ) -> Result<Option<TicketWithHistory>, StoreError> {
+        Ok(self
+            .store
+            .get(reference)
+            .await?
+            .filter(|found| &found.ticket.player == player))
+    }
+
+    pub async fn tickets_of(
+        &self,
+        player: &PlayerId,
+        limit: u16,
+        start: Option<&PageStart>,
+    ) -> Result<Page<Ticket>, StoreError> {
+        self.store.list_for_player(player, limit, start).await
+    }
+}
+
+/// What a player (or an agent) sees of a ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketView<'a> {
+    #[serde(flatten)]
+    pub ticket: &'a Ticket,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<&'a [crate::tickets::ticket::StatusChange]>,
+}
+
+/// Page cursors are opaque to clients: base64url of `<created ms>.<reference>`. Decoding
+/// checks both parts, so a tampered cursor is a 400, never a store error; the player's own
+/// partition is always the one queried, so a cursor cannot reach another player's tickets.
+pub mod cursor {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    use crate::common::reference::TicketReference;
+    use crate::tickets::ports::PageStart;
+
+    pub fn encode(start: &PageStart) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}.{}",
+            start.created_at.as_millisecond(),
+            start.reference.as_str()
+        ))
+    }
+
+    pub fn decode(raw: &str) -> Option<PageStart> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let (millis, reference) = text.split_once('.')?;
+        Some(PageStart {
+            created_at: jiff::Timestamp::from_millisecond(millis.parse().ok()?).ok()?,
+            reference: TicketReference::parse(reference).ok()?,
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn round_trips_and_refuses_tampering() {
+            let start = PageStart {
+                created_at: jiff::Timestamp::from_millisecond(1_764_169_200_123).expect("valid"),
+                reference: TicketReference::from_random([5; 9]),
+            };
+            assert_eq!(decode(&encode(&start)), Some(start));
+            assert_eq!(decode("not-base64!"), None);
+            assert_eq!(decode(&URL_SAFE_NO_PAD.encode("12.ABCDEFGHJK")), None);
+            assert_eq!(decode(&URL_SAFE_NO_PAD.encode("x.")), None);
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! The ticket store, clock and references in memory, for unit tests (feature `mocks`): the
+//! store follows DynamoDB's contract (conditional writes, newest-first pages) but proves nothing
+//! about DynamoDB; the integration tests do that against the emulator.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+
+use crate::common::clock::{Clock, ReferenceSource};
+use crate::common::contact::ContactAddress;
+use crate::common::paging::Page;
+use crate::common::reference::TicketReference;
+use crate::common::store::StoreError;
+use crate::escalation::rules::{Escalation, EscalationState};
+use crate::outbox::ports::OutboxStore;
+use crate::outbox::rules::{MessageId, OutboxMessage};
+use crate::tickets::ports::{
+    IdempotencyRecord, InsertOutcome, NewTicketWrite, PageStart, QueueStart, TicketStore,
+    TicketUpdate, TicketWithHistory, Updated,
+};
+use crate::tickets::ticket::{PlayerId, Ticket};
+
+#[derive(Default)]
+pub struct MemoryTicketStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    open_cases: BTreeMap<String, crate::verification::rules::CaseId>,
+    tickets: BTreeMap<String, TicketWithHistory>,
+    keys: BTreeMap<(String, String), (IdempotencyRecord, Timestamp)>,
+    outbox: Vec<OutboxMessage>,
+    contacts: BTreeMap<String, ContactAddress>,
+}
+
+impl MemoryTicketStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic in another test thread must not hide this test's result.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn ticket_count(&self) -> usize {
+        self.lock().tickets.len()
+    }
+
+    /// The outbox messages not yet relayed.
+    pub fn outbox(&self) -> Vec<OutboxMessage> {
+        self.lock().outbox.clone()
+    }
+
+    /// How many notifications of `kind` the tickets `references` carry between them.
+    pub fn count_notifications(
+        &self,
+        references: &[crate::common::reference::TicketReference],
+        kind: crate::notifications::rules::NotificationKind,
+    ) -> usize {
+        let state = self.lock();
+        references
+            .iter()
+            .filter_map(|r| state.tickets.get(r.as_str()))
+            .flat_map(|t| &t.notifications)
+            .filter(|n| n.kind == kind)
+            .count()
+    }
+
+    /// An outbox message written by another store's transaction (an incident's status update),
+    /// which shares this table in DynamoDB.
+    pub(crate) fn add_to_outbox(&self, message: OutboxMessage) {
+        self.lock().outbox.push(message);
+    }
+
+    /// Gives the player an open verification case, as the case store's marker would.
+    pub fn link_open_case(&self, player: &PlayerId, case: crate::verification::rules::CaseId) {
+        self.lock()
+            .open_cases
+            .insert(player.as_str().to_owned(), case);
+    }
+}
+
+impl TicketStore for MemoryTicketStore {
+    async fn insert(&self, write: &NewTicketWrite) -> Result<InsertOutcome, StoreError> {
+        let mut state = self.lock();
+        if let Some(claim) = &write.idempotency {
+            let id = (
+                claim.player.as_str().to_owned(),
+                claim.key.as_str().to_owned(),
+            );
+            if let Some((record, expires)) = state.keys.get(&id) {
+                if *expires >= claim.claimed_at {
+                    return Ok(InsertOutcome::KeyAlreadyUsed(record.clone()));
+                }
+            }
+        }
+        let reference = write.ticket.reference.as_str().to_owned();
+        if state.tickets.contains_key(&reference) {
+            return Ok(InsertOutcome::ReferenceTaken);
+        }
+        if let Some(claim) = &write.idempotency {
+            let id = (
+                claim.player.as_str().to_owned(),
+                claim.key.as_str().to_owned(),
+            );
+            let record = IdempotencyRecord {
+                fingerprint: claim.fingerprint.clone(),
+                reference: write.ticket.reference.clone(),
+            };
+            state.keys.insert(id, (record, claim.expires_at));
+        }
+        state.tickets.insert(
+            reference,
+            TicketWithHistory {
+                ticket: write.ticket.clone(),
+                history: std::iter::once(write.received.clone())
+                    .chain(write.history.iter().cloned())
+                    .collect(),
+                messages: Vec::new(),
+                notifications: write.notification.iter().cloned().collect(),
+                escalations: write.escalation.iter().cloned().collect(),
+            },
+        );
+        state.outbox.extend(write.outbox.iter().cloned());
+        if let Some(contact) = &write.contact {
+            state
+                .contacts
+                .insert(write.ticket.player.as_str().to_owned(), contact.clone());
+        }
+        Ok(InsertOutcome::Created)
+    }
+
+    async fn get(
+        &self,
+        reference: &TicketReference,
+    ) -> Result<Option<TicketWithHistory>, StoreError> {
+        Ok(self.lock().tickets.get(reference.as_str()).cloned())
+    }
+
+    async fn open_case_of(
+        &self,
+        player: &PlayerId,
+    ) -> Result<Option<crate::verification::rules::CaseId>, StoreError> {
+        Ok(self.lock().open_cases.get(player.as_str()).cloned())
+    }
+
+    async fn list_for_player(
+        &self,
+        player: &PlayerId,
+        limit: u16,
+        start: Option<&PageStart>,
+    ) -> Result<Page<Ticket>, StoreError> {
+        let state = self.lock();
+        let mut mine: Vec<Ticket> = state
+            .tickets
+            .values()
+            .filter(|t| &t.ticket.player == player)
+            .map(|t| t.ticket.clone())
+            .collect();
+        mine.sort_by(|a, b| {
+            (b.created_at, b.reference.as_str()).cmp(&(a.created_at, a.reference.as_str()))
+        });
+        let after: Vec<Ticket> = mine
+            .into_iter()
+            .filter(|t| match start {
+                None => true,
+                Some(s) => {
+                    (t.created_at, t.reference.as_str()) < (s.created_at, s.reference.as_str())
+                }
+            })
+            .collect();
+        let limit = usize::from(limit);
+        let next = (after.len() > limit).then(|| PageStart {
+            created_at: after[limit - 1].created_at,
+            reference: after[limit - 1].reference.clone(),
+        });
+        Ok(Page {
+            items: after.into_iter().take(limit).collect(),
+            next,
+        })
+    }
+
+    async fn update(&self, update: TicketUpdate<'_>) -> Result<Updated, StoreError> {
+        let mut state = self.lock();
+        let change = update.change;
+        let Some(stored) = state.tickets.get(change.ticket.reference.as_str()) else {
+            return Ok(Updated::Stale);
+        };
+        if stored.ticket.version != change.expected_version {
+            return Ok(Updated::Stale);
+        }
+        if let Some(escalation) = update.escalation {
+            let existing = stored.escalations.iter().find(|e| e.id == escalation.id);
+            let ok = match existing {
+                None => escalation.state == EscalationState::Requested,
+                Some(e) => e.state == EscalationState::Requested,
+            };
+            if !ok {
+                return Ok(Updated::Stale);
+            }
+        }
+        let Some(stored) = state.tickets.get_mut(change.ticket.reference.as_str()) else {
+            return Ok(Updated::Stale);
+        };
+        stored.ticket = change.ticket.clone();
+        stored.history.extend_from_slice(&change.history);
+        stored.messages.extend(change.message.clone());
+        stored.notifications.extend(update.notification.cloned());
+        if let Some(escalation) = update.escalation {
+            stored.escalations.retain(|e| e.id != escalation.id);
+            stored.escalations.push(escalation.clone());
+        }
+        state.outbox.extend(update.outbox.iter().cloned());
+        Ok(Updated::Done)
+    }
+
+    async fn settle_escalation(&self, escalation: &Escalation) -> Result<Updated, StoreError> {
+        let mut state = self.lock();
+        let Some(stored) = state.tickets.get_mut(escalation.reference.as_str()) else {
+            return Ok(Updated::Stale);
+        };
+        match stored
+            .escalations
+            .iter_mut()
+            .find(|e| e.id == escalation.id)
+        {
+            Some(e) if e.state == EscalationState::Requested => {
+                *e = escalation.clone();
+                Ok(Updated::Done)
+            }
+            _ => Ok(Updated::Stale),
+        }
+    }
+
+    async fn contact_of(&self, player: &PlayerId) -> Result<Option<ContactAddress>, StoreError> {
+        Ok(self.lock().contacts.get(player.as_str()).cloned())
+    }
+
+    async fn team_queue(
+        &self,
+        team: crate::tickets::ticket::Team,
+        limit: u16,
+        start: Option<&QueueStart>,
+    ) -> Result<Page<Ticket, QueueStart>, StoreError> {
+        use crate::tickets::ticket::TicketStatus;
+        let key = |t: &Ticket| {
+            (
+                t.priority.rank(),
+                t.created_at,
+                t.reference.as_str().to_owned(),
+            )
+        };
+        let state = self.lock();
+        let mut queue: Vec<Ticket> = state
+            .tickets
+            .values()
+            .map(|t| &t.ticket)
+            .filter(|t| t.team == team)
+            .filter(|t| !matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed))
+            .filter(|t| match start {
+                None => true,
+                Some(s) => {
+                    key(t)
+                        > (
+                            s.priority.rank(),
+                            s.created_at,
+                            s.reference.as_str().to_owned(),
+                        )
+                }
+            })
+            .cloned()
+            .collect();
+        queue.sort_by_key(key);
+        Ok(Page::of_over_fetched(queue, limit, |last| QueueStart {
+            priority: last.priority,
+            created_at: last.created_at,
+            reference: last.reference.clone(),
+        }))
+    }
+}
+
+/// A clock that says what the test tells it; clones share the time.
+#[derive(Clone)]
+pub struct FixedClock(std::sync::Arc<Mutex<Timestamp>>);
+
+impl FixedClock {
+    pub fn at(text: &str) -> Self {
+        let now = text
+            .parse()
+            .unwrap_or_else(|e| panic!("test clock {text}: {e}"));
+        Self(std::sync::Arc::new(Mutex::new(now)))
+    }
+
+    pub fn set(&self, now: Timestamp) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = now;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// References in a fixed order, to test collisions.
+pub struct ScriptedReferences(pub Mutex<Vec<TicketReference>>);
+
+impl ReferenceSource for ScriptedReferences {
+    fn next_reference(&self) -> Result<TicketReference, getrandom::Error> {
+        let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.is_empty() {
+            TicketReference::generate()
+        } else {
+            Ok(queue.remove(0))
+        }
+    }
+}
+
+impl OutboxStore for MemoryTicketStore {
+    async fn pending(&self, limit: u16) -> Result<Vec<OutboxMessage>, StoreError> {
+        Ok(self
+            .lock()
+            .outbox
+            .iter()
+            .take(usize::from(limit))
+            .cloned()
+            .collect())
+    }
+
+    async fn remove(&self, id: &MessageId) -> Result<(), StoreError> {
+        self.lock().outbox.retain(|m| &m.id != id);
+        Ok(())
+    }
+}
+
+/// A desk over the in-memory store, its clock fixed at `now`.
+pub fn desk(now: &str) -> crate::tickets::desk::Desk<MemoryTicketStore> {
+    desk_with_clock(FixedClock::at(now))
+}
+
+/// A desk whose clock the test moves.
+pub fn desk_with_clock(clock: FixedClock) -> crate::tickets::desk::Desk<MemoryTicketStore> {
+    let calendar = crate::tickets::sla::SupportCalendar::published()
+        .unwrap_or_else(|e| panic!("bundled time zone: {e}"));
+    crate::tickets::desk::Desk {
+        store: MemoryTicketStore::default(),
+        clock: Box::new(clock),
+        references: Box::new(crate::common::clock::RandomReferences),
+        notifier: crate::notifications::rules::Notifier::new(
+            crate::notifications::rules::NotificationTemplates::bundled()
+                .unwrap_or_else(|e| panic!("bundled templates: {e}")),
+            calendar.zone().clone(),
+        ),
+        calendar,
+        idempotency_ttl: jiff::SignedDuration::from_hours(24),
+    }
+}

@@ -1,0 +1,12 @@
+//! Tickets: intake, the response target, the agents' workflow on a ticket, and the store behind them.
+
+pub mod acknowledgement;
+pub mod desk;
+pub mod intake;
+#[cfg(any(test, feature = "mocks"))]
+pub mod memory;
+pub mod ports;
+pub mod sla;
+pub mod staff;
+pub mod ticket;
+pub mod workflow;

@@ -1,0 +1,200 @@
+//! The ticket store's port: what intake, the desk and the staff workflow write and read.
+
+use std::future::Future;
+
+use jiff::Timestamp;
+
+use crate::common::contact::ContactAddress;
+use crate::common::paging::Page;
+use crate::common::reference::TicketReference;
+use crate::common::store::StoreError;
+use crate::escalation::rules::Escalation;
+use crate::notifications::rules::Notification;
+use crate::outbox::rules::OutboxMessage;
+use crate::tickets::ticket::{PlayerId, StatusChange, Ticket};
+
+/// An `Idempotency-Key` header: what a client sends so a retry cannot create a second ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MIN_LEN: usize = 8;
+    pub const MAX_LEN: usize = 128;
+
+    /// UUIDs and similar tokens: letters, digits, `-`, `_`, `.` and `:`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = (Self::MIN_LEN..=Self::MAX_LEN).contains(&raw.len())
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Binds an idempotency key to one request for a while.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    pub player: PlayerId,
+    pub key: IdempotencyKey,
+    pub fingerprint: String,
+    pub claimed_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// What an earlier request with the same key stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub fingerprint: String,
+    pub reference: TicketReference,
+}
+
+/// Everything intake writes, in one all-or-nothing operation: the ticket, its first history
+/// lines, the player's notification and, when the rules escalate at once, the escalation,
+/// with the outbox messages that carry both on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicketWrite {
+    pub ticket: Ticket,
+    pub received: StatusChange,
+    pub idempotency: Option<IdempotencyClaim>,
+    /// More history after `received` (an automatic escalation).
+    pub history: Vec<StatusChange>,
+    pub escalation: Option<Escalation>,
+    pub notification: Option<Notification>,
+    pub outbox: Vec<OutboxMessage>,
+    /// The address notifications go to, from the token: stored per player, replaced by the
+    /// newest one a player's token carries.
+    pub contact: Option<ContactAddress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Created,
+    /// Another ticket already has this reference: draw a new one.
+    ReferenceTaken,
+    /// The key is bound (and not expired): nothing was written.
+    KeyAlreadyUsed(IdempotencyRecord),
+    /// A concurrent write touched the same items; trying again is safe.
+    Contended,
+}
+
+/// A ticket with its status history, its messages, its notifications and its escalations,
+/// oldest entry first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketWithHistory {
+    pub ticket: Ticket,
+    pub history: Vec<StatusChange>,
+    pub messages: Vec<crate::tickets::workflow::Message>,
+    pub notifications: Vec<Notification>,
+    pub escalations: Vec<Escalation>,
+}
+
+/// One update of a ticket and what it causes, all or nothing: the change (under its version
+/// condition), the escalation record it creates or settles (created when `requested`,
+/// otherwise written only if still `requested`), the player's notification and the outbox
+/// messages.
+#[derive(Debug, Clone, Copy)]
+pub struct TicketUpdate<'a> {
+    pub change: &'a crate::tickets::workflow::Change,
+    pub escalation: Option<&'a Escalation>,
+    pub notification: Option<&'a Notification>,
+    pub outbox: &'a [OutboxMessage],
+}
+
+/// Where the next page of a player's tickets starts: just after this ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageStart {
+    pub created_at: Timestamp,
+    pub reference: TicketReference,
+}
+
+/// Where the next page of a team queue starts: just after this ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStart {
+    pub priority: crate::tickets::ticket::Priority,
+    pub created_at: Timestamp,
+    pub reference: TicketReference,
+}
+
+/// What a conditional ticket update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Updated {
+    Done,
+    /// The ticket is no longer at the expected version (or a concurrent write won): nothing
+    /// was written.
+    Stale,
+}
+
+pub trait TicketStore: Send + Sync {
+    fn insert(
+        &self,
+        write: &NewTicketWrite,
+    ) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send;
+
+    fn get(
+        &self,
+        reference: &TicketReference,
+    ) -> impl Future<Output = Result<Option<TicketWithHistory>, StoreError>> + Send;
+
+    /// The player's open identity-verification case, if any: what a verification ticket
+    /// links to.
+    fn open_case_of(
+        &self,
+        player: &PlayerId,
+    ) -> impl Future<Output = Result<Option<crate::verification::rules::CaseId>, StoreError>> + Send;
+
+    /// The player's tickets, newest first.
+    fn list_for_player(
+        &self,
+        player: &PlayerId,
+        limit: u16,
+        start: Option<&PageStart>,
+    ) -> impl Future<Output = Result<Page<Ticket>, StoreError>> + Send;
+
+    /// Writes the ticket only if it is still at its expected version, with everything the
+    /// update carries, all or nothing.
+    fn update(
+        &self,
+        update: TicketUpdate<'_>,
+    ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
+
+    /// Settles an escalation without touching its ticket (a withdrawn escalation), only if it
+    /// is still `requested`.
+    fn settle_escalation(
+        &self,
+        escalation: &Escalation,
+    ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
+
+    /// The address the player's notifications go to, if a token ever carried one.
+    fn contact_of(
+        &self,
+        player: &PlayerId,
+    ) -> impl Future<Output = Result<Option<ContactAddress>, StoreError>> + Send;
+
+    /// A team's open tickets, most urgent first, in arrival order within a priority.
+    fn team_queue(
+        &self,
+        team: crate::tickets::ticket::Team,
+        limit: u16,
+        start: Option<&QueueStart>,
+    ) -> impl Future<Output = Result<Page<Ticket, QueueStart>, StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_are_bounded_tokens() {
+        assert!(IdempotencyKey::parse("3f1c2a9e-6b1d-4e0f-9a55-2b8f0c7d1e42").is_some());
+        assert!(IdempotencyKey::parse("short").is_none());
+        assert!(IdempotencyKey::parse(&"k".repeat(129)).is_none());
+        assert!(IdempotencyKey::parse("has#hash-1234").is_none());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity verification ports.

@@ -1,0 +1,188 @@
+//! Every domain error mapped to an HTTP status, here and only here. A use case returns its
+//! area's error; a handler's `?` turns it into an [`ApiError`], whose internals never reach a
+//! response body (an internal failure is logged with its cause and answered `500 internal`).
+
+use guichet_core::attachments::rules::MAX_ATTACHMENT_BYTES;
+use guichet_core::attachments::service::AttachmentError;
+use guichet_core::common::access::{Forbidden, Role};
+use guichet_core::common::store::StoreError;
+
+use guichet_core::common::validation::{Rule, ValidationError};
+use guichet_core::incidents::rules::IncidentRuleError;
+use guichet_core::incidents::service::IncidentError;
+use guichet_core::tickets::staff::StaffError;
+use guichet_core::tickets::workflow::WorkflowError;
+use guichet_core::verification::service::KycError;
+
+use crate::http::ApiError;
+
+impl From<Forbidden> for ApiError {
+    fn from(e: Forbidden) -> Self {
+        ApiError::Forbidden {
+            required: e.required,
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError::Invalid(e)
+    }
+}
+
+/// The one mapping of identity-verification outcomes to statuses, shared by every KYC route.
+///
+/// - 409 `conflict` when the request is valid but the case's state refuses it: the player
+///   already has an open case, has none waiting for documents, the case is not in the state the
+///   step needs (e.g. a second decision), the document is not expected now, or the case changed
+///   since the caller read it (`stale`: read it again and decide on the new version).
+/// - 403 when the case was sent to a senior reviewer and the caller is not one: it is the
+///   caller's role that is missing, not the case's state that is wrong, and another reviewer with
+///   the role may proceed.
+/// - 400 naming the field for a document kind the case does not require.
+/// - 404 for an unknown case. Internal failures are 500, their cause logged, never returned.
+impl From<KycError> for ApiError {
+    fn from(e: KycError) -> Self {
+        use guichet_core::verification::rules::CaseError;
+        use KycError;
+        let conflict =
+            |reason: &'static str, message: String| ApiError::Conflict { reason, message };
+        match e {
+            KycError::PlayerHasOpenCase => conflict("player_has_open_case", e.to_string()),
+            KycError::NoOpenCase => conflict("no_open_case", e.to_string()),
+            KycError::Stale => conflict("stale", e.to_string()),
+            KycError::CaseNotFound => ApiError::NotFound,
+            KycError::Case(case) => match case {
+                CaseError::WrongState { .. } => conflict("wrong_state", case.to_string()),
+                CaseError::DocumentNotExpected(..) => {
+                    conflict("document_not_expected", case.to_string())
+                }
+                CaseError::SeniorRequired => ApiError::Forbidden {
+                    required: Role::VerificationSenior,
+                },
+                CaseError::NotRequired(_) => ApiError::Invalid(ValidationError::new(
+                    "kind",
+                    Rule::NotAllowedHere {
+                        reason: "the case does not require this document",
+                    },
+                )),
+                CaseError::EmptyResubmission => {
+                    ApiError::Invalid(ValidationError::new("documents", Rule::Required))
+                }
+            },
+            KycError::Random(_) | KycError::Store(_) | KycError::Notify(_) => {
+                ApiError::Internal(Box::new(e))
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(Box::new(e))
+    }
+}
+
+/// - 404 for an unknown ticket; 403 `required_team` for staff of another team;
+/// - 409 `conflict` with reason `stale` when the ticket changed since the version the agent
+///   sent (or a concurrent update won), `wrong_state` when the ticket's status refuses the
+///   action; internal failures are 500.
+impl From<StaffError> for ApiError {
+    fn from(e: StaffError) -> Self {
+        match e {
+            StaffError::NotFound => ApiError::NotFound,
+            StaffError::OtherTeam(team) => ApiError::OtherTeam { team },
+            StaffError::Workflow(w) => {
+                let reason = match w {
+                    WorkflowError::Stale { .. } => "stale",
+                    WorkflowError::WrongState { .. } | WorkflowError::NotWorkable { .. } => {
+                        "wrong_state"
+                    }
+                };
+                ApiError::Conflict {
+                    reason,
+                    message: w.to_string(),
+                }
+            }
+            StaffError::Store(store) => ApiError::Internal(Box::new(store)),
+            StaffError::Notify(notify) => ApiError::Internal(Box::new(notify)),
+            StaffError::Random(random) => ApiError::Internal(Box::new(random)),
+        }
+    }
+}
+
+/// The one mapping of attachment outcomes to statuses:
+/// - 409 `conflict`, reason `attachment_limit`: the ticket has its maximum of attachments; the
+///   request is valid but the ticket's state refuses it (as the verification routes' conflicts);
+/// - 409 `conflict`, reason `stale`: concurrent writes kept conflicting; try again;
+/// - 404 for an unknown ticket; 400 (`size`) for a size out of range; 500 otherwise.
+impl From<AttachmentError> for ApiError {
+    fn from(e: AttachmentError) -> Self {
+        match e {
+            AttachmentError::LimitReached { .. } => ApiError::Conflict {
+                reason: "attachment_limit",
+                message: e.to_string(),
+            },
+            AttachmentError::Contended => ApiError::Conflict {
+                reason: "stale",
+                message: e.to_string(),
+            },
+            AttachmentError::TicketNotFound => ApiError::NotFound,
+            AttachmentError::TicketClosed => ApiError::Conflict {
+                reason: "wrong_state",
+                message: e.to_string(),
+            },
+            AttachmentError::Size => ApiError::Invalid(ValidationError::new(
+                "size",
+                Rule::Range {
+                    min: 1,
+                    max: MAX_ATTACHMENT_BYTES as i64,
+                },
+            )),
+            AttachmentError::Random(_) | AttachmentError::Store(_) => {
+                ApiError::Internal(Box::new(e))
+            }
+        }
+    }
+}
+
+/// - 404 for an unknown incident or ticket, and for unlinking a ticket the incident does not
+///   have (that link does not exist);
+/// - 403 `required_team` for staff of another team (the incident's or the ticket's);
+/// - 409 `conflict`: `stale` when the incident changed since the version sent, or tickets
+///   kept changing (send the same request again: it is idempotent); `wrong_state` for a move
+///   the incident's status refuses, a resolved incident, a resolved or closed ticket;
+///   `linked_elsewhere` for a ticket already in another incident. Internal failures are 500.
+impl From<IncidentError> for ApiError {
+    fn from(e: IncidentError) -> Self {
+        let conflict =
+            |reason: &'static str, message: String| ApiError::Conflict { reason, message };
+        match e {
+            IncidentError::NotFound | IncidentError::TicketNotFound => ApiError::NotFound,
+            IncidentError::OtherTeam(team) => ApiError::OtherTeam { team },
+            IncidentError::Rule(rule) => match rule {
+                IncidentRuleError::Stale { .. } => conflict("stale", rule.to_string()),
+                IncidentRuleError::WrongState { .. }
+                | IncidentRuleError::Resolved
+                | IncidentRuleError::TicketNotLinkable(_) => {
+                    conflict("wrong_state", rule.to_string())
+                }
+                IncidentRuleError::LinkedElsewhere => {
+                    conflict("linked_elsewhere", rule.to_string())
+                }
+                IncidentRuleError::NotLinked => ApiError::NotFound,
+            },
+            IncidentError::Workflow(w) => match w {
+                WorkflowError::Stale { .. } => conflict("stale", w.to_string()),
+                _ => conflict("wrong_state", w.to_string()),
+            },
+            IncidentError::Contended => conflict("stale", e.to_string()),
+            IncidentError::Escalation(_)
+            | IncidentError::Store(_)
+            | IncidentError::Notify(_)
+            | IncidentError::Random(_)
+            | IncidentError::NoSuchUpdate(_)
+            | IncidentError::FanOutMessage(_) => ApiError::Internal(Box::new(e)),
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! The HTTP edge shared by every API function: who is calling, reading a JSON body within
+//! limits, and turning every outcome into one JSON response shape. Errors are mapped to a
+//! status here, once; their internals never reach a response body.
+
+use lambda_http::http::{header, HeaderMap, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+use guichet_core::common::access::{Actor, Role};
+use guichet_core::common::validation::{Rule, ValidationError};
+use guichet_core::tickets::ticket::{PlayerId, Team};
+
+/// Support requests are text; 32 KiB holds the longest description with room for JSON.
+pub const MAX_BODY_BYTES: usize = 32 * 1024;
+
+/// The claim that carries the caller's groups. API Gateway's JWT authorizer hands claims to
+/// the function as strings, an array claim as `[a b]`.
+pub const GROUPS_CLAIM: &str = "cognito:groups";
+
+/// Reads the caller from the request context as the domain actor. In AWS the authorizer has
+/// already refused a missing or bad token; this refuses a request that somehow arrives without
+/// claims.
+pub fn actor_of(request: &Request) -> Result<Actor, ApiError> {
+    let claims = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| &jwt.claims),
+        _ => None,
+    }
+    .ok_or(ApiError::Unauthenticated)?;
+    let subject = claims
+        .get("sub")
+        .and_then(|s| PlayerId::parse(s))
+        .ok_or(ApiError::Unauthenticated)?;
+    let groups = claims.get(GROUPS_CLAIM).map(String::as_str).unwrap_or("");
+    Ok(Actor {
+        subject,
+        roles: parse_groups(groups),
+        teams: parse_teams(groups),
+        email: claims
+            .get("email")
+            .and_then(|e| guichet_core::common::contact::ContactAddress::parse(e)),
+    })
+}
+
+/// `[player agent]` (API Gateway's rendering of an array claim), `["player","agent"]`, or
+/// `player,agent`: unknown groups are ignored, never an error.
+pub fn parse_groups(raw: &str) -> Vec<Role> {
+    let trimmed = raw.trim().trim_start_matches('[').trim_end_matches(']');
+    let mut roles: Vec<Role> = trimmed
+        .split([' ', ','])
+        .map(|g| g.trim().trim_matches('"'))
+        .filter_map(Role::parse)
+        .collect();
+    roles.dedup();
+    roles
+}
+
+/// The `team:<name>` groups of the claim, in the same shapes as [`parse_groups`]; unknown
+/// teams are ignored.
+pub fn parse_teams(raw: &str) -> Vec<Team> {
+    let trimmed = raw.trim().trim_start_matches('[').trim_end_matches(']');
+    let mut teams: Vec<Team> = trimmed
+        .split([' ', ','])
+        .map(|g| g.trim().trim_matches('"'))
+        .filter_map(|g| g.strip_prefix("team:"))
+        .filter_map(Team::parse)
+        .collect();
+    teams.dedup();
+    teams
+}
+
+/// The API Gateway request id, which correlates our logs with the gateway's access log.
+pub fn request_id(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| "-".to_owned())
+}
+
+pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The body as a JSON object, or a `400` naming `body` (an array, a string... is not one).
+pub fn json_object(
+    body: &serde_json::Value,
+) -> Result<&serde_json::Map<String, serde_json::Value>, ValidationError> {
+    body.as_object().ok_or_else(|| {
+        ValidationError::new(
+            "body",
+            Rule::Type {
+                expected: "a JSON object",
+            },
+        )
+    })
+}
+
+/// The `{reference}` path parameter, checked (check symbol included): a `400` naming
+/// `reference` otherwise. Recorded on the current span, which every ticket handler declares.
+pub fn reference_param(
+    request: &Request,
+) -> Result<guichet_core::common::reference::TicketReference, ValidationError> {
+    let raw = request
+        .path_parameters_ref()
+        .and_then(|p| p.first("reference"))
+        .unwrap_or("");
+    let reference = guichet_core::common::reference::TicketReference::parse(raw)
+        .map_err(|_| ValidationError::new("reference", Rule::Reference))?;
+    tracing::Span::current().record("ticket", reference.as_str());
+    Ok(reference)
+}
+
+/// The `limit` query parameter of a listing: a whole number from 1 to `max`, a `400` naming
+/// `limit` and the range otherwise.
+pub fn limit_param(raw: &str, max: u16) -> Result<u16, ValidationError> {
+    raw.parse::<u16>()
+        .ok()
+        .filter(|l| (1..=max).contains(l))
+        .ok_or_else(|| {
+            ValidationError::new(
+                "limit",
+                Rule::Range {
+                    min: 1,
+                    max: i64::from(max),
+                },
+            )
+        })
+}
+
+/// The `cursor` query parameter, as `decode` reads it: a `400` naming `cursor` when it is not
+/// one this API handed out.
+pub fn cursor_param<T>(
+    raw: &str,
+    decode: impl Fn(&str) -> Option<T>,
+) -> Result<T, ValidationError> {
+    decode(raw).ok_or_else(|| ValidationError::new("cursor", Rule::Opaque))
+}
+
+/// Checks the content type and size and parses the JSON, naming what is wrong.
+pub fn json_body(request: &Request) -> Result<serde_json::Value, ApiError> {
+    let content_type = header_str(request.headers(), header::CONTENT_TYPE.as_str()).unwrap_or("");
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media_type != "application/json" {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::Invalid(ValidationError::new(
+            "body",
+            Rule::Required,
+        )));
+    }
+    serde_json::from_slice(bytes).map_err(|_| {
+        ApiError::Invalid(ValidationError::new(
+            "body",
+            Rule::Type {
+                expected: "well-formed UTF-8 JSON",
+            },
+        ))
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("a valid bearer token is required")]
+    Unauthenticated,
+    #[error("this route needs the {} role", required.as_str())]
+    Forbidden { required: Role },
+    /// Staff acting on another team's queue or ticket.
+    #[error("only the {} team's agents and supervisors may do this", team.as_str())]
+    OtherTeam { team: Team },
+    #[error("no such resource")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(ValidationError),
+    #[error("the body is larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error("the body must be sent as Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("this Idempotency-Key was already used for a different request; use a new key")]
+    IdempotencyKeyReused,
+    #[error("the service is busy; retry with the same Idempotency-Key")]
+    Busy,
+    /// The request is well-formed but cannot apply to the resource as it stands now (a player
+    /// who already has an open case, a decision on a case that changed or was already decided).
+    /// `reason` is a stable code a client can branch on; the message is for people.
+    #[error("{message}")]
+    Conflict {
+        reason: &'static str,
+        message: String,
+    },
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } | ApiError::OtherTeam { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden { .. } | ApiError::OtherTeam { .. } => "forbidden",
+            ApiError::NotFound => "not_found",
+            ApiError::Invalid(_) => "validation_failed",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::Busy => "busy",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The one place an error becomes a response. Internal causes are logged (they carry no
+    /// player data: store errors name attributes, never values) and replaced by a request id.
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        let mut body = serde_json::json!({
+            "error": self.code(),
+            "message": self.to_string(),
+        });
+        match &self {
+            ApiError::Invalid(e) => merge(&mut body, e),
+            ApiError::PayloadTooLarge => {
+                body["field"] = "body".into();
+                body["rule"] = "max_bytes".into();
+                body["max"] = MAX_BODY_BYTES.into();
+            }
+            ApiError::UnsupportedMediaType => {
+                body["field"] = "Content-Type".into();
+                body["rule"] = "one_of".into();
+                body["allowed"] = serde_json::json!(["application/json"]);
+            }
+            ApiError::IdempotencyKeyReused => {
+                body["field"] = "Idempotency-Key".into();
+                body["rule"] = "same_request".into();
+            }
+            ApiError::Forbidden { required } => body["required_role"] = required.as_str().into(),
+            ApiError::OtherTeam { team } => body["required_team"] = team.as_str().into(),
+            ApiError::Conflict { reason, .. } => body["reason"] = (*reason).into(),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, source = ?cause.source(), "request failed");
+                body["request_id"] = request_id.into();
+            }
+            _ => {}
+        }
+        let mut response = json_response(self.status(), &body);
+        if matches!(self, ApiError::Busy) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        if matches!(self, ApiError::Unauthenticated) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+fn merge(body: &mut serde_json::Value, error: &ValidationError) {
+    if let (Some(target), Ok(serde_json::Value::Object(extra))) =
+        (body.as_object_mut(), serde_json::to_value(error))
+    {
+        target.extend(extra);
+    }
+}
+
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    // Our response types serialise infallibly; the fallback keeps the contract anyway.
+    let text = serde_json::to_string(body)
+        .unwrap_or_else(|_| r#"{"error":"internal","message":"internal error"}"#.to_owned());
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        header::HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_read_in_every_shape_the_authorizer_uses() {
+        assert_eq!(parse_groups("[player]"), vec![Role::Player]);
+        assert_eq!(
+            parse_groups("[agent supervisor]"),
+            vec![Role::Agent, Role::Supervisor]
+        );
+        assert_eq!(
+            parse_groups(r#"["agent","player"]"#),
+            vec![Role::Agent, Role::Player]
+        );
+        assert_eq!(parse_groups("player, admin"), vec![Role::Player]);
+        assert!(parse_groups("").is_empty());
+        assert_eq!(
+            parse_teams("[agent team:payments team:games]"),
+            vec![Team::Payments, Team::Games]
+        );
+        assert_eq!(
+            parse_teams(r#"["agent","team:security"]"#),
+            vec![Team::Security]
+        );
+        assert!(parse_teams("[agent team:nobody]").is_empty());
+        assert_eq!(parse_groups("[agent team:payments]"), vec![Role::Agent]);
+    }
+
+    #[test]
+    fn errors_map_to_statuses_once() {
+        let invalid = ApiError::Invalid(ValidationError::new("subject", Rule::Required));
+        let response = invalid.into_response("r-1");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value =
+            serde_json::from_slice(response.body().as_ref()).expect("json");
+        assert_eq!(body["field"], "subject");
+        assert_eq!(body["rule"], "required");
+        assert_eq!(body["message"], "subject is required");
+
+        let internal = ApiError::Internal(Box::new(std::io::Error::other("secret detail")));
+        let response = internal.into_response("r-2");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let text = std::str::from_utf8(response.body().as_ref()).expect("utf-8");
+        assert!(!text.contains("secret detail"));
+        assert!(text.contains("r-2"));
+    }
+
+    #[test]
+    fn verification_outcomes_map_to_statuses_once() {
+        use guichet_core::verification::rules::{CaseError, CaseStatus, DocumentKind};
+        use guichet_core::verification::service::KycError;
+        let status = |e: KycError| {
+            let response = ApiError::from(e).into_response("r-3");
+            let body: serde_json::Value =
+                serde_json::from_slice(response.body().as_ref()).expect("json");
+            (response.status(), body)
+        };
+        let (code, body) = status(KycError::PlayerHasOpenCase);
+        assert_eq!(code, StatusCode::CONFLICT);
+        assert_eq!(body["error"], "conflict");
+        assert_eq!(body["reason"], "player_has_open_case");
+        assert_eq!(status(KycError::Stale).1["reason"], "stale");
+        assert_eq!(status(KycError::NoOpenCase).0, StatusCode::CONFLICT);
+        assert_eq!(status(KycError::CaseNotFound).0, StatusCode::NOT_FOUND);
+        let (code, body) = status(KycError::Case(CaseError::WrongState {
+            expected: CaseStatus::InReview,
+            actual: CaseStatus::Approved,
+        }));
+        assert_eq!(code, StatusCode::CONFLICT);
+        assert_eq!(body["reason"], "wrong_state");
+        let (code, body) = status(KycError::Case(CaseError::SeniorRequired));
+        assert_eq!(code, StatusCode::FORBIDDEN);
+        assert_eq!(body["required_role"], "verification_senior");
+        let (code, body) = status(KycError::Case(CaseError::NotRequired(
+            DocumentKind::ProofOfAddress,
+        )));
+        assert_eq!(code, StatusCode::BAD_REQUEST);
+        assert_eq!(body["field"], "kind");
+        let (code, body) = status(KycError::Store(
+            guichet_core::common::store::StoreError::Corrupt { attribute: "body" },
+        ));
+        assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body.to_string().contains("attribute"));
+    }
+}
