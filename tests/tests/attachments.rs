@@ -14,10 +14,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use guichet_aws::dynamo::attachments::DynamoAttachmentStore;
 use guichet_aws::s3::S3DocumentStorage;
+use guichet_core::attachments::ports::AttachmentStore;
 use guichet_core::attachments::rules::{AttachmentState, MAX_ATTACHMENTS_PER_TICKET};
-use guichet_core::attachments::service::{AttachmentError, AttachmentStore, Attachments};
+use guichet_core::attachments::service::{AttachmentError, Attachments};
+use guichet_core::common::player::Author;
 use guichet_core::common::reference::TicketReference;
-use guichet_core::tickets::ticket::Author;
 use guichet_core::verification::rules::{CheckFailure, ContentType, UploadId};
 use guichet_edge::config::AttachmentsConfig;
 use guichet_edge::config::{Config, KycConfig};

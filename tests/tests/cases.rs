@@ -3,8 +3,8 @@
 //! tickets sharing the player index without mixing.
 
 use guichet_aws::dynamo::cases::DynamoCaseStore;
+use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::tickets::intake::TicketRequest;
-use guichet_core::tickets::ticket::{Author, Language, PlayerId};
 use guichet_core::verification::ports::{CaseStore, CaseWrite, Saved};
 use guichet_core::verification::rules::{
     AuditAction, AuditEntry, CaseId, CaseReason, CaseStatus, ContentType, DocumentKind,

@@ -13,8 +13,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use guichet_aws::dynamo::cases::DynamoCaseStore;
 use guichet_aws::s3::S3DocumentStorage;
+use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::documents::ports::Presigned;
-use guichet_core::tickets::ticket::{Author, Language, PlayerId};
 use guichet_core::verification::ports::{CaseStore, PendingUpload, UploadState};
 use guichet_core::verification::rules::{
     CaseReason, CaseStatus, CheckFailure, ContentType, DocumentKind, DocumentStatus,
@@ -287,7 +287,7 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
     // on the version read, and the gate opens.
     let queue = f.kyc.cases.review_queue(false, 10).await.expect("queue");
     assert!(queue.iter().any(|c| c.id == case.id), "{queue:?}");
-    let reviewer = guichet_core::tickets::ticket::Author::Staff {
+    let reviewer = guichet_core::common::player::Author::Staff {
         id: "reviewer-1".into(),
     };
     let view = f

@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use guichet_core::common::player::PlayerId;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::escalation::rules::EscalationAsk;
 use guichet_core::outbox::ports::OutboxStore;
-use guichet_core::tickets::ticket::{PlayerId, Team};
+use guichet_core::tickets::ticket::Team;
 use guichet_core::tickets::workflow::ReasonCode;
 use guichet_local::client::{send, ClientResponse};
 use guichet_local::consumers::{Consumers, Drained};

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use guichet_aws::dynamo::incidents::DynamoIncidentStore;
 use guichet_aws::dynamo::tickets::DynamoTicketStore;
 use guichet_core::common::access::{Actor, Role};
+use guichet_core::common::player::PlayerId;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::incidents::rules::{
     EscalationProgress, FanOut, IncidentId, IncidentRuleError, IncidentStatus,
@@ -23,7 +24,7 @@ use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::memory::FixedClock;
 use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::sla::SupportCalendar;
-use guichet_core::tickets::ticket::{PlayerId, Priority, Team, Ticket, TicketStatus};
+use guichet_core::tickets::ticket::{Priority, Team, Ticket, TicketStatus};
 use guichet_local::consumers::Consumers;
 use guichet_tests::{error_chain, fresh_stack, project_template, Stack};
 use jiff::SignedDuration;
@@ -557,7 +558,7 @@ async fn staff_link_and_unlink_a_ticket_by_hand() {
         .expect("history says who unlinked it");
     assert_eq!(
         line.actor,
-        guichet_core::tickets::ticket::Author::Staff {
+        guichet_core::common::player::Author::Staff {
             id: "sup-0001".into()
         }
     );
@@ -761,8 +762,8 @@ async fn a_fan_out_goes_page_by_page_and_a_page_run_twice_tells_nobody_twice() {
 /// one open incident, and a new one again once that one is resolved.
 #[tokio::test]
 async fn the_subject_marker_admits_one_open_incident_at_a_time() {
+    use guichet_core::incidents::ports::{IncidentStore, Opened};
     use guichet_core::incidents::rules::{change_status, open, Opening, Subject};
-    use guichet_core::incidents::service::{IncidentStore, Opened};
     use guichet_core::outbox::rules::MessageId;
 
     let world = World::new().await;
@@ -792,7 +793,7 @@ async fn the_subject_marker_admits_one_open_incident_at_a_time() {
     assert_eq!(marker.incident, first.id);
     assert!(marker.is_open());
 
-    let staff = guichet_core::tickets::ticket::Author::Staff {
+    let staff = guichet_core::common::player::Author::Staff {
         id: "sup-0001".into(),
     };
     let (resolved, update) =

@@ -9,12 +9,12 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use guichet_core::common::contact::ContactAddress;
+use guichet_core::common::player::PlayerId;
 use guichet_core::notifications::rules::NotificationMessage;
 use guichet_core::notifications::sender::Sender;
 use guichet_core::outbox::rules::{Destination, OutboxMessage};
 use guichet_core::tickets::desk::Submitted;
 use guichet_core::tickets::intake::TicketRequest;
-use guichet_core::tickets::ticket::PlayerId;
 use guichet_edge::config::{Config, SenderConfig};
 use guichet_tests::{error_chain, fresh_stack, SentEmail as Recorded, Stack};
 use serde_json::{json, Value};
@@ -101,9 +101,9 @@ fn event(records: Vec<Value>) -> Value {
 /// Runs the function's handler on `event` with `sender`; returns the failed message ids.
 async fn invoke<C, L, E>(sender: &Sender<C, L, E>, event: Value) -> Vec<String>
 where
-    C: guichet_core::notifications::sender::ContactBook,
-    L: guichet_core::notifications::sender::DeliveryLedger,
-    E: guichet_core::notifications::sender::EmailSender,
+    C: guichet_core::notifications::ports::ContactBook,
+    L: guichet_core::notifications::ports::DeliveryLedger,
+    E: guichet_core::notifications::ports::EmailSender,
 {
     let event = serde_json::from_value(event).expect("an SQS event");
     send_notifications::handle(sender, event)

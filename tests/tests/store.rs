@@ -4,13 +4,13 @@
 use std::sync::{Arc, Mutex};
 
 use guichet_aws::dynamo::tickets::DynamoTicketStore;
+use guichet_core::common::player::PlayerId;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::tickets::desk::{Desk, IntakeError, Submitted};
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::memory::{FixedClock, ScriptedReferences};
 use guichet_core::tickets::ports::{IdempotencyKey, TicketStore};
 use guichet_core::tickets::sla::SupportCalendar;
-use guichet_core::tickets::ticket::PlayerId;
 use guichet_tests::{fresh_stack, Stack};
 use jiff::{SignedDuration, Timestamp};
 

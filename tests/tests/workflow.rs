@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use guichet_aws::dynamo::tickets::DynamoTicketStore;
+use guichet_core::common::player::PlayerId;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::ports::{NewTicketWrite, TicketStore};
 use guichet_core::tickets::sla::SupportCalendar;
-use guichet_core::tickets::ticket::{PlayerId, Priority, Team, TicketStatus};
+use guichet_core::tickets::ticket::{Priority, Team, TicketStatus};
 use guichet_local::client::{send, ClientResponse};
 use guichet_tests::LocalApi;
 use serde_json::{json, Value};

@@ -8,14 +8,15 @@
 //! SSE-KMS are signed into the URL. The document function checks what arrives, and the ticket
 //! lists the attachment once it passed.
 
+use guichet_core::attachments::ports::AttachmentStore;
 use guichet_core::attachments::rules::MAX_ATTACHMENT_BYTES;
-use guichet_core::attachments::service::{AttachmentError, AttachmentStore, Attachments};
+use guichet_core::attachments::service::{AttachmentError, Attachments};
 use guichet_core::common::access::Role;
+use guichet_core::common::player::Author;
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::documents::ports::{DocumentStorage, Presigned};
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::ports::TicketStore;
-use guichet_core::tickets::ticket::Author;
 use guichet_core::verification::rules::ContentType;
 use guichet_edge::http::{json_body, json_response, request_id, ApiError};
 use lambda_http::http::StatusCode;

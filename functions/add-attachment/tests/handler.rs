@@ -1,14 +1,15 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
 use guichet_core::attachments::memory::{attachments, MemoryAttachmentStore};
+use guichet_core::attachments::ports::AttachmentStore;
 use guichet_core::attachments::rules::{AttachmentState, MAX_ATTACHMENTS_PER_TICKET};
-use guichet_core::attachments::service::{AttachmentStore, Attachments};
+use guichet_core::attachments::service::Attachments;
+use guichet_core::common::player::{Author, PlayerId};
 use guichet_core::common::reference::TicketReference;
 use guichet_core::documents::memory::MemoryDocumentStorage;
 use guichet_core::tickets::desk::{Desk, Submitted};
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::memory::{desk, MemoryTicketStore};
-use guichet_core::tickets::ticket::{Author, PlayerId};
 use guichet_core::verification::rules::UploadId;
 use guichet_edge::testing::{body_json, event, with_caller, with_json, with_path};
 use lambda_http::http::StatusCode;

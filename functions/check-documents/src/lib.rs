@@ -13,10 +13,9 @@
 //! harmless: `check_object` is safe to run twice on the same object.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use guichet_core::attachments::ports::AttachmentStore;
 use guichet_core::attachments::rules::ATTACHMENTS_PREFIX;
-use guichet_core::attachments::service::{
-    AttachmentCheck, AttachmentError, AttachmentStore, Attachments,
-};
+use guichet_core::attachments::service::{AttachmentCheck, AttachmentError, Attachments};
 use guichet_core::documents::ports::DocumentStorage;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::upload_id_of_key;

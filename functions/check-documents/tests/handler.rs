@@ -2,11 +2,11 @@
 //! delivers (`events/document-*.json`).
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::common::store::StoreError;
 use guichet_core::documents::memory::MemoryDocumentStorage;
 use guichet_core::documents::ports::{DocumentStorage, ObjectFacts, Presigned};
 use guichet_core::tickets::memory::FixedClock;
-use guichet_core::tickets::ticket::{Author, Language, PlayerId};
 use guichet_core::verification::memory::MemoryCaseStore;
 use guichet_core::verification::ports::{CaseStore, PendingUpload, UploadState};
 use guichet_core::verification::rules::{
@@ -528,8 +528,8 @@ fn attachment_announcement(message_id: &str, key: &str) -> SqsMessage {
 
 #[tokio::test]
 async fn attachments_are_checked_by_the_attachment_check() {
+    use guichet_core::attachments::ports::AttachmentStore;
     use guichet_core::attachments::rules::AttachmentState;
-    use guichet_core::attachments::service::AttachmentStore;
     let (v, a) = (
         guichet_core::verification::memory::verification(NOW),
         guichet_core::attachments::memory::attachments(NOW),

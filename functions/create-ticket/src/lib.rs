@@ -2,7 +2,8 @@
 
 use guichet_core::common::access::Role;
 use guichet_core::common::validation::{Rule, ValidationError};
-use guichet_core::incidents::service::{may_group, IncidentStore, Incidents};
+use guichet_core::incidents::ports::IncidentStore;
+use guichet_core::incidents::service::{may_group, Incidents};
 use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
 use guichet_core::outbox::relay::Relay;
 use guichet_core::tickets::desk::{Desk, IntakeError, Submitted};

@@ -142,7 +142,7 @@ async fn an_incident_in_chat_is_routed_by_what_it_names() {
 
 #[tokio::test]
 async fn an_incident_naming_only_a_payment_system_goes_to_payments() {
-    use guichet_core::incidents::service::IncidentStore;
+    use guichet_core::incidents::ports::IncidentStore;
     let desk = desk(NOW);
     let incidents = incidents(&desk);
     let response = create_ticket::handle(
@@ -253,7 +253,7 @@ async fn media_type_size_and_key_are_checked() {
 async fn a_verification_ticket_links_to_the_open_case_and_others_do_not() {
     let desk = desk(NOW);
     let case = guichet_core::verification::rules::CaseId::generate().expect("random");
-    let player = guichet_core::tickets::ticket::PlayerId::parse("player-7f3a9c").expect("id");
+    let player = guichet_core::common::player::PlayerId::parse("player-7f3a9c").expect("id");
     desk.store.link_open_case(&player, case.clone());
 
     let mut verification = event("create-ticket.json");

@@ -3,9 +3,9 @@
 //! The answer is allowed or not, with the reason and, when not allowed, the case it waits on.
 
 use guichet_core::common::access::Role;
+use guichet_core::common::player::PlayerId;
 use guichet_core::common::validation::{Rule, ValidationError};
 use guichet_core::documents::ports::DocumentStorage;
-use guichet_core::tickets::ticket::PlayerId;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::GatedAction;
 use guichet_core::verification::service::Verification;

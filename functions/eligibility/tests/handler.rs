@@ -1,6 +1,6 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet_core::tickets::ticket::{Author, Language, PlayerId};
+use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::verification::memory::{case_in_review, verification};
 use guichet_core::verification::rules::{CaseReason, Decision, ReasonCode};
 use guichet_edge::testing::{body_json, event, with_caller, with_path, with_query};

@@ -3,7 +3,8 @@
 //! staff a presigned GET (valid 5 minutes) per attachment. Players never get a storage key or
 //! URL.
 
-use guichet_core::attachments::service::{AttachmentStore, Attachments};
+use guichet_core::attachments::ports::AttachmentStore;
+use guichet_core::attachments::service::Attachments;
 use guichet_core::common::access::Role;
 use guichet_core::documents::ports::{DocumentStorage, Presigned};
 use guichet_core::tickets::desk::{Desk, TicketView};

@@ -19,7 +19,7 @@ async fn submit_for(
         NOW.parse().expect("valid"),
     )
     .expect("valid request");
-    let player = guichet_core::tickets::ticket::PlayerId::parse(player).expect("valid id");
+    let player = guichet_core::common::player::PlayerId::parse(player).expect("valid id");
     match desk
         .submit(player, request, None, None)
         .await
@@ -135,7 +135,7 @@ async fn with_attachments(
     use guichet_core::verification::rules::ContentType;
     let reference =
         guichet_core::common::reference::TicketReference::parse(reference).expect("reference");
-    let player = guichet_core::tickets::ticket::Author::Player;
+    let player = guichet_core::common::player::Author::Player;
     let png = guichet_core::attachments::memory::png_bytes(2048);
     let (good, _) = a
         .request(&player, &reference, ContentType::Png, 2048)

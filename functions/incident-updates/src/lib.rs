@@ -12,8 +12,9 @@
 //! sent twice, tells nobody twice either.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use guichet_core::incidents::ports::IncidentStore;
 use guichet_core::incidents::rules::{FanOut, FAN_OUT_SCHEMA};
-use guichet_core::incidents::service::{IncidentError, IncidentStore, Incidents};
+use guichet_core::incidents::service::{IncidentError, Incidents};
 use guichet_core::outbox::ports::{MessageQueues, OutboxStore, SendError};
 use guichet_core::outbox::relay::Relay;
 use guichet_core::outbox::rules::Destination;

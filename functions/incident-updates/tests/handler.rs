@@ -2,6 +2,7 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use guichet_core::common::access::Actor;
+use guichet_core::common::player::PlayerId;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::incidents::memory::MemoryIncidentStore;
 use guichet_core::incidents::rules::{IncidentId, IncidentStatus};
@@ -12,7 +13,6 @@ use guichet_core::outbox::memory::relay;
 use guichet_core::tickets::desk::{Desk, Submitted};
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::memory::{desk, MemoryTicketStore};
-use guichet_core::tickets::ticket::PlayerId;
 use guichet_edge::http::parse_groups;
 use std::sync::atomic::Ordering;
 

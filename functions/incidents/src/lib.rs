@@ -21,10 +21,9 @@
 
 use guichet_core::common::reference::TicketReference;
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
+use guichet_core::incidents::ports::{IncidentRecord, IncidentStart, IncidentStore};
 use guichet_core::incidents::rules::{Incident, IncidentId, IncidentStatus};
-use guichet_core::incidents::service::{
-    incident_cursor, IncidentRecord, IncidentStart, IncidentStore, Incidents,
-};
+use guichet_core::incidents::service::{incident_cursor, Incidents};
 use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
 use guichet_core::outbox::relay::Relay;
 use guichet_core::tickets::desk::Desk;

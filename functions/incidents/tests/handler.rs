@@ -1,5 +1,6 @@
 //! The handler fed with the sample events in `events/`, over the in-memory stores.
 
+use guichet_core::common::player::PlayerId;
 use guichet_core::incidents::memory::MemoryIncidentStore;
 use guichet_core::incidents::rules::IncidentId;
 use guichet_core::incidents::service::IncidentConfig;
@@ -9,7 +10,6 @@ use guichet_core::outbox::relay::Relay;
 use guichet_core::tickets::desk::{Desk, Submitted};
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::memory::{desk, MemoryTicketStore};
-use guichet_core::tickets::ticket::PlayerId;
 use guichet_edge::testing::body_json;
 use lambda_http::http::StatusCode;
 

@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
+use guichet_core::common::player::PlayerId;
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::memory::{desk_with_clock, FixedClock, MemoryTicketStore};
-use guichet_core::tickets::ticket::PlayerId;
 use guichet_edge::testing::{body_json, event};
 use jiff::{SignedDuration, Timestamp};
 use lambda_http::http::StatusCode;

@@ -3,9 +3,9 @@
 //! for a player. The reason decides the documents required.
 
 use guichet_core::common::access::Role;
+use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::documents::ports::DocumentStorage;
-use guichet_core::tickets::ticket::{Author, Language, PlayerId};
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::{CaseReason, DocumentKind};
 use guichet_core::verification::service::Verification;

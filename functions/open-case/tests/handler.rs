@@ -1,6 +1,6 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet_core::tickets::ticket::{Author, PlayerId};
+use guichet_core::common::player::{Author, PlayerId};
 use guichet_core::verification::memory::verification;
 use guichet_core::verification::ports::CaseStore;
 use guichet_edge::testing::{body_json, event, with_caller, with_json};

@@ -12,9 +12,9 @@
 mod text;
 
 use guichet_core::common::access::{Actor, Role};
+use guichet_core::common::player::Language;
 use guichet_core::common::validation::{Rule, ValidationError};
 use guichet_core::documents::ports::DocumentStorage;
-use guichet_core::tickets::ticket::Language;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::{
     AuditEntry, CaseId, CaseReason, CaseStatus, CheckFailure, DocumentKind, DocumentStatus,

@@ -1,7 +1,7 @@
 //! What the player reads about their case, in the case's language. Codes stay in the answer
 //! beside the text, so an app can use its own wording.
 
-use guichet_core::tickets::ticket::Language;
+use guichet_core::common::player::Language;
 use guichet_core::verification::rules::{
     CaseStatus, CheckFailure, DocumentKind, DocumentStatus, ReasonCode,
 };

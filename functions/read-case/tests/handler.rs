@@ -1,8 +1,8 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
+use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::documents::memory::MemoryDocumentStorage;
 use guichet_core::tickets::memory::FixedClock;
-use guichet_core::tickets::ticket::{Author, Language, PlayerId};
 use guichet_core::verification::memory::{case_in_review, verification, MemoryCaseStore};
 use guichet_core::verification::rules::{CaseReason, Decision, DocumentKind, ReasonCode};
 use guichet_core::verification::service::Verification;

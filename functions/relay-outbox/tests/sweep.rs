@@ -16,7 +16,7 @@ async fn what_a_failed_send_left_is_sent_by_the_next_sweep() {
         "2026-11-26T15:00:00Z".parse().expect("valid"),
     )
     .expect("valid request");
-    let player = guichet_core::tickets::ticket::PlayerId::parse("player-1").expect("id");
+    let player = guichet_core::common::player::PlayerId::parse("player-1").expect("id");
     let Submitted::Created(_, outbox) = desk
         .submit(player, request, None, None)
         .await

@@ -8,9 +8,9 @@
 //! so S3 itself refuses anything else. The client must send exactly the `headers` answered.
 
 use guichet_core::common::access::Role;
+use guichet_core::common::player::{Author, PlayerId};
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::documents::ports::{DocumentStorage, Presigned};
-use guichet_core::tickets::ticket::{Author, PlayerId};
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::{ContentType, DocumentKind, MAX_DOCUMENT_BYTES};
 use guichet_core::verification::service::Verification;

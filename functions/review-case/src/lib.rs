@@ -10,11 +10,11 @@
 //!   with `verification_senior` may then decide.
 
 use guichet_core::common::access::Role;
+use guichet_core::common::player::Author;
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::documents::ports::DocumentStorage;
 use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
 use guichet_core::outbox::relay::Relay;
-use guichet_core::tickets::ticket::Author;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::{CaseError, CaseId, Decision, DocumentKind, ReasonCode};
 use guichet_core::verification::service::{KycError, Verification};

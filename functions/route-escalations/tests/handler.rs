@@ -1,13 +1,14 @@
 //! The router fed with the sample SQS event in `events/`, over the in-memory store and queues.
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use guichet_core::common::player::PlayerId;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::escalation::rules::{EscalationAsk, EscalationState};
 use guichet_core::outbox::memory::relay;
 use guichet_core::tickets::desk::{Desk, Submitted};
 use guichet_core::tickets::memory::{desk, MemoryTicketStore};
 use guichet_core::tickets::ports::TicketStore;
-use guichet_core::tickets::ticket::{PlayerId, Team, TicketStatus};
+use guichet_core::tickets::ticket::{Team, TicketStatus};
 use guichet_core::tickets::workflow::ReasonCode;
 use guichet_edge::http::parse_groups;
 

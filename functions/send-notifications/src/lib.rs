@@ -15,10 +15,9 @@
 //! (and where its JSON broke), a notification by its id, ticket reference and kind.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use guichet_core::notifications::ports::{ContactBook, DeliveryLedger, EmailSender};
 use guichet_core::notifications::rules::{NotificationMessage, NOTIFICATION_SCHEMA};
-use guichet_core::notifications::sender::{
-    ContactBook, DeliveryLedger, EmailSender, SendFailure, Sender,
-};
+use guichet_core::notifications::sender::{SendFailure, Sender};
 
 /// Why one message was not handled; every variant fails it (retried, then dead-lettered).
 #[derive(Debug, thiserror::Error)]

@@ -3,8 +3,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use guichet_core::common::contact::ContactAddress;
+use guichet_core::common::player::PlayerId;
 use guichet_core::outbox::rules::MessageId;
-use guichet_core::tickets::ticket::PlayerId;
 
 const NOW: &str = "2026-11-26T15:00:05Z";
 

@@ -18,7 +18,7 @@ async fn submit(
         at.parse().expect("valid"),
     )
     .expect("valid request");
-    let player = guichet_core::tickets::ticket::PlayerId::parse("player-1").expect("valid id");
+    let player = guichet_core::common::player::PlayerId::parse("player-1").expect("valid id");
     match desk
         .submit(player, request, None, None)
         .await
@@ -158,7 +158,7 @@ async fn a_ticket_past_its_response_target_is_marked_overdue() {
 
     // An agent answers: the desk owes its next update two business days from now, not before.
     let agent = guichet_core::common::access::Actor {
-        subject: guichet_core::tickets::ticket::PlayerId::parse("agent-1").expect("id"),
+        subject: guichet_core::common::player::PlayerId::parse("agent-1").expect("id"),
         roles: guichet_edge::http::parse_groups("[agent team:payments]"),
         teams: vec![guichet_core::tickets::ticket::Team::Payments],
         email: None,

@@ -17,7 +17,7 @@ async fn submit(desk: &Desk<MemoryTicketStore>) -> String {
         NOW.parse().expect("valid"),
     )
     .expect("valid request");
-    let player = guichet_core::tickets::ticket::PlayerId::parse("player-7f3a9c").expect("valid id");
+    let player = guichet_core::common::player::PlayerId::parse("player-7f3a9c").expect("valid id");
     match desk
         .submit(player, request, None, None)
         .await
@@ -372,7 +372,7 @@ async fn the_player_answers_and_the_ticket_waiting_on_them_is_back_in_work() {
         NOW.parse().expect("valid"),
     )
     .expect("valid request");
-    let other = guichet_core::tickets::ticket::PlayerId::parse("player-other").expect("id");
+    let other = guichet_core::common::player::PlayerId::parse("player-other").expect("id");
     let Submitted::Created(theirs, _) = desk
         .submit(other, request, None, None)
         .await

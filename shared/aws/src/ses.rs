@@ -9,7 +9,7 @@ use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sesv2::Client;
 
-use guichet_core::notifications::sender::{Email, EmailError, EmailSender};
+use guichet_core::notifications::ports::{Email, EmailError, EmailSender};
 
 const CHARSET: &str = "UTF-8";
 

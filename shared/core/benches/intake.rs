@@ -8,13 +8,13 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use guichet_core::common::player::PlayerId;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::notifications::rules::{NotificationKind, Notifier};
 use guichet_core::outbox::rules::MessageId;
 use guichet_core::tickets::acknowledgement::acknowledgement;
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::sla::SupportCalendar;
-use guichet_core::tickets::ticket::PlayerId;
 
 const SAMPLES: usize = 30;
 const PER_SAMPLE: usize = 2_000;

@@ -8,8 +8,9 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 use guichet_core::common::access::{Actor, Role};
+use guichet_core::common::player::PlayerId;
 use guichet_core::common::validation::{Rule, ValidationError};
-use guichet_core::tickets::ticket::{PlayerId, Team};
+use guichet_core::tickets::ticket::Team;
 
 /// Support requests are text; 32 KiB holds the longest description with room for JSON.
 pub const MAX_BODY_BYTES: usize = 32 * 1024;

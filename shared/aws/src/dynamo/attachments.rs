@@ -24,8 +24,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use crate::dynamo::tickets::{query_all, ticket_pk};
+use guichet_core::attachments::ports::{AttachmentStore, Issued, Settled};
 use guichet_core::attachments::rules::{Attachment, AttachmentState};
-use guichet_core::attachments::service::{AttachmentStore, Issued, Settled};
 use guichet_core::common::reference::TicketReference;
 use guichet_core::common::store::StoreError;
 use guichet_core::tickets::ticket::TicketStatus;
@@ -343,7 +343,7 @@ impl AttachmentStore for DynamoAttachmentStore {
 mod tests {
     use super::*;
     use guichet_core::attachments::rules::attachment_key;
-    use guichet_core::tickets::ticket::Author;
+    use guichet_core::common::player::Author;
     use guichet_core::verification::rules::{CheckFailure, ContentType};
 
     #[test]

@@ -21,8 +21,8 @@ use aws_sdk_dynamodb::Client;
 use jiff::Timestamp;
 
 use crate::dynamo::tickets::query_all;
+use guichet_core::common::player::PlayerId;
 use guichet_core::common::store::StoreError;
-use guichet_core::tickets::ticket::PlayerId;
 use guichet_core::verification::ports::{CaseStore, CaseWrite, PendingUpload, Saved};
 use guichet_core::verification::rules::{
     AuditEntry, CaseId, CaseStatus, UploadId, VerificationCase,

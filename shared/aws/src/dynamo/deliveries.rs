@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::Client;
 use jiff::{SignedDuration, Timestamp};
 
 use guichet_core::common::store::StoreError;
-use guichet_core::notifications::sender::{Claim, DeliveryLedger, Settled};
+use guichet_core::notifications::ports::{Claim, DeliveryLedger, Settled};
 use guichet_core::outbox::rules::MessageId;
 
 type Item = HashMap<String, AttributeValue>;

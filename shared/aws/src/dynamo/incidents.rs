@@ -47,12 +47,12 @@ use crate::dynamo::tickets::{
 use guichet_core::common::paging::Page;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::common::store::StoreError;
+use guichet_core::incidents::ports::{
+    IncidentRecord, IncidentStart, IncidentStore, LinkWrite, Opened,
+};
 use guichet_core::incidents::rules::{
     EscalationProgress, Incident, IncidentId, IncidentStatus, IncidentUpdate, Link, Report,
     Subject, SubjectMarker,
-};
-use guichet_core::incidents::service::{
-    IncidentRecord, IncidentStart, IncidentStore, LinkWrite, Opened,
 };
 use guichet_core::outbox::rules::OutboxMessage;
 use guichet_core::tickets::ports::Updated;

@@ -30,6 +30,7 @@ use jiff::Timestamp;
 
 use guichet_core::common::contact::ContactAddress;
 use guichet_core::common::paging::Page;
+use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::common::reference::TicketReference;
 use guichet_core::common::store::StoreError;
 use guichet_core::escalation::rules::{Escalation, EscalationState};
@@ -41,8 +42,7 @@ use guichet_core::tickets::ports::{
     TicketStore, TicketUpdate, TicketWithHistory, Updated,
 };
 use guichet_core::tickets::ticket::{
-    Author, Category, Channel, IncidentDetails, Language, PlayerId, Priority, StatusChange, Team,
-    Ticket, TicketStatus,
+    Category, Channel, IncidentDetails, Priority, StatusChange, Team, Ticket, TicketStatus,
 };
 use guichet_core::tickets::workflow::{Change, Message};
 
@@ -766,7 +766,7 @@ impl TicketStore for DynamoTicketStore {
         player: &PlayerId,
         limit: u16,
         start: Option<&PageStart>,
-    ) -> Result<Page<Ticket>, StoreError> {
+    ) -> Result<Page<Ticket, PageStart>, StoreError> {
         let exclusive_start = start.map(|start| {
             Item::from([
                 ("pk".to_owned(), s(ticket_pk(&start.reference))),

@@ -20,13 +20,13 @@ pub struct MemoryAttachmentStore {
     attachments: Mutex<BTreeMap<(String, String), crate::attachments::rules::Attachment>>,
 }
 
-impl crate::attachments::service::AttachmentStore for MemoryAttachmentStore {
+impl crate::attachments::ports::AttachmentStore for MemoryAttachmentStore {
     async fn issue(
         &self,
         attachment: &crate::attachments::rules::Attachment,
         max: u32,
-    ) -> Result<crate::attachments::service::Issued, StoreError> {
-        use crate::attachments::service::Issued;
+    ) -> Result<crate::attachments::ports::Issued, StoreError> {
+        use crate::attachments::ports::Issued;
         let mut all = self.attachments.lock().unwrap_or_else(|e| e.into_inner());
         let reference = attachment.reference.as_str().to_owned();
         let counting = all
@@ -79,9 +79,9 @@ impl crate::attachments::service::AttachmentStore for MemoryAttachmentStore {
         &self,
         attachment: &crate::attachments::rules::Attachment,
         from: crate::attachments::rules::AttachmentState,
-    ) -> Result<crate::attachments::service::Settled, StoreError> {
+    ) -> Result<crate::attachments::ports::Settled, StoreError> {
+        use crate::attachments::ports::Settled;
         use crate::attachments::rules::AttachmentState;
-        use crate::attachments::service::Settled;
         let mut all = self.attachments.lock().unwrap_or_else(|e| e.into_inner());
         let id = (
             attachment.reference.as_str().to_owned(),

@@ -2,5 +2,6 @@
 
 #[cfg(any(test, feature = "mocks"))]
 pub mod memory;
+pub mod ports;
 pub mod rules;
 pub mod service;

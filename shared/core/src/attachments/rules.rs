@@ -5,8 +5,8 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::common::player::Author;
 use crate::common::reference::TicketReference;
-use crate::tickets::ticket::Author;
 use crate::verification::rules::{CheckFailure, ContentType, UploadId, MAX_DOCUMENT_BYTES};
 
 /// Attachments a ticket may have issued at once: pending (URL handed out, nothing checked yet)

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::tickets::ticket::{PlayerId, Team};
+use crate::common::player::PlayerId;
+use crate::tickets::ticket::Team;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,8 +90,8 @@ impl Actor {
 
     /// The entry of a ticket's history this actor writes: staff by their id, anyone else as
     /// the player or the system.
-    pub fn author(&self) -> crate::tickets::ticket::Author {
-        use crate::tickets::ticket::Author;
+    pub fn author(&self) -> crate::common::player::Author {
+        use crate::common::player::Author;
         if self.is_staff() {
             Author::Staff {
                 id: self.subject.as_str().to_owned(),

@@ -8,6 +8,7 @@ pub mod access;
 pub mod clock;
 pub mod contact;
 pub mod paging;
+pub mod player;
 pub mod reference;
 pub mod store;
 pub mod validation;

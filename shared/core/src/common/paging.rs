@@ -1,9 +1,7 @@
 //! One page of a listing, and how it is cut from an over-fetched read.
 
-use crate::tickets::ports::PageStart;
-
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T, S = PageStart> {
+pub struct Page<T, S> {
     pub items: Vec<T>,
     pub next: Option<S>,
 }

@@ -12,11 +12,12 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::common::player::{Author, Language};
 use crate::common::reference::TicketReference;
 use crate::common::validation::ValidationError;
 use crate::outbox::rules::MessageId;
 use crate::tickets::ticket::{
-    Author, Category, Channel, Language, Priority, StatusChange, Team, Ticket, TicketStatus,
+    Category, Channel, Priority, StatusChange, Team, Ticket, TicketStatus,
 };
 use crate::tickets::workflow::{allowed, Change, ReasonCode, WorkflowError};
 
@@ -326,7 +327,7 @@ pub fn automatic_escalation(category: Category) -> Option<EscalationAsk> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tickets::ticket::PlayerId;
+    use crate::common::player::PlayerId;
 
     fn at(ms: i64) -> Timestamp {
         Timestamp::from_millisecond(ms).expect("valid")

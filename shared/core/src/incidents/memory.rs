@@ -8,11 +8,11 @@ use jiff::Timestamp;
 
 use crate::common::paging::Page;
 use crate::common::store::StoreError;
+use crate::incidents::ports::{IncidentRecord, IncidentStart, IncidentStore, LinkWrite, Opened};
 use crate::incidents::rules::{
     EscalationProgress, Incident, IncidentId, IncidentStatus, IncidentUpdate, Link, Report,
     Subject, SubjectMarker,
 };
-use crate::incidents::service::{IncidentRecord, IncidentStart, IncidentStore, LinkWrite, Opened};
 use crate::outbox::rules::OutboxMessage;
 use crate::tickets::memory::MemoryTicketStore;
 use crate::tickets::ports::{TicketStore, TicketUpdate, Updated};

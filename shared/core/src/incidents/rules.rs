@@ -13,14 +13,14 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::common::player::Author;
 use crate::common::reference::TicketReference;
 use crate::common::validation::ValidationError;
 use crate::escalation::rules::{EscalationAsk, EscalationNote};
 use crate::notifications::rules::NotificationKind;
 use crate::outbox::rules::MessageId;
 use crate::tickets::ticket::{
-    priority_for, Author, Category, IncidentDetails, Priority, StatusChange, Team, Ticket,
-    TicketStatus,
+    priority_for, Category, IncidentDetails, Priority, StatusChange, Team, Ticket, TicketStatus,
 };
 use crate::tickets::workflow::{allowed, Change, ReasonCode};
 
@@ -639,7 +639,8 @@ pub fn fan_out_page<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tickets::ticket::{Channel, Language, PlayerId};
+    use crate::common::player::{Language, PlayerId};
+    use crate::tickets::ticket::Channel;
 
     fn linked(reference: &str) -> Link {
         Link {

@@ -6,14 +6,14 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 
 use crate::common::contact::ContactAddress;
+use crate::common::player::PlayerId;
 use crate::common::store::StoreError;
 use crate::outbox::rules::MessageId;
-use crate::tickets::ticket::PlayerId;
 
 // ---------------------------------------------------------------------------------------------
 // Notifications: addresses, delivery records and an e-mail service in memory.
 
-use crate::notifications::sender::{Claim, Email, EmailError, Settled};
+use crate::notifications::ports::{Claim, Email, EmailError, Settled};
 use crate::outbox::memory::Refused;
 use crate::tickets::memory::FixedClock;
 
@@ -48,7 +48,7 @@ fn take_failure(counter: &std::sync::atomic::AtomicUsize) -> bool {
         .is_ok()
 }
 
-impl crate::notifications::sender::ContactBook for MemoryContacts {
+impl crate::notifications::ports::ContactBook for MemoryContacts {
     async fn contact_of(&self, player: &PlayerId) -> Result<Option<ContactAddress>, StoreError> {
         if take_failure(&self.failures) {
             return Err(StoreError::Backend(Box::new(Refused)));
@@ -92,7 +92,7 @@ impl MemoryDeliveryLedger {
     }
 }
 
-impl crate::notifications::sender::DeliveryLedger for MemoryDeliveryLedger {
+impl crate::notifications::ports::DeliveryLedger for MemoryDeliveryLedger {
     async fn claim(
         &self,
         id: &MessageId,
@@ -166,7 +166,7 @@ impl MemoryEmailSender {
     }
 }
 
-impl crate::notifications::sender::EmailSender for MemoryEmailSender {
+impl crate::notifications::ports::EmailSender for MemoryEmailSender {
     async fn send(&self, email: Email<'_>) -> Result<String, EmailError> {
         if take_failure(&self.failures) {
             return Err(EmailError::Refused {

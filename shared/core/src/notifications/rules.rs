@@ -9,10 +9,11 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::common::player::{Language, PlayerId};
 use crate::common::reference::TicketReference;
 use crate::outbox::rules::{Destination, MessageId, OutboxMessage};
 use crate::tickets::acknowledgement::{local_due, team_name};
-use crate::tickets::ticket::{Language, PlayerId, Ticket, TicketStatus};
+use crate::tickets::ticket::{Ticket, TicketStatus};
 use crate::tickets::workflow::Change;
 
 vocabulary!(
@@ -80,7 +81,7 @@ pub fn kind_for(before: &Ticket, change: &Change, routed: bool) -> Option<Notifi
     if change
         .message
         .as_ref()
-        .is_some_and(|m| matches!(m.author, crate::tickets::ticket::Author::Staff { .. }))
+        .is_some_and(|m| matches!(m.author, crate::common::player::Author::Staff { .. }))
     {
         return Some(NotificationKind::AgentReply);
     }
@@ -436,7 +437,7 @@ mod tests {
             history: Vec::new(),
             message: message.then(|| crate::tickets::workflow::Message {
                 at: Timestamp::UNIX_EPOCH,
-                author: crate::tickets::ticket::Author::Staff { id: "a".into() },
+                author: crate::common::player::Author::Staff { id: "a".into() },
                 body: "Bonjour".into(),
             }),
         }
@@ -474,7 +475,7 @@ mod tests {
         let waiting = ticket(Language::Fr, TicketStatus::WaitingOnPlayer);
         let mut answered = change(TicketStatus::Open, true);
         if let Some(message) = answered.message.as_mut() {
-            message.author = crate::tickets::ticket::Author::Player;
+            message.author = crate::common::player::Author::Player;
         }
         assert_eq!(kind_for(&waiting, &answered, false), None);
     }

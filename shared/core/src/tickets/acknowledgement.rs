@@ -2,9 +2,10 @@
 
 use jiff::Zoned;
 
+use crate::common::player::Language;
 use crate::common::reference::TicketReference;
 use crate::tickets::sla::{Promise, ResponseTarget};
-use crate::tickets::ticket::{Language, Team};
+use crate::tickets::ticket::Team;
 
 const FR_MONTHS: [&str; 12] = [
     "janvier",

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::common::clock::{Clock, ReferenceSource};
 use crate::common::contact::ContactAddress;
 use crate::common::paging::Page;
+use crate::common::player::{Author, PlayerId};
 use crate::common::reference::TicketReference;
 use crate::common::store::StoreError;
 use crate::escalation::rules::automatic_escalation;
@@ -19,7 +20,7 @@ use crate::tickets::ports::{
     TicketWithHistory,
 };
 use crate::tickets::sla::{ResponseTarget, SupportCalendar};
-use crate::tickets::ticket::{Author, Category, PlayerId, StatusChange, Ticket};
+use crate::tickets::ticket::{Category, StatusChange, Ticket};
 
 /// How many times intake draws a new reference or waits out a concurrent write before
 /// giving up. A collision among 2.6e13 references is rare; contention only happens when a
@@ -44,7 +45,7 @@ pub struct Receipt {
     pub status: crate::tickets::ticket::TicketStatus,
     pub priority: crate::tickets::ticket::Priority,
     pub team: crate::tickets::ticket::Team,
-    pub language: crate::tickets::ticket::Language,
+    pub language: crate::common::player::Language,
     pub created_at: jiff::Timestamp,
     pub response_target: ResponseTarget,
     pub acknowledgement: String,
@@ -246,7 +247,7 @@ impl<S: TicketStore> Desk<S> {
         player: &PlayerId,
         limit: u16,
         start: Option<&PageStart>,
-    ) -> Result<Page<Ticket>, StoreError> {
+    ) -> Result<Page<Ticket, PageStart>, StoreError> {
         self.store.list_for_player(player, limit, start).await
     }
 }

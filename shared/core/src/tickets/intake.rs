@@ -3,12 +3,12 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
+use crate::common::player::{Author, Language, PlayerId};
 use crate::common::reference::TicketReference;
 use crate::common::validation::{Fields, Rule, ValidationError};
 use crate::tickets::sla::{ResponseTarget, SupportCalendar};
 use crate::tickets::ticket::{
-    priority_for, team_for, Author, Category, Channel, IncidentDetails, Language, PlayerId,
-    StatusChange, Ticket, TicketStatus,
+    priority_for, team_for, Category, Channel, IncidentDetails, StatusChange, Ticket, TicketStatus,
 };
 
 pub const SUBJECT_MIN: usize = 3;

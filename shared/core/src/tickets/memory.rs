@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use crate::common::clock::{Clock, ReferenceSource};
 use crate::common::contact::ContactAddress;
 use crate::common::paging::Page;
+use crate::common::player::PlayerId;
 use crate::common::reference::TicketReference;
 use crate::common::store::StoreError;
 use crate::escalation::rules::{Escalation, EscalationState};
@@ -19,7 +20,7 @@ use crate::tickets::ports::{
     IdempotencyRecord, InsertOutcome, NewTicketWrite, PageStart, QueueStart, TicketStore,
     TicketUpdate, TicketWithHistory, Updated,
 };
-use crate::tickets::ticket::{PlayerId, Ticket};
+use crate::tickets::ticket::Ticket;
 
 #[derive(Default)]
 pub struct MemoryTicketStore {
@@ -148,7 +149,7 @@ impl TicketStore for MemoryTicketStore {
         player: &PlayerId,
         limit: u16,
         start: Option<&PageStart>,
-    ) -> Result<Page<Ticket>, StoreError> {
+    ) -> Result<Page<Ticket, PageStart>, StoreError> {
         let state = self.lock();
         let mut mine: Vec<Ticket> = state
             .tickets

@@ -6,12 +6,13 @@ use jiff::Timestamp;
 
 use crate::common::contact::ContactAddress;
 use crate::common::paging::Page;
+use crate::common::player::PlayerId;
 use crate::common::reference::TicketReference;
 use crate::common::store::StoreError;
 use crate::escalation::rules::Escalation;
 use crate::notifications::rules::Notification;
 use crate::outbox::rules::OutboxMessage;
-use crate::tickets::ticket::{PlayerId, StatusChange, Ticket};
+use crate::tickets::ticket::{StatusChange, Ticket};
 
 /// An `Idempotency-Key` header: what a client sends so a retry cannot create a second ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -152,7 +153,7 @@ pub trait TicketStore: Send + Sync {
         player: &PlayerId,
         limit: u16,
         start: Option<&PageStart>,
-    ) -> impl Future<Output = Result<Page<Ticket>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Page<Ticket, PageStart>, StoreError>> + Send;
 
     /// Writes the ticket only if it is still at its expected version, with everything the
     /// update carries, all or nothing.

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 
 use crate::common::access::{Actor, Forbidden, Role};
 use crate::common::paging::Page;
+use crate::common::player::Author;
 use crate::common::reference::TicketReference;
 use crate::common::store::StoreError;
 use crate::escalation::rules::{self as escalation, Escalation, EscalationAsk, Routing};
@@ -15,7 +16,7 @@ use crate::outbox::ports::{MessageQueues, SendError};
 use crate::outbox::rules::{Destination, MessageId, OutboxMessage};
 use crate::tickets::desk::Desk;
 use crate::tickets::ports::{QueueStart, TicketStore, TicketUpdate, Updated};
-use crate::tickets::ticket::{Author, Channel, Team, Ticket};
+use crate::tickets::ticket::{Channel, Team, Ticket};
 use crate::tickets::workflow::{Change, WorkflowError};
 
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +110,7 @@ impl<S: TicketStore> Desk<S> {
     /// the player's client sends it again.
     pub async fn answer(
         &self,
-        player: &crate::tickets::ticket::PlayerId,
+        player: &crate::common::player::PlayerId,
         reference: &TicketReference,
         body: crate::tickets::workflow::MessageBody,
     ) -> Result<Applied, StaffError> {

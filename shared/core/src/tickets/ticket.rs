@@ -3,6 +3,9 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::common::player::Author;
+use crate::common::player::Language;
+use crate::common::player::PlayerId;
 use crate::common::reference::TicketReference;
 
 vocabulary!(
@@ -19,11 +22,6 @@ vocabulary!(
         Verification => "verification",
         Incident => "incident",
     }
-);
-
-vocabulary!(
-    /// The ticket's language: French is the primary language of the desk.
-    Language { Fr => "fr", En => "en" }
 );
 
 vocabulary!(
@@ -62,33 +60,6 @@ impl Priority {
             Priority::High => 2,
             Priority::Normal => 3,
         }
-    }
-}
-
-impl Language {
-    /// Picks the ticket language from an `Accept-Language` header: the first of `fr` or `en`
-    /// by the header's quality order, French when neither is acceptable.
-    pub fn from_accept_language(header: Option<&str>) -> Language {
-        let Some(header) = header else {
-            return Language::Fr;
-        };
-        let mut best: Option<(f32, Language)> = None;
-        for part in header.split(',') {
-            let mut pieces = part.split(';');
-            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-            let quality = pieces
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
-            let primary = tag.split('-').next().unwrap_or("");
-            let Some(language) = Language::parse(primary) else {
-                continue;
-            };
-            if quality > 0.0 && best.is_none_or(|(q, _)| quality > q) {
-                best = Some((quality, language));
-            }
-        }
-        best.map_or(Language::Fr, |(_, language)| language)
     }
 }
 
@@ -148,38 +119,6 @@ pub fn team_for(category: Category, incident: Option<&IncidentDetails>) -> Team 
             _ => Team::Games,
         },
     }
-}
-
-/// The opaque subject of the player's token. It is an identifier, never a name or an
-/// e-mail address, so it may appear in keys and logs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct PlayerId(String);
-
-impl PlayerId {
-    pub const MAX_LEN: usize = 128;
-
-    /// Token subjects are opaque; we only refuse what could break a key (`#`) or a log line.
-    pub fn parse(subject: &str) -> Option<Self> {
-        let ok = !subject.is_empty()
-            && subject.len() <= Self::MAX_LEN
-            && subject
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@'));
-        ok.then(|| Self(subject.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Who caused an entry in a ticket's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Author {
-    Player,
-    Staff { id: String },
-    System,
 }
 
 /// One line of a ticket's status history.

@@ -12,8 +12,9 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::common::player::Author;
 use crate::common::validation::{Rule, ValidationError};
-use crate::tickets::ticket::{Author, StatusChange, Ticket, TicketStatus};
+use crate::tickets::ticket::{StatusChange, Ticket, TicketStatus};
 
 /// A message on a ticket that the player reads (an agent's reply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -305,8 +306,9 @@ pub fn player_reply(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::player::{Language, PlayerId};
     use crate::common::reference::TicketReference;
-    use crate::tickets::ticket::{Category, Channel, Language, PlayerId, Priority, Team};
+    use crate::tickets::ticket::{Category, Channel, Priority, Team};
     use TicketStatus::*;
 
     fn at(text: &str) -> Timestamp {

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use crate::common::player::PlayerId;
 use crate::common::store::StoreError;
-use crate::tickets::ticket::PlayerId;
 
 // ---------------------------------------------------------------------------------------------
 // Identity verification.
@@ -144,7 +144,7 @@ pub async fn case_in_review(
     player: &str,
     reason: crate::verification::rules::CaseReason,
 ) -> VerificationCase {
-    use crate::tickets::ticket::{Author, Language};
+    use crate::common::player::{Author, Language};
     let player = PlayerId::parse(player).unwrap_or_else(|| panic!("player id {player}"));
     let case = v
         .open_case(&Author::System, player.clone(), reason, &[], Language::Fr)

@@ -4,10 +4,10 @@ use std::future::Future;
 
 use jiff::Timestamp;
 
+use crate::common::player::Author;
+use crate::common::player::PlayerId;
 use crate::common::store::StoreError;
 use crate::outbox::rules::OutboxMessage;
-use crate::tickets::ticket::Author;
-use crate::tickets::ticket::PlayerId;
 use crate::verification::rules::AuditEntry;
 use crate::verification::rules::CaseId;
 use crate::verification::rules::CheckFailure;

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::tickets::ticket::{Author, Language, PlayerId};
+use crate::common::player::{Author, Language, PlayerId};
 
 vocabulary!(
     /// Why a case was opened; decides the documents it requires.

@@ -4,9 +4,9 @@
 use jiff::Timestamp;
 
 use crate::common::clock::Clock;
+use crate::common::player::{Author, Language, PlayerId};
 use crate::common::store::StoreError;
 use crate::documents::ports::{DocumentStorage, Presigned};
-use crate::tickets::ticket::{Author, Language, PlayerId};
 use crate::verification::ports::{CaseStore, CaseWrite, PendingUpload, Saved, UploadState};
 use crate::verification::rules::{
     document_key, eligibility, upload_id_of_key, AuditAction, AuditEntry, CaseError, CaseId,

@@ -1,0 +1,110 @@
+//! The sender's ports: the e-mail service, the players' addresses, and the delivery ledger
+//! that makes a notification go out at most once.
+
+use crate::common::contact::ContactAddress;
+use crate::common::player::PlayerId;
+use crate::common::store::StoreError;
+use crate::outbox::rules::MessageId;
+use crate::tickets::ports::TicketStore;
+use jiff::Timestamp;
+use std::future::Future;
+
+/// One e-mail, as the provider sends it: plain text, one recipient. Deliberately without
+/// `Debug`: it would print the subject and body, which must never reach a log.
+#[derive(Clone, Copy)]
+pub struct Email<'a> {
+    /// The desk's verified sender address (not personal information).
+    pub from: &'a str,
+    pub to: &'a ContactAddress,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+/// Why the e-mail service did not take a message. Deliberately without the provider's error
+/// message: SES quotes the addresses it refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    /// The service answered with an error (throttling, a rejected message, sending paused...).
+    #[error("the e-mail service refused the message ({code})")]
+    Refused { code: String },
+    /// The service could not be reached, timed out or answered something unreadable.
+    #[error("the e-mail service could not be reached ({kind})")]
+    Unreachable { kind: &'static str },
+}
+
+/// The e-mail service (SES in production).
+pub trait EmailSender: Send + Sync {
+    /// Sends one e-mail; the provider's message id on success.
+    fn send(&self, email: Email<'_>) -> impl Future<Output = Result<String, EmailError>> + Send;
+}
+
+/// Where a player's address is kept. Every ticket store is one (the address is stored per
+/// player with their tickets, `TicketStore::contact_of`).
+pub trait ContactBook: Send + Sync {
+    fn contact_of(
+        &self,
+        player: &PlayerId,
+    ) -> impl Future<Output = Result<Option<ContactAddress>, StoreError>> + Send;
+}
+
+impl<T: TicketStore> ContactBook for T {
+    fn contact_of(
+        &self,
+        player: &PlayerId,
+    ) -> impl Future<Output = Result<Option<ContactAddress>, StoreError>> + Send {
+        TicketStore::contact_of(self, player)
+    }
+}
+
+/// A delivery that is over: a duplicate of it sends nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Sent,
+    NoAddress,
+}
+
+/// What claiming a delivery found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This attempt holds the delivery until its lease ends.
+    Claimed,
+    /// An earlier attempt finished it.
+    Settled(Settled),
+    /// Another attempt holds it until `until`.
+    Held { until: Timestamp },
+}
+
+/// The per-notification delivery records.
+pub trait DeliveryLedger: Send + Sync {
+    /// Takes the delivery with a lease until `lease_until`, only if no record exists or the
+    /// record is `sending` with a lease that ended before `now`.
+    fn claim(
+        &self,
+        id: &MessageId,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Records the e-mail as sent.
+    fn mark_sent(
+        &self,
+        id: &MessageId,
+        provider_message_id: &str,
+        sent_at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that the player had no address: nothing was, or will be, sent.
+    fn mark_no_address(
+        &self,
+        id: &MessageId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives the delivery back after a failed send, only if this attempt's lease (`lease_until`)
+    /// still holds it, so the next attempt need not wait for the lease to run out.
+    fn release(
+        &self,
+        id: &MessageId,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
