@@ -2,7 +2,7 @@
 //! team, response target), the idempotency fingerprint and the acknowledgement text — the work
 //! a `create-ticket` invocation does besides its one DynamoDB round trip.
 //!
-//! `cargo bench -p guichet --bench intake` prints the median and 95th percentile per request
+//! `cargo bench -p guichet-core --bench intake` prints the median and 95th percentile per request
 //! over 30 samples of 2,000 requests each. No timing is asserted: the figures go in the README.
 
 use std::hint::black_box;
