@@ -163,6 +163,97 @@ impl Stack {
             .unwrap_or_else(|| panic!("no escalation queue for team {team}"))
     }
 
+    /// The consumers of exactly these queues (logical id in the template, URL), as `scripts/up`
+    /// runs them, so a test feeds the functions it is about and no other.
+    pub async fn consumers(&self, queues: &[(&str, &str)]) -> guichet_local::consumers::Consumers {
+        let queues: BTreeMap<String, String> = queues
+            .iter()
+            .map(|(id, url)| ((*id).to_owned(), (*url).to_owned()))
+            .collect();
+        guichet_local::consumers::Consumers::new(
+            &project_template(),
+            &self.sdk,
+            self.consumer_services(),
+            &queues,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("consumers: {}", guichet_local::error_chain(&e)))
+    }
+
+    /// Sends `body` to `queue` as another system (or a redelivery) would; the message id.
+    pub async fn send_message(&self, queue: &str, body: &str) -> String {
+        self.sqs()
+            .send_message()
+            .queue_url(queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("SendMessage: {}", guichet_local::error_chain(&e)))
+            .message_id()
+            .expect("a message id")
+            .to_owned()
+    }
+
+    /// The one message waiting on `queue`, left there for its consumer: received, then made
+    /// visible again at once. What tests of duplicate delivery keep to send a second time.
+    pub async fn peek_one_message(&self, queue: &str) -> String {
+        let sqs = self.sqs();
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("ReceiveMessage: {}", guichet_local::error_chain(&e)));
+        let [message] = received.messages() else {
+            panic!("expected one message: {:?}", received.messages())
+        };
+        let body = message.body().expect("a body").to_owned();
+        self.make_visible(queue, message.receipt_handle().expect("a receipt handle"))
+            .await;
+        body
+    }
+
+    /// Makes a received message visible again at once, as its visibility timeout passing would.
+    pub async fn make_visible(&self, queue: &str, receipt_handle: &str) {
+        self.sqs()
+            .change_message_visibility()
+            .queue_url(queue)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "ChangeMessageVisibility: {}",
+                    guichet_local::error_chain(&e)
+                )
+            });
+    }
+
+    /// What a dead-letter queue holds now: each message's id and body.
+    pub async fn dead_letters(&self, dlq: &str) -> Vec<(String, String)> {
+        let dead = self
+            .sqs()
+            .receive_message()
+            .queue_url(dlq)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("ReceiveMessage (DLQ): {}", guichet_local::error_chain(&e)));
+        dead.messages()
+            .iter()
+            .map(|m| {
+                (
+                    m.message_id().unwrap_or_default().to_owned(),
+                    m.body().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
     /// Removes the documents bucket's policy, for tests that read or write objects.
     ///
     /// The emulator (moto 5.2.5) evaluates a bucket policy's `Principal: "*"` statements on object

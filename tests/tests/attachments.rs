@@ -79,18 +79,9 @@ async fn fixture() -> Fixture {
     let _ = std::fs::remove_file(&key_path);
     let gateway = Gateway::new(&project_template(), services, key.clone()).expect("gateway");
     let (addr, server) = serve(Arc::new(gateway), 0).await.expect("serving");
-    let queues = BTreeMap::from([(
-        "DocumentEventsQueue".to_owned(),
-        stack.document_events_queue_url.clone(),
-    )]);
-    let consumers = Consumers::new(
-        &project_template(),
-        &stack.sdk,
-        stack.consumer_services(),
-        &queues,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("consumers: {}", error_chain(&e)));
+    let consumers = stack
+        .consumers(&[("DocumentEventsQueue", &stack.document_events_queue_url)])
+        .await;
     let fixture = Fixture {
         attachments: guichet_aws::wiring::attachments(&attachments_config(&stack), &stack.sdk),
         stack,
@@ -459,37 +450,17 @@ async fn a_duplicate_s3_event_changes_nothing() {
     put(&issued, png(700)).await;
 
     // Keep a copy of S3's event as it arrived, then put it back for the consumers.
-    let sqs = f.stack.sqs();
-    let queue = &f.stack.document_events_queue_url;
-    let received = sqs
-        .receive_message()
-        .queue_url(queue)
-        .max_number_of_messages(10)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("ReceiveMessage: {}", error_chain(&e)));
-    let [message] = received.messages() else {
-        panic!("expected S3's one event: {:?}", received.messages())
-    };
-    let body = message.body().expect("a body").to_owned();
-    sqs.change_message_visibility()
-        .queue_url(queue)
-        .receipt_handle(message.receipt_handle().expect("a receipt handle"))
-        .visibility_timeout(0)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("ChangeMessageVisibility: {}", error_chain(&e)));
+    let body = f
+        .stack
+        .peek_one_message(&f.stack.document_events_queue_url)
+        .await;
     f.drain().await;
     let once = f.read(&reference, &owner).await.json();
     assert_eq!(once["attachments"][0]["upload_id"], upload.as_str());
 
-    sqs.send_message()
-        .queue_url(queue)
-        .message_body(&body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("SendMessage: {}", error_chain(&e)));
+    f.stack
+        .send_message(&f.stack.document_events_queue_url, &body)
+        .await;
     let drained = f.drain().await;
     assert_eq!((drained.received, drained.deleted), (1, 1), "{drained:?}");
     assert_eq!(

@@ -7,8 +7,6 @@
 //! Content-Length): what the URL promises is asserted on its signed parameters, and what
 //! arrives is judged by the document check itself.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use guichet_aws::dynamo::cases::DynamoCaseStore;
@@ -24,7 +22,7 @@ use guichet_core::verification::service::Verification;
 use guichet_edge::config::KycConfig;
 use guichet_local::consumers::{Consumers, Drained};
 use guichet_tests::presigned::{query_param, send_presigned};
-use guichet_tests::{error_chain, fresh_stack, project_template, Stack};
+use guichet_tests::{error_chain, fresh_stack, Stack};
 
 type Kyc = Verification<DynamoCaseStore, S3DocumentStorage>;
 
@@ -51,18 +49,9 @@ async fn fixture() -> Fixture {
     // Stack::remove_bucket_policy_for_object_access): every object request would be refused.
     stack.remove_bucket_policy_for_object_access().await;
     let kyc = guichet_aws::wiring::verification(&config(&stack), &stack.sdk);
-    let queues = BTreeMap::from([(
-        "DocumentEventsQueue".to_owned(),
-        stack.document_events_queue_url.clone(),
-    )]);
-    let consumers = Consumers::new(
-        &project_template(),
-        &stack.sdk,
-        stack.consumer_services(),
-        &queues,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("consumers: {}", error_chain(&e)));
+    let consumers = stack
+        .consumers(&[("DocumentEventsQueue", &stack.document_events_queue_url)])
+        .await;
     let fixture = Fixture {
         stack,
         kyc,
@@ -456,27 +445,10 @@ async fn a_duplicate_delivery_changes_nothing() {
     put_presigned(&url, pdf(700)).await;
 
     // Keep a copy of S3's event as it arrived, then put it back for the consumers.
-    let sqs = f.stack.sqs();
-    let queue = &f.stack.document_events_queue_url;
-    let received = sqs
-        .receive_message()
-        .queue_url(queue)
-        .max_number_of_messages(10)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("ReceiveMessage: {}", error_chain(&e)));
-    let [message] = received.messages() else {
-        panic!("expected S3's one event: {:?}", received.messages())
-    };
-    let body = message.body().expect("a body").to_owned();
-    sqs.change_message_visibility()
-        .queue_url(queue)
-        .receipt_handle(message.receipt_handle().expect("a receipt handle"))
-        .visibility_timeout(0)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("ChangeMessageVisibility: {}", error_chain(&e)));
+    let body = f
+        .stack
+        .peek_one_message(&f.stack.document_events_queue_url)
+        .await;
     f.drain().await;
     let once = f.case(&case).await;
     assert_eq!(
@@ -485,12 +457,9 @@ async fn a_duplicate_delivery_changes_nothing() {
     );
     let audit_once = f.audit_len(&case).await;
 
-    sqs.send_message()
-        .queue_url(queue)
-        .message_body(&body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("SendMessage: {}", error_chain(&e)));
+    f.stack
+        .send_message(&f.stack.document_events_queue_url, &body)
+        .await;
     let drained = f.drain().await;
     assert_eq!((drained.received, drained.deleted), (1, 1), "{drained:?}");
     assert_eq!(f.case(&case).await, once, "same case, same version");
@@ -504,18 +473,13 @@ async fn a_poison_message_lands_in_the_dead_letter_queue_and_spares_the_good_one
     let f = fixture().await;
     let player = player(&f.stack, "p");
     let case = f.open_case(&player).await;
-    let sqs = f.stack.sqs();
-    let queue = &f.stack.document_events_queue_url;
-    let poison = sqs
-        .send_message()
-        .queue_url(queue)
-        .message_body("this is not an S3 event")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("SendMessage: {}", error_chain(&e)))
-        .message_id()
-        .expect("a message id")
-        .to_owned();
+    let poison = f
+        .stack
+        .send_message(
+            &f.stack.document_events_queue_url,
+            "this is not an S3 event",
+        )
+        .await;
     let (upload, url) = f
         .request_upload(&player, DocumentKind::GovernmentId, ContentType::Pdf, 600)
         .await;
@@ -537,13 +501,9 @@ async fn a_poison_message_lands_in_the_dead_letter_queue_and_spares_the_good_one
         assert_eq!(left, [poison.as_str()], "only the poison message stays");
         receives += 1;
         for message in &round.left {
-            sqs.change_message_visibility()
-                .queue_url(&message.queue_url)
-                .receipt_handle(&message.receipt_handle)
-                .visibility_timeout(0)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("ChangeMessageVisibility: {}", error_chain(&e)));
+            f.stack
+                .make_visible(&message.queue_url, &message.receipt_handle)
+                .await;
         }
     }
     assert_eq!(
@@ -560,21 +520,8 @@ async fn a_poison_message_lands_in_the_dead_letter_queue_and_spares_the_good_one
         Some(DocumentStatus::Received)
     );
 
-    let dead = sqs
-        .receive_message()
-        .queue_url(&f.stack.document_events_dlq_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("ReceiveMessage (DLQ): {}", error_chain(&e)));
-    let dead: Vec<(Option<&str>, Option<&str>)> = dead
-        .messages()
-        .iter()
-        .map(|m| (m.message_id(), m.body()))
-        .collect();
     assert_eq!(
-        dead,
-        [(Some(poison.as_str()), Some("this is not an S3 event"))]
+        f.stack.dead_letters(&f.stack.document_events_dlq_url).await,
+        [(poison.clone(), "this is not an S3 event".to_owned())]
     );
 }

@@ -3,7 +3,6 @@
 //! consumers, as Lambda's event source mapping would) puts the versioned message on the
 //! team's FIFO queue and moves the ticket; all through the real AWS SDK against the emulator.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use guichet_core::common::player::PlayerId;
@@ -14,7 +13,7 @@ use guichet_core::tickets::ticket::Team;
 use guichet_core::tickets::workflow::ReasonCode;
 use guichet_local::client::{send, ClientResponse};
 use guichet_local::consumers::{Consumers, Drained};
-use guichet_tests::{error_chain, project_template, LocalApi};
+use guichet_tests::{error_chain, LocalApi};
 use serde_json::{json, Value};
 
 /// The escalations queue's `maxReceiveCount` in the template.
@@ -27,18 +26,10 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let api = LocalApi::start().await;
-    let queues = BTreeMap::from([(
-        "EscalationsQueue".to_owned(),
-        api.stack.escalations_queue_url.clone(),
-    )]);
-    let consumers = Consumers::new(
-        &project_template(),
-        &api.stack.sdk,
-        api.stack.consumer_services(),
-        &queues,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("consumers: {}", error_chain(&e)));
+    let consumers = api
+        .stack
+        .consumers(&[("EscalationsQueue", &api.stack.escalations_queue_url)])
+        .await;
     Fixture { api, consumers }
 }
 
@@ -158,16 +149,8 @@ impl Fixture {
     async fn send_raw(&self, body: &str) -> String {
         self.api
             .stack
-            .sqs()
-            .send_message()
-            .queue_url(&self.api.stack.escalations_queue_url)
-            .message_body(body)
-            .send()
+            .send_message(&self.api.stack.escalations_queue_url, body)
             .await
-            .unwrap_or_else(|e| panic!("SendMessage: {}", error_chain(&e)))
-            .message_id()
-            .expect("a message id")
-            .to_owned()
     }
 }
 
@@ -276,7 +259,6 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_and_spares_the_good_one(
     let poison = f.send_raw("{\"schema\":\"something.else\"}").await;
     assert_eq!(f.escalate(&reference, 1, "payments").await.status, 202);
 
-    let sqs = f.api.stack.sqs();
     let mut receives = 0;
     let mut handled = 0;
     for _ in 0..guichet_tests::MAX_DRAIN_ROUNDS {
@@ -294,13 +276,10 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_and_spares_the_good_one(
         receives += 1;
         // Visible again at once, as the 60 s visibility timeout passing would make it.
         for message in &round.left {
-            sqs.change_message_visibility()
-                .queue_url(&message.queue_url)
-                .receipt_handle(&message.receipt_handle)
-                .visibility_timeout(0)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("ChangeMessageVisibility: {}", error_chain(&e)));
+            f.api
+                .stack
+                .make_visible(&message.queue_url, &message.receipt_handle)
+                .await;
         }
     }
     assert_eq!(
@@ -309,16 +288,15 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_and_spares_the_good_one(
     );
     assert_eq!(handled, 1, "the good request was routed once");
     assert_eq!(f.team_messages("payments").await.len(), 1);
-    let dead = sqs
-        .receive_message()
-        .queue_url(&f.api.stack.escalations_dlq_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
+    let dead: Vec<String> = f
+        .api
+        .stack
+        .dead_letters(&f.api.stack.escalations_dlq_url)
         .await
-        .unwrap_or_else(|e| panic!("ReceiveMessage (DLQ): {}", error_chain(&e)));
-    let dead: Vec<Option<&str>> = dead.messages().iter().map(|m| m.message_id()).collect();
-    assert_eq!(dead, [Some(poison.as_str())]);
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(dead, [poison]);
 }
 
 #[tokio::test]

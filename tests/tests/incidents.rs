@@ -3,7 +3,6 @@
 //! burst, atomic links (ticket, link and history together), the queue order of linked tickets,
 //! the one escalation, and status updates reaching every linked player once.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use guichet_aws::dynamo::incidents::DynamoIncidentStore;
@@ -26,7 +25,7 @@ use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::sla::SupportCalendar;
 use guichet_core::tickets::ticket::{Priority, Team, Ticket, TicketStatus};
 use guichet_local::consumers::Consumers;
-use guichet_tests::{error_chain, fresh_stack, project_template, Stack};
+use guichet_tests::{fresh_stack, Stack};
 use jiff::SignedDuration;
 
 const START: &str = "2026-11-26T15:00:00Z";
@@ -59,18 +58,12 @@ impl World {
 
     /// The incident-updates function's consumer (only that queue), as `scripts/up` runs it.
     async fn fan_out_consumer(&self) -> Consumers {
-        let queues = BTreeMap::from([(
-            "IncidentUpdatesQueue".to_owned(),
-            self.stack.incident_updates_queue_url.clone(),
-        )]);
-        Consumers::new(
-            &project_template(),
-            &self.stack.sdk,
-            self.stack.consumer_services(),
-            &queues,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("consumers: {}", error_chain(&e)))
+        self.stack
+            .consumers(&[(
+                "IncidentUpdatesQueue",
+                &self.stack.incident_updates_queue_url,
+            )])
+            .await
     }
 
     /// What waits on the notifications queue (received and deleted), bodies as text.

@@ -3,11 +3,9 @@
 //! send-notifications function (run by the local consumers) e-mails it through SES, and the
 //! e-mail is read back from the emulator — exactly once, in the ticket's language.
 
-use std::collections::BTreeMap;
-
 use guichet_local::client::{send, ClientResponse};
 use guichet_local::consumers::Consumers;
-use guichet_tests::{emails_to, error_chain, project_template, unique_stack_name, LocalApi};
+use guichet_tests::{emails_to, unique_stack_name, LocalApi};
 use serde_json::{json, Value};
 
 struct Fixture {
@@ -17,24 +15,13 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let api = LocalApi::start().await;
-    let queues = BTreeMap::from([
-        (
-            "EscalationsQueue".to_owned(),
-            api.stack.escalations_queue_url.clone(),
-        ),
-        (
-            "NotificationsQueue".to_owned(),
-            api.stack.notifications_queue_url.clone(),
-        ),
-    ]);
-    let consumers = Consumers::new(
-        &project_template(),
-        &api.stack.sdk,
-        api.stack.consumer_services(),
-        &queues,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("consumers: {}", error_chain(&e)));
+    let consumers = api
+        .stack
+        .consumers(&[
+            ("EscalationsQueue", &api.stack.escalations_queue_url),
+            ("NotificationsQueue", &api.stack.notifications_queue_url),
+        ])
+        .await;
     Fixture { api, consumers }
 }
 
@@ -149,13 +136,8 @@ async fn a_status_change_sends_exactly_one_e_mail_in_the_tickets_language() {
     });
     f.api
         .stack
-        .sqs()
-        .send_message()
-        .queue_url(&f.api.stack.notifications_queue_url)
-        .message_body(duplicate.to_string())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("SendMessage: {}", error_chain(&e)));
+        .send_message(&f.api.stack.notifications_queue_url, &duplicate.to_string())
+        .await;
     f.drain().await;
     assert_eq!(emails_to(&to).await.len(), 2, "not sent twice");
 }
