@@ -634,3 +634,34 @@ pub async fn drain(
     }
     panic!("the queues were not empty after {MAX_DRAIN_ROUNDS} rounds: {total:?}");
 }
+
+/// Drains while a poison message is on a queue: each round it must be the only message left,
+/// and it is made visible again at once (as its visibility timeout passing would) until the
+/// redrive policy parks it. Returns how many times it was received and how many messages were
+/// handled (deleted) meanwhile.
+pub async fn drain_with_poison(
+    consumers: &guichet_local::consumers::Consumers,
+    stack: &Stack,
+    poison: &str,
+) -> (usize, usize) {
+    let (mut receives, mut handled) = (0, 0);
+    for _ in 0..MAX_DRAIN_ROUNDS {
+        let round = consumers
+            .drain_once(DRAIN_POLL)
+            .await
+            .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
+        if round.received == 0 {
+            return (receives, handled);
+        }
+        handled += round.deleted;
+        let left: Vec<&str> = round.left.iter().map(|l| l.message_id.as_str()).collect();
+        assert_eq!(left, [poison], "only the poison message stays");
+        receives += 1;
+        for message in &round.left {
+            stack
+                .make_visible(&message.queue_url, &message.receipt_handle)
+                .await;
+        }
+    }
+    panic!("the poison message was still received after {MAX_DRAIN_ROUNDS} rounds");
+}

@@ -485,27 +485,9 @@ async fn a_poison_message_lands_in_the_dead_letter_queue_and_spares_the_good_one
         .await;
     put_presigned(&url, pdf(600)).await;
 
-    // Each round receives the poison message again; instead of waiting out the queue's 60 s
-    // visibility timeout, the test makes it visible at once, as time passing would.
-    let mut receives = 0;
-    for _ in 0..guichet_tests::MAX_DRAIN_ROUNDS {
-        let round = f
-            .consumers
-            .drain_once(guichet_tests::DRAIN_POLL)
-            .await
-            .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
-        if round.received == 0 {
-            break;
-        }
-        let left: Vec<&str> = round.left.iter().map(|l| l.message_id.as_str()).collect();
-        assert_eq!(left, [poison.as_str()], "only the poison message stays");
-        receives += 1;
-        for message in &round.left {
-            f.stack
-                .make_visible(&message.queue_url, &message.receipt_handle)
-                .await;
-        }
-    }
+    // Each round receives the poison message again, made visible at once instead of waiting
+    // out the queue's 60 s visibility timeout.
+    let (receives, _) = guichet_tests::drain_with_poison(&f.consumers, &f.stack, &poison).await;
     assert_eq!(
         receives, MAX_RECEIVE_COUNT,
         "received maxReceiveCount times"

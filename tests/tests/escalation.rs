@@ -259,29 +259,8 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_and_spares_the_good_one(
     let poison = f.send_raw("{\"schema\":\"something.else\"}").await;
     assert_eq!(f.escalate(&reference, 1, "payments").await.status, 202);
 
-    let mut receives = 0;
-    let mut handled = 0;
-    for _ in 0..guichet_tests::MAX_DRAIN_ROUNDS {
-        let round = f
-            .consumers
-            .drain_once(guichet_tests::DRAIN_POLL)
-            .await
-            .unwrap_or_else(|e| panic!("drain: {}", error_chain(&e)));
-        if round.received == 0 {
-            break;
-        }
-        handled += round.deleted;
-        let left: Vec<&str> = round.left.iter().map(|l| l.message_id.as_str()).collect();
-        assert_eq!(left, [poison.as_str()], "only the poison message stays");
-        receives += 1;
-        // Visible again at once, as the 60 s visibility timeout passing would make it.
-        for message in &round.left {
-            f.api
-                .stack
-                .make_visible(&message.queue_url, &message.receipt_handle)
-                .await;
-        }
-    }
+    let (receives, handled) =
+        guichet_tests::drain_with_poison(&f.consumers, &f.api.stack, &poison).await;
     assert_eq!(
         receives, MAX_RECEIVE_COUNT,
         "received maxReceiveCount times"
