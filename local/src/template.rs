@@ -2,9 +2,9 @@
 //! tools (the gateway's routes, provisioning of tables, keys, queues and buckets, the drift check)
 //! are derived from it instead of being a second, hand-maintained copy that silently diverges.
 //!
-//! The template is walked as a raw [`serde_yaml::Value`] rather than deserialised into structs:
-//! serde_yaml 0.9 silently strips tags when a tagged node is deserialised into a `String`, so
-//! `AttributeName: !Ref Foo` would come out as `"Foo"`. Walking the tree lets every CloudFormation
+//! The template is walked as a raw [`serde_norway::Value`] rather than deserialised into structs:
+//! serde_norway (like serde_yaml 0.9, which it forks) silently strips tags when a tagged node is
+//! deserialised into a `String`, so `AttributeName: !Ref Foo` would come out as `"Foo"`. Walking the tree lets every CloudFormation
 //! intrinsic (short form `!Ref` / `!Sub` / `!Join`, and long form `Ref` / `Fn::Sub` / `Fn::Join`) be
 //! resolved on purpose, and anything unresolvable be refused with the path where it was found.
 //!
@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::num::ParseIntError;
 use std::path::{Path, PathBuf};
 
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 
 const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
 const FUNCTION_TYPE: &str = "AWS::Serverless::Function";
@@ -73,7 +73,7 @@ pub enum TemplateError {
     Yaml {
         origin: String,
         #[source]
-        source: serde_yaml::Error,
+        source: serde_norway::Error,
     },
     #[error("{path}: required key is missing")]
     Missing { path: String },
@@ -506,7 +506,7 @@ impl Template {
     }
 
     fn parse_from(yaml: &str, origin: &str) -> Result<Template, TemplateError> {
-        let root: Value = serde_yaml::from_str(yaml).map_err(|source| TemplateError::Yaml {
+        let root: Value = serde_norway::from_str(yaml).map_err(|source| TemplateError::Yaml {
             origin: origin.to_owned(),
             source,
         })?;
@@ -2301,7 +2301,7 @@ Resources:
             }
         ));
 
-        // serde_yaml would strip the tag if this were deserialised into a String; the key must
+        // serde_norway would strip the tag if this were deserialised into a String; the key must
         // not silently become an attribute named "X.Y".
         let tagged_name = MINI.replace(
             "{AttributeName: pk, KeyType: HASH}",
