@@ -56,6 +56,9 @@ const DEDUPLICATION_SCOPES: &[&str] = &["messageGroup", "queue"];
 const FIFO_THROUGHPUT_LIMITS: &[&str] = &["perQueue", "perMessageGroupId"];
 /// SQS's rule for FIFO queue names (and only theirs).
 const FIFO_SUFFIX: &str = ".fifo";
+/// What a reference to a resource that does not exist resolves to, after its name, for the
+/// drift check ([`Template::resolved_properties`]).
+pub const ABSENT: &str = " (absent)";
 /// SAM's default `BatchSize` for an SQS event source.
 const DEFAULT_SQS_BATCH_SIZE: u32 = 10;
 
@@ -977,6 +980,31 @@ impl Template {
         Ok(environment)
     }
 
+    /// Every resource of `types`, in template order, as `(logical id, type, properties)`: its
+    /// `Properties` as JSON, every intrinsic resolved, a resource of the template missing from
+    /// `resources` as `<Name> (absent)` ([`ABSENT`]). What the drift check compares.
+    pub fn resolved_properties(
+        &self,
+        types: &[&str],
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+        resources: &PhysicalResources,
+    ) -> Result<Vec<(String, &str, serde_json::Value)>, TemplateError> {
+        let resolver = Resolver {
+            absent_as_text: true,
+            ..self.deployed_resolver(stack_name, account_id, region, Some(resources))
+        };
+        self.resources
+            .iter()
+            .filter(|r| types.contains(&r.resource_type.as_str()))
+            .map(|r| {
+                let properties = resolver.json(&resource_properties(r))?;
+                Ok((r.logical_id.clone(), r.resource_type.as_str(), properties))
+            })
+            .collect()
+    }
+
     fn resources_of<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a Resource> {
         self.resources
             .iter()
@@ -991,6 +1019,7 @@ impl Template {
             account_id: None,
             region: None,
             resources: None,
+            absent_as_text: false,
         }
     }
 
@@ -1812,6 +1841,9 @@ struct Resolver<'a> {
     account_id: Option<&'a str>,
     region: Option<&'a str>,
     resources: Option<&'a PhysicalResources>,
+    /// A resource of the template missing from `resources` resolves to `<Name> (absent)`
+    /// instead of an error: the drift check shows what the template wants, even so.
+    absent_as_text: bool,
 }
 
 impl Resolver<'_> {
@@ -2001,6 +2033,7 @@ impl Resolver<'_> {
                 .resources
                 .and_then(|resources| resources.attribute(logical_id, attribute))
                 .map(str::to_owned)
+                .or_else(|| self.absent_as_text.then(|| format!("{name}{ABSENT}")))
                 .ok_or_else(|| unresolved(UnresolvedReason::Attribute));
         }
         if let Some(parameter) = self.template.parameters.get(name) {
@@ -2014,6 +2047,7 @@ impl Resolver<'_> {
                 .resources
                 .and_then(|resources| resources.get_ref(name))
                 .map(str::to_owned)
+                .or_else(|| self.absent_as_text.then(|| format!("{name}{ABSENT}")))
                 .ok_or_else(|| unresolved(UnresolvedReason::Resource));
         }
         Err(unresolved(UnresolvedReason::Unknown))
