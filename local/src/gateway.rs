@@ -409,14 +409,12 @@ impl Gateway {
             Some(_) => return Err(Refusal::Unauthorized),
             None => value,
         };
-        self.key
-            .verify(token, jiff::Timestamp::now().as_second())
-            .map_err(|error| {
-                // The reason (expired, wrong audience...) helps a developer; it quotes nothing
-                // from the token.
-                tracing::debug!(reason = %error, "token refused");
-                Refusal::Unauthorized
-            })
+        self.key.verify(token).map_err(|error| {
+            // The reason (expired, wrong audience...) helps a developer; it quotes nothing
+            // from the token.
+            tracing::debug!(reason = %error, "token refused");
+            Refusal::Unauthorized
+        })
     }
 
     /// Runs the handler in its own task, as Lambda runs it in its own process: a panic becomes
@@ -671,47 +669,29 @@ fn build_event(input: &EventInput<'_>) -> Value {
     event
 }
 
-/// `queryStringParameters`: decoded names and values, a repeated name's values joined by `,`.
-/// (lambda_http re-parses `rawQueryString` itself; this is for handlers that read the event.)
+/// `queryStringParameters`: names and values decoded as API Gateway decodes them (`%XX`, and `+`
+/// as a space), a repeated name's values joined by `,`. (lambda_http re-parses `rawQueryString`
+/// itself, the same way; this is for handlers that read the event.)
 fn query_parameters(raw: &str) -> BTreeMap<String, String> {
     let mut parameters: BTreeMap<String, String> = BTreeMap::new();
-    for pair in raw.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_decode(value);
+    for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
         parameters
-            .entry(percent_decode(name))
+            .entry(name.into_owned())
             .and_modify(|existing| {
                 existing.push(',');
                 existing.push_str(&value);
             })
-            .or_insert(value);
+            .or_insert_with(|| value.into_owned());
     }
     parameters
 }
 
-/// Decodes `%XX` escapes; an invalid escape is kept as written, invalid UTF-8 is replaced.
+/// A path parameter's `%XX` escapes decoded (`+` stays a `+` in a path); an invalid escape is
+/// kept as written, invalid UTF-8 is replaced.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let escaped = (bytes[index] == b'%')
-            .then(|| bytes.get(index + 1..index + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                decoded.push(byte);
-                index += 3;
-            }
-            None => {
-                decoded.push(bytes[index]);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Writes the handler's response as API Gateway would relay it. Framing headers are the
@@ -932,13 +912,17 @@ mod tests {
 
     #[test]
     fn decodes_query_parameters_like_api_gateway() {
-        let query = query_parameters("a=1&a=2&b=x%20y&c&&d=");
+        let query = query_parameters("a=1&a=2&b=x%20y&c&&d=&e=100%&f=%zz%41&g=a+b%2Bc");
         assert_eq!(query["a"], "1,2");
         assert_eq!(query["b"], "x y");
         assert_eq!(query["c"], "");
         assert_eq!(query["d"], "");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%41"), "%zzA");
+        // An invalid escape is kept as written.
+        assert_eq!(query["e"], "100%");
+        assert_eq!(query["f"], "%zzA");
+        // `+` is a space in a query string, `%2B` a plus; in a path, `+` is itself.
+        assert_eq!(query["g"], "a b+c");
+        assert_eq!(percent_decode("a+b%2Fc%zz"), "a+b/c%zz");
     }
 
     fn sample_claims() -> Map<String, Value> {

@@ -6,14 +6,20 @@
 //! under `.local/` (git-ignored), never committed, never shared with any deployed stack. The
 //! checks mirror the authorizer's (`exp`, `nbf`, `iat`, `iss`, `aud`) so that a request refused
 //! in AWS is refused locally too.
+//!
+//! Tokens are signed and verified by `jsonwebtoken`, with the algorithm pinned to HS256 twice:
+//! the validation accepts no other `alg`, and the crypto provider installed here ([`HS256_ONLY`])
+//! can do nothing else, so `alg: none` or an algorithm switch never selects a weaker check.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use hmac::{Hmac, Mac};
+use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::signature::{Signer, Verifier};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
@@ -23,9 +29,6 @@ pub const DEV_ISSUER: &str = "guichet-local";
 pub const DEV_AUDIENCE: &str = "guichet";
 
 const KEY_BYTES: usize = 32;
-const ALGORITHM: &str = "HS256";
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Why a key could not be loaded or a token was refused. Token variants carry no value taken
 /// from the token, so they can be logged without leaking claims.
@@ -42,15 +45,15 @@ pub enum JwtError {
     KeyFormat { path: PathBuf },
     #[error("the system random source failed")]
     Random(#[source] getrandom::Error),
-    #[error("the token is not three base64url parts: {0}")]
-    Malformed(&'static str),
+    #[error("the token is not header.payload.signature of base64url JSON")]
+    Malformed,
     #[error("the token's algorithm is not HS256")]
     UnsupportedAlgorithm,
     #[error("the token's header lists critical extensions this verifier does not understand")]
     CriticalExtension,
     #[error("the token's signature does not match")]
     BadSignature,
-    #[error("the token has no `{0}` claim")]
+    #[error("the token has no `{0}` claim of the right type")]
     MissingClaim(&'static str),
     #[error("the token's `{0}` claim has the wrong type")]
     InvalidClaim(&'static str),
@@ -64,6 +67,123 @@ pub enum JwtError {
     WrongIssuer,
     #[error("the token is not meant for {DEV_AUDIENCE}")]
     WrongAudience,
+    #[error("the token cannot be verified with the dev key")]
+    Unverifiable,
+}
+
+impl From<jsonwebtoken::errors::Error> for JwtError {
+    // Only the kind is kept: a JSON error's message may quote the token's claims.
+    fn from(error: jsonwebtoken::errors::Error) -> Self {
+        let claim = |name: &str| match name {
+            "exp" => "exp",
+            "nbf" => "nbf",
+            "iss" => "iss",
+            "aud" => "aud",
+            _ => "sub",
+        };
+        match error.kind() {
+            ErrorKind::InvalidToken
+            | ErrorKind::Base64(_)
+            | ErrorKind::Json(_)
+            | ErrorKind::Utf8(_) => JwtError::Malformed,
+            ErrorKind::InvalidAlgorithm
+            | ErrorKind::InvalidAlgorithmName
+            | ErrorKind::MissingAlgorithm => JwtError::UnsupportedAlgorithm,
+            ErrorKind::InvalidSignature => JwtError::BadSignature,
+            ErrorKind::MissingRequiredClaim(name) => JwtError::MissingClaim(claim(name)),
+            ErrorKind::InvalidClaimFormat(name) => JwtError::InvalidClaim(claim(name)),
+            ErrorKind::ExpiredSignature => JwtError::Expired,
+            ErrorKind::ImmatureSignature => JwtError::NotYetValid,
+            ErrorKind::InvalidIssuer => JwtError::WrongIssuer,
+            ErrorKind::InvalidAudience => JwtError::WrongAudience,
+            _ => JwtError::Unverifiable,
+        }
+    }
+}
+
+/// jsonwebtoken's crypto backend: HMAC-SHA256 and nothing else. Its own backends (`rust_crypto`,
+/// `aws_lc_rs`) would bring RSA, elliptic curves and EdDSA (or a C library) into the build for
+/// tokens that are only ever HS256; with no backend at all it panics at first use.
+pub static HS256_ONLY: CryptoProvider = CryptoProvider {
+    signer_factory: |algorithm, key| {
+        Ok(Box::new(Hs256::new(algorithm, key.try_get_hmac_secret())?))
+    },
+    verifier_factory: |algorithm, key| {
+        Ok(Box::new(Hs256::new(algorithm, key.try_get_hmac_secret())?))
+    },
+    jwk_utils: JwkUtils::new_unimplemented(),
+};
+
+struct Hs256(Hmac<Sha256>);
+
+impl Hs256 {
+    fn new(
+        algorithm: &Algorithm,
+        secret: jsonwebtoken::errors::Result<&[u8]>,
+    ) -> jsonwebtoken::errors::Result<Hs256> {
+        if *algorithm != Algorithm::HS256 {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        Hmac::new_from_slice(secret?)
+            .map(Hs256)
+            .map_err(|_| ErrorKind::InvalidKeyFormat.into())
+    }
+}
+
+impl Signer<Vec<u8>> for Hs256 {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, jsonwebtoken::signature::Error> {
+        Ok(self
+            .0
+            .clone()
+            .chain_update(message)
+            .finalize()
+            .into_bytes()
+            .to_vec())
+    }
+}
+
+impl Verifier<Vec<u8>> for Hs256 {
+    /// Constant-time comparison (`verify_slice`).
+    fn verify(&self, message: &[u8], tag: &Vec<u8>) -> Result<(), jsonwebtoken::signature::Error> {
+        self.0
+            .clone()
+            .chain_update(message)
+            .verify_slice(tag)
+            .map_err(jsonwebtoken::signature::Error::from_source)
+    }
+}
+
+impl JwtSigner for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+impl JwtVerifier for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+/// What API Gateway's JWT authorizer checks, as jsonwebtoken's validation.
+fn validation() -> Validation {
+    let mut validation = Validation::new(Algorithm::HS256);
+    // The authorizer allows no clock skew; both ends share this machine's clock anyway.
+    validation.leeway = 0;
+    // RFC 7519 §4.1.4: a token is refused *on or after* `exp` (jsonwebtoken alone accepts one
+    // at exactly `exp`).
+    validation.reject_tokens_expiring_in_less_than = 1;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[DEV_ISSUER]);
+    validation.set_audience(&[DEV_AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    validation
+}
+
+fn install_provider() {
+    // Err: a provider is installed already (ours, by an earlier call); nothing else in the
+    // process uses jsonwebtoken.
+    let _ = HS256_ONLY.install_default();
 }
 
 /// The symmetric key shared by `dev-token` (which signs) and the local gateway (which verifies).
@@ -164,90 +284,39 @@ impl DevKey {
         Ok(DevKey { bytes })
     }
 
-    fn mac(&self) -> HmacSha256 {
-        // HMAC takes keys of any length; the error case cannot happen.
-        match HmacSha256::new_from_slice(&self.bytes) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC accepts keys of any length"),
-        }
-    }
-
     /// Signs `claims` as an HS256 JWT. The claims are taken as given: callers set `iss`, `aud`,
     /// `exp` (see `dev-token`), so that tests can also mint deliberately invalid tokens.
     pub fn issue(&self, claims: &Map<String, Value>) -> String {
-        let header = serde_json::json!({ "alg": ALGORITHM, "typ": "JWT" });
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(Value::Object(claims.clone()).to_string())
-        );
-        let mut mac = self.mac();
-        mac.update(signing_input.as_bytes());
-        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        format!("{signing_input}.{signature}")
+        install_provider();
+        let key = EncodingKey::from_secret(&self.bytes);
+        match jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key) {
+            Ok(token) => token,
+            // A JSON object always serialises, and HMAC takes a key of any length.
+            Err(error) => unreachable!("HS256 signing cannot fail: {error}"),
+        }
     }
 
-    /// Verifies `token` as API Gateway's JWT authorizer would at `now_unix` (seconds), and
-    /// returns its claims.
+    /// Verifies `token` as API Gateway's JWT authorizer would, now, and returns its claims.
     ///
-    /// The algorithm is pinned to HS256 before anything else is looked at, so `alg: none` or an
-    /// algorithm switch can never select a weaker check; the signature is compared in constant
-    /// time; claims are only read once the signature holds.
-    pub fn verify(&self, token: &str, now_unix: i64) -> Result<Map<String, Value>, JwtError> {
-        let mut parts = token.split('.');
-        let (Some(encoded_header), Some(encoded_payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(JwtError::Malformed("expected header.payload.signature"));
-        };
-
-        let header = decode_object(encoded_header, "the header is not a base64url JSON object")?;
-        if header.get("alg").and_then(Value::as_str) != Some(ALGORITHM) {
-            return Err(JwtError::UnsupportedAlgorithm);
-        }
+    /// jsonwebtoken checks, in this order: the shape, `alg` (HS256 only), the signature (in
+    /// constant time), then `exp`, `nbf`, `iss` and `aud`; claims are only read once the
+    /// signature holds.
+    pub fn verify(&self, token: &str) -> Result<Map<String, Value>, JwtError> {
+        install_provider();
+        let key = DecodingKey::from_secret(&self.bytes);
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation())?;
         // RFC 7515 §4.1.11: a verifier must refuse critical extensions it does not implement.
-        if header.contains_key("crit") {
+        if data.header.crit.is_some() {
             return Err(JwtError::CriticalExtension);
         }
-
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| JwtError::Malformed("the signature is not base64url"))?;
-        let mut mac = self.mac();
-        mac.update(encoded_header.as_bytes());
-        mac.update(b".");
-        mac.update(encoded_payload.as_bytes());
-        mac.verify_slice(&signature)
-            .map_err(|_| JwtError::BadSignature)?;
-
-        let claims = decode_object(
-            encoded_payload,
-            "the payload is not a base64url JSON object",
-        )?;
-        let exp = numeric_date(&claims, "exp")?.ok_or(JwtError::MissingClaim("exp"))?;
-        if now_unix >= exp {
-            return Err(JwtError::Expired);
+        // The authorizer refuses a token issued in the future; jsonwebtoken ignores `iat`.
+        if let Some(iat) = data.claims.get("iat") {
+            let iat = iat.as_f64().ok_or(JwtError::InvalidClaim("iat"))?;
+            if iat > jsonwebtoken::get_current_timestamp() as f64 {
+                return Err(JwtError::IssuedInFuture);
+            }
         }
-        if numeric_date(&claims, "nbf")?.is_some_and(|nbf| now_unix < nbf) {
-            return Err(JwtError::NotYetValid);
-        }
-        if numeric_date(&claims, "iat")?.is_some_and(|iat| now_unix < iat) {
-            return Err(JwtError::IssuedInFuture);
-        }
-        match claims.get("iss") {
-            None => return Err(JwtError::MissingClaim("iss")),
-            Some(Value::String(iss)) if iss == DEV_ISSUER => {}
-            Some(Value::String(_)) => return Err(JwtError::WrongIssuer),
-            Some(_) => return Err(JwtError::InvalidClaim("iss")),
-        }
-        match claims.get("aud") {
-            None => return Err(JwtError::MissingClaim("aud")),
-            Some(Value::String(aud)) if aud == DEV_AUDIENCE => {}
-            Some(Value::Array(auds)) if auds.iter().any(|a| a.as_str() == Some(DEV_AUDIENCE)) => {}
-            Some(Value::String(_) | Value::Array(_)) => return Err(JwtError::WrongAudience),
-            Some(_) => return Err(JwtError::InvalidClaim("aud")),
-        }
-        Ok(claims)
+        Ok(data.claims)
     }
 }
 
@@ -271,34 +340,6 @@ fn render_claim(value: &Value) -> String {
         }
         // Numbers, booleans and null print as their JSON text; objects too.
         other => other.to_string(),
-    }
-}
-
-/// A NumericDate claim: seconds since the epoch, possibly fractional (RFC 7519 §2).
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, JwtError> {
-    let Some(value) = claims.get(name) else {
-        return Ok(None);
-    };
-    let seconds = value
-        .as_i64()
-        .or_else(|| {
-            value
-                .as_f64()
-                .filter(|f| f.is_finite() && f.abs() < 1e15)
-                // Rounded down: a fractional `exp` expires at the start of its second.
-                .map(|f| f.floor() as i64)
-        })
-        .ok_or(JwtError::InvalidClaim(name))?;
-    Ok(Some(seconds))
-}
-
-fn decode_object(part: &str, problem: &'static str) -> Result<Map<String, Value>, JwtError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| JwtError::Malformed(problem))?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(JwtError::Malformed(problem)),
     }
 }
 
@@ -332,9 +373,13 @@ fn from_hex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
     use serde_json::json;
 
-    const NOW: i64 = 1_750_000_000;
+    fn now() -> i64 {
+        jsonwebtoken::get_current_timestamp() as i64
+    }
 
     fn key() -> DevKey {
         DevKey::from_bytes([7; KEY_BYTES])
@@ -346,8 +391,8 @@ mod tests {
             "cognito:groups": ["player"],
             "iss": DEV_ISSUER,
             "aud": DEV_AUDIENCE,
-            "iat": NOW - 10,
-            "exp": NOW + 3600,
+            "iat": now() - 10,
+            "exp": now() + 3600,
         });
         if let (Value::Object(base), Value::Object(extra)) = (&mut claims, extra) {
             base.extend(extra);
@@ -362,31 +407,66 @@ mod tests {
         token.split('.').map(str::to_owned).collect()
     }
 
+    fn encode(value: &Value) -> String {
+        URL_SAFE_NO_PAD.encode(value.to_string())
+    }
+
+    /// A token whose header says `alg` and whose signature is a real HMAC with the dev key, of
+    /// the hash `alg` names (SHA-256 for the others): only the algorithm pin refuses it.
+    fn signed_as(alg: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            encode(&json!({ "alg": alg, "typ": "JWT" })),
+            encode(&Value::Object(claims(json!({}))))
+        );
+        let secret = &key().bytes;
+        let signature = match alg {
+            "HS384" => Hmac::<sha2::Sha384>::new_from_slice(secret)
+                .unwrap()
+                .chain_update(&input)
+                .finalize()
+                .into_bytes()
+                .to_vec(),
+            "HS512" => Hmac::<sha2::Sha512>::new_from_slice(secret)
+                .unwrap()
+                .chain_update(&input)
+                .finalize()
+                .into_bytes()
+                .to_vec(),
+            _ => Hs256(Hmac::new_from_slice(secret).unwrap())
+                .try_sign(input.as_bytes())
+                .unwrap(),
+        };
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
     #[test]
     fn accepts_a_good_token() {
         let claims = claims(json!({}));
         let token = key().issue(&claims);
-        assert_eq!(key().verify(&token, NOW).unwrap(), claims);
+        assert_eq!(key().verify(&token).unwrap(), claims);
+        assert_eq!(
+            jsonwebtoken::decode_header(&token).unwrap().alg,
+            Algorithm::HS256
+        );
     }
 
     #[test]
     fn refuses_a_token_signed_with_another_key() {
         let token = DevKey::from_bytes([8; KEY_BYTES]).issue(&claims(json!({})));
-        assert!(matches!(
-            key().verify(&token, NOW),
-            Err(JwtError::BadSignature)
-        ));
+        assert!(matches!(key().verify(&token), Err(JwtError::BadSignature)));
     }
 
     #[test]
     fn refuses_a_tampered_payload() {
         let token = key().issue(&claims(json!({})));
         let p = parts(&token);
-        let forged = URL_SAFE_NO_PAD
-            .encode(Value::Object(claims(json!({ "cognito:groups": ["supervisor"] }))).to_string());
+        let forged = encode(&Value::Object(claims(
+            json!({ "cognito:groups": ["supervisor"] }),
+        )));
         let tampered = format!("{}.{}.{}", p[0], forged, p[2]);
         assert!(matches!(
-            key().verify(&tampered, NOW),
+            key().verify(&tampered),
             Err(JwtError::BadSignature)
         ));
     }
@@ -399,34 +479,76 @@ mod tests {
         signature[0] ^= 1;
         let tampered = format!("{}.{}.{}", p[0], p[1], URL_SAFE_NO_PAD.encode(signature));
         assert!(matches!(
-            key().verify(&tampered, NOW),
+            key().verify(&tampered),
             Err(JwtError::BadSignature)
         ));
         let truncated = format!("{}.{}.{}", p[0], p[1], &p[2][..10]);
-        assert!(key().verify(&truncated, NOW).is_err());
+        assert!(key().verify(&truncated).is_err());
     }
 
     #[test]
     fn refuses_alg_none_and_other_algorithms() {
-        let payload = URL_SAFE_NO_PAD.encode(Value::Object(claims(json!({}))).to_string());
-        for alg in ["none", "None", "HS512", "RS256", "hs256"] {
-            let header = URL_SAFE_NO_PAD.encode(json!({ "alg": alg, "typ": "JWT" }).to_string());
+        // Correctly signed with the dev key, but not HS256: refused by the pin alone.
+        for token in [
+            signed_as("HS384"),
+            signed_as("HS512"),
+            signed_as("RS256"),
+            signed_as("ES256"),
+        ] {
+            assert!(
+                matches!(key().verify(&token), Err(JwtError::UnsupportedAlgorithm)),
+                "{token}"
+            );
+        }
+        // Unsigned or with an algorithm jsonwebtoken does not even know: refused before any
+        // signature is looked at.
+        let payload = encode(&Value::Object(claims(json!({}))));
+        let headers = ["none", "None", "hs256"]
+            .map(|alg| json!({ "alg": alg, "typ": "JWT" }))
+            .into_iter()
+            .chain([json!({ "typ": "JWT" })]);
+        for header in headers {
             for signature in ["", "AAAA"] {
-                let token = format!("{header}.{payload}.{signature}");
+                let token = format!("{}.{payload}.{signature}", encode(&header));
                 assert!(
                     matches!(
-                        key().verify(&token, NOW),
-                        Err(JwtError::UnsupportedAlgorithm)
+                        key().verify(&token),
+                        Err(JwtError::UnsupportedAlgorithm | JwtError::Malformed)
                     ),
-                    "{alg}"
+                    "{header}"
                 );
             }
         }
-        let header = URL_SAFE_NO_PAD.encode(json!({ "typ": "JWT" }).to_string());
-        let token = format!("{header}.{payload}.");
+    }
+
+    #[test]
+    fn each_pin_alone_refuses_other_algorithms() {
+        // The validation names HS256 only, and the provider can do nothing else: the test above
+        // passes while either holds.
+        assert_eq!(validation().algorithms, [Algorithm::HS256]);
+        let secret = DecodingKey::from_secret(&key().bytes);
+        for algorithm in [Algorithm::HS384, Algorithm::HS512, Algorithm::RS256] {
+            assert!((HS256_ONLY.verifier_factory)(&algorithm, &secret).is_err());
+        }
+        assert!((HS256_ONLY.verifier_factory)(&Algorithm::HS256, &secret).is_ok());
+    }
+
+    #[test]
+    fn refuses_critical_extensions() {
+        let header = Header {
+            crit: Some(vec!["exp".to_owned()]),
+            ..Header::new(Algorithm::HS256)
+        };
+        install_provider();
+        let token = jsonwebtoken::encode(
+            &header,
+            &claims(json!({})),
+            &EncodingKey::from_secret(&key().bytes),
+        )
+        .unwrap();
         assert!(matches!(
-            key().verify(&token, NOW),
-            Err(JwtError::UnsupportedAlgorithm)
+            key().verify(&token),
+            Err(JwtError::CriticalExtension)
         ));
     }
 
@@ -434,7 +556,7 @@ mod tests {
     fn refuses_malformed_tokens() {
         for token in ["", "a", "a.b", "a.b.c.d", "!!.!!.!!", "e30.e30"] {
             assert!(
-                matches!(key().verify(token, NOW), Err(JwtError::Malformed(_))),
+                matches!(key().verify(token), Err(JwtError::Malformed)),
                 "{token}"
             );
         }
@@ -442,70 +564,65 @@ mod tests {
 
     #[test]
     fn refuses_expired_and_not_yet_valid_tokens() {
-        let token = key().issue(&claims(json!({})));
-        assert!(matches!(
-            key().verify(&token, NOW + 3600),
-            Err(JwtError::Expired)
-        ));
-        assert!(key().verify(&token, NOW + 3599).is_ok());
+        // Refused on or after `exp` (RFC 7519 §4.1.4), with no leeway.
+        let token = key().issue(&claims(json!({ "exp": now() })));
+        assert!(matches!(key().verify(&token), Err(JwtError::Expired)));
+        let token = key().issue(&claims(json!({ "exp": now() - 1 })));
+        assert!(matches!(key().verify(&token), Err(JwtError::Expired)));
+        let token = key().issue(&claims(json!({ "exp": now() + 60 })));
+        assert!(key().verify(&token).is_ok());
 
         let mut without_exp = claims(json!({}));
         without_exp.remove("exp");
         assert!(matches!(
-            key().verify(&key().issue(&without_exp), NOW),
+            key().verify(&key().issue(&without_exp)),
             Err(JwtError::MissingClaim("exp"))
         ));
 
         let token = key().issue(&claims(json!({ "exp": "tomorrow" })));
         assert!(matches!(
-            key().verify(&token, NOW),
-            Err(JwtError::InvalidClaim("exp"))
+            key().verify(&token),
+            Err(JwtError::MissingClaim("exp") | JwtError::InvalidClaim("exp"))
         ));
 
-        let token = key().issue(&claims(json!({ "nbf": NOW + 60 })));
-        assert!(matches!(
-            key().verify(&token, NOW),
-            Err(JwtError::NotYetValid)
-        ));
-        assert!(key().verify(&token, NOW + 60).is_ok());
+        let token = key().issue(&claims(json!({ "nbf": now() + 60 })));
+        assert!(matches!(key().verify(&token), Err(JwtError::NotYetValid)));
+        let token = key().issue(&claims(json!({ "nbf": now() })));
+        assert!(key().verify(&token).is_ok());
 
-        let token = key().issue(&claims(json!({ "iat": NOW + 60 })));
+        let token = key().issue(&claims(json!({ "iat": now() + 60 })));
         assert!(matches!(
-            key().verify(&token, NOW),
+            key().verify(&token),
             Err(JwtError::IssuedInFuture)
+        ));
+        let token = key().issue(&claims(json!({ "iat": "yesterday" })));
+        assert!(matches!(
+            key().verify(&token),
+            Err(JwtError::InvalidClaim("iat"))
         ));
     }
 
     #[test]
     fn refuses_wrong_issuer_and_audience() {
         let token = key().issue(&claims(json!({ "iss": "https://cognito-idp.example" })));
-        assert!(matches!(
-            key().verify(&token, NOW),
-            Err(JwtError::WrongIssuer)
-        ));
+        assert!(matches!(key().verify(&token), Err(JwtError::WrongIssuer)));
         let mut without_iss = claims(json!({}));
         without_iss.remove("iss");
         assert!(matches!(
-            key().verify(&key().issue(&without_iss), NOW),
+            key().verify(&key().issue(&without_iss)),
             Err(JwtError::MissingClaim("iss"))
         ));
 
         let token = key().issue(&claims(json!({ "aud": "other" })));
-        assert!(matches!(
-            key().verify(&token, NOW),
-            Err(JwtError::WrongAudience)
-        ));
+        assert!(matches!(key().verify(&token), Err(JwtError::WrongAudience)));
         let token = key().issue(&claims(json!({ "aud": ["other", "more"] })));
-        assert!(matches!(
-            key().verify(&token, NOW),
-            Err(JwtError::WrongAudience)
-        ));
+        assert!(matches!(key().verify(&token), Err(JwtError::WrongAudience)));
         let token = key().issue(&claims(json!({ "aud": ["other", DEV_AUDIENCE] })));
-        assert!(key().verify(&token, NOW).is_ok());
+        assert!(key().verify(&token).is_ok());
         let mut without_aud = claims(json!({}));
         without_aud.remove("aud");
         assert!(matches!(
-            key().verify(&key().issue(&without_aud), NOW),
+            key().verify(&key().issue(&without_aud)),
             Err(JwtError::MissingClaim("aud"))
         ));
     }
@@ -513,6 +630,7 @@ mod tests {
     #[test]
     fn renders_claims_as_api_gateway_does() {
         let rendered = claims_for_authorizer(&claims(json!({
+            "exp": 1_750_003_600,
             "cognito:groups": ["agent", "supervisor"],
             "email_verified": true,
             "score": 1.5,
@@ -521,7 +639,7 @@ mod tests {
         })));
         assert_eq!(rendered["sub"], "player-123");
         assert_eq!(rendered["cognito:groups"], "[agent supervisor]");
-        assert_eq!(rendered["exp"], (NOW + 3600).to_string());
+        assert_eq!(rendered["exp"], "1750003600");
         assert_eq!(rendered["email_verified"], "true");
         assert_eq!(rendered["score"], "1.5");
         assert_eq!(rendered["nested"], r#"{"a":1}"#);

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod consumers;
+pub mod drift;
 pub mod gateway;
 pub mod jwt;
 pub mod provision;

@@ -30,7 +30,6 @@
 //! them would only make cleaning up fail. `DeletionPolicy: Retain` means nothing locally either.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::AsyncSleep;
@@ -39,9 +38,8 @@ use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
     PointInTimeRecoverySpecification, PointInTimeRecoveryStatus, Projection, ProjectionType,
-    ProvisionedThroughput, ScalarAttributeType, SseSpecification, SseStatus, SseType,
-    StreamSpecification, StreamViewType, TableDescription, TableStatus, TimeToLiveSpecification,
-    TimeToLiveStatus,
+    ProvisionedThroughput, ScalarAttributeType, SseSpecification, SseType, StreamSpecification,
+    StreamViewType, TableDescription, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_kms::types::KeyMetadata;
@@ -56,10 +54,11 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
+pub use crate::drift::{describe_drift, Drift};
 use crate::template::{
     partition, BucketPolicySpec, BucketSpec, EmailIdentitySpec, KeyElement, KeySpec,
     PhysicalResources, QueuePolicySpec, QueueSpec, Reference, TableSpec, Template, TemplateError,
-    Throughput, UnresolvedReason,
+    Throughput,
 };
 
 /// How long to wait for a new table (and its indexes) to become ACTIVE. The emulator is
@@ -231,29 +230,6 @@ impl Target {
     }
 }
 
-/// One difference between the template and what the services describe.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Drift {
-    pub logical_id: String,
-    /// The table or bucket name, queue URL, key alias.
-    pub physical_id: String,
-    /// CloudFormation property path, e.g. `GlobalSecondaryIndexes[gsi2]`,
-    /// `LifecycleConfiguration.Rules[quarantine-thirty-days]` or `RedrivePolicy`.
-    pub property: String,
-    pub expected: String,
-    pub actual: String,
-}
-
-impl fmt::Display for Drift {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({}): {}: template has {}, found {}",
-            self.logical_id, self.physical_id, self.property, self.expected, self.actual
-        )
-    }
-}
-
 /// Creates every resource of `template` for `stack_name` that the local tools know (tables, KMS
 /// keys, queues, buckets and their policies, e-mail identities), in dependency order, and brings
 /// each one's properties to what the template says. Idempotent: existing resources are kept and
@@ -341,379 +317,8 @@ pub async fn provision(
     Ok(provisioned)
 }
 
-/// Compares every resource of `template` (for `stack_name`) with what the services describe:
-/// tables (DescribeTable, DescribeTimeToLive, DescribeContinuousBackups), keys (rotation, policy,
-/// aliases), queues (attributes, policy), buckets (encryption, public access block, ownership,
-/// versioning, lifecycle, notifications, policy) and e-mail identities (that they exist). Returns
-/// one [`Drift`] per difference; empty means no drift.
-pub async fn describe_drift(
-    sdk: &aws_config::SdkConfig,
-    template: &Template,
-    stack_name: &str,
-) -> Result<Vec<Drift>, ProvisionError> {
-    let client = Client::new(sdk);
-    let mut drifts = Vec::new();
-    for spec in template.tables(stack_name)? {
-        let mut report = |property: &str, expected: String, actual: String| {
-            if expected != actual {
-                drifts.push(Drift {
-                    logical_id: spec.logical_id.clone(),
-                    physical_id: spec.table_name.clone(),
-                    property: property.to_owned(),
-                    expected,
-                    actual,
-                });
-            }
-        };
-
-        let Some(table) = describe_table(&client, &spec.table_name).await? else {
-            report("Table", "a table".to_owned(), "no such table".to_owned());
-            continue;
-        };
-        compare_table(&spec, &table, &mut report);
-
-        let ttl = client
-            .describe_time_to_live()
-            .table_name(&spec.table_name)
-            .send()
-            .await
-            .map_err(api("DescribeTimeToLive", &spec.table_name))?;
-        let ttl = ttl.time_to_live_description();
-        let actual_ttl = match (
-            ttl.and_then(|d| d.time_to_live_status()),
-            ttl.and_then(|d| d.attribute_name()),
-        ) {
-            (Some(status @ (TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)), name) => {
-                format!("{} on `{}`", status.as_str(), name.unwrap_or("?"))
-            }
-            (Some(status), _) => status.as_str().to_owned(),
-            (None, _) => "DISABLED".to_owned(),
-        };
-        let expected_ttl = match &spec.ttl_attribute {
-            Some(attribute) => format!("ENABLED on `{attribute}`"),
-            None => "DISABLED".to_owned(),
-        };
-        report("TimeToLiveSpecification", expected_ttl, actual_ttl);
-
-        let backups = client
-            .describe_continuous_backups()
-            .table_name(&spec.table_name)
-            .send()
-            .await
-            .map_err(api("DescribeContinuousBackups", &spec.table_name))?;
-        let actual_pitr = backups
-            .continuous_backups_description()
-            .and_then(|d| d.point_in_time_recovery_description())
-            .and_then(|d| d.point_in_time_recovery_status())
-            .map_or("DISABLED", PointInTimeRecoveryStatus::as_str)
-            .to_owned();
-        let expected_pitr = if spec.point_in_time_recovery {
-            "ENABLED"
-        } else {
-            "DISABLED"
-        };
-        report(
-            "PointInTimeRecoverySpecification",
-            expected_pitr.to_owned(),
-            actual_pitr,
-        );
-    }
-
-    let target = Target::of(sdk).await?;
-    let (account, region) = (target.account_id.as_str(), target.region.as_str());
-    let kms = aws_sdk_kms::Client::new(sdk);
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let s3 = aws_sdk_s3::Client::new(sdk);
-    // What exists, found by name as provisioning finds it, so the template's references to other
-    // resources (a DLQ's ARN, the key's ARN) resolve to what is really there.
-    let mut resources = PhysicalResources::default();
-    for spec in template.tables(stack_name)? {
-        resources.insert_ref(&spec.logical_id, &spec.table_name);
-    }
-
-    for spec in template.keys(stack_name, account, region)? {
-        key_drift(&kms, &spec, &mut resources, &mut drifts).await?;
-    }
-
-    let queues = template.queues(stack_name, account, region)?;
-    let mut queue_attributes = BTreeMap::new();
-    for spec in &queues {
-        match queue_url(&sqs, &spec.queue_name).await? {
-            Some(url) => {
-                let attributes = current_queue_attributes(&sqs, &url).await?;
-                resources.insert_ref(&spec.logical_id, &url);
-                if let Some(arn) = attributes.get(&QueueAttributeName::QueueArn) {
-                    resources.insert_attribute(&spec.logical_id, "Arn", arn);
-                }
-                queue_attributes.insert(spec.logical_id.clone(), (url, attributes));
-            }
-            None => drifts.push(Drift {
-                logical_id: spec.logical_id.clone(),
-                physical_id: spec.queue_name.clone(),
-                property: "Queue".to_owned(),
-                expected: "a queue".to_owned(),
-                actual: "no such queue".to_owned(),
-            }),
-        }
-    }
-    // Compared once every queue is known: a queue's redrive target is another queue's ARN.
-    for spec in &queues {
-        if let Some((url, attributes)) = queue_attributes.get(&spec.logical_id) {
-            let mut report = Report::new(&mut drifts, &spec.logical_id, url);
-            compare_queue(spec, attributes, &resources, &mut report);
-        }
-    }
-    // A policy names resources; one that is missing was reported above, and its policy cannot be
-    // resolved (so not compared) until it exists.
-    if let Some(policies) = unless_missing(
-        template.queue_policies(stack_name, account, region, &resources),
-        &drifts,
-    )? {
-        for policy in policies {
-            for queue in &policy.queues {
-                let Some(url) = queue.resolve(&resources) else {
-                    continue;
-                };
-                let actual = queue_attributes
-                    .values()
-                    .find(|(u, _)| u == url)
-                    .and_then(|(_, attributes)| attributes.get(&QueueAttributeName::Policy));
-                let mut report = Report::new(&mut drifts, &policy.logical_id, url);
-                compare_policy(
-                    &mut report,
-                    "PolicyDocument",
-                    &policy.document,
-                    actual.map(String::as_str),
-                );
-            }
-        }
-    }
-
-    for spec in template.buckets(stack_name, account, region)? {
-        let name = &spec.bucket_name;
-        let mut report = Report::new(&mut drifts, &spec.logical_id, name);
-        if !bucket_exists(&s3, name).await? {
-            report.check("Bucket", "a bucket", "no such bucket");
-            continue;
-        }
-        resources.insert_ref(&spec.logical_id, name);
-        resources.insert_attribute(&spec.logical_id, "Arn", bucket_arn(region, name));
-        compare_bucket(&s3, &spec, &resources, &mut report).await?;
-    }
-    if let Some(policies) = unless_missing(
-        template.bucket_policies(stack_name, account, region, &resources),
-        &drifts,
-    )? {
-        for policy in policies {
-            let Some(bucket) = policy.bucket.resolve(&resources) else {
-                continue;
-            };
-            let actual = current_bucket_policy(&s3, bucket).await?;
-            let mut report = Report::new(&mut drifts, &policy.logical_id, bucket);
-            compare_policy(
-                &mut report,
-                "PolicyDocument",
-                &policy.document,
-                actual.as_deref(),
-            );
-        }
-    }
-
-    let ses = aws_sdk_sesv2::Client::new(sdk);
-    for spec in template.email_identities(stack_name, account, region)? {
-        let identity = &spec.email_identity;
-        let mut report = Report::new(&mut drifts, &spec.logical_id, identity);
-        if !email_identity_exists(&ses, identity).await? {
-            report.check("EmailIdentity", "an identity", "no such identity");
-        }
-    }
-    Ok(drifts)
-}
-
-/// DescribeTable-level comparison: keys, attributes, billing, stream, SSE, indexes.
-fn compare_table(
-    spec: &TableSpec,
-    table: &TableDescription,
-    report: &mut impl FnMut(&str, String, String),
-) {
-    report(
-        "KeySchema",
-        keys_text(
-            spec.key_schema
-                .iter()
-                .map(|k| (k.attribute_name.as_str(), k.key_type.as_str())),
-        ),
-        keys_text(
-            table
-                .key_schema()
-                .iter()
-                .map(|k| (k.attribute_name(), k.key_type().as_str())),
-        ),
-    );
-
-    // Order does not matter to DynamoDB, so compare as sorted sets.
-    let expected: BTreeSet<String> = spec
-        .attributes
-        .iter()
-        .map(|(name, kind)| format!("{name}:{kind}"))
-        .collect();
-    let actual: BTreeSet<String> = table
-        .attribute_definitions()
-        .iter()
-        .map(|a| format!("{}:{}", a.attribute_name(), a.attribute_type().as_str()))
-        .collect();
-    report(
-        "AttributeDefinitions",
-        set_text(&expected),
-        set_text(&actual),
-    );
-
-    // DynamoDB omits the summary for tables that were always provisioned.
-    let billing = table
-        .billing_mode_summary()
-        .and_then(|s| s.billing_mode())
-        .map_or("PROVISIONED", BillingMode::as_str);
-    report("BillingMode", spec.billing_mode.clone(), billing.to_owned());
-    if let Some(expected) = spec.provisioned_throughput {
-        let actual = table
-            .provisioned_throughput()
-            .map_or("none".to_owned(), |t| {
-                throughput_text(t.read_capacity_units(), t.write_capacity_units())
-            });
-        report(
-            "ProvisionedThroughput",
-            throughput_text(
-                Some(expected.read_capacity_units),
-                Some(expected.write_capacity_units),
-            ),
-            actual,
-        );
-    }
-
-    let stream = match table.stream_specification() {
-        Some(s) if s.stream_enabled() => s
-            .stream_view_type()
-            .map_or("enabled without a view type", StreamViewType::as_str)
-            .to_owned(),
-        _ => "no stream".to_owned(),
-    };
-    report(
-        "StreamSpecification",
-        spec.stream_view_type
-            .clone()
-            .unwrap_or_else(|| "no stream".to_owned()),
-        stream,
-    );
-
-    let expected_sse = if spec.sse_enabled {
-        // DynamoDB's default when SSEType is left out is KMS.
-        format!("ENABLED ({})", spec.sse_type.as_deref().unwrap_or("KMS"))
-    } else {
-        "DISABLED".to_owned()
-    };
-    let actual_sse = match table.sse_description() {
-        Some(sse) if matches!(sse.status(), Some(SseStatus::Enabled | SseStatus::Enabling)) => {
-            format!("ENABLED ({})", sse.sse_type().map_or("?", SseType::as_str))
-        }
-        _ => "DISABLED".to_owned(),
-    };
-    report("SSESpecification", expected_sse, actual_sse);
-
-    let expected: BTreeSet<&str> = spec
-        .global_secondary_indexes
-        .iter()
-        .map(|i| i.index_name.as_str())
-        .collect();
-    for index in spec.global_secondary_indexes.iter() {
-        let property = format!("GlobalSecondaryIndexes[{}]", index.index_name);
-        let Some(actual) = table
-            .global_secondary_indexes()
-            .iter()
-            .find(|a| a.index_name() == Some(index.index_name.as_str()))
-        else {
-            report(&property, "an index".to_owned(), "no such index".to_owned());
-            continue;
-        };
-        report(
-            &format!("{property}.KeySchema"),
-            keys_text(
-                index
-                    .key_schema
-                    .iter()
-                    .map(|k| (k.attribute_name.as_str(), k.key_type.as_str())),
-            ),
-            keys_text(
-                actual
-                    .key_schema()
-                    .iter()
-                    .map(|k| (k.attribute_name(), k.key_type().as_str())),
-            ),
-        );
-        let projection = actual.projection();
-        report(
-            &format!("{property}.Projection.ProjectionType"),
-            index.projection_type.clone(),
-            projection
-                .and_then(|p| p.projection_type())
-                .map_or("none", ProjectionType::as_str)
-                .to_owned(),
-        );
-        let expected_non_key: BTreeSet<String> = index.non_key_attributes.iter().cloned().collect();
-        let actual_non_key: BTreeSet<String> = projection
-            .map(|p| p.non_key_attributes().iter().cloned().collect())
-            .unwrap_or_default();
-        report(
-            &format!("{property}.Projection.NonKeyAttributes"),
-            set_text(&expected_non_key),
-            set_text(&actual_non_key),
-        );
-    }
-    for actual in table.global_secondary_indexes() {
-        let name = actual.index_name().unwrap_or("?");
-        if !expected.contains(name) {
-            report(
-                &format!("GlobalSecondaryIndexes[{name}]"),
-                "no such index".to_owned(),
-                "an index".to_owned(),
-            );
-        }
-    }
-    for actual in table.local_secondary_indexes() {
-        report(
-            &format!(
-                "LocalSecondaryIndexes[{}]",
-                actual.index_name().unwrap_or("?")
-            ),
-            "no such index".to_owned(),
-            "an index".to_owned(),
-        );
-    }
-}
-
-fn keys_text<'a>(keys: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let keys: Vec<String> = keys.map(|(name, kind)| format!("{name} {kind}")).collect();
-    if keys.is_empty() {
-        "no keys".to_owned()
-    } else {
-        keys.join(", ")
-    }
-}
-
-fn set_text(items: &BTreeSet<String>) -> String {
-    if items.is_empty() {
-        "none".to_owned()
-    } else {
-        items.iter().cloned().collect::<Vec<_>>().join(", ")
-    }
-}
-
-fn throughput_text(read: Option<i64>, write: Option<i64>) -> String {
-    let show = |v: Option<i64>| v.map_or("?".to_owned(), |v| v.to_string());
-    format!("{} read / {} write", show(read), show(write))
-}
-
 /// `None` when the table does not exist.
-async fn describe_table(
+pub(crate) async fn describe_table(
     client: &Client,
     table: &str,
 ) -> Result<Option<TableDescription>, ProvisionError> {
@@ -858,8 +463,11 @@ async fn wait_until_active(
     }
 }
 
-async fn apply_time_to_live(client: &Client, spec: &TableSpec) -> Result<(), ProvisionError> {
-    let table = spec.table_name.as_str();
+/// Whether the table's TTL is on (or being turned on), and on which attribute.
+pub(crate) async fn current_time_to_live(
+    client: &Client,
+    table: &str,
+) -> Result<(bool, Option<String>), ProvisionError> {
     let current = client
         .describe_time_to_live()
         .table_name(table)
@@ -871,7 +479,16 @@ async fn apply_time_to_live(client: &Client, spec: &TableSpec) -> Result<(), Pro
         current.and_then(|d| d.time_to_live_status()),
         Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
     );
-    let current_attribute = current.and_then(|d| d.attribute_name());
+    Ok((
+        enabled,
+        current.and_then(|d| d.attribute_name().map(str::to_owned)),
+    ))
+}
+
+async fn apply_time_to_live(client: &Client, spec: &TableSpec) -> Result<(), ProvisionError> {
+    let table = spec.table_name.as_str();
+    let (enabled, current_attribute) = current_time_to_live(client, table).await?;
+    let current_attribute = current_attribute.as_deref();
 
     // DynamoDB refuses to enable TTL that is already enabled, so only call it on a change.
     let change = match (&spec.ttl_attribute, enabled, current_attribute) {
@@ -967,7 +584,10 @@ impl Sleeper {
     }
 }
 
-fn api<E, R>(operation: &'static str, table: &str) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
+pub(crate) fn api<E, R>(
+    operation: &'static str,
+    table: &str,
+) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
 where
     aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
 {
@@ -991,7 +611,7 @@ fn build(resource: &str, what: &'static str) -> impl FnOnce(BuildError) -> Provi
 // ---- KMS -------------------------------------------------------------------------------------
 
 /// `None` when no key has this id, ARN or alias.
-async fn describe_key(
+pub(crate) async fn describe_key(
     kms: &aws_sdk_kms::Client,
     key: &str,
 ) -> Result<Option<KeyMetadata>, ProvisionError> {
@@ -1002,7 +622,7 @@ async fn describe_key(
     }
 }
 
-fn key_arn(metadata: &KeyMetadata, logical_id: &str) -> Result<String, ProvisionError> {
+pub(crate) fn key_arn(metadata: &KeyMetadata, logical_id: &str) -> Result<String, ProvisionError> {
     metadata
         .arn()
         .map(str::to_owned)
@@ -1120,71 +740,6 @@ async fn provision_key(
     Ok(metadata)
 }
 
-async fn key_drift(
-    kms: &aws_sdk_kms::Client,
-    spec: &KeySpec,
-    resources: &mut PhysicalResources,
-    drifts: &mut Vec<Drift>,
-) -> Result<(), ProvisionError> {
-    let alias = spec
-        .aliases
-        .first()
-        .ok_or_else(|| ProvisionError::KeyWithoutAlias {
-            key: spec.logical_id.clone(),
-        })?;
-    let mut report = Report::new(drifts, &spec.logical_id, alias);
-    let Some(metadata) = describe_key(kms, alias).await? else {
-        report.check("Key", "a key", "no such alias");
-        return Ok(());
-    };
-    let key_id = metadata.key_id();
-    resources.insert_ref(&spec.logical_id, key_id);
-    resources.insert_attribute(
-        &spec.logical_id,
-        "Arn",
-        key_arn(&metadata, &spec.logical_id)?,
-    );
-
-    let rotation = kms
-        .get_key_rotation_status()
-        .key_id(key_id)
-        .send()
-        .await
-        .map_err(kms_api("GetKeyRotationStatus", alias))?
-        .key_rotation_enabled();
-    report.check(
-        "EnableKeyRotation",
-        spec.enable_key_rotation.to_string(),
-        rotation.to_string(),
-    );
-    if let Some(description) = &spec.description {
-        report.check(
-            "Description",
-            description,
-            metadata.description().unwrap_or("none"),
-        );
-    }
-    if let Some(policy) = &spec.policy {
-        let actual = kms
-            .get_key_policy()
-            .key_id(key_id)
-            .policy_name("default")
-            .send()
-            .await
-            .map_err(kms_api("GetKeyPolicy", alias))?;
-        compare_policy(&mut report, "KeyPolicy", policy, actual.policy());
-    }
-    for other in spec.aliases.iter().skip(1) {
-        let actual = match describe_key(kms, other).await? {
-            Some(target) if target.key_id() == key_id => "this key".to_owned(),
-            Some(target) => format!("key {}", target.key_id()),
-            None => "no such alias".to_owned(),
-        };
-        report.check(&format!("Aliases[{other}]"), "this key", actual);
-    }
-    Ok(())
-}
-
 // ---- SQS -------------------------------------------------------------------------------------
 
 /// Queues ordered so that a queue comes after the queues (and keys) it references: a DLQ's ARN
@@ -1220,7 +775,7 @@ fn dependency_order(queues: Vec<QueueSpec>) -> Result<Vec<QueueSpec>, ProvisionE
 }
 
 /// `None` when no queue has this name.
-async fn queue_url(
+pub(crate) async fn queue_url(
     sqs: &aws_sdk_sqs::Client,
     name: &str,
 ) -> Result<Option<String>, ProvisionError> {
@@ -1238,7 +793,7 @@ async fn queue_url(
     }
 }
 
-async fn current_queue_attributes(
+pub(crate) async fn current_queue_attributes(
     sqs: &aws_sdk_sqs::Client,
     url: &str,
 ) -> Result<HashMap<QueueAttributeName, String>, ProvisionError> {
@@ -1405,112 +960,9 @@ async fn provision_queue_policy(
     Ok(())
 }
 
-fn compare_queue(
-    spec: &QueueSpec,
-    attributes: &HashMap<QueueAttributeName, String>,
-    resources: &PhysicalResources,
-    report: &mut Report<'_>,
-) {
-    let actual = |name: QueueAttributeName| {
-        attributes
-            .get(&name)
-            .map_or("unset".to_owned(), |v| v.to_ascii_lowercase())
-    };
-    // SQS only describes `FifoQueue` for FIFO queues.
-    report.check(
-        "FifoQueue",
-        spec.fifo_queue.to_string(),
-        attributes
-            .get(&QueueAttributeName::FifoQueue)
-            .map_or("false".to_owned(), |v| v.to_ascii_lowercase()),
-    );
-    if let Some(enabled) = spec.content_based_deduplication {
-        report.check(
-            "ContentBasedDeduplication",
-            enabled.to_string(),
-            actual(QueueAttributeName::ContentBasedDeduplication),
-        );
-    }
-    // Case matters in these two (`messageGroup`, `perMessageGroupId`).
-    let exact = |name: QueueAttributeName| {
-        attributes
-            .get(&name)
-            .map_or("unset".to_owned(), String::clone)
-    };
-    if let Some(scope) = &spec.deduplication_scope {
-        report.check(
-            "DeduplicationScope",
-            scope.clone(),
-            exact(QueueAttributeName::DeduplicationScope),
-        );
-    }
-    if let Some(limit) = &spec.fifo_throughput_limit {
-        report.check(
-            "FifoThroughputLimit",
-            limit.clone(),
-            exact(QueueAttributeName::FifoThroughputLimit),
-        );
-    }
-    if let Some(seconds) = spec.visibility_timeout {
-        report.check(
-            "VisibilityTimeout",
-            seconds.to_string(),
-            actual(QueueAttributeName::VisibilityTimeout),
-        );
-    }
-    if let Some(seconds) = spec.message_retention_period {
-        report.check(
-            "MessageRetentionPeriod",
-            seconds.to_string(),
-            actual(QueueAttributeName::MessageRetentionPeriod),
-        );
-    }
-    if let Some(enabled) = spec.sqs_managed_sse {
-        report.check(
-            "SqsManagedSseEnabled",
-            enabled.to_string(),
-            actual(QueueAttributeName::SqsManagedSseEnabled),
-        );
-    }
-    if let Some(key) = &spec.kms_master_key {
-        report.check(
-            "KmsMasterKeyId",
-            reference_text(key, resources),
-            attributes
-                .get(&QueueAttributeName::KmsMasterKeyId)
-                .map_or("unset".to_owned(), String::clone),
-        );
-    }
-    let expected = match &spec.redrive {
-        Some(redrive) => redrive_text(
-            &reference_text(&redrive.dead_letter_target, resources),
-            &redrive.max_receive_count.to_string(),
-        ),
-        None => "none".to_owned(),
-    };
-    let actual = match attributes.get(&QueueAttributeName::RedrivePolicy) {
-        Some(policy) if !policy.is_empty() => {
-            match serde_json::from_str::<serde_json::Value>(policy) {
-                Ok(policy) => redrive_text(
-                    policy["deadLetterTargetArn"].as_str().unwrap_or("?"),
-                    // SQS answers a number; older answers and hand-written ones use a string.
-                    &scalar_text(&policy["maxReceiveCount"]),
-                ),
-                Err(_) => format!("unparseable {policy}"),
-            }
-        }
-        _ => "none".to_owned(),
-    };
-    report.check("RedrivePolicy", expected, actual);
-}
-
-fn redrive_text(target: &str, max_receive_count: &str) -> String {
-    format!("to {target} after {max_receive_count} receives")
-}
-
 // ---- SES -------------------------------------------------------------------------------------
 
-async fn email_identity_exists(
+pub(crate) async fn email_identity_exists(
     ses: &aws_sdk_sesv2::Client,
     identity: &str,
 ) -> Result<bool, ProvisionError> {
@@ -1552,7 +1004,7 @@ async fn provision_email_identity(
 // ---- S3 --------------------------------------------------------------------------------------
 
 /// S3 has no API that returns a bucket's ARN: its format is fixed, `arn:<partition>:s3:::<name>`.
-fn bucket_arn(region: &str, name: &str) -> String {
+pub(crate) fn bucket_arn(region: &str, name: &str) -> String {
     format!("arn:{}:s3:::{name}", partition(region))
 }
 
@@ -1577,7 +1029,10 @@ async fn create_bucket(
     }
 }
 
-async fn bucket_exists(s3: &aws_sdk_s3::Client, name: &str) -> Result<bool, ProvisionError> {
+pub(crate) async fn bucket_exists(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+) -> Result<bool, ProvisionError> {
     match s3.head_bucket().bucket(name).send().await {
         Ok(_) => Ok(true),
         Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(false),
@@ -1715,9 +1170,35 @@ async fn configure_bucket(
 
     // Only put when different: S3 sends every destination queue an `s3:TestEvent` on each put,
     // and consumers should not see one per provisioning run.
-    let wanted = expected_notifications(spec, resources);
-    let current = current_notifications(s3, name).await?;
-    if wanted != current {
+    let mut wanted = Vec::with_capacity(spec.queue_notifications.len());
+    for notification in &spec.queue_notifications {
+        let mut item = serde_json::json!({
+            "Event": notification.event,
+            "Queue": resolved(&notification.queue, resources, &spec.logical_id)?,
+        });
+        let rules: Vec<_> = [
+            ("prefix", &notification.prefix),
+            ("suffix", &notification.suffix),
+        ]
+        .into_iter()
+        .filter_map(|(rule, value)| {
+            Some(serde_json::json!({ "Name": rule, "Value": value.as_deref()? }))
+        })
+        .collect();
+        if !rules.is_empty() {
+            item["Filter"] = serde_json::json!({ "S3Key": { "Rules": rules } });
+        }
+        wanted.push(item);
+    }
+    let wanted = serde_json::json!({
+        "QueueConfigurations": wanted,
+        "TopicConfigurations": [],
+        "LambdaConfigurations": [],
+    });
+    if !crate::drift::matches(
+        &wanted,
+        &crate::drift::bucket_notifications(s3, name).await?,
+    ) {
         let mut configurations = Vec::with_capacity(spec.queue_notifications.len());
         for (index, notification) in spec.queue_notifications.iter().enumerate() {
             let mut rules = Vec::new();
@@ -1783,7 +1264,7 @@ async fn provision_bucket_policy(
 }
 
 /// `None` when the bucket has no policy.
-async fn current_bucket_policy(
+pub(crate) async fn current_bucket_policy(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
 ) -> Result<Option<String>, ProvisionError> {
@@ -1794,85 +1275,12 @@ async fn current_bucket_policy(
     }
 }
 
-/// One line per (event, filter, queue) the template wants, references resolved.
-fn expected_notifications(spec: &BucketSpec, resources: &PhysicalResources) -> BTreeSet<String> {
-    spec.queue_notifications
-        .iter()
-        .map(|n| {
-            notification_text(
-                &n.event,
-                n.prefix.as_deref(),
-                n.suffix.as_deref(),
-                &reference_text(&n.queue, resources),
-            )
-        })
-        .collect()
-}
-
-/// The same lines for what the bucket has; other destinations (topics, functions, EventBridge)
-/// are listed too, as the template declares none of them.
-async fn current_notifications(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-) -> Result<BTreeSet<String>, ProvisionError> {
-    let current = match s3
-        .get_bucket_notification_configuration()
-        .bucket(bucket)
-        .send()
-        .await
-    {
-        Ok(current) => current,
-        // The emulator's empty answer (see `emulator_wrapped_answer`): no notifications.
-        Err(e)
-            if emulator_wrapped_answer(&e, "GetBucketNotificationResponse")
-                .is_some_and(|body| !body.contains("Configuration")) =>
-        {
-            return Ok(BTreeSet::new())
-        }
-        Err(e) => return Err(s3_api("GetBucketNotificationConfiguration", bucket)(e)),
-    };
-    let mut lines = BTreeSet::new();
-    for configuration in current.queue_configurations() {
-        let (mut prefix, mut suffix) = (None, None);
-        for rule in configuration
-            .filter()
-            .and_then(|f| f.key())
-            .map(|k| k.filter_rules())
-            .unwrap_or_default()
-        {
-            match rule.name() {
-                Some(FilterRuleName::Prefix) => prefix = rule.value(),
-                Some(FilterRuleName::Suffix) => suffix = rule.value(),
-                _ => {}
-            }
-        }
-        for event in configuration.events() {
-            lines.insert(notification_text(
-                event.as_str(),
-                prefix,
-                suffix,
-                configuration.queue_arn(),
-            ));
-        }
-    }
-    for topic in current.topic_configurations() {
-        lines.insert(format!("topic {}", topic.topic_arn()));
-    }
-    for function in current.lambda_function_configurations() {
-        lines.insert(format!("function {}", function.lambda_function_arn()));
-    }
-    if current.event_bridge_configuration().is_some() {
-        lines.insert("EventBridge".to_owned());
-    }
-    Ok(lines)
-}
-
 /// The emulator (moto 5.2.5) wraps some S3 answers in a `<{Operation}Response>` root element
 /// instead of S3's own (`<VersioningConfiguration>`, `<NotificationConfiguration>`), which the SDK
 /// refuses to parse: GetBucketVersioning always, GetBucketNotificationConfiguration when the bucket
 /// has none. Returns such an answer's body (a 200 with that root), for the caller to read what the
 /// emulator did say; `None` for any other failure, which stays an error.
-fn emulator_wrapped_answer<'a, E>(
+pub(crate) fn emulator_wrapped_answer<'a, E>(
     error: &'a SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
     root: &str,
 ) -> Option<&'a str> {
@@ -1882,387 +1290,13 @@ fn emulator_wrapped_answer<'a, E>(
 }
 
 /// Text of the first `<element>...</element>` in `xml` (the emulator's answers are flat).
-fn xml_element<'a>(xml: &'a str, element: &str) -> Option<&'a str> {
+pub(crate) fn xml_element<'a>(xml: &'a str, element: &str) -> Option<&'a str> {
     let start = xml.find(&format!("<{element}>"))? + element.len() + 2;
     let length = xml[start..].find(&format!("</{element}>"))?;
     Some(&xml[start..start + length])
 }
 
-fn notification_text(
-    event: &str,
-    prefix: Option<&str>,
-    suffix: Option<&str>,
-    queue: &str,
-) -> String {
-    let mut text = event.to_owned();
-    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
-        text.push_str(&format!(" prefix `{prefix}`"));
-    }
-    if let Some(suffix) = suffix.filter(|s| !s.is_empty()) {
-        text.push_str(&format!(" suffix `{suffix}`"));
-    }
-    format!("{text} -> {queue}")
-}
-
-/// Every bucket property the template declares, against Get* answers. A property the template
-/// leaves out is not compared when AWS gives it a default of its own (encryption, public access
-/// block, ownership, versioning); lifecycle rules and notifications are compared always, since
-/// none is their default.
-async fn compare_bucket(
-    s3: &aws_sdk_s3::Client,
-    spec: &BucketSpec,
-    resources: &PhysicalResources,
-    report: &mut Report<'_>,
-) -> Result<(), ProvisionError> {
-    let name = spec.bucket_name.as_str();
-
-    if let Some(encryption) = &spec.encryption {
-        let expected = encryption_text(
-            &encryption.sse_algorithm,
-            encryption
-                .kms_master_key
-                .as_ref()
-                .map(|key| reference_text(key, resources))
-                .as_deref(),
-            encryption.bucket_key_enabled,
-        );
-        let actual = match s3.get_bucket_encryption().bucket(name).send().await {
-            Ok(output) => output
-                .server_side_encryption_configuration()
-                .map(|c| c.rules())
-                .unwrap_or_default()
-                .iter()
-                .map(
-                    |rule| match rule.apply_server_side_encryption_by_default() {
-                        Some(default) => encryption_text(
-                            default.sse_algorithm().as_str(),
-                            default.kms_master_key_id(),
-                            rule.bucket_key_enabled().unwrap_or(false),
-                        ),
-                        None => "a rule without default encryption".to_owned(),
-                    },
-                )
-                .collect::<Vec<_>>()
-                .join("; "),
-            Err(e) if has_code(&e, "ServerSideEncryptionConfigurationNotFoundError") => {
-                String::new()
-            }
-            Err(e) => return Err(s3_api("GetBucketEncryption", name)(e)),
-        };
-        report.check("BucketEncryption", expected, or_none(actual));
-    }
-
-    if let Some(block) = spec.public_access_block {
-        let expected = public_access_text(
-            block.block_public_acls,
-            block.block_public_policy,
-            block.ignore_public_acls,
-            block.restrict_public_buckets,
-        );
-        let actual = match s3.get_public_access_block().bucket(name).send().await {
-            Ok(output) => output
-                .public_access_block_configuration()
-                .map_or(String::new(), |c| {
-                    public_access_text(
-                        c.block_public_acls().unwrap_or(false),
-                        c.block_public_policy().unwrap_or(false),
-                        c.ignore_public_acls().unwrap_or(false),
-                        c.restrict_public_buckets().unwrap_or(false),
-                    )
-                }),
-            Err(e) if has_code(&e, "NoSuchPublicAccessBlockConfiguration") => String::new(),
-            Err(e) => return Err(s3_api("GetPublicAccessBlock", name)(e)),
-        };
-        report.check("PublicAccessBlockConfiguration", expected, or_none(actual));
-    }
-
-    if let Some(ownership) = &spec.object_ownership {
-        let actual = match s3.get_bucket_ownership_controls().bucket(name).send().await {
-            Ok(output) => output
-                .ownership_controls()
-                .map(|c| c.rules())
-                .unwrap_or_default()
-                .iter()
-                .map(|rule| rule.object_ownership().as_str().to_owned())
-                .collect::<Vec<_>>()
-                .join(", "),
-            Err(e) if has_code(&e, "OwnershipControlsNotFoundError") => String::new(),
-            Err(e) => return Err(s3_api("GetBucketOwnershipControls", name)(e)),
-        };
-        report.check("OwnershipControls", ownership, or_none(actual));
-    }
-
-    if let Some(status) = &spec.versioning {
-        let actual = match s3.get_bucket_versioning().bucket(name).send().await {
-            Ok(output) => output.status().map(|s| s.as_str().to_owned()),
-            Err(e) => match emulator_wrapped_answer(&e, "GetBucketVersioningResponse") {
-                Some(body) => xml_element(body, "Status").map(str::to_owned),
-                None => return Err(s3_api("GetBucketVersioning", name)(e)),
-            },
-        };
-        report.check(
-            "VersioningConfiguration",
-            status,
-            actual.unwrap_or_else(|| "never enabled".to_owned()),
-        );
-    }
-
-    let actual_rules = match s3
-        .get_bucket_lifecycle_configuration()
-        .bucket(name)
-        .send()
-        .await
-    {
-        Ok(output) => output.rules,
-        Err(e) if has_code(&e, "NoSuchLifecycleConfiguration") => None,
-        Err(e) => return Err(s3_api("GetBucketLifecycleConfiguration", name)(e)),
-    }
-    .unwrap_or_default();
-    compare_lifecycle(spec, &actual_rules, report);
-
-    report.check(
-        "NotificationConfiguration.QueueConfigurations",
-        set_text(&expected_notifications(spec, resources)),
-        set_text(&current_notifications(s3, name).await?),
-    );
-    Ok(())
-}
-
-/// Rules are matched by `Id` when the template gives one, else by position (S3 generated the id).
-fn compare_lifecycle(
-    spec: &BucketSpec,
-    actual: &[aws_sdk_s3::types::LifecycleRule],
-    report: &mut Report<'_>,
-) {
-    let mut matched = BTreeSet::new();
-    for (index, rule) in spec.lifecycle_rules.iter().enumerate() {
-        let found = match &rule.id {
-            Some(id) => actual.iter().position(|a| a.id() == Some(id.as_str())),
-            None => (index < actual.len()).then_some(index),
-        };
-        let label = rule.id.clone().unwrap_or_else(|| format!("#{index}"));
-        let expected = lifecycle_text(
-            &rule.status,
-            rule.prefix.as_deref(),
-            rule.expiration_days,
-            rule.noncurrent_version_expiration_days,
-            rule.abort_incomplete_multipart_upload_days,
-            "",
-        );
-        let actual_text = match found {
-            Some(position) => {
-                matched.insert(position);
-                actual_lifecycle_text(&actual[position])
-            }
-            None => "no such rule".to_owned(),
-        };
-        report.check(
-            &format!("LifecycleConfiguration.Rules[{label}]"),
-            expected,
-            actual_text,
-        );
-    }
-    for (position, rule) in actual.iter().enumerate() {
-        if !matched.contains(&position) {
-            report.check(
-                &format!("LifecycleConfiguration.Rules[{}]", rule.id().unwrap_or("?")),
-                "no such rule".to_owned(),
-                actual_lifecycle_text(rule),
-            );
-        }
-    }
-}
-
-fn actual_lifecycle_text(rule: &aws_sdk_s3::types::LifecycleRule) -> String {
-    let filter = rule.filter();
-    // `Prefix` directly on the rule is the older spelling of the filter's.
-    #[allow(deprecated)]
-    let prefix = filter.and_then(|f| f.prefix()).or(rule.prefix());
-    // Whatever the template cannot declare is spelt out, so it shows as a difference.
-    let mut extra = String::new();
-    if filter.is_some_and(|f| {
-        f.tag().is_some()
-            || f.and().is_some()
-            || f.object_size_greater_than().is_some()
-            || f.object_size_less_than().is_some()
-    }) {
-        extra.push_str(", other filters");
-    }
-    if !rule.transitions().is_empty() || !rule.noncurrent_version_transitions().is_empty() {
-        extra.push_str(", transitions");
-    }
-    let expiration = rule.expiration();
-    if expiration.is_some_and(|e| e.date().is_some() || e.expired_object_delete_marker().is_some())
-    {
-        extra.push_str(", other expirations");
-    }
-    lifecycle_text(
-        rule.status().as_str(),
-        prefix,
-        expiration.and_then(|e| e.days()),
-        rule.noncurrent_version_expiration()
-            .and_then(|e| e.noncurrent_days()),
-        rule.abort_incomplete_multipart_upload()
-            .and_then(|a| a.days_after_initiation()),
-        &extra,
-    )
-}
-
-fn lifecycle_text(
-    status: &str,
-    prefix: Option<&str>,
-    expiration_days: Option<i32>,
-    noncurrent_days: Option<i32>,
-    abort_days: Option<i32>,
-    extra: &str,
-) -> String {
-    let scope = match prefix.filter(|p| !p.is_empty()) {
-        Some(prefix) => format!("prefix `{prefix}`"),
-        None => "whole bucket".to_owned(),
-    };
-    let days = |label: &str, days: Option<i32>| {
-        days.map_or(String::new(), |d| format!(", {label} after {d} days"))
-    };
-    format!(
-        "{status}, {scope}{}{}{}{extra}",
-        days("expire", expiration_days),
-        days("noncurrent versions expire", noncurrent_days),
-        days("abort multipart uploads", abort_days),
-    )
-}
-
-fn encryption_text(algorithm: &str, key: Option<&str>, bucket_key: bool) -> String {
-    let key = key.map_or(String::new(), |k| format!(" with {k}"));
-    let bucket_key = if bucket_key { "on" } else { "off" };
-    format!("{algorithm}{key}, bucket key {bucket_key}")
-}
-
-fn public_access_text(
-    block_acls: bool,
-    block_policy: bool,
-    ignore_acls: bool,
-    restrict_buckets: bool,
-) -> String {
-    format!(
-        "BlockPublicAcls={block_acls}, BlockPublicPolicy={block_policy}, \
-         IgnorePublicAcls={ignore_acls}, RestrictPublicBuckets={restrict_buckets}"
-    )
-}
-
-fn or_none(text: String) -> String {
-    if text.is_empty() {
-        "none".to_owned()
-    } else {
-        text
-    }
-}
-
 // ---- Policies and references ------------------------------------------------------------------
-
-/// Compares policy documents statement by statement (matched by `Sid`, else by position), after
-/// bringing both to IAM's meaning: a one-element list is its element, condition values are
-/// strings, order of keys and of list items does not matter. AWS may hand a policy back
-/// reformatted in any of these ways.
-fn compare_policy(
-    report: &mut Report<'_>,
-    property: &str,
-    expected: &serde_json::Value,
-    actual: Option<&str>,
-) {
-    let Some(actual) = actual.filter(|a| !a.trim().is_empty()) else {
-        report.check(property, "a policy", "no policy");
-        return;
-    };
-    let actual: serde_json::Value = match serde_json::from_str(actual) {
-        Ok(actual) => actual,
-        Err(error) => {
-            report.check(
-                property,
-                "a policy",
-                format!("an unparseable policy ({error})"),
-            );
-            return;
-        }
-    };
-    let version = |document: &serde_json::Value| {
-        document
-            .get("Version")
-            .map_or("none".to_owned(), scalar_text)
-    };
-    report.check(
-        &format!("{property}.Version"),
-        version(expected),
-        version(&actual),
-    );
-    let expected = statements(expected);
-    let actual = statements(&actual);
-    for (label, text) in &expected {
-        let found = actual
-            .iter()
-            .find(|(l, _)| l == label)
-            .map_or("no such statement", |(_, t)| t.as_str());
-        report.check(&format!("{property}.Statement[{label}]"), text, found);
-    }
-    for (label, text) in &actual {
-        if !expected.iter().any(|(l, _)| l == label) {
-            report.check(
-                &format!("{property}.Statement[{label}]"),
-                "no such statement",
-                text,
-            );
-        }
-    }
-}
-
-/// `(Sid or #position, canonical JSON)` for each statement.
-fn statements(document: &serde_json::Value) -> Vec<(String, String)> {
-    let list = match document.get("Statement") {
-        Some(serde_json::Value::Array(list)) => list.clone(),
-        // A single statement may be written without the list.
-        Some(single) => vec![single.clone()],
-        None => Vec::new(),
-    };
-    list.iter()
-        .enumerate()
-        .map(|(index, statement)| {
-            let label = statement
-                .get("Sid")
-                .and_then(serde_json::Value::as_str)
-                .map_or_else(|| format!("#{index}"), str::to_owned);
-            (label, canonical(statement).to_string())
-        })
-        .collect()
-}
-
-fn canonical(value: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::Array(items) if items.len() == 1 => canonical(&items[0]),
-        Value::Array(items) => {
-            let mut items: Vec<Value> = items.iter().map(canonical).collect();
-            items.sort_by_key(Value::to_string);
-            Value::Array(items)
-        }
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> =
-                map.iter().map(|(k, v)| (k.clone(), canonical(v))).collect();
-            // Sorted here rather than trusting the map type: serde_json keeps insertion order
-            // when any crate in the build enables `preserve_order`.
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().collect())
-        }
-        Value::Bool(_) | Value::Number(_) => Value::String(scalar_text(value)),
-        Value::String(_) | Value::Null => value.clone(),
-    }
-}
-
-fn scalar_text(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "none".to_owned(),
-        other => other.to_string(),
-    }
-}
 
 fn policy_text(resource: &str, document: &serde_json::Value) -> Result<String, ProvisionError> {
     serde_json::to_string(document).map_err(|source| ProvisionError::Policy {
@@ -2285,72 +1319,7 @@ fn resolved<'a>(
         })
 }
 
-/// For drift: the value when the referenced resource exists, else the reference itself.
-fn reference_text(reference: &Reference, resources: &PhysicalResources) -> String {
-    match reference.resolve(resources) {
-        Some(value) => value.to_owned(),
-        None => format!("{reference} (missing)"),
-    }
-}
-
-/// The drift properties that say a resource does not exist at all.
-const MISSING: &[&str] = &["Table", "Key", "Queue", "Bucket", "EmailIdentity"];
-
-/// `None` when a template part (a policy) names a resource already reported missing: it cannot be
-/// resolved, so not compared, until that resource exists. Any other unresolvable reference (an
-/// attribute nobody records, say) is an error, not a silently skipped comparison.
-fn unless_missing<T>(
-    result: Result<T, TemplateError>,
-    drifts: &[Drift],
-) -> Result<Option<T>, ProvisionError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(TemplateError::UnresolvedReference {
-            ref name,
-            reason: UnresolvedReason::Attribute | UnresolvedReason::Resource,
-            ..
-        }) if drifts.iter().any(|d| {
-            name.split('.').next() == Some(d.logical_id.as_str())
-                && MISSING.contains(&d.property.as_str())
-        }) =>
-        {
-            Ok(None)
-        }
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// Collects drifts of one resource.
-struct Report<'a> {
-    drifts: &'a mut Vec<Drift>,
-    logical_id: &'a str,
-    physical_id: &'a str,
-}
-
-impl<'a> Report<'a> {
-    fn new(drifts: &'a mut Vec<Drift>, logical_id: &'a str, physical_id: &'a str) -> Self {
-        Report {
-            drifts,
-            logical_id,
-            physical_id,
-        }
-    }
-
-    fn check(&mut self, property: &str, expected: impl Into<String>, actual: impl Into<String>) {
-        let (expected, actual) = (expected.into(), actual.into());
-        if expected != actual {
-            self.drifts.push(Drift {
-                logical_id: self.logical_id.to_owned(),
-                physical_id: self.physical_id.to_owned(),
-                property: property.to_owned(),
-                expected,
-                actual,
-            });
-        }
-    }
-}
-
-fn has_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>, code: &str) -> bool {
+pub(crate) fn has_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>, code: &str) -> bool {
     matches!(error, SdkError::ServiceError(e) if e.err().code() == Some(code))
 }
 
@@ -2373,7 +1342,7 @@ where
     }
 }
 
-fn kms_api<E, R>(
+pub(crate) fn kms_api<E, R>(
     operation: &'static str,
     resource: &str,
 ) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
@@ -2403,7 +1372,7 @@ where
     service::<aws_sdk_sesv2::Error, E, R>("SES", operation, resource)
 }
 
-fn s3_api<E, R>(
+pub(crate) fn s3_api<E, R>(
     operation: &'static str,
     resource: &str,
 ) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
@@ -2468,7 +1437,7 @@ mod tests {
     }
 
     #[test]
-    fn fifo_settings_are_set_and_compared() {
+    fn fifo_settings_are_set_but_fifo_queue_only_at_creation() {
         let spec = fifo_queue();
         let mut resources = PhysicalResources::default();
         resources.insert_attribute("Dlq", "Arn", "arn:dlq");
@@ -2488,136 +1457,6 @@ mod tests {
         );
         // Only CreateQueue may carry it (provision_queue adds it there).
         assert_eq!(text(QueueAttributeName::FifoQueue), None);
-
-        // What SQS describes for this queue: no drift.
-        let mut described: HashMap<QueueAttributeName, String> = desired.clone();
-        described.insert(QueueAttributeName::FifoQueue, "true".to_owned());
-        let mut drifts = Vec::new();
-        compare_queue(
-            &spec,
-            &described,
-            &resources,
-            &mut Report::new(&mut drifts, "Main", "url"),
-        );
-        assert!(drifts.is_empty(), "{drifts:?}");
-
-        // Each FIFO setting changed is one drift; the enumerations compare with their case.
-        described.insert(
-            QueueAttributeName::ContentBasedDeduplication,
-            "true".to_owned(),
-        );
-        described.insert(QueueAttributeName::DeduplicationScope, "queue".to_owned());
-        described.insert(
-            QueueAttributeName::FifoThroughputLimit,
-            "perqueue".to_owned(),
-        );
-        compare_queue(
-            &spec,
-            &described,
-            &resources,
-            &mut Report::new(&mut drifts, "Main", "url"),
-        );
-        let found: Vec<_> = drifts
-            .iter()
-            .map(|d| (d.property.as_str(), d.expected.as_str(), d.actual.as_str()))
-            .collect();
-        assert_eq!(
-            found,
-            [
-                ("ContentBasedDeduplication", "false", "true"),
-                ("DeduplicationScope", "messageGroup", "queue"),
-                ("FifoThroughputLimit", "perMessageGroupId", "perqueue"),
-            ]
-        );
-
-        // SQS describes no FifoQueue for a standard queue: one declared FIFO is reported, and a
-        // standard queue found FIFO too.
-        drifts.clear();
-        compare_queue(
-            &fifo_queue(),
-            &desired,
-            &resources,
-            &mut Report::new(&mut drifts, "Main", "url"),
-        );
-        assert_eq!(
-            drifts
-                .iter()
-                .map(|d| (d.property.as_str(), d.actual.as_str()))
-                .collect::<Vec<_>>(),
-            [("FifoQueue", "false")]
-        );
-        drifts.clear();
-        let standard = queue("Plain", None);
-        let fifo_found = HashMap::from([(QueueAttributeName::FifoQueue, "true".to_owned())]);
-        compare_queue(
-            &standard,
-            &fifo_found,
-            &resources,
-            &mut Report::new(&mut drifts, "Plain", "url"),
-        );
-        assert_eq!(
-            drifts
-                .iter()
-                .map(|d| (d.property.as_str(), d.expected.as_str()))
-                .collect::<Vec<_>>(),
-            [("FifoQueue", "false")]
-        );
-    }
-
-    #[test]
-    fn policies_compare_by_meaning_not_spelling() {
-        let expected = serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "A",
-                "Effect": "Deny",
-                "Action": ["s3:*"],
-                "Resource": ["arn:b", "arn:a"],
-                "Condition": {"Bool": {"aws:SecureTransport": false}}
-            }]
-        });
-        let reformatted = r#"{"Statement": {"Resource": ["arn:a", "arn:b"], "Action": "s3:*",
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}, "Effect": "Deny", "Sid": "A"},
-            "Version": "2012-10-17"}"#;
-        let mut drifts = Vec::new();
-        compare_policy(
-            &mut Report::new(&mut drifts, "P", "p"),
-            "PolicyDocument",
-            &expected,
-            Some(reformatted),
-        );
-        assert!(drifts.is_empty(), "{drifts:?}");
-
-        let allowed = reformatted.replace("Deny", "Allow");
-        compare_policy(
-            &mut Report::new(&mut drifts, "P", "p"),
-            "PolicyDocument",
-            &expected,
-            Some(&allowed),
-        );
-        let properties: Vec<_> = drifts.iter().map(|d| d.property.as_str()).collect();
-        assert_eq!(properties, ["PolicyDocument.Statement[A]"]);
-
-        drifts.clear();
-        compare_policy(
-            &mut Report::new(&mut drifts, "P", "p"),
-            "PolicyDocument",
-            &expected,
-            None,
-        );
-        assert_eq!(drifts[0].actual, "no policy");
-    }
-
-    #[test]
-    fn lifecycle_text_names_what_is_set() {
-        assert_eq!(
-            lifecycle_text("Enabled", Some("a/"), Some(10), Some(3), None, ""),
-            "Enabled, prefix `a/`, expire after 10 days, noncurrent versions expire after 3 days"
-        );
-        assert_eq!(
-            lifecycle_text("Enabled", Some(""), None, None, Some(1), ""),
-            "Enabled, whole bucket, abort multipart uploads after 1 days"
-        );
     }
 
     #[test]

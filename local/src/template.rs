@@ -2,9 +2,9 @@
 //! tools (the gateway's routes, provisioning of tables, keys, queues and buckets, the drift check)
 //! are derived from it instead of being a second, hand-maintained copy that silently diverges.
 //!
-//! The template is walked as a raw [`serde_yaml::Value`] rather than deserialised into structs:
-//! serde_yaml 0.9 silently strips tags when a tagged node is deserialised into a `String`, so
-//! `AttributeName: !Ref Foo` would come out as `"Foo"`. Walking the tree lets every CloudFormation
+//! The template is walked as a raw [`serde_norway::Value`] rather than deserialised into structs:
+//! serde_norway (like serde_yaml 0.9, which it forks) silently strips tags when a tagged node is
+//! deserialised into a `String`, so `AttributeName: !Ref Foo` would come out as `"Foo"`. Walking the tree lets every CloudFormation
 //! intrinsic (short form `!Ref` / `!Sub` / `!Join`, and long form `Ref` / `Fn::Sub` / `Fn::Join`) be
 //! resolved on purpose, and anything unresolvable be refused with the path where it was found.
 //!
@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::num::ParseIntError;
 use std::path::{Path, PathBuf};
 
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 
 const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
 const FUNCTION_TYPE: &str = "AWS::Serverless::Function";
@@ -56,6 +56,9 @@ const DEDUPLICATION_SCOPES: &[&str] = &["messageGroup", "queue"];
 const FIFO_THROUGHPUT_LIMITS: &[&str] = &["perQueue", "perMessageGroupId"];
 /// SQS's rule for FIFO queue names (and only theirs).
 const FIFO_SUFFIX: &str = ".fifo";
+/// What a reference to a resource that does not exist resolves to, after its name, for the
+/// drift check ([`Template::resolved_properties`]).
+pub const ABSENT: &str = " (absent)";
 /// SAM's default `BatchSize` for an SQS event source.
 const DEFAULT_SQS_BATCH_SIZE: u32 = 10;
 
@@ -73,7 +76,7 @@ pub enum TemplateError {
     Yaml {
         origin: String,
         #[source]
-        source: serde_yaml::Error,
+        source: serde_norway::Error,
     },
     #[error("{path}: required key is missing")]
     Missing { path: String },
@@ -506,7 +509,7 @@ impl Template {
     }
 
     fn parse_from(yaml: &str, origin: &str) -> Result<Template, TemplateError> {
-        let root: Value = serde_yaml::from_str(yaml).map_err(|source| TemplateError::Yaml {
+        let root: Value = serde_norway::from_str(yaml).map_err(|source| TemplateError::Yaml {
             origin: origin.to_owned(),
             source,
         })?;
@@ -977,6 +980,31 @@ impl Template {
         Ok(environment)
     }
 
+    /// Every resource of `types`, in template order, as `(logical id, type, properties)`: its
+    /// `Properties` as JSON, every intrinsic resolved, a resource of the template missing from
+    /// `resources` as `<Name> (absent)` ([`ABSENT`]). What the drift check compares.
+    pub fn resolved_properties(
+        &self,
+        types: &[&str],
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+        resources: &PhysicalResources,
+    ) -> Result<Vec<(String, &str, serde_json::Value)>, TemplateError> {
+        let resolver = Resolver {
+            absent_as_text: true,
+            ..self.deployed_resolver(stack_name, account_id, region, Some(resources))
+        };
+        self.resources
+            .iter()
+            .filter(|r| types.contains(&r.resource_type.as_str()))
+            .map(|r| {
+                let properties = resolver.json(&resource_properties(r))?;
+                Ok((r.logical_id.clone(), r.resource_type.as_str(), properties))
+            })
+            .collect()
+    }
+
     fn resources_of<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a Resource> {
         self.resources
             .iter()
@@ -991,6 +1019,7 @@ impl Template {
             account_id: None,
             region: None,
             resources: None,
+            absent_as_text: false,
         }
     }
 
@@ -1812,6 +1841,9 @@ struct Resolver<'a> {
     account_id: Option<&'a str>,
     region: Option<&'a str>,
     resources: Option<&'a PhysicalResources>,
+    /// A resource of the template missing from `resources` resolves to `<Name> (absent)`
+    /// instead of an error: the drift check shows what the template wants, even so.
+    absent_as_text: bool,
 }
 
 impl Resolver<'_> {
@@ -2001,6 +2033,7 @@ impl Resolver<'_> {
                 .resources
                 .and_then(|resources| resources.attribute(logical_id, attribute))
                 .map(str::to_owned)
+                .or_else(|| self.absent_as_text.then(|| format!("{name}{ABSENT}")))
                 .ok_or_else(|| unresolved(UnresolvedReason::Attribute));
         }
         if let Some(parameter) = self.template.parameters.get(name) {
@@ -2014,6 +2047,7 @@ impl Resolver<'_> {
                 .resources
                 .and_then(|resources| resources.get_ref(name))
                 .map(str::to_owned)
+                .or_else(|| self.absent_as_text.then(|| format!("{name}{ABSENT}")))
                 .ok_or_else(|| unresolved(UnresolvedReason::Resource));
         }
         Err(unresolved(UnresolvedReason::Unknown))
@@ -2301,7 +2335,7 @@ Resources:
             }
         ));
 
-        // serde_yaml would strip the tag if this were deserialised into a String; the key must
+        // serde_norway would strip the tag if this were deserialised into a String; the key must
         // not silently become an attribute named "X.Y".
         let tagged_name = MINI.replace(
             "{AttributeName: pk, KeyType: HASH}",

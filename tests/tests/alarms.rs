@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use guichet_local::template::{Reference, Template};
-use serde_yaml::Value;
+use serde_norway::Value;
 
 const ALARM_TYPE: &str = "AWS::CloudWatch::Alarm";
 const TOPIC: &str = "OperationsAlarmTopic";
@@ -23,7 +23,7 @@ struct QueueAlarm {
     queue: String,
 }
 
-fn resources(root: &Value) -> &serde_yaml::Mapping {
+fn resources(root: &Value) -> &serde_norway::Mapping {
     root.get("Resources")
         .and_then(Value::as_mapping)
         .expect("the template has a Resources mapping")
@@ -158,7 +158,7 @@ fn unwatched(template: &Template, root: &Value) -> Vec<String> {
 fn project() -> (Template, Value) {
     let text = std::fs::read_to_string(Template::default_path()).expect("the template reads");
     let template = Template::parse(&text).expect("the template parses");
-    let root = serde_yaml::from_str(&text).expect("the template is YAML");
+    let root = serde_norway::from_str(&text).expect("the template is YAML");
     (template, root)
 }
 

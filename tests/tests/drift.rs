@@ -54,6 +54,22 @@ async fn provisioned_stack_matches_the_template() {
     // Provisioning again is a no-op, not an error (TTL "already enabled", a bucket or a key
     // alias that exists, and the like), and finds the same resources.
     let again = provision(&stack.sdk, &template, &stack.name).await.unwrap();
+    // The bucket's notifications were left alone (they match): S3 would have sent the queue a
+    // second `s3:TestEvent` for a second put.
+    let received = stack
+        .sqs()
+        .receive_message()
+        .queue_url(&stack.document_events_queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let test_events = received
+        .messages()
+        .iter()
+        .filter(|m| m.body().is_some_and(|b| b.contains("s3:TestEvent")))
+        .count();
+    assert_eq!(test_events, 1, "{received:?}");
     assert_eq!(
         again.table("TicketsTable"),
         Some(stack.tickets_table.as_str())
@@ -153,16 +169,22 @@ async fn disabled_ttl_is_reported_and_provisioning_repairs_it() {
         .unwrap();
     assert_eq!(
         properties(&drifts),
-        ["TimeToLiveSpecification"],
+        [
+            "TimeToLiveSpecification.AttributeName",
+            "TimeToLiveSpecification.Enabled"
+        ],
         "{}",
         listing(&drifts)
     );
-    let ttl = &drifts[0];
+    let ttl = &drifts[1];
     assert_eq!(ttl.logical_id, "TicketsTable");
     assert_eq!(ttl.physical_id, stack.tickets_table);
-    assert_eq!(ttl.expected, "ENABLED on `expires_at`");
-    assert_eq!(ttl.actual, "DISABLED");
-    assert!(ttl.to_string().contains("TimeToLiveSpecification"));
+    assert_eq!(
+        (ttl.expected.as_str(), ttl.actual.as_str()),
+        ("true", "false")
+    );
+    assert_eq!(drifts[0].expected, "expires_at");
+    assert!(ttl.to_string().contains("TimeToLiveSpecification.Enabled"));
 
     provision(&stack.sdk, &template, &stack.name).await.unwrap();
     let drifts = describe_drift(&stack.sdk, &template, &stack.name)
@@ -239,10 +261,12 @@ async fn hand_made_table_without_gsi2_is_reported() {
         [
             "AttributeDefinitions",
             "GlobalSecondaryIndexes[gsi2]",
-            "PointInTimeRecoverySpecification",
-            "SSESpecification",
+            "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled",
+            "SSESpecification.SSEEnabled",
+            "SSESpecification.SSEType",
             "StreamSpecification",
-            "TimeToLiveSpecification",
+            "TimeToLiveSpecification.AttributeName",
+            "TimeToLiveSpecification.Enabled",
         ],
         "{}",
         listing(&drifts)
@@ -251,7 +275,7 @@ async fn hand_made_table_without_gsi2_is_reported() {
         .iter()
         .find(|d| d.property == "GlobalSecondaryIndexes[gsi2]")
         .unwrap();
-    assert_eq!(gsi2.actual, "no such index");
+    assert_eq!(gsi2.actual, "absent");
     assert!(gsi2.to_string().contains("gsi2"));
 }
 
@@ -261,7 +285,8 @@ async fn missing_stack_is_reported() {
     let stack_name = unique_stack_name();
     let (template, sender) = template_with_own_sender(&stack_name);
     let drifts = describe_drift(&sdk, &template, &stack_name).await.unwrap();
-    // One line per missing resource; the policies of missing resources are not compared.
+    // One line per missing resource, in template order; the policies of missing resources are
+    // not compared.
     let found: Vec<_> = drifts
         .iter()
         .map(|d| (d.logical_id.as_str(), d.property.as_str()))
@@ -271,8 +296,10 @@ async fn missing_stack_is_reported() {
         [
             ("TicketsTable", "Table"),
             ("DocumentsKey", "Key"),
+            ("DocumentsKeyAlias", "Alias"),
             ("DocumentEventsDeadLetterQueue", "Queue"),
             ("DocumentEventsQueue", "Queue"),
+            ("DocumentsBucket", "Bucket"),
             ("EscalationsDeadLetterQueue", "Queue"),
             ("EscalationsQueue", "Queue"),
             ("TechnicalEscalationDeadLetterQueue", "Queue"),
@@ -287,7 +314,6 @@ async fn missing_stack_is_reported() {
             ("NotificationsQueue", "Queue"),
             ("IncidentUpdatesDeadLetterQueue", "Queue"),
             ("IncidentUpdatesQueue", "Queue"),
-            ("DocumentsBucket", "Bucket"),
             ("NotificationSenderIdentity", "EmailIdentity"),
         ],
         "{}",
@@ -321,10 +347,10 @@ async fn removed_lifecycle_and_notifications_are_reported_and_repaired() {
     assert_eq!(
         properties(&drifts),
         [
-            "LifecycleConfiguration.Rules[verification-documents-six-years]",
-            "LifecycleConfiguration.Rules[ticket-attachments-two-years]",
-            "LifecycleConfiguration.Rules[quarantine-thirty-days]",
             "LifecycleConfiguration.Rules[abort-incomplete-multipart-uploads]",
+            "LifecycleConfiguration.Rules[quarantine-thirty-days]",
+            "LifecycleConfiguration.Rules[ticket-attachments-two-years]",
+            "LifecycleConfiguration.Rules[verification-documents-six-years]",
             "NotificationConfiguration.QueueConfigurations",
         ],
         "{}",
@@ -334,20 +360,27 @@ async fn removed_lifecycle_and_notifications_are_reported_and_repaired() {
         .iter()
         .all(|d| d.logical_id == "DocumentsBucket" && d.physical_id == stack.documents_bucket));
     assert_eq!(
-        drifts[0].expected,
-        "Enabled, prefix `verification/`, expire after 2192 days, \
-         noncurrent versions expire after 30 days"
+        drifts[3].expected,
+        r#"{"ExpirationInDays":"2192","Id":"verification-documents-six-years","#.to_owned()
+            + r#""NoncurrentVersionExpiration":{"NoncurrentDays":"30"},"#
+            + r#""Prefix":"verification/","Status":"Enabled"}"#
     );
-    assert_eq!(drifts[0].actual, "no such rule");
+    assert_eq!(drifts[3].actual, "absent");
     let queue_arn = queue_arn(&stack, &stack.document_events_queue_url).await;
+    let notification = |prefix: &str| {
+        format!(
+            r#"{{"Event":"s3:ObjectCreated:*","Filter":{{"S3Key":{{"Rules":{{"Name":"prefix","Value":"{prefix}"}}}}}},"Queue":"{queue_arn}"}}"#
+        )
+    };
     assert_eq!(
         drifts[4].expected,
         format!(
-            "s3:ObjectCreated:* prefix `tickets/` -> {queue_arn}, \
-             s3:ObjectCreated:* prefix `verification/` -> {queue_arn}"
+            "[{}, {}]",
+            notification("tickets/"),
+            notification("verification/")
         )
     );
-    assert_eq!(drifts[4].actual, "none");
+    assert_eq!(drifts[4].actual, "[]");
 
     provision(&stack.sdk, &template, &stack.name).await.unwrap();
     assert_no_drift(&stack).await;
@@ -391,15 +424,17 @@ async fn changed_redrive_is_reported_and_repaired() {
         .unwrap();
     assert_eq!(
         properties(&drifts),
-        ["VisibilityTimeout", "RedrivePolicy"],
+        ["RedrivePolicy.maxReceiveCount", "VisibilityTimeout"],
         "{}",
         listing(&drifts)
     );
-    let redrive = &drifts[1];
+    let redrive = &drifts[0];
     assert_eq!(redrive.logical_id, "DocumentEventsQueue");
     assert_eq!(redrive.physical_id, stack.document_events_queue_url);
-    assert_eq!(redrive.expected, format!("to {dlq_arn} after 5 receives"));
-    assert_eq!(redrive.actual, format!("to {dlq_arn} after 50 receives"));
+    assert_eq!(
+        (redrive.expected.as_str(), redrive.actual.as_str()),
+        ("5", "50")
+    );
 
     provision(&stack.sdk, &project_template(), &stack.name)
         .await
@@ -584,7 +619,7 @@ async fn missing_email_identity_is_reported_and_repaired() {
             "NotificationSenderIdentity",
             sender.as_str(),
             "EmailIdentity",
-            "no such identity"
+            "absent"
         )],
         "{}",
         listing(&drifts)
@@ -755,15 +790,19 @@ async fn weakened_protections_are_reported_and_repaired() {
     assert_eq!(
         found,
         [
-            ("DocumentEventsQueuePolicy", "PolicyDocument", "no policy"),
+            ("DocumentEventsQueuePolicy", "PolicyDocument", "none"),
             (
                 "DocumentsBucket",
-                "BucketEncryption",
-                "AES256, bucket key off"
+                "BucketEncryption.ServerSideEncryptionConfiguration",
+                r#"[{"BucketKeyEnabled":"false","ServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]"#
             ),
             ("DocumentsBucket", "PublicAccessBlockConfiguration", "none"),
-            ("DocumentsBucket", "VersioningConfiguration", "Suspended"),
-            ("DocumentsBucketPolicy", "PolicyDocument", "no policy"),
+            (
+                "DocumentsBucket",
+                "VersioningConfiguration.Status",
+                "Suspended"
+            ),
+            ("DocumentsBucketPolicy", "PolicyDocument", "none"),
             ("DocumentsKey", "EnableKeyRotation", "false"),
         ],
         "{}",
@@ -771,11 +810,13 @@ async fn weakened_protections_are_reported_and_repaired() {
     );
     let encryption = drifts
         .iter()
-        .find(|d| d.property == "BucketEncryption")
+        .find(|d| d.property == "BucketEncryption.ServerSideEncryptionConfiguration")
         .unwrap();
     assert_eq!(
         encryption.expected,
-        format!("aws:kms with {key_arn}, bucket key on")
+        format!(
+            r#"[{{"BucketKeyEnabled":"true","ServerSideEncryptionByDefault":{{"KMSMasterKeyID":"{key_arn}","SSEAlgorithm":"aws:kms"}}}}]"#
+        )
     );
 
     provision(&stack.sdk, &project_template(), &stack.name)
