@@ -10,18 +10,26 @@
 //! buckets and bucket policies, and SES identities:
 //! - every property the template writes is compared (but [`NOT_COMPARED`], which provisioning
 //!   does not apply either): scalars by their text (`5` and `"5"`, `true` and `"true"` are the
-//!   same), lists in any order, an item with a name (`IndexName`, `Id`, `Sid`) matched by it, and
-//!   an item found on one side only is a difference;
+//!   same), lists in any order; an item of a list is compared whole, both ways (an index, a
+//!   lifecycle rule, a policy statement with a condition added is a difference), matched by its
+//!   name (`IndexName`, `Id`, `Sid`) when it has one, and one found on one side only is a
+//!   difference too;
 //! - a property the template leaves out is compared with what its absence means where that
 //!   matters ([`absent_means`]: no TTL, no point-in-time recovery, no stream, no secondary index,
 //!   no lifecycle rule, no notification, no redrive, not FIFO), so that one added by hand shows;
 //! - a resource that does not exist is one difference (property `Table`, `Queue`, ...), and what
 //!   names it (a policy, a redrive target) shows `<Name> (absent)`.
 //!
-//! What it does not: a property the template leaves out and AWS gives a default of its own (a
-//! bucket's default encryption, a queue's visibility timeout) is not compared; nor any resource
-//! type but those above (functions, alarms, log groups: the emulator has no use for them); nor an
-//! identity's verification (SES verifies when the address's owner answers, the emulator at once).
+//! What it does not:
+//! - outside lists, a property the template leaves out and AWS gives a default of its own (a
+//!   bucket's default encryption, a queue's visibility timeout, a key's spec) is not compared;
+//! - nor any resource type but those above: functions, the HTTP API, alarms, log groups and the
+//!   alarm topic are not provisioned locally (the emulator's CloudFormation knows nothing of SAM);
+//! - nor what a policy does, only what it says: the emulator enforces no IAM, KMS key or queue
+//!   policy and applies a bucket policy's Deny without its conditions;
+//! - nor an identity's verification (SES verifies once the address's owner answers; the emulator
+//!   at once).
+//!
 //! The emulator's CloudFormation drops a table's TTL and PITR and a bucket's notifications, public
 //! access block and lifecycle (`shared/emulator-notes.md`): provisioning calls the services
 //! instead, and this check is what proves that nothing was dropped.
@@ -162,6 +170,7 @@ pub async fn describe_drift(
                 resources.insert_ref(&spec.logical_id, metadata.key_id());
                 let arn = key_arn(&metadata, &spec.logical_id)?;
                 resources.insert_attribute(&spec.logical_id, "Arn", arn);
+                resources.insert_attribute(&spec.logical_id, "KeyId", metadata.key_id());
                 Some(services.key(&alias, &metadata).await?)
             }
             None => None,
@@ -173,9 +182,12 @@ pub async fn describe_drift(
             Some(url) => {
                 let mut attributes = current_queue_attributes(&services.sqs, &url).await?;
                 resources.insert_ref(&spec.logical_id, &url);
+                // The attributes provisioning records, so that the same `!GetAtt`s resolve.
                 if let Some(arn) = attributes.get(&QueueAttributeName::QueueArn) {
                     resources.insert_attribute(&spec.logical_id, "Arn", arn);
                 }
+                resources.insert_attribute(&spec.logical_id, "QueueName", &spec.queue_name);
+                resources.insert_attribute(&spec.logical_id, "QueueUrl", &url);
                 queue_policies.insert(url.clone(), attributes.remove(&QueueAttributeName::Policy));
                 (url, Some(queue(&spec.queue_name, &attributes)))
             }

@@ -1,6 +1,6 @@
 //! Creates the template's resources through the service APIs (DynamoDB tables; KMS keys and
 //! aliases; SQS queues and queue policies; S3 buckets and bucket policies; SES e-mail
-//! identities), and checks that what exists matches the template (drift).
+//! identities); [`crate::drift`] checks that what exists matches the template.
 //!
 //! CloudFormation is deliberately not used: the emulator's `CreateStack` silently drops a table's
 //! `TimeToLiveSpecification` and `PointInTimeRecoverySpecification`, and a bucket's

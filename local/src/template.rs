@@ -863,31 +863,21 @@ impl Template {
     /// global variable that is `!Ref` to a resource of the template (a table's or bucket's name,
     /// a queue's URL, ...).
     pub fn resource_env_vars(&self) -> Result<Vec<(String, String)>, TemplateError> {
-        let mut found = Vec::new();
-        let Some(globals) = &self.globals_function else {
-            return Ok(found);
-        };
-        let globals = Node::new(globals, "Globals.Function".to_owned());
-        let Some(environment) = globals.opt("Environment")? else {
-            return Ok(found);
-        };
-        let Some(variables) = environment.opt("Variables")? else {
-            return Ok(found);
-        };
-        for (name, value) in variables.entries()? {
-            if let Some((function, Value::String(target))) = intrinsic(value.value) {
-                if function == "Ref" && self.resources.iter().any(|r| &r.logical_id == target) {
-                    found.push((name, target.clone()));
-                }
-            }
-        }
-        Ok(found)
+        self.global_refs(|target| self.resources.iter().any(|r| r.logical_id == target))
     }
 
     /// Like [`Template::resource_env_vars`], for parameters: `(variable, parameter)` for each
     /// global variable that is `!Ref` to a parameter of the template (`NOTIFICATION_SENDER: !Ref
     /// NotificationSender`); [`Template::parameter_value`] gives its value.
     pub fn parameter_env_vars(&self) -> Result<Vec<(String, String)>, TemplateError> {
+        self.global_refs(|target| self.parameters.contains_key(target))
+    }
+
+    /// `(variable, target)` for each global variable that is `!Ref` to a `target` `is_wanted`.
+    fn global_refs(
+        &self,
+        is_wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<(String, String)>, TemplateError> {
         let mut found = Vec::new();
         let Some(globals) = &self.globals_function else {
             return Ok(found);
@@ -901,7 +891,7 @@ impl Template {
         };
         for (name, value) in variables.entries()? {
             if let Some((function, Value::String(target))) = intrinsic(value.value) {
-                if function == "Ref" && self.parameters.contains_key(target) {
+                if function == "Ref" && is_wanted(target) {
                     found.push((name, target.clone()));
                 }
             }

@@ -46,9 +46,7 @@ async fn provisioned_stack_matches_the_template() {
     let stack = fresh_stack().await;
     let template = project_template();
 
-    let drifts = describe_drift(&stack.sdk, &template, &stack.name)
-        .await
-        .unwrap();
+    let drifts = drift_of(&stack).await;
     assert!(drifts.is_empty(), "unexpected drift:{}", listing(&drifts));
 
     // Provisioning again is a no-op, not an error (TTL "already enabled", a bucket or a key
@@ -133,9 +131,7 @@ async fn provisioned_stack_matches_the_template() {
     // The bucket name carries the emulator's account, which provisioning asked STS for.
     assert_eq!(again.target.account_id, "123456789012");
     assert!(stack.documents_bucket.ends_with("-documents-123456789012"));
-    let drifts = describe_drift(&stack.sdk, &template, &stack.name)
-        .await
-        .unwrap();
+    let drifts = drift_of(&stack).await;
     assert!(
         drifts.is_empty(),
         "drift after re-provisioning:{}",
@@ -146,7 +142,6 @@ async fn provisioned_stack_matches_the_template() {
 #[tokio::test]
 async fn disabled_ttl_is_reported_and_provisioning_repairs_it() {
     let stack = fresh_stack().await;
-    let template = project_template();
 
     // What the emulator's CloudFormation would have left: no TTL, so idempotency records never expire.
     stack
@@ -164,9 +159,7 @@ async fn disabled_ttl_is_reported_and_provisioning_repairs_it() {
         .await
         .unwrap();
 
-    let drifts = describe_drift(&stack.sdk, &template, &stack.name)
-        .await
-        .unwrap();
+    let drifts = drift_of(&stack).await;
     assert_eq!(
         properties(&drifts),
         [
@@ -186,15 +179,7 @@ async fn disabled_ttl_is_reported_and_provisioning_repairs_it() {
     assert_eq!(drifts[0].expected, "expires_at");
     assert!(ttl.to_string().contains("TimeToLiveSpecification.Enabled"));
 
-    provision(&stack.sdk, &template, &stack.name).await.unwrap();
-    let drifts = describe_drift(&stack.sdk, &template, &stack.name)
-        .await
-        .unwrap();
-    assert!(
-        drifts.is_empty(),
-        "provisioning did not repair:{}",
-        listing(&drifts)
-    );
+    assert_repaired(&stack).await;
 }
 
 #[tokio::test]
@@ -325,7 +310,6 @@ async fn missing_stack_is_reported() {
 #[tokio::test]
 async fn removed_lifecycle_and_notifications_are_reported_and_repaired() {
     let stack = fresh_stack().await;
-    let template = project_template();
     let s3 = stack.s3();
 
     // What the emulator's CloudFormation leaves: documents never expire, nobody hears of uploads.
@@ -341,9 +325,7 @@ async fn removed_lifecycle_and_notifications_are_reported_and_repaired() {
         .await
         .unwrap();
 
-    let drifts = describe_drift(&stack.sdk, &template, &stack.name)
-        .await
-        .unwrap();
+    let drifts = drift_of(&stack).await;
     assert_eq!(
         properties(&drifts),
         [
@@ -382,8 +364,7 @@ async fn removed_lifecycle_and_notifications_are_reported_and_repaired() {
     );
     assert_eq!(drifts[4].actual, "[]");
 
-    provision(&stack.sdk, &template, &stack.name).await.unwrap();
-    assert_no_drift(&stack).await;
+    assert_repaired(&stack).await;
 }
 
 #[tokio::test]
@@ -419,9 +400,7 @@ async fn changed_redrive_is_reported_and_repaired() {
         .await
         .unwrap();
 
-    let drifts = describe_drift(&stack.sdk, &project_template(), &stack.name)
-        .await
-        .unwrap();
+    let drifts = drift_of(&stack).await;
     assert_eq!(
         properties(&drifts),
         ["RedrivePolicy.maxReceiveCount", "VisibilityTimeout"],
@@ -436,10 +415,7 @@ async fn changed_redrive_is_reported_and_repaired() {
         ("5", "50")
     );
 
-    provision(&stack.sdk, &project_template(), &stack.name)
-        .await
-        .unwrap();
-    assert_no_drift(&stack).await;
+    assert_repaired(&stack).await;
 }
 
 #[tokio::test]
@@ -483,9 +459,7 @@ async fn changed_fifo_settings_are_reported_and_repaired() {
         .await
         .unwrap();
 
-    let drifts = describe_drift(&stack.sdk, &project_template(), &stack.name)
-        .await
-        .unwrap();
+    let drifts = drift_of(&stack).await;
     let found: Vec<_> = drifts
         .iter()
         .map(|d| {
@@ -524,10 +498,7 @@ async fn changed_fifo_settings_are_reported_and_repaired() {
     );
     assert!(drifts.iter().all(|d| d.physical_id == url));
 
-    provision(&stack.sdk, &project_template(), &stack.name)
-        .await
-        .unwrap();
-    assert_no_drift(&stack).await;
+    assert_repaired(&stack).await;
 }
 
 #[tokio::test]
@@ -773,9 +744,7 @@ async fn weakened_protections_are_reported_and_repaired() {
         .await
         .unwrap();
 
-    let drifts = describe_drift(&stack.sdk, &project_template(), &stack.name)
-        .await
-        .unwrap();
+    let drifts = drift_of(&stack).await;
     let mut found: Vec<_> = drifts
         .iter()
         .map(|d| {
@@ -819,10 +788,7 @@ async fn weakened_protections_are_reported_and_repaired() {
         )
     );
 
-    provision(&stack.sdk, &project_template(), &stack.name)
-        .await
-        .unwrap();
-    assert_no_drift(&stack).await;
+    assert_repaired(&stack).await;
 }
 
 #[tokio::test]
@@ -847,9 +813,7 @@ async fn altered_policy_statement_is_reported() {
         .await
         .unwrap();
 
-    let drifts = describe_drift(&stack.sdk, &project_template(), &stack.name)
-        .await
-        .unwrap();
+    let drifts = drift_of(&stack).await;
     assert_eq!(
         properties(&drifts),
         ["PolicyDocument.Statement[DenyObjectsNotEncryptedWithKms]"],
@@ -858,16 +822,22 @@ async fn altered_policy_statement_is_reported() {
     );
     assert!(drifts[0].expected.contains("StringNotEquals"));
 
+    assert_repaired(&stack).await;
+}
+
+/// The stack's drift from the project template.
+async fn drift_of(stack: &Stack) -> Vec<Drift> {
+    describe_drift(&stack.sdk, &project_template(), &stack.name)
+        .await
+        .unwrap()
+}
+
+/// Provisioning again leaves no drift.
+async fn assert_repaired(stack: &Stack) {
     provision(&stack.sdk, &project_template(), &stack.name)
         .await
         .unwrap();
-    assert_no_drift(&stack).await;
-}
-
-async fn assert_no_drift(stack: &Stack) {
-    let drifts = describe_drift(&stack.sdk, &project_template(), &stack.name)
-        .await
-        .unwrap();
+    let drifts = drift_of(stack).await;
     assert!(
         drifts.is_empty(),
         "provisioning did not repair:{}",
