@@ -84,7 +84,7 @@ pub enum ConsumerError {
     Template(#[from] TemplateError),
     #[error(
         "{function} consumes {queue} with binary `{binary}`, which has no in-process handler in \
-         the local consumers; wire it in local/src/consumers.rs (Handler::for_binary)"
+         the local consumers; add it to HANDLERS in local/src/consumers.rs"
     )]
     NoHandler {
         function: String,
@@ -125,26 +125,42 @@ where
     }
 }
 
-/// The handlers the consumers can run in process, by Cargo binary name (the template's
-/// `Metadata.BuildProperties.Binary`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Handler {
-    CheckDocuments,
-    RouteEscalations,
-    SendNotifications,
-    IncidentUpdates,
-}
+/// What an in-process consumer returns: the batch response its Lambda would.
+type HandlerFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = SqsBatchResponse> + Send + 'a>>;
 
-impl Handler {
-    fn for_binary(binary: &str) -> Option<Handler> {
-        match binary {
-            "check-documents" => Some(Handler::CheckDocuments),
-            "route-escalations" => Some(Handler::RouteEscalations),
-            "send-notifications" => Some(Handler::SendNotifications),
-            "incident-updates" => Some(Handler::IncidentUpdates),
-            _ => None,
-        }
-    }
+/// One SQS-fed function run in process, on the services its Lambda builds at init.
+type Handler = for<'a> fn(&'a ConsumerServices, SqsEvent) -> HandlerFuture<'a>;
+
+/// The one registry of the SQS-fed functions the consumers run in process, by Cargo binary name
+/// (the template's `Metadata.BuildProperties.Binary`). A new consumer is its crate, its template
+/// resources, its dependency in `local/Cargo.toml` and one line here.
+const HANDLERS: &[(&str, Handler)] = &[
+    ("check-documents", |s, e| {
+        Box::pin(check_documents::handle(&s.verification, &s.attachments, e))
+    }),
+    ("route-escalations", |s, e| {
+        Box::pin(route_escalations::handle(&s.desk, &s.relay, e))
+    }),
+    ("send-notifications", |s, e| {
+        Box::pin(send_notifications::handle(&s.sender, e))
+    }),
+    ("incident-updates", |s, e| {
+        Box::pin(incident_updates::handle(
+            &s.desk,
+            &s.incidents,
+            &s.relay,
+            incident_updates::PAGE_SIZE,
+            e,
+        ))
+    }),
+];
+
+fn handler_for(binary: &str) -> Option<Handler> {
+    HANDLERS
+        .iter()
+        .find(|(name, _)| *name == binary)
+        .map(|(_, handler)| *handler)
 }
 
 /// The template's queue consumers, each with a handler. Fails for a consumer whose binary has
@@ -158,7 +174,7 @@ pub fn consumers_of(template: &Template) -> Result<Vec<QueueConsumer>, ConsumerE
 }
 
 fn handler_of(consumer: &QueueConsumer) -> Result<Handler, ConsumerError> {
-    Handler::for_binary(&consumer.binary).ok_or_else(|| ConsumerError::NoHandler {
+    handler_for(&consumer.binary).ok_or_else(|| ConsumerError::NoHandler {
         function: consumer.function.clone(),
         binary: consumer.binary.clone(),
         queue: consumer.queue.clone(),
@@ -432,31 +448,7 @@ impl Consumers {
     async fn invoke(&self, consumer: &Consumer, event: SqsEvent) -> Option<SqsBatchResponse> {
         let services = Arc::clone(&self.services);
         let handler = consumer.handler;
-        let task = tokio::spawn(async move {
-            let services = &*services;
-            match handler {
-                Handler::CheckDocuments => {
-                    check_documents::handle(&services.verification, &services.attachments, event)
-                        .await
-                }
-                Handler::RouteEscalations => {
-                    route_escalations::handle(&services.desk, &services.relay, event).await
-                }
-                Handler::SendNotifications => {
-                    send_notifications::handle(&services.sender, event).await
-                }
-                Handler::IncidentUpdates => {
-                    incident_updates::handle(
-                        &services.desk,
-                        &services.incidents,
-                        &services.relay,
-                        incident_updates::PAGE_SIZE,
-                        event,
-                    )
-                    .await
-                }
-            }
-        });
+        let task = tokio::spawn(async move { handler(&services, event).await });
         match task.await {
             Ok(response) => Some(response),
             Err(error) => {
@@ -650,7 +642,7 @@ Globals:
             region: "ca-central-1".to_owned(),
             batch_size: 10,
             report_batch_item_failures: report,
-            handler: Handler::CheckDocuments,
+            handler: handler_for("check-documents").expect("a registered consumer"),
         }
     }
 

@@ -55,7 +55,7 @@ pub enum GatewayError {
     Template(#[from] TemplateError),
     #[error(
         "route {method} {path} ({function}) runs binary `{binary}`, which has no in-process \
-         handler in the local gateway; wire it in local/src/gateway.rs (Handler::for_binary)"
+         handler in the local gateway; add it to HANDLERS in local/src/gateway.rs"
     )]
     NoHandler {
         method: String,
@@ -73,42 +73,62 @@ pub enum GatewayError {
     },
 }
 
-/// The handler functions the gateway can run in process, by Cargo binary name (the template's
-/// `Metadata.BuildProperties.Binary`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Handler {
-    CreateTicket,
-    GetTicket,
-    ListTickets,
-    OpenCase,
-    RequestUpload,
-    ReadCase,
-    ReviewCase,
-    Eligibility,
-    AddAttachment,
-    TeamQueue,
-    UpdateTicket,
-    Incidents,
-}
+/// What an in-process handler returns: the response its Lambda would.
+type HandlerFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'a>,
+>;
 
-impl Handler {
-    fn for_binary(binary: &str) -> Option<Handler> {
-        match binary {
-            "create-ticket" => Some(Handler::CreateTicket),
-            "get-ticket" => Some(Handler::GetTicket),
-            "list-tickets" => Some(Handler::ListTickets),
-            "open-case" => Some(Handler::OpenCase),
-            "request-upload" => Some(Handler::RequestUpload),
-            "read-case" => Some(Handler::ReadCase),
-            "review-case" => Some(Handler::ReviewCase),
-            "eligibility" => Some(Handler::Eligibility),
-            "add-attachment" => Some(Handler::AddAttachment),
-            "team-queue" => Some(Handler::TeamQueue),
-            "update-ticket" => Some(Handler::UpdateTicket),
-            "incidents" => Some(Handler::Incidents),
-            _ => None,
-        }
-    }
+/// One HTTP function run in process, on the services its Lambda builds at init.
+type Handler = for<'a> fn(&'a Services, lambda_http::Request) -> HandlerFuture<'a>;
+
+/// The one registry of the HTTP functions the gateway runs in process, by Cargo binary name
+/// (the template's `Metadata.BuildProperties.Binary`). A new HTTP function is its crate, its
+/// template resource, its dependency in `local/Cargo.toml` and one line here; the routes come
+/// from the template.
+const HANDLERS: &[(&str, Handler)] = &[
+    ("create-ticket", |s, r| {
+        Box::pin(create_ticket::handle(&s.desk, &s.incidents, &s.relay, r))
+    }),
+    ("get-ticket", |s, r| {
+        Box::pin(get_ticket::handle(&s.desk, &s.attachments, r))
+    }),
+    ("list-tickets", |s, r| {
+        Box::pin(list_tickets::handle(&s.desk, r))
+    }),
+    ("add-attachment", |s, r| {
+        Box::pin(add_attachment::handle(&s.desk, &s.attachments, r))
+    }),
+    ("team-queue", |s, r| {
+        Box::pin(team_queue::handle(&s.desk, r))
+    }),
+    ("update-ticket", |s, r| {
+        Box::pin(update_ticket::handle(&s.desk, &s.relay, r))
+    }),
+    ("incidents", |s, r| {
+        Box::pin(incidents::handle(&s.desk, &s.incidents, &s.relay, r))
+    }),
+    ("open-case", |s, r| {
+        Box::pin(open_case::handle(&s.verification, r))
+    }),
+    ("request-upload", |s, r| {
+        Box::pin(request_upload::handle(&s.verification, r))
+    }),
+    ("read-case", |s, r| {
+        Box::pin(read_case::handle(&s.verification, r))
+    }),
+    ("review-case", |s, r| {
+        Box::pin(review_case::handle(&s.verification, &s.relay, r))
+    }),
+    ("eligibility", |s, r| {
+        Box::pin(eligibility::handle(&s.verification, r))
+    }),
+];
+
+fn handler_for(binary: &str) -> Option<Handler> {
+    HANDLERS
+        .iter()
+        .find(|(name, _)| *name == binary)
+        .map(|(_, handler)| *handler)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +169,7 @@ impl Router {
             .iter()
             .map(|route| {
                 let handler =
-                    Handler::for_binary(&route.binary).ok_or_else(|| GatewayError::NoHandler {
+                    handler_for(&route.binary).ok_or_else(|| GatewayError::NoHandler {
                         method: route.method.clone(),
                         path: route.path.clone(),
                         function: route.function.clone(),
@@ -425,29 +445,7 @@ impl Gateway {
         request: lambda_http::Request,
     ) -> Result<Response<lambda_http::Body>, Refusal> {
         let gateway = Arc::clone(self);
-        let task = tokio::spawn(async move {
-            let desk = &gateway.services.desk;
-            let verification = &gateway.services.verification;
-            let attachments = &gateway.services.attachments;
-            let relay = &gateway.services.relay;
-            let incidents = &gateway.services.incidents;
-            match handler {
-                Handler::CreateTicket => {
-                    create_ticket::handle(desk, incidents, relay, request).await
-                }
-                Handler::Incidents => incidents::handle(desk, incidents, relay, request).await,
-                Handler::GetTicket => get_ticket::handle(desk, attachments, request).await,
-                Handler::ListTickets => list_tickets::handle(desk, request).await,
-                Handler::OpenCase => open_case::handle(verification, request).await,
-                Handler::RequestUpload => request_upload::handle(verification, request).await,
-                Handler::ReadCase => read_case::handle(verification, request).await,
-                Handler::ReviewCase => review_case::handle(verification, relay, request).await,
-                Handler::Eligibility => eligibility::handle(verification, request).await,
-                Handler::AddAttachment => add_attachment::handle(desk, attachments, request).await,
-                Handler::TeamQueue => team_queue::handle(desk, request).await,
-                Handler::UpdateTicket => update_ticket::handle(desk, relay, request).await,
-            }
-        });
+        let task = tokio::spawn(async move { handler(&gateway.services, request).await });
         let abort = task.abort_handle();
         match tokio::time::timeout(INTEGRATION_TIMEOUT, task).await {
             Ok(Ok(response)) => Ok(response),
@@ -816,7 +814,7 @@ mod tests {
         assert!(!routes.is_empty());
         for route in &routes {
             assert!(
-                Handler::for_binary(&route.binary).is_some(),
+                handler_for(&route.binary).is_some(),
                 "{} {} runs {}, which has no local handler",
                 route.method,
                 route.path,
