@@ -1,14 +1,46 @@
-//! Shaping sample API Gateway events for the handlers' unit tests (feature `mocks`).
+//! Shaping sample API Gateway and SQS events for the handlers' unit tests (feature `mocks`).
 
-/// A sample API Gateway v2 event from `events/`, parsed the way the Lambda runtime does.
-pub fn event(name: &str) -> lambda_http::Request {
+/// A sample event's path under `events/` and its text.
+fn sample(name: &str) -> (std::path::PathBuf, String) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../events")
         .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    (path, text)
+}
+
+/// A sample API Gateway v2 event from `events/`, parsed the way the Lambda runtime does.
+pub fn event(name: &str) -> lambda_http::Request {
+    let (path, text) = sample(name);
     lambda_http::request::from_str(&text)
         .unwrap_or_else(|e| panic!("{} is not an API Gateway event: {e}", path.display()))
+}
+
+/// A sample SQS event from `events/`, as Lambda hands it to a queue consumer.
+pub fn sqs_event(name: &str) -> aws_lambda_events::event::sqs::SqsEvent {
+    let (path, text) = sample(name);
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not an SQS event: {e}", path.display()))
+}
+
+/// The sample SQS event carrying these messages instead of its own.
+pub fn sqs_batch(
+    name: &str,
+    messages: Vec<aws_lambda_events::event::sqs::SqsMessage>,
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    let mut event = sqs_event(name);
+    event.records = messages;
+    event
+}
+
+/// The message ids a consumer's batch response names as failed, in order.
+pub fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<&str> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect()
 }
 
 /// The JSON body of a handler's response.
