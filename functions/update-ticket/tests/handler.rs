@@ -36,18 +36,12 @@ fn event(
     groups: &str,
     body: Option<serde_json::Value>,
 ) -> lambda_http::Request {
-    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let mut event: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
-    let text = event.to_string().replace(SAMPLE_REFERENCE, reference);
-    event = serde_json::from_str(&text).expect("json");
-    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = groups.into();
+    let mut event = guichet_edge::testing::event_json(name, &[(SAMPLE_REFERENCE, reference)]);
+    guichet_edge::testing::set_groups(&mut event, groups);
     if let Some(body) = body {
-        let body = body.to_string();
-        event["headers"]["content-length"] = body.len().to_string().into();
-        event["body"] = body.into();
+        guichet_edge::testing::set_body(&mut event, &body);
     }
-    lambda_http::request::from_str(&event.to_string()).expect("event")
+    guichet_edge::testing::request_of(&event)
 }
 
 const AGENT: &str = "[agent team:payments]";
