@@ -86,15 +86,12 @@ fn event(
     groups: &str,
     body: Option<serde_json::Value>,
 ) -> lambda_http::Request {
-    let mut event = guichet_edge::testing::event_json(
+    guichet_edge::testing::shaped(
         name,
         &[(SAMPLE_INCIDENT, incident), (SAMPLE_REFERENCE, reference)],
-    );
-    guichet_edge::testing::set_groups(&mut event, groups);
-    if let Some(body) = body {
-        guichet_edge::testing::set_body(&mut event, &body);
-    }
-    guichet_edge::testing::request_of(&event)
+        groups,
+        body,
+    )
 }
 
 struct World<'a> {

@@ -36,12 +36,7 @@ fn event(
     groups: &str,
     body: Option<serde_json::Value>,
 ) -> lambda_http::Request {
-    let mut event = guichet_edge::testing::event_json(name, &[(SAMPLE_REFERENCE, reference)]);
-    guichet_edge::testing::set_groups(&mut event, groups);
-    if let Some(body) = body {
-        guichet_edge::testing::set_body(&mut event, &body);
-    }
-    guichet_edge::testing::request_of(&event)
+    guichet_edge::testing::shaped(name, &[(SAMPLE_REFERENCE, reference)], groups, body)
 }
 
 const AGENT: &str = "[agent team:payments]";

@@ -46,6 +46,22 @@ pub fn set_body(event: &mut serde_json::Value, body: &serde_json::Value) {
     event["body"] = body.into();
 }
 
+/// A sample event with its text's replacements, the caller's groups and, if given, a JSON body:
+/// the usual shaping of a handler test's request.
+pub fn shaped(
+    name: &str,
+    replace: &[(&str, &str)],
+    groups: &str,
+    body: Option<serde_json::Value>,
+) -> lambda_http::Request {
+    let mut event = event_json(name, replace);
+    set_groups(&mut event, groups);
+    if let Some(body) = body {
+        set_body(&mut event, &body);
+    }
+    request_of(&event)
+}
+
 /// A sample SQS event from `events/`, as Lambda hands it to a queue consumer.
 pub fn sqs_event(name: &str) -> aws_lambda_events::event::sqs::SqsEvent {
     let (path, text) = sample(name);
