@@ -18,11 +18,10 @@ use guichet_core::documents::ports::{DocumentStorage, Presigned};
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::ports::TicketStore;
 use guichet_core::verification::rules::ContentType;
-use guichet_edge::http::{json_body, json_response, request_id, ApiError};
+use guichet_edge::http::{json_body, json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use tracing::Instrument;
 
 const FIELDS: &[&str] = &["content_type", "size"];
 
@@ -51,20 +50,18 @@ where
     A: AttachmentStore,
     D: DocumentStorage,
 {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!(
-        "add_attachment",
-        request_id = %request_id,
-        ticket = tracing::field::Empty,
-        upload = tracing::field::Empty
-    );
-    async {
-        match issue(desk, attachments, &request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(&request_id),
-        }
-    }
-    .instrument(span)
+    guichet_edge::http::respond(
+        &request,
+        |request_id| {
+            tracing::info_span!(
+                "add_attachment",
+                request_id = %request_id,
+                ticket = tracing::field::Empty,
+                upload = tracing::field::Empty
+            )
+        },
+        issue(desk, attachments, &request),
+    )
     .await
 }
 

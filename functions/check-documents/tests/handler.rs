@@ -14,6 +14,7 @@ use guichet_core::verification::rules::{
     VerificationCase,
 };
 use guichet_core::verification::service::Verification;
+use guichet_edge::testing::failed_ids;
 use jiff::Timestamp;
 
 const NOW: &str = "2026-11-26T16:00:00Z";
@@ -36,16 +37,6 @@ fn player(id: &str) -> PlayerId {
     PlayerId::parse(id).expect("valid player id")
 }
 
-fn fixture(name: &str) -> SqsEvent {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../events")
-        .join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not an SQS event: {e}", path.display()))
-}
-
 /// Encodes a key the way S3 does in event notifications (a space as `+`).
 fn s3_encode(key: &str) -> String {
     let mut out = String::new();
@@ -61,7 +52,9 @@ fn s3_encode(key: &str) -> String {
 
 /// The `document-uploaded` message, announcing `key` instead of the fixture's.
 fn announcement(message_id: &str, key: &str) -> SqsMessage {
-    let mut message = fixture("document-uploaded.json").records.remove(0);
+    let mut message = guichet_edge::testing::sqs_event("document-uploaded.json")
+        .records
+        .remove(0);
     let body = message.body.as_deref().expect("the fixture has a body");
     let mut body: serde_json::Value = serde_json::from_str(body).expect("JSON body");
     body["Records"][0]["s3"]["object"]["key"] = serde_json::Value::String(s3_encode(key));
@@ -77,17 +70,7 @@ fn raw_message(message_id: &str, body: Option<&str>) -> SqsMessage {
 }
 
 fn batch(messages: Vec<SqsMessage>) -> SqsEvent {
-    let mut event = fixture("document-uploaded.json");
-    event.records = messages;
-    event
-}
-
-fn failures(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<&str> {
-    response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect()
+    guichet_edge::testing::sqs_batch("document-uploaded.json", messages)
 }
 
 async fn open_case<C: CaseStore, D: DocumentStorage>(
@@ -155,7 +138,7 @@ async fn good_files_are_received_and_the_last_one_sends_the_case_to_review() {
         batch(vec![announcement("m-1", &id.key)]),
     )
     .await;
-    assert!(failures(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
     let after_first = case_of(&v, &case).await;
     assert_eq!(after_first.status, CaseStatus::AwaitingDocuments);
     let slot = after_first.slot(DocumentKind::GovernmentId).expect("slot");
@@ -171,7 +154,7 @@ async fn good_files_are_received_and_the_last_one_sends_the_case_to_review() {
         batch(vec![announcement("m-2", &address.key)]),
     )
     .await;
-    assert!(failures(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
     let done = case_of(&v, &case).await;
     assert_eq!(done.status, CaseStatus::InReview);
     assert!(done.submitted_at.is_some());
@@ -211,7 +194,7 @@ async fn bytes_that_are_not_what_they_claim_are_refused_and_quarantined() {
     )
     .await;
     assert!(
-        failures(&response).is_empty(),
+        failed_ids(&response).is_empty(),
         "a refusal is handled, not retried"
     );
     let slot = case_of(&v, &case)
@@ -247,7 +230,7 @@ async fn a_file_of_another_size_is_refused() {
         batch(vec![announcement("m-1", &declared.key)]),
     )
     .await;
-    assert!(failures(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
     let slot = case_of(&v, &case)
         .await
         .slot(DocumentKind::ProofOfAddress)
@@ -284,7 +267,7 @@ async fn unknown_keys_and_other_players_prefixes_are_quarantined() {
         v.storage.put(key, &pdf(32));
     }
 
-    let mut event = fixture("document-uploaded.json");
+    let mut event = guichet_edge::testing::sqs_event("document-uploaded.json");
     event.records.push(announcement("m-2", &elsewhere));
     event.records.push(announcement("m-3", spaced));
     let response = check_documents::handle(
@@ -293,7 +276,7 @@ async fn unknown_keys_and_other_players_prefixes_are_quarantined() {
         event,
     )
     .await;
-    assert!(failures(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
 
     let mut expected: Vec<String> = [fixture_key, elsewhere.as_str(), spaced]
         .iter()
@@ -341,7 +324,7 @@ async fn a_duplicate_delivery_changes_nothing() {
         ])
     };
 
-    assert!(failures(
+    assert!(failed_ids(
         &check_documents::handle(
             &v,
             &guichet_core::attachments::memory::attachments(NOW),
@@ -354,7 +337,7 @@ async fn a_duplicate_delivery_changes_nothing() {
     let audit_once = v.cases.audit_of(&case.id).await.expect("store").len();
     let objects_once = v.storage.keys();
 
-    assert!(failures(
+    assert!(failed_ids(
         &check_documents::handle(
             &v,
             &guichet_core::attachments::memory::attachments(NOW),
@@ -413,7 +396,7 @@ async fn only_the_poison_messages_of_a_batch_are_retried() {
     )
     .await;
     assert_eq!(
-        failures(&response),
+        failed_ids(&response),
         ["garbage", "empty-object", "no-body", "bad-key"]
     );
     assert_eq!(case_of(&v, &case).await.status, CaseStatus::InReview);
@@ -431,10 +414,10 @@ async fn s3_test_events_and_other_event_kinds_are_acknowledged() {
     let response = check_documents::handle(
         &v,
         &guichet_core::attachments::memory::attachments(NOW),
-        fixture("document-s3-test-event.json"),
+        guichet_edge::testing::sqs_event("document-s3-test-event.json"),
     )
     .await;
-    assert!(failures(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
 
     let key = "verification/player-1/left-alone.pdf";
     v.storage.put(key, &pdf(10));
@@ -448,7 +431,7 @@ async fn s3_test_events_and_other_event_kinds_are_acknowledged() {
         batch(vec![removed]),
     )
     .await;
-    assert!(failures(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
     assert_eq!(v.storage.keys(), [key], "nothing to check for a removal");
 }
 
@@ -492,7 +475,7 @@ async fn a_storage_failure_fails_the_message_so_it_is_retried() {
         max_resubmissions: 2,
         notifier: guichet_core::notifications::rules::Notifier::bundled(),
     };
-    let mut event = fixture("document-uploaded.json");
+    let mut event = guichet_edge::testing::sqs_event("document-uploaded.json");
     event.records.push(raw_message("no-id", Some("{}")));
     event.records[1].message_id = None;
     let response = check_documents::handle(
@@ -504,7 +487,7 @@ async fn a_storage_failure_fails_the_message_so_it_is_retried() {
     // Without a message id the failure is reported as an empty identifier, which Lambda reads
     // as "retry the whole batch": never an acknowledgement.
     assert_eq!(
-        failures(&response),
+        failed_ids(&response),
         ["059f36b4-87a3-44ab-83d2-661975830a7d", ""]
     );
 }
@@ -514,7 +497,9 @@ async fn a_storage_failure_fails_the_message_so_it_is_retried() {
 
 /// The `attachment-uploaded` message, announcing `key` instead of the fixture's.
 fn attachment_announcement(message_id: &str, key: &str) -> SqsMessage {
-    let mut message = fixture("attachment-uploaded.json").records.remove(0);
+    let mut message = guichet_edge::testing::sqs_event("attachment-uploaded.json")
+        .records
+        .remove(0);
     let body = message.body.as_deref().expect("the fixture has a body");
     let mut body: serde_json::Value = serde_json::from_str(body).expect("JSON body");
     assert!(body["Records"][0]["s3"]["object"]["key"]
@@ -552,7 +537,7 @@ async fn attachments_are_checked_by_the_attachment_check() {
         ])
     };
     let response = check_documents::handle(&v, &a, deliver()).await;
-    assert!(failures(&response).is_empty(), "{response:?}");
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
     let state = |upload| {
         let a = &a;
         let reference = &reference;
@@ -578,7 +563,7 @@ async fn attachments_are_checked_by_the_attachment_check() {
 
     // A duplicate delivery changes nothing.
     let response = check_documents::handle(&v, &a, deliver()).await;
-    assert!(failures(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
     assert_eq!(state(&good.upload).await, AttachmentState::Checked);
     assert_eq!(a.storage.keys(), expected);
 }
@@ -593,6 +578,6 @@ async fn unknown_keys_under_tickets_are_quarantined_by_the_attachment_check() {
     a.storage.put(stray, &png(20));
     let response =
         check_documents::handle(&v, &a, batch(vec![attachment_announcement("m-1", stray)])).await;
-    assert!(failures(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
     assert_eq!(a.storage.keys(), [format!("quarantine/{stray}")]);
 }

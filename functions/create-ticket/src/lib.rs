@@ -9,10 +9,9 @@ use guichet_core::outbox::relay::Relay;
 use guichet_core::tickets::desk::{Desk, IntakeError, Submitted};
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::ports::{IdempotencyKey, TicketStore};
-use guichet_edge::http::{header_str, json_body, json_response, request_id, ApiError};
+use guichet_edge::http::{header_str, json_body, json_response, ApiError};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
-use tracing::Instrument;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
@@ -24,19 +23,17 @@ pub async fn handle<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: Message
     relay: &Relay<O, Q>,
     request: Request,
 ) -> Response<Body> {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!(
-        "create_ticket",
-        request_id = %request_id,
-        ticket = tracing::field::Empty
-    );
-    async {
-        match create(desk, incidents, relay, &request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(&request_id),
-        }
-    }
-    .instrument(span)
+    guichet_edge::http::respond(
+        &request,
+        |request_id| {
+            tracing::info_span!(
+                "create_ticket",
+                request_id = %request_id,
+                ticket = tracing::field::Empty
+            )
+        },
+        create(desk, incidents, relay, &request),
+    )
     .await
 }
 

@@ -9,24 +9,19 @@ use guichet_core::documents::ports::DocumentStorage;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::GatedAction;
 use guichet_core::verification::service::Verification;
-use guichet_edge::http::{json_response, request_id, ApiError};
+use guichet_edge::http::{json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use tracing::Instrument;
 
 pub async fn handle<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
     request: Request,
 ) -> Response<Body> {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!("eligibility", request_id = %request_id);
-    async {
-        match answer(v, &request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(&request_id),
-        }
-    }
-    .instrument(span)
+    guichet_edge::http::respond(
+        &request,
+        |request_id| tracing::info_span!("eligibility", request_id = %request_id),
+        answer(v, &request),
+    )
     .await
 }
 

@@ -9,11 +9,10 @@ use guichet_core::common::access::Role;
 use guichet_core::documents::ports::{DocumentStorage, Presigned};
 use guichet_core::tickets::desk::{Desk, TicketView};
 use guichet_core::tickets::ports::TicketStore;
-use guichet_edge::http::{json_response, request_id, ApiError};
+use guichet_edge::http::{json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use tracing::Instrument;
 
 /// The ticket, its history and its checked attachments.
 #[derive(Serialize)]
@@ -54,19 +53,17 @@ where
     A: AttachmentStore,
     D: DocumentStorage,
 {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!(
-        "get_ticket",
-        request_id = %request_id,
-        ticket = tracing::field::Empty
-    );
-    async {
-        match read(desk, attachments, &request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(&request_id),
-        }
-    }
-    .instrument(span)
+    guichet_edge::http::respond(
+        &request,
+        |request_id| {
+            tracing::info_span!(
+                "get_ticket",
+                request_id = %request_id,
+                ticket = tracing::field::Empty
+            )
+        },
+        read(desk, attachments, &request),
+    )
     .await
 }
 

@@ -32,15 +32,15 @@ async fn submit_for(
 }
 
 fn get(reference: &str, groups: &str, sub: &str) -> lambda_http::Request {
-    let mut text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../events/get-ticket.json"
+    let groups = format!("\"{groups}\"");
+    guichet_edge::testing::request_of(&guichet_edge::testing::event_json(
+        "get-ticket.json",
+        &[
+            ("K7M2Q-9XW45", reference),
+            ("\"[player]\"", &groups),
+            ("player-7f3a9c", sub),
+        ],
     ))
-    .expect("fixture");
-    text = text.replace("K7M2Q-9XW45", reference);
-    text = text.replace("\"[player]\"", &format!("\"{groups}\""));
-    text = text.replace("player-7f3a9c", sub);
-    lambda_http::request::from_str(&text).expect("event")
 }
 
 #[tokio::test]

@@ -14,37 +14,25 @@ use guichet_core::tickets::desk::{Desk, Submitted};
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::memory::{desk, MemoryTicketStore};
 use guichet_edge::http::parse_groups;
+use guichet_edge::testing::failed_ids;
 use std::sync::atomic::Ordering;
 
 const NOW: &str = "2026-11-26T15:00:00Z";
 
 /// The sample event with these bodies, one record each (ids `m0`, `m1`, …).
 fn batch(bodies: &[&str]) -> SqsEvent {
-    let path = format!(
-        "{}/../../events/sqs-incident-update.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let sample: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let sample = guichet_edge::testing::sqs_event("sqs-incident-update.json").records;
     let records = bodies
         .iter()
         .enumerate()
         .map(|(i, body)| {
-            let mut record = sample["Records"][0].clone();
-            record["messageId"] = format!("m{i}").into();
-            record["body"] = (*body).into();
+            let mut record = sample[0].clone();
+            record.message_id = Some(format!("m{i}"));
+            record.body = Some((*body).to_owned());
             record
         })
-        .collect::<Vec<_>>();
-    serde_json::from_value(serde_json::json!({ "Records": records })).expect("an SQS event")
-}
-
-fn failed(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
-    response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect()
+        .collect();
+    guichet_edge::testing::sqs_batch("sqs-incident-update.json", records)
 }
 
 /// Three players report the same game: one incident, three tickets linked, and a supervisor's
@@ -130,7 +118,7 @@ async fn each_page_tells_its_players_and_queues_the_next() {
 
     let response =
         incident_updates::handle(&desk, &incidents, &relay, 2, batch(&[first.as_str()])).await;
-    assert!(failed(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
     assert_eq!(told(&desk, &references), 2);
     let sent = relay.queues.sent();
     assert_eq!(
@@ -152,7 +140,7 @@ async fn each_page_tells_its_players_and_queues_the_next() {
 
     let response =
         incident_updates::handle(&desk, &incidents, &relay, 2, batch(&[next[0].as_str()])).await;
-    assert!(failed(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
     assert_eq!(told(&desk, &references), 3);
     let after = relay.queues.sent();
     assert_eq!(
@@ -164,7 +152,7 @@ async fn each_page_tells_its_players_and_queues_the_next() {
     // The first page delivered again: nobody is told twice.
     let response =
         incident_updates::handle(&desk, &incidents, &relay, 2, batch(&[first.as_str()])).await;
-    assert!(failed(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
     assert_eq!(told(&desk, &references), 3);
     let again = relay.queues.sent();
     assert_eq!(
@@ -192,7 +180,7 @@ async fn bad_pages_fail_alone_and_the_good_one_is_done() {
         batch(&["not json", &unknown_schema, first.as_str(), &unknown_update]),
     )
     .await;
-    assert_eq!(failed(&response), vec!["m0", "m1", "m3"]);
+    assert_eq!(failed_ids(&response), vec!["m0", "m1", "m3"]);
     assert_eq!(told(&desk, &references), 3);
 }
 
@@ -207,7 +195,7 @@ async fn a_next_page_that_cannot_be_queued_fails_the_page_and_its_retry_tells_no
     let response =
         incident_updates::handle(&desk, &incidents, &relay, 2, batch(&[first.as_str()])).await;
     assert_eq!(
-        failed(&response),
+        failed_ids(&response),
         vec!["m0"],
         "SQS will hand the page out again"
     );
@@ -218,7 +206,7 @@ async fn a_next_page_that_cannot_be_queued_fails_the_page_and_its_retry_tells_no
     relay.queues.failing.store(false, Ordering::SeqCst);
     let response =
         incident_updates::handle(&desk, &incidents, &relay, 2, batch(&[first.as_str()])).await;
-    assert!(failed(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
     assert_eq!(told(&desk, &references), 2, "nobody told twice");
     let sent = relay.queues.sent();
     assert_eq!(

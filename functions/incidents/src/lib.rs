@@ -30,11 +30,10 @@ use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::staff::require_staff;
 use guichet_core::tickets::ticket::{Priority, Team, Ticket, TicketStatus};
-use guichet_edge::http::{json_body, json_response, request_id, ApiError};
+use guichet_edge::http::{json_body, json_response, ApiError};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
-use tracing::Instrument;
 
 /// Staff's internal note on a status update: never sent to players.
 pub const NOTE_MAX_CHARS: usize = 1000;
@@ -108,20 +107,18 @@ pub async fn handle<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: Message
     relay: &Relay<O, Q>,
     request: Request,
 ) -> Response<Body> {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!(
-        "incidents",
-        request_id = %request_id,
-        incident = tracing::field::Empty,
-        ticket = tracing::field::Empty
-    );
-    async {
-        match serve(desk, incidents, relay, &request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(&request_id),
-        }
-    }
-    .instrument(span)
+    guichet_edge::http::respond(
+        &request,
+        |request_id| {
+            tracing::info_span!(
+                "incidents",
+                request_id = %request_id,
+                incident = tracing::field::Empty,
+                ticket = tracing::field::Empty
+            )
+        },
+        serve(desk, incidents, relay, &request),
+    )
     .await
 }
 

@@ -86,19 +86,12 @@ fn event(
     groups: &str,
     body: Option<serde_json::Value>,
 ) -> lambda_http::Request {
-    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(path)
-        .expect("fixture")
-        .replace(SAMPLE_INCIDENT, incident)
-        .replace(SAMPLE_REFERENCE, reference);
-    let mut event: serde_json::Value = serde_json::from_str(&text).expect("json");
-    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = groups.into();
-    if let Some(body) = body {
-        let body = body.to_string();
-        event["headers"]["content-length"] = body.len().to_string().into();
-        event["body"] = body.into();
-    }
-    lambda_http::request::from_str(&event.to_string()).expect("event")
+    guichet_edge::testing::shaped(
+        name,
+        &[(SAMPLE_INCIDENT, incident), (SAMPLE_REFERENCE, reference)],
+        groups,
+        body,
+    )
 }
 
 struct World<'a> {
@@ -425,13 +418,8 @@ async fn every_bad_status_field_is_named() {
 
 /// `GET /incidents` with this query (name, value pairs) and the caller's groups.
 fn listing(query: &[(&str, &str)], groups: &str) -> lambda_http::Request {
-    let path = format!(
-        "{}/../../events/incidents-list.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut event: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
-    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = groups.into();
+    let mut event = guichet_edge::testing::event_json("incidents-list.json", &[]);
+    guichet_edge::testing::set_groups(&mut event, groups);
     event["rawQueryString"] = query
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -443,7 +431,7 @@ fn listing(query: &[(&str, &str)], groups: &str) -> lambda_http::Request {
         .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
         .collect::<serde_json::Map<_, _>>()
         .into();
-    lambda_http::request::from_str(&event.to_string()).expect("event")
+    guichet_edge::testing::request_of(&event)
 }
 
 #[tokio::test]

@@ -4,11 +4,10 @@ use guichet_core::common::access::Role;
 use guichet_core::common::validation::{Rule, ValidationError};
 use guichet_core::tickets::desk::{cursor, Desk, TicketView};
 use guichet_core::tickets::ports::TicketStore;
-use guichet_edge::http::{json_response, request_id, ApiError};
+use guichet_edge::http::{json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
-use tracing::Instrument;
 
 pub const DEFAULT_LIMIT: u16 = 20;
 pub const MAX_LIMIT: u16 = 50;
@@ -20,15 +19,11 @@ struct TicketPage<'a> {
 }
 
 pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!("list_tickets", request_id = %request_id);
-    async {
-        match list(desk, &request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(&request_id),
-        }
-    }
-    .instrument(span)
+    guichet_edge::http::respond(
+        &request,
+        |request_id| tracing::info_span!("list_tickets", request_id = %request_id),
+        list(desk, &request),
+    )
     .await
 }
 

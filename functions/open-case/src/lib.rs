@@ -9,10 +9,9 @@ use guichet_core::documents::ports::DocumentStorage;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::{CaseReason, DocumentKind};
 use guichet_core::verification::service::Verification;
-use guichet_edge::http::{json_body, json_response, request_id, ApiError};
+use guichet_edge::http::{json_body, json_response, ApiError};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
-use tracing::Instrument;
 
 const FIELDS: &[&str] = &["player_id", "reason", "documents", "language"];
 
@@ -29,19 +28,17 @@ pub async fn handle<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
     request: Request,
 ) -> Response<Body> {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!(
-        "open_case",
-        request_id = %request_id,
-        case = tracing::field::Empty
-    );
-    async {
-        match open(v, &request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(&request_id),
-        }
-    }
-    .instrument(span)
+    guichet_edge::http::respond(
+        &request,
+        |request_id| {
+            tracing::info_span!(
+                "open_case",
+                request_id = %request_id,
+                case = tracing::field::Empty
+            )
+        },
+        open(v, &request),
+    )
     .await
 }
 

@@ -21,12 +21,10 @@ use guichet_core::verification::rules::{
     ReasonCode, VerificationCase,
 };
 use guichet_core::verification::service::Verification;
-use guichet_edge::http::{json_response, request_id, ApiError};
+use guichet_edge::http::{json_response, ApiError};
 use lambda_http::http::StatusCode;
-use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
-use tracing::Instrument;
 
 pub const PLAYER_ROUTE: &str = "GET /verification/case";
 pub const CASE_ROUTE: &str = "GET /verification/cases/{case_id}";
@@ -40,31 +38,27 @@ pub async fn handle<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
     request: Request,
 ) -> Response<Body> {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!(
-        "read_case",
-        request_id = %request_id,
-        case = tracing::field::Empty
-    );
-    async {
-        let result = match route_key(&request).as_deref() {
+    let routed = async {
+        match guichet_edge::http::route_key(&request).as_deref() {
             Some(PLAYER_ROUTE) => player_case(v, &request).await,
             Some(CASE_ROUTE) => staff_case(v, &request).await,
             Some(QUEUE_ROUTE) => review_queue(v, &request).await,
             // Only reachable if the template routes another path here.
             _ => Err(ApiError::NotFound),
-        };
-        result.unwrap_or_else(|error| error.into_response(&request_id))
-    }
-    .instrument(span)
+        }
+    };
+    guichet_edge::http::respond(
+        &request,
+        |request_id| {
+            tracing::info_span!(
+                "read_case",
+                request_id = %request_id,
+                case = tracing::field::Empty
+            )
+        },
+        routed,
+    )
     .await
-}
-
-fn route_key(request: &Request) -> Option<String> {
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
-        _ => None,
-    }
 }
 
 /// Reviewers of either level read cases; a senior reviewer is a reviewer.

@@ -14,11 +14,10 @@ use guichet_core::documents::ports::{DocumentStorage, Presigned};
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::{ContentType, DocumentKind, MAX_DOCUMENT_BYTES};
 use guichet_core::verification::service::Verification;
-use guichet_edge::http::{json_body, json_response, request_id, ApiError};
+use guichet_edge::http::{json_body, json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use tracing::Instrument;
 
 const FIELDS: &[&str] = &["player_id", "kind", "content_type", "size"];
 
@@ -44,20 +43,18 @@ pub async fn handle<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
     request: Request,
 ) -> Response<Body> {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!(
-        "request_upload",
-        request_id = %request_id,
-        case = tracing::field::Empty,
-        upload = tracing::field::Empty
-    );
-    async {
-        match issue(v, &request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(&request_id),
-        }
-    }
-    .instrument(span)
+    guichet_edge::http::respond(
+        &request,
+        |request_id| {
+            tracing::info_span!(
+                "request_upload",
+                request_id = %request_id,
+                case = tracing::field::Empty,
+                upload = tracing::field::Empty
+            )
+        },
+        issue(v, &request),
+    )
     .await
 }
 

@@ -18,11 +18,9 @@ use guichet_core::outbox::relay::Relay;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::{CaseError, CaseId, Decision, DocumentKind, ReasonCode};
 use guichet_core::verification::service::{KycError, Verification};
-use guichet_edge::http::{json_body, json_response, request_id, ApiError};
+use guichet_edge::http::{json_body, json_response, ApiError};
 use lambda_http::http::StatusCode;
-use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use tracing::Instrument;
 
 pub const VIEW_ROUTE: &str = "POST /verification/cases/{case_id}/documents/{kind}/view";
 pub const DECISION_ROUTE: &str = "POST /verification/cases/{case_id}/decision";
@@ -58,26 +56,25 @@ pub async fn handle<C: CaseStore, D: DocumentStorage, O: OutboxStore, Q: Message
     relay: &Relay<O, Q>,
     request: Request,
 ) -> Response<Body> {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!(
-        "review_case",
-        request_id = %request_id,
-        case = tracing::field::Empty
-    );
-    async {
-        let route = match request.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
-            _ => None,
-        };
-        let result = match route.as_deref() {
+    let routed = async {
+        match guichet_edge::http::route_key(&request).as_deref() {
             Some(VIEW_ROUTE) => view(v, &request).await,
             Some(DECISION_ROUTE) => decide(v, relay, &request).await,
             // Only reachable if the template routes another path here.
             _ => Err(ApiError::NotFound),
-        };
-        result.unwrap_or_else(|error| error.into_response(&request_id))
-    }
-    .instrument(span)
+        }
+    };
+    guichet_edge::http::respond(
+        &request,
+        |request_id| {
+            tracing::info_span!(
+                "review_case",
+                request_id = %request_id,
+                case = tracing::field::Empty
+            )
+        },
+        routed,
+    )
     .await
 }
 

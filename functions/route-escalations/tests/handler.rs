@@ -15,14 +15,9 @@ use guichet_edge::http::parse_groups;
 const NOW: &str = "2026-11-26T15:00:00Z";
 
 fn sample(body: &str) -> SqsEvent {
-    let path = format!(
-        "{}/../../events/sqs-escalation-request.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut event: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
-    event["Records"][0]["body"] = body.into();
-    serde_json::from_value(event).expect("an SQS event")
+    let mut event = guichet_edge::testing::sqs_event("sqs-escalation-request.json");
+    event.records[0].body = Some(body.to_owned());
+    event
 }
 
 /// A technical ticket escalated to games by a supervisor: returns its reference and the

@@ -1,20 +1,16 @@
 //! The notification function over the in-memory ports, fed SQS events shaped like the ones
 //! Lambda delivers (`events/sqs-notification.json`).
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use guichet_core::common::contact::ContactAddress;
 use guichet_core::common::player::PlayerId;
 use guichet_core::outbox::rules::MessageId;
+use guichet_edge::testing::failed_ids;
 
 const NOW: &str = "2026-11-26T15:00:05Z";
 
 fn fixture() -> SqsEvent {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/sqs-notification.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not an SQS event: {e}", path.display()))
+    guichet_edge::testing::sqs_event("sqs-notification.json")
 }
 
 /// The fixture's message with another SQS message id and, if given, another notification id.
@@ -37,17 +33,7 @@ fn raw_message(message_id: &str, body: Option<&str>) -> SqsMessage {
 }
 
 fn batch(messages: Vec<SqsMessage>) -> SqsEvent {
-    let mut event = fixture();
-    event.records = messages;
-    event
-}
-
-fn failures(response: &SqsBatchResponse) -> Vec<&str> {
-    response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect()
+    guichet_edge::testing::sqs_batch("sqs-notification.json", messages)
 }
 
 fn sender_with_address() -> guichet_core::notifications::sender::Sender<
@@ -67,7 +53,7 @@ fn sender_with_address() -> guichet_core::notifications::sender::Sender<
 async fn the_sample_notification_is_e_mailed_in_french() {
     let sender = sender_with_address();
     let response = send_notifications::handle(&sender, fixture()).await;
-    assert!(failures(&response).is_empty(), "{response:?}");
+    assert!(failed_ids(&response).is_empty(), "{response:?}");
     let sent = sender.email.sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "joueur.123@exemple.ca");
@@ -81,8 +67,8 @@ async fn a_duplicate_delivery_sends_nothing_more() {
     let sender = sender_with_address();
     // The relay sent it twice, and SQS delivered both, in one batch and in the next.
     let twice = batch(vec![notification("m-1", None), notification("m-2", None)]);
-    assert!(failures(&send_notifications::handle(&sender, twice).await).is_empty());
-    assert!(failures(&send_notifications::handle(&sender, fixture()).await).is_empty());
+    assert!(failed_ids(&send_notifications::handle(&sender, twice).await).is_empty());
+    assert!(failed_ids(&send_notifications::handle(&sender, fixture()).await).is_empty());
     assert_eq!(sender.email.sent().len(), 1);
 }
 
@@ -106,7 +92,7 @@ async fn only_the_poison_messages_of_a_batch_are_reported() {
     ]);
     let response = send_notifications::handle(&sender, event).await;
     assert_eq!(
-        failures(&response),
+        failed_ids(&response),
         [
             "garbage",
             "empty-object",
@@ -129,13 +115,13 @@ async fn a_failed_send_is_reported_then_sent_once_on_redelivery() {
     sender.email.fail_next(1);
     let response = send_notifications::handle(&sender, fixture()).await;
     assert_eq!(
-        failures(&response),
+        failed_ids(&response),
         ["2e1424d4-f796-459a-8184-9c92662be6da"]
     );
     assert!(sender.email.sent().is_empty());
 
-    assert!(failures(&send_notifications::handle(&sender, fixture()).await).is_empty());
-    assert!(failures(&send_notifications::handle(&sender, fixture()).await).is_empty());
+    assert!(failed_ids(&send_notifications::handle(&sender, fixture()).await).is_empty());
+    assert!(failed_ids(&send_notifications::handle(&sender, fixture()).await).is_empty());
     assert_eq!(sender.email.sent().len(), 1);
 }
 
@@ -143,7 +129,7 @@ async fn a_failed_send_is_reported_then_sent_once_on_redelivery() {
 async fn a_player_without_an_address_is_acknowledged_without_sending() {
     let sender = guichet_core::notifications::memory::sender(NOW);
     let response = send_notifications::handle(&sender, fixture()).await;
-    assert!(failures(&response).is_empty());
+    assert!(failed_ids(&response).is_empty());
     assert!(sender.email.sent().is_empty());
     let id = MessageId::parse("5b0e7f0c2d7a4b8e9a613f4c2b1d0e9a").expect("the fixture's id");
     assert_eq!(sender.ledger.state(&id).as_deref(), Some("no_address"));
@@ -157,6 +143,6 @@ async fn a_message_without_an_id_fails_the_whole_batch() {
     event.records[1].message_id = None;
     let response = send_notifications::handle(&sender, event).await;
     // Lambda reads an empty identifier as "retry the whole batch": never an acknowledgement.
-    assert_eq!(failures(&response), [""]);
+    assert_eq!(failed_ids(&response), [""]);
     assert_eq!(sender.email.sent().len(), 1);
 }

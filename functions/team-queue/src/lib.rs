@@ -9,11 +9,10 @@ use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::sla::overdue;
 use guichet_core::tickets::staff::{queue_cursor, require_staff};
 use guichet_core::tickets::ticket::Team;
-use guichet_edge::http::{json_response, request_id, ApiError};
+use guichet_edge::http::{json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
-use tracing::Instrument;
 
 pub const DEFAULT_LIMIT: u16 = 20;
 pub const MAX_LIMIT: u16 = 50;
@@ -35,19 +34,17 @@ struct QueueEntry<'a> {
 }
 
 pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!(
-        "team_queue",
-        request_id = %request_id,
-        team = tracing::field::Empty
-    );
-    async {
-        match queue(desk, &request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(&request_id),
-        }
-    }
-    .instrument(span)
+    guichet_edge::http::respond(
+        &request,
+        |request_id| {
+            tracing::info_span!(
+                "team_queue",
+                request_id = %request_id,
+                team = tracing::field::Empty
+            )
+        },
+        queue(desk, &request),
+    )
     .await
 }
 

@@ -30,10 +30,8 @@ async fn submit(
 }
 
 fn request(groups: &str, team: &str, query: &str) -> lambda_http::Request {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/team-queue.json");
-    let mut event: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
-    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = groups.into();
+    let mut event = guichet_edge::testing::event_json("team-queue.json", &[]);
+    guichet_edge::testing::set_groups(&mut event, groups);
     event["pathParameters"]["team"] = team.into();
     event["rawPath"] = format!("/queues/{team}").into();
     event["rawQueryString"] = query.into();
@@ -45,7 +43,7 @@ fn request(groups: &str, team: &str, query: &str) -> lambda_http::Request {
             .map(|(k, v)| (k.to_owned(), v.into()))
             .collect(),
     );
-    lambda_http::request::from_str(&event.to_string()).expect("event")
+    guichet_edge::testing::request_of(&event)
 }
 
 fn transaction() -> serde_json::Value {

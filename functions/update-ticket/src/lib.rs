@@ -30,11 +30,10 @@ use guichet_core::tickets::staff::require_staff;
 use guichet_core::tickets::ticket::Team;
 use guichet_core::tickets::ticket::TicketStatus;
 use guichet_core::tickets::workflow::{self, Message, MessageBody, ReasonCode};
-use guichet_edge::http::{json_body, json_response, request_id, ApiError};
+use guichet_edge::http::{json_body, json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use tracing::Instrument;
 
 /// What the agent asked for, once every field is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,20 +65,18 @@ pub async fn handle<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
     relay: &Relay<O, Q>,
     request: Request,
 ) -> Response<Body> {
-    let request_id = request_id(&request);
-    let span = tracing::info_span!(
-        "update_ticket",
-        request_id = %request_id,
-        ticket = tracing::field::Empty,
-        action = tracing::field::Empty
-    );
-    async {
-        match update(desk, relay, &request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(&request_id),
-        }
-    }
-    .instrument(span)
+    guichet_edge::http::respond(
+        &request,
+        |request_id| {
+            tracing::info_span!(
+                "update_ticket",
+                request_id = %request_id,
+                ticket = tracing::field::Empty,
+                action = tracing::field::Empty
+            )
+        },
+        update(desk, relay, &request),
+    )
     .await
 }
 

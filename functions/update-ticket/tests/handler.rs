@@ -36,18 +36,7 @@ fn event(
     groups: &str,
     body: Option<serde_json::Value>,
 ) -> lambda_http::Request {
-    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let mut event: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
-    let text = event.to_string().replace(SAMPLE_REFERENCE, reference);
-    event = serde_json::from_str(&text).expect("json");
-    event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] = groups.into();
-    if let Some(body) = body {
-        let body = body.to_string();
-        event["headers"]["content-length"] = body.len().to_string().into();
-        event["body"] = body.into();
-    }
-    lambda_http::request::from_str(&event.to_string()).expect("event")
+    guichet_edge::testing::shaped(name, &[(SAMPLE_REFERENCE, reference)], groups, body)
 }
 
 const AGENT: &str = "[agent team:payments]";

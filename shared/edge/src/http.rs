@@ -6,6 +6,8 @@ use lambda_http::http::{header, HeaderMap, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
+use std::future::Future;
+use tracing::{Instrument, Span};
 
 use guichet_core::common::access::{Actor, Role};
 use guichet_core::common::player::PlayerId;
@@ -81,6 +83,34 @@ pub fn request_id(request: &Request) -> String {
         _ => None,
     }
     .unwrap_or_else(|| "-".to_owned())
+}
+
+/// The API Gateway route key (`GET /cases/{case_id}`), by which a function serving several
+/// routes picks its action.
+pub fn route_key(request: &Request) -> Option<String> {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
+        _ => None,
+    }
+}
+
+/// Answers one API request: `run` (the handler's own work) inside the span `span_for` makes of
+/// the request id, and a failure turned into its JSON response there, so an internal error is
+/// logged with the span's fields. Each handler's span declares, empty, the fields it records
+/// once known (the ticket, the case): identifiers only, never a name, an address or a body.
+pub async fn respond(
+    request: &Request,
+    span_for: impl FnOnce(&str) -> Span,
+    run: impl Future<Output = Result<Response<Body>, ApiError>>,
+) -> Response<Body> {
+    let request_id = request_id(request);
+    let span = span_for(&request_id);
+    async move {
+        run.await
+            .unwrap_or_else(|error| error.into_response(&request_id))
+    }
+    .instrument(span)
+    .await
 }
 
 pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -343,6 +373,60 @@ mod tests {
         );
         assert!(parse_teams("[agent team:nobody]").is_empty());
         assert_eq!(parse_groups("[agent team:payments]"), vec![Role::Agent]);
+    }
+
+    #[test]
+    fn the_route_key_names_the_route_and_is_absent_without_a_context() {
+        let request = crate::testing::event("eligibility.json");
+        assert_eq!(
+            route_key(&request).as_deref(),
+            Some("GET /players/{player_id}/eligibility")
+        );
+        assert_eq!(route_key(&Request::default()), None);
+        assert_eq!(request_id(&Request::default()), "-");
+    }
+
+    #[tokio::test]
+    async fn a_handler_answer_passes_through_and_its_error_becomes_its_status() {
+        let request = crate::testing::event("eligibility.json");
+        let expected_id = request_id(&request);
+        assert_ne!(expected_id, "-", "the sample event carries a request id");
+        let mut seen = Vec::new();
+        let ok = respond(
+            &request,
+            |id| {
+                seen.push(id.to_owned());
+                tracing::info_span!("test", request_id = %id)
+            },
+            async {
+                Ok(json_response(
+                    StatusCode::CREATED,
+                    &serde_json::json!({"a": 1}),
+                ))
+            },
+        )
+        .await;
+        assert_eq!(seen, [expected_id.as_str()]);
+        assert_eq!(ok.status(), StatusCode::CREATED);
+        assert_eq!(crate::testing::body_json(&ok), serde_json::json!({"a": 1}));
+
+        let not_found = respond(&request, |_| Span::none(), async {
+            Err(ApiError::NotFound)
+        })
+        .await;
+        assert_eq!(not_found.status(), StatusCode::NOT_FOUND);
+        assert_eq!(crate::testing::body_json(&not_found)["error"], "not_found");
+
+        let internal = respond(&request, |_| Span::none(), async {
+            Err(ApiError::Internal(Box::new(std::io::Error::other(
+                "detail",
+            ))))
+        })
+        .await;
+        assert_eq!(internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = crate::testing::body_json(&internal);
+        assert_eq!(body["request_id"], expected_id.as_str());
+        assert!(!body.to_string().contains("detail"));
     }
 
     #[test]

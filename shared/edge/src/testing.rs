@@ -1,14 +1,91 @@
-//! Shaping sample API Gateway events for the handlers' unit tests (feature `mocks`).
+//! Shaping sample API Gateway and SQS events for the handlers' unit tests (feature `mocks`).
 
-/// A sample API Gateway v2 event from `events/`, parsed the way the Lambda runtime does.
-pub fn event(name: &str) -> lambda_http::Request {
+/// A sample event's path under `events/` and its text.
+fn sample(name: &str) -> (std::path::PathBuf, String) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../events")
         .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    (path, text)
+}
+
+/// A sample API Gateway v2 event from `events/`, parsed the way the Lambda runtime does.
+pub fn event(name: &str) -> lambda_http::Request {
+    let (path, text) = sample(name);
     lambda_http::request::from_str(&text)
         .unwrap_or_else(|e| panic!("{} is not an API Gateway event: {e}", path.display()))
+}
+
+/// A sample event as JSON, with each `(from, to)` replaced in its text in turn: the ids and
+/// references a test fills in.
+pub fn event_json(name: &str, replace: &[(&str, &str)]) -> serde_json::Value {
+    let (path, mut text) = sample(name);
+    for (from, to) in replace {
+        text = text.replace(from, to);
+    }
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// An API Gateway v2 event shaped as JSON, parsed the way the Lambda runtime does.
+pub fn request_of(event: &serde_json::Value) -> lambda_http::Request {
+    lambda_http::request::from_str(&event.to_string())
+        .unwrap_or_else(|e| panic!("not an API Gateway event: {e}"))
+}
+
+/// The caller's groups claim, exactly as given (`[agent team:payments]`).
+pub fn set_groups(event: &mut serde_json::Value, groups: &str) {
+    event["requestContext"]["authorizer"]["jwt"]["claims"][crate::http::GROUPS_CLAIM] =
+        groups.into();
+}
+
+/// This JSON body, with its `content-length`.
+pub fn set_body(event: &mut serde_json::Value, body: &serde_json::Value) {
+    let body = body.to_string();
+    event["headers"]["content-length"] = body.len().to_string().into();
+    event["body"] = body.into();
+}
+
+/// A sample event with its text's replacements, the caller's groups and, if given, a JSON body:
+/// the usual shaping of a handler test's request.
+pub fn shaped(
+    name: &str,
+    replace: &[(&str, &str)],
+    groups: &str,
+    body: Option<serde_json::Value>,
+) -> lambda_http::Request {
+    let mut event = event_json(name, replace);
+    set_groups(&mut event, groups);
+    if let Some(body) = body {
+        set_body(&mut event, &body);
+    }
+    request_of(&event)
+}
+
+/// A sample SQS event from `events/`, as Lambda hands it to a queue consumer.
+pub fn sqs_event(name: &str) -> aws_lambda_events::event::sqs::SqsEvent {
+    let (path, text) = sample(name);
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not an SQS event: {e}", path.display()))
+}
+
+/// The sample SQS event carrying these messages instead of its own.
+pub fn sqs_batch(
+    name: &str,
+    messages: Vec<aws_lambda_events::event::sqs::SqsMessage>,
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    let mut event = sqs_event(name);
+    event.records = messages;
+    event
+}
+
+/// The message ids a consumer's batch response names as failed, in order.
+pub fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<&str> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect()
 }
 
 /// The JSON body of a handler's response.
@@ -74,4 +151,41 @@ pub fn with_json(
 ) -> lambda_http::Request {
     *request.body_mut() = lambda_http::Body::Text(body.to_string());
     request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guichet_core::common::access::Role;
+
+    #[test]
+    fn a_shaped_sample_reaches_the_handler_as_shaped() {
+        let mut json = event_json("get-ticket.json", &[("K7M2Q-9XW45", "AAAAA-BBBBB")]);
+        assert!(json.to_string().contains("AAAAA-BBBBB"));
+        assert!(!json.to_string().contains("K7M2Q-9XW45"));
+        set_groups(&mut json, "[agent team:payments]");
+        set_body(&mut json, &serde_json::json!({"version": 3}));
+        let mut request = request_of(&json);
+        request.headers_mut().insert(
+            "content-type",
+            lambda_http::http::HeaderValue::from_static("application/json"),
+        );
+        let actor = crate::http::actor_of(&request).expect("claims");
+        assert_eq!(actor.roles, [Role::Agent]);
+        assert_eq!(
+            crate::http::json_body(&request).expect("a JSON body"),
+            serde_json::json!({"version": 3})
+        );
+        assert_eq!(request.headers()["content-length"], "13");
+
+        let batch = sqs_event("sqs-notification.json");
+        let mut failed = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+        failed.add_failure("m-1".to_owned());
+        assert_eq!(failed_ids(&failed), ["m-1"]);
+        assert_eq!(
+            sqs_batch("sqs-notification.json", Vec::new()).records.len(),
+            0
+        );
+        assert_eq!(batch.records.len(), 1);
+    }
 }
