@@ -10,6 +10,7 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::backend;
 use guichet_core::common::store::StoreError;
 use guichet_core::documents::ports::{DocumentStorage, ObjectFacts, Presigned};
 use guichet_core::verification::rules::ContentType;
@@ -35,10 +36,6 @@ impl S3DocumentStorage {
             bucket: bucket.into(),
         }
     }
-}
-
-fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
-    StoreError::Backend(Box::new(e))
 }
 
 fn presigned(request: &PresignedRequest, now: Timestamp, ttl: Duration) -> Presigned {

@@ -13,8 +13,6 @@
 //! limit holds under any concurrency; a refusal or an expiry writes the attachment (on the state
 //! it was read in) and gives the slot back in one transaction too.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -23,6 +21,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
+use crate::dynamo::item::{self, backend, n, s, Item};
 use crate::dynamo::tickets::{query_all, ticket_pk};
 use guichet_core::attachments::ports::{AttachmentStore, Issued, Settled};
 use guichet_core::attachments::rules::{Attachment, AttachmentState};
@@ -30,8 +29,6 @@ use guichet_core::common::reference::TicketReference;
 use guichet_core::common::store::StoreError;
 use guichet_core::tickets::ticket::TicketStatus;
 use guichet_core::verification::rules::UploadId;
-
-type Item = HashMap<String, AttributeValue>;
 
 const TICKET_SK: &str = "TICKET";
 const ATTACHMENT_PREFIX: &str = "ATTACHMENT#";
@@ -52,23 +49,8 @@ impl DynamoAttachmentStore {
     }
 }
 
-fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: u32) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn key(reference: &TicketReference, sk: impl Into<String>) -> Item {
-    Item::from([
-        ("pk".to_owned(), s(ticket_pk(reference))),
-        ("sk".to_owned(), s(sk)),
-    ])
+    item::key(ticket_pk(reference), sk)
 }
 
 fn attachment_sk(upload: &UploadId) -> String {
@@ -172,8 +154,8 @@ impl AttachmentStore for DynamoAttachmentStore {
             .condition_expression("attribute_not_exists(#issued) OR #issued < :max")
             .expression_attribute_names("#issued", "issued")
             .expression_attribute_names("#type", "type")
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0_u32))
+            .expression_attribute_values(":one", n(1_u32))
             .expression_attribute_values(":max", n(max))
             .expression_attribute_values(":type", s("attachment_count"))
             .build()
@@ -303,7 +285,7 @@ impl AttachmentStore for DynamoAttachmentStore {
             .set_key(Some(key(&attachment.reference, COUNT_SK)))
             .update_expression("SET #issued = if_not_exists(#issued, :one) - :one")
             .expression_attribute_names("#issued", "issued")
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":one", n(1_u32))
             .build()
             .map_err(backend)?;
         let result = self

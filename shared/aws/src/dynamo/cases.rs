@@ -12,14 +12,12 @@
 //! the version it was computed from; the marker makes "one open case per player" a condition
 //! rather than a hope.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use jiff::Timestamp;
 
+use crate::dynamo::item::{backend, ms, s, Item};
 use crate::dynamo::tickets::query_all;
 use guichet_core::common::player::PlayerId;
 use guichet_core::common::store::StoreError;
@@ -27,8 +25,6 @@ use guichet_core::verification::ports::{CaseStore, CaseWrite, PendingUpload, Sav
 use guichet_core::verification::rules::{
     AuditEntry, CaseId, CaseStatus, UploadId, VerificationCase,
 };
-
-type Item = HashMap<String, AttributeValue>;
 
 const CASE_SK: &str = "CASE";
 const MARKER_SK: &str = "OPENCASE";
@@ -48,18 +44,6 @@ impl DynamoCaseStore {
             table: table.into(),
         }
     }
-}
-
-fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn ms(at: Timestamp) -> String {
-    format!("{:015}", at.as_millisecond().max(0))
 }
 
 fn case_pk(id: &CaseId) -> String {

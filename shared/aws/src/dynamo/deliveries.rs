@@ -10,19 +10,16 @@
 //! sent, and `expires_at` (epoch seconds), the table's TTL attribute. No address, subject or body
 //! is ever stored here.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::dynamo::item::{self, backend, s, Item};
 use guichet_core::common::store::StoreError;
 use guichet_core::notifications::ports::{Claim, DeliveryLedger, Settled};
 use guichet_core::outbox::rules::MessageId;
-
-type Item = HashMap<String, AttributeValue>;
 
 const DELIVERY_SK: &str = "DELIVERY";
 const SENDING: &str = "sending";
@@ -90,14 +87,6 @@ impl DynamoDeliveryLedger {
     }
 }
 
-fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
 fn millis(at: Timestamp) -> AttributeValue {
     AttributeValue::N(at.as_millisecond().to_string())
 }
@@ -111,10 +100,7 @@ pub fn delivery_pk(id: &MessageId) -> String {
 }
 
 fn key(id: &MessageId) -> Item {
-    Item::from([
-        ("pk".to_owned(), s(delivery_pk(id))),
-        ("sk".to_owned(), s(DELIVERY_SK)),
-    ])
+    item::key(delivery_pk(id), DELIVERY_SK)
 }
 
 /// What a record that refused a claim says.

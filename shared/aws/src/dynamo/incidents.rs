@@ -34,15 +34,15 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+    CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use jiff::Timestamp;
 
+use crate::dynamo::item::{backend, get_s, key, ms, n, number, opt_s, s, timestamp, Item};
 use crate::dynamo::tickets::{
-    backend, change_history_items, from_json, get_s, json_attribute as json, number, opt_s,
-    page_of, query_all, read_collection, s, sortable, ticket_pk, ticket_queue_sk, timestamp,
-    QUEUE_INDEX, TICKET_SK,
+    change_history_items, from_json, json_attribute as json, page_of, query_all, read_collection,
+    ticket_pk, ticket_queue_sk, QUEUE_INDEX, TICKET_SK,
 };
 use guichet_core::common::paging::Page;
 use guichet_core::common::reference::TicketReference;
@@ -58,8 +58,6 @@ use guichet_core::outbox::rules::OutboxMessage;
 use guichet_core::tickets::ports::Updated;
 use guichet_core::tickets::ticket::{Team, Ticket};
 use guichet_core::tickets::workflow::Change;
-
-type Item = HashMap<String, AttributeValue>;
 
 const REPORT_PREFIX: &str = "REPORT#";
 const MARKER_SK: &str = "INCIDENT";
@@ -84,20 +82,12 @@ impl DynamoIncidentStore {
     }
 }
 
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn subject_pk(subject: &Subject) -> String {
     format!("SUBJECT#{}", subject.key())
 }
 
 fn incident_pk(id: &IncidentId) -> String {
     format!("INCIDENT#{id}")
-}
-
-fn key(pk: String, sk: impl Into<String>) -> Item {
-    Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
 fn names(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -112,7 +102,7 @@ fn report_item(subject: &Subject, report: &Report) -> Item {
         subject_pk(subject),
         format!(
             "{REPORT_PREFIX}{}#{}",
-            sortable(report.received_at),
+            ms(report.received_at),
             report.reference.as_str()
         ),
     );
@@ -159,7 +149,7 @@ fn current_pk(team: Team) -> String {
 }
 
 fn current_sk(created_at: Timestamp, id: &IncidentId) -> String {
-    format!("{}#{}", sortable(created_at), id.as_str())
+    format!("{}#{}", ms(created_at), id.as_str())
 }
 
 /// `data` as created, overlaid with the attributes that change afterwards.
@@ -424,7 +414,7 @@ impl IncidentStore for DynamoIncidentStore {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :end")
             .expression_attribute_values(":pk", s(subject_pk(subject)))
-            .expression_attribute_values(":from", s(format!("{REPORT_PREFIX}{}", sortable(from))))
+            .expression_attribute_values(":from", s(format!("{REPORT_PREFIX}{}", ms(from))))
             .expression_attribute_values(":end", s(REPORTS_END))
             .consistent_read(true);
         query_all(query).await?.iter().map(report_from).collect()
@@ -696,7 +686,7 @@ mod tests {
         );
         assert_eq!(incident_from(&item).expect("readable"), incident);
         item.insert("status".into(), s("resolved"));
-        item.insert("version".into(), n(2));
+        item.insert("version".into(), n(2_u64));
         item.insert("resolved_at".into(), s("2026-11-26T16:00:00Z"));
         item.insert("escalation_state".into(), s("requested"));
         let read = incident_from(&item).expect("readable");
@@ -722,7 +712,7 @@ mod tests {
         };
         let item = report_item(&subject, &report);
         assert_eq!(item.get("pk"), Some(&s("SUBJECT#game:roulette royale")));
-        let Some(AttributeValue::S(sk)) = item.get("sk") else {
+        let Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) = item.get("sk") else {
             panic!("sort key")
         };
         assert_eq!(

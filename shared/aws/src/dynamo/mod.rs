@@ -4,4 +4,5 @@ pub mod attachments;
 pub mod cases;
 pub mod deliveries;
 pub mod incidents;
+pub(crate) mod item;
 pub mod tickets;

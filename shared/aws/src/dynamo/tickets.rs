@@ -28,6 +28,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use jiff::Timestamp;
 
+use crate::dynamo::item::{backend, get_s, ms, number, opt_s, parse_with, s, timestamp, Item};
 use guichet_core::common::contact::ContactAddress;
 use guichet_core::common::paging::Page;
 use guichet_core::common::player::{Author, Language, PlayerId};
@@ -45,8 +46,6 @@ use guichet_core::tickets::ticket::{
     Category, Channel, IncidentDetails, Priority, StatusChange, Team, Ticket, TicketStatus,
 };
 use guichet_core::tickets::workflow::{Change, Message};
-
-type Item = HashMap<String, AttributeValue>;
 
 pub(crate) const TICKET_SK: &str = "TICKET";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
@@ -75,10 +74,6 @@ impl DynamoTicketStore {
     }
 }
 
-pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
 pub fn ticket_pk(reference: &TicketReference) -> String {
     format!("TICKET#{}", reference.as_str())
 }
@@ -87,23 +82,14 @@ fn player_pk(player: &PlayerId) -> String {
     format!("PLAYER#{}", player.as_str())
 }
 
-/// Epoch milliseconds, zero-padded so that string order is time order.
-pub(crate) fn sortable(at: Timestamp) -> String {
-    format!("{:015}", at.as_millisecond().max(0))
-}
-
 /// Prefixed: verification cases share the player's partition of gsi1.
 fn player_sk(created_at: Timestamp, reference: &TicketReference) -> String {
-    format!("TICKET#{}#{}", sortable(created_at), reference.as_str())
+    format!("TICKET#{}#{}", ms(created_at), reference.as_str())
 }
 
 fn idempotency_pk(claim_player: &PlayerId, key: &str) -> String {
     // Scoped by player: one player's key can never collide with, or reveal, another's.
     format!("IDEMPOTENCY#{}#{key}", claim_player.as_str())
-}
-
-pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
 }
 
 fn ticket_item(ticket: &Ticket) -> Item {
@@ -178,7 +164,7 @@ fn history_item(reference: &TicketReference, change: &StatusChange, seq: u32) ->
     item.insert("pk".into(), s(ticket_pk(reference)));
     item.insert(
         "sk".into(),
-        s(format!("{HISTORY_PREFIX}{}#{seq:04}", sortable(change.at))),
+        s(format!("{HISTORY_PREFIX}{}#{seq:04}", ms(change.at))),
     );
     item.insert("type".into(), s("status_change"));
     item.insert("at".into(), s(change.at.to_string()));
@@ -230,10 +216,7 @@ fn message_item(reference: &TicketReference, message: &Message, version: u64) ->
     item.insert("pk".into(), s(ticket_pk(reference)));
     item.insert(
         "sk".into(),
-        s(format!(
-            "{MESSAGE_PREFIX}{}#{version:010}",
-            sortable(message.at)
-        )),
+        s(format!("{MESSAGE_PREFIX}{}#{version:010}", ms(message.at))),
     );
     item.insert("type".into(), s("message"));
     item.insert("at".into(), s(message.at.to_string()));
@@ -266,7 +249,7 @@ pub(crate) fn queue_sk(
     format!(
         "{}#{}#{}",
         priority.rank(),
-        sortable(created_at),
+        ms(created_at),
         reference.as_str()
     )
 }
@@ -327,7 +310,7 @@ fn notification_item(
             "sk".to_owned(),
             s(format!(
                 "{NOTIFICATION_PREFIX}{}#{}",
-                sortable(notification.at),
+                ms(notification.at),
                 notification.id
             )),
         ),
@@ -343,7 +326,7 @@ pub(crate) fn outbox_item(message: &OutboxMessage) -> Item {
         ("gsi2pk".to_owned(), s(OUTBOX_QUEUE)),
         (
             "gsi2sk".to_owned(),
-            s(format!("{}#{}", sortable(message.created_at), message.id)),
+            s(format!("{}#{}", ms(message.created_at), message.id)),
         ),
         ("type".to_owned(), s("outbox")),
         ("id".to_owned(), s(message.id.as_str())),
@@ -391,40 +374,6 @@ fn escalation_put(table: &str, escalation: &Escalation) -> Result<Put, StoreErro
         s(EscalationState::Requested.as_str()),
     )]));
     Ok(p)
-}
-
-pub(crate) fn get_s<'a>(item: &'a Item, attribute: &'static str) -> Result<&'a str, StoreError> {
-    match item.get(attribute) {
-        Some(AttributeValue::S(value)) => Ok(value),
-        _ => Err(StoreError::Corrupt { attribute }),
-    }
-}
-
-pub(crate) fn opt_s(item: &Item, attribute: &'static str) -> Option<String> {
-    match item.get(attribute) {
-        Some(AttributeValue::S(value)) => Some(value.clone()),
-        _ => None,
-    }
-}
-
-fn parse_with<T>(
-    item: &Item,
-    attribute: &'static str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<T, StoreError> {
-    parse(get_s(item, attribute)?).ok_or(StoreError::Corrupt { attribute })
-}
-
-pub(crate) fn timestamp(item: &Item, attribute: &'static str) -> Result<Timestamp, StoreError> {
-    parse_with(item, attribute, |v| v.parse().ok())
-}
-
-/// A whole number attribute (`N`), such as an item's version.
-pub(crate) fn number(item: &Item, attribute: &'static str) -> Result<u64, StoreError> {
-    match item.get(attribute) {
-        Some(AttributeValue::N(n)) => n.parse().map_err(|_| StoreError::Corrupt { attribute }),
-        _ => Err(StoreError::Corrupt { attribute }),
-    }
 }
 
 fn ticket_from(item: &Item) -> Result<Ticket, StoreError> {
