@@ -6,6 +6,8 @@
 //! module trusts the reference it is given, and the store still refuses a ticket that does not
 //! exist.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use jiff::Timestamp;
 
 use crate::attachments::ports::AttachmentStore;
@@ -18,12 +20,13 @@ use crate::attachments::rules::{
 use crate::common::clock::Clock;
 use crate::common::player::Author;
 use crate::common::reference::TicketReference;
+use crate::common::retry::{Attempt, RetryPolicy};
 use crate::common::store::StoreError;
 use crate::documents::ports::{DocumentStorage, Presigned};
 use crate::verification::rules::{CheckFailure, ContentType, UploadId};
 
 /// Writes retried after a concurrent change to the same ticket's attachments before giving up.
-const MAX_ATTEMPTS: u32 = 4;
+const RETRY: RetryPolicy = RetryPolicy::CONTENDED_WRITE.with_attempts(4);
 
 // ---------------------------------------------------------------------------------------------
 // The port.
@@ -79,52 +82,62 @@ impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
         if !(1..=MAX_ATTACHMENT_BYTES).contains(&size) {
             return Err(AttachmentError::Size);
         }
-        let mut released = false;
-        for attempt in 0..MAX_ATTEMPTS {
-            let now = self.clock.now();
-            let upload = UploadId::generate()?;
-            let key = attachment_key(reference, &upload);
-            let presigned = self
-                .storage
-                .presign_put(&key, content_type, size, now)
-                .await?;
-            let attachment = Attachment {
-                upload,
-                reference: reference.clone(),
-                key,
-                content_type,
-                size,
-                state: AttachmentState::Pending,
-                issued_at: now,
-                expires_at: presigned.expires_at,
-                issued_by: actor.clone(),
-                checked_at: None,
-            };
-            match self
-                .store
-                .issue(&attachment, MAX_ATTACHMENTS_PER_TICKET)
-                .await?
+        let released = AtomicBool::new(false);
+        RETRY
+            .run(|_| self.request_attempt(actor, reference, content_type, size, &released))
+            .await?
+            .ok_or(AttachmentError::Contended)
+    }
+
+    /// One attempt of [`Attachments::request`]; `released` tells whether an earlier attempt
+    /// already released the abandoned attachments.
+    async fn request_attempt(
+        &self,
+        actor: &Author,
+        reference: &TicketReference,
+        content_type: ContentType,
+        size: u64,
+        released: &AtomicBool,
+    ) -> Result<Attempt<(Attachment, Presigned)>, AttachmentError> {
+        let now = self.clock.now();
+        let upload = UploadId::generate()?;
+        let key = attachment_key(reference, &upload);
+        let presigned = self
+            .storage
+            .presign_put(&key, content_type, size, now)
+            .await?;
+        let attachment = Attachment {
+            upload,
+            reference: reference.clone(),
+            key,
+            content_type,
+            size,
+            state: AttachmentState::Pending,
+            issued_at: now,
+            expires_at: presigned.expires_at,
+            issued_by: actor.clone(),
+            checked_at: None,
+        };
+        match self
+            .store
+            .issue(&attachment, MAX_ATTACHMENTS_PER_TICKET)
+            .await?
+        {
+            Issued::Done => Ok(Attempt::Done((attachment, presigned))),
+            Issued::NoTicket => Err(AttachmentError::TicketNotFound),
+            Issued::TicketClosed => Err(AttachmentError::TicketClosed),
+            // Over the limit: release the abandoned ones once, and try again if any were.
+            Issued::LimitReached
+                if !released.swap(true, Ordering::Relaxed)
+                    && self.release_abandoned(reference, now).await? > 0 =>
             {
-                Issued::Done => return Ok((attachment, presigned)),
-                Issued::NoTicket => return Err(AttachmentError::TicketNotFound),
-                Issued::TicketClosed => return Err(AttachmentError::TicketClosed),
-                Issued::LimitReached if !released => {
-                    released = true;
-                    if self.release_abandoned(reference, now).await? == 0 {
-                        return Err(AttachmentError::LimitReached {
-                            max: MAX_ATTACHMENTS_PER_TICKET,
-                        });
-                    }
-                }
-                Issued::LimitReached => {
-                    return Err(AttachmentError::LimitReached {
-                        max: MAX_ATTACHMENTS_PER_TICKET,
-                    })
-                }
-                Issued::Contended => backoff(attempt).await,
+                Ok(Attempt::Retry)
             }
+            Issued::LimitReached => Err(AttachmentError::LimitReached {
+                max: MAX_ATTACHMENTS_PER_TICKET,
+            }),
+            Issued::Contended => Ok(Attempt::Retry),
         }
-        Err(AttachmentError::Contended)
     }
 
     /// Marks the ticket's pending attachments whose URL expired unused (past the grace period)
@@ -152,13 +165,15 @@ impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
         attachment: &Attachment,
         from: AttachmentState,
     ) -> Result<Settled, AttachmentError> {
-        for attempt in 0..MAX_ATTEMPTS {
-            match self.store.settle(attachment, from).await? {
-                Settled::Contended => backoff(attempt).await,
-                settled => return Ok(settled),
-            }
-        }
-        Err(AttachmentError::Contended)
+        RETRY
+            .run(|_| async {
+                Ok::<_, AttachmentError>(match self.store.settle(attachment, from).await? {
+                    Settled::Contended => Attempt::Retry,
+                    settled => Attempt::Done(settled),
+                })
+            })
+            .await?
+            .ok_or(AttachmentError::Contended)
     }
 
     /// Checks one object that landed under `tickets/`. Safe to run twice on the same object.
@@ -256,13 +271,6 @@ impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
         }
         Ok(listed)
     }
-}
-
-async fn backoff(attempt: u32) {
-    tokio::time::sleep(std::time::Duration::from_millis(
-        20 * u64::from(attempt + 1),
-    ))
-    .await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,5 +10,6 @@ pub mod contact;
 pub mod paging;
 pub mod player;
 pub mod reference;
+pub mod retry;
 pub mod store;
 pub mod validation;

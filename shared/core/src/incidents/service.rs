@@ -26,6 +26,7 @@ use crate::common::access::Actor;
 use crate::common::paging::Page;
 use crate::common::player::Author;
 use crate::common::reference::TicketReference;
+use crate::common::retry::{Attempt, RetryPolicy};
 use crate::common::store::StoreError;
 use crate::common::validation::ValidationError;
 use crate::escalation::rules as escalation;
@@ -48,7 +49,7 @@ use crate::tickets::workflow::WorkflowError;
 
 /// Reads and writes that race with agents' updates try again this many times, reading the
 /// ticket afresh each time, before giving up with `Contended`.
-const ATTEMPTS: usize = 5;
+const RETRY: RetryPolicy = RetryPolicy::CONTENDED_WRITE.with_attempts(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum IncidentError {
@@ -182,80 +183,93 @@ impl<I: IncidentStore> Incidents<I> {
             received_at: ticket.created_at,
         };
         self.store.index_report(&subject, &report).await?;
-        for _ in 0..ATTEMPTS {
-            let marker = self.store.marker(&subject).await?;
-            if let Some(open) = marker.as_ref().filter(|m| m.is_open()) {
-                let record = self
-                    .read(&open.incident)
-                    .await?
-                    .ok_or(StoreError::Corrupt {
-                        attribute: "incident_id",
-                    })?;
-                let incident = record.incident;
-                // A report whose ticket cannot be linked (already in another incident, say)
-                // is still counted; only store failures are errors.
-                match self
-                    .link_ticket(desk, &incident, reference, Author::System)
-                    .await
-                {
-                    Ok(_) | Err(IncidentError::Rule(_)) => {}
-                    Err(other) => return Err(other),
-                }
+        RETRY
+            .run(|_| self.report_attempt(desk, reference, &ticket, &subject))
+            .await?
+            .ok_or(IncidentError::Contended)
+    }
+
+    /// One attempt of [`Incidents::record_report`]: links the report to the subject's open
+    /// incident, or counts the window and opens one; `Retry` when another report opened it
+    /// first.
+    async fn report_attempt<S: TicketStore>(
+        &self,
+        desk: &Desk<S>,
+        reference: &TicketReference,
+        ticket: &Ticket,
+        subject: &Subject,
+    ) -> Result<Attempt<Recorded>, IncidentError> {
+        let marker = self.store.marker(subject).await?;
+        if let Some(open) = marker.as_ref().filter(|m| m.is_open()) {
+            let record = self
+                .read(&open.incident)
+                .await?
+                .ok_or(StoreError::Corrupt {
+                    attribute: "incident_id",
+                })?;
+            let incident = record.incident;
+            // A report whose ticket cannot be linked (already in another incident, say)
+            // is still counted; only store failures are errors.
+            match self
+                .link_ticket(desk, &incident, reference, Author::System)
+                .await
+            {
+                Ok(_) | Err(IncidentError::Rule(_)) => {}
+                Err(other) => return Err(other),
+            }
+            let outbox = self.ensure_escalated(desk, &incident).await?;
+            return Ok(Attempt::Done(Recorded {
+                outcome: ReportOutcome::Linked(incident.id),
+                outbox,
+            }));
+        }
+        let from = rules::window_start(
+            ticket.created_at,
+            self.config.window,
+            marker.as_ref().and_then(|m| m.resolved_at),
+        );
+        let reports = self.store.reports_since(subject, from).await?;
+        if !rules::is_due(reports.len(), self.config.threshold) {
+            return Ok(Attempt::Done(Recorded {
+                outcome: ReportOutcome::Counted {
+                    reports: reports.len(),
+                },
+                outbox: Vec::new(),
+            }));
+        }
+        let incident = rules::open(Opening {
+            id: IncidentId::generate()?,
+            subject: subject.clone(),
+            trigger: ticket.reference.clone(),
+            reports: reports.len(),
+            threshold: self.config.threshold,
+            window: self.config.window,
+            window_start: from,
+            escalation_id: MessageId::generate()?,
+            at: now_ms(desk.clock.now()),
+        });
+        match self.store.open(&incident).await? {
+            // Another report won the race: the next pass finds its incident open.
+            Opened::SubjectTaken => Ok(Attempt::Retry),
+            Opened::Created => {
+                let linked = self.link_all(desk, &incident, &reports).await?;
                 let outbox = self.ensure_escalated(desk, &incident).await?;
-                return Ok(Recorded {
-                    outcome: ReportOutcome::Linked(incident.id),
-                    outbox,
-                });
-            }
-            let from = rules::window_start(
-                ticket.created_at,
-                self.config.window,
-                marker.as_ref().and_then(|m| m.resolved_at),
-            );
-            let reports = self.store.reports_since(&subject, from).await?;
-            if !rules::is_due(reports.len(), self.config.threshold) {
-                return Ok(Recorded {
-                    outcome: ReportOutcome::Counted {
-                        reports: reports.len(),
-                    },
-                    outbox: Vec::new(),
-                });
-            }
-            let incident = rules::open(Opening {
-                id: IncidentId::generate()?,
-                subject: subject.clone(),
-                trigger: ticket.reference.clone(),
-                reports: reports.len(),
-                threshold: self.config.threshold,
-                window: self.config.window,
-                window_start: from,
-                escalation_id: MessageId::generate()?,
-                at: now_ms(desk.clock.now()),
-            });
-            match self.store.open(&incident).await? {
-                // Another report won the race: the next pass finds its incident open.
-                Opened::SubjectTaken => continue,
-                Opened::Created => {
-                    let linked = self.link_all(desk, &incident, &reports).await?;
-                    let outbox = self.ensure_escalated(desk, &incident).await?;
-                    tracing::info!(
-                        incident = %incident.id,
-                        team = incident.team.as_str(),
-                        reports = reports.len(),
+                tracing::info!(
+                    incident = %incident.id,
+                    team = incident.team.as_str(),
+                    reports = reports.len(),
+                    linked,
+                    "incident opened"
+                );
+                Ok(Attempt::Done(Recorded {
+                    outcome: ReportOutcome::Opened {
+                        incident: incident.id,
                         linked,
-                        "incident opened"
-                    );
-                    return Ok(Recorded {
-                        outcome: ReportOutcome::Opened {
-                            incident: incident.id,
-                            linked,
-                        },
-                        outbox,
-                    });
-                }
+                    },
+                    outbox,
+                }))
             }
         }
-        Err(IncidentError::Contended)
     }
 
     /// Links every report of the window that can be linked; returns how many are linked.
@@ -343,29 +357,41 @@ impl<I: IncidentStore> Incidents<I> {
     ) -> Result<LinkChanged, IncidentError> {
         let record = self.read_for(caller, id).await?;
         self.check_ticket_team(desk, caller, reference).await?;
-        for _ in 0..ATTEMPTS {
-            let found = desk
-                .store
-                .get(reference)
-                .await?
-                .ok_or(IncidentError::TicketNotFound)?;
-            let now = now_ms(desk.clock.now());
-            let change = rules::unlink(&found.ticket, &record.incident, staff(caller), now)?;
-            match self.store.unlink(id, &change).await? {
-                LinkWrite::Done => {
-                    tracing::info!(incident = %id, ticket = %reference, "ticket unlinked");
-                    return Ok(LinkChanged {
-                        record: self.read(id).await?.ok_or(IncidentError::NotFound)?,
-                        ticket: change.ticket,
-                        changed: true,
-                        outbox: Vec::new(),
-                    });
-                }
-                LinkWrite::Stale => continue,
-                LinkWrite::IncidentResolved => return Err(IncidentRuleError::Resolved.into()),
+        RETRY
+            .run(|_| self.unlink_attempt(desk, caller, &record, reference))
+            .await?
+            .ok_or(IncidentError::Contended)
+    }
+
+    /// One attempt of [`Incidents::unlink`], on the ticket as it is now.
+    async fn unlink_attempt<S: TicketStore>(
+        &self,
+        desk: &Desk<S>,
+        caller: &Actor,
+        record: &IncidentRecord,
+        reference: &TicketReference,
+    ) -> Result<Attempt<LinkChanged>, IncidentError> {
+        let id = &record.incident.id;
+        let found = desk
+            .store
+            .get(reference)
+            .await?
+            .ok_or(IncidentError::TicketNotFound)?;
+        let now = now_ms(desk.clock.now());
+        let change = rules::unlink(&found.ticket, &record.incident, staff(caller), now)?;
+        match self.store.unlink(id, &change).await? {
+            LinkWrite::Done => {
+                tracing::info!(incident = %id, ticket = %reference, "ticket unlinked");
+                Ok(Attempt::Done(LinkChanged {
+                    record: self.read(id).await?.ok_or(IncidentError::NotFound)?,
+                    ticket: change.ticket,
+                    changed: true,
+                    outbox: Vec::new(),
+                }))
             }
+            LinkWrite::Stale => Ok(Attempt::Retry),
+            LinkWrite::IncidentResolved => Err(IncidentRuleError::Resolved.into()),
         }
-        Err(IncidentError::Contended)
     }
 
     /// A status update on the version staff read, written with the first page of its fan-out
@@ -539,32 +565,42 @@ impl<I: IncidentStore> Incidents<I> {
         reference: &TicketReference,
         actor: Author,
     ) -> Result<(Ticket, bool), IncidentError> {
-        for _ in 0..ATTEMPTS {
-            let found = desk
-                .store
-                .get(reference)
-                .await?
-                .ok_or(IncidentError::TicketNotFound)?;
-            let now = now_ms(desk.clock.now());
-            let change = match rules::link(&found.ticket, incident, actor.clone(), now)? {
-                Linking::AlreadyLinked => return Ok((found.ticket, false)),
-                Linking::Link(change) => change,
-            };
-            let link = Link {
-                reference: reference.clone(),
-                linked_at: now,
-                linked_by: actor.clone(),
-            };
-            match self.store.link(&incident.id, &change, &link).await? {
-                LinkWrite::Done => {
-                    tracing::info!(incident = %incident.id, ticket = %reference, "ticket linked");
-                    return Ok((change.ticket, true));
-                }
-                LinkWrite::Stale => continue,
-                LinkWrite::IncidentResolved => return Err(IncidentRuleError::Resolved.into()),
+        RETRY
+            .run(|_| self.link_attempt(desk, incident, reference, &actor))
+            .await?
+            .ok_or(IncidentError::Contended)
+    }
+
+    async fn link_attempt<S: TicketStore>(
+        &self,
+        desk: &Desk<S>,
+        incident: &Incident,
+        reference: &TicketReference,
+        actor: &Author,
+    ) -> Result<Attempt<(Ticket, bool)>, IncidentError> {
+        let found = desk
+            .store
+            .get(reference)
+            .await?
+            .ok_or(IncidentError::TicketNotFound)?;
+        let now = now_ms(desk.clock.now());
+        let change = match rules::link(&found.ticket, incident, actor.clone(), now)? {
+            Linking::AlreadyLinked => return Ok(Attempt::Done((found.ticket, false))),
+            Linking::Link(change) => change,
+        };
+        let link = Link {
+            reference: reference.clone(),
+            linked_at: now,
+            linked_by: actor.clone(),
+        };
+        match self.store.link(&incident.id, &change, &link).await? {
+            LinkWrite::Done => {
+                tracing::info!(incident = %incident.id, ticket = %reference, "ticket linked");
+                Ok(Attempt::Done((change.ticket, true)))
             }
+            LinkWrite::Stale => Ok(Attempt::Retry),
+            LinkWrite::IncidentResolved => Err(IncidentRuleError::Resolved.into()),
         }
-        Err(IncidentError::Contended)
     }
 
     /// Writes the incident's one escalation if it is still pending: on the ticket fixed when
@@ -578,63 +614,72 @@ impl<I: IncidentStore> Incidents<I> {
         if incident.escalation.state != EscalationProgress::Pending {
             return Ok(Vec::new());
         }
+        RETRY
+            .run(|_| self.escalation_attempt(desk, incident))
+            .await?
+            .ok_or(IncidentError::Contended)
+    }
+
+    /// One attempt of [`Incidents::ensure_escalated`], on the target ticket as it is now.
+    async fn escalation_attempt<S: TicketStore>(
+        &self,
+        desk: &Desk<S>,
+        incident: &Incident,
+    ) -> Result<Attempt<Vec<OutboxMessage>>, IncidentError> {
         let target = &incident.escalation;
-        for _ in 0..ATTEMPTS {
-            let Some(found) = desk.store.get(&target.reference).await? else {
-                self.settle(incident, EscalationProgress::Skipped).await?;
-                return Ok(Vec::new());
-            };
-            if found.escalations.iter().any(|e| e.id == target.id) {
-                // Written by an earlier attempt that stopped before settling.
-                self.settle(incident, EscalationProgress::Requested).await?;
-                return Ok(Vec::new());
-            }
-            if !rules::can_escalate(&found.ticket) {
-                // Resolved, or already escalated by an agent: the team has it or needs it no
-                // more; the incident shows `skipped` so staff can escalate by hand if needed.
-                tracing::warn!(incident = %incident.id, ticket = %target.reference, status = found.ticket.status.as_str(), "incident escalation skipped");
-                self.settle(incident, EscalationProgress::Skipped).await?;
-                return Ok(Vec::new());
-            }
-            let now = now_ms(desk.clock.now());
-            let ask = rules::escalation_ask(incident).map_err(IncidentError::Escalation)?;
-            let (change, escalation) = escalation::request(
-                &found.ticket,
-                found.ticket.version,
-                ask,
-                Author::System,
-                target.id.clone(),
-                now,
-            )?;
-            // The request carries identifiers only; route-escalations reads the ticket, whose
-            // `linked_incident` then goes into the team's message.
-            let outbox = vec![OutboxMessage::new(
-                MessageId::generate()?,
-                Destination::Escalations,
-                target.reference.as_str(),
-                &escalation.request_message(),
-                now,
-            )
-            .map_err(NotifyError::from)?];
-            let written = desk
-                .store
-                .update(TicketUpdate {
-                    change: &change,
-                    escalation: Some(&escalation),
-                    notification: None,
-                    outbox: &outbox,
-                })
-                .await?;
-            match written {
-                Updated::Done => {
-                    self.settle(incident, EscalationProgress::Requested).await?;
-                    tracing::info!(incident = %incident.id, ticket = %target.reference, team = incident.team.as_str(), "incident escalated");
-                    return Ok(outbox);
-                }
-                Updated::Stale => continue,
-            }
+        let Some(found) = desk.store.get(&target.reference).await? else {
+            self.settle(incident, EscalationProgress::Skipped).await?;
+            return Ok(Attempt::Done(Vec::new()));
+        };
+        if found.escalations.iter().any(|e| e.id == target.id) {
+            // Written by an earlier attempt that stopped before settling.
+            self.settle(incident, EscalationProgress::Requested).await?;
+            return Ok(Attempt::Done(Vec::new()));
         }
-        Err(IncidentError::Contended)
+        if !rules::can_escalate(&found.ticket) {
+            // Resolved, or already escalated by an agent: the team has it or needs it no
+            // more; the incident shows `skipped` so staff can escalate by hand if needed.
+            tracing::warn!(incident = %incident.id, ticket = %target.reference, status = found.ticket.status.as_str(), "incident escalation skipped");
+            self.settle(incident, EscalationProgress::Skipped).await?;
+            return Ok(Attempt::Done(Vec::new()));
+        }
+        let now = now_ms(desk.clock.now());
+        let ask = rules::escalation_ask(incident).map_err(IncidentError::Escalation)?;
+        let (change, escalation) = escalation::request(
+            &found.ticket,
+            found.ticket.version,
+            ask,
+            Author::System,
+            target.id.clone(),
+            now,
+        )?;
+        // The request carries identifiers only; route-escalations reads the ticket, whose
+        // `linked_incident` then goes into the team's message.
+        let outbox = vec![OutboxMessage::new(
+            MessageId::generate()?,
+            Destination::Escalations,
+            target.reference.as_str(),
+            &escalation.request_message(),
+            now,
+        )
+        .map_err(NotifyError::from)?];
+        let written = desk
+            .store
+            .update(TicketUpdate {
+                change: &change,
+                escalation: Some(&escalation),
+                notification: None,
+                outbox: &outbox,
+            })
+            .await?;
+        match written {
+            Updated::Done => {
+                self.settle(incident, EscalationProgress::Requested).await?;
+                tracing::info!(incident = %incident.id, ticket = %target.reference, team = incident.team.as_str(), "incident escalated");
+                Ok(Attempt::Done(outbox))
+            }
+            Updated::Stale => Ok(Attempt::Retry),
+        }
     }
 
     async fn settle(
@@ -657,37 +702,49 @@ impl<I: IncidentStore> Incidents<I> {
         reference: &TicketReference,
     ) -> Result<Option<OutboxMessage>, IncidentError> {
         let id = rules::notification_id(incident, update.seq, reference);
-        for _ in 0..ATTEMPTS {
-            let Some(found) = desk.store.get(reference).await? else {
-                return Ok(None);
-            };
-            if found.notifications.iter().any(|n| n.id == id) {
-                return Ok(None);
-            }
-            let now = now_ms(desk.clock.now());
-            let Some((change, kind)) = rules::effect(&found.ticket, incident, update, now) else {
-                return Ok(None);
-            };
-            // Rendered at the update's time, which a retry repeats: the notification item's
-            // key (time and id) is then the same, and its conditional write refuses a copy.
-            let (notification, message) =
-                desk.notifier
-                    .for_ticket(kind, &change.ticket, id.clone(), update.at)?;
-            let written = desk
-                .store
-                .update(TicketUpdate {
-                    change: &change,
-                    escalation: None,
-                    notification: Some(&notification),
-                    outbox: std::slice::from_ref(&message),
-                })
-                .await?;
-            match written {
-                Updated::Done => return Ok(Some(message)),
-                Updated::Stale => continue,
-            }
+        RETRY
+            .run(|_| self.notify_attempt(desk, incident, update, reference, &id))
+            .await?
+            .ok_or(IncidentError::Contended)
+    }
+
+    /// One attempt of [`Incidents::notify_linked`], on the ticket as it is now.
+    async fn notify_attempt<S: TicketStore>(
+        &self,
+        desk: &Desk<S>,
+        incident: &IncidentId,
+        update: &IncidentUpdate,
+        reference: &TicketReference,
+        id: &MessageId,
+    ) -> Result<Attempt<Option<OutboxMessage>>, IncidentError> {
+        let Some(found) = desk.store.get(reference).await? else {
+            return Ok(Attempt::Done(None));
+        };
+        if found.notifications.iter().any(|n| &n.id == id) {
+            return Ok(Attempt::Done(None));
         }
-        Err(IncidentError::Contended)
+        let now = now_ms(desk.clock.now());
+        let Some((change, kind)) = rules::effect(&found.ticket, incident, update, now) else {
+            return Ok(Attempt::Done(None));
+        };
+        // Rendered at the update's time, which a retry repeats: the notification item's
+        // key (time and id) is then the same, and its conditional write refuses a copy.
+        let (notification, message) =
+            desk.notifier
+                .for_ticket(kind, &change.ticket, id.clone(), update.at)?;
+        let written = desk
+            .store
+            .update(TicketUpdate {
+                change: &change,
+                escalation: None,
+                notification: Some(&notification),
+                outbox: std::slice::from_ref(&message),
+            })
+            .await?;
+        match written {
+            Updated::Done => Ok(Attempt::Done(Some(message))),
+            Updated::Stale => Ok(Attempt::Retry),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::common::contact::ContactAddress;
 use crate::common::paging::Page;
 use crate::common::player::{Author, PlayerId};
 use crate::common::reference::TicketReference;
+use crate::common::retry::{Attempt, RetryPolicy};
 use crate::common::store::StoreError;
 use crate::escalation::rules::automatic_escalation;
 use crate::notifications::rules::{NotificationKind, Notifier, NotifyError};
@@ -25,7 +26,7 @@ use crate::tickets::ticket::{Category, StatusChange, Ticket};
 /// How many times intake draws a new reference or waits out a concurrent write before
 /// giving up. A collision among 2.6e13 references is rare; contention only happens when a
 /// client fires duplicates at once, and those resolve on the next attempt.
-const MAX_ATTEMPTS: u32 = 5;
+const INTAKE_RETRY: RetryPolicy = RetryPolicy::CONTENDED_WRITE.with_attempts(5);
 
 /// What intake needs besides the store; built once per Lambda container.
 pub struct Desk<S> {
@@ -63,7 +64,7 @@ pub enum Submitted {
 pub enum IntakeError {
     #[error("this Idempotency-Key was already used for a different request")]
     KeyReused,
-    #[error("the ticket could not be written after {MAX_ATTEMPTS} attempts")]
+    #[error("the ticket could not be written after {} attempts", INTAKE_RETRY.attempts)]
     Contended,
     #[error("the random source failed")]
     Random(#[from] getrandom::Error),
@@ -101,49 +102,63 @@ impl<S: TicketStore> Desk<S> {
         } else {
             None
         };
-        for attempt in 0..MAX_ATTEMPTS {
-            let reference = self.references.next_reference()?;
-            let (mut ticket, received, _) =
-                request
-                    .clone()
-                    .open(reference, player.clone(), now, &self.calendar);
-            ticket.verification_case = verification_case.clone();
-            let write =
-                self.opening_write(ticket, received, claim.clone(), contact.clone(), now)?;
-            match self.store.insert(&write).await? {
-                InsertOutcome::Created => {
-                    return Ok(Submitted::Created(
-                        self.receipt(&write.ticket),
-                        write.outbox,
-                    ));
+        INTAKE_RETRY
+            .run(|_| {
+                self.intake_attempt(
+                    &player,
+                    &request,
+                    claim.as_ref(),
+                    contact.as_ref(),
+                    verification_case.as_ref(),
+                    now,
+                )
+            })
+            .await?
+            .ok_or(IntakeError::Contended)
+    }
+
+    /// One attempt of [`Desk::submit`], under a newly drawn reference; `Retry` when the
+    /// reference is taken or a duplicate request is being written at the same moment.
+    async fn intake_attempt(
+        &self,
+        player: &PlayerId,
+        request: &TicketRequest,
+        claim: Option<&IdempotencyClaim>,
+        contact: Option<&ContactAddress>,
+        verification_case: Option<&crate::verification::rules::CaseId>,
+        now: jiff::Timestamp,
+    ) -> Result<Attempt<Submitted>, IntakeError> {
+        let reference = self.references.next_reference()?;
+        let (mut ticket, received, _) =
+            request
+                .clone()
+                .open(reference, player.clone(), now, &self.calendar);
+        ticket.verification_case = verification_case.cloned();
+        let write = self.opening_write(ticket, received, claim.cloned(), contact.cloned(), now)?;
+        match self.store.insert(&write).await? {
+            InsertOutcome::Created => Ok(Attempt::Done(Submitted::Created(
+                self.receipt(&write.ticket),
+                write.outbox,
+            ))),
+            InsertOutcome::KeyAlreadyUsed(record) => {
+                let same = claim.is_some_and(|c| c.fingerprint == record.fingerprint);
+                if !same {
+                    return Err(IntakeError::KeyReused);
                 }
-                InsertOutcome::KeyAlreadyUsed(record) => {
-                    let same = claim
-                        .as_ref()
-                        .is_some_and(|c| c.fingerprint == record.fingerprint);
-                    if !same {
-                        return Err(IntakeError::KeyReused);
-                    }
-                    // The record and its ticket were written in one transaction.
-                    let original =
-                        self.store
-                            .get(&record.reference)
-                            .await?
-                            .ok_or(StoreError::Corrupt {
-                                attribute: "reference",
-                            })?;
-                    return Ok(Submitted::Replayed(self.receipt(&original.ticket)));
-                }
-                InsertOutcome::ReferenceTaken => continue,
-                InsertOutcome::Contended => {
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        20 * u64::from(attempt + 1),
-                    ))
-                    .await;
-                }
+                // The record and its ticket were written in one transaction.
+                let original =
+                    self.store
+                        .get(&record.reference)
+                        .await?
+                        .ok_or(StoreError::Corrupt {
+                            attribute: "reference",
+                        })?;
+                Ok(Attempt::Done(Submitted::Replayed(
+                    self.receipt(&original.ticket),
+                )))
             }
+            InsertOutcome::ReferenceTaken | InsertOutcome::Contended => Ok(Attempt::Retry),
         }
-        Err(IntakeError::Contended)
     }
 
     /// Everything a new ticket writes: the automatic escalation the rules call for, the

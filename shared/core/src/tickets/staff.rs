@@ -9,6 +9,7 @@ use crate::common::access::{Actor, Forbidden, Role};
 use crate::common::paging::Page;
 use crate::common::player::Author;
 use crate::common::reference::TicketReference;
+use crate::common::retry::{Attempt, RetryPolicy};
 use crate::common::store::StoreError;
 use crate::escalation::rules::{self as escalation, Escalation, EscalationAsk, Routing};
 use crate::notifications::rules::{kind_for, Notification, NotifyError};
@@ -216,62 +217,72 @@ impl<S: TicketStore> Desk<S> {
         escalation_id: &MessageId,
     ) -> Result<RouteOutcome, RouteError> {
         // A concurrent agent update can win between our read and our write: read again.
-        for _ in 0..ROUTE_ATTEMPTS {
-            let found = self
-                .store
-                .get(reference)
-                .await?
-                .ok_or(RouteError::UnknownTicket)?;
-            let escalation = found
-                .escalations
-                .iter()
-                .find(|e| &e.id == escalation_id)
-                .ok_or(RouteError::UnknownEscalation)?;
-            let now = now_ms(self.clock.now());
-            let due = self.follow_up_due(found.ticket.priority, now);
-            match escalation::route(&found.ticket, escalation, due, now) {
-                Routing::Settled => return Ok(RouteOutcome::AlreadySettled),
-                Routing::Withdraw { escalation } => {
-                    self.store.settle_escalation(&escalation).await?;
-                    return Ok(RouteOutcome::Withdrawn);
-                }
-                Routing::Route {
-                    change,
-                    escalation,
-                    message,
-                } => {
-                    let body = serde_json::to_string(&message).map_err(NotifyError::from)?;
-                    queues
-                        .send_to_team(
-                            escalation.to_team,
-                            reference.as_str(),
-                            escalation.id.as_str(),
-                            &body,
-                        )
-                        .await?;
-                    match self
-                        .apply(
-                            &found.ticket,
-                            change,
-                            Some(escalation),
-                            Vec::new(),
-                            true,
-                            now,
-                        )
-                        .await
-                    {
-                        Ok(applied) => return Ok(RouteOutcome::Routed(Box::new(applied))),
-                        Err(StaffError::Workflow(WorkflowError::Stale { .. })) => continue,
-                        Err(other) => return Err(RouteError::Staff(other)),
-                    }
+        ROUTE_RETRY
+            .run(|_| self.route_attempt(queues, reference, escalation_id))
+            .await?
+            .ok_or(RouteError::Contended)
+    }
+
+    /// One attempt of [`Desk::route_escalation`], on the ticket as it is now.
+    async fn route_attempt<Q: MessageQueues>(
+        &self,
+        queues: &Q,
+        reference: &TicketReference,
+        escalation_id: &MessageId,
+    ) -> Result<Attempt<RouteOutcome>, RouteError> {
+        let found = self
+            .store
+            .get(reference)
+            .await?
+            .ok_or(RouteError::UnknownTicket)?;
+        let escalation = found
+            .escalations
+            .iter()
+            .find(|e| &e.id == escalation_id)
+            .ok_or(RouteError::UnknownEscalation)?;
+        let now = now_ms(self.clock.now());
+        let due = self.follow_up_due(found.ticket.priority, now);
+        match escalation::route(&found.ticket, escalation, due, now) {
+            Routing::Settled => Ok(Attempt::Done(RouteOutcome::AlreadySettled)),
+            Routing::Withdraw { escalation } => {
+                self.store.settle_escalation(&escalation).await?;
+                Ok(Attempt::Done(RouteOutcome::Withdrawn))
+            }
+            Routing::Route {
+                change,
+                escalation,
+                message,
+            } => {
+                let body = serde_json::to_string(&message).map_err(NotifyError::from)?;
+                queues
+                    .send_to_team(
+                        escalation.to_team,
+                        reference.as_str(),
+                        escalation.id.as_str(),
+                        &body,
+                    )
+                    .await?;
+                match self
+                    .apply(
+                        &found.ticket,
+                        change,
+                        Some(escalation),
+                        Vec::new(),
+                        true,
+                        now,
+                    )
+                    .await
+                {
+                    Ok(applied) => Ok(Attempt::Done(RouteOutcome::Routed(Box::new(applied)))),
+                    Err(StaffError::Workflow(WorkflowError::Stale { .. })) => Ok(Attempt::Retry),
+                    Err(other) => Err(RouteError::Staff(other)),
                 }
             }
         }
-        Err(RouteError::Contended)
     }
 }
 
-const ROUTE_ATTEMPTS: usize = 3;
+const ROUTE_RETRY: RetryPolicy = RetryPolicy::CONTENDED_WRITE.with_attempts(3);
 
 #[derive(Debug)]
 pub enum RouteOutcome {

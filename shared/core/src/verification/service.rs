@@ -5,6 +5,7 @@ use jiff::Timestamp;
 
 use crate::common::clock::Clock;
 use crate::common::player::{Author, Language, PlayerId};
+use crate::common::retry::{Attempt, RetryPolicy};
 use crate::common::store::StoreError;
 use crate::documents::ports::{DocumentStorage, Presigned};
 use crate::verification::ports::{CaseStore, CaseWrite, PendingUpload, Saved, UploadState};
@@ -16,7 +17,7 @@ use crate::verification::rules::{
 
 /// Transitions recomputed after a concurrent change before giving up (the document check
 /// and a reviewer can touch a case at the same moment).
-const MAX_ATTEMPTS: u32 = 4;
+const RETRY: RetryPolicy = RetryPolicy::CONTENDED_WRITE.with_attempts(4);
 
 pub struct Verification<C, D> {
     pub cases: C,
@@ -140,60 +141,72 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
         content_type: ContentType,
         size: u64,
     ) -> Result<(PendingUpload, Presigned), KycError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let mut case = self
-                .open_case_of(player)
-                .await?
-                .ok_or(KycError::NoOpenCase)?;
-            case.check_upload_allowed(kind)?;
-            let now = self.clock.now();
-            let upload_id = UploadId::generate()?;
-            let key = document_key(player, &case.id, kind, &upload_id);
-            let presigned = self
-                .storage
-                .presign_put(&key, content_type, size, now)
-                .await?;
-            let upload = PendingUpload {
-                upload: upload_id.clone(),
-                case: case.id.clone(),
-                player: player.clone(),
+        RETRY
+            .run(|_| self.upload_attempt(actor, player, kind, content_type, size))
+            .await?
+            .ok_or(KycError::Stale)
+    }
+
+    /// One attempt of [`Verification::request_upload`], on the case as it is now.
+    async fn upload_attempt(
+        &self,
+        actor: &Author,
+        player: &PlayerId,
+        kind: DocumentKind,
+        content_type: ContentType,
+        size: u64,
+    ) -> Result<Attempt<(PendingUpload, Presigned)>, KycError> {
+        let mut case = self
+            .open_case_of(player)
+            .await?
+            .ok_or(KycError::NoOpenCase)?;
+        case.check_upload_allowed(kind)?;
+        let now = self.clock.now();
+        let upload_id = UploadId::generate()?;
+        let key = document_key(player, &case.id, kind, &upload_id);
+        let presigned = self
+            .storage
+            .presign_put(&key, content_type, size, now)
+            .await?;
+        let upload = PendingUpload {
+            upload: upload_id.clone(),
+            case: case.id.clone(),
+            player: player.clone(),
+            kind,
+            key,
+            content_type,
+            size,
+            issued_at: now,
+            expires_at: presigned.expires_at,
+            issued_by: actor.clone(),
+            state: UploadState::Pending,
+        };
+        let expected = case.etag;
+        case.touch(now);
+        let lines = [audit(
+            now,
+            actor,
+            AuditAction::UploadUrlIssued {
                 kind,
-                key,
-                content_type,
-                size,
-                issued_at: now,
-                expires_at: presigned.expires_at,
-                issued_by: actor.clone(),
-                state: UploadState::Pending,
-            };
-            let expected = case.etag;
-            case.touch(now);
-            let lines = [audit(
-                now,
-                actor,
-                AuditAction::UploadUrlIssued {
-                    kind,
-                    upload: upload_id,
-                    on_behalf_of_player: !matches!(actor, Author::Player),
-                },
-                None,
-            )];
-            match self
-                .cases
-                .save(CaseWrite {
-                    case: &case,
-                    expected_etag: expected,
-                    audit: &lines,
-                    upload: Some(&upload),
-                    outbox: &[],
-                })
-                .await?
-            {
-                Saved::Done => return Ok((upload, presigned)),
-                Saved::Stale | Saved::PlayerHasOpenCase => continue,
-            }
+                upload: upload_id,
+                on_behalf_of_player: !matches!(actor, Author::Player),
+            },
+            None,
+        )];
+        match self
+            .cases
+            .save(CaseWrite {
+                case: &case,
+                expected_etag: expected,
+                audit: &lines,
+                upload: Some(&upload),
+                outbox: &[],
+            })
+            .await?
+        {
+            Saved::Done => Ok(Attempt::Done((upload, presigned))),
+            Saved::Stale | Saved::PlayerHasOpenCase => Ok(Attempt::Retry),
         }
-        Err(KycError::Stale)
     }
 
     /// Checks one object that landed in the bucket. Safe to run twice on the same object.
@@ -203,7 +216,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
             None => None,
         };
         // Anything we did not hand out a URL for, at exactly this key, is not a document.
-        let Some(mut upload) = upload.filter(|u| u.key == key) else {
+        let Some(upload) = upload.filter(|u| u.key == key) else {
             if self.storage.inspect(key).await?.is_some() {
                 self.storage.quarantine(key).await?;
             }
@@ -226,81 +239,91 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
         } else {
             None
         };
+        RETRY
+            .run(|_| self.check_attempt(key, &upload, failure, facts.size))
+            .await?
+            .ok_or(KycError::Stale)
+    }
+
+    /// One attempt of [`Verification::check_object`], on the case as it is now; `upload` is
+    /// the pending upload as read, its outcome recorded on a copy.
+    async fn check_attempt(
+        &self,
+        key: &str,
+        upload: &PendingUpload,
+        failure: Option<CheckFailure>,
+        size: u64,
+    ) -> Result<Attempt<CheckOutcome>, KycError> {
         let system = Author::System;
-        for _ in 0..MAX_ATTEMPTS {
-            let mut case = self
-                .cases
-                .case(&upload.case)
-                .await?
-                .ok_or(StoreError::Corrupt { attribute: "case" })?;
-            let expected = case.etag;
-            let now = self.clock.now();
-            let mut lines = Vec::new();
-            let outcome = match failure {
-                None => match case.receive(
-                    upload.kind,
-                    StoredDocument {
-                        upload: upload.upload.clone(),
-                        key: upload.key.clone(),
-                        content_type: upload.content_type,
-                        size: facts.size,
-                        received_at: now,
-                    },
-                    now,
-                ) {
-                    Ok(complete) => {
-                        lines.push(audit(
-                            now,
-                            &system,
-                            AuditAction::DocumentReceived {
-                                kind: upload.kind,
-                                upload: upload.upload.clone(),
-                            },
-                            None,
-                        ));
-                        if complete {
-                            lines.push(audit(now, &system, AuditAction::SubmittedForReview, None));
-                        }
-                        upload.state = UploadState::Received;
-                        CheckOutcome::Received {
-                            case: case.id.clone(),
-                            submitted_for_review: complete,
-                        }
-                    }
-                    Err(_) => self.refusal(
-                        &mut case,
-                        &mut upload,
-                        CheckFailure::NotExpected,
-                        now,
-                        &mut lines,
-                    ),
+        let mut upload = upload.clone();
+        let mut case = self
+            .cases
+            .case(&upload.case)
+            .await?
+            .ok_or(StoreError::Corrupt { attribute: "case" })?;
+        let expected = case.etag;
+        let now = self.clock.now();
+        let mut lines = Vec::new();
+        let outcome = match failure {
+            None => match case.receive(
+                upload.kind,
+                StoredDocument {
+                    upload: upload.upload.clone(),
+                    key: upload.key.clone(),
+                    content_type: upload.content_type,
+                    size,
+                    received_at: now,
                 },
-                Some(failure) => self.refusal(&mut case, &mut upload, failure, now, &mut lines),
-            };
-            if matches!(outcome, CheckOutcome::Refused { .. }) {
-                // Out of the reviewed prefixes before the record says so: a retry after a
-                // crash here finds the object gone and the upload still pending, and ends.
-                self.storage.quarantine(key).await?;
-            }
-            match self
-                .cases
-                .save(CaseWrite {
-                    case: &case,
-                    expected_etag: expected,
-                    audit: &lines,
-                    upload: Some(&upload),
-                    outbox: &[],
-                })
-                .await?
-            {
-                Saved::Done => return Ok(outcome),
-                Saved::Stale | Saved::PlayerHasOpenCase => {
-                    upload.state = UploadState::Pending;
-                    continue;
+                now,
+            ) {
+                Ok(complete) => {
+                    lines.push(audit(
+                        now,
+                        &system,
+                        AuditAction::DocumentReceived {
+                            kind: upload.kind,
+                            upload: upload.upload.clone(),
+                        },
+                        None,
+                    ));
+                    if complete {
+                        lines.push(audit(now, &system, AuditAction::SubmittedForReview, None));
+                    }
+                    upload.state = UploadState::Received;
+                    CheckOutcome::Received {
+                        case: case.id.clone(),
+                        submitted_for_review: complete,
+                    }
                 }
-            }
+                Err(_) => self.refusal(
+                    &mut case,
+                    &mut upload,
+                    CheckFailure::NotExpected,
+                    now,
+                    &mut lines,
+                ),
+            },
+            Some(failure) => self.refusal(&mut case, &mut upload, failure, now, &mut lines),
+        };
+        if matches!(outcome, CheckOutcome::Refused { .. }) {
+            // Out of the reviewed prefixes before the record says so: a retry after a
+            // crash here finds the object gone and the upload still pending, and ends.
+            self.storage.quarantine(key).await?;
         }
-        Err(KycError::Stale)
+        match self
+            .cases
+            .save(CaseWrite {
+                case: &case,
+                expected_etag: expected,
+                audit: &lines,
+                upload: Some(&upload),
+                outbox: &[],
+            })
+            .await?
+        {
+            Saved::Done => Ok(Attempt::Done(outcome)),
+            Saved::Stale | Saved::PlayerHasOpenCase => Ok(Attempt::Retry),
+        }
     }
 
     fn refusal(
@@ -336,50 +359,60 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
         case_id: &CaseId,
         kind: DocumentKind,
     ) -> Result<Presigned, KycError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let mut case = self
-                .cases
-                .case(case_id)
-                .await?
-                .ok_or(KycError::CaseNotFound)?;
-            let key = case
-                .slot(kind)
-                .ok_or(CaseError::NotRequired(kind))?
-                .current
-                .as_ref()
-                .map(|d| d.key.clone())
-                .ok_or(KycError::Case(CaseError::DocumentNotExpected(
-                    kind,
-                    case.slot(kind)
-                        .map_or(crate::verification::rules::DocumentStatus::Missing, |s| {
-                            s.status
-                        }),
-                )))?;
-            let now = self.clock.now();
-            let expected = case.etag;
-            case.touch(now);
-            let lines = [audit(
-                now,
-                reviewer,
-                AuditAction::DocumentViewed { kind },
-                None,
-            )];
-            match self
-                .cases
-                .save(CaseWrite {
-                    case: &case,
-                    expected_etag: expected,
-                    audit: &lines,
-                    upload: None,
-                    outbox: &[],
-                })
-                .await?
-            {
-                Saved::Done => return Ok(self.storage.presign_get(&key, now).await?),
-                Saved::Stale | Saved::PlayerHasOpenCase => continue,
-            }
+        RETRY
+            .run(|_| self.view_attempt(reviewer, case_id, kind))
+            .await?
+            .ok_or(KycError::Stale)
+    }
+
+    /// One attempt of [`Verification::view_document`], on the case as it is now.
+    async fn view_attempt(
+        &self,
+        reviewer: &Author,
+        case_id: &CaseId,
+        kind: DocumentKind,
+    ) -> Result<Attempt<Presigned>, KycError> {
+        let mut case = self
+            .cases
+            .case(case_id)
+            .await?
+            .ok_or(KycError::CaseNotFound)?;
+        let key = case
+            .slot(kind)
+            .ok_or(CaseError::NotRequired(kind))?
+            .current
+            .as_ref()
+            .map(|d| d.key.clone())
+            .ok_or(KycError::Case(CaseError::DocumentNotExpected(
+                kind,
+                case.slot(kind)
+                    .map_or(crate::verification::rules::DocumentStatus::Missing, |s| {
+                        s.status
+                    }),
+            )))?;
+        let now = self.clock.now();
+        let expected = case.etag;
+        case.touch(now);
+        let lines = [audit(
+            now,
+            reviewer,
+            AuditAction::DocumentViewed { kind },
+            None,
+        )];
+        match self
+            .cases
+            .save(CaseWrite {
+                case: &case,
+                expected_etag: expected,
+                audit: &lines,
+                upload: None,
+                outbox: &[],
+            })
+            .await?
+        {
+            Saved::Done => Ok(Attempt::Done(self.storage.presign_get(&key, now).await?)),
+            Saved::Stale | Saved::PlayerHasOpenCase => Ok(Attempt::Retry),
         }
-        Err(KycError::Stale)
     }
 
     /// A reviewer's decision on the version of the case they read: deciding on a case that
