@@ -206,11 +206,11 @@ pub async fn describe_drift(
         };
         found.insert(spec.logical_id, (name, actual));
     }
-    for spec in template.email_identities(stack_name, account, region)? {
-        let identity = spec.email_identity;
-        let exists = email_identity_exists(&services.ses, &identity).await?;
+    for spec in template.resolved(EMAIL_IDENTITY, stack_name, account, region, &resources)? {
+        let identity = spec.text("EmailIdentity")?;
+        let exists = email_identity_exists(&services.ses, identity).await?;
         let actual = exists.then(|| json!({ "EmailIdentity": identity }));
-        found.insert(spec.logical_id, (identity, actual));
+        found.insert(spec.logical_id.clone(), (identity.to_owned(), actual));
     }
 
     // Then each resource against its template properties.

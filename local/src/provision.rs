@@ -56,9 +56,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 pub use crate::drift::{describe_drift, Drift};
 use crate::template::{
-    partition, BucketPolicySpec, BucketSpec, EmailIdentitySpec, KeyElement, KeySpec,
-    PhysicalResources, QueuePolicySpec, QueueSpec, Reference, TableSpec, Template, TemplateError,
-    Throughput,
+    partition, BucketSpec, KeyElement, KeySpec, PhysicalResources, QueueSpec, Reference, Resolved,
+    TableSpec, Template, TemplateError, Throughput, BUCKET_POLICY_TYPE, EMAIL_IDENTITY_TYPE,
+    QUEUE_POLICY_TYPE,
 };
 
 /// How long to wait for a new table (and its indexes) to become ACTIVE. The emulator is
@@ -279,8 +279,14 @@ pub async fn provision(
         resources.insert_attribute(&spec.logical_id, "QueueUrl", &url);
         provisioned.queues.insert(spec.logical_id, url);
     }
-    for policy in template.queue_policies(stack_name, account, region, &provisioned.resources)? {
-        provision_queue_policy(&sqs, &policy, &provisioned.resources).await?;
+    for policy in template.resolved(
+        QUEUE_POLICY_TYPE,
+        stack_name,
+        account,
+        region,
+        &provisioned.resources,
+    )? {
+        provision_queue_policy(&sqs, &policy).await?;
     }
 
     for spec in template.buckets(stack_name, account, region)? {
@@ -298,19 +304,30 @@ pub async fn provision(
             .buckets
             .insert(spec.logical_id, spec.bucket_name);
     }
-    for policy in template.bucket_policies(stack_name, account, region, &provisioned.resources)? {
-        provision_bucket_policy(&s3, &policy, &provisioned.resources).await?;
+    for policy in template.resolved(
+        BUCKET_POLICY_TYPE,
+        stack_name,
+        account,
+        region,
+        &provisioned.resources,
+    )? {
+        provision_bucket_policy(&s3, &policy).await?;
     }
 
     let ses = aws_sdk_sesv2::Client::new(sdk);
-    for spec in template.email_identities(stack_name, account, region)? {
-        provision_email_identity(&ses, &spec).await?;
-        provisioned
-            .resources
-            .insert_ref(&spec.logical_id, &spec.email_identity);
+    for spec in template.resolved(
+        EMAIL_IDENTITY_TYPE,
+        stack_name,
+        account,
+        region,
+        &provisioned.resources,
+    )? {
+        let identity = spec.text("EmailIdentity")?;
+        provision_email_identity(&ses, identity).await?;
+        provisioned.resources.insert_ref(&spec.logical_id, identity);
         provisioned
             .email_identities
-            .insert(spec.logical_id, spec.email_identity);
+            .insert(spec.logical_id.clone(), identity.to_owned());
     }
 
     provisioned.target = target;
@@ -944,12 +961,10 @@ fn queue_kind(fifo: bool) -> &'static str {
 
 async fn provision_queue_policy(
     sqs: &aws_sdk_sqs::Client,
-    policy: &QueuePolicySpec,
-    resources: &PhysicalResources,
+    policy: &Resolved,
 ) -> Result<(), ProvisionError> {
-    let text = policy_text(&policy.logical_id, &policy.document)?;
-    for queue in &policy.queues {
-        let url = resolved(queue, resources, &policy.logical_id)?;
+    let text = policy_text(&policy.logical_id, policy.get("PolicyDocument")?)?;
+    for url in policy.texts("Queues")? {
         sqs.set_queue_attributes()
             .queue_url(url)
             .attributes(QueueAttributeName::Policy, &text)
@@ -983,9 +998,8 @@ pub(crate) async fn email_identity_exists(
 /// identity created meanwhile, e.g. by tests provisioning in parallel).
 async fn provision_email_identity(
     ses: &aws_sdk_sesv2::Client,
-    spec: &EmailIdentitySpec,
+    identity: &str,
 ) -> Result<(), ProvisionError> {
-    let identity = spec.email_identity.as_str();
     if email_identity_exists(ses, identity).await? {
         return Ok(());
     }
@@ -1250,13 +1264,15 @@ async fn configure_bucket(
 
 async fn provision_bucket_policy(
     s3: &aws_sdk_s3::Client,
-    policy: &BucketPolicySpec,
-    resources: &PhysicalResources,
+    policy: &Resolved,
 ) -> Result<(), ProvisionError> {
-    let bucket = resolved(&policy.bucket, resources, &policy.logical_id)?;
+    let bucket = policy.text("Bucket")?;
     s3.put_bucket_policy()
         .bucket(bucket)
-        .policy(policy_text(&policy.logical_id, &policy.document)?)
+        .policy(policy_text(
+            &policy.logical_id,
+            policy.get("PolicyDocument")?,
+        )?)
         .send()
         .await
         .map_err(s3_api("PutBucketPolicy", bucket))?;

@@ -24,15 +24,23 @@ use std::path::{Path, PathBuf};
 
 use serde_norway::{Mapping, Value};
 
-const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
+pub const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
 const FUNCTION_TYPE: &str = "AWS::Serverless::Function";
-const KEY_TYPE: &str = "AWS::KMS::Key";
-const ALIAS_TYPE: &str = "AWS::KMS::Alias";
-const QUEUE_TYPE: &str = "AWS::SQS::Queue";
-const QUEUE_POLICY_TYPE: &str = "AWS::SQS::QueuePolicy";
-const BUCKET_TYPE: &str = "AWS::S3::Bucket";
-const BUCKET_POLICY_TYPE: &str = "AWS::S3::BucketPolicy";
-const EMAIL_IDENTITY_TYPE: &str = "AWS::SES::EmailIdentity";
+pub const KEY_TYPE: &str = "AWS::KMS::Key";
+pub const ALIAS_TYPE: &str = "AWS::KMS::Alias";
+pub const QUEUE_TYPE: &str = "AWS::SQS::Queue";
+pub const QUEUE_POLICY_TYPE: &str = "AWS::SQS::QueuePolicy";
+pub const BUCKET_TYPE: &str = "AWS::S3::Bucket";
+pub const BUCKET_POLICY_TYPE: &str = "AWS::S3::BucketPolicy";
+pub const EMAIL_IDENTITY_TYPE: &str = "AWS::SES::EmailIdentity";
+/// The `Properties` provisioning applies, per resource type it reads through
+/// [`Template::resolved`]: any other is refused ([`TemplateError::UnsupportedProperty`]), since
+/// the emulator's resource would silently differ from the deployed one.
+const APPLIED: &[(&str, &[&str])] = &[
+    (QUEUE_POLICY_TYPE, &["Queues", "PolicyDocument"]),
+    (BUCKET_POLICY_TYPE, &["Bucket", "PolicyDocument"]),
+    (EMAIL_IDENTITY_TYPE, &["EmailIdentity"]),
+];
 
 const KEY_TYPES: &[&str] = &["HASH", "RANGE"];
 const ATTRIBUTE_TYPES: &[&str] = &["S", "N", "B"];
@@ -382,23 +390,6 @@ pub struct Redrive {
     pub max_receive_count: u32,
 }
 
-/// An `AWS::SQS::QueuePolicy`, resolved against provisioned resources.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueuePolicySpec {
-    pub logical_id: String,
-    /// The `Queues` it applies to (queue URLs, normally `!Ref Queue`).
-    pub queues: Vec<Reference>,
-    pub document: serde_json::Value,
-}
-
-/// An `AWS::SES::EmailIdentity`: an address (or domain) SES may send from once verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailIdentitySpec {
-    pub logical_id: String,
-    /// `EmailIdentity`, also the resource's `Ref` value.
-    pub email_identity: String,
-}
-
 /// An `AWS::S3::Bucket`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketSpec {
@@ -461,13 +452,67 @@ pub struct QueueNotification {
     pub queue: Reference,
 }
 
-/// An `AWS::S3::BucketPolicy`, resolved against provisioned resources.
+/// A resource's `Properties` with every intrinsic resolved ([`Template::resolved`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct BucketPolicySpec {
+pub struct Resolved {
     pub logical_id: String,
-    /// The bucket's name, normally `!Ref Bucket`.
-    pub bucket: Reference,
-    pub document: serde_json::Value,
+    pub properties: serde_json::Value,
+}
+
+impl Resolved {
+    fn path(&self, key: &str) -> String {
+        format!("Resources.{}.Properties.{key}", self.logical_id)
+    }
+
+    /// The property, refused when absent.
+    pub fn get(&self, key: &str) -> Result<&serde_json::Value, TemplateError> {
+        self.properties
+            .get(key)
+            .ok_or_else(|| TemplateError::Missing {
+                path: self.path(key),
+            })
+    }
+
+    /// A string property, refused when absent or not a string.
+    pub fn text(&self, key: &str) -> Result<&str, TemplateError> {
+        let value = self.get(key)?;
+        value.as_str().ok_or_else(|| TemplateError::WrongType {
+            path: self.path(key),
+            expected: "a string",
+            found: json_kind(value),
+        })
+    }
+
+    /// A list of strings, refused when absent or anything else.
+    pub fn texts(&self, key: &str) -> Result<Vec<&str>, TemplateError> {
+        let value = self.get(key)?;
+        let wrong = |path: String, value: &serde_json::Value| TemplateError::WrongType {
+            path,
+            expected: "a list of strings",
+            found: json_kind(value),
+        };
+        value
+            .as_array()
+            .ok_or_else(|| wrong(self.path(key), value))?
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                item.as_str()
+                    .ok_or_else(|| wrong(format!("{}[{i}]", self.path(key)), item))
+            })
+            .collect()
+    }
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "nothing",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a mapping",
+    }
 }
 
 /// A function fed by an SQS queue (`Events[*]` with `Type: SQS`).
@@ -642,55 +687,6 @@ impl Template {
         Ok(queues)
     }
 
-    /// Every `AWS::SES::EmailIdentity`, in template order.
-    pub fn email_identities(
-        &self,
-        stack_name: &str,
-        account_id: &str,
-        region: &str,
-    ) -> Result<Vec<EmailIdentitySpec>, TemplateError> {
-        let resolver = self.deployed_resolver(stack_name, account_id, region, None);
-        self.resources_of(EMAIL_IDENTITY_TYPE)
-            .map(|resource| {
-                let properties = resource_properties(resource);
-                only_keys(&properties, &["EmailIdentity"])?;
-                Ok(EmailIdentitySpec {
-                    logical_id: resource.logical_id.clone(),
-                    email_identity: resolver.string(&properties.get("EmailIdentity")?)?,
-                })
-            })
-            .collect()
-    }
-
-    /// Every `AWS::SQS::QueuePolicy`, its document resolved with `resources` (the queue's ARN
-    /// exists only once the queue does).
-    pub fn queue_policies(
-        &self,
-        stack_name: &str,
-        account_id: &str,
-        region: &str,
-        resources: &PhysicalResources,
-    ) -> Result<Vec<QueuePolicySpec>, TemplateError> {
-        let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
-        let mut policies = Vec::new();
-        for resource in self.resources_of(QUEUE_POLICY_TYPE) {
-            let properties = resource_properties(resource);
-            only_keys(&properties, &["Queues", "PolicyDocument"])?;
-            let queues = properties
-                .get("Queues")?
-                .items()?
-                .iter()
-                .map(|queue| resolver.reference(queue))
-                .collect::<Result<_, _>>()?;
-            policies.push(QueuePolicySpec {
-                logical_id: resource.logical_id.clone(),
-                queues,
-                document: resolver.json(&properties.get("PolicyDocument")?)?,
-            });
-        }
-        Ok(policies)
-    }
-
     /// Every `AWS::S3::Bucket`. The default-encryption key and the notification queues stay
     /// [`Reference`]s: they are only known once those resources exist.
     pub fn buckets(
@@ -703,28 +699,6 @@ impl Template {
         self.resources_of(BUCKET_TYPE)
             .map(|resource| bucket_spec(&resolver, resource))
             .collect()
-    }
-
-    /// Every `AWS::S3::BucketPolicy`, its document resolved with `resources` (the bucket's ARN).
-    pub fn bucket_policies(
-        &self,
-        stack_name: &str,
-        account_id: &str,
-        region: &str,
-        resources: &PhysicalResources,
-    ) -> Result<Vec<BucketPolicySpec>, TemplateError> {
-        let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
-        let mut policies = Vec::new();
-        for resource in self.resources_of(BUCKET_POLICY_TYPE) {
-            let properties = resource_properties(resource);
-            only_keys(&properties, &["Bucket", "PolicyDocument"])?;
-            policies.push(BucketPolicySpec {
-                logical_id: resource.logical_id.clone(),
-                bucket: resolver.reference(&properties.get("Bucket")?)?,
-                document: resolver.json(&properties.get("PolicyDocument")?)?,
-            });
-        }
-        Ok(policies)
     }
 
     /// Every `SQS` event of every `AWS::Serverless::Function`: which function consumes which
@@ -991,6 +965,35 @@ impl Template {
             .map(|r| {
                 let properties = resolver.json(&resource_properties(r))?;
                 Ok((r.logical_id.clone(), r.resource_type.as_str(), properties))
+            })
+            .collect()
+    }
+
+    /// Every resource of `resource_type`, in template order, its `Properties` resolved against
+    /// `resources`: what provisioning applies. A reference to a resource not in `resources` is
+    /// refused, not guessed (it is created later, or not at all), and so is a property
+    /// provisioning does not apply ([`APPLIED`]).
+    pub fn resolved(
+        &self,
+        resource_type: &str,
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+        resources: &PhysicalResources,
+    ) -> Result<Vec<Resolved>, TemplateError> {
+        let applied = APPLIED
+            .iter()
+            .find(|(kind, _)| *kind == resource_type)
+            .map_or(&[][..], |(_, applied)| *applied);
+        let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
+        self.resources_of(resource_type)
+            .map(|resource| {
+                let properties = resource_properties(resource);
+                only_keys(&properties, applied)?;
+                Ok(Resolved {
+                    logical_id: resource.logical_id.clone(),
+                    properties: resolver.json(&properties)?,
+                })
             })
             .collect()
     }
@@ -2712,6 +2715,55 @@ Resources:
             Queue: {"Fn::GetAtt": [Dlq, Arn]}
 "#;
 
+    #[test]
+    fn resolved_properties_refuse_what_provisioning_cannot_take() {
+        let policy = Resolved {
+            logical_id: "P".to_owned(),
+            properties: serde_json::json!({"Bucket": 3, "Queues": ["u", 4]}),
+        };
+        assert!(matches!(
+            policy.text("Bucket"),
+            Err(TemplateError::WrongType { path, found: "a number", .. })
+                if path == "Resources.P.Properties.Bucket"
+        ));
+        assert!(matches!(
+            policy.texts("Queues"),
+            Err(TemplateError::WrongType { path, .. }) if path == "Resources.P.Properties.Queues[1]"
+        ));
+        assert!(matches!(
+            policy.texts("Bucket"),
+            Err(TemplateError::WrongType { path, .. }) if path == "Resources.P.Properties.Bucket"
+        ));
+        assert!(matches!(
+            policy.get("PolicyDocument"),
+            Err(TemplateError::Missing { path }) if path == "Resources.P.Properties.PolicyDocument"
+        ));
+        let unknown = DOCUMENTS.replace(
+            "      Bucket: !Ref Docs\n",
+            "      Bucket: !Ref Docs\n      Extra: 1\n",
+        );
+        assert_ne!(unknown, DOCUMENTS);
+        let mut resources = PhysicalResources::default();
+        resources.insert_ref("Docs", "s-docs");
+        resources.insert_attribute("Docs", "Arn", "arn:aws:s3:::s-docs");
+        assert!(matches!(
+            Template::parse(&unknown).unwrap().resolved(BUCKET_POLICY_TYPE, "s", "1", "r", &resources),
+            Err(TemplateError::UnsupportedProperty { path }) if path == "Resources.DocsPolicy.Properties.Extra"
+        ));
+    }
+
+    fn identities(template: &Template, stack: &str) -> Vec<Resolved> {
+        template
+            .resolved(
+                EMAIL_IDENTITY_TYPE,
+                stack,
+                "1",
+                "r",
+                &PhysicalResources::default(),
+            )
+            .unwrap()
+    }
+
     fn documents() -> Template {
         Template::parse(DOCUMENTS).unwrap()
     }
@@ -2963,10 +3015,10 @@ Resources:
     fn reads_email_identities_and_parameter_variables() {
         let template = Template::parse(FIFO).unwrap();
         assert_eq!(
-            template.email_identities("s", "1", "r").unwrap(),
-            [EmailIdentitySpec {
+            identities(&template, "s"),
+            [Resolved {
                 logical_id: "Sending".to_owned(),
-                email_identity: "soutien@example.com".to_owned(),
+                properties: serde_json::json!({"EmailIdentity": "soutien@example.com"}),
             }]
         );
         // Resources and parameters are told apart; pseudo parameters and literals are neither.
@@ -2989,7 +3041,7 @@ Resources:
             .with_parameter("Sender", "autre@example.com")
             .unwrap();
         assert_eq!(
-            other.email_identities("s", "1", "r").unwrap()[0].email_identity,
+            identities(&other, "s")[0].text("EmailIdentity").unwrap(),
             "autre@example.com"
         );
         assert_eq!(
@@ -3006,7 +3058,13 @@ Resources:
             "      EmailIdentity: !Ref Sender\n      DkimSigningAttributes: {NextSigningKeyLength: RSA_2048_BIT}\n",
         );
         assert!(matches!(
-            Template::parse(&unknown).unwrap().email_identities("s", "1", "r"),
+            Template::parse(&unknown).unwrap().resolved(
+                EMAIL_IDENTITY_TYPE,
+                "s",
+                "1",
+                "r",
+                &PhysicalResources::default()
+            ),
             Err(TemplateError::UnsupportedProperty { path })
                 if path == "Resources.Sending.Properties.DkimSigningAttributes"
         ));
@@ -3095,32 +3153,38 @@ Resources:
     #[test]
     fn policies_resolve_once_the_resources_exist() {
         let template = documents();
-        // Before provisioning, the queue's ARN does not exist: refused, not guessed.
-        let err = template
-            .queue_policies("s", "1", "ca-central-1", &PhysicalResources::default())
-            .unwrap_err();
+        // Before provisioning, neither the queue's URL nor its ARN exists: refused, not guessed.
+        let policies = |resources: &PhysicalResources| {
+            template.resolved(QUEUE_POLICY_TYPE, "s", "1", "ca-central-1", resources)
+        };
+        let mut resources = PhysicalResources::default();
+        let err = policies(&resources).unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::UnresolvedReference { name, reason: UnresolvedReason::Resource, .. }
+                if name == "Events"),
+            "{err}"
+        );
+        resources.insert_ref("Events", "https://sqs/1/s-events");
+        let err = policies(&resources).unwrap_err();
         assert!(
             matches!(&err, TemplateError::UnresolvedReference { name, reason: UnresolvedReason::Attribute, .. }
                 if name == "Events.Arn"),
             "{err}"
         );
 
-        let mut resources = PhysicalResources::default();
-        resources.insert_ref("Events", "https://sqs/1/s-events");
         resources.insert_attribute("Events", "Arn", "arn:aws:sqs:ca-central-1:1:s-events");
         resources.insert_ref("Docs", "s-docs");
         resources.insert_attribute("Docs", "Arn", "arn:aws:s3:::s-docs");
         let policies = template
-            .queue_policies("s", "1", "ca-central-1", &resources)
+            .resolved(QUEUE_POLICY_TYPE, "s", "1", "ca-central-1", &resources)
             .unwrap();
         assert_eq!(policies.len(), 1);
         assert_eq!(policies[0].logical_id, "EventsPolicy");
-        assert_eq!(policies[0].queues, [Reference::Ref("Events".to_owned())]);
         assert_eq!(
-            policies[0].queues[0].resolve(&resources),
-            Some("https://sqs/1/s-events")
+            policies[0].texts("Queues").unwrap(),
+            ["https://sqs/1/s-events"]
         );
-        let statement = &policies[0].document["Statement"][0];
+        let statement = &policies[0].get("PolicyDocument").unwrap()["Statement"][0];
         assert_eq!(statement["Resource"], "arn:aws:sqs:ca-central-1:1:s-events");
         assert_eq!(
             statement["Condition"]["ArnEquals"]["aws:SourceArn"],
@@ -3128,12 +3192,12 @@ Resources:
         );
 
         let policies = template
-            .bucket_policies("s", "1", "ca-central-1", &resources)
+            .resolved(BUCKET_POLICY_TYPE, "s", "1", "ca-central-1", &resources)
             .unwrap();
-        assert_eq!(policies[0].bucket, Reference::Ref("Docs".to_owned()));
+        assert_eq!(policies[0].text("Bucket").unwrap(), "s-docs");
         assert_eq!(
-            policies[0].document,
-            serde_json::json!({"Statement": [{
+            policies[0].get("PolicyDocument").unwrap(),
+            &serde_json::json!({"Statement": [{
                 "Effect": "Deny",
                 "Principal": "*",
                 "Action": "s3:*",
@@ -3394,9 +3458,9 @@ Resources:
             format!("arn:aws:s3:::{}", bucket.bucket_name),
         );
         let queue_policies = template
-            .queue_policies(stack, account, region, &resources)
+            .resolved(QUEUE_POLICY_TYPE, stack, account, region, &resources)
             .unwrap();
-        let statement = &queue_policies[0].document["Statement"][0];
+        let statement = &queue_policies[0].get("PolicyDocument").unwrap()["Statement"][0];
         assert_eq!(
             statement["Condition"]["ArnEquals"]["aws:SourceArn"],
             "arn:aws:s3:::guichet-x-documents-123456789012"
@@ -3408,9 +3472,11 @@ Resources:
         assert_eq!(statement["Resource"], "arn:q");
 
         let bucket_policies = template
-            .bucket_policies(stack, account, region, &resources)
+            .resolved(BUCKET_POLICY_TYPE, stack, account, region, &resources)
             .unwrap();
-        let statements = bucket_policies[0].document["Statement"].as_array().unwrap();
+        let statements = bucket_policies[0].get("PolicyDocument").unwrap()["Statement"]
+            .as_array()
+            .unwrap();
         assert_eq!(
             statements[0]["Condition"],
             serde_json::json!({"Bool": {"aws:SecureTransport": "false"}})
@@ -3512,10 +3578,10 @@ Resources:
         }
 
         assert_eq!(
-            template.email_identities(stack, account, region).unwrap(),
-            [EmailIdentitySpec {
+            identities(&template, stack),
+            [Resolved {
                 logical_id: "NotificationSenderIdentity".to_owned(),
-                email_identity: "soutien@guichet.example".to_owned(),
+                properties: serde_json::json!({"EmailIdentity": "soutien@guichet.example"}),
             }]
         );
 
