@@ -156,15 +156,16 @@ pub async fn describe_drift(
         }
         found.insert(spec.logical_id, (spec.table_name, actual));
     }
-    for spec in template.keys(stack_name, account, region)? {
+    let aliases = template.key_aliases(stack_name, account, region)?;
+    for spec in template.resolved(KEY, stack_name, account, region, &resources)? {
         // A key has no name: provisioning finds it through its first alias.
-        let alias =
-            spec.aliases
-                .first()
-                .cloned()
-                .ok_or_else(|| ProvisionError::KeyWithoutAlias {
-                    key: spec.logical_id.clone(),
-                })?;
+        let alias = aliases
+            .get(&spec.logical_id)
+            .and_then(|aliases| aliases.first())
+            .cloned()
+            .ok_or_else(|| ProvisionError::KeyWithoutAlias {
+                key: spec.logical_id.clone(),
+            })?;
         let actual = match describe_key(&services.kms, &alias).await? {
             Some(metadata) => {
                 resources.insert_ref(&spec.logical_id, metadata.key_id());

@@ -56,9 +56,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 pub use crate::drift::{describe_drift, Drift};
 use crate::template::{
-    partition, BucketSpec, KeyElement, KeySpec, PhysicalResources, QueueSpec, Reference, Resolved,
+    partition, BucketSpec, KeyElement, PhysicalResources, QueueSpec, Reference, Resolved,
     TableSpec, Template, TemplateError, Throughput, BUCKET_POLICY_TYPE, EMAIL_IDENTITY_TYPE,
-    QUEUE_POLICY_TYPE,
+    KEY_TYPE, QUEUE_POLICY_TYPE,
 };
 
 /// How long to wait for a new table (and its indexes) to become ACTIVE. The emulator is
@@ -259,14 +259,22 @@ pub async fn provision(
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let s3 = aws_sdk_s3::Client::new(sdk);
 
-    for spec in template.keys(stack_name, account, region)? {
-        let metadata = provision_key(&kms, &spec).await?;
-        let arn = key_arn(&metadata, &spec.logical_id)?;
+    let aliases = template.key_aliases(stack_name, account, region)?;
+    for key in template.resolved(
+        KEY_TYPE,
+        stack_name,
+        account,
+        region,
+        &provisioned.resources,
+    )? {
+        let aliases = aliases.get(&key.logical_id).map_or(&[][..], Vec::as_slice);
+        let metadata = provision_key(&kms, &key, aliases).await?;
+        let arn = key_arn(&metadata, &key.logical_id)?;
         let resources = &mut provisioned.resources;
-        resources.insert_ref(&spec.logical_id, metadata.key_id());
-        resources.insert_attribute(&spec.logical_id, "Arn", &arn);
-        resources.insert_attribute(&spec.logical_id, "KeyId", metadata.key_id());
-        provisioned.keys.insert(spec.logical_id, arn);
+        resources.insert_ref(&key.logical_id, metadata.key_id());
+        resources.insert_attribute(&key.logical_id, "Arn", &arn);
+        resources.insert_attribute(&key.logical_id, "KeyId", metadata.key_id());
+        provisioned.keys.insert(key.logical_id, arn);
     }
 
     for spec in dependency_order(template.queues(stack_name, account, region)?)? {
@@ -655,19 +663,21 @@ pub(crate) fn key_arn(metadata: &KeyMetadata, logical_id: &str) -> Result<String
 /// brings its policy, description, rotation and aliases to the template.
 async fn provision_key(
     kms: &aws_sdk_kms::Client,
-    spec: &KeySpec,
+    spec: &Resolved,
+    aliases: &[String],
 ) -> Result<KeyMetadata, ProvisionError> {
-    let alias = spec
-        .aliases
+    let alias = aliases
         .first()
         .ok_or_else(|| ProvisionError::KeyWithoutAlias {
             key: spec.logical_id.clone(),
         })?;
     let policy = spec
-        .policy
-        .as_ref()
+        .properties
+        .get("KeyPolicy")
         .map(|document| policy_text(&spec.logical_id, document))
         .transpose()?;
+    let description = spec.opt_text("Description")?;
+    let enable_key_rotation = spec.flag("EnableKeyRotation")?.unwrap_or(false);
     let metadata = match describe_key(kms, alias).await? {
         Some(existing) => {
             // A new key is created with the policy and description; an existing one may have
@@ -681,8 +691,8 @@ async fn provision_key(
                     .await
                     .map_err(kms_api("PutKeyPolicy", alias))?;
             }
-            if let Some(description) = &spec.description {
-                if existing.description() != Some(description.as_str()) {
+            if let Some(description) = description {
+                if existing.description() != Some(description) {
                     kms.update_key_description()
                         .key_id(existing.key_id())
                         .description(description)
@@ -696,7 +706,7 @@ async fn provision_key(
         None => kms
             .create_key()
             .set_policy(policy)
-            .set_description(spec.description.clone())
+            .set_description(description.map(str::to_owned))
             .send()
             .await
             .map_err(kms_api("CreateKey", &spec.logical_id))?
@@ -717,8 +727,8 @@ async fn provision_key(
         .await
         .map_err(kms_api("GetKeyRotationStatus", alias))?
         .key_rotation_enabled();
-    if rotation != spec.enable_key_rotation {
-        if spec.enable_key_rotation {
+    if rotation != enable_key_rotation {
+        if enable_key_rotation {
             kms.enable_key_rotation()
                 .key_id(&key_id)
                 .send()
@@ -733,7 +743,7 @@ async fn provision_key(
         }
     }
 
-    for alias in &spec.aliases {
+    for alias in aliases {
         match describe_key(kms, alias).await? {
             Some(target) if target.key_id() == key_id => {}
             Some(_) => {

@@ -37,6 +37,8 @@ pub const EMAIL_IDENTITY_TYPE: &str = "AWS::SES::EmailIdentity";
 /// [`Template::resolved`]: any other is refused ([`TemplateError::UnsupportedProperty`]), since
 /// the emulator's resource would silently differ from the deployed one.
 const APPLIED: &[(&str, &[&str])] = &[
+    (KEY_TYPE, &["Description", "EnableKeyRotation", "KeyPolicy"]),
+    (ALIAS_TYPE, &["AliasName", "TargetKeyId"]),
     (QUEUE_POLICY_TYPE, &["Queues", "PolicyDocument"]),
     (BUCKET_POLICY_TYPE, &["Bucket", "PolicyDocument"]),
     (EMAIL_IDENTITY_TYPE, &["EmailIdentity"]),
@@ -337,18 +339,6 @@ impl std::fmt::Display for Reference {
     }
 }
 
-/// An `AWS::KMS::Key` with the aliases (`AWS::KMS::Alias`) that point at it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeySpec {
-    pub logical_id: String,
-    pub description: Option<String>,
-    pub enable_key_rotation: bool,
-    /// The key policy with every intrinsic resolved; `None` leaves KMS's default policy.
-    pub policy: Option<serde_json::Value>,
-    /// `alias/...` names of the aliases whose `TargetKeyId` is this key, in template order.
-    pub aliases: Vec<String>,
-}
-
 /// An `AWS::SQS::Queue`.
 ///
 /// The FIFO rules SQS enforces, most of which the emulator (moto 5.2.5) does not, are checked
@@ -452,6 +442,13 @@ pub struct QueueNotification {
     pub queue: Reference,
 }
 
+fn applied(resource_type: &str) -> &'static [&'static str] {
+    APPLIED
+        .iter()
+        .find(|(kind, _)| *kind == resource_type)
+        .map_or(&[][..], |(_, applied)| *applied)
+}
+
 /// A resource's `Properties` with every intrinsic resolved ([`Template::resolved`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
@@ -481,6 +478,33 @@ impl Resolved {
             expected: "a string",
             found: json_kind(value),
         })
+    }
+
+    /// A string property, `None` when absent.
+    pub fn opt_text(&self, key: &str) -> Result<Option<&str>, TemplateError> {
+        match self.properties.get(key) {
+            Some(_) => self.text(key).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A boolean property, `None` when absent. CloudFormation also takes the strings `"true"`
+    /// and `"false"` (a parameter's value is one).
+    pub fn flag(&self, key: &str) -> Result<Option<bool>, TemplateError> {
+        match self.properties.get(key) {
+            None => Ok(None),
+            Some(serde_json::Value::Bool(b)) => Ok(Some(*b)),
+            Some(value) => match value.as_str().map(str::to_ascii_lowercase).as_deref() {
+                Some("true") => Ok(Some(true)),
+                Some("false") => Ok(Some(false)),
+                _ => Err(TemplateError::NotABoolean {
+                    path: self.path(key),
+                    value: value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned),
+                }),
+            },
+        }
     }
 
     /// A list of strings, refused when absent or anything else.
@@ -606,22 +630,23 @@ impl Template {
             .collect()
     }
 
-    /// Every `AWS::KMS::Key`, with the aliases that target it. `account_id` and `region` resolve
-    /// `AWS::AccountId`, `AWS::Region` and `AWS::Partition` (the key policy names the account).
-    pub fn keys(
+    /// The names of the `AWS::KMS::Alias`es of each `AWS::KMS::Key` (by logical id), in template
+    /// order: a key has no name of its own, so provisioning finds it again through its first
+    /// alias, before it exists. An alias must target a key of this template.
+    pub fn key_aliases(
         &self,
         stack_name: &str,
         account_id: &str,
         region: &str,
-    ) -> Result<Vec<KeySpec>, TemplateError> {
+    ) -> Result<BTreeMap<String, Vec<String>>, TemplateError> {
         let resolver = self.deployed_resolver(stack_name, account_id, region, None);
-        let mut keys: Vec<KeySpec> = self
+        let mut keys: BTreeMap<String, Vec<String>> = self
             .resources_of(KEY_TYPE)
-            .map(|resource| key_spec(&resolver, resource))
-            .collect::<Result<_, _>>()?;
+            .map(|key| (key.logical_id.clone(), Vec::new()))
+            .collect();
         for alias in self.resources_of(ALIAS_TYPE) {
             let properties = resource_properties(alias);
-            only_keys(&properties, &["AliasName", "TargetKeyId"])?;
+            only_keys(&properties, applied(ALIAS_TYPE))?;
             let name = resolver.string(&properties.get("AliasName")?)?;
             let target_node = properties.get("TargetKeyId")?;
             // `!Ref Key` (key id) or `!GetAtt Key.Arn`: both name a key of this template, which
@@ -634,15 +659,14 @@ impl Template {
                 } if attribute == "Arn" => Some(logical_id),
                 _ => None,
             };
-            let key = target.and_then(|id| keys.iter_mut().find(|k| k.logical_id == id));
-            let Some(key) = key else {
+            let Some(aliases) = target.and_then(|id| keys.get_mut(&id)) else {
                 return Err(TemplateError::WrongTarget {
                     path: target_node.display_path(),
                     expected:
                         "`!Ref Key` or `!GetAtt Key.Arn` of an AWS::KMS::Key of this template",
                 });
             };
-            key.aliases.push(name);
+            aliases.push(name);
         }
         Ok(keys)
     }
@@ -981,10 +1005,7 @@ impl Template {
         region: &str,
         resources: &PhysicalResources,
     ) -> Result<Vec<Resolved>, TemplateError> {
-        let applied = APPLIED
-            .iter()
-            .find(|(kind, _)| *kind == resource_type)
-            .map_or(&[][..], |(_, applied)| *applied);
+        let applied = applied(resource_type);
         let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
         self.resources_of(resource_type)
             .map(|resource| {
@@ -1089,30 +1110,6 @@ fn only_keys(node: &Node<'_>, allowed: &[&str]) -> Result<(), TemplateError> {
         }
     }
     Ok(())
-}
-
-fn key_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<KeySpec, TemplateError> {
-    let properties = resource_properties(resource);
-    only_keys(
-        &properties,
-        &["Description", "EnableKeyRotation", "KeyPolicy"],
-    )?;
-    Ok(KeySpec {
-        logical_id: resource.logical_id.clone(),
-        description: properties
-            .opt_in_mapping("Description")?
-            .map(|node| resolver.string(&node))
-            .transpose()?,
-        enable_key_rotation: match properties.opt_in_mapping("EnableKeyRotation")? {
-            Some(node) => resolver.bool(&node)?,
-            None => false,
-        },
-        policy: properties
-            .opt_in_mapping("KeyPolicy")?
-            .map(|node| resolver.json(&node))
-            .transpose()?,
-        aliases: Vec::new(),
-    })
 }
 
 fn queue_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<QueueSpec, TemplateError> {
@@ -2734,6 +2731,26 @@ Resources:
             policy.texts("Bucket"),
             Err(TemplateError::WrongType { path, .. }) if path == "Resources.P.Properties.Bucket"
         ));
+        let flags = Resolved {
+            logical_id: "F".to_owned(),
+            properties: serde_json::json!({"A": true, "B": "False", "C": "yes", "D": 1}),
+        };
+        assert_eq!(flags.flag("A").unwrap(), Some(true));
+        assert_eq!(flags.flag("B").unwrap(), Some(false));
+        assert_eq!(flags.flag("E").unwrap(), None);
+        assert!(matches!(
+            flags.flag("C"),
+            Err(TemplateError::NotABoolean { path, value }) if path == "Resources.F.Properties.C" && value == "yes"
+        ));
+        assert!(matches!(
+            flags.flag("D"),
+            Err(TemplateError::NotABoolean { .. })
+        ));
+        assert_eq!(flags.opt_text("E").unwrap(), None);
+        assert!(matches!(
+            flags.opt_text("D"),
+            Err(TemplateError::WrongType { .. })
+        ));
         assert!(matches!(
             policy.get("PolicyDocument"),
             Err(TemplateError::Missing { path }) if path == "Resources.P.Properties.PolicyDocument"
@@ -2750,6 +2767,24 @@ Resources:
             Template::parse(&unknown).unwrap().resolved(BUCKET_POLICY_TYPE, "s", "1", "r", &resources),
             Err(TemplateError::UnsupportedProperty { path }) if path == "Resources.DocsPolicy.Properties.Extra"
         ));
+    }
+
+    /// Keys need nothing provisioned before them.
+    fn resolved_keys(
+        template: &Template,
+        stack: &str,
+        account: &str,
+        region: &str,
+    ) -> Vec<Resolved> {
+        template
+            .resolved(
+                KEY_TYPE,
+                stack,
+                account,
+                region,
+                &PhysicalResources::default(),
+            )
+            .unwrap()
     }
 
     fn identities(template: &Template, stack: &str) -> Vec<Resolved> {
@@ -2777,18 +2812,20 @@ Resources:
 
     #[test]
     fn reads_keys_with_their_aliases_and_resolved_policy() {
-        let keys = documents()
-            .keys("s", "111122223333", "ca-central-1")
-            .unwrap();
+        let keys = resolved_keys(&documents(), "s", "111122223333", "ca-central-1");
         assert_eq!(keys.len(), 1);
         let key = &keys[0];
         assert_eq!(key.logical_id, "Key");
-        assert_eq!(key.description.as_deref(), Some("s documents"));
-        assert!(key.enable_key_rotation);
-        assert_eq!(key.aliases, ["alias/s/docs"]);
+        assert_eq!(key.opt_text("Description").unwrap(), Some("s documents"));
+        // Written `"true"` in the template.
+        assert_eq!(key.flag("EnableKeyRotation").unwrap(), Some(true));
         assert_eq!(
-            key.policy,
-            Some(serde_json::json!({
+            documents().key_aliases("s", "1", "r").unwrap(),
+            BTreeMap::from([("Key".to_owned(), vec!["alias/s/docs".to_owned()])])
+        );
+        assert_eq!(
+            key.properties.get("KeyPolicy"),
+            Some(&serde_json::json!({
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Effect": "Allow",
@@ -2803,9 +2840,9 @@ Resources:
             }))
         );
         // The partition follows the region.
-        let keys = documents().keys("s", "1", "cn-north-1").unwrap();
+        let keys = resolved_keys(&documents(), "s", "1", "cn-north-1");
         assert_eq!(
-            keys[0].policy.as_ref().unwrap()["Statement"][0]["Principal"]["AWS"],
+            keys[0].get("KeyPolicy").unwrap()["Statement"][0]["Principal"]["AWS"],
             "arn:aws-cn:iam::1:root"
         );
     }
@@ -3295,7 +3332,11 @@ Resources:
             let err = template
                 .buckets("s", "1", "r")
                 .and(template.queues("s", "1", "r"))
-                .and(template.keys("s", "1", "r").map(|_| ()))
+                .and(
+                    template
+                        .resolved(KEY_TYPE, "s", "1", "r", &PhysicalResources::default())
+                        .map(|_| ()),
+                )
                 .map(|_| ())
                 .unwrap_err();
             assert!(
@@ -3334,7 +3375,9 @@ Resources:
 
         let foreign_alias = DOCUMENTS.replace("TargetKeyId: !Ref Key", "TargetKeyId: some-key-id");
         assert!(matches!(
-            Template::parse(&foreign_alias).unwrap().keys("s", "1", "r"),
+            Template::parse(&foreign_alias)
+                .unwrap()
+                .key_aliases("s", "1", "r"),
             Err(TemplateError::WrongTarget { .. })
         ));
     }
@@ -3344,14 +3387,17 @@ Resources:
         let template = Template::load(&Template::default_path()).unwrap();
         let (stack, account, region) = ("guichet-x", "123456789012", "ca-central-1");
 
-        let keys = template.keys(stack, account, region).unwrap();
+        let keys = resolved_keys(&template, stack, account, region);
         let [key] = keys.as_slice() else {
             panic!("one key expected: {keys:?}")
         };
         assert_eq!(key.logical_id, "DocumentsKey");
-        assert!(key.enable_key_rotation);
-        assert_eq!(key.aliases, ["alias/guichet-x/documents"]);
-        let policy = key.policy.as_ref().unwrap();
+        assert_eq!(key.flag("EnableKeyRotation").unwrap(), Some(true));
+        assert_eq!(
+            template.key_aliases(stack, account, region).unwrap()["DocumentsKey"],
+            ["alias/guichet-x/documents"]
+        );
+        let policy = key.get("KeyPolicy").unwrap();
         assert_eq!(
             policy["Statement"][0]["Principal"]["AWS"],
             "arn:aws:iam::123456789012:root"
