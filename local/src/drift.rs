@@ -956,15 +956,7 @@ mod tests {
     #[test]
     fn fifo_settings_compare_with_their_case() {
         let expected = with_defaults(
-            json!({
-                "QueueName": "Main.fifo",
-                "FifoQueue": true,
-                "ContentBasedDeduplication": false,
-                "DeduplicationScope": "messageGroup",
-                "FifoThroughputLimit": "perMessageGroupId",
-                "VisibilityTimeout": 300,
-                "RedrivePolicy": {"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": 5},
-            }),
+            crate::provision::tests::fifo_queue_properties(),
             &absent_means(QUEUE),
         );
         let mut attributes: HashMap<QueueAttributeName, String> = [

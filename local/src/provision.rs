@@ -56,9 +56,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 pub use crate::drift::{describe_drift, Drift};
 use crate::template::{
-    partition, BucketSpec, KeyElement, PhysicalResources, QueueSpec, Reference, Resolved,
-    TableSpec, Template, TemplateError, Throughput, BUCKET_POLICY_TYPE, EMAIL_IDENTITY_TYPE,
-    KEY_TYPE, QUEUE_POLICY_TYPE,
+    partition, BucketSpec, KeyElement, PhysicalResources, Queue, Reference, Resolved, TableSpec,
+    Template, TemplateError, Throughput, BUCKET_POLICY_TYPE, EMAIL_IDENTITY_TYPE, KEY_TYPE,
+    QUEUE_POLICY_TYPE,
 };
 
 /// How long to wait for a new table (and its indexes) to become ACTIVE. The emulator is
@@ -277,15 +277,22 @@ pub async fn provision(
         provisioned.keys.insert(key.logical_id, arn);
     }
 
-    for spec in dependency_order(template.queues(stack_name, account, region)?)? {
-        let url = provision_queue(&sqs, &spec, &provisioned.resources).await?;
+    for queue in dependency_order(template.queues(stack_name, account, region)?)? {
+        let properties = template.resolve(
+            &queue.logical_id,
+            stack_name,
+            account,
+            region,
+            &provisioned.resources,
+        )?;
+        let url = provision_queue(&sqs, &queue, &properties).await?;
         let arn = queue_arn(&sqs, &url).await?;
         let resources = &mut provisioned.resources;
-        resources.insert_ref(&spec.logical_id, &url);
-        resources.insert_attribute(&spec.logical_id, "Arn", arn);
-        resources.insert_attribute(&spec.logical_id, "QueueName", &spec.queue_name);
-        resources.insert_attribute(&spec.logical_id, "QueueUrl", &url);
-        provisioned.queues.insert(spec.logical_id, url);
+        resources.insert_ref(&queue.logical_id, &url);
+        resources.insert_attribute(&queue.logical_id, "Arn", arn);
+        resources.insert_attribute(&queue.logical_id, "QueueName", &queue.queue_name);
+        resources.insert_attribute(&queue.logical_id, "QueueUrl", &url);
+        provisioned.queues.insert(queue.logical_id, url);
     }
     for policy in template.resolved(
         QUEUE_POLICY_TYPE,
@@ -771,25 +778,14 @@ async fn provision_key(
 
 /// Queues ordered so that a queue comes after the queues (and keys) it references: a DLQ's ARN
 /// must exist before the queue that redrives to it is created.
-fn dependency_order(queues: Vec<QueueSpec>) -> Result<Vec<QueueSpec>, ProvisionError> {
+fn dependency_order(queues: Vec<Queue>) -> Result<Vec<Queue>, ProvisionError> {
     let mut pending = queues;
     let mut ordered = Vec::with_capacity(pending.len());
     while !pending.is_empty() {
         let waiting: BTreeSet<String> = pending.iter().map(|q| q.logical_id.clone()).collect();
-        let (ready, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|queue| {
-            let redrive = queue
-                .redrive
-                .as_ref()
-                .and_then(|r| r.dead_letter_target.logical_id());
-            let key = queue
-                .kms_master_key
-                .as_ref()
-                .and_then(Reference::logical_id);
-            [redrive, key]
-                .into_iter()
-                .flatten()
-                .all(|dependency| !waiting.contains(dependency))
-        });
+        let (ready, rest): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .partition(|queue| queue.depends_on.is_disjoint(&waiting));
         if ready.is_empty() {
             return Err(ProvisionError::QueueCycle {
                 queues: rest.into_iter().map(|q| q.logical_id).collect(),
@@ -852,55 +848,24 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, Provi
         })
 }
 
-/// The attributes the template declares, references resolved. Absent ones are left to SQS.
-fn desired_queue_attributes(
-    spec: &QueueSpec,
-    resources: &PhysicalResources,
-) -> Result<HashMap<QueueAttributeName, String>, ProvisionError> {
-    let mut attributes = HashMap::new();
-    // `FifoQueue` is not among them: only CreateQueue takes it (see `provision_queue`).
-    if let Some(enabled) = spec.content_based_deduplication {
-        attributes.insert(
-            QueueAttributeName::ContentBasedDeduplication,
-            enabled.to_string(),
-        );
-    }
-    if let Some(scope) = &spec.deduplication_scope {
-        attributes.insert(QueueAttributeName::DeduplicationScope, scope.clone());
-    }
-    if let Some(limit) = &spec.fifo_throughput_limit {
-        attributes.insert(QueueAttributeName::FifoThroughputLimit, limit.clone());
-    }
-    if let Some(seconds) = spec.visibility_timeout {
-        attributes.insert(QueueAttributeName::VisibilityTimeout, seconds.to_string());
-    }
-    if let Some(seconds) = spec.message_retention_period {
-        attributes.insert(
-            QueueAttributeName::MessageRetentionPeriod,
-            seconds.to_string(),
-        );
-    }
-    if let Some(enabled) = spec.sqs_managed_sse {
-        attributes.insert(
-            QueueAttributeName::SqsManagedSseEnabled,
-            enabled.to_string(),
-        );
-    }
-    if let Some(key) = &spec.kms_master_key {
-        attributes.insert(
-            QueueAttributeName::KmsMasterKeyId,
-            resolved(key, resources, &spec.logical_id)?.to_owned(),
-        );
-    }
-    if let Some(redrive) = &spec.redrive {
-        let target = resolved(&redrive.dead_letter_target, resources, &spec.logical_id)?;
-        let policy = serde_json::json!({
-            "deadLetterTargetArn": target,
-            "maxReceiveCount": redrive.max_receive_count,
-        });
-        attributes.insert(QueueAttributeName::RedrivePolicy, policy.to_string());
-    }
-    Ok(attributes)
+/// The attributes the template declares, references resolved: SQS names them as CloudFormation
+/// does, a scalar as its text, the redrive policy as its JSON. Absent ones are left to SQS.
+fn desired_queue_attributes(properties: &Resolved) -> HashMap<QueueAttributeName, String> {
+    let Some(properties) = properties.properties.as_object() else {
+        return HashMap::new();
+    };
+    properties
+        .iter()
+        // `FifoQueue` is not among them: only CreateQueue takes it (see `provision_queue`).
+        .filter(|(name, _)| !matches!(name.as_str(), "QueueName" | "FifoQueue"))
+        .map(|(name, value)| {
+            let text = match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            (QueueAttributeName::from(name.as_str()), text)
+        })
+        .collect()
 }
 
 /// Creates the queue, or sets the template's attributes on the existing one (which repairs a
@@ -908,10 +873,10 @@ fn desired_queue_attributes(
 /// declared kind (FIFO or standard) is an error: that cannot be changed.
 async fn provision_queue(
     sqs: &aws_sdk_sqs::Client,
-    spec: &QueueSpec,
-    resources: &PhysicalResources,
+    spec: &Queue,
+    properties: &Resolved,
 ) -> Result<String, ProvisionError> {
-    let mut attributes = desired_queue_attributes(spec, resources)?;
+    let mut attributes = desired_queue_attributes(properties);
     let name = spec.queue_name.as_str();
     // Looked up first: CreateQueue on an existing queue fails when any attribute differs.
     if let Some(url) = queue_url(sqs, name).await? {
@@ -1409,29 +1374,29 @@ where
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::template::Redrive;
 
-    fn queue(id: &str, dlq: Option<&str>) -> QueueSpec {
-        QueueSpec {
+    /// A FIFO queue's resolved properties, with every FIFO setting and a redrive.
+    pub(crate) fn fifo_queue_properties() -> serde_json::Value {
+        serde_json::json!({
+            "QueueName": "Main.fifo",
+            "FifoQueue": true,
+            "ContentBasedDeduplication": false,
+            "DeduplicationScope": "messageGroup",
+            "FifoThroughputLimit": "perMessageGroupId",
+            "VisibilityTimeout": 300,
+            "RedrivePolicy": {"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": 5},
+        })
+    }
+
+    fn queue(id: &str, dlq: Option<&str>) -> Queue {
+        Queue {
             logical_id: id.to_owned(),
             queue_name: id.to_owned(),
             fifo_queue: false,
-            content_based_deduplication: None,
-            deduplication_scope: None,
-            fifo_throughput_limit: None,
-            visibility_timeout: None,
-            message_retention_period: None,
-            sqs_managed_sse: None,
-            kms_master_key: None,
-            redrive: dlq.map(|dlq| Redrive {
-                dead_letter_target: Reference::GetAtt {
-                    logical_id: dlq.to_owned(),
-                    attribute: "Arn".to_owned(),
-                },
-                max_receive_count: 5,
-            }),
+            dead_letter_queue: dlq.map(str::to_owned),
+            depends_on: dlq.into_iter().map(str::to_owned).collect(),
         }
     }
 
@@ -1450,24 +1415,13 @@ mod tests {
         assert!(matches!(err, ProvisionError::QueueCycle { queues } if queues == ["A", "B"]));
     }
 
-    fn fifo_queue() -> QueueSpec {
-        QueueSpec {
-            queue_name: "Main.fifo".to_owned(),
-            fifo_queue: true,
-            content_based_deduplication: Some(false),
-            deduplication_scope: Some("messageGroup".to_owned()),
-            fifo_throughput_limit: Some("perMessageGroupId".to_owned()),
-            visibility_timeout: Some(300),
-            ..queue("Main", Some("Dlq"))
-        }
-    }
-
     #[test]
     fn fifo_settings_are_set_but_fifo_queue_only_at_creation() {
-        let spec = fifo_queue();
-        let mut resources = PhysicalResources::default();
-        resources.insert_attribute("Dlq", "Arn", "arn:dlq");
-        let desired = desired_queue_attributes(&spec, &resources).unwrap();
+        let properties = Resolved {
+            logical_id: "Main".to_owned(),
+            properties: fifo_queue_properties(),
+        };
+        let desired = desired_queue_attributes(&properties);
         let text = |name: QueueAttributeName| desired.get(&name).map(String::as_str);
         assert_eq!(
             text(QueueAttributeName::ContentBasedDeduplication),
@@ -1481,8 +1435,16 @@ mod tests {
             text(QueueAttributeName::FifoThroughputLimit),
             Some("perMessageGroupId")
         );
-        // Only CreateQueue may carry it (provision_queue adds it there).
+        assert_eq!(text(QueueAttributeName::VisibilityTimeout), Some("300"));
+        let redrive: serde_json::Value =
+            serde_json::from_str(text(QueueAttributeName::RedrivePolicy).unwrap()).unwrap();
+        assert_eq!(
+            redrive,
+            serde_json::json!({"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": 5})
+        );
+        // Only CreateQueue may carry it (provision_queue adds it there); the name is no attribute.
         assert_eq!(text(QueueAttributeName::FifoQueue), None);
+        assert_eq!(desired.len(), 5);
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! silently dropped locally (like the emulator's CloudFormation drops a bucket's lifecycle) is
 //! exactly the gap this module exists to close.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::ParseIntError;
 use std::path::{Path, PathBuf};
 
@@ -39,6 +39,21 @@ pub const EMAIL_IDENTITY_TYPE: &str = "AWS::SES::EmailIdentity";
 const APPLIED: &[(&str, &[&str])] = &[
     (KEY_TYPE, &["Description", "EnableKeyRotation", "KeyPolicy"]),
     (ALIAS_TYPE, &["AliasName", "TargetKeyId"]),
+    (
+        QUEUE_TYPE,
+        &[
+            "QueueName",
+            "FifoQueue",
+            "ContentBasedDeduplication",
+            "DeduplicationScope",
+            "FifoThroughputLimit",
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+            "SqsManagedSseEnabled",
+            "KmsMasterKeyId",
+            "RedrivePolicy",
+        ],
+    ),
     (QUEUE_POLICY_TYPE, &["Queues", "PolicyDocument"]),
     (BUCKET_POLICY_TYPE, &["Bucket", "PolicyDocument"]),
     (EMAIL_IDENTITY_TYPE, &["EmailIdentity"]),
@@ -348,36 +363,17 @@ impl std::fmt::Display for Reference {
 /// `DeduplicationScope: messageGroup`; a FIFO queue redrives to a FIFO dead-letter queue, a
 /// standard queue to a standard one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueSpec {
+pub struct Queue {
     pub logical_id: String,
+    /// `QueueName`, or the stable name given locally when the template leaves it out.
     pub queue_name: String,
     /// `FifoQueue`; `false` (a standard queue) when absent. Only `CreateQueue` sets it.
     pub fifo_queue: bool,
-    /// `ContentBasedDeduplication` (FIFO only); `None` leaves SQS's default (`false`).
-    pub content_based_deduplication: Option<bool>,
-    /// `DeduplicationScope` (FIFO only): `messageGroup` or `queue`; `None` leaves SQS's default
-    /// (`queue`).
-    pub deduplication_scope: Option<String>,
-    /// `FifoThroughputLimit` (FIFO only): `perQueue` or `perMessageGroupId`; `None` leaves SQS's
-    /// default (`perQueue`).
-    pub fifo_throughput_limit: Option<String>,
-    /// Seconds; `None` leaves SQS's default (30).
-    pub visibility_timeout: Option<u32>,
-    /// Seconds; `None` leaves SQS's default (4 days).
-    pub message_retention_period: Option<u32>,
-    /// `SqsManagedSseEnabled`; `None` leaves SQS's default.
-    pub sqs_managed_sse: Option<bool>,
-    /// `KmsMasterKeyId`, when the queue is encrypted with a KMS key instead.
-    pub kms_master_key: Option<Reference>,
-    pub redrive: Option<Redrive>,
-}
-
-/// A queue's `RedrivePolicy`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redrive {
-    /// Normally `!GetAtt DeadLetterQueue.Arn`.
-    pub dead_letter_target: Reference,
-    pub max_receive_count: u32,
+    /// The logical id of its dead-letter queue, when it redrives to one of the template.
+    pub dead_letter_queue: Option<String>,
+    /// The resources of the template its properties name (a dead-letter queue, a key), which
+    /// must exist before its properties resolve ([`Template::resolve`]).
+    pub depends_on: BTreeSet<String>,
 }
 
 /// An `AWS::S3::Bucket`.
@@ -440,6 +436,53 @@ pub struct QueueNotification {
     pub suffix: Option<String>,
     /// The queue's ARN, normally `!GetAtt Queue.Arn`.
     pub queue: Reference,
+}
+
+fn resolve(resolver: &Resolver<'_>, resource: &Resource) -> Result<Resolved, TemplateError> {
+    let properties = resource_properties(resource);
+    only_keys(&properties, applied(&resource.resource_type))?;
+    Ok(Resolved {
+        logical_id: resource.logical_id.clone(),
+        properties: resolver.json(&properties)?,
+    })
+}
+
+/// Every name (the logical id of `Name.Attribute`) a `Ref`, `Fn::GetAtt` or `Fn::Sub` in `value`
+/// names, whatever it is.
+fn referenced_names(value: &Value, into: &mut BTreeSet<String>) {
+    let first = |name: &str| name.split('.').next().unwrap_or(name).trim().to_owned();
+    if let Some((function, argument)) = intrinsic(value) {
+        match (function.as_str(), argument) {
+            ("Ref" | "Fn::GetAtt", Value::String(name)) => {
+                into.insert(first(name));
+            }
+            ("Fn::GetAtt", Value::Sequence(parts)) => {
+                into.extend(parts.first().and_then(Value::as_str).map(first));
+            }
+            ("Fn::Sub", _) => {
+                let text = match argument {
+                    Value::Sequence(parts) => parts.first().and_then(Value::as_str),
+                    other => other.as_str(),
+                };
+                let mut rest = text.unwrap_or_default();
+                while let Some(start) = rest.find("${") {
+                    let after = &rest[start + 2..];
+                    let end = after.find('}').unwrap_or(after.len());
+                    into.insert(first(&after[..end]));
+                    rest = &after[end..];
+                }
+            }
+            _ => {}
+        }
+    }
+    match value {
+        Value::Sequence(items) => items.iter().for_each(|item| referenced_names(item, into)),
+        Value::Mapping(mapping) => mapping
+            .values()
+            .for_each(|item| referenced_names(item, into)),
+        Value::Tagged(tagged) => referenced_names(&tagged.value, into),
+        _ => {}
+    }
 }
 
 fn applied(resource_type: &str) -> &'static [&'static str] {
@@ -671,38 +714,35 @@ impl Template {
         Ok(keys)
     }
 
-    /// Every `AWS::SQS::Queue`, in template order. A redrive target or KMS key stays a
-    /// [`Reference`]: it is only known once that resource exists.
+    /// Every `AWS::SQS::Queue`, in template order, checked against the FIFO rules (see
+    /// [`Queue`]); what it sets comes from its resolved properties ([`Template::resolve`]).
     pub fn queues(
         &self,
         stack_name: &str,
         account_id: &str,
         region: &str,
-    ) -> Result<Vec<QueueSpec>, TemplateError> {
+    ) -> Result<Vec<Queue>, TemplateError> {
         let resolver = self.deployed_resolver(stack_name, account_id, region, None);
-        let queues: Vec<QueueSpec> = self
+        let queues: Vec<Queue> = self
             .resources_of(QUEUE_TYPE)
-            .map(|resource| queue_spec(&resolver, resource))
+            .map(|resource| check_queue(&resolver, resource))
             .collect::<Result<_, _>>()?;
         // SQS refuses a redrive between a FIFO and a standard queue; the emulator only refuses a
         // FIFO queue's redrive to a standard one. Checked here, before anything is created.
+        let fifo = |id: &str| {
+            queues
+                .iter()
+                .find(|q| q.logical_id == id)
+                .map(|q| q.fifo_queue)
+        };
         for queue in &queues {
-            let Some(redrive) = &queue.redrive else {
+            let Some(dead_letter_queue) = &queue.dead_letter_queue else {
                 continue;
             };
-            let target = match &redrive.dead_letter_target {
-                Reference::GetAtt {
-                    logical_id,
-                    attribute,
-                } if attribute == "Arn" => queues.iter().find(|q| &q.logical_id == logical_id),
-                _ => None,
-            };
-            if target.is_some_and(|target| target.fifo_queue != queue.fifo_queue) {
+            if fifo(dead_letter_queue).is_some_and(|dlq| dlq != queue.fifo_queue) {
+                let queue = &queue.logical_id;
                 return Err(TemplateError::InvalidQueue {
-                    path: format!(
-                        "Resources.{}.Properties.RedrivePolicy.deadLetterTargetArn",
-                        queue.logical_id
-                    ),
+                    path: format!("Resources.{queue}.Properties.RedrivePolicy.deadLetterTargetArn"),
                     reason: "a FIFO queue's dead-letter queue must be a FIFO queue, and a \
                              standard queue's a standard queue",
                 });
@@ -1005,18 +1045,39 @@ impl Template {
         region: &str,
         resources: &PhysicalResources,
     ) -> Result<Vec<Resolved>, TemplateError> {
-        let applied = applied(resource_type);
         let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
         self.resources_of(resource_type)
-            .map(|resource| {
-                let properties = resource_properties(resource);
-                only_keys(&properties, applied)?;
-                Ok(Resolved {
-                    logical_id: resource.logical_id.clone(),
-                    properties: resolver.json(&properties)?,
-                })
-            })
+            .map(|resource| resolve(&resolver, resource))
             .collect()
+    }
+
+    /// Like [`Template::resolved`], for one resource (one that needs others created first).
+    pub fn resolve(
+        &self,
+        logical_id: &str,
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+        resources: &PhysicalResources,
+    ) -> Result<Resolved, TemplateError> {
+        let resource = self
+            .resources
+            .iter()
+            .find(|r| r.logical_id == logical_id)
+            .ok_or_else(|| TemplateError::Missing {
+                path: format!("Resources.{logical_id}"),
+            })?;
+        let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
+        resolve(&resolver, resource)
+    }
+
+    /// The resources of the template that `resource`'s properties name, through `Ref`,
+    /// `Fn::GetAtt` or a `${Name}` / `${Name.Attribute}` of `Fn::Sub`.
+    fn dependencies(&self, resource: &Resource) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        referenced_names(&resource.properties, &mut names);
+        names.retain(|name| self.resources.iter().any(|r| &r.logical_id == name));
+        names
     }
 
     fn resources_of<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a Resource> {
@@ -1112,24 +1173,11 @@ fn only_keys(node: &Node<'_>, allowed: &[&str]) -> Result<(), TemplateError> {
     Ok(())
 }
 
-fn queue_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<QueueSpec, TemplateError> {
+/// The queue, once its properties pass the rules SQS enforces and the emulator does not.
+fn check_queue(resolver: &Resolver<'_>, resource: &Resource) -> Result<Queue, TemplateError> {
     let logical_id = resource.logical_id.clone();
     let properties = resource_properties(resource);
-    only_keys(
-        &properties,
-        &[
-            "QueueName",
-            "FifoQueue",
-            "ContentBasedDeduplication",
-            "DeduplicationScope",
-            "FifoThroughputLimit",
-            "VisibilityTimeout",
-            "MessageRetentionPeriod",
-            "SqsManagedSseEnabled",
-            "KmsMasterKeyId",
-            "RedrivePolicy",
-        ],
-    )?;
+    only_keys(&properties, applied(QUEUE_TYPE))?;
     let fifo_queue = match properties.opt_in_mapping("FifoQueue")? {
         Some(node) => resolver.bool(&node)?,
         None => false,
@@ -1166,9 +1214,9 @@ fn queue_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<QueueSpec,
             node => Ok(node),
         }
     };
-    let content_based_deduplication = fifo_only("ContentBasedDeduplication")?
-        .map(|node| resolver.bool(&node))
-        .transpose()?;
+    if let Some(node) = fifo_only("ContentBasedDeduplication")? {
+        resolver.bool(&node)?;
+    }
     let deduplication_scope = fifo_only("DeduplicationScope")?
         .map(|node| {
             let scope = resolver.string(&node)?;
@@ -1176,58 +1224,45 @@ fn queue_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<QueueSpec,
             Ok::<_, TemplateError>(scope)
         })
         .transpose()?;
-    let fifo_throughput_limit = match fifo_only("FifoThroughputLimit")? {
-        Some(node) => {
-            let limit = resolver.string(&node)?;
-            check_allowed(&node, &limit, FIFO_THROUGHPUT_LIMITS)?;
-            // SQS: "perMessageGroupId is allowed only when DeduplicationScope is messageGroup"
-            // (whose default is `queue`).
-            if limit == "perMessageGroupId"
-                && deduplication_scope.as_deref() != Some("messageGroup")
-            {
-                return Err(TemplateError::InvalidQueue {
-                    path: node.display_path(),
-                    reason: "perMessageGroupId needs DeduplicationScope: messageGroup",
-                });
-            }
-            Some(limit)
+    if let Some(node) = fifo_only("FifoThroughputLimit")? {
+        let limit = resolver.string(&node)?;
+        check_allowed(&node, &limit, FIFO_THROUGHPUT_LIMITS)?;
+        // SQS: "perMessageGroupId is allowed only when DeduplicationScope is messageGroup"
+        // (whose default is `queue`).
+        if limit == "perMessageGroupId" && deduplication_scope.as_deref() != Some("messageGroup") {
+            return Err(TemplateError::InvalidQueue {
+                path: node.display_path(),
+                reason: "perMessageGroupId needs DeduplicationScope: messageGroup",
+            });
         }
-        None => None,
-    };
-    let redrive = match properties.opt_in_mapping("RedrivePolicy")? {
-        Some(policy) => {
-            only_keys(&policy, &["deadLetterTargetArn", "maxReceiveCount"])?;
-            Some(Redrive {
-                dead_letter_target: resolver.reference(&policy.get("deadLetterTargetArn")?)?,
-                max_receive_count: resolver.positive(&policy.get("maxReceiveCount")?)?,
-            })
+    }
+    if let Some(node) = properties.opt_in_mapping("VisibilityTimeout")? {
+        resolver.unsigned::<u32>(&node)?;
+    }
+    if let Some(node) = properties.opt_in_mapping("MessageRetentionPeriod")? {
+        resolver.positive::<u32>(&node)?;
+    }
+    if let Some(node) = properties.opt_in_mapping("SqsManagedSseEnabled")? {
+        resolver.bool(&node)?;
+    }
+    let mut dead_letter_queue = None;
+    if let Some(policy) = properties.opt_in_mapping("RedrivePolicy")? {
+        only_keys(&policy, &["deadLetterTargetArn", "maxReceiveCount"])?;
+        resolver.positive::<u32>(&policy.get("maxReceiveCount")?)?;
+        if let Reference::GetAtt {
+            logical_id,
+            attribute,
+        } = resolver.reference(&policy.get("deadLetterTargetArn")?)?
+        {
+            dead_letter_queue = (attribute == "Arn").then_some(logical_id);
         }
-        None => None,
-    };
-    Ok(QueueSpec {
+    }
+    Ok(Queue {
+        depends_on: resolver.template.dependencies(resource),
         logical_id,
         queue_name,
         fifo_queue,
-        content_based_deduplication,
-        deduplication_scope,
-        fifo_throughput_limit,
-        visibility_timeout: properties
-            .opt_in_mapping("VisibilityTimeout")?
-            .map(|node| resolver.unsigned(&node))
-            .transpose()?,
-        message_retention_period: properties
-            .opt_in_mapping("MessageRetentionPeriod")?
-            .map(|node| resolver.positive(&node))
-            .transpose()?,
-        sqs_managed_sse: properties
-            .opt_in_mapping("SqsManagedSseEnabled")?
-            .map(|node| resolver.bool(&node))
-            .transpose()?,
-        kms_master_key: properties
-            .opt_in_mapping("KmsMasterKeyId")?
-            .map(|node| resolver.reference(&node))
-            .transpose()?,
-        redrive,
+        dead_letter_queue,
     })
 }
 
@@ -2848,52 +2883,101 @@ Resources:
     }
 
     #[test]
-    fn reads_queues_with_references_kept_symbolic() {
-        let queues = documents().queues("s", "1", "ca-central-1").unwrap();
+    fn reads_queues_and_resolves_them_once_their_references_exist() {
+        let template = documents();
+        let queues = template.queues("s", "1", "ca-central-1").unwrap();
         assert_eq!(
             queues,
             [
-                QueueSpec {
+                Queue {
                     logical_id: "Dlq".to_owned(),
                     queue_name: "s-Dlq".to_owned(),
                     fifo_queue: false,
-                    content_based_deduplication: None,
-                    deduplication_scope: None,
-                    fifo_throughput_limit: None,
-                    visibility_timeout: None,
-                    message_retention_period: Some(1_209_600),
-                    sqs_managed_sse: None,
-                    kms_master_key: None,
-                    redrive: None,
+                    dead_letter_queue: None,
+                    depends_on: BTreeSet::new(),
                 },
-                QueueSpec {
+                Queue {
                     logical_id: "Events".to_owned(),
                     queue_name: "s-events".to_owned(),
                     fifo_queue: false,
-                    content_based_deduplication: None,
-                    deduplication_scope: None,
-                    fifo_throughput_limit: None,
-                    visibility_timeout: Some(0),
-                    message_retention_period: None,
-                    sqs_managed_sse: Some(true),
-                    kms_master_key: None,
-                    redrive: Some(Redrive {
-                        dead_letter_target: get_att("Dlq", "Arn"),
-                        max_receive_count: 5,
-                    }),
+                    dead_letter_queue: Some("Dlq".to_owned()),
+                    depends_on: BTreeSet::from(["Dlq".to_owned()]),
                 },
             ]
         );
-        let redrive = queues[1].redrive.as_ref().unwrap();
-        assert_eq!(redrive.dead_letter_target.logical_id(), Some("Dlq"));
-        assert_eq!(redrive.dead_letter_target.to_string(), "!GetAtt Dlq.Arn");
-        let mut resources = PhysicalResources::default();
-        assert_eq!(redrive.dead_letter_target.resolve(&resources), None);
-        resources.insert_attribute("Dlq", "Arn", "arn:aws:sqs:ca-central-1:1:s-Dlq");
-        assert_eq!(
-            redrive.dead_letter_target.resolve(&resources),
-            Some("arn:aws:sqs:ca-central-1:1:s-Dlq")
+        // Before the dead-letter queue exists, its ARN is refused, not guessed.
+        let err = template
+            .resolve(
+                "Events",
+                "s",
+                "1",
+                "ca-central-1",
+                &PhysicalResources::default(),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::UnresolvedReference { name, reason: UnresolvedReason::Attribute, .. }
+                if name == "Dlq.Arn"),
+            "{err}"
         );
+        assert_eq!(
+            queue_properties(&template, "Events", "s"),
+            serde_json::json!({
+                "QueueName": "s-events",
+                "VisibilityTimeout": 0,
+                "SqsManagedSseEnabled": true,
+                "RedrivePolicy": {"deadLetterTargetArn": "arn:Dlq", "maxReceiveCount": "5"},
+            })
+        );
+        assert_eq!(
+            queue_properties(&template, "Dlq", "s"),
+            serde_json::json!({"MessageRetentionPeriod": 1_209_600})
+        );
+    }
+
+    #[test]
+    fn dependencies_are_every_resource_a_property_names() {
+        let yaml = r#"
+Parameters:
+  P: {Type: String, Default: p}
+Resources:
+  A: {Type: AWS::SQS::Queue}
+  B: {Type: AWS::SQS::Queue}
+  C: {Type: AWS::KMS::Key}
+  D: {Type: AWS::SQS::Queue}
+  E:
+    Type: AWS::SQS::Queue
+    Properties:
+      KmsMasterKeyId: {"Fn::GetAtt": [C, Arn]}
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt A.Arn}
+      Tags:
+        - Value: !Sub "${B}-${AWS::Region}-${P}-${!D}"
+        - Value: !Sub ["${X}", {X: !Ref D}]
+"#;
+        let dependencies = |yaml: &str, id: &str| {
+            let template = Template::parse(yaml).unwrap();
+            let resource = template.resources.iter().find(|r| r.logical_id == id);
+            template.dependencies(resource.unwrap())
+        };
+        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        // Parameters, pseudo parameters and escaped `${!D}` are no resource; `!Ref D` is.
+        assert_eq!(dependencies(yaml, "E"), names(&["A", "B", "C", "D"]));
+        assert!(dependencies(yaml, "B").is_empty());
+        let yaml = yaml.replace("        - Value: !Sub [\"${X}\", {X: !Ref D}]\n", "");
+        assert_eq!(dependencies(&yaml, "E"), names(&["A", "B", "C"]));
+    }
+
+    /// A queue's resolved properties, every queue's ARN standing for itself (`arn:<LogicalId>`).
+    fn queue_properties(template: &Template, logical_id: &str, stack: &str) -> serde_json::Value {
+        let mut resources = PhysicalResources::default();
+        for queue in template.queues(stack, "1", "r").unwrap() {
+            let arn = format!("arn:{}", queue.logical_id);
+            resources.insert_attribute(&queue.logical_id, "Arn", arn);
+        }
+        template
+            .resolve(logical_id, stack, "1", "r", &resources)
+            .unwrap()
+            .properties
     }
 
     const FIFO: &str = r#"
@@ -2933,44 +3017,37 @@ Resources:
 
     #[test]
     fn reads_fifo_queues() {
-        let queues = Template::parse(FIFO)
-            .unwrap()
-            .queues("s", "1", "ca-central-1")
-            .unwrap();
+        let template = Template::parse(FIFO).unwrap();
         assert_eq!(
-            queues,
+            template.queues("s", "1", "ca-central-1").unwrap(),
             [
-                QueueSpec {
+                Queue {
                     logical_id: "OrderedDlq".to_owned(),
                     // A FIFO queue's generated name ends in `.fifo`, as SQS requires.
                     queue_name: "s-OrderedDlq.fifo".to_owned(),
                     fifo_queue: true,
-                    content_based_deduplication: None,
-                    deduplication_scope: None,
-                    fifo_throughput_limit: None,
-                    visibility_timeout: None,
-                    message_retention_period: None,
-                    sqs_managed_sse: None,
-                    kms_master_key: None,
-                    redrive: None,
+                    dead_letter_queue: None,
+                    depends_on: BTreeSet::new(),
                 },
-                QueueSpec {
+                Queue {
                     logical_id: "Ordered".to_owned(),
                     queue_name: "s-ordered.fifo".to_owned(),
                     fifo_queue: true,
-                    content_based_deduplication: Some(false),
-                    deduplication_scope: Some("messageGroup".to_owned()),
-                    fifo_throughput_limit: Some("perMessageGroupId".to_owned()),
-                    visibility_timeout: None,
-                    message_retention_period: None,
-                    sqs_managed_sse: None,
-                    kms_master_key: None,
-                    redrive: Some(Redrive {
-                        dead_letter_target: get_att("OrderedDlq", "Arn"),
-                        max_receive_count: 5,
-                    }),
+                    dead_letter_queue: Some("OrderedDlq".to_owned()),
+                    depends_on: BTreeSet::from(["OrderedDlq".to_owned()]),
                 },
             ]
+        );
+        assert_eq!(
+            queue_properties(&template, "Ordered", "s"),
+            serde_json::json!({
+                "QueueName": "s-ordered.fifo",
+                "FifoQueue": true,
+                "ContentBasedDeduplication": false,
+                "DeduplicationScope": "messageGroup",
+                "FifoThroughputLimit": "perMessageGroupId",
+                "RedrivePolicy": {"deadLetterTargetArn": "arn:OrderedDlq", "maxReceiveCount": 5},
+            })
         );
     }
 
@@ -3413,15 +3490,16 @@ Resources:
             names[..2],
             ["guichet-x-document-events-dlq", "guichet-x-document-events"]
         );
-        let (dlq, events) = (&queues[0], &queues[1]);
-        assert_eq!(dlq.message_retention_period, Some(1_209_600));
-        assert_eq!(events.visibility_timeout, Some(60));
-        assert_eq!(events.sqs_managed_sse, Some(true));
+        let dlq = queue_properties(&template, "DocumentEventsDeadLetterQueue", stack);
+        assert_eq!(dlq["MessageRetentionPeriod"], 1_209_600);
+        let events = queue_properties(&template, "DocumentEventsQueue", stack);
+        assert_eq!(events["VisibilityTimeout"], 60);
+        assert_eq!(events["SqsManagedSseEnabled"], true);
         assert_eq!(
-            events.redrive,
-            Some(Redrive {
-                dead_letter_target: get_att("DocumentEventsDeadLetterQueue", "Arn"),
-                max_receive_count: 5
+            events["RedrivePolicy"],
+            serde_json::json!({
+                "deadLetterTargetArn": "arn:DocumentEventsDeadLetterQueue",
+                "maxReceiveCount": 5
             })
         );
 
@@ -3556,12 +3634,8 @@ Resources:
                 .find(|q| q.logical_id == logical_id)
                 .unwrap_or_else(|| panic!("no queue {logical_id}: {queues:?}"))
         };
-        let redrive = |dlq: &str| {
-            Some(Redrive {
-                dead_letter_target: get_att(dlq, "Arn"),
-                max_receive_count: 5,
-            })
-        };
+        let properties = |logical_id: &str| queue_properties(&template, logical_id, stack);
+        let redrive = |dlq: &str| serde_json::json!({"deadLetterTargetArn": format!("arn:{dlq}"), "maxReceiveCount": 5});
 
         for (logical_id, name, dlq_name) in [
             (
@@ -3584,43 +3658,53 @@ Resources:
                 (name, dlq_name)
             );
             assert!(!main.fifo_queue && !dlq.fifo_queue, "{logical_id}");
-            assert_eq!(main.visibility_timeout, Some(60));
-            assert_eq!(main.sqs_managed_sse, Some(true));
-            assert_eq!(
-                main.redrive,
-                redrive(&format!("{logical_id}DeadLetterQueue"))
-            );
-            assert_eq!(dlq.message_retention_period, Some(1_209_600));
-            assert_eq!(dlq.sqs_managed_sse, Some(true));
+            let dlq_id = format!("{logical_id}DeadLetterQueue");
+            let main = properties(&main.logical_id);
+            assert_eq!(main["VisibilityTimeout"], 60);
+            assert_eq!(main["SqsManagedSseEnabled"], true);
+            assert_eq!(main["RedrivePolicy"], redrive(&dlq_id));
+            let dlq = properties(&dlq_id);
+            assert_eq!(dlq["MessageRetentionPeriod"], 1_209_600);
+            assert_eq!(dlq["SqsManagedSseEnabled"], true);
         }
 
         for team in ["Technical", "Games", "Payments", "Security"] {
             let lower = team.to_ascii_lowercase();
             let main = queue(&format!("{team}EscalationQueue"));
             let dlq = queue(&format!("{team}EscalationDeadLetterQueue"));
+            let dlq_id = format!("{team}EscalationDeadLetterQueue");
             assert_eq!(
                 *main,
-                QueueSpec {
+                Queue {
                     logical_id: format!("{team}EscalationQueue"),
                     queue_name: format!("guichet-x-escalations-{lower}.fifo"),
                     fifo_queue: true,
-                    content_based_deduplication: Some(false),
-                    deduplication_scope: Some("messageGroup".to_owned()),
-                    fifo_throughput_limit: Some("perMessageGroupId".to_owned()),
-                    visibility_timeout: Some(300),
-                    message_retention_period: Some(1_209_600),
-                    sqs_managed_sse: Some(true),
-                    kms_master_key: None,
-                    redrive: redrive(&format!("{team}EscalationDeadLetterQueue")),
+                    dead_letter_queue: Some(dlq_id.clone()),
+                    depends_on: BTreeSet::from([dlq_id.clone()]),
                 }
+            );
+            assert_eq!(
+                properties(&main.logical_id),
+                serde_json::json!({
+                    "QueueName": format!("guichet-x-escalations-{lower}.fifo"),
+                    "FifoQueue": true,
+                    "ContentBasedDeduplication": false,
+                    "DeduplicationScope": "messageGroup",
+                    "FifoThroughputLimit": "perMessageGroupId",
+                    "VisibilityTimeout": 300,
+                    "MessageRetentionPeriod": 1_209_600,
+                    "SqsManagedSseEnabled": true,
+                    "RedrivePolicy": redrive(&dlq_id),
+                })
             );
             assert_eq!(
                 dlq.queue_name,
                 format!("guichet-x-escalations-{lower}-dlq.fifo")
             );
             assert!(dlq.fifo_queue);
-            assert_eq!(dlq.message_retention_period, Some(1_209_600));
-            assert_eq!(dlq.sqs_managed_sse, Some(true));
+            let dlq = properties(&dlq_id);
+            assert_eq!(dlq["MessageRetentionPeriod"], 1_209_600);
+            assert_eq!(dlq["SqsManagedSseEnabled"], true);
         }
 
         assert_eq!(
