@@ -48,7 +48,11 @@ use crate::provision::{
     emulator_wrapped_answer, has_code, key_arn, kms_api, queue_url, s3_api, xml_element,
     ProvisionError, Target,
 };
-use crate::template::{PhysicalResources, Template};
+use crate::template::{
+    PhysicalResources, Template, ALIAS_TYPE as ALIAS, BUCKET_POLICY_TYPE as BUCKET_POLICY,
+    BUCKET_TYPE as BUCKET, EMAIL_IDENTITY_TYPE as EMAIL_IDENTITY, KEY_TYPE as KEY,
+    QUEUE_POLICY_TYPE as QUEUE_POLICY, QUEUE_TYPE as QUEUE, TABLE_TYPE as TABLE,
+};
 
 /// One difference between the template and what the services describe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,14 +77,6 @@ impl fmt::Display for Drift {
     }
 }
 
-const TABLE: &str = "AWS::DynamoDB::Table";
-const KEY: &str = "AWS::KMS::Key";
-const ALIAS: &str = "AWS::KMS::Alias";
-const QUEUE: &str = "AWS::SQS::Queue";
-const QUEUE_POLICY: &str = "AWS::SQS::QueuePolicy";
-const BUCKET: &str = "AWS::S3::Bucket";
-const BUCKET_POLICY: &str = "AWS::S3::BucketPolicy";
-const EMAIL_IDENTITY: &str = "AWS::SES::EmailIdentity";
 const COMPARED_TYPES: &[&str] = &[
     TABLE,
     KEY,

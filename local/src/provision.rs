@@ -18,7 +18,7 @@
 //! A queue's `FifoQueue` can only be set when SQS creates it: an existing queue of the other kind
 //! is an error ([`ProvisionError::FifoQueueMismatch`]), never "repaired" by `SetQueueAttributes`
 //! (the emulator, moto 5.2.5, would flip it; SQS refuses). The FIFO rules the emulator does not
-//! check are checked when the template is read (see [`QueueSpec`]).
+//! check are checked when the template is read (see [`crate::template::Queue`]).
 //!
 //! An e-mail identity is account-wide, not a stack's: provisioning creates it when it is missing
 //! (tests and developers share it), and drift only reports it missing. Its verification status is

@@ -8,15 +8,22 @@
 //! intrinsic (short form `!Ref` / `!Sub` / `!Join`, and long form `Ref` / `Fn::Sub` / `Fn::Join`) be
 //! resolved on purpose, and anything unresolvable be refused with the path where it was found.
 //!
-//! Values that only exist once another resource does (`!GetAtt Queue.Arn`, `!Ref Key`) are kept
-//! symbolic in the specs as a [`Reference`]; the provisioner creates resources in dependency order,
-//! records what each one turned out to be in [`PhysicalResources`], and resolves them from there.
-//! Nothing is guessed: a queue's ARN comes from SQS, a key's from KMS.
+//! Values that only exist once another resource does (`!GetAtt Queue.Arn`, `!Ref Key`) come from
+//! [`PhysicalResources`], which the provisioner fills in dependency order with what each resource
+//! turned out to be. Nothing is guessed: a queue's ARN comes from SQS, a key's from KMS.
 //!
-//! For the buckets, queues, keys and e-mail identities, every property the reader does not know is
-//! refused ([`TemplateError::UnsupportedProperty`]) instead of skipped: a security property
-//! silently dropped locally (like the emulator's CloudFormation drops a bucket's lifecycle) is
-//! exactly the gap this module exists to close.
+//! KMS keys and aliases, queues, queue and bucket policies and e-mail identities are provisioned
+//! from their `Properties` resolved to JSON ([`Template::resolved`], [`Template::resolve`]), the
+//! input the drift check compares too; the reader only checks what provisioning must refuse
+//! before anything is created: the FIFO rules SQS enforces and the emulator does not ([`Queue`]),
+//! an alias of a key of another stack, and every property provisioning would not apply.
+//! Tables and buckets are still read into typed specs ([`TableSpec`], [`BucketSpec`]), whose
+//! references stay symbolic as a [`Reference`] until they resolve.
+//!
+//! For the buckets, queues, keys, policies and e-mail identities, every property the reader does
+//! not know is refused ([`TemplateError::UnsupportedProperty`]) instead of skipped: a security
+//! property silently dropped locally (like the emulator's CloudFormation drops a bucket's
+//! lifecycle) is exactly the gap this module exists to close.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::ParseIntError;
@@ -147,7 +154,7 @@ pub enum TemplateError {
         path: String,
         expected: &'static str,
     },
-    /// A queue SQS would refuse, though the emulator accepts it (see [`QueueSpec`]).
+    /// A queue SQS would refuse, though the emulator accepts it (see [`Queue`]).
     #[error("{path}: {reason}")]
     InvalidQueue { path: String, reason: &'static str },
     #[error("{path}: route path `{route}` must start with `/`")]
@@ -1036,7 +1043,7 @@ impl Template {
     /// Every resource of `resource_type`, in template order, its `Properties` resolved against
     /// `resources`: what provisioning applies. A reference to a resource not in `resources` is
     /// refused, not guessed (it is created later, or not at all), and so is a property
-    /// provisioning does not apply ([`APPLIED`]).
+    /// provisioning does not apply (`APPLIED`).
     pub fn resolved(
         &self,
         resource_type: &str,
