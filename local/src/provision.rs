@@ -783,9 +783,9 @@ fn dependency_order(queues: Vec<Queue>) -> Result<Vec<Queue>, ProvisionError> {
     let mut ordered = Vec::with_capacity(pending.len());
     while !pending.is_empty() {
         let waiting: BTreeSet<String> = pending.iter().map(|q| q.logical_id.clone()).collect();
-        let (ready, rest): (Vec<_>, Vec<_>) = pending
-            .into_iter()
-            .partition(|queue| queue.depends_on.is_disjoint(&waiting));
+        let (ready, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|queue| {
+            (queue.dead_letter_queue.as_ref()).is_none_or(|dlq| !waiting.contains(dlq))
+        });
         if ready.is_empty() {
             return Err(ProvisionError::QueueCycle {
                 queues: rest.into_iter().map(|q| q.logical_id).collect(),
@@ -1396,7 +1396,6 @@ pub(crate) mod tests {
             queue_name: id.to_owned(),
             fifo_queue: false,
             dead_letter_queue: dlq.map(str::to_owned),
-            depends_on: dlq.into_iter().map(str::to_owned).collect(),
         }
     }
 

@@ -25,7 +25,7 @@
 //! property silently dropped locally (like the emulator's CloudFormation drops a bucket's
 //! lifecycle) is exactly the gap this module exists to close.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::num::ParseIntError;
 use std::path::{Path, PathBuf};
 
@@ -338,14 +338,6 @@ impl Reference {
             } => resources.attribute(logical_id, attribute),
         }
     }
-
-    /// The resource this depends on, if any.
-    pub fn logical_id(&self) -> Option<&str> {
-        match self {
-            Reference::Literal(_) => None,
-            Reference::Ref(logical_id) | Reference::GetAtt { logical_id, .. } => Some(logical_id),
-        }
-    }
 }
 
 impl std::fmt::Display for Reference {
@@ -376,11 +368,9 @@ pub struct Queue {
     pub queue_name: String,
     /// `FifoQueue`; `false` (a standard queue) when absent. Only `CreateQueue` sets it.
     pub fifo_queue: bool,
-    /// The logical id of its dead-letter queue, when it redrives to one of the template.
+    /// The logical id of its dead-letter queue, when it redrives to one of the template: created
+    /// first, its ARN is what the redrive policy resolves to ([`Template::resolve`]).
     pub dead_letter_queue: Option<String>,
-    /// The resources of the template its properties name (a dead-letter queue, a key), which
-    /// must exist before its properties resolve ([`Template::resolve`]).
-    pub depends_on: BTreeSet<String>,
 }
 
 /// An `AWS::S3::Bucket`.
@@ -452,44 +442,6 @@ fn resolve(resolver: &Resolver<'_>, resource: &Resource) -> Result<Resolved, Tem
         logical_id: resource.logical_id.clone(),
         properties: resolver.json(&properties)?,
     })
-}
-
-/// Every name (the logical id of `Name.Attribute`) a `Ref`, `Fn::GetAtt` or `Fn::Sub` in `value`
-/// names, whatever it is.
-fn referenced_names(value: &Value, into: &mut BTreeSet<String>) {
-    let first = |name: &str| name.split('.').next().unwrap_or(name).trim().to_owned();
-    if let Some((function, argument)) = intrinsic(value) {
-        match (function.as_str(), argument) {
-            ("Ref" | "Fn::GetAtt", Value::String(name)) => {
-                into.insert(first(name));
-            }
-            ("Fn::GetAtt", Value::Sequence(parts)) => {
-                into.extend(parts.first().and_then(Value::as_str).map(first));
-            }
-            ("Fn::Sub", _) => {
-                let text = match argument {
-                    Value::Sequence(parts) => parts.first().and_then(Value::as_str),
-                    other => other.as_str(),
-                };
-                let mut rest = text.unwrap_or_default();
-                while let Some(start) = rest.find("${") {
-                    let after = &rest[start + 2..];
-                    let end = after.find('}').unwrap_or(after.len());
-                    into.insert(first(&after[..end]));
-                    rest = &after[end..];
-                }
-            }
-            _ => {}
-        }
-    }
-    match value {
-        Value::Sequence(items) => items.iter().for_each(|item| referenced_names(item, into)),
-        Value::Mapping(mapping) => mapping
-            .values()
-            .for_each(|item| referenced_names(item, into)),
-        Value::Tagged(tagged) => referenced_names(&tagged.value, into),
-        _ => {}
-    }
 }
 
 fn applied(resource_type: &str) -> &'static [&'static str] {
@@ -1078,15 +1030,6 @@ impl Template {
         resolve(&resolver, resource)
     }
 
-    /// The resources of the template that `resource`'s properties name, through `Ref`,
-    /// `Fn::GetAtt` or a `${Name}` / `${Name.Attribute}` of `Fn::Sub`.
-    fn dependencies(&self, resource: &Resource) -> BTreeSet<String> {
-        let mut names = BTreeSet::new();
-        referenced_names(&resource.properties, &mut names);
-        names.retain(|name| self.resources.iter().any(|r| &r.logical_id == name));
-        names
-    }
-
     fn resources_of<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a Resource> {
         self.resources
             .iter()
@@ -1265,7 +1208,6 @@ fn check_queue(resolver: &Resolver<'_>, resource: &Resource) -> Result<Queue, Te
         }
     }
     Ok(Queue {
-        depends_on: resolver.template.dependencies(resource),
         logical_id,
         queue_name,
         fifo_queue,
@@ -2901,14 +2843,12 @@ Resources:
                     queue_name: "s-Dlq".to_owned(),
                     fifo_queue: false,
                     dead_letter_queue: None,
-                    depends_on: BTreeSet::new(),
                 },
                 Queue {
                     logical_id: "Events".to_owned(),
                     queue_name: "s-events".to_owned(),
                     fifo_queue: false,
                     dead_letter_queue: Some("Dlq".to_owned()),
-                    depends_on: BTreeSet::from(["Dlq".to_owned()]),
                 },
             ]
         );
@@ -2940,38 +2880,6 @@ Resources:
             queue_properties(&template, "Dlq", "s"),
             serde_json::json!({"MessageRetentionPeriod": 1_209_600})
         );
-    }
-
-    #[test]
-    fn dependencies_are_every_resource_a_property_names() {
-        let yaml = r#"
-Parameters:
-  P: {Type: String, Default: p}
-Resources:
-  A: {Type: AWS::SQS::Queue}
-  B: {Type: AWS::SQS::Queue}
-  C: {Type: AWS::KMS::Key}
-  D: {Type: AWS::SQS::Queue}
-  E:
-    Type: AWS::SQS::Queue
-    Properties:
-      KmsMasterKeyId: {"Fn::GetAtt": [C, Arn]}
-      RedrivePolicy: {deadLetterTargetArn: !GetAtt A.Arn}
-      Tags:
-        - Value: !Sub "${B}-${AWS::Region}-${P}-${!D}"
-        - Value: !Sub ["${X}", {X: !Ref D}]
-"#;
-        let dependencies = |yaml: &str, id: &str| {
-            let template = Template::parse(yaml).unwrap();
-            let resource = template.resources.iter().find(|r| r.logical_id == id);
-            template.dependencies(resource.unwrap())
-        };
-        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
-        // Parameters, pseudo parameters and escaped `${!D}` are no resource; `!Ref D` is.
-        assert_eq!(dependencies(yaml, "E"), names(&["A", "B", "C", "D"]));
-        assert!(dependencies(yaml, "B").is_empty());
-        let yaml = yaml.replace("        - Value: !Sub [\"${X}\", {X: !Ref D}]\n", "");
-        assert_eq!(dependencies(&yaml, "E"), names(&["A", "B", "C"]));
     }
 
     /// A queue's resolved properties, every queue's ARN standing for itself (`arn:<LogicalId>`).
@@ -3034,14 +2942,12 @@ Resources:
                     queue_name: "s-OrderedDlq.fifo".to_owned(),
                     fifo_queue: true,
                     dead_letter_queue: None,
-                    depends_on: BTreeSet::new(),
                 },
                 Queue {
                     logical_id: "Ordered".to_owned(),
                     queue_name: "s-ordered.fifo".to_owned(),
                     fifo_queue: true,
                     dead_letter_queue: Some("OrderedDlq".to_owned()),
-                    depends_on: BTreeSet::from(["OrderedDlq".to_owned()]),
                 },
             ]
         );
@@ -3687,7 +3593,6 @@ Resources:
                     queue_name: format!("guichet-x-escalations-{lower}.fifo"),
                     fifo_queue: true,
                     dead_letter_queue: Some(dlq_id.clone()),
-                    depends_on: BTreeSet::from([dlq_id.clone()]),
                 }
             );
             assert_eq!(
