@@ -48,7 +48,11 @@ use crate::provision::{
     emulator_wrapped_answer, has_code, key_arn, kms_api, queue_url, s3_api, xml_element,
     ProvisionError, Target,
 };
-use crate::template::{PhysicalResources, Template};
+use crate::template::{
+    PhysicalResources, Template, ALIAS_TYPE as ALIAS, BUCKET_POLICY_TYPE as BUCKET_POLICY,
+    BUCKET_TYPE as BUCKET, EMAIL_IDENTITY_TYPE as EMAIL_IDENTITY, KEY_TYPE as KEY,
+    QUEUE_POLICY_TYPE as QUEUE_POLICY, QUEUE_TYPE as QUEUE, TABLE_TYPE as TABLE,
+};
 
 /// One difference between the template and what the services describe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,14 +77,6 @@ impl fmt::Display for Drift {
     }
 }
 
-const TABLE: &str = "AWS::DynamoDB::Table";
-const KEY: &str = "AWS::KMS::Key";
-const ALIAS: &str = "AWS::KMS::Alias";
-const QUEUE: &str = "AWS::SQS::Queue";
-const QUEUE_POLICY: &str = "AWS::SQS::QueuePolicy";
-const BUCKET: &str = "AWS::S3::Bucket";
-const BUCKET_POLICY: &str = "AWS::S3::BucketPolicy";
-const EMAIL_IDENTITY: &str = "AWS::SES::EmailIdentity";
 const COMPARED_TYPES: &[&str] = &[
     TABLE,
     KEY,
@@ -156,15 +152,16 @@ pub async fn describe_drift(
         }
         found.insert(spec.logical_id, (spec.table_name, actual));
     }
-    for spec in template.keys(stack_name, account, region)? {
+    let aliases = template.key_aliases(stack_name, account, region)?;
+    for spec in template.resolved(KEY, stack_name, account, region, &resources)? {
         // A key has no name: provisioning finds it through its first alias.
-        let alias =
-            spec.aliases
-                .first()
-                .cloned()
-                .ok_or_else(|| ProvisionError::KeyWithoutAlias {
-                    key: spec.logical_id.clone(),
-                })?;
+        let alias = aliases
+            .get(&spec.logical_id)
+            .and_then(|aliases| aliases.first())
+            .cloned()
+            .ok_or_else(|| ProvisionError::KeyWithoutAlias {
+                key: spec.logical_id.clone(),
+            })?;
         let actual = match describe_key(&services.kms, &alias).await? {
             Some(metadata) => {
                 resources.insert_ref(&spec.logical_id, metadata.key_id());
@@ -206,11 +203,11 @@ pub async fn describe_drift(
         };
         found.insert(spec.logical_id, (name, actual));
     }
-    for spec in template.email_identities(stack_name, account, region)? {
-        let identity = spec.email_identity;
-        let exists = email_identity_exists(&services.ses, &identity).await?;
+    for spec in template.resolved(EMAIL_IDENTITY, stack_name, account, region, &resources)? {
+        let identity = spec.text("EmailIdentity")?;
+        let exists = email_identity_exists(&services.ses, identity).await?;
         let actual = exists.then(|| json!({ "EmailIdentity": identity }));
-        found.insert(spec.logical_id, (identity, actual));
+        found.insert(spec.logical_id.clone(), (identity.to_owned(), actual));
     }
 
     // Then each resource against its template properties.
@@ -955,15 +952,7 @@ mod tests {
     #[test]
     fn fifo_settings_compare_with_their_case() {
         let expected = with_defaults(
-            json!({
-                "QueueName": "Main.fifo",
-                "FifoQueue": true,
-                "ContentBasedDeduplication": false,
-                "DeduplicationScope": "messageGroup",
-                "FifoThroughputLimit": "perMessageGroupId",
-                "VisibilityTimeout": 300,
-                "RedrivePolicy": {"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": 5},
-            }),
+            crate::provision::tests::fifo_queue_properties(),
             &absent_means(QUEUE),
         );
         let mut attributes: HashMap<QueueAttributeName, String> = [

@@ -18,7 +18,7 @@
 //! A queue's `FifoQueue` can only be set when SQS creates it: an existing queue of the other kind
 //! is an error ([`ProvisionError::FifoQueueMismatch`]), never "repaired" by `SetQueueAttributes`
 //! (the emulator, moto 5.2.5, would flip it; SQS refuses). The FIFO rules the emulator does not
-//! check are checked when the template is read (see [`QueueSpec`]).
+//! check are checked when the template is read (see [`crate::template::Queue`]).
 //!
 //! An e-mail identity is account-wide, not a stack's: provisioning creates it when it is missing
 //! (tests and developers share it), and drift only reports it missing. Its verification status is
@@ -56,9 +56,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 pub use crate::drift::{describe_drift, Drift};
 use crate::template::{
-    partition, BucketPolicySpec, BucketSpec, EmailIdentitySpec, KeyElement, KeySpec,
-    PhysicalResources, QueuePolicySpec, QueueSpec, Reference, TableSpec, Template, TemplateError,
-    Throughput,
+    partition, BucketSpec, KeyElement, PhysicalResources, Queue, Reference, Resolved, TableSpec,
+    Template, TemplateError, Throughput, BUCKET_POLICY_TYPE, EMAIL_IDENTITY_TYPE, KEY_TYPE,
+    QUEUE_POLICY_TYPE,
 };
 
 /// How long to wait for a new table (and its indexes) to become ACTIVE. The emulator is
@@ -259,28 +259,49 @@ pub async fn provision(
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let s3 = aws_sdk_s3::Client::new(sdk);
 
-    for spec in template.keys(stack_name, account, region)? {
-        let metadata = provision_key(&kms, &spec).await?;
-        let arn = key_arn(&metadata, &spec.logical_id)?;
+    let aliases = template.key_aliases(stack_name, account, region)?;
+    for key in template.resolved(
+        KEY_TYPE,
+        stack_name,
+        account,
+        region,
+        &provisioned.resources,
+    )? {
+        let aliases = aliases.get(&key.logical_id).map_or(&[][..], Vec::as_slice);
+        let metadata = provision_key(&kms, &key, aliases).await?;
+        let arn = key_arn(&metadata, &key.logical_id)?;
         let resources = &mut provisioned.resources;
-        resources.insert_ref(&spec.logical_id, metadata.key_id());
-        resources.insert_attribute(&spec.logical_id, "Arn", &arn);
-        resources.insert_attribute(&spec.logical_id, "KeyId", metadata.key_id());
-        provisioned.keys.insert(spec.logical_id, arn);
+        resources.insert_ref(&key.logical_id, metadata.key_id());
+        resources.insert_attribute(&key.logical_id, "Arn", &arn);
+        resources.insert_attribute(&key.logical_id, "KeyId", metadata.key_id());
+        provisioned.keys.insert(key.logical_id, arn);
     }
 
-    for spec in dependency_order(template.queues(stack_name, account, region)?)? {
-        let url = provision_queue(&sqs, &spec, &provisioned.resources).await?;
+    for queue in dependency_order(template.queues(stack_name, account, region)?)? {
+        let properties = template.resolve(
+            &queue.logical_id,
+            stack_name,
+            account,
+            region,
+            &provisioned.resources,
+        )?;
+        let url = provision_queue(&sqs, &queue, &properties).await?;
         let arn = queue_arn(&sqs, &url).await?;
         let resources = &mut provisioned.resources;
-        resources.insert_ref(&spec.logical_id, &url);
-        resources.insert_attribute(&spec.logical_id, "Arn", arn);
-        resources.insert_attribute(&spec.logical_id, "QueueName", &spec.queue_name);
-        resources.insert_attribute(&spec.logical_id, "QueueUrl", &url);
-        provisioned.queues.insert(spec.logical_id, url);
+        resources.insert_ref(&queue.logical_id, &url);
+        resources.insert_attribute(&queue.logical_id, "Arn", arn);
+        resources.insert_attribute(&queue.logical_id, "QueueName", &queue.queue_name);
+        resources.insert_attribute(&queue.logical_id, "QueueUrl", &url);
+        provisioned.queues.insert(queue.logical_id, url);
     }
-    for policy in template.queue_policies(stack_name, account, region, &provisioned.resources)? {
-        provision_queue_policy(&sqs, &policy, &provisioned.resources).await?;
+    for policy in template.resolved(
+        QUEUE_POLICY_TYPE,
+        stack_name,
+        account,
+        region,
+        &provisioned.resources,
+    )? {
+        provision_queue_policy(&sqs, &policy).await?;
     }
 
     for spec in template.buckets(stack_name, account, region)? {
@@ -298,19 +319,30 @@ pub async fn provision(
             .buckets
             .insert(spec.logical_id, spec.bucket_name);
     }
-    for policy in template.bucket_policies(stack_name, account, region, &provisioned.resources)? {
-        provision_bucket_policy(&s3, &policy, &provisioned.resources).await?;
+    for policy in template.resolved(
+        BUCKET_POLICY_TYPE,
+        stack_name,
+        account,
+        region,
+        &provisioned.resources,
+    )? {
+        provision_bucket_policy(&s3, &policy).await?;
     }
 
     let ses = aws_sdk_sesv2::Client::new(sdk);
-    for spec in template.email_identities(stack_name, account, region)? {
-        provision_email_identity(&ses, &spec).await?;
-        provisioned
-            .resources
-            .insert_ref(&spec.logical_id, &spec.email_identity);
+    for spec in template.resolved(
+        EMAIL_IDENTITY_TYPE,
+        stack_name,
+        account,
+        region,
+        &provisioned.resources,
+    )? {
+        let identity = spec.text("EmailIdentity")?;
+        provision_email_identity(&ses, identity).await?;
+        provisioned.resources.insert_ref(&spec.logical_id, identity);
         provisioned
             .email_identities
-            .insert(spec.logical_id, spec.email_identity);
+            .insert(spec.logical_id.clone(), identity.to_owned());
     }
 
     provisioned.target = target;
@@ -638,19 +670,21 @@ pub(crate) fn key_arn(metadata: &KeyMetadata, logical_id: &str) -> Result<String
 /// brings its policy, description, rotation and aliases to the template.
 async fn provision_key(
     kms: &aws_sdk_kms::Client,
-    spec: &KeySpec,
+    spec: &Resolved,
+    aliases: &[String],
 ) -> Result<KeyMetadata, ProvisionError> {
-    let alias = spec
-        .aliases
+    let alias = aliases
         .first()
         .ok_or_else(|| ProvisionError::KeyWithoutAlias {
             key: spec.logical_id.clone(),
         })?;
     let policy = spec
-        .policy
-        .as_ref()
+        .properties
+        .get("KeyPolicy")
         .map(|document| policy_text(&spec.logical_id, document))
         .transpose()?;
+    let description = spec.opt_text("Description")?;
+    let enable_key_rotation = spec.flag("EnableKeyRotation")?.unwrap_or(false);
     let metadata = match describe_key(kms, alias).await? {
         Some(existing) => {
             // A new key is created with the policy and description; an existing one may have
@@ -664,8 +698,8 @@ async fn provision_key(
                     .await
                     .map_err(kms_api("PutKeyPolicy", alias))?;
             }
-            if let Some(description) = &spec.description {
-                if existing.description() != Some(description.as_str()) {
+            if let Some(description) = description {
+                if existing.description() != Some(description) {
                     kms.update_key_description()
                         .key_id(existing.key_id())
                         .description(description)
@@ -679,7 +713,7 @@ async fn provision_key(
         None => kms
             .create_key()
             .set_policy(policy)
-            .set_description(spec.description.clone())
+            .set_description(description.map(str::to_owned))
             .send()
             .await
             .map_err(kms_api("CreateKey", &spec.logical_id))?
@@ -700,8 +734,8 @@ async fn provision_key(
         .await
         .map_err(kms_api("GetKeyRotationStatus", alias))?
         .key_rotation_enabled();
-    if rotation != spec.enable_key_rotation {
-        if spec.enable_key_rotation {
+    if rotation != enable_key_rotation {
+        if enable_key_rotation {
             kms.enable_key_rotation()
                 .key_id(&key_id)
                 .send()
@@ -716,7 +750,7 @@ async fn provision_key(
         }
     }
 
-    for alias in &spec.aliases {
+    for alias in aliases {
         match describe_key(kms, alias).await? {
             Some(target) if target.key_id() == key_id => {}
             Some(_) => {
@@ -744,24 +778,13 @@ async fn provision_key(
 
 /// Queues ordered so that a queue comes after the queues (and keys) it references: a DLQ's ARN
 /// must exist before the queue that redrives to it is created.
-fn dependency_order(queues: Vec<QueueSpec>) -> Result<Vec<QueueSpec>, ProvisionError> {
+fn dependency_order(queues: Vec<Queue>) -> Result<Vec<Queue>, ProvisionError> {
     let mut pending = queues;
     let mut ordered = Vec::with_capacity(pending.len());
     while !pending.is_empty() {
         let waiting: BTreeSet<String> = pending.iter().map(|q| q.logical_id.clone()).collect();
         let (ready, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|queue| {
-            let redrive = queue
-                .redrive
-                .as_ref()
-                .and_then(|r| r.dead_letter_target.logical_id());
-            let key = queue
-                .kms_master_key
-                .as_ref()
-                .and_then(Reference::logical_id);
-            [redrive, key]
-                .into_iter()
-                .flatten()
-                .all(|dependency| !waiting.contains(dependency))
+            (queue.dead_letter_queue.as_ref()).is_none_or(|dlq| !waiting.contains(dlq))
         });
         if ready.is_empty() {
             return Err(ProvisionError::QueueCycle {
@@ -825,55 +848,24 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, Provi
         })
 }
 
-/// The attributes the template declares, references resolved. Absent ones are left to SQS.
-fn desired_queue_attributes(
-    spec: &QueueSpec,
-    resources: &PhysicalResources,
-) -> Result<HashMap<QueueAttributeName, String>, ProvisionError> {
-    let mut attributes = HashMap::new();
-    // `FifoQueue` is not among them: only CreateQueue takes it (see `provision_queue`).
-    if let Some(enabled) = spec.content_based_deduplication {
-        attributes.insert(
-            QueueAttributeName::ContentBasedDeduplication,
-            enabled.to_string(),
-        );
-    }
-    if let Some(scope) = &spec.deduplication_scope {
-        attributes.insert(QueueAttributeName::DeduplicationScope, scope.clone());
-    }
-    if let Some(limit) = &spec.fifo_throughput_limit {
-        attributes.insert(QueueAttributeName::FifoThroughputLimit, limit.clone());
-    }
-    if let Some(seconds) = spec.visibility_timeout {
-        attributes.insert(QueueAttributeName::VisibilityTimeout, seconds.to_string());
-    }
-    if let Some(seconds) = spec.message_retention_period {
-        attributes.insert(
-            QueueAttributeName::MessageRetentionPeriod,
-            seconds.to_string(),
-        );
-    }
-    if let Some(enabled) = spec.sqs_managed_sse {
-        attributes.insert(
-            QueueAttributeName::SqsManagedSseEnabled,
-            enabled.to_string(),
-        );
-    }
-    if let Some(key) = &spec.kms_master_key {
-        attributes.insert(
-            QueueAttributeName::KmsMasterKeyId,
-            resolved(key, resources, &spec.logical_id)?.to_owned(),
-        );
-    }
-    if let Some(redrive) = &spec.redrive {
-        let target = resolved(&redrive.dead_letter_target, resources, &spec.logical_id)?;
-        let policy = serde_json::json!({
-            "deadLetterTargetArn": target,
-            "maxReceiveCount": redrive.max_receive_count,
-        });
-        attributes.insert(QueueAttributeName::RedrivePolicy, policy.to_string());
-    }
-    Ok(attributes)
+/// The attributes the template declares, references resolved: SQS names them as CloudFormation
+/// does, a scalar as its text, the redrive policy as its JSON. Absent ones are left to SQS.
+fn desired_queue_attributes(properties: &Resolved) -> HashMap<QueueAttributeName, String> {
+    let Some(properties) = properties.properties.as_object() else {
+        return HashMap::new();
+    };
+    properties
+        .iter()
+        // `FifoQueue` is not among them: only CreateQueue takes it (see `provision_queue`).
+        .filter(|(name, _)| !matches!(name.as_str(), "QueueName" | "FifoQueue"))
+        .map(|(name, value)| {
+            let text = match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            (QueueAttributeName::from(name.as_str()), text)
+        })
+        .collect()
 }
 
 /// Creates the queue, or sets the template's attributes on the existing one (which repairs a
@@ -881,10 +873,10 @@ fn desired_queue_attributes(
 /// declared kind (FIFO or standard) is an error: that cannot be changed.
 async fn provision_queue(
     sqs: &aws_sdk_sqs::Client,
-    spec: &QueueSpec,
-    resources: &PhysicalResources,
+    spec: &Queue,
+    properties: &Resolved,
 ) -> Result<String, ProvisionError> {
-    let mut attributes = desired_queue_attributes(spec, resources)?;
+    let mut attributes = desired_queue_attributes(properties);
     let name = spec.queue_name.as_str();
     // Looked up first: CreateQueue on an existing queue fails when any attribute differs.
     if let Some(url) = queue_url(sqs, name).await? {
@@ -944,12 +936,10 @@ fn queue_kind(fifo: bool) -> &'static str {
 
 async fn provision_queue_policy(
     sqs: &aws_sdk_sqs::Client,
-    policy: &QueuePolicySpec,
-    resources: &PhysicalResources,
+    policy: &Resolved,
 ) -> Result<(), ProvisionError> {
-    let text = policy_text(&policy.logical_id, &policy.document)?;
-    for queue in &policy.queues {
-        let url = resolved(queue, resources, &policy.logical_id)?;
+    let text = policy_text(&policy.logical_id, policy.get("PolicyDocument")?)?;
+    for url in policy.texts("Queues")? {
         sqs.set_queue_attributes()
             .queue_url(url)
             .attributes(QueueAttributeName::Policy, &text)
@@ -983,9 +973,8 @@ pub(crate) async fn email_identity_exists(
 /// identity created meanwhile, e.g. by tests provisioning in parallel).
 async fn provision_email_identity(
     ses: &aws_sdk_sesv2::Client,
-    spec: &EmailIdentitySpec,
+    identity: &str,
 ) -> Result<(), ProvisionError> {
-    let identity = spec.email_identity.as_str();
     if email_identity_exists(ses, identity).await? {
         return Ok(());
     }
@@ -1250,13 +1239,15 @@ async fn configure_bucket(
 
 async fn provision_bucket_policy(
     s3: &aws_sdk_s3::Client,
-    policy: &BucketPolicySpec,
-    resources: &PhysicalResources,
+    policy: &Resolved,
 ) -> Result<(), ProvisionError> {
-    let bucket = resolved(&policy.bucket, resources, &policy.logical_id)?;
+    let bucket = policy.text("Bucket")?;
     s3.put_bucket_policy()
         .bucket(bucket)
-        .policy(policy_text(&policy.logical_id, &policy.document)?)
+        .policy(policy_text(
+            &policy.logical_id,
+            policy.get("PolicyDocument")?,
+        )?)
         .send()
         .await
         .map_err(s3_api("PutBucketPolicy", bucket))?;
@@ -1383,29 +1374,28 @@ where
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::template::Redrive;
 
-    fn queue(id: &str, dlq: Option<&str>) -> QueueSpec {
-        QueueSpec {
+    /// A FIFO queue's resolved properties, with every FIFO setting and a redrive.
+    pub(crate) fn fifo_queue_properties() -> serde_json::Value {
+        serde_json::json!({
+            "QueueName": "Main.fifo",
+            "FifoQueue": true,
+            "ContentBasedDeduplication": false,
+            "DeduplicationScope": "messageGroup",
+            "FifoThroughputLimit": "perMessageGroupId",
+            "VisibilityTimeout": 300,
+            "RedrivePolicy": {"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": 5},
+        })
+    }
+
+    fn queue(id: &str, dlq: Option<&str>) -> Queue {
+        Queue {
             logical_id: id.to_owned(),
             queue_name: id.to_owned(),
             fifo_queue: false,
-            content_based_deduplication: None,
-            deduplication_scope: None,
-            fifo_throughput_limit: None,
-            visibility_timeout: None,
-            message_retention_period: None,
-            sqs_managed_sse: None,
-            kms_master_key: None,
-            redrive: dlq.map(|dlq| Redrive {
-                dead_letter_target: Reference::GetAtt {
-                    logical_id: dlq.to_owned(),
-                    attribute: "Arn".to_owned(),
-                },
-                max_receive_count: 5,
-            }),
+            dead_letter_queue: dlq.map(str::to_owned),
         }
     }
 
@@ -1424,24 +1414,13 @@ mod tests {
         assert!(matches!(err, ProvisionError::QueueCycle { queues } if queues == ["A", "B"]));
     }
 
-    fn fifo_queue() -> QueueSpec {
-        QueueSpec {
-            queue_name: "Main.fifo".to_owned(),
-            fifo_queue: true,
-            content_based_deduplication: Some(false),
-            deduplication_scope: Some("messageGroup".to_owned()),
-            fifo_throughput_limit: Some("perMessageGroupId".to_owned()),
-            visibility_timeout: Some(300),
-            ..queue("Main", Some("Dlq"))
-        }
-    }
-
     #[test]
     fn fifo_settings_are_set_but_fifo_queue_only_at_creation() {
-        let spec = fifo_queue();
-        let mut resources = PhysicalResources::default();
-        resources.insert_attribute("Dlq", "Arn", "arn:dlq");
-        let desired = desired_queue_attributes(&spec, &resources).unwrap();
+        let properties = Resolved {
+            logical_id: "Main".to_owned(),
+            properties: fifo_queue_properties(),
+        };
+        let desired = desired_queue_attributes(&properties);
         let text = |name: QueueAttributeName| desired.get(&name).map(String::as_str);
         assert_eq!(
             text(QueueAttributeName::ContentBasedDeduplication),
@@ -1455,8 +1434,16 @@ mod tests {
             text(QueueAttributeName::FifoThroughputLimit),
             Some("perMessageGroupId")
         );
-        // Only CreateQueue may carry it (provision_queue adds it there).
+        assert_eq!(text(QueueAttributeName::VisibilityTimeout), Some("300"));
+        let redrive: serde_json::Value =
+            serde_json::from_str(text(QueueAttributeName::RedrivePolicy).unwrap()).unwrap();
+        assert_eq!(
+            redrive,
+            serde_json::json!({"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": 5})
+        );
+        // Only CreateQueue may carry it (provision_queue adds it there); the name is no attribute.
         assert_eq!(text(QueueAttributeName::FifoQueue), None);
+        assert_eq!(desired.len(), 5);
     }
 
     #[test]

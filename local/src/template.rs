@@ -8,15 +8,22 @@
 //! intrinsic (short form `!Ref` / `!Sub` / `!Join`, and long form `Ref` / `Fn::Sub` / `Fn::Join`) be
 //! resolved on purpose, and anything unresolvable be refused with the path where it was found.
 //!
-//! Values that only exist once another resource does (`!GetAtt Queue.Arn`, `!Ref Key`) are kept
-//! symbolic in the specs as a [`Reference`]; the provisioner creates resources in dependency order,
-//! records what each one turned out to be in [`PhysicalResources`], and resolves them from there.
-//! Nothing is guessed: a queue's ARN comes from SQS, a key's from KMS.
+//! Values that only exist once another resource does (`!GetAtt Queue.Arn`, `!Ref Key`) come from
+//! [`PhysicalResources`], which the provisioner fills in dependency order with what each resource
+//! turned out to be. Nothing is guessed: a queue's ARN comes from SQS, a key's from KMS.
 //!
-//! For the buckets, queues, keys and e-mail identities, every property the reader does not know is
-//! refused ([`TemplateError::UnsupportedProperty`]) instead of skipped: a security property
-//! silently dropped locally (like the emulator's CloudFormation drops a bucket's lifecycle) is
-//! exactly the gap this module exists to close.
+//! KMS keys and aliases, queues, queue and bucket policies and e-mail identities are provisioned
+//! from their `Properties` resolved to JSON ([`Template::resolved`], [`Template::resolve`]), the
+//! input the drift check compares too; the reader only checks what provisioning must refuse
+//! before anything is created: the FIFO rules SQS enforces and the emulator does not ([`Queue`]),
+//! an alias of a key of another stack, and every property provisioning would not apply.
+//! Tables and buckets are still read into typed specs ([`TableSpec`], [`BucketSpec`]), whose
+//! references stay symbolic as a [`Reference`] until they resolve.
+//!
+//! For the buckets, queues, keys, policies and e-mail identities, every property the reader does
+//! not know is refused ([`TemplateError::UnsupportedProperty`]) instead of skipped: a security
+//! property silently dropped locally (like the emulator's CloudFormation drops a bucket's
+//! lifecycle) is exactly the gap this module exists to close.
 
 use std::collections::BTreeMap;
 use std::num::ParseIntError;
@@ -24,15 +31,40 @@ use std::path::{Path, PathBuf};
 
 use serde_norway::{Mapping, Value};
 
-const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
+pub const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
 const FUNCTION_TYPE: &str = "AWS::Serverless::Function";
-const KEY_TYPE: &str = "AWS::KMS::Key";
-const ALIAS_TYPE: &str = "AWS::KMS::Alias";
-const QUEUE_TYPE: &str = "AWS::SQS::Queue";
-const QUEUE_POLICY_TYPE: &str = "AWS::SQS::QueuePolicy";
-const BUCKET_TYPE: &str = "AWS::S3::Bucket";
-const BUCKET_POLICY_TYPE: &str = "AWS::S3::BucketPolicy";
-const EMAIL_IDENTITY_TYPE: &str = "AWS::SES::EmailIdentity";
+pub const KEY_TYPE: &str = "AWS::KMS::Key";
+pub const ALIAS_TYPE: &str = "AWS::KMS::Alias";
+pub const QUEUE_TYPE: &str = "AWS::SQS::Queue";
+pub const QUEUE_POLICY_TYPE: &str = "AWS::SQS::QueuePolicy";
+pub const BUCKET_TYPE: &str = "AWS::S3::Bucket";
+pub const BUCKET_POLICY_TYPE: &str = "AWS::S3::BucketPolicy";
+pub const EMAIL_IDENTITY_TYPE: &str = "AWS::SES::EmailIdentity";
+/// The `Properties` provisioning applies, per resource type it reads through
+/// [`Template::resolved`]: any other is refused ([`TemplateError::UnsupportedProperty`]), since
+/// the emulator's resource would silently differ from the deployed one.
+const APPLIED: &[(&str, &[&str])] = &[
+    (KEY_TYPE, &["Description", "EnableKeyRotation", "KeyPolicy"]),
+    (ALIAS_TYPE, &["AliasName", "TargetKeyId"]),
+    (
+        QUEUE_TYPE,
+        &[
+            "QueueName",
+            "FifoQueue",
+            "ContentBasedDeduplication",
+            "DeduplicationScope",
+            "FifoThroughputLimit",
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+            "SqsManagedSseEnabled",
+            "KmsMasterKeyId",
+            "RedrivePolicy",
+        ],
+    ),
+    (QUEUE_POLICY_TYPE, &["Queues", "PolicyDocument"]),
+    (BUCKET_POLICY_TYPE, &["Bucket", "PolicyDocument"]),
+    (EMAIL_IDENTITY_TYPE, &["EmailIdentity"]),
+];
 
 const KEY_TYPES: &[&str] = &["HASH", "RANGE"];
 const ATTRIBUTE_TYPES: &[&str] = &["S", "N", "B"];
@@ -122,7 +154,7 @@ pub enum TemplateError {
         path: String,
         expected: &'static str,
     },
-    /// A queue SQS would refuse, though the emulator accepts it (see [`QueueSpec`]).
+    /// A queue SQS would refuse, though the emulator accepts it (see [`Queue`]).
     #[error("{path}: {reason}")]
     InvalidQueue { path: String, reason: &'static str },
     #[error("{path}: route path `{route}` must start with `/`")]
@@ -306,14 +338,6 @@ impl Reference {
             } => resources.attribute(logical_id, attribute),
         }
     }
-
-    /// The resource this depends on, if any.
-    pub fn logical_id(&self) -> Option<&str> {
-        match self {
-            Reference::Literal(_) => None,
-            Reference::Ref(logical_id) | Reference::GetAtt { logical_id, .. } => Some(logical_id),
-        }
-    }
 }
 
 impl std::fmt::Display for Reference {
@@ -329,18 +353,6 @@ impl std::fmt::Display for Reference {
     }
 }
 
-/// An `AWS::KMS::Key` with the aliases (`AWS::KMS::Alias`) that point at it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeySpec {
-    pub logical_id: String,
-    pub description: Option<String>,
-    pub enable_key_rotation: bool,
-    /// The key policy with every intrinsic resolved; `None` leaves KMS's default policy.
-    pub policy: Option<serde_json::Value>,
-    /// `alias/...` names of the aliases whose `TargetKeyId` is this key, in template order.
-    pub aliases: Vec<String>,
-}
-
 /// An `AWS::SQS::Queue`.
 ///
 /// The FIFO rules SQS enforces, most of which the emulator (moto 5.2.5) does not, are checked
@@ -350,53 +362,15 @@ pub struct KeySpec {
 /// `DeduplicationScope: messageGroup`; a FIFO queue redrives to a FIFO dead-letter queue, a
 /// standard queue to a standard one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueSpec {
+pub struct Queue {
     pub logical_id: String,
+    /// `QueueName`, or the stable name given locally when the template leaves it out.
     pub queue_name: String,
     /// `FifoQueue`; `false` (a standard queue) when absent. Only `CreateQueue` sets it.
     pub fifo_queue: bool,
-    /// `ContentBasedDeduplication` (FIFO only); `None` leaves SQS's default (`false`).
-    pub content_based_deduplication: Option<bool>,
-    /// `DeduplicationScope` (FIFO only): `messageGroup` or `queue`; `None` leaves SQS's default
-    /// (`queue`).
-    pub deduplication_scope: Option<String>,
-    /// `FifoThroughputLimit` (FIFO only): `perQueue` or `perMessageGroupId`; `None` leaves SQS's
-    /// default (`perQueue`).
-    pub fifo_throughput_limit: Option<String>,
-    /// Seconds; `None` leaves SQS's default (30).
-    pub visibility_timeout: Option<u32>,
-    /// Seconds; `None` leaves SQS's default (4 days).
-    pub message_retention_period: Option<u32>,
-    /// `SqsManagedSseEnabled`; `None` leaves SQS's default.
-    pub sqs_managed_sse: Option<bool>,
-    /// `KmsMasterKeyId`, when the queue is encrypted with a KMS key instead.
-    pub kms_master_key: Option<Reference>,
-    pub redrive: Option<Redrive>,
-}
-
-/// A queue's `RedrivePolicy`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redrive {
-    /// Normally `!GetAtt DeadLetterQueue.Arn`.
-    pub dead_letter_target: Reference,
-    pub max_receive_count: u32,
-}
-
-/// An `AWS::SQS::QueuePolicy`, resolved against provisioned resources.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueuePolicySpec {
-    pub logical_id: String,
-    /// The `Queues` it applies to (queue URLs, normally `!Ref Queue`).
-    pub queues: Vec<Reference>,
-    pub document: serde_json::Value,
-}
-
-/// An `AWS::SES::EmailIdentity`: an address (or domain) SES may send from once verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailIdentitySpec {
-    pub logical_id: String,
-    /// `EmailIdentity`, also the resource's `Ref` value.
-    pub email_identity: String,
+    /// The logical id of its dead-letter queue, when it redrives to one of the template: created
+    /// first, its ARN is what the redrive policy resolves to ([`Template::resolve`]).
+    pub dead_letter_queue: Option<String>,
 }
 
 /// An `AWS::S3::Bucket`.
@@ -461,13 +435,110 @@ pub struct QueueNotification {
     pub queue: Reference,
 }
 
-/// An `AWS::S3::BucketPolicy`, resolved against provisioned resources.
+fn resolve(resolver: &Resolver<'_>, resource: &Resource) -> Result<Resolved, TemplateError> {
+    let properties = resource_properties(resource);
+    only_keys(&properties, applied(&resource.resource_type))?;
+    Ok(Resolved {
+        logical_id: resource.logical_id.clone(),
+        properties: resolver.json(&properties)?,
+    })
+}
+
+fn applied(resource_type: &str) -> &'static [&'static str] {
+    APPLIED
+        .iter()
+        .find(|(kind, _)| *kind == resource_type)
+        .map_or(&[][..], |(_, applied)| *applied)
+}
+
+/// A resource's `Properties` with every intrinsic resolved ([`Template::resolved`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct BucketPolicySpec {
+pub struct Resolved {
     pub logical_id: String,
-    /// The bucket's name, normally `!Ref Bucket`.
-    pub bucket: Reference,
-    pub document: serde_json::Value,
+    pub properties: serde_json::Value,
+}
+
+impl Resolved {
+    fn path(&self, key: &str) -> String {
+        format!("Resources.{}.Properties.{key}", self.logical_id)
+    }
+
+    /// The property, refused when absent.
+    pub fn get(&self, key: &str) -> Result<&serde_json::Value, TemplateError> {
+        self.properties
+            .get(key)
+            .ok_or_else(|| TemplateError::Missing {
+                path: self.path(key),
+            })
+    }
+
+    /// A string property, refused when absent or not a string.
+    pub fn text(&self, key: &str) -> Result<&str, TemplateError> {
+        let value = self.get(key)?;
+        value.as_str().ok_or_else(|| TemplateError::WrongType {
+            path: self.path(key),
+            expected: "a string",
+            found: json_kind(value),
+        })
+    }
+
+    /// A string property, `None` when absent.
+    pub fn opt_text(&self, key: &str) -> Result<Option<&str>, TemplateError> {
+        match self.properties.get(key) {
+            Some(_) => self.text(key).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A boolean property, `None` when absent. CloudFormation also takes the strings `"true"`
+    /// and `"false"` (a parameter's value is one).
+    pub fn flag(&self, key: &str) -> Result<Option<bool>, TemplateError> {
+        match self.properties.get(key) {
+            None => Ok(None),
+            Some(serde_json::Value::Bool(b)) => Ok(Some(*b)),
+            Some(value) => match value.as_str().map(str::to_ascii_lowercase).as_deref() {
+                Some("true") => Ok(Some(true)),
+                Some("false") => Ok(Some(false)),
+                _ => Err(TemplateError::NotABoolean {
+                    path: self.path(key),
+                    value: value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned),
+                }),
+            },
+        }
+    }
+
+    /// A list of strings, refused when absent or anything else.
+    pub fn texts(&self, key: &str) -> Result<Vec<&str>, TemplateError> {
+        let value = self.get(key)?;
+        let wrong = |path: String, value: &serde_json::Value| TemplateError::WrongType {
+            path,
+            expected: "a list of strings",
+            found: json_kind(value),
+        };
+        value
+            .as_array()
+            .ok_or_else(|| wrong(self.path(key), value))?
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                item.as_str()
+                    .ok_or_else(|| wrong(format!("{}[{i}]", self.path(key)), item))
+            })
+            .collect()
+    }
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "nothing",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a mapping",
+    }
 }
 
 /// A function fed by an SQS queue (`Events[*]` with `Type: SQS`).
@@ -561,22 +632,23 @@ impl Template {
             .collect()
     }
 
-    /// Every `AWS::KMS::Key`, with the aliases that target it. `account_id` and `region` resolve
-    /// `AWS::AccountId`, `AWS::Region` and `AWS::Partition` (the key policy names the account).
-    pub fn keys(
+    /// The names of the `AWS::KMS::Alias`es of each `AWS::KMS::Key` (by logical id), in template
+    /// order: a key has no name of its own, so provisioning finds it again through its first
+    /// alias, before it exists. An alias must target a key of this template.
+    pub fn key_aliases(
         &self,
         stack_name: &str,
         account_id: &str,
         region: &str,
-    ) -> Result<Vec<KeySpec>, TemplateError> {
+    ) -> Result<BTreeMap<String, Vec<String>>, TemplateError> {
         let resolver = self.deployed_resolver(stack_name, account_id, region, None);
-        let mut keys: Vec<KeySpec> = self
+        let mut keys: BTreeMap<String, Vec<String>> = self
             .resources_of(KEY_TYPE)
-            .map(|resource| key_spec(&resolver, resource))
-            .collect::<Result<_, _>>()?;
+            .map(|key| (key.logical_id.clone(), Vec::new()))
+            .collect();
         for alias in self.resources_of(ALIAS_TYPE) {
             let properties = resource_properties(alias);
-            only_keys(&properties, &["AliasName", "TargetKeyId"])?;
+            only_keys(&properties, applied(ALIAS_TYPE))?;
             let name = resolver.string(&properties.get("AliasName")?)?;
             let target_node = properties.get("TargetKeyId")?;
             // `!Ref Key` (key id) or `!GetAtt Key.Arn`: both name a key of this template, which
@@ -589,106 +661,53 @@ impl Template {
                 } if attribute == "Arn" => Some(logical_id),
                 _ => None,
             };
-            let key = target.and_then(|id| keys.iter_mut().find(|k| k.logical_id == id));
-            let Some(key) = key else {
+            let Some(aliases) = target.and_then(|id| keys.get_mut(&id)) else {
                 return Err(TemplateError::WrongTarget {
                     path: target_node.display_path(),
                     expected:
                         "`!Ref Key` or `!GetAtt Key.Arn` of an AWS::KMS::Key of this template",
                 });
             };
-            key.aliases.push(name);
+            aliases.push(name);
         }
         Ok(keys)
     }
 
-    /// Every `AWS::SQS::Queue`, in template order. A redrive target or KMS key stays a
-    /// [`Reference`]: it is only known once that resource exists.
+    /// Every `AWS::SQS::Queue`, in template order, checked against the FIFO rules (see
+    /// [`Queue`]); what it sets comes from its resolved properties ([`Template::resolve`]).
     pub fn queues(
         &self,
         stack_name: &str,
         account_id: &str,
         region: &str,
-    ) -> Result<Vec<QueueSpec>, TemplateError> {
+    ) -> Result<Vec<Queue>, TemplateError> {
         let resolver = self.deployed_resolver(stack_name, account_id, region, None);
-        let queues: Vec<QueueSpec> = self
+        let queues: Vec<Queue> = self
             .resources_of(QUEUE_TYPE)
-            .map(|resource| queue_spec(&resolver, resource))
+            .map(|resource| check_queue(&resolver, resource))
             .collect::<Result<_, _>>()?;
         // SQS refuses a redrive between a FIFO and a standard queue; the emulator only refuses a
         // FIFO queue's redrive to a standard one. Checked here, before anything is created.
+        let fifo = |id: &str| {
+            queues
+                .iter()
+                .find(|q| q.logical_id == id)
+                .map(|q| q.fifo_queue)
+        };
         for queue in &queues {
-            let Some(redrive) = &queue.redrive else {
+            let Some(dead_letter_queue) = &queue.dead_letter_queue else {
                 continue;
             };
-            let target = match &redrive.dead_letter_target {
-                Reference::GetAtt {
-                    logical_id,
-                    attribute,
-                } if attribute == "Arn" => queues.iter().find(|q| &q.logical_id == logical_id),
-                _ => None,
-            };
-            if target.is_some_and(|target| target.fifo_queue != queue.fifo_queue) {
+            if fifo(dead_letter_queue).is_some_and(|dlq| dlq != queue.fifo_queue) {
+                let queue = &queue.logical_id;
                 return Err(TemplateError::InvalidQueue {
-                    path: format!(
-                        "Resources.{}.Properties.RedrivePolicy.deadLetterTargetArn",
-                        queue.logical_id
-                    ),
+                    path: format!("Resources.{queue}.Properties.RedrivePolicy.deadLetterTargetArn"),
                     reason: "a FIFO queue's dead-letter queue must be a FIFO queue, and a \
                              standard queue's a standard queue",
                 });
             }
         }
         Ok(queues)
-    }
-
-    /// Every `AWS::SES::EmailIdentity`, in template order.
-    pub fn email_identities(
-        &self,
-        stack_name: &str,
-        account_id: &str,
-        region: &str,
-    ) -> Result<Vec<EmailIdentitySpec>, TemplateError> {
-        let resolver = self.deployed_resolver(stack_name, account_id, region, None);
-        self.resources_of(EMAIL_IDENTITY_TYPE)
-            .map(|resource| {
-                let properties = resource_properties(resource);
-                only_keys(&properties, &["EmailIdentity"])?;
-                Ok(EmailIdentitySpec {
-                    logical_id: resource.logical_id.clone(),
-                    email_identity: resolver.string(&properties.get("EmailIdentity")?)?,
-                })
-            })
-            .collect()
-    }
-
-    /// Every `AWS::SQS::QueuePolicy`, its document resolved with `resources` (the queue's ARN
-    /// exists only once the queue does).
-    pub fn queue_policies(
-        &self,
-        stack_name: &str,
-        account_id: &str,
-        region: &str,
-        resources: &PhysicalResources,
-    ) -> Result<Vec<QueuePolicySpec>, TemplateError> {
-        let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
-        let mut policies = Vec::new();
-        for resource in self.resources_of(QUEUE_POLICY_TYPE) {
-            let properties = resource_properties(resource);
-            only_keys(&properties, &["Queues", "PolicyDocument"])?;
-            let queues = properties
-                .get("Queues")?
-                .items()?
-                .iter()
-                .map(|queue| resolver.reference(queue))
-                .collect::<Result<_, _>>()?;
-            policies.push(QueuePolicySpec {
-                logical_id: resource.logical_id.clone(),
-                queues,
-                document: resolver.json(&properties.get("PolicyDocument")?)?,
-            });
-        }
-        Ok(policies)
     }
 
     /// Every `AWS::S3::Bucket`. The default-encryption key and the notification queues stay
@@ -703,28 +722,6 @@ impl Template {
         self.resources_of(BUCKET_TYPE)
             .map(|resource| bucket_spec(&resolver, resource))
             .collect()
-    }
-
-    /// Every `AWS::S3::BucketPolicy`, its document resolved with `resources` (the bucket's ARN).
-    pub fn bucket_policies(
-        &self,
-        stack_name: &str,
-        account_id: &str,
-        region: &str,
-        resources: &PhysicalResources,
-    ) -> Result<Vec<BucketPolicySpec>, TemplateError> {
-        let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
-        let mut policies = Vec::new();
-        for resource in self.resources_of(BUCKET_POLICY_TYPE) {
-            let properties = resource_properties(resource);
-            only_keys(&properties, &["Bucket", "PolicyDocument"])?;
-            policies.push(BucketPolicySpec {
-                logical_id: resource.logical_id.clone(),
-                bucket: resolver.reference(&properties.get("Bucket")?)?,
-                document: resolver.json(&properties.get("PolicyDocument")?)?,
-            });
-        }
-        Ok(policies)
     }
 
     /// Every `SQS` event of every `AWS::Serverless::Function`: which function consumes which
@@ -995,6 +992,44 @@ impl Template {
             .collect()
     }
 
+    /// Every resource of `resource_type`, in template order, its `Properties` resolved against
+    /// `resources`: what provisioning applies. A reference to a resource not in `resources` is
+    /// refused, not guessed (it is created later, or not at all), and so is a property
+    /// provisioning does not apply (`APPLIED`).
+    pub fn resolved(
+        &self,
+        resource_type: &str,
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+        resources: &PhysicalResources,
+    ) -> Result<Vec<Resolved>, TemplateError> {
+        let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
+        self.resources_of(resource_type)
+            .map(|resource| resolve(&resolver, resource))
+            .collect()
+    }
+
+    /// Like [`Template::resolved`], for one resource (one that needs others created first).
+    pub fn resolve(
+        &self,
+        logical_id: &str,
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+        resources: &PhysicalResources,
+    ) -> Result<Resolved, TemplateError> {
+        let resource = self
+            .resources
+            .iter()
+            .find(|r| r.logical_id == logical_id)
+            .ok_or_else(|| TemplateError::Missing {
+                path: format!("Resources.{logical_id}"),
+            })?;
+        let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
+        resolve(&resolver, resource)
+    }
+
     fn resources_of<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a Resource> {
         self.resources
             .iter()
@@ -1088,48 +1123,11 @@ fn only_keys(node: &Node<'_>, allowed: &[&str]) -> Result<(), TemplateError> {
     Ok(())
 }
 
-fn key_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<KeySpec, TemplateError> {
-    let properties = resource_properties(resource);
-    only_keys(
-        &properties,
-        &["Description", "EnableKeyRotation", "KeyPolicy"],
-    )?;
-    Ok(KeySpec {
-        logical_id: resource.logical_id.clone(),
-        description: properties
-            .opt_in_mapping("Description")?
-            .map(|node| resolver.string(&node))
-            .transpose()?,
-        enable_key_rotation: match properties.opt_in_mapping("EnableKeyRotation")? {
-            Some(node) => resolver.bool(&node)?,
-            None => false,
-        },
-        policy: properties
-            .opt_in_mapping("KeyPolicy")?
-            .map(|node| resolver.json(&node))
-            .transpose()?,
-        aliases: Vec::new(),
-    })
-}
-
-fn queue_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<QueueSpec, TemplateError> {
+/// The queue, once its properties pass the rules SQS enforces and the emulator does not.
+fn check_queue(resolver: &Resolver<'_>, resource: &Resource) -> Result<Queue, TemplateError> {
     let logical_id = resource.logical_id.clone();
     let properties = resource_properties(resource);
-    only_keys(
-        &properties,
-        &[
-            "QueueName",
-            "FifoQueue",
-            "ContentBasedDeduplication",
-            "DeduplicationScope",
-            "FifoThroughputLimit",
-            "VisibilityTimeout",
-            "MessageRetentionPeriod",
-            "SqsManagedSseEnabled",
-            "KmsMasterKeyId",
-            "RedrivePolicy",
-        ],
-    )?;
+    only_keys(&properties, applied(QUEUE_TYPE))?;
     let fifo_queue = match properties.opt_in_mapping("FifoQueue")? {
         Some(node) => resolver.bool(&node)?,
         None => false,
@@ -1166,9 +1164,9 @@ fn queue_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<QueueSpec,
             node => Ok(node),
         }
     };
-    let content_based_deduplication = fifo_only("ContentBasedDeduplication")?
-        .map(|node| resolver.bool(&node))
-        .transpose()?;
+    if let Some(node) = fifo_only("ContentBasedDeduplication")? {
+        resolver.bool(&node)?;
+    }
     let deduplication_scope = fifo_only("DeduplicationScope")?
         .map(|node| {
             let scope = resolver.string(&node)?;
@@ -1176,58 +1174,44 @@ fn queue_spec(resolver: &Resolver<'_>, resource: &Resource) -> Result<QueueSpec,
             Ok::<_, TemplateError>(scope)
         })
         .transpose()?;
-    let fifo_throughput_limit = match fifo_only("FifoThroughputLimit")? {
-        Some(node) => {
-            let limit = resolver.string(&node)?;
-            check_allowed(&node, &limit, FIFO_THROUGHPUT_LIMITS)?;
-            // SQS: "perMessageGroupId is allowed only when DeduplicationScope is messageGroup"
-            // (whose default is `queue`).
-            if limit == "perMessageGroupId"
-                && deduplication_scope.as_deref() != Some("messageGroup")
-            {
-                return Err(TemplateError::InvalidQueue {
-                    path: node.display_path(),
-                    reason: "perMessageGroupId needs DeduplicationScope: messageGroup",
-                });
-            }
-            Some(limit)
+    if let Some(node) = fifo_only("FifoThroughputLimit")? {
+        let limit = resolver.string(&node)?;
+        check_allowed(&node, &limit, FIFO_THROUGHPUT_LIMITS)?;
+        // SQS: "perMessageGroupId is allowed only when DeduplicationScope is messageGroup"
+        // (whose default is `queue`).
+        if limit == "perMessageGroupId" && deduplication_scope.as_deref() != Some("messageGroup") {
+            return Err(TemplateError::InvalidQueue {
+                path: node.display_path(),
+                reason: "perMessageGroupId needs DeduplicationScope: messageGroup",
+            });
         }
-        None => None,
-    };
-    let redrive = match properties.opt_in_mapping("RedrivePolicy")? {
-        Some(policy) => {
-            only_keys(&policy, &["deadLetterTargetArn", "maxReceiveCount"])?;
-            Some(Redrive {
-                dead_letter_target: resolver.reference(&policy.get("deadLetterTargetArn")?)?,
-                max_receive_count: resolver.positive(&policy.get("maxReceiveCount")?)?,
-            })
+    }
+    if let Some(node) = properties.opt_in_mapping("VisibilityTimeout")? {
+        resolver.unsigned::<u32>(&node)?;
+    }
+    if let Some(node) = properties.opt_in_mapping("MessageRetentionPeriod")? {
+        resolver.positive::<u32>(&node)?;
+    }
+    if let Some(node) = properties.opt_in_mapping("SqsManagedSseEnabled")? {
+        resolver.bool(&node)?;
+    }
+    let mut dead_letter_queue = None;
+    if let Some(policy) = properties.opt_in_mapping("RedrivePolicy")? {
+        only_keys(&policy, &["deadLetterTargetArn", "maxReceiveCount"])?;
+        resolver.positive::<u32>(&policy.get("maxReceiveCount")?)?;
+        if let Reference::GetAtt {
+            logical_id,
+            attribute,
+        } = resolver.reference(&policy.get("deadLetterTargetArn")?)?
+        {
+            dead_letter_queue = (attribute == "Arn").then_some(logical_id);
         }
-        None => None,
-    };
-    Ok(QueueSpec {
+    }
+    Ok(Queue {
         logical_id,
         queue_name,
         fifo_queue,
-        content_based_deduplication,
-        deduplication_scope,
-        fifo_throughput_limit,
-        visibility_timeout: properties
-            .opt_in_mapping("VisibilityTimeout")?
-            .map(|node| resolver.unsigned(&node))
-            .transpose()?,
-        message_retention_period: properties
-            .opt_in_mapping("MessageRetentionPeriod")?
-            .map(|node| resolver.positive(&node))
-            .transpose()?,
-        sqs_managed_sse: properties
-            .opt_in_mapping("SqsManagedSseEnabled")?
-            .map(|node| resolver.bool(&node))
-            .transpose()?,
-        kms_master_key: properties
-            .opt_in_mapping("KmsMasterKeyId")?
-            .map(|node| resolver.reference(&node))
-            .transpose()?,
-        redrive,
+        dead_letter_queue,
     })
 }
 
@@ -2712,6 +2696,93 @@ Resources:
             Queue: {"Fn::GetAtt": [Dlq, Arn]}
 "#;
 
+    #[test]
+    fn resolved_properties_refuse_what_provisioning_cannot_take() {
+        let policy = Resolved {
+            logical_id: "P".to_owned(),
+            properties: serde_json::json!({"Bucket": 3, "Queues": ["u", 4]}),
+        };
+        assert!(matches!(
+            policy.text("Bucket"),
+            Err(TemplateError::WrongType { path, found: "a number", .. })
+                if path == "Resources.P.Properties.Bucket"
+        ));
+        assert!(matches!(
+            policy.texts("Queues"),
+            Err(TemplateError::WrongType { path, .. }) if path == "Resources.P.Properties.Queues[1]"
+        ));
+        assert!(matches!(
+            policy.texts("Bucket"),
+            Err(TemplateError::WrongType { path, .. }) if path == "Resources.P.Properties.Bucket"
+        ));
+        let flags = Resolved {
+            logical_id: "F".to_owned(),
+            properties: serde_json::json!({"A": true, "B": "False", "C": "yes", "D": 1}),
+        };
+        assert_eq!(flags.flag("A").unwrap(), Some(true));
+        assert_eq!(flags.flag("B").unwrap(), Some(false));
+        assert_eq!(flags.flag("E").unwrap(), None);
+        assert!(matches!(
+            flags.flag("C"),
+            Err(TemplateError::NotABoolean { path, value }) if path == "Resources.F.Properties.C" && value == "yes"
+        ));
+        assert!(matches!(
+            flags.flag("D"),
+            Err(TemplateError::NotABoolean { .. })
+        ));
+        assert_eq!(flags.opt_text("E").unwrap(), None);
+        assert!(matches!(
+            flags.opt_text("D"),
+            Err(TemplateError::WrongType { .. })
+        ));
+        assert!(matches!(
+            policy.get("PolicyDocument"),
+            Err(TemplateError::Missing { path }) if path == "Resources.P.Properties.PolicyDocument"
+        ));
+        let unknown = DOCUMENTS.replace(
+            "      Bucket: !Ref Docs\n",
+            "      Bucket: !Ref Docs\n      Extra: 1\n",
+        );
+        assert_ne!(unknown, DOCUMENTS);
+        let mut resources = PhysicalResources::default();
+        resources.insert_ref("Docs", "s-docs");
+        resources.insert_attribute("Docs", "Arn", "arn:aws:s3:::s-docs");
+        assert!(matches!(
+            Template::parse(&unknown).unwrap().resolved(BUCKET_POLICY_TYPE, "s", "1", "r", &resources),
+            Err(TemplateError::UnsupportedProperty { path }) if path == "Resources.DocsPolicy.Properties.Extra"
+        ));
+    }
+
+    /// Keys need nothing provisioned before them.
+    fn resolved_keys(
+        template: &Template,
+        stack: &str,
+        account: &str,
+        region: &str,
+    ) -> Vec<Resolved> {
+        template
+            .resolved(
+                KEY_TYPE,
+                stack,
+                account,
+                region,
+                &PhysicalResources::default(),
+            )
+            .unwrap()
+    }
+
+    fn identities(template: &Template, stack: &str) -> Vec<Resolved> {
+        template
+            .resolved(
+                EMAIL_IDENTITY_TYPE,
+                stack,
+                "1",
+                "r",
+                &PhysicalResources::default(),
+            )
+            .unwrap()
+    }
+
     fn documents() -> Template {
         Template::parse(DOCUMENTS).unwrap()
     }
@@ -2725,18 +2796,20 @@ Resources:
 
     #[test]
     fn reads_keys_with_their_aliases_and_resolved_policy() {
-        let keys = documents()
-            .keys("s", "111122223333", "ca-central-1")
-            .unwrap();
+        let keys = resolved_keys(&documents(), "s", "111122223333", "ca-central-1");
         assert_eq!(keys.len(), 1);
         let key = &keys[0];
         assert_eq!(key.logical_id, "Key");
-        assert_eq!(key.description.as_deref(), Some("s documents"));
-        assert!(key.enable_key_rotation);
-        assert_eq!(key.aliases, ["alias/s/docs"]);
+        assert_eq!(key.opt_text("Description").unwrap(), Some("s documents"));
+        // Written `"true"` in the template.
+        assert_eq!(key.flag("EnableKeyRotation").unwrap(), Some(true));
         assert_eq!(
-            key.policy,
-            Some(serde_json::json!({
+            documents().key_aliases("s", "1", "r").unwrap(),
+            BTreeMap::from([("Key".to_owned(), vec!["alias/s/docs".to_owned()])])
+        );
+        assert_eq!(
+            key.properties.get("KeyPolicy"),
+            Some(&serde_json::json!({
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Effect": "Allow",
@@ -2751,60 +2824,75 @@ Resources:
             }))
         );
         // The partition follows the region.
-        let keys = documents().keys("s", "1", "cn-north-1").unwrap();
+        let keys = resolved_keys(&documents(), "s", "1", "cn-north-1");
         assert_eq!(
-            keys[0].policy.as_ref().unwrap()["Statement"][0]["Principal"]["AWS"],
+            keys[0].get("KeyPolicy").unwrap()["Statement"][0]["Principal"]["AWS"],
             "arn:aws-cn:iam::1:root"
         );
     }
 
     #[test]
-    fn reads_queues_with_references_kept_symbolic() {
-        let queues = documents().queues("s", "1", "ca-central-1").unwrap();
+    fn reads_queues_and_resolves_them_once_their_references_exist() {
+        let template = documents();
+        let queues = template.queues("s", "1", "ca-central-1").unwrap();
         assert_eq!(
             queues,
             [
-                QueueSpec {
+                Queue {
                     logical_id: "Dlq".to_owned(),
                     queue_name: "s-Dlq".to_owned(),
                     fifo_queue: false,
-                    content_based_deduplication: None,
-                    deduplication_scope: None,
-                    fifo_throughput_limit: None,
-                    visibility_timeout: None,
-                    message_retention_period: Some(1_209_600),
-                    sqs_managed_sse: None,
-                    kms_master_key: None,
-                    redrive: None,
+                    dead_letter_queue: None,
                 },
-                QueueSpec {
+                Queue {
                     logical_id: "Events".to_owned(),
                     queue_name: "s-events".to_owned(),
                     fifo_queue: false,
-                    content_based_deduplication: None,
-                    deduplication_scope: None,
-                    fifo_throughput_limit: None,
-                    visibility_timeout: Some(0),
-                    message_retention_period: None,
-                    sqs_managed_sse: Some(true),
-                    kms_master_key: None,
-                    redrive: Some(Redrive {
-                        dead_letter_target: get_att("Dlq", "Arn"),
-                        max_receive_count: 5,
-                    }),
+                    dead_letter_queue: Some("Dlq".to_owned()),
                 },
             ]
         );
-        let redrive = queues[1].redrive.as_ref().unwrap();
-        assert_eq!(redrive.dead_letter_target.logical_id(), Some("Dlq"));
-        assert_eq!(redrive.dead_letter_target.to_string(), "!GetAtt Dlq.Arn");
-        let mut resources = PhysicalResources::default();
-        assert_eq!(redrive.dead_letter_target.resolve(&resources), None);
-        resources.insert_attribute("Dlq", "Arn", "arn:aws:sqs:ca-central-1:1:s-Dlq");
-        assert_eq!(
-            redrive.dead_letter_target.resolve(&resources),
-            Some("arn:aws:sqs:ca-central-1:1:s-Dlq")
+        // Before the dead-letter queue exists, its ARN is refused, not guessed.
+        let err = template
+            .resolve(
+                "Events",
+                "s",
+                "1",
+                "ca-central-1",
+                &PhysicalResources::default(),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::UnresolvedReference { name, reason: UnresolvedReason::Attribute, .. }
+                if name == "Dlq.Arn"),
+            "{err}"
         );
+        assert_eq!(
+            queue_properties(&template, "Events", "s"),
+            serde_json::json!({
+                "QueueName": "s-events",
+                "VisibilityTimeout": 0,
+                "SqsManagedSseEnabled": true,
+                "RedrivePolicy": {"deadLetterTargetArn": "arn:Dlq", "maxReceiveCount": "5"},
+            })
+        );
+        assert_eq!(
+            queue_properties(&template, "Dlq", "s"),
+            serde_json::json!({"MessageRetentionPeriod": 1_209_600})
+        );
+    }
+
+    /// A queue's resolved properties, every queue's ARN standing for itself (`arn:<LogicalId>`).
+    fn queue_properties(template: &Template, logical_id: &str, stack: &str) -> serde_json::Value {
+        let mut resources = PhysicalResources::default();
+        for queue in template.queues(stack, "1", "r").unwrap() {
+            let arn = format!("arn:{}", queue.logical_id);
+            resources.insert_attribute(&queue.logical_id, "Arn", arn);
+        }
+        template
+            .resolve(logical_id, stack, "1", "r", &resources)
+            .unwrap()
+            .properties
     }
 
     const FIFO: &str = r#"
@@ -2844,44 +2932,35 @@ Resources:
 
     #[test]
     fn reads_fifo_queues() {
-        let queues = Template::parse(FIFO)
-            .unwrap()
-            .queues("s", "1", "ca-central-1")
-            .unwrap();
+        let template = Template::parse(FIFO).unwrap();
         assert_eq!(
-            queues,
+            template.queues("s", "1", "ca-central-1").unwrap(),
             [
-                QueueSpec {
+                Queue {
                     logical_id: "OrderedDlq".to_owned(),
                     // A FIFO queue's generated name ends in `.fifo`, as SQS requires.
                     queue_name: "s-OrderedDlq.fifo".to_owned(),
                     fifo_queue: true,
-                    content_based_deduplication: None,
-                    deduplication_scope: None,
-                    fifo_throughput_limit: None,
-                    visibility_timeout: None,
-                    message_retention_period: None,
-                    sqs_managed_sse: None,
-                    kms_master_key: None,
-                    redrive: None,
+                    dead_letter_queue: None,
                 },
-                QueueSpec {
+                Queue {
                     logical_id: "Ordered".to_owned(),
                     queue_name: "s-ordered.fifo".to_owned(),
                     fifo_queue: true,
-                    content_based_deduplication: Some(false),
-                    deduplication_scope: Some("messageGroup".to_owned()),
-                    fifo_throughput_limit: Some("perMessageGroupId".to_owned()),
-                    visibility_timeout: None,
-                    message_retention_period: None,
-                    sqs_managed_sse: None,
-                    kms_master_key: None,
-                    redrive: Some(Redrive {
-                        dead_letter_target: get_att("OrderedDlq", "Arn"),
-                        max_receive_count: 5,
-                    }),
+                    dead_letter_queue: Some("OrderedDlq".to_owned()),
                 },
             ]
+        );
+        assert_eq!(
+            queue_properties(&template, "Ordered", "s"),
+            serde_json::json!({
+                "QueueName": "s-ordered.fifo",
+                "FifoQueue": true,
+                "ContentBasedDeduplication": false,
+                "DeduplicationScope": "messageGroup",
+                "FifoThroughputLimit": "perMessageGroupId",
+                "RedrivePolicy": {"deadLetterTargetArn": "arn:OrderedDlq", "maxReceiveCount": 5},
+            })
         );
     }
 
@@ -2963,10 +3042,10 @@ Resources:
     fn reads_email_identities_and_parameter_variables() {
         let template = Template::parse(FIFO).unwrap();
         assert_eq!(
-            template.email_identities("s", "1", "r").unwrap(),
-            [EmailIdentitySpec {
+            identities(&template, "s"),
+            [Resolved {
                 logical_id: "Sending".to_owned(),
-                email_identity: "soutien@example.com".to_owned(),
+                properties: serde_json::json!({"EmailIdentity": "soutien@example.com"}),
             }]
         );
         // Resources and parameters are told apart; pseudo parameters and literals are neither.
@@ -2989,7 +3068,7 @@ Resources:
             .with_parameter("Sender", "autre@example.com")
             .unwrap();
         assert_eq!(
-            other.email_identities("s", "1", "r").unwrap()[0].email_identity,
+            identities(&other, "s")[0].text("EmailIdentity").unwrap(),
             "autre@example.com"
         );
         assert_eq!(
@@ -3006,7 +3085,13 @@ Resources:
             "      EmailIdentity: !Ref Sender\n      DkimSigningAttributes: {NextSigningKeyLength: RSA_2048_BIT}\n",
         );
         assert!(matches!(
-            Template::parse(&unknown).unwrap().email_identities("s", "1", "r"),
+            Template::parse(&unknown).unwrap().resolved(
+                EMAIL_IDENTITY_TYPE,
+                "s",
+                "1",
+                "r",
+                &PhysicalResources::default()
+            ),
             Err(TemplateError::UnsupportedProperty { path })
                 if path == "Resources.Sending.Properties.DkimSigningAttributes"
         ));
@@ -3095,32 +3180,38 @@ Resources:
     #[test]
     fn policies_resolve_once_the_resources_exist() {
         let template = documents();
-        // Before provisioning, the queue's ARN does not exist: refused, not guessed.
-        let err = template
-            .queue_policies("s", "1", "ca-central-1", &PhysicalResources::default())
-            .unwrap_err();
+        // Before provisioning, neither the queue's URL nor its ARN exists: refused, not guessed.
+        let policies = |resources: &PhysicalResources| {
+            template.resolved(QUEUE_POLICY_TYPE, "s", "1", "ca-central-1", resources)
+        };
+        let mut resources = PhysicalResources::default();
+        let err = policies(&resources).unwrap_err();
+        assert!(
+            matches!(&err, TemplateError::UnresolvedReference { name, reason: UnresolvedReason::Resource, .. }
+                if name == "Events"),
+            "{err}"
+        );
+        resources.insert_ref("Events", "https://sqs/1/s-events");
+        let err = policies(&resources).unwrap_err();
         assert!(
             matches!(&err, TemplateError::UnresolvedReference { name, reason: UnresolvedReason::Attribute, .. }
                 if name == "Events.Arn"),
             "{err}"
         );
 
-        let mut resources = PhysicalResources::default();
-        resources.insert_ref("Events", "https://sqs/1/s-events");
         resources.insert_attribute("Events", "Arn", "arn:aws:sqs:ca-central-1:1:s-events");
         resources.insert_ref("Docs", "s-docs");
         resources.insert_attribute("Docs", "Arn", "arn:aws:s3:::s-docs");
         let policies = template
-            .queue_policies("s", "1", "ca-central-1", &resources)
+            .resolved(QUEUE_POLICY_TYPE, "s", "1", "ca-central-1", &resources)
             .unwrap();
         assert_eq!(policies.len(), 1);
         assert_eq!(policies[0].logical_id, "EventsPolicy");
-        assert_eq!(policies[0].queues, [Reference::Ref("Events".to_owned())]);
         assert_eq!(
-            policies[0].queues[0].resolve(&resources),
-            Some("https://sqs/1/s-events")
+            policies[0].texts("Queues").unwrap(),
+            ["https://sqs/1/s-events"]
         );
-        let statement = &policies[0].document["Statement"][0];
+        let statement = &policies[0].get("PolicyDocument").unwrap()["Statement"][0];
         assert_eq!(statement["Resource"], "arn:aws:sqs:ca-central-1:1:s-events");
         assert_eq!(
             statement["Condition"]["ArnEquals"]["aws:SourceArn"],
@@ -3128,12 +3219,12 @@ Resources:
         );
 
         let policies = template
-            .bucket_policies("s", "1", "ca-central-1", &resources)
+            .resolved(BUCKET_POLICY_TYPE, "s", "1", "ca-central-1", &resources)
             .unwrap();
-        assert_eq!(policies[0].bucket, Reference::Ref("Docs".to_owned()));
+        assert_eq!(policies[0].text("Bucket").unwrap(), "s-docs");
         assert_eq!(
-            policies[0].document,
-            serde_json::json!({"Statement": [{
+            policies[0].get("PolicyDocument").unwrap(),
+            &serde_json::json!({"Statement": [{
                 "Effect": "Deny",
                 "Principal": "*",
                 "Action": "s3:*",
@@ -3231,7 +3322,11 @@ Resources:
             let err = template
                 .buckets("s", "1", "r")
                 .and(template.queues("s", "1", "r"))
-                .and(template.keys("s", "1", "r").map(|_| ()))
+                .and(
+                    template
+                        .resolved(KEY_TYPE, "s", "1", "r", &PhysicalResources::default())
+                        .map(|_| ()),
+                )
                 .map(|_| ())
                 .unwrap_err();
             assert!(
@@ -3270,7 +3365,9 @@ Resources:
 
         let foreign_alias = DOCUMENTS.replace("TargetKeyId: !Ref Key", "TargetKeyId: some-key-id");
         assert!(matches!(
-            Template::parse(&foreign_alias).unwrap().keys("s", "1", "r"),
+            Template::parse(&foreign_alias)
+                .unwrap()
+                .key_aliases("s", "1", "r"),
             Err(TemplateError::WrongTarget { .. })
         ));
     }
@@ -3280,14 +3377,17 @@ Resources:
         let template = Template::load(&Template::default_path()).unwrap();
         let (stack, account, region) = ("guichet-x", "123456789012", "ca-central-1");
 
-        let keys = template.keys(stack, account, region).unwrap();
+        let keys = resolved_keys(&template, stack, account, region);
         let [key] = keys.as_slice() else {
             panic!("one key expected: {keys:?}")
         };
         assert_eq!(key.logical_id, "DocumentsKey");
-        assert!(key.enable_key_rotation);
-        assert_eq!(key.aliases, ["alias/guichet-x/documents"]);
-        let policy = key.policy.as_ref().unwrap();
+        assert_eq!(key.flag("EnableKeyRotation").unwrap(), Some(true));
+        assert_eq!(
+            template.key_aliases(stack, account, region).unwrap()["DocumentsKey"],
+            ["alias/guichet-x/documents"]
+        );
+        let policy = key.get("KeyPolicy").unwrap();
         assert_eq!(
             policy["Statement"][0]["Principal"]["AWS"],
             "arn:aws:iam::123456789012:root"
@@ -3303,15 +3403,16 @@ Resources:
             names[..2],
             ["guichet-x-document-events-dlq", "guichet-x-document-events"]
         );
-        let (dlq, events) = (&queues[0], &queues[1]);
-        assert_eq!(dlq.message_retention_period, Some(1_209_600));
-        assert_eq!(events.visibility_timeout, Some(60));
-        assert_eq!(events.sqs_managed_sse, Some(true));
+        let dlq = queue_properties(&template, "DocumentEventsDeadLetterQueue", stack);
+        assert_eq!(dlq["MessageRetentionPeriod"], 1_209_600);
+        let events = queue_properties(&template, "DocumentEventsQueue", stack);
+        assert_eq!(events["VisibilityTimeout"], 60);
+        assert_eq!(events["SqsManagedSseEnabled"], true);
         assert_eq!(
-            events.redrive,
-            Some(Redrive {
-                dead_letter_target: get_att("DocumentEventsDeadLetterQueue", "Arn"),
-                max_receive_count: 5
+            events["RedrivePolicy"],
+            serde_json::json!({
+                "deadLetterTargetArn": "arn:DocumentEventsDeadLetterQueue",
+                "maxReceiveCount": 5
             })
         );
 
@@ -3394,9 +3495,9 @@ Resources:
             format!("arn:aws:s3:::{}", bucket.bucket_name),
         );
         let queue_policies = template
-            .queue_policies(stack, account, region, &resources)
+            .resolved(QUEUE_POLICY_TYPE, stack, account, region, &resources)
             .unwrap();
-        let statement = &queue_policies[0].document["Statement"][0];
+        let statement = &queue_policies[0].get("PolicyDocument").unwrap()["Statement"][0];
         assert_eq!(
             statement["Condition"]["ArnEquals"]["aws:SourceArn"],
             "arn:aws:s3:::guichet-x-documents-123456789012"
@@ -3408,9 +3509,11 @@ Resources:
         assert_eq!(statement["Resource"], "arn:q");
 
         let bucket_policies = template
-            .bucket_policies(stack, account, region, &resources)
+            .resolved(BUCKET_POLICY_TYPE, stack, account, region, &resources)
             .unwrap();
-        let statements = bucket_policies[0].document["Statement"].as_array().unwrap();
+        let statements = bucket_policies[0].get("PolicyDocument").unwrap()["Statement"]
+            .as_array()
+            .unwrap();
         assert_eq!(
             statements[0]["Condition"],
             serde_json::json!({"Bool": {"aws:SecureTransport": "false"}})
@@ -3444,12 +3547,8 @@ Resources:
                 .find(|q| q.logical_id == logical_id)
                 .unwrap_or_else(|| panic!("no queue {logical_id}: {queues:?}"))
         };
-        let redrive = |dlq: &str| {
-            Some(Redrive {
-                dead_letter_target: get_att(dlq, "Arn"),
-                max_receive_count: 5,
-            })
-        };
+        let properties = |logical_id: &str| queue_properties(&template, logical_id, stack);
+        let redrive = |dlq: &str| serde_json::json!({"deadLetterTargetArn": format!("arn:{dlq}"), "maxReceiveCount": 5});
 
         for (logical_id, name, dlq_name) in [
             (
@@ -3472,50 +3571,59 @@ Resources:
                 (name, dlq_name)
             );
             assert!(!main.fifo_queue && !dlq.fifo_queue, "{logical_id}");
-            assert_eq!(main.visibility_timeout, Some(60));
-            assert_eq!(main.sqs_managed_sse, Some(true));
-            assert_eq!(
-                main.redrive,
-                redrive(&format!("{logical_id}DeadLetterQueue"))
-            );
-            assert_eq!(dlq.message_retention_period, Some(1_209_600));
-            assert_eq!(dlq.sqs_managed_sse, Some(true));
+            let dlq_id = format!("{logical_id}DeadLetterQueue");
+            let main = properties(&main.logical_id);
+            assert_eq!(main["VisibilityTimeout"], 60);
+            assert_eq!(main["SqsManagedSseEnabled"], true);
+            assert_eq!(main["RedrivePolicy"], redrive(&dlq_id));
+            let dlq = properties(&dlq_id);
+            assert_eq!(dlq["MessageRetentionPeriod"], 1_209_600);
+            assert_eq!(dlq["SqsManagedSseEnabled"], true);
         }
 
         for team in ["Technical", "Games", "Payments", "Security"] {
             let lower = team.to_ascii_lowercase();
             let main = queue(&format!("{team}EscalationQueue"));
             let dlq = queue(&format!("{team}EscalationDeadLetterQueue"));
+            let dlq_id = format!("{team}EscalationDeadLetterQueue");
             assert_eq!(
                 *main,
-                QueueSpec {
+                Queue {
                     logical_id: format!("{team}EscalationQueue"),
                     queue_name: format!("guichet-x-escalations-{lower}.fifo"),
                     fifo_queue: true,
-                    content_based_deduplication: Some(false),
-                    deduplication_scope: Some("messageGroup".to_owned()),
-                    fifo_throughput_limit: Some("perMessageGroupId".to_owned()),
-                    visibility_timeout: Some(300),
-                    message_retention_period: Some(1_209_600),
-                    sqs_managed_sse: Some(true),
-                    kms_master_key: None,
-                    redrive: redrive(&format!("{team}EscalationDeadLetterQueue")),
+                    dead_letter_queue: Some(dlq_id.clone()),
                 }
+            );
+            assert_eq!(
+                properties(&main.logical_id),
+                serde_json::json!({
+                    "QueueName": format!("guichet-x-escalations-{lower}.fifo"),
+                    "FifoQueue": true,
+                    "ContentBasedDeduplication": false,
+                    "DeduplicationScope": "messageGroup",
+                    "FifoThroughputLimit": "perMessageGroupId",
+                    "VisibilityTimeout": 300,
+                    "MessageRetentionPeriod": 1_209_600,
+                    "SqsManagedSseEnabled": true,
+                    "RedrivePolicy": redrive(&dlq_id),
+                })
             );
             assert_eq!(
                 dlq.queue_name,
                 format!("guichet-x-escalations-{lower}-dlq.fifo")
             );
             assert!(dlq.fifo_queue);
-            assert_eq!(dlq.message_retention_period, Some(1_209_600));
-            assert_eq!(dlq.sqs_managed_sse, Some(true));
+            let dlq = properties(&dlq_id);
+            assert_eq!(dlq["MessageRetentionPeriod"], 1_209_600);
+            assert_eq!(dlq["SqsManagedSseEnabled"], true);
         }
 
         assert_eq!(
-            template.email_identities(stack, account, region).unwrap(),
-            [EmailIdentitySpec {
+            identities(&template, stack),
+            [Resolved {
                 logical_id: "NotificationSenderIdentity".to_owned(),
-                email_identity: "soutien@guichet.example".to_owned(),
+                properties: serde_json::json!({"EmailIdentity": "soutien@guichet.example"}),
             }]
         );
 

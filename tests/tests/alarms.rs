@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use guichet_local::template::{Reference, Template};
+use guichet_local::template::Template;
 use serde_norway::Value;
 
 const ALARM_TYPE: &str = "AWS::CloudWatch::Alarm";
@@ -113,11 +113,7 @@ fn unwatched(template: &Template, root: &Value) -> Vec<String> {
         .expect("the template's queues read");
     let dead_letter_queues: BTreeSet<&str> = queues
         .iter()
-        .filter_map(|q| q.redrive.as_ref())
-        .filter_map(|r| match &r.dead_letter_target {
-            Reference::GetAtt { logical_id, .. } => Some(logical_id.as_str()),
-            _ => None,
-        })
+        .filter_map(|q| q.dead_letter_queue.as_deref())
         .collect();
     let (alarms, mut findings) = queue_alarms(root);
     let watched = |queue: &str, metric: &str| {

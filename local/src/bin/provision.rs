@@ -319,9 +319,18 @@ mod tests {
             "autre@guichet.example".to_owned()
         )));
         let identities = overridden
-            .email_identities("s", "1", "ca-central-1")
+            .resolved(
+                guichet_local::template::EMAIL_IDENTITY_TYPE,
+                "s",
+                "1",
+                "ca-central-1",
+                &Default::default(),
+            )
             .unwrap();
-        assert_eq!(identities[0].email_identity, "autre@guichet.example");
+        assert_eq!(
+            identities[0].text("EmailIdentity").unwrap(),
+            "autre@guichet.example"
+        );
     }
 
     #[test]
