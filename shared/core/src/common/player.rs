@@ -38,7 +38,13 @@ impl Language {
 /// The opaque subject of the player's token. It is an identifier, never a name or an
 /// e-mail address, so it may appear in keys and logs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct PlayerId(String);
+
+validated_string!(
+    PlayerId,
+    "a player id is 1 to 128 letters, digits or - _ . : @"
+);
 
 impl PlayerId {
     pub const MAX_LEN: usize = 128;
@@ -65,4 +71,30 @@ pub enum Author {
     Player,
     Staff { id: String },
     System,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_player_id_read_from_json_goes_through_its_parse() {
+        let id: PlayerId = serde_json::from_str("\"player-123\"").expect("a valid id");
+        assert_eq!(id.as_str(), "player-123");
+        assert_eq!(
+            serde_json::to_string(&id).expect("serialises"),
+            "\"player-123\""
+        );
+        for bad in [
+            "\"\"",
+            "\"has#hash\"",
+            "\"a b\"",
+            &format!("\"{}\"", "p".repeat(129)),
+        ] {
+            assert!(
+                serde_json::from_str::<PlayerId>(bad).is_err(),
+                "{bad} was accepted"
+            );
+        }
+    }
 }

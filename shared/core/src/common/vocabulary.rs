@@ -27,3 +27,24 @@ macro_rules! vocabulary {
         }
     };
 }
+
+/// Serde for a validated string newtype goes through its `parse`, so a value read from a queue
+/// message or a stored item cannot skip validation: `#[serde(try_from = "String", into =
+/// "String")]` on the type, then `validated_string!(Type, "what a valid one looks like")`.
+macro_rules! validated_string {
+    ($name:ident, $rule:literal) => {
+        impl TryFrom<String> for $name {
+            type Error = &'static str;
+
+            fn try_from(raw: String) -> Result<Self, Self::Error> {
+                Self::parse(&raw).ok_or($rule)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+    };
+}

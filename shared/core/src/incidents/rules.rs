@@ -66,19 +66,7 @@ impl IncidentId {
     }
 }
 
-impl TryFrom<String> for IncidentId {
-    type Error = &'static str;
-
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw).ok_or("an incident id looks like INC-7K2M9Q4XW3BD")
-    }
-}
-
-impl From<IncidentId> for String {
-    fn from(id: IncidentId) -> String {
-        id.0
-    }
-}
+validated_string!(IncidentId, "an incident id looks like INC-7K2M9Q4XW3BD");
 
 impl std::fmt::Display for IncidentId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -43,19 +43,10 @@ impl MessageId {
     }
 }
 
-impl TryFrom<String> for MessageId {
-    type Error = &'static str;
-
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw).ok_or("an identifier is 32 lower-case hexadecimal digits")
-    }
-}
-
-impl From<MessageId> for String {
-    fn from(id: MessageId) -> String {
-        id.0
-    }
-}
+validated_string!(
+    MessageId,
+    "an identifier is 32 lower-case hexadecimal digits"
+);
 
 impl std::fmt::Display for MessageId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -133,8 +133,10 @@ impl ContentType {
 
 /// A case identifier: `VC-` and twelve random base-32 symbols; not guessable, not sequential.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct CaseId(String);
+
+validated_string!(CaseId, "a case id looks like VC-7K2M9Q4XW3BD");
 
 const ID_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -173,8 +175,10 @@ impl CaseId {
 
 /// One presigned upload: what was promised, so the document check can compare what arrived.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct UploadId(String);
+
+validated_string!(UploadId, "an upload id looks like UP- and 16 characters");
 
 impl UploadId {
     pub fn generate() -> Result<Self, getrandom::Error> {
@@ -603,6 +607,29 @@ pub fn eligibility(action: GatedAction, cases: &[VerificationCase]) -> Eligibili
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn case_and_upload_ids_read_from_json_go_through_their_parse() {
+        let case = CaseId::generate().expect("random source");
+        let json = serde_json::to_string(&case).expect("serialises");
+        assert_eq!(
+            serde_json::from_str::<CaseId>(&json).expect("round trip"),
+            case
+        );
+        let upload = UploadId::generate().expect("random source");
+        let json = serde_json::to_string(&upload).expect("serialises");
+        assert_eq!(
+            serde_json::from_str::<UploadId>(&json).expect("round trip"),
+            upload
+        );
+        for bad in ["\"VC-123\"", "\"UP-1\"", "\"\"", "\"VC-0000000000OO\""] {
+            assert!(serde_json::from_str::<CaseId>(bad).is_err(), "case {bad}");
+            assert!(
+                serde_json::from_str::<UploadId>(bad).is_err(),
+                "upload {bad}"
+            );
+        }
+    }
 
     fn at(text: &str) -> Timestamp {
         text.parse().expect("valid timestamp")
