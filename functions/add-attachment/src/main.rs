@@ -1,10 +1,8 @@
 //! `POST /tickets/{reference}/attachments`: a presigned upload URL for one ticket attachment.
 
-use std::convert::Infallible;
-
 use guichet_edge::config::AttachmentsConfig;
 use guichet_edge::config::Config;
-use lambda_http::{run, service_fn, Error, Request};
+use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,8 +13,6 @@ async fn main() -> Result<(), Error> {
     let desk = guichet_aws::wiring::desk(&config, &sdk)?;
     let attachments = guichet_aws::wiring::attachments(&attachments, &sdk);
     let (desk, attachments) = (&desk, &attachments);
-    run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(add_attachment::handle(desk, attachments, request).await)
-    }))
-    .await
+    guichet_edge::http::serve(move |request| add_attachment::handle(desk, attachments, request))
+        .await
 }

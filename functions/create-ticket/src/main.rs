@@ -1,11 +1,10 @@
 //! `POST /tickets`: a player submits a support request.
 
 use guichet_edge::config::FromEnv;
-use std::convert::Infallible;
 
 use guichet_core::incidents::service::IncidentConfig;
 use guichet_edge::config::{Config, QueuesConfig};
-use lambda_http::{run, service_fn, Error, Request};
+use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -18,8 +17,6 @@ async fn main() -> Result<(), Error> {
     let incidents =
         guichet_aws::wiring::incidents(&config.tickets_table, IncidentConfig::from_env()?, &sdk);
     let (desk, incidents, relay) = (&desk, &incidents, &relay);
-    run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(create_ticket::handle(desk, incidents, relay, request).await)
-    }))
-    .await
+    guichet_edge::http::serve(move |request| create_ticket::handle(desk, incidents, relay, request))
+        .await
 }

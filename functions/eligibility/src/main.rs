@@ -1,17 +1,12 @@
 //! `GET /players/{player_id}/eligibility`: may this player withdraw, change a payment method,
 //! redeem a bonus or change their account now?
 
-use std::convert::Infallible;
-
-use lambda_http::{run, service_fn, Error, Request};
+use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
     let verification = guichet_aws::wiring::verification_from_env().await?;
     let verification = &verification;
-    run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(eligibility::handle(verification, request).await)
-    }))
-    .await
+    guichet_edge::http::serve(move |request| eligibility::handle(verification, request)).await
 }

@@ -1,10 +1,8 @@
 //! `GET /tickets/{reference}`: one ticket with its status history and checked attachments.
 
-use std::convert::Infallible;
-
 use guichet_edge::config::AttachmentsConfig;
 use guichet_edge::config::Config;
-use lambda_http::{run, service_fn, Error, Request};
+use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,8 +13,5 @@ async fn main() -> Result<(), Error> {
     let desk = guichet_aws::wiring::desk(&config, &sdk)?;
     let attachments = guichet_aws::wiring::attachments(&attachments, &sdk);
     let (desk, attachments) = (&desk, &attachments);
-    run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(get_ticket::handle(desk, attachments, request).await)
-    }))
-    .await
+    guichet_edge::http::serve(move |request| get_ticket::handle(desk, attachments, request)).await
 }

@@ -2,11 +2,10 @@
 //! `POST /incidents/{incident_id}/status`: staff's side of multi-player incidents.
 
 use guichet_edge::config::FromEnv;
-use std::convert::Infallible;
 
 use guichet_core::incidents::service::IncidentConfig;
 use guichet_edge::config::{Config, QueuesConfig};
-use lambda_http::{run, service_fn, Error, Request};
+use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -19,8 +18,6 @@ async fn main() -> Result<(), Error> {
     let incidents = guichet_aws::wiring::incidents(&config.tickets_table, rule, &sdk);
     let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
     let (desk, incidents, relay) = (&desk, &incidents, &relay);
-    run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(incidents::handle(desk, incidents, relay, request).await)
-    }))
-    .await
+    guichet_edge::http::serve(move |request| incidents::handle(desk, incidents, relay, request))
+        .await
 }

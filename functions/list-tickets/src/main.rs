@@ -1,16 +1,11 @@
 //! `GET /tickets`: the caller's tickets, newest first.
 
-use std::convert::Infallible;
-
-use lambda_http::{run, service_fn, Error, Request};
+use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
     let desk = guichet_aws::wiring::desk_from_env().await?;
     let desk = &desk;
-    run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(list_tickets::handle(desk, request).await)
-    }))
-    .await
+    guichet_edge::http::serve(move |request| list_tickets::handle(desk, request)).await
 }

@@ -1,10 +1,8 @@
 //! `POST /verification/cases/{case_id}/documents/{kind}/view` and
 //! `POST /verification/cases/{case_id}/decision`: the verification team reviews a case.
 
-use std::convert::Infallible;
-
 use guichet_edge::config::{KycConfig, QueuesConfig};
-use lambda_http::{run, service_fn, Error, Request};
+use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -14,8 +12,6 @@ async fn main() -> Result<(), Error> {
     let verification = guichet_aws::wiring::verification(&config, &sdk);
     let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
     let (verification, relay) = (&verification, &relay);
-    run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(review_case::handle(verification, relay, request).await)
-    }))
-    .await
+    guichet_edge::http::serve(move |request| review_case::handle(verification, relay, request))
+        .await
 }

@@ -1,9 +1,7 @@
 //! `POST /tickets/{reference}/take|replies|status|escalate`: the agents' actions on a ticket.
 
-use std::convert::Infallible;
-
 use guichet_edge::config::{Config, QueuesConfig};
-use lambda_http::{run, service_fn, Error, Request};
+use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -14,8 +12,5 @@ async fn main() -> Result<(), Error> {
     let desk = guichet_aws::wiring::desk(&config, &sdk)?;
     let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
     let (desk, relay) = (&desk, &relay);
-    run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(update_ticket::handle(desk, relay, request).await)
-    }))
-    .await
+    guichet_edge::http::serve(move |request| update_ticket::handle(desk, relay, request)).await
 }

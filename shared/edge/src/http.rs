@@ -346,6 +346,21 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body
     response
 }
 
+/// Runs an API function's handler on the Lambda runtime: every request goes through `handle`,
+/// which answers every outcome itself (an error is already its JSON response), so the runtime
+/// never sees a handler error. Written once for every API function's `main`.
+pub async fn serve<F, Fut>(handle: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Request) -> Fut,
+    Fut: std::future::Future<Output = Response<Body>> + Send,
+{
+    lambda_http::run(lambda_http::service_fn(move |request: Request| {
+        let answer = handle(request);
+        async move { Ok::<_, std::convert::Infallible>(answer.await) }
+    }))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
