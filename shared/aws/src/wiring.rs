@@ -58,6 +58,11 @@ pub async fn desk_from_env() -> Result<Desk<DynamoTicketStore>, InitError> {
     desk(&config, &crate::sdk_config().await)
 }
 
+/// The documents bucket both upload pipelines (verification documents, attachments) store in.
+fn documents(bucket: &str, sdk: &SdkConfig) -> S3DocumentStorage {
+    S3DocumentStorage::new(aws_sdk_s3::Client::new(sdk), bucket.to_owned())
+}
+
 /// Identity verification: cases in the tickets table, documents in the documents bucket.
 pub fn verification(
     config: &KycConfig,
@@ -68,10 +73,7 @@ pub fn verification(
             aws_sdk_dynamodb::Client::new(sdk),
             config.tickets_table.clone(),
         ),
-        storage: S3DocumentStorage::new(
-            aws_sdk_s3::Client::new(sdk),
-            config.documents_bucket.clone(),
-        ),
+        storage: documents(&config.documents_bucket, sdk),
         clock: Box::new(SystemClock),
         max_resubmissions: config.max_resubmissions,
         notifier: Notifier::bundled(),
@@ -95,10 +97,7 @@ pub fn attachments(
             aws_sdk_dynamodb::Client::new(sdk),
             config.tickets_table.clone(),
         ),
-        storage: S3DocumentStorage::new(
-            aws_sdk_s3::Client::new(sdk),
-            config.documents_bucket.clone(),
-        ),
+        storage: documents(&config.documents_bucket, sdk),
         clock: Box::new(SystemClock),
     }
 }
