@@ -19,7 +19,7 @@ use guichet_core::attachments::rules::{AttachmentState, MAX_ATTACHMENTS_PER_TICK
 use guichet_core::attachments::service::{AttachmentError, Attachments};
 use guichet_core::common::player::Author;
 use guichet_core::common::reference::TicketReference;
-use guichet_core::verification::rules::{CheckFailure, ContentType, UploadId};
+use guichet_core::documents::rules::{CheckFailure, ContentType, UploadId};
 use guichet_edge::config::AttachmentsConfig;
 use guichet_edge::config::{Config, KycConfig};
 use guichet_local::client::{send, ClientResponse};

@@ -4,11 +4,12 @@
 
 use guichet_aws::dynamo::cases::DynamoCaseStore;
 use guichet_core::common::player::{Author, Language, PlayerId};
+use guichet_core::documents::rules::{ContentType, UploadId};
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::verification::ports::{CaseStore, CaseWrite, Saved};
 use guichet_core::verification::rules::{
-    AuditAction, AuditEntry, CaseId, CaseReason, CaseStatus, ContentType, DocumentKind,
-    StoredDocument, UploadId, VerificationCase,
+    AuditAction, AuditEntry, CaseId, CaseReason, CaseStatus, DocumentKind, StoredDocument,
+    VerificationCase,
 };
 use guichet_tests::fresh_stack;
 use jiff::Timestamp;

@@ -13,10 +13,10 @@ use guichet_aws::dynamo::cases::DynamoCaseStore;
 use guichet_aws::s3::S3DocumentStorage;
 use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::documents::ports::Presigned;
+use guichet_core::documents::rules::{CheckFailure, ContentType};
 use guichet_core::verification::ports::{CaseStore, PendingUpload, UploadState};
 use guichet_core::verification::rules::{
-    CaseReason, CaseStatus, CheckFailure, ContentType, DocumentKind, DocumentStatus,
-    VerificationCase,
+    CaseReason, CaseStatus, DocumentKind, DocumentStatus, VerificationCase,
 };
 use guichet_core::verification::service::Verification;
 use guichet_edge::config::KycConfig;

@@ -7,10 +7,10 @@ use guichet_core::attachments::service::Attachments;
 use guichet_core::common::player::{Author, PlayerId};
 use guichet_core::common::reference::TicketReference;
 use guichet_core::documents::memory::MemoryDocumentStorage;
+use guichet_core::documents::rules::UploadId;
 use guichet_core::tickets::desk::{Desk, Submitted};
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::memory::{desk, MemoryTicketStore};
-use guichet_core::verification::rules::UploadId;
 use guichet_edge::testing::{body_json, event, with_caller, with_json, with_path};
 use lambda_http::http::StatusCode;
 use serde_json::json;
@@ -122,7 +122,7 @@ async fn staff_attach_to_any_ticket_and_are_recorded_by_id() {
     );
     assert_eq!(
         attachment.content_type,
-        guichet_core::verification::rules::ContentType::Pdf
+        guichet_core::documents::rules::ContentType::Pdf
     );
 }
 

@@ -17,8 +17,8 @@ use guichet_core::attachments::ports::AttachmentStore;
 use guichet_core::attachments::rules::ATTACHMENTS_PREFIX;
 use guichet_core::attachments::service::{AttachmentCheck, AttachmentError, Attachments};
 use guichet_core::documents::ports::DocumentStorage;
+use guichet_core::documents::rules::upload_id_of_key;
 use guichet_core::verification::ports::CaseStore;
-use guichet_core::verification::rules::upload_id_of_key;
 use guichet_core::verification::service::{CheckOutcome, KycError, Verification};
 use serde::Deserialize;
 

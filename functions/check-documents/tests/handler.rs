@@ -6,12 +6,12 @@ use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::common::store::StoreError;
 use guichet_core::documents::memory::MemoryDocumentStorage;
 use guichet_core::documents::ports::{DocumentStorage, ObjectFacts, Presigned};
+use guichet_core::documents::rules::{CheckFailure, ContentType};
 use guichet_core::tickets::memory::FixedClock;
 use guichet_core::verification::memory::MemoryCaseStore;
 use guichet_core::verification::ports::{CaseStore, PendingUpload, UploadState};
 use guichet_core::verification::rules::{
-    CaseReason, CaseStatus, CheckFailure, ContentType, DocumentKind, DocumentStatus,
-    VerificationCase,
+    CaseReason, CaseStatus, DocumentKind, DocumentStatus, VerificationCase,
 };
 use guichet_core::verification::service::Verification;
 use guichet_edge::testing::failed_ids;

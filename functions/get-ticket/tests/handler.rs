@@ -132,7 +132,7 @@ async fn with_attachments(
     >,
     reference: &str,
 ) -> String {
-    use guichet_core::verification::rules::ContentType;
+    use guichet_core::documents::rules::ContentType;
     let reference =
         guichet_core::common::reference::TicketReference::parse(reference).expect("reference");
     let player = guichet_core::common::player::Author::Player;

@@ -19,11 +19,12 @@
 //! ticket's team). Players get `403`. A bad field is a `400` naming it; an unknown incident,
 //! ticket or link a `404`; a stale version a `409` `stale`.
 
+use guichet_core::common::paging::PageCursor;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::incidents::ports::{IncidentRecord, IncidentStart, IncidentStore};
 use guichet_core::incidents::rules::{Incident, IncidentId, IncidentStatus};
-use guichet_core::incidents::service::{incident_cursor, Incidents};
+use guichet_core::incidents::service::Incidents;
 use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
 use guichet_core::outbox::relay::Relay;
 use guichet_core::tickets::desk::Desk;
@@ -173,12 +174,7 @@ pub fn parse_listing(request: &Request) -> Result<Listing, ValidationError> {
                     })?)
                 }
                 "limit" => limit = guichet_edge::http::limit_param(value, MAX_LIMIT)?,
-                "cursor" => {
-                    start = Some(guichet_edge::http::cursor_param(
-                        value,
-                        incident_cursor::decode,
-                    )?)
-                }
+                "cursor" => start = Some(guichet_edge::http::cursor_param(value)?),
                 other => return Err(ValidationError::new(other, Rule::UnknownField)),
             }
         }
@@ -245,7 +241,7 @@ async fn serve<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueue
             &CurrentPage {
                 team: listing.team,
                 incidents: &page.items,
-                next_cursor: page.next.as_ref().map(incident_cursor::encode),
+                next_cursor: page.next.as_ref().map(PageCursor::to_cursor),
             },
         ));
     };

@@ -1,8 +1,9 @@
 //! `GET /tickets`: the calling player's tickets, newest first, a page at a time.
 
 use guichet_core::common::access::Role;
+use guichet_core::common::paging::PageCursor;
 use guichet_core::common::validation::{Rule, ValidationError};
-use guichet_core::tickets::desk::{cursor, Desk, TicketView};
+use guichet_core::tickets::desk::{Desk, TicketView};
 use guichet_core::tickets::ports::TicketStore;
 use guichet_edge::http::{json_response, ApiError};
 use lambda_http::http::StatusCode;
@@ -39,7 +40,7 @@ async fn list<S: TicketStore>(
         for (name, value) in query.iter() {
             match name {
                 "limit" => limit = guichet_edge::http::limit_param(value, MAX_LIMIT)?,
-                "cursor" => start = Some(guichet_edge::http::cursor_param(value, cursor::decode)?),
+                "cursor" => start = Some(guichet_edge::http::cursor_param(value)?),
                 other => return Err(ValidationError::new(other, Rule::UnknownField).into()),
             }
         }
@@ -58,7 +59,7 @@ async fn list<S: TicketStore>(
                     history: None,
                 })
                 .collect(),
-            next_cursor: page.next.as_ref().map(cursor::encode),
+            next_cursor: page.next.as_ref().map(PageCursor::to_cursor),
         },
     ))
 }

@@ -15,10 +15,11 @@ use guichet_core::common::access::{Actor, Role};
 use guichet_core::common::player::Language;
 use guichet_core::common::validation::{Rule, ValidationError};
 use guichet_core::documents::ports::DocumentStorage;
+use guichet_core::documents::rules::CheckFailure;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::{
-    AuditEntry, CaseId, CaseReason, CaseStatus, CheckFailure, DocumentKind, DocumentStatus,
-    ReasonCode, VerificationCase,
+    AuditEntry, CaseId, CaseReason, CaseStatus, DocumentKind, DocumentStatus, ReasonCode,
+    VerificationCase,
 };
 use guichet_core::verification::service::Verification;
 use guichet_edge::http::{json_response, ApiError};

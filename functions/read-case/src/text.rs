@@ -2,9 +2,8 @@
 //! beside the text, so an app can use its own wording.
 
 use guichet_core::common::player::Language;
-use guichet_core::verification::rules::{
-    CaseStatus, CheckFailure, DocumentKind, DocumentStatus, ReasonCode,
-};
+use guichet_core::documents::rules::CheckFailure;
+use guichet_core::verification::rules::{CaseStatus, DocumentKind, DocumentStatus, ReasonCode};
 
 pub fn case_status(status: CaseStatus, language: Language) -> &'static str {
     match (language, status) {

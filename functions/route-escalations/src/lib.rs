@@ -12,11 +12,11 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use guichet_core::escalation::rules::{EscalationRequest, REQUEST_SCHEMA};
+use guichet_core::escalation::service::{RouteError, RouteOutcome};
 use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
 use guichet_core::outbox::relay::Relay;
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::ports::TicketStore;
-use guichet_core::tickets::staff::{RouteError, RouteOutcome};
 
 /// Why one message could not be handled; every variant fails the message.
 #[derive(Debug, thiserror::Error)]

@@ -3,11 +3,12 @@
 //! agents only their own teams' (`team:<name>` groups); players none. Each ticket says whether
 //! it is `overdue` (its response target passed while it was ours to answer).
 
+use guichet_core::common::paging::PageCursor;
 use guichet_core::common::validation::{Rule, ValidationError};
 use guichet_core::tickets::desk::{Desk, TicketView};
 use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::sla::overdue;
-use guichet_core::tickets::staff::{queue_cursor, require_staff};
+use guichet_core::tickets::staff::require_staff;
 use guichet_core::tickets::ticket::Team;
 use guichet_edge::http::{json_response, ApiError};
 use lambda_http::http::StatusCode;
@@ -76,12 +77,7 @@ async fn queue<S: TicketStore>(
         for (name, value) in query.iter() {
             match name {
                 "limit" => limit = guichet_edge::http::limit_param(value, MAX_LIMIT)?,
-                "cursor" => {
-                    start = Some(guichet_edge::http::cursor_param(
-                        value,
-                        queue_cursor::decode,
-                    )?)
-                }
+                "cursor" => start = Some(guichet_edge::http::cursor_param(value)?),
                 other => return Err(ValidationError::new(other, Rule::UnknownField).into()),
             }
         }
@@ -103,7 +99,7 @@ async fn queue<S: TicketStore>(
                     overdue: overdue(ticket, now),
                 })
                 .collect(),
-            next_cursor: page.next.as_ref().map(queue_cursor::encode),
+            next_cursor: page.next.as_ref().map(PageCursor::to_cursor),
         },
     ))
 }

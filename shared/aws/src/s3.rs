@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::backend;
 use guichet_core::common::store::StoreError;
 use guichet_core::documents::ports::{DocumentStorage, ObjectFacts, Presigned};
-use guichet_core::verification::rules::ContentType;
+use guichet_core::documents::rules::ContentType;
 
 /// Uploads: long enough for a phone on a slow network, short enough that a leaked URL is
 /// soon useless. The issue caps it at 15 minutes.

@@ -10,6 +10,7 @@ use std::future::Future;
 use tracing::{Instrument, Span};
 
 use guichet_core::common::access::{Actor, Role};
+use guichet_core::common::paging::PageCursor;
 use guichet_core::common::player::PlayerId;
 use guichet_core::common::validation::{Rule, ValidationError};
 use guichet_core::tickets::ticket::Team;
@@ -163,13 +164,10 @@ pub fn limit_param(raw: &str, max: u16) -> Result<u16, ValidationError> {
         })
 }
 
-/// The `cursor` query parameter, as `decode` reads it: a `400` naming `cursor` when it is not
-/// one this API handed out.
-pub fn cursor_param<T>(
-    raw: &str,
-    decode: impl Fn(&str) -> Option<T>,
-) -> Result<T, ValidationError> {
-    decode(raw).ok_or_else(|| ValidationError::new("cursor", Rule::Opaque))
+/// The `cursor` query parameter: a `400` naming `cursor` when it is not one this API handed
+/// out for this listing.
+pub fn cursor_param<T: PageCursor>(raw: &str) -> Result<T, ValidationError> {
+    T::from_cursor(raw).ok_or_else(|| ValidationError::new("cursor", Rule::Opaque))
 }
 
 /// Checks the content type and size and parses the JSON, naming what is wrong.

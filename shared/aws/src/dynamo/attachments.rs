@@ -27,8 +27,8 @@ use guichet_core::attachments::ports::{AttachmentStore, Issued, Settled};
 use guichet_core::attachments::rules::{Attachment, AttachmentState};
 use guichet_core::common::reference::TicketReference;
 use guichet_core::common::store::StoreError;
+use guichet_core::documents::rules::UploadId;
 use guichet_core::tickets::ticket::TicketStatus;
-use guichet_core::verification::rules::UploadId;
 
 const TICKET_SK: &str = "TICKET";
 const ATTACHMENT_PREFIX: &str = "ATTACHMENT#";
@@ -326,7 +326,7 @@ mod tests {
     use super::*;
     use guichet_core::attachments::rules::attachment_key;
     use guichet_core::common::player::Author;
-    use guichet_core::verification::rules::{CheckFailure, ContentType};
+    use guichet_core::documents::rules::{CheckFailure, ContentType};
 
     #[test]
     fn an_attachment_survives_the_round_trip_through_its_item() {

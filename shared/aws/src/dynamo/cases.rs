@@ -21,10 +21,9 @@ use crate::dynamo::item::{backend, ms, s, Item};
 use crate::dynamo::tickets::query_all;
 use guichet_core::common::player::PlayerId;
 use guichet_core::common::store::StoreError;
+use guichet_core::documents::rules::UploadId;
 use guichet_core::verification::ports::{CaseStore, CaseWrite, PendingUpload, Saved};
-use guichet_core::verification::rules::{
-    AuditEntry, CaseId, CaseStatus, UploadId, VerificationCase,
-};
+use guichet_core::verification::rules::{AuditEntry, CaseId, CaseStatus, VerificationCase};
 
 const CASE_SK: &str = "CASE";
 const MARKER_SK: &str = "OPENCASE";

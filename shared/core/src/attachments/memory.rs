@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use crate::common::reference::TicketReference;
 use crate::common::store::StoreError;
 use crate::documents::memory::MemoryDocumentStorage;
+use crate::documents::rules::UploadId;
 use crate::tickets::memory::FixedClock;
-use crate::verification::rules::UploadId;
 
 // ---------------------------------------------------------------------------------------------
 // Ticket attachments.

@@ -3,7 +3,7 @@
 use crate::attachments::rules::{Attachment, AttachmentState};
 use crate::common::reference::TicketReference;
 use crate::common::store::StoreError;
-use crate::verification::rules::UploadId;
+use crate::documents::rules::UploadId;
 use std::future::Future;
 
 /// What issuing an attachment did.

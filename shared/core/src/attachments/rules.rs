@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::player::Author;
 use crate::common::reference::TicketReference;
-use crate::verification::rules::{CheckFailure, ContentType, UploadId, MAX_DOCUMENT_BYTES};
+use crate::documents::rules::{CheckFailure, ContentType, Declared, UploadId, MAX_DOCUMENT_BYTES};
 
 /// Attachments a ticket may have issued at once: pending (URL handed out, nothing checked yet)
 /// and checked ones count; refused ones and URLs that expired unused do not, so a player whose
@@ -79,17 +79,11 @@ impl Attachment {
         self.state == AttachmentState::Pending && self.expires_at + EXPIRED_UPLOAD_GRACE < now
     }
 
-    /// What the check decides about an object of `size` bytes starting with `head`, found at
-    /// this attachment's key: `None` when it is what was declared.
-    pub fn check(&self, size: u64, head: &[u8]) -> Option<CheckFailure> {
-        if size > MAX_ATTACHMENT_BYTES {
-            Some(CheckFailure::TooLarge)
-        } else if size != self.size {
-            Some(CheckFailure::SizeMismatch)
-        } else if !self.content_type.matches_magic(head) {
-            Some(CheckFailure::TypeMismatch)
-        } else {
-            None
+    /// What the upload URL promised, for the document check.
+    pub fn declared(&self) -> Declared {
+        Declared {
+            content_type: self.content_type,
+            size: self.size,
         }
     }
 }
@@ -116,6 +110,7 @@ pub fn parse_attachment_key(key: &str) -> Option<(TicketReference, UploadId)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::documents::ports::ObjectFacts;
 
     fn attachment(content_type: ContentType, size: u64) -> Attachment {
         let reference = TicketReference::from_random([3; 9]);
@@ -158,16 +153,21 @@ mod tests {
 
     #[test]
     fn the_check_compares_size_and_magic_bytes_with_the_declaration() {
-        let png = attachment(ContentType::Png, 12);
-        let bytes = b"\x89PNG\r\n\x1a\n\0\0\0\0";
-        assert_eq!(png.check(12, bytes), None);
-        assert_eq!(png.check(13, bytes), Some(CheckFailure::SizeMismatch));
+        let png = attachment(ContentType::Png, 12).declared();
+        let facts = |size: u64| ObjectFacts {
+            size,
+            head: b"\x89PNG\r\n\x1a\n\0\0\0\0".to_vec(),
+        };
+        assert_eq!(png.check(&facts(12)), None);
+        assert_eq!(png.check(&facts(13)), Some(CheckFailure::SizeMismatch));
         assert_eq!(
-            png.check(MAX_ATTACHMENT_BYTES + 1, bytes),
+            png.check(&facts(MAX_ATTACHMENT_BYTES + 1)),
             Some(CheckFailure::TooLarge)
         );
         assert_eq!(
-            attachment(ContentType::Pdf, 12).check(12, bytes),
+            attachment(ContentType::Pdf, 12)
+                .declared()
+                .check(&facts(12)),
             Some(CheckFailure::TypeMismatch)
         );
     }

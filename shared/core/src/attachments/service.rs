@@ -23,7 +23,7 @@ use crate::common::reference::TicketReference;
 use crate::common::retry::{Attempt, RetryPolicy};
 use crate::common::store::StoreError;
 use crate::documents::ports::{DocumentStorage, Presigned};
-use crate::verification::rules::{CheckFailure, ContentType, UploadId};
+use crate::documents::rules::{CheckFailure, ContentType, UploadId};
 
 /// Writes retried after a concurrent change to the same ticket's attachments before giving up.
 const RETRY: RetryPolicy = RetryPolicy::CONTENDED_WRITE.with_attempts(4);
@@ -189,7 +189,7 @@ impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
         };
         // Anything we did not hand out a URL for, at exactly this key, is not an attachment.
         let Some(mut attachment) = found.filter(|a| a.key == key) else {
-            self.quarantine_if_present(key).await?;
+            self.storage.quarantine_if_present(key).await?;
             return Ok(AttachmentCheck::Refused {
                 failure: CheckFailure::UnknownUpload,
             });
@@ -198,12 +198,12 @@ impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
         match from {
             AttachmentState::Pending | AttachmentState::Checked => {}
             AttachmentState::Refused(_) => {
-                self.quarantine_if_present(key).await?;
+                self.storage.quarantine_if_present(key).await?;
                 return Ok(AttachmentCheck::AlreadyHandled);
             }
             // A late object for a slot that was given back: it is no longer expected.
             AttachmentState::Expired => {
-                return Ok(if self.quarantine_if_present(key).await? {
+                return Ok(if self.storage.quarantine_if_present(key).await? {
                     AttachmentCheck::Refused {
                         failure: CheckFailure::NotExpected,
                     }
@@ -215,7 +215,7 @@ impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
         let Some(facts) = self.storage.inspect(key).await? else {
             return Ok(AttachmentCheck::AlreadyHandled);
         };
-        let failure = attachment.check(facts.size, &facts.head);
+        let failure = attachment.declared().check(&facts);
         if from == AttachmentState::Checked && failure.is_none() {
             // A duplicate delivery, or a rewrite that passes as the first file did.
             return Ok(AttachmentCheck::AlreadyHandled);
@@ -238,15 +238,6 @@ impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
                 Ok(AttachmentCheck::Refused { failure })
             }
         }
-    }
-
-    /// `true` when there was an object to move.
-    async fn quarantine_if_present(&self, key: &str) -> Result<bool, StoreError> {
-        if self.storage.inspect(key).await?.is_none() {
-            return Ok(false);
-        }
-        self.storage.quarantine(key).await?;
-        Ok(true)
     }
 
     /// The ticket's checked attachments in the order they were issued; with a presigned GET

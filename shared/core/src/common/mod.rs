@@ -3,6 +3,8 @@
 
 #[macro_use]
 pub mod vocabulary;
+#[macro_use]
+pub mod id;
 
 pub mod access;
 pub mod clock;

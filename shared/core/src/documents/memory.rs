@@ -10,7 +10,7 @@ use crate::common::store::StoreError;
 use crate::documents::ports::DocumentStorage;
 use crate::documents::ports::ObjectFacts;
 use crate::documents::ports::Presigned;
-use crate::verification::rules::ContentType;
+use crate::documents::rules::ContentType;
 
 /// Objects in memory; presigned URLs are fake but carry the signed-header list the real
 /// adapter signs, so handlers can be checked for what they promise.

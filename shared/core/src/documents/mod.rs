@@ -3,3 +3,4 @@
 #[cfg(any(test, feature = "mocks"))]
 pub mod memory;
 pub mod ports;
+pub mod rules;

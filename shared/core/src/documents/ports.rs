@@ -5,7 +5,7 @@ use std::future::Future;
 use jiff::Timestamp;
 
 use crate::common::store::StoreError;
-use crate::verification::rules::ContentType;
+use crate::documents::rules::ContentType;
 
 /// A presigned HTTP request: the client must send exactly these headers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -48,4 +48,20 @@ pub trait DocumentStorage: Send + Sync {
     /// Moves an object out of the documents' prefixes, where no one reviews it and the
     /// lifecycle deletes it.
     fn quarantine(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Quarantines whatever is at `key`, if anything: what arrives where no upload was issued
+    /// (or is no longer expected) never stays where a reviewer or agent would open it.
+    /// `true` when there was an object to move.
+    fn quarantine_if_present(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move {
+            if self.inspect(key).await?.is_none() {
+                return Ok(false);
+            }
+            self.quarantine(key).await?;
+            Ok(true)
+        }
+    }
 }

@@ -24,55 +24,14 @@ use crate::tickets::ticket::{
 };
 use crate::tickets::workflow::{allowed, Change, ReasonCode};
 
-/// An incident's id: `INC-` and 12 symbols of the case ids' alphabet (no I, L, O, U), so it
-/// reads out as unambiguously as a ticket reference.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct IncidentId(String);
-
-const ID_PREFIX: &str = "INC-";
-const ID_SYMBOLS: usize = 12;
-const ID_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-impl IncidentId {
-    pub fn generate() -> Result<Self, getrandom::Error> {
-        let mut random = [0u8; ID_SYMBOLS];
-        getrandom::fill(&mut random)?;
-        Ok(Self::from_random(random))
-    }
-
-    pub fn from_random(random: [u8; ID_SYMBOLS]) -> Self {
-        let mut id = String::with_capacity(ID_PREFIX.len() + ID_SYMBOLS);
-        id.push_str(ID_PREFIX);
-        // 256 is a multiple of 32: every symbol is equally likely.
-        id.extend(
-            random
-                .iter()
-                .map(|b| char::from(ID_ALPHABET[usize::from(b % 32)])),
-        );
-        Self(id)
-    }
-
-    /// Case-insensitive, as staff may type it from a message.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let upper = raw.trim().to_ascii_uppercase();
-        let body = upper.strip_prefix(ID_PREFIX)?;
-        (body.len() == ID_SYMBOLS && body.bytes().all(|b| ID_ALPHABET.contains(&b)))
-            .then_some(Self(upper))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-validated_string!(IncidentId, "an incident id looks like INC-7K2M9Q4XW3BD");
-
-impl std::fmt::Display for IncidentId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+prefixed_id!(
+    /// An incident's id: `INC-` and 12 symbols of the case ids' alphabet (no I, L, O, U), so
+    /// it reads out as unambiguously as a ticket reference.
+    IncidentId,
+    "INC-",
+    12,
+    "an incident id looks like INC-7K2M9Q4XW3BD"
+);
 
 vocabulary!(
     /// What the reports name: a game, or a payment system.
@@ -676,7 +635,7 @@ mod tests {
 
     #[test]
     fn fan_out_pages_are_named_after_incident_update_and_cursor() {
-        let id = IncidentId::from_random([1; ID_SYMBOLS]);
+        let id = IncidentId::from_random([1; IncidentId::SYMBOLS]);
         let update = IncidentUpdate {
             seq: 2,
             at: at("2026-11-26T16:00:00Z"),

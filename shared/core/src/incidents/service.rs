@@ -771,52 +771,6 @@ fn staff(caller: &Actor) -> Author {
     }
 }
 
-/// The opaque cursor of `GET /incidents`: where the next page starts.
-pub mod incident_cursor {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-
-    use crate::incidents::ports::IncidentStart;
-    use crate::incidents::rules::IncidentId;
-
-    pub fn encode(start: &IncidentStart) -> String {
-        URL_SAFE_NO_PAD.encode(format!(
-            "{}.{}",
-            start.created_at.as_millisecond(),
-            start.id.as_str()
-        ))
-    }
-
-    pub fn decode(raw: &str) -> Option<IncidentStart> {
-        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-        let (millis, id) = std::str::from_utf8(&bytes).ok()?.split_once('.')?;
-        Some(IncidentStart {
-            created_at: jiff::Timestamp::from_millisecond(millis.parse().ok()?).ok()?,
-            id: IncidentId::parse(id)?,
-        })
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn round_trips_and_refuses_tampering() {
-            let start = IncidentStart {
-                created_at: jiff::Timestamp::from_millisecond(1_764_169_200_123).expect("valid"),
-                id: IncidentId::from_random([3; 12]),
-            };
-            assert_eq!(decode(&encode(&start)), Some(start.clone()));
-            assert_eq!(decode("not-base64!"), None);
-            assert_eq!(decode(&URL_SAFE_NO_PAD.encode("12.INC-nope")), None);
-            assert_eq!(
-                decode(&URL_SAFE_NO_PAD.encode(format!("x.{}", start.id.as_str()))),
-                None
-            );
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

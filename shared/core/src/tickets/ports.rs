@@ -5,7 +5,7 @@ use std::future::Future;
 use jiff::Timestamp;
 
 use crate::common::contact::ContactAddress;
-use crate::common::paging::Page;
+use crate::common::paging::{millis_part, parse_millis_part, Page, PageCursor};
 use crate::common::player::PlayerId;
 use crate::common::reference::TicketReference;
 use crate::common::store::StoreError;
@@ -120,6 +120,49 @@ pub struct QueueStart {
     pub reference: TicketReference,
 }
 
+/// `<created ms>.<reference>`: the order of a player's tickets.
+impl PageCursor for PageStart {
+    const PARTS: usize = 2;
+
+    fn parts(&self) -> Vec<String> {
+        vec![
+            millis_part(self.created_at),
+            self.reference.as_str().to_owned(),
+        ]
+    }
+
+    fn from_parts(parts: &[&str]) -> Option<Self> {
+        Some(PageStart {
+            created_at: parse_millis_part(parts[0])?,
+            reference: TicketReference::parse(parts[1]).ok()?,
+        })
+    }
+}
+
+/// `<rank>.<created ms>.<reference>`: the order of a team queue.
+impl PageCursor for QueueStart {
+    const PARTS: usize = 3;
+
+    fn parts(&self) -> Vec<String> {
+        vec![
+            self.priority.rank().to_string(),
+            millis_part(self.created_at),
+            self.reference.as_str().to_owned(),
+        ]
+    }
+
+    fn from_parts(parts: &[&str]) -> Option<Self> {
+        let rank: u8 = parts[0].parse().ok()?;
+        Some(QueueStart {
+            priority: *crate::tickets::ticket::Priority::ALL
+                .iter()
+                .find(|p| p.rank() == rank)?,
+            created_at: parse_millis_part(parts[1])?,
+            reference: TicketReference::parse(parts[2]).ok()?,
+        })
+    }
+}
+
 /// What a conditional ticket update did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Updated {
@@ -187,6 +230,50 @@ pub trait TicketStore: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tickets::ticket::Priority;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    #[test]
+    fn ticket_page_cursors_round_trip_and_refuse_tampering() {
+        let start = PageStart {
+            created_at: Timestamp::from_millisecond(1_764_169_200_123).expect("valid"),
+            reference: TicketReference::from_random([5; 9]),
+        };
+        assert_eq!(PageStart::from_cursor(&start.to_cursor()), Some(start));
+        assert_eq!(PageStart::from_cursor("not-base64!"), None);
+        assert_eq!(
+            PageStart::from_cursor(&URL_SAFE_NO_PAD.encode("12.ABCDEFGHJK")),
+            None
+        );
+        assert_eq!(PageStart::from_cursor(&URL_SAFE_NO_PAD.encode("x.")), None);
+    }
+
+    #[test]
+    fn queue_cursors_round_trip_and_refuse_tampering() {
+        let start = QueueStart {
+            priority: Priority::High,
+            created_at: Timestamp::from_millisecond(1_764_169_200_123).expect("valid"),
+            reference: TicketReference::from_random([5; 9]),
+        };
+        assert_eq!(
+            QueueStart::from_cursor(&start.to_cursor()),
+            Some(start.clone())
+        );
+        assert_eq!(QueueStart::from_cursor("not-base64!"), None);
+        let reference = start.reference.as_str();
+        for tampered in [
+            format!("9.12.{reference}"),
+            format!("1.x.{reference}"),
+            "1.12.ABCDEFGHJK".to_owned(),
+        ] {
+            assert_eq!(
+                QueueStart::from_cursor(&URL_SAFE_NO_PAD.encode(&tampered)),
+                None,
+                "{tampered}"
+            );
+        }
+    }
 
     #[test]
     fn idempotency_keys_are_bounded_tokens() {

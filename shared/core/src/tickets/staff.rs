@@ -1,20 +1,17 @@
-//! Use cases of the agents' workflow, over the ports: a team's queue, the updates of a ticket
-//! (take, reply, status) under optimistic versioning, and escalation (request, then routing by
-//! the route-escalations function). Every update writes the player's notification and the
-//! outbox messages in the same transaction as the change.
+//! Use cases of the agents' workflow, over the ports: a team's queue and the updates of a
+//! ticket (take, reply, status) under optimistic versioning (escalation, which writes through
+//! the same `apply`, is in `escalation::service`). Every update writes the player's
+//! notification and the outbox messages in the same transaction as the change.
 
 use jiff::Timestamp;
 
 use crate::common::access::{Actor, Forbidden, Role};
 use crate::common::paging::Page;
-use crate::common::player::Author;
 use crate::common::reference::TicketReference;
-use crate::common::retry::{Attempt, RetryPolicy};
 use crate::common::store::StoreError;
-use crate::escalation::rules::{self as escalation, Escalation, EscalationAsk, Routing};
+use crate::escalation::rules::Escalation;
 use crate::notifications::rules::{kind_for, Notification, NotifyError};
-use crate::outbox::ports::{MessageQueues, SendError};
-use crate::outbox::rules::{Destination, MessageId, OutboxMessage};
+use crate::outbox::rules::{MessageId, OutboxMessage};
 use crate::tickets::desk::Desk;
 use crate::tickets::ports::{QueueStart, TicketStore, TicketUpdate, Updated};
 use crate::tickets::ticket::{Channel, Team, Ticket};
@@ -74,7 +71,7 @@ impl<S: TicketStore> Desk<S> {
         self.store.team_queue(team, limit, start).await
     }
 
-    async fn read_for(
+    pub(crate) async fn read_for(
         &self,
         caller: &Actor,
         reference: &TicketReference,
@@ -126,43 +123,9 @@ impl<S: TicketStore> Desk<S> {
             .await
     }
 
-    /// Requests an escalation to a specialist team: the ticket becomes `escalated` and the
-    /// request is in the outbox, in one transaction.
-    pub async fn escalate(
-        &self,
-        caller: &Actor,
-        reference: &TicketReference,
-        expected_version: u64,
-        ask: EscalationAsk,
-    ) -> Result<Applied, StaffError> {
-        let found = self.read_for(caller, reference).await?;
-        let now = now_ms(self.clock.now());
-        let actor = Author::Staff {
-            id: caller.subject.as_str().to_owned(),
-        };
-        let (change, escalation) = escalation::request(
-            &found.ticket,
-            expected_version,
-            ask,
-            actor,
-            MessageId::generate()?,
-            now,
-        )?;
-        let outbox = vec![OutboxMessage::new(
-            MessageId::generate()?,
-            Destination::Escalations,
-            reference.as_str(),
-            &escalation.request_message(),
-            now,
-        )
-        .map_err(NotifyError::from)?];
-        self.apply(&found.ticket, change, Some(escalation), outbox, false, now)
-            .await
-    }
-
     /// Writes `change` with its escalation record, the player's notification (if the change
     /// owes one) and the outbox messages, under the version condition.
-    async fn apply(
+    pub(crate) async fn apply(
         &self,
         before: &Ticket,
         change: Change,
@@ -203,114 +166,6 @@ impl<S: TicketStore> Desk<S> {
             })),
         }
     }
-
-    /// Routes one escalation request (the route-escalations function, per SQS record): the
-    /// team's message first, then the ticket, its history, the routed record and the
-    /// player's notification in one transaction. A duplicate delivery finds the record
-    /// settled and does nothing; a crash between the two steps re-sends on redelivery, which
-    /// the FIFO queue drops as a duplicate (same deduplication id) within five minutes, and
-    /// teams deduplicate on `escalation_id` beyond that.
-    pub async fn route_escalation<Q: MessageQueues>(
-        &self,
-        queues: &Q,
-        reference: &TicketReference,
-        escalation_id: &MessageId,
-    ) -> Result<RouteOutcome, RouteError> {
-        // A concurrent agent update can win between our read and our write: read again.
-        ROUTE_RETRY
-            .run(|_| self.route_attempt(queues, reference, escalation_id))
-            .await?
-            .ok_or(RouteError::Contended)
-    }
-
-    /// One attempt of [`Desk::route_escalation`], on the ticket as it is now.
-    async fn route_attempt<Q: MessageQueues>(
-        &self,
-        queues: &Q,
-        reference: &TicketReference,
-        escalation_id: &MessageId,
-    ) -> Result<Attempt<RouteOutcome>, RouteError> {
-        let found = self
-            .store
-            .get(reference)
-            .await?
-            .ok_or(RouteError::UnknownTicket)?;
-        let escalation = found
-            .escalations
-            .iter()
-            .find(|e| &e.id == escalation_id)
-            .ok_or(RouteError::UnknownEscalation)?;
-        let now = now_ms(self.clock.now());
-        let due = self.follow_up_due(found.ticket.priority, now);
-        match escalation::route(&found.ticket, escalation, due, now) {
-            Routing::Settled => Ok(Attempt::Done(RouteOutcome::AlreadySettled)),
-            Routing::Withdraw { escalation } => {
-                self.store.settle_escalation(&escalation).await?;
-                Ok(Attempt::Done(RouteOutcome::Withdrawn))
-            }
-            Routing::Route {
-                change,
-                escalation,
-                message,
-            } => {
-                let body = serde_json::to_string(&message).map_err(NotifyError::from)?;
-                queues
-                    .send_to_team(
-                        escalation.to_team,
-                        reference.as_str(),
-                        escalation.id.as_str(),
-                        &body,
-                    )
-                    .await?;
-                match self
-                    .apply(
-                        &found.ticket,
-                        change,
-                        Some(escalation),
-                        Vec::new(),
-                        true,
-                        now,
-                    )
-                    .await
-                {
-                    Ok(applied) => Ok(Attempt::Done(RouteOutcome::Routed(Box::new(applied)))),
-                    Err(StaffError::Workflow(WorkflowError::Stale { .. })) => Ok(Attempt::Retry),
-                    Err(other) => Err(RouteError::Staff(other)),
-                }
-            }
-        }
-    }
-}
-
-const ROUTE_RETRY: RetryPolicy = RetryPolicy::CONTENDED_WRITE.with_attempts(3);
-
-#[derive(Debug)]
-pub enum RouteOutcome {
-    Routed(Box<Applied>),
-    Withdrawn,
-    AlreadySettled,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RouteError {
-    #[error("the request names a ticket that does not exist")]
-    UnknownTicket,
-    #[error("the request names an escalation the ticket does not have")]
-    UnknownEscalation,
-    #[error("the ticket kept changing while being routed")]
-    Contended,
-    #[error(transparent)]
-    Send(#[from] SendError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Staff(#[from] StaffError),
-}
-
-impl From<NotifyError> for RouteError {
-    fn from(e: NotifyError) -> Self {
-        RouteError::Staff(StaffError::Notify(e))
-    }
 }
 
 /// Staff only: an agent or a supervisor, whatever the team (checked per ticket or queue).
@@ -321,66 +176,5 @@ pub fn require_staff(caller: &Actor) -> Result<(), Forbidden> {
         Err(Forbidden {
             required: Role::Agent,
         })
-    }
-}
-
-/// Queue cursors are opaque to clients: base64url of `<rank>.<created ms>.<reference>`,
-/// checked part by part, so a tampered cursor is a 400. The team in the path is always the
-/// partition queried, so a cursor cannot reach another team's queue.
-pub mod queue_cursor {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-
-    use crate::common::reference::TicketReference;
-    use crate::tickets::ports::QueueStart;
-    use crate::tickets::ticket::Priority;
-
-    pub fn encode(start: &QueueStart) -> String {
-        URL_SAFE_NO_PAD.encode(format!(
-            "{}.{}.{}",
-            start.priority.rank(),
-            start.created_at.as_millisecond(),
-            start.reference.as_str()
-        ))
-    }
-
-    pub fn decode(raw: &str) -> Option<QueueStart> {
-        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-        let text = std::str::from_utf8(&bytes).ok()?;
-        let mut parts = text.splitn(3, '.');
-        let rank: u8 = parts.next()?.parse().ok()?;
-        let millis: i64 = parts.next()?.parse().ok()?;
-        let reference = TicketReference::parse(parts.next()?).ok()?;
-        Some(QueueStart {
-            priority: *Priority::ALL.iter().find(|p| p.rank() == rank)?,
-            created_at: jiff::Timestamp::from_millisecond(millis).ok()?,
-            reference,
-        })
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn round_trips_and_refuses_tampering() {
-            let start = QueueStart {
-                priority: Priority::High,
-                created_at: jiff::Timestamp::from_millisecond(1_764_169_200_123).expect("valid"),
-                reference: TicketReference::from_random([5; 9]),
-            };
-            assert_eq!(decode(&encode(&start)), Some(start.clone()));
-            assert_eq!(decode("not-base64!"), None);
-            let reference = start.reference.as_str();
-            assert_eq!(
-                decode(&URL_SAFE_NO_PAD.encode(format!("9.12.{reference}"))),
-                None
-            );
-            assert_eq!(
-                decode(&URL_SAFE_NO_PAD.encode(format!("1.x.{reference}"))),
-                None
-            );
-            assert_eq!(decode(&URL_SAFE_NO_PAD.encode("1.12.ABCDEFGHJK")), None);
-        }
     }
 }

@@ -11,9 +11,10 @@ use crate::common::store::StoreError;
 // Identity verification.
 
 use crate::documents::memory::MemoryDocumentStorage;
+use crate::documents::rules::{ContentType, UploadId};
 use crate::tickets::memory::FixedClock;
 use crate::verification::ports::{CaseStore, CaseWrite, PendingUpload, Saved};
-use crate::verification::rules::{AuditEntry, CaseId, ContentType, UploadId, VerificationCase};
+use crate::verification::rules::{AuditEntry, CaseId, VerificationCase};
 
 #[derive(Default)]
 pub struct MemoryCaseStore {

@@ -7,13 +7,13 @@ use jiff::Timestamp;
 use crate::common::player::Author;
 use crate::common::player::PlayerId;
 use crate::common::store::StoreError;
+use crate::documents::rules::CheckFailure;
+use crate::documents::rules::ContentType;
+use crate::documents::rules::{Declared, UploadId};
 use crate::outbox::rules::OutboxMessage;
 use crate::verification::rules::AuditEntry;
 use crate::verification::rules::CaseId;
-use crate::verification::rules::CheckFailure;
-use crate::verification::rules::ContentType;
 use crate::verification::rules::DocumentKind;
-use crate::verification::rules::UploadId;
 use crate::verification::rules::VerificationCase;
 
 /// A presigned upload handed to a client: what the document check compares with what arrives.
@@ -30,6 +30,16 @@ pub struct PendingUpload {
     pub expires_at: Timestamp,
     pub issued_by: Author,
     pub state: UploadState,
+}
+
+impl PendingUpload {
+    /// What the upload URL promised, for the document check.
+    pub fn declared(&self) -> Declared {
+        Declared {
+            content_type: self.content_type,
+            size: self.size,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::common::player::{Author, Language, PlayerId};
+use crate::documents::rules::{CheckFailure, ContentType, UploadId};
 
 vocabulary!(
     /// Why a case was opened; decides the documents it requires.
@@ -61,28 +62,6 @@ vocabulary!(
 );
 
 vocabulary!(
-    /// What the automated check found wrong with an upload.
-    CheckFailure {
-        TypeMismatch => "type_mismatch",
-        SizeMismatch => "size_mismatch",
-        TooLarge => "too_large",
-        UnknownUpload => "unknown_upload",
-        /// The case no longer waits for this document (decided, or already accepted).
-        NotExpected => "not_expected",
-    }
-);
-
-vocabulary!(
-    /// The file types a player may upload; the wire name is the MIME type.
-    ContentType {
-        Jpeg => "image/jpeg",
-        Png => "image/png",
-        Pdf => "application/pdf",
-        Heic => "image/heic",
-    }
-);
-
-vocabulary!(
     /// Actions the casino's other systems ask the gate about.
     GatedAction {
         Withdrawal => "withdrawal",
@@ -91,9 +70,6 @@ vocabulary!(
         AccountChange => "account_change",
     }
 );
-
-/// Uploads are capped at 10 MB: a phone photo of an ID or a PDF statement fits easily.
-pub const MAX_DOCUMENT_BYTES: u64 = 10 * 1024 * 1024;
 
 impl CaseReason {
     /// Documents each reason requires. A staff request names its own (see `open`).
@@ -110,89 +86,13 @@ impl CaseReason {
     }
 }
 
-impl ContentType {
-    /// Does the file start like this type? Checked on the bytes that arrived, never on the
-    /// name or the declared type.
-    pub fn matches_magic(self, head: &[u8]) -> bool {
-        match self {
-            ContentType::Jpeg => head.starts_with(&[0xFF, 0xD8, 0xFF]),
-            ContentType::Png => head.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]),
-            ContentType::Pdf => head.starts_with(b"%PDF-"),
-            // ISO BMFF: a box size, then `ftyp` and an HEIF brand.
-            ContentType::Heic => {
-                head.len() >= 12
-                    && &head[4..8] == b"ftyp"
-                    && matches!(
-                        &head[8..12],
-                        b"heic" | b"heix" | b"hevc" | b"hevx" | b"mif1" | b"msf1"
-                    )
-            }
-        }
-    }
-}
-
-/// A case identifier: `VC-` and twelve random base-32 symbols; not guessable, not sequential.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct CaseId(String);
-
-validated_string!(CaseId, "a case id looks like VC-7K2M9Q4XW3BD");
-
-const ID_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-fn random_symbols(prefix: &str, count: usize) -> Result<String, getrandom::Error> {
-    let mut random = vec![0u8; count];
-    getrandom::fill(&mut random)?;
-    let mut id = String::with_capacity(prefix.len() + count);
-    id.push_str(prefix);
-    id.extend(
-        random
-            .iter()
-            .map(|b| char::from(ID_ALPHABET[usize::from(b % 32)])),
-    );
-    Ok(id)
-}
-
-fn parse_id(prefix: &str, raw: &str, count: usize) -> Option<String> {
-    let upper = raw.trim().to_ascii_uppercase();
-    let body = upper.strip_prefix(prefix)?;
-    (body.len() == count && body.bytes().all(|b| ID_ALPHABET.contains(&b))).then_some(upper)
-}
-
-impl CaseId {
-    pub fn generate() -> Result<Self, getrandom::Error> {
-        random_symbols("VC-", 12).map(Self)
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        parse_id("VC-", raw, 12).map(Self)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// One presigned upload: what was promised, so the document check can compare what arrived.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct UploadId(String);
-
-validated_string!(UploadId, "an upload id looks like UP- and 16 characters");
-
-impl UploadId {
-    pub fn generate() -> Result<Self, getrandom::Error> {
-        random_symbols("UP-", 16).map(Self)
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        parse_id("UP-", raw, 16).map(Self)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+prefixed_id!(
+    /// A case identifier: `VC-` and twelve random symbols; not guessable, not sequential.
+    CaseId,
+    "VC-",
+    12,
+    "a case id looks like VC-7K2M9Q4XW3BD"
+);
 
 /// The S3 key of a verification document: under the player's own prefix, named by the
 /// server, never by the client.
@@ -209,11 +109,6 @@ pub fn document_key(
         kind.as_str(),
         upload.as_str()
     )
-}
-
-/// The upload id at the end of a document or attachment key, if the key has our shape.
-pub fn upload_id_of_key(key: &str) -> Option<UploadId> {
-    key.rsplit('/').next().and_then(UploadId::parse)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -607,6 +502,7 @@ pub fn eligibility(action: GatedAction, cases: &[VerificationCase]) -> Eligibili
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::documents::rules::upload_id_of_key;
 
     #[test]
     fn case_and_upload_ids_read_from_json_go_through_their_parse() {
@@ -887,17 +783,6 @@ mod tests {
     }
 
     #[test]
-    fn magic_bytes_decide_the_type() {
-        assert!(ContentType::Pdf.matches_magic(b"%PDF-1.7\n"));
-        assert!(!ContentType::Pdf.matches_magic(b"\x89PNG\r\n\x1a\n"));
-        assert!(ContentType::Png.matches_magic(b"\x89PNG\r\n\x1a\n...."));
-        assert!(ContentType::Jpeg.matches_magic(&[0xFF, 0xD8, 0xFF, 0xE0]));
-        assert!(ContentType::Heic.matches_magic(b"\0\0\0\x18ftypheic\0\0\0\0"));
-        assert!(!ContentType::Heic.matches_magic(b"\0\0\0\x18ftypisom"));
-        assert!(!ContentType::Jpeg.matches_magic(b""));
-    }
-
-    #[test]
     fn ids_and_keys_have_a_checked_shape() {
         let case = CaseId::generate().expect("random");
         assert_eq!(
@@ -911,10 +796,5 @@ mod tests {
         assert!(key.starts_with("verification/p-1/VC-"));
         assert_eq!(upload_id_of_key(&key), Some(upload));
         assert_eq!(upload_id_of_key("verification/p-1/other"), None);
-        assert_eq!(ContentType::parse("image/jpeg"), Some(ContentType::Jpeg));
-        assert_eq!(
-            serde_json::to_value(ContentType::Heic).expect("json"),
-            serde_json::json!("image/heic")
-        );
     }
 }

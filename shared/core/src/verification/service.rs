@@ -8,11 +8,11 @@ use crate::common::player::{Author, Language, PlayerId};
 use crate::common::retry::{Attempt, RetryPolicy};
 use crate::common::store::StoreError;
 use crate::documents::ports::{DocumentStorage, Presigned};
+use crate::documents::rules::{upload_id_of_key, CheckFailure, ContentType, UploadId};
 use crate::verification::ports::{CaseStore, CaseWrite, PendingUpload, Saved, UploadState};
 use crate::verification::rules::{
-    document_key, eligibility, upload_id_of_key, AuditAction, AuditEntry, CaseError, CaseId,
-    CaseReason, CheckFailure, ContentType, Decision, DocumentKind, Eligibility, GatedAction,
-    StoredDocument, UploadId, VerificationCase, MAX_DOCUMENT_BYTES,
+    document_key, eligibility, AuditAction, AuditEntry, CaseError, CaseId, CaseReason, Decision,
+    DocumentKind, Eligibility, GatedAction, StoredDocument, VerificationCase,
 };
 
 /// Transitions recomputed after a concurrent change before giving up (the document check
@@ -217,9 +217,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
         };
         // Anything we did not hand out a URL for, at exactly this key, is not a document.
         let Some(upload) = upload.filter(|u| u.key == key) else {
-            if self.storage.inspect(key).await?.is_some() {
-                self.storage.quarantine(key).await?;
-            }
+            self.storage.quarantine_if_present(key).await?;
             return Ok(CheckOutcome::Refused {
                 failure: CheckFailure::UnknownUpload,
             });
@@ -230,15 +228,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
         let Some(facts) = self.storage.inspect(key).await? else {
             return Ok(CheckOutcome::AlreadyHandled);
         };
-        let failure = if facts.size > MAX_DOCUMENT_BYTES {
-            Some(CheckFailure::TooLarge)
-        } else if facts.size != upload.size {
-            Some(CheckFailure::SizeMismatch)
-        } else if !upload.content_type.matches_magic(&facts.head) {
-            Some(CheckFailure::TypeMismatch)
-        } else {
-            None
-        };
+        let failure = upload.declared().check(&facts);
         RETRY
             .run(|_| self.check_attempt(key, &upload, failure, facts.size))
             .await?
