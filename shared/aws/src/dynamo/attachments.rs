@@ -324,6 +324,7 @@ impl AttachmentStore for DynamoAttachmentStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dynamo::item::expect::{self, text};
     use guichet_core::attachments::rules::attachment_key;
     use guichet_core::common::player::Author;
     use guichet_core::verification::rules::{CheckFailure, ContentType};
@@ -347,10 +348,45 @@ mod tests {
             checked_at: Some("2026-11-26T15:01:00Z".parse().expect("valid")),
         };
         let item = attachment_item(&attachment).expect("item");
-        assert_eq!(item["pk"], s(format!("TICKET#{}", reference.as_str())));
-        assert_eq!(item["sk"], s("ATTACHMENT#UP-0123456789ABCDEF"));
-        assert_eq!(item["state"], s("refused"));
+        assert_eq!(
+            item,
+            expect::item([
+                ("pk", text("TICKET#444444444S")),
+                ("sk", text("ATTACHMENT#UP-0123456789ABCDEF")),
+                ("type", text("attachment")),
+                ("state", text("refused")),
+                (
+                    "body",
+                    text(&serde_json::to_string(&attachment).expect("serializable"))
+                ),
+            ])
+        );
         assert_eq!(attachment_from(&item).expect("readable"), attachment);
+        for (state, name) in [
+            (AttachmentState::Pending, "pending"),
+            (AttachmentState::Checked, "checked"),
+            (AttachmentState::Expired, "expired"),
+        ] {
+            let attachment = Attachment {
+                state,
+                checked_at: None,
+                ..attachment.clone()
+            };
+            let item = attachment_item(&attachment).expect("item");
+            assert_eq!(item["state"], text(name));
+            assert_eq!(attachment_from(&item).expect("readable"), attachment);
+        }
+        let mut damaged = item;
+        for damage in [Some(text("{}")), Some(expect::num("1")), None] {
+            match damage {
+                Some(value) => damaged.insert("body".into(), value),
+                None => damaged.remove("body"),
+            };
+            assert!(matches!(
+                attachment_from(&damaged),
+                Err(StoreError::Corrupt { attribute: "body" })
+            ));
+        }
         // The count item is not an attachment, whatever a prefix query returns.
         assert!(!COUNT_SK.starts_with(ATTACHMENT_PREFIX));
     }

@@ -126,6 +126,15 @@ fn upload_item(upload: &PendingUpload) -> Result<Item, StoreError> {
     ]))
 }
 
+/// The player's open-case marker: the ticket store reads it to link a verification ticket.
+fn marker_item(case: &VerificationCase) -> Item {
+    Item::from([
+        ("pk".to_owned(), s(player_pk(&case.player))),
+        ("sk".to_owned(), s(MARKER_SK)),
+        ("case_id".to_owned(), s(case.id.as_str())),
+    ])
+}
+
 fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
@@ -164,9 +173,11 @@ impl CaseStore for DynamoCaseStore {
             ("sk".to_owned(), s(MARKER_SK)),
         ]);
         if write.expected_etag == 0 {
-            let mut marker = marker_key.clone();
-            marker.insert("case_id".into(), s(case.id.as_str()));
-            items.push(put(&self.table, marker, Some("attribute_not_exists(pk)"))?);
+            items.push(put(
+                &self.table,
+                marker_item(case),
+                Some("attribute_not_exists(pk)"),
+            )?);
         } else if !case.is_open() {
             // The case closed: the player may have a new one. Only this case's marker goes.
             let delete = Delete::builder()
@@ -293,5 +304,139 @@ impl CaseStore for DynamoCaseStore {
             .await
             .map_err(backend)?;
         output.items().iter().map(body).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dynamo::item::expect::{item, num, text};
+    use guichet_core::common::player::{Author, Language};
+    use guichet_core::verification::ports::UploadState;
+    use guichet_core::verification::rules::{AuditAction, CaseReason, ContentType, DocumentKind};
+    use jiff::Timestamp;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("valid")
+    }
+
+    fn json<T: serde::Serialize>(value: &T) -> AttributeValue {
+        AttributeValue::S(serde_json::to_string(value).expect("serializable"))
+    }
+
+    fn case(reason: CaseReason) -> VerificationCase {
+        let mut case = VerificationCase::open(
+            CaseId::parse("VC-7K2M9Q4XW3BD").expect("valid"),
+            PlayerId::parse("p-1").expect("valid"),
+            reason,
+            &[],
+            Language::Fr,
+            at("2026-11-26T15:00:00.123Z"),
+        );
+        case.etag = 4;
+        case.version = 2;
+        case
+    }
+
+    #[test]
+    fn the_case_items_are_pinned_attribute_for_attribute() {
+        let awaiting = case(CaseReason::SecurityReview);
+        let expected = item([
+            ("pk", text("CASE#VC-7K2M9Q4XW3BD")),
+            ("sk", text("CASE")),
+            ("type", text("verification_case")),
+            ("gsi1pk", text("PLAYER#p-1")),
+            ("gsi1sk", text("CASE#001795705200123#VC-7K2M9Q4XW3BD")),
+            ("status", text("awaiting_documents")),
+            ("etag", num("4")),
+            ("body", json(&awaiting)),
+        ]);
+        assert_eq!(case_item(&awaiting).expect("item"), expected);
+        assert_eq!(
+            body::<VerificationCase>(&expected).expect("readable"),
+            awaiting
+        );
+        // In review: in its queue, a withdrawal first, by the time it was submitted.
+        let mut review = case(CaseReason::FirstWithdrawal);
+        review.status = CaseStatus::InReview;
+        review.needs_senior = true;
+        review.submitted_at = Some(at("2026-11-26T16:00:00Z"));
+        let mut expected = expected;
+        expected.insert("status".into(), text("in_review"));
+        expected.insert("body".into(), json(&review));
+        expected.insert("gsi2pk".into(), text("REVIEW#senior"));
+        expected.insert("gsi2sk".into(), text("0#001795708800000#VC-7K2M9Q4XW3BD"));
+        assert_eq!(case_item(&review).expect("item"), expected);
+        let standard = VerificationCase {
+            needs_senior: false,
+            submitted_at: None,
+            reason: CaseReason::StaffRequest,
+            ..review.clone()
+        };
+        expected.insert("body".into(), json(&standard));
+        expected.insert("gsi2pk".into(), text("REVIEW#standard"));
+        expected.insert("gsi2sk".into(), text("1#001795705200123#VC-7K2M9Q4XW3BD"));
+        assert_eq!(case_item(&standard).expect("item"), expected);
+
+        assert_eq!(
+            marker_item(&review),
+            item([
+                ("pk", text("PLAYER#p-1")),
+                ("sk", text("OPENCASE")),
+                ("case_id", text("VC-7K2M9Q4XW3BD")),
+            ])
+        );
+        let entry = AuditEntry {
+            at: at("2026-11-26T15:00:00Z"),
+            actor: Author::Player,
+            action: AuditAction::Opened {
+                reason: CaseReason::FirstWithdrawal,
+            },
+            internal_note: None,
+        };
+        let expected = item([
+            ("pk", text("CASE#VC-7K2M9Q4XW3BD")),
+            ("sk", text("AUDIT#001795705200000#000002#03")),
+            ("type", text("audit")),
+            ("body", json(&entry)),
+        ]);
+        assert_eq!(audit_item(&review, 3, &entry).expect("item"), expected);
+        assert_eq!(body::<AuditEntry>(&expected).expect("readable"), entry);
+        let upload = PendingUpload {
+            upload: UploadId::parse("UP-0123456789ABCDEF").expect("valid"),
+            case: review.id.clone(),
+            player: review.player.clone(),
+            kind: DocumentKind::GovernmentId,
+            key: "verification/p-1/UP-0123456789ABCDEF".into(),
+            content_type: ContentType::Heic,
+            size: 42,
+            issued_at: at("2026-11-26T15:00:00Z"),
+            expires_at: at("2026-11-26T15:10:00Z"),
+            issued_by: Author::Player,
+            state: UploadState::Pending,
+        };
+        let expected = item([
+            ("pk", text("UPLOAD#UP-0123456789ABCDEF")),
+            ("sk", text("UPLOAD")),
+            ("type", text("upload")),
+            ("body", json(&upload)),
+        ]);
+        assert_eq!(upload_item(&upload).expect("item"), expected);
+        assert_eq!(body::<PendingUpload>(&expected).expect("readable"), upload);
+    }
+
+    #[test]
+    fn a_damaged_body_is_refused_naming_it() {
+        let mut item = case_item(&case(CaseReason::SecurityReview)).expect("item");
+        for damage in [Some(text("{}")), Some(num("1")), None] {
+            match damage {
+                Some(value) => item.insert("body".into(), value),
+                None => item.remove("body"),
+            };
+            assert!(matches!(
+                body::<VerificationCase>(&item),
+                Err(StoreError::Corrupt { attribute: "body" })
+            ));
+        }
     }
 }

@@ -65,15 +65,7 @@ impl DynamoDeliveryLedger {
         at: Timestamp,
         provider_message_id: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut item = key(id);
-        item.insert("type".into(), s("notification_delivery"));
-        item.insert("state".into(), s(state));
-        item.insert("settled_at".into(), s(at.to_string()));
-        item.insert("expires_at".into(), expiry(at));
-        if let Some(provider_message_id) = provider_message_id {
-            item.insert("provider_message_id".into(), s(provider_message_id));
-            item.insert("sent_at".into(), s(at.to_string()));
-        }
+        let item = settled_item(id, state, at, provider_message_id);
         // Unconditional: settling is the end of this attempt's claim, and both settled states
         // are final, so overwriting either with the other loses nothing that matters.
         self.client
@@ -101,6 +93,35 @@ pub fn delivery_pk(id: &MessageId) -> String {
 
 fn key(id: &MessageId) -> Item {
     item::key(delivery_pk(id), DELIVERY_SK)
+}
+
+fn claim_item(id: &MessageId, now: Timestamp, lease_until: Timestamp) -> Item {
+    let mut item = key(id);
+    item.insert("type".into(), s("notification_delivery"));
+    item.insert("state".into(), s(SENDING));
+    item.insert("lease_until".into(), millis(lease_until));
+    item.insert("claimed_at".into(), s(now.to_string()));
+    // A claim whose attempt died and whose message was dead-lettered must not stay forever.
+    item.insert("expires_at".into(), expiry(now));
+    item
+}
+
+fn settled_item(
+    id: &MessageId,
+    state: &str,
+    at: Timestamp,
+    provider_message_id: Option<&str>,
+) -> Item {
+    let mut item = key(id);
+    item.insert("type".into(), s("notification_delivery"));
+    item.insert("state".into(), s(state));
+    item.insert("settled_at".into(), s(at.to_string()));
+    item.insert("expires_at".into(), expiry(at));
+    if let Some(provider_message_id) = provider_message_id {
+        item.insert("provider_message_id".into(), s(provider_message_id));
+        item.insert("sent_at".into(), s(at.to_string()));
+    }
+    item
 }
 
 /// What a record that refused a claim says.
@@ -136,13 +157,7 @@ impl DeliveryLedger for DynamoDeliveryLedger {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Claim, StoreError> {
-        let mut item = key(id);
-        item.insert("type".into(), s("notification_delivery"));
-        item.insert("state".into(), s(SENDING));
-        item.insert("lease_until".into(), millis(lease_until));
-        item.insert("claimed_at".into(), s(now.to_string()));
-        // A claim whose attempt died and whose message was dead-lettered must not stay forever.
-        item.insert("expires_at".into(), expiry(now));
+        let item = claim_item(id, now, lease_until);
         let result = self
             .client
             .put_item()
@@ -224,6 +239,66 @@ impl DeliveryLedger for DynamoDeliveryLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_delivery_items_are_pinned_attribute_for_attribute() {
+        use crate::dynamo::item::expect::{item, num, text};
+        let id = MessageId::from_bytes([1; 16]);
+        let pk = format!("NOTIFICATION#{}", "01".repeat(16));
+        let now: Timestamp = "2026-11-26T15:00:00Z".parse().expect("valid");
+        let until: Timestamp = "2026-11-26T15:02:00.5Z".parse().expect("valid");
+        let claim = item([
+            ("pk", text(&pk)),
+            ("sk", text("DELIVERY")),
+            ("type", text("notification_delivery")),
+            ("state", text("sending")),
+            ("lease_until", num("1795705320500")),
+            ("claimed_at", text("2026-11-26T15:00:00Z")),
+            ("expires_at", num("1798297200")),
+        ]);
+        assert_eq!(claim_item(&id, now, until), claim);
+        assert_eq!(refusal(&claim).expect("read"), Claim::Held { until });
+        let sent = item([
+            ("pk", text(&pk)),
+            ("sk", text("DELIVERY")),
+            ("type", text("notification_delivery")),
+            ("state", text("sent")),
+            ("settled_at", text("2026-11-26T15:00:00Z")),
+            ("expires_at", num("1798297200")),
+            ("provider_message_id", text("ses-1")),
+            ("sent_at", text("2026-11-26T15:00:00Z")),
+        ]);
+        assert_eq!(settled_item(&id, SENT, now, Some("ses-1")), sent);
+        assert_eq!(refusal(&sent).expect("read"), Claim::Settled(Settled::Sent));
+        let no_address = item([
+            ("pk", text(&pk)),
+            ("sk", text("DELIVERY")),
+            ("type", text("notification_delivery")),
+            ("state", text("no_address")),
+            ("settled_at", text("2026-11-26T15:00:00Z")),
+            ("expires_at", num("1798297200")),
+        ]);
+        assert_eq!(settled_item(&id, NO_ADDRESS, now, None), no_address);
+        let mut claim = claim;
+        for damage in [None, Some(text("1795705320500")), Some(num("soon"))] {
+            match damage {
+                Some(value) => claim.insert("lease_until".into(), value),
+                None => claim.remove("lease_until"),
+            };
+            assert!(matches!(
+                refusal(&claim),
+                Err(StoreError::Corrupt {
+                    attribute: "lease_until"
+                })
+            ));
+        }
+        claim.insert("lease_until".into(), num("1795705320500"));
+        claim.remove("state");
+        assert!(matches!(
+            refusal(&claim),
+            Err(StoreError::Corrupt { attribute: "state" })
+        ));
+    }
 
     #[test]
     fn a_refusing_record_says_why() {

@@ -676,6 +676,150 @@ mod tests {
         })
     }
 
+    fn json<T: serde::Serialize>(value: &T) -> aws_sdk_dynamodb::types::AttributeValue {
+        aws_sdk_dynamodb::types::AttributeValue::S(
+            serde_json::to_string(value).expect("serializable"),
+        )
+    }
+
+    #[test]
+    fn the_incident_items_are_pinned_attribute_for_attribute() {
+        use crate::dynamo::item::expect::{item, num, text};
+        use guichet_core::common::player::Author;
+        let incident = incident();
+        let expected = item([
+            ("pk", text("INCIDENT#INC-777777777777")),
+            ("sk", text("INCIDENT")),
+            ("type", text("incident")),
+            ("data", json(&incident)),
+            ("status", text("open")),
+            ("version", num("1")),
+            ("updated_at", text("2026-11-26T15:00:00Z")),
+            ("escalation_state", text("pending")),
+            ("gsi2pk", text("INCIDENTS#games")),
+            ("gsi2sk", text("001795705200000#INC-777777777777")),
+        ]);
+        assert_eq!(incident_item(&incident).expect("item"), expected);
+        assert_eq!(incident_from(&expected).expect("readable"), incident);
+        // Resolved: out of the team's current incidents.
+        let resolved = Incident {
+            status: IncidentStatus::Resolved,
+            resolved_at: Some(at("2026-11-26T16:00:00Z")),
+            ..incident.clone()
+        };
+        let mut expected = expected;
+        expected.remove("gsi2pk");
+        expected.remove("gsi2sk");
+        expected.insert("status".into(), text("resolved"));
+        expected.insert("data".into(), json(&resolved));
+        assert_eq!(incident_item(&resolved).expect("item"), expected);
+
+        assert_eq!(
+            marker_item(&incident),
+            item([
+                ("pk", text("SUBJECT#game:roulette royale")),
+                ("sk", text("INCIDENT")),
+                ("type", text("subject_marker")),
+                ("incident_id", text("INC-777777777777")),
+                ("state", text("open")),
+            ])
+        );
+
+        let subject = incident.subject.clone();
+        let report = Report {
+            reference: TicketReference::parse("444444444S").expect("valid"),
+            received_at: at("2026-11-26T15:00:00.123Z"),
+        };
+        let expected = item([
+            ("pk", text("SUBJECT#game:roulette royale")),
+            ("sk", text("REPORT#001795705200123#444444444S")),
+            ("type", text("incident_report")),
+            ("reference", text("444444444S")),
+            ("received_at", text("2026-11-26T15:00:00.123Z")),
+        ]);
+        assert_eq!(report_item(&subject, &report), expected);
+        assert_eq!(report_from(&expected).expect("readable"), report);
+
+        let link = Link {
+            reference: TicketReference::parse("444444444S").expect("valid"),
+            linked_at: at("2026-11-26T15:00:00Z"),
+            linked_by: Author::System,
+        };
+        assert_eq!(
+            link_item(&incident.id, &link).expect("item"),
+            item([
+                ("pk", text("INCIDENT#INC-777777777777")),
+                ("sk", text("LINK#444444444S")),
+                ("type", text("incident_link")),
+                ("data", json(&link)),
+            ])
+        );
+        let update = IncidentUpdate {
+            seq: 2,
+            at: at("2026-11-26T15:30:00Z"),
+            from: IncidentStatus::Open,
+            status: IncidentStatus::Monitoring,
+            note: None,
+            by: Author::Staff {
+                id: "agent-1".into(),
+            },
+        };
+        assert_eq!(
+            update_item(&incident.id, &update).expect("item"),
+            item([
+                ("pk", text("INCIDENT#INC-777777777777")),
+                ("sk", text("UPDATE#0000000002")),
+                ("type", text("incident_update")),
+                ("data", json(&update)),
+            ])
+        );
+    }
+
+    #[test]
+    fn damaged_incident_items_are_refused_naming_the_attribute() {
+        let good = incident_item(&incident()).expect("item");
+        for (attribute, damage) in [
+            ("data", None),
+            ("data", Some(s("{}"))),
+            ("status", None),
+            ("status", Some(s("lost"))),
+            ("version", Some(s("1"))),
+            ("updated_at", Some(s("yesterday"))),
+            ("resolved_at", Some(s("yesterday"))),
+            ("escalation_state", None),
+        ] {
+            let mut item = good.clone();
+            match damage.clone() {
+                Some(value) => item.insert(attribute.into(), value),
+                None => item.remove(attribute),
+            };
+            assert!(
+                matches!(incident_from(&item), Err(StoreError::Corrupt { attribute: a }) if a == attribute),
+                "{attribute} damaged as {damage:?}"
+            );
+        }
+        let mut marker = marker_item(&incident());
+        marker.insert("state".into(), s("resolved"));
+        assert!(matches!(
+            marker_from(&marker),
+            Err(StoreError::Corrupt {
+                attribute: "resolved_at"
+            })
+        ));
+        marker.insert("state".into(), s("lost"));
+        assert!(matches!(
+            marker_from(&marker),
+            Err(StoreError::Corrupt { attribute: "state" })
+        ));
+        marker.remove("incident_id");
+        assert!(matches!(
+            marker_from(&marker),
+            Err(StoreError::Corrupt {
+                attribute: "incident_id"
+            })
+        ));
+    }
+
     #[test]
     fn an_incident_survives_its_item_and_its_changing_fields_win() {
         let incident = incident();

@@ -71,6 +71,29 @@ pub(crate) fn number(item: &Item, attribute: &'static str) -> Result<u64, StoreE
     }
 }
 
+/// Items written out attribute by attribute, for the tests that pin what each adapter stores:
+/// deployed tables and their indexes depend on every name, type and key format.
+#[cfg(test)]
+pub(crate) mod expect {
+    use super::Item;
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    pub(crate) fn item<const N: usize>(attributes: [(&str, AttributeValue); N]) -> Item {
+        attributes
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect()
+    }
+
+    pub(crate) fn text(value: &str) -> AttributeValue {
+        AttributeValue::S(value.to_owned())
+    }
+
+    pub(crate) fn num(value: &str) -> AttributeValue {
+        AttributeValue::N(value.to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

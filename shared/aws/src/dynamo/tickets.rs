@@ -967,6 +967,381 @@ mod tests {
         (ticket, change)
     }
 
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("valid")
+    }
+
+    /// Every optional attribute present, and the ticket in its team's queue.
+    fn full_ticket() -> Ticket {
+        Ticket {
+            reference: TicketReference::parse("9999999992").expect("valid"),
+            player: PlayerId::parse("p-1").expect("valid"),
+            channel: Channel::Chat,
+            category: Category::Incident,
+            subject: "Gel du jeu".into(),
+            description: "La roulette s'est figée.".into(),
+            language: Language::Fr,
+            priority: Priority::High,
+            team: Team::Games,
+            status: TicketStatus::Open,
+            incident: Some(IncidentDetails {
+                occurred_at: at("2026-11-26T14:00:00Z"),
+                game_name: Some("Roulette".into()),
+                payment_system: Some("Interac e-Transfer".into()),
+                transaction_id: Some("TX-9".into()),
+                steps_tried: vec!["rechargé".into(), "".into()],
+            }),
+            linked_incident: Some("INC-777777777777".into()),
+            verification_case: Some(
+                guichet_core::verification::rules::CaseId::parse("VC-7K2M9Q4XW3BD").expect("valid"),
+            ),
+            assignee: Some("agent-1".into()),
+            created_at: at("2026-11-26T15:00:00.123Z"),
+            updated_at: at("2026-11-26T15:30:00Z"),
+            response_due_at: at("2026-11-27T15:00:00Z"),
+            version: 3,
+        }
+    }
+
+    #[test]
+    fn the_ticket_item_is_pinned_attribute_for_attribute() {
+        use crate::dynamo::item::expect::{item, num, text};
+        let ticket = full_ticket();
+        assert_eq!(
+            ticket_item(&ticket),
+            item([
+                ("pk", text("TICKET#9999999992")),
+                ("sk", text("TICKET")),
+                ("gsi1pk", text("PLAYER#p-1")),
+                ("gsi1sk", text("TICKET#001795705200123#9999999992")),
+                ("gsi2pk", text("QUEUE#games")),
+                ("gsi2sk", text("2#001795705200123#9999999992")),
+                ("type", text("ticket")),
+                ("reference", text("9999999992")),
+                ("player", text("p-1")),
+                ("channel", text("chat")),
+                ("category", text("incident")),
+                ("subject", text("Gel du jeu")),
+                ("description", text("La roulette s'est figée.")),
+                ("language", text("fr")),
+                ("priority", text("high")),
+                ("team", text("games")),
+                ("status", text("open")),
+                ("created_at", text("2026-11-26T15:00:00.123Z")),
+                ("updated_at", text("2026-11-26T15:30:00Z")),
+                ("response_due_at", text("2026-11-27T15:00:00Z")),
+                ("version", num("3")),
+                ("case_id", text("VC-7K2M9Q4XW3BD")),
+                ("assignee", text("agent-1")),
+                ("linked_incident", text("INC-777777777777")),
+                (
+                    "incident",
+                    AttributeValue::M(item([
+                        ("occurred_at", text("2026-11-26T14:00:00Z")),
+                        ("game_name", text("Roulette")),
+                        ("payment_system", text("Interac e-Transfer")),
+                        ("transaction_id", text("TX-9")),
+                        (
+                            "steps_tried",
+                            AttributeValue::L(vec![text("rechargé"), text("")]),
+                        ),
+                    ])),
+                ),
+            ])
+        );
+        // Closed (out of the queue), nothing optional, incident details without their
+        // optional fields and with no steps tried.
+        let bare = Ticket {
+            status: TicketStatus::Closed,
+            incident: Some(IncidentDetails {
+                occurred_at: at("2026-11-26T14:00:00Z"),
+                game_name: None,
+                payment_system: None,
+                transaction_id: None,
+                steps_tried: vec![],
+            }),
+            linked_incident: None,
+            verification_case: None,
+            assignee: None,
+            ..ticket
+        };
+        let expected = item([
+            ("pk", text("TICKET#9999999992")),
+            ("sk", text("TICKET")),
+            ("gsi1pk", text("PLAYER#p-1")),
+            ("gsi1sk", text("TICKET#001795705200123#9999999992")),
+            ("type", text("ticket")),
+            ("reference", text("9999999992")),
+            ("player", text("p-1")),
+            ("channel", text("chat")),
+            ("category", text("incident")),
+            ("subject", text("Gel du jeu")),
+            ("description", text("La roulette s'est figée.")),
+            ("language", text("fr")),
+            ("priority", text("high")),
+            ("team", text("games")),
+            ("status", text("closed")),
+            ("created_at", text("2026-11-26T15:00:00.123Z")),
+            ("updated_at", text("2026-11-26T15:30:00Z")),
+            ("response_due_at", text("2026-11-27T15:00:00Z")),
+            ("version", num("3")),
+            (
+                "incident",
+                AttributeValue::M(item([
+                    ("occurred_at", text("2026-11-26T14:00:00Z")),
+                    ("steps_tried", AttributeValue::L(vec![])),
+                ])),
+            ),
+        ]);
+        assert_eq!(ticket_item(&bare), expected);
+        assert_eq!(ticket_from(&expected).expect("readable"), bare);
+        let mut without = expected;
+        without.remove("incident");
+        let no_incident = Ticket {
+            incident: None,
+            ..bare
+        };
+        assert_eq!(ticket_item(&no_incident), without);
+        assert_eq!(ticket_from(&without).expect("readable"), no_incident);
+        let ticket = full_ticket();
+        assert_eq!(
+            ticket_from(&ticket_item(&ticket)).expect("readable"),
+            ticket
+        );
+    }
+
+    #[test]
+    fn history_and_message_items_are_pinned() {
+        use crate::dynamo::item::expect::{item, text};
+        let reference = TicketReference::parse("9999999992").expect("valid");
+        let staff = Author::Staff {
+            id: "agent-1".into(),
+        };
+        let change = StatusChange {
+            at: at("2026-11-26T15:00:00.5Z"),
+            status: TicketStatus::WaitingOnPlayer,
+            actor: staff.clone(),
+            reason: "agent_reply".into(),
+        };
+        let expected = item([
+            ("pk", text("TICKET#9999999992")),
+            ("sk", text("HISTORY#001795705200500#0049")),
+            ("type", text("status_change")),
+            ("at", text("2026-11-26T15:00:00.5Z")),
+            ("status", text("waiting_on_player")),
+            ("reason", text("agent_reply")),
+            ("actor", text("staff")),
+            ("actor_id", text("agent-1")),
+        ]);
+        assert_eq!(history_item(&reference, &change, 49), expected);
+        assert_eq!(status_change_from(&expected).expect("readable"), change);
+        for (author, name) in [(Author::Player, "player"), (Author::System, "system")] {
+            let change = StatusChange {
+                actor: author,
+                ..change.clone()
+            };
+            let mut expected = expected.clone();
+            expected.remove("actor_id");
+            expected.insert("actor".into(), text(name));
+            assert_eq!(history_item(&reference, &change, 49), expected);
+            assert_eq!(status_change_from(&expected).expect("readable"), change);
+        }
+
+        let message = Message {
+            at: at("2026-11-26T16:00:00Z"),
+            author: staff,
+            body: "Bonjour".into(),
+        };
+        let expected = item([
+            ("pk", text("TICKET#9999999992")),
+            ("sk", text("MESSAGE#001795708800000#0000000007")),
+            ("type", text("message")),
+            ("at", text("2026-11-26T16:00:00Z")),
+            ("body", text("Bonjour")),
+            ("actor", text("staff")),
+            ("actor_id", text("agent-1")),
+        ]);
+        assert_eq!(message_item(&reference, &message, 7), expected);
+        assert_eq!(message_from(&expected).expect("readable"), message);
+        let message = Message {
+            author: Author::Player,
+            ..message
+        };
+        let mut expected = expected;
+        expected.remove("actor_id");
+        expected.insert("actor".into(), text("player"));
+        assert_eq!(message_item(&reference, &message, 7), expected);
+        assert_eq!(message_from(&expected).expect("readable"), message);
+    }
+
+    #[test]
+    fn the_other_ticket_items_are_pinned() {
+        use crate::dynamo::item::expect::{item, num, text};
+        use guichet_core::escalation::rules::EscalationState;
+        use guichet_core::notifications::rules::NotificationKind;
+        use guichet_core::tickets::ports::IdempotencyKey;
+        let reference = TicketReference::parse("9999999992").expect("valid");
+        let player = PlayerId::parse("p-1").expect("valid");
+        let claim = IdempotencyClaim {
+            player: player.clone(),
+            key: IdempotencyKey::parse("key-12345678").expect("valid"),
+            fingerprint: "f00d".into(),
+            claimed_at: at("2026-11-26T15:00:00Z"),
+            expires_at: at("2026-11-27T15:00:00Z"),
+        };
+        let expected = item([
+            ("pk", text("IDEMPOTENCY#p-1#key-12345678")),
+            ("sk", text("IDEMPOTENCY")),
+            ("type", text("idempotency_key")),
+            ("fingerprint", text("f00d")),
+            ("reference", text("9999999992")),
+            ("claimed_at", text("2026-11-26T15:00:00Z")),
+            ("expires_at", num("1795791600")),
+        ]);
+        assert_eq!(idempotency_item(&claim, &reference), expected);
+        assert_eq!(
+            idempotency_record_from(&expected).expect("readable"),
+            IdempotencyRecord {
+                fingerprint: "f00d".into(),
+                reference: reference.clone(),
+            }
+        );
+
+        let escalation = Escalation {
+            id: MessageId::from_bytes([1; 16]),
+            reference: reference.clone(),
+            from_team: Team::Games,
+            to_team: Team::Payments,
+            reason: "payment".into(),
+            note: None,
+            requested_by: Author::System,
+            requested_at: at("2026-11-26T15:00:00Z"),
+            state: EscalationState::Routed,
+            settled_at: None,
+        };
+        let id = "01".repeat(16);
+        assert_eq!(
+            escalation_item(&escalation).expect("item"),
+            item([
+                ("pk", text("TICKET#9999999992")),
+                ("sk", text(&format!("ESCALATION#{id}"))),
+                ("type", text("escalation")),
+                ("state", text("routed")),
+                ("data", json(&escalation)),
+            ])
+        );
+        let notification = Notification {
+            id: MessageId::from_bytes([2; 16]),
+            kind: NotificationKind::Received,
+            language: Language::Fr,
+            subject: "Reçu".into(),
+            body: "Nous avons bien reçu".into(),
+            at: at("2026-11-26T15:00:00Z"),
+        };
+        assert_eq!(
+            notification_item(&reference, &notification).expect("item"),
+            item([
+                ("pk", text("TICKET#9999999992")),
+                (
+                    "sk",
+                    text(&format!("NOTIFICATION#001795705200000#{}", "02".repeat(16)))
+                ),
+                ("type", text("notification")),
+                ("data", json(&notification)),
+            ])
+        );
+
+        let message = OutboxMessage {
+            id: MessageId::from_bytes([1; 16]),
+            destination: Destination::IncidentUpdates,
+            group: "9999999992".into(),
+            body: "{}".into(),
+            created_at: at("2026-11-26T15:00:00.007Z"),
+        };
+        let expected = item([
+            ("pk", text(&format!("OUTBOX#{id}"))),
+            ("sk", text("OUTBOX")),
+            ("gsi2pk", text("OUTBOX")),
+            ("gsi2sk", text(&format!("001795705200007#{id}"))),
+            ("type", text("outbox")),
+            ("id", text(&id)),
+            ("destination", text("incident-updates")),
+            ("group", text("9999999992")),
+            ("body", text("{}")),
+            ("created_at", text("2026-11-26T15:00:00.007Z")),
+        ]);
+        assert_eq!(outbox_item(&message), expected);
+        assert_eq!(outbox_from(&expected).expect("readable"), message);
+
+        let contact = ContactAddress::parse("joueur@example.com").expect("valid");
+        assert_eq!(
+            contact_item(&player, &contact, at("2026-11-26T15:00:00Z")),
+            item([
+                ("pk", text("PLAYER#p-1")),
+                ("sk", text("CONTACT")),
+                ("type", text("contact")),
+                ("email", text("joueur@example.com")),
+                ("updated_at", text("2026-11-26T15:00:00Z")),
+            ])
+        );
+    }
+
+    /// The JSON a record stores whole, as the core's serde writes it.
+    fn json<T: serde::Serialize>(value: &T) -> AttributeValue {
+        AttributeValue::S(serde_json::to_string(value).expect("serializable"))
+    }
+
+    #[test]
+    fn damaged_ticket_items_are_refused_naming_the_attribute() {
+        let named = |item: &Item| match ticket_from(item) {
+            Err(StoreError::Corrupt { attribute }) => attribute,
+            Err(StoreError::Backend(_)) => "backend",
+            Ok(_) => "accepted",
+        };
+        let good = ticket_item(&full_ticket());
+        for (attribute, damage) in [
+            ("subject", None),
+            ("version", None),
+            ("created_at", None),
+            ("reference", None),
+            ("version", Some(s("3"))),
+            ("version", Some(AttributeValue::N("three".into()))),
+            ("subject", Some(AttributeValue::N("3".into()))),
+            ("priority", Some(s("whenever"))),
+            ("status", Some(s("lost"))),
+            ("player", Some(s(""))),
+            ("reference", Some(s("not a reference"))),
+            ("case_id", Some(s("nope"))),
+            ("updated_at", Some(s("yesterday"))),
+        ] {
+            let mut item = good.clone();
+            match damage.clone() {
+                Some(value) => item.insert(attribute.into(), value),
+                None => item.remove(attribute),
+            };
+            assert_eq!(named(&item), attribute, "{attribute} damaged as {damage:?}");
+        }
+        let change = StatusChange {
+            at: at("2026-11-26T15:00:00Z"),
+            status: TicketStatus::Open,
+            actor: Author::Player,
+            reason: "received".into(),
+        };
+        let mut line = history_item(&TicketReference::from_random([1; 9]), &change, 0);
+        line.insert("actor".into(), s("ghost"));
+        assert!(matches!(
+            status_change_from(&line),
+            Err(StoreError::Corrupt { attribute: "actor" })
+        ));
+        line.insert("actor".into(), s("staff"));
+        assert!(matches!(
+            status_change_from(&line),
+            Err(StoreError::Corrupt {
+                attribute: "actor_id"
+            })
+        ));
+    }
+
     #[test]
     fn a_ticket_survives_the_round_trip_through_its_item() {
         let (ticket, change) = ticket();
