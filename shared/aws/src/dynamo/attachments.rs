@@ -16,13 +16,16 @@
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure,
+    CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 
-use crate::dynamo::item::{self, backend, n, s, Item};
-use crate::dynamo::tickets::{query_all, ticket_pk};
+use serde::Serialize;
+
+use crate::dynamo::item::{self, backend, body, n, s, to_item, Item, Json};
+use crate::dynamo::query::query_all;
+use crate::dynamo::tickets::ticket_pk;
 use guichet_core::attachments::ports::{AttachmentStore, Issued, Settled};
 use guichet_core::attachments::rules::{Attachment, AttachmentState};
 use guichet_core::common::reference::TicketReference;
@@ -66,24 +69,29 @@ fn state_name(state: AttachmentState) -> &'static str {
     }
 }
 
+/// The attachment item: its body as JSON beside its `state`, which the conditional writes test.
+#[derive(Serialize)]
+struct AttachmentItem<'a> {
+    pk: String,
+    sk: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    state: &'static str,
+    body: Json<&'a Attachment>,
+}
+
 fn attachment_item(attachment: &Attachment) -> Result<Item, StoreError> {
-    let mut item = key(&attachment.reference, attachment_sk(&attachment.upload));
-    item.insert("type".into(), s("attachment"));
-    item.insert("state".into(), s(state_name(attachment.state)));
-    item.insert(
-        "body".into(),
-        s(serde_json::to_string(attachment).map_err(backend)?),
-    );
-    Ok(item)
+    to_item(&AttachmentItem {
+        pk: ticket_pk(&attachment.reference),
+        sk: attachment_sk(&attachment.upload),
+        kind: "attachment",
+        state: state_name(attachment.state),
+        body: Json(attachment),
+    })
 }
 
 fn attachment_from(item: &Item) -> Result<Attachment, StoreError> {
-    match item.get("body") {
-        Some(AttributeValue::S(text)) => {
-            serde_json::from_str(text).map_err(|_| StoreError::Corrupt { attribute: "body" })
-        }
-        _ => Err(StoreError::Corrupt { attribute: "body" }),
-    }
+    body(item)
 }
 
 /// The attachment, written only if it is new (`from: None`, when issued) or still in state

@@ -17,8 +17,11 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
-use crate::dynamo::item::{backend, ms, s, Item};
-use crate::dynamo::tickets::query_all;
+use serde::Serialize;
+
+use crate::dynamo::item::{backend, body, ms, s, to_item, Item, Json};
+use crate::dynamo::query::IndexQuery;
+use crate::dynamo::tickets::{outbox_item, PLAYER_INDEX, QUEUE_INDEX};
 use guichet_core::common::player::PlayerId;
 use guichet_core::common::store::StoreError;
 use guichet_core::verification::ports::{CaseStore, CaseWrite, PendingUpload, Saved};
@@ -54,34 +57,27 @@ fn player_pk(player: &PlayerId) -> String {
     format!("PLAYER#{}", player.as_str())
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
-    serde_json::to_string(value).map(s).map_err(backend)
-}
-
-fn body<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    match item.get("body") {
-        Some(AttributeValue::S(text)) => {
-            serde_json::from_str(text).map_err(|_| StoreError::Corrupt { attribute: "body" })
-        }
-        _ => Err(StoreError::Corrupt { attribute: "body" }),
-    }
+/// The case item: its body as JSON beside the attributes its conditions and indexes use.
+#[derive(Serialize)]
+struct CaseItem<'a> {
+    pk: String,
+    sk: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    gsi1pk: String,
+    gsi1sk: String,
+    status: CaseStatus,
+    etag: u64,
+    body: Json<&'a VerificationCase>,
+    /// In its review queue only while in review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
 }
 
 fn case_item(case: &VerificationCase) -> Result<Item, StoreError> {
-    let mut item = Item::from([
-        ("pk".to_owned(), s(case_pk(&case.id))),
-        ("sk".to_owned(), s(CASE_SK)),
-        ("type".to_owned(), s("verification_case")),
-        ("gsi1pk".to_owned(), s(player_pk(&case.player))),
-        (
-            "gsi1sk".to_owned(),
-            s(format!("CASE#{}#{}", ms(case.opened_at), case.id.as_str())),
-        ),
-        ("status".to_owned(), s(case.status.as_str())),
-        ("etag".to_owned(), AttributeValue::N(case.etag.to_string())),
-        ("body".to_owned(), json(case)?),
-    ]);
-    if case.status == CaseStatus::InReview {
+    let review = (case.status == CaseStatus::InReview).then(|| {
         let queue = if case.needs_senior {
             "senior"
         } else {
@@ -89,41 +85,52 @@ fn case_item(case: &VerificationCase) -> Result<Item, StoreError> {
         };
         let rank = if case.blocks_withdrawal() { 0 } else { 1 };
         let submitted = case.submitted_at.unwrap_or(case.updated_at);
-        item.insert("gsi2pk".into(), s(format!("REVIEW#{queue}")));
-        item.insert(
-            "gsi2sk".into(),
-            s(format!("{rank}#{}#{}", ms(submitted), case.id.as_str())),
-        );
-    }
-    Ok(item)
+        (
+            format!("REVIEW#{queue}"),
+            format!("{rank}#{}#{}", ms(submitted), case.id.as_str()),
+        )
+    });
+    let (gsi2pk, gsi2sk) = review.unzip();
+    to_item(&CaseItem {
+        pk: case_pk(&case.id),
+        sk: CASE_SK,
+        kind: "verification_case",
+        gsi1pk: player_pk(&case.player),
+        gsi1sk: format!("CASE#{}#{}", ms(case.opened_at), case.id.as_str()),
+        status: case.status,
+        etag: case.etag,
+        body: Json(case),
+        gsi2pk,
+        gsi2sk,
+    })
+}
+
+/// An audit line or a pending upload: its record as JSON in `body`.
+#[derive(Serialize)]
+struct BodyItem<'a, T> {
+    pk: String,
+    sk: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    body: Json<&'a T>,
 }
 
 fn audit_item(case: &VerificationCase, n: usize, entry: &AuditEntry) -> Result<Item, StoreError> {
-    Ok(Item::from([
-        ("pk".to_owned(), s(case_pk(&case.id))),
-        (
-            "sk".to_owned(),
-            s(format!(
-                "{AUDIT_PREFIX}{}#{:06}#{n:02}",
-                ms(entry.at),
-                case.version
-            )),
-        ),
-        ("type".to_owned(), s("audit")),
-        ("body".to_owned(), json(entry)?),
-    ]))
+    to_item(&BodyItem {
+        pk: case_pk(&case.id),
+        sk: format!("{AUDIT_PREFIX}{}#{:06}#{n:02}", ms(entry.at), case.version),
+        kind: "audit",
+        body: Json(entry),
+    })
 }
 
 fn upload_item(upload: &PendingUpload) -> Result<Item, StoreError> {
-    Ok(Item::from([
-        (
-            "pk".to_owned(),
-            s(format!("UPLOAD#{}", upload.upload.as_str())),
-        ),
-        ("sk".to_owned(), s(UPLOAD_SK)),
-        ("type".to_owned(), s("upload")),
-        ("body".to_owned(), json(upload)?),
-    ]))
+    to_item(&BodyItem {
+        pk: format!("UPLOAD#{}", upload.upload.as_str()),
+        sk: UPLOAD_SK.into(),
+        kind: "upload",
+        body: Json(upload),
+    })
 }
 
 /// The player's open-case marker: the ticket store reads it to link a verification ticket.
@@ -198,7 +205,7 @@ impl CaseStore for DynamoCaseStore {
         for message in write.outbox {
             items.push(put(
                 &self.table,
-                crate::dynamo::tickets::outbox_item(message),
+                outbox_item(message)?,
                 Some("attribute_not_exists(pk)"),
             )?);
         }
@@ -248,16 +255,15 @@ impl CaseStore for DynamoCaseStore {
     }
 
     async fn cases_of(&self, player: &PlayerId) -> Result<Vec<VerificationCase>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(crate::dynamo::tickets::PLAYER_INDEX)
-            .key_condition_expression("gsi1pk = :player AND begins_with(gsi1sk, :cases)")
-            .expression_attribute_values(":player", s(player_pk(player)))
-            .expression_attribute_values(":cases", s("CASE#"))
-            .scan_index_forward(false);
-        query_all(query).await?.iter().map(body).collect()
+        let cases = IndexQuery {
+            client: &self.client,
+            table: &self.table,
+            index: PLAYER_INDEX,
+            partition: player_pk(player),
+            prefix: Some("CASE#"),
+            forward: false,
+        };
+        cases.all().await?.iter().map(body).collect()
     }
 
     async fn upload(&self, id: &UploadId) -> Result<Option<PendingUpload>, StoreError> {
@@ -283,7 +289,11 @@ impl CaseStore for DynamoCaseStore {
             .expression_attribute_values(":pk", s(case_pk(id)))
             .expression_attribute_values(":audit", s(AUDIT_PREFIX))
             .consistent_read(true);
-        query_all(query).await?.iter().map(body).collect()
+        crate::dynamo::query::query_all(query)
+            .await?
+            .iter()
+            .map(body)
+            .collect()
     }
 
     async fn review_queue(
@@ -291,19 +301,16 @@ impl CaseStore for DynamoCaseStore {
         senior: bool,
         limit: u16,
     ) -> Result<Vec<VerificationCase>, StoreError> {
-        let queue = if senior { "senior" } else { "standard" };
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(crate::dynamo::tickets::QUEUE_INDEX)
-            .key_condition_expression("gsi2pk = :queue")
-            .expression_attribute_values(":queue", s(format!("REVIEW#{queue}")))
-            .limit(i32::from(limit))
-            .send()
-            .await
-            .map_err(backend)?;
-        output.items().iter().map(body).collect()
+        let queue = IndexQuery {
+            client: &self.client,
+            table: &self.table,
+            index: QUEUE_INDEX,
+            partition: format!("REVIEW#{}", if senior { "senior" } else { "standard" }),
+            prefix: None,
+            forward: true,
+        };
+        let items = queue.items(i32::from(limit), None).await?;
+        items.iter().map(body).collect()
     }
 }
 
