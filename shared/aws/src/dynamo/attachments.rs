@@ -16,13 +16,16 @@
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure,
+    CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 
-use crate::dynamo::item::{self, backend, n, s, Item};
-use crate::dynamo::tickets::{query_all, ticket_pk};
+use serde::Serialize;
+
+use crate::dynamo::item::{self, backend, body, n, s, to_item, Item, Json};
+use crate::dynamo::query::query_all;
+use crate::dynamo::tickets::ticket_pk;
 use guichet_core::attachments::ports::{AttachmentStore, Issued, Settled};
 use guichet_core::attachments::rules::{Attachment, AttachmentState};
 use guichet_core::common::reference::TicketReference;
@@ -66,24 +69,29 @@ fn state_name(state: AttachmentState) -> &'static str {
     }
 }
 
+/// The attachment item: its body as JSON beside its `state`, which the conditional writes test.
+#[derive(Serialize)]
+struct AttachmentItem<'a> {
+    pk: String,
+    sk: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    state: &'static str,
+    body: Json<&'a Attachment>,
+}
+
 fn attachment_item(attachment: &Attachment) -> Result<Item, StoreError> {
-    let mut item = key(&attachment.reference, attachment_sk(&attachment.upload));
-    item.insert("type".into(), s("attachment"));
-    item.insert("state".into(), s(state_name(attachment.state)));
-    item.insert(
-        "body".into(),
-        s(serde_json::to_string(attachment).map_err(backend)?),
-    );
-    Ok(item)
+    to_item(&AttachmentItem {
+        pk: ticket_pk(&attachment.reference),
+        sk: attachment_sk(&attachment.upload),
+        kind: "attachment",
+        state: state_name(attachment.state),
+        body: Json(attachment),
+    })
 }
 
 fn attachment_from(item: &Item) -> Result<Attachment, StoreError> {
-    match item.get("body") {
-        Some(AttributeValue::S(text)) => {
-            serde_json::from_str(text).map_err(|_| StoreError::Corrupt { attribute: "body" })
-        }
-        _ => Err(StoreError::Corrupt { attribute: "body" }),
-    }
+    body(item)
 }
 
 /// The attachment, written only if it is new (`from: None`, when issued) or still in state
@@ -324,6 +332,7 @@ impl AttachmentStore for DynamoAttachmentStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dynamo::item::expect::{self, text};
     use guichet_core::attachments::rules::attachment_key;
     use guichet_core::common::player::Author;
     use guichet_core::documents::rules::{CheckFailure, ContentType};
@@ -347,10 +356,45 @@ mod tests {
             checked_at: Some("2026-11-26T15:01:00Z".parse().expect("valid")),
         };
         let item = attachment_item(&attachment).expect("item");
-        assert_eq!(item["pk"], s(format!("TICKET#{}", reference.as_str())));
-        assert_eq!(item["sk"], s("ATTACHMENT#UP-0123456789ABCDEF"));
-        assert_eq!(item["state"], s("refused"));
+        assert_eq!(
+            item,
+            expect::item([
+                ("pk", text("TICKET#444444444S")),
+                ("sk", text("ATTACHMENT#UP-0123456789ABCDEF")),
+                ("type", text("attachment")),
+                ("state", text("refused")),
+                (
+                    "body",
+                    text(&serde_json::to_string(&attachment).expect("serializable"))
+                ),
+            ])
+        );
         assert_eq!(attachment_from(&item).expect("readable"), attachment);
+        for (state, name) in [
+            (AttachmentState::Pending, "pending"),
+            (AttachmentState::Checked, "checked"),
+            (AttachmentState::Expired, "expired"),
+        ] {
+            let attachment = Attachment {
+                state,
+                checked_at: None,
+                ..attachment.clone()
+            };
+            let item = attachment_item(&attachment).expect("item");
+            assert_eq!(item["state"], text(name));
+            assert_eq!(attachment_from(&item).expect("readable"), attachment);
+        }
+        let mut damaged = item;
+        for damage in [Some(text("{}")), Some(expect::num("1")), None] {
+            match damage {
+                Some(value) => damaged.insert("body".into(), value),
+                None => damaged.remove("body"),
+            };
+            assert!(matches!(
+                attachment_from(&damaged),
+                Err(StoreError::Corrupt { attribute: "body" })
+            ));
+        }
         // The count item is not an attachment, whatever a prefix query returns.
         assert!(!COUNT_SK.starts_with(ATTACHMENT_PREFIX));
     }

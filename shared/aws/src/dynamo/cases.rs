@@ -17,8 +17,11 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
-use crate::dynamo::item::{backend, ms, s, Item};
-use crate::dynamo::tickets::query_all;
+use serde::Serialize;
+
+use crate::dynamo::item::{backend, body, ms, s, to_item, Item, Json};
+use crate::dynamo::query::IndexQuery;
+use crate::dynamo::tickets::{outbox_item, PLAYER_INDEX, QUEUE_INDEX};
 use guichet_core::common::player::PlayerId;
 use guichet_core::common::store::StoreError;
 use guichet_core::documents::rules::UploadId;
@@ -53,34 +56,27 @@ fn player_pk(player: &PlayerId) -> String {
     format!("PLAYER#{}", player.as_str())
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
-    serde_json::to_string(value).map(s).map_err(backend)
-}
-
-fn body<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    match item.get("body") {
-        Some(AttributeValue::S(text)) => {
-            serde_json::from_str(text).map_err(|_| StoreError::Corrupt { attribute: "body" })
-        }
-        _ => Err(StoreError::Corrupt { attribute: "body" }),
-    }
+/// The case item: its body as JSON beside the attributes its conditions and indexes use.
+#[derive(Serialize)]
+struct CaseItem<'a> {
+    pk: String,
+    sk: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    gsi1pk: String,
+    gsi1sk: String,
+    status: CaseStatus,
+    etag: u64,
+    body: Json<&'a VerificationCase>,
+    /// In its review queue only while in review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
 }
 
 fn case_item(case: &VerificationCase) -> Result<Item, StoreError> {
-    let mut item = Item::from([
-        ("pk".to_owned(), s(case_pk(&case.id))),
-        ("sk".to_owned(), s(CASE_SK)),
-        ("type".to_owned(), s("verification_case")),
-        ("gsi1pk".to_owned(), s(player_pk(&case.player))),
-        (
-            "gsi1sk".to_owned(),
-            s(format!("CASE#{}#{}", ms(case.opened_at), case.id.as_str())),
-        ),
-        ("status".to_owned(), s(case.status.as_str())),
-        ("etag".to_owned(), AttributeValue::N(case.etag.to_string())),
-        ("body".to_owned(), json(case)?),
-    ]);
-    if case.status == CaseStatus::InReview {
+    let review = (case.status == CaseStatus::InReview).then(|| {
         let queue = if case.needs_senior {
             "senior"
         } else {
@@ -88,41 +84,61 @@ fn case_item(case: &VerificationCase) -> Result<Item, StoreError> {
         };
         let rank = if case.blocks_withdrawal() { 0 } else { 1 };
         let submitted = case.submitted_at.unwrap_or(case.updated_at);
-        item.insert("gsi2pk".into(), s(format!("REVIEW#{queue}")));
-        item.insert(
-            "gsi2sk".into(),
-            s(format!("{rank}#{}#{}", ms(submitted), case.id.as_str())),
-        );
-    }
-    Ok(item)
+        (
+            format!("REVIEW#{queue}"),
+            format!("{rank}#{}#{}", ms(submitted), case.id.as_str()),
+        )
+    });
+    let (gsi2pk, gsi2sk) = review.unzip();
+    to_item(&CaseItem {
+        pk: case_pk(&case.id),
+        sk: CASE_SK,
+        kind: "verification_case",
+        gsi1pk: player_pk(&case.player),
+        gsi1sk: format!("CASE#{}#{}", ms(case.opened_at), case.id.as_str()),
+        status: case.status,
+        etag: case.etag,
+        body: Json(case),
+        gsi2pk,
+        gsi2sk,
+    })
+}
+
+/// An audit line or a pending upload: its record as JSON in `body`.
+#[derive(Serialize)]
+struct BodyItem<'a, T> {
+    pk: String,
+    sk: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    body: Json<&'a T>,
 }
 
 fn audit_item(case: &VerificationCase, n: usize, entry: &AuditEntry) -> Result<Item, StoreError> {
-    Ok(Item::from([
-        ("pk".to_owned(), s(case_pk(&case.id))),
-        (
-            "sk".to_owned(),
-            s(format!(
-                "{AUDIT_PREFIX}{}#{:06}#{n:02}",
-                ms(entry.at),
-                case.version
-            )),
-        ),
-        ("type".to_owned(), s("audit")),
-        ("body".to_owned(), json(entry)?),
-    ]))
+    to_item(&BodyItem {
+        pk: case_pk(&case.id),
+        sk: format!("{AUDIT_PREFIX}{}#{:06}#{n:02}", ms(entry.at), case.version),
+        kind: "audit",
+        body: Json(entry),
+    })
 }
 
 fn upload_item(upload: &PendingUpload) -> Result<Item, StoreError> {
-    Ok(Item::from([
-        (
-            "pk".to_owned(),
-            s(format!("UPLOAD#{}", upload.upload.as_str())),
-        ),
-        ("sk".to_owned(), s(UPLOAD_SK)),
-        ("type".to_owned(), s("upload")),
-        ("body".to_owned(), json(upload)?),
-    ]))
+    to_item(&BodyItem {
+        pk: format!("UPLOAD#{}", upload.upload.as_str()),
+        sk: UPLOAD_SK.into(),
+        kind: "upload",
+        body: Json(upload),
+    })
+}
+
+/// The player's open-case marker: the ticket store reads it to link a verification ticket.
+fn marker_item(case: &VerificationCase) -> Item {
+    Item::from([
+        ("pk".to_owned(), s(player_pk(&case.player))),
+        ("sk".to_owned(), s(MARKER_SK)),
+        ("case_id".to_owned(), s(case.id.as_str())),
+    ])
 }
 
 fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
@@ -163,9 +179,11 @@ impl CaseStore for DynamoCaseStore {
             ("sk".to_owned(), s(MARKER_SK)),
         ]);
         if write.expected_etag == 0 {
-            let mut marker = marker_key.clone();
-            marker.insert("case_id".into(), s(case.id.as_str()));
-            items.push(put(&self.table, marker, Some("attribute_not_exists(pk)"))?);
+            items.push(put(
+                &self.table,
+                marker_item(case),
+                Some("attribute_not_exists(pk)"),
+            )?);
         } else if !case.is_open() {
             // The case closed: the player may have a new one. Only this case's marker goes.
             let delete = Delete::builder()
@@ -186,7 +204,7 @@ impl CaseStore for DynamoCaseStore {
         for message in write.outbox {
             items.push(put(
                 &self.table,
-                crate::dynamo::tickets::outbox_item(message),
+                outbox_item(message)?,
                 Some("attribute_not_exists(pk)"),
             )?);
         }
@@ -236,16 +254,15 @@ impl CaseStore for DynamoCaseStore {
     }
 
     async fn cases_of(&self, player: &PlayerId) -> Result<Vec<VerificationCase>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(crate::dynamo::tickets::PLAYER_INDEX)
-            .key_condition_expression("gsi1pk = :player AND begins_with(gsi1sk, :cases)")
-            .expression_attribute_values(":player", s(player_pk(player)))
-            .expression_attribute_values(":cases", s("CASE#"))
-            .scan_index_forward(false);
-        query_all(query).await?.iter().map(body).collect()
+        let cases = IndexQuery {
+            client: &self.client,
+            table: &self.table,
+            index: PLAYER_INDEX,
+            partition: player_pk(player),
+            prefix: Some("CASE#"),
+            forward: false,
+        };
+        cases.all().await?.iter().map(body).collect()
     }
 
     async fn upload(&self, id: &UploadId) -> Result<Option<PendingUpload>, StoreError> {
@@ -271,7 +288,11 @@ impl CaseStore for DynamoCaseStore {
             .expression_attribute_values(":pk", s(case_pk(id)))
             .expression_attribute_values(":audit", s(AUDIT_PREFIX))
             .consistent_read(true);
-        query_all(query).await?.iter().map(body).collect()
+        crate::dynamo::query::query_all(query)
+            .await?
+            .iter()
+            .map(body)
+            .collect()
     }
 
     async fn review_queue(
@@ -279,18 +300,149 @@ impl CaseStore for DynamoCaseStore {
         senior: bool,
         limit: u16,
     ) -> Result<Vec<VerificationCase>, StoreError> {
-        let queue = if senior { "senior" } else { "standard" };
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(crate::dynamo::tickets::QUEUE_INDEX)
-            .key_condition_expression("gsi2pk = :queue")
-            .expression_attribute_values(":queue", s(format!("REVIEW#{queue}")))
-            .limit(i32::from(limit))
-            .send()
-            .await
-            .map_err(backend)?;
-        output.items().iter().map(body).collect()
+        let queue = IndexQuery {
+            client: &self.client,
+            table: &self.table,
+            index: QUEUE_INDEX,
+            partition: format!("REVIEW#{}", if senior { "senior" } else { "standard" }),
+            prefix: None,
+            forward: true,
+        };
+        let items = queue.items(i32::from(limit), None).await?;
+        items.iter().map(body).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dynamo::item::expect::{item, num, text};
+    use guichet_core::common::player::{Author, Language};
+    use guichet_core::verification::ports::UploadState;
+    use guichet_core::verification::rules::{AuditAction, CaseReason, ContentType, DocumentKind};
+    use jiff::Timestamp;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("valid")
+    }
+
+    fn json<T: serde::Serialize>(value: &T) -> AttributeValue {
+        AttributeValue::S(serde_json::to_string(value).expect("serializable"))
+    }
+
+    fn case(reason: CaseReason) -> VerificationCase {
+        let mut case = VerificationCase::open(
+            CaseId::parse("VC-7K2M9Q4XW3BD").expect("valid"),
+            PlayerId::parse("p-1").expect("valid"),
+            reason,
+            &[],
+            Language::Fr,
+            at("2026-11-26T15:00:00.123Z"),
+        );
+        case.etag = 4;
+        case.version = 2;
+        case
+    }
+
+    #[test]
+    fn the_case_items_are_pinned_attribute_for_attribute() {
+        let awaiting = case(CaseReason::SecurityReview);
+        let expected = item([
+            ("pk", text("CASE#VC-7K2M9Q4XW3BD")),
+            ("sk", text("CASE")),
+            ("type", text("verification_case")),
+            ("gsi1pk", text("PLAYER#p-1")),
+            ("gsi1sk", text("CASE#001795705200123#VC-7K2M9Q4XW3BD")),
+            ("status", text("awaiting_documents")),
+            ("etag", num("4")),
+            ("body", json(&awaiting)),
+        ]);
+        assert_eq!(case_item(&awaiting).expect("item"), expected);
+        assert_eq!(
+            body::<VerificationCase>(&expected).expect("readable"),
+            awaiting
+        );
+        // In review: in its queue, a withdrawal first, by the time it was submitted.
+        let mut review = case(CaseReason::FirstWithdrawal);
+        review.status = CaseStatus::InReview;
+        review.needs_senior = true;
+        review.submitted_at = Some(at("2026-11-26T16:00:00Z"));
+        let mut expected = expected;
+        expected.insert("status".into(), text("in_review"));
+        expected.insert("body".into(), json(&review));
+        expected.insert("gsi2pk".into(), text("REVIEW#senior"));
+        expected.insert("gsi2sk".into(), text("0#001795708800000#VC-7K2M9Q4XW3BD"));
+        assert_eq!(case_item(&review).expect("item"), expected);
+        let standard = VerificationCase {
+            needs_senior: false,
+            submitted_at: None,
+            reason: CaseReason::StaffRequest,
+            ..review.clone()
+        };
+        expected.insert("body".into(), json(&standard));
+        expected.insert("gsi2pk".into(), text("REVIEW#standard"));
+        expected.insert("gsi2sk".into(), text("1#001795705200123#VC-7K2M9Q4XW3BD"));
+        assert_eq!(case_item(&standard).expect("item"), expected);
+
+        assert_eq!(
+            marker_item(&review),
+            item([
+                ("pk", text("PLAYER#p-1")),
+                ("sk", text("OPENCASE")),
+                ("case_id", text("VC-7K2M9Q4XW3BD")),
+            ])
+        );
+        let entry = AuditEntry {
+            at: at("2026-11-26T15:00:00Z"),
+            actor: Author::Player,
+            action: AuditAction::Opened {
+                reason: CaseReason::FirstWithdrawal,
+            },
+            internal_note: None,
+        };
+        let expected = item([
+            ("pk", text("CASE#VC-7K2M9Q4XW3BD")),
+            ("sk", text("AUDIT#001795705200000#000002#03")),
+            ("type", text("audit")),
+            ("body", json(&entry)),
+        ]);
+        assert_eq!(audit_item(&review, 3, &entry).expect("item"), expected);
+        assert_eq!(body::<AuditEntry>(&expected).expect("readable"), entry);
+        let upload = PendingUpload {
+            upload: UploadId::parse("UP-0123456789ABCDEF").expect("valid"),
+            case: review.id.clone(),
+            player: review.player.clone(),
+            kind: DocumentKind::GovernmentId,
+            key: "verification/p-1/UP-0123456789ABCDEF".into(),
+            content_type: ContentType::Heic,
+            size: 42,
+            issued_at: at("2026-11-26T15:00:00Z"),
+            expires_at: at("2026-11-26T15:10:00Z"),
+            issued_by: Author::Player,
+            state: UploadState::Pending,
+        };
+        let expected = item([
+            ("pk", text("UPLOAD#UP-0123456789ABCDEF")),
+            ("sk", text("UPLOAD")),
+            ("type", text("upload")),
+            ("body", json(&upload)),
+        ]);
+        assert_eq!(upload_item(&upload).expect("item"), expected);
+        assert_eq!(body::<PendingUpload>(&expected).expect("readable"), upload);
+    }
+
+    #[test]
+    fn a_damaged_body_is_refused_naming_it() {
+        let mut item = case_item(&case(CaseReason::SecurityReview)).expect("item");
+        for damage in [Some(text("{}")), Some(num("1")), None] {
+            match damage {
+                Some(value) => item.insert("body".into(), value),
+                None => item.remove("body"),
+            };
+            assert!(matches!(
+                body::<VerificationCase>(&item),
+                Err(StoreError::Corrupt { attribute: "body" })
+            ));
+        }
     }
 }

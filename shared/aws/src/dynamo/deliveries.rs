@@ -16,7 +16,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use aws_sdk_dynamodb::Client;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::dynamo::item::{self, backend, s, Item};
+use serde::{Deserialize, Serialize};
+
+use crate::dynamo::item::{self, backend, from_item, s, to_item, Item};
 use guichet_core::common::store::StoreError;
 use guichet_core::notifications::ports::{Claim, DeliveryLedger, Settled};
 use guichet_core::outbox::rules::MessageId;
@@ -65,15 +67,7 @@ impl DynamoDeliveryLedger {
         at: Timestamp,
         provider_message_id: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut item = key(id);
-        item.insert("type".into(), s("notification_delivery"));
-        item.insert("state".into(), s(state));
-        item.insert("settled_at".into(), s(at.to_string()));
-        item.insert("expires_at".into(), expiry(at));
-        if let Some(provider_message_id) = provider_message_id {
-            item.insert("provider_message_id".into(), s(provider_message_id));
-            item.insert("sent_at".into(), s(at.to_string()));
-        }
+        let item = settled_item(id, state, at, provider_message_id)?;
         // Unconditional: settling is the end of this attempt's claim, and both settled states
         // are final, so overwriting either with the other loses nothing that matters.
         self.client
@@ -91,10 +85,6 @@ fn millis(at: Timestamp) -> AttributeValue {
     AttributeValue::N(at.as_millisecond().to_string())
 }
 
-fn expiry(from: Timestamp) -> AttributeValue {
-    AttributeValue::N((from + RETENTION).as_second().to_string())
-}
-
 pub fn delivery_pk(id: &MessageId) -> String {
     format!("NOTIFICATION#{id}")
 }
@@ -103,26 +93,82 @@ fn key(id: &MessageId) -> Item {
     item::key(delivery_pk(id), DELIVERY_SK)
 }
 
+/// The delivery record: claimed (`sending`, under a lease) or settled. Only `state` and
+/// `lease_until` are read back.
+#[derive(Default, Serialize, Deserialize)]
+struct DeliveryItem {
+    #[serde(skip_deserializing)]
+    pk: String,
+    #[serde(skip_deserializing)]
+    sk: &'static str,
+    #[serde(rename = "type", skip_deserializing)]
+    kind: &'static str,
+    state: String,
+    /// Epoch milliseconds (`N`), so the claim's condition compares it as a number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease_until: Option<i64>,
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    claimed_at: Option<Timestamp>,
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    settled_at: Option<Timestamp>,
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    provider_message_id: Option<String>,
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    sent_at: Option<Timestamp>,
+    /// The table's TTL attribute (epoch seconds).
+    #[serde(skip_deserializing)]
+    expires_at: i64,
+}
+
+impl DeliveryItem {
+    fn new(id: &MessageId, state: &str, at: Timestamp) -> Self {
+        Self {
+            pk: delivery_pk(id),
+            sk: DELIVERY_SK,
+            kind: "notification_delivery",
+            state: state.to_owned(),
+            expires_at: (at + RETENTION).as_second(),
+            ..Self::default()
+        }
+    }
+}
+
+fn claim_item(id: &MessageId, now: Timestamp, lease_until: Timestamp) -> Result<Item, StoreError> {
+    to_item(&DeliveryItem {
+        lease_until: Some(lease_until.as_millisecond()),
+        claimed_at: Some(now),
+        // A claim whose attempt died and whose message was dead-lettered must not stay forever.
+        ..DeliveryItem::new(id, SENDING, now)
+    })
+}
+
+fn settled_item(
+    id: &MessageId,
+    state: &str,
+    at: Timestamp,
+    provider_message_id: Option<&str>,
+) -> Result<Item, StoreError> {
+    to_item(&DeliveryItem {
+        settled_at: Some(at),
+        provider_message_id: provider_message_id.map(str::to_owned),
+        sent_at: provider_message_id.map(|_| at),
+        ..DeliveryItem::new(id, state, at)
+    })
+}
+
 /// What a record that refused a claim says.
 fn refusal(item: &Item) -> Result<Claim, StoreError> {
-    let state = match item.get("state") {
-        Some(AttributeValue::S(state)) => state.as_str(),
-        _ => return Err(StoreError::Corrupt { attribute: "state" }),
-    };
-    match state {
+    let record: DeliveryItem = from_item(item)?;
+    match record.state.as_str() {
         SENT => Ok(Claim::Settled(Settled::Sent)),
         NO_ADDRESS => Ok(Claim::Settled(Settled::NoAddress)),
         SENDING => {
-            let until = match item.get("lease_until") {
-                Some(AttributeValue::N(ms)) => ms
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
-                _ => None,
-            }
-            .ok_or(StoreError::Corrupt {
-                attribute: "lease_until",
-            })?;
+            let until = record
+                .lease_until
+                .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+                .ok_or(StoreError::Corrupt {
+                    attribute: "lease_until",
+                })?;
             Ok(Claim::Held { until })
         }
         _ => Err(StoreError::Corrupt { attribute: "state" }),
@@ -136,13 +182,7 @@ impl DeliveryLedger for DynamoDeliveryLedger {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Claim, StoreError> {
-        let mut item = key(id);
-        item.insert("type".into(), s("notification_delivery"));
-        item.insert("state".into(), s(SENDING));
-        item.insert("lease_until".into(), millis(lease_until));
-        item.insert("claimed_at".into(), s(now.to_string()));
-        // A claim whose attempt died and whose message was dead-lettered must not stay forever.
-        item.insert("expires_at".into(), expiry(now));
+        let item = claim_item(id, now, lease_until)?;
         let result = self
             .client
             .put_item()
@@ -224,6 +264,72 @@ impl DeliveryLedger for DynamoDeliveryLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_delivery_items_are_pinned_attribute_for_attribute() {
+        use crate::dynamo::item::expect::{item, num, text};
+        let id = MessageId::from_bytes([1; 16]);
+        let pk = format!("NOTIFICATION#{}", "01".repeat(16));
+        let now: Timestamp = "2026-11-26T15:00:00Z".parse().expect("valid");
+        let until: Timestamp = "2026-11-26T15:02:00.5Z".parse().expect("valid");
+        let claim = item([
+            ("pk", text(&pk)),
+            ("sk", text("DELIVERY")),
+            ("type", text("notification_delivery")),
+            ("state", text("sending")),
+            ("lease_until", num("1795705320500")),
+            ("claimed_at", text("2026-11-26T15:00:00Z")),
+            ("expires_at", num("1798297200")),
+        ]);
+        assert_eq!(claim_item(&id, now, until).expect("item"), claim);
+        assert_eq!(refusal(&claim).expect("read"), Claim::Held { until });
+        let sent = item([
+            ("pk", text(&pk)),
+            ("sk", text("DELIVERY")),
+            ("type", text("notification_delivery")),
+            ("state", text("sent")),
+            ("settled_at", text("2026-11-26T15:00:00Z")),
+            ("expires_at", num("1798297200")),
+            ("provider_message_id", text("ses-1")),
+            ("sent_at", text("2026-11-26T15:00:00Z")),
+        ]);
+        assert_eq!(
+            settled_item(&id, SENT, now, Some("ses-1")).expect("item"),
+            sent
+        );
+        assert_eq!(refusal(&sent).expect("read"), Claim::Settled(Settled::Sent));
+        let no_address = item([
+            ("pk", text(&pk)),
+            ("sk", text("DELIVERY")),
+            ("type", text("notification_delivery")),
+            ("state", text("no_address")),
+            ("settled_at", text("2026-11-26T15:00:00Z")),
+            ("expires_at", num("1798297200")),
+        ]);
+        assert_eq!(
+            settled_item(&id, NO_ADDRESS, now, None).expect("item"),
+            no_address
+        );
+        let mut claim = claim;
+        for damage in [None, Some(text("1795705320500")), Some(num("soon"))] {
+            match damage {
+                Some(value) => claim.insert("lease_until".into(), value),
+                None => claim.remove("lease_until"),
+            };
+            assert!(matches!(
+                refusal(&claim),
+                Err(StoreError::Corrupt {
+                    attribute: "lease_until"
+                })
+            ));
+        }
+        claim.insert("lease_until".into(), num("1795705320500"));
+        claim.remove("state");
+        assert!(matches!(
+            refusal(&claim),
+            Err(StoreError::Corrupt { attribute: "state" })
+        ));
+    }
 
     #[test]
     fn a_refusing_record_says_why() {

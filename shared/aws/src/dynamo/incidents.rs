@@ -39,10 +39,14 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use jiff::Timestamp;
 
-use crate::dynamo::item::{backend, get_s, key, ms, n, number, opt_s, s, timestamp, Item};
+use serde::{Deserialize, Serialize};
+
+use crate::dynamo::item::{
+    backend, data, from_item, get_s, key, ms, n, reference, s, to_item, DataItem, Item, Json,
+};
+use crate::dynamo::query::{query_all, read_collection, After, IndexQuery};
 use crate::dynamo::tickets::{
-    change_history_items, from_json, json_attribute as json, page_of, query_all, read_collection,
-    ticket_pk, ticket_queue_sk, QUEUE_INDEX, TICKET_SK,
+    change_history_items, outbox_item, ticket_pk, ticket_queue_sk, QUEUE_INDEX, TICKET_SK,
 };
 use guichet_core::common::paging::Page;
 use guichet_core::common::reference::TicketReference;
@@ -97,51 +101,79 @@ fn names(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
-fn report_item(subject: &Subject, report: &Report) -> Item {
-    let mut item = key(
-        subject_pk(subject),
-        format!(
-            "{REPORT_PREFIX}{}#{}",
-            ms(report.received_at),
-            report.reference.as_str()
-        ),
-    );
-    item.insert("type".into(), s("incident_report"));
-    item.insert("reference".into(), s(report.reference.as_str()));
-    item.insert("received_at".into(), s(report.received_at.to_string()));
-    item
+/// A report, indexed under its subject by the time it was received.
+#[derive(Serialize, Deserialize)]
+struct ReportItem {
+    #[serde(skip_deserializing)]
+    pk: String,
+    #[serde(skip_deserializing)]
+    sk: String,
+    #[serde(rename = "type", skip_deserializing)]
+    kind: &'static str,
+    #[serde(with = "reference")]
+    reference: TicketReference,
+    received_at: Timestamp,
 }
 
-fn report_from(item: &Item) -> Result<Report, StoreError> {
-    Ok(Report {
-        reference: TicketReference::parse(get_s(item, "reference")?).map_err(|_| {
-            StoreError::Corrupt {
-                attribute: "reference",
-            }
-        })?,
-        received_at: timestamp(item, "received_at")?,
+fn report_item(subject: &Subject, report: &Report) -> Result<Item, StoreError> {
+    let (reference, received_at) = (&report.reference, report.received_at);
+    to_item(&ReportItem {
+        pk: subject_pk(subject),
+        sk: format!("{REPORT_PREFIX}{}#{}", ms(received_at), reference.as_str()),
+        kind: "incident_report",
+        reference: reference.clone(),
+        received_at,
     })
 }
 
+fn report_from(item: &Item) -> Result<Report, StoreError> {
+    let record: ReportItem = from_item(item)?;
+    Ok(Report {
+        reference: record.reference,
+        received_at: record.received_at,
+    })
+}
+
+/// The incident as created (`data`), and the fields that change afterwards as attributes of
+/// their own, which win over `data` when read. `resolved_at` is only ever set by an update.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(deserialize = "D: serde::de::DeserializeOwned"))]
+struct IncidentItem<D> {
+    #[serde(skip_deserializing)]
+    pk: String,
+    #[serde(skip_deserializing)]
+    sk: &'static str,
+    #[serde(rename = "type", skip_deserializing)]
+    kind: &'static str,
+    data: Json<D>,
+    status: IncidentStatus,
+    version: u64,
+    updated_at: Timestamp,
+    #[serde(skip_serializing)]
+    resolved_at: Option<Timestamp>,
+    escalation_state: EscalationProgress,
+    /// Among the team's current incidents until it is resolved.
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
+}
+
 fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
-    let mut item = key(incident_pk(&incident.id), INCIDENT_SK);
-    item.insert("type".into(), s("incident"));
-    item.insert("data".into(), json(incident)?);
-    item.insert("status".into(), s(incident.status.as_str()));
-    item.insert("version".into(), n(incident.version));
-    item.insert("updated_at".into(), s(incident.updated_at.to_string()));
-    item.insert(
-        "escalation_state".into(),
-        s(incident.escalation.state.as_str()),
-    );
-    if incident.status != IncidentStatus::Resolved {
-        item.insert("gsi2pk".into(), s(current_pk(incident.team)));
-        item.insert(
-            "gsi2sk".into(),
-            s(current_sk(incident.created_at, &incident.id)),
-        );
-    }
-    Ok(item)
+    let current = incident.status != IncidentStatus::Resolved;
+    to_item(&IncidentItem {
+        pk: incident_pk(&incident.id),
+        sk: INCIDENT_SK,
+        kind: "incident",
+        data: Json(incident),
+        status: incident.status,
+        version: incident.version,
+        updated_at: incident.updated_at,
+        resolved_at: None,
+        escalation_state: incident.escalation.state,
+        gsi2pk: current.then(|| current_pk(incident.team)),
+        gsi2sk: current.then(|| current_sk(incident.created_at, &incident.id)),
+    })
 }
 
 fn current_pk(team: Team) -> String {
@@ -154,62 +186,72 @@ fn current_sk(created_at: Timestamp, id: &IncidentId) -> String {
 
 /// `data` as created, overlaid with the attributes that change afterwards.
 fn incident_from(item: &Item) -> Result<Incident, StoreError> {
-    let mut incident: Incident = from_json(item)?;
-    incident.status = IncidentStatus::parse(get_s(item, "status")?).ok_or(StoreError::Corrupt {
-        attribute: "status",
-    })?;
-    incident.version = number(item, "version")?;
-    incident.updated_at = timestamp(item, "updated_at")?;
-    incident.resolved_at = match opt_s(item, "resolved_at") {
-        Some(_) => Some(timestamp(item, "resolved_at")?),
-        None => None,
-    };
-    incident.escalation.state =
-        EscalationProgress::parse(get_s(item, "escalation_state")?).ok_or(StoreError::Corrupt {
-            attribute: "escalation_state",
-        })?;
+    let record: IncidentItem<Incident> = from_item(item)?;
+    let mut incident = record.data.0;
+    incident.status = record.status;
+    incident.version = record.version;
+    incident.updated_at = record.updated_at;
+    incident.resolved_at = record.resolved_at;
+    incident.escalation.state = record.escalation_state;
     Ok(incident)
 }
 
-fn marker_item(incident: &Incident) -> Item {
-    let mut item = key(subject_pk(&incident.subject), MARKER_SK);
-    item.insert("type".into(), s("subject_marker"));
-    item.insert("incident_id".into(), s(incident.id.as_str()));
-    item.insert("state".into(), s("open"));
-    item
+/// The subject's marker: its current incident, `open` until resolved (then with `resolved_at`).
+#[derive(Serialize, Deserialize)]
+struct MarkerItem {
+    #[serde(skip_deserializing)]
+    pk: String,
+    #[serde(skip_deserializing)]
+    sk: &'static str,
+    #[serde(rename = "type", skip_deserializing)]
+    kind: &'static str,
+    incident_id: IncidentId,
+    state: String,
+    #[serde(skip_serializing)]
+    resolved_at: Option<Timestamp>,
+}
+
+fn marker_item(incident: &Incident) -> Result<Item, StoreError> {
+    to_item(&MarkerItem {
+        pk: subject_pk(&incident.subject),
+        sk: MARKER_SK,
+        kind: "subject_marker",
+        incident_id: incident.id.clone(),
+        state: "open".into(),
+        resolved_at: None,
+    })
 }
 
 fn marker_from(item: &Item) -> Result<SubjectMarker, StoreError> {
+    let record: MarkerItem = from_item(item)?;
     Ok(SubjectMarker {
-        incident: IncidentId::parse(get_s(item, "incident_id")?).ok_or(StoreError::Corrupt {
-            attribute: "incident_id",
-        })?,
-        resolved_at: match get_s(item, "state")? {
+        incident: record.incident_id,
+        resolved_at: match record.state.as_str() {
             "open" => None,
-            "resolved" => Some(timestamp(item, "resolved_at")?),
+            "resolved" => Some(record.resolved_at.ok_or(StoreError::Corrupt {
+                attribute: "resolved_at",
+            })?),
             _ => return Err(StoreError::Corrupt { attribute: "state" }),
         },
     })
 }
 
 fn link_item(incident: &IncidentId, link: &Link) -> Result<Item, StoreError> {
-    let mut item = key(
-        incident_pk(incident),
-        format!("{LINK_PREFIX}{}", link.reference.as_str()),
-    );
-    item.insert("type".into(), s("incident_link"));
-    item.insert("data".into(), json(link)?);
-    Ok(item)
+    to_item(&DataItem {
+        pk: incident_pk(incident),
+        sk: format!("{LINK_PREFIX}{}", link.reference.as_str()),
+        kind: "incident_link",
+        data: Json(link),
+    })
 }
 
 fn update_item(incident: &IncidentId, update: &IncidentUpdate) -> Result<Item, StoreError> {
-    let mut item = key(
-        incident_pk(incident),
-        format!("{UPDATE_PREFIX}{:010}", update.seq),
-    );
-    item.insert("type".into(), s("incident_update"));
-    item.insert("data".into(), json(update)?);
-    Ok(item)
+    to_item(&DataItem {
+        pk: incident_pk(incident),
+        sk: format!("{UPDATE_PREFIX}{:010}", update.seq),
+        kind: "incident_update",
+        data: Json(update),
+    })
 }
 
 fn put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
@@ -377,7 +419,7 @@ impl DynamoIncidentStore {
         }
         // Keyed as `DynamoTicketStore::update` keys a change's lines.
         for line in change_history_items(change) {
-            items.push(put(&self.table, line, "attribute_not_exists(pk)")?);
+            items.push(put(&self.table, line?, "attribute_not_exists(pk)")?);
         }
         let check = items.len();
         items.push(incident_not_resolved(&self.table, incident)?);
@@ -396,7 +438,7 @@ impl IncidentStore for DynamoIncidentStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(report_item(subject, report)))
+            .set_item(Some(report_item(subject, report)?))
             .send()
             .await
             .map_err(backend)?;
@@ -438,7 +480,7 @@ impl IncidentStore for DynamoIncidentStore {
             .put(
                 Put::builder()
                     .table_name(&self.table)
-                    .set_item(Some(marker_item(incident)))
+                    .set_item(Some(marker_item(incident)?))
                     .condition_expression("attribute_not_exists(pk) OR #state = :resolved")
                     .expression_attribute_names("#state", "state")
                     .expression_attribute_values(":resolved", s("resolved"))
@@ -468,35 +510,25 @@ impl IncidentStore for DynamoIncidentStore {
         limit: u16,
         start: Option<&IncidentStart>,
     ) -> Result<Page<Incident, IncidentStart>, StoreError> {
-        let exclusive_start = start.map(|start| {
-            Item::from([
-                ("pk".to_owned(), s(incident_pk(&start.id))),
-                ("sk".to_owned(), s(INCIDENT_SK)),
-                ("gsi2pk".to_owned(), s(current_pk(team))),
-                (
-                    "gsi2sk".to_owned(),
-                    s(current_sk(start.created_at, &start.id)),
-                ),
-            ])
+        let current = IndexQuery {
+            client: &self.client,
+            table: &self.table,
+            index: QUEUE_INDEX,
+            partition: current_pk(team),
+            prefix: None,
+            forward: false,
+        };
+        let after = start.map(|start| After {
+            pk: incident_pk(&start.id),
+            sk: INCIDENT_SK,
+            index_sk: current_sk(start.created_at, &start.id),
         });
-        // One more than asked tells whether a page follows.
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(QUEUE_INDEX)
-            .key_condition_expression("gsi2pk = :team")
-            .expression_attribute_values(":team", s(current_pk(team)))
-            .scan_index_forward(false)
-            .limit(i32::from(limit) + 1)
-            .set_exclusive_start_key(exclusive_start)
-            .send()
+        current
+            .page(limit, after, incident_from, |last| IncidentStart {
+                created_at: last.created_at,
+                id: last.id.clone(),
+            })
             .await
-            .map_err(backend)?;
-        page_of(output.items(), limit, incident_from, |last| IncidentStart {
-            created_at: last.created_at,
-            id: last.id.clone(),
-        })
     }
 
     async fn read(&self, id: &IncidentId) -> Result<Option<IncidentRecord>, StoreError> {
@@ -506,9 +538,9 @@ impl IncidentStore for DynamoIncidentStore {
         for item in read_collection(&self.client, &self.table, incident_pk(id)).await? {
             match get_s(&item, "sk")? {
                 INCIDENT_SK => incident = Some(incident_from(&item)?),
-                sk if sk.starts_with(LINK_PREFIX) => links.push(from_json(&item)?),
+                sk if sk.starts_with(LINK_PREFIX) => links.push(data(&item)?),
                 // Sorted by their zero-padded sequence already.
-                sk if sk.starts_with(UPDATE_PREFIX) => updates.push(from_json(&item)?),
+                sk if sk.starts_with(UPDATE_PREFIX) => updates.push(data(&item)?),
                 _ => {}
             }
         }
@@ -587,7 +619,7 @@ impl IncidentStore for DynamoIncidentStore {
             // The fan-out's first page, relayed by the caller or the outbox sweep.
             put(
                 &self.table,
-                crate::dynamo::tickets::outbox_item(fan_out),
+                outbox_item(fan_out)?,
                 "attribute_not_exists(pk)",
             )?,
         ];
@@ -676,6 +708,150 @@ mod tests {
         })
     }
 
+    fn json<T: serde::Serialize>(value: &T) -> aws_sdk_dynamodb::types::AttributeValue {
+        aws_sdk_dynamodb::types::AttributeValue::S(
+            serde_json::to_string(value).expect("serializable"),
+        )
+    }
+
+    #[test]
+    fn the_incident_items_are_pinned_attribute_for_attribute() {
+        use crate::dynamo::item::expect::{item, num, text};
+        use guichet_core::common::player::Author;
+        let incident = incident();
+        let expected = item([
+            ("pk", text("INCIDENT#INC-777777777777")),
+            ("sk", text("INCIDENT")),
+            ("type", text("incident")),
+            ("data", json(&incident)),
+            ("status", text("open")),
+            ("version", num("1")),
+            ("updated_at", text("2026-11-26T15:00:00Z")),
+            ("escalation_state", text("pending")),
+            ("gsi2pk", text("INCIDENTS#games")),
+            ("gsi2sk", text("001795705200000#INC-777777777777")),
+        ]);
+        assert_eq!(incident_item(&incident).expect("item"), expected);
+        assert_eq!(incident_from(&expected).expect("readable"), incident);
+        // Resolved: out of the team's current incidents.
+        let resolved = Incident {
+            status: IncidentStatus::Resolved,
+            resolved_at: Some(at("2026-11-26T16:00:00Z")),
+            ..incident.clone()
+        };
+        let mut expected = expected;
+        expected.remove("gsi2pk");
+        expected.remove("gsi2sk");
+        expected.insert("status".into(), text("resolved"));
+        expected.insert("data".into(), json(&resolved));
+        assert_eq!(incident_item(&resolved).expect("item"), expected);
+
+        assert_eq!(
+            marker_item(&incident).expect("item"),
+            item([
+                ("pk", text("SUBJECT#game:roulette royale")),
+                ("sk", text("INCIDENT")),
+                ("type", text("subject_marker")),
+                ("incident_id", text("INC-777777777777")),
+                ("state", text("open")),
+            ])
+        );
+
+        let subject = incident.subject.clone();
+        let report = Report {
+            reference: TicketReference::parse("444444444S").expect("valid"),
+            received_at: at("2026-11-26T15:00:00.123Z"),
+        };
+        let expected = item([
+            ("pk", text("SUBJECT#game:roulette royale")),
+            ("sk", text("REPORT#001795705200123#444444444S")),
+            ("type", text("incident_report")),
+            ("reference", text("444444444S")),
+            ("received_at", text("2026-11-26T15:00:00.123Z")),
+        ]);
+        assert_eq!(report_item(&subject, &report).expect("item"), expected);
+        assert_eq!(report_from(&expected).expect("readable"), report);
+
+        let link = Link {
+            reference: TicketReference::parse("444444444S").expect("valid"),
+            linked_at: at("2026-11-26T15:00:00Z"),
+            linked_by: Author::System,
+        };
+        assert_eq!(
+            link_item(&incident.id, &link).expect("item"),
+            item([
+                ("pk", text("INCIDENT#INC-777777777777")),
+                ("sk", text("LINK#444444444S")),
+                ("type", text("incident_link")),
+                ("data", json(&link)),
+            ])
+        );
+        let update = IncidentUpdate {
+            seq: 2,
+            at: at("2026-11-26T15:30:00Z"),
+            from: IncidentStatus::Open,
+            status: IncidentStatus::Monitoring,
+            note: None,
+            by: Author::Staff {
+                id: "agent-1".into(),
+            },
+        };
+        assert_eq!(
+            update_item(&incident.id, &update).expect("item"),
+            item([
+                ("pk", text("INCIDENT#INC-777777777777")),
+                ("sk", text("UPDATE#0000000002")),
+                ("type", text("incident_update")),
+                ("data", json(&update)),
+            ])
+        );
+    }
+
+    #[test]
+    fn damaged_incident_items_are_refused_naming_the_attribute() {
+        let good = incident_item(&incident()).expect("item");
+        for (attribute, damage) in [
+            ("data", None),
+            ("data", Some(s("{}"))),
+            ("status", None),
+            ("status", Some(s("lost"))),
+            ("version", Some(s("1"))),
+            ("updated_at", Some(s("yesterday"))),
+            ("resolved_at", Some(s("yesterday"))),
+            ("escalation_state", None),
+        ] {
+            let mut item = good.clone();
+            match damage.clone() {
+                Some(value) => item.insert(attribute.into(), value),
+                None => item.remove(attribute),
+            };
+            assert!(
+                matches!(incident_from(&item), Err(StoreError::Corrupt { attribute: a }) if a == attribute),
+                "{attribute} damaged as {damage:?}"
+            );
+        }
+        let mut marker = marker_item(&incident()).expect("item");
+        marker.insert("state".into(), s("resolved"));
+        assert!(matches!(
+            marker_from(&marker),
+            Err(StoreError::Corrupt {
+                attribute: "resolved_at"
+            })
+        ));
+        marker.insert("state".into(), s("lost"));
+        assert!(matches!(
+            marker_from(&marker),
+            Err(StoreError::Corrupt { attribute: "state" })
+        ));
+        marker.remove("incident_id");
+        assert!(matches!(
+            marker_from(&marker),
+            Err(StoreError::Corrupt {
+                attribute: "incident_id"
+            })
+        ));
+    }
+
     #[test]
     fn an_incident_survives_its_item_and_its_changing_fields_win() {
         let incident = incident();
@@ -710,7 +886,7 @@ mod tests {
             reference: TicketReference::from_random([1; 9]),
             received_at: at("2026-11-26T15:00:00.123Z"),
         };
-        let item = report_item(&subject, &report);
+        let item = report_item(&subject, &report).expect("item");
         assert_eq!(item.get("pk"), Some(&s("SUBJECT#game:roulette royale")));
         let Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) = item.get("sk") else {
             panic!("sort key")
@@ -726,7 +902,7 @@ mod tests {
     #[test]
     fn the_marker_says_open_or_when_resolved() {
         let incident = incident();
-        let mut item = marker_item(&incident);
+        let mut item = marker_item(&incident).expect("item");
         assert_eq!(
             marker_from(&item).expect("readable"),
             SubjectMarker {

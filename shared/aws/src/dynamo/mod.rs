@@ -5,4 +5,5 @@ pub mod cases;
 pub mod deliveries;
 pub mod incidents;
 pub(crate) mod item;
+pub(crate) mod query;
 pub mod tickets;
