@@ -318,8 +318,9 @@ mod tests {
     use super::*;
     use crate::dynamo::item::expect::{item, num, text};
     use guichet_core::common::player::{Author, Language};
+    use guichet_core::documents::rules::ContentType;
     use guichet_core::verification::ports::UploadState;
-    use guichet_core::verification::rules::{AuditAction, CaseReason, ContentType, DocumentKind};
+    use guichet_core::verification::rules::{AuditAction, CaseReason, DocumentKind};
     use jiff::Timestamp;
 
     fn at(text: &str) -> Timestamp {
