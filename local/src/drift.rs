@@ -39,6 +39,7 @@ use std::fmt;
 
 use aws_sdk_dynamodb::types::{BillingMode, PointInTimeRecoveryStatus, SseStatus};
 use aws_sdk_kms::types::KeyMetadata;
+use aws_sdk_s3::types::NotificationConfiguration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Map, Value};
 
@@ -145,12 +146,12 @@ pub async fn describe_drift(
     let mut found: BTreeMap<String, (String, Option<Value>)> = BTreeMap::new();
     let mut resources = PhysicalResources::default();
     let mut queue_policies = BTreeMap::new();
-    for spec in template.tables(stack_name)? {
-        let actual = services.table(&spec.table_name).await?;
+    for (logical_id, name) in template.names(TABLE, stack_name, account, region)? {
+        let actual = services.table(&name).await?;
         if actual.is_some() {
-            resources.insert_ref(&spec.logical_id, &spec.table_name);
+            resources.insert_ref(&logical_id, &name);
         }
-        found.insert(spec.logical_id, (spec.table_name, actual));
+        found.insert(logical_id, (name, actual));
     }
     let aliases = template.key_aliases(stack_name, account, region)?;
     for spec in template.resolved(KEY, stack_name, account, region, &resources)? {
@@ -192,16 +193,15 @@ pub async fn describe_drift(
         };
         found.insert(spec.logical_id, entry);
     }
-    for spec in template.buckets(stack_name, account, region)? {
-        let name = spec.bucket_name;
+    for (logical_id, name) in template.names(BUCKET, stack_name, account, region)? {
         let actual = if bucket_exists(&services.s3, &name).await? {
-            resources.insert_ref(&spec.logical_id, &name);
-            resources.insert_attribute(&spec.logical_id, "Arn", bucket_arn(region, &name));
+            resources.insert_ref(&logical_id, &name);
+            resources.insert_attribute(&logical_id, "Arn", bucket_arn(region, &name));
             Some(services.bucket(&name).await?)
         } else {
             None
         };
-        found.insert(spec.logical_id, (name, actual));
+        found.insert(logical_id, (name, actual));
     }
     for spec in template.resolved(EMAIL_IDENTITY, stack_name, account, region, &resources)? {
         let identity = spec.text("EmailIdentity")?;
@@ -709,21 +709,29 @@ pub(crate) async fn bucket_notifications(
         .send()
         .await
     {
-        Ok(current) => current,
+        Ok(current) => NotificationConfiguration::builder()
+            .set_queue_configurations(current.queue_configurations)
+            .set_topic_configurations(current.topic_configurations)
+            .set_lambda_function_configurations(current.lambda_function_configurations)
+            .set_event_bridge_configuration(current.event_bridge_configuration)
+            .build(),
         // The emulator's empty answer (see `emulator_wrapped_answer`): no notifications.
         Err(e)
             if emulator_wrapped_answer(&e, "GetBucketNotificationResponse")
                 .is_some_and(|body| !body.contains("Configuration")) =>
         {
-            return Ok(json!({}))
+            NotificationConfiguration::builder().build()
         }
         Err(e) => return Err(s3_api("GetBucketNotificationConfiguration", bucket)(e)),
     };
+    Ok(notification_properties(&current))
+}
+
+/// A notification configuration as the template writes one: one queue configuration per event.
+pub(crate) fn notification_properties(configuration: &NotificationConfiguration) -> Value {
     let mut queues = Vec::new();
-    for configuration in current.queue_configurations() {
-        let rules: Vec<Value> = configuration
-            .filter()
-            .and_then(|f| f.key())
+    for queue in configuration.queue_configurations() {
+        let rules: Vec<Value> = (queue.filter().and_then(|f| f.key()))
             .map(|k| k.filter_rules())
             .unwrap_or_default()
             .iter()
@@ -733,30 +741,26 @@ pub(crate) async fn bucket_notifications(
                 json!({ "Name": name, "Value": rule.value() })
             })
             .collect();
-        for event in configuration.events() {
-            let mut item = json!({ "Event": event.as_str(), "Queue": configuration.queue_arn() });
+        for event in queue.events() {
+            let mut item = json!({ "Event": event.as_str(), "Queue": queue.queue_arn() });
             if !rules.is_empty() {
                 item["Filter"] = json!({ "S3Key": { "Rules": rules } });
             }
             queues.push(item);
         }
     }
-    let topics: Vec<Value> = current
-        .topic_configurations()
-        .iter()
+    let topics: Vec<Value> = (configuration.topic_configurations().iter())
         .map(|t| json!({ "Topic": t.topic_arn() }))
         .collect();
-    let functions: Vec<Value> = current
-        .lambda_function_configurations()
-        .iter()
+    let functions: Vec<Value> = (configuration.lambda_function_configurations().iter())
         .map(|f| json!({ "Function": f.lambda_function_arn() }))
         .collect();
-    Ok(json!({
+    json!({
         "QueueConfigurations": queues,
         "TopicConfigurations": topics,
         "LambdaConfigurations": functions,
-        "EventBridgeConfiguration": current.event_bridge_configuration().map(|_| json!({"EventBridgeEnabled": true})),
-    }))
+        "EventBridgeConfiguration": configuration.event_bridge_configuration().map(|_| json!({"EventBridgeEnabled": true})),
+    })
 }
 
 /// A lifecycle rule as the template writes one. What it cannot declare (transitions, tag or
