@@ -37,17 +37,17 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use aws_sdk_dynamodb::types::{BillingMode, PointInTimeRecoveryStatus, SseStatus};
+use aws_sdk_dynamodb::types::{BillingMode, SseStatus};
 use aws_sdk_kms::types::KeyMetadata;
 use aws_sdk_s3::types::NotificationConfiguration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Map, Value};
 
 use crate::provision::{
-    api, bucket_arn, bucket_exists, current_bucket_policy, current_queue_attributes,
-    current_time_to_live, describe_key, describe_table, email_identity_exists,
-    emulator_wrapped_answer, has_code, key_arn, kms_api, queue_url, s3_api, xml_element,
-    ProvisionError, Target,
+    bucket_arn, bucket_exists, current_bucket_policy, current_point_in_time_recovery,
+    current_queue_attributes, current_time_to_live, describe_key, describe_table,
+    email_identity_exists, emulator_wrapped_answer, has_code, key_arn, kms_api, queue_url, s3_api,
+    xml_element, ProvisionError, Target,
 };
 use crate::template::{
     PhysicalResources, Template, ALIAS_TYPE as ALIAS, BUCKET_POLICY_TYPE as BUCKET_POLICY,
@@ -548,17 +548,7 @@ impl Services {
         if let Some(attribute) = attribute.filter(|_| enabled) {
             ttl_properties["AttributeName"] = json!(attribute);
         }
-        let pitr = self
-            .dynamodb
-            .describe_continuous_backups()
-            .table_name(name)
-            .send()
-            .await
-            .map_err(api("DescribeContinuousBackups", name))?
-            .continuous_backups_description()
-            .and_then(|d| d.point_in_time_recovery_description())
-            .and_then(|d| d.point_in_time_recovery_status())
-            == Some(&PointInTimeRecoveryStatus::Enabled);
+        let pitr = current_point_in_time_recovery(&self.dynamodb, name).await?;
         let mut properties = json!({
             "TableName": name,
             "BillingMode": billing,

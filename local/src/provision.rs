@@ -600,24 +600,31 @@ async fn apply_time_to_live(
     Ok(())
 }
 
-async fn apply_point_in_time_recovery(
+/// Whether the table's point-in-time recovery is on.
+pub(crate) async fn current_point_in_time_recovery(
     client: &Client,
-    sleep: &Sleeper,
     table: &str,
-    wanted: bool,
-) -> Result<(), ProvisionError> {
+) -> Result<bool, ProvisionError> {
     let current = client
         .describe_continuous_backups()
         .table_name(table)
         .send()
         .await
         .map_err(api("DescribeContinuousBackups", table))?;
-    let enabled = current
+    Ok(current
         .continuous_backups_description()
         .and_then(|d| d.point_in_time_recovery_description())
         .and_then(|d| d.point_in_time_recovery_status())
-        == Some(&PointInTimeRecoveryStatus::Enabled);
-    if enabled == wanted {
+        == Some(&PointInTimeRecoveryStatus::Enabled))
+}
+
+async fn apply_point_in_time_recovery(
+    client: &Client,
+    sleep: &Sleeper,
+    table: &str,
+    wanted: bool,
+) -> Result<(), ProvisionError> {
+    if current_point_in_time_recovery(client, table).await? == wanted {
         return Ok(());
     }
     let specification = PointInTimeRecoverySpecification::builder()
@@ -910,15 +917,8 @@ async fn provision_queue(
     let name = spec.queue_name.as_str();
     // Looked up first: CreateQueue on an existing queue fails when any attribute differs.
     if let Some(url) = queue_url(sqs, name).await? {
-        let fifo = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::FifoQueue)
-            .send()
-            .await
-            .map_err(sqs_api("GetQueueAttributes", name))?
-            .attributes
-            .and_then(|mut a| a.remove(&QueueAttributeName::FifoQueue))
+        let fifo = (current_queue_attributes(sqs, &url).await?)
+            .get(&QueueAttributeName::FifoQueue)
             .is_some_and(|fifo| fifo.eq_ignore_ascii_case("true"));
         if fifo != spec.fifo_queue {
             return Err(ProvisionError::FifoQueueMismatch {
@@ -1849,7 +1849,17 @@ pub(crate) mod tests {
         }
 
         // Values the emulator would store, and the service refuses.
-        let cases: [(&str, &str, &str, Refused); 5] = [
+        let cases: [(&str, &str, &str, Refused); 6] = [
+            // Written but empty: not the same as left out.
+            (
+                DOCUMENTS,
+                "        BlockPublicAcls: true\n        RestrictPublicBuckets: \"true\"\n",
+                "",
+                |e| {
+                    matches!(e, TemplateError::WrongType { path, .. }
+                    if path == "Resources.Docs.Properties.PublicAccessBlockConfiguration")
+                },
+            ),
             (
                 MINI,
                 "BillingMode: PAY_PER_REQUEST",

@@ -313,7 +313,7 @@ fn resolve(resolver: &Resolver<'_>, resource: &Resource) -> Result<Resolved, Tem
     only_keys(&properties, applied(&resource.resource_type))?;
     Ok(Resolved {
         logical_id: resource.logical_id.clone(),
-        properties: resolver.json(&properties)?,
+        properties: resolver.properties(&properties)?,
     })
 }
 
@@ -388,13 +388,13 @@ impl<'a> Prop<'a> {
         }
     }
 
-    /// The property `key`; `None` when absent, or when this one is (no `Properties`).
+    /// The property `key`, `None` when absent.
     pub fn opt(&self, key: &str) -> Result<Option<Prop<'a>>, TemplateError> {
-        match self.value {
-            serde_json::Value::Null => Ok(None),
-            serde_json::Value::Object(map) => Ok(map.get(key).map(|v| self.child(v, key))),
-            _ => Err(self.wrong("a mapping")),
-        }
+        let map = self
+            .value
+            .as_object()
+            .ok_or_else(|| self.wrong("a mapping"))?;
+        Ok(map.get(key).map(|value| self.child(value, key)))
     }
 
     pub fn get(&self, key: &str) -> Result<Prop<'a>, TemplateError> {
@@ -1134,7 +1134,7 @@ fn check_queue(resolver: &Resolver<'_>, resource: &Resource) -> Result<Queue, Te
     let logical_id = resource.logical_id.clone();
     let node = resource_properties(resource);
     only_keys(&node, applied(QUEUE_TYPE))?;
-    let json = resolver.json(&node)?;
+    let json = resolver.properties(&node)?;
     let properties = Prop {
         value: &json,
         path: node.path.clone(),
@@ -1475,6 +1475,15 @@ impl Resolver<'_> {
             }
         }
         self.string(node).map(|_| Reference::Literal)
+    }
+
+    /// A resource's `Properties` with every intrinsic resolved; none written is an empty mapping
+    /// (a `null` anywhere else is a value, which [`Prop`] refuses where a mapping is wanted).
+    fn properties(&self, node: &Node<'_>) -> Result<serde_json::Value, TemplateError> {
+        match self.json(node)? {
+            serde_json::Value::Null => Ok(serde_json::json!({})),
+            properties => Ok(properties),
+        }
     }
 
     /// A policy document (or any other free-form JSON property) with every intrinsic resolved.
