@@ -124,13 +124,6 @@ const HANDLERS: &[(&str, Handler)] = &[
     }),
 ];
 
-fn handler_for(binary: &str) -> Option<Handler> {
-    HANDLERS
-        .iter()
-        .find(|(name, _)| *name == binary)
-        .map(|(_, handler)| *handler)
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Literal(String),
@@ -168,13 +161,14 @@ impl Router {
         let routes = routes
             .iter()
             .map(|route| {
-                let handler =
-                    handler_for(&route.binary).ok_or_else(|| GatewayError::NoHandler {
+                let handler = crate::registered(HANDLERS, &route.binary).ok_or_else(|| {
+                    GatewayError::NoHandler {
                         method: route.method.clone(),
                         path: route.path.clone(),
                         function: route.function.clone(),
                         binary: route.binary.clone(),
-                    })?;
+                    }
+                })?;
                 Ok(Route {
                     method: route.method.to_ascii_uppercase(),
                     segments: parse_route_path(&route.path)?,
@@ -814,7 +808,7 @@ mod tests {
         assert!(!routes.is_empty());
         for route in &routes {
             assert!(
-                handler_for(&route.binary).is_some(),
+                crate::registered(HANDLERS, &route.binary).is_some(),
                 "{} {} runs {}, which has no local handler",
                 route.method,
                 route.path,

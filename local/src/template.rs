@@ -845,24 +845,10 @@ impl Template {
         Ok(routes)
     }
 
-    /// Environment variables that hold a table's name, as `(variable, table logical id)`, taken
-    /// from `Globals.Function.Environment.Variables` (`TICKETS_TABLE: !Ref TicketsTable`): this is
-    /// the contract the functions read, so local tools export the same names.
-    pub fn table_env_vars(&self) -> Result<Vec<(String, String)>, TemplateError> {
-        let tables: Vec<&str> = self
-            .resources_of(TABLE_TYPE)
-            .map(|r| r.logical_id.as_str())
-            .collect();
-        Ok(self
-            .resource_env_vars()?
-            .into_iter()
-            .filter(|(_, target)| tables.contains(&target.as_str()))
-            .collect())
-    }
-
-    /// Like [`Template::table_env_vars`], for every resource: `(variable, logical id)` for each
-    /// global variable that is `!Ref` to a resource of the template (a table's or bucket's name,
-    /// a queue's URL, ...).
+    /// `(variable, logical id)` for each variable of `Globals.Function.Environment.Variables`
+    /// that is `!Ref` to a resource of the template (`TICKETS_TABLE: !Ref TicketsTable`: a
+    /// table's or bucket's name, a queue's URL, ...): the contract the functions read, so local
+    /// tools export the same names.
     pub fn resource_env_vars(&self) -> Result<Vec<(String, String)>, TemplateError> {
         self.global_refs(|target| self.resources.iter().any(|r| r.logical_id == target))
     }
@@ -1765,7 +1751,7 @@ Resources:
     fn environment_overlays_globals_and_resolves_refs() {
         let template = fixture();
         assert_eq!(
-            template.table_env_vars().unwrap(),
+            template.resource_env_vars().unwrap(),
             [("THINGS_TABLE".to_owned(), "ThingsTable".to_owned())]
         );
         let ids = BTreeMap::from([("ThingsTable".to_owned(), "dev-things".to_owned())]);
@@ -1900,8 +1886,11 @@ Resources:
         ];
         assert_eq!(routes, expected);
 
+        let tables: Vec<_> = (template.resource_env_vars().unwrap().into_iter())
+            .filter(|(_, target)| target.ends_with("Table"))
+            .collect();
         assert_eq!(
-            template.table_env_vars().unwrap(),
+            tables,
             [("TICKETS_TABLE".to_owned(), "TicketsTable".to_owned())]
         );
         let mut ids = BTreeMap::from([
