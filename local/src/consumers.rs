@@ -156,13 +156,6 @@ const HANDLERS: &[(&str, Handler)] = &[
     }),
 ];
 
-fn handler_for(binary: &str) -> Option<Handler> {
-    HANDLERS
-        .iter()
-        .find(|(name, _)| *name == binary)
-        .map(|(_, handler)| *handler)
-}
-
 /// The template's queue consumers, each with a handler. Fails for a consumer whose binary has
 /// no handler here, so a new SQS-fed function cannot be silently idle locally.
 pub fn consumers_of(template: &Template) -> Result<Vec<QueueConsumer>, ConsumerError> {
@@ -174,7 +167,7 @@ pub fn consumers_of(template: &Template) -> Result<Vec<QueueConsumer>, ConsumerE
 }
 
 fn handler_of(consumer: &QueueConsumer) -> Result<Handler, ConsumerError> {
-    handler_for(&consumer.binary).ok_or_else(|| ConsumerError::NoHandler {
+    crate::registered(HANDLERS, &consumer.binary).ok_or_else(|| ConsumerError::NoHandler {
         function: consumer.function.clone(),
         binary: consumer.binary.clone(),
         queue: consumer.queue.clone(),
@@ -642,7 +635,7 @@ Globals:
             region: "ca-central-1".to_owned(),
             batch_size: 10,
             report_batch_item_failures: report,
-            handler: handler_for("check-documents").expect("a registered consumer"),
+            handler: crate::registered(HANDLERS, "check-documents").expect("a registered consumer"),
         }
     }
 

@@ -37,16 +37,17 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use aws_sdk_dynamodb::types::{BillingMode, PointInTimeRecoveryStatus, SseStatus};
+use aws_sdk_dynamodb::types::{BillingMode, SseStatus};
 use aws_sdk_kms::types::KeyMetadata;
+use aws_sdk_s3::types::NotificationConfiguration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Map, Value};
 
 use crate::provision::{
-    api, bucket_arn, bucket_exists, current_bucket_policy, current_queue_attributes,
-    current_time_to_live, describe_key, describe_table, email_identity_exists,
-    emulator_wrapped_answer, has_code, key_arn, kms_api, queue_url, s3_api, xml_element,
-    ProvisionError, Target,
+    bucket_arn, bucket_exists, current_bucket_policy, current_point_in_time_recovery,
+    current_queue_attributes, current_time_to_live, describe_key, describe_table,
+    email_identity_exists, emulator_wrapped_answer, has_code, key_arn, kms_api, queue_url, s3_api,
+    xml_element, ProvisionError, Target,
 };
 use crate::template::{
     PhysicalResources, Template, ALIAS_TYPE as ALIAS, BUCKET_POLICY_TYPE as BUCKET_POLICY,
@@ -145,12 +146,12 @@ pub async fn describe_drift(
     let mut found: BTreeMap<String, (String, Option<Value>)> = BTreeMap::new();
     let mut resources = PhysicalResources::default();
     let mut queue_policies = BTreeMap::new();
-    for spec in template.tables(stack_name)? {
-        let actual = services.table(&spec.table_name).await?;
+    for (logical_id, name) in template.names(TABLE, stack_name, account, region)? {
+        let actual = services.table(&name).await?;
         if actual.is_some() {
-            resources.insert_ref(&spec.logical_id, &spec.table_name);
+            resources.insert_ref(&logical_id, &name);
         }
-        found.insert(spec.logical_id, (spec.table_name, actual));
+        found.insert(logical_id, (name, actual));
     }
     let aliases = template.key_aliases(stack_name, account, region)?;
     for spec in template.resolved(KEY, stack_name, account, region, &resources)? {
@@ -192,16 +193,15 @@ pub async fn describe_drift(
         };
         found.insert(spec.logical_id, entry);
     }
-    for spec in template.buckets(stack_name, account, region)? {
-        let name = spec.bucket_name;
+    for (logical_id, name) in template.names(BUCKET, stack_name, account, region)? {
         let actual = if bucket_exists(&services.s3, &name).await? {
-            resources.insert_ref(&spec.logical_id, &name);
-            resources.insert_attribute(&spec.logical_id, "Arn", bucket_arn(region, &name));
+            resources.insert_ref(&logical_id, &name);
+            resources.insert_attribute(&logical_id, "Arn", bucket_arn(region, &name));
             Some(services.bucket(&name).await?)
         } else {
             None
         };
-        found.insert(spec.logical_id, (name, actual));
+        found.insert(logical_id, (name, actual));
     }
     for spec in template.resolved(EMAIL_IDENTITY, stack_name, account, region, &resources)? {
         let identity = spec.text("EmailIdentity")?;
@@ -548,17 +548,7 @@ impl Services {
         if let Some(attribute) = attribute.filter(|_| enabled) {
             ttl_properties["AttributeName"] = json!(attribute);
         }
-        let pitr = self
-            .dynamodb
-            .describe_continuous_backups()
-            .table_name(name)
-            .send()
-            .await
-            .map_err(api("DescribeContinuousBackups", name))?
-            .continuous_backups_description()
-            .and_then(|d| d.point_in_time_recovery_description())
-            .and_then(|d| d.point_in_time_recovery_status())
-            == Some(&PointInTimeRecoveryStatus::Enabled);
+        let pitr = current_point_in_time_recovery(&self.dynamodb, name).await?;
         let mut properties = json!({
             "TableName": name,
             "BillingMode": billing,
@@ -709,21 +699,29 @@ pub(crate) async fn bucket_notifications(
         .send()
         .await
     {
-        Ok(current) => current,
+        Ok(current) => NotificationConfiguration::builder()
+            .set_queue_configurations(current.queue_configurations)
+            .set_topic_configurations(current.topic_configurations)
+            .set_lambda_function_configurations(current.lambda_function_configurations)
+            .set_event_bridge_configuration(current.event_bridge_configuration)
+            .build(),
         // The emulator's empty answer (see `emulator_wrapped_answer`): no notifications.
         Err(e)
             if emulator_wrapped_answer(&e, "GetBucketNotificationResponse")
                 .is_some_and(|body| !body.contains("Configuration")) =>
         {
-            return Ok(json!({}))
+            NotificationConfiguration::builder().build()
         }
         Err(e) => return Err(s3_api("GetBucketNotificationConfiguration", bucket)(e)),
     };
+    Ok(notification_properties(&current))
+}
+
+/// A notification configuration as the template writes one: one queue configuration per event.
+pub(crate) fn notification_properties(configuration: &NotificationConfiguration) -> Value {
     let mut queues = Vec::new();
-    for configuration in current.queue_configurations() {
-        let rules: Vec<Value> = configuration
-            .filter()
-            .and_then(|f| f.key())
+    for queue in configuration.queue_configurations() {
+        let rules: Vec<Value> = (queue.filter().and_then(|f| f.key()))
             .map(|k| k.filter_rules())
             .unwrap_or_default()
             .iter()
@@ -733,30 +731,26 @@ pub(crate) async fn bucket_notifications(
                 json!({ "Name": name, "Value": rule.value() })
             })
             .collect();
-        for event in configuration.events() {
-            let mut item = json!({ "Event": event.as_str(), "Queue": configuration.queue_arn() });
+        for event in queue.events() {
+            let mut item = json!({ "Event": event.as_str(), "Queue": queue.queue_arn() });
             if !rules.is_empty() {
                 item["Filter"] = json!({ "S3Key": { "Rules": rules } });
             }
             queues.push(item);
         }
     }
-    let topics: Vec<Value> = current
-        .topic_configurations()
-        .iter()
+    let topics: Vec<Value> = (configuration.topic_configurations().iter())
         .map(|t| json!({ "Topic": t.topic_arn() }))
         .collect();
-    let functions: Vec<Value> = current
-        .lambda_function_configurations()
-        .iter()
+    let functions: Vec<Value> = (configuration.lambda_function_configurations().iter())
         .map(|f| json!({ "Function": f.lambda_function_arn() }))
         .collect();
-    Ok(json!({
+    json!({
         "QueueConfigurations": queues,
         "TopicConfigurations": topics,
         "LambdaConfigurations": functions,
-        "EventBridgeConfiguration": current.event_bridge_configuration().map(|_| json!({"EventBridgeEnabled": true})),
-    }))
+        "EventBridgeConfiguration": configuration.event_bridge_configuration().map(|_| json!({"EventBridgeEnabled": true})),
+    })
 }
 
 /// A lifecycle rule as the template writes one. What it cannot declare (transitions, tag or

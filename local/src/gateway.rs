@@ -124,13 +124,6 @@ const HANDLERS: &[(&str, Handler)] = &[
     }),
 ];
 
-fn handler_for(binary: &str) -> Option<Handler> {
-    HANDLERS
-        .iter()
-        .find(|(name, _)| *name == binary)
-        .map(|(_, handler)| *handler)
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Literal(String),
@@ -168,13 +161,14 @@ impl Router {
         let routes = routes
             .iter()
             .map(|route| {
-                let handler =
-                    handler_for(&route.binary).ok_or_else(|| GatewayError::NoHandler {
+                let handler = crate::registered(HANDLERS, &route.binary).ok_or_else(|| {
+                    GatewayError::NoHandler {
                         method: route.method.clone(),
                         path: route.path.clone(),
                         function: route.function.clone(),
                         binary: route.binary.clone(),
-                    })?;
+                    }
+                })?;
                 Ok(Route {
                     method: route.method.to_ascii_uppercase(),
                     segments: parse_route_path(&route.path)?,
@@ -814,7 +808,7 @@ mod tests {
         assert!(!routes.is_empty());
         for route in &routes {
             assert!(
-                handler_for(&route.binary).is_some(),
+                crate::registered(HANDLERS, &route.binary).is_some(),
                 "{} {} runs {}, which has no local handler",
                 route.method,
                 route.path,
@@ -1177,6 +1171,27 @@ mod tests {
         server.abort();
     }
 
+    /// Sends the request, checks the status, returns the JSON answer.
+    async fn answer(
+        addr: SocketAddr,
+        (method, path): (&str, &str),
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        status: u16,
+    ) -> Value {
+        let body = body.map(<[u8]>::to_vec);
+        let response = client::send(addr, method, path, headers, body)
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status,
+            status,
+            "{method} {path}: {:?}",
+            response.json()
+        );
+        response.json()
+    }
+
     #[tokio::test]
     async fn runs_the_lambda_handlers_in_process() {
         let key = DevKey::generate().unwrap();
@@ -1184,15 +1199,12 @@ mod tests {
 
         // The handler's own checks run (these never reach DynamoDB): the shared edge's 415...
         let bearer = format!("Bearer {}", token(&key, &["player"]));
-        let response = client::send(
-            addr,
-            "POST",
-            "/tickets",
-            &[("authorization", &bearer), ("content-type", "text/plain")],
-            Some(b"hello".to_vec()),
-        )
-        .await
-        .unwrap();
+        let text = [
+            ("authorization", bearer.as_str()),
+            ("content-type", "text/plain"),
+        ];
+        let response = client::send(addr, "POST", "/tickets", &text, Some(b"hello".to_vec()));
+        let response = response.await.unwrap();
         assert_eq!(response.status, 415, "{:?}", response.json());
         assert!(response
             .header("content-type")
@@ -1200,31 +1212,15 @@ mod tests {
 
         // ...its role check, fed by the claims the gateway rendered (a bare token works too)...
         let bare = token(&key, &["verification"]);
-        let response = client::send(
-            addr,
-            "POST",
-            "/tickets",
-            &[
-                ("authorization", &bare),
-                ("content-type", "application/json"),
-            ],
-            Some(b"{}".to_vec()),
-        )
-        .await
-        .unwrap();
-        assert_eq!(response.status, 403, "{:?}", response.json());
+        let json = [
+            ("authorization", bare.as_str()),
+            ("content-type", "application/json"),
+        ];
+        answer(addr, ("POST", "/tickets"), &json, Some(b"{}"), 403).await;
 
         // ...and its validation of the path parameter.
-        let response = client::send(
-            addr,
-            "GET",
-            "/tickets/not%20a%20reference",
-            &[("authorization", &bearer)],
-            None,
-        )
-        .await
-        .unwrap();
-        assert_eq!(response.status, 400, "{:?}", response.json());
+        let path = ("GET", "/tickets/not%20a%20reference");
+        answer(addr, path, &[("authorization", &bearer)], None, 400).await;
 
         server.abort();
     }
@@ -1235,9 +1231,8 @@ mod tests {
     async fn runs_the_verification_handlers_in_process() {
         let key = DevKey::generate().unwrap();
         let (addr, server) = offline_gateway(key.clone()).await;
-        let player = format!("Bearer {}", token(&key, &["player"]));
-        let reviewer = format!("Bearer {}", token(&key, &["verification"]));
-        let service = format!("Bearer {}", token(&key, &["service"]));
+        let [player, reviewer, service] = ["player", "verification", "service"]
+            .map(|group| format!("Bearer {}", token(&key, &[group])));
         let json = ("content-type", "application/json");
 
         // Role checks, before any store is touched.
@@ -1252,78 +1247,48 @@ mod tests {
             ("POST", "/verification/cases/VC-7K2M9Q4XW3BD/decision"),
             ("GET", "/players/player-1/eligibility?action=withdrawal"),
         ] {
-            let response = client::send(
-                addr,
-                method,
-                path,
-                &[("authorization", &player), json],
-                Some(b"{}".to_vec()),
-            )
-            .await
-            .unwrap();
-            assert_eq!(
-                response.status,
-                403,
-                "{method} {path}: {:?}",
-                response.json()
-            );
+            let headers = [("authorization", player.as_str()), json];
+            answer(addr, (method, path), &headers, Some(b"{}"), 403).await;
         }
-        let response = client::send(
-            addr,
-            "GET",
-            "/verification/case",
-            &[("authorization", &reviewer)],
-            None,
-        )
-        .await
-        .unwrap();
-        assert_eq!(response.status, 403, "{:?}", response.json());
+        let case = ("GET", "/verification/case");
+        answer(addr, case, &[("authorization", &reviewer)], None, 403).await;
 
         // Validation, dispatched on the route key the gateway put in the event.
-        let response = client::send(
-            addr,
-            "GET",
-            "/verification/reviews?queue=urgent",
-            &[("authorization", &reviewer)],
-            None,
-        )
-        .await
-        .unwrap();
-        assert_eq!(response.status, 400);
-        assert_eq!(response.json()["field"], "queue");
-        let response = client::send(
-            addr,
-            "POST",
-            "/verification/documents",
-            &[("authorization", &player), json],
-            Some(br#"{"kind":"government_id","content_type":"image/gif","size":10}"#.to_vec()),
-        )
-        .await
-        .unwrap();
-        assert_eq!(response.status, 400);
-        assert_eq!(response.json()["field"], "content_type");
-        let response = client::send(
-            addr,
-            "POST",
-            "/verification/cases/VC-7K2M9Q4XW3BD/decision",
-            &[("authorization", &reviewer), json],
-            Some(br#"{"version":1,"decision":"maybe"}"#.to_vec()),
-        )
-        .await
-        .unwrap();
-        assert_eq!(response.status, 400);
-        assert_eq!(response.json()["field"], "decision");
-        let response = client::send(
-            addr,
-            "GET",
-            "/players/player-1/eligibility?action=deposit",
-            &[("authorization", &service)],
-            None,
-        )
-        .await
-        .unwrap();
-        assert_eq!(response.status, 400);
-        assert_eq!(response.json()["field"], "action");
+        let documents = &br#"{"kind":"government_id","content_type":"image/gif","size":10}"#[..];
+        let decision = &br#"{"version":1,"decision":"maybe"}"#[..];
+        let cases = [
+            (
+                &reviewer,
+                ("GET", "/verification/reviews?queue=urgent"),
+                None,
+                "queue",
+            ),
+            (
+                &player,
+                ("POST", "/verification/documents"),
+                Some(documents),
+                "content_type",
+            ),
+            (
+                &reviewer,
+                ("POST", "/verification/cases/VC-7K2M9Q4XW3BD/decision"),
+                Some(decision),
+                "decision",
+            ),
+            (
+                &service,
+                ("GET", "/players/player-1/eligibility?action=deposit"),
+                None,
+                "action",
+            ),
+        ];
+        for (bearer, request, body, field) in cases {
+            // A content type only with a body, as a client sends it.
+            let headers = [("authorization", bearer.as_str()), json];
+            let headers = &headers[..if body.is_some() { 2 } else { 1 }];
+            let refused = answer(addr, request, headers, body, 400).await;
+            assert_eq!(refused["field"], field, "{request:?}");
+        }
 
         server.abort();
     }

@@ -21,3 +21,11 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     }
     message
 }
+
+/// The handler a `(Cargo binary, handler)` registry has for `binary`: the gateway's and the
+/// consumers' one place to wire a function.
+pub(crate) fn registered<H: Copy>(registry: &[(&str, H)], binary: &str) -> Option<H> {
+    (registry.iter())
+        .find(|(name, _)| *name == binary)
+        .map(|(_, handler)| *handler)
+}

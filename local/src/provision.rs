@@ -15,6 +15,11 @@
 //! redrives to it), queue policies, buckets (whose notifications need the queue's ARN and, in AWS,
 //! its policy), bucket policies, e-mail identities.
 //!
+//! Each resource is built from its resolved properties ([`Template::resolved`]) read through
+//! [`Prop`]: every value is checked against what the service takes (the SDK's own list where
+//! the emulator takes anything), and a property provisioning would not apply is refused with
+//! its path, before the resource is created.
+//!
 //! A queue's `FifoQueue` can only be set when SQS creates it: an existing queue of the other kind
 //! is an error ([`ProvisionError::FifoQueueMismatch`]), never "repaired" by `SetQueueAttributes`
 //! (the emulator, moto 5.2.5, would flip it; SQS refuses). The FIFO rules the emulator does not
@@ -34,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::AsyncSleep;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
@@ -46,19 +52,18 @@ use aws_sdk_kms::types::KeyMetadata;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
     BucketVersioningStatus, CreateBucketConfiguration, Event, ExpirationStatus, FilterRule,
-    FilterRuleName, LifecycleExpiration, LifecycleRuleFilter, NoncurrentVersionExpiration,
-    NotificationConfiguration, NotificationConfigurationFilter, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration, QueueConfiguration, S3KeyFilter,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, VersioningConfiguration,
+    FilterRuleName, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+    NoncurrentVersionExpiration, NotificationConfiguration, NotificationConfigurationFilter,
+    ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
+    QueueConfiguration, S3KeyFilter, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
 pub use crate::drift::{describe_drift, Drift};
 use crate::template::{
-    partition, BucketSpec, KeyElement, PhysicalResources, Queue, Reference, Resolved, TableSpec,
-    Template, TemplateError, Throughput, BUCKET_POLICY_TYPE, EMAIL_IDENTITY_TYPE, KEY_TYPE,
-    QUEUE_POLICY_TYPE,
+    partition, PhysicalResources, Prop, Queue, Resolved, Template, TemplateError,
+    BUCKET_POLICY_TYPE, BUCKET_TYPE, EMAIL_IDENTITY_TYPE, KEY_TYPE, QUEUE_POLICY_TYPE, TABLE_TYPE,
 };
 
 /// How long to wait for a new table (and its indexes) to become ACTIVE. The emulator is
@@ -66,6 +71,9 @@ use crate::template::{
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Right after creation, real DynamoDB may refuse `UpdateContinuousBackups` for a while.
 const PITR_ATTEMPTS: u32 = 20;
+/// What S3 takes as a bucket's default encryption (the SDK's `ServerSideEncryption` also names
+/// `aws:backup` and `aws:fsx`, which it refuses there).
+const SSE_ALGORITHMS: &[&str] = &["aws:kms", "aws:kms:dsse", "AES256"];
 /// The region whose buckets take no `LocationConstraint` (S3 refuses `us-east-1` there).
 const S3_DEFAULT_REGION: &str = "us-east-1";
 
@@ -73,16 +81,7 @@ const S3_DEFAULT_REGION: &str = "us-east-1";
 pub enum ProvisionError {
     #[error(transparent)]
     Template(#[from] TemplateError),
-    /// A DynamoDB call failed (including the endpoint being unreachable).
-    #[error("DynamoDB {operation} on table {table} failed")]
-    Api {
-        operation: &'static str,
-        table: String,
-        // Boxed: the service error enum is large and would bloat every `Result`.
-        #[source]
-        source: Box<aws_sdk_dynamodb::Error>,
-    },
-    /// A KMS, SQS, S3 or STS call failed (including the endpoint being unreachable).
+    /// A DynamoDB, KMS, SQS, S3, SES or STS call failed (including the endpoint being unreachable).
     #[error("{service} {operation} on {resource} failed")]
     Service {
         service: &'static str,
@@ -130,8 +129,6 @@ pub enum ProvisionError {
          provisioning finds it again (and stays idempotent) through its alias"
     )]
     KeyWithoutAlias { key: String },
-    #[error("{resource}: {reference} is not provisioned (not a resource created before it)")]
-    NotProvisioned { resource: String, reference: String },
     #[error(
         "queue {queue} exists as a {found} queue but the template declares a {declared} queue; \
          SQS sets FifoQueue only when it creates a queue: delete the queue, then provision again"
@@ -241,32 +238,27 @@ pub async fn provision(
 ) -> Result<Provisioned, ProvisionError> {
     let client = Client::new(sdk);
     let sleep = Sleeper::from(sdk)?;
-    let mut provisioned = Provisioned::default();
-    for spec in template.tables(stack_name)? {
-        create_if_missing(&client, &spec).await?;
-        wait_until_active(&client, &sleep, &spec.table_name).await?;
-        apply_time_to_live(&client, &spec).await?;
-        apply_point_in_time_recovery(&client, &sleep, &spec).await?;
-        provisioned
-            .resources
-            .insert_ref(&spec.logical_id, &spec.table_name);
-        provisioned.tables.insert(spec.logical_id, spec.table_name);
-    }
-
     let target = Target::of(sdk).await?;
     let (account, region) = (target.account_id.as_str(), target.region.as_str());
+    let mut provisioned = Provisioned::default();
+    // Every resource of a kind, resolved against what exists so far.
+    let resolved = |kind, resources: &PhysicalResources| {
+        template.resolved(kind, stack_name, account, region, resources)
+    };
+    let names = template.names(TABLE_TYPE, stack_name, account, region)?;
+    let tables = resolved(TABLE_TYPE, &provisioned.resources)?;
+    for ((logical_id, name), table) in names.into_iter().zip(tables) {
+        provision_table(&client, &sleep, &name, &table.props()).await?;
+        provisioned.resources.insert_ref(&logical_id, &name);
+        provisioned.tables.insert(logical_id, name);
+    }
+
     let kms = aws_sdk_kms::Client::new(sdk);
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let s3 = aws_sdk_s3::Client::new(sdk);
 
     let aliases = template.key_aliases(stack_name, account, region)?;
-    for key in template.resolved(
-        KEY_TYPE,
-        stack_name,
-        account,
-        region,
-        &provisioned.resources,
-    )? {
+    for key in resolved(KEY_TYPE, &provisioned.resources)? {
         let aliases = aliases.get(&key.logical_id).map_or(&[][..], Vec::as_slice);
         let metadata = provision_key(&kms, &key, aliases).await?;
         let arn = key_arn(&metadata, &key.logical_id)?;
@@ -294,49 +286,27 @@ pub async fn provision(
         resources.insert_attribute(&queue.logical_id, "QueueUrl", &url);
         provisioned.queues.insert(queue.logical_id, url);
     }
-    for policy in template.resolved(
-        QUEUE_POLICY_TYPE,
-        stack_name,
-        account,
-        region,
-        &provisioned.resources,
-    )? {
+    for policy in resolved(QUEUE_POLICY_TYPE, &provisioned.resources)? {
         provision_queue_policy(&sqs, &policy).await?;
     }
 
-    for spec in template.buckets(stack_name, account, region)? {
-        // Created first and recorded, so that a configuration naming the bucket's own ARN resolves.
-        create_bucket(&s3, &spec.bucket_name, region).await?;
+    for (logical_id, name) in template.names(BUCKET_TYPE, stack_name, account, region)? {
+        // Recorded first, so that a configuration naming the bucket's own ARN resolves.
         let resources = &mut provisioned.resources;
-        resources.insert_ref(&spec.logical_id, &spec.bucket_name);
-        resources.insert_attribute(
-            &spec.logical_id,
-            "Arn",
-            bucket_arn(region, &spec.bucket_name),
-        );
-        configure_bucket(&s3, &spec, &provisioned.resources).await?;
-        provisioned
-            .buckets
-            .insert(spec.logical_id, spec.bucket_name);
+        resources.insert_ref(&logical_id, &name);
+        resources.insert_attribute(&logical_id, "Arn", bucket_arn(region, &name));
+        let bucket = template.resolve(&logical_id, stack_name, account, region, resources)?;
+        let configuration = bucket_configuration(&bucket, &name)?;
+        create_bucket(&s3, &name, region).await?;
+        configure_bucket(&s3, &name, configuration).await?;
+        provisioned.buckets.insert(logical_id, name);
     }
-    for policy in template.resolved(
-        BUCKET_POLICY_TYPE,
-        stack_name,
-        account,
-        region,
-        &provisioned.resources,
-    )? {
+    for policy in resolved(BUCKET_POLICY_TYPE, &provisioned.resources)? {
         provision_bucket_policy(&s3, &policy).await?;
     }
 
     let ses = aws_sdk_sesv2::Client::new(sdk);
-    for spec in template.resolved(
-        EMAIL_IDENTITY_TYPE,
-        stack_name,
-        account,
-        region,
-        &provisioned.resources,
-    )? {
+    for spec in resolved(EMAIL_IDENTITY_TYPE, &provisioned.resources)? {
         let identity = spec.text("EmailIdentity")?;
         provision_email_identity(&ses, identity).await?;
         provisioned.resources.insert_ref(&spec.logical_id, identity);
@@ -365,94 +335,166 @@ pub(crate) async fn describe_table(
     }
 }
 
-async fn create_if_missing(client: &Client, spec: &TableSpec) -> Result<(), ProvisionError> {
-    if describe_table(client, &spec.table_name).await?.is_some() {
-        return Ok(());
+/// Creates the table unless it exists, waits until it can be used, then brings its TTL and
+/// point-in-time recovery to the template (CreateTable takes neither).
+async fn provision_table(
+    client: &Client,
+    sleep: &Sleeper,
+    name: &str,
+    table: &Prop<'_>,
+) -> Result<(), ProvisionError> {
+    // Read (and checked) whether or not the table exists.
+    let request = create_table_request(client, name, table)?;
+    let (ttl, pitr) = ttl_and_pitr(table)?;
+    if describe_table(client, name).await?.is_none() {
+        match request.send().await {
+            Ok(_) => {}
+            // Someone else (a parallel run) created it between our describe and create: fine.
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
+            Err(e) => return Err(api("CreateTable", name)(e)),
+        }
     }
-    let table = spec.table_name.as_str();
+    wait_until_active(client, sleep, name).await?;
+    apply_time_to_live(client, name, ttl).await?;
+    apply_point_in_time_recovery(client, sleep, name, pitr).await
+}
+
+/// The TTL attribute (`None`: no TTL) and point-in-time recovery, which CreateTable does not take.
+fn ttl_and_pitr<'a>(table: &Prop<'a>) -> Result<(Option<&'a str>, bool), TemplateError> {
+    let ttl = match table.opt("TimeToLiveSpecification")? {
+        Some(ttl) => {
+            let ttl = ttl.only(&["AttributeName", "Enabled"])?;
+            match ttl.get("Enabled")?.flag()? {
+                true => Some(ttl.get("AttributeName")?.text()?),
+                false => None,
+            }
+        }
+        None => None,
+    };
+    let pitr = match table.opt("PointInTimeRecoverySpecification")? {
+        Some(pitr) => (pitr.only(&["PointInTimeRecoveryEnabled"])?)
+            .opt_flag("PointInTimeRecoveryEnabled")?
+            .unwrap_or(false),
+        None => false,
+    };
+    table.opt_flag("DeletionProtectionEnabled")?;
+    Ok((ttl, pitr))
+}
+
+/// CreateTable with everything it takes from the template, each value one DynamoDB knows.
+pub(crate) fn create_table_request(
+    client: &Client,
+    name: &str,
+    table: &Prop<'_>,
+) -> Result<CreateTableFluentBuilder, ProvisionError> {
+    let billing = match table.opt("BillingMode")? {
+        Some(mode) => mode.one_of(BillingMode::values())?,
+        // CloudFormation's default.
+        None => "PROVISIONED",
+    };
     let mut request = client
         .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::from(spec.billing_mode.as_str()))
-        .set_key_schema(Some(key_schema(table, &spec.key_schema)?));
-    for (name, kind) in &spec.attributes {
+        .table_name(name)
+        .billing_mode(BillingMode::from(billing))
+        .set_key_schema(Some(key_schema(name, &table.get("KeySchema")?)?))
+        .set_provisioned_throughput(throughput(name, table.opt("ProvisionedThroughput")?)?);
+    for attribute in table.get("AttributeDefinitions")?.items()? {
+        let attribute = attribute.only(&["AttributeName", "AttributeType"])?;
+        let kind = attribute.get("AttributeType")?;
         request = request.attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                .attribute_name(attribute.get("AttributeName")?.text()?)
+                .attribute_type(kind.one_of(ScalarAttributeType::values())?.into())
                 .build()
-                .map_err(build(table, "attribute definitions"))?,
+                .map_err(build(name, "attribute definitions"))?,
         );
     }
-    if let Some(throughput) = spec.provisioned_throughput {
-        request = request.provisioned_throughput(provisioned_throughput(table, throughput)?);
-    }
-    for index in &spec.global_secondary_indexes {
-        let projection = Projection::builder()
-            .projection_type(ProjectionType::from(index.projection_type.as_str()))
-            .set_non_key_attributes(
-                (!index.non_key_attributes.is_empty()).then(|| index.non_key_attributes.clone()),
-            )
-            .build();
-        let throughput = index
-            .provisioned_throughput
-            .map(|t| provisioned_throughput(table, t))
+    for index in table.list("GlobalSecondaryIndexes")? {
+        let index = index.only(&[
+            "IndexName",
+            "KeySchema",
+            "Projection",
+            "ProvisionedThroughput",
+        ])?;
+        let projection = index.get("Projection")?;
+        let projection = projection.only(&["ProjectionType", "NonKeyAttributes"])?;
+        let non_key = (projection.opt("NonKeyAttributes")?)
+            .map(|list| list.texts())
             .transpose()?;
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
-                .index_name(&index.index_name)
-                .set_key_schema(Some(key_schema(table, &index.key_schema)?))
-                .projection(projection)
-                .set_provisioned_throughput(throughput)
+                .index_name(index.get("IndexName")?.text()?)
+                .set_key_schema(Some(key_schema(name, &index.get("KeySchema")?)?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(
+                            (projection.get("ProjectionType")?)
+                                .one_of(ProjectionType::values())?
+                                .into(),
+                        )
+                        .set_non_key_attributes(
+                            non_key.map(|names| names.into_iter().map(str::to_owned).collect()),
+                        )
+                        .build(),
+                )
+                .set_provisioned_throughput(throughput(name, index.opt("ProvisionedThroughput")?)?)
                 .build()
-                .map_err(build(table, "global secondary indexes"))?,
+                .map_err(build(name, "global secondary indexes"))?,
         );
     }
-    if let Some(view) = &spec.stream_view_type {
+    if let Some(stream) = table.opt("StreamSpecification")? {
+        let view = stream.only(&["StreamViewType"])?.get("StreamViewType")?;
         request = request.stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
-                .stream_view_type(StreamViewType::from(view.as_str()))
+                .stream_view_type(view.one_of(StreamViewType::values())?.into())
                 .build()
-                .map_err(build(table, "stream specification"))?,
+                .map_err(build(name, "stream specification"))?,
         );
     }
-    if spec.sse_enabled {
-        request = request.sse_specification(
-            SseSpecification::builder()
-                .enabled(true)
-                .set_sse_type(spec.sse_type.as_deref().map(SseType::from))
-                .build(),
-        );
+    if let Some(sse) = table.opt("SSESpecification")? {
+        let sse = sse.only(&["SSEEnabled", "SSEType"])?;
+        let sse_type = sse.opt("SSEType")?;
+        let sse_type = sse_type.map(|t| t.one_of(SseType::values())).transpose()?;
+        if sse.get("SSEEnabled")?.flag()? {
+            request = request.sse_specification(
+                SseSpecification::builder()
+                    .enabled(true)
+                    .set_sse_type(sse_type.map(SseType::from))
+                    .build(),
+            );
+        }
     }
-    match request.send().await {
-        Ok(_) => Ok(()),
-        // Someone else (a parallel run) created it between our describe and create: fine.
-        Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => Ok(()),
-        Err(e) => Err(api("CreateTable", table)(e)),
-    }
+    Ok(request)
 }
 
-fn key_schema(table: &str, keys: &[KeyElement]) -> Result<Vec<KeySchemaElement>, ProvisionError> {
-    keys.iter()
+fn key_schema(table: &str, keys: &Prop<'_>) -> Result<Vec<KeySchemaElement>, ProvisionError> {
+    keys.items()?
+        .into_iter()
         .map(|key| {
+            let key = key.only(&["AttributeName", "KeyType"])?;
             KeySchemaElement::builder()
-                .attribute_name(&key.attribute_name)
-                .key_type(KeyType::from(key.key_type.as_str()))
+                .attribute_name(key.get("AttributeName")?.text()?)
+                .key_type(key.get("KeyType")?.one_of(KeyType::values())?.into())
                 .build()
                 .map_err(build(table, "key schema"))
         })
         .collect()
 }
 
-fn provisioned_throughput(
+fn throughput(
     table: &str,
-    throughput: Throughput,
-) -> Result<ProvisionedThroughput, ProvisionError> {
+    throughput: Option<Prop<'_>>,
+) -> Result<Option<ProvisionedThroughput>, ProvisionError> {
+    let Some(throughput) = throughput else {
+        return Ok(None);
+    };
+    let units = throughput.only(&["ReadCapacityUnits", "WriteCapacityUnits"])?;
     ProvisionedThroughput::builder()
-        .read_capacity_units(throughput.read_capacity_units)
-        .write_capacity_units(throughput.write_capacity_units)
+        .read_capacity_units(units.get("ReadCapacityUnits")?.positive()?)
+        .write_capacity_units(units.get("WriteCapacityUnits")?.positive()?)
         .build()
+        .map(Some)
         .map_err(build(table, "provisioned throughput"))
 }
 
@@ -517,22 +559,25 @@ pub(crate) async fn current_time_to_live(
     ))
 }
 
-async fn apply_time_to_live(client: &Client, spec: &TableSpec) -> Result<(), ProvisionError> {
-    let table = spec.table_name.as_str();
+async fn apply_time_to_live(
+    client: &Client,
+    table: &str,
+    wanted: Option<&str>,
+) -> Result<(), ProvisionError> {
     let (enabled, current_attribute) = current_time_to_live(client, table).await?;
     let current_attribute = current_attribute.as_deref();
 
     // DynamoDB refuses to enable TTL that is already enabled, so only call it on a change.
-    let change = match (&spec.ttl_attribute, enabled, current_attribute) {
+    let change = match (wanted, enabled, current_attribute) {
         (Some(wanted), true, Some(current)) if current == wanted => None,
         (Some(wanted), true, current) => {
             return Err(ProvisionError::TtlAttributeConflict {
                 table: table.to_owned(),
                 current: current.unwrap_or("?").to_owned(),
-                wanted: wanted.clone(),
+                wanted: wanted.to_owned(),
             })
         }
-        (Some(wanted), false, _) => Some((true, wanted.clone())),
+        (Some(wanted), false, _) => Some((true, wanted.to_owned())),
         (None, true, Some(current)) => Some((false, current.to_owned())),
         (None, _, _) => None,
     };
@@ -555,28 +600,35 @@ async fn apply_time_to_live(client: &Client, spec: &TableSpec) -> Result<(), Pro
     Ok(())
 }
 
-async fn apply_point_in_time_recovery(
+/// Whether the table's point-in-time recovery is on.
+pub(crate) async fn current_point_in_time_recovery(
     client: &Client,
-    sleep: &Sleeper,
-    spec: &TableSpec,
-) -> Result<(), ProvisionError> {
-    let table = spec.table_name.as_str();
+    table: &str,
+) -> Result<bool, ProvisionError> {
     let current = client
         .describe_continuous_backups()
         .table_name(table)
         .send()
         .await
         .map_err(api("DescribeContinuousBackups", table))?;
-    let enabled = current
+    Ok(current
         .continuous_backups_description()
         .and_then(|d| d.point_in_time_recovery_description())
         .and_then(|d| d.point_in_time_recovery_status())
-        == Some(&PointInTimeRecoveryStatus::Enabled);
-    if enabled == spec.point_in_time_recovery {
+        == Some(&PointInTimeRecoveryStatus::Enabled))
+}
+
+async fn apply_point_in_time_recovery(
+    client: &Client,
+    sleep: &Sleeper,
+    table: &str,
+    wanted: bool,
+) -> Result<(), ProvisionError> {
+    if current_point_in_time_recovery(client, table).await? == wanted {
         return Ok(());
     }
     let specification = PointInTimeRecoverySpecification::builder()
-        .point_in_time_recovery_enabled(spec.point_in_time_recovery)
+        .point_in_time_recovery_enabled(wanted)
         .build()
         .map_err(build(table, "point-in-time recovery specification"))?;
     let mut attempt = 1;
@@ -613,21 +665,6 @@ impl Sleeper {
 
     async fn sleep(&self, duration: Duration) {
         self.0.sleep(duration).await;
-    }
-}
-
-pub(crate) fn api<E, R>(
-    operation: &'static str,
-    table: &str,
-) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
-where
-    aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
-{
-    let table = table.to_owned();
-    move |error| ProvisionError::Api {
-        operation,
-        table,
-        source: Box::new(aws_sdk_dynamodb::Error::from(error)),
     }
 }
 
@@ -880,15 +917,8 @@ async fn provision_queue(
     let name = spec.queue_name.as_str();
     // Looked up first: CreateQueue on an existing queue fails when any attribute differs.
     if let Some(url) = queue_url(sqs, name).await? {
-        let fifo = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::FifoQueue)
-            .send()
-            .await
-            .map_err(sqs_api("GetQueueAttributes", name))?
-            .attributes
-            .and_then(|mut a| a.remove(&QueueAttributeName::FifoQueue))
+        let fifo = (current_queue_attributes(sqs, &url).await?)
+            .get(&QueueAttributeName::FifoQueue)
             .is_some_and(|fifo| fifo.eq_ignore_ascii_case("true"));
         if fifo != spec.fifo_queue {
             return Err(ProvisionError::FifoQueueMismatch {
@@ -1029,207 +1059,295 @@ pub(crate) async fn bucket_exists(
     }
 }
 
-/// Applies every bucket property the template declares, in the order S3 needs: encryption and
-/// access settings before anything is written, notifications last.
-async fn configure_bucket(
-    s3: &aws_sdk_s3::Client,
-    spec: &BucketSpec,
-    resources: &PhysicalResources,
-) -> Result<(), ProvisionError> {
-    let name = spec.bucket_name.as_str();
-    if let Some(encryption) = &spec.encryption {
-        let key = encryption
-            .kms_master_key
-            .as_ref()
-            .map(|key| resolved(key, resources, &spec.logical_id))
-            .transpose()?;
-        let default = ServerSideEncryptionByDefault::builder()
-            .sse_algorithm(ServerSideEncryption::from(
-                encryption.sse_algorithm.as_str(),
-            ))
-            .set_kms_master_key_id(key.map(str::to_owned))
-            .build()
-            .map_err(build(name, "default encryption"))?;
-        let configuration = ServerSideEncryptionConfiguration::builder()
-            .rules(
-                ServerSideEncryptionRule::builder()
-                    .apply_server_side_encryption_by_default(default)
-                    .bucket_key_enabled(encryption.bucket_key_enabled)
-                    .build(),
+/// What S3 takes for each bucket property the template declares; `None` where it declares none.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BucketConfiguration {
+    pub encryption: Option<ServerSideEncryptionConfiguration>,
+    pub public_access_block: Option<PublicAccessBlockConfiguration>,
+    pub ownership: Option<OwnershipControls>,
+    pub versioning: Option<VersioningConfiguration>,
+    pub lifecycle: Option<BucketLifecycleConfiguration>,
+    pub notifications: NotificationConfiguration,
+}
+
+/// A bucket's resolved properties as S3 takes them, each value one S3 knows.
+pub(crate) fn bucket_configuration(
+    bucket: &Resolved,
+    name: &str,
+) -> Result<BucketConfiguration, ProvisionError> {
+    let properties = bucket.props();
+    let encryption = match properties.opt("BucketEncryption")? {
+        Some(encryption) => {
+            let rule = (encryption.only(&["ServerSideEncryptionConfiguration"])?)
+                .get("ServerSideEncryptionConfiguration")?
+                .single()?
+                .only(&["ServerSideEncryptionByDefault", "BucketKeyEnabled"])?;
+            let default = rule.get("ServerSideEncryptionByDefault")?;
+            let default = default.only(&["SSEAlgorithm", "KMSMasterKeyID"])?;
+            let algorithm = default.get("SSEAlgorithm")?.one_of(SSE_ALGORITHMS)?;
+            let default = ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(algorithm.into())
+                .set_kms_master_key_id(default.opt_text("KMSMasterKeyID")?.map(str::to_owned))
+                .build()
+                .map_err(build(name, "default encryption"))?;
+            let rule = ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(default)
+                .bucket_key_enabled(rule.opt_flag("BucketKeyEnabled")?.unwrap_or(false))
+                .build();
+            Some(
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(rule)
+                    .build()
+                    .map_err(build(name, "encryption configuration"))?,
             )
-            .build()
-            .map_err(build(name, "encryption configuration"))?;
-        s3.put_bucket_encryption()
-            .bucket(name)
-            .server_side_encryption_configuration(configuration)
-            .send()
-            .await
-            .map_err(s3_api("PutBucketEncryption", name))?;
-    }
-    if let Some(block) = spec.public_access_block {
-        s3.put_public_access_block()
-            .bucket(name)
-            .public_access_block_configuration(
+        }
+        None => None,
+    };
+    let public_access_block = match properties.opt("PublicAccessBlockConfiguration")? {
+        Some(block) => {
+            let block = block.only(&[
+                "BlockPublicAcls",
+                "BlockPublicPolicy",
+                "IgnorePublicAcls",
+                "RestrictPublicBuckets",
+            ])?;
+            // An absent flag is `false`, as in CloudFormation.
+            let flag = |key| Ok::<_, TemplateError>(block.opt_flag(key)?.unwrap_or(false));
+            Some(
                 PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(block.block_public_acls)
-                    .block_public_policy(block.block_public_policy)
-                    .ignore_public_acls(block.ignore_public_acls)
-                    .restrict_public_buckets(block.restrict_public_buckets)
+                    .block_public_acls(flag("BlockPublicAcls")?)
+                    .block_public_policy(flag("BlockPublicPolicy")?)
+                    .ignore_public_acls(flag("IgnorePublicAcls")?)
+                    .restrict_public_buckets(flag("RestrictPublicBuckets")?)
                     .build(),
             )
-            .send()
-            .await
-            .map_err(s3_api("PutPublicAccessBlock", name))?;
-    }
-    if let Some(ownership) = &spec.object_ownership {
-        let rule = OwnershipControlsRule::builder()
-            .object_ownership(ObjectOwnership::from(ownership.as_str()))
-            .build()
-            .map_err(build(name, "ownership controls"))?;
-        s3.put_bucket_ownership_controls()
-            .bucket(name)
-            .ownership_controls(
+        }
+        None => None,
+    };
+    let ownership = match properties.opt("OwnershipControls")? {
+        Some(controls) => {
+            let rule =
+                (controls.only(&["Rules"])?.get("Rules")?.single()?).only(&["ObjectOwnership"])?;
+            let ownership = rule
+                .get("ObjectOwnership")?
+                .one_of(ObjectOwnership::values())?;
+            let rule = OwnershipControlsRule::builder()
+                .object_ownership(ownership.into())
+                .build()
+                .map_err(build(name, "ownership controls"))?;
+            Some(
                 OwnershipControls::builder()
                     .rules(rule)
                     .build()
                     .map_err(build(name, "ownership controls"))?,
             )
-            .send()
-            .await
-            .map_err(s3_api("PutBucketOwnershipControls", name))?;
-    }
-    if let Some(status) = &spec.versioning {
-        s3.put_bucket_versioning()
-            .bucket(name)
-            .versioning_configuration(
+        }
+        None => None,
+    };
+    let versioning = match properties.opt("VersioningConfiguration")? {
+        Some(versioning) => {
+            let status = versioning.only(&["Status"])?.get("Status")?;
+            let status = status.one_of(BucketVersioningStatus::values())?;
+            Some(
                 VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::from(status.as_str()))
+                    .status(status.into())
                     .build(),
             )
-            .send()
-            .await
-            .map_err(s3_api("PutBucketVersioning", name))?;
-    }
-    if !spec.lifecycle_rules.is_empty() {
-        let mut rules = Vec::with_capacity(spec.lifecycle_rules.len());
-        for rule in &spec.lifecycle_rules {
-            let filter = LifecycleRuleFilter::builder()
-                .set_prefix(rule.prefix.clone())
-                .build();
-            rules.push(
-                aws_sdk_s3::types::LifecycleRule::builder()
-                    .set_id(rule.id.clone())
-                    .status(ExpirationStatus::from(rule.status.as_str()))
-                    // An empty filter is the whole bucket.
-                    .filter(filter)
-                    .set_expiration(
-                        rule.expiration_days
-                            .map(|days| LifecycleExpiration::builder().days(days).build()),
-                    )
-                    .set_noncurrent_version_expiration(rule.noncurrent_version_expiration_days.map(
-                        |days| {
-                            NoncurrentVersionExpiration::builder()
-                                .noncurrent_days(days)
-                                .build()
-                        },
-                    ))
-                    .set_abort_incomplete_multipart_upload(
-                        rule.abort_incomplete_multipart_upload_days.map(|days| {
-                            AbortIncompleteMultipartUpload::builder()
-                                .days_after_initiation(days)
-                                .build()
-                        }),
-                    )
-                    .build()
-                    .map_err(build(name, "lifecycle rules"))?,
-            );
         }
-        s3.put_bucket_lifecycle_configuration()
-            .bucket(name)
-            .lifecycle_configuration(
+        None => None,
+    };
+    let lifecycle = match properties.opt("LifecycleConfiguration")? {
+        Some(lifecycle) => {
+            let rules = (lifecycle.only(&["Rules"])?.get("Rules")?.items()?.iter())
+                .map(|rule| lifecycle_rule(name, rule))
+                .collect::<Result<_, _>>()?;
+            Some(
                 BucketLifecycleConfiguration::builder()
                     .set_rules(Some(rules))
                     .build()
                     .map_err(build(name, "lifecycle configuration"))?,
             )
-            .send()
-            .await
-            .map_err(s3_api("PutBucketLifecycleConfiguration", name))?;
-    }
-
-    // Only put when different: S3 sends every destination queue an `s3:TestEvent` on each put,
-    // and consumers should not see one per provisioning run.
-    let mut wanted = Vec::with_capacity(spec.queue_notifications.len());
-    for notification in &spec.queue_notifications {
-        let mut item = serde_json::json!({
-            "Event": notification.event,
-            "Queue": resolved(&notification.queue, resources, &spec.logical_id)?,
-        });
-        let rules: Vec<_> = [
-            ("prefix", &notification.prefix),
-            ("suffix", &notification.suffix),
-        ]
-        .into_iter()
-        .filter_map(|(rule, value)| {
-            Some(serde_json::json!({ "Name": rule, "Value": value.as_deref()? }))
-        })
-        .collect();
-        if !rules.is_empty() {
-            item["Filter"] = serde_json::json!({ "S3Key": { "Rules": rules } });
         }
-        wanted.push(item);
-    }
-    let wanted = serde_json::json!({
-        "QueueConfigurations": wanted,
-        "TopicConfigurations": [],
-        "LambdaConfigurations": [],
-    });
-    if !crate::drift::matches(
-        &wanted,
-        &crate::drift::bucket_notifications(s3, name).await?,
-    ) {
-        let mut configurations = Vec::with_capacity(spec.queue_notifications.len());
-        for (index, notification) in spec.queue_notifications.iter().enumerate() {
+        None => None,
+    };
+    let mut queues = Vec::new();
+    if let Some(notification) = properties.opt("NotificationConfiguration")? {
+        let notification = notification.only(&["QueueConfigurations"])?;
+        for (index, queue) in notification
+            .list("QueueConfigurations")?
+            .into_iter()
+            .enumerate()
+        {
+            let queue = queue.only(&["Event", "Queue", "Filter"])?;
             let mut rules = Vec::new();
-            if let Some(prefix) = &notification.prefix {
-                rules.push(
-                    FilterRule::builder()
-                        .name(FilterRuleName::Prefix)
-                        .value(prefix)
-                        .build(),
-                );
-            }
-            if let Some(suffix) = &notification.suffix {
-                rules.push(
-                    FilterRule::builder()
-                        .name(FilterRuleName::Suffix)
-                        .value(suffix)
-                        .build(),
-                );
+            if let Some(filter) = queue.opt("Filter")? {
+                let key = filter.only(&["S3Key"])?.get("S3Key")?;
+                for rule in key.only(&["Rules"])?.get("Rules")?.items()? {
+                    let rule = rule.only(&["Name", "Value"])?;
+                    let name_node = rule.get("Name")?;
+                    // S3 takes `prefix` / `suffix` in any case.
+                    let rule_name = name_node.text()?.to_ascii_lowercase();
+                    if !FilterRuleName::values().contains(&rule_name.as_str()) {
+                        return Err(TemplateError::NotAllowed {
+                            path: name_node.path,
+                            value: rule_name,
+                            allowed: FilterRuleName::values(),
+                        }
+                        .into());
+                    }
+                    rules.push(
+                        FilterRule::builder()
+                            .name(rule_name.as_str().into())
+                            .value(rule.get("Value")?.text()?)
+                            .build(),
+                    );
+                }
             }
             let filter = (!rules.is_empty()).then(|| {
                 NotificationConfigurationFilter::builder()
                     .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
                     .build()
             });
-            configurations.push(
+            queues.push(
                 QueueConfiguration::builder()
                     // CloudFormation generates the ids; a stable one reads better in the console.
-                    .id(format!("{}-{}", spec.logical_id, index + 1))
-                    .queue_arn(resolved(&notification.queue, resources, &spec.logical_id)?)
-                    .events(Event::from(notification.event.as_str()))
+                    .id(format!("{}-{}", bucket.logical_id, index + 1))
+                    .queue_arn(queue.get("Queue")?.text()?)
+                    .events(queue.get("Event")?.one_of(Event::values())?.into())
                     .set_filter(filter)
                     .build()
                     .map_err(build(name, "queue notifications"))?,
             );
         }
+    }
+    Ok(BucketConfiguration {
+        encryption,
+        public_access_block,
+        ownership,
+        versioning,
+        lifecycle,
+        notifications: NotificationConfiguration::builder()
+            .set_queue_configurations(Some(queues))
+            .build(),
+    })
+}
+
+fn lifecycle_rule(bucket: &str, rule: &Prop<'_>) -> Result<LifecycleRule, ProvisionError> {
+    let rule = rule.clone().only(&[
+        "Id",
+        "Status",
+        "Prefix",
+        "ExpirationInDays",
+        "NoncurrentVersionExpiration",
+        "NoncurrentVersionExpirationInDays",
+        "AbortIncompleteMultipartUpload",
+    ])?;
+    let days = |parent: Option<Prop<'_>>, key: &str| -> Result<Option<i32>, TemplateError> {
+        match parent {
+            Some(parent) => parent.only(&[key])?.get(key)?.positive().map(Some),
+            None => Ok(None),
+        }
+    };
+    let noncurrent = match rule.opt("NoncurrentVersionExpiration")? {
+        Some(expiration) => days(Some(expiration), "NoncurrentDays")?,
+        // The older, flat spelling of the same setting.
+        None => (rule.opt("NoncurrentVersionExpirationInDays")?)
+            .map(|days| days.positive())
+            .transpose()?,
+    };
+    let abort = days(
+        rule.opt("AbortIncompleteMultipartUpload")?,
+        "DaysAfterInitiation",
+    )?;
+    let expiration = rule.opt("ExpirationInDays")?;
+    LifecycleRule::builder()
+        .set_id(rule.opt_text("Id")?.map(str::to_owned))
+        .status(
+            rule.get("Status")?
+                .one_of(ExpirationStatus::values())?
+                .into(),
+        )
+        // An empty filter is the whole bucket.
+        .filter(
+            LifecycleRuleFilter::builder()
+                .set_prefix(rule.opt_text("Prefix")?.map(str::to_owned))
+                .build(),
+        )
+        .set_expiration(
+            (expiration.map(|days| days.positive()).transpose()?)
+                .map(|days| LifecycleExpiration::builder().days(days).build()),
+        )
+        .set_noncurrent_version_expiration(noncurrent.map(|days| {
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(days)
+                .build()
+        }))
+        .set_abort_incomplete_multipart_upload(abort.map(|days| {
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(days)
+                .build()
+        }))
+        .build()
+        .map_err(build(bucket, "lifecycle rules"))
+}
+
+/// Applies every bucket property the template declares, in the order S3 needs: encryption and
+/// access settings before anything is written, notifications last.
+async fn configure_bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    configuration: BucketConfiguration,
+) -> Result<(), ProvisionError> {
+    if let Some(encryption) = configuration.encryption {
+        s3.put_bucket_encryption()
+            .bucket(name)
+            .server_side_encryption_configuration(encryption)
+            .send()
+            .await
+            .map_err(s3_api("PutBucketEncryption", name))?;
+    }
+    if let Some(block) = configuration.public_access_block {
+        s3.put_public_access_block()
+            .bucket(name)
+            .public_access_block_configuration(block)
+            .send()
+            .await
+            .map_err(s3_api("PutPublicAccessBlock", name))?;
+    }
+    if let Some(ownership) = configuration.ownership {
+        s3.put_bucket_ownership_controls()
+            .bucket(name)
+            .ownership_controls(ownership)
+            .send()
+            .await
+            .map_err(s3_api("PutBucketOwnershipControls", name))?;
+    }
+    if let Some(versioning) = configuration.versioning {
+        s3.put_bucket_versioning()
+            .bucket(name)
+            .versioning_configuration(versioning)
+            .send()
+            .await
+            .map_err(s3_api("PutBucketVersioning", name))?;
+    }
+    if let Some(lifecycle) = configuration.lifecycle {
+        s3.put_bucket_lifecycle_configuration()
+            .bucket(name)
+            .lifecycle_configuration(lifecycle)
+            .send()
+            .await
+            .map_err(s3_api("PutBucketLifecycleConfiguration", name))?;
+    }
+    // Only put when different: S3 sends every destination queue an `s3:TestEvent` on each put,
+    // and consumers should not see one per provisioning run.
+    let wanted = crate::drift::notification_properties(&configuration.notifications);
+    if !crate::drift::matches(
+        &wanted,
+        &crate::drift::bucket_notifications(s3, name).await?,
+    ) {
         s3.put_bucket_notification_configuration()
             .bucket(name)
-            .notification_configuration(
-                NotificationConfiguration::builder()
-                    .set_queue_configurations(Some(configurations))
-                    .build(),
-            )
+            .notification_configuration(configuration.notifications)
             .send()
             .await
             .map_err(s3_api("PutBucketNotificationConfiguration", name))?;
@@ -1296,20 +1414,6 @@ fn policy_text(resource: &str, document: &serde_json::Value) -> Result<String, P
     })
 }
 
-/// The value of `reference`, which must be a resource created before `resource`.
-fn resolved<'a>(
-    reference: &'a Reference,
-    resources: &'a PhysicalResources,
-    resource: &str,
-) -> Result<&'a str, ProvisionError> {
-    reference
-        .resolve(resources)
-        .ok_or_else(|| ProvisionError::NotProvisioned {
-            resource: resource.to_owned(),
-            reference: reference.to_string(),
-        })
-}
-
 pub(crate) fn has_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>, code: &str) -> bool {
     matches!(error, SdkError::ServiceError(e) if e.err().code() == Some(code))
 }
@@ -1333,44 +1437,28 @@ where
     }
 }
 
-pub(crate) fn kms_api<E, R>(
-    operation: &'static str,
-    resource: &str,
-) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
-where
-    aws_sdk_kms::Error: From<SdkError<E, R>>,
-{
-    service::<aws_sdk_kms::Error, E, R>("KMS", operation, resource)
+/// One error mapper per service: `s3_api("PutBucketPolicy", bucket)` maps a failed call to
+/// [`ProvisionError::Service`].
+macro_rules! service_errors {
+    ($($name:ident: $error:ty, $service:literal;)*) => {$(
+        pub(crate) fn $name<E, R>(
+            operation: &'static str,
+            resource: &str,
+        ) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
+        where
+            $error: From<SdkError<E, R>>,
+        {
+            service::<$error, E, R>($service, operation, resource)
+        }
+    )*};
 }
 
-fn sqs_api<E, R>(
-    operation: &'static str,
-    resource: &str,
-) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
-where
-    aws_sdk_sqs::Error: From<SdkError<E, R>>,
-{
-    service::<aws_sdk_sqs::Error, E, R>("SQS", operation, resource)
-}
-
-fn ses_api<E, R>(
-    operation: &'static str,
-    resource: &str,
-) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
-where
-    aws_sdk_sesv2::Error: From<SdkError<E, R>>,
-{
-    service::<aws_sdk_sesv2::Error, E, R>("SES", operation, resource)
-}
-
-pub(crate) fn s3_api<E, R>(
-    operation: &'static str,
-    resource: &str,
-) -> impl FnOnce(SdkError<E, R>) -> ProvisionError
-where
-    aws_sdk_s3::Error: From<SdkError<E, R>>,
-{
-    service::<aws_sdk_s3::Error, E, R>("S3", operation, resource)
+service_errors! {
+    api: aws_sdk_dynamodb::Error, "DynamoDB";
+    kms_api: aws_sdk_kms::Error, "KMS";
+    sqs_api: aws_sdk_sqs::Error, "SQS";
+    ses_api: aws_sdk_sesv2::Error, "SES";
+    s3_api: aws_sdk_s3::Error, "S3";
 }
 
 #[cfg(test)]
@@ -1444,6 +1532,377 @@ pub(crate) mod tests {
         // Only CreateQueue may carry it (provision_queue adds it there); the name is no attribute.
         assert_eq!(text(QueueAttributeName::FifoQueue), None);
         assert_eq!(desired.len(), 5);
+    }
+
+    use crate::template::tests::{Refused, DOCUMENTS, MINI};
+    use aws_sdk_dynamodb::operation::create_table::builders::CreateTableInputBuilder;
+
+    /// The resource's resolved properties, each of `others` standing for itself (`Ref`: its
+    /// logical id; `Arn`: `arn:<LogicalId>`).
+    fn resolve(
+        template: &Template,
+        logical_id: &str,
+        others: &[&str],
+    ) -> Result<Resolved, TemplateError> {
+        let mut resources = PhysicalResources::default();
+        for id in others {
+            resources.insert_ref(id, *id);
+            resources.insert_attribute(id, "Arn", format!("arn:{id}"));
+        }
+        template.resolve(logical_id, "s", "1", "ca-central-1", &resources)
+    }
+
+    /// CreateTable, TTL attribute and point-in-time recovery for the table.
+    fn table(
+        template: &Template,
+        logical_id: &str,
+    ) -> Result<(CreateTableInputBuilder, Option<String>, bool), ProvisionError> {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .build();
+        let resolved = resolve(template, logical_id, &[])?;
+        let request = create_table_request(&Client::from_conf(config), "t", &resolved.props())?;
+        let (ttl, pitr) = ttl_and_pitr(&resolved.props())?;
+        Ok((request.as_input().clone(), ttl.map(str::to_owned), pitr))
+    }
+
+    fn keys(keys: &[KeySchemaElement]) -> Vec<(&str, &str)> {
+        (keys.iter())
+            .map(|k| (k.attribute_name(), k.key_type().as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn builds_tables_as_declared() {
+        let mini = Template::parse(MINI).unwrap();
+        let (things, ttl, pitr) = table(&mini, "ThingsTable").unwrap();
+        assert_eq!(things.get_billing_mode(), &Some(BillingMode::PayPerRequest));
+        let attributes: Vec<_> = (things.get_attribute_definitions().iter().flatten())
+            .map(|a| (a.attribute_name(), a.attribute_type().as_str()))
+            .collect();
+        assert_eq!(attributes, [("pk", "S"), ("n", "N")]);
+        let indexes = things.get_global_secondary_indexes().clone().unwrap();
+        let projection = indexes[0].projection().unwrap();
+        assert_eq!(
+            (indexes[0].index_name(), projection.projection_type()),
+            ("by-n", Some(&ProjectionType::Include))
+        );
+        assert_eq!(projection.non_key_attributes(), ["a", "b"]);
+        // `Enabled: "true"`, as a parameter would give it.
+        assert_eq!((ttl.as_deref(), pitr), (Some("gone_at"), false));
+        assert_eq!(things.get_stream_specification(), &None);
+        assert_eq!(things.get_sse_specification(), &None);
+
+        // CloudFormation's default billing mode; `WriteCapacityUnits: "2"` is a number.
+        let (plain, ..) = table(&mini, "Plain").unwrap();
+        assert_eq!(plain.get_billing_mode(), &Some(BillingMode::Provisioned));
+        let throughput = plain.get_provisioned_throughput().clone().unwrap();
+        assert_eq!(
+            (
+                throughput.read_capacity_units(),
+                throughput.write_capacity_units()
+            ),
+            (5, 2)
+        );
+
+        let project = Template::load(&Template::default_path()).unwrap();
+        let (tickets, ttl, pitr) = table(&project, "TicketsTable").unwrap();
+        assert_eq!(
+            tickets.get_billing_mode(),
+            &Some(BillingMode::PayPerRequest)
+        );
+        assert_eq!(
+            keys(tickets.get_key_schema().as_deref().unwrap()),
+            [("pk", "HASH"), ("sk", "RANGE")]
+        );
+        let indexes: Vec<_> = (tickets.get_global_secondary_indexes().iter().flatten())
+            .map(|i| {
+                let projection = i.projection().and_then(|p| p.projection_type());
+                (i.index_name(), keys(i.key_schema()), projection)
+            })
+            .collect();
+        let all = Some(&ProjectionType::All);
+        assert_eq!(
+            indexes,
+            [
+                ("gsi1", vec![("gsi1pk", "HASH"), ("gsi1sk", "RANGE")], all),
+                ("gsi2", vec![("gsi2pk", "HASH"), ("gsi2sk", "RANGE")], all),
+            ]
+        );
+        let attributes = tickets.get_attribute_definitions().clone().unwrap();
+        assert_eq!(attributes.len(), 6);
+        assert!(attributes
+            .iter()
+            .all(|a| a.attribute_type() == &ScalarAttributeType::S));
+        assert_eq!((ttl.as_deref(), pitr), (Some("expires_at"), true));
+        let stream = tickets.get_stream_specification().clone().unwrap();
+        assert_eq!(
+            stream.stream_view_type(),
+            Some(&StreamViewType::NewAndOldImages)
+        );
+        let sse = tickets.get_sse_specification().clone().unwrap();
+        assert_eq!(
+            (sse.enabled(), sse.sse_type()),
+            (Some(true), Some(&SseType::Kms))
+        );
+        let resolved = resolve(&project, "TicketsTable", &[]).unwrap();
+        assert_eq!(
+            resolved.flag("DeletionProtectionEnabled").unwrap(),
+            Some(true)
+        );
+    }
+
+    type Rule<'a> = (
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+        Option<i32>,
+        Option<i32>,
+        Option<i32>,
+    );
+
+    /// `(Id, Status, Prefix, ExpirationInDays, NoncurrentDays, DaysAfterInitiation)` per rule.
+    fn lifecycle(configuration: &BucketConfiguration) -> Vec<Rule<'_>> {
+        let rules = configuration.lifecycle.as_ref().map(|l| l.rules());
+        (rules.unwrap_or_default().iter())
+            .map(|r| {
+                (
+                    r.id(),
+                    r.status().as_str(),
+                    r.filter().and_then(|f| f.prefix()),
+                    r.expiration().and_then(|e| e.days()),
+                    (r.noncurrent_version_expiration()).and_then(|e| e.noncurrent_days()),
+                    (r.abort_incomplete_multipart_upload()).and_then(|a| a.days_after_initiation()),
+                )
+            })
+            .collect()
+    }
+
+    fn access_block(configuration: &BucketConfiguration) -> [Option<bool>; 4] {
+        let block = configuration.public_access_block.as_ref().unwrap();
+        [
+            block.block_public_acls(),
+            block.block_public_policy(),
+            block.ignore_public_acls(),
+            block.restrict_public_buckets(),
+        ]
+    }
+
+    /// `(SSEAlgorithm, KMSMasterKeyID, BucketKeyEnabled)`, ObjectOwnership, versioning Status.
+    fn settings(c: &BucketConfiguration) -> ((&str, Option<&str>, Option<bool>), &str, &str) {
+        let rule = &c.encryption.as_ref().unwrap().rules()[0];
+        let default = rule.apply_server_side_encryption_by_default().unwrap();
+        let ownership = &c.ownership.as_ref().unwrap().rules()[0];
+        (
+            (
+                default.sse_algorithm().as_str(),
+                default.kms_master_key_id(),
+                rule.bucket_key_enabled(),
+            ),
+            ownership.object_ownership().as_str(),
+            c.versioning
+                .as_ref()
+                .and_then(|v| v.status())
+                .unwrap()
+                .as_str(),
+        )
+    }
+
+    #[test]
+    fn builds_buckets_as_declared() {
+        let template = Template::parse(DOCUMENTS).unwrap();
+        let docs = resolve(&template, "Docs", &["Key", "Events"]).unwrap();
+        let docs = bucket_configuration(&docs, "s-docs").unwrap();
+        assert_eq!(
+            settings(&docs),
+            (
+                ("aws:kms", Some("arn:Key"), Some(true)),
+                "BucketOwnerEnforced",
+                "Enabled"
+            )
+        );
+        assert_eq!(
+            access_block(&docs),
+            [Some(true), Some(false), Some(false), Some(true)]
+        );
+        assert_eq!(
+            lifecycle(&docs),
+            [
+                (Some("keep"), "Enabled", Some("a/"), Some(10), Some(3), None),
+                (None, "Disabled", None, None, Some(4), Some(1)),
+            ]
+        );
+        // `Name: Prefix` is taken as S3 takes it, in any case.
+        assert_eq!(
+            crate::drift::notification_properties(&docs.notifications),
+            serde_json::json!({
+                "QueueConfigurations": [
+                    {"Event": "s3:ObjectCreated:*", "Queue": "arn:Events", "Filter": {"S3Key": {"Rules": [
+                        {"Name": "prefix", "Value": "a/"}, {"Name": "suffix", "Value": ".png"}
+                    ]}}},
+                    {"Event": "s3:ObjectRemoved:*", "Queue": "arn:aws:sqs:elsewhere"},
+                ],
+                "TopicConfigurations": [],
+                "LambdaConfigurations": [],
+                "EventBridgeConfiguration": null,
+            })
+        );
+        // Nothing declared: nothing applied.
+        let plain =
+            bucket_configuration(&resolve(&template, "Plain", &[]).unwrap(), "s-plain").unwrap();
+        assert_eq!(
+            plain,
+            BucketConfiguration {
+                encryption: None,
+                public_access_block: None,
+                ownership: None,
+                versioning: None,
+                lifecycle: None,
+                notifications: NotificationConfiguration::builder()
+                    .set_queue_configurations(Some(Vec::new()))
+                    .build(),
+            }
+        );
+
+        let project = Template::load(&Template::default_path()).unwrap();
+        let bucket = resolve(
+            &project,
+            "DocumentsBucket",
+            &["DocumentsKey", "DocumentEventsQueue"],
+        )
+        .unwrap();
+        let bucket = bucket_configuration(&bucket, "b").unwrap();
+        assert_eq!(
+            settings(&bucket),
+            (
+                ("aws:kms", Some("arn:DocumentsKey"), Some(true)),
+                "BucketOwnerEnforced",
+                "Enabled"
+            )
+        );
+        assert_eq!(access_block(&bucket), [Some(true); 4]);
+        let rules: Vec<_> = (lifecycle(&bucket).into_iter())
+            .map(|(_, status, prefix, expiration, noncurrent, abort)| {
+                assert_eq!(status, "Enabled");
+                (prefix, expiration, noncurrent, abort)
+            })
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                (Some("verification/"), Some(2192), Some(30), None),
+                (Some("tickets/"), Some(730), Some(30), None),
+                (Some("quarantine/"), Some(30), Some(1), None),
+                (None, None, None, Some(1)),
+            ]
+        );
+        let notified = |prefix| serde_json::json!({"Event": "s3:ObjectCreated:*", "Queue": "arn:DocumentEventsQueue", "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": prefix}]}}});
+        assert_eq!(
+            crate::drift::notification_properties(&bucket.notifications)["QueueConfigurations"],
+            serde_json::json!([notified("verification/"), notified("tickets/")])
+        );
+    }
+
+    /// Reads every resource of `yaml` as provisioning does, without creating any.
+    fn refusal(yaml: &str) -> TemplateError {
+        let template = Template::parse(yaml).unwrap();
+        let everything = || -> Result<(), ProvisionError> {
+            let none = PhysicalResources::default();
+            template.key_aliases("s", "1", "r")?;
+            template.queues("s", "1", "r")?;
+            template.resolved(KEY_TYPE, "s", "1", "r", &none)?;
+            for resource in template.resolved(TABLE_TYPE, "s", "1", "r", &none)? {
+                table(&template, &resource.logical_id)?;
+            }
+            for (id, name) in template.names(BUCKET_TYPE, "s", "1", "r")? {
+                bucket_configuration(&resolve(&template, &id, &["Key", "Events"])?, &name)?;
+            }
+            Ok(())
+        };
+        match everything() {
+            Err(ProvisionError::Template(e)) => e,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refuses_what_provisioning_would_not_apply() {
+        let cases = [
+            (DOCUMENTS, "      VersioningConfiguration: {Status: Enabled}\n", "      VersioningConfiguration: {Status: Enabled}\n      AccelerateConfiguration: {AccelerationStatus: Enabled}\n", "Resources.Docs.Properties.AccelerateConfiguration"),
+            (DOCUMENTS, "        QueueConfigurations:\n", "        LambdaConfigurations: []\n        QueueConfigurations:\n", "Resources.Docs.Properties.NotificationConfiguration.LambdaConfigurations"),
+            (DOCUMENTS, "ExpirationInDays: 10,", "ExpirationInDays: 10, Transitions: [],", "Resources.Docs.Properties.LifecycleConfiguration.Rules[0].Transitions"),
+            (DOCUMENTS, "{DaysAfterInitiation: 1}", "{DaysAfterInitiation: 1, Other: 2}", "Resources.Docs.Properties.LifecycleConfiguration.Rules[1].AbortIncompleteMultipartUpload.Other"),
+            (DOCUMENTS, "      VisibilityTimeout: 0\n", "      VisibilityTimeout: 0\n      DelaySeconds: 5\n", "Resources.Events.Properties.DelaySeconds"),
+            (DOCUMENTS, "      EnableKeyRotation: \"true\"\n", "      EnableKeyRotation: \"true\"\n      MultiRegion: true\n", "Resources.Key.Properties.MultiRegion"),
+            (MINI, "      BillingMode: PAY_PER_REQUEST\n", "      BillingMode: PAY_PER_REQUEST\n      LocalSecondaryIndexes: []\n", "Resources.ThingsTable.Properties.LocalSecondaryIndexes"),
+            (MINI, "NonKeyAttributes: [a, b]", "NonKeyAttributes: [a, b]\n            Extra: 1", "Resources.ThingsTable.Properties.GlobalSecondaryIndexes[0].Projection.Extra"),
+            (MINI, "Enabled: \"true\"}", "Enabled: \"true\", Extra: 1}", "Resources.ThingsTable.Properties.TimeToLiveSpecification.Extra"),
+        ];
+        for (fixture, from, to, expected) in cases {
+            let yaml = fixture.replace(from, to);
+            assert_ne!(yaml, fixture, "{from}");
+            let err = refusal(&yaml);
+            assert!(
+                matches!(&err, TemplateError::UnsupportedProperty { path } if path == expected),
+                "{expected}: {err}"
+            );
+        }
+
+        // Values the emulator would store, and the service refuses.
+        let cases: [(&str, &str, &str, Refused); 6] = [
+            // Written but empty: not the same as left out.
+            (
+                DOCUMENTS,
+                "        BlockPublicAcls: true\n        RestrictPublicBuckets: \"true\"\n",
+                "",
+                |e| {
+                    matches!(e, TemplateError::WrongType { path, .. }
+                    if path == "Resources.Docs.Properties.PublicAccessBlockConfiguration")
+                },
+            ),
+            (
+                MINI,
+                "BillingMode: PAY_PER_REQUEST",
+                "BillingMode: ON_DEMAND",
+                |e| {
+                    matches!(e, TemplateError::NotAllowed { path, value, .. }
+                    if path == "Resources.ThingsTable.Properties.BillingMode" && value == "ON_DEMAND")
+                },
+            ),
+            (
+                DOCUMENTS,
+                "ExpirationInDays: 10",
+                "ExpirationInDays: 0",
+                |e| {
+                    matches!(e, TemplateError::NotPositive { path, value }
+                    if path == "Resources.Docs.Properties.LifecycleConfiguration.Rules[0].ExpirationInDays" && value == "0")
+                },
+            ),
+            (
+                DOCUMENTS,
+                "Rules: [{ObjectOwnership: BucketOwnerEnforced}]",
+                "Rules: [{ObjectOwnership: BucketOwnerEnforced}, {ObjectOwnership: ObjectWriter}]",
+                |e| matches!(e, TemplateError::WrongType { path, .. } if path == "Resources.Docs.Properties.OwnershipControls.Rules"),
+            ),
+            (
+                DOCUMENTS,
+                "SSEAlgorithm: aws:kms",
+                "SSEAlgorithm: aws:fsx",
+                |e| matches!(e, TemplateError::NotAllowed { value, .. } if value == "aws:fsx"),
+            ),
+            (
+                DOCUMENTS,
+                "TargetKeyId: !Ref Key",
+                "TargetKeyId: some-key-id",
+                |e| matches!(e, TemplateError::WrongTarget { .. }),
+            ),
+        ];
+        for (fixture, from, to, expected) in cases {
+            let yaml = fixture.replace(from, to);
+            assert_ne!(yaml, fixture, "{from}");
+            let err = refusal(&yaml);
+            assert!(expected(&err), "{to}: {err}");
+        }
     }
 
     #[test]

@@ -5,20 +5,15 @@
 use std::collections::BTreeMap;
 
 use guichet_edge::config::{Config, KycConfig};
-use guichet_local::template::Template;
+use guichet_local::template::{Template, BUCKET_TYPE, TABLE_TYPE};
 
 #[test]
 fn every_deployed_function_gets_a_valid_configuration() {
     let template = Template::load(&Template::default_path()).expect("infra/template.yaml");
     let (stack, account, region) = ("guichet-prod", "123456789012", "ca-central-1");
-    let mut physical: BTreeMap<String, String> = template
-        .tables(stack)
-        .expect("tables")
-        .into_iter()
-        .map(|t| (t.logical_id, t.table_name))
-        .collect();
-    for bucket in template.buckets(stack, account, region).expect("buckets") {
-        physical.insert(bucket.logical_id, bucket.bucket_name);
+    let mut physical = BTreeMap::new();
+    for kind in [TABLE_TYPE, BUCKET_TYPE] {
+        physical.extend(template.names(kind, stack, account, region).expect("names"));
     }
     for queue in template.queues(stack, account, region).expect("queues") {
         let url = format!(

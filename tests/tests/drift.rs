@@ -12,8 +12,8 @@ use aws_sdk_s3::types::{
     VersioningConfiguration,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use guichet_local::provision::{describe_drift, provision, Drift, ProvisionError};
-use guichet_local::template::Template;
+use guichet_local::provision::{describe_drift, provision, Drift, ProvisionError, Target};
+use guichet_local::template::{Template, TABLE_TYPE};
 use guichet_tests::{
     error_chain, fresh_stack, project_template, sdk_config, unique_stack_name, Stack,
     ESCALATION_TEAMS,
@@ -187,7 +187,9 @@ async fn hand_made_table_without_gsi2_is_reported() {
     let sdk = sdk_config().await;
     let template = project_template();
     let stack_name = unique_stack_name();
-    let table = template.tables(&stack_name).unwrap()[0].table_name.clone();
+    let target = Target::of(&sdk).await.unwrap();
+    let names = template.names(TABLE_TYPE, &stack_name, &target.account_id, &target.region);
+    let table = names.unwrap()[0].1.clone();
 
     // Same keys and gsi1, but no gsi2, no stream, no SSE, no TTL, no PITR.
     let key = |name: &str, key_type: KeyType| {
