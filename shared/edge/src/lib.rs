@@ -11,3 +11,4 @@ pub mod schedule;
 pub mod telemetry;
 #[cfg(any(test, feature = "mocks"))]
 pub mod testing;
+pub mod upload;
