@@ -2,27 +2,22 @@
 //! template, JWT checked as API Gateway's authorizer does), the same handler code as in
 //! Lambda, and the real AWS SDK against the emulator.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use guichet_local::client::{send, ClientResponse};
+use guichet_local::client::ClientResponse;
 use guichet_local::jwt::{DevKey, DEV_AUDIENCE, DEV_ISSUER};
 use guichet_tests::{unique_stack_name, LocalApi};
 use serde_json::{json, Value};
 
 struct Api {
     local: LocalApi,
-    addr: SocketAddr,
 }
 
 impl Api {
     async fn start() -> Api {
         let local = LocalApi::start().await;
-        Api {
-            addr: local.addr,
-            local,
-        }
+        Api { local }
     }
 
     fn token_with(&self, sub: &str, groups: &[&str], expires_in: i64) -> String {
@@ -41,14 +36,7 @@ impl Api {
         extra: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> ClientResponse {
-        let bearer = token.map(|t| format!("Bearer {t}"));
-        let mut headers: Vec<(&str, &str)> = extra.to_vec();
-        if let Some(b) = &bearer {
-            headers.push(("authorization", b));
-        }
-        send(self.addr, method, path, &headers, body)
-            .await
-            .expect("the gateway answers")
+        self.local.send(method, path, token, extra, body).await
     }
 
     async fn post_ticket(&self, token: &str, body: &Value, key: Option<&str>) -> ClientResponse {
