@@ -19,16 +19,18 @@ const NOW: &str = "2026-11-26T15:00:00Z";
 type Memory = Attachments<MemoryAttachmentStore, MemoryDocumentStorage>;
 
 async fn ticket_of(desk: &Desk<MemoryTicketStore>, player: &str) -> String {
-    guichet_edge::testing::submit_ticket(
-        desk,
-        player,
-        json!({"channel": "form", "category": "incident", "subject": "Roulette figée",
+    guichet_edge::testing::reference_of(
+        &guichet_edge::testing::submitted(
+            desk,
+            player,
+            json!({"channel": "form", "category": "incident", "subject": "Roulette figée",
                 "description": "La roue s'est arrêtée pendant ma mise de 20 $.",
                 "incident": {"occurred_at": "2026-11-26T14:00:00Z", "game_name": "Roulette",
                              "steps_tried": []}}),
-        NOW,
+            NOW,
+        )
+        .await,
     )
-    .await
 }
 
 /// The reference as keys spell it (no hyphen).

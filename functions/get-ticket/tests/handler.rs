@@ -12,7 +12,7 @@ async fn submit_for(
     desk: &guichet_core::tickets::desk::Desk<guichet_core::tickets::memory::MemoryTicketStore>,
     player: &str,
 ) -> String {
-    guichet_edge::testing::submit_ticket(desk, player, serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}), NOW).await
+    guichet_edge::testing::reference_of(&guichet_edge::testing::submitted(desk, player, serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}), NOW).await)
 }
 
 fn get(reference: &str, groups: &str, sub: &str) -> lambda_http::Request {

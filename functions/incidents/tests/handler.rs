@@ -25,18 +25,20 @@ fn rule() -> IncidentConfig {
 
 /// A player's report of a problem with `game` (games team), not yet recorded as a report.
 async fn report(desk: &Desk<MemoryTicketStore>, player: &str, game: &str) -> String {
-    guichet_edge::testing::submit_ticket(
-        desk,
-        player,
-        serde_json::json!({
-            "channel": "chat", "category": "incident", "subject": "Roulette figée",
-            "description": "La roue s'est arrêtée pendant ma mise de 20 $.",
-            "incident": {"occurred_at": "2026-11-26T09:40:00-05:00", "game_name": game,
-                         "steps_tried": ["Rechargé la page"]}
-        }),
-        NOW,
+    guichet_edge::testing::reference_of(
+        &guichet_edge::testing::submitted(
+            desk,
+            player,
+            serde_json::json!({
+                "channel": "chat", "category": "incident", "subject": "Roulette figée",
+                "description": "La roue s'est arrêtée pendant ma mise de 20 $.",
+                "incident": {"occurred_at": "2026-11-26T09:40:00-05:00", "game_name": game,
+                             "steps_tried": ["Rechargé la page"]}
+            }),
+            NOW,
+        )
+        .await,
     )
-    .await
 }
 
 /// Three reports of the same game: one incident, its three tickets linked.

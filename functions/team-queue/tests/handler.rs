@@ -12,7 +12,9 @@ async fn submit(
     body: serde_json::Value,
 ) -> String {
     clock.set(at.parse().expect("valid"));
-    guichet_edge::testing::submit_ticket(desk, "player-1", body, at).await
+    guichet_edge::testing::reference_of(
+        &guichet_edge::testing::submitted(desk, "player-1", body, at).await,
+    )
 }
 
 fn request(groups: &str, team: &str, query: &str) -> lambda_http::Request {

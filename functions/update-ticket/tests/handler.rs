@@ -11,7 +11,7 @@ const SAMPLE_REFERENCE: &str = "K7M2Q-9XW45";
 
 /// A transaction ticket (payments team) from `player-7f3a9c`.
 async fn submit(desk: &Desk<MemoryTicketStore>) -> String {
-    guichet_edge::testing::submit_ticket(desk, "player-7f3a9c", serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}), NOW).await
+    guichet_edge::testing::reference_of(&guichet_edge::testing::submitted(desk, "player-7f3a9c", serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}), NOW).await)
 }
 
 /// A sample event aimed at `reference`, with the caller's groups and the body swapped in.

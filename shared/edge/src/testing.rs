@@ -113,15 +113,10 @@ pub async fn submitted<S: guichet_core::tickets::ports::TicketStore>(
         .unwrap_or_else(|e| panic!("the ticket was not stored: {e}"))
 }
 
-/// The reference of a ticket [`submitted`] by `player` with this body as of `now`.
-pub async fn submit_ticket<S: guichet_core::tickets::ports::TicketStore>(
-    desk: &guichet_core::tickets::desk::Desk<S>,
-    player: &str,
-    body: serde_json::Value,
-    now: &str,
-) -> String {
+/// The reference of a ticket [`submitted`], as its receipt spells it.
+pub fn reference_of(submitted: &guichet_core::tickets::desk::Submitted) -> String {
     use guichet_core::tickets::desk::Submitted;
-    match submitted(desk, player, body, now).await {
+    match submitted {
         Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => {
             receipt.reference.to_string()
         }
