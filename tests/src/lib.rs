@@ -35,6 +35,25 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// keys them (the template's `<Team>EscalationQueue`, `<Team>EscalationDeadLetterQueue`).
 pub const ESCALATION_TEAMS: [&str; 4] = ["technical", "games", "payments", "security"];
 
+/// The services as the functions wire them on AWS (see [`Stack::desk`] and the others).
+pub type AwsDesk =
+    guichet_core::tickets::desk::Desk<guichet_aws::dynamo::tickets::DynamoTicketStore>;
+pub type AwsVerification = guichet_core::verification::service::Verification<
+    guichet_aws::dynamo::cases::DynamoCaseStore,
+    guichet_aws::s3::S3DocumentStorage,
+>;
+pub type AwsAttachments = guichet_core::attachments::service::Attachments<
+    guichet_aws::dynamo::attachments::DynamoAttachmentStore,
+    guichet_aws::s3::S3DocumentStorage,
+>;
+pub type AwsIncidents = guichet_core::incidents::service::Incidents<
+    guichet_aws::dynamo::incidents::DynamoIncidentStore,
+>;
+pub type AwsRelay = guichet_core::outbox::relay::Relay<
+    guichet_aws::dynamo::tickets::DynamoTicketStore,
+    guichet_aws::sqs::SqsQueues,
+>;
+
 /// A provisioned copy of the template's resources, private to one test (but for the
 /// notification sender: an SES identity is the account's, shared by every stack).
 #[derive(Debug, Clone)]
@@ -106,9 +125,7 @@ impl Stack {
     }
 
     /// The desk the functions use, on this stack.
-    pub fn desk(
-        &self,
-    ) -> guichet_core::tickets::desk::Desk<guichet_aws::dynamo::tickets::DynamoTicketStore> {
+    pub fn desk(&self) -> AwsDesk {
         guichet_aws::wiring::desk(&self.config(), &self.sdk)
             .unwrap_or_else(|e| panic!("desk: {}", error_chain(&e)))
     }
@@ -123,22 +140,12 @@ impl Stack {
     }
 
     /// Identity verification as the functions wire it, on this stack.
-    pub fn verification(
-        &self,
-    ) -> guichet_core::verification::service::Verification<
-        guichet_aws::dynamo::cases::DynamoCaseStore,
-        guichet_aws::s3::S3DocumentStorage,
-    > {
+    pub fn verification(&self) -> AwsVerification {
         guichet_aws::wiring::verification(&self.kyc_config(), &self.sdk)
     }
 
     /// Ticket attachments as the functions wire them, on this stack.
-    pub fn attachments(
-        &self,
-    ) -> guichet_core::attachments::service::Attachments<
-        guichet_aws::dynamo::attachments::DynamoAttachmentStore,
-        guichet_aws::s3::S3DocumentStorage,
-    > {
+    pub fn attachments(&self) -> AwsAttachments {
         let config = guichet_edge::config::AttachmentsConfig {
             tickets_table: self.tickets_table.clone(),
             documents_bucket: self.documents_bucket.clone(),
@@ -155,11 +162,7 @@ impl Stack {
     }
 
     /// Incidents as the functions wire them, on this stack, with [`Stack::incident_config`].
-    pub fn incidents(
-        &self,
-    ) -> guichet_core::incidents::service::Incidents<
-        guichet_aws::dynamo::incidents::DynamoIncidentStore,
-    > {
+    pub fn incidents(&self) -> AwsIncidents {
         guichet_aws::wiring::incidents(&self.tickets_table, Self::incident_config(), &self.sdk)
     }
 
@@ -181,29 +184,19 @@ impl Stack {
         }
     }
 
-    /// Whether the documents bucket holds `key`.
+    /// Whether the documents bucket holds `key`, as the document check sees it.
     pub async fn object_exists(&self, key: &str) -> bool {
-        match self
-            .s3()
-            .head_object()
-            .bucket(&self.documents_bucket)
-            .key(key)
-            .send()
+        use guichet_core::documents::ports::DocumentStorage;
+        self.verification()
+            .storage
+            .inspect(key)
             .await
-        {
-            Ok(_) => true,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => false,
-            Err(e) => panic!("HeadObject {key}: {}", error_chain(&e)),
-        }
+            .unwrap_or_else(|e| panic!("inspecting {key}: {}", error_chain(&e)))
+            .is_some()
     }
 
     /// The outbox relay the functions use, on this stack.
-    pub fn relay(
-        &self,
-    ) -> guichet_core::outbox::relay::Relay<
-        guichet_aws::dynamo::tickets::DynamoTicketStore,
-        guichet_aws::sqs::SqsQueues,
-    > {
+    pub fn relay(&self) -> AwsRelay {
         guichet_aws::wiring::relay(&self.tickets_table, &self.queues_config(), &self.sdk)
     }
 
@@ -598,6 +591,18 @@ pub mod presigned {
         send(addr, method, path, &sent, body)
             .await
             .unwrap_or_else(|e| panic!("{method} to the presigned URL: {}", error_chain(&e)))
+    }
+
+    /// PUTs `body` to a presigned URL with exactly the `headers` it was signed with, and fails
+    /// the test unless the emulator stored it.
+    pub async fn put_stored(url: &str, headers: &[(&str, &str)], body: Vec<u8>) {
+        let response = send_presigned("PUT", url, headers, Some(body)).await;
+        assert_eq!(
+            response.status,
+            200,
+            "presigned PUT refused: {}",
+            String::from_utf8_lossy(&response.body)
+        );
     }
 
     /// A query parameter of a URL, percent-decoded (e.g. `X-Amz-SignedHeaders`).

@@ -28,30 +28,20 @@ impl Api {
         self.token_with(sub, &["player"], 600)
     }
 
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        extra: &[(&str, &str)],
-        body: Option<Vec<u8>>,
-    ) -> ClientResponse {
-        self.local.send(method, path, token, extra, body).await
-    }
-
     async fn post_ticket(&self, token: &str, body: &Value, key: Option<&str>) -> ClientResponse {
         let mut headers = vec![("content-type", "application/json")];
         if let Some(k) = key {
             headers.push(("idempotency-key", k));
         }
-        self.call(
-            "POST",
-            "/tickets",
-            Some(token),
-            &headers,
-            Some(body.to_string().into_bytes()),
-        )
-        .await
+        self.local
+            .send(
+                "POST",
+                "/tickets",
+                Some(token),
+                &headers,
+                Some(body.to_string().into_bytes()),
+            )
+            .await
     }
 }
 
@@ -78,7 +68,8 @@ async fn a_player_submits_reads_and_lists_a_ticket() {
         .starts_with("Merci"));
 
     let read = api
-        .call(
+        .local
+        .send(
             "GET",
             &format!("/tickets/{reference}"),
             Some(&token),
@@ -90,7 +81,10 @@ async fn a_player_submits_reads_and_lists_a_ticket() {
     assert_eq!(read.json()["subject"], "Compte verrouillé");
     assert_eq!(read.json()["history"][0]["status"], "open");
 
-    let listed = api.call("GET", "/tickets", Some(&token), &[], None).await;
+    let listed = api
+        .local
+        .send("GET", "/tickets", Some(&token), &[], None)
+        .await;
     assert_eq!(listed.status, 200);
     assert_eq!(listed.json()["tickets"][0]["reference"], reference.as_str());
 }
@@ -100,7 +94,8 @@ async fn english_comes_from_accept_language() {
     let api = Api::start().await;
     let token = api.player("player-en");
     let response = api
-        .call(
+        .local
+        .send(
             "POST",
             "/tickets",
             Some(&token),
@@ -138,7 +133,10 @@ async fn retries_replay_and_a_changed_body_is_refused() {
         .await;
     assert_eq!(refused.status, 422);
     assert_eq!(refused.json()["field"], "Idempotency-Key");
-    let listed = api.call("GET", "/tickets", Some(&token), &[], None).await;
+    let listed = api
+        .local
+        .send("GET", "/tickets", Some(&token), &[], None)
+        .await;
     assert_eq!(
         listed.json()["tickets"].as_array().map(Vec::len),
         Some(1),
@@ -183,7 +181,8 @@ async fn another_players_ticket_is_not_found_exactly_like_an_unknown_one() {
         .expect("reference")
         .to_owned();
     let theirs = api
-        .call(
+        .local
+        .send(
             "GET",
             &format!("/tickets/{reference}"),
             Some(&other),
@@ -192,11 +191,15 @@ async fn another_players_ticket_is_not_found_exactly_like_an_unknown_one() {
         )
         .await;
     let unknown = api
-        .call("GET", "/tickets/K7M2Q-9XW45", Some(&other), &[], None)
+        .local
+        .send("GET", "/tickets/K7M2Q-9XW45", Some(&other), &[], None)
         .await;
     assert_eq!((theirs.status, unknown.status), (404, 404));
     assert_eq!(theirs.body, unknown.body);
-    let listed = api.call("GET", "/tickets", Some(&other), &[], None).await;
+    let listed = api
+        .local
+        .send("GET", "/tickets", Some(&other), &[], None)
+        .await;
     assert_eq!(listed.json()["tickets"], json!([]));
 }
 
@@ -229,11 +232,12 @@ async fn missing_bad_or_expired_tokens_are_unauthorized() {
         Some(expired.as_str()),
         Some(foreign.as_str()),
     ] {
-        let response = api.call("GET", "/tickets", token, &[], None).await;
+        let response = api.local.send("GET", "/tickets", token, &[], None).await;
         assert_eq!(response.status, 401, "{token:?}");
     }
     let posted = api
-        .call(
+        .local
+        .send(
             "POST",
             "/tickets",
             None,
@@ -252,10 +256,14 @@ async fn staff_roles_cannot_use_player_routes() {
     let posted = api.post_ticket(&agent, &form(), None).await;
     assert_eq!(posted.status, 403);
     assert_eq!(posted.json()["required_role"], "player");
-    let listed = api.call("GET", "/tickets", Some(&service), &[], None).await;
+    let listed = api
+        .local
+        .send("GET", "/tickets", Some(&service), &[], None)
+        .await;
     assert_eq!(listed.status, 403);
     let read = api
-        .call("GET", "/tickets/K7M2Q-9XW45", Some(&service), &[], None)
+        .local
+        .send("GET", "/tickets/K7M2Q-9XW45", Some(&service), &[], None)
         .await;
     assert_eq!(read.status, 403);
 }
@@ -411,7 +419,8 @@ async fn every_validation_error_names_its_field_and_rule_and_writes_nothing() {
 
     // Not JSON, wrong type, too big, bad key: each its own status, each named.
     let broken = api
-        .call(
+        .local
+        .send(
             "POST",
             "/tickets",
             Some(&token),
@@ -424,7 +433,8 @@ async fn every_validation_error_names_its_field_and_rule_and_writes_nothing() {
         (400, json!("body"))
     );
     let text = api
-        .call(
+        .local
+        .send(
             "POST",
             "/tickets",
             Some(&token),
@@ -441,19 +451,24 @@ async fn every_validation_error_names_its_field_and_rule_and_writes_nothing() {
     assert_eq!(bad_key.status, 400);
     assert_eq!(bad_key.json()["field"], "Idempotency-Key");
     let bad_limit = api
-        .call("GET", "/tickets?limit=500", Some(&token), &[], None)
+        .local
+        .send("GET", "/tickets?limit=500", Some(&token), &[], None)
         .await;
     assert_eq!(
         (bad_limit.status, bad_limit.json()["field"].clone()),
         (400, json!("limit"))
     );
     let bad_reference = api
-        .call("GET", "/tickets/NOT-A-REF", Some(&token), &[], None)
+        .local
+        .send("GET", "/tickets/NOT-A-REF", Some(&token), &[], None)
         .await;
     assert_eq!(bad_reference.status, 400);
     assert_eq!(bad_reference.json()["field"], "reference");
 
-    let listed = api.call("GET", "/tickets", Some(&token), &[], None).await;
+    let listed = api
+        .local
+        .send("GET", "/tickets", Some(&token), &[], None)
+        .await;
     assert_eq!(listed.json()["tickets"], json!([]), "no partial write");
 }
 
@@ -466,10 +481,14 @@ async fn unknown_routes_answer_like_api_gateway() {
     let api = Api::start().await;
     let token = api.player("player-f");
     let response = api
-        .call("DELETE", "/tickets", Some(&token), &[], None)
+        .local
+        .send("DELETE", "/tickets", Some(&token), &[], None)
         .await;
     assert_eq!(response.status, 404);
-    let response = api.call("GET", "/nowhere", Some(&token), &[], None).await;
+    let response = api
+        .local
+        .send("GET", "/nowhere", Some(&token), &[], None)
+        .await;
     assert_eq!(response.status, 404);
 }
 
@@ -485,7 +504,8 @@ async fn verification_routes_run_on_the_real_adapters() {
     let open = json!({"player_id": "player-kyc", "reason": "first_withdrawal", "language": "en"});
 
     let opened = api
-        .call(
+        .local
+        .send(
             "POST",
             "/verification/cases",
             Some(&service),
@@ -496,7 +516,8 @@ async fn verification_routes_run_on_the_real_adapters() {
     assert_eq!(opened.status, 201, "{:?}", opened.json());
     let case_id = opened.json()["id"].as_str().expect("id").to_owned();
     let again = api
-        .call(
+        .local
+        .send(
             "POST",
             "/verification/cases",
             Some(&service),
@@ -509,7 +530,8 @@ async fn verification_routes_run_on_the_real_adapters() {
 
     let upload = json!({"kind": "government_id", "content_type": "image/png", "size": 2048});
     let issued = api
-        .call(
+        .local
+        .send(
             "POST",
             "/verification/documents",
             Some(&player),
@@ -527,19 +549,22 @@ async fn verification_routes_run_on_the_real_adapters() {
     assert_eq!(issued["headers"]["content-type"], "image/png");
 
     let own = api
-        .call("GET", "/verification/case", Some(&player), &[], None)
+        .local
+        .send("GET", "/verification/case", Some(&player), &[], None)
         .await;
     assert_eq!(own.status, 200, "{:?}", own.json());
     assert_eq!(own.json()["id"], case_id.as_str());
     assert_eq!(own.json()["status_text"], "Waiting for your documents");
     let stranger = api.player("player-stranger");
     let theirs = api
-        .call("GET", "/verification/case", Some(&stranger), &[], None)
+        .local
+        .send("GET", "/verification/case", Some(&stranger), &[], None)
         .await;
     assert_eq!(theirs.status, 404);
 
     let staff = api
-        .call(
+        .local
+        .send(
             "GET",
             &format!("/verification/cases/{case_id}"),
             Some(&reviewer),
@@ -550,13 +575,15 @@ async fn verification_routes_run_on_the_real_adapters() {
     assert_eq!(staff.status, 200, "{:?}", staff.json());
     assert_eq!(staff.json()["audit"].as_array().map(Vec::len), Some(2));
     let queue = api
-        .call("GET", "/verification/reviews", Some(&reviewer), &[], None)
+        .local
+        .send("GET", "/verification/reviews", Some(&reviewer), &[], None)
         .await;
     assert_eq!(queue.status, 200, "{:?}", queue.json());
     assert_eq!(queue.json()["cases"], json!([]));
 
     let gate = api
-        .call(
+        .local
+        .send(
             "GET",
             "/players/player-kyc/eligibility?action=withdrawal",
             Some(&service),
