@@ -35,6 +35,25 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// keys them (the template's `<Team>EscalationQueue`, `<Team>EscalationDeadLetterQueue`).
 pub const ESCALATION_TEAMS: [&str; 4] = ["technical", "games", "payments", "security"];
 
+/// The services as the functions wire them on AWS (see [`Stack::desk`] and the others).
+pub type AwsDesk =
+    guichet_core::tickets::desk::Desk<guichet_aws::dynamo::tickets::DynamoTicketStore>;
+pub type AwsVerification = guichet_core::verification::service::Verification<
+    guichet_aws::dynamo::cases::DynamoCaseStore,
+    guichet_aws::s3::S3DocumentStorage,
+>;
+pub type AwsAttachments = guichet_core::attachments::service::Attachments<
+    guichet_aws::dynamo::attachments::DynamoAttachmentStore,
+    guichet_aws::s3::S3DocumentStorage,
+>;
+pub type AwsIncidents = guichet_core::incidents::service::Incidents<
+    guichet_aws::dynamo::incidents::DynamoIncidentStore,
+>;
+pub type AwsRelay = guichet_core::outbox::relay::Relay<
+    guichet_aws::dynamo::tickets::DynamoTicketStore,
+    guichet_aws::sqs::SqsQueues,
+>;
+
 /// A provisioned copy of the template's resources, private to one test (but for the
 /// notification sender: an SES identity is the account's, shared by every stack).
 #[derive(Debug, Clone)]
@@ -97,28 +116,62 @@ impl Stack {
         .unwrap_or_else(|e| panic!("queues: {e}"))
     }
 
-    /// What the SQS-fed functions run on, on this stack (two resubmissions per document).
-    pub fn consumer_services(&self) -> guichet_local::consumers::ConsumerServices {
-        let kyc = guichet_edge::config::KycConfig {
+    /// The API functions' configuration on this stack (idempotency keys kept 24 hours).
+    pub fn config(&self) -> guichet_edge::config::Config {
+        guichet_edge::config::Config {
+            tickets_table: self.tickets_table.clone(),
+            idempotency_ttl: jiff::SignedDuration::from_hours(24),
+        }
+    }
+
+    /// The desk the functions use, on this stack.
+    pub fn desk(&self) -> AwsDesk {
+        guichet_aws::wiring::desk(&self.config(), &self.sdk)
+            .unwrap_or_else(|e| panic!("desk: {}", error_chain(&e)))
+    }
+
+    /// Identity verification's configuration on this stack (two resubmissions per document).
+    pub fn kyc_config(&self) -> guichet_edge::config::KycConfig {
+        guichet_edge::config::KycConfig {
             tickets_table: self.tickets_table.clone(),
             documents_bucket: self.documents_bucket.clone(),
             max_resubmissions: 2,
-        };
-        let config = guichet_edge::config::Config {
+        }
+    }
+
+    /// Identity verification as the functions wire it, on this stack.
+    pub fn verification(&self) -> AwsVerification {
+        guichet_aws::wiring::verification(&self.kyc_config(), &self.sdk)
+    }
+
+    /// Ticket attachments as the functions wire them, on this stack.
+    pub fn attachments(&self) -> AwsAttachments {
+        let config = guichet_edge::config::AttachmentsConfig {
             tickets_table: self.tickets_table.clone(),
-            idempotency_ttl: jiff::SignedDuration::from_hours(24),
+            documents_bucket: self.documents_bucket.clone(),
         };
+        guichet_aws::wiring::attachments(&config, &self.sdk)
+    }
+
+    /// The incident grouping rule the template configures: three reports of a game in an hour.
+    pub fn incident_config() -> guichet_core::incidents::service::IncidentConfig {
+        guichet_core::incidents::service::IncidentConfig {
+            threshold: 3,
+            window: jiff::SignedDuration::from_mins(60),
+        }
+    }
+
+    /// Incidents as the functions wire them, on this stack, with [`Stack::incident_config`].
+    pub fn incidents(&self) -> AwsIncidents {
+        guichet_aws::wiring::incidents(&self.tickets_table, Self::incident_config(), &self.sdk)
+    }
+
+    /// What the SQS-fed functions run on, on this stack.
+    pub fn consumer_services(&self) -> guichet_local::consumers::ConsumerServices {
         guichet_local::consumers::ConsumerServices {
-            verification: guichet_aws::wiring::verification(&kyc, &self.sdk),
-            attachments: guichet_aws::wiring::attachments(
-                &guichet_edge::config::AttachmentsConfig {
-                    tickets_table: self.tickets_table.clone(),
-                    documents_bucket: self.documents_bucket.clone(),
-                },
-                &self.sdk,
-            ),
-            desk: guichet_aws::wiring::desk(&config, &self.sdk)
-                .unwrap_or_else(|e| panic!("desk: {}", error_chain(&e))),
+            verification: self.verification(),
+            attachments: self.attachments(),
+            desk: self.desk(),
             relay: self.relay(),
             sender: guichet_aws::wiring::sender(
                 &guichet_edge::config::SenderConfig {
@@ -127,24 +180,23 @@ impl Stack {
                 },
                 &self.sdk,
             ),
-            incidents: guichet_aws::wiring::incidents(
-                &self.tickets_table,
-                guichet_core::incidents::service::IncidentConfig {
-                    threshold: 3,
-                    window: jiff::SignedDuration::from_mins(60),
-                },
-                &self.sdk,
-            ),
+            incidents: self.incidents(),
         }
     }
 
+    /// Whether the documents bucket holds `key`, as the document check sees it.
+    pub async fn object_exists(&self, key: &str) -> bool {
+        use guichet_core::documents::ports::DocumentStorage;
+        self.verification()
+            .storage
+            .inspect(key)
+            .await
+            .unwrap_or_else(|e| panic!("inspecting {key}: {}", error_chain(&e)))
+            .is_some()
+    }
+
     /// The outbox relay the functions use, on this stack.
-    pub fn relay(
-        &self,
-    ) -> guichet_core::outbox::relay::Relay<
-        guichet_aws::dynamo::tickets::DynamoTicketStore,
-        guichet_aws::sqs::SqsQueues,
-    > {
+    pub fn relay(&self) -> AwsRelay {
         guichet_aws::wiring::relay(&self.tickets_table, &self.queues_config(), &self.sdk)
     }
 
@@ -395,47 +447,19 @@ pub struct LocalApi {
 
 impl LocalApi {
     pub async fn start() -> LocalApi {
-        use guichet_edge::config::AttachmentsConfig;
-        use guichet_edge::config::{Config, KycConfig};
         use guichet_local::gateway::{serve, Gateway, Services};
 
         let stack = fresh_stack().await;
-        let config = Config {
-            tickets_table: stack.tickets_table.clone(),
-            idempotency_ttl: jiff::SignedDuration::from_hours(24),
-        };
-        let desk = guichet_aws::wiring::desk(&config, &stack.sdk)
-            .unwrap_or_else(|e| panic!("desk: {}", error_chain(&e)));
-        let kyc = KycConfig {
-            tickets_table: stack.tickets_table.clone(),
-            documents_bucket: stack.documents_bucket.clone(),
-            max_resubmissions: 2,
-        };
-        let verification = guichet_aws::wiring::verification(&kyc, &stack.sdk);
-        let attachments = guichet_aws::wiring::attachments(
-            &AttachmentsConfig {
-                tickets_table: stack.tickets_table.clone(),
-                documents_bucket: stack.documents_bucket.clone(),
-            },
-            &stack.sdk,
-        );
         let key_path = std::env::temp_dir().join(format!("{}.key", unique_stack_name()));
         let key = guichet_local::jwt::DevKey::load_or_create(&key_path)
             .unwrap_or_else(|e| panic!("dev key: {}", error_chain(&e)));
         let _ = std::fs::remove_file(&key_path);
         let services = Services {
-            desk,
-            verification,
-            attachments,
+            desk: stack.desk(),
+            verification: stack.verification(),
+            attachments: stack.attachments(),
             relay: stack.relay(),
-            incidents: guichet_aws::wiring::incidents(
-                &stack.tickets_table,
-                guichet_core::incidents::service::IncidentConfig {
-                    threshold: 3,
-                    window: jiff::SignedDuration::from_mins(60),
-                },
-                &stack.sdk,
-            ),
+            incidents: stack.incidents(),
         };
         let gateway = Gateway::new(&project_template(), services, key.clone())
             .unwrap_or_else(|e| panic!("gateway: {}", error_chain(&e)));
@@ -448,6 +472,59 @@ impl LocalApi {
             stack,
             _server: server,
         }
+    }
+
+    /// `method path` as API clients send it: the bearer `token` if any, `headers`, `body`.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> guichet_local::client::ClientResponse {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut sent: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(bearer) = &bearer {
+            sent.push(("authorization", bearer));
+        }
+        guichet_local::client::send(self.addr, method, path, &sent, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {}", error_chain(&e)))
+    }
+
+    /// `method path` with the bearer `token` and, when given, a JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&serde_json::Value>,
+    ) -> guichet_local::client::ClientResponse {
+        let headers: &[(&str, &str)] = match body {
+            Some(_) => &[("content-type", "application/json")],
+            None => &[],
+        };
+        let body = body.map(|b| b.to_string().into_bytes());
+        self.send(method, path, Some(token), headers, body).await
+    }
+
+    /// `POST /tickets` as `token`'s player, with `headers` besides the JSON one: the receipt of
+    /// the ticket created (any other answer than `201` fails the test).
+    pub async fn create_ticket(
+        &self,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: &serde_json::Value,
+    ) -> serde_json::Value {
+        let mut sent = vec![("content-type", "application/json")];
+        sent.extend_from_slice(headers);
+        let body = Some(body.to_string().into_bytes());
+        let created = self
+            .send("POST", "/tickets", Some(token), &sent, body)
+            .await;
+        assert_eq!(created.status, 201, "{:?}", created.json());
+        created.json()
     }
 
     /// A token signed with this API's key, expiring `expires_in` seconds from now (negative:
@@ -514,6 +591,18 @@ pub mod presigned {
         send(addr, method, path, &sent, body)
             .await
             .unwrap_or_else(|e| panic!("{method} to the presigned URL: {}", error_chain(&e)))
+    }
+
+    /// PUTs `body` to a presigned URL with exactly the `headers` it was signed with, and fails
+    /// the test unless the emulator stored it.
+    pub async fn put_stored(url: &str, headers: &[(&str, &str)], body: Vec<u8>) {
+        let response = send_presigned("PUT", url, headers, Some(body)).await;
+        assert_eq!(
+            response.status,
+            200,
+            "presigned PUT refused: {}",
+            String::from_utf8_lossy(&response.body)
+        );
     }
 
     /// A query parameter of a URL, percent-decoded (e.g. `X-Amz-SignedHeaders`).

@@ -2,27 +2,22 @@
 //! template, JWT checked as API Gateway's authorizer does), the same handler code as in
 //! Lambda, and the real AWS SDK against the emulator.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use guichet_local::client::{send, ClientResponse};
+use guichet_local::client::ClientResponse;
 use guichet_local::jwt::{DevKey, DEV_AUDIENCE, DEV_ISSUER};
 use guichet_tests::{unique_stack_name, LocalApi};
 use serde_json::{json, Value};
 
 struct Api {
     local: LocalApi,
-    addr: SocketAddr,
 }
 
 impl Api {
     async fn start() -> Api {
         let local = LocalApi::start().await;
-        Api {
-            addr: local.addr,
-            local,
-        }
+        Api { local }
     }
 
     fn token_with(&self, sub: &str, groups: &[&str], expires_in: i64) -> String {
@@ -33,37 +28,20 @@ impl Api {
         self.token_with(sub, &["player"], 600)
     }
 
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        extra: &[(&str, &str)],
-        body: Option<Vec<u8>>,
-    ) -> ClientResponse {
-        let bearer = token.map(|t| format!("Bearer {t}"));
-        let mut headers: Vec<(&str, &str)> = extra.to_vec();
-        if let Some(b) = &bearer {
-            headers.push(("authorization", b));
-        }
-        send(self.addr, method, path, &headers, body)
-            .await
-            .expect("the gateway answers")
-    }
-
     async fn post_ticket(&self, token: &str, body: &Value, key: Option<&str>) -> ClientResponse {
         let mut headers = vec![("content-type", "application/json")];
         if let Some(k) = key {
             headers.push(("idempotency-key", k));
         }
-        self.call(
-            "POST",
-            "/tickets",
-            Some(token),
-            &headers,
-            Some(body.to_string().into_bytes()),
-        )
-        .await
+        self.local
+            .send(
+                "POST",
+                "/tickets",
+                Some(token),
+                &headers,
+                Some(body.to_string().into_bytes()),
+            )
+            .await
     }
 }
 
@@ -90,7 +68,8 @@ async fn a_player_submits_reads_and_lists_a_ticket() {
         .starts_with("Merci"));
 
     let read = api
-        .call(
+        .local
+        .send(
             "GET",
             &format!("/tickets/{reference}"),
             Some(&token),
@@ -102,7 +81,10 @@ async fn a_player_submits_reads_and_lists_a_ticket() {
     assert_eq!(read.json()["subject"], "Compte verrouillé");
     assert_eq!(read.json()["history"][0]["status"], "open");
 
-    let listed = api.call("GET", "/tickets", Some(&token), &[], None).await;
+    let listed = api
+        .local
+        .send("GET", "/tickets", Some(&token), &[], None)
+        .await;
     assert_eq!(listed.status, 200);
     assert_eq!(listed.json()["tickets"][0]["reference"], reference.as_str());
 }
@@ -112,7 +94,8 @@ async fn english_comes_from_accept_language() {
     let api = Api::start().await;
     let token = api.player("player-en");
     let response = api
-        .call(
+        .local
+        .send(
             "POST",
             "/tickets",
             Some(&token),
@@ -150,7 +133,10 @@ async fn retries_replay_and_a_changed_body_is_refused() {
         .await;
     assert_eq!(refused.status, 422);
     assert_eq!(refused.json()["field"], "Idempotency-Key");
-    let listed = api.call("GET", "/tickets", Some(&token), &[], None).await;
+    let listed = api
+        .local
+        .send("GET", "/tickets", Some(&token), &[], None)
+        .await;
     assert_eq!(
         listed.json()["tickets"].as_array().map(Vec::len),
         Some(1),
@@ -195,7 +181,8 @@ async fn another_players_ticket_is_not_found_exactly_like_an_unknown_one() {
         .expect("reference")
         .to_owned();
     let theirs = api
-        .call(
+        .local
+        .send(
             "GET",
             &format!("/tickets/{reference}"),
             Some(&other),
@@ -204,11 +191,15 @@ async fn another_players_ticket_is_not_found_exactly_like_an_unknown_one() {
         )
         .await;
     let unknown = api
-        .call("GET", "/tickets/K7M2Q-9XW45", Some(&other), &[], None)
+        .local
+        .send("GET", "/tickets/K7M2Q-9XW45", Some(&other), &[], None)
         .await;
     assert_eq!((theirs.status, unknown.status), (404, 404));
     assert_eq!(theirs.body, unknown.body);
-    let listed = api.call("GET", "/tickets", Some(&other), &[], None).await;
+    let listed = api
+        .local
+        .send("GET", "/tickets", Some(&other), &[], None)
+        .await;
     assert_eq!(listed.json()["tickets"], json!([]));
 }
 
@@ -241,11 +232,12 @@ async fn missing_bad_or_expired_tokens_are_unauthorized() {
         Some(expired.as_str()),
         Some(foreign.as_str()),
     ] {
-        let response = api.call("GET", "/tickets", token, &[], None).await;
+        let response = api.local.send("GET", "/tickets", token, &[], None).await;
         assert_eq!(response.status, 401, "{token:?}");
     }
     let posted = api
-        .call(
+        .local
+        .send(
             "POST",
             "/tickets",
             None,
@@ -264,10 +256,14 @@ async fn staff_roles_cannot_use_player_routes() {
     let posted = api.post_ticket(&agent, &form(), None).await;
     assert_eq!(posted.status, 403);
     assert_eq!(posted.json()["required_role"], "player");
-    let listed = api.call("GET", "/tickets", Some(&service), &[], None).await;
+    let listed = api
+        .local
+        .send("GET", "/tickets", Some(&service), &[], None)
+        .await;
     assert_eq!(listed.status, 403);
     let read = api
-        .call("GET", "/tickets/K7M2Q-9XW45", Some(&service), &[], None)
+        .local
+        .send("GET", "/tickets/K7M2Q-9XW45", Some(&service), &[], None)
         .await;
     assert_eq!(read.status, 403);
 }
@@ -423,7 +419,8 @@ async fn every_validation_error_names_its_field_and_rule_and_writes_nothing() {
 
     // Not JSON, wrong type, too big, bad key: each its own status, each named.
     let broken = api
-        .call(
+        .local
+        .send(
             "POST",
             "/tickets",
             Some(&token),
@@ -436,7 +433,8 @@ async fn every_validation_error_names_its_field_and_rule_and_writes_nothing() {
         (400, json!("body"))
     );
     let text = api
-        .call(
+        .local
+        .send(
             "POST",
             "/tickets",
             Some(&token),
@@ -453,19 +451,24 @@ async fn every_validation_error_names_its_field_and_rule_and_writes_nothing() {
     assert_eq!(bad_key.status, 400);
     assert_eq!(bad_key.json()["field"], "Idempotency-Key");
     let bad_limit = api
-        .call("GET", "/tickets?limit=500", Some(&token), &[], None)
+        .local
+        .send("GET", "/tickets?limit=500", Some(&token), &[], None)
         .await;
     assert_eq!(
         (bad_limit.status, bad_limit.json()["field"].clone()),
         (400, json!("limit"))
     );
     let bad_reference = api
-        .call("GET", "/tickets/NOT-A-REF", Some(&token), &[], None)
+        .local
+        .send("GET", "/tickets/NOT-A-REF", Some(&token), &[], None)
         .await;
     assert_eq!(bad_reference.status, 400);
     assert_eq!(bad_reference.json()["field"], "reference");
 
-    let listed = api.call("GET", "/tickets", Some(&token), &[], None).await;
+    let listed = api
+        .local
+        .send("GET", "/tickets", Some(&token), &[], None)
+        .await;
     assert_eq!(listed.json()["tickets"], json!([]), "no partial write");
 }
 
@@ -478,10 +481,14 @@ async fn unknown_routes_answer_like_api_gateway() {
     let api = Api::start().await;
     let token = api.player("player-f");
     let response = api
-        .call("DELETE", "/tickets", Some(&token), &[], None)
+        .local
+        .send("DELETE", "/tickets", Some(&token), &[], None)
         .await;
     assert_eq!(response.status, 404);
-    let response = api.call("GET", "/nowhere", Some(&token), &[], None).await;
+    let response = api
+        .local
+        .send("GET", "/nowhere", Some(&token), &[], None)
+        .await;
     assert_eq!(response.status, 404);
 }
 
@@ -497,7 +504,8 @@ async fn verification_routes_run_on_the_real_adapters() {
     let open = json!({"player_id": "player-kyc", "reason": "first_withdrawal", "language": "en"});
 
     let opened = api
-        .call(
+        .local
+        .send(
             "POST",
             "/verification/cases",
             Some(&service),
@@ -508,7 +516,8 @@ async fn verification_routes_run_on_the_real_adapters() {
     assert_eq!(opened.status, 201, "{:?}", opened.json());
     let case_id = opened.json()["id"].as_str().expect("id").to_owned();
     let again = api
-        .call(
+        .local
+        .send(
             "POST",
             "/verification/cases",
             Some(&service),
@@ -521,7 +530,8 @@ async fn verification_routes_run_on_the_real_adapters() {
 
     let upload = json!({"kind": "government_id", "content_type": "image/png", "size": 2048});
     let issued = api
-        .call(
+        .local
+        .send(
             "POST",
             "/verification/documents",
             Some(&player),
@@ -539,19 +549,22 @@ async fn verification_routes_run_on_the_real_adapters() {
     assert_eq!(issued["headers"]["content-type"], "image/png");
 
     let own = api
-        .call("GET", "/verification/case", Some(&player), &[], None)
+        .local
+        .send("GET", "/verification/case", Some(&player), &[], None)
         .await;
     assert_eq!(own.status, 200, "{:?}", own.json());
     assert_eq!(own.json()["id"], case_id.as_str());
     assert_eq!(own.json()["status_text"], "Waiting for your documents");
     let stranger = api.player("player-stranger");
     let theirs = api
-        .call("GET", "/verification/case", Some(&stranger), &[], None)
+        .local
+        .send("GET", "/verification/case", Some(&stranger), &[], None)
         .await;
     assert_eq!(theirs.status, 404);
 
     let staff = api
-        .call(
+        .local
+        .send(
             "GET",
             &format!("/verification/cases/{case_id}"),
             Some(&reviewer),
@@ -562,13 +575,15 @@ async fn verification_routes_run_on_the_real_adapters() {
     assert_eq!(staff.status, 200, "{:?}", staff.json());
     assert_eq!(staff.json()["audit"].as_array().map(Vec::len), Some(2));
     let queue = api
-        .call("GET", "/verification/reviews", Some(&reviewer), &[], None)
+        .local
+        .send("GET", "/verification/reviews", Some(&reviewer), &[], None)
         .await;
     assert_eq!(queue.status, 200, "{:?}", queue.json());
     assert_eq!(queue.json()["cases"], json!([]));
 
     let gate = api
-        .call(
+        .local
+        .send(
             "GET",
             "/players/player-kyc/eligibility?action=withdrawal",
             Some(&service),

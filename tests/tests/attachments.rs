@@ -8,9 +8,6 @@
 //! arrives is judged by the document check itself.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use guichet_aws::dynamo::attachments::DynamoAttachmentStore;
 use guichet_aws::s3::S3DocumentStorage;
@@ -24,71 +21,29 @@ use guichet_edge::config::AttachmentsConfig;
 use guichet_edge::config::{Config, KycConfig};
 use guichet_local::client::{send, ClientResponse};
 use guichet_local::consumers::{Consumers, Drained};
-use guichet_local::gateway::{serve, Gateway, Services};
-use guichet_local::jwt::{DevKey, DEV_AUDIENCE, DEV_ISSUER};
-use guichet_tests::presigned::{query_param, send_presigned};
-use guichet_tests::{error_chain, fresh_stack, project_template, unique_stack_name, Stack};
+use guichet_tests::presigned::{put_stored, query_param, send_presigned};
+use guichet_tests::{error_chain, project_template, LocalApi};
 use serde_json::{json, Value};
 
 struct Fixture {
-    stack: Stack,
-    addr: SocketAddr,
-    key: DevKey,
+    api: LocalApi,
     attachments: Attachments<DynamoAttachmentStore, S3DocumentStorage>,
     consumers: Consumers,
-    _server: tokio::task::JoinHandle<()>,
-}
-
-fn attachments_config(stack: &Stack) -> AttachmentsConfig {
-    AttachmentsConfig {
-        tickets_table: stack.tickets_table.clone(),
-        documents_bucket: stack.documents_bucket.clone(),
-    }
 }
 
 async fn fixture() -> Fixture {
-    let stack = fresh_stack().await;
+    let api = LocalApi::start().await;
+    let stack = &api.stack;
     // The emulator applies the bucket policy's denies without their conditions (see
     // Stack::remove_bucket_policy_for_object_access): every object request would be refused.
     stack.remove_bucket_policy_for_object_access().await;
-    let config = Config {
-        tickets_table: stack.tickets_table.clone(),
-        idempotency_ttl: jiff::SignedDuration::from_hours(24),
-    };
-    let kyc = KycConfig {
-        tickets_table: stack.tickets_table.clone(),
-        documents_bucket: stack.documents_bucket.clone(),
-        max_resubmissions: 2,
-    };
-    let services = Services {
-        desk: guichet_aws::wiring::desk(&config, &stack.sdk).expect("desk"),
-        verification: guichet_aws::wiring::verification(&kyc, &stack.sdk),
-        attachments: guichet_aws::wiring::attachments(&attachments_config(&stack), &stack.sdk),
-        relay: stack.relay(),
-        incidents: guichet_aws::wiring::incidents(
-            &stack.tickets_table,
-            guichet_core::incidents::service::IncidentConfig {
-                threshold: 3,
-                window: jiff::SignedDuration::from_mins(60),
-            },
-            &stack.sdk,
-        ),
-    };
-    let key_path = std::env::temp_dir().join(format!("{}.key", unique_stack_name()));
-    let key = DevKey::load_or_create(&key_path).expect("dev key");
-    let _ = std::fs::remove_file(&key_path);
-    let gateway = Gateway::new(&project_template(), services, key.clone()).expect("gateway");
-    let (addr, server) = serve(Arc::new(gateway), 0).await.expect("serving");
     let consumers = stack
         .consumers(&[("DocumentEventsQueue", &stack.document_events_queue_url)])
         .await;
     let fixture = Fixture {
-        attachments: guichet_aws::wiring::attachments(&attachments_config(&stack), &stack.sdk),
-        stack,
-        addr,
-        key,
+        attachments: stack.attachments(),
+        api,
         consumers,
-        _server: server,
     };
     // S3's s3:TestEvent (sent when provisioning set the notification) is acknowledged.
     let first = fixture.drain().await;
@@ -98,17 +53,7 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     fn token(&self, sub: &str, groups: &[&str]) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let claims = json!({
-            "sub": sub, "cognito:groups": groups, "iss": DEV_ISSUER, "aud": DEV_AUDIENCE,
-            "iat": now, "exp": now + 600,
-        });
-        match claims {
-            Value::Object(map) => self.key.issue(&map),
-            _ => unreachable!("claims are an object"),
-        }
+        self.api.token(sub, groups, 600)
     }
 
     async fn call(
@@ -118,20 +63,7 @@ impl Fixture {
         token: &str,
         body: Option<Value>,
     ) -> ClientResponse {
-        let bearer = format!("Bearer {token}");
-        let mut headers = vec![("authorization", bearer.as_str())];
-        if body.is_some() {
-            headers.push(("content-type", "application/json"));
-        }
-        send(
-            self.addr,
-            method,
-            path,
-            &headers,
-            body.map(|b| b.to_string().into_bytes()),
-        )
-        .await
-        .expect("the gateway answers")
+        self.api.call(method, path, token, body.as_ref()).await
     }
 
     /// A ticket of `player`, by its reference as the receipt gave it.
@@ -144,19 +76,9 @@ impl Fixture {
             "incident": {"occurred_at": an_hour_ago, "game_name": "Roulette Royale",
                          "steps_tried": []},
         });
-        let created = self
-            .call(
-                "POST",
-                "/tickets",
-                &self.token(player, &["player"]),
-                Some(body),
-            )
-            .await;
-        assert_eq!(created.status, 201, "{:?}", created.json());
-        created.json()["reference"]
-            .as_str()
-            .expect("reference")
-            .to_owned()
+        let token = self.token(player, &["player"]);
+        let receipt = self.api.create_ticket(&token, &[], &body).await;
+        receipt["reference"].as_str().expect("reference").to_owned()
     }
 
     async fn request(
@@ -198,28 +120,24 @@ impl Fixture {
             .expect("the attachment is recorded");
         (attachment.state, attachment.key)
     }
-
-    async fn exists(&self, key: &str) -> bool {
-        match self
-            .stack
-            .s3()
-            .head_object()
-            .bucket(&self.stack.documents_bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(_) => true,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => false,
-            Err(e) => panic!("HeadObject {key}: {}", error_chain(&e)),
-        }
-    }
 }
 
 fn png(size: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     bytes.resize(size, 7);
     bytes
+}
+
+/// The headers a presigned request was signed with, as the API answered them.
+fn signed_headers(headers: &Value) -> Vec<(&str, &str)> {
+    headers
+        .as_object()
+        .map(|h| {
+            h.iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Sends a presigned request with exactly the headers it was signed with (and `Host`).
@@ -229,34 +147,20 @@ async fn presigned(
     headers: &Value,
     body: Option<Vec<u8>>,
 ) -> ClientResponse {
-    let sent: Vec<(&str, &str)> = headers
-        .as_object()
-        .map(|h| {
-            h.iter()
-                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
-                .collect()
-        })
-        .unwrap_or_default();
-    send_presigned(method, url, &sent, body).await
+    send_presigned(method, url, &signed_headers(headers), body).await
 }
 
 async fn put(issued: &Value, bytes: Vec<u8>) {
     let url = issued["url"].as_str().expect("url");
-    let response = presigned("PUT", url, &issued["headers"], Some(bytes)).await;
-    assert_eq!(
-        response.status,
-        200,
-        "presigned PUT refused: {}",
-        String::from_utf8_lossy(&response.body)
-    );
+    put_stored(url, &signed_headers(&issued["headers"]), bytes).await;
 }
 
 #[tokio::test]
 async fn an_attachment_goes_from_url_to_ticket_and_staff_download_it() {
     let f = fixture().await;
-    let owner = f.token(&format!("owner-{}", f.stack.name), &["player"]);
+    let owner = f.token(&format!("owner-{}", f.api.stack.name), &["player"]);
     let agent = f.token("agent-7", &["agent"]);
-    let reference = f.ticket(&format!("owner-{}", f.stack.name)).await;
+    let reference = f.ticket(&format!("owner-{}", f.api.stack.name)).await;
     let canonical = TicketReference::parse(&reference).expect("reference");
 
     let bytes = png(4096);
@@ -301,7 +205,7 @@ async fn an_attachment_goes_from_url_to_ticket_and_staff_download_it() {
     assert_eq!((drained.received, drained.failed), (1, 0), "{drained:?}");
     let (state, key) = f.state(&reference, &upload).await;
     assert_eq!(state, AttachmentState::Checked);
-    assert!(f.exists(&key).await);
+    assert!(f.api.stack.object_exists(&key).await);
 
     // The player reads metadata only.
     let mine = f.read(&reference, &owner).await;
@@ -342,7 +246,7 @@ async fn an_attachment_goes_from_url_to_ticket_and_staff_download_it() {
 #[tokio::test]
 async fn a_pdf_that_is_a_png_is_refused_and_quarantined() {
     let f = fixture().await;
-    let player = format!("p-{}", f.stack.name);
+    let player = format!("p-{}", f.api.stack.name);
     let owner = f.token(&player, &["player"]);
     let reference = f.ticket(&player).await;
     let issued = f.request(&reference, &owner, "application/pdf", 900).await;
@@ -356,8 +260,13 @@ async fn a_pdf_that_is_a_png_is_refused_and_quarantined() {
     assert_eq!((drained.received, drained.failed), (1, 0), "{drained:?}");
     let (state, key) = f.state(&reference, &upload).await;
     assert_eq!(state, AttachmentState::Refused(CheckFailure::TypeMismatch));
-    assert!(!f.exists(&key).await);
-    assert!(f.exists(&format!("quarantine/{key}")).await);
+    assert!(!f.api.stack.object_exists(&key).await);
+    assert!(
+        f.api
+            .stack
+            .object_exists(&format!("quarantine/{key}"))
+            .await
+    );
     let agent = f.token("agent-7", &["agent"]);
     assert_eq!(
         f.read(&reference, &agent).await.json()["attachments"],
@@ -368,7 +277,7 @@ async fn a_pdf_that_is_a_png_is_refused_and_quarantined() {
 #[tokio::test]
 async fn the_sixth_attachment_is_refused_until_a_refusal_gives_a_slot_back() {
     let f = fixture().await;
-    let player = format!("p-{}", f.stack.name);
+    let player = format!("p-{}", f.api.stack.name);
     let owner = f.token(&player, &["player"]);
     let agent = f.token("agent-7", &["agent"]);
     let reference = f.ticket(&player).await;
@@ -403,13 +312,13 @@ async fn the_sixth_attachment_is_refused_until_a_refusal_gives_a_slot_back() {
 #[tokio::test]
 async fn concurrent_requests_never_exceed_the_limit() {
     let f = fixture().await;
-    let player = format!("p-{}", f.stack.name);
+    let player = format!("p-{}", f.api.stack.name);
     let bearer = format!("Bearer {}", f.token(&player, &["player"]));
     let reference = f.ticket(&player).await;
     // Eight requests at the same time, each on its own connection.
     let mut requests = tokio::task::JoinSet::new();
     for _ in 0..8 {
-        let (addr, bearer) = (f.addr, bearer.clone());
+        let (addr, bearer) = (f.api.addr, bearer.clone());
         let path = format!("/tickets/{reference}/attachments");
         requests.spawn(async move {
             let headers = [
@@ -442,7 +351,7 @@ async fn concurrent_requests_never_exceed_the_limit() {
 #[tokio::test]
 async fn a_duplicate_s3_event_changes_nothing() {
     let f = fixture().await;
-    let player = format!("p-{}", f.stack.name);
+    let player = format!("p-{}", f.api.stack.name);
     let owner = f.token(&player, &["player"]);
     let reference = f.ticket(&player).await;
     let issued = f.request(&reference, &owner, "image/png", 700).await.json();
@@ -451,15 +360,17 @@ async fn a_duplicate_s3_event_changes_nothing() {
 
     // Keep a copy of S3's event as it arrived, then put it back for the consumers.
     let body = f
+        .api
         .stack
-        .peek_one_message(&f.stack.document_events_queue_url)
+        .peek_one_message(&f.api.stack.document_events_queue_url)
         .await;
     f.drain().await;
     let once = f.read(&reference, &owner).await.json();
     assert_eq!(once["attachments"][0]["upload_id"], upload.as_str());
 
-    f.stack
-        .send_message(&f.stack.document_events_queue_url, &body)
+    f.api
+        .stack
+        .send_message(&f.api.stack.document_events_queue_url, &body)
         .await;
     let drained = f.drain().await;
     assert_eq!((drained.received, drained.deleted), (1, 1), "{drained:?}");
@@ -470,14 +381,19 @@ async fn a_duplicate_s3_event_changes_nothing() {
     );
     let (state, key) = f.state(&reference, &upload).await;
     assert_eq!(state, AttachmentState::Checked);
-    assert!(f.exists(&key).await);
-    assert!(!f.exists(&format!("quarantine/{key}")).await);
+    assert!(f.api.stack.object_exists(&key).await);
+    assert!(
+        !f.api
+            .stack
+            .object_exists(&format!("quarantine/{key}"))
+            .await
+    );
 }
 
 #[tokio::test]
 async fn a_presigned_url_cannot_replace_a_checked_file() {
     let f = fixture().await;
-    let player = format!("p-{}", f.stack.name);
+    let player = format!("p-{}", f.api.stack.name);
     let owner = f.token(&player, &["player"]);
     let reference = f.ticket(&player).await;
     let issued = f.request(&reference, &owner, "image/png", 300).await.json();
@@ -509,7 +425,7 @@ async fn a_presigned_url_cannot_replace_a_checked_file() {
     assert_eq!(drained.received, 0, "{drained:?}");
     let (state, key) = f.state(&reference, &upload).await;
     assert_eq!(state, AttachmentState::Checked);
-    assert!(f.exists(&key).await);
+    assert!(f.api.stack.object_exists(&key).await);
     assert_eq!(
         f.read(&reference, &owner).await.json()["attachments"][0]["upload_id"],
         json!(upload)

@@ -215,11 +215,7 @@ async fn cases_and_tickets_share_the_player_index_without_mixing() {
     let store = DynamoCaseStore::new(stack.dynamodb(), stack.tickets_table.clone());
     let case = new_case("p-mix", CaseReason::FirstWithdrawal, "2026-11-26T15:00:00Z");
     create(&store, &case).await;
-    let config = guichet_edge::config::Config {
-        tickets_table: stack.tickets_table.clone(),
-        idempotency_ttl: jiff::SignedDuration::from_hours(24),
-    };
-    let desk = guichet_aws::wiring::desk(&config, &stack.sdk).expect("desk");
+    let desk = stack.desk();
     let request = TicketRequest::parse(
         &serde_json::json!({"channel": "form", "category": "verification",
             "subject": "Documents envoyés", "description": "J'ai envoyé mes pièces hier."}),

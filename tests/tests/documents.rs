@@ -19,9 +19,8 @@ use guichet_core::verification::rules::{
     CaseReason, CaseStatus, DocumentKind, DocumentStatus, VerificationCase,
 };
 use guichet_core::verification::service::Verification;
-use guichet_edge::config::KycConfig;
 use guichet_local::consumers::{Consumers, Drained};
-use guichet_tests::presigned::{query_param, send_presigned};
+use guichet_tests::presigned::{put_stored, query_param, send_presigned};
 use guichet_tests::{error_chain, fresh_stack, Stack};
 
 type Kyc = Verification<DynamoCaseStore, S3DocumentStorage>;
@@ -35,20 +34,12 @@ struct Fixture {
     consumers: Consumers,
 }
 
-fn config(stack: &Stack) -> KycConfig {
-    KycConfig {
-        tickets_table: stack.tickets_table.clone(),
-        documents_bucket: stack.documents_bucket.clone(),
-        max_resubmissions: 2,
-    }
-}
-
 async fn fixture() -> Fixture {
     let stack = fresh_stack().await;
     // The emulator applies the bucket policy's denies without their conditions (see
     // Stack::remove_bucket_policy_for_object_access): every object request would be refused.
     stack.remove_bucket_policy_for_object_access().await;
-    let kyc = guichet_aws::wiring::verification(&config(&stack), &stack.sdk);
+    let kyc = stack.verification();
     let consumers = stack
         .consumers(&[("DocumentEventsQueue", &stack.document_events_queue_url)])
         .await;
@@ -118,22 +109,6 @@ impl Fixture {
             .state
     }
 
-    async fn exists(&self, key: &str) -> bool {
-        match self
-            .stack
-            .s3()
-            .head_object()
-            .bucket(&self.stack.documents_bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(_) => true,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => false,
-            Err(e) => panic!("HeadObject {key}: {}", error_chain(&e)),
-        }
-    }
-
     /// A write that did not come through an upload URL we issued.
     async fn put_directly(&self, key: &str, bytes: Vec<u8>) {
         self.stack
@@ -184,13 +159,7 @@ async fn put_presigned(presigned: &Presigned, body: Vec<u8>) {
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
-    let response = send_presigned(&presigned.method, &presigned.url, &headers, Some(body)).await;
-    assert_eq!(
-        response.status,
-        200,
-        "presigned PUT refused: {}",
-        String::from_utf8_lossy(&response.body)
-    );
+    put_stored(&presigned.url, &headers, body).await;
 }
 
 #[tokio::test]
@@ -269,7 +238,7 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
     assert_eq!(done.status, CaseStatus::InReview);
     assert!(done.submitted_at.is_some());
     // Accepted documents stay where reviewers read them.
-    assert!(f.exists(&id.key).await && f.exists(&address.key).await);
+    assert!(f.stack.object_exists(&id.key).await && f.stack.object_exists(&address.key).await);
 
     // Review: the case is on the verification team's queue, a reviewer views a document
     // through a short-lived GET (which downloads the very bytes that were checked), approves
@@ -376,8 +345,12 @@ async fn a_file_that_is_not_what_it_claims_is_refused_and_quarantined() {
         f.upload_state(&claimed_pdf).await,
         UploadState::Refused(CheckFailure::TypeMismatch)
     );
-    assert!(!f.exists(&claimed_pdf.key).await);
-    assert!(f.exists(&format!("quarantine/{}", claimed_pdf.key)).await);
+    assert!(!f.stack.object_exists(&claimed_pdf.key).await);
+    assert!(
+        f.stack
+            .object_exists(&format!("quarantine/{}", claimed_pdf.key))
+            .await
+    );
 
     // A file of another length than the one signed (S3 would refuse it; the emulator does not).
     let (short, url) = f
@@ -391,7 +364,11 @@ async fn a_file_that_is_not_what_it_claims_is_refused_and_quarantined() {
         f.upload_state(&short).await,
         UploadState::Refused(CheckFailure::SizeMismatch)
     );
-    assert!(f.exists(&format!("quarantine/{}", short.key)).await);
+    assert!(
+        f.stack
+            .object_exists(&format!("quarantine/{}", short.key))
+            .await
+    );
 }
 
 #[tokio::test]
@@ -417,9 +394,9 @@ async fn objects_outside_an_issued_key_are_quarantined() {
     let drained = f.drain().await;
     assert_eq!((drained.received, drained.failed), (2, 0), "{drained:?}");
     for key in [&elsewhere, &unknown] {
-        assert!(!f.exists(key).await, "{key} still in place");
+        assert!(!f.stack.object_exists(key).await, "{key} still in place");
         assert!(
-            f.exists(&format!("quarantine/{key}")).await,
+            f.stack.object_exists(&format!("quarantine/{key}")).await,
             "{key} not quarantined"
         );
     }
@@ -465,7 +442,7 @@ async fn a_duplicate_delivery_changes_nothing() {
     assert_eq!(f.case(&case).await, once, "same case, same version");
     assert_eq!(f.audit_len(&case).await, audit_once);
     assert_eq!(f.upload_state(&upload).await, UploadState::Received);
-    assert!(f.exists(&upload.key).await);
+    assert!(f.stack.object_exists(&upload.key).await);
 }
 
 #[tokio::test]

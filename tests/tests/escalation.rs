@@ -3,15 +3,13 @@
 //! consumers, as Lambda's event source mapping would) puts the versioned message on the
 //! team's FIFO queue and moves the ticket; all through the real AWS SDK against the emulator.
 
-use std::net::SocketAddr;
-
 use guichet_core::common::player::PlayerId;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::escalation::rules::EscalationAsk;
 use guichet_core::outbox::ports::OutboxStore;
 use guichet_core::tickets::ticket::Team;
 use guichet_core::tickets::workflow::ReasonCode;
-use guichet_local::client::{send, ClientResponse};
+use guichet_local::client::ClientResponse;
 use guichet_local::consumers::{Consumers, Drained};
 use guichet_tests::{error_chain, LocalApi};
 use serde_json::{json, Value};
@@ -34,10 +32,6 @@ async fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    fn addr(&self) -> SocketAddr {
-        self.api.addr
-    }
-
     async fn call(
         &self,
         method: &str,
@@ -45,19 +39,7 @@ impl Fixture {
         token: &str,
         body: Option<&Value>,
     ) -> ClientResponse {
-        let bearer = format!("Bearer {token}");
-        send(
-            self.addr(),
-            method,
-            path,
-            &[
-                ("authorization", &bearer),
-                ("content-type", "application/json"),
-            ],
-            body.map(|b| b.to_string().into_bytes()),
-        )
-        .await
-        .expect("the gateway answers")
+        self.api.call(method, path, token, body).await
     }
 
     fn agent(&self, team: &str) -> String {
@@ -67,22 +49,13 @@ impl Fixture {
 
     /// A technical ticket (version 1), through the API.
     async fn technical_ticket(&self) -> String {
-        let created = self
-            .call(
-                "POST",
-                "/tickets",
-                &self.api.token("player-esc", &["player"], 600),
-                Some(&json!({
-                    "channel": "form", "category": "technical", "subject": "Roulette figée",
-                    "description": "La roue ne tourne plus depuis la mise à jour de ce matin.",
-                })),
-            )
-            .await;
-        assert_eq!(created.status, 201, "{:?}", created.json());
-        created.json()["reference"]
-            .as_str()
-            .expect("reference")
-            .to_owned()
+        let token = self.api.token("player-esc", &["player"], 600);
+        let body = json!({
+            "channel": "form", "category": "technical", "subject": "Roulette figée",
+            "description": "La roue ne tourne plus depuis la mise à jour de ce matin.",
+        });
+        let receipt = self.api.create_ticket(&token, &[], &body).await;
+        receipt["reference"].as_str().expect("reference").to_owned()
     }
 
     async fn escalate(&self, reference: &str, version: u64, team: &str) -> ClientResponse {
@@ -288,14 +261,7 @@ async fn an_escalation_whose_send_fails_is_kept_and_delivered_by_the_sweep() {
     let mut broken = stack.queues_config();
     broken.escalations_queue_url = format!("{}-gone", stack.escalations_queue_url);
     let broken = guichet_aws::wiring::relay(&stack.tickets_table, &broken, &stack.sdk);
-    let desk = guichet_aws::wiring::desk(
-        &guichet_edge::config::Config {
-            tickets_table: stack.tickets_table.clone(),
-            idempotency_ttl: jiff::SignedDuration::from_hours(24),
-        },
-        &stack.sdk,
-    )
-    .expect("desk");
+    let desk = stack.desk();
     let supervisor = guichet_core::common::access::Actor {
         subject: PlayerId::parse("sup-1").expect("id"),
         roles: guichet_edge::http::parse_groups("[supervisor]"),

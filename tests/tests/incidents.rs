@@ -13,7 +13,6 @@ use guichet_core::common::reference::TicketReference;
 use guichet_core::incidents::rules::{
     EscalationProgress, FanOut, IncidentId, IncidentRuleError, IncidentStatus,
 };
-use guichet_core::incidents::service::IncidentConfig;
 use guichet_core::incidents::service::{IncidentError, Incidents, ReportOutcome};
 use guichet_core::notifications::rules::{NotificationKind, NotificationTemplates, Notifier};
 use guichet_core::outbox::ports::OutboxStore;
@@ -43,14 +42,7 @@ impl World {
         let clock = FixedClock::at(START);
         World {
             desk: desk(&stack, clock.clone()),
-            incidents: guichet_aws::wiring::incidents(
-                &stack.tickets_table,
-                IncidentConfig {
-                    threshold: 3,
-                    window: SignedDuration::from_mins(60),
-                },
-                &stack.sdk,
-            ),
+            incidents: stack.incidents(),
             clock,
             stack,
         }

@@ -15,7 +15,7 @@ use guichet_core::notifications::sender::Sender;
 use guichet_core::outbox::rules::{Destination, OutboxMessage};
 use guichet_core::tickets::desk::Submitted;
 use guichet_core::tickets::intake::TicketRequest;
-use guichet_edge::config::{Config, SenderConfig};
+use guichet_edge::config::SenderConfig;
 use guichet_tests::{error_chain, fresh_stack, SentEmail as Recorded, Stack};
 use serde_json::{json, Value};
 
@@ -48,12 +48,7 @@ fn unique_address(stack: &Stack, label: &str) -> ContactAddress {
 /// Submits a French transaction ticket for `player` with `contact` on file, through the desk
 /// the create-ticket function uses; returns the notification the outbox holds for the queue.
 async fn submit_ticket(stack: &Stack, player: &str, contact: Option<ContactAddress>) -> String {
-    let config = Config {
-        tickets_table: stack.tickets_table.clone(),
-        idempotency_ttl: jiff::SignedDuration::from_hours(24),
-    };
-    let desk = guichet_aws::wiring::desk(&config, &stack.sdk)
-        .unwrap_or_else(|e| panic!("desk: {}", error_chain(&e)));
+    let desk = stack.desk();
     let body = json!({
         "channel": "form", "category": "transaction", "language": "fr",
         "subject": "Retrait en attente",

@@ -3,7 +3,7 @@
 //! send-notifications function (run by the local consumers) e-mails it through SES, and the
 //! e-mail is read back from the emulator — exactly once, in the ticket's language.
 
-use guichet_local::client::{send, ClientResponse};
+use guichet_local::client::ClientResponse;
 use guichet_local::consumers::Consumers;
 use guichet_tests::{emails_to, unique_stack_name, LocalApi};
 use serde_json::{json, Value};
@@ -27,20 +27,14 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     async fn call(&self, path: &str, token: &str, language: &str, body: &Value) -> ClientResponse {
-        let bearer = format!("Bearer {token}");
-        send(
-            self.api.addr,
-            "POST",
-            path,
-            &[
-                ("authorization", &bearer),
-                ("content-type", "application/json"),
-                ("accept-language", language),
-            ],
-            Some(body.to_string().into_bytes()),
-        )
-        .await
-        .expect("the gateway answers")
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept-language", language),
+        ];
+        let body = Some(body.to_string().into_bytes());
+        self.api
+            .send("POST", path, Some(token), &headers, body)
+            .await
     }
 
     /// A technical ticket from a player whose token carries `email`.
@@ -48,20 +42,11 @@ impl Fixture {
         let token = self
             .api
             .token_with_email("player-notified", &["player"], 600, email);
-        let created = self
-            .call(
-                "/tickets",
-                &token,
-                language,
-                &json!({"channel": "form", "category": "technical", "subject": "Jeu figé",
-                        "description": "Le jeu se fige au chargement depuis ce matin."}),
-            )
-            .await;
-        assert_eq!(created.status, 201, "{:?}", created.json());
-        created.json()["reference"]
-            .as_str()
-            .expect("reference")
-            .to_owned()
+        let body = json!({"channel": "form", "category": "technical", "subject": "Jeu figé",
+                          "description": "Le jeu se fige au chargement depuis ce matin."});
+        let headers = [("accept-language", language)];
+        let receipt = self.api.create_ticket(&token, &headers, &body).await;
+        receipt["reference"].as_str().expect("reference").to_owned()
     }
 
     fn agent(&self) -> String {
@@ -111,16 +96,11 @@ async fn a_status_change_sends_exactly_one_e_mail_in_the_tickets_language() {
     );
 
     // A duplicate delivery of the same notification sends nothing.
-    let ticket = send(
-        f.api.addr,
-        "GET",
-        &format!("/tickets/{reference}"),
-        &[("authorization", &format!("Bearer {}", f.agent()))],
-        None,
-    )
-    .await
-    .expect("read")
-    .json();
+    let ticket = f
+        .api
+        .call("GET", &format!("/tickets/{reference}"), &f.agent(), None)
+        .await
+        .json();
     let notification = &ticket["notifications"][1];
     assert_eq!(notification["kind"], "resolved");
     let duplicate = json!({

@@ -2,7 +2,6 @@
 //! (routes from the template, JWT checked as API Gateway's authorizer does), the same handler
 //! code as in Lambda, and the real AWS SDK against the emulator.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use guichet_aws::dynamo::tickets::DynamoTicketStore;
@@ -12,12 +11,11 @@ use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::ports::{NewTicketWrite, TicketStore};
 use guichet_core::tickets::sla::SupportCalendar;
 use guichet_core::tickets::ticket::{Priority, Team, TicketStatus};
-use guichet_local::client::{send, ClientResponse};
+use guichet_local::client::ClientResponse;
 use guichet_tests::LocalApi;
 use serde_json::{json, Value};
 
 struct Api {
-    addr: SocketAddr,
     local: LocalApi,
     /// The stack's ticket store, to set up tickets intake cannot make (any priority, any time).
     store: DynamoTicketStore,
@@ -27,7 +25,6 @@ impl Api {
     async fn start() -> Api {
         let local = LocalApi::start().await;
         Api {
-            addr: local.addr,
             store: DynamoTicketStore::new(
                 aws_sdk_dynamodb::Client::new(&local.stack.sdk),
                 local.stack.tickets_table.clone(),
@@ -41,42 +38,21 @@ impl Api {
     }
 
     async fn get(&self, path: &str, token: &str) -> ClientResponse {
-        let bearer = format!("Bearer {token}");
-        send(self.addr, "GET", path, &[("authorization", &bearer)], None)
-            .await
-            .expect("the gateway answers")
+        self.local.call("GET", path, token, None).await
     }
 
     async fn post(&self, path: &str, token: &str, body: &Value) -> ClientResponse {
-        let bearer = format!("Bearer {token}");
-        send(
-            self.addr,
-            "POST",
-            path,
-            &[
-                ("authorization", &bearer),
-                ("content-type", "application/json"),
-            ],
-            Some(body.to_string().into_bytes()),
-        )
-        .await
-        .expect("the gateway answers")
+        self.local.call("POST", path, token, Some(body)).await
     }
 
     /// A player's transaction ticket (payments team, version 1), through the API.
     async fn transaction_ticket(&self, player: &str) -> String {
-        let created = self
-            .post(
-                "/tickets",
-                &self.token(player, &["player"]),
-                &json!({
-                    "channel": "email", "category": "transaction", "subject": "Dépôt manquant",
-                    "description": "Mon dépôt de 50 $ n'apparaît pas dans mon solde.",
-                }),
-            )
-            .await;
-        assert_eq!(created.status, 201, "{:?}", created.json());
-        let receipt = created.json();
+        let token = self.token(player, &["player"]);
+        let body = json!({
+            "channel": "email", "category": "transaction", "subject": "Dépôt manquant",
+            "description": "Mon dépôt de 50 $ n'apparaît pas dans mon solde.",
+        });
+        let receipt = self.local.create_ticket(&token, &[], &body).await;
         assert_eq!(receipt["team"], "payments");
         receipt["reference"].as_str().expect("reference").to_owned()
     }

@@ -13,15 +13,16 @@ use guichet_core::attachments::rules::MAX_ATTACHMENT_BYTES;
 use guichet_core::attachments::service::{AttachmentError, Attachments};
 use guichet_core::common::access::Role;
 use guichet_core::common::player::Author;
-use guichet_core::common::validation::{Fields, Rule, ValidationError};
-use guichet_core::documents::ports::{DocumentStorage, Presigned};
+use guichet_core::common::validation::{Fields, ValidationError};
+use guichet_core::documents::ports::DocumentStorage;
 use guichet_core::documents::rules::ContentType;
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::ports::TicketStore;
 use guichet_edge::http::{json_body, json_response, ApiError};
+use guichet_edge::upload;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
+use tracing::{field::Empty, info_span};
 
 const FIELDS: &[&str] = &["content_type", "size"];
 
@@ -30,14 +31,6 @@ const FIELDS: &[&str] = &["content_type", "size"];
 pub struct AttachmentRequest {
     pub content_type: ContentType,
     pub size: u64,
-}
-
-/// `{upload_id, method, url, headers, expires_at}`.
-#[derive(Serialize)]
-struct UploadUrl<'a> {
-    upload_id: &'a str,
-    #[serde(flatten)]
-    presigned: &'a Presigned,
 }
 
 pub async fn handle<S, A, D>(
@@ -52,14 +45,7 @@ where
 {
     guichet_edge::http::respond(
         &request,
-        |request_id| {
-            tracing::info_span!(
-                "add_attachment",
-                request_id = %request_id,
-                ticket = tracing::field::Empty,
-                upload = tracing::field::Empty
-            )
-        },
+        |id| info_span!("add_attachment", request_id = %id, ticket = Empty, upload = Empty),
         issue(desk, attachments, &request),
     )
     .await
@@ -115,7 +101,7 @@ where
     );
     Ok(json_response(
         StatusCode::CREATED,
-        &UploadUrl {
+        &upload::UploadUrl {
             upload_id: attachment.upload.as_str(),
             presigned: &presigned,
         },
@@ -126,40 +112,9 @@ where
 pub fn parse(body: &serde_json::Value) -> Result<AttachmentRequest, ValidationError> {
     let object = guichet_edge::http::json_object(body)?;
     let fields = Fields::new("", object, FIELDS)?;
-    // Media types are case-insensitive; the signed header carries the canonical spelling.
-    let content_type = fields
-        .choice("content_type", ContentType::NAMES, |raw| {
-            ContentType::parse(&raw.trim().to_ascii_lowercase())
-        })?
-        .ok_or_else(|| ValidationError::new("content_type", Rule::Required))?;
-    let size = size(object.get("size"))?;
+    let content_type = upload::content_type(&fields)?;
+    let size = upload::size(object.get("size"), MAX_ATTACHMENT_BYTES)?;
     Ok(AttachmentRequest { content_type, size })
-}
-
-/// The declared length in bytes: a whole number from 1 to the attachment limit.
-fn size(value: Option<&serde_json::Value>) -> Result<u64, ValidationError> {
-    let range = || {
-        ValidationError::new(
-            "size",
-            Rule::Range {
-                min: 1,
-                max: MAX_ATTACHMENT_BYTES as i64,
-            },
-        )
-    };
-    match value {
-        None | Some(serde_json::Value::Null) => Err(ValidationError::new("size", Rule::Required)),
-        Some(serde_json::Value::Number(n)) => n
-            .as_u64()
-            .filter(|s| (1..=MAX_ATTACHMENT_BYTES).contains(s))
-            .ok_or_else(range),
-        Some(_) => Err(ValidationError::new(
-            "size",
-            Rule::Type {
-                expected: "a whole number of bytes",
-            },
-        )),
-    }
 }
 
 #[cfg(test)]

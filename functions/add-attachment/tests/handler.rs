@@ -8,8 +8,7 @@ use guichet_core::common::player::{Author, PlayerId};
 use guichet_core::common::reference::TicketReference;
 use guichet_core::documents::memory::MemoryDocumentStorage;
 use guichet_core::documents::rules::UploadId;
-use guichet_core::tickets::desk::{Desk, Submitted};
-use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::memory::{desk, MemoryTicketStore};
 use guichet_edge::testing::{body_json, event, with_caller, with_json, with_path};
 use lambda_http::http::StatusCode;
@@ -20,25 +19,18 @@ const NOW: &str = "2026-11-26T15:00:00Z";
 type Memory = Attachments<MemoryAttachmentStore, MemoryDocumentStorage>;
 
 async fn ticket_of(desk: &Desk<MemoryTicketStore>, player: &str) -> String {
-    let request = TicketRequest::parse(
-        &json!({"channel": "form", "category": "incident", "subject": "Roulette figée",
+    guichet_edge::testing::reference_of(
+        &guichet_edge::testing::submitted(
+            desk,
+            player,
+            json!({"channel": "form", "category": "incident", "subject": "Roulette figée",
                 "description": "La roue s'est arrêtée pendant ma mise de 20 $.",
                 "incident": {"occurred_at": "2026-11-26T14:00:00Z", "game_name": "Roulette",
                              "steps_tried": []}}),
-        None,
-        NOW.parse().expect("valid"),
+            NOW,
+        )
+        .await,
     )
-    .expect("valid request");
-    let player = PlayerId::parse(player).expect("valid id");
-    match desk
-        .submit(player, request, None, None)
-        .await
-        .expect("stored")
-    {
-        Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => {
-            receipt.reference.to_string()
-        }
-    }
 }
 
 /// The reference as keys spell it (no hyphen).

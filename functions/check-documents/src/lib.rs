@@ -21,6 +21,7 @@ use guichet_core::documents::rules::upload_id_of_key;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::service::{CheckOutcome, KycError, Verification};
 use serde::Deserialize;
+use tracing::info_span;
 
 /// What S3 sends once when a notification configuration is set, before any object event.
 pub const S3_TEST_EVENT: &str = "s3:TestEvent";
@@ -92,9 +93,9 @@ where
     // version (check_object retries, but needlessly), and a batch is at most ten small checks.
     guichet_edge::batch::each_message(
         event,
-        |id| tracing::info_span!("document_event", message_id = %id),
+        |id| info_span!("document_event", message_id = %id),
         |message| async move { handle_message(verification, attachments, &message).await },
-        |error: &RecordError| guichet_edge::batch::log_failure(error),
+        guichet_edge::batch::log_failure,
     )
     .await
 }

@@ -12,6 +12,7 @@ use guichet_core::tickets::ports::{IdempotencyKey, TicketStore};
 use guichet_edge::http::{header_str, json_body, json_response, ApiError};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
+use tracing::{field::Empty, info_span};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
@@ -25,13 +26,7 @@ pub async fn handle<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: Message
 ) -> Response<Body> {
     guichet_edge::http::respond(
         &request,
-        |request_id| {
-            tracing::info_span!(
-                "create_ticket",
-                request_id = %request_id,
-                ticket = tracing::field::Empty
-            )
-        },
+        |id| info_span!("create_ticket", request_id = %id, ticket = Empty),
         create(desk, incidents, relay, &request),
     )
     .await

@@ -12,11 +12,10 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let queues = QueuesConfig::from_env()?;
     let sdk = guichet_aws::sdk_config().await;
-    let desk = guichet_aws::wiring::desk(&config, &sdk)?;
-    let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
+    let desk = &guichet_aws::wiring::desk(&config, &sdk)?;
+    let relay = &guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
     let incidents =
-        guichet_aws::wiring::incidents(&config.tickets_table, IncidentConfig::from_env()?, &sdk);
-    let (desk, incidents, relay) = (&desk, &incidents, &relay);
+        &guichet_aws::wiring::incidents(&config.tickets_table, IncidentConfig::from_env()?, &sdk);
     guichet_edge::http::serve(move |request| create_ticket::handle(desk, incidents, relay, request))
         .await
 }

@@ -9,9 +9,10 @@ use guichet_core::documents::ports::DocumentStorage;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::GatedAction;
 use guichet_core::verification::service::Verification;
-use guichet_edge::http::{json_response, ApiError};
+use guichet_edge::http::{json_response, known_params, path_param, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
+use tracing::info_span;
 
 pub async fn handle<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
@@ -19,7 +20,7 @@ pub async fn handle<C: CaseStore, D: DocumentStorage>(
 ) -> Response<Body> {
     guichet_edge::http::respond(
         &request,
-        |request_id| tracing::info_span!("eligibility", request_id = %request_id),
+        |id| info_span!("eligibility", request_id = %id),
         answer(v, &request),
     )
     .await
@@ -33,10 +34,7 @@ async fn answer<C: CaseStore, D: DocumentStorage>(
     // Only the casino's systems: a player must not probe another player's verification state,
     // and staff read cases through the review routes.
     caller.require(Role::Service)?;
-    let raw = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("player_id"))
-        .unwrap_or("");
+    let raw = path_param(request, "player_id").unwrap_or("");
     let player =
         PlayerId::parse(raw).ok_or_else(|| ValidationError::new("player_id", Rule::PlayerId))?;
     let action = action(request)?;
@@ -51,16 +49,8 @@ async fn answer<C: CaseStore, D: DocumentStorage>(
 }
 
 fn action(request: &Request) -> Result<GatedAction, ValidationError> {
+    known_params(request, &["action"])?;
     let query = request.query_string_parameters();
-    let mut unknown: Vec<&str> = query
-        .iter()
-        .map(|(name, _)| name)
-        .filter(|name| *name != "action")
-        .collect();
-    unknown.sort_unstable();
-    if let Some(name) = unknown.first() {
-        return Err(ValidationError::new(*name, Rule::UnknownField));
-    }
     let raw = query
         .first("action")
         .ok_or_else(|| ValidationError::new("action", Rule::Required))?;

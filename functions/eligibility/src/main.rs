@@ -6,7 +6,6 @@ use lambda_http::Error;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
-    let verification = guichet_aws::wiring::verification_from_env().await?;
-    let verification = &verification;
+    let verification = &guichet_aws::wiring::verification_from_env().await?;
     guichet_edge::http::serve(move |request| eligibility::handle(verification, request)).await
 }

@@ -1,20 +1,14 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet_core::common::player::{Author, Language, PlayerId};
+use guichet_core::common::player::Language;
 use guichet_core::verification::memory::{case_in_review, verification};
 use guichet_core::verification::rules::{CaseReason, Decision, ReasonCode};
-use guichet_edge::testing::{body_json, event, with_caller, with_path, with_query};
+use guichet_edge::testing::{body_json, event, reviewer, with_caller, with_path, with_query};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
 const NOW: &str = "2026-11-26T15:00:00Z";
 const PLAYER: &str = "player-7f3a9c";
-
-fn reviewer() -> Author {
-    Author::Staff {
-        id: "reviewer-1".into(),
-    }
-}
 
 #[tokio::test]
 async fn withdrawals_wait_until_a_case_is_approved() {
@@ -26,16 +20,9 @@ async fn withdrawals_wait_until_a_case_is_approved() {
         json!({"action": "withdrawal", "allowed": false, "reason": "verification_required"})
     );
 
-    let case = v
-        .open_case(
-            &Author::System,
-            PlayerId::parse(PLAYER).expect("id"),
-            CaseReason::FirstWithdrawal,
-            &[],
-            Language::Fr,
-        )
-        .await
-        .expect("opened");
+    let case =
+        guichet_edge::testing::opened_case(&v, PLAYER, CaseReason::FirstWithdrawal, Language::Fr)
+            .await;
     let body = body_json(&eligibility::handle(&v, event("eligibility.json")).await);
     assert_eq!(body["allowed"], false);
     assert_eq!(body["reason"], "verification_in_progress");

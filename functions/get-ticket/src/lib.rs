@@ -13,6 +13,7 @@ use guichet_edge::http::{json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
+use tracing::{field::Empty, info_span};
 
 /// The ticket, its history and its checked attachments.
 #[derive(Serialize)]
@@ -55,13 +56,7 @@ where
 {
     guichet_edge::http::respond(
         &request,
-        |request_id| {
-            tracing::info_span!(
-                "get_ticket",
-                request_id = %request_id,
-                ticket = tracing::field::Empty
-            )
-        },
+        |id| info_span!("get_ticket", request_id = %id, ticket = Empty),
         read(desk, attachments, &request),
     )
     .await

@@ -10,8 +10,7 @@ async fn main() -> Result<(), Error> {
     // One SDK configuration for both: the clients share it, and it is loaded once.
     let (config, attachments) = (Config::from_env()?, AttachmentsConfig::from_env()?);
     let sdk = guichet_aws::sdk_config().await;
-    let desk = guichet_aws::wiring::desk(&config, &sdk)?;
-    let attachments = guichet_aws::wiring::attachments(&attachments, &sdk);
-    let (desk, attachments) = (&desk, &attachments);
+    let desk = &guichet_aws::wiring::desk(&config, &sdk)?;
+    let attachments = &guichet_aws::wiring::attachments(&attachments, &sdk);
     guichet_edge::http::serve(move |request| get_ticket::handle(desk, attachments, request)).await
 }

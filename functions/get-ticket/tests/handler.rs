@@ -1,7 +1,6 @@
 //! The handler fed with the sample events in `events/`, over the in-memory store.
 
 use guichet_core::attachments::memory::attachments;
-use guichet_core::tickets::desk::Submitted;
 use guichet_core::tickets::memory::desk;
 use guichet_edge::testing::{body_json, event};
 use lambda_http::http::StatusCode;
@@ -13,22 +12,7 @@ async fn submit_for(
     desk: &guichet_core::tickets::desk::Desk<guichet_core::tickets::memory::MemoryTicketStore>,
     player: &str,
 ) -> String {
-    let request = guichet_core::tickets::intake::TicketRequest::parse(
-        &serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}),
-        None,
-        NOW.parse().expect("valid"),
-    )
-    .expect("valid request");
-    let player = guichet_core::common::player::PlayerId::parse(player).expect("valid id");
-    match desk
-        .submit(player, request, None, None)
-        .await
-        .expect("stored")
-    {
-        Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => {
-            receipt.reference.to_string()
-        }
-    }
+    guichet_edge::testing::reference_of(&guichet_edge::testing::submitted(desk, player, serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}), NOW).await)
 }
 
 fn get(reference: &str, groups: &str, sub: &str) -> lambda_http::Request {

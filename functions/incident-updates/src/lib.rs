@@ -20,6 +20,7 @@ use guichet_core::outbox::relay::Relay;
 use guichet_core::outbox::rules::Destination;
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::ports::TicketStore;
+use tracing::{field::Empty, info_span};
 
 /// Linked tickets per page: one read and one transaction each, about a second in all, well
 /// inside the function's 30 s timeout even when DynamoDB is slow.
@@ -58,16 +59,9 @@ where
 {
     guichet_edge::batch::each_message(
         event,
-        |id| {
-            tracing::info_span!(
-                "incident_update",
-                message_id = %id,
-                incident = tracing::field::Empty,
-                seq = tracing::field::Empty
-            )
-        },
+        |id| info_span!("incident_update", message_id = %id, incident = Empty, seq = Empty),
         |message| async move { fan_out(desk, incidents, relay, page_size, &message).await },
-        |error: &PageError| guichet_edge::batch::log_failure(error),
+        guichet_edge::batch::log_failure,
     )
     .await
 }

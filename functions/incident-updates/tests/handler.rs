@@ -11,7 +11,6 @@ use guichet_core::incidents::service::{Incidents, ReportOutcome};
 use guichet_core::notifications::rules::NotificationKind;
 use guichet_core::outbox::memory::relay;
 use guichet_core::tickets::desk::{Desk, Submitted};
-use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::memory::{desk, MemoryTicketStore};
 use guichet_edge::http::parse_groups;
 use guichet_edge::testing::failed_ids;
@@ -44,22 +43,18 @@ async fn updated_incident(
     let mut references = Vec::new();
     let mut opened = None;
     for i in 0..3 {
-        let request = TicketRequest::parse(
-            &serde_json::json!({
+        let Submitted::Created(receipt, _) = guichet_edge::testing::submitted(
+            desk,
+            &format!("player-{i}"),
+            serde_json::json!({
                 "channel": "chat", "category": "incident", "subject": "Roulette figée",
                 "description": "La roue s'est arrêtée pendant ma mise.",
                 "incident": {"occurred_at": "2026-11-26T09:40:00-05:00",
                              "game_name": "Roulette Royale", "steps_tried": ["Rechargé la page"]}
             }),
-            None,
-            NOW.parse().expect("valid"),
+            NOW,
         )
-        .expect("valid request");
-        let player = PlayerId::parse(&format!("player-{i}")).expect("valid id");
-        let Submitted::Created(receipt, _) = desk
-            .submit(player, request, None, None)
-            .await
-            .expect("stored")
+        .await
         else {
             panic!("created");
         };

@@ -31,10 +31,13 @@ use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::staff::require_staff;
 use guichet_core::tickets::ticket::{Priority, Team, Ticket, TicketStatus};
-use guichet_edge::http::{json_body, json_response, ApiError};
+use guichet_edge::http::{
+    json_body, json_response, page_params, path_param, unknown_param, ApiError,
+};
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
+use tracing::{field::Empty, info_span};
 
 /// Staff's internal note on a status update: never sent to players.
 pub const NOTE_MAX_CHARS: usize = 1000;
@@ -110,21 +113,10 @@ pub async fn handle<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: Message
 ) -> Response<Body> {
     guichet_edge::http::respond(
         &request,
-        |request_id| {
-            tracing::info_span!(
-                "incidents",
-                request_id = %request_id,
-                incident = tracing::field::Empty,
-                ticket = tracing::field::Empty
-            )
-        },
+        |id| info_span!("incidents", request_id = %id, incident = Empty, ticket = Empty),
         serve(desk, incidents, relay, &request),
     )
     .await
-}
-
-fn path_param<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
-    request.path_parameters_ref().and_then(|p| p.first(name))
 }
 
 /// The incident id of the path: `400` naming `incident_id` when it is not one of ours.
@@ -158,27 +150,21 @@ pub fn parse(request: &Request) -> Result<Action, ApiError> {
 /// `GET /incidents`'s query: `team` (required), `limit` (1–50, 20 by default), `cursor`.
 pub fn parse_listing(request: &Request) -> Result<Listing, ValidationError> {
     let mut team = None;
-    let mut limit = DEFAULT_LIMIT;
-    let mut start = None;
-    if let Some(query) = request.query_string_parameters_ref() {
-        for (name, value) in query.iter() {
-            match name {
-                "team" => {
-                    team = Some(Team::parse(value).ok_or_else(|| {
-                        ValidationError::new(
-                            "team",
-                            Rule::OneOf {
-                                allowed: Team::NAMES,
-                            },
-                        )
-                    })?)
-                }
-                "limit" => limit = guichet_edge::http::limit_param(value, MAX_LIMIT)?,
-                "cursor" => start = Some(guichet_edge::http::cursor_param(value)?),
-                other => return Err(ValidationError::new(other, Rule::UnknownField)),
+    let (limit, start) = page_params(
+        request,
+        (DEFAULT_LIMIT, MAX_LIMIT),
+        |name, value| match name {
+            "team" => {
+                let one_of = || {
+                    let allowed = Team::NAMES;
+                    ValidationError::new("team", Rule::OneOf { allowed })
+                };
+                team = Some(Team::parse(value).ok_or_else(one_of)?);
+                Ok(())
             }
-        }
-    }
+            _ => unknown_param(name, value),
+        },
+    )?;
     Ok(Listing {
         team: team.ok_or_else(|| ValidationError::new("team", Rule::Required))?,
         limit,

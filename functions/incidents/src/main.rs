@@ -14,10 +14,9 @@ async fn main() -> Result<(), Error> {
     let queues = QueuesConfig::from_env()?;
     let rule = IncidentConfig::from_env()?;
     let sdk = guichet_aws::sdk_config().await;
-    let desk = guichet_aws::wiring::desk(&config, &sdk)?;
-    let incidents = guichet_aws::wiring::incidents(&config.tickets_table, rule, &sdk);
-    let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
-    let (desk, incidents, relay) = (&desk, &incidents, &relay);
+    let desk = &guichet_aws::wiring::desk(&config, &sdk)?;
+    let incidents = &guichet_aws::wiring::incidents(&config.tickets_table, rule, &sdk);
+    let relay = &guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
     guichet_edge::http::serve(move |request| incidents::handle(desk, incidents, relay, request))
         .await
 }

@@ -1,14 +1,12 @@
 //! The handler fed with the sample events in `events/`, over the in-memory stores.
 
-use guichet_core::common::player::PlayerId;
 use guichet_core::incidents::memory::MemoryIncidentStore;
 use guichet_core::incidents::rules::IncidentId;
 use guichet_core::incidents::service::IncidentConfig;
 use guichet_core::incidents::service::{Incidents, ReportOutcome};
 use guichet_core::outbox::memory::MemoryQueues;
 use guichet_core::outbox::relay::Relay;
-use guichet_core::tickets::desk::{Desk, Submitted};
-use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::memory::{desk, MemoryTicketStore};
 use guichet_edge::testing::body_json;
 use lambda_http::http::StatusCode;
@@ -27,27 +25,20 @@ fn rule() -> IncidentConfig {
 
 /// A player's report of a problem with `game` (games team), not yet recorded as a report.
 async fn report(desk: &Desk<MemoryTicketStore>, player: &str, game: &str) -> String {
-    let request = TicketRequest::parse(
-        &serde_json::json!({
-            "channel": "chat", "category": "incident", "subject": "Roulette figée",
-            "description": "La roue s'est arrêtée pendant ma mise de 20 $.",
-            "incident": {"occurred_at": "2026-11-26T09:40:00-05:00", "game_name": game,
-                         "steps_tried": ["Rechargé la page"]}
-        }),
-        None,
-        NOW.parse().expect("valid"),
+    guichet_edge::testing::reference_of(
+        &guichet_edge::testing::submitted(
+            desk,
+            player,
+            serde_json::json!({
+                "channel": "chat", "category": "incident", "subject": "Roulette figée",
+                "description": "La roue s'est arrêtée pendant ma mise de 20 $.",
+                "incident": {"occurred_at": "2026-11-26T09:40:00-05:00", "game_name": game,
+                             "steps_tried": ["Rechargé la page"]}
+            }),
+            NOW,
+        )
+        .await,
     )
-    .expect("valid request");
-    let player = PlayerId::parse(player).expect("valid id");
-    match desk
-        .submit(player, request, None, None)
-        .await
-        .expect("stored")
-    {
-        Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => {
-            receipt.reference.to_string()
-        }
-    }
 }
 
 /// Three reports of the same game: one incident, its three tickets linked.

@@ -12,6 +12,7 @@ use guichet_core::verification::service::Verification;
 use guichet_edge::http::{json_body, json_response, ApiError};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
+use tracing::{field::Empty, info_span};
 
 const FIELDS: &[&str] = &["player_id", "reason", "documents", "language"];
 
@@ -30,13 +31,7 @@ pub async fn handle<C: CaseStore, D: DocumentStorage>(
 ) -> Response<Body> {
     guichet_edge::http::respond(
         &request,
-        |request_id| {
-            tracing::info_span!(
-                "open_case",
-                request_id = %request_id,
-                case = tracing::field::Empty
-            )
-        },
+        |id| info_span!("open_case", request_id = %id, case = Empty),
         open(v, &request),
     )
     .await

@@ -22,10 +22,11 @@ use guichet_core::verification::rules::{
     VerificationCase,
 };
 use guichet_core::verification::service::Verification;
-use guichet_edge::http::{json_response, ApiError};
+use guichet_edge::http::{json_response, known_params, limit_param, path_param, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
+use tracing::{field::Empty, info_span};
 
 pub const PLAYER_ROUTE: &str = "GET /verification/case";
 pub const CASE_ROUTE: &str = "GET /verification/cases/{case_id}";
@@ -50,13 +51,7 @@ pub async fn handle<C: CaseStore, D: DocumentStorage>(
     };
     guichet_edge::http::respond(
         &request,
-        |request_id| {
-            tracing::info_span!(
-                "read_case",
-                request_id = %request_id,
-                case = tracing::field::Empty
-            )
-        },
+        |id| info_span!("read_case", request_id = %id, case = Empty),
         routed,
     )
     .await
@@ -187,10 +182,7 @@ async fn staff_case<C: CaseStore, D: DocumentStorage>(
 ) -> Result<Response<Body>, ApiError> {
     let caller = guichet_edge::http::actor_of(request)?;
     require_reviewer(&caller)?;
-    let raw = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("case_id"))
-        .unwrap_or("");
+    let raw = path_param(request, "case_id").unwrap_or("");
     let id = CaseId::parse(raw).ok_or_else(|| ValidationError::new("case_id", Rule::CaseId))?;
     tracing::Span::current().record("case", id.as_str());
     let case = v.cases.case(&id).await?.ok_or(ApiError::NotFound)?;
@@ -216,18 +208,10 @@ async fn review_queue<C: CaseStore, D: DocumentStorage>(
 ) -> Result<Response<Body>, ApiError> {
     let caller = guichet_edge::http::actor_of(request)?;
     require_reviewer(&caller)?;
+    // Read by name, unknown names first, so the error does not depend on the order the client
+    // wrote them in.
+    known_params(request, &["queue", "limit"])?;
     let query = request.query_string_parameters();
-    // Read by name, unknown names first and sorted, so the error does not depend on the
-    // order the client wrote them in.
-    let mut unknown: Vec<&str> = query
-        .iter()
-        .map(|(name, _)| name)
-        .filter(|name| !matches!(*name, "queue" | "limit"))
-        .collect();
-    unknown.sort_unstable();
-    if let Some(name) = unknown.first() {
-        return Err(ValidationError::new(*name, Rule::UnknownField).into());
-    }
     let senior = match query.first("queue") {
         None | Some("standard") => false,
         Some("senior") => true,
@@ -237,19 +221,7 @@ async fn review_queue<C: CaseStore, D: DocumentStorage>(
     };
     let limit = match query.first("limit") {
         None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<u16>()
-            .ok()
-            .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "limit",
-                    Rule::Range {
-                        min: 1,
-                        max: i64::from(MAX_LIMIT),
-                    },
-                )
-            })?,
+        Some(raw) => limit_param(raw, MAX_LIMIT)?,
     };
     if senior {
         caller.require(Role::VerificationSenior)?;

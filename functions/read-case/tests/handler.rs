@@ -1,12 +1,12 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet_core::common::player::{Author, Language, PlayerId};
+use guichet_core::common::player::Language;
 use guichet_core::documents::memory::MemoryDocumentStorage;
 use guichet_core::tickets::memory::FixedClock;
 use guichet_core::verification::memory::{case_in_review, verification, MemoryCaseStore};
 use guichet_core::verification::rules::{CaseReason, Decision, DocumentKind, ReasonCode};
 use guichet_core::verification::service::Verification;
-use guichet_edge::testing::{body_json, event, with_caller, with_path, with_query};
+use guichet_edge::testing::{body_json, event, reviewer, with_caller, with_path, with_query};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
@@ -25,24 +25,11 @@ fn verification_with(clock: &FixedClock, max_resubmissions: u8) -> V {
     }
 }
 
-fn reviewer() -> Author {
-    Author::Staff {
-        id: "reviewer-1".into(),
-    }
-}
-
 #[tokio::test]
 async fn a_player_reads_what_is_required_in_their_language() {
     let v = verification(NOW);
-    v.open_case(
-        &Author::System,
-        PlayerId::parse(PLAYER).expect("id"),
-        CaseReason::PaymentMethodChange,
-        &[],
-        Language::En,
-    )
-    .await
-    .expect("opened");
+    guichet_edge::testing::opened_case(&v, PLAYER, CaseReason::PaymentMethodChange, Language::En)
+        .await;
     let response = read_case::handle(&v, event("read-case-player.json")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = body_json(&response);

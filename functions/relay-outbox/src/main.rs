@@ -1,7 +1,7 @@
 //! The outbox sweep, on an EventBridge schedule.
 
 use guichet_edge::config::{Config, QueuesConfig};
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -9,16 +9,12 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let queues = QueuesConfig::from_env()?;
     let sdk = guichet_aws::sdk_config().await;
-    let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
-    let relay = &relay;
-    // The scheduled event's content is irrelevant: every invocation is one sweep.
-    run(service_fn(
-        move |_event: LambdaEvent<serde_json::Value>| async move {
-            relay_outbox::handle(relay)
-                .await
-                .map(|relayed| serde_json::json!({"sent": relayed.sent}))
-                .map_err(|e| Box::new(e) as Error)
-        },
-    ))
+    let relay = &guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
+    guichet_edge::schedule::serve(move || async move {
+        // Boxed: the sweep's future nests the whole outbox and queue adapter stack, deeper
+        // than the compiler's default query depth allows for the runtime loop's future.
+        let relayed = Box::pin(relay_outbox::handle(relay)).await?;
+        Ok::<_, relay_outbox::SweepError>(serde_json::json!({"sent": relayed.sent}))
+    })
     .await
 }

@@ -10,17 +10,7 @@ use relay_outbox::SweepError;
 #[tokio::test]
 async fn what_a_failed_send_left_is_sent_by_the_next_sweep() {
     let desk = desk("2026-11-26T15:00:00Z");
-    let request = guichet_core::tickets::intake::TicketRequest::parse(
-        &serde_json::json!({"channel":"form","category":"account","subject":"Compte bloqué","description":"Je ne peux plus me connecter."}),
-        None,
-        "2026-11-26T15:00:00Z".parse().expect("valid"),
-    )
-    .expect("valid request");
-    let player = guichet_core::common::player::PlayerId::parse("player-1").expect("id");
-    let Submitted::Created(_, outbox) = desk
-        .submit(player, request, None, None)
-        .await
-        .expect("stored")
+    let Submitted::Created(_, outbox) = guichet_edge::testing::submitted(&desk, "player-1", serde_json::json!({"channel":"form","category":"account","subject":"Compte bloqué","description":"Je ne peux plus me connecter."}), "2026-11-26T15:00:00Z").await
     else {
         panic!("created");
     };

@@ -10,15 +10,16 @@
 use guichet_core::common::access::Role;
 use guichet_core::common::player::{Author, PlayerId};
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
-use guichet_core::documents::ports::{DocumentStorage, Presigned};
+use guichet_core::documents::ports::DocumentStorage;
 use guichet_core::documents::rules::{ContentType, MAX_DOCUMENT_BYTES};
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::DocumentKind;
 use guichet_core::verification::service::Verification;
 use guichet_edge::http::{json_body, json_response, ApiError};
+use guichet_edge::upload;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
+use tracing::{field::Empty, info_span};
 
 const FIELDS: &[&str] = &["player_id", "kind", "content_type", "size"];
 
@@ -32,28 +33,13 @@ pub struct UploadRequest {
     pub size: u64,
 }
 
-/// `{upload_id, method, url, headers, expires_at}`.
-#[derive(Serialize)]
-struct UploadUrl<'a> {
-    upload_id: &'a str,
-    #[serde(flatten)]
-    presigned: &'a Presigned,
-}
-
 pub async fn handle<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
     request: Request,
 ) -> Response<Body> {
     guichet_edge::http::respond(
         &request,
-        |request_id| {
-            tracing::info_span!(
-                "request_upload",
-                request_id = %request_id,
-                case = tracing::field::Empty,
-                upload = tracing::field::Empty
-            )
-        },
+        |id| info_span!("request_upload", request_id = %id, case = Empty, upload = Empty),
         issue(v, &request),
     )
     .await
@@ -107,7 +93,7 @@ async fn issue<C: CaseStore, D: DocumentStorage>(
     );
     Ok(json_response(
         StatusCode::CREATED,
-        &UploadUrl {
+        &upload::UploadUrl {
             upload_id: upload.upload.as_str(),
             presigned: &presigned,
         },
@@ -126,43 +112,12 @@ pub fn parse(body: &serde_json::Value) -> Result<UploadRequest, ValidationError>
     let kind = fields
         .choice("kind", DocumentKind::NAMES, DocumentKind::parse)?
         .ok_or_else(|| ValidationError::new("kind", Rule::Required))?;
-    // Media types are case-insensitive; the signed header carries the canonical spelling.
-    let content_type = fields
-        .choice("content_type", ContentType::NAMES, |raw| {
-            ContentType::parse(&raw.trim().to_ascii_lowercase())
-        })?
-        .ok_or_else(|| ValidationError::new("content_type", Rule::Required))?;
-    let size = size(object.get("size"))?;
+    let content_type = upload::content_type(&fields)?;
+    let size = upload::size(object.get("size"), MAX_DOCUMENT_BYTES)?;
     Ok(UploadRequest {
         player,
         kind,
         content_type,
         size,
     })
-}
-
-/// The declared length in bytes: a whole number from 1 to the document limit.
-fn size(value: Option<&serde_json::Value>) -> Result<u64, ValidationError> {
-    let range = || {
-        ValidationError::new(
-            "size",
-            Rule::Range {
-                min: 1,
-                max: MAX_DOCUMENT_BYTES as i64,
-            },
-        )
-    };
-    match value {
-        None | Some(serde_json::Value::Null) => Err(ValidationError::new("size", Rule::Required)),
-        Some(serde_json::Value::Number(n)) => n
-            .as_u64()
-            .filter(|s| (1..=MAX_DOCUMENT_BYTES).contains(s))
-            .ok_or_else(range),
-        Some(_) => Err(ValidationError::new(
-            "size",
-            Rule::Type {
-                expected: "a whole number of bytes",
-            },
-        )),
-    }
 }

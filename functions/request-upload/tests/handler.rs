@@ -1,6 +1,6 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet_core::common::player::{Author, Language, PlayerId};
+use guichet_core::common::player::{Author, Language};
 use guichet_core::documents::memory::MemoryDocumentStorage;
 use guichet_core::verification::memory::{case_in_review, verification, MemoryCaseStore};
 use guichet_core::verification::ports::CaseStore;
@@ -17,16 +17,7 @@ type V = Verification<MemoryCaseStore, MemoryDocumentStorage>;
 
 async fn with_open_case(reason: CaseReason) -> (V, VerificationCase) {
     let v = verification(NOW);
-    let case = v
-        .open_case(
-            &Author::System,
-            PlayerId::parse(PLAYER).expect("id"),
-            reason,
-            &[],
-            Language::Fr,
-        )
-        .await
-        .expect("opened");
+    let case = guichet_edge::testing::opened_case(&v, PLAYER, reason, Language::Fr).await;
     (v, case)
 }
 

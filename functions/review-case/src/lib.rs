@@ -18,9 +18,10 @@ use guichet_core::outbox::relay::Relay;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::{CaseError, CaseId, Decision, DocumentKind, ReasonCode};
 use guichet_core::verification::service::{KycError, Verification};
-use guichet_edge::http::{json_body, json_response, ApiError};
+use guichet_edge::http::{json_body, json_response, path_param, ApiError};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
+use tracing::{field::Empty, info_span};
 
 pub const VIEW_ROUTE: &str = "POST /verification/cases/{case_id}/documents/{kind}/view";
 pub const DECISION_ROUTE: &str = "POST /verification/cases/{case_id}/decision";
@@ -66,13 +67,7 @@ pub async fn handle<C: CaseStore, D: DocumentStorage, O: OutboxStore, Q: Message
     };
     guichet_edge::http::respond(
         &request,
-        |request_id| {
-            tracing::info_span!(
-                "review_case",
-                request_id = %request_id,
-                case = tracing::field::Empty
-            )
-        },
+        |id| info_span!("review_case", request_id = %id, case = Empty),
         routed,
     )
     .await
@@ -97,10 +92,7 @@ fn reviewer(request: &Request) -> Result<(Author, bool), ApiError> {
 }
 
 fn case_id(request: &Request) -> Result<CaseId, ValidationError> {
-    let raw = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("case_id"))
-        .unwrap_or("");
+    let raw = path_param(request, "case_id").unwrap_or("");
     let id = CaseId::parse(raw).ok_or_else(|| ValidationError::new("case_id", Rule::CaseId))?;
     tracing::Span::current().record("case", id.as_str());
     Ok(id)
@@ -112,9 +104,7 @@ async fn view<C: CaseStore, D: DocumentStorage>(
 ) -> Result<Response<Body>, ApiError> {
     let (actor, _) = reviewer(request)?;
     let id = case_id(request)?;
-    let kind = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("kind"))
+    let kind = path_param(request, "kind")
         .and_then(DocumentKind::parse)
         .ok_or_else(|| {
             ValidationError::new(

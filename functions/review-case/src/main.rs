@@ -9,9 +9,8 @@ async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
     let (config, queues) = (KycConfig::from_env()?, QueuesConfig::from_env()?);
     let sdk = guichet_aws::sdk_config().await;
-    let verification = guichet_aws::wiring::verification(&config, &sdk);
-    let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
-    let (verification, relay) = (&verification, &relay);
+    let verification = &guichet_aws::wiring::verification(&config, &sdk);
+    let relay = &guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
     guichet_edge::http::serve(move |request| review_case::handle(verification, relay, request))
         .await
 }

@@ -1,6 +1,6 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
-use guichet_core::common::player::{Author, Language, PlayerId};
+use guichet_core::common::player::{Author, Language};
 use guichet_core::documents::memory::MemoryDocumentStorage;
 use guichet_core::tickets::memory::FixedClock;
 use guichet_core::verification::memory::{case_in_review, verification, MemoryCaseStore};
@@ -118,16 +118,13 @@ async fn a_view_names_what_is_wrong() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
     // A document not received yet has nothing to view.
-    let waiting = v
-        .open_case(
-            &Author::System,
-            PlayerId::parse("player-other").expect("id"),
-            CaseReason::SecurityReview,
-            &[],
-            Language::En,
-        )
-        .await
-        .expect("opened");
+    let waiting = guichet_edge::testing::opened_case(
+        &v,
+        "player-other",
+        CaseReason::SecurityReview,
+        Language::En,
+    )
+    .await;
     let response = review_case::handle(
         &v,
         &guichet_core::outbox::memory::detached_relay(),

@@ -17,6 +17,7 @@ use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
 use guichet_core::outbox::relay::Relay;
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::ports::TicketStore;
+use tracing::{field::Empty, info_span};
 
 /// Why one message could not be handled; every variant fails the message.
 #[derive(Debug, thiserror::Error)]
@@ -45,16 +46,9 @@ where
 {
     guichet_edge::batch::each_message(
         event,
-        |id| {
-            tracing::info_span!(
-                "escalation_request",
-                message_id = %id,
-                ticket = tracing::field::Empty,
-                escalation = tracing::field::Empty
-            )
-        },
+        |id| info_span!("escalation_request", message_id = %id, ticket = Empty, escalation = Empty),
         |message| async move { route(desk, relay, &message).await },
-        |error: &RecordError| guichet_edge::batch::log_failure(error),
+        guichet_edge::batch::log_failure,
     )
     .await
 }

@@ -1,10 +1,7 @@
 //! The escalation router: triggered by the escalations queue.
 
-use std::convert::Infallible;
-
-use aws_lambda_events::event::sqs::SqsEvent;
 use guichet_edge::config::{Config, QueuesConfig};
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,12 +9,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let queues = QueuesConfig::from_env()?;
     let sdk = guichet_aws::sdk_config().await;
-    let desk = guichet_aws::wiring::desk(&config, &sdk)?;
-    let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
-    let (desk, relay) = (&desk, &relay);
-    // Never an invocation error: failures are reported per message in the batch response.
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Infallible>(route_escalations::handle(desk, relay, event.payload).await)
-    }))
-    .await
+    let desk = &guichet_aws::wiring::desk(&config, &sdk)?;
+    let relay = &guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
+    guichet_edge::batch::serve(move |event| route_escalations::handle(desk, relay, event)).await
 }

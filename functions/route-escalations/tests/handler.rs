@@ -23,17 +23,7 @@ fn sample(body: &str) -> SqsEvent {
 /// A technical ticket escalated to games by a supervisor: returns its reference and the
 /// escalation request the outbox carries.
 async fn escalated(desk: &Desk<MemoryTicketStore>) -> (TicketReference, String) {
-    let request = guichet_core::tickets::intake::TicketRequest::parse(
-        &serde_json::json!({"channel":"form","category":"technical","subject":"Roulette figée","description":"La roue ne tourne plus depuis ce matin."}),
-        None,
-        NOW.parse().expect("valid"),
-    )
-    .expect("valid request");
-    let player = PlayerId::parse("player-7f3a9c").expect("valid id");
-    let Submitted::Created(receipt, _) = desk
-        .submit(player, request, None, None)
-        .await
-        .expect("stored")
+    let Submitted::Created(receipt, _) = guichet_edge::testing::submitted(desk, "player-7f3a9c", serde_json::json!({"channel":"form","category":"technical","subject":"Roulette figée","description":"La roue ne tourne plus depuis ce matin."}), NOW).await
     else {
         panic!("created");
     };

@@ -18,6 +18,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use guichet_core::notifications::ports::{ContactBook, DeliveryLedger, EmailSender};
 use guichet_core::notifications::rules::{NotificationMessage, NOTIFICATION_SCHEMA};
 use guichet_core::notifications::sender::{SendFailure, Sender};
+use tracing::info_span;
 
 /// Why one message was not handled; every variant fails it (retried, then dead-lettered).
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +54,7 @@ where
     // quota is better met in order than all at once.
     guichet_edge::batch::each_message(
         event,
-        |id| tracing::info_span!("notification_message", message_id = %id),
+        |id| info_span!("notification_message", message_id = %id),
         |message| async move { handle_message(sender, &message).await },
         log_failure,
     )

@@ -10,10 +10,11 @@ use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::sla::overdue;
 use guichet_core::tickets::staff::require_staff;
 use guichet_core::tickets::ticket::Team;
-use guichet_edge::http::{json_response, ApiError};
+use guichet_edge::http::{json_response, page_params, path_param, unknown_param, ApiError};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
+use tracing::{field::Empty, info_span};
 
 pub const DEFAULT_LIMIT: u16 = 20;
 pub const MAX_LIMIT: u16 = 50;
@@ -37,13 +38,7 @@ struct QueueEntry<'a> {
 pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
     guichet_edge::http::respond(
         &request,
-        |request_id| {
-            tracing::info_span!(
-                "team_queue",
-                request_id = %request_id,
-                team = tracing::field::Empty
-            )
-        },
+        |id| info_span!("team_queue", request_id = %id, team = Empty),
         queue(desk, &request),
     )
     .await
@@ -55,10 +50,7 @@ async fn queue<S: TicketStore>(
 ) -> Result<Response<Body>, ApiError> {
     let caller = guichet_edge::http::actor_of(request)?;
     require_staff(&caller)?;
-    let raw = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("team"))
-        .unwrap_or("");
+    let raw = path_param(request, "team").unwrap_or("");
     let team = Team::parse(raw).ok_or_else(|| {
         ValidationError::new(
             "team",
@@ -71,17 +63,7 @@ async fn queue<S: TicketStore>(
     if !caller.works_for(team) {
         return Err(ApiError::OtherTeam { team });
     }
-    let mut limit = DEFAULT_LIMIT;
-    let mut start = None;
-    if let Some(query) = request.query_string_parameters_ref() {
-        for (name, value) in query.iter() {
-            match name {
-                "limit" => limit = guichet_edge::http::limit_param(value, MAX_LIMIT)?,
-                "cursor" => start = Some(guichet_edge::http::cursor_param(value)?),
-                other => return Err(ValidationError::new(other, Rule::UnknownField).into()),
-            }
-        }
-    }
+    let (limit, start) = page_params(request, (DEFAULT_LIMIT, MAX_LIMIT), unknown_param)?;
     let page = desk.team_queue(team, limit, start.as_ref()).await?;
     let now = desk.clock.now();
     Ok(json_response(

@@ -12,21 +12,9 @@ async fn submit(
     body: serde_json::Value,
 ) -> String {
     clock.set(at.parse().expect("valid"));
-    let request = guichet_core::tickets::intake::TicketRequest::parse(
-        &body,
-        None,
-        at.parse().expect("valid"),
+    guichet_edge::testing::reference_of(
+        &guichet_edge::testing::submitted(desk, "player-1", body, at).await,
     )
-    .expect("valid request");
-    let player = guichet_core::common::player::PlayerId::parse("player-1").expect("valid id");
-    match desk
-        .submit(player, request, None, None)
-        .await
-        .expect("stored")
-    {
-        guichet_core::tickets::desk::Submitted::Created(r, _)
-        | guichet_core::tickets::desk::Submitted::Replayed(r) => r.reference.to_string(),
-    }
 }
 
 fn request(groups: &str, team: &str, query: &str) -> lambda_http::Request {

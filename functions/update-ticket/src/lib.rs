@@ -34,6 +34,7 @@ use guichet_edge::http::{json_body, json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
+use tracing::{field::Empty, info_span};
 
 /// What the agent asked for, once every field is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,14 +68,7 @@ pub async fn handle<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
 ) -> Response<Body> {
     guichet_edge::http::respond(
         &request,
-        |request_id| {
-            tracing::info_span!(
-                "update_ticket",
-                request_id = %request_id,
-                ticket = tracing::field::Empty,
-                action = tracing::field::Empty
-            )
-        },
+        |id| info_span!("update_ticket", request_id = %id, ticket = Empty, action = Empty),
         update(desk, relay, &request),
     )
     .await

@@ -9,8 +9,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let queues = QueuesConfig::from_env()?;
     let sdk = guichet_aws::sdk_config().await;
-    let desk = guichet_aws::wiring::desk(&config, &sdk)?;
-    let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
-    let (desk, relay) = (&desk, &relay);
+    let desk = &guichet_aws::wiring::desk(&config, &sdk)?;
+    let relay = &guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
     guichet_edge::http::serve(move |request| update_ticket::handle(desk, relay, request)).await
 }

@@ -11,22 +11,7 @@ const SAMPLE_REFERENCE: &str = "K7M2Q-9XW45";
 
 /// A transaction ticket (payments team) from `player-7f3a9c`.
 async fn submit(desk: &Desk<MemoryTicketStore>) -> String {
-    let request = guichet_core::tickets::intake::TicketRequest::parse(
-        &serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}),
-        None,
-        NOW.parse().expect("valid"),
-    )
-    .expect("valid request");
-    let player = guichet_core::common::player::PlayerId::parse("player-7f3a9c").expect("valid id");
-    match desk
-        .submit(player, request, None, None)
-        .await
-        .expect("stored")
-    {
-        Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => {
-            receipt.reference.to_string()
-        }
-    }
+    guichet_edge::testing::reference_of(&guichet_edge::testing::submitted(desk, "player-7f3a9c", serde_json::json!({"channel":"email","category":"transaction","subject":"Dépôt manquant","description":"Mon dépôt de 50 $ n'apparaît pas."}), NOW).await)
 }
 
 /// A sample event aimed at `reference`, with the caller's groups and the body swapped in.

@@ -2,10 +2,30 @@
 //! is handled on its own, in its own span, and only the ones that failed are named in the
 //! response, so SQS deletes the good ones and retries (then dead-letters) the others.
 
+use std::convert::Infallible;
 use std::future::Future;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_http::lambda_runtime::{self, LambdaEvent};
 use tracing::{Instrument, Span};
+
+/// Runs a queue consumer on the Lambda runtime: every batch goes through `handle`, which
+/// reports failures per message in its response, so an invocation never fails as a whole and
+/// SQS retries only the messages named (the event source mapping has
+/// `ReportBatchItemFailures`). Written once for every consumer's `main`.
+pub async fn serve<F, Fut>(handle: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(SqsEvent) -> Fut,
+    Fut: Future<Output = SqsBatchResponse> + Send,
+{
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<SqsEvent>| {
+            let answer = handle(event.payload);
+            async move { Ok::<_, Infallible>(answer.await) }
+        },
+    ))
+    .await
+}
 
 /// Handles the messages one at a time, in order (a batch is at most ten messages, and each
 /// consumer's messages may touch the same ticket or case: one at a time, they do not race),
@@ -62,8 +82,9 @@ pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// The usual failure log: the error described by [`describe`], and what happens next.
-pub fn log_failure(error: &(dyn std::error::Error + 'static)) {
+/// The usual failure log: the error described by [`describe`], and what happens next. Passed
+/// as it is to [`each_message`] by a consumer with nothing more to say about its failures.
+pub fn log_failure<E: std::error::Error + 'static>(error: &E) {
     tracing::error!(
         error = %describe(error),
         "message failed; SQS will retry it, then dead-letter it"
@@ -106,7 +127,7 @@ mod tests {
                     }
                 }
             },
-            |e: &Failure| log_failure(e),
+            log_failure,
         )
         .await;
         assert_eq!(seen, ["a", "b", "c"]);

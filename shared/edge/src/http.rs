@@ -132,15 +132,17 @@ pub fn json_object(
     })
 }
 
+/// A path parameter as the route captured it; `None` on a route without it.
+pub fn path_param<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.path_parameters_ref().and_then(|p| p.first(name))
+}
+
 /// The `{reference}` path parameter, checked (check symbol included): a `400` naming
 /// `reference` otherwise. Recorded on the current span, which every ticket handler declares.
 pub fn reference_param(
     request: &Request,
 ) -> Result<guichet_core::common::reference::TicketReference, ValidationError> {
-    let raw = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("reference"))
-        .unwrap_or("");
+    let raw = path_param(request, "reference").unwrap_or("");
     let reference = guichet_core::common::reference::TicketReference::parse(raw)
         .map_err(|_| ValidationError::new("reference", Rule::Reference))?;
     tracing::Span::current().record("ticket", reference.as_str());
@@ -162,6 +164,49 @@ pub fn limit_param(raw: &str, max: u16) -> Result<u16, ValidationError> {
                 },
             )
         })
+}
+
+/// A listing's query, in the order the parameters came: `limit` (see [`limit_param`];
+/// `default` when absent), `cursor` (see [`cursor_param`]), and each other parameter handed to
+/// `other`, which reads the ones its route adds and refuses the rest (see [`unknown_param`]).
+pub fn page_params<T: PageCursor>(
+    request: &Request,
+    (default, max): (u16, u16),
+    mut other: impl FnMut(&str, &str) -> Result<(), ValidationError>,
+) -> Result<(u16, Option<T>), ValidationError> {
+    let mut limit = default;
+    let mut start = None;
+    if let Some(query) = request.query_string_parameters_ref() {
+        for (name, value) in query.iter() {
+            match name {
+                "limit" => limit = limit_param(value, max)?,
+                "cursor" => start = Some(cursor_param(value)?),
+                _ => other(name, value)?,
+            }
+        }
+    }
+    Ok((limit, start))
+}
+
+/// A query parameter the route does not read: a `400` naming it.
+pub fn unknown_param(name: &str, _value: &str) -> Result<(), ValidationError> {
+    Err(ValidationError::new(name, Rule::UnknownField))
+}
+
+/// Refuses any query parameter but the `known` ones, naming the first unknown one in sorted
+/// order, so that the error does not depend on the order the client wrote them in.
+pub fn known_params(request: &Request, known: &[&str]) -> Result<(), ValidationError> {
+    let query = request.query_string_parameters();
+    let mut unknown: Vec<&str> = query
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| !known.contains(name))
+        .collect();
+    unknown.sort_unstable();
+    match unknown.first() {
+        Some(name) => unknown_param(name, ""),
+        None => Ok(()),
+    }
 }
 
 /// The `cursor` query parameter: a `400` naming `cursor` when it is not one this API handed

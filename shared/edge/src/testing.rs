@@ -93,6 +93,63 @@ pub fn body_json(response: &lambda_http::Response<lambda_http::Body>) -> serde_j
     serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null)
 }
 
+/// A ticket submitted by `player` with this request body as of `now` (RFC 3339), as intake
+/// stores it: what most handler tests start from. The desk's answer, with the outbox it wrote.
+pub async fn submitted<S: guichet_core::tickets::ports::TicketStore>(
+    desk: &guichet_core::tickets::desk::Desk<S>,
+    player: &str,
+    body: serde_json::Value,
+    now: &str,
+) -> guichet_core::tickets::desk::Submitted {
+    let now = now
+        .parse()
+        .unwrap_or_else(|e| panic!("{now} is not a timestamp: {e}"));
+    let request = guichet_core::tickets::intake::TicketRequest::parse(&body, None, now)
+        .unwrap_or_else(|e| panic!("not a valid ticket request: {e}"));
+    let player = guichet_core::common::player::PlayerId::parse(player)
+        .unwrap_or_else(|| panic!("{player} is not a player id"));
+    desk.submit(player, request, None, None)
+        .await
+        .unwrap_or_else(|e| panic!("the ticket was not stored: {e}"))
+}
+
+/// The reference of a ticket [`submitted`], as its receipt spells it.
+pub fn reference_of(submitted: &guichet_core::tickets::desk::Submitted) -> String {
+    use guichet_core::tickets::desk::Submitted;
+    match submitted {
+        Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => {
+            receipt.reference.to_string()
+        }
+    }
+}
+
+/// A verification case the casino's systems opened for `player` (no extra documents): what the
+/// verification handlers' tests start from.
+pub async fn opened_case<C, D>(
+    v: &guichet_core::verification::service::Verification<C, D>,
+    player: &str,
+    reason: guichet_core::verification::rules::CaseReason,
+    language: guichet_core::common::player::Language,
+) -> guichet_core::verification::rules::VerificationCase
+where
+    C: guichet_core::verification::ports::CaseStore,
+    D: guichet_core::documents::ports::DocumentStorage,
+{
+    let player = guichet_core::common::player::PlayerId::parse(player)
+        .unwrap_or_else(|| panic!("{player} is not a player id"));
+    let system = guichet_core::common::player::Author::System;
+    v.open_case(&system, player, reason, &[], language)
+        .await
+        .unwrap_or_else(|e| panic!("the case was not opened: {e}"))
+}
+
+/// A verification reviewer, as the audit trail names staff.
+pub fn reviewer() -> guichet_core::common::player::Author {
+    guichet_core::common::player::Author::Staff {
+        id: "reviewer-1".into(),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shaping sample events for the verification handlers' tests: case ids are random, so a test
 // fills them in, and one sample serves several callers.
