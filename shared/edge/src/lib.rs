@@ -6,6 +6,7 @@ pub mod batch;
 pub mod config;
 pub mod errors;
 pub mod http;
+pub mod json;
 pub mod telemetry;
 #[cfg(any(test, feature = "mocks"))]
 pub mod testing;
