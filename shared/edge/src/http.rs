@@ -15,6 +15,8 @@ use guichet_core::common::player::PlayerId;
 use guichet_core::common::validation::{Rule, ValidationError};
 use guichet_core::tickets::ticket::Team;
 
+use crate::json::StrictJsonError;
+
 /// Support requests are text; 32 KiB holds the longest description with room for JSON.
 pub const MAX_BODY_BYTES: usize = 32 * 1024;
 
@@ -50,26 +52,47 @@ pub fn actor_of(request: &Request) -> Result<Actor, ApiError> {
     })
 }
 
-/// `[player agent]` (API Gateway's rendering of an array claim), `["player","agent"]`, or
-/// `player,agent`: unknown groups are ignored, never an error.
+/// The group names of the claim as API Gateway's JWT authorizer renders an array claim:
+/// `[player agent]`, one outer pair of brackets, names separated by single spaces. Cognito's
+/// group names hold no white space, so that rendering is unambiguous; anything else (a stray
+/// bracket, a double or trailing space, a JSON array, a bare string) is not a claim the
+/// identity provider and the authorizer produce together, and grants nothing.
+fn group_names(raw: &str) -> Vec<&str> {
+    let Some(inner) = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')) else {
+        return Vec::new();
+    };
+    if inner.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<&str> = inner.split(' ').collect();
+    let well_formed = names.iter().all(|name| {
+        !name.is_empty()
+            && !name
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '[' | ']'))
+    });
+    if well_formed {
+        names
+    } else {
+        Vec::new()
+    }
+}
+
+/// The roles among the claim's groups, matched exactly; unknown groups are ignored, never an
+/// error.
 pub fn parse_groups(raw: &str) -> Vec<Role> {
-    let trimmed = raw.trim().trim_start_matches('[').trim_end_matches(']');
-    let mut roles: Vec<Role> = trimmed
-        .split([' ', ','])
-        .map(|g| g.trim().trim_matches('"'))
+    let mut roles: Vec<Role> = group_names(raw)
+        .into_iter()
         .filter_map(Role::parse)
         .collect();
     roles.dedup();
     roles
 }
 
-/// The `team:<name>` groups of the claim, in the same shapes as [`parse_groups`]; unknown
-/// teams are ignored.
+/// The teams of the claim's `team:<name>` groups, matched exactly; unknown teams are ignored.
 pub fn parse_teams(raw: &str) -> Vec<Team> {
-    let trimmed = raw.trim().trim_start_matches('[').trim_end_matches(']');
-    let mut teams: Vec<Team> = trimmed
-        .split([' ', ','])
-        .map(|g| g.trim().trim_matches('"'))
+    let mut teams: Vec<Team> = group_names(raw)
+        .into_iter()
         .filter_map(|g| g.strip_prefix("team:"))
         .filter_map(Team::parse)
         .collect();
@@ -237,13 +260,16 @@ pub fn json_body(request: &Request) -> Result<serde_json::Value, ApiError> {
             Rule::Required,
         )));
     }
-    serde_json::from_slice(bytes).map_err(|_| {
-        ApiError::Invalid(ValidationError::new(
-            "body",
-            Rule::Type {
-                expected: "well-formed UTF-8 JSON",
-            },
-        ))
+    crate::json::from_slice(bytes).map_err(|error| {
+        ApiError::Invalid(match error {
+            StrictJsonError::DuplicateKey(field) => ValidationError::new(field, Rule::DuplicateKey),
+            StrictJsonError::Malformed => ValidationError::new(
+                "body",
+                Rule::Type {
+                    expected: "well-formed UTF-8 JSON",
+                },
+            ),
+        })
     })
 }
 
@@ -409,28 +435,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn groups_are_read_in_every_shape_the_authorizer_uses() {
+    fn groups_are_read_as_the_authorizer_renders_them() {
         assert_eq!(parse_groups("[player]"), vec![Role::Player]);
         assert_eq!(
             parse_groups("[agent supervisor]"),
             vec![Role::Agent, Role::Supervisor]
         );
-        assert_eq!(
-            parse_groups(r#"["agent","player"]"#),
-            vec![Role::Agent, Role::Player]
-        );
-        assert_eq!(parse_groups("player, admin"), vec![Role::Player]);
-        assert!(parse_groups("").is_empty());
+        assert!(parse_groups("[]").is_empty());
+        assert_eq!(parse_groups("[player admin]"), vec![Role::Player]);
         assert_eq!(
             parse_teams("[agent team:payments team:games]"),
             vec![Team::Payments, Team::Games]
         );
-        assert_eq!(
-            parse_teams(r#"["agent","team:security"]"#),
-            vec![Team::Security]
-        );
         assert!(parse_teams("[agent team:nobody]").is_empty());
         assert_eq!(parse_groups("[agent team:payments]"), vec![Role::Agent]);
+    }
+
+    #[test]
+    fn anything_but_that_rendering_grants_nothing() {
+        for raw in [
+            "",
+            "supervisor",
+            "player, admin",
+            r#"["agent","supervisor"]"#,
+            "[[supervisor]",
+            "[supervisor]]",
+            "[supervisor ]",
+            "[ supervisor]",
+            "[agent  supervisor]",
+            "[agent\tsupervisor]",
+            "[agent supervisor] ",
+            " [agent supervisor]",
+            "[Supervisor]",
+            "[supervisor\u{00A0}]",
+        ] {
+            assert!(parse_groups(raw).is_empty(), "{raw:?}");
+        }
+        for raw in [
+            "[agent team:Technical]",
+            "[agent team:technical ]",
+            "[agent team: technical]",
+            "[agent [team:technical]",
+            "[agent team:technical,team:payments]",
+        ] {
+            assert!(parse_teams(raw).is_empty(), "{raw:?}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod config;
 pub mod errors;
 pub mod http;
+pub mod json;
 pub mod schedule;
 pub mod telemetry;
 #[cfg(any(test, feature = "mocks"))]

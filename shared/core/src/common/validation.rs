@@ -12,6 +12,9 @@ pub enum Rule {
     Required,
     /// The field is not part of this request.
     UnknownField,
+    /// The field appears twice in one JSON object: two parsers could read such a body
+    /// differently, so neither reading is taken.
+    DuplicateKey,
     /// The field has the wrong JSON type.
     Type {
         expected: &'static str,
@@ -30,6 +33,9 @@ pub enum Rule {
     },
     /// Control characters other than line breaks and tabs are refused.
     PrintableText,
+    /// Bidirectional controls and zero-width characters are refused: they make a text read
+    /// differently to an agent in a console or a player in an e-mail than it is stored.
+    InvisibleCharacter,
     /// Letters, digits, `-` and `_` only.
     Identifier,
     /// A client token: `min` to `max` letters, digits, `-`, `_`, `.` or `:`.
@@ -88,12 +94,17 @@ impl fmt::Display for ValidationError {
         match &self.rule {
             Rule::Required => write!(f, "{field} is required"),
             Rule::UnknownField => write!(f, "{field} is not a field of this request"),
+            Rule::DuplicateKey => write!(f, "{field} is given more than once"),
             Rule::Type { expected } => write!(f, "{field} must be {expected}"),
             Rule::MinLength { min } => write!(f, "{field} must be at least {min} characters"),
             Rule::MaxLength { max } => write!(f, "{field} must be at most {max} characters"),
             Rule::MaxItems { max } => write!(f, "{field} must have at most {max} items"),
             Rule::OneOf { allowed } => write!(f, "{field} must be one of {}", allowed.join(", ")),
             Rule::PrintableText => write!(f, "{field} must not contain control characters"),
+            Rule::InvisibleCharacter => write!(
+                f,
+                "{field} must not contain invisible or text-direction characters"
+            ),
             Rule::Identifier => write!(
                 f,
                 "{field} may contain only letters, digits, '-' and '_'"
@@ -197,12 +208,12 @@ impl<'a> Fields<'a> {
     /// count once), with control characters refused.
     pub fn text(&self, key: &str, min: usize, max: usize) -> Result<String, ValidationError> {
         let raw = self.required_str(key)?;
-        check_text(&self.name(key), raw, min, max)
+        free_text(&self.name(key), raw, min, max)
     }
 
     pub fn optional_text(&self, key: &str, max: usize) -> Result<Option<String>, ValidationError> {
         self.optional_str(key)?
-            .map(|raw| check_text(&self.name(key), raw, 1, max))
+            .map(|raw| free_text(&self.name(key), raw, 1, max))
             .transpose()
     }
 
@@ -269,7 +280,7 @@ impl<'a> Fields<'a> {
             .map(|(i, item)| {
                 let name = format!("{}[{i}]", self.name(key));
                 match item {
-                    serde_json::Value::String(s) => check_text(&name, s, 1, max_len),
+                    serde_json::Value::String(s) => free_text(&name, s, 1, max_len),
                     _ => Err(ValidationError::new(
                         name,
                         Rule::Type {
@@ -282,13 +293,24 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn check_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, ValidationError> {
+/// Free text written by a person (a subject, a description, a reply, a note): trimmed, `min` to
+/// `max` characters, no control characters but line breaks and tabs, no invisible or
+/// text-direction characters; errors name `field`.
+pub fn free_text(
+    field: &str,
+    raw: &str,
+    min: usize,
+    max: usize,
+) -> Result<String, ValidationError> {
     let text = raw.trim();
     if text
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
         return Err(ValidationError::new(field, Rule::PrintableText));
+    }
+    if has_invisible(text) {
+        return Err(ValidationError::new(field, Rule::InvisibleCharacter));
     }
     let length = text.chars().count();
     if length < min {
@@ -302,6 +324,90 @@ fn check_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, 
         return Err(ValidationError::new(field, Rule::MaxLength { max }));
     }
     Ok(text.to_owned())
+}
+
+/// An RFC 3339 timestamp exactly as section 5.6 writes it, with an upper-case `T` and `Z`:
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, the offset within ±23:59. jiff's own parser is
+/// lenient (a space for `T`, `+0500`, minutes without seconds, a bracketed time zone that may
+/// contradict the offset): two readers of such a value could disagree on the instant it names,
+/// so anything but the strict form is refused before jiff checks the calendar.
+pub fn rfc3339(raw: &str) -> Option<jiff::Timestamp> {
+    let b = raw.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        b.get(range.clone())
+            .is_some_and(|part| part.iter().all(u8::is_ascii_digit))
+    };
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    let shape = digits(0..4)
+        && at(4, b'-')
+        && digits(5..7)
+        && at(7, b'-')
+        && digits(8..10)
+        && at(10, b'T')
+        && digits(11..13)
+        && at(13, b':')
+        && digits(14..16)
+        && at(16, b':')
+        && digits(17..19);
+    if !shape {
+        return None;
+    }
+    let mut i = 19;
+    if at(i, b'.') {
+        let fraction = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if fraction == 0 {
+            return None;
+        }
+        i += 1 + fraction;
+    }
+    let offset = &raw[i..];
+    let offset_ok = offset == "Z"
+        || (offset.len() == 6
+            && matches!(b[i], b'+' | b'-')
+            && digits(i + 1..i + 3)
+            && at(i + 3, b':')
+            && digits(i + 4..i + 6)
+            && offset[1..3] <= *"23"
+            && offset[4..6] <= *"59");
+    if !offset_ok {
+        return None;
+    }
+    raw.parse().ok()
+}
+
+/// Bidirectional controls (embeddings, overrides, isolates, marks) and zero-width characters:
+/// none belongs in a support message, and each can make a text read differently than it is
+/// stored (Trojan Source, CVE-2021-42574). The zero-width joiner is kept between two emoji,
+/// where it builds one (👩‍💻); anywhere else it only hides.
+pub fn has_invisible(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars.iter().enumerate().any(|(i, &c)| match c {
+        '\u{200D}' => {
+            let emoji_before = i
+                .checked_sub(1)
+                .and_then(|j| chars.get(j))
+                .is_some_and(|&b| is_emoji_part(b));
+            let emoji_after = chars.get(i + 1).is_some_and(|&a| is_emoji_part(a));
+            !(emoji_before && emoji_after)
+        }
+        '\u{061C}'
+        | '\u{180E}'
+        | '\u{200B}'..='\u{200C}'
+        | '\u{200E}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}' => true,
+        _ => false,
+    })
+}
+
+/// What may stand beside a zero-width joiner inside an emoji sequence: pictographs, the
+/// variation selector that makes one an emoji, skin tones and the gender signs.
+fn is_emoji_part(c: char) -> bool {
+    // Skin tones (U+1F3FB–U+1F3FF) fall in the first range; the gender and profession signs
+    // (♀ ♂ ⚕ ✈ ❤) in the second.
+    matches!(c, '\u{1F000}'..='\u{1FAFF}' | '\u{2600}'..='\u{27BF}' | '\u{FE0F}')
 }
 
 #[cfg(test)]
@@ -377,5 +483,81 @@ mod tests {
         assert_eq!(json["field"], "channel");
         assert_eq!(json["rule"], "one_of");
         assert_eq!(json["allowed"], json!(["form", "chat"]));
+    }
+
+    #[test]
+    fn timestamps_are_accepted_only_in_rfc_3339_form() {
+        for good in [
+            "2026-12-01T10:00:00Z",
+            "2026-12-01T10:00:00-05:00",
+            "2026-12-01T10:00:00+23:59",
+            "2026-12-01T10:00:00.5-05:00",
+            "2026-12-01T10:00:00.123456789Z",
+            "2024-02-29T00:00:00Z",
+        ] {
+            assert!(rfc3339(good).is_some(), "{good}");
+        }
+        assert_eq!(
+            rfc3339("2026-12-01T10:00:00-05:00"),
+            rfc3339("2026-12-01T15:00:00Z")
+        );
+        for bad in [
+            "2026-12-01T10:00:00+25:00",
+            "2026-12-01T10:00:00+24:00",
+            "2026-12-01T10:00:00+05:60",
+            "2026-12-01T10:00:00+0500",
+            "2026-12-01T10:00Z",
+            "2026-12-01 10:00:00Z",
+            "2026-12-01t10:00:00Z",
+            "2026-12-01T10:00:00z",
+            "2026-12-01T10:00:00,5Z",
+            "2026-12-01T10:00:00.Z",
+            "2026-12-01T10:00:00+05:00[America/Toronto]",
+            "2026-12-01T10:00:00-05:00[America/Toronto]",
+            "2026-12-01T10:00:00",
+            "2026-12-01",
+            "2026-13-01T10:00:00Z",
+            "2025-02-29T10:00:00Z",
+            "+2026-12-01T10:00:00Z",
+            "2026-12-01T10:00:00Z ",
+            "２026-12-01T10:00:00Z",
+            "",
+        ] {
+            assert_eq!(rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn invisible_and_direction_characters_are_refused_in_free_text() {
+        for bad in [
+            "Remboursez \u{202E}sruoj 3 ne",
+            "mot\u{200B}de passe",
+            "\u{FEFF}Bonjour à tous",
+            "isolé \u{2066}texte\u{2069}",
+            "marque \u{200F} droite",
+            "joint\u{200D}caché",
+            "fin\u{200D}",
+        ] {
+            assert_eq!(
+                free_text("description", bad, 1, 100),
+                Err(ValidationError::new(
+                    "description",
+                    Rule::InvisibleCharacter
+                )),
+                "{bad:?}"
+            );
+        }
+        for good in [
+            "Élise a gagné 20 $ à la roulette, puis… plus rien !",
+            "Ligne 1\nLigne 2\tavec tabulation",
+            "Merci 🙏 et bravo 👩‍💻 pour l'aide 👍🏽",
+            "« Guillemets » et œuvres — tirets",
+        ] {
+            assert_eq!(
+                free_text("description", good, 1, 100),
+                Ok(good.to_owned()),
+                "{good:?}"
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::common::player::{Author, Language, PlayerId};
 use crate::common::reference::TicketReference;
-use crate::common::validation::{Fields, Rule, ValidationError};
+use crate::common::validation::{rfc3339, Fields, Rule, ValidationError};
 use crate::tickets::sla::{ResponseTarget, SupportCalendar};
 use crate::tickets::ticket::{
     priority_for, team_for, Category, Channel, IncidentDetails, StatusChange, Ticket, TicketStatus,
@@ -162,10 +162,8 @@ fn parse_incident(
     now: Timestamp,
 ) -> Result<IncidentDetails, ValidationError> {
     let fields = Fields::new("incident", object, INCIDENT_FIELDS)?;
-    let occurred_at = fields
-        .required_str("occurred_at")?
-        .parse::<Timestamp>()
-        .map_err(|_| ValidationError::new(fields.name("occurred_at"), Rule::Timestamp))?;
+    let occurred_at = rfc3339(fields.required_str("occurred_at")?)
+        .ok_or_else(|| ValidationError::new(fields.name("occurred_at"), Rule::Timestamp))?;
     if occurred_at > now + CLOCK_SKEW {
         return Err(ValidationError::new(
             fields.name("occurred_at"),
@@ -359,6 +357,30 @@ mod tests {
         assert_eq!(
             error_of(no_offset),
             ValidationError::new("incident.occurred_at", Rule::Timestamp)
+        );
+        // What jiff alone would take, but two readers could disagree on.
+        for lenient in [
+            "2026-11-26T10:00:00+05:00[America/Toronto]",
+            "2026-11-26t14:00:00z",
+            "2026-11-26T14:00:00+0000",
+            "2026-11-26T14:00Z",
+        ] {
+            let body =
+                incident_body(json!({"occurred_at": lenient, "game_name": "x", "steps_tried": []}));
+            assert_eq!(
+                error_of(body),
+                ValidationError::new("incident.occurred_at", Rule::Timestamp),
+                "{lenient}"
+            );
+        }
+        let hidden = incident_body(json!({
+            "occurred_at": "2026-11-26T14:00:00Z",
+            "game_name": "Roulette\u{202E}elatot",
+            "steps_tried": ["\u{200B}"],
+        }));
+        assert_eq!(
+            error_of(hidden),
+            ValidationError::new("incident.game_name", Rule::InvisibleCharacter)
         );
 
         let payment = incident_body(json!({

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::common::player::Author;
-use crate::common::validation::{Rule, ValidationError};
+use crate::common::validation::{free_text, Rule, ValidationError};
 use crate::tickets::ticket::{StatusChange, Ticket, TicketStatus};
 
 /// A message on a ticket that the player reads (an agent's reply).
@@ -42,23 +42,10 @@ impl MessageBody {
     }
 }
 
-/// Free text written to a person (a reply, a note for a team): trimmed, 1 to `max`
-/// characters, no control characters but line breaks and tabs; errors name `field`.
+/// Free text written to a person (a reply, a note for a team): 1 to `max` characters, as
+/// [`free_text`] checks them; errors name `field`.
 pub(crate) fn staff_text(field: &str, raw: &str, max: usize) -> Result<String, ValidationError> {
-    let text = raw.trim();
-    if text.is_empty() {
-        return Err(ValidationError::new(field, Rule::Required));
-    }
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(ValidationError::new(field, Rule::PrintableText));
-    }
-    if text.chars().count() > max {
-        return Err(ValidationError::new(field, Rule::MaxLength { max }));
-    }
-    Ok(text.to_owned())
+    free_text(field, raw, 1, max)
 }
 
 /// A reason code for a status change: 1 to 40 lower-case letters, digits or `_`.
