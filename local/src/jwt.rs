@@ -316,6 +316,22 @@ impl DevKey {
                 return Err(JwtError::IssuedInFuture);
             }
         }
+        // Cognito issues groups as an array of names without white space, which is what makes
+        // API Gateway's `[a b]` rendering unambiguous; a token it could not issue is refused
+        // rather than rendered into something the handlers might read as other groups.
+        if let Some(groups) = data.claims.get("cognito:groups") {
+            let valid = groups.as_array().is_some_and(|names| {
+                names.iter().all(|name| {
+                    name.as_str().is_some_and(|name| {
+                        (1..=128).contains(&name.chars().count())
+                            && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+                    })
+                })
+            });
+            if !valid {
+                return Err(JwtError::InvalidClaim("cognito:groups"));
+            }
+        }
         Ok(data.claims)
     }
 }
@@ -600,6 +616,32 @@ mod tests {
             key().verify(&token),
             Err(JwtError::InvalidClaim("iat"))
         ));
+    }
+
+    #[test]
+    fn refuses_groups_cognito_could_not_issue() {
+        for groups in [
+            json!(["team:technical team:payments"]),
+            json!(["supervisor "]),
+            json!(["agent", ""]),
+            json!(["agent\tsupervisor"]),
+            json!("supervisor"),
+            json!([["supervisor"]]),
+            json!([1]),
+        ] {
+            let token = key().issue(&claims(json!({ "cognito:groups": groups })));
+            assert!(
+                matches!(
+                    key().verify(&token),
+                    Err(JwtError::InvalidClaim("cognito:groups"))
+                ),
+                "{groups}"
+            );
+        }
+        let token = key().issue(&claims(
+            json!({ "cognito:groups": ["agent", "team:games"] }),
+        ));
+        assert!(key().verify(&token).is_ok());
     }
 
     #[test]

@@ -246,6 +246,17 @@ async fn media_type_size_and_key_are_checked() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "body");
 
+    // serde_json alone would keep the last `channel` and open a ticket.
+    let mut twice = event("create-ticket.json");
+    *twice.body_mut() = Body::Text(
+        r#"{"channel":"zzz","channel":"form","category":"technical","subject":"Connexion","description":"Impossible de me connecter."}"#
+            .to_owned(),
+    );
+    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), twice).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(&response)["field"], "channel");
+    assert_eq!(body_json(&response)["rule"], "duplicate_key");
+
     assert_eq!(desk.store.ticket_count(), 0);
 }
 

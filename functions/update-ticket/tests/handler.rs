@@ -166,6 +166,12 @@ async fn every_bad_field_is_named() {
             "printable_text",
         ),
         (
+            "update-ticket-reply.json",
+            serde_json::json!({"version": 1, "body": "Remboursé \u{202E}00,05 $"}),
+            "body",
+            "invisible_character",
+        ),
+        (
             "update-ticket-status.json",
             serde_json::json!({"version": 1}),
             "status",
@@ -382,4 +388,29 @@ async fn the_player_answers_and_the_ticket_waiting_on_them_is_back_in_work() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert_eq!(answer["field"], "version", "{answer}");
+}
+
+#[tokio::test]
+async fn a_body_naming_a_key_twice_is_refused_and_changes_nothing() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    let relay = guichet_core::outbox::memory::relay(&desk);
+    // serde_json alone would keep the last `version` and take the ticket.
+    let mut request = event("update-ticket-take.json", &reference, AGENT, None);
+    *request.body_mut() = lambda_http::Body::Text(r#"{"version":"zzz","version":1}"#.to_owned());
+    let response = update_ticket::handle(&desk, &relay, request).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let answer = body_json(&response);
+    assert_eq!(answer["field"], "version", "{answer}");
+    assert_eq!(answer["rule"], "duplicate_key", "{answer}");
+    let reference = guichet_core::common::reference::TicketReference::parse(&reference)
+        .expect("a reference we made");
+    let stored = desk
+        .store
+        .get(&reference)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(stored.ticket.version, 1, "the ticket was not taken");
+    assert_eq!(stored.ticket.assignee, None);
 }
