@@ -1,17 +1,12 @@
 //! `POST /tickets/{reference}/attachments`: a presigned upload URL for one ticket attachment.
 
-use guichet_edge::config::AttachmentsConfig;
-use guichet_edge::config::Config;
 use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
-    // One SDK configuration for both: the clients share it, and it is loaded once.
-    let (config, attachments) = (Config::from_env()?, AttachmentsConfig::from_env()?);
-    let sdk = guichet_aws::sdk_config().await;
-    let desk = &guichet_aws::wiring::desk(&config, &sdk)?;
-    let attachments = &guichet_aws::wiring::attachments(&attachments, &sdk);
+    let wiring = guichet_aws::wiring::Wiring::from_env().await?;
+    let (desk, attachments) = (&wiring.desk()?, &wiring.attachments()?);
     guichet_edge::http::serve(move |request| add_attachment::handle(desk, attachments, request))
         .await
 }

@@ -1,15 +1,11 @@
 //! The outbox sweep, on an EventBridge schedule.
 
-use guichet_edge::config::{Config, QueuesConfig};
 use lambda_runtime::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
-    let config = Config::from_env()?;
-    let queues = QueuesConfig::from_env()?;
-    let sdk = guichet_aws::sdk_config().await;
-    let relay = &guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
+    let relay = &guichet_aws::wiring::Wiring::from_env().await?.relay()?;
     guichet_edge::schedule::serve(move || async move {
         // Boxed: the sweep's future nests the whole outbox and queue adapter stack, deeper
         // than the compiler's default query depth allows for the runtime loop's future.

@@ -13,7 +13,7 @@ use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::sla::SupportCalendar;
 use guichet_core::verification::service::Verification;
 use guichet_edge::config::{
-    AttachmentsConfig, Config, ConfigError, KycConfig, QueuesConfig, SenderConfig,
+    AttachmentsConfig, Config, ConfigError, FromEnv, KycConfig, QueuesConfig, SenderConfig,
 };
 
 use crate::dynamo::attachments::DynamoAttachmentStore;
@@ -52,10 +52,51 @@ pub fn desk(config: &Config, sdk: &SdkConfig) -> Result<Desk<DynamoTicketStore>,
     })
 }
 
+/// What a function builds its use cases from at init: the tickets configuration and one SDK
+/// configuration, each read once per container and shared by every client built from them. A
+/// function's `main` is then its configuration, the services it needs, and its runtime loop.
+pub struct Wiring {
+    config: Config,
+    sdk: SdkConfig,
+}
+
+impl Wiring {
+    /// Reads the tickets configuration (failing with the variable's name) and loads the SDK
+    /// configuration.
+    pub async fn from_env() -> Result<Self, InitError> {
+        Ok(Self {
+            config: Config::from_env()?,
+            sdk: crate::sdk_config().await,
+        })
+    }
+
+    pub fn desk(&self) -> Result<Desk<DynamoTicketStore>, InitError> {
+        desk(&self.config, &self.sdk)
+    }
+
+    /// The outbox relay, to the queues named in the environment.
+    pub fn relay(&self) -> Result<Relay<DynamoTicketStore, SqsQueues>, InitError> {
+        let queues = QueuesConfig::from_env()?;
+        Ok(relay(&self.config.tickets_table, &queues, &self.sdk))
+    }
+
+    /// Incidents, with the grouping rule named in the environment.
+    pub fn incidents(&self) -> Result<Incidents<DynamoIncidentStore>, InitError> {
+        let rule = IncidentConfig::from_env()?;
+        Ok(incidents(&self.config.tickets_table, rule, &self.sdk))
+    }
+
+    /// Ticket attachments, in the documents bucket named in the environment.
+    pub fn attachments(
+        &self,
+    ) -> Result<Attachments<DynamoAttachmentStore, S3DocumentStorage>, InitError> {
+        Ok(attachments(&AttachmentsConfig::from_env()?, &self.sdk))
+    }
+}
+
 /// [`desk`] from the environment and a fresh SDK configuration.
 pub async fn desk_from_env() -> Result<Desk<DynamoTicketStore>, InitError> {
-    let config = Config::from_env()?;
-    desk(&config, &crate::sdk_config().await)
+    Wiring::from_env().await?.desk()
 }
 
 /// The documents bucket both upload pipelines (verification documents, attachments) store in.
@@ -100,13 +141,6 @@ pub fn attachments(
         storage: documents(&config.documents_bucket, sdk),
         clock: Box::new(SystemClock),
     }
-}
-
-/// [`attachments`] from the environment and a fresh SDK configuration.
-pub async fn attachments_from_env(
-) -> Result<Attachments<DynamoAttachmentStore, S3DocumentStorage>, ConfigError> {
-    let config = AttachmentsConfig::from_env()?;
-    Ok(attachments(&config, &crate::sdk_config().await))
 }
 
 /// The notification sender: addresses and delivery records in the tickets table, e-mail
