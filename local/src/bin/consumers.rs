@@ -23,7 +23,7 @@ const USAGE: &str = "usage: consumers [--stack NAME]   (default stack: guichet-l
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    guichet_edge::telemetry::init_pretty();
+    guichet_edge::telemetry::init_local();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -20,7 +20,7 @@ const USAGE: &str = "usage: gateway [--port PORT]   (default: $GATEWAY_PORT, els
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    guichet_edge::telemetry::init_pretty();
+    guichet_edge::telemetry::init_local();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

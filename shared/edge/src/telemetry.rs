@@ -22,6 +22,15 @@ pub fn init_pretty() {
         .try_init();
 }
 
+/// The local gateway's and consumers' logs: human-readable, or with `LOG_FORMAT=json` the same
+/// JSON lines as in Lambda, for reading them as CloudWatch Logs Insights would.
+pub fn init_local() {
+    match std::env::var("LOG_FORMAT").as_deref() {
+        Ok("json") => init_json(),
+        _ => init_pretty(),
+    }
+}
+
 /// Quiet by default in tests; `TEST_LOG=1` shows the logs of a failing test.
 pub fn init_test() {
     if std::env::var_os("TEST_LOG").is_some() {
