@@ -3,8 +3,12 @@
 //! tickets sharing the player index without mixing.
 
 use guichet_aws::dynamo::cases::DynamoCaseStore;
+use guichet_aws::dynamo::tickets::DynamoTicketStore;
 use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::documents::rules::{ContentType, UploadId};
+use guichet_core::notifications::ports::NotificationRecords;
+use guichet_core::notifications::rules::{About, NotificationKind};
+use guichet_core::outbox::rules::MessageId;
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::verification::ports::{CaseStore, CaseWrite, Saved};
 use guichet_core::verification::rules::{
@@ -50,7 +54,7 @@ async fn create(store: &DynamoCaseStore, case: &VerificationCase) -> Saved {
                 "2026-11-26T15:00:00Z",
             )],
             upload: None,
-            outbox: &[],
+            notification: None,
         })
         .await
         .expect("written")
@@ -100,18 +104,48 @@ async fn one_open_case_per_player_until_it_closes() {
             at("2026-11-27T10:00:00Z"),
         )
         .expect("approved");
+    // With the player's notification of the decision, kept with the case for the sender.
+    let (notification, message) = guichet_core::notifications::rules::Notifier::bundled()
+        .for_case(
+            NotificationKind::VerificationApproved,
+            &closing.player,
+            &closing.id,
+            closing.language,
+            MessageId::generate().expect("random"),
+            at("2026-11-27T10:00:00Z"),
+        )
+        .expect("rendered");
     let saved = store
         .save(CaseWrite {
             case: &closing,
             expected_etag: first.etag,
             audit: &[line(AuditAction::Approved, "2026-11-27T10:00:00Z")],
             upload: None,
-            outbox: &[],
+            notification: Some((&notification, &message)),
         })
         .await
         .expect("written");
     assert_eq!(saved, Saved::Done);
     assert_eq!(create(&store, &second).await, Saved::Done);
+
+    let records = DynamoTicketStore::new(stack.dynamodb(), stack.tickets_table.clone());
+    let about = About::Case(closing.id.clone());
+    let stored = records
+        .stored(&about, &notification.id, notification.at)
+        .await
+        .expect("read")
+        .expect("stored with the case");
+    assert_eq!(stored.owner, closing.player);
+    assert_eq!(stored.notification, notification);
+    // Only at its own time: a message naming it at another is owed nothing.
+    let elsewhen = notification.at + jiff::SignedDuration::from_millis(1);
+    assert_eq!(
+        records
+            .stored(&about, &notification.id, elsewhen)
+            .await
+            .expect("read"),
+        None
+    );
 }
 
 #[tokio::test]
@@ -135,7 +169,7 @@ async fn a_write_on_a_stale_etag_changes_nothing() {
                 "2026-11-26T15:01:00Z",
             )],
             upload: None,
-            outbox: &[],
+            notification: None,
         })
         .await
         .expect("written");
@@ -148,7 +182,7 @@ async fn a_write_on_a_stale_etag_changes_nothing() {
                 "2026-11-26T15:02:00Z",
             )],
             upload: None,
-            outbox: &[],
+            notification: None,
         })
         .await
         .expect("answered");
@@ -188,7 +222,7 @@ async fn the_review_queue_serves_withdrawals_first_then_arrival_order() {
                 expected_etag: case.etag,
                 audit: &[],
                 upload: None,
-                outbox: &[],
+                notification: None,
             })
             .await
             .expect("written");

@@ -287,6 +287,21 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
     assert!(approved.outbox[0]
         .body
         .contains("\"kind\":\"verification_approved\""));
+    // The sender finds it kept with the case and owed to this player (who has no address on
+    // file in this test, so nothing is e-mailed, rather than refused as not owed).
+    let message: guichet_core::notifications::rules::NotificationMessage =
+        serde_json::from_str(&approved.outbox[0].body).expect("a notification message");
+    let sender = guichet_aws::wiring::sender(
+        &guichet_edge::config::SenderConfig {
+            tickets_table: f.stack.tickets_table.clone(),
+            sender: "soutien@guichet.example".into(),
+        },
+        &f.stack.sdk,
+    );
+    assert_eq!(
+        sender.deliver(&message).await.expect("owed"),
+        guichet_core::notifications::sender::Delivery::NoAddress
+    );
     let gate = f
         .kyc
         .eligibility(

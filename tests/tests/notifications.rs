@@ -8,9 +8,11 @@
 //! to an address of its own (its stack's name) and only counts those.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use guichet_aws::dynamo::tickets::DynamoTicketStore;
 use guichet_core::common::contact::ContactAddress;
 use guichet_core::common::player::PlayerId;
-use guichet_core::notifications::rules::NotificationMessage;
+use guichet_core::notifications::ports::NotificationRecords;
+use guichet_core::notifications::rules::{About, Notification, NotificationMessage};
 use guichet_core::notifications::sender::Sender;
 use guichet_core::outbox::rules::{Destination, OutboxMessage};
 use guichet_core::tickets::desk::Submitted;
@@ -96,7 +98,7 @@ fn event(records: Vec<Value>) -> Value {
 /// Runs the function's handler on `event` with `sender`; returns the failed message ids.
 async fn invoke<C, L, E>(sender: &Sender<C, L, E>, event: Value) -> Vec<String>
 where
-    C: guichet_core::notifications::ports::ContactBook,
+    C: guichet_core::notifications::ports::ContactBook + NotificationRecords,
     L: guichet_core::notifications::ports::DeliveryLedger,
     E: guichet_core::notifications::ports::EmailSender,
 {
@@ -112,6 +114,16 @@ where
 /// The e-mails the emulator's SES accepted for `to`.
 async fn emails_to(to: &ContactAddress) -> Vec<Recorded> {
     guichet_tests::emails_to(to.expose()).await
+}
+
+/// The notification `message` names, as the table holds it.
+async fn stored(stack: &Stack, message: &NotificationMessage) -> Notification {
+    DynamoTicketStore::new(stack.dynamodb(), stack.tickets_table.clone())
+        .stored(&message.about, &message.notification_id, message.created_at)
+        .await
+        .unwrap_or_else(|e| panic!("reading the notification: {}", error_chain(&e)))
+        .expect("the desk stored the notification it announced")
+        .notification
 }
 
 /// The delivery record's `state` and `provider_message_id`, as stored.
@@ -144,7 +156,10 @@ async fn a_duplicate_delivery_sends_exactly_one_e_mail_in_french() {
     let address = unique_address(&stack, "joueur");
     let body = submit_ticket(&stack, "player-1", Some(address.clone())).await;
     let notification: NotificationMessage = serde_json::from_str(&body).expect("a notification");
-    let reference = notification.ticket.clone().expect("about a ticket");
+    let About::Ticket(reference) = notification.about.clone() else {
+        panic!("about a ticket")
+    };
+    let text = stored(&stack, &notification).await;
     let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk);
 
     // The relay sent the message twice and SQS delivered both copies at once, to two
@@ -173,7 +188,7 @@ async fn a_duplicate_delivery_sends_exactly_one_e_mail_in_french() {
     let email = &emails[0];
     assert_eq!(email.source, SENDER);
     // The French "received" template, as the desk rendered it for this ticket.
-    assert_eq!(email.subject, notification.subject);
+    assert_eq!(email.subject, text.subject);
     assert!(
         email.subject.starts_with("Demande ") && email.subject.ends_with(" reçue"),
         "{}",
@@ -183,7 +198,7 @@ async fn a_duplicate_delivery_sends_exactly_one_e_mail_in_french() {
         email.subject.contains(reference.as_str())
             || email.subject.contains(&reference.to_string())
     );
-    assert_eq!(email.body, notification.body);
+    assert_eq!(email.body, text.body);
     assert!(email.body.starts_with("Bonjour,"), "{}", email.body);
     assert_eq!(
         delivery_record(&stack, &notification).await,
@@ -198,7 +213,7 @@ async fn only_the_poison_record_of_a_batch_is_reported() {
     let address = unique_address(&stack, "poison");
     let body = submit_ticket(&stack, "player-2", Some(address.clone())).await;
     let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk);
-    let wrong_schema = body.replace("guichet.notification.v1", "guichet.notification.v9");
+    let wrong_schema = body.replace("guichet.notification.v2", "guichet.notification.v9");
 
     let failed = invoke(
         &sender,
@@ -257,4 +272,59 @@ async fn a_player_without_an_address_is_settled_without_an_e_mail() {
         delivery_record(&stack, &notification).await,
         ("no_address".to_owned(), String::new())
     );
+}
+
+/// Whoever can put a message on the queue (a leaked credential, a mis-scoped role) can at most
+/// make an owed notification go out once: never mail a player words of their choosing, nor one
+/// player's notification to another.
+#[tokio::test]
+async fn a_forged_message_mails_nothing_but_what_the_table_owes() {
+    let stack = fresh_stack().await;
+    verify_sender(&stack, SENDER).await;
+    let victim = unique_address(&stack, "victime");
+    let other = unique_address(&stack, "autre");
+    let body = submit_ticket(&stack, "player-5", Some(victim.clone())).await;
+    submit_ticket(&stack, "player-6", Some(other.clone())).await;
+    let owed: NotificationMessage = serde_json::from_str(&body).expect("a notification");
+    let text = stored(&stack, &owed).await;
+    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk);
+
+    let mut wire: Value = serde_json::from_str(&body).expect("JSON");
+    let forge = |change: &dyn Fn(&mut Value)| {
+        let mut forged = wire.clone();
+        change(&mut forged);
+        forged.to_string()
+    };
+    // Player 5's notification, to player 6.
+    let to_other = forge(&|m| m["player"] = json!("player-6"));
+    // A notification that was never made.
+    let unknown = forge(&|m| m["notification_id"] = json!("ffffffffffffffffffffffffffffffff"));
+    // Text in a v2 message.
+    let with_text = forge(&|m| m["subject"] = json!("Votre compte est suspendu"));
+    let failed = invoke(
+        &sender,
+        event(vec![
+            record("to-other", &to_other),
+            record("unknown", &unknown),
+            record("with-text", &with_text),
+        ]),
+    )
+    .await;
+    assert_eq!(failed, ["to-other", "unknown", "with-text"]);
+    assert!(emails_to(&victim).await.is_empty());
+    assert!(emails_to(&other).await.is_empty());
+
+    // A v1 message (as the relay wrote them before v2) with a phishing text of its own: the
+    // owed notification goes out, in the desk's words.
+    wire["schema"] = json!("guichet.notification.v1");
+    wire["language"] = json!("fr");
+    wire["subject"] = json!("Votre compte est suspendu");
+    wire["body"] = json!("Confirmez votre mot de passe : https://casino.example.net");
+    let failed = invoke(&sender, event(vec![record("legacy", &wire.to_string())])).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    let emails = emails_to(&victim).await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert_eq!(emails[0].subject, text.subject);
+    assert_eq!(emails[0].body, text.body);
+    assert!(emails_to(&other).await.is_empty());
 }

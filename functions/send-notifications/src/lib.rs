@@ -1,7 +1,7 @@
-//! The notification function: the outbox relay puts each player notification on the
-//! notifications queue (schema `guichet.notification.v1`, [`NotificationMessage`]); this reads
-//! them and has [`Sender::deliver`] e-mail each one, at most once per notification id, to the
-//! address on file for the player.
+//! The notification function: the outbox relay puts a message naming each player notification
+//! on the notifications queue (schema `guichet.notification.v2`, [`NotificationMessage`]); this
+//! reads them and has [`Sender::deliver`] e-mail the notification the table holds, if it is
+//! owed to that player, at most once per notification id, to the address on file.
 //!
 //! Messages are reported one by one (`ReportBatchItemFailures`): a message that cannot be
 //! delivered now (SES or the table failing, another attempt holding it) is named in
@@ -9,14 +9,17 @@
 //! moves it to the dead-letter queue; the others of the batch are deleted. A message that is not
 //! a notification of this schema (a poison message) is reported the same way: it can never
 //! succeed, but the dead-letter queue is where someone looks at it, and acknowledging it would
-//! silently drop a player's notification.
+//! silently drop a player's notification. So is a message that names no notification owed to
+//! its player: only a writer other than the relay can make one, and it is logged as such.
 //!
 //! Nothing here logs a message's content: a poison message is identified by its SQS message id
 //! (and where its JSON broke), a notification by its id, ticket reference and kind.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use guichet_core::notifications::ports::{ContactBook, DeliveryLedger, EmailSender};
-use guichet_core::notifications::rules::{NotificationMessage, NOTIFICATION_SCHEMA};
+use guichet_core::notifications::ports::{
+    ContactBook, DeliveryLedger, EmailSender, NotificationRecords,
+};
+use guichet_core::notifications::rules::NotificationMessage;
 use guichet_core::notifications::sender::{SendFailure, Sender};
 use tracing::info_span;
 
@@ -25,10 +28,9 @@ use tracing::info_span;
 pub enum RecordError {
     #[error("the message has no body")]
     NoBody,
+    /// Not JSON, not of a schema this reads, or not naming exactly one ticket or case.
     #[error("the body is not a notification message")]
     NotNotification(#[source] serde_json::Error),
-    #[error("the body is a message of another schema than {NOTIFICATION_SCHEMA}")]
-    WrongSchema,
     #[error("the notification was not delivered")]
     Delivery(#[from] SendFailure),
 }
@@ -36,17 +38,17 @@ pub enum RecordError {
 impl RecordError {
     /// A message that will fail on every receive, whatever the retries.
     pub fn is_poison(&self) -> bool {
-        matches!(
-            self,
-            RecordError::NoBody | RecordError::NotNotification(_) | RecordError::WrongSchema
-        )
+        match self {
+            RecordError::NoBody | RecordError::NotNotification(_) => true,
+            RecordError::Delivery(failure) => failure.is_final(),
+        }
     }
 }
 
 /// Delivers every notification of a batch; names in the response only the messages to retry.
 pub async fn handle<C, L, E>(sender: &Sender<C, L, E>, event: SqsEvent) -> SqsBatchResponse
 where
-    C: ContactBook,
+    C: ContactBook + NotificationRecords,
     L: DeliveryLedger,
     E: EmailSender,
 {
@@ -61,17 +63,11 @@ where
     .await
 }
 
-/// Parses a message body as a notification of the current schema. Unknown fields are refused
-/// (`deny_unknown_fields`): a producer that writes something this function does not read is a
-/// mismatch to look at, not to ignore.
+/// Parses a message body as a notification message: the schema, exactly one ticket or case,
+/// no text, and no field the sender does not read (`NotificationMessage`'s own checks).
 pub fn parse(body: Option<&str>) -> Result<NotificationMessage, RecordError> {
     let body = body.ok_or(RecordError::NoBody)?;
-    let message: NotificationMessage =
-        serde_json::from_str(body).map_err(RecordError::NotNotification)?;
-    if message.schema != NOTIFICATION_SCHEMA {
-        return Err(RecordError::WrongSchema);
-    }
-    Ok(message)
+    serde_json::from_str(body).map_err(RecordError::NotNotification)
 }
 
 async fn handle_message<C, L, E>(
@@ -79,7 +75,7 @@ async fn handle_message<C, L, E>(
     message: &SqsMessage,
 ) -> Result<(), RecordError>
 where
-    C: ContactBook,
+    C: ContactBook + NotificationRecords,
     L: DeliveryLedger,
     E: EmailSender,
 {
@@ -87,7 +83,7 @@ where
     let delivery = sender.deliver(&notification).await?;
     tracing::info!(
         notification_id = %notification.notification_id,
-        ticket = notification.ticket.as_ref().map(|r| r.as_str()),
+        about = notification.about.as_str(),
         kind = notification.kind.as_str(),
         outcome = delivery.as_str(),
         "notification handled"
@@ -102,6 +98,11 @@ fn log_failure(error: &RecordError) {
         RecordError::Delivery(SendFailure::InProgress { .. }) => {
             tracing::warn!(error = %described, "notification deferred; it will be retried")
         }
+        RecordError::Delivery(SendFailure::NotOwed(_)) => tracing::error!(
+            error = %described,
+            "a message names no notification owed to its player: not sent; it will be \
+             dead-lettered (check who can write to the notifications queue)"
+        ),
         RecordError::Delivery(_) => tracing::error!(
             error = %described,
             "notification failed; it will be retried, then dead-lettered"
@@ -117,26 +118,24 @@ fn log_failure(error: &RecordError) {
 mod tests {
     use super::*;
 
-    const GOOD: &str = r#"{"schema":"guichet.notification.v1",
+    const GOOD: &str = r#"{"schema":"guichet.notification.v2",
         "notification_id":"0123456789abcdef0123456789abcdef","player":"player-1",
-        "ticket":"K7M2Q-9XW45","kind":"received","language":"fr","subject":"s","body":"b",
-        "created_at":"2026-11-26T15:00:00Z"}"#;
+        "ticket":"K7M2Q-9XW45","kind":"received","created_at":"2026-11-26T15:00:00Z"}"#;
 
     #[test]
-    fn only_a_notification_of_this_schema_parses() {
+    fn only_a_notification_message_parses() {
         assert!(parse(Some(GOOD)).is_ok());
         assert!(matches!(parse(None), Err(RecordError::NoBody)));
-        assert!(matches!(
-            parse(Some("not JSON")),
-            Err(RecordError::NotNotification(_))
-        ));
-        let other = GOOD.replace("guichet.notification.v1", "guichet.notification.v2");
-        assert!(matches!(parse(Some(&other)), Err(RecordError::WrongSchema)));
-        let extra = GOOD.replace(r#""body":"b","#, r#""body":"b","email":"x@y.ca","#);
-        assert!(matches!(
-            parse(Some(&extra)),
-            Err(RecordError::NotNotification(_))
-        ));
+        for bad in [
+            "not JSON".to_owned(),
+            GOOD.replace("guichet.notification.v2", "guichet.notification.v3"),
+            GOOD.replace(r#""kind""#, r#""email":"x@y.ca","kind""#),
+            GOOD.replace(r#""kind""#, r#""body":"Cliquez ici","kind""#),
+        ] {
+            let error = parse(Some(&bad)).expect_err(&bad);
+            assert!(matches!(error, RecordError::NotNotification(_)), "{bad}");
+            assert!(error.is_poison());
+        }
         assert!(parse(None).err().is_some_and(|e| e.is_poison()));
     }
 }

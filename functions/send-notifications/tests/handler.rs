@@ -3,7 +3,9 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use guichet_core::common::contact::ContactAddress;
-use guichet_core::common::player::PlayerId;
+use guichet_core::common::player::{Language, PlayerId};
+use guichet_core::common::reference::TicketReference;
+use guichet_core::notifications::rules::{About, Notification, NotificationKind};
 use guichet_core::outbox::rules::MessageId;
 use guichet_edge::testing::failed_ids;
 
@@ -36,16 +38,50 @@ fn batch(messages: Vec<SqsMessage>) -> SqsEvent {
     guichet_edge::testing::sqs_batch("sqs-notification.json", messages)
 }
 
-fn sender_with_address() -> guichet_core::notifications::sender::Sender<
+type MemorySender = guichet_core::notifications::sender::Sender<
     guichet_core::notifications::memory::MemoryContacts,
     guichet_core::notifications::memory::MemoryDeliveryLedger,
     guichet_core::notifications::memory::MemoryEmailSender,
-> {
+>;
+
+const FIXTURE_ID: &str = "5b0e7f0c2d7a4b8e9a613f4c2b1d0e9a";
+
+/// Stores the notification `id` of the fixture's ticket and player, as the desk did when it
+/// put the message naming it in the outbox.
+fn store(sender: &MemorySender, id: MessageId) {
+    let about = About::Ticket(TicketReference::parse("K7M2Q-9XW45").expect("the fixture's ticket"));
+    sender.contacts.store(
+        about,
+        &PlayerId::parse("player-123").expect("the fixture's player"),
+        &Notification {
+            id,
+            kind: NotificationKind::Received,
+            language: Language::Fr,
+            subject: "Demande K7M2Q-9XW45 reçue".into(),
+            body: "Bonjour,\n\nNous avons bien reçu votre demande K7M2Q-9XW45. L'équipe \
+                   sécurité des comptes vous répondra au plus tard le vendredi 27 novembre 2026 \
+                   à 17 h 00 (heure de l'Est).\n\nL'équipe du soutien"
+                .into(),
+            at: "2026-11-26T15:00:00Z".parse().expect("the fixture's time"),
+        },
+    );
+}
+
+/// A sender whose table holds the fixture's notification (and those of ids `[1; 16]` and
+/// `[2; 16]`) and the player's address.
+fn sender_with_address() -> MemorySender {
     let sender = guichet_core::notifications::memory::sender(NOW);
     sender.contacts.set(
         &PlayerId::parse("player-123").expect("the fixture's player"),
         ContactAddress::parse("joueur.123@exemple.ca").expect("valid address"),
     );
+    for id in [
+        MessageId::parse(FIXTURE_ID).expect("the fixture's id"),
+        MessageId::from_bytes([1; 16]),
+        MessageId::from_bytes([2; 16]),
+    ] {
+        store(&sender, id);
+    }
     sender
 }
 
@@ -78,7 +114,7 @@ async fn only_the_poison_messages_of_a_batch_are_reported() {
     let fixture_body = notification("x", None)
         .body
         .expect("the fixture has a body");
-    let other_schema = fixture_body.replace("guichet.notification.v1", "guichet.notification.v0");
+    let other_schema = fixture_body.replace("guichet.notification.v2", "guichet.notification.v0");
     let unknown_field =
         fixture_body.replace("\"kind\":", "\"email\":\"joueur.123@exemple.ca\",\"kind\":");
     let event = batch(vec![
@@ -88,6 +124,8 @@ async fn only_the_poison_messages_of_a_batch_are_reported() {
         raw_message("no-body", None),
         raw_message("other-schema", Some(&other_schema)),
         raw_message("unknown-field", Some(&unknown_field)),
+        // Well formed, but naming a notification the table does not hold.
+        notification("not-owed", Some(MessageId::from_bytes([3; 16]))),
         notification("good-2", Some(MessageId::from_bytes([2; 16]))),
     ]);
     let response = send_notifications::handle(&sender, event).await;
@@ -98,7 +136,8 @@ async fn only_the_poison_messages_of_a_batch_are_reported() {
             "empty-object",
             "no-body",
             "other-schema",
-            "unknown-field"
+            "unknown-field",
+            "not-owed"
         ]
     );
     assert_eq!(sender.email.sent().len(), 2, "both good ones were sent");
@@ -128,10 +167,11 @@ async fn a_failed_send_is_reported_then_sent_once_on_redelivery() {
 #[tokio::test]
 async fn a_player_without_an_address_is_acknowledged_without_sending() {
     let sender = guichet_core::notifications::memory::sender(NOW);
+    let id = MessageId::parse(FIXTURE_ID).expect("the fixture's id");
+    store(&sender, id.clone());
     let response = send_notifications::handle(&sender, fixture()).await;
     assert!(failed_ids(&response).is_empty());
     assert!(sender.email.sent().is_empty());
-    let id = MessageId::parse("5b0e7f0c2d7a4b8e9a613f4c2b1d0e9a").expect("the fixture's id");
     assert_eq!(sender.ledger.state(&id).as_deref(), Some("no_address"));
 }
 

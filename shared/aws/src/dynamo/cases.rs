@@ -6,6 +6,7 @@
 //! | audit line       | `CASE#<id>`         | `AUDIT#<ms>#<version>#<n>`  |                                        |                                              |
 //! | open-case marker | `PLAYER#<id>`       | `OPENCASE`                  |                                        |                                              |
 //! | upload           | `UPLOAD#<id>`       | `UPLOAD`                    |                                        |                                              |
+//! | notification     | `CASE#<id>`         | `NOTIFICATION#<at ms>#<id>` |                                        |                                              |
 //!
 //! A case's body is stored as JSON (`body`) beside the key attributes: the documents list is
 //! read and written whole, always with the case. Each write is one transaction conditioned on
@@ -20,6 +21,7 @@ use aws_sdk_dynamodb::Client;
 use serde::Serialize;
 
 use crate::dynamo::item::{backend, body, ms, s, to_item, Item, Json};
+use crate::dynamo::notifications::notification_item;
 use crate::dynamo::query::IndexQuery;
 use crate::dynamo::tickets::{outbox_item, PLAYER_INDEX, QUEUE_INDEX};
 use guichet_core::common::player::PlayerId;
@@ -28,7 +30,7 @@ use guichet_core::documents::rules::UploadId;
 use guichet_core::verification::ports::{CaseStore, CaseWrite, PendingUpload, Saved};
 use guichet_core::verification::rules::{AuditEntry, CaseId, CaseStatus, VerificationCase};
 
-const CASE_SK: &str = "CASE";
+pub(crate) const CASE_SK: &str = "CASE";
 const MARKER_SK: &str = "OPENCASE";
 const UPLOAD_SK: &str = "UPLOAD";
 const AUDIT_PREFIX: &str = "AUDIT#";
@@ -48,7 +50,7 @@ impl DynamoCaseStore {
     }
 }
 
-fn case_pk(id: &CaseId) -> String {
+pub(crate) fn case_pk(id: &CaseId) -> String {
     format!("CASE#{}", id.as_str())
 }
 
@@ -201,7 +203,12 @@ impl CaseStore for DynamoCaseStore {
         if let Some(upload) = write.upload {
             items.push(put(&self.table, upload_item(upload)?, None)?);
         }
-        for message in write.outbox {
+        if let Some((notification, message)) = write.notification {
+            items.push(put(
+                &self.table,
+                notification_item(case_pk(&case.id), notification)?,
+                Some("attribute_not_exists(pk)"),
+            )?);
             items.push(put(
                 &self.table,
                 outbox_item(message)?,

@@ -5,5 +5,6 @@ pub mod cases;
 pub mod deliveries;
 pub mod incidents;
 pub(crate) mod item;
+pub mod notifications;
 pub(crate) mod query;
 pub mod tickets;

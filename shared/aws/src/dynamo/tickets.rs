@@ -30,9 +30,8 @@ use jiff::Timestamp;
 
 use serde::{Deserialize, Serialize};
 
-use crate::dynamo::item::{
-    backend, data, from_item, get_s, ms, reference, s, to_item, DataItem, Item, Json,
-};
+use crate::dynamo::item::{backend, data, from_item, get_s, ms, reference, s, to_item, Item, Json};
+use crate::dynamo::notifications::notification_item;
 use crate::dynamo::query::{read_collection, After, IndexQuery};
 use guichet_core::common::contact::ContactAddress;
 use guichet_core::common::paging::Page;
@@ -40,7 +39,6 @@ use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::common::reference::TicketReference;
 use guichet_core::common::store::StoreError;
 use guichet_core::escalation::rules::{Escalation, EscalationState};
-use guichet_core::notifications::rules::Notification;
 use guichet_core::outbox::ports::OutboxStore;
 use guichet_core::outbox::rules::{Destination, MessageId, OutboxMessage};
 use guichet_core::tickets::ports::{
@@ -58,7 +56,7 @@ const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const HISTORY_PREFIX: &str = "HISTORY#";
 const MESSAGE_PREFIX: &str = "MESSAGE#";
 const ESCALATION_PREFIX: &str = "ESCALATION#";
-const NOTIFICATION_PREFIX: &str = "NOTIFICATION#";
+pub(crate) const NOTIFICATION_PREFIX: &str = "NOTIFICATION#";
 const OUTBOX_SK: &str = "OUTBOX";
 const OUTBOX_QUEUE: &str = "OUTBOX";
 const CONTACT_SK: &str = "CONTACT";
@@ -67,8 +65,8 @@ pub const QUEUE_INDEX: &str = "gsi2";
 
 #[derive(Clone)]
 pub struct DynamoTicketStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 impl DynamoTicketStore {
@@ -84,7 +82,7 @@ pub fn ticket_pk(reference: &TicketReference) -> String {
     format!("TICKET#{}", reference.as_str())
 }
 
-fn player_pk(player: &PlayerId) -> String {
+pub(crate) fn player_pk(player: &PlayerId) -> String {
     format!("PLAYER#{}", player.as_str())
 }
 
@@ -449,22 +447,6 @@ fn escalation_item(escalation: &Escalation) -> Result<Item, StoreError> {
     })
 }
 
-fn notification_item(
-    reference: &TicketReference,
-    notification: &Notification,
-) -> Result<Item, StoreError> {
-    to_item(&DataItem {
-        pk: ticket_pk(reference),
-        sk: format!(
-            "{NOTIFICATION_PREFIX}{}#{}",
-            ms(notification.at),
-            notification.id
-        ),
-        kind: "notification",
-        data: Json(notification),
-    })
-}
-
 /// An outbox message, in the sparse index's one `OUTBOX` partition until it is relayed.
 #[derive(Serialize, Deserialize)]
 struct OutboxItem {
@@ -612,7 +594,7 @@ impl DynamoTicketStore {
         if let Some(notification) = &write.notification {
             items.push(put(
                 &self.table,
-                notification_item(reference, notification)?,
+                notification_item(ticket_pk(reference), notification)?,
                 "attribute_not_exists(pk)",
             )?);
         }
@@ -828,7 +810,7 @@ impl TicketStore for DynamoTicketStore {
         if let Some(notification) = update.notification {
             items.push(put(
                 &self.table,
-                notification_item(reference, notification)?,
+                notification_item(ticket_pk(reference), notification)?,
                 "attribute_not_exists(pk)",
             )?);
         }
@@ -1227,7 +1209,7 @@ mod tests {
     fn the_other_ticket_items_are_pinned() {
         use crate::dynamo::item::expect::{item, num, text};
         use guichet_core::escalation::rules::EscalationState;
-        use guichet_core::notifications::rules::NotificationKind;
+        use guichet_core::notifications::rules::{Notification, NotificationKind};
         use guichet_core::tickets::ports::IdempotencyKey;
         let reference = TicketReference::parse("9999999992").expect("valid");
         let player = PlayerId::parse("p-1").expect("valid");
@@ -1291,7 +1273,7 @@ mod tests {
             at: at("2026-11-26T15:00:00Z"),
         };
         assert_eq!(
-            notification_item(&reference, &notification).expect("item"),
+            notification_item(ticket_pk(&reference), &notification).expect("item"),
             item([
                 ("pk", text("TICKET#9999999992")),
                 (

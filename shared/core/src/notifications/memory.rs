@@ -14,17 +14,39 @@ use crate::outbox::rules::MessageId;
 // Notifications: addresses, delivery records and an e-mail service in memory.
 
 use crate::notifications::ports::{Claim, Email, EmailError, Settled};
+use crate::notifications::rules::{About, Notification, StoredNotification};
 use crate::outbox::memory::Refused;
 use crate::tickets::memory::FixedClock;
 
-/// Players' addresses; `fail_next(n)` makes the next `n` look-ups fail as a store outage.
+/// Players' addresses and the notifications stored with their tickets and cases;
+/// `fail_next(n)` makes the next `n` address look-ups fail as a store outage.
 #[derive(Default)]
 pub struct MemoryContacts {
     addresses: Mutex<BTreeMap<String, ContactAddress>>,
+    /// By (what it is about, id, time), as the table keys them.
+    notifications: Mutex<BTreeMap<(String, MessageId, Timestamp), StoredNotification>>,
     failures: std::sync::atomic::AtomicUsize,
 }
 
 impl MemoryContacts {
+    /// Keeps `notification` about `about`, whose ticket or case `owner` owns.
+    pub fn store(&self, about: About, owner: &PlayerId, notification: &Notification) {
+        self.notifications
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                (
+                    about.as_str().to_owned(),
+                    notification.id.clone(),
+                    notification.at,
+                ),
+                StoredNotification {
+                    owner: owner.clone(),
+                    notification: notification.clone(),
+                },
+            );
+    }
+
     pub fn set(&self, player: &PlayerId, address: ContactAddress) {
         self.addresses
             .lock()
@@ -58,6 +80,22 @@ impl crate::notifications::ports::ContactBook for MemoryContacts {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(player.as_str())
+            .cloned())
+    }
+}
+
+impl crate::notifications::ports::NotificationRecords for MemoryContacts {
+    async fn stored(
+        &self,
+        about: &About,
+        id: &MessageId,
+        at: Timestamp,
+    ) -> Result<Option<StoredNotification>, StoreError> {
+        Ok(self
+            .notifications
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(about.as_str().to_owned(), id.clone(), at))
             .cloned())
     }
 }

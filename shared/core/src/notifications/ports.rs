@@ -4,6 +4,7 @@
 use crate::common::contact::ContactAddress;
 use crate::common::player::PlayerId;
 use crate::common::store::StoreError;
+use crate::notifications::rules::{About, StoredNotification};
 use crate::outbox::rules::MessageId;
 use crate::tickets::ports::TicketStore;
 use jiff::Timestamp;
@@ -54,6 +55,20 @@ impl<T: TicketStore> ContactBook for T {
     ) -> impl Future<Output = Result<Option<ContactAddress>, StoreError>> + Send {
         TicketStore::contact_of(self, player)
     }
+}
+
+/// Where the notifications are kept: with their ticket or their case, each beside the player
+/// who owns it. Every ticket store is one in production (one table holds both).
+pub trait NotificationRecords: Send + Sync {
+    /// The notification `id`, made at `at`, about `about`, as stored, with the owner of the
+    /// ticket or case; `None` when no such notification is stored. Read consistently: the
+    /// message naming it is only sent once its transaction committed.
+    fn stored(
+        &self,
+        about: &About,
+        id: &MessageId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<Option<StoredNotification>, StoreError>> + Send;
 }
 
 /// A delivery that is over: a duplicate of it sends nothing.

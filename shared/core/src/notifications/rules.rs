@@ -15,6 +15,7 @@ use crate::outbox::rules::{Destination, MessageId, OutboxMessage};
 use crate::tickets::acknowledgement::{local_due, team_name};
 use crate::tickets::ticket::{Ticket, TicketStatus};
 use crate::tickets::workflow::Change;
+use crate::verification::rules::CaseId;
 
 vocabulary!(
     /// Every status change a player hears of.
@@ -36,7 +37,11 @@ const BUNDLED: &str = include_str!("../../templates/notifications.json");
 const PLACEHOLDERS: &[&str] = &["reference", "team", "due"];
 
 /// The schema of the notifications queue's messages.
-pub const NOTIFICATION_SCHEMA: &str = "guichet.notification.v1";
+pub const NOTIFICATION_SCHEMA: &str = "guichet.notification.v2";
+
+/// The schema before v2, whose messages also carried the rendered text. Still read, so that
+/// what was in the outbox or on the queue at a deploy is delivered; its text is dropped unread.
+pub const LEGACY_NOTIFICATION_SCHEMA: &str = "guichet.notification.v1";
 
 /// A notification as the player reads it on the ticket, rendered once, when the change
 /// happened, in the ticket's language.
@@ -50,24 +55,167 @@ pub struct Notification {
     pub at: Timestamp,
 }
 
-/// The notifications queue's message (schema `guichet.notification.v1`). It names the player
-/// by id, never by address: the sender looks the address up when it sends, so no queue, dead
-/// letter or log ever holds one.
+/// What a notification is about: the item collection it is stored in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum About {
+    Ticket(TicketReference),
+    Case(CaseId),
+}
+
+impl About {
+    /// For logs: a ticket's reference or a case's id (neither is personal information).
+    pub fn as_str(&self) -> &str {
+        match self {
+            About::Ticket(reference) => reference.as_str(),
+            About::Case(case) => case.as_str(),
+        }
+    }
+}
+
+/// The notifications queue's message (schema `guichet.notification.v2`). It *names* a
+/// notification — its id, what it is about, when it was made — and carries no text and no
+/// address: the sender reads the notification the table holds, checks that it is owed to this
+/// player, and sends that. Whoever can write to the queue can at most make an owed notification
+/// go out (once), never mail a player words of their choosing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "WireMessage", into = "WireMessage")]
 pub struct NotificationMessage {
-    pub schema: String,
     pub notification_id: MessageId,
     pub player: PlayerId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ticket: Option<TicketReference>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub case: Option<String>,
+    pub about: About,
     pub kind: NotificationKind,
-    pub language: Language,
-    pub subject: String,
-    pub body: String,
     pub created_at: Timestamp,
+}
+
+/// Why a queue message is not a notification message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    #[error("the message is of another schema than {NOTIFICATION_SCHEMA}")]
+    Schema,
+    #[error("the message names neither a ticket nor a case, or both")]
+    About,
+    #[error("a {NOTIFICATION_SCHEMA} message carries text, which only v1 did")]
+    Text,
+}
+
+/// The message as it travels. `deny_unknown_fields`: a producer writing something the sender
+/// does not read is a mismatch to look at, not to ignore.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireMessage {
+    schema: String,
+    notification_id: MessageId,
+    player: PlayerId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ticket: Option<TicketReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    case: Option<CaseId>,
+    kind: NotificationKind,
+    created_at: Timestamp,
+    // v1's rendered text: read only to be dropped.
+    #[serde(default, skip_serializing)]
+    language: Option<serde::de::IgnoredAny>,
+    #[serde(default, skip_serializing)]
+    subject: Option<serde::de::IgnoredAny>,
+    #[serde(default, skip_serializing)]
+    body: Option<serde::de::IgnoredAny>,
+}
+
+impl TryFrom<WireMessage> for NotificationMessage {
+    type Error = MessageError;
+
+    fn try_from(wire: WireMessage) -> Result<Self, MessageError> {
+        let carries_text = wire.language.is_some() || wire.subject.is_some() || wire.body.is_some();
+        match wire.schema.as_str() {
+            NOTIFICATION_SCHEMA if carries_text => return Err(MessageError::Text),
+            NOTIFICATION_SCHEMA | LEGACY_NOTIFICATION_SCHEMA => {}
+            _ => return Err(MessageError::Schema),
+        }
+        let about = match (wire.ticket, wire.case) {
+            (Some(reference), None) => About::Ticket(reference),
+            (None, Some(case)) => About::Case(case),
+            _ => return Err(MessageError::About),
+        };
+        Ok(Self {
+            notification_id: wire.notification_id,
+            player: wire.player,
+            about,
+            kind: wire.kind,
+            created_at: wire.created_at,
+        })
+    }
+}
+
+impl From<NotificationMessage> for WireMessage {
+    fn from(message: NotificationMessage) -> Self {
+        let (ticket, case) = match message.about {
+            About::Ticket(reference) => (Some(reference), None),
+            About::Case(case) => (None, Some(case)),
+        };
+        Self {
+            schema: NOTIFICATION_SCHEMA.to_owned(),
+            notification_id: message.notification_id,
+            player: message.player,
+            ticket,
+            case,
+            kind: message.kind,
+            created_at: message.created_at,
+            language: None,
+            subject: None,
+            body: None,
+        }
+    }
+}
+
+impl NotificationMessage {
+    /// The message that names `notification`, owed to `player`.
+    pub fn naming(notification: &Notification, player: &PlayerId, about: About) -> Self {
+        Self {
+            notification_id: notification.id.clone(),
+            player: player.clone(),
+            about,
+            kind: notification.kind,
+            created_at: notification.at,
+        }
+    }
+}
+
+/// A notification as the table holds it, with the player who owns what it is about (read from
+/// the ticket or the case, not from the message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredNotification {
+    pub owner: PlayerId,
+    pub notification: Notification,
+}
+
+/// Why a message names nothing the sender may send. Each is final: a retry reads the same
+/// table. Each is also a sign that something other than the outbox relay wrote to the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotOwed {
+    #[error("no such notification is stored")]
+    Unknown,
+    #[error("the notification's ticket or case is another player's")]
+    OtherPlayer,
+    #[error("the stored notification is of another kind")]
+    OtherKind,
+}
+
+/// The notification `message` names, if the table holds it and owes it to that player. The
+/// stored one is looked up by the message's id and time, so a match of the id is given; the
+/// owner and the kind are checked here.
+pub fn owed(
+    message: &NotificationMessage,
+    stored: Option<StoredNotification>,
+) -> Result<Notification, NotOwed> {
+    let stored = stored.ok_or(NotOwed::Unknown)?;
+    if stored.owner != message.player {
+        return Err(NotOwed::OtherPlayer);
+    }
+    if stored.notification.kind != message.kind || stored.notification.id != message.notification_id
+    {
+        return Err(NotOwed::OtherKind);
+    }
+    Ok(stored.notification)
 }
 
 /// Which notification, if any, a change of a ticket owes its player: the changes a player
@@ -153,18 +301,11 @@ impl Notifier {
             body: rendered.body,
             at,
         };
-        let message = NotificationMessage {
-            schema: NOTIFICATION_SCHEMA.to_owned(),
-            notification_id: id.clone(),
-            player: ticket.player.clone(),
-            ticket: Some(ticket.reference.clone()),
-            case: None,
-            kind,
-            language: ticket.language,
-            subject: notification.subject.clone(),
-            body: notification.body.clone(),
-            created_at: at,
-        };
+        let message = NotificationMessage::naming(
+            &notification,
+            &ticket.player,
+            About::Ticket(ticket.reference.clone()),
+        );
         let outbox = OutboxMessage::new(
             id,
             Destination::Notifications,
@@ -175,36 +316,30 @@ impl Notifier {
         Ok((notification, outbox))
     }
 
-    /// A verification decision's notification: about the player's case, not a ticket.
+    /// A verification decision's notification: about the player's case, not a ticket. Kept
+    /// with the case, as a ticket's is with the ticket.
     pub fn for_case(
         &self,
         kind: NotificationKind,
         player: &PlayerId,
-        case: &str,
+        case: &CaseId,
         language: Language,
         id: MessageId,
         at: Timestamp,
-    ) -> Result<OutboxMessage, NotifyError> {
+    ) -> Result<(Notification, OutboxMessage), NotifyError> {
         let rendered = self.templates.render(kind, language, &Values::default())?;
-        let message = NotificationMessage {
-            schema: NOTIFICATION_SCHEMA.to_owned(),
-            notification_id: id.clone(),
-            player: player.clone(),
-            ticket: None,
-            case: Some(case.to_owned()),
+        let notification = Notification {
+            id: id.clone(),
             kind,
             language,
             subject: rendered.subject,
             body: rendered.body,
-            created_at: at,
-        };
-        Ok(OutboxMessage::new(
-            id,
-            Destination::Notifications,
-            case,
-            &message,
             at,
-        )?)
+        };
+        let message = NotificationMessage::naming(&notification, player, About::Case(case.clone()));
+        let outbox =
+            OutboxMessage::new(id, Destination::Notifications, case.as_str(), &message, at)?;
+        Ok((notification, outbox))
     }
 }
 
@@ -515,9 +650,15 @@ mod tests {
             assert_eq!(outbox.destination, Destination::Notifications);
             let message: NotificationMessage =
                 serde_json::from_str(&outbox.body).expect("the queue's schema");
-            assert_eq!(message.schema, NOTIFICATION_SCHEMA);
             assert_eq!(message.notification_id, notification.id);
-            assert_eq!(message.body, notification.body);
+            assert_eq!(message.kind, NotificationKind::Received);
+            // The message names the notification and carries none of its text.
+            assert!(
+                !outbox.body.contains(&notification.subject),
+                "{}",
+                outbox.body
+            );
+            assert!(outbox.body.contains(NOTIFICATION_SCHEMA), "{}", outbox.body);
         }
     }
 
@@ -530,6 +671,41 @@ mod tests {
                 kind: NotificationKind::Received,
                 placeholder: "reference"
             })
+        );
+    }
+
+    #[test]
+    fn a_queue_message_names_one_ticket_or_case_and_carries_no_text() {
+        let good = r#"{"schema":"guichet.notification.v2",
+            "notification_id":"0123456789abcdef0123456789abcdef","player":"player-1",
+            "ticket":"K7M2Q-9XW45","kind":"received","created_at":"2026-11-26T15:00:00Z"}"#;
+        let parse = |text: &str| serde_json::from_str::<NotificationMessage>(text);
+        let message = parse(good).expect("a v2 message");
+        assert!(matches!(message.about, About::Ticket(_)));
+        // Written back as it was read.
+        let again = serde_json::to_string(&message).expect("serialises");
+        assert_eq!(parse(&again).expect("round trip"), message);
+
+        let refused = |text: String, why: &str| {
+            let error = parse(&text).expect_err(&text).to_string();
+            assert!(error.contains(why), "{text}: {error}");
+        };
+        refused(
+            good.replace(r#""kind""#, r#""subject":"Urgent","kind""#),
+            "carries text",
+        );
+        refused(good.replace(".v2", ".v3"), "another schema");
+        refused(
+            good.replace(r#""ticket":"K7M2Q-9XW45","#, ""),
+            "neither a ticket nor a case",
+        );
+        refused(
+            good.replace(r#""kind""#, r#""case":"VC-7K2M9Q4XW3BD","kind""#),
+            "neither a ticket nor a case",
+        );
+        refused(
+            good.replace(r#""kind""#, r#""email":"x@y.ca","kind""#),
+            "unknown field",
         );
     }
 }

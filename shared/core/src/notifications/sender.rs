@@ -1,7 +1,13 @@
 //! Sending the players' notifications: what the send-notifications function does with each
-//! message of the notifications queue ([`NotificationMessage`], rendered when the change
-//! happened). The message names the player, never an address: the address is looked up here,
-//! at the last moment, so no queue, dead letter or log ever holds one.
+//! message of the notifications queue ([`NotificationMessage`]). The message only *names* a
+//! notification; nothing in it is trusted or sent:
+//!
+//! - the notification itself (kind, language, subject, body, rendered when the change
+//!   happened) is read from the table, with the owner of its ticket or case, and sent only if
+//!   it is owed to the player the message names ([`owed`]); anything else is refused for good
+//!   and dead-lettered, since only a writer other than the outbox relay can produce it;
+//! - the address is looked up here, at the last moment, so no queue, dead letter or log ever
+//!   holds one.
 //!
 //! SQS delivers at least once, and the outbox relay may send the same message twice, so every
 //! notification goes through a per-notification delivery record ([`DeliveryLedger`]) that makes
@@ -35,7 +41,8 @@ use crate::notifications::ports::DeliveryLedger;
 use crate::notifications::ports::Email;
 use crate::notifications::ports::EmailError;
 use crate::notifications::ports::EmailSender;
-use crate::notifications::rules::NotificationMessage;
+use crate::notifications::ports::NotificationRecords;
+use crate::notifications::rules::{owed, NotOwed, NotificationMessage};
 use crate::outbox::rules::MessageId;
 
 /// How long a claim keeps other attempts away: longer than the function's timeout (10 s) so a
@@ -70,6 +77,11 @@ impl Delivery {
 /// redelivers, then dead-letters). None of them carries an address or the text.
 #[derive(Debug, thiserror::Error)]
 pub enum SendFailure {
+    /// Final: the message names no notification owed to its player (see [`owed`]).
+    #[error("the message names no notification owed to its player")]
+    NotOwed(#[source] NotOwed),
+    #[error("the stored notification could not be read")]
+    Records(#[source] StoreError),
     #[error("another attempt is sending this notification (lease until {until})")]
     InProgress { until: Timestamp },
     #[error("the delivery record could not be read or written")]
@@ -82,6 +94,8 @@ pub enum SendFailure {
 
 /// The sender's ports and settings; built once per container.
 pub struct Sender<C, L, E> {
+    /// The players' addresses and the stored notifications (in production, the tickets table
+    /// holds both).
     pub contacts: C,
     pub ledger: L,
     pub email: E,
@@ -90,13 +104,20 @@ pub struct Sender<C, L, E> {
     pub from: String,
 }
 
-impl<C: ContactBook, L: DeliveryLedger, E: EmailSender> Sender<C, L, E> {
+impl SendFailure {
+    /// A failure no retry can mend: the message goes to the dead-letter queue.
+    pub fn is_final(&self) -> bool {
+        matches!(self, SendFailure::NotOwed(_))
+    }
+}
+
+impl<C: ContactBook + NotificationRecords, L: DeliveryLedger, E: EmailSender> Sender<C, L, E> {
     /// Delivers one notification at most once per claim (see the module documentation).
     pub async fn deliver(&self, message: &NotificationMessage) -> Result<Delivery, SendFailure> {
         let span = tracing::info_span!(
             "notification",
             notification_id = %message.notification_id,
-            ticket = message.ticket.as_ref().map(|r| r.as_str()),
+            about = message.about.as_str(),
             kind = message.kind.as_str(),
         );
         // Boxed: the adapters' futures (the AWS SDK's above all) nest deeply, and inlined into
@@ -110,6 +131,12 @@ impl<C: ContactBook, L: DeliveryLedger, E: EmailSender> Sender<C, L, E> {
         message: &NotificationMessage,
     ) -> Result<Delivery, SendFailure> {
         let id = &message.notification_id;
+        let stored = self
+            .contacts
+            .stored(&message.about, id, message.created_at)
+            .await
+            .map_err(SendFailure::Records)?;
+        let notification = owed(message, stored).map_err(SendFailure::NotOwed)?;
         let now = self.clock.now();
         let lease_until = now + LEASE;
         match self
@@ -145,8 +172,8 @@ impl<C: ContactBook, L: DeliveryLedger, E: EmailSender> Sender<C, L, E> {
         let email = Email {
             from: &self.from,
             to: &to,
-            subject: &message.subject,
-            body: &message.body,
+            subject: &notification.subject,
+            body: &notification.body,
         };
         let provider_message_id = match self.email.send(email).await {
             Ok(id) => id,
@@ -190,7 +217,7 @@ mod tests {
     use crate::common::player::PlayerId;
     use crate::common::reference::TicketReference;
     use crate::notifications::memory::{MemoryContacts, MemoryDeliveryLedger, MemoryEmailSender};
-    use crate::notifications::rules::{NotificationKind, NOTIFICATION_SCHEMA};
+    use crate::notifications::rules::{About, Notification, NotificationKind};
     use crate::tickets::memory::FixedClock;
 
     const NOW: &str = "2026-11-26T15:00:00Z";
@@ -207,19 +234,28 @@ mod tests {
         }
     }
 
-    fn message(player: &str) -> NotificationMessage {
-        NotificationMessage {
-            schema: NOTIFICATION_SCHEMA.to_owned(),
-            notification_id: MessageId::from_bytes([7; 16]),
-            player: PlayerId::parse(player).expect("valid player"),
-            ticket: Some(TicketReference::from_random([3; 9])),
-            case: None,
-            kind: NotificationKind::Received,
+    fn notification(kind: NotificationKind) -> Notification {
+        Notification {
+            id: MessageId::from_bytes([7; 16]),
+            kind,
             language: Language::Fr,
             subject: "Demande reçue".into(),
             body: "Bonjour,\n\nNous avons bien reçu votre demande.".into(),
-            created_at: NOW.parse().expect("valid"),
+            at: NOW.parse().expect("valid"),
         }
+    }
+
+    fn about() -> About {
+        About::Ticket(TicketReference::from_random([3; 9]))
+    }
+
+    /// Stores the "received" notification of a ticket of `player`, as the desk does, and
+    /// returns the message the outbox relay puts on the queue for it.
+    fn message(sender: &MemorySender, player: &str) -> NotificationMessage {
+        let player = PlayerId::parse(player).expect("valid player");
+        let notification = notification(NotificationKind::Received);
+        sender.contacts.store(about(), &player, &notification);
+        NotificationMessage::naming(&notification, &player, about())
     }
 
     fn with_address(sender: &MemorySender, player: &str, address: &str) {
@@ -233,7 +269,7 @@ mod tests {
     async fn a_duplicate_delivery_sends_once() {
         let sender = sender(FixedClock::at(NOW));
         with_address(&sender, "p-1", "joueur@exemple.ca");
-        let message = message("p-1");
+        let message = message(&sender, "p-1");
 
         let first = sender.deliver(&message).await.expect("delivered");
         assert!(matches!(first, Delivery::Sent { .. }), "{first:?}");
@@ -256,7 +292,7 @@ mod tests {
     #[tokio::test]
     async fn without_an_address_nothing_is_sent_and_nothing_is_retried() {
         let sender = sender(FixedClock::at(NOW));
-        let message = message("p-2");
+        let message = message(&sender, "p-2");
         assert_eq!(
             sender.deliver(&message).await.expect("settled"),
             Delivery::NoAddress
@@ -275,7 +311,7 @@ mod tests {
     async fn a_failed_send_is_retried_later_and_sent_once() {
         let sender = sender(FixedClock::at(NOW));
         with_address(&sender, "p-1", "joueur@exemple.ca");
-        let message = message("p-1");
+        let message = message(&sender, "p-1");
         sender.email.fail_next(1);
 
         let failure = sender.deliver(&message).await.expect_err("SES refused");
@@ -303,7 +339,7 @@ mod tests {
         let clock = FixedClock::at(NOW);
         let sender = sender(clock.clone());
         with_address(&sender, "p-1", "joueur@exemple.ca");
-        let message = message("p-1");
+        let message = message(&sender, "p-1");
         let now: Timestamp = NOW.parse().expect("valid");
         // An attempt that claimed the delivery and crashed before sending.
         assert_eq!(
@@ -335,7 +371,7 @@ mod tests {
     async fn a_failed_lookup_gives_the_lease_back() {
         let sender = sender(FixedClock::at(NOW));
         with_address(&sender, "p-1", "joueur@exemple.ca");
-        let message = message("p-1");
+        let message = message(&sender, "p-1");
         sender.contacts.fail_next(1);
         assert!(matches!(
             sender.deliver(&message).await,
@@ -346,5 +382,82 @@ mod tests {
             Delivery::Sent { .. }
         ));
         assert_eq!(sender.email.sent().len(), 1);
+    }
+
+    /// What a queue message could make the sender do, if it were trusted: the message is
+    /// written by whoever can reach the queue; only what the table holds is sent.
+    #[tokio::test]
+    async fn a_message_naming_no_owed_notification_sends_nothing_and_is_final() {
+        let sender = sender(FixedClock::at(NOW));
+        with_address(&sender, "p-1", "joueur@exemple.ca");
+        with_address(&sender, "p-2", "autre@exemple.ca");
+        let stored = message(&sender, "p-1");
+
+        let unknown = NotificationMessage {
+            notification_id: MessageId::from_bytes([8; 16]),
+            ..stored.clone()
+        };
+        let elsewhere = NotificationMessage {
+            about: About::Ticket(TicketReference::from_random([4; 9])),
+            ..stored.clone()
+        };
+        let other_time = NotificationMessage {
+            created_at: stored.created_at + SignedDuration::from_millis(1),
+            ..stored.clone()
+        };
+        let other_player = NotificationMessage {
+            player: PlayerId::parse("p-2").expect("valid"),
+            ..stored.clone()
+        };
+        let other_kind = NotificationMessage {
+            kind: NotificationKind::Resolved,
+            ..stored.clone()
+        };
+        for (forged, why) in [
+            (unknown, NotOwed::Unknown),
+            (elsewhere, NotOwed::Unknown),
+            (other_time, NotOwed::Unknown),
+            (other_player, NotOwed::OtherPlayer),
+            (other_kind, NotOwed::OtherKind),
+        ] {
+            let failure = sender.deliver(&forged).await.expect_err("refused");
+            assert!(
+                matches!(failure, SendFailure::NotOwed(w) if w == why),
+                "{failure:?}"
+            );
+            assert!(failure.is_final());
+            // Refused before the ledger: the owed notification is still deliverable.
+            assert_eq!(sender.ledger.state(&forged.notification_id), None);
+        }
+        assert!(sender.email.sent().is_empty());
+
+        assert!(matches!(
+            sender.deliver(&stored).await.expect("delivered"),
+            Delivery::Sent { .. }
+        ));
+        let sent = sender.email.sent();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].to, "joueur@exemple.ca");
+    }
+
+    #[tokio::test]
+    async fn the_text_of_a_v1_message_is_never_sent() {
+        let sender = sender(FixedClock::at(NOW));
+        with_address(&sender, "p-1", "joueur@exemple.ca");
+        let stored = message(&sender, "p-1");
+        // A v1 message, as the relay sent them before v2, its text replaced by a phishing one.
+        let mut wire = serde_json::to_value(&stored).expect("serialises");
+        wire["schema"] = crate::notifications::rules::LEGACY_NOTIFICATION_SCHEMA.into();
+        wire["language"] = "fr".into();
+        wire["subject"] = "Votre compte est suspendu".into();
+        wire["body"] = "Confirmez votre mot de passe sur https://casino.example.net".into();
+        let legacy: NotificationMessage = serde_json::from_value(wire).expect("v1 is read");
+        assert_eq!(legacy, stored);
+
+        sender.deliver(&legacy).await.expect("delivered");
+        let sent = sender.email.sent();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].subject, "Demande reçue");
+        assert!(!sent[0].body.contains("https://"), "{}", sent[0].body);
     }
 }

@@ -10,6 +10,7 @@ use crate::common::store::StoreError;
 use crate::documents::rules::CheckFailure;
 use crate::documents::rules::ContentType;
 use crate::documents::rules::{Declared, UploadId};
+use crate::notifications::rules::Notification;
 use crate::outbox::rules::OutboxMessage;
 use crate::verification::rules::AuditEntry;
 use crate::verification::rules::CaseId;
@@ -68,8 +69,9 @@ pub struct CaseWrite<'a> {
     pub expected_etag: u64,
     pub audit: &'a [AuditEntry],
     pub upload: Option<&'a PendingUpload>,
-    /// The player's notification of a decision, relayed after the write.
-    pub outbox: &'a [OutboxMessage],
+    /// The player's notification of a decision, kept with the case, and the message that
+    /// names it to the sender, relayed after the write.
+    pub notification: Option<(&'a Notification, &'a OutboxMessage)>,
 }
 
 pub trait CaseStore: Send + Sync {

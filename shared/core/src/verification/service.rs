@@ -100,7 +100,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                 expected_etag: 0,
                 audit: &lines,
                 upload: None,
-                outbox: &[],
+                notification: None,
             })
             .await?
         {
@@ -200,7 +200,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                 expected_etag: expected,
                 audit: &lines,
                 upload: Some(&upload),
-                outbox: &[],
+                notification: None,
             })
             .await?
         {
@@ -307,7 +307,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                 expected_etag: expected,
                 audit: &lines,
                 upload: Some(&upload),
-                outbox: &[],
+                notification: None,
             })
             .await?
         {
@@ -396,7 +396,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                 expected_etag: expected,
                 audit: &lines,
                 upload: None,
-                outbox: &[],
+                notification: None,
             })
             .await?
         {
@@ -445,19 +445,20 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
             }
             _ => None,
         };
-        let outbox = match kind {
-            Some(kind) => vec![self
-                .notifier
-                .for_case(
-                    kind,
-                    &case.player,
-                    case.id.as_str(),
-                    case.language,
-                    crate::outbox::rules::MessageId::generate()?,
-                    now,
-                )
-                .map_err(KycError::Notify)?],
-            None => Vec::new(),
+        let notification = match kind {
+            Some(kind) => Some(
+                self.notifier
+                    .for_case(
+                        kind,
+                        &case.player,
+                        &case.id,
+                        case.language,
+                        crate::outbox::rules::MessageId::generate()?,
+                        now,
+                    )
+                    .map_err(KycError::Notify)?,
+            ),
+            None => None,
         };
         let lines = [audit(now, reviewer, action, internal_note)];
         match self
@@ -467,11 +468,17 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                 expected_etag: etag,
                 audit: &lines,
                 upload: None,
-                outbox: &outbox,
+                notification: notification.as_ref().map(|(n, m)| (n, m)),
             })
             .await?
         {
-            Saved::Done => Ok(Decided { case, outbox }),
+            Saved::Done => Ok(Decided {
+                case,
+                outbox: notification
+                    .map(|(_, message)| message)
+                    .into_iter()
+                    .collect(),
+            }),
             Saved::Stale | Saved::PlayerHasOpenCase => Err(KycError::Stale),
         }
     }
