@@ -11,6 +11,7 @@ mod drift;
 mod escalation;
 mod incidents;
 mod notifications;
+mod outages;
 mod player_notifications;
 mod store;
 mod workflow;

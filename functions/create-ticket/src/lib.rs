@@ -6,7 +6,7 @@ use guichet_core::incidents::ports::IncidentStore;
 use guichet_core::incidents::service::{may_group, Incidents};
 use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
 use guichet_core::outbox::relay::Relay;
-use guichet_core::tickets::desk::{Desk, IntakeError, Submitted};
+use guichet_core::tickets::desk::{Desk, Submitted};
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::ports::{IdempotencyKey, TicketStore};
 use guichet_edge::http::{header_str, json_body, json_response, ApiError};
@@ -62,9 +62,7 @@ async fn create<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueu
             (StatusCode::CREATED, receipt)
         }
         Ok(Submitted::Replayed(receipt)) => (StatusCode::OK, receipt),
-        Err(IntakeError::KeyReused) => return Err(ApiError::IdempotencyKeyReused),
-        Err(IntakeError::Contended) => return Err(ApiError::Busy),
-        Err(other) => return Err(ApiError::Internal(Box::new(other))),
+        Err(error) => return Err(error.into()),
     };
     tracing::Span::current().record("ticket", receipt.reference.as_str());
     if group {

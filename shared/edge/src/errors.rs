@@ -10,6 +10,7 @@ use guichet_core::common::store::StoreError;
 use guichet_core::common::validation::{Rule, ValidationError};
 use guichet_core::incidents::rules::IncidentRuleError;
 use guichet_core::incidents::service::IncidentError;
+use guichet_core::tickets::desk::IntakeError;
 use guichet_core::tickets::staff::StaffError;
 use guichet_core::tickets::workflow::WorkflowError;
 use guichet_core::verification::service::KycError;
@@ -70,16 +71,36 @@ impl From<KycError> for ApiError {
                     ApiError::Invalid(ValidationError::new("documents", Rule::Required))
                 }
             },
-            KycError::Random(_) | KycError::Store(_) | KycError::Notify(_) => {
-                ApiError::Internal(Box::new(e))
-            }
+            KycError::Store(store) => store.into(),
+            KycError::Random(_) | KycError::Notify(_) => ApiError::Internal(Box::new(e)),
         }
     }
 }
 
+/// 503 `busy` with `Retry-After` when the store is unavailable for now (a timeout,
+/// throttling: the same request may succeed in a moment); 500 otherwise. Every area's store
+/// failure goes through this one mapping.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(Box::new(e))
+        match e {
+            StoreError::Unavailable(_) => ApiError::Unavailable(Box::new(e)),
+            StoreError::Backend(_) | StoreError::Corrupt { .. } => ApiError::Internal(Box::new(e)),
+        }
+    }
+}
+
+/// Intake: 422 for a reused Idempotency-Key, 503 `busy` when concurrent writes kept
+/// conflicting or the store is unavailable (retry with the same key), 500 otherwise.
+impl From<IntakeError> for ApiError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::KeyReused => ApiError::IdempotencyKeyReused,
+            IntakeError::Contended => ApiError::Busy,
+            IntakeError::Store(store) => store.into(),
+            IntakeError::Random(_) | IntakeError::Notify(_) | IntakeError::Workflow(_) => {
+                ApiError::Internal(Box::new(e))
+            }
+        }
     }
 }
 
@@ -104,7 +125,7 @@ impl From<StaffError> for ApiError {
                     message: w.to_string(),
                 }
             }
-            StaffError::Store(store) => ApiError::Internal(Box::new(store)),
+            StaffError::Store(store) => store.into(),
             StaffError::Notify(notify) => ApiError::Internal(Box::new(notify)),
             StaffError::Random(random) => ApiError::Internal(Box::new(random)),
         }
@@ -139,9 +160,8 @@ impl From<AttachmentError> for ApiError {
                     max: MAX_ATTACHMENT_BYTES as i64,
                 },
             )),
-            AttachmentError::Random(_) | AttachmentError::Store(_) => {
-                ApiError::Internal(Box::new(e))
-            }
+            AttachmentError::Store(store) => store.into(),
+            AttachmentError::Random(_) => ApiError::Internal(Box::new(e)),
         }
     }
 }
@@ -177,8 +197,8 @@ impl From<IncidentError> for ApiError {
                 _ => conflict("wrong_state", w.to_string()),
             },
             IncidentError::Contended => conflict("stale", e.to_string()),
+            IncidentError::Store(store) => store.into(),
             IncidentError::Escalation(_)
-            | IncidentError::Store(_)
             | IncidentError::Notify(_)
             | IncidentError::Random(_)
             | IncidentError::NoSuchUpdate(_)

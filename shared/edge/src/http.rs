@@ -294,6 +294,10 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("the service is busy; retry with the same Idempotency-Key")]
     Busy,
+    /// A dependency (the table, the bucket, a queue) did not answer in time or asked us to
+    /// slow down. Answered exactly as [`ApiError::Busy`]; the cause is logged, never returned.
+    #[error("the service is busy; retry with the same Idempotency-Key")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The request is well-formed but cannot apply to the resource as it stands now (a player
     /// who already has an open case, a decision on a case that changed or was already decided).
     /// `reason` is a stable code a client can branch on; the message is for people.
@@ -316,7 +320,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -331,7 +335,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
-            ApiError::Busy => "busy",
+            ApiError::Busy | ApiError::Unavailable(_) => "busy",
             ApiError::Conflict { .. } => "conflict",
             ApiError::Internal(_) => "internal",
         }
@@ -367,10 +371,17 @@ impl ApiError {
                 tracing::error!(error = %cause, source = ?cause.source(), "request failed");
                 body["request_id"] = request_id.into();
             }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(
+                    error = %cause,
+                    source = ?cause.source(),
+                    "a dependency is unavailable: answered 503"
+                );
+            }
             _ => {}
         }
         let mut response = json_response(self.status(), &body);
-        if matches!(self, ApiError::Busy) {
+        if matches!(self, ApiError::Busy | ApiError::Unavailable(_)) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
@@ -415,19 +426,61 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body
     response
 }
 
+/// How long before Lambda would stop the function a request still being worked on is answered
+/// `503 busy` instead: time to write the response, so the caller gets the documented JSON and
+/// `Retry-After` rather than API Gateway's own bare 503.
+pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Runs an API function's handler on the Lambda runtime: every request goes through `handle`,
 /// which answers every outcome itself (an error is already its JSON response), so the runtime
-/// never sees a handler error. Written once for every API function's `main`.
+/// never sees a handler error. A request still unanswered [`DEADLINE_MARGIN`] before the
+/// invocation's deadline is answered `503 busy` ([`within`]). Written once for every API
+/// function's `main`.
 pub async fn serve<F, Fut>(handle: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(Request) -> Fut,
     Fut: std::future::Future<Output = Response<Body>> + Send,
 {
     lambda_http::run(lambda_http::service_fn(move |request: Request| {
+        let context = request.lambda_context_ref();
+        let budget = context.and_then(|c| {
+            c.deadline()
+                .duration_since(std::time::SystemTime::now())
+                .ok()?
+                .checked_sub(DEADLINE_MARGIN)
+        });
+        let request_id = context.map(|c| c.request_id.clone()).unwrap_or_default();
         let answer = handle(request);
-        async move { Ok::<_, std::convert::Infallible>(answer.await) }
+        async move { Ok::<_, std::convert::Infallible>(within(budget, answer, &request_id).await) }
     }))
     .await
+}
+
+/// `answer`, or `503 busy` with `Retry-After` if it is not ready within `budget` (`None`: no
+/// limit). Dropping an unfinished handler leaves nothing half written: each change is one
+/// DynamoDB transaction, committed or not, and what follows a commit (relaying the outbox) is
+/// redone by the outbox sweep; a retry with the same Idempotency-Key finds what committed.
+pub async fn within<Fut>(
+    budget: Option<std::time::Duration>,
+    answer: Fut,
+    request_id: &str,
+) -> Response<Body>
+where
+    Fut: std::future::Future<Output = Response<Body>>,
+{
+    let Some(budget) = budget else {
+        return answer.await;
+    };
+    match tokio::time::timeout(budget, answer).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                budget_ms = budget.as_millis() as u64,
+                "no answer before the deadline: answered 503"
+            );
+            ApiError::Busy.into_response(request_id)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -591,5 +644,49 @@ mod tests {
         ));
         assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!body.to_string().contains("attribute"));
+    }
+
+    #[tokio::test]
+    async fn a_request_not_answered_before_the_deadline_is_a_json_503() {
+        let slow = async {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            json_response(StatusCode::OK, &serde_json::json!({}))
+        };
+        let started = std::time::Instant::now();
+        let response = within(Some(std::time::Duration::from_millis(50)), slow, "req-1").await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/json; charset=utf-8"
+        );
+        let body: serde_json::Value = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).expect("JSON"),
+            other => panic!("a text body: {other:?}"),
+        };
+        assert_eq!(body["error"], "busy");
+
+        let quick = async { json_response(StatusCode::OK, &serde_json::json!({})) };
+        let response = within(Some(std::time::Duration::from_secs(5)), quick, "req-2").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let unlimited = async { json_response(StatusCode::CREATED, &serde_json::json!({})) };
+        assert_eq!(
+            within(None, unlimited, "req-3").await.status(),
+            StatusCode::CREATED
+        );
+    }
+
+    #[test]
+    fn an_unavailable_dependency_is_a_503_that_names_nothing_of_it() {
+        let cause = std::io::Error::other("dynamodb.ca-central-1.amazonaws.com timed out");
+        let response = ApiError::Unavailable(Box::new(cause)).into_response("req-4");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let Body::Text(text) = response.body() else {
+            panic!("a text body")
+        };
+        assert!(text.contains("\"busy\""), "{text}");
+        assert!(!text.contains("amazonaws"), "{text}");
     }
 }

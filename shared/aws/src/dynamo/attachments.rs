@@ -13,6 +13,7 @@
 //! limit holds under any concurrency; a refusal or an expiry writes the attachment (on the state
 //! it was read in) and gives the slot back in one transaction too.
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -115,12 +116,9 @@ fn attachment_put(
 }
 
 /// The cancellation reasons of a failed transaction, `Err` for any other failure.
-fn cancellation<R>(
-    error: SdkError<TransactWriteItemsError, R>,
-) -> Result<Option<Vec<CancellationReason>>, StoreError>
-where
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
+fn cancellation(
+    error: SdkError<TransactWriteItemsError, HttpResponse>,
+) -> Result<Option<Vec<CancellationReason>>, StoreError> {
     match &error {
         SdkError::ServiceError(service) => match service.err() {
             TransactWriteItemsError::TransactionCanceledException(cancelled) => {

@@ -346,7 +346,7 @@ mod tests {
         let good = to_item(&sample()).expect("item");
         let named = |item: &Item| match from_item::<Sample>(item) {
             Err(StoreError::Corrupt { attribute }) => attribute,
-            Err(StoreError::Backend(_)) => "backend",
+            Err(StoreError::Backend(_) | StoreError::Unavailable(_)) => "backend",
             Ok(_) => "accepted",
         };
         for (attribute, damage) in [

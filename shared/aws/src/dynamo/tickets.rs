@@ -1329,7 +1329,7 @@ mod tests {
     fn damaged_ticket_items_are_refused_naming_the_attribute() {
         let named = |item: &Item| match ticket_from(item) {
             Err(StoreError::Corrupt { attribute }) => attribute,
-            Err(StoreError::Backend(_)) => "backend",
+            Err(StoreError::Backend(_) | StoreError::Unavailable(_)) => "backend",
             Ok(_) => "accepted",
         };
         let good = ticket_item(&full_ticket()).expect("item");
