@@ -10,6 +10,7 @@ mod documents;
 mod drift;
 mod escalation;
 mod incidents;
+mod logs;
 mod notifications;
 mod outages;
 mod player_notifications;

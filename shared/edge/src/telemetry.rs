@@ -2,17 +2,30 @@
 //! reference), so CloudWatch Logs Insights can query them. Nothing here logs bodies,
 //! names, e-mail addresses or documents; callers log identifiers only.
 
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 /// JSON logs filtered by `RUST_LOG` (default `info`). Safe to call more than once.
 pub fn init_json() {
-    let _ = tracing_subscriber::fmt()
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = json_logs(filter, std::io::stdout).try_init();
+}
+
+/// The functions' JSON log lines, written to `writer`: one object per event with the current
+/// span's fields. What Lambda ships to CloudWatch, and what the log test reads.
+pub fn json_logs<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
         .json()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .try_init();
+        .with_writer(writer)
+        .finish()
 }
 
 /// Human-readable logs for the local gateway and tools.
