@@ -47,9 +47,12 @@ async fn an_account_report_becomes_an_urgent_security_ticket_escalated_at_once()
         ["escalations", "notifications"]
     );
     let notification: serde_json::Value = serde_json::from_str(&sent[1].1).expect("json");
-    assert_eq!(notification["schema"], "guichet.notification.v1");
+    assert_eq!(notification["schema"], "guichet.notification.v2");
     assert_eq!(notification["kind"], "received");
-    assert_eq!(notification["language"], "fr");
+    // It names the notification stored with the ticket: no text, no address on the queue.
+    for text in ["language", "subject", "body"] {
+        assert!(notification.get(text).is_none(), "{notification}");
+    }
     assert!(!sent[1].1.contains('@'), "no address on the queue");
     assert!(
         desk.store.outbox().is_empty(),

@@ -150,7 +150,7 @@ mod tests {
                 .get("sk")
                 .and_then(|v| v.as_s().ok())
                 .map(String::as_str),
-            Some("NOTIFICATION#1764583200000#01010101010101010101010101010101")
+            Some("NOTIFICATION#001796119200000#01010101010101010101010101010101")
         );
         assert_eq!(
             data::<Notification>(&written).expect("read back"),
