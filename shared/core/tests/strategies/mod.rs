@@ -141,3 +141,49 @@ pub fn fan_out() -> impl Strategy<Value = FanOut> {
         },
     )
 }
+
+/// A request body: any JSON value, or more often `valid` edited field by field.
+pub fn body_near(valid: Value) -> impl Strategy<Value = Value> {
+    prop_oneof![1 => json_value(), 3 => near_object(valid)]
+}
+
+/// A queue message's body near `valid`: any text, `valid` edited as text, or edited field by
+/// field.
+pub fn message_body(valid: Value) -> impl Strategy<Value = String> {
+    prop_oneof![
+        any_text(),
+        near(valid.to_string()),
+        near_object(valid).prop_map(|body| body.to_string()),
+    ]
+}
+
+/// One to three messages' bodies near the `valid` ones, some messages without a body.
+pub fn message_bodies(
+    valid: impl Strategy<Value = Value>,
+) -> impl Strategy<Value = Vec<Option<String>>> {
+    prop::collection::vec(prop::option::of(valid.prop_flat_map(message_body)), 1..4)
+}
+
+/// The ids [`sqs_records`] gives `count` messages.
+pub fn message_ids(count: usize) -> Vec<String> {
+    (0..count).map(|i| format!("m-{i}")).collect()
+}
+
+/// An SQS event as Lambda hands it to a consumer, one message per body, with ids `m-0`,
+/// `m-1`...; `None` is a message without a body.
+pub fn sqs_records(bodies: &[Option<String>]) -> Value {
+    let records: Vec<Value> = message_ids(bodies.len())
+        .into_iter()
+        .zip(bodies)
+        .map(|(id, body)| serde_json::json!({"messageId": id, "body": body}))
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
+/// Runs a handler's future to its end, on a runtime of its own (one per case).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
