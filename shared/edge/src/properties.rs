@@ -11,6 +11,7 @@ use guichet_core::common::paging::PageCursor;
 use guichet_core::common::player::PlayerId;
 use guichet_core::common::validation::{Fields, Rule};
 use guichet_core::documents::rules::ContentType;
+use guichet_core::incidents::service::IncidentConfig;
 use guichet_core::tickets::ports::PageStart;
 use guichet_core::tickets::ticket::Team;
 use lambda_http::http::{header, HeaderValue};
@@ -19,6 +20,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{json, Value};
 
+use crate::config::{AttachmentsConfig, Config, FromEnv, KycConfig, QueuesConfig, SenderConfig};
 use crate::http::{
     actor_of, json_body, limit_param, page_params, parse_groups, parse_teams, unknown_param,
     ApiError, MAX_BODY_BYTES,
@@ -412,5 +414,65 @@ proptest! {
             let raw = value.as_str().expect("only a string is a type");
             prop_assert_eq!(raw.trim().to_ascii_lowercase(), content_type.as_str());
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration: read once at init from the deployment's environment
+
+/// Every variable the configurations read.
+const VARIABLES: &[&str] = &[
+    "TICKETS_TABLE",
+    "IDEMPOTENCY_KEY_TTL_HOURS",
+    "ESCALATIONS_QUEUE_URL",
+    "NOTIFICATIONS_QUEUE_URL",
+    "INCIDENT_UPDATES_QUEUE_URL",
+    "TECHNICAL_ESCALATIONS_QUEUE_URL",
+    "GAMES_ESCALATIONS_QUEUE_URL",
+    "PAYMENTS_ESCALATIONS_QUEUE_URL",
+    "SECURITY_ESCALATIONS_QUEUE_URL",
+    "NOTIFICATION_SENDER",
+    "DOCUMENTS_BUCKET",
+    "MAX_RESUBMISSIONS",
+    "INCIDENT_THRESHOLD",
+    "INCIDENT_WINDOW_MINUTES",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn any_environment_is_a_configuration_within_its_ranges_or_names_a_variable(
+        values in prop::collection::vec(
+            prop::option::weighted(0.9, prop_oneof![
+                any_text(),
+                " ?[+-]?[0-9]{1,5} ?",
+                "[a-z]{1,8}@[a-z]{1,8}\\.ca",
+            ]),
+            VARIABLES.len(),
+        ),
+    ) {
+        let environment: HashMap<&str, String> = VARIABLES
+            .iter()
+            .zip(values)
+            .filter_map(|(name, value)| value.map(|v| (*name, v)))
+            .collect();
+        let lookup = |name: &str| environment.get(name).cloned();
+        if let Ok(config) = Config::from_lookup(lookup) {
+            let hours = config.idempotency_ttl.as_hours();
+            prop_assert!((1..=168).contains(&hours));
+            prop_assert!(!config.tickets_table.trim().is_empty());
+        }
+        if let Ok(config) = KycConfig::from_lookup(lookup) {
+            prop_assert!((1..=5).contains(&config.max_resubmissions));
+        }
+        if let Ok(config) = IncidentConfig::from_lookup(lookup) {
+            prop_assert!((2..=100).contains(&config.threshold));
+            prop_assert!((5..=1440).contains(&config.window.as_mins()));
+        }
+        if let Ok(config) = SenderConfig::from_lookup(lookup) {
+            prop_assert!(ContactAddress::parse(&config.sender).is_some());
+        }
+        let _ = (QueuesConfig::from_lookup(lookup), AttachmentsConfig::from_lookup(lookup));
     }
 }

@@ -96,31 +96,52 @@ pub fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// `valid` (an object) with up to three of its fields replaced by any JSON value, removed, or
-/// joined by a field of any name: bodies and messages that get past the first checks.
-pub fn near_object(valid: Value) -> impl Strategy<Value = Value> {
-    let names: Vec<String> = valid
-        .as_object()
-        .expect("an object")
-        .keys()
-        .cloned()
-        .collect();
-    let name = prop_oneof![4 => prop::sample::select(names), 1 => any_text()];
-    let edit = prop_oneof![
-        (name.clone(), json_value()).prop_map(|(n, v)| (n, Some(v))),
-        (name, Just(None)),
-    ];
-    prop::collection::vec(edit, 0..4).prop_map(move |edits| {
-        let mut object = valid.clone();
-        for (name, value) in edits {
-            let map = object.as_object_mut().expect("an object");
-            match value {
-                Some(v) => map.insert(name, v),
-                None => map.remove(&name),
-            };
+/// A value near `valid`: a string with a few characters edited; a number at or around the
+/// bounds rules draw (0, 1, -1), moved by one, huge, or fractional; any JSON value otherwise.
+pub fn near_value(valid: Value) -> BoxedStrategy<Value> {
+    match valid {
+        Value::String(text) => near(text).prop_map(Value::String).boxed(),
+        Value::Number(n) => {
+            let n = n.as_i64().unwrap_or(0);
+            prop_oneof![
+                3 => prop::sample::select(&[0, 1, -1][..]).prop_map(Value::from),
+                1 => prop::sample::select(&[-1, 1][..]).prop_map(move |d| Value::from(n.saturating_add(d))),
+                2 => prop_oneof![any::<u64>().prop_map(Value::from), Just(Value::from(i64::MIN))],
+                1 => Just(Value::from(n as f64 + 0.5)),
+            ]
+            .boxed()
         }
-        object
-    })
+        _ => json_value().boxed(),
+    }
+}
+
+/// `valid` (an object) with up to three of its fields set to a value near theirs or any JSON
+/// value, or removed, or joined by a field of any name: bodies and messages that get past the
+/// first checks.
+pub fn near_object(valid: Value) -> impl Strategy<Value = Value> {
+    let fields = valid.as_object().expect("an object").clone();
+    let names: Vec<String> = fields.keys().cloned().collect();
+    let known = prop::sample::select(names).prop_flat_map(move |name| {
+        let value = prop_oneof![1 => json_value(), 3 => near_value(fields[&name].clone())];
+        (Just(name), prop::option::weighted(0.8, value))
+    });
+    let any_field = (any_text(), prop::option::of(json_value()));
+    let edit = prop_oneof![4 => known, 1 => any_field];
+    // Mostly one edit: the rest of the value stays valid, so the edited field's rule decides.
+    let edits = prop_oneof![1 => 0..1usize, 4 => 1..2usize, 1 => 2..4usize];
+    edits
+        .prop_flat_map(move |count| prop::collection::vec(edit.clone(), count))
+        .prop_map(move |edits| {
+            let mut object = valid.clone();
+            for (name, value) in edits {
+                let map = object.as_object_mut().expect("an object");
+                match value {
+                    Some(v) => map.insert(name, v),
+                    None => map.remove(&name),
+                };
+            }
+            object
+        })
 }
 
 pub fn escalation_request() -> impl Strategy<Value = EscalationRequest> {
