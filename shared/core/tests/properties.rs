@@ -516,6 +516,49 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Closed vocabularies: each wire name reads back as its word, and nothing else reads at all
+
+/// For each vocabulary: `parse` of every word's `as_str` is that word, `NAMES` lists exactly
+/// those wire names, and any other text is refused.
+macro_rules! vocabulary_properties {
+    ($test:ident, $($vocabulary:ty),+) => {
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+            #[test]
+            fn $test(raw in prop_oneof![any_text(), "[a-z_/]{1,24}"]) {
+                $(
+                    let names: Vec<&str> = <$vocabulary>::ALL.iter().map(|w| w.as_str()).collect();
+                    prop_assert_eq!(&names[..], <$vocabulary>::NAMES);
+                    for word in <$vocabulary>::ALL {
+                        prop_assert_eq!(<$vocabulary>::parse(word.as_str()), Some(*word));
+                    }
+                    let parsed = <$vocabulary>::parse(&raw);
+                    prop_assert_eq!(parsed.is_some(), names.contains(&raw.as_str()), "{:?}", raw);
+                )+
+            }
+        }
+    };
+}
+
+vocabulary_properties!(
+    every_vocabulary_reads_exactly_its_wire_names,
+    guichet_core::tickets::ticket::Channel,
+    guichet_core::tickets::ticket::Category,
+    guichet_core::tickets::ticket::Team,
+    guichet_core::tickets::ticket::TicketStatus,
+    Priority,
+    Language,
+    guichet_core::documents::rules::ContentType,
+    guichet_core::documents::rules::CheckFailure,
+    DocumentKind,
+    guichet_core::verification::rules::CaseReason,
+    guichet_core::verification::rules::ReasonCode,
+    guichet_core::incidents::rules::IncidentStatus,
+    guichet_core::outbox::rules::Destination
+);
+
+// ---------------------------------------------------------------------------------------------
 // S3 keys
 
 proptest! {

@@ -22,8 +22,8 @@ use serde_json::{json, Value};
 
 use crate::config::{AttachmentsConfig, Config, FromEnv, KycConfig, QueuesConfig, SenderConfig};
 use crate::http::{
-    actor_of, json_body, limit_param, page_params, parse_groups, parse_teams, unknown_param,
-    ApiError, MAX_BODY_BYTES,
+    actor_of, json_body, known_params, limit_param, page_params, parse_groups, parse_teams,
+    reference_param, unknown_param, ApiError, MAX_BODY_BYTES,
 };
 use crate::json::{from_slice, StrictJsonError};
 use crate::upload;
@@ -413,6 +413,46 @@ proptest! {
         if let Ok(content_type) = upload::content_type(&fields) {
             let raw = value.as_str().expect("only a string is a type");
             prop_assert_eq!(raw.trim().to_ascii_lowercase(), content_type.as_str());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn only_the_known_query_parameters_pass_and_the_first_unknown_is_named(
+        names in prop::collection::vec(
+            prop_oneof![prop::sample::select(&["queue", "limit", "action"][..]).prop_map(str::to_owned), any_text()],
+            0..4,
+        ),
+    ) {
+        let known = ["queue", "limit"];
+        let query: HashMap<String, String> = names.iter().map(|n| (n.clone(), "1".to_owned())).collect();
+        let request = Request::default().with_query_string_parameters(query);
+        // Whatever order the client wrote them in, the same one is named: the least.
+        let first_unknown = names.iter().filter(|n| !known.contains(&n.as_str())).min();
+        match known_params(&request, &known) {
+            Ok(()) => prop_assert_eq!(first_unknown, None),
+            Err(error) => {
+                prop_assert_eq!(Some(&error.field), first_unknown);
+                prop_assert_eq!(error.rule, Rule::UnknownField);
+            }
+        }
+    }
+
+    #[test]
+    fn the_reference_in_a_path_is_a_checked_reference_or_refused(
+        raw in prop_oneof![any_text(), reference().prop_flat_map(|r| near(r.to_string()))],
+    ) {
+        let captured = HashMap::from([("reference".to_owned(), raw.clone())]);
+        let request = Request::default().with_path_parameters(captured);
+        match reference_param(&request) {
+            Ok(reference) => prop_assert_eq!(
+                guichet_core::common::reference::TicketReference::parse(&raw),
+                Ok(reference)
+            ),
+            Err(error) => prop_assert_eq!(error.field.as_str(), "reference"),
         }
     }
 }
