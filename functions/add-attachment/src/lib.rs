@@ -165,3 +165,6 @@ mod tests {
         assert_eq!(field(json!([1])), ("body".into(), json!("type")));
     }
 }
+
+#[cfg(test)]
+mod properties;

@@ -220,6 +220,9 @@ pub fn decode_key(encoded: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

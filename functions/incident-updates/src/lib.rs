@@ -105,3 +105,6 @@ where
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod properties;

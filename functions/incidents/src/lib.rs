@@ -280,3 +280,6 @@ fn view(status: StatusCode, record: &IncidentRecord, ticket: Option<&Ticket>) ->
         },
     )
 }
+
+#[cfg(test)]
+mod properties;

@@ -152,3 +152,6 @@ fn document_kinds(value: Option<&serde_json::Value>) -> Result<Vec<DocumentKind>
         })
         .collect()
 }
+
+#[cfg(test)]
+mod properties;

@@ -121,3 +121,6 @@ pub fn parse(body: &serde_json::Value) -> Result<UploadRequest, ValidationError>
         size,
     })
 }
+
+#[cfg(test)]
+mod properties;

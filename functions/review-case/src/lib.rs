@@ -308,3 +308,6 @@ fn documents(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod properties;

@@ -90,3 +90,6 @@ where
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod properties;

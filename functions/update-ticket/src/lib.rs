@@ -244,3 +244,6 @@ async fn update<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
         },
     ))
 }
+
+#[cfg(test)]
+mod properties;

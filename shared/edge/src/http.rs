@@ -81,23 +81,29 @@ fn group_names(raw: &str) -> Vec<&str> {
 /// The roles among the claim's groups, matched exactly; unknown groups are ignored, never an
 /// error.
 pub fn parse_groups(raw: &str) -> Vec<Role> {
-    let mut roles: Vec<Role> = group_names(raw)
-        .into_iter()
-        .filter_map(Role::parse)
-        .collect();
-    roles.dedup();
-    roles
+    first_of_each(group_names(raw).into_iter().filter_map(Role::parse))
 }
 
 /// The teams of the claim's `team:<name>` groups, matched exactly; unknown teams are ignored.
 pub fn parse_teams(raw: &str) -> Vec<Team> {
-    let mut teams: Vec<Team> = group_names(raw)
-        .into_iter()
-        .filter_map(|g| g.strip_prefix("team:"))
-        .filter_map(Team::parse)
-        .collect();
-    teams.dedup();
-    teams
+    first_of_each(
+        group_names(raw)
+            .into_iter()
+            .filter_map(|g| g.strip_prefix("team:"))
+            .filter_map(Team::parse),
+    )
+}
+
+/// Each item once, in the order it first appears: a group named twice, next to each other or
+/// not, grants once (`Vec::dedup` only drops neighbours).
+fn first_of_each<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut unique = Vec::new();
+    for item in items {
+        if !unique.contains(&item) {
+            unique.push(item);
+        }
+    }
+    unique
 }
 
 /// The API Gateway request id, which correlates our logs with the gateway's access log.

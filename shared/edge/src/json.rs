@@ -44,14 +44,18 @@ struct StrictValue<'a> {
 }
 
 impl StrictValue<'_> {
-    fn child(&self, segment: &str) -> String {
+    /// An object member's path: dotted whatever the key, so a key such as `[0]` is not
+    /// mistaken for an array item (deciding by the segment's first character did).
+    fn member(&self, key: &str) -> String {
         if self.path.is_empty() {
-            segment.to_owned()
-        } else if segment.starts_with('[') {
-            format!("{}{segment}", self.path)
+            key.to_owned()
         } else {
-            format!("{}.{segment}", self.path)
+            format!("{}.{key}", self.path)
         }
+    }
+
+    fn item(&self, index: usize) -> String {
+        format!("{}[{index}]", self.path)
     }
 }
 
@@ -107,7 +111,7 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(StrictValue {
-            path: self.child(&format!("[{}]", items.len())),
+            path: self.item(items.len()),
             duplicate: self.duplicate,
         })? {
             items.push(item);
@@ -118,7 +122,7 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let path = self.child(&key);
+            let path = self.member(&key);
             if object.contains_key(&key) {
                 *self.duplicate.borrow_mut() = Some(path);
                 return Err(de::Error::custom("duplicate key"));

@@ -8,6 +8,8 @@ pub mod config;
 pub mod errors;
 pub mod http;
 pub mod json;
+#[cfg(test)]
+mod properties;
 pub mod schedule;
 pub mod telemetry;
 #[cfg(any(test, feature = "mocks"))]
