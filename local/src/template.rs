@@ -68,6 +68,7 @@ const APPLIED: &[(&str, &[&str])] = &[
             "VersioningConfiguration",
             "LifecycleConfiguration",
             "NotificationConfiguration",
+            "LoggingConfiguration",
         ],
     ),
     (KEY_TYPE, &["Description", "EnableKeyRotation", "KeyPolicy"]),
@@ -2727,10 +2728,11 @@ Resources:
         let (stack, account, region) = ("guichet-x", "123456789012", "ca-central-1");
 
         let keys = resolved_keys(&template, stack, account, region);
-        let [key] = keys.as_slice() else {
-            panic!("one key expected: {keys:?}")
+        let [key, operations] = keys.as_slice() else {
+            panic!("two keys expected: {keys:?}")
         };
         assert_eq!(key.logical_id, "DocumentsKey");
+        assert_eq!(operations.logical_id, "OperationsKey");
         assert_eq!(key.flag("EnableKeyRotation").unwrap(), Some(true));
         assert_eq!(
             template.key_aliases(stack, account, region).unwrap()["DocumentsKey"],
@@ -2741,8 +2743,14 @@ Resources:
             policy["Statement"][0]["Principal"]["AWS"],
             "arn:aws:iam::123456789012:root"
         );
+        // Only S3 uses it, whoever asks: a Deny, not a wildcard Allow.
+        let only_s3 = &policy["Statement"][1];
         assert_eq!(
-            policy["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"],
+            (&only_s3["Effect"], &only_s3["Principal"]),
+            (&"Deny".into(), &"*".into())
+        );
+        assert_eq!(
+            only_s3["Condition"]["StringNotEquals"]["kms:ViaService"],
             "s3.ca-central-1.amazonaws.com"
         );
 
@@ -2768,7 +2776,13 @@ Resources:
         let bucket_name = "guichet-x-documents-123456789012";
         assert_eq!(
             template.names(BUCKET_TYPE, stack, account, region).unwrap(),
-            [("DocumentsBucket".to_owned(), bucket_name.to_owned())]
+            [
+                (
+                    "AccessLogsBucket".to_owned(),
+                    "guichet-x-access-logs-123456789012".to_owned()
+                ),
+                ("DocumentsBucket".to_owned(), bucket_name.to_owned())
+            ]
         );
 
         // The queue policy names the bucket by an ARN built from its name (a GetAtt would be a
@@ -2807,10 +2821,23 @@ Resources:
             }})
         );
 
-        let bucket_policies = template
-            .resolved(BUCKET_POLICY_TYPE, stack, account, region, &resources)
+        // The log bucket's policy names the documents bucket the same way, for the same reason.
+        resources.insert_ref("AccessLogsBucket", "logs");
+        resources.insert_attribute("AccessLogsBucket", "Arn", "arn:aws:s3:::logs");
+        let logs_policy = template
+            .resolve("AccessLogsBucketPolicy", stack, account, region, &resources)
             .unwrap();
-        let statements = bucket_policies[0].get("PolicyDocument").unwrap()["Statement"]
+        let delivery = &logs_policy.get("PolicyDocument").unwrap()["Statement"][0];
+        assert_eq!(
+            delivery["Condition"]["ArnLike"]["aws:SourceArn"],
+            "arn:aws:s3:::guichet-x-documents-123456789012"
+        );
+        assert_eq!(delivery["Resource"], "arn:aws:s3:::logs/documents/*");
+
+        let bucket_policy = template
+            .resolve("DocumentsBucketPolicy", stack, account, region, &resources)
+            .unwrap();
+        let statements = bucket_policy.get("PolicyDocument").unwrap()["Statement"]
             .as_array()
             .unwrap();
         assert_eq!(
@@ -3345,5 +3372,80 @@ Resources:
                 ..
             }
         ));
+    }
+
+    /// `*` matches any run of characters, as in IAM's `ArnLike`.
+    fn glob(pattern: &str, text: &str) -> bool {
+        match pattern.split_once('*') {
+            None => pattern == text,
+            Some((head, rest)) => {
+                text.starts_with(head)
+                    && (head.len()..=text.len()).any(|at| glob(rest, &text[at..]))
+            }
+        }
+    }
+
+    #[test]
+    fn every_log_group_and_the_alarm_topic_use_the_operations_key() {
+        let template = Template::load(&Template::default_path()).unwrap();
+        let (stack, account, region) = ("guichet-x", "123456789012", "ca-central-1");
+        let resolver = template.deployed_resolver(stack, account, region, None);
+        let uses_the_key = |node: Option<Node<'_>>| {
+            node.and_then(|n| get_att_of(&n, "Arn")).as_deref() == Some("OperationsKey")
+        };
+        let keys = resolved_keys(&template, stack, account, region);
+        let key = keys
+            .iter()
+            .find(|k| k.logical_id == "OperationsKey")
+            .unwrap();
+        let statements = key.get("KeyPolicy").unwrap()["Statement"]
+            .as_array()
+            .unwrap();
+        let logs = (statements.iter())
+            .find(|s| s["Principal"]["Service"] == "logs.ca-central-1.amazonaws.com")
+            .unwrap();
+        let pattern = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+            .as_str()
+            .unwrap();
+
+        let mut groups = 0;
+        for group in template.resources_of("AWS::Logs::LogGroup") {
+            let properties = resource_properties(group);
+            assert!(
+                uses_the_key(properties.opt("KmsKeyId").unwrap()),
+                "{} is not encrypted with OperationsKey",
+                group.logical_id
+            );
+            // CloudWatch Logs could not use the key for a log group its policy does not name:
+            // the stack would fail to create it.
+            let name = resolver
+                .string(&properties.get("LogGroupName").unwrap())
+                .unwrap();
+            let arn = format!("arn:aws:logs:{region}:{account}:log-group:{name}");
+            assert!(glob(pattern, &arn), "{arn} is outside {pattern}");
+            groups += 1;
+        }
+        assert_eq!(groups, 18);
+        assert!(!glob(
+            pattern,
+            "arn:aws:logs:ca-central-1:123456789012:log-group:/aws/lambda/other/x"
+        ));
+
+        let topic = template
+            .resources_of("AWS::SNS::Topic")
+            .map(resource_properties)
+            .collect::<Vec<_>>();
+        let [topic] = topic.as_slice() else {
+            panic!("one topic expected")
+        };
+        assert!(uses_the_key(topic.opt("KmsMasterKeyId").unwrap()));
+        // CloudWatch alarms publish to the encrypted topic only with a data key of their own.
+        assert!(statements
+            .iter()
+            .any(|s| s["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+                && s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&"kms:GenerateDataKey*".into())));
     }
 }

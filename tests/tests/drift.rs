@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, NotificationConfiguration, ServerSideEncryption,
+    BucketLoggingStatus, BucketVersioningStatus, NotificationConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     VersioningConfiguration,
 };
@@ -115,7 +115,7 @@ async fn provisioned_stack_matches_the_template() {
         Some("soutien@guichet.example")
     );
     assert_eq!(stack.notification_sender, "soutien@guichet.example");
-    assert_eq!(again.keys.len(), 1, "{again:?}");
+    assert_eq!(again.keys.len(), 2, "{again:?}");
     let key = stack
         .kms()
         .describe_key()
@@ -286,6 +286,7 @@ async fn missing_stack_is_reported() {
             ("DocumentsKeyAlias", "Alias"),
             ("DocumentEventsDeadLetterQueue", "Queue"),
             ("DocumentEventsQueue", "Queue"),
+            ("AccessLogsBucket", "Bucket"),
             ("DocumentsBucket", "Bucket"),
             ("EscalationsDeadLetterQueue", "Queue"),
             ("EscalationsQueue", "Queue"),
@@ -302,11 +303,17 @@ async fn missing_stack_is_reported() {
             ("IncidentUpdatesDeadLetterQueue", "Queue"),
             ("IncidentUpdatesQueue", "Queue"),
             ("NotificationSenderIdentity", "EmailIdentity"),
+            ("OperationsKey", "Key"),
+            ("OperationsKeyAlias", "Alias"),
         ],
         "{}",
         listing(&drifts)
     );
-    assert_eq!(drifts.last().unwrap().physical_id, sender);
+    let identity = drifts
+        .iter()
+        .find(|d| d.logical_id == "NotificationSenderIdentity")
+        .unwrap();
+    assert_eq!(identity.physical_id, sender);
 }
 
 #[tokio::test]
@@ -693,6 +700,13 @@ async fn weakened_protections_are_reported_and_repaired() {
         .send()
         .await
         .unwrap();
+    // Nobody would know who read a document.
+    s3.put_bucket_logging()
+        .bucket(bucket)
+        .bucket_logging_status(BucketLoggingStatus::builder().build())
+        .send()
+        .await
+        .unwrap();
     s3.put_bucket_versioning()
         .bucket(bucket)
         .versioning_configuration(
@@ -770,6 +784,7 @@ async fn weakened_protections_are_reported_and_repaired() {
                 "BucketEncryption.ServerSideEncryptionConfiguration",
                 r#"[{"BucketKeyEnabled":"false","ServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]"#
             ),
+            ("DocumentsBucket", "LoggingConfiguration", "none"),
             ("DocumentsBucket", "PublicAccessBlockConfiguration", "none"),
             (
                 "DocumentsBucket",
