@@ -6,21 +6,30 @@ VENV="$ROOT/.venv"
 STATE="$ROOT/.local"
 # Pinned: the emulator's behaviour is part of the test contract (see README, "Local AWS").
 PY_REQUIREMENTS=("moto[server]==5.2.5" "cfn-lint==1.58.0")
+# checkov has a venv of its own: in .venv it would pin boto3/botocore 1.35 and so downgrade the
+# botocore (1.44) whose service models moto answers from, changing the emulator under the tests.
+CHECKOV_VENV="$ROOT/.venv-checkov"
+CHECKOV_REQUIREMENTS=("checkov==3.3.30")
 
 log() { printf '[guichet] %s\n' "$*" >&2; }
 
-# Creates .venv and installs the pinned tools once; a stamp records what was installed.
-ensure_venv() {
-  local stamp="$VENV/.guichet-requirements" want
-  want="${PY_REQUIREMENTS[*]}"
-  if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+# Creates the venv $1 and installs the pinned requirements $2... once; a stamp records what was
+# installed.
+install_venv() {
+  local venv="$1" stamp="$1/.guichet-requirements" want
+  shift
+  want="$*"
+  if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
-  log "installing ${want} into .venv"
-  python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
+  log "installing ${want} into ${venv#"$ROOT"/}"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
   printf '%s' "$want" > "$stamp"
 }
+
+ensure_venv() { install_venv "$VENV" "${PY_REQUIREMENTS[@]}"; }
+ensure_checkov() { install_venv "$CHECKOV_VENV" "${CHECKOV_REQUIREMENTS[@]}"; }
 
 free_port() {
   "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -109,6 +109,7 @@ fn absent_means(resource_type: &str) -> Value {
         KEY => json!({"EnableKeyRotation": false}),
         QUEUE => json!({"FifoQueue": false, "RedrivePolicy": null}),
         BUCKET => json!({
+            "LoggingConfiguration": null,
             "LifecycleConfiguration": {"Rules": []},
             "NotificationConfiguration": {
                 "QueueConfigurations": [],
@@ -676,6 +677,18 @@ impl Services {
             .iter()
             .map(lifecycle_rule)
             .collect();
+        let logging = s3
+            .get_bucket_logging()
+            .bucket(name)
+            .send()
+            .await
+            .map_err(s3_api("GetBucketLogging", name))?;
+        let logging = logging.logging_enabled().map_or(Value::Null, |enabled| {
+            json!({
+                "DestinationBucketName": enabled.target_bucket(),
+                "LogFilePrefix": enabled.target_prefix(),
+            })
+        });
         Ok(json!({
             "BucketName": name,
             "BucketEncryption": encryption,
@@ -683,6 +696,7 @@ impl Services {
             "OwnershipControls": ownership,
             "VersioningConfiguration": versioning.map(|status| json!({ "Status": status })),
             "LifecycleConfiguration": { "Rules": rules },
+            "LoggingConfiguration": logging,
             "NotificationConfiguration": bucket_notifications(s3, name).await?,
         }))
     }

@@ -13,7 +13,8 @@
 //! [`PhysicalResources`]) from what the service answered, so later resources resolve their
 //! `!GetAtt X.Arn` from real values: key, then queues (a dead-letter queue before the queue that
 //! redrives to it), queue policies, buckets (whose notifications need the queue's ARN and, in AWS,
-//! its policy), bucket policies, e-mail identities.
+//! its policy), bucket policies, the buckets' access logging (a log bucket's policy must let S3
+//! deliver first), e-mail identities.
 //!
 //! Each resource is built from its resolved properties ([`Template::resolved`]) read through
 //! [`Prop`]: every value is checked against what the service takes (the SDK's own list where
@@ -51,11 +52,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_kms::types::KeyMetadata;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
-    BucketVersioningStatus, CreateBucketConfiguration, Event, ExpirationStatus, FilterRule,
-    FilterRuleName, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
-    NoncurrentVersionExpiration, NotificationConfiguration, NotificationConfigurationFilter,
-    ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
-    QueueConfiguration, S3KeyFilter, ServerSideEncryptionByDefault,
+    BucketLoggingStatus, BucketVersioningStatus, CreateBucketConfiguration, Event,
+    ExpirationStatus, FilterRule, FilterRuleName, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, LoggingEnabled, NoncurrentVersionExpiration, NotificationConfiguration,
+    NotificationConfigurationFilter, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
+    PublicAccessBlockConfiguration, QueueConfiguration, S3KeyFilter, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -290,19 +291,26 @@ pub async fn provision(
         provision_queue_policy(&sqs, &policy).await?;
     }
 
+    let mut logging = Vec::new();
     for (logical_id, name) in template.names(BUCKET_TYPE, stack_name, account, region)? {
         // Recorded first, so that a configuration naming the bucket's own ARN resolves.
         let resources = &mut provisioned.resources;
         resources.insert_ref(&logical_id, &name);
         resources.insert_attribute(&logical_id, "Arn", bucket_arn(region, &name));
         let bucket = template.resolve(&logical_id, stack_name, account, region, resources)?;
-        let configuration = bucket_configuration(&bucket, &name)?;
+        let mut configuration = bucket_configuration(&bucket, &name)?;
+        logging.push((name.clone(), configuration.logging.take()));
         create_bucket(&s3, &name, region).await?;
         configure_bucket(&s3, &name, configuration).await?;
         provisioned.buckets.insert(logical_id, name);
     }
     for policy in resolved(BUCKET_POLICY_TYPE, &provisioned.resources)? {
         provision_bucket_policy(&s3, &policy).await?;
+    }
+    // After the policies: S3 (and the emulator, which checks it) delivers access logs to a
+    // bucket whose policy lets its log delivery write them.
+    for (name, status) in logging {
+        apply_bucket_logging(&s3, &name, status).await?;
     }
 
     let ses = aws_sdk_sesv2::Client::new(sdk);
@@ -1068,6 +1076,8 @@ pub(crate) struct BucketConfiguration {
     pub versioning: Option<VersioningConfiguration>,
     pub lifecycle: Option<BucketLifecycleConfiguration>,
     pub notifications: NotificationConfiguration,
+    /// Where its server access logs go; applied after the bucket policies.
+    pub logging: Option<LoggingEnabled>,
 }
 
 /// A bucket's resolved properties as S3 takes them, each value one S3 knows.
@@ -1170,6 +1180,22 @@ pub(crate) fn bucket_configuration(
         }
         None => None,
     };
+    let logging = match properties.opt("LoggingConfiguration")? {
+        Some(logging) => {
+            let logging = logging.only(&["DestinationBucketName", "LogFilePrefix"])?;
+            // As CloudFormation: without a destination, the bucket logs to itself; without a
+            // prefix, at the top of the destination.
+            let destination = logging.opt_text("DestinationBucketName")?.unwrap_or(name);
+            Some(
+                LoggingEnabled::builder()
+                    .target_bucket(destination)
+                    .target_prefix(logging.opt_text("LogFilePrefix")?.unwrap_or_default())
+                    .build()
+                    .map_err(build(name, "logging configuration"))?,
+            )
+        }
+        None => None,
+    };
     let mut queues = Vec::new();
     if let Some(notification) = properties.opt("NotificationConfiguration")? {
         let notification = notification.only(&["QueueConfigurations"])?;
@@ -1229,6 +1255,7 @@ pub(crate) fn bucket_configuration(
         notifications: NotificationConfiguration::builder()
             .set_queue_configurations(Some(queues))
             .build(),
+        logging,
     })
 }
 
@@ -1352,6 +1379,26 @@ async fn configure_bucket(
             .await
             .map_err(s3_api("PutBucketNotificationConfiguration", name))?;
     }
+    Ok(())
+}
+
+/// Brings the bucket's server access logging to `logging`; `None` turns it off (one switched on
+/// by hand is drift).
+async fn apply_bucket_logging(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    logging: Option<LoggingEnabled>,
+) -> Result<(), ProvisionError> {
+    s3.put_bucket_logging()
+        .bucket(name)
+        .bucket_logging_status(
+            BucketLoggingStatus::builder()
+                .set_logging_enabled(logging)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(s3_api("PutBucketLogging", name))?;
     Ok(())
 }
 
@@ -1761,6 +1808,7 @@ pub(crate) mod tests {
                 notifications: NotificationConfiguration::builder()
                     .set_queue_configurations(Some(Vec::new()))
                     .build(),
+                logging: None,
             }
         );
 
@@ -1768,10 +1816,40 @@ pub(crate) mod tests {
         let bucket = resolve(
             &project,
             "DocumentsBucket",
-            &["DocumentsKey", "DocumentEventsQueue"],
+            &["DocumentsKey", "DocumentEventsQueue", "AccessLogsBucket"],
         )
         .unwrap();
         let bucket = bucket_configuration(&bucket, "b").unwrap();
+        // Its access logs go to the log bucket, apart from any other bucket's.
+        let logging = bucket.logging.as_ref().unwrap();
+        assert_eq!(
+            (logging.target_bucket(), logging.target_prefix()),
+            ("AccessLogsBucket", "documents/")
+        );
+        let logs = resolve(&project, "AccessLogsBucket", &[]).unwrap();
+        let logs = bucket_configuration(&logs, "l").unwrap();
+        // S3 delivers access logs only to a bucket with S3-managed encryption.
+        assert_eq!(
+            settings(&logs),
+            (
+                ("AES256", None, Some(false)),
+                "BucketOwnerEnforced",
+                "Enabled"
+            )
+        );
+        assert_eq!(access_block(&logs), [Some(true); 4]);
+        assert_eq!(
+            lifecycle(&logs),
+            [(
+                Some("access-logs-one-year"),
+                "Enabled",
+                None,
+                Some(365),
+                Some(30),
+                None
+            )]
+        );
+        assert_eq!(logs.logging, None);
         assert_eq!(
             settings(&bucket),
             (

@@ -68,6 +68,7 @@ const APPLIED: &[(&str, &[&str])] = &[
             "VersioningConfiguration",
             "LifecycleConfiguration",
             "NotificationConfiguration",
+            "LoggingConfiguration",
         ],
     ),
     (KEY_TYPE, &["Description", "EnableKeyRotation", "KeyPolicy"]),
@@ -198,6 +199,8 @@ pub enum UnresolvedReason {
 #[derive(Debug, Clone)]
 pub struct Template {
     parameters: BTreeMap<String, Parameter>,
+    /// `Conditions`, by name, as written: evaluated by `Fn::If` ([`Resolver::condition`]).
+    conditions: BTreeMap<String, Value>,
     globals_function: Option<Value>,
     /// In template order, so routes and tables come out in a stable, readable order.
     resources: Vec<Resource>,
@@ -208,6 +211,9 @@ struct Parameter {
     /// The default rendered as CloudFormation would pass it to `Ref` (always a string), or the
     /// value given to [`Template::with_parameter`].
     default: Option<String>,
+    /// A `CommaDelimitedList` (or `List<...>`): `Ref` yields the value split at commas, where a
+    /// list is wanted (a policy's condition values, `Fn::Join`'s values).
+    list: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -582,7 +588,19 @@ impl Template {
             for (name, parameter) in section.entries()? {
                 // A default is a scalar; `Ref` to a parameter yields it as a string.
                 let default = parameter.opt("Default")?.map(|d| d.scalar()).transpose()?;
-                parameters.insert(name, Parameter { default });
+                let kind = match parameter.opt("Type")? {
+                    Some(kind) => kind.literal()?,
+                    None => "String",
+                };
+                let list = kind == "CommaDelimitedList" || kind.starts_with("List<");
+                parameters.insert(name, Parameter { default, list });
+            }
+        }
+
+        let mut conditions = BTreeMap::new();
+        if let Some(section) = root.opt("Conditions")? {
+            for (name, condition) in section.entries()? {
+                conditions.insert(name, condition.value.clone());
             }
         }
 
@@ -610,6 +628,7 @@ impl Template {
 
         Ok(Template {
             parameters,
+            conditions,
             globals_function,
             resources,
         })
@@ -1018,6 +1037,18 @@ impl Template {
             })?;
         let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
         resolve(&resolver, resource)
+    }
+
+    /// Whether `logical_id` is the execution role SAM generates for a function of the template
+    /// (`<Function>Role`, for a function without a `Role` of its own): not in the template, but
+    /// `!GetAtt <Function>Role.Arn` names it once transformed.
+    fn is_generated_role(&self, logical_id: &str) -> bool {
+        logical_id.strip_suffix("Role").is_some_and(|function| {
+            self.resources_of(FUNCTION_TYPE).any(|f| {
+                f.logical_id == function
+                    && !matches!(&f.properties, Value::Mapping(m) if m.contains_key("Role"))
+            })
+        })
     }
 
     fn resources_of<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a Resource> {
@@ -1472,16 +1503,55 @@ impl Resolver<'_> {
         }
     }
 
-    /// A policy document (or any other free-form JSON property) with every intrinsic resolved.
+    /// A policy document (or any other free-form JSON property) with every intrinsic resolved;
+    /// `AWS::NoValue` (alone, or chosen by `Fn::If`) is `null`.
     fn json(&self, node: &Node<'_>) -> Result<serde_json::Value, TemplateError> {
-        if let Some((function, _)) = intrinsic(node.value) {
-            // `Condition` is only an intrinsic inside `Fn::If` and friends; in a policy it is a
-            // statement's key, never a one-key mapping of its own.
-            if function != "Condition" {
-                return self.string(node).map(serde_json::Value::String);
+        Ok(self
+            .json_or_no_value(node)?
+            .unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Like [`Resolver::json`], `None` for `AWS::NoValue`: the key or list item that has it is
+    /// left out, as CloudFormation does.
+    fn json_or_no_value(
+        &self,
+        node: &Node<'_>,
+    ) -> Result<Option<serde_json::Value>, TemplateError> {
+        if let Some((function, argument)) = intrinsic(node.value) {
+            let argument = Node::new(argument, format!("{}.{function}", node.display_path()));
+            match function.as_str() {
+                // `Condition` is only an intrinsic inside `Fn::If` and friends; in a policy it
+                // is a statement's key, never a one-key mapping of its own.
+                "Condition" => {}
+                "Fn::If" => {
+                    let items = argument.items()?;
+                    let [condition, when_true, when_false] = items.as_slice() else {
+                        return Err(
+                            argument.wrong_type("[condition, value if true, value if false]")
+                        );
+                    };
+                    let chosen = if self.condition(condition.literal()?, &condition.path)? {
+                        when_true
+                    } else {
+                        when_false
+                    };
+                    return self.json_or_no_value(chosen);
+                }
+                "Ref" if argument.value.as_str() == Some("AWS::NoValue") => return Ok(None),
+                "Ref" if self.list_parameter(&argument).is_some() => {
+                    let values = self.strings(node)?;
+                    return Ok(Some(
+                        values.into_iter().map(serde_json::Value::from).collect(),
+                    ));
+                }
+                _ => {
+                    return self
+                        .string(node)
+                        .map(|s| Some(serde_json::Value::String(s)))
+                }
             }
         }
-        Ok(match node.value {
+        Ok(Some(match node.value {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => {
@@ -1495,21 +1565,104 @@ impl Resolver<'_> {
                 serde_json::Value::Number(number.ok_or_else(|| node.wrong_type("a finite number"))?)
             }
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::Sequence(_) => serde_json::Value::Array(
-                node.items()?
-                    .iter()
-                    .map(|item| self.json(item))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Value::Mapping(_) => serde_json::Value::Object(
-                node.entries()?
-                    .into_iter()
-                    .map(|(key, value)| Ok((key, self.json(&value)?)))
-                    .collect::<Result<_, TemplateError>>()?,
-            ),
+            Value::Sequence(_) => {
+                let mut items = Vec::new();
+                for item in node.items()? {
+                    items.extend(self.json_or_no_value(&item)?);
+                }
+                serde_json::Value::Array(items)
+            }
+            Value::Mapping(_) => {
+                let mut entries = serde_json::Map::new();
+                for (key, value) in node.entries()? {
+                    if let Some(value) = self.json_or_no_value(&value)? {
+                        entries.insert(key, value);
+                    }
+                }
+                serde_json::Value::Object(entries)
+            }
             // Every tag is an intrinsic, handled above (or refused by `string`).
             Value::Tagged(_) => return Err(node.wrong_type("a JSON value")),
-        })
+        }))
+    }
+
+    /// The list parameter `Ref` names, if it names one.
+    fn list_parameter(&self, ref_argument: &Node<'_>) -> Option<&Parameter> {
+        let name = ref_argument.value.as_str()?;
+        self.template.parameters.get(name).filter(|p| p.list)
+    }
+
+    /// A list of strings: written as a list, or `Ref` to a list parameter (its value split at
+    /// commas, as CloudFormation does: an empty value is one empty string).
+    fn strings(&self, node: &Node<'_>) -> Result<Vec<String>, TemplateError> {
+        if let Some((function, argument)) = intrinsic(node.value) {
+            let argument = Node::new(argument, format!("{}.{function}", node.display_path()));
+            if function == "Ref" {
+                if let Some(parameter) = self.list_parameter(&argument) {
+                    let name = argument.literal()?;
+                    let value = parameter.default.as_deref().ok_or_else(|| {
+                        TemplateError::UnresolvedReference {
+                            path: node.display_path(),
+                            name: name.to_owned(),
+                            reason: UnresolvedReason::ParameterWithoutDefault,
+                        }
+                    })?;
+                    return Ok(value.split(',').map(str::to_owned).collect());
+                }
+            }
+        }
+        node.items()?.iter().map(|item| self.string(item)).collect()
+    }
+
+    /// The value of the template's condition `name` (`Fn::If`'s first argument).
+    fn condition(&self, name: &str, path: &str) -> Result<bool, TemplateError> {
+        let condition = self.template.conditions.get(name).ok_or_else(|| {
+            TemplateError::UnresolvedReference {
+                path: path.to_owned(),
+                name: name.to_owned(),
+                reason: UnresolvedReason::Unknown,
+            }
+        })?;
+        self.boolean(&Node::new(condition, format!("Conditions.{name}")))
+    }
+
+    /// A condition function: `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, or `Condition`.
+    fn boolean(&self, node: &Node<'_>) -> Result<bool, TemplateError> {
+        let Some((function, argument)) = intrinsic(node.value) else {
+            return Err(node.wrong_type("a condition function"));
+        };
+        let argument = Node::new(argument, format!("{}.{function}", node.display_path()));
+        match function.as_str() {
+            "Condition" => self.condition(argument.literal()?, &argument.path),
+            "Fn::Equals" => {
+                let items = argument.items()?;
+                let [left, right] = items.as_slice() else {
+                    return Err(argument.wrong_type("[value, value]"));
+                };
+                Ok(self.string(left)? == self.string(right)?)
+            }
+            "Fn::Not" => {
+                let items = argument.items()?;
+                let [condition] = items.as_slice() else {
+                    return Err(argument.wrong_type("[condition]"));
+                };
+                Ok(!self.boolean(condition)?)
+            }
+            "Fn::And" | "Fn::Or" => {
+                let values = (argument.items()?.iter())
+                    .map(|item| self.boolean(item))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(if function == "Fn::And" {
+                    values.iter().all(|v| *v)
+                } else {
+                    values.iter().any(|v| *v)
+                })
+            }
+            _ => Err(TemplateError::UnsupportedIntrinsic {
+                path: node.display_path(),
+                function,
+            }),
+        }
     }
 
     /// The value of `Ref name` (or of `Logical.Attribute` for `Fn::GetAtt` and `${X.Y}`).
@@ -1545,6 +1698,22 @@ impl Resolver<'_> {
         }
         let is_resource = |id: &str| self.template.resources.iter().any(|r| r.logical_id == id);
         if let Some((logical_id, attribute)) = name.split_once('.') {
+            if self.template.is_generated_role(logical_id) && !is_resource(logical_id) {
+                // No role exists locally (functions run in process, and the emulator enforces
+                // no IAM): a deterministic ARN of the shape AWS gives it, so that a policy naming
+                // the role resolves, and resolves the same for provisioning and the drift check.
+                if attribute != "Arn" {
+                    return Err(unresolved(UnresolvedReason::Attribute));
+                }
+                let (Some(account), Some(region)) = (self.account_id, self.region) else {
+                    return Err(unresolved(UnresolvedReason::PseudoParameter));
+                };
+                let stack = self.stack_name;
+                return Ok(format!(
+                    "arn:{}:iam::{account}:role/{stack}-{logical_id}",
+                    partition(region)
+                ));
+            }
             if !is_resource(logical_id) {
                 return Err(unresolved(UnresolvedReason::Unknown));
             }
@@ -1620,18 +1789,14 @@ impl Resolver<'_> {
         let [delimiter, parts] = items.as_slice() else {
             return Err(argument.wrong_type("[delimiter, [values]]"));
         };
-        let parts = parts
-            .items()?
-            .iter()
-            .map(|part| self.string(part))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(parts.join(delimiter.literal()?))
+        Ok(self.strings(parts)?.join(delimiter.literal()?))
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     /// Whether an error is the one a test expects.
     pub(crate) type Refused = fn(&TemplateError) -> bool;
@@ -2563,10 +2728,11 @@ Resources:
         let (stack, account, region) = ("guichet-x", "123456789012", "ca-central-1");
 
         let keys = resolved_keys(&template, stack, account, region);
-        let [key] = keys.as_slice() else {
-            panic!("one key expected: {keys:?}")
+        let [key, operations] = keys.as_slice() else {
+            panic!("two keys expected: {keys:?}")
         };
         assert_eq!(key.logical_id, "DocumentsKey");
+        assert_eq!(operations.logical_id, "OperationsKey");
         assert_eq!(key.flag("EnableKeyRotation").unwrap(), Some(true));
         assert_eq!(
             template.key_aliases(stack, account, region).unwrap()["DocumentsKey"],
@@ -2577,8 +2743,14 @@ Resources:
             policy["Statement"][0]["Principal"]["AWS"],
             "arn:aws:iam::123456789012:root"
         );
+        // Only S3 uses it, whoever asks: a Deny, not a wildcard Allow.
+        let only_s3 = &policy["Statement"][1];
         assert_eq!(
-            policy["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"],
+            (&only_s3["Effect"], &only_s3["Principal"]),
+            (&"Deny".into(), &"*".into())
+        );
+        assert_eq!(
+            only_s3["Condition"]["StringNotEquals"]["kms:ViaService"],
             "s3.ca-central-1.amazonaws.com"
         );
 
@@ -2604,7 +2776,13 @@ Resources:
         let bucket_name = "guichet-x-documents-123456789012";
         assert_eq!(
             template.names(BUCKET_TYPE, stack, account, region).unwrap(),
-            [("DocumentsBucket".to_owned(), bucket_name.to_owned())]
+            [
+                (
+                    "AccessLogsBucket".to_owned(),
+                    "guichet-x-access-logs-123456789012".to_owned()
+                ),
+                ("DocumentsBucket".to_owned(), bucket_name.to_owned())
+            ]
         );
 
         // The queue policy names the bucket by an ARN built from its name (a GetAtt would be a
@@ -2615,10 +2793,17 @@ Resources:
         resources.insert_ref("DocumentsBucket", bucket_name);
         let bucket_arn = format!("arn:aws:s3:::{bucket_name}");
         resources.insert_attribute("DocumentsBucket", "Arn", bucket_arn);
-        let queue_policies = template
-            .resolved(QUEUE_POLICY_TYPE, stack, account, region, &resources)
+        let queue_policy = template
+            .resolve(
+                "DocumentEventsQueuePolicy",
+                stack,
+                account,
+                region,
+                &resources,
+            )
             .unwrap();
-        let statement = &queue_policies[0].get("PolicyDocument").unwrap()["Statement"][0];
+        let statements = &queue_policy.get("PolicyDocument").unwrap()["Statement"];
+        let statement = &statements[0];
         assert_eq!(
             statement["Condition"]["ArnEquals"]["aws:SourceArn"],
             "arn:aws:s3:::guichet-x-documents-123456789012"
@@ -2628,11 +2813,31 @@ Resources:
             account
         );
         assert_eq!(statement["Resource"], "arn:q");
+        // Anyone else is refused, the bucket's own ARN again; no redrive role by default.
+        assert_eq!(
+            statements[1]["Condition"],
+            serde_json::json!({"ArnNotEquals": {
+                "aws:SourceArn": "arn:aws:s3:::guichet-x-documents-123456789012"
+            }})
+        );
 
-        let bucket_policies = template
-            .resolved(BUCKET_POLICY_TYPE, stack, account, region, &resources)
+        // The log bucket's policy names the documents bucket the same way, for the same reason.
+        resources.insert_ref("AccessLogsBucket", "logs");
+        resources.insert_attribute("AccessLogsBucket", "Arn", "arn:aws:s3:::logs");
+        let logs_policy = template
+            .resolve("AccessLogsBucketPolicy", stack, account, region, &resources)
             .unwrap();
-        let statements = bucket_policies[0].get("PolicyDocument").unwrap()["Statement"]
+        let delivery = &logs_policy.get("PolicyDocument").unwrap()["Statement"][0];
+        assert_eq!(
+            delivery["Condition"]["ArnLike"]["aws:SourceArn"],
+            "arn:aws:s3:::guichet-x-documents-123456789012"
+        );
+        assert_eq!(delivery["Resource"], "arn:aws:s3:::logs/documents/*");
+
+        let bucket_policy = template
+            .resolve("DocumentsBucketPolicy", stack, account, region, &resources)
+            .unwrap();
+        let statements = bucket_policy.get("PolicyDocument").unwrap()["Statement"]
             .as_array()
             .unwrap();
         assert_eq!(
@@ -2791,5 +2996,456 @@ Resources:
             ]
             .map(|(v, p, x)| (v.to_owned(), p.to_owned(), x.to_owned()))
         );
+    }
+
+    // ---- Queue writers: each queue's policy admits exactly the functions granted to send ----
+
+    /// Whether an IAM action pattern (`sqs:SendMessage`, `sqs:Send*`, `sqs:*`, `*`) covers
+    /// `sqs:SendMessage`.
+    fn covers_send_message(pattern: &str) -> bool {
+        let (pattern, action) = (pattern.to_ascii_lowercase(), "sqs:sendmessage");
+        match pattern.strip_suffix('*') {
+            Some(prefix) => action.starts_with(prefix),
+            None => pattern == action,
+        }
+    }
+
+    /// A string or a list of strings, as IAM writes `Action` and `Resource`.
+    fn one_or_many<'a>(node: &Node<'a>) -> Vec<Node<'a>> {
+        match node.value {
+            Value::Sequence(_) => node.items().unwrap(),
+            _ => vec![node.clone()],
+        }
+    }
+
+    /// `X` of `!GetAtt X.<attribute>`.
+    fn get_att_of(node: &Node<'_>, attribute: &str) -> Option<String> {
+        let (function, argument) = intrinsic(node.value)?;
+        let argument = Node::new(argument, node.path.clone());
+        let name = (function == "Fn::GetAtt").then(|| get_att_name(&argument).ok())??;
+        let (logical_id, found) = name.split_once('.')?;
+        (found == attribute).then(|| logical_id.to_owned())
+    }
+
+    /// The statements of a policy document (one written as its statement, or a list).
+    fn statements<'a>(document: &Node<'a>) -> Vec<Node<'a>> {
+        one_or_many(&document.get("Statement").unwrap())
+    }
+
+    /// Queue -> the functions whose `Policies` let them send to it; and what no queue of the
+    /// template can be told from (a grant on `*`, on a queue named by text).
+    fn send_grants(template: &Template) -> (BTreeMap<String, BTreeSet<String>>, Vec<String>) {
+        let queues: BTreeSet<&str> = (template.resources_of(QUEUE_TYPE))
+            .map(|q| q.logical_id.as_str())
+            .collect();
+        let (mut grants, mut unclear) = (BTreeMap::<String, BTreeSet<String>>::new(), Vec::new());
+        for function in template.resources_of(FUNCTION_TYPE) {
+            let Some(policies) = resource_properties(function)
+                .opt_in_mapping("Policies")
+                .unwrap()
+            else {
+                continue;
+            };
+            let mut grant = |queue: Option<String>, at: &Node<'_>| match queue {
+                Some(queue) if queues.contains(queue.as_str()) => {
+                    let writers = grants.entry(queue).or_default();
+                    writers.insert(function.logical_id.clone());
+                }
+                _ => unclear.push(format!("{}: sqs:SendMessage on what?", at.path)),
+            };
+            for policy in one_or_many(&policies) {
+                let Value::Mapping(_) = policy.value else {
+                    continue;
+                };
+                // SAM's policy template for the same permission.
+                if let Some(template_policy) = policy.opt("SQSSendMessagePolicy").unwrap() {
+                    let queue = template_policy.get("QueueName").unwrap();
+                    grant(get_att_of(&queue, "QueueName"), &queue);
+                    continue;
+                }
+                let Some(_) = policy.opt("Statement").unwrap() else {
+                    continue;
+                };
+                for statement in statements(&policy) {
+                    let allows = statement.get("Effect").unwrap().literal().unwrap() == "Allow";
+                    let actions = one_or_many(&statement.get("Action").unwrap());
+                    if !allows
+                        || !actions
+                            .iter()
+                            .any(|a| covers_send_message(a.literal().unwrap()))
+                    {
+                        continue;
+                    }
+                    for resource in one_or_many(&statement.get("Resource").unwrap()) {
+                        grant(get_att_of(&resource, "Arn"), &resource);
+                    }
+                }
+            }
+        }
+        (grants, unclear)
+    }
+
+    /// What is wrong with the queues' policies: a queue without one, a queue its policy does not
+    /// close to others (a Deny of sqs:SendMessage to `*`), and writers admitted by the policy
+    /// (`ArnNotEquals: aws:PrincipalArn: !GetAtt <Function>Role.Arn`) that differ from the
+    /// functions granted to send.
+    fn writer_mismatches(template: &Template) -> Vec<String> {
+        let (grants, mut findings) = send_grants(template);
+        let mut policed = BTreeSet::new();
+        let mut closed = BTreeSet::new();
+        let mut admitted = BTreeMap::<String, BTreeSet<String>>::new();
+        for policy in template.resources_of(QUEUE_POLICY_TYPE) {
+            let properties = resource_properties(policy);
+            for queue in properties.get("Queues").unwrap().items().unwrap() {
+                let (function, argument) = intrinsic(queue.value).unwrap();
+                assert_eq!(function, "Ref", "{}", queue.path);
+                policed.insert(argument.as_str().unwrap().to_owned());
+            }
+            for statement in statements(&properties.get("PolicyDocument").unwrap()) {
+                let denies = statement.get("Effect").unwrap().literal().unwrap() == "Deny";
+                let everyone = match statement.get("Principal").unwrap().value {
+                    Value::String(principal) => principal == "*",
+                    principal => principal.get("AWS").and_then(Value::as_str) == Some("*"),
+                };
+                let actions = one_or_many(&statement.get("Action").unwrap());
+                let sends = actions
+                    .iter()
+                    .any(|a| covers_send_message(a.literal().unwrap()));
+                if !(denies && everyone && sends) {
+                    continue;
+                }
+                let writers: BTreeSet<String> = match statement.opt("Condition").unwrap() {
+                    Some(condition) => match condition.opt("ArnNotEquals").unwrap() {
+                        Some(not_equals) => match not_equals.opt("aws:PrincipalArn").unwrap() {
+                            Some(arns) => one_or_many(&arns)
+                                .iter()
+                                .filter_map(|arn| get_att_of(arn, "Arn"))
+                                .filter_map(|role| role.strip_suffix("Role").map(str::to_owned))
+                                .collect(),
+                            None => BTreeSet::new(),
+                        },
+                        None => BTreeSet::new(),
+                    },
+                    None => BTreeSet::new(),
+                };
+                for resource in one_or_many(&statement.get("Resource").unwrap()) {
+                    if let Some(queue) = get_att_of(&resource, "Arn") {
+                        closed.insert(queue.clone());
+                        admitted.entry(queue).or_default().extend(writers.clone());
+                    }
+                }
+            }
+        }
+        for queue in template.resources_of(QUEUE_TYPE) {
+            let queue = &queue.logical_id;
+            if !policed.contains(queue) {
+                findings.push(format!("{queue} has no queue policy"));
+            } else if !closed.contains(queue) {
+                findings.push(format!(
+                    "{queue}: no statement of its policy denies sqs:SendMessage to `*`"
+                ));
+            }
+            let (granted, admitted) = (
+                grants.get(queue).cloned().unwrap_or_default(),
+                admitted.get(queue).cloned().unwrap_or_default(),
+            );
+            if granted != admitted {
+                findings.push(format!(
+                    "{queue}: functions granted sqs:SendMessage {granted:?}, admitted by its \
+                     policy {admitted:?}"
+                ));
+            }
+        }
+        findings
+    }
+
+    #[test]
+    fn every_queue_admits_exactly_the_functions_granted_to_send() {
+        let template = Template::load(&Template::default_path()).unwrap();
+        assert_eq!(writer_mismatches(&template), Vec::<String>::new());
+        // The check found the writers, rather than nothing on either side.
+        let (grants, _) = send_grants(&template);
+        let writers = |queue: &str| grants.get(queue).cloned().unwrap_or_default();
+        assert_eq!(
+            writers("IncidentUpdatesQueue"),
+            [
+                "IncidentUpdatesFunction",
+                "IncidentsFunction",
+                "RelayOutboxFunction"
+            ]
+            .map(str::to_owned)
+            .into()
+        );
+        assert_eq!(writers("NotificationsQueue").len(), 7);
+        assert_eq!(
+            writers("SecurityEscalationQueue"),
+            BTreeSet::from(["RouteEscalationsFunction".to_owned()])
+        );
+        assert!(writers("DocumentEventsQueue").is_empty());
+        assert!(writers("NotificationsDeadLetterQueue").is_empty());
+    }
+
+    #[test]
+    fn a_writer_missing_from_its_queue_policy_is_found() {
+        let yaml = std::fs::read_to_string(Template::default_path()).unwrap();
+        // IncidentsFunction sends to three queues; drop it from the first policy that admits
+        // it (escalations).
+        let line = "                  - !GetAtt IncidentsFunctionRole.Arn\n";
+        let at = yaml.find(line).unwrap();
+        let without = format!("{}{}", &yaml[..at], &yaml[at + line.len()..]);
+        let findings = writer_mismatches(&Template::parse(&without).unwrap());
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0].starts_with("EscalationsQueue: functions granted sqs:SendMessage"),
+            "{findings:?}"
+        );
+
+        // A new writer whose policy line was forgotten, a queue without a policy, a grant on
+        // every queue, a policy that admits but does not deny.
+        let template = Template::parse(
+            r#"
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  Open:
+    Type: AWS::SQS::Queue
+  Lax:
+    Type: AWS::SQS::Queue
+  JobsPolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref Jobs]
+      PolicyDocument:
+        Statement:
+          - Effect: Deny
+            Principal: "*"
+            Action: [sqs:SendMessage]
+            Resource: !GetAtt Jobs.Arn
+            Condition:
+              ArnNotEquals:
+                aws:PrincipalArn: [!GetAtt OldFunctionRole.Arn]
+  LaxPolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref Lax]
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: "*"}
+            Action: sqs:SendMessage
+            Resource: !GetAtt Lax.Arn
+  OldFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - {Effect: Allow, Action: sqs:SendMessage, Resource: !GetAtt Jobs.Arn}
+  NewFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - SQSSendMessagePolicy: {QueueName: !GetAtt Jobs.QueueName}
+        - Statement:
+            - {Effect: Allow, Action: "sqs:*", Resource: "*"}
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            writer_mismatches(&template),
+            [
+                "Resources.NewFunction.Properties.Policies[1].Statement[0].Resource: \
+                 sqs:SendMessage on what?",
+                "Jobs: functions granted sqs:SendMessage {\"NewFunction\", \"OldFunction\"}, \
+                 admitted by its policy {\"OldFunction\"}",
+                "Open has no queue policy",
+                "Lax: no statement of its policy denies sqs:SendMessage to `*`",
+            ]
+        );
+    }
+
+    #[test]
+    fn resolves_generated_roles_conditions_and_list_parameters() {
+        let yaml = r#"
+Parameters:
+  Operators:
+    Type: CommaDelimitedList
+    Default: ""
+Conditions:
+  HasOperators: !Not [!Equals [!Join ["", !Ref Operators], ""]]
+  NoOperators: !Not [!Condition HasOperators]
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+  JobsPolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref Jobs]
+      PolicyDocument:
+        Statement:
+          - Effect: Deny
+            Principal: "*"
+            Action: sqs:SendMessage
+            Resource: !GetAtt Jobs.Arn
+            Condition:
+              ArnNotEquals:
+                aws:PrincipalArn: [!GetAtt WorkerRole.Arn]
+              ArnNotLike: !If
+                - HasOperators
+                - aws:PrincipalArn: !Ref Operators
+                - !Ref AWS::NoValue
+          - !If [NoOperators, {Sid: Alone}, !Ref AWS::NoValue]
+  Worker:
+    Type: AWS::Serverless::Function
+  Owned:
+    Type: AWS::Serverless::Function
+    Properties:
+      Role: arn:aws:iam::1:role/mine
+"#;
+        let mut resources = PhysicalResources::default();
+        resources.insert_ref("Jobs", "https://q");
+        resources.insert_attribute("Jobs", "Arn", "arn:q");
+        let statements = |template: &Template| {
+            let policy = template
+                .resolve("JobsPolicy", "s", "1", "cn-north-1", &resources)
+                .unwrap();
+            policy.get("PolicyDocument").unwrap()["Statement"].clone()
+        };
+        let template = Template::parse(yaml).unwrap();
+        // SAM's role of a function without its own, in the partition of the region.
+        assert_eq!(
+            statements(&template),
+            serde_json::json!([
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:SendMessage",
+                    "Resource": "arn:q",
+                    "Condition": {
+                        "ArnNotEquals": {"aws:PrincipalArn": ["arn:aws-cn:iam::1:role/s-WorkerRole"]}
+                    }
+                },
+                {"Sid": "Alone"}
+            ])
+        );
+        let template = template
+            .with_parameter(
+                "Operators",
+                "arn:aws:iam::1:role/ops-*,arn:aws:iam::1:role/oncall",
+            )
+            .unwrap();
+        let resolved = statements(&template);
+        assert_eq!(resolved.as_array().unwrap().len(), 1, "{resolved}");
+        assert_eq!(
+            resolved[0]["Condition"]["ArnNotLike"],
+            serde_json::json!({"aws:PrincipalArn": [
+                "arn:aws:iam::1:role/ops-*",
+                "arn:aws:iam::1:role/oncall"
+            ]})
+        );
+
+        // Only a function without a `Role` has a generated one, and only its ARN is known.
+        let refused = |yaml_ref: &str| {
+            let yaml = yaml.replace("!GetAtt WorkerRole.Arn", yaml_ref);
+            let template = Template::parse(&yaml).unwrap();
+            template
+                .resolve("JobsPolicy", "s", "1", "ca-central-1", &resources)
+                .unwrap_err()
+        };
+        assert!(matches!(
+            refused("!GetAtt OwnedRole.Arn"),
+            TemplateError::UnresolvedReference {
+                reason: UnresolvedReason::Unknown,
+                ..
+            }
+        ));
+        assert!(matches!(
+            refused("!GetAtt WorkerRole.RoleId"),
+            TemplateError::UnresolvedReference {
+                reason: UnresolvedReason::Attribute,
+                ..
+            }
+        ));
+        assert!(matches!(
+            refused("!If [Nowhere, a, b]"),
+            TemplateError::UnresolvedReference {
+                reason: UnresolvedReason::Unknown,
+                ..
+            }
+        ));
+    }
+
+    /// `*` matches any run of characters, as in IAM's `ArnLike`.
+    fn glob(pattern: &str, text: &str) -> bool {
+        match pattern.split_once('*') {
+            None => pattern == text,
+            Some((head, rest)) => {
+                text.starts_with(head)
+                    && (head.len()..=text.len()).any(|at| glob(rest, &text[at..]))
+            }
+        }
+    }
+
+    #[test]
+    fn every_log_group_and_the_alarm_topic_use_the_operations_key() {
+        let template = Template::load(&Template::default_path()).unwrap();
+        let (stack, account, region) = ("guichet-x", "123456789012", "ca-central-1");
+        let resolver = template.deployed_resolver(stack, account, region, None);
+        let uses_the_key = |node: Option<Node<'_>>| {
+            node.and_then(|n| get_att_of(&n, "Arn")).as_deref() == Some("OperationsKey")
+        };
+        let keys = resolved_keys(&template, stack, account, region);
+        let key = keys
+            .iter()
+            .find(|k| k.logical_id == "OperationsKey")
+            .unwrap();
+        let statements = key.get("KeyPolicy").unwrap()["Statement"]
+            .as_array()
+            .unwrap();
+        let logs = (statements.iter())
+            .find(|s| s["Principal"]["Service"] == "logs.ca-central-1.amazonaws.com")
+            .unwrap();
+        let pattern = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+            .as_str()
+            .unwrap();
+
+        let mut groups = 0;
+        for group in template.resources_of("AWS::Logs::LogGroup") {
+            let properties = resource_properties(group);
+            assert!(
+                uses_the_key(properties.opt("KmsKeyId").unwrap()),
+                "{} is not encrypted with OperationsKey",
+                group.logical_id
+            );
+            // CloudWatch Logs could not use the key for a log group its policy does not name:
+            // the stack would fail to create it.
+            let name = resolver
+                .string(&properties.get("LogGroupName").unwrap())
+                .unwrap();
+            let arn = format!("arn:aws:logs:{region}:{account}:log-group:{name}");
+            assert!(glob(pattern, &arn), "{arn} is outside {pattern}");
+            groups += 1;
+        }
+        assert_eq!(groups, 18);
+        assert!(!glob(
+            pattern,
+            "arn:aws:logs:ca-central-1:123456789012:log-group:/aws/lambda/other/x"
+        ));
+
+        let topic = template
+            .resources_of("AWS::SNS::Topic")
+            .map(resource_properties)
+            .collect::<Vec<_>>();
+        let [topic] = topic.as_slice() else {
+            panic!("one topic expected")
+        };
+        assert!(uses_the_key(topic.opt("KmsMasterKeyId").unwrap()));
+        // CloudWatch alarms publish to the encrypted topic only with a data key of their own.
+        assert!(statements
+            .iter()
+            .any(|s| s["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+                && s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&"kms:GenerateDataKey*".into())));
     }
 }

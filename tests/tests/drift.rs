@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, NotificationConfiguration, ServerSideEncryption,
+    BucketLoggingStatus, BucketVersioningStatus, NotificationConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     VersioningConfiguration,
 };
@@ -115,7 +115,7 @@ async fn provisioned_stack_matches_the_template() {
         Some("soutien@guichet.example")
     );
     assert_eq!(stack.notification_sender, "soutien@guichet.example");
-    assert_eq!(again.keys.len(), 1, "{again:?}");
+    assert_eq!(again.keys.len(), 2, "{again:?}");
     let key = stack
         .kms()
         .describe_key()
@@ -286,6 +286,7 @@ async fn missing_stack_is_reported() {
             ("DocumentsKeyAlias", "Alias"),
             ("DocumentEventsDeadLetterQueue", "Queue"),
             ("DocumentEventsQueue", "Queue"),
+            ("AccessLogsBucket", "Bucket"),
             ("DocumentsBucket", "Bucket"),
             ("EscalationsDeadLetterQueue", "Queue"),
             ("EscalationsQueue", "Queue"),
@@ -302,11 +303,17 @@ async fn missing_stack_is_reported() {
             ("IncidentUpdatesDeadLetterQueue", "Queue"),
             ("IncidentUpdatesQueue", "Queue"),
             ("NotificationSenderIdentity", "EmailIdentity"),
+            ("OperationsKey", "Key"),
+            ("OperationsKeyAlias", "Alias"),
         ],
         "{}",
         listing(&drifts)
     );
-    assert_eq!(drifts.last().unwrap().physical_id, sender);
+    let identity = drifts
+        .iter()
+        .find(|d| d.logical_id == "NotificationSenderIdentity")
+        .unwrap();
+    assert_eq!(identity.physical_id, sender);
 }
 
 #[tokio::test]
@@ -375,17 +382,13 @@ async fn changed_redrive_is_reported_and_repaired() {
     let dlq_arn = queue_arn(&stack, &stack.document_events_dlq_url).await;
     // The emulator drops a queue's policy on any SetQueueAttributes that does not repeat it (SQS
     // keeps it): send it back, so that only the redrive and the timeout change.
-    let policy = stack
-        .sqs()
-        .get_queue_attributes()
-        .queue_url(&stack.document_events_queue_url)
-        .attribute_names(QueueAttributeName::Policy)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::Policy))
-        .expect("the provisioned queue has a policy");
+    let policy = queue_attribute(
+        &stack,
+        &stack.document_events_queue_url,
+        QueueAttributeName::Policy,
+    )
+    .await
+    .expect("the provisioned queue has a policy");
 
     // Fifty deliveries of a poison message instead of five.
     stack
@@ -451,12 +454,19 @@ async fn changed_fifo_settings_are_reported_and_repaired() {
         Some("perMessageGroupId")
     );
 
+    // The emulator drops a queue's policy on any SetQueueAttributes that does not repeat it (SQS
+    // keeps it): send it back, so that only the FIFO settings change.
+    let policy = fifo(QueueAttributeName::Policy)
+        .await
+        .expect("the provisioned queue has a policy");
+
     // Someone "simplifies" the queue: deduplication by content, one ordering for all tickets.
     sqs.set_queue_attributes()
         .queue_url(&url)
         .attributes(QueueAttributeName::ContentBasedDeduplication, "true")
         .attributes(QueueAttributeName::DeduplicationScope, "queue")
         .attributes(QueueAttributeName::FifoThroughputLimit, "perQueue")
+        .attributes(QueueAttributeName::Policy, policy)
         .send()
         .await
         .unwrap();
@@ -690,6 +700,13 @@ async fn weakened_protections_are_reported_and_repaired() {
         .send()
         .await
         .unwrap();
+    // Nobody would know who read a document.
+    s3.put_bucket_logging()
+        .bucket(bucket)
+        .bucket_logging_status(BucketLoggingStatus::builder().build())
+        .send()
+        .await
+        .unwrap();
     s3.put_bucket_versioning()
         .bucket(bucket)
         .versioning_configuration(
@@ -767,6 +784,7 @@ async fn weakened_protections_are_reported_and_repaired() {
                 "BucketEncryption.ServerSideEncryptionConfiguration",
                 r#"[{"BucketKeyEnabled":"false","ServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]"#
             ),
+            ("DocumentsBucket", "LoggingConfiguration", "none"),
             ("DocumentsBucket", "PublicAccessBlockConfiguration", "none"),
             (
                 "DocumentsBucket",
@@ -827,6 +845,41 @@ async fn altered_policy_statement_is_reported() {
     assert_repaired(&stack).await;
 }
 
+#[tokio::test]
+async fn queue_policy_admitting_another_writer_is_reported() {
+    let stack = fresh_stack().await;
+    let sqs = stack.sqs();
+    let url = &stack.notifications_queue_url;
+    let policy = queue_attribute(&stack, url, QueueAttributeName::Policy)
+        .await
+        .expect("the provisioned queue has a policy");
+    // Someone lets one more role send notifications, beside the functions the template admits.
+    let writer = "-RelayOutboxFunctionRole\"";
+    let widened = policy.replace(
+        writer,
+        &format!("{writer},\"arn:aws:iam::123456789012:role/intruder\""),
+    );
+    assert_ne!(widened, policy);
+    sqs.set_queue_attributes()
+        .queue_url(url)
+        .attributes(QueueAttributeName::Policy, widened)
+        .send()
+        .await
+        .unwrap();
+
+    let drifts = drift_of(&stack).await;
+    assert_eq!(
+        properties(&drifts),
+        ["PolicyDocument.Statement[OnlyTheWritersSend]"],
+        "{}",
+        listing(&drifts)
+    );
+    assert_eq!(drifts[0].logical_id, "NotificationsQueuePolicy");
+    assert!(drifts[0].actual.contains("role/intruder"), "{}", drifts[0]);
+
+    assert_repaired(&stack).await;
+}
+
 /// The stack's drift from the project template.
 async fn drift_of(stack: &Stack) -> Vec<Drift> {
     describe_drift(&stack.sdk, &project_template(), &stack.name)
@@ -848,17 +901,23 @@ async fn assert_repaired(stack: &Stack) {
 }
 
 async fn queue_arn(stack: &Stack, url: &str) -> String {
+    queue_attribute(stack, url, QueueAttributeName::QueueArn)
+        .await
+        .unwrap()
+}
+
+/// One attribute of the queue; `None` when it has none (a queue without a policy).
+async fn queue_attribute(stack: &Stack, url: &str, name: QueueAttributeName) -> Option<String> {
     stack
         .sqs()
         .get_queue_attributes()
         .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
+        .attribute_names(name.clone())
         .send()
         .await
         .unwrap()
         .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .unwrap()
+        .and_then(|mut a| a.remove(&name))
 }
 
 fn sdk_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
