@@ -25,6 +25,7 @@ use guichet_core::documents::rules::{upload_id_of_key, UploadId};
 use guichet_core::escalation::rules::EscalationRequest;
 use guichet_core::incidents::ports::IncidentStart;
 use guichet_core::incidents::rules::{normalise, FanOut, IncidentId};
+use guichet_core::notifications::rules::{About, NotificationKind, NotificationMessage};
 use guichet_core::outbox::rules::MessageId;
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::ports::{IdempotencyKey, PageStart, QueueStart};
@@ -715,5 +716,70 @@ proptest! {
         }
         let retried = TicketRequest::parse(&padded, None, now()).expect("still valid");
         prop_assert_eq!(retried.fingerprint(), request.fingerprint());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The notifications queue's message
+
+/// A message naming a notification of a ticket or of a case.
+fn notification_message() -> impl Strategy<Value = NotificationMessage> {
+    let about = prop_oneof![
+        reference().prop_map(About::Ticket),
+        any::<[u8; 12]>().prop_map(|case| About::Case(CaseId::from_random(case))),
+    ];
+    (
+        message_id(),
+        "[a-z0-9][a-z0-9-]{0,30}",
+        about,
+        0..NotificationKind::ALL.len(),
+        millis_instant(),
+    )
+        .prop_map(|(id, player, about, kind, at)| NotificationMessage {
+            notification_id: id,
+            player: PlayerId::parse(&player).expect("a valid player id"),
+            about,
+            kind: NotificationKind::ALL[kind],
+            created_at: at,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn a_notification_message_round_trips_and_carries_no_text(message in notification_message()) {
+        let text = serde_json::to_string(&message).expect("serialises");
+        prop_assert_eq!(
+            serde_json::from_str::<NotificationMessage>(&text).ok(),
+            Some(message)
+        );
+        let wire: Value = serde_json::from_str(&text).expect("JSON");
+        for field in ["language", "subject", "body"] {
+            prop_assert!(wire.get(field).is_none(), "{}", text);
+        }
+    }
+
+    #[test]
+    fn any_notification_body_is_read_or_refused_and_names_one_thing(
+        raw in any_text(),
+        edited in notification_message().prop_flat_map(|m| {
+            near_object(serde_json::to_value(m).expect("json"))
+        }),
+        text_edit in notification_message()
+            .prop_flat_map(|m| near(serde_json::to_string(&m).expect("json"))),
+    ) {
+        for body in [raw, edited.to_string(), text_edit] {
+            if let Ok(message) = serde_json::from_str::<NotificationMessage>(&body) {
+                // What is read is written back as v2, naming exactly one ticket or case.
+                let again = serde_json::to_value(&message).expect("serialises");
+                prop_assert_eq!(&again["schema"], "guichet.notification.v2");
+                prop_assert!(again.get("ticket").is_some() != again.get("case").is_some());
+                prop_assert_eq!(
+                    serde_json::from_value::<NotificationMessage>(again).ok(),
+                    Some(message)
+                );
+            }
+        }
     }
 }
