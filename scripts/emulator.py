@@ -8,7 +8,8 @@ DynamoDB requests here gives the emulator that guarantee without slowing the oth
 (SQS long polling in particular keeps its own threads).
 
 With that lock held, a transaction's rollback also needs no more than the items it touches:
-see `patch_transactions` (moto 5.2.5 deep-copies the whole table, once per entry).
+see `patch_transactions` (moto 5.2.5 deep-copies the whole table, once per entry). And a Query
+need not sort the whole table first: see `patch_queries`.
 
 Usage: python scripts/emulator.py PORT
 """
@@ -100,6 +101,16 @@ _RELIED_ON = {
     "Table.delete_item": (
         Table.delete_item,
         "1594f7b07616c8cb8cdf0fbf58d6f54eeac83f25d7ac7b14e832a08e10efd8f9",
+    ),
+    # Query's candidates: `all_items()` (every item, sorted), filtered by the partition key
+    # (table) or by the index's partition key conditions (index), then sorted again.
+    "Table.query": (
+        Table.query,
+        "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
+    ),
+    "Table.all_items": (
+        Table.all_items,
+        "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d",
     ),
     # A stream's records: appended to `StreamShard.items`, numbered by their position.
     "StreamShard.add": (
@@ -242,7 +253,6 @@ def _table(backend, op):
 
 
 def patch_transactions() -> None:
-    check_moto_internals()
     moto_transact_write_items = DynamoDBBackend.transact_write_items
 
     def transact_write_items(self, transact_items):
@@ -264,9 +274,90 @@ def patch_transactions() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
+# ---- Queries that cost what they can match -----------------------------------------------------
+#
+# moto 5.2.5's `Table.query` takes its candidates from `all_items()`, which lists and sorts every
+# item of the table (Python comparisons of DynamoType tuples), and only then keeps those of the
+# queried partition: at 10,000 tickets a Query of one ticket's items took over a second, holding
+# the DynamoDB lock, and every replayed request, consumer and outbox sweep made one. While moto's
+# query runs, the patch has `all_items()` list only the items the query's own filter would keep,
+# in the same sorted order (moto's own `all_items` sorts them): the queried partition's bucket for
+# a table query, the items whose attributes match every partition key condition for an index
+# query (still a pass over the table, but no sort of it). The rest of moto's query (sort key
+# conditions, order, paging, filters, projections) runs unchanged on the same candidates.
+
+_query = threading.local()
+
+
+class _Items:
+    """What moto's `Table.all_items` reads of a table: its items (some of them) and its schema."""
+
+    def __init__(self, table, items):
+        self.items = items
+        self.range_key_attr = table.range_key_attr
+
+
+def _matches(item, hash_conditions):
+    # moto's own test in `Table.query`, condition for condition.
+    for name, expected in hash_conditions:
+        value = item.attrs.get(name)
+        if not value or value != expected:
+            return False
+    return True
+
+
+def _candidates(table, arguments):
+    """The items of `table` that moto's query, called with `arguments`, can keep (as a table's
+    `items`), or None for all of them."""
+    if arguments.get("index_name"):
+        # moto keeps one condition per attribute name (a dict), so does this.
+        conditions = dict(arguments.get("hash_key_conditions") or []).items()
+        if not conditions:
+            return None
+        if table.range_key_attr is None:
+            return {h: i for h, i in table.items.items() if _matches(i, conditions)}
+        kept = {}
+        for h, bucket in table.items.items():
+            matching = {r: i for r, i in bucket.items() if _matches(i, conditions)}
+            if matching:
+                kept[h] = matching
+        return kept
+    hash_key = arguments.get("hash_key")
+    if hash_key is None:
+        return None
+    found = table.items.get(hash_key)  # .get: no empty bucket created here
+    return {} if found is None else {hash_key: found}
+
+
+def patch_queries() -> None:
+    moto_query = Table.query
+    moto_all_items = Table.all_items
+    signature = inspect.signature(moto_query)
+
+    def query(self, *args, **kwargs):
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        _query.candidates = (self, _candidates(self, arguments))
+        try:
+            return moto_query(self, *args, **kwargs)
+        finally:
+            _query.candidates = None
+
+    def all_items(self):
+        table, candidates = getattr(_query, "candidates", None) or (None, None)
+        if table is not self or candidates is None:
+            return moto_all_items(self)
+        # moto's own listing and sort, of the candidates only.
+        return moto_all_items(_Items(self, candidates))
+
+    Table.query = query
+    Table.all_items = all_items
+
+
 def main() -> None:
     port = int(sys.argv[1])
+    check_moto_internals()
     patch_transactions()
+    patch_queries()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         "127.0.0.1",
