@@ -135,7 +135,8 @@ def drain(emulator: str, limit: float = 3600) -> None:
             )["Attributes"]
             waiting += sum(int(v) for v in attributes.values())
         if waiting == 0:
-            print(f"the consumers drained their queues in {time.perf_counter() - start:.0f} s", flush=True)
+            waited = time.perf_counter() - start
+            print(f"the consumers drained their queues in {waited:.0f} s", flush=True)
             return
         time.sleep(5)
     sys.exit("the consumers did not drain their queues")

@@ -66,9 +66,10 @@ def serialise_dynamodb(app):
 # write. The DynamoDB lock above makes this safe: no other request can change an item between the
 # copy and the restore.
 #
-# The patch relies on the code of the moto functions listed in `_RELIED_ON`: a moto whose code
-# differs there refuses to start (see `check_moto_internals`), rather than quietly losing the
-# patch or restoring the wrong things. After checking what changed, update the fingerprints.
+# This patch and the Query one below rely on the code of the moto functions listed in
+# `_RELIED_ON`: a moto whose code differs there refuses to start (see `check_moto_internals`),
+# rather than quietly losing a patch or restoring the wrong things. After checking what changed,
+# update the fingerprints.
 
 _RELIED_ON = {
     # The backup this patch neutralises (`copy.deepcopy(self.tables[...])`) and moto's rollback.
@@ -135,9 +136,9 @@ def check_moto_internals() -> None:
         changed.append("moto.dynamodb.models no longer uses the copy module as `copy`")
     if changed:
         sys.exit(
-            "scripts/emulator.py: the moto internals the transaction patch relies on changed ("
+            "scripts/emulator.py: the moto internals its patches rely on changed ("
             + ", ".join(changed)
-            + "). Check the patch against this moto's code, then update _RELIED_ON."
+            + "). Check the patches against this moto's code, then update _RELIED_ON."
         )
 
 
