@@ -8,6 +8,7 @@ mod bucket_events;
 mod cases;
 mod documents;
 mod drift;
+mod emulator;
 mod escalation;
 mod incidents;
 mod logs;
