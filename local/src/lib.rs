@@ -5,6 +5,7 @@ pub mod client;
 pub mod consumers;
 pub mod drift;
 pub mod gateway;
+pub mod head;
 pub mod jwt;
 pub mod provision;
 pub mod template;
