@@ -301,6 +301,8 @@ pub struct Gateway {
     key: DevKey,
     /// [`INTEGRATION_TIMEOUT`], shorter in tests that need a handler to run out of time.
     integration_timeout: Duration,
+    /// The API's OpenAPI description, served at `/openapi.json` (see `openapi.rs`).
+    openapi: Bytes,
 }
 
 impl Gateway {
@@ -316,6 +318,7 @@ impl Gateway {
             services,
             key,
             integration_timeout: INTEGRATION_TIMEOUT,
+            openapi: Bytes::from(crate::openapi::document_text()),
         })
     }
 
@@ -353,6 +356,12 @@ impl Gateway {
                 )
             });
         let (route_key, mut response) = match found {
+            // The contract, for tools and people: not an API route, so no token.
+            None if method == hyper::Method::GET
+                && request.uri().path() == crate::openapi::SERVED_AT =>
+            {
+                (None, self.openapi_response())
+            }
             None => (None, Refusal::NotFound.response()),
             Some((route_key, handler, params)) => {
                 let target = Target {
@@ -378,6 +387,15 @@ impl Gateway {
             status = response.status().as_u16(),
             duration_ms = started.elapsed().as_millis() as u64,
             "request"
+        );
+        response
+    }
+
+    fn openapi_response(&self) -> Response<Full<Bytes>> {
+        let mut response = Response::new(Full::new(self.openapi.clone()));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
         );
         response
     }
@@ -1522,6 +1540,18 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(response.status, 404);
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn serves_the_api_description_without_a_token() {
+        let key = DevKey::generate().unwrap();
+        let (addr, server) = offline_gateway(key).await;
+        let response = client::send(addr, "GET", crate::openapi::SERVED_AT, &[], None)
+            .await
+            .unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.json(), crate::openapi::document());
         server.abort();
     }
 

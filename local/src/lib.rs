@@ -7,6 +7,7 @@ pub mod drift;
 pub mod gateway;
 pub mod head;
 pub mod jwt;
+pub mod openapi;
 pub mod provision;
 pub mod template;
 

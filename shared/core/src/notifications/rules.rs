@@ -40,6 +40,7 @@ pub const NOTIFICATION_SCHEMA: &str = "guichet.notification.v1";
 
 /// A notification as the player reads it on the ticket, rendered once, when the change
 /// happened, in the ticket's language.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
     pub id: MessageId,
@@ -53,6 +54,7 @@ pub struct Notification {
 /// The notifications queue's message (schema `guichet.notification.v1`). It names the player
 /// by id, never by address: the sender looks the address up when it sends, so no queue, dead
 /// letter or log ever holds one.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationMessage {
