@@ -5,7 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 STATE="$ROOT/.local"
 # Pinned: the emulator's behaviour is part of the test contract (see README, "Local AWS").
-PY_REQUIREMENTS=("moto[server]==5.2.5" "cfn-lint==1.58.0")
+PY_REQUIREMENTS=("moto[server]==5.2.5" "cfn-lint==1.58.0" "schemathesis==4.32.5")
 
 log() { printf '[guichet] %s\n' "$*" >&2; }
 
