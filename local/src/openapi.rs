@@ -91,33 +91,64 @@ fn query_param(name: &str, description: &str, required: bool, schema: Value) -> 
     })
 }
 
+/// What `TicketReference::parse` can accept, as a pattern: ten letters or digits, with hyphens
+/// and spaces anywhere (its alphabet and check symbol are narrower, so a string that breaks the
+/// pattern is always refused, and one that matches may still be).
+fn reference_schema() -> Value {
+    json!({ "type": "string", "pattern": "^[- ]*([0-9A-Za-z][- ]*){10}$" })
+}
+
 fn reference_param() -> Value {
     path_param(
         "reference",
         "The ticket's reference, e.g. `K7M2Q-9XW45`: case-insensitive, hyphen optional, `O`/`I`/`L` \
          read as `0`/`1`/`1`; a wrong check symbol is a `400` (`field: reference`).",
-        json!({ "type": "string" }),
+        reference_schema(),
         "K7M2Q-9XW45",
     )
 }
 
-/// A server-made id in the path: its prefix and 12 symbols, read case-insensitively.
-fn id_param(name: &str, what: &str, example: &str) -> Value {
-    let prefix = example.split('-').next().unwrap_or("");
+/// A server-made id in the path (`prefixed_id!`): its prefix and `symbols` letters or digits,
+/// read case-insensitively. As for references, the pattern is the widest `parse` can accept.
+fn id_param(name: &str, what: &str, prefix: &str, symbols: usize, example: &str) -> Value {
+    let prefix_pattern: String = prefix
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
     path_param(
         name,
-        &format!("The {what} id, `{prefix}-` and 12 symbols (case-insensitive)."),
-        json!({ "type": "string" }),
+        &format!("The {what} id, `{prefix}` and {symbols} symbols (case-insensitive)."),
+        json!({ "type": "string", "pattern": format!("^{prefix_pattern}[0-9A-Za-z]{{{symbols}}}$") }),
         example,
     )
 }
 
 fn case_id_param() -> Value {
-    id_param("case_id", "case", "VC-7K2M9Q4XW3BD")
+    use guichet_core::verification::rules::CaseId;
+    id_param(
+        "case_id",
+        "case",
+        CaseId::PREFIX,
+        CaseId::SYMBOLS,
+        "VC-7K2M9Q4XW3BD",
+    )
 }
 
 fn incident_id_param() -> Value {
-    id_param("incident_id", "incident", "INC-7Q2M9K4XW3BD")
+    use guichet_core::incidents::rules::IncidentId;
+    id_param(
+        "incident_id",
+        "incident",
+        IncidentId::PREFIX,
+        IncidentId::SYMBOLS,
+        "INC-7Q2M9K4XW3BD",
+    )
 }
 
 /// `limit` and `cursor`, the paging of every listing.
@@ -655,10 +686,7 @@ fn operations() -> Vec<Operation> {
             "linkTicket",
             "Link a ticket to the incident (`200` if it already was)",
             Some((
-                object(
-                    &["reference"],
-                    json!({ "reference": { "type": "string", "description": "The ticket's reference." } }),
-                ),
+                object(&["reference"], json!({ "reference": reference_schema() })),
                 json!({ "reference": "P3N8R-2KD7F" }),
             )),
             vec![(201, "IncidentView", vec![]), (200, "IncidentView", vec![])],
@@ -954,7 +982,11 @@ pub fn document() -> Value {
             "description": "The player-support back end: tickets, attachments, the agents' \
                             workflow, escalation, incidents and identity verification. Every \
                             error is `ErrorBody`. Roles are the token's `cognito:groups` \
-                            (`x-roles` on each operation: the caller needs one of them).",
+                            (`x-roles` on each operation: the caller needs one of them). In AWS, \
+                            what API Gateway answers by itself (`401` from the JWT authorizer, \
+                            `404` for a route it does not have, `413` over 10 MB, `429`, a `500` \
+                            for a crashed function, the `503` of its 30-second timeout) carries \
+                            only `message`; the local gateway answers those in `ErrorBody`.",
         },
         "servers": [{ "url": "http://127.0.0.1:3000", "description": "The local gateway" }],
         "security": [{ "bearer": [] }],
