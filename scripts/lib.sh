@@ -5,7 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 STATE="$ROOT/.local"
 # Pinned: the emulator's behaviour is part of the test contract (see README, "Local AWS").
-PY_REQUIREMENTS=("moto[server]==5.2.5" "cfn-lint==1.58.0")
+PY_REQUIREMENTS=("moto[server]==5.2.5" "cfn-lint==1.58.0" "schemathesis==4.32.5")
 # checkov has a venv of its own: in .venv it would pin boto3/botocore 1.35 and so downgrade the
 # botocore (1.44) whose service models moto answers from, changing the emulator under the tests.
 CHECKOV_VENV="$ROOT/.venv-checkov"

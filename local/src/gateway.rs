@@ -34,6 +34,7 @@ use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::head::{self, HeadRefusal, MAX_REQUEST_TARGET_BYTES};
 use crate::jwt::{claims_for_authorizer, DevKey};
 use crate::template::{HttpRoute, Template, TemplateError};
 
@@ -43,6 +44,10 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// API Gateway's maximum integration timeout for HTTP APIs: past it the client gets a 503 even
 /// if the function is still running.
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the gateway's `503` asks a client to wait before retrying: a request that ran out of
+/// time usually met a burst or a stalled dependency, which an immediate retry only feeds.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
 
 /// Values the deployed API has and the local one can only imitate.
 const ACCOUNT_ID: &str = "000000000000";
@@ -294,6 +299,10 @@ pub struct Gateway {
     router: Router,
     services: Services,
     key: DevKey,
+    /// [`INTEGRATION_TIMEOUT`], shorter in tests that need a handler to run out of time.
+    integration_timeout: Duration,
+    /// The API's OpenAPI description, served at `/openapi.json` (see `openapi.rs`).
+    openapi: Bytes,
 }
 
 impl Gateway {
@@ -308,7 +317,15 @@ impl Gateway {
             router: Router::new(&template.http_routes()?)?,
             services,
             key,
+            integration_timeout: INTEGRATION_TIMEOUT,
+            openapi: Bytes::from(crate::openapi::document_text()),
         })
+    }
+
+    /// The same gateway answering `503` after `timeout` instead of [`INTEGRATION_TIMEOUT`].
+    pub fn with_integration_timeout(mut self, timeout: Duration) -> Gateway {
+        self.integration_timeout = timeout;
+        self
     }
 
     /// The route keys served, e.g. `POST /tickets`, in template order.
@@ -339,6 +356,12 @@ impl Gateway {
                 )
             });
         let (route_key, mut response) = match found {
+            // The contract, for tools and people: not an API route, so no token.
+            None if method == hyper::Method::GET
+                && request.uri().path() == crate::openapi::SERVED_AT =>
+            {
+                (None, self.openapi_response())
+            }
             None => (None, Refusal::NotFound.response()),
             Some((route_key, handler, params)) => {
                 let target = Target {
@@ -364,6 +387,15 @@ impl Gateway {
             status = response.status().as_u16(),
             duration_ms = started.elapsed().as_millis() as u64,
             "request"
+        );
+        response
+    }
+
+    fn openapi_response(&self) -> Response<Full<Bytes>> {
+        let mut response = Response::new(Full::new(self.openapi.clone()));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
         );
         response
     }
@@ -441,7 +473,7 @@ impl Gateway {
         let gateway = Arc::clone(self);
         let task = tokio::spawn(async move { handler(&gateway.services, request).await });
         let abort = task.abort_handle();
-        match tokio::time::timeout(INTEGRATION_TIMEOUT, task).await {
+        match tokio::time::timeout(self.integration_timeout, task).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(error)) => {
                 tracing::error!(panicked = error.is_panic(), "the handler failed");
@@ -463,8 +495,11 @@ struct Target<'a> {
     params: &'a BTreeMap<String, String>,
 }
 
-/// What API Gateway answers by itself, without calling the function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What API Gateway answers by itself, without calling the function, and what the gateway's
+/// own HTTP layer refuses (see `head.rs`). API Gateway's own answers carry only `message`;
+/// locally they are the API's one error shape (`error`, `message`, and `field` for bad
+/// input), with API Gateway's `message`, so a client reading either finds what it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Refusal {
     NotFound,
     Unauthorized,
@@ -472,31 +507,74 @@ enum Refusal {
     BadRequest,
     InternalServerError,
     ServiceUnavailable,
+    Head(HeadRefusal),
 }
 
 impl Refusal {
     fn response(self) -> Response<Full<Bytes>> {
-        let (status, message) = match self {
-            Refusal::NotFound => (StatusCode::NOT_FOUND, "Not Found"),
-            Refusal::Unauthorized => (StatusCode::UNAUTHORIZED, "Unauthorized"),
-            Refusal::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
-            Refusal::BadRequest => (StatusCode::BAD_REQUEST, "Bad Request"),
-            Refusal::InternalServerError => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        let (status, code, message) = match &self {
+            Refusal::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not Found"),
+            Refusal::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthenticated", "Unauthorized"),
+            Refusal::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Request Entity Too Large",
+            ),
+            Refusal::BadRequest => (StatusCode::BAD_REQUEST, "bad_request", "Bad Request"),
+            Refusal::InternalServerError => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal Server Error",
+            ),
+            Refusal::ServiceUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service Unavailable",
+            ),
+            Refusal::Head(HeadRefusal::UriTooLong) => {
+                (StatusCode::URI_TOO_LONG, "uri_too_long", "URI Too Long")
             }
-            Refusal::ServiceUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+            Refusal::Head(HeadRefusal::HeadTooLarge) => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "header_fields_too_large",
+                "Request Header Fields Too Large",
+            ),
+            Refusal::Head(HeadRefusal::Malformed { reason, .. }) => {
+                (StatusCode::BAD_REQUEST, "bad_request", *reason)
+            }
         };
-        let mut response = Response::new(Full::new(Bytes::from(
-            json!({ "message": message }).to_string(),
-        )));
+        let mut body = json!({ "error": code, "message": message });
+        match &self {
+            Refusal::PayloadTooLarge => {
+                body["field"] = "body".into();
+                body["rule"] = "max_bytes".into();
+                body["max"] = MAX_REQUEST_BODY_BYTES.into();
+            }
+            Refusal::Head(HeadRefusal::UriTooLong) => {
+                body["field"] = "path".into();
+                body["rule"] = "max_bytes".into();
+                body["max"] = MAX_REQUEST_TARGET_BYTES.into();
+            }
+            Refusal::Head(HeadRefusal::Malformed {
+                field: Some(field), ..
+            }) => body["field"] = field.as_str().into(),
+            _ => {}
+        }
+        let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
         *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if self == Refusal::Unauthorized {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match self {
+            Refusal::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Refusal::ServiceUnavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            }
+            _ => {}
         }
         response
     }
@@ -750,20 +828,88 @@ async fn accept_loop(listener: TcpListener, local: SocketAddr, gateway: Arc<Gate
 }
 
 async fn serve_connection(
-    stream: tokio::net::TcpStream,
+    mut stream: tokio::net::TcpStream,
     connection: Connection,
     gateway: Arc<Gateway>,
 ) {
+    // The head is read and checked here first (see head.rs), so that what hyper would refuse
+    // with an empty answer is refused in JSON.
+    let read = match head::read_head(&mut stream).await {
+        head::Head::Accepted(read) => read,
+        head::Head::Refused(refusal) => {
+            refuse_head(stream, refusal).await;
+            return;
+        }
+        head::Head::Gone => return,
+    };
     let service = hyper::service::service_fn(move |request| {
         let gateway = Arc::clone(&gateway);
         async move { Ok::<_, Infallible>(gateway.respond(request, connection).await) }
     });
+    // One request per connection: the next request's head on a kept-alive connection would be
+    // parsed by hyper alone. The answer says `connection: close`, and clients open a new one.
     if let Err(error) = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(head::Prefixed::new(read, stream)), service)
         .await
     {
         tracing::debug!(%error, "connection closed with an error");
     }
+}
+
+/// Answers a refused head in JSON and closes the connection, as hyper would have (but with a
+/// body). What the client still sends is read and dropped for a moment, so that closing with
+/// unread bytes does not reset the connection before the client reads the answer.
+async fn refuse_head(mut stream: tokio::net::TcpStream, refusal: HeadRefusal) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let request_id = new_request_id();
+    let response = Refusal::Head(refusal).response();
+    let status = response.status();
+    tracing::info!(
+        request_id = %request_id,
+        status = status.as_u16(),
+        "request head refused"
+    );
+    let mut bytes = format!(
+        "HTTP/1.1 {} {}\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    )
+    .into_bytes();
+    let (parts, body) = response.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(never) => match never {},
+    };
+    for (name, value) in &parts.headers {
+        bytes.extend_from_slice(name.as_str().as_bytes());
+        bytes.extend_from_slice(b": ");
+        bytes.extend_from_slice(value.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend(
+        format!(
+            "apigw-requestid: {request_id}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        )
+        .bytes(),
+    );
+    bytes.extend_from_slice(&body);
+    if stream.write_all(&bytes).await.is_err() || stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut sink = [0u8; 8192];
+    let drain = async {
+        let mut left = head::MAX_HEAD_BYTES;
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => left = left.saturating_sub(read),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 #[cfg(test)]
@@ -1021,10 +1167,25 @@ mod tests {
     /// A gateway whose desk points at an address nothing listens on: enough for everything that
     /// is answered before, or without, touching DynamoDB.
     async fn offline_gateway(key: DevKey) -> (SocketAddr, JoinHandle<()>) {
+        gateway_on("http://127.0.0.1:9", key, INTEGRATION_TIMEOUT).await
+    }
+
+    /// A gateway whose services all talk to `endpoint`, answering 503 after `timeout`.
+    async fn gateway_on(
+        endpoint: &str,
+        key: DevKey,
+        timeout: Duration,
+    ) -> (SocketAddr, JoinHandle<()>) {
         let sdk = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("ca-central-1"))
-            .endpoint_url("http://127.0.0.1:9")
+            // Signed like any request, so that a reachable endpoint is really asked.
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                aws_sdk_dynamodb::config::Credentials::new(
+                    "testing", "testing", None, None, "test",
+                ),
+            ))
+            .endpoint_url(endpoint)
             .build();
         let config = guichet_edge::config::Config {
             tickets_table: "offline".to_owned(),
@@ -1062,8 +1223,10 @@ mod tests {
                 &sdk,
             ),
         };
-        let gateway = Arc::new(Gateway::new(&template, services, key).unwrap());
-        serve(gateway, 0).await.unwrap()
+        let gateway = Gateway::new(&template, services, key)
+            .unwrap()
+            .with_integration_timeout(timeout);
+        serve(Arc::new(gateway), 0).await.unwrap()
     }
 
     fn token(key: &DevKey, groups: &[&str]) -> String {
@@ -1089,7 +1252,10 @@ mod tests {
         ] {
             let response = client::send(addr, method, path, &[], None).await.unwrap();
             assert_eq!(response.status, 404, "{method} {path}");
-            assert_eq!(response.json(), json!({ "message": "Not Found" }));
+            assert_eq!(
+                response.json(),
+                json!({ "error": "not_found", "message": "Not Found" })
+            );
             assert!(response.header("apigw-requestid").is_some());
         }
 
@@ -1109,7 +1275,10 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(response.status, 401, "{authorization:?}");
-            assert_eq!(response.json(), json!({ "message": "Unauthorized" }));
+            assert_eq!(
+                response.json(),
+                json!({ "error": "unauthenticated", "message": "Unauthorized" })
+            );
             assert_eq!(response.header("www-authenticate"), Some("Bearer"));
         }
 
@@ -1129,7 +1298,13 @@ mod tests {
         assert_eq!(response.status, 413);
         assert_eq!(
             response.json(),
-            json!({ "message": "Request Entity Too Large" })
+            json!({
+                "error": "payload_too_large",
+                "message": "Request Entity Too Large",
+                "field": "body",
+                "rule": "max_bytes",
+                "max": MAX_REQUEST_BODY_BYTES,
+            })
         );
 
         server.abort();
@@ -1167,7 +1342,10 @@ mod tests {
         let _ = upload.await;
         let response = String::from_utf8_lossy(&response);
         assert!(response.starts_with("HTTP/1.1 413 "), "{response}");
-        assert!(response.ends_with(r#"{"message":"Request Entity Too Large"}"#));
+        assert!(
+            response.contains(r#""error":"payload_too_large""#),
+            "{response}"
+        );
         server.abort();
     }
 
@@ -1291,5 +1469,115 @@ mod tests {
         }
 
         server.abort();
+    }
+
+    /// Sends raw bytes and reads the whole answer: what hyper would have refused never reaches
+    /// a client that builds well-formed requests.
+    async fn raw_exchange(addr: SocketAddr, request: Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(&request).await.unwrap();
+        let mut response = Vec::new();
+        let _ = tokio::time::timeout(client::TIMEOUT, stream.read_to_end(&mut response)).await;
+        String::from_utf8_lossy(&response).into_owned()
+    }
+
+    /// The status line, the headers (lower-case names) and the body as JSON.
+    fn parse_raw(response: &str) -> (String, Vec<(String, String)>, Value) {
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response, ""));
+        let mut lines = head.split("\r\n");
+        let status = lines.next().unwrap_or("").to_owned();
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        (
+            status,
+            headers,
+            serde_json::from_str(body).unwrap_or(Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn what_the_http_parser_refuses_is_answered_in_the_error_shape() {
+        let key = DevKey::generate().unwrap();
+        let (addr, server) = offline_gateway(key.clone()).await;
+
+        // A path over hyper's 64 KiB limit: hyper alone answers an empty 414.
+        let long_path = format!("/tickets/{}", "A".repeat(70_000));
+        let request = format!("GET {long_path} HTTP/1.1\r\nhost: {addr}\r\n\r\n");
+        let (status, headers, body) = parse_raw(&raw_exchange(addr, request.into_bytes()).await);
+        assert!(status.starts_with("HTTP/1.1 414 "), "{status}");
+        assert_eq!(body["error"], "uri_too_long");
+        assert_eq!(body["field"], "path");
+        assert!(body["message"].is_string());
+        assert!(headers.contains(&("content-type".to_owned(), "application/json".to_owned())));
+
+        // A NUL byte in a header value: hyper alone answers an empty 400.
+        let request = format!(
+            "POST /tickets HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
+             content-type: application/json\r\nidempotency-key: abcd\0efgh\r\n\
+             content-length: 2\r\n\r\n{{}}",
+            token(&key, &["player"])
+        );
+        let (status, _, body) = parse_raw(&raw_exchange(addr, request.into_bytes()).await);
+        assert!(status.starts_with("HTTP/1.1 400 "), "{status}");
+        assert_eq!(body["error"], "bad_request");
+        assert_eq!(body["field"], "idempotency-key");
+
+        // Two different lengths: hyper alone answers an empty 400.
+        let request = format!(
+            "POST /tickets HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 2\r\n\
+             content-length: 3\r\n\r\n{{}}"
+        );
+        let (status, _, body) = parse_raw(&raw_exchange(addr, request.into_bytes()).await);
+        assert!(status.starts_with("HTTP/1.1 400 "), "{status}");
+        assert_eq!(body["field"], "Content-Length");
+
+        // A well-formed request after them is served as before.
+        let response = client::send(addr, "GET", "/nowhere", &[], None)
+            .await
+            .unwrap();
+        assert_eq!(response.status, 404);
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn serves_the_api_description_without_a_token() {
+        let key = DevKey::generate().unwrap();
+        let (addr, server) = offline_gateway(key).await;
+        let response = client::send(addr, "GET", crate::openapi::SERVED_AT, &[], None)
+            .await
+            .unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.json(), crate::openapi::document());
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_handler_out_of_time_is_a_503_in_the_error_shape_with_retry_after() {
+        // DynamoDB that accepts connections and never answers: the handler waits forever.
+        let silent = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let endpoint = format!("http://{}", silent.local_addr().unwrap());
+        let key = DevKey::generate().unwrap();
+        let (addr, server) = gateway_on(&endpoint, key.clone(), Duration::from_millis(300)).await;
+        let bearer = format!("Bearer {}", token(&key, &["player"]));
+        let response = client::send(addr, "GET", "/tickets", &[("authorization", &bearer)], None)
+            .await
+            .unwrap();
+        assert_eq!(response.status, 503, "{:?}", response.json());
+        assert_eq!(
+            response.json(),
+            json!({ "error": "unavailable", "message": "Service Unavailable" })
+        );
+        assert_eq!(
+            response.header("retry-after"),
+            Some(RETRY_AFTER_SECONDS.to_string().as_str())
+        );
+        server.abort();
+        drop(silent);
     }
 }

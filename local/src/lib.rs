@@ -5,7 +5,9 @@ pub mod client;
 pub mod consumers;
 pub mod drift;
 pub mod gateway;
+pub mod head;
 pub mod jwt;
+pub mod openapi;
 pub mod provision;
 pub mod template;
 

@@ -17,7 +17,8 @@ use tracing::{field::Empty, info_span};
 
 /// The ticket, its history and its checked attachments.
 #[derive(Serialize)]
-struct TicketRead<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketRead<'a> {
     #[serde(flatten)]
     view: TicketView<'a>,
     /// Staff replies, oldest first: what the player reads on the ticket.
@@ -32,7 +33,8 @@ struct TicketRead<'a> {
 
 /// One checked attachment; `url` and `expires_at` for staff only.
 #[derive(Serialize)]
-struct AttachmentView<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttachmentView<'a> {
     upload_id: &'a str,
     content_type: &'a str,
     size: u64,

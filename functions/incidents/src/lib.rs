@@ -54,7 +54,8 @@ pub struct Listing {
 }
 
 #[derive(Serialize)]
-struct CurrentPage<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CurrentPage<'a> {
     team: Team,
     incidents: &'a [Incident],
     next_cursor: Option<String>,
@@ -74,7 +75,8 @@ pub enum Action {
 }
 
 #[derive(Serialize)]
-struct IncidentView<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentView<'a> {
     #[serde(flatten)]
     record: &'a IncidentRecord,
     /// The ticket a link or unlink changed: its new version is what the next action on it
@@ -84,7 +86,8 @@ struct IncidentView<'a> {
 }
 
 #[derive(Serialize)]
-struct TicketState<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketState<'a> {
     reference: &'a TicketReference,
     status: TicketStatus,
     priority: Priority,

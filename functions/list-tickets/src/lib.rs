@@ -14,7 +14,8 @@ pub const DEFAULT_LIMIT: u16 = 20;
 pub const MAX_LIMIT: u16 = 50;
 
 #[derive(Serialize)]
-struct TicketPage<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketPage<'a> {
     tickets: Vec<TicketView<'a>>,
     next_cursor: Option<String>,
 }

@@ -71,7 +71,8 @@ fn require_reviewer(caller: &Actor) -> Result<(), ApiError> {
 // ---- The player's view ------------------------------------------------------------------------
 
 #[derive(Serialize)]
-struct PlayerCase<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlayerCase<'a> {
     id: &'a str,
     reason: CaseReason,
     status: CaseStatus,
@@ -86,7 +87,8 @@ struct PlayerCase<'a> {
 }
 
 #[derive(Serialize)]
-struct PlayerDocument {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlayerDocument {
     kind: DocumentKind,
     kind_text: &'static str,
     status: DocumentStatus,
@@ -103,7 +105,8 @@ struct PlayerDocument {
 }
 
 #[derive(Serialize)]
-struct Coded<T> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Coded<T> {
     code: T,
     text: &'static str,
 }
@@ -171,7 +174,8 @@ async fn player_case<C: CaseStore, D: DocumentStorage>(
 // ---- The reviewers' views ---------------------------------------------------------------------
 
 #[derive(Serialize)]
-struct StaffCase<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffCase<'a> {
     case: &'a VerificationCase,
     audit: &'a [AuditEntry],
 }
@@ -197,7 +201,8 @@ async fn staff_case<C: CaseStore, D: DocumentStorage>(
 }
 
 #[derive(Serialize)]
-struct Queue<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewQueue<'a> {
     queue: &'static str,
     cases: &'a [VerificationCase],
 }
@@ -229,7 +234,7 @@ async fn review_queue<C: CaseStore, D: DocumentStorage>(
     let cases = v.cases.review_queue(senior, limit).await?;
     Ok(json_response(
         StatusCode::OK,
-        &Queue {
+        &ReviewQueue {
             queue: if senior { "senior" } else { "standard" },
             cases: &cases,
         },

@@ -20,7 +20,8 @@ pub const DEFAULT_LIMIT: u16 = 20;
 pub const MAX_LIMIT: u16 = 50;
 
 #[derive(Serialize)]
-struct QueuePage<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueuePage<'a> {
     team: Team,
     tickets: Vec<QueueEntry<'a>>,
     next_cursor: Option<String>,
@@ -29,7 +30,8 @@ struct QueuePage<'a> {
 /// A ticket as its team's queue shows it: with whether it has missed its response target, so
 /// that an agent sees at a glance which players have waited too long.
 #[derive(Serialize)]
-struct QueueEntry<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueueEntry<'a> {
     #[serde(flatten)]
     view: TicketView<'a>,
     overdue: bool,

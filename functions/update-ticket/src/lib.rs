@@ -49,10 +49,12 @@ pub enum Action {
 }
 
 /// The statuses `POST /status` accepts: all but `escalated`, which needs a team.
-const STATUS_NAMES: &[&str] = &["open", "waiting_on_player", "resolved", "closed"];
+/// The statuses an agent may set (`escalated` is reached through `escalate` only).
+pub const STATUS_NAMES: &[&str] = &["open", "waiting_on_player", "resolved", "closed"];
 
 #[derive(Serialize)]
-struct UpdatedTicket<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdatedTicket<'a> {
     #[serde(flatten)]
     view: TicketView<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]

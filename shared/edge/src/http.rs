@@ -402,6 +402,40 @@ impl ApiError {
     }
 }
 
+/// The one error body, as [`ApiError::into_response`] writes it (and the local gateway for what
+/// API Gateway answers by itself): its schema in the API's OpenAPI description. Other keys
+/// carry the broken rule's limits (`min`, `max`, `allowed`, `expected`...).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only its schema is used; the body itself is built in `into_response`.
+pub struct ErrorBody {
+    /// A stable code to branch on: `validation_failed`, `forbidden`, `not_found`,
+    /// `conflict`, `unauthenticated`, `payload_too_large`, `unsupported_media_type`,
+    /// `idempotency_key_reused`, `busy`, `internal`; from the local gateway also
+    /// `bad_request`, `uri_too_long`, `header_fields_too_large`, `unavailable`.
+    error: String,
+    /// For people.
+    message: String,
+    /// Bad input: the field (dotted path), header or parameter at fault.
+    #[schema(nullable = false)]
+    field: Option<String>,
+    /// Bad input: the rule it breaks, e.g. `required`, `one_of`, `min_length`.
+    #[schema(nullable = false)]
+    rule: Option<String>,
+    /// `403`: the role the route needs.
+    #[schema(nullable = false)]
+    required_role: Option<String>,
+    /// `403`: the team whose staff may do this.
+    #[schema(nullable = false)]
+    required_team: Option<String>,
+    /// `409`: why the state refuses it, e.g. `stale`, `wrong_state`.
+    #[schema(nullable = false)]
+    reason: Option<String>,
+    /// `500`: the id that finds the failure in the logs.
+    #[schema(nullable = false)]
+    request_id: Option<String>,
+}
+
 fn merge(body: &mut serde_json::Value, error: &ValidationError) {
     if let (Some(target), Ok(serde_json::Value::Object(extra))) =
         (body.as_object_mut(), serde_json::to_value(error))

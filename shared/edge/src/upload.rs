@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// The answer to an upload request: `{upload_id, method, url, headers, expires_at}`.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadUrl<'a> {
     pub upload_id: &'a str,
     #[serde(flatten)]

@@ -26,6 +26,7 @@ pub const EXPIRED_UPLOAD_GRACE: SignedDuration = SignedDuration::from_mins(15);
 pub const ATTACHMENTS_PREFIX: &str = "tickets/";
 
 /// Where an attachment stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", content = "failure", rename_all = "snake_case")]
 pub enum AttachmentState {
@@ -42,6 +43,7 @@ pub enum AttachmentState {
 
 /// One attachment of a ticket: what was promised when the URL was issued, so the document
 /// check can compare what arrived.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     pub upload: UploadId,

@@ -37,6 +37,7 @@ macro_rules! prefixed_id {
             ::serde::Serialize, ::serde::Deserialize,
         )]
         #[serde(try_from = "String", into = "String")]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub struct $name(String);
 
         impl $name {

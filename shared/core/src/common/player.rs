@@ -37,6 +37,7 @@ impl Language {
 
 /// The opaque subject of the player's token. It is an identifier, never a name or an
 /// e-mail address, so it may appear in keys and logs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PlayerId(String);
@@ -65,6 +66,7 @@ impl PlayerId {
 }
 
 /// Who caused an entry in a ticket's history.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Author {

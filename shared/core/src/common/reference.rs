@@ -16,6 +16,7 @@ const PAYLOAD_LEN: usize = 9;
 const LEN: usize = PAYLOAD_LEN + 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketReference(String);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

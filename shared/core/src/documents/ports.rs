@@ -8,6 +8,7 @@ use crate::common::store::StoreError;
 use crate::documents::rules::ContentType;
 
 /// A presigned HTTP request: the client must send exactly these headers.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Presigned {
     pub method: String,

@@ -62,6 +62,7 @@ impl EscalationNote {
 }
 
 /// The escalation record, kept in the ticket's item collection.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalation {
     pub id: MessageId,
@@ -80,6 +81,7 @@ pub struct Escalation {
 
 /// What the outbox hands to the route-escalations function: only identifiers. The function
 /// reads the record and the ticket from the table, the one source of truth.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationRequest {
@@ -91,6 +93,7 @@ pub struct EscalationRequest {
 /// The message on a team's queue (schema `guichet.escalation.v1`). It names the ticket and
 /// why it came, never what the player wrote: the team reads the ticket through the API
 /// (`links.ticket`), where access is checked and audited.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamEscalationMessage {
     pub schema: String,
@@ -107,6 +110,7 @@ pub struct TeamEscalationMessage {
     pub links: Links,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketSummary {
     pub reference: TicketReference,
@@ -130,6 +134,7 @@ pub struct TicketSummary {
 }
 
 /// API paths (relative to the API's base URL) where the team reads and works the ticket.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Links {
     pub ticket: String,

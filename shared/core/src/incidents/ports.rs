@@ -15,6 +15,7 @@ use std::future::Future;
 
 /// An incident with its links (oldest first) and its status updates (in order), as one read
 /// of its item collection returns them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IncidentRecord {
     pub incident: Incident,

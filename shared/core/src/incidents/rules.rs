@@ -40,6 +40,7 @@ vocabulary!(
 
 /// The thing several players report: its kind and its normalised name. Two reports are of
 /// the same subject when these are equal, however the players typed the name.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Subject {
     pub kind: SubjectKind,
@@ -136,6 +137,7 @@ vocabulary!(
 /// The incident's one escalation: its id and the ticket that carries it, decided when the
 /// incident opens, so that whoever writes it (the opener, or a later report repairing an
 /// interrupted opening) writes the same one.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentEscalation {
     pub id: MessageId,
@@ -143,6 +145,7 @@ pub struct IncidentEscalation {
     pub state: EscalationProgress,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Incident {
     pub id: IncidentId,
@@ -187,6 +190,7 @@ impl SubjectMarker {
 }
 
 /// A ticket linked to an incident: when, and by whom (`system` for the automatic rule).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
     pub reference: TicketReference,
@@ -196,6 +200,7 @@ pub struct Link {
 
 /// One status update, kept on the incident. `seq` is the incident version it created: the
 /// notifications it causes are named after it, so sending them again writes nothing new.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentUpdate {
     pub seq: u64,
@@ -516,6 +521,7 @@ pub const FAN_OUT_SCHEMA: &str = "guichet.incident-update.v1";
 /// a page, then hand the rest on as the next page. Only identifiers: the consumer reads the
 /// incident, its links and the update from the table. Pages keep a large incident's fan-out
 /// within one function run each, however many players reported it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FanOut {
     pub schema: String,

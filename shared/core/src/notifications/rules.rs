@@ -45,6 +45,7 @@ pub const LEGACY_NOTIFICATION_SCHEMA: &str = "guichet.notification.v1";
 
 /// A notification as the player reads it on the ticket, rendered once, when the change
 /// happened, in the ticket's language.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
     pub id: MessageId,

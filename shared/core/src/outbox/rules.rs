@@ -20,6 +20,7 @@ vocabulary!(
 /// A random 128-bit identifier in lower-case hex: outbox items, escalations, notifications.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageId(String);
 
 impl MessageId {

@@ -40,6 +40,7 @@ pub struct Desk<S> {
     pub notifier: Notifier,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Receipt {
     pub reference: TicketReference,
@@ -268,6 +269,7 @@ impl<S: TicketStore> Desk<S> {
 }
 
 /// What a player (or an agent) sees of a ticket.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketView<'a> {
     #[serde(flatten)]

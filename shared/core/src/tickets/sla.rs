@@ -40,6 +40,7 @@ pub struct Holiday {
     pub chat: Option<Hours>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Promise {
@@ -47,6 +48,7 @@ pub enum Promise {
     BusinessDays(u8),
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResponseTarget {
     pub channel: Channel,

@@ -64,6 +64,7 @@ impl Priority {
 }
 
 /// What a player told us about an incident (a game that froze, a payment that vanished).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncidentDetails {
     pub occurred_at: Timestamp,
@@ -122,6 +123,7 @@ pub fn team_for(category: Category, incident: Option<&IncidentDetails>) -> Team 
 }
 
 /// One line of a ticket's status history.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusChange {
     pub at: Timestamp,
@@ -131,6 +133,7 @@ pub struct StatusChange {
     pub reason: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
     pub reference: TicketReference,

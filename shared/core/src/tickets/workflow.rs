@@ -17,6 +17,7 @@ use crate::common::validation::{free_text, Rule, ValidationError};
 use crate::tickets::ticket::{StatusChange, Ticket, TicketStatus};
 
 /// A message on a ticket that the player reads (an agent's reply).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub at: Timestamp,

@@ -111,6 +111,7 @@ pub fn document_key(
     )
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredDocument {
     pub upload: UploadId,
@@ -120,6 +121,7 @@ pub struct StoredDocument {
     pub received_at: Timestamp,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentSlot {
     pub kind: DocumentKind,
@@ -134,6 +136,7 @@ pub struct DocumentSlot {
     pub current: Option<StoredDocument>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationCase {
     pub id: CaseId,
@@ -163,6 +166,7 @@ pub struct VerificationCase {
 
 /// One line of the audit trail: who did what, when, and why. Written with the transition it
 /// records, in the same transaction; no route edits it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub at: Timestamp,
@@ -173,6 +177,7 @@ pub struct AuditEntry {
     pub internal_note: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum AuditAction {
@@ -452,6 +457,7 @@ impl VerificationCase {
 }
 
 /// What the gate answers.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Eligibility {
     pub action: GatedAction,
@@ -461,6 +467,7 @@ pub struct Eligibility {
     pub case: Option<CaseId>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EligibilityReason {
