@@ -458,7 +458,6 @@ impl LocalApi {
             desk: stack.desk(),
             verification: stack.verification(),
             attachments: stack.attachments(),
-            relay: stack.relay(),
             incidents: stack.incidents(),
         };
         let gateway = Gateway::new(&project_template(), services, key.clone())
