@@ -3237,13 +3237,19 @@ Resources:
             writers("IncidentUpdatesQueue"),
             [
                 "IncidentUpdatesFunction",
-                "IncidentsFunction",
-                "RelayOutboxFunction"
+                "RelayOutboxFunction",
+                "RelayStreamFunction"
             ]
             .map(str::to_owned)
             .into()
         );
-        assert_eq!(writers("NotificationsQueue").len(), 7);
+        // Only the outbox relays: the stream's and the sweep.
+        assert_eq!(
+            writers("NotificationsQueue"),
+            ["RelayOutboxFunction", "RelayStreamFunction"]
+                .map(str::to_owned)
+                .into()
+        );
         assert_eq!(
             writers("SecurityEscalationQueue"),
             BTreeSet::from(["RouteEscalationsFunction".to_owned()])
@@ -3255,9 +3261,9 @@ Resources:
     #[test]
     fn a_writer_missing_from_its_queue_policy_is_found() {
         let yaml = std::fs::read_to_string(Template::default_path()).unwrap();
-        // IncidentsFunction sends to three queues; drop it from the first policy that admits
+        // RelayStreamFunction sends to three queues; drop it from the first policy that admits
         // it (escalations).
-        let line = "                  - !GetAtt IncidentsFunctionRole.Arn\n";
+        let line = "                  - !GetAtt RelayStreamFunctionRole.Arn\n";
         let at = yaml.find(line).unwrap();
         let without = format!("{}{}", &yaml[..at], &yaml[at + line.len()..]);
         let findings = writer_mismatches(&Template::parse(&without).unwrap());
@@ -3492,7 +3498,7 @@ Resources:
             assert!(glob(pattern, &arn), "{arn} is outside {pattern}");
             groups += 1;
         }
-        assert_eq!(groups, 18);
+        assert_eq!(groups, 19);
         assert!(!glob(
             pattern,
             "arn:aws:logs:ca-central-1:123456789012:log-group:/aws/lambda/other/x"
