@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::encodings::Base64Data;
+use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_sqs::error::SdkError;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
@@ -74,6 +76,10 @@ pub struct ConsumerServices {
     pub incidents: LocalIncidents,
 }
 
+/// How long `run` waits before reading the table's stream again when it had nothing: Lambda
+/// polls a shard about four times a second.
+const STREAM_POLL: Duration = Duration::from_millis(250);
+
 /// How often `run` sweeps the outbox: the local stand-in for relay-outbox's one-minute
 /// EventBridge schedule, shorter so a failed send shows up quickly when trying things by hand.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
@@ -102,6 +108,8 @@ pub enum ConsumerError {
         #[source]
         source: Box<aws_sdk_sqs::Error>,
     },
+    #[error("the table's stream could not be followed")]
+    Stream(#[from] crate::stream::StreamError),
     #[error("SQS {operation} on {queue} answered without {what}")]
     IncompleteAnswer {
         operation: &'static str,
@@ -225,6 +233,9 @@ struct Consumer {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Drained {
     pub received: usize,
+    /// Records read from the table's stream (every write of the table, the relay's own
+    /// deletes among them), handed to the stream function.
+    pub streamed: usize,
     pub deleted: usize,
     /// Messages left on their queue, to reappear after the visibility timeout.
     pub failed: usize,
@@ -243,6 +254,7 @@ pub struct LeftMessage {
 impl Drained {
     fn add(&mut self, other: Drained) {
         self.received += other.received;
+        self.streamed += other.streamed;
         self.deleted += other.deleted;
         self.failed += other.failed;
         self.left.extend(other.left);
@@ -254,7 +266,21 @@ pub struct Consumers {
     sqs: aws_sdk_sqs::Client,
     consumers: Vec<Consumer>,
     services: Arc<ConsumerServices>,
+    /// The tickets table's stream and the function it feeds, once [`Consumers::follow_stream`].
+    stream: Option<(crate::stream::StreamFeed, StreamHandler)>,
 }
+
+/// What an in-process stream function returns: the batch response its Lambda would.
+type StreamFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = DynamoDbEventResponse> + Send + 'a>>;
+
+/// One stream-fed function run in process.
+type StreamHandler = for<'a> fn(&'a ConsumerServices, DynamoDbEvent) -> StreamFuture<'a>;
+
+/// The stream-fed functions the consumers run in process, by Cargo binary name.
+const STREAM_HANDLERS: &[(&str, StreamHandler)] = &[("relay-stream", |s, e| {
+    Box::pin(relay_stream::handle(&s.relay, e))
+})];
 
 impl Consumers {
     /// `queue_urls` maps a queue's logical id to its URL (`Provisioned::queues`, or
@@ -301,7 +327,39 @@ impl Consumers {
             sqs,
             consumers,
             services: Arc::new(services),
+            stream: None,
         })
+    }
+
+    /// Also feeds the template's stream function from `table`'s stream (the provisioned name
+    /// of the template's one stream-fed table), from its oldest record, as the mapping does.
+    pub async fn follow_stream(
+        &mut self,
+        template: &Template,
+        sdk: &aws_config::SdkConfig,
+        table: &str,
+    ) -> Result<(), ConsumerError> {
+        for spec in template.stream_consumers()? {
+            let handler = crate::registered(STREAM_HANDLERS, &spec.binary).ok_or_else(|| {
+                ConsumerError::NoHandler {
+                    function: spec.function.clone(),
+                    binary: spec.binary.clone(),
+                    queue: format!("{} (stream)", spec.table),
+                }
+            })?;
+            let feed = crate::stream::StreamFeed::new(sdk, table, spec.batch_size).await?;
+            self.stream = Some((feed, handler));
+        }
+        Ok(())
+    }
+
+    /// One read of every shard of the followed stream, handed to its function.
+    async fn poll_stream(&self) -> Result<usize, ConsumerError> {
+        let Some((feed, handler)) = &self.stream else {
+            return Ok(0);
+        };
+        let services = &*self.services;
+        Ok(feed.poll(|event| handler(services, event)).await?)
     }
 
     /// `Function <- Queue (url)` for each consumer, for the start-up log.
@@ -316,7 +374,11 @@ impl Consumers {
     /// [`MAX_WAIT`]), the handler over what arrived, then the deletes. Deterministic for
     /// tests: nothing runs in the background.
     pub async fn drain_once(&self, wait: Duration) -> Result<Drained, ConsumerError> {
-        let mut total = Drained::default();
+        let mut total = Drained {
+            // First what the writes so far put in the outbox, as the stream relay would.
+            streamed: self.poll_stream().await?,
+            ..Drained::default()
+        };
         for consumer in &self.consumers {
             total.add(self.poll(consumer, wait).await?);
         }
@@ -346,6 +408,21 @@ impl Consumers {
                         "outbox sweep failed; trying again"
                     ),
                 }
+            }
+        });
+        let streamer = Arc::clone(&self);
+        tasks.spawn(async move {
+            loop {
+                match streamer.poll_stream().await {
+                    // Busy: read on at once.
+                    Ok(read) if read > 0 => continue,
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(
+                        error = %crate::error_chain(&error),
+                        "reading the table's stream failed; trying again"
+                    ),
+                }
+                tokio::time::sleep(STREAM_POLL).await;
             }
         });
         for index in 0..self.consumers.len() {

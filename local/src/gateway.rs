@@ -92,7 +92,7 @@ type Handler = for<'a> fn(&'a Services, lambda_http::Request) -> HandlerFuture<'
 /// from the template.
 const HANDLERS: &[(&str, Handler)] = &[
     ("create-ticket", |s, r| {
-        Box::pin(create_ticket::handle(&s.desk, &s.incidents, &s.relay, r))
+        Box::pin(create_ticket::handle(&s.desk, &s.incidents, r))
     }),
     ("get-ticket", |s, r| {
         Box::pin(get_ticket::handle(&s.desk, &s.attachments, r))
@@ -107,10 +107,10 @@ const HANDLERS: &[(&str, Handler)] = &[
         Box::pin(team_queue::handle(&s.desk, r))
     }),
     ("update-ticket", |s, r| {
-        Box::pin(update_ticket::handle(&s.desk, &s.relay, r))
+        Box::pin(update_ticket::handle(&s.desk, r))
     }),
     ("incidents", |s, r| {
-        Box::pin(incidents::handle(&s.desk, &s.incidents, &s.relay, r))
+        Box::pin(incidents::handle(&s.desk, &s.incidents, r))
     }),
     ("open-case", |s, r| {
         Box::pin(open_case::handle(&s.verification, r))
@@ -122,7 +122,7 @@ const HANDLERS: &[(&str, Handler)] = &[
         Box::pin(read_case::handle(&s.verification, r))
     }),
     ("review-case", |s, r| {
-        Box::pin(review_case::handle(&s.verification, &s.relay, r))
+        Box::pin(review_case::handle(&s.verification, r))
     }),
     ("eligibility", |s, r| {
         Box::pin(eligibility::handle(&s.verification, r))
@@ -285,9 +285,6 @@ pub struct Services {
     pub verification: Verification<DynamoCaseStore, S3DocumentStorage>,
     /// Ticket attachments: `add-attachment`, and the attachments `get-ticket` lists.
     pub attachments: Attachments<DynamoAttachmentStore, S3DocumentStorage>,
-    /// The outbox relay `create-ticket`, `update-ticket`, `review-case` and `incidents` call
-    /// after their write.
-    pub relay: guichet_core::outbox::relay::Relay<DynamoTicketStore, guichet_aws::sqs::SqsQueues>,
     /// Multi-player incidents: `incidents`, and the grouping `create-ticket` does.
     pub incidents: guichet_core::incidents::service::Incidents<
         guichet_aws::dynamo::incidents::DynamoIncidentStore,
@@ -1206,14 +1203,10 @@ mod tests {
             &sdk,
         );
         let template = Template::load(&Template::default_path()).unwrap();
-        let queues =
-            guichet_edge::config::QueuesConfig::from_lookup(|_| Some("offline".to_owned()))
-                .unwrap();
         let services = Services {
             desk,
             verification,
             attachments,
-            relay: guichet_aws::wiring::relay("offline", &queues, &sdk),
             incidents: guichet_aws::wiring::incidents(
                 "offline",
                 guichet_core::incidents::service::IncidentConfig {

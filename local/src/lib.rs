@@ -9,6 +9,7 @@ pub mod head;
 pub mod jwt;
 pub mod openapi;
 pub mod provision;
+pub mod stream;
 pub mod template;
 
 /// An error and all its causes on one line: "dispatch failure: connection refused" says more

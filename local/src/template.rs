@@ -554,6 +554,22 @@ pub struct QueueConsumer {
     pub report_batch_item_failures: bool,
 }
 
+/// A function fed by a DynamoDB table's stream (`Events[*]` with `Type: DynamoDB`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamConsumer {
+    /// Logical id of the function.
+    pub function: String,
+    /// Cargo binary that implements it.
+    pub binary: String,
+    /// Logical id of the table, from `Properties.Stream: !GetAtt Table.StreamArn`.
+    pub table: String,
+    /// `BatchSize`; Lambda's default (100) when absent.
+    pub batch_size: u32,
+}
+
+/// Lambda's default batch size for a DynamoDB stream.
+const DEFAULT_STREAM_BATCH_SIZE: u32 = 100;
+
 impl Template {
     pub fn load(path: &Path) -> Result<Template, TemplateError> {
         let yaml = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
@@ -803,6 +819,57 @@ impl Template {
                     queue,
                     batch_size,
                     report_batch_item_failures,
+                });
+            }
+        }
+        Ok(consumers)
+    }
+
+    /// Every function fed by a table's stream.
+    pub fn stream_consumers(&self) -> Result<Vec<StreamConsumer>, TemplateError> {
+        let resolver = self.resolver("");
+        let tables: Vec<&str> = self
+            .resources_of(TABLE_TYPE)
+            .map(|r| r.logical_id.as_str())
+            .collect();
+        let mut consumers = Vec::new();
+        for function in self.resources_of(FUNCTION_TYPE) {
+            let properties = resource_properties(function);
+            let Some(events) = properties.opt_in_mapping("Events")? else {
+                continue;
+            };
+            for (_, event) in events.entries()? {
+                if resolver.string(&event.get("Type")?)? != "DynamoDB" {
+                    continue;
+                }
+                let event_properties = event.get("Properties")?;
+                let stream_node = event_properties.get("Stream")?;
+                let table = match resolver.reference(&stream_node)? {
+                    Reference::GetAtt {
+                        logical_id,
+                        attribute,
+                    } if attribute == "StreamArn" && tables.contains(&logical_id.as_str()) => {
+                        logical_id
+                    }
+                    _ => return Err(TemplateError::WrongTarget {
+                        path: stream_node.display_path(),
+                        expected:
+                            "`!GetAtt Table.StreamArn` of an AWS::DynamoDB::Table of this template",
+                    }),
+                };
+                let batch_size = match event_properties.opt("BatchSize")? {
+                    Some(node) => Prop {
+                        value: &resolver.json(&node)?,
+                        path: node.path,
+                    }
+                    .positive()?,
+                    None => DEFAULT_STREAM_BATCH_SIZE,
+                };
+                consumers.push(StreamConsumer {
+                    function: function.logical_id.clone(),
+                    binary: function_binary(&resolver, function)?,
+                    table,
+                    batch_size,
                 });
             }
         }
@@ -3170,13 +3237,19 @@ Resources:
             writers("IncidentUpdatesQueue"),
             [
                 "IncidentUpdatesFunction",
-                "IncidentsFunction",
-                "RelayOutboxFunction"
+                "RelayOutboxFunction",
+                "RelayStreamFunction"
             ]
             .map(str::to_owned)
             .into()
         );
-        assert_eq!(writers("NotificationsQueue").len(), 7);
+        // Only the outbox relays: the stream's and the sweep.
+        assert_eq!(
+            writers("NotificationsQueue"),
+            ["RelayOutboxFunction", "RelayStreamFunction"]
+                .map(str::to_owned)
+                .into()
+        );
         assert_eq!(
             writers("SecurityEscalationQueue"),
             BTreeSet::from(["RouteEscalationsFunction".to_owned()])
@@ -3188,9 +3261,9 @@ Resources:
     #[test]
     fn a_writer_missing_from_its_queue_policy_is_found() {
         let yaml = std::fs::read_to_string(Template::default_path()).unwrap();
-        // IncidentsFunction sends to three queues; drop it from the first policy that admits
+        // RelayStreamFunction sends to three queues; drop it from the first policy that admits
         // it (escalations).
-        let line = "                  - !GetAtt IncidentsFunctionRole.Arn\n";
+        let line = "                  - !GetAtt RelayStreamFunctionRole.Arn\n";
         let at = yaml.find(line).unwrap();
         let without = format!("{}{}", &yaml[..at], &yaml[at + line.len()..]);
         let findings = writer_mismatches(&Template::parse(&without).unwrap());
@@ -3425,7 +3498,7 @@ Resources:
             assert!(glob(pattern, &arn), "{arn} is outside {pattern}");
             groups += 1;
         }
-        assert_eq!(groups, 18);
+        assert_eq!(groups, 19);
         assert!(!glob(
             pattern,
             "arn:aws:logs:ca-central-1:123456789012:log-group:/aws/lambda/other/x"

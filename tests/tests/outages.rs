@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use guichet_edge::config::{Config, QueuesConfig};
+use guichet_edge::config::Config;
 use lambda_http::http::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -93,15 +93,7 @@ async fn create_ticket_against(
         tickets_table: "guichet-outage-tickets".into(),
         idempotency_ttl: jiff::SignedDuration::from_hours(24),
     };
-    let queue = |name: &str| format!("{endpoint}/123456789012/{name}");
-    let queues = QueuesConfig {
-        escalations_queue_url: queue("escalations"),
-        notifications_queue_url: queue("notifications"),
-        incident_updates_queue_url: queue("incident-updates"),
-        team_queue_urls: Vec::new(),
-    };
     let desk = guichet_aws::wiring::desk(&config, &sdk).expect("desk");
-    let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
     let incidents = guichet_aws::wiring::incidents(
         &config.tickets_table,
         guichet_tests::Stack::incident_config(),
@@ -114,7 +106,6 @@ async fn create_ticket_against(
         create_ticket::handle(
             &desk,
             &incidents,
-            &relay,
             guichet_edge::testing::event("create-ticket.json"),
         ),
     )

@@ -4,8 +4,6 @@ use guichet_core::common::access::Role;
 use guichet_core::common::validation::{Rule, ValidationError};
 use guichet_core::incidents::ports::IncidentStore;
 use guichet_core::incidents::service::{may_group, Incidents};
-use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
-use guichet_core::outbox::relay::Relay;
 use guichet_core::tickets::desk::{Desk, Submitted};
 use guichet_core::tickets::intake::TicketRequest;
 use guichet_core::tickets::ports::{IdempotencyKey, TicketStore};
@@ -16,26 +14,25 @@ use tracing::{field::Empty, info_span};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
-/// `incidents` groups incident reports of the same game into one multi-player incident;
-/// `relay` sends the notification (and any escalation) written with the ticket.
-pub async fn handle<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueues>(
+/// `incidents` groups incident reports of the same game into one multi-player incident. The
+/// notification (and any escalation) written with the ticket leave through the table's stream
+/// (relay-stream), not on this request's path.
+pub async fn handle<S: TicketStore, I: IncidentStore>(
     desk: &Desk<S>,
     incidents: &Incidents<I>,
-    relay: &Relay<O, Q>,
     request: Request,
 ) -> Response<Body> {
     guichet_edge::http::respond(
         &request,
         |id| info_span!("create_ticket", request_id = %id, ticket = Empty),
-        create(desk, incidents, relay, &request),
+        create(desk, incidents, &request),
     )
     .await
 }
 
-async fn create<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueues>(
+async fn create<S: TicketStore, I: IncidentStore>(
     desk: &Desk<S>,
     incidents: &Incidents<I>,
-    relay: &Relay<O, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let caller = guichet_edge::http::actor_of(request)?;
@@ -55,12 +52,8 @@ async fn create<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueu
         .submit(caller.subject, ticket_request, key, caller.email)
         .await;
     let (status, receipt) = match submitted {
-        Ok(Submitted::Created(receipt, outbox)) => {
-            // The ticket is stored; the notification (and an automatic escalation) leave now,
-            // or with the next outbox sweep if a queue is unreachable.
-            relay.deliver(&outbox).await;
-            (StatusCode::CREATED, receipt)
-        }
+        // The ticket is stored with its outbox: the stream relays it.
+        Ok(Submitted::Created(receipt, _)) => (StatusCode::CREATED, receipt),
         Ok(Submitted::Replayed(receipt)) => (StatusCode::OK, receipt),
         Err(error) => return Err(error.into()),
     };
@@ -69,11 +62,8 @@ async fn create<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueu
         // After the ticket is stored, and on a replay too: recording a report is idempotent,
         // so a retry repairs a crash between the two steps. Grouping never fails the player's
         // request: the ticket is there either way, and an agent can link it by hand.
-        match incidents.record_report(desk, &receipt.reference).await {
-            Ok(recorded) => {
-                relay.deliver(&recorded.outbox).await;
-            }
-            Err(error) => tracing::warn!(error = %error, "incident grouping failed"),
+        if let Err(error) = incidents.record_report(desk, &receipt.reference).await {
+            tracing::warn!(error = %error, "incident grouping failed");
         }
     }
     tracing::info!(

@@ -6,7 +6,6 @@ use lambda_http::Error;
 async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
     let wiring = guichet_aws::wiring::Wiring::from_env().await?;
-    let (desk, relay, incidents) = (&wiring.desk()?, &wiring.relay()?, &wiring.incidents()?);
-    guichet_edge::http::serve(move |request| create_ticket::handle(desk, incidents, relay, request))
-        .await
+    let (desk, incidents) = (&wiring.desk()?, &wiring.incidents()?);
+    guichet_edge::http::serve(move |request| create_ticket::handle(desk, incidents, request)).await
 }

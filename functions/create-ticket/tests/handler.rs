@@ -26,38 +26,30 @@ fn incidents(
 #[tokio::test]
 async fn an_account_report_becomes_an_urgent_security_ticket_escalated_at_once() {
     let desk = desk(NOW);
-    let relay = relay(&desk);
-    let response = create_ticket::handle(
-        &desk,
-        &incidents(&desk),
-        &relay,
-        event("create-ticket.json"),
-    )
-    .await;
+    let response =
+        create_ticket::handle(&desk, &incidents(&desk), event("create-ticket.json")).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let body = body_json(&response);
     // The rules escalate account security at intake: the request and the player's
-    // "received" notification were written with the ticket, then relayed.
+    // "received" notification were written with the ticket, in its outbox, for the table's
+    // stream to relay (nothing is sent on the request's path).
     assert_eq!(body["status"], "escalated");
-    let sent = relay.queues.sent();
+    let written = desk.store.outbox();
     assert_eq!(
-        sent.iter()
-            .map(|(queue, _)| queue.as_str())
+        written
+            .iter()
+            .map(|m| m.destination.as_str())
             .collect::<Vec<_>>(),
         ["escalations", "notifications"]
     );
-    let notification: serde_json::Value = serde_json::from_str(&sent[1].1).expect("json");
+    let notification: serde_json::Value = serde_json::from_str(&written[1].body).expect("json");
     assert_eq!(notification["schema"], "guichet.notification.v2");
     assert_eq!(notification["kind"], "received");
     // It names the notification stored with the ticket: no text, no address on the queue.
     for text in ["language", "subject", "body"] {
         assert!(notification.get(text).is_none(), "{notification}");
     }
-    assert!(!sent[1].1.contains('@'), "no address on the queue");
-    assert!(
-        desk.store.outbox().is_empty(),
-        "relayed messages leave the outbox"
-    );
+    assert!(!written[1].body.contains('@'), "no address on the queue");
     assert_eq!(body["priority"], "urgent");
     assert_eq!(body["team"], "security");
     assert_eq!(body["language"], "fr");
@@ -80,45 +72,26 @@ async fn an_account_report_becomes_an_urgent_security_ticket_escalated_at_once()
 #[tokio::test]
 async fn a_retry_with_the_same_key_returns_the_same_ticket() {
     let desk = desk(NOW);
-    let relay = relay(&desk);
-    let first = create_ticket::handle(
-        &desk,
-        &incidents(&desk),
-        &relay,
-        event("create-ticket.json"),
-    )
-    .await;
-    let second = create_ticket::handle(
-        &desk,
-        &incidents(&desk),
-        &relay,
-        event("create-ticket.json"),
-    )
-    .await;
+    let first = create_ticket::handle(&desk, &incidents(&desk), event("create-ticket.json")).await;
+    let second = create_ticket::handle(&desk, &incidents(&desk), event("create-ticket.json")).await;
     assert_eq!(first.status(), StatusCode::CREATED);
     assert_eq!(second.status(), StatusCode::OK);
     assert_eq!(body_json(&first), body_json(&second));
     assert_eq!(desk.store.ticket_count(), 1);
     // A replay notifies nobody a second time.
-    assert_eq!(relay.queues.sent().len(), 2);
+    assert_eq!(desk.store.outbox().len(), 2);
 }
 
 #[tokio::test]
 async fn the_same_key_with_another_body_is_refused() {
     let desk = desk(NOW);
-    create_ticket::handle(
-        &desk,
-        &incidents(&desk),
-        &relay(&desk),
-        event("create-ticket.json"),
-    )
-    .await;
+    create_ticket::handle(&desk, &incidents(&desk), event("create-ticket.json")).await;
     let mut changed = event("create-ticket.json");
     *changed.body_mut() = Body::Text(
         r#"{"channel":"form","category":"technical","subject":"Autre chose","description":"Une tout autre demande."}"#
             .to_owned(),
     );
-    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), changed).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), changed).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body_json(&response)["field"], "Idempotency-Key");
     assert_eq!(desk.store.ticket_count(), 1);
@@ -130,7 +103,6 @@ async fn an_incident_in_chat_is_routed_by_what_it_names() {
     let response = create_ticket::handle(
         &desk,
         &incidents(&desk),
-        &relay(&desk),
         event("create-ticket-incident.json"),
     )
     .await;
@@ -151,7 +123,6 @@ async fn an_incident_naming_only_a_payment_system_goes_to_payments() {
     let response = create_ticket::handle(
         &desk,
         &incidents,
-        &relay(&desk),
         event("create-ticket-incident-payment.json"),
     )
     .await;
@@ -179,7 +150,6 @@ async fn an_invalid_field_is_named_and_nothing_is_written() {
     let response = create_ticket::handle(
         &desk,
         &incidents(&desk),
-        &relay(&desk),
         event("create-ticket-invalid.json"),
     )
     .await;
@@ -194,13 +164,8 @@ async fn an_invalid_field_is_named_and_nothing_is_written() {
 #[tokio::test]
 async fn staff_cannot_open_tickets_as_players() {
     let desk = desk(NOW);
-    let response = create_ticket::handle(
-        &desk,
-        &incidents(&desk),
-        &relay(&desk),
-        event("create-ticket-staff.json"),
-    )
-    .await;
+    let response =
+        create_ticket::handle(&desk, &incidents(&desk), event("create-ticket-staff.json")).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(body_json(&response)["required_role"], "player");
 }
@@ -210,7 +175,7 @@ async fn no_claims_is_unauthenticated() {
     let desk = desk(NOW);
     let mut request = event("no-authorizer.json");
     *request.method_mut() = lambda_http::http::Method::POST;
-    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), request).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), request).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -222,7 +187,7 @@ async fn media_type_size_and_key_are_checked() {
     plain
         .headers_mut()
         .insert("content-type", HeaderValue::from_static("text/plain"));
-    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), plain).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), plain).await;
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(body_json(&response)["field"], "Content-Type");
 
@@ -231,7 +196,7 @@ async fn media_type_size_and_key_are_checked() {
         r#"{{"channel":"form","category":"technical","subject":"x","description":"{}"}}"#,
         "a".repeat(guichet_edge::http::MAX_BODY_BYTES)
     ));
-    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), huge).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), huge).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body_json(&response)["rule"], "max_bytes");
 
@@ -239,13 +204,13 @@ async fn media_type_size_and_key_are_checked() {
     bad_key
         .headers_mut()
         .insert("idempotency-key", HeaderValue::from_static("no"));
-    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), bad_key).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), bad_key).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "Idempotency-Key");
 
     let mut broken = event("create-ticket.json");
     *broken.body_mut() = Body::Text("{\"channel\":".to_owned());
-    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), broken).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), broken).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "body");
 
@@ -255,7 +220,7 @@ async fn media_type_size_and_key_are_checked() {
         r#"{"channel":"zzz","channel":"form","category":"technical","subject":"Connexion","description":"Impossible de me connecter."}"#
             .to_owned(),
     );
-    let response = create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), twice).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), twice).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "channel");
     assert_eq!(body_json(&response)["rule"], "duplicate_key");
@@ -276,8 +241,7 @@ async fn a_verification_ticket_links_to_the_open_case_and_others_do_not() {
             .to_owned(),
     );
     verification.headers_mut().remove("idempotency-key");
-    let response =
-        create_ticket::handle(&desk, &incidents(&desk), &relay(&desk), verification).await;
+    let response = create_ticket::handle(&desk, &incidents(&desk), verification).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let reference = body_json(&response)["reference"]
         .as_str()
@@ -292,13 +256,8 @@ async fn a_verification_ticket_links_to_the_open_case_and_others_do_not() {
         .expect("present");
     assert_eq!(stored.ticket.verification_case, Some(case));
 
-    let response = create_ticket::handle(
-        &desk,
-        &incidents(&desk),
-        &relay(&desk),
-        event("create-ticket.json"),
-    )
-    .await;
+    let response =
+        create_ticket::handle(&desk, &incidents(&desk), event("create-ticket.json")).await;
     let reference = body_json(&response)["reference"]
         .as_str()
         .expect("reference")
@@ -317,26 +276,28 @@ async fn a_verification_ticket_links_to_the_open_case_and_others_do_not() {
 }
 
 #[tokio::test]
-async fn a_queue_outage_leaves_the_messages_in_the_outbox() {
+async fn the_outbox_is_relayed_off_the_request_path_and_a_queue_outage_loses_nothing() {
     let desk = desk(NOW);
     let relay = relay(&desk);
     relay
         .queues
         .failing
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let response = create_ticket::handle(
-        &desk,
-        &incidents(&desk),
-        &relay,
-        event("create-ticket.json"),
-    )
-    .await;
+    let response =
+        create_ticket::handle(&desk, &incidents(&desk), event("create-ticket.json")).await;
     assert_eq!(
         response.status(),
         StatusCode::CREATED,
         "the ticket is stored"
     );
-    assert_eq!(desk.store.outbox().len(), 2, "kept for the sweep");
+    assert!(
+        relay.queues.sent().is_empty(),
+        "nothing sent on the request's path"
+    );
+    assert_eq!(desk.store.outbox().len(), 2, "kept for the relay");
+    // The queues are down: the relay keeps them.
+    let swept = relay.sweep(10).await.expect("sweep");
+    assert_eq!((swept.sent, swept.kept), (0, 2));
     relay
         .queues
         .failing

@@ -88,8 +88,8 @@ where
     span.record("incident", page.incident_id.as_str());
     span.record("seq", page.seq);
     let done = incidents.fan_out(desk, &page, page_size).await?;
-    // The notifications leave now, or with the next outbox sweep.
-    relay.deliver(&done.outbox).await;
+    // The notifications were written with each ticket's change: the table's stream relays
+    // them (relay-stream). Only the next page is this function's to send.
     if let Some(next) = &done.next {
         let body = serde_json::to_string(next).map_err(PageError::NextPageBody)?;
         relay

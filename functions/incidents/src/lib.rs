@@ -25,8 +25,6 @@ use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::incidents::ports::{IncidentRecord, IncidentStart, IncidentStore};
 use guichet_core::incidents::rules::{Incident, IncidentId, IncidentStatus};
 use guichet_core::incidents::service::Incidents;
-use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
-use guichet_core::outbox::relay::Relay;
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::staff::require_staff;
@@ -108,16 +106,18 @@ impl<'a> From<&'a Ticket> for TicketState<'a> {
     }
 }
 
-pub async fn handle<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueues>(
+/// What a link or a status update owes (the player's notification, the fan-out's first page)
+/// is written with it and leaves through the table's stream (relay-stream), not on this
+/// request's path.
+pub async fn handle<S: TicketStore, I: IncidentStore>(
     desk: &Desk<S>,
     incidents: &Incidents<I>,
-    relay: &Relay<O, Q>,
     request: Request,
 ) -> Response<Body> {
     guichet_edge::http::respond(
         &request,
         |id| info_span!("incidents", request_id = %id, incident = Empty, ticket = Empty),
-        serve(desk, incidents, relay, &request),
+        serve(desk, incidents, &request),
     )
     .await
 }
@@ -208,10 +208,9 @@ pub fn parse_status(body: &serde_json::Value) -> Result<Action, ApiError> {
     Ok(Action::Status { version, to, note })
 }
 
-async fn serve<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueues>(
+async fn serve<S: TicketStore, I: IncidentStore>(
     desk: &Desk<S>,
     incidents: &Incidents<I>,
-    relay: &Relay<O, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let caller = guichet_edge::http::actor_of(request)?;
@@ -246,7 +245,6 @@ async fn serve<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueue
         Action::Link(reference) => {
             span.record("ticket", reference.as_str());
             let linked = incidents.link(desk, &caller, &id, &reference).await?;
-            relay.deliver(&linked.outbox).await;
             let status = if linked.changed {
                 StatusCode::CREATED
             } else {
@@ -267,8 +265,6 @@ async fn serve<S: TicketStore, I: IncidentStore, O: OutboxStore, Q: MessageQueue
             let updated = incidents
                 .update_status(desk, &caller, &id, version, to, note)
                 .await?;
-            // The fan-out starts now, or with the next outbox sweep.
-            relay.deliver(&updated.outbox).await;
             Ok(view(StatusCode::OK, &updated.record, None))
         }
     }

@@ -7,7 +7,6 @@ use lambda_http::Error;
 async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
     let wiring = guichet_aws::wiring::Wiring::from_env().await?;
-    let (desk, relay, incidents) = (&wiring.desk()?, &wiring.relay()?, &wiring.incidents()?);
-    guichet_edge::http::serve(move |request| incidents::handle(desk, incidents, relay, request))
-        .await
+    let (desk, incidents) = (&wiring.desk()?, &wiring.incidents()?);
+    guichet_edge::http::serve(move |request| incidents::handle(desk, incidents, request)).await
 }

@@ -13,8 +13,6 @@ use guichet_core::common::access::Role;
 use guichet_core::common::player::Author;
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::documents::ports::DocumentStorage;
-use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
-use guichet_core::outbox::relay::Relay;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::{CaseError, CaseId, Decision, DocumentKind, ReasonCode};
 use guichet_core::verification::service::{KycError, Verification};
@@ -50,17 +48,16 @@ pub struct DecisionRequest {
     pub internal_note: Option<String>,
 }
 
-/// `relay` sends the player's notification of a decision right after it is written (the
-/// outbox keeps it otherwise).
-pub async fn handle<C: CaseStore, D: DocumentStorage, O: OutboxStore, Q: MessageQueues>(
+/// The player's notification of a decision is written with it and leaves through the table's
+/// stream (relay-stream), not on this request's path.
+pub async fn handle<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
-    relay: &Relay<O, Q>,
     request: Request,
 ) -> Response<Body> {
     let routed = async {
         match guichet_edge::http::route_key(&request).as_deref() {
             Some(VIEW_ROUTE) => view(v, &request).await,
-            Some(DECISION_ROUTE) => decide(v, relay, &request).await,
+            Some(DECISION_ROUTE) => decide(v, &request).await,
             // Only reachable if the template routes another path here.
             _ => Err(ApiError::NotFound),
         }
@@ -119,9 +116,8 @@ async fn view<C: CaseStore, D: DocumentStorage>(
     Ok(json_response(StatusCode::OK, &presigned))
 }
 
-async fn decide<C: CaseStore, D: DocumentStorage, O: OutboxStore, Q: MessageQueues>(
+async fn decide<C: CaseStore, D: DocumentStorage>(
     v: &Verification<C, D>,
-    relay: &Relay<O, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let (actor, senior) = reviewer(request)?;
@@ -150,7 +146,6 @@ async fn decide<C: CaseStore, D: DocumentStorage, O: OutboxStore, Q: MessageQueu
             )),
             other => ApiError::from(other),
         })?;
-    relay.deliver(&decided.outbox).await;
     let case = decided.case;
     tracing::info!(
         decision = decision_name(&asked.decision),

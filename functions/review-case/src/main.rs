@@ -1,16 +1,14 @@
 //! `POST /verification/cases/{case_id}/documents/{kind}/view` and
 //! `POST /verification/cases/{case_id}/decision`: the verification team reviews a case.
 
-use guichet_edge::config::{KycConfig, QueuesConfig};
+use guichet_edge::config::KycConfig;
 use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
-    let (config, queues) = (KycConfig::from_env()?, QueuesConfig::from_env()?);
+    let config = KycConfig::from_env()?;
     let sdk = guichet_aws::sdk_config().await;
     let verification = &guichet_aws::wiring::verification(&config, &sdk);
-    let relay = &guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
-    guichet_edge::http::serve(move |request| review_case::handle(verification, relay, request))
-        .await
+    guichet_edge::http::serve(move |request| review_case::handle(verification, request)).await
 }

@@ -42,12 +42,7 @@ async fn current(v: &V, case: &VerificationCase) -> VerificationCase {
 async fn a_reviewer_views_a_document_and_the_view_is_audited() {
     let v = verification(NOW);
     let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
-    let response = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        view_request(&case, "government_id"),
-    )
-    .await;
+    let response = review_case::handle(&v, view_request(&case, "government_id")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = body_json(&response);
     assert_eq!(body["method"], "GET");
@@ -79,22 +74,12 @@ async fn a_view_names_what_is_wrong() {
     let v = verification(NOW);
     let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
 
-    let response = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        view_request(&case, "selfie"),
-    )
-    .await;
+    let response = review_case::handle(&v, view_request(&case, "selfie")).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "kind");
     assert_eq!(body_json(&response)["rule"], "one_of");
 
-    let response = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        view_request(&case, "payment_method_ownership"),
-    )
-    .await;
+    let response = review_case::handle(&v, view_request(&case, "payment_method_ownership")).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "kind");
     assert_eq!(body_json(&response)["rule"], "not_allowed_here");
@@ -103,18 +88,12 @@ async fn a_view_names_what_is_wrong() {
         event("review-case-view.json"),
         &[("case_id", "nope"), ("kind", "government_id")],
     );
-    let response =
-        review_case::handle(&v, &guichet_core::outbox::memory::detached_relay(), bad_id).await;
+    let response = review_case::handle(&v, bad_id).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "case_id");
 
     // The sample's case id does not exist.
-    let response = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        event("review-case-view.json"),
-    )
-    .await;
+    let response = review_case::handle(&v, event("review-case-view.json")).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
     // A document not received yet has nothing to view.
@@ -125,12 +104,7 @@ async fn a_view_names_what_is_wrong() {
         Language::En,
     )
     .await;
-    let response = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        view_request(&waiting, "government_id"),
-    )
-    .await;
+    let response = review_case::handle(&v, view_request(&waiting, "government_id")).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     assert_eq!(body_json(&response)["reason"], "document_not_expected");
 }
@@ -141,8 +115,7 @@ async fn players_and_other_staff_cannot_review() {
     let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
     for groups in [&["player"][..], &["agent", "supervisor"], &["service"]] {
         let view = with_caller(view_request(&case, "government_id"), PLAYER, groups);
-        let response =
-            review_case::handle(&v, &guichet_core::outbox::memory::detached_relay(), view).await;
+        let response = review_case::handle(&v, view).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{groups:?}");
         assert_eq!(body_json(&response)["required_role"], "verification");
         let decide = with_caller(
@@ -153,8 +126,7 @@ async fn players_and_other_staff_cannot_review() {
             PLAYER,
             groups,
         );
-        let response =
-            review_case::handle(&v, &guichet_core::outbox::memory::detached_relay(), decide).await;
+        let response = review_case::handle(&v, decide).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{groups:?}");
     }
     assert_eq!(current(&v, &case).await, case, "nothing changed");
@@ -169,12 +141,7 @@ async fn a_resubmission_request_reopens_the_named_document() {
     // The sample's body with this case's version.
     let mut body: Value = serde_json::from_slice(request.body().as_ref()).expect("json");
     body["version"] = json!(case.version);
-    let response = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        with_json(request, body),
-    )
-    .await;
+    let response = review_case::handle(&v, with_json(request, body)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let answer = body_json(&response);
     assert_eq!(answer["status"], "awaiting_documents");
@@ -197,34 +164,19 @@ async fn a_double_decision_is_a_conflict() {
     let v = verification(NOW);
     let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
     let approve = json!({"version": case.version, "decision": "approve"});
-    let first = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        decision_request(&case, approve.clone()),
-    )
-    .await;
+    let first = review_case::handle(&v, decision_request(&case, approve.clone())).await;
     assert_eq!(first.status(), StatusCode::OK);
     assert_eq!(body_json(&first)["status"], "approved");
     let decided = current(&v, &case).await;
 
     // The same request again (a retry, a second reviewer on the same screen): stale.
-    let again = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        decision_request(&case, approve),
-    )
-    .await;
+    let again = review_case::handle(&v, decision_request(&case, approve)).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert_eq!(body_json(&again)["reason"], "stale");
 
     // On the new version: the case is no longer in review.
     let reject = json!({"version": decided.version, "decision": "reject", "reasons": ["expired"]});
-    let late = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        decision_request(&case, reject),
-    )
-    .await;
+    let late = review_case::handle(&v, decision_request(&case, reject)).await;
     assert_eq!(late.status(), StatusCode::CONFLICT);
     assert_eq!(body_json(&late)["reason"], "wrong_state");
     assert_eq!(current(&v, &case).await, decided);
@@ -237,12 +189,7 @@ async fn a_rejection_states_its_reasons() {
     let body = json!({"version": case.version, "decision": "reject",
         "reasons": ["suspected_tampering", "suspected_tampering"],
         "player_message": "Nous ne pouvons pas vérifier votre identité."});
-    let response = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        decision_request(&case, body),
-    )
-    .await;
+    let response = review_case::handle(&v, decision_request(&case, body)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body_json(&response)["status"], "rejected");
     let audit = v.cases.audit_of(&case.id).await.expect("audit");
@@ -359,12 +306,7 @@ async fn each_bad_field_is_named_with_its_rule() {
         ),
     ];
     for (body, field, rule) in cases {
-        let response = review_case::handle(
-            &v,
-            &guichet_core::outbox::memory::detached_relay(),
-            decision_request(&case, body.clone()),
-        )
-        .await;
+        let response = review_case::handle(&v, decision_request(&case, body.clone())).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
         let answer = body_json(&response);
         assert_eq!(answer["field"], field, "{body}");
@@ -387,12 +329,7 @@ async fn past_the_cap_only_a_senior_reviewer_decides() {
     let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
     let body = json!({"version": case.version, "decision": "request_resubmission",
         "documents": {"government_id": ["unreadable"]}});
-    let response = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        decision_request(&case, body),
-    )
-    .await;
+    let response = review_case::handle(&v, decision_request(&case, body)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let answer = body_json(&response);
     assert_eq!(answer["status"], "in_review");
@@ -400,12 +337,7 @@ async fn past_the_cap_only_a_senior_reviewer_decides() {
     let version = answer["version"].as_u64().expect("version");
 
     let approve = json!({"version": version, "decision": "approve"});
-    let response = review_case::handle(
-        &v,
-        &guichet_core::outbox::memory::detached_relay(),
-        decision_request(&case, approve.clone()),
-    )
-    .await;
+    let response = review_case::handle(&v, decision_request(&case, approve.clone())).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(body_json(&response)["required_role"], "verification_senior");
 
@@ -414,8 +346,7 @@ async fn past_the_cap_only_a_senior_reviewer_decides() {
         "senior-1",
         &["verification", "verification_senior"],
     );
-    let response =
-        review_case::handle(&v, &guichet_core::outbox::memory::detached_relay(), senior).await;
+    let response = review_case::handle(&v, senior).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body_json(&response)["status"], "approved");
 }

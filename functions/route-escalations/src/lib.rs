@@ -33,7 +33,8 @@ pub enum RecordError {
 }
 
 /// Routes every request of a batch; names in the response only the messages to retry.
-/// `relay` sends the player's notification right away (the outbox keeps it otherwise).
+/// `relay` holds the specialist teams' queues; the player's notification, written with the
+/// routing, leaves through the table's stream (relay-stream).
 pub async fn handle<S, O, Q>(
     desk: &Desk<S>,
     relay: &Relay<O, Q>,
@@ -77,7 +78,6 @@ where
         .await?;
     match outcome {
         RouteOutcome::Routed(applied) => {
-            relay.deliver(&applied.outbox).await;
             tracing::info!(
                 team = applied.change.ticket.team.as_str(),
                 "escalation routed to the team's queue"

@@ -65,11 +65,15 @@ async fn a_request_reaches_the_team_moves_the_ticket_and_tells_the_player_once()
     assert!(response.batch_item_failures.is_empty());
     let sent = relay.queues.sent();
     let queues: Vec<&str> = sent.iter().map(|(q, _)| q.as_str()).collect();
-    assert_eq!(queues, ["team:games", "notifications"]);
+    assert_eq!(queues, ["team:games"]);
     let message: serde_json::Value = serde_json::from_str(&sent[0].1).expect("json");
     assert_eq!(message["schema"], "guichet.escalation.v1");
     assert_eq!(message["ticket"]["reference"], reference.to_string());
-    let notification: serde_json::Value = serde_json::from_str(&sent[1].1).expect("json");
+    // The player's notification was written with the routing, for the table's stream.
+    let outbox = desk.store.outbox();
+    let written = outbox.last().expect("the routing's notification");
+    assert_eq!(written.destination.as_str(), "notifications");
+    let notification: serde_json::Value = serde_json::from_str(&written.body).expect("json");
     assert_eq!(notification["kind"], "escalated");
 
     let stored = desk
@@ -97,7 +101,8 @@ async fn a_request_reaches_the_team_moves_the_ticket_and_tells_the_player_once()
     // A duplicate delivery sends nothing and changes nothing.
     let again = route_escalations::handle(&desk, &relay, sample(&request)).await;
     assert!(again.batch_item_failures.is_empty());
-    assert_eq!(relay.queues.sent().len(), 2);
+    assert_eq!(relay.queues.sent().len(), 1);
+    assert_eq!(desk.store.outbox().len(), outbox.len());
     let after = desk
         .store
         .get(&reference)

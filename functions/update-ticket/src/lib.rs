@@ -22,8 +22,6 @@ use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::escalation::rules::{
     is_specialist, Escalation, EscalationAsk, EscalationNote, SPECIALIST_TEAM_NAMES,
 };
-use guichet_core::outbox::ports::{MessageQueues, OutboxStore};
-use guichet_core::outbox::relay::Relay;
 use guichet_core::tickets::desk::{Desk, TicketView};
 use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::staff::require_staff;
@@ -63,15 +61,14 @@ pub struct UpdatedTicket<'a> {
     escalation: Option<&'a Escalation>,
 }
 
-pub async fn handle<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
-    desk: &Desk<S>,
-    relay: &Relay<O, Q>,
-    request: Request,
-) -> Response<Body> {
+/// A change's notification and escalation request are written with it, in its one
+/// transaction, and leave through the table's stream (relay-stream), not on this request's
+/// path.
+pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Response<Body> {
     guichet_edge::http::respond(
         &request,
         |id| info_span!("update_ticket", request_id = %id, ticket = Empty, action = Empty),
-        update(desk, relay, &request),
+        update(desk, &request),
     )
     .await
 }
@@ -152,9 +149,8 @@ pub fn parse(name: &str, body: &serde_json::Value) -> Result<(u64, Action), ApiE
 }
 
 /// A player's answer on their own ticket: `{body}`, nothing else.
-async fn answer<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
+async fn answer<S: TicketStore>(
     desk: &Desk<S>,
-    relay: &Relay<O, Q>,
     request: &Request,
     caller: Actor,
 ) -> Result<Response<Body>, ApiError> {
@@ -165,7 +161,6 @@ async fn answer<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
     let fields = Fields::new("", object, &["body"])?;
     let text = MessageBody::parse("body", fields.required_str("body")?)?;
     let applied = desk.answer(&caller.subject, &reference, text).await?;
-    relay.deliver(&applied.outbox).await;
     tracing::info!(
         version = applied.change.ticket.version,
         status = applied.change.ticket.status.as_str(),
@@ -184,15 +179,14 @@ async fn answer<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
     ))
 }
 
-async fn update<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
+async fn update<S: TicketStore>(
     desk: &Desk<S>,
-    relay: &Relay<O, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let caller = guichet_edge::http::actor_of(request)?;
     if action_name(request) == "messages" {
         tracing::Span::current().record("action", "messages");
-        return answer(desk, relay, request, caller).await;
+        return answer(desk, request, caller).await;
     }
     require_staff(&caller)?;
     let reference = guichet_edge::http::reference_param(request)?;
@@ -227,7 +221,6 @@ async fn update<S: TicketStore, O: OutboxStore, Q: MessageQueues>(
             .await?
         }
     };
-    relay.deliver(&applied.outbox).await;
     tracing::info!(
         version = applied.change.ticket.version,
         status = applied.change.ticket.status.as_str(),

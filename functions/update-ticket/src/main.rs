@@ -6,6 +6,6 @@ use lambda_http::Error;
 async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
     let wiring = guichet_aws::wiring::Wiring::from_env().await?;
-    let (desk, relay) = (&wiring.desk()?, &wiring.relay()?);
-    guichet_edge::http::serve(move |request| update_ticket::handle(desk, relay, request)).await
+    let desk = &wiring.desk()?;
+    guichet_edge::http::serve(move |request| update_ticket::handle(desk, request)).await
 }

@@ -33,8 +33,7 @@ async fn call(
     groups: &str,
     body: Option<serde_json::Value>,
 ) -> (StatusCode, serde_json::Value) {
-    let relay = guichet_core::outbox::memory::relay(desk);
-    let response = update_ticket::handle(desk, &relay, event(name, reference, groups, body)).await;
+    let response = update_ticket::handle(desk, event(name, reference, groups, body)).await;
     (response.status(), body_json(&response))
 }
 
@@ -213,10 +212,10 @@ async fn every_bad_field_is_named() {
 async fn an_escalation_is_accepted_and_leaves_in_the_outbox_with_the_change() {
     let desk = desk(NOW);
     let reference = submit(&desk).await;
-    let relay = guichet_core::outbox::memory::relay(&desk);
+    // What the change writes to the outbox, for the table's stream to relay.
+    let before = desk.store.outbox().len();
     let response = update_ticket::handle(
         &desk,
-        &relay,
         event("update-ticket-escalate.json", &reference, AGENT, None),
     )
     .await;
@@ -226,22 +225,24 @@ async fn an_escalation_is_accepted_and_leaves_in_the_outbox_with_the_change() {
     assert_eq!(body["team"], "payments", "moves when routed");
     assert_eq!(body["escalation"]["to_team"], "payments");
     assert_eq!(body["escalation"]["state"], "requested");
-    let sent = relay.queues.sent();
-    assert_eq!(sent.len(), 1, "{sent:?}");
-    assert_eq!(sent[0].0, "escalations");
-    let request: serde_json::Value = serde_json::from_str(&sent[0].1).expect("json");
+    let written = desk.store.outbox()[before..].to_vec();
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert_eq!(
+        written[0].destination,
+        guichet_core::outbox::rules::Destination::Escalations
+    );
+    let request: serde_json::Value = serde_json::from_str(&written[0].body).expect("json");
     assert_eq!(request["schema"], "guichet.escalation-request.v1");
     assert_eq!(request["escalation_id"], body["escalation"]["id"]);
 
     // The same request again: the version moved on, so it is a conflict, not a second one.
     let again = update_ticket::handle(
         &desk,
-        &relay,
         event("update-ticket-escalate.json", &reference, AGENT, None),
     )
     .await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
-    assert_eq!(relay.queues.sent().len(), 1);
+    assert_eq!(desk.store.outbox().len(), before + 1);
 }
 
 #[tokio::test]
@@ -323,10 +324,9 @@ async fn the_player_answers_and_the_ticket_waiting_on_them_is_back_in_work() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let relay = guichet_core::outbox::memory::relay(&desk);
+    let before = desk.store.outbox().len();
     let response = update_ticket::handle(
         &desk,
-        &relay,
         event(
             "update-ticket-player-message.json",
             &reference,
@@ -340,8 +340,9 @@ async fn the_player_answers_and_the_ticket_waiting_on_them_is_back_in_work() {
     assert_eq!(body["status"], "open");
     assert_eq!(body["history"][0]["reason"], "player_answered");
     assert_eq!(body["message"]["author"]["kind"], "player");
-    assert!(
-        relay.queues.sent().is_empty(),
+    assert_eq!(
+        desk.store.outbox().len(),
+        before,
         "the player is not notified of their own answer"
     );
 
@@ -394,11 +395,10 @@ async fn the_player_answers_and_the_ticket_waiting_on_them_is_back_in_work() {
 async fn a_body_naming_a_key_twice_is_refused_and_changes_nothing() {
     let desk = desk(NOW);
     let reference = submit(&desk).await;
-    let relay = guichet_core::outbox::memory::relay(&desk);
     // serde_json alone would keep the last `version` and take the ticket.
     let mut request = event("update-ticket-take.json", &reference, AGENT, None);
     *request.body_mut() = lambda_http::Body::Text(r#"{"version":"zzz","version":1}"#.to_owned());
-    let response = update_ticket::handle(&desk, &relay, request).await;
+    let response = update_ticket::handle(&desk, request).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let answer = body_json(&response);
     assert_eq!(answer["field"], "version", "{answer}");

@@ -86,7 +86,12 @@ async fn run() -> Result<(), String> {
             &sdk,
         ),
     };
-    let consumers = Consumers::new(&template, &sdk, services, &queue_urls)
+    let mut consumers = Consumers::new(&template, &sdk, services, &queue_urls)
+        .await
+        .map_err(|e| error_chain(&e))?;
+    // The outbox leaves through the table's stream, as relay-stream's mapping feeds it.
+    consumers
+        .follow_stream(&template, &sdk, &desk_config.tickets_table)
         .await
         .map_err(|e| error_chain(&e))?;
     for line in consumers.describe() {

@@ -40,21 +40,18 @@ async fn run() -> Result<(), String> {
     let kyc = guichet_edge::config::KycConfig::from_env().map_err(|e| error_chain(&e))?;
     let attachments =
         guichet_edge::config::AttachmentsConfig::from_env().map_err(|e| error_chain(&e))?;
-    let queues = guichet_edge::config::QueuesConfig::from_env().map_err(|e| error_chain(&e))?;
     let incident_rule = guichet_core::incidents::service::IncidentConfig::from_env()
         .map_err(|e| error_chain(&e))?;
     let sdk = guichet_aws::sdk_config().await;
     let desk = guichet_aws::wiring::desk(&config, &sdk).map_err(|e| error_chain(&e))?;
     let verification = guichet_aws::wiring::verification(&kyc, &sdk);
     let attachments = guichet_aws::wiring::attachments(&attachments, &sdk);
-    let relay = guichet_aws::wiring::relay(&config.tickets_table, &queues, &sdk);
     let incidents = guichet_aws::wiring::incidents(&config.tickets_table, incident_rule, &sdk);
     let key = DevKey::load_or_create(&DevKey::default_path()).map_err(|e| error_chain(&e))?;
     let services = Services {
         desk,
         verification,
         attachments,
-        relay,
         incidents,
     };
     let gateway = Gateway::new(&template, services, key).map_err(|e| error_chain(&e))?;

@@ -8,7 +8,7 @@
 //! | idempotency key | `IDEMPOTENCY#<id>#<key>`  | `IDEMPOTENCY`              |                                     |                                         |
 //! | escalation      | `TICKET#<ref>`            | `ESCALATION#<id>`          |                                     |                                         |
 //! | notification    | `TICKET#<ref>`            | `NOTIFICATION#<at ms>#<id>`|                                     |                                         |
-//! | outbox message  | `OUTBOX#<id>`             | `OUTBOX`                   |                                     | `OUTBOX` / `<created ms>#<id>`          |
+//! | outbox message  | `OUTBOX#<id>`             | `OUTBOX`                   |                                     | `OUTBOX#<shard>` / `<created ms>#<id>`  |
 //! | contact address | `PLAYER#<id>`             | `CONTACT`                  |                                     |                                         |
 //!
 //! Attachments (`dynamo_attachments.rs`) and verification cases (`dynamo_cases.rs`) live in the
@@ -58,7 +58,14 @@ const MESSAGE_PREFIX: &str = "MESSAGE#";
 const ESCALATION_PREFIX: &str = "ESCALATION#";
 pub(crate) const NOTIFICATION_PREFIX: &str = "NOTIFICATION#";
 const OUTBOX_SK: &str = "OUTBOX";
-const OUTBOX_QUEUE: &str = "OUTBOX";
+/// The outbox's sparse index partitions: `OUTBOX#0` to `OUTBOX#f`, by the first hex digit of
+/// the message's random id. One partition for every change's outbox write would cap the whole
+/// desk's write rate at one index partition's (about 1,000 writes per second); sixteen spread
+/// it evenly. Only the safety-net sweep reads them, one query per shard.
+const OUTBOX_SHARDS: u8 = 16;
+/// The one partition of the outbox before it was sharded: still swept, so that nothing written
+/// before the change is left behind.
+const LEGACY_OUTBOX_PARTITION: &str = "OUTBOX";
 const CONTACT_SK: &str = "CONTACT";
 pub const PLAYER_INDEX: &str = "gsi1";
 pub const QUEUE_INDEX: &str = "gsi2";
@@ -455,7 +462,7 @@ struct OutboxItem {
     #[serde(skip_deserializing)]
     sk: &'static str,
     #[serde(skip_deserializing)]
-    gsi2pk: &'static str,
+    gsi2pk: String,
     #[serde(skip_deserializing)]
     gsi2sk: String,
     #[serde(rename = "type", skip_deserializing)]
@@ -471,7 +478,7 @@ pub(crate) fn outbox_item(message: &OutboxMessage) -> Result<Item, StoreError> {
     to_item(&OutboxItem {
         pk: format!("OUTBOX#{}", message.id),
         sk: OUTBOX_SK,
-        gsi2pk: OUTBOX_QUEUE,
+        gsi2pk: outbox_partition(&message.id),
         gsi2sk: format!("{}#{}", ms(message.created_at), message.id),
         kind: "outbox",
         id: message.id.clone(),
@@ -482,7 +489,22 @@ pub(crate) fn outbox_item(message: &OutboxMessage) -> Result<Item, StoreError> {
     })
 }
 
-fn outbox_from(item: &Item) -> Result<OutboxMessage, StoreError> {
+/// The outbox shard of a message: the first hex digit of its random id, so evenly spread.
+fn outbox_partition(id: &MessageId) -> String {
+    let shard = id.as_str().get(..1).unwrap_or("0");
+    format!("{LEGACY_OUTBOX_PARTITION}#{shard}")
+}
+
+/// Every partition the sweep reads: the sixteen shards, then the one of old.
+fn outbox_partitions() -> impl Iterator<Item = String> {
+    (0..OUTBOX_SHARDS)
+        .map(|shard| format!("{LEGACY_OUTBOX_PARTITION}#{shard:x}"))
+        .chain(std::iter::once(LEGACY_OUTBOX_PARTITION.to_owned()))
+}
+
+/// The outbox message an item holds: what the sweep reads from the index, and what the table's
+/// stream carries to the relay (`NewImage` of an outbox item's insert).
+pub fn outbox_from(item: &Item) -> Result<OutboxMessage, StoreError> {
     let record: OutboxItem = from_item(item)?;
     Ok(OutboxMessage {
         id: record.id,
@@ -491,6 +513,18 @@ fn outbox_from(item: &Item) -> Result<OutboxMessage, StoreError> {
         body: record.body,
         created_at: record.created_at,
     })
+}
+
+/// The outbox message of an item image as the table's stream delivers it to a function
+/// (`NewImage`), read through the same record as the sweep's.
+pub fn outbox_from_image(image: serde_dynamo::Item) -> Result<OutboxMessage, StoreError> {
+    outbox_from(&image.into())
+}
+
+/// The image of an outbox item, as the stream's `NewImage` of its insert holds it: for the
+/// local stream poller's and the relay's tests.
+pub fn outbox_image(message: &OutboxMessage) -> Result<serde_dynamo::Item, StoreError> {
+    Ok(outbox_item(message)?.into())
 }
 
 /// The player's contact address, kept apart from the tickets that name the player.
@@ -933,19 +967,32 @@ impl TicketStore for DynamoTicketStore {
 
 impl OutboxStore for DynamoTicketStore {
     async fn pending(&self, limit: u16) -> Result<Vec<OutboxMessage>, StoreError> {
-        // The oldest first, from the sparse index's one `OUTBOX` partition: its size is the
-        // backlog (normally empty), never the history. Eventually consistent, which is fine:
-        // a message the index does not show yet is picked up by the next sweep.
-        let outbox = IndexQuery {
-            client: &self.client,
-            table: &self.table,
-            index: QUEUE_INDEX,
-            partition: OUTBOX_QUEUE.to_owned(),
-            prefix: None,
-            forward: true,
-        };
-        let items = outbox.items(i32::from(limit), None).await?;
-        items.iter().map(outbox_from).collect()
+        // The oldest first of each shard of the sparse index: its size is the backlog
+        // (normally empty: the stream relays each message as it is written), never the
+        // history. Eventually consistent, which is fine: a message the index does not show
+        // yet is picked up by the next sweep.
+        let mut pending = Vec::new();
+        for partition in outbox_partitions() {
+            let left = usize::from(limit).saturating_sub(pending.len());
+            if left == 0 {
+                break;
+            }
+            let shard = IndexQuery {
+                client: &self.client,
+                table: &self.table,
+                index: QUEUE_INDEX,
+                partition,
+                prefix: None,
+                forward: true,
+            };
+            let items = shard
+                .items(i32::try_from(left).unwrap_or(i32::MAX), None)
+                .await?;
+            for item in &items {
+                pending.push(outbox_from(item)?);
+            }
+        }
+        Ok(pending)
     }
 
     async fn remove(&self, id: &MessageId) -> Result<(), StoreError> {
@@ -1295,7 +1342,8 @@ mod tests {
         let expected = item([
             ("pk", text(&format!("OUTBOX#{id}"))),
             ("sk", text("OUTBOX")),
-            ("gsi2pk", text("OUTBOX")),
+            // The shard: the id's first hex digit (`01…`).
+            ("gsi2pk", text("OUTBOX#0")),
             ("gsi2sk", text(&format!("001795705200007#{id}"))),
             ("type", text("outbox")),
             ("id", text(&id)),
@@ -1305,6 +1353,14 @@ mod tests {
             ("created_at", text("2026-11-26T15:00:00.007Z")),
         ]);
         assert_eq!(outbox_item(&message).expect("item"), expected);
+        // Sixteen shards and the partition of old, each once.
+        let partitions: std::collections::BTreeSet<String> = outbox_partitions().collect();
+        assert_eq!(partitions.len(), 17);
+        assert!(partitions.contains("OUTBOX#f") && partitions.contains("OUTBOX"));
+        assert_eq!(
+            outbox_partition(&MessageId::from_bytes([0xab; 16])),
+            "OUTBOX#a"
+        );
         assert_eq!(outbox_from(&expected).expect("readable"), message);
 
         let contact = ContactAddress::parse("joueur@example.com").expect("valid");

@@ -1,11 +1,13 @@
-//! The outbox relay: sends what a transaction left in the outbox, then forgets it. Handlers
-//! call [`Relay::deliver`] right after their write, so a message usually leaves within
-//! milliseconds; the relay-outbox function calls [`Relay::sweep`] every minute for whatever a
-//! failed send (or a crash) left behind. A message is removed only after its queue accepted
-//! it, so it is sent at least once; the consumers make the second time a no-op.
+//! The outbox relay: sends what a transaction left in the outbox, then forgets it. Nothing on
+//! a request's path relays: the table's stream hands each new outbox item to the relay-stream
+//! function ([`Relay::relay_one`]), so a message leaves within about a second of its commit
+//! and a request costs only its own write. The relay-outbox function calls [`Relay::sweep`]
+//! every minute for whatever a failed send (or a stream retry given up) left behind. A message
+//! is removed only after its queue accepted it, so it is sent at least once; the consumers
+//! make the second time a no-op.
 
 use crate::common::store::StoreError;
-use crate::outbox::ports::{MessageQueues, OutboxStore};
+use crate::outbox::ports::{MessageQueues, OutboxStore, SendError};
 use crate::outbox::rules::OutboxMessage;
 
 const MAX_PASSES: usize = 50;
@@ -24,20 +26,24 @@ pub struct Relayed {
 }
 
 impl<O: OutboxStore, Q: MessageQueues> Relay<O, Q> {
+    /// Sends one message to its queue, then removes it from the outbox. A failed send is the
+    /// caller's to retry (the message stays in the outbox); a failed removal only means the
+    /// next sweep sends it again, which its consumer ignores.
+    pub async fn relay_one(&self, message: &OutboxMessage) -> Result<(), SendError> {
+        self.queues.send(message.destination, &message.body).await?;
+        if let Err(error) = self.store.remove(&message.id).await {
+            tracing::warn!(outbox_id = %message.id, error = %error, "sent, but not removed from the outbox");
+        }
+        Ok(())
+    }
+
     /// Best effort: a message whose send or removal fails stays for the sweep. Never fails
-    /// the caller, whose own write already succeeded.
+    /// the caller.
     pub async fn deliver(&self, messages: &[OutboxMessage]) -> Relayed {
         let mut relayed = Relayed::default();
         for message in messages {
-            match self.queues.send(message.destination, &message.body).await {
-                Ok(()) => {
-                    relayed.sent += 1;
-                    if let Err(error) = self.store.remove(&message.id).await {
-                        // Sent but still listed: the next sweep sends it again, which the
-                        // consumer ignores.
-                        tracing::warn!(outbox_id = %message.id, error = %error, "sent, but not removed from the outbox");
-                    }
-                }
+            match self.relay_one(message).await {
+                Ok(()) => relayed.sent += 1,
                 Err(error) => {
                     relayed.kept += 1;
                     tracing::warn!(
