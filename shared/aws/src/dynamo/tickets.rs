@@ -171,7 +171,7 @@ impl From<&Ticket> for TicketItem {
             gsi1sk: player_sk(ticket.created_at, &ticket.reference),
             gsi2pk: queue_sk
                 .as_ref()
-                .map(|_| format!("QUEUE#{}", ticket.team.as_str())),
+                .map(|_| queue_partition(ticket.team, &ticket.reference)),
             gsi2sk: queue_sk,
             kind: "ticket",
             reference: ticket.reference.clone(),
@@ -373,6 +373,27 @@ fn message_from(item: &Item) -> Result<Message, StoreError> {
 pub(crate) fn ticket_queue_sk(ticket: &Ticket) -> Option<String> {
     (!matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed))
         .then(|| queue_sk(ticket.priority, ticket.created_at, &ticket.reference))
+}
+
+/// How many index partitions a team's queue is spread over. Every change of an open ticket
+/// rewrites its queue entry; at a thousand tickets a second, the busiest team's one partition
+/// would take more than the 1,000 writes per second a partition accepts. Four spread it; a
+/// page of the queue reads the four (and merges them), so listing costs four small queries.
+const QUEUE_SHARDS: u8 = 4;
+
+/// The queue partition of a ticket: its team's, and a shard fixed by its reference (random),
+/// so the ticket stays in one shard while it is in the queue.
+fn queue_partition(team: Team, reference: &TicketReference) -> String {
+    let shard = reference.as_str().bytes().next().unwrap_or(0) % QUEUE_SHARDS;
+    format!("QUEUE#{}#{shard}", team.as_str())
+}
+
+/// Every partition a team's queue is read from: its shards, then the unsharded partition of
+/// before (still read, so nothing written before the change is hidden).
+fn queue_partitions(team: Team) -> impl Iterator<Item = String> {
+    (0..QUEUE_SHARDS)
+        .map(move |shard| format!("QUEUE#{}#{shard}", team.as_str()))
+        .chain(std::iter::once(format!("QUEUE#{}", team.as_str())))
 }
 
 /// The team queue's sort key: priority rank, then arrival, then reference.
@@ -900,27 +921,43 @@ impl TicketStore for DynamoTicketStore {
         start: Option<&QueueStart>,
     ) -> Result<Page<Ticket, QueueStart>, StoreError> {
         // The sparse index: only open work is in it, so its cost never grows with resolved and
-        // closed tickets.
-        let queue = IndexQuery {
-            client: &self.client,
-            table: &self.table,
-            index: QUEUE_INDEX,
-            partition: format!("QUEUE#{}", team.as_str()),
-            prefix: None,
-            forward: true,
-        };
-        let after = start.map(|start| After {
-            pk: ticket_pk(&start.reference),
-            sk: TICKET_SK,
-            index_sk: queue_sk(start.priority, start.created_at, &start.reference),
-        });
-        queue
-            .page(limit, after, ticket_from, |last| QueueStart {
-                priority: last.priority,
-                created_at: last.created_at,
-                reference: last.reference.clone(),
-            })
-            .await
+        // closed tickets. Each shard is read from just after the cursor's entry (sort keys are
+        // unique: they end with the reference), one more than a page; the merge keeps the
+        // page's first entries in queue order, and the one beyond tells that a next page exists.
+        let after = start.map(|start| queue_sk(start.priority, start.created_at, &start.reference));
+        let wanted = i32::from(limit) + 1;
+        let mut entries: Vec<(String, Item)> = Vec::new();
+        for partition in queue_partitions(team) {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(QUEUE_INDEX)
+                .expression_attribute_values(":pk", s(partition))
+                .limit(wanted);
+            query = match &after {
+                Some(after) => query
+                    .key_condition_expression("gsi2pk = :pk AND gsi2sk > :after")
+                    .expression_attribute_values(":after", s(after)),
+                None => query.key_condition_expression("gsi2pk = :pk"),
+            };
+            let output = query.send().await.map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                let sk = get_s(&item, "gsi2sk")?.to_owned();
+                entries.push((sk, item));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.truncate(usize::try_from(wanted).unwrap_or(usize::MAX));
+        let tickets = entries
+            .iter()
+            .map(|(_, item)| ticket_from(item))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::of_over_fetched(tickets, limit, |last| QueueStart {
+            priority: last.priority,
+            created_at: last.created_at,
+            reference: last.reference.clone(),
+        }))
     }
 
     async fn settle_escalation(&self, escalation: &Escalation) -> Result<Updated, StoreError> {
@@ -1080,7 +1117,8 @@ mod tests {
                 ("sk", text("TICKET")),
                 ("gsi1pk", text("PLAYER#p-1")),
                 ("gsi1sk", text("TICKET#001795705200123#9999999992")),
-                ("gsi2pk", text("QUEUE#games")),
+                // The shard: the reference's first byte (`9`, 57) modulo four.
+                ("gsi2pk", text("QUEUE#games#1")),
                 ("gsi2sk", text("2#001795705200123#9999999992")),
                 ("type", text("ticket")),
                 ("reference", text("9999999992")),
@@ -1461,7 +1499,12 @@ mod tests {
     fn open_tickets_are_in_their_team_queue_in_priority_order() {
         let (ticket, _) = ticket();
         let item = ticket_item(&ticket).expect("item");
-        assert_eq!(item.get("gsi2pk"), Some(&s("QUEUE#games")));
+        assert_eq!(item.get("gsi2pk"), Some(&s("QUEUE#games#1")));
+        // Four shards and the partition of before, each read once.
+        let partitions: std::collections::BTreeSet<String> =
+            queue_partitions(Team::Games).collect();
+        assert_eq!(partitions.len(), 5);
+        assert!(partitions.contains("QUEUE#games#3") && partitions.contains("QUEUE#games"));
         let Some(AttributeValue::S(sk)) = item.get("gsi2sk") else {
             panic!("queue sort key missing")
         };
