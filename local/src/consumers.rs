@@ -293,7 +293,16 @@ impl Consumers {
         services: ConsumerServices,
         queue_urls: &BTreeMap<String, String>,
     ) -> Result<Consumers, ConsumerError> {
-        let sqs = aws_sdk_sqs::Client::new(sdk);
+        // The poller is the event source mapping, not a function: its long polls wait up to
+        // MAX_WAIT, longer than the functions' own operation timeout (`guichet_aws::limits`).
+        let polling = aws_sdk_sqs::config::Builder::from(sdk).timeout_config(
+            aws_sdk_sqs::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(MAX_WAIT + Duration::from_secs(5))
+                .operation_timeout(MAX_WAIT + Duration::from_secs(10))
+                .build(),
+        );
+        let sqs = aws_sdk_sqs::Client::from_conf(polling.build());
         let mut consumers = Vec::new();
         for spec in consumers_of(template)? {
             let handler = handler_of(&spec)?;
