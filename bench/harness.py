@@ -212,7 +212,13 @@ class Events:
         sample event's unknown player. Read before send-notifications' runs, outside them."""
         import boto3  # the emulator's venv has it; only this feed needs it
 
-        sqs = boto3.client("sqs", endpoint_url=self.env["AWS_ENDPOINT_URL"])
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+            region_name=self.env["AWS_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
         while True:
             got = sqs.receive_message(
                 QueueUrl=self.env["NOTIFICATIONS_QUEUE_URL"],
