@@ -8,7 +8,9 @@ Idempotency-Key (per player) replays the first answer, and the "received" notifi
 the notifications queue. Not reproduced: the response target calendar and the acknowledgement
 text (CPU work of microseconds in Guichet) and the outbox (Guichet writes ticket, history,
 idempotency record, notification and outbox in one transaction; this peer makes separate calls,
-as Powertools does).
+as Powertools does). Differences an operator would see: a retry answers 201 again
+(Powertools replays the stored response; Guichet answers 200), and the same key with another
+body fails the invocation with Powertools' IdempotencyValidationError (Guichet answers 422).
 """
 
 import json
