@@ -393,56 +393,46 @@ async fn main() {
                   GetObject: Content-Range carries the size), the verdict (1 write): 3",
     });
 
-    // The agent's actions on the technical ticket (its attachment checked, so it may close).
-    let ticket = api.call(200, "GET", &path, &agent, None).await;
+    // The agent's actions on the technical ticket (its attachment checked, so it may close),
+    // each on the version the previous answer gave.
+    let mut version = api.call(200, "GET", &path, &agent, None).await["version"].clone();
     counter.take();
-    let taken = api
-        .call(
-            200,
-            "POST",
-            &format!("{path}/take"),
-            &agent,
-            Some(json!({"version": ticket["version"]})),
-        )
-        .await;
-    rows.push(Row {
-        operation: "take (POST /tickets/{reference}/take)",
-        streamed: relay(&stream).await,
-        calls: counter.take(),
-        minimum: "1 read (tells 404 from 409, checks the move), 1 TransactWriteItems (the ticket \
-                  under its version, the history line)",
-    });
-    let replied = api
-        .call(
-            200,
-            "POST",
-            &format!("{path}/replies"),
-            &agent,
-            Some(json!({"version": taken["version"], "body": "Could you try clearing the cache?"})),
-        )
-        .await;
-    rows.push(Row {
-        operation: "reply (POST /tickets/{reference}/replies)",
-        streamed: relay(&stream).await,
-        calls: counter.take(),
-        minimum: "1 TransactWriteItems (ticket, message, notification, outbox item); \
-                  relay: 1 SendMessage, 1 DeleteItem",
-    });
-    api.call(
-        200,
-        "POST",
-        &format!("{path}/status"),
-        &agent,
-        Some(json!({"version": replied["version"], "status": "resolved"})),
-    )
-    .await;
-    rows.push(Row {
-        operation: "status (POST /tickets/{reference}/status, resolved)",
-        streamed: relay(&stream).await,
-        calls: counter.take(),
-        minimum: "1 TransactWriteItems (ticket, history, notification, outbox item); relay: \
-                  1 SendMessage, 1 DeleteItem",
-    });
+    let actions = [
+        (
+            "take (POST /tickets/{reference}/take)",
+            "take",
+            json!({}),
+            "1 read (tells 404 from 409, checks the move), 1 TransactWriteItems (the ticket \
+             under its version, the history line)",
+        ),
+        (
+            "reply (POST /tickets/{reference}/replies)",
+            "replies",
+            json!({"body": "Could you try clearing the cache?"}),
+            "1 read, 1 TransactWriteItems (ticket, message, notification, outbox item); relay: \
+             1 SendMessage, 1 DeleteItem",
+        ),
+        (
+            "status (POST /tickets/{reference}/status, resolved)",
+            "status",
+            json!({"status": "resolved"}),
+            "1 read, 1 TransactWriteItems (ticket, history, notification, outbox item); relay: \
+             1 SendMessage, 1 DeleteItem",
+        ),
+    ];
+    for (operation, action, mut body, minimum) in actions {
+        body["version"] = version;
+        let answer = api
+            .call(200, "POST", &format!("{path}/{action}"), &agent, Some(body))
+            .await;
+        version = answer["version"].clone();
+        rows.push(Row {
+            operation,
+            streamed: relay(&stream).await,
+            calls: counter.take(),
+            minimum,
+        });
+    }
 
     print!("{}", table(&rows));
 }
