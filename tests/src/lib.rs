@@ -547,18 +547,30 @@ impl LocalApi {
         expires_in: i64,
         email: &str,
     ) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let claims = serde_json::json!({
-            "sub": sub, "cognito:groups": groups, "email": email,
-            "iss": guichet_local::jwt::DEV_ISSUER, "aud": guichet_local::jwt::DEV_AUDIENCE,
-            "iat": now, "exp": now + expires_in,
-        });
-        match claims {
-            serde_json::Value::Object(map) => self.key.issue(&map),
-            _ => unreachable!("claims are an object"),
-        }
+        dev_token(&self.key, sub, groups, expires_in, email)
+    }
+}
+
+/// A token signed with `key` for `sub` with `groups` and `email`, expiring `expires_in` seconds
+/// from now (negative: already expired), as the identity provider would issue it.
+pub fn dev_token(
+    key: &guichet_local::jwt::DevKey,
+    sub: &str,
+    groups: &[&str],
+    expires_in: i64,
+    email: &str,
+) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let claims = serde_json::json!({
+        "sub": sub, "cognito:groups": groups, "email": email,
+        "iss": guichet_local::jwt::DEV_ISSUER, "aud": guichet_local::jwt::DEV_AUDIENCE,
+        "iat": now, "exp": now + expires_in,
+    });
+    match claims {
+        serde_json::Value::Object(map) => key.issue(&map),
+        _ => unreachable!("claims are an object"),
     }
 }
 
