@@ -570,6 +570,25 @@ pub struct StreamConsumer {
 /// Lambda's default batch size for a DynamoDB stream.
 const DEFAULT_STREAM_BATCH_SIZE: u32 = 100;
 
+/// A kind of event that feeds a function from a resource of the template: `Properties.<property>`
+/// is `!GetAtt <resource of target_type>.<attribute>`.
+struct EventSource {
+    kind: &'static str,
+    property: &'static str,
+    target_type: &'static str,
+    attribute: &'static str,
+    expected: &'static str,
+    default_batch_size: u32,
+}
+
+/// A function fed by an event source, and from which resource.
+struct FedFunction {
+    function: String,
+    binary: String,
+    target: String,
+    batch_size: u32,
+}
+
 impl Template {
     pub fn load(path: &Path) -> Result<Template, TemplateError> {
         let yaml = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
@@ -762,35 +781,103 @@ impl Template {
     /// Every `SQS` event of every `AWS::Serverless::Function`: which function consumes which
     /// queue of this template, and how.
     pub fn queue_consumers(&self) -> Result<Vec<QueueConsumer>, TemplateError> {
+        let source = EventSource {
+            kind: "SQS",
+            property: "Queue",
+            target_type: QUEUE_TYPE,
+            attribute: "Arn",
+            expected: "`!GetAtt Queue.Arn` of an AWS::SQS::Queue of this template",
+            default_batch_size: DEFAULT_SQS_BATCH_SIZE,
+        };
+        self.event_sources(&source, |resolver, event_properties| {
+            Ok(match event_properties.opt("FunctionResponseTypes")? {
+                Some(types) => types
+                    .items()?
+                    .iter()
+                    .map(|t| resolver.string(t))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .iter()
+                    .any(|t| t == "ReportBatchItemFailures"),
+                None => false,
+            })
+        })
+        .map(|sources| {
+            sources
+                .into_iter()
+                .map(|(fed, report_batch_item_failures)| QueueConsumer {
+                    function: fed.function,
+                    binary: fed.binary,
+                    queue: fed.target,
+                    batch_size: fed.batch_size,
+                    report_batch_item_failures,
+                })
+                .collect()
+        })
+    }
+
+    /// Every function fed by a table's stream.
+    pub fn stream_consumers(&self) -> Result<Vec<StreamConsumer>, TemplateError> {
+        let source = EventSource {
+            kind: "DynamoDB",
+            property: "Stream",
+            target_type: TABLE_TYPE,
+            attribute: "StreamArn",
+            expected: "`!GetAtt Table.StreamArn` of an AWS::DynamoDB::Table of this template",
+            default_batch_size: DEFAULT_STREAM_BATCH_SIZE,
+        };
+        self.event_sources(&source, |_, _| Ok(())).map(|sources| {
+            sources
+                .into_iter()
+                .map(|(fed, ())| StreamConsumer {
+                    function: fed.function,
+                    binary: fed.binary,
+                    table: fed.target,
+                    batch_size: fed.batch_size,
+                })
+                .collect()
+        })
+    }
+
+    /// Every event of `source.kind` of every function, with the resource of this template it is
+    /// fed from and its batch size; `more` reads what else a kind of event says.
+    fn event_sources<T>(
+        &self,
+        source: &EventSource,
+        more: impl Fn(&Resolver<'_>, &Node<'_>) -> Result<T, TemplateError>,
+    ) -> Result<Vec<(FedFunction, T)>, TemplateError> {
         // Like routes, consumers do not depend on a stack name.
         let resolver = self.resolver("");
-        let queues: Vec<&str> = self
-            .resources_of(QUEUE_TYPE)
+        let targets: Vec<&str> = self
+            .resources_of(source.target_type)
             .map(|r| r.logical_id.as_str())
             .collect();
-        let mut consumers = Vec::new();
+        let mut fed = Vec::new();
         for function in self.resources_of(FUNCTION_TYPE) {
             let properties = resource_properties(function);
             let Some(events) = properties.opt_in_mapping("Events")? else {
                 continue;
             };
             for (_, event) in events.entries()? {
-                if resolver.string(&event.get("Type")?)? != "SQS" {
+                if resolver.string(&event.get("Type")?)? != source.kind {
                     continue;
                 }
                 let event_properties = event.get("Properties")?;
-                let queue_node = event_properties.get("Queue")?;
-                // The event source needs the queue's ARN; locally the consumer is matched to the
-                // queue by logical id, so only a queue of this template can be followed.
-                let queue = match resolver.reference(&queue_node)? {
+                let target_node = event_properties.get(source.property)?;
+                // The event source needs the resource's ARN; locally the consumer is matched to
+                // the resource by logical id, so only a resource of this template can feed it.
+                let target = match resolver.reference(&target_node)? {
                     Reference::GetAtt {
                         logical_id,
                         attribute,
-                    } if attribute == "Arn" && queues.contains(&logical_id.as_str()) => logical_id,
+                    } if attribute == source.attribute
+                        && targets.contains(&logical_id.as_str()) =>
+                    {
+                        logical_id
+                    }
                     _ => {
                         return Err(TemplateError::WrongTarget {
-                            path: queue_node.display_path(),
-                            expected: "`!GetAtt Queue.Arn` of an AWS::SQS::Queue of this template",
+                            path: target_node.display_path(),
+                            expected: source.expected,
                         })
                     }
                 };
@@ -800,80 +887,21 @@ impl Template {
                         path: node.path,
                     }
                     .positive()?,
-                    None => DEFAULT_SQS_BATCH_SIZE,
+                    None => source.default_batch_size,
                 };
-                let report_batch_item_failures =
-                    match event_properties.opt("FunctionResponseTypes")? {
-                        Some(types) => types
-                            .items()?
-                            .iter()
-                            .map(|t| resolver.string(t))
-                            .collect::<Result<Vec<_>, _>>()?
-                            .iter()
-                            .any(|t| t == "ReportBatchItemFailures"),
-                        None => false,
-                    };
-                consumers.push(QueueConsumer {
-                    function: function.logical_id.clone(),
-                    binary: function_binary(&resolver, function)?,
-                    queue,
-                    batch_size,
-                    report_batch_item_failures,
-                });
+                let extra = more(&resolver, &event_properties)?;
+                fed.push((
+                    FedFunction {
+                        function: function.logical_id.clone(),
+                        binary: function_binary(&resolver, function)?,
+                        target,
+                        batch_size,
+                    },
+                    extra,
+                ));
             }
         }
-        Ok(consumers)
-    }
-
-    /// Every function fed by a table's stream.
-    pub fn stream_consumers(&self) -> Result<Vec<StreamConsumer>, TemplateError> {
-        let resolver = self.resolver("");
-        let tables: Vec<&str> = self
-            .resources_of(TABLE_TYPE)
-            .map(|r| r.logical_id.as_str())
-            .collect();
-        let mut consumers = Vec::new();
-        for function in self.resources_of(FUNCTION_TYPE) {
-            let properties = resource_properties(function);
-            let Some(events) = properties.opt_in_mapping("Events")? else {
-                continue;
-            };
-            for (_, event) in events.entries()? {
-                if resolver.string(&event.get("Type")?)? != "DynamoDB" {
-                    continue;
-                }
-                let event_properties = event.get("Properties")?;
-                let stream_node = event_properties.get("Stream")?;
-                let table = match resolver.reference(&stream_node)? {
-                    Reference::GetAtt {
-                        logical_id,
-                        attribute,
-                    } if attribute == "StreamArn" && tables.contains(&logical_id.as_str()) => {
-                        logical_id
-                    }
-                    _ => return Err(TemplateError::WrongTarget {
-                        path: stream_node.display_path(),
-                        expected:
-                            "`!GetAtt Table.StreamArn` of an AWS::DynamoDB::Table of this template",
-                    }),
-                };
-                let batch_size = match event_properties.opt("BatchSize")? {
-                    Some(node) => Prop {
-                        value: &resolver.json(&node)?,
-                        path: node.path,
-                    }
-                    .positive()?,
-                    None => DEFAULT_STREAM_BATCH_SIZE,
-                };
-                consumers.push(StreamConsumer {
-                    function: function.logical_id.clone(),
-                    binary: function_binary(&resolver, function)?,
-                    table,
-                    batch_size,
-                });
-            }
-        }
-        Ok(consumers)
+        Ok(fed)
     }
 
     /// Every `HttpApi` event of every `AWS::Serverless::Function`.
