@@ -213,6 +213,20 @@ fn version_field(of: &str) -> Value {
     })
 }
 
+/// The `state` token a staff view returned, sent back with an action on that view.
+fn state_field() -> Value {
+    json!({
+        "type": "string",
+        "pattern": "^[A-Za-z0-9_-]+$",
+        "maxLength": guichet_core::tickets::seen::Seen::MAX_LEN,
+        "description": "Optional: the `state` of the staff view the action was decided on \
+            (`GET /tickets/{reference}`, or the previous action's answer), as it came. The \
+            action then costs one round trip; it is never trusted (a token that is not the \
+            stored ticket changes nothing, and the ticket is read instead). A string that is \
+            not such a token is a `400`.",
+    })
+}
+
 fn reason_code(description: &str) -> Value {
     json!({
         "type": "string",
@@ -365,7 +379,10 @@ fn operations() -> Vec<Operation> {
             "take",
             "takeTicket",
             "Take a ticket: its assignee becomes the caller",
-            object(&["version"], json!({ "version": version_field("ticket") })),
+            object(
+                &["version"],
+                json!({ "version": version_field("ticket"), "state": state_field() }),
+            ),
             json!({ "version": 1 }),
             200,
         ),
@@ -377,6 +394,7 @@ fn operations() -> Vec<Operation> {
                 &["version", "body"],
                 json!({
                     "version": version_field("ticket"),
+                    "state": state_field(),
                     "body": text(1, guichet_core::tickets::workflow::MessageBody::MAX_CHARS, "The reply"),
                 }),
             ),
@@ -391,6 +409,7 @@ fn operations() -> Vec<Operation> {
                 &["version", "status"],
                 json!({
                     "version": version_field("ticket"),
+                    "state": state_field(),
                     "status": enum_of(update_ticket::STATUS_NAMES),
                     "reason": nullable(reason_code("Why, as a code (default: the new status).")),
                 }),
@@ -406,6 +425,7 @@ fn operations() -> Vec<Operation> {
                 &["version", "team", "reason"],
                 json!({
                     "version": version_field("ticket"),
+                    "state": state_field(),
                     "team": enum_of(specialist_teams),
                     "reason": reason_code("Why, as a code."),
                     "note": nullable(text(

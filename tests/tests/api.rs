@@ -443,7 +443,7 @@ async fn every_validation_error_names_its_field_and_rule_and_writes_nothing() {
         )
         .await;
     assert_eq!(text.status, 415);
-    let huge = with("description", json!("d".repeat(40_000)));
+    let huge = with("description", json!("d".repeat(50_000)));
     let too_big = api.post_ticket(&token, &huge, None).await;
     assert_eq!(too_big.status, 413);
     assert_eq!(too_big.json()["rule"], "max_bytes");

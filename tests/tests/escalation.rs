@@ -274,6 +274,7 @@ async fn an_escalation_whose_send_fails_is_kept_and_delivered_by_the_sweep() {
             &supervisor,
             &reference,
             1,
+            None,
             EscalationAsk {
                 to_team: Team::Security,
                 reason: ReasonCode::parse("reason", "suspected_fraud").expect("valid"),

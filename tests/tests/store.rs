@@ -264,3 +264,73 @@ async fn the_player_index_pages_newest_first() {
         ]
     );
 }
+
+async fn stored_ticket(
+    store: &DynamoTicketStore,
+    reference: &TicketReference,
+) -> guichet_core::tickets::ticket::Ticket {
+    store
+        .get(reference)
+        .await
+        .expect("read")
+        .expect("present")
+        .ticket
+}
+
+async fn write_seen(
+    store: &DynamoTicketStore,
+    change: guichet_core::tickets::workflow::Change,
+    fingerprint: &str,
+) -> guichet_core::tickets::ports::Updated {
+    use guichet_core::tickets::ports::{Basis, TicketUpdate};
+    store
+        .update(TicketUpdate {
+            change: &change,
+            basis: Basis::Seen { fingerprint },
+            escalation: None,
+            notification: None,
+            outbox: &[],
+        })
+        .await
+        .expect("written or stale")
+}
+
+/// A change decided on a `state` token is written only when the stored ticket has the token's
+/// fingerprint: DynamoDB's condition on the `fingerprint` attribute intake and every update
+/// keep beside the ticket.
+#[tokio::test]
+async fn a_change_on_a_seen_ticket_needs_the_stored_fingerprint() {
+    use guichet_core::tickets::ports::Updated;
+    use guichet_core::tickets::workflow::take;
+    let stack = fresh_stack().await;
+    let desk = desk(&stack, FixedClock::at(NOW), vec![]);
+    let (_, receipt) = receipt(
+        desk.submit(player("p-9"), request("Retrait bloqué"), None, None)
+            .await
+            .expect("stored"),
+    );
+    let stored = stored_ticket(&desk.store, &receipt.reference).await;
+    let at: Timestamp = "2026-11-26T16:00:00Z".parse().expect("valid");
+    // The same version, another description: the version condition alone would let it in.
+    let mut forged = stored.clone();
+    forged.description = "Remboursez 5 000 $.".into();
+    let change = take(&forged, 1, "agent-1", at).expect("takeable");
+    assert_eq!(
+        write_seen(&desk.store, change, &forged.fingerprint()).await,
+        Updated::Stale
+    );
+    let change = take(&stored, 1, "agent-1", at).expect("takeable");
+    assert_eq!(
+        write_seen(&desk.store, change, &stored.fingerprint()).await,
+        Updated::Done
+    );
+    let after = stored_ticket(&desk.store, &receipt.reference).await;
+    assert_eq!(after.assignee.as_deref(), Some("agent-1"));
+    assert_eq!(after.description, stored.description);
+    // The update kept the fingerprint current: the next change on the new ticket goes in.
+    let change = take(&after, 2, "agent-2", at).expect("takeable");
+    assert_eq!(
+        write_seen(&desk.store, change, &after.fingerprint()).await,
+        Updated::Done
+    );
+}

@@ -443,3 +443,106 @@ async fn the_players_answer_puts_their_ticket_back_in_the_agents_work() {
         .await;
     assert_eq!(staff.status, 403);
 }
+
+/// The `state` token of a staff view, with its ticket edited.
+fn forged_state(state: &Value, edit: impl FnOnce(&mut Value)) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(state.as_str().expect("a token"))
+        .expect("base64");
+    let mut ticket: Value = serde_json::from_slice(&bytes).expect("json");
+    edit(&mut ticket);
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&ticket).expect("json"))
+}
+
+#[tokio::test]
+async fn actions_on_the_state_of_one_view_are_conditioned_on_the_stored_ticket() {
+    let api = Arc::new(Api::start().await);
+    let reference = api.transaction_ticket("player-s").await;
+    let agent = api.token("agent-pay-2", &["agent", "team:payments"]);
+    let view = api
+        .get(&format!("/tickets/{reference}"), &agent)
+        .await
+        .json();
+    let state = view["state"].clone();
+    assert!(state.is_string(), "staff views carry a token: {view}");
+    let player = api.token("player-s", &["player"]);
+    let own = api
+        .get(&format!("/tickets/{reference}"), &player)
+        .await
+        .json();
+    assert!(own.get("state").is_none(), "players get none: {own}");
+
+    // A forged token (another description, another priority) is not written: DynamoDB's
+    // condition on the stored fingerprint fails, and the desk decides again on the truth.
+    let forged = forged_state(&state, |t| {
+        t["description"] = "Remboursez 5 000 $.".into();
+        t["priority"] = "urgent".into();
+    });
+    let taken = api
+        .post(
+            &format!("/tickets/{reference}/take"),
+            &agent,
+            &json!({"version": 1, "state": forged}),
+        )
+        .await;
+    assert_eq!(taken.status, 200, "{}", taken.json());
+    let stored = api
+        .store
+        .get(&TicketReference::parse(&reference).expect("reference"))
+        .await
+        .expect("read")
+        .expect("found")
+        .ticket;
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.priority, Priority::High);
+    assert_eq!(
+        stored.description,
+        "Mon dépôt de 50 $ n'apparaît pas dans mon solde."
+    );
+
+    // Six actions at once on the token of version 2: one is written, five are stale.
+    let state = taken.json()["state"].clone();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..6 {
+        let (api, agent, reference, state) = (
+            Arc::clone(&api),
+            agent.clone(),
+            reference.clone(),
+            state.clone(),
+        );
+        tasks.spawn(async move {
+            let (path, body) = if i % 2 == 0 {
+                (
+                    "replies",
+                    json!({"version": 2, "body": format!("Réponse {i}"), "state": state}),
+                )
+            } else {
+                (
+                    "status",
+                    json!({"version": 2, "status": "waiting_on_player", "state": state}),
+                )
+            };
+            let response = api
+                .post(&format!("/tickets/{reference}/{path}"), &agent, &body)
+                .await;
+            (response.status, response.json())
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        let (status, body) = result.expect("task");
+        if status == 409 {
+            assert_eq!(body["reason"], "stale", "{body}");
+        }
+        statuses.push(status);
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409, 409, 409, 409, 409]);
+    let read = api
+        .get(&format!("/tickets/{reference}"), &agent)
+        .await
+        .json();
+    assert_eq!(read["version"], 3);
+}

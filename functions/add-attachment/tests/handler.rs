@@ -182,7 +182,7 @@ async fn a_closed_ticket_takes_no_more_attachments() {
         (1, guichet_core::tickets::ticket::TicketStatus::Resolved),
         (2, guichet_core::tickets::ticket::TicketStatus::Closed),
     ] {
-        desk.work_on(&supervisor, &parsed, |ticket, now| {
+        desk.work_on(&supervisor, &parsed, None, |ticket, now| {
             guichet_core::tickets::workflow::change_status(ticket, version, to, "sup-1", None, now)
         })
         .await

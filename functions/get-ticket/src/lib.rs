@@ -9,6 +9,7 @@ use guichet_core::common::access::Role;
 use guichet_core::documents::ports::{DocumentStorage, Presigned};
 use guichet_core::tickets::desk::{Desk, TicketView};
 use guichet_core::tickets::ports::TicketStore;
+use guichet_core::tickets::seen::Seen;
 use guichet_edge::http::{json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -29,6 +30,10 @@ pub struct TicketRead<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     escalations: Option<&'a [guichet_core::escalation::rules::Escalation]>,
     attachments: Vec<AttachmentView<'a>>,
+    /// Staff only: the ticket as read, to send back with an action (`state`), which then
+    /// costs one round trip instead of a read and a write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
 }
 
 /// One checked attachment; `url` and `expires_at` for staff only.
@@ -105,6 +110,10 @@ where
                 .iter()
                 .map(|(attachment, url)| attachment_view(attachment, url.as_ref()))
                 .collect(),
+            state: caller
+                .is_staff()
+                .then(|| Seen::token(&found.ticket))
+                .flatten(),
         },
     ))
 }

@@ -38,6 +38,7 @@ async fn escalated(desk: &Desk<MemoryTicketStore>) -> (TicketReference, String) 
             &supervisor,
             &receipt.reference,
             1,
+            None,
             EscalationAsk {
                 to_team: Team::Games,
                 reason: ReasonCode::parse("reason", "needs_game_logs").expect("valid"),

@@ -150,7 +150,7 @@ async fn a_ticket_past_its_response_target_is_marked_overdue() {
         email: None,
     };
     let parsed = guichet_core::common::reference::TicketReference::parse(&reference).expect("ref");
-    desk.work_on(&agent, &parsed, |ticket, now| {
+    desk.work_on(&agent, &parsed, None, |ticket, now| {
         let body = guichet_core::tickets::workflow::MessageBody::parse("body", "Nous vérifions.")
             .expect("valid");
         let next_due = desk.follow_up_due(ticket.priority, now);

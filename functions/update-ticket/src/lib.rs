@@ -11,8 +11,14 @@
 //!   becomes `escalated` and the request is in the outbox, in one transaction; answered `202`
 //!   because the team receives it asynchronously (route-escalations).
 //!
-//! The player's notification and any outbox message are written with the change and relayed
-//! right after it (a failed send stays in the outbox for the relay-outbox sweep).
+//! Every staff action may also send back `state`, the token of the staff view it acted on
+//! (`GET /tickets/{reference}` and every action's answer carry one): the desk then decides on
+//! it and writes on the condition that the stored ticket is exactly that one, so the action is
+//! one DynamoDB round trip; without it, or when it is not the stored ticket, the desk reads
+//! the ticket first (two). A token is never trusted (`guichet_core::tickets::seen`).
+//!
+//! The player's notification and any outbox message are written with the change, in its one
+//! transaction, and leave through the table's stream (relay-stream).
 //!
 //! Staff only: supervisors, or agents of the ticket's team. A stale version or a concurrent
 //! update is a 409 `stale`, an impossible move a 409 `wrong_state`; nothing is lost either way.
@@ -24,6 +30,7 @@ use guichet_core::escalation::rules::{
 };
 use guichet_core::tickets::desk::{Desk, TicketView};
 use guichet_core::tickets::ports::TicketStore;
+use guichet_core::tickets::seen::Seen;
 use guichet_core::tickets::staff::require_staff;
 use guichet_core::tickets::ticket::Team;
 use guichet_core::tickets::ticket::TicketStatus;
@@ -59,6 +66,10 @@ pub struct UpdatedTicket<'a> {
     message: Option<&'a Message>,
     #[serde(skip_serializing_if = "Option::is_none")]
     escalation: Option<&'a Escalation>,
+    /// Staff only: the ticket as it now stands, to send back with the next action (`state`),
+    /// which then costs one round trip.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
 }
 
 /// A change's notification and escalation request are written with it, in its one
@@ -97,18 +108,31 @@ fn version(
     }
 }
 
+/// One action's checked body: the version the agent read, the `state` token of the view they
+/// acted on (if sent back), and what they asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    pub version: u64,
+    pub seen: Option<Seen>,
+    pub action: Action,
+}
+
 /// Reads and checks the body of one action.
-pub fn parse(name: &str, body: &serde_json::Value) -> Result<(u64, Action), ApiError> {
+pub fn parse(name: &str, body: &serde_json::Value) -> Result<Asked, ApiError> {
     let object = guichet_edge::http::json_object(body)?;
     let allowed: &[&str] = match name {
-        "take" => &["version"],
-        "replies" => &["version", "body"],
-        "status" => &["version", "status", "reason"],
-        "escalate" => &["version", "team", "reason", "note"],
+        "take" => &["version", "state"],
+        "replies" => &["version", "state", "body"],
+        "status" => &["version", "state", "status", "reason"],
+        "escalate" => &["version", "state", "team", "reason", "note"],
         _ => return Err(ApiError::NotFound),
     };
     let fields = Fields::new("", object, allowed)?;
     let version = version(&fields, object)?;
+    let seen = fields
+        .optional_str("state")?
+        .map(|raw| Seen::parse("state", raw))
+        .transpose()?;
     let action = match name {
         "take" => Action::Take,
         "replies" => {
@@ -145,7 +169,11 @@ pub fn parse(name: &str, body: &serde_json::Value) -> Result<(u64, Action), ApiE
             Action::Status { to, reason }
         }
     };
-    Ok((version, action))
+    Ok(Asked {
+        version,
+        seen,
+        action,
+    })
 }
 
 /// A player's answer on their own ticket: `{body}`, nothing else.
@@ -175,6 +203,7 @@ async fn answer<S: TicketStore>(
             },
             message: applied.change.message.as_ref(),
             escalation: None,
+            state: None,
         },
     ))
 }
@@ -192,7 +221,12 @@ async fn update<S: TicketStore>(
     let reference = guichet_edge::http::reference_param(request)?;
     let name = action_name(request).to_owned();
     tracing::Span::current().record("action", name.as_str());
-    let (expected, action) = parse(&name, &json_body(request)?)?;
+    let Asked {
+        version: expected,
+        seen,
+        action,
+    } = parse(&name, &json_body(request)?)?;
+    let seen = seen.as_ref();
     let staff = caller.subject.as_str().to_owned();
     let status = if matches!(action, Action::Escalate(_)) {
         StatusCode::ACCEPTED
@@ -200,22 +234,25 @@ async fn update<S: TicketStore>(
         StatusCode::OK
     };
     let applied = match action {
-        Action::Escalate(ask) => desk.escalate(&caller, &reference, expected, ask).await?,
+        Action::Escalate(ask) => {
+            desk.escalate(&caller, &reference, expected, seen, ask)
+                .await?
+        }
         Action::Take => {
-            desk.work_on(&caller, &reference, |ticket, now| {
+            desk.work_on(&caller, &reference, seen, |ticket, now| {
                 workflow::take(ticket, expected, &staff, now)
             })
             .await?
         }
         Action::Reply(body) => {
-            desk.work_on(&caller, &reference, |ticket, now| {
+            desk.work_on(&caller, &reference, seen, |ticket, now| {
                 let next_due = desk.follow_up_due(ticket.priority, now);
-                workflow::reply(ticket, expected, &staff, body, now, next_due)
+                workflow::reply(ticket, expected, &staff, body.clone(), now, next_due)
             })
             .await?
         }
         Action::Status { to, reason } => {
-            desk.work_on(&caller, &reference, |ticket, now| {
+            desk.work_on(&caller, &reference, seen, |ticket, now| {
                 workflow::change_status(ticket, expected, to, &staff, reason.as_ref(), now)
             })
             .await?
@@ -236,6 +273,7 @@ async fn update<S: TicketStore>(
             },
             message: applied.change.message.as_ref(),
             escalation: applied.escalation.as_ref(),
+            state: Seen::token(&applied.change.ticket),
         },
     ))
 }

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::{parse, Action};
+use crate::{parse, Action, Asked};
 use guichet_core::escalation::rules::is_specialist;
 use guichet_core::tickets::ticket::{Team, TicketStatus};
 use guichet_core::tickets::workflow::MessageBody;
@@ -45,7 +45,7 @@ proptest! {
     #[test]
     fn any_action_body_is_an_action_within_its_rules_or_refused((name, body) in action()) {
         match parse(&name, &body) {
-            Ok((version, action)) => {
+            Ok(Asked { version, action, .. }) => {
                 prop_assert!(version >= 1);
                 match action {
                     Action::Take => prop_assert_eq!(name.as_str(), "take"),

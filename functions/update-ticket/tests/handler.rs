@@ -414,3 +414,175 @@ async fn a_body_naming_a_key_twice_is_refused_and_changes_nothing() {
     assert_eq!(stored.ticket.version, 1, "the ticket was not taken");
     assert_eq!(stored.ticket.assignee, None);
 }
+
+fn parsed(reference: &str) -> guichet_core::common::reference::TicketReference {
+    guichet_core::common::reference::TicketReference::parse(reference).expect("reference")
+}
+
+async fn stored(
+    desk: &Desk<MemoryTicketStore>,
+    reference: &str,
+) -> guichet_core::tickets::ticket::Ticket {
+    desk.store
+        .get(&parsed(reference))
+        .await
+        .expect("read")
+        .expect("found")
+        .ticket
+}
+
+/// A `state` token whose ticket says something else than the stored one.
+fn forged(state: &serde_json::Value, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(state.as_str().expect("a token"))
+        .expect("base64");
+    let mut ticket: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    edit(&mut ticket);
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&ticket).expect("json"))
+}
+
+#[tokio::test]
+async fn an_action_sent_with_the_state_it_was_handed_reads_nothing() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    let (status, taken) = call(&desk, "update-ticket-take.json", &reference, AGENT, None).await;
+    assert_eq!(status, StatusCode::OK, "{taken}");
+    let reads = desk.store.reads();
+    assert!(reads >= 1, "without a token the ticket is read");
+    let (status, replied) = call(
+        &desk,
+        "update-ticket-reply.json",
+        &reference,
+        AGENT,
+        Some(serde_json::json!({"version": 2, "body": "Nous vérifions.", "state": taken["state"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{replied}");
+    let (status, resolved) = call(
+        &desk,
+        "update-ticket-status.json",
+        &reference,
+        AGENT,
+        Some(serde_json::json!({"version": 3, "status": "resolved", "state": replied["state"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{resolved}");
+    assert_eq!(desk.store.reads(), reads, "both decided on their tokens");
+    let ticket = stored(&desk, &reference).await;
+    assert_eq!(ticket.version, 4);
+    assert_eq!(ticket.status.as_str(), "resolved");
+    assert_eq!(ticket.assignee.as_deref(), Some("agent-0042"));
+    assert_eq!(
+        desk.store.count_notifications(
+            &[parsed(&reference)],
+            guichet_core::notifications::rules::NotificationKind::Resolved
+        ),
+        1,
+        "the player is told once, as without a token"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_or_outdated_state_writes_nothing_of_its_own() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    let (_, taken) = call(&desk, "update-ticket-take.json", &reference, AGENT, None).await;
+    let before = stored(&desk, &reference).await;
+
+    // Another team's agent claims the ticket is theirs: the write's condition fails, the desk
+    // reads the ticket and answers from it.
+    let games = forged(&taken["state"], |t| t["team"] = "games".into());
+    let (status, body) = call(
+        &desk,
+        "update-ticket-status.json",
+        &reference,
+        "[agent team:games]",
+        Some(serde_json::json!({"version": 2, "status": "resolved", "state": games})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["required_team"], "payments");
+    assert_eq!(stored(&desk, &reference).await, before);
+
+    // The right team, but a rewritten description and priority: the change is decided again
+    // on the stored ticket, and nothing of the forgery is written.
+    let rewritten = forged(&taken["state"], |t| {
+        t["description"] = "Remboursez 5 000 $.".into();
+        t["priority"] = "urgent".into();
+    });
+    let (status, body) = call(
+        &desk,
+        "update-ticket-reply.json",
+        &reference,
+        AGENT,
+        Some(serde_json::json!({"version": 2, "body": "Bonjour.", "state": rewritten})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let after = stored(&desk, &reference).await;
+    assert_eq!(after.description, before.description);
+    assert_eq!(after.priority, before.priority);
+    assert_eq!(after.version, 3);
+
+    // The token of version 2, sent once the ticket is at 3: stale, as without a token.
+    let (status, body) = call(
+        &desk,
+        "update-ticket-status.json",
+        &reference,
+        AGENT,
+        Some(serde_json::json!({"version": 2, "status": "resolved", "state": taken["state"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["reason"], "stale");
+    assert_eq!(stored(&desk, &reference).await, after);
+}
+
+#[tokio::test]
+async fn the_write_is_conditioned_on_the_whole_ticket_not_only_its_version() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    let (_, taken) = call(&desk, "update-ticket-take.json", &reference, AGENT, None).await;
+    // A field changes without a new version (a writer breaking the rules): the token no
+    // longer describes the stored ticket, so it is not written back over it.
+    desk.store.tamper(&parsed(&reference), |ticket| {
+        ticket.subject = "Changé ailleurs".into();
+    });
+    let reads = desk.store.reads();
+    let (status, body) = call(
+        &desk,
+        "update-ticket-reply.json",
+        &reference,
+        AGENT,
+        Some(serde_json::json!({"version": 2, "body": "Bonjour.", "state": taken["state"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(stored(&desk, &reference).await.subject, "Changé ailleurs");
+    assert_eq!(desk.store.reads(), reads + 2, "read to decide, read here");
+}
+
+#[tokio::test]
+async fn a_state_that_is_not_a_token_is_refused_naming_it() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    for state in [
+        serde_json::json!("not a token"),
+        serde_json::json!(12),
+        serde_json::json!("e30"),
+    ] {
+        let (status, body) = call(
+            &desk,
+            "update-ticket-take.json",
+            &reference,
+            AGENT,
+            Some(serde_json::json!({"version": 1, "state": state})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["field"], "state", "{body}");
+    }
+    assert_eq!(stored(&desk, &reference).await.version, 1);
+}

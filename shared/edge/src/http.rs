@@ -17,8 +17,9 @@ use guichet_core::tickets::ticket::Team;
 
 use crate::json::StrictJsonError;
 
-/// Support requests are text; 32 KiB holds the longest description with room for JSON.
-pub const MAX_BODY_BYTES: usize = 32 * 1024;
+/// Support requests are text; 48 KiB holds the longest description with room for JSON, and
+/// the longest reply beside the `state` token of the ticket it answers (at most 16 KiB).
+pub const MAX_BODY_BYTES: usize = 48 * 1024;
 
 /// The claim that carries the caller's groups. API Gateway's JWT authorizer hands claims to
 /// the function as strings, an array claim as `[a b]`.

@@ -394,38 +394,41 @@ async fn main() {
     });
 
     // The agent's actions on the technical ticket (its attachment checked, so it may close),
-    // each on the version the previous answer gave.
-    let mut version = api.call(200, "GET", &path, &agent, None).await["version"].clone();
+    // each on the version and the `state` token the previous answer gave, as a console does.
+    let view = api.call(200, "GET", &path, &agent, None).await;
+    let (mut version, mut state) = (view["version"].clone(), view["state"].clone());
     counter.take();
     let actions = [
         (
             "take (POST /tickets/{reference}/take)",
             "take",
             json!({}),
-            "1 read (tells 404 from 409, checks the move), 1 TransactWriteItems (the ticket \
-             under its version, the history line)",
+            "1 TransactWriteItems (the ticket under its version and the fingerprint of the \
+             state the agent saw, the history line); a read only without a usable token",
         ),
         (
             "reply (POST /tickets/{reference}/replies)",
             "replies",
             json!({"body": "Could you try clearing the cache?"}),
-            "1 read, 1 TransactWriteItems (ticket, message, notification, outbox item); relay: \
+            "1 TransactWriteItems (ticket, message, notification, outbox item); relay: \
              1 SendMessage, 1 DeleteItem",
         ),
         (
             "status (POST /tickets/{reference}/status, resolved)",
             "status",
             json!({"status": "resolved"}),
-            "1 read, 1 TransactWriteItems (ticket, history, notification, outbox item); relay: \
+            "1 TransactWriteItems (ticket, history, notification, outbox item); relay: \
              1 SendMessage, 1 DeleteItem",
         ),
     ];
     for (operation, action, mut body, minimum) in actions {
         body["version"] = version;
+        body["state"] = state;
         let answer = api
             .call(200, "POST", &format!("{path}/{action}"), &agent, Some(body))
             .await;
         version = answer["version"].clone();
+        state = answer["state"].clone();
         rows.push(Row {
             operation,
             streamed: relay(&stream).await,

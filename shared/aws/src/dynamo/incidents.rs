@@ -276,14 +276,23 @@ fn ticket_update(
     expected_version: u64,
     incident: &IncidentId,
 ) -> Result<TransactWriteItem, StoreError> {
-    let mut set = vec!["#p = :priority", "#v = :next", "#u = :updated_at"];
+    // The fingerprint follows the fields, so an agent's `state` token of the ticket as it was
+    // no longer matches it.
+    let mut set = vec![
+        "#p = :priority",
+        "#v = :next",
+        "#u = :updated_at",
+        "#fp = :fingerprint",
+    ];
     let mut attribute_names = names(&[
         ("#p", "priority"),
         ("#v", "version"),
         ("#u", "updated_at"),
         ("#li", "linked_incident"),
+        ("#fp", "fingerprint"),
     ]);
     let mut values = HashMap::from([
+        (":fingerprint".to_owned(), s(ticket.fingerprint())),
         (":priority".to_owned(), s(ticket.priority.as_str())),
         (":next".to_owned(), n(ticket.version)),
         (":updated_at".to_owned(), s(ticket.updated_at.to_string())),

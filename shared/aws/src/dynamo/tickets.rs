@@ -42,8 +42,8 @@ use guichet_core::escalation::rules::{Escalation, EscalationState};
 use guichet_core::outbox::ports::OutboxStore;
 use guichet_core::outbox::rules::{Destination, MessageId, OutboxMessage};
 use guichet_core::tickets::ports::{
-    IdempotencyClaim, IdempotencyRecord, InsertOutcome, NewTicketWrite, PageStart, QueueStart,
-    TicketStore, TicketUpdate, TicketWithHistory, Updated,
+    Basis, IdempotencyClaim, IdempotencyRecord, InsertOutcome, NewTicketWrite, PageStart,
+    QueueStart, TicketStore, TicketUpdate, TicketWithHistory, Updated,
 };
 use guichet_core::tickets::ticket::{
     Category, Channel, IncidentDetails, Priority, StatusChange, Team, Ticket, TicketStatus,
@@ -145,6 +145,11 @@ struct TicketItem {
     linked_incident: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     incident: Option<IncidentItem>,
+    /// The digest of the ticket as written ([`Ticket::fingerprint`]): a write decided on an
+    /// agent's `state` token is conditioned on it. Never read back (items written before it
+    /// existed have none, and such a write falls back to reading the ticket).
+    #[serde(skip_deserializing)]
+    fingerprint: String,
 }
 
 /// The ticket's incident details, a map (`M`) in its item.
@@ -198,6 +203,7 @@ impl From<&Ticket> for TicketItem {
                 transaction_id: i.transaction_id.clone(),
                 steps_tried: i.steps_tried.clone(),
             }),
+            fingerprint: ticket.fingerprint(),
         }
     }
 }
@@ -841,13 +847,23 @@ impl TicketStore for DynamoTicketStore {
         let reference = &ticket.reference;
         // The whole item is replaced: a resolved or closed ticket loses its gsi2 attributes and
         // so leaves its team's queue. `#v`: moto mis-handles some bare attribute names.
-        let mut ticket_put = put(&self.table, ticket_item(ticket)?, "#v = :expected")?;
-        ticket_put.expression_attribute_names =
-            Some(HashMap::from([("#v".to_owned(), "version".to_owned())]));
-        ticket_put.expression_attribute_values = Some(HashMap::from([(
+        // Decided on an agent's `state` token: the stored ticket must be that one, every field.
+        let (condition, fingerprint) = match update.basis {
+            Basis::Read => ("#v = :expected", None),
+            Basis::Seen { fingerprint } => ("#v = :expected AND #fp = :seen", Some(fingerprint)),
+        };
+        let mut ticket_put = put(&self.table, ticket_item(ticket)?, condition)?;
+        let mut names = HashMap::from([("#v".to_owned(), "version".to_owned())]);
+        let mut values = HashMap::from([(
             ":expected".to_owned(),
             AttributeValue::N(change.expected_version.to_string()),
-        )]));
+        )]);
+        if let Some(fingerprint) = fingerprint {
+            names.insert("#fp".to_owned(), "fingerprint".to_owned());
+            values.insert(":seen".to_owned(), s(fingerprint));
+        }
+        ticket_put.expression_attribute_names = Some(names);
+        ticket_put.expression_attribute_values = Some(values);
         let mut items = vec![ticket_put];
         for line in change_history_items(change) {
             items.push(put(&self.table, line?, "attribute_not_exists(pk)")?);
@@ -1151,6 +1167,8 @@ mod tests {
                         ),
                     ])),
                 ),
+                // The digest of the ticket's own fields (core's rule), not of the item.
+                ("fingerprint", text(&ticket.fingerprint())),
             ])
         );
         // Closed (out of the queue), nothing optional, incident details without their
@@ -1196,6 +1214,7 @@ mod tests {
                     ("steps_tried", AttributeValue::L(vec![])),
                 ])),
             ),
+            ("fingerprint", text(&bare.fingerprint())),
         ]);
         assert_eq!(ticket_item(&bare).expect("item"), expected);
         assert_eq!(ticket_from(&expected).expect("readable"), bare);
@@ -1205,6 +1224,7 @@ mod tests {
             incident: None,
             ..bare
         };
+        without.insert("fingerprint".into(), text(&no_incident.fingerprint()));
         assert_eq!(ticket_item(&no_incident).expect("item"), without);
         assert_eq!(ticket_from(&without).expect("readable"), no_incident);
         let ticket = full_ticket();

@@ -9,6 +9,7 @@ pub mod id;
 pub mod access;
 pub mod clock;
 pub mod contact;
+pub mod digest;
 pub mod paging;
 pub mod player;
 pub mod reference;

@@ -340,24 +340,17 @@ mod tests {
 
     fn ticket(status: TicketStatus) -> Ticket {
         Ticket {
-            reference: TicketReference::from_random([3; 9]),
             player: PlayerId::parse("player-1").expect("valid"),
-            channel: Channel::Form,
             category: Category::Incident,
             subject: "Roulette figée".into(),
             description: "La roue ne tourne plus".into(),
-            language: Language::Fr,
             priority: Priority::Normal,
             team: Team::Technical,
-            status,
-            incident: None,
-            linked_incident: None,
-            verification_case: None,
             assignee: Some("agent-1".into()),
             created_at: at(1_000),
             updated_at: at(1_000),
             response_due_at: at(9_000),
-            version: 4,
+            ..crate::tickets::ticket::sample(status)
         }
     }
 

@@ -12,8 +12,10 @@ use crate::notifications::rules::NotifyError;
 use crate::outbox::ports::{MessageQueues, SendError};
 use crate::outbox::rules::{Destination, MessageId, OutboxMessage};
 use crate::tickets::desk::Desk;
+use crate::tickets::ports::Basis;
 use crate::tickets::ports::TicketStore;
-use crate::tickets::staff::{now_ms, Applied, StaffError};
+use crate::tickets::seen::Seen;
+use crate::tickets::staff::{now_ms, Applied, Decision, StaffError};
 use crate::tickets::workflow::WorkflowError;
 
 impl<S: TicketStore> Desk<S> {
@@ -24,31 +26,36 @@ impl<S: TicketStore> Desk<S> {
         caller: &Actor,
         reference: &TicketReference,
         expected_version: u64,
+        seen: Option<&Seen>,
         ask: EscalationAsk,
     ) -> Result<Applied, StaffError> {
-        let found = self.read_for(caller, reference).await?;
-        let now = now_ms(self.clock.now());
         let actor = Author::Staff {
             id: caller.subject.as_str().to_owned(),
         };
-        let (change, escalation) = escalation::request(
-            &found.ticket,
-            expected_version,
-            ask,
-            actor,
-            MessageId::generate()?,
-            now,
-        )?;
-        let outbox = vec![OutboxMessage::new(
-            MessageId::generate()?,
-            Destination::Escalations,
-            reference.as_str(),
-            &escalation.request_message(),
-            now,
-        )
-        .map_err(NotifyError::from)?];
-        self.apply(&found.ticket, change, Some(escalation), outbox, false, now)
-            .await
+        self.act(caller, reference, seen, |ticket, now| {
+            let (change, escalation) = escalation::request(
+                ticket,
+                expected_version,
+                ask.clone(),
+                actor.clone(),
+                MessageId::generate()?,
+                now,
+            )?;
+            let outbox = vec![OutboxMessage::new(
+                MessageId::generate()?,
+                Destination::Escalations,
+                reference.as_str(),
+                &escalation.request_message(),
+                now,
+            )
+            .map_err(NotifyError::from)?];
+            Ok(Decision {
+                change,
+                escalation: Some(escalation),
+                outbox,
+            })
+        })
+        .await
     }
 
     /// Routes one escalation request (the route-escalations function, per SQS record): the
@@ -112,10 +119,13 @@ impl<S: TicketStore> Desk<S> {
                 match self
                     .apply(
                         &found.ticket,
-                        change,
-                        Some(escalation),
-                        Vec::new(),
+                        Decision {
+                            change,
+                            escalation: Some(escalation),
+                            outbox: Vec::new(),
+                        },
                         true,
+                        Basis::Read,
                         now,
                     )
                     .await

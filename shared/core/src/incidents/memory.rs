@@ -62,6 +62,7 @@ impl<'a> MemoryIncidentStore<'a> {
     async fn write_ticket(&self, change: &Change) -> Result<Updated, StoreError> {
         self.tickets
             .update(TicketUpdate {
+                basis: crate::tickets::ports::Basis::Read,
                 change,
                 escalation: None,
                 notification: None,

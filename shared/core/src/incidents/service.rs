@@ -666,6 +666,7 @@ impl<I: IncidentStore> Incidents<I> {
         let written = desk
             .store
             .update(TicketUpdate {
+                basis: crate::tickets::ports::Basis::Read,
                 change: &change,
                 escalation: Some(&escalation),
                 notification: None,
@@ -735,6 +736,7 @@ impl<I: IncidentStore> Incidents<I> {
         let written = desk
             .store
             .update(TicketUpdate {
+                basis: crate::tickets::ports::Basis::Read,
                 change: &change,
                 escalation: None,
                 notification: Some(&notification),

@@ -543,26 +543,16 @@ mod tests {
     }
 
     fn ticket(language: Language, status: TicketStatus) -> Ticket {
-        use crate::tickets::ticket::{Category, Channel, Priority, Team};
         Ticket {
             reference: TicketReference::from_random([7; 9]),
             player: PlayerId::parse("player-1").expect("valid"),
-            channel: Channel::Email,
-            category: Category::Transaction,
-            subject: "Dépôt manquant".into(),
-            description: "Mon dépôt n'apparaît pas.".into(),
+            channel: crate::tickets::ticket::Channel::Email,
             language,
-            priority: Priority::High,
-            team: Team::Payments,
-            status,
-            incident: None,
-            linked_incident: None,
-            verification_case: None,
-            assignee: None,
             created_at: "2026-11-27T14:00:00Z".parse().expect("valid"),
             updated_at: "2026-11-27T14:00:00Z".parse().expect("valid"),
             response_due_at: "2026-11-30T22:00:00Z".parse().expect("valid"),
             version: 2,
+            ..crate::tickets::ticket::sample(status)
         }
     }
 

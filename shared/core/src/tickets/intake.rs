@@ -109,11 +109,7 @@ impl TicketRequest {
     /// A stable digest of the validated request, so a retry that differs only in JSON
     /// whitespace, key order or surrounding spaces still counts as the same request.
     pub fn fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
-        // Serialising our own struct cannot fail: every field is a string, enum or list.
-        let canonical = serde_json::to_vec(self).unwrap_or_default();
-        let digest = Sha256::digest(&canonical);
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        crate::common::digest::json_sha256(self)
     }
 
     /// Opens the ticket: priority, team and response target follow the desk's rules.

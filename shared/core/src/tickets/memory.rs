@@ -17,7 +17,7 @@ use crate::escalation::rules::{Escalation, EscalationState};
 use crate::outbox::ports::OutboxStore;
 use crate::outbox::rules::{MessageId, OutboxMessage};
 use crate::tickets::ports::{
-    IdempotencyRecord, InsertOutcome, NewTicketWrite, PageStart, QueueStart, TicketStore,
+    Basis, IdempotencyRecord, InsertOutcome, NewTicketWrite, PageStart, QueueStart, TicketStore,
     TicketUpdate, TicketWithHistory, Updated,
 };
 use crate::tickets::ticket::Ticket;
@@ -34,12 +34,28 @@ struct State {
     keys: BTreeMap<(String, String), (IdempotencyRecord, Timestamp)>,
     outbox: Vec<OutboxMessage>,
     contacts: BTreeMap<String, ContactAddress>,
+    /// How many times a ticket was read: what a round-trip count would show in DynamoDB.
+    reads: usize,
 }
 
 impl MemoryTicketStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic in another test thread must not hide this test's result.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many tickets were read by reference so far.
+    pub fn reads(&self) -> usize {
+        self.lock().reads
+    }
+
+    /// Changes a stored ticket behind the desk's back without bumping its version, as a
+    /// writer that broke the rules would: a test's way to show a write is conditioned on the
+    /// whole ticket and not only on its version.
+    pub fn tamper(&self, reference: &TicketReference, change: impl FnOnce(&mut Ticket)) {
+        if let Some(stored) = self.lock().tickets.get_mut(reference.as_str()) {
+            change(&mut stored.ticket);
+        }
     }
 
     pub fn ticket_count(&self) -> usize {
@@ -134,7 +150,9 @@ impl TicketStore for MemoryTicketStore {
         &self,
         reference: &TicketReference,
     ) -> Result<Option<TicketWithHistory>, StoreError> {
-        Ok(self.lock().tickets.get(reference.as_str()).cloned())
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.tickets.get(reference.as_str()).cloned())
     }
 
     async fn open_case_of(
@@ -188,6 +206,11 @@ impl TicketStore for MemoryTicketStore {
         };
         if stored.ticket.version != change.expected_version {
             return Ok(Updated::Stale);
+        }
+        if let Basis::Seen { fingerprint } = update.basis {
+            if stored.ticket.fingerprint() != fingerprint {
+                return Ok(Updated::Stale);
+            }
         }
         if let Some(escalation) = update.escalation {
             let existing = stored.escalations.iter().find(|e| e.id == escalation.id);

@@ -100,9 +100,21 @@ pub struct TicketWithHistory {
 #[derive(Debug, Clone, Copy)]
 pub struct TicketUpdate<'a> {
     pub change: &'a crate::tickets::workflow::Change,
+    /// What the change was decided on, and so what the write is conditioned on.
+    pub basis: Basis<'a>,
     pub escalation: Option<&'a Escalation>,
     pub notification: Option<&'a Notification>,
     pub outbox: &'a [OutboxMessage],
+}
+
+/// What a change was decided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis<'a> {
+    /// The ticket as read (consistently) just before: the version condition suffices.
+    Read,
+    /// The ticket as an agent's `state` token claims it ([`crate::tickets::seen::Seen`]): the
+    /// stored ticket must also have this fingerprint, or nothing is written (`Stale`).
+    Seen { fingerprint: &'a str },
 }
 
 /// Where the next page of a player's tickets starts: just after this ticket.

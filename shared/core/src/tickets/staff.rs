@@ -13,7 +13,8 @@ use crate::escalation::rules::Escalation;
 use crate::notifications::rules::{kind_for, Notification, NotifyError};
 use crate::outbox::rules::{MessageId, OutboxMessage};
 use crate::tickets::desk::Desk;
-use crate::tickets::ports::{QueueStart, TicketStore, TicketUpdate, Updated};
+use crate::tickets::ports::{Basis, QueueStart, TicketStore, TicketUpdate, Updated};
+use crate::tickets::seen::Seen;
 use crate::tickets::ticket::{Channel, Team, Ticket};
 use crate::tickets::workflow::{Change, WorkflowError};
 
@@ -38,6 +39,15 @@ pub enum StaffError {
 pub struct Applied {
     pub change: Change,
     pub notification: Option<Notification>,
+    pub escalation: Option<Escalation>,
+    pub outbox: Vec<OutboxMessage>,
+}
+
+/// What a staff action decided: the change, and the escalation record and outbox messages
+/// that go with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decision {
+    pub change: Change,
     pub escalation: Option<Escalation>,
     pub outbox: Vec<OutboxMessage>,
 }
@@ -87,19 +97,62 @@ impl<S: TicketStore> Desk<S> {
         Ok(found)
     }
 
-    /// Reads the ticket, checks that `caller` works for its team, computes the change with
-    /// `decide` and writes it, with the player's notification, only if no one changed the
-    /// ticket meanwhile.
+    /// Checks that `caller` works for the ticket's team, computes the change with `decide`
+    /// and writes it, with the player's notification, only if no one changed the ticket
+    /// meanwhile. See [`Desk::act`] for `seen`.
     pub async fn work_on(
         &self,
         caller: &Actor,
         reference: &TicketReference,
-        decide: impl FnOnce(&Ticket, Timestamp) -> Result<Change, WorkflowError>,
+        seen: Option<&Seen>,
+        decide: impl Fn(&Ticket, Timestamp) -> Result<Change, WorkflowError>,
     ) -> Result<Applied, StaffError> {
+        self.act(caller, reference, seen, |ticket, now| {
+            Ok(Decision {
+                change: decide(ticket, now)?,
+                escalation: None,
+                outbox: Vec::new(),
+            })
+        })
+        .await
+    }
+
+    /// A staff action: `decide` on the ticket, then one conditional write.
+    ///
+    /// With `seen` (the `state` token of the staff view the agent acted on) about this ticket
+    /// and of the caller's team, the desk decides on it and writes on the condition that the
+    /// stored ticket is exactly that one (its fingerprint): one round trip. When the token is
+    /// not usable, `decide` refuses it, or the write finds the ticket different (a forged or
+    /// outdated token, another write first), nothing was written and the desk does what it does
+    /// without a token: it reads the ticket and decides on the truth, so every answer (`404`,
+    /// another team's, `409 stale`, a refused move) comes from the stored ticket, never from
+    /// what a caller claimed.
+    pub(crate) async fn act(
+        &self,
+        caller: &Actor,
+        reference: &TicketReference,
+        seen: Option<&Seen>,
+        decide: impl Fn(&Ticket, Timestamp) -> Result<Decision, StaffError>,
+    ) -> Result<Applied, StaffError> {
+        let usable = seen.filter(|seen| {
+            &seen.ticket().reference == reference && caller.works_for(seen.ticket().team)
+        });
+        if let Some(seen) = usable {
+            let now = now_ms(self.clock.now());
+            if let Ok(decision) = decide(seen.ticket(), now) {
+                let basis = Basis::Seen {
+                    fingerprint: seen.fingerprint(),
+                };
+                match self.apply(seen.ticket(), decision, false, basis, now).await {
+                    Err(StaffError::Workflow(WorkflowError::Stale { .. })) => {}
+                    written => return written,
+                }
+            }
+        }
         let found = self.read_for(caller, reference).await?;
         let now = now_ms(self.clock.now());
-        let change = decide(&found.ticket, now)?;
-        self.apply(&found.ticket, change, None, Vec::new(), false, now)
+        let decision = decide(&found.ticket, now)?;
+        self.apply(&found.ticket, decision, false, Basis::Read, now)
             .await
     }
 
@@ -119,21 +172,31 @@ impl<S: TicketStore> Desk<S> {
         let now = now_ms(self.clock.now());
         let due = self.follow_up_due(found.ticket.priority, now);
         let change = crate::tickets::workflow::player_reply(&found.ticket, body, now, due)?;
-        self.apply(&found.ticket, change, None, Vec::new(), false, now)
+        let decision = Decision {
+            change,
+            escalation: None,
+            outbox: Vec::new(),
+        };
+        self.apply(&found.ticket, decision, false, Basis::Read, now)
             .await
     }
 
-    /// Writes `change` with its escalation record, the player's notification (if the change
-    /// owes one) and the outbox messages, under the version condition.
+    /// Writes the decision's change with its escalation record, the player's notification
+    /// (if the change owes one) and the outbox messages, under the version condition (and, on
+    /// a `seen` basis, the fingerprint's).
     pub(crate) async fn apply(
         &self,
         before: &Ticket,
-        change: Change,
-        escalation: Option<Escalation>,
-        mut outbox: Vec<OutboxMessage>,
+        decision: Decision,
         routed: bool,
+        basis: Basis<'_>,
         now: Timestamp,
     ) -> Result<Applied, StaffError> {
+        let Decision {
+            change,
+            escalation,
+            mut outbox,
+        } = decision;
         let notification = match kind_for(before, &change, routed) {
             Some(kind) => {
                 let (notification, message) =
@@ -148,6 +211,7 @@ impl<S: TicketStore> Desk<S> {
             .store
             .update(TicketUpdate {
                 change: &change,
+                basis,
                 escalation: escalation.as_ref(),
                 notification: notification.as_ref(),
                 outbox: &outbox,

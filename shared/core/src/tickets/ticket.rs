@@ -165,6 +165,41 @@ pub struct Ticket {
     pub version: u64,
 }
 
+/// A ticket of the payments team at version 4, for the unit tests of the areas that act on one.
+#[cfg(test)]
+pub(crate) fn sample(status: TicketStatus) -> Ticket {
+    let now: Timestamp = "2026-11-26T15:00:00Z".parse().unwrap_or_default();
+    Ticket {
+        reference: TicketReference::from_random([3; 9]),
+        player: PlayerId::parse("p-1").expect("valid"),
+        channel: Channel::Form,
+        category: Category::Transaction,
+        subject: "Dépôt manquant".into(),
+        description: "Mon dépôt n'apparaît pas.".into(),
+        language: Language::Fr,
+        priority: Priority::High,
+        team: Team::Payments,
+        status,
+        incident: None,
+        linked_incident: None,
+        verification_case: None,
+        assignee: None,
+        created_at: now,
+        updated_at: now,
+        response_due_at: now,
+        version: 4,
+    }
+}
+
+impl Ticket {
+    /// The digest of every field: the store keeps it beside the ticket, so that a write
+    /// decided on the ticket as an agent saw it ([`crate::tickets::seen::Seen`]) can be
+    /// conditioned on the stored ticket being exactly that one.
+    pub fn fingerprint(&self) -> String {
+        crate::common::digest::json_sha256(self)
+    }
+}
+
 impl serde::Serialize for TicketReference {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)

@@ -294,9 +294,6 @@ pub fn player_reply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::common::player::{Language, PlayerId};
-    use crate::common::reference::TicketReference;
-    use crate::tickets::ticket::{Category, Channel, Priority, Team};
     use TicketStatus::*;
 
     fn at(text: &str) -> Timestamp {
@@ -304,27 +301,7 @@ mod tests {
     }
 
     fn ticket(status: TicketStatus) -> Ticket {
-        let now = at("2026-11-26T15:00:00Z");
-        Ticket {
-            reference: TicketReference::from_random([3; 9]),
-            player: PlayerId::parse("p-1").expect("valid"),
-            channel: Channel::Form,
-            category: Category::Transaction,
-            subject: "Dépôt manquant".into(),
-            description: "Mon dépôt n'apparaît pas.".into(),
-            language: Language::Fr,
-            priority: Priority::High,
-            team: Team::Payments,
-            status,
-            incident: None,
-            linked_incident: None,
-            verification_case: None,
-            assignee: None,
-            created_at: now,
-            updated_at: now,
-            response_due_at: now,
-            version: 4,
-        }
+        crate::tickets::ticket::sample(status)
     }
 
     /// `sla::overdue`, tested here beside this module's ticket: the response target is
