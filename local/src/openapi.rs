@@ -218,7 +218,7 @@ fn state_field() -> Value {
     json!({
         "type": "string",
         "pattern": "^[A-Za-z0-9_-]+$",
-        "maxLength": guichet_core::tickets::seen::Seen::MAX_LEN,
+        "maxLength": guichet_core::common::seen::MAX_LEN,
         "description": "Optional: the `state` of the staff view the action was decided on \
             (`GET /tickets/{reference}`, or the previous action's answer), as it came. The \
             action then costs one round trip; it is never trusted (a token that is not the \

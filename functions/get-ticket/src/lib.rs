@@ -6,10 +6,10 @@
 use guichet_core::attachments::ports::AttachmentStore;
 use guichet_core::attachments::service::Attachments;
 use guichet_core::common::access::Role;
+use guichet_core::common::seen;
 use guichet_core::documents::ports::{DocumentStorage, Presigned};
 use guichet_core::tickets::desk::{Desk, TicketView};
 use guichet_core::tickets::ports::TicketStore;
-use guichet_core::tickets::seen::Seen;
 use guichet_edge::http::{json_response, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -112,7 +112,7 @@ where
                 .collect(),
             state: caller
                 .is_staff()
-                .then(|| Seen::token(&found.ticket))
+                .then(|| seen::token(&found.ticket))
                 .flatten(),
         },
     ))

@@ -24,16 +24,16 @@
 //! update is a 409 `stale`, an impossible move a 409 `wrong_state`; nothing is lost either way.
 
 use guichet_core::common::access::Actor;
+use guichet_core::common::seen::{self, Seen};
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::escalation::rules::{
     is_specialist, Escalation, EscalationAsk, EscalationNote, SPECIALIST_TEAM_NAMES,
 };
 use guichet_core::tickets::desk::{Desk, TicketView};
 use guichet_core::tickets::ports::TicketStore;
-use guichet_core::tickets::seen::Seen;
 use guichet_core::tickets::staff::require_staff;
 use guichet_core::tickets::ticket::Team;
-use guichet_core::tickets::ticket::TicketStatus;
+use guichet_core::tickets::ticket::{Ticket, TicketStatus};
 use guichet_core::tickets::workflow::{self, Message, MessageBody, ReasonCode};
 use guichet_edge::http::{json_body, json_response, ApiError};
 use lambda_http::http::StatusCode;
@@ -113,7 +113,7 @@ fn version(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Asked {
     pub version: u64,
-    pub seen: Option<Seen>,
+    pub seen: Option<Seen<Ticket>>,
     pub action: Action,
 }
 
@@ -273,7 +273,7 @@ async fn update<S: TicketStore>(
             },
             message: applied.change.message.as_ref(),
             escalation: applied.escalation.as_ref(),
-            state: Seen::token(&applied.change.ticket),
+            state: seen::token(&applied.change.ticket),
         },
     ))
 }

@@ -14,5 +14,6 @@ pub mod paging;
 pub mod player;
 pub mod reference;
 pub mod retry;
+pub mod seen;
 pub mod store;
 pub mod validation;

@@ -6,6 +6,7 @@ use crate::common::access::Actor;
 use crate::common::player::Author;
 use crate::common::reference::TicketReference;
 use crate::common::retry::{Attempt, RetryPolicy};
+use crate::common::seen::Seen;
 use crate::common::store::StoreError;
 use crate::escalation::rules::{self as escalation, EscalationAsk, Routing};
 use crate::notifications::rules::NotifyError;
@@ -14,8 +15,8 @@ use crate::outbox::rules::{Destination, MessageId, OutboxMessage};
 use crate::tickets::desk::Desk;
 use crate::tickets::ports::Basis;
 use crate::tickets::ports::TicketStore;
-use crate::tickets::seen::Seen;
 use crate::tickets::staff::{now_ms, Applied, Decision, StaffError};
+use crate::tickets::ticket::Ticket;
 use crate::tickets::workflow::WorkflowError;
 
 impl<S: TicketStore> Desk<S> {
@@ -26,7 +27,7 @@ impl<S: TicketStore> Desk<S> {
         caller: &Actor,
         reference: &TicketReference,
         expected_version: u64,
-        seen: Option<&Seen>,
+        seen: Option<&Seen<Ticket>>,
         ask: EscalationAsk,
     ) -> Result<Applied, StaffError> {
         let actor = Author::Staff {

@@ -6,7 +6,6 @@ pub mod intake;
 #[cfg(any(test, feature = "mocks"))]
 pub mod memory;
 pub mod ports;
-pub mod seen;
 pub mod sla;
 pub mod staff;
 pub mod ticket;

@@ -112,7 +112,7 @@ pub struct TicketUpdate<'a> {
 pub enum Basis<'a> {
     /// The ticket as read (consistently) just before: the version condition suffices.
     Read,
-    /// The ticket as an agent's `state` token claims it ([`crate::tickets::seen::Seen`]): the
+    /// The ticket as an agent's `state` token claims it ([`crate::common::seen::Seen`]): the
     /// stored ticket must also have this fingerprint, or nothing is written (`Stale`).
     Seen { fingerprint: &'a str },
 }

@@ -8,13 +8,13 @@ use jiff::Timestamp;
 use crate::common::access::{Actor, Forbidden, Role};
 use crate::common::paging::Page;
 use crate::common::reference::TicketReference;
+use crate::common::seen::Seen;
 use crate::common::store::StoreError;
 use crate::escalation::rules::Escalation;
 use crate::notifications::rules::{kind_for, Notification, NotifyError};
 use crate::outbox::rules::{MessageId, OutboxMessage};
 use crate::tickets::desk::Desk;
 use crate::tickets::ports::{Basis, QueueStart, TicketStore, TicketUpdate, Updated};
-use crate::tickets::seen::Seen;
 use crate::tickets::ticket::{Channel, Team, Ticket};
 use crate::tickets::workflow::{Change, WorkflowError};
 
@@ -104,7 +104,7 @@ impl<S: TicketStore> Desk<S> {
         &self,
         caller: &Actor,
         reference: &TicketReference,
-        seen: Option<&Seen>,
+        seen: Option<&Seen<Ticket>>,
         decide: impl Fn(&Ticket, Timestamp) -> Result<Change, WorkflowError>,
     ) -> Result<Applied, StaffError> {
         self.act(caller, reference, seen, |ticket, now| {
@@ -131,19 +131,19 @@ impl<S: TicketStore> Desk<S> {
         &self,
         caller: &Actor,
         reference: &TicketReference,
-        seen: Option<&Seen>,
+        seen: Option<&Seen<Ticket>>,
         decide: impl Fn(&Ticket, Timestamp) -> Result<Decision, StaffError>,
     ) -> Result<Applied, StaffError> {
         let usable = seen.filter(|seen| {
-            &seen.ticket().reference == reference && caller.works_for(seen.ticket().team)
+            &seen.record().reference == reference && caller.works_for(seen.record().team)
         });
         if let Some(seen) = usable {
             let now = now_ms(self.clock.now());
-            if let Ok(decision) = decide(seen.ticket(), now) {
+            if let Ok(decision) = decide(seen.record(), now) {
                 let basis = Basis::Seen {
                     fingerprint: seen.fingerprint(),
                 };
-                match self.apply(seen.ticket(), decision, false, basis, now).await {
+                match self.apply(seen.record(), decision, false, basis, now).await {
                     Err(StaffError::Workflow(WorkflowError::Stale { .. })) => {}
                     written => return written,
                 }

@@ -193,10 +193,10 @@ pub(crate) fn sample(status: TicketStatus) -> Ticket {
 
 impl Ticket {
     /// The digest of every field: the store keeps it beside the ticket, so that a write
-    /// decided on the ticket as an agent saw it ([`crate::tickets::seen::Seen`]) can be
+    /// decided on the ticket as an agent saw it ([`crate::common::seen::Seen`]) can be
     /// conditioned on the stored ticket being exactly that one.
     pub fn fingerprint(&self) -> String {
-        crate::common::digest::json_sha256(self)
+        crate::common::seen::fingerprint(self)
     }
 }
 
