@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::dynamo::item::{backend, body, ms, s, to_item, Item, Json};
 use crate::dynamo::notifications::notification_item;
-use crate::dynamo::query::IndexQuery;
+use crate::dynamo::query::{IndexQuery, SortKeys};
 use crate::dynamo::tickets::{outbox_item, PLAYER_INDEX, QUEUE_INDEX};
 use guichet_core::common::player::PlayerId;
 use guichet_core::common::store::StoreError;
@@ -266,7 +266,7 @@ impl CaseStore for DynamoCaseStore {
             table: &self.table,
             index: PLAYER_INDEX,
             partition: player_pk(player),
-            prefix: Some("CASE#"),
+            keys: SortKeys::Prefix("CASE#"),
             forward: false,
         };
         cases.all().await?.iter().map(body).collect()
@@ -312,7 +312,7 @@ impl CaseStore for DynamoCaseStore {
             table: &self.table,
             index: QUEUE_INDEX,
             partition: format!("REVIEW#{}", if senior { "senior" } else { "standard" }),
-            prefix: None,
+            keys: SortKeys::All,
             forward: true,
         };
         let items = queue.items(i32::from(limit), None).await?;

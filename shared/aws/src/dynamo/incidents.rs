@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::dynamo::item::{
     backend, data, from_item, get_s, key, ms, n, reference, s, to_item, DataItem, Item, Json,
 };
-use crate::dynamo::query::{query_all, read_collection, After, IndexQuery};
+use crate::dynamo::query::{query_all, read_collection, After, IndexQuery, SortKeys};
 use crate::dynamo::tickets::{
     change_history_items, outbox_item, ticket_pk, ticket_queue_sk, QUEUE_INDEX, TICKET_SK,
 };
@@ -515,7 +515,7 @@ impl IncidentStore for DynamoIncidentStore {
             table: &self.table,
             index: QUEUE_INDEX,
             partition: current_pk(team),
-            prefix: None,
+            keys: SortKeys::All,
             forward: false,
         };
         let after = start.map(|start| After {
