@@ -98,6 +98,45 @@ impl Stack {
         aws_sdk_s3::Client::new(&self.sdk)
     }
 
+    /// Puts an item's `gsi2` entry back under `partition` (its `gsi2pk`), the rest of the item
+    /// as it is: the layout an item written before its listing was sharded still has, which
+    /// the listing must keep showing.
+    pub async fn move_gsi2_entry(&self, pk: &str, sk: &str, partition: &str) {
+        use aws_sdk_dynamodb::types::AttributeValue::S;
+        self.dynamodb()
+            .update_item()
+            .table_name(&self.tickets_table)
+            .key("pk", S(pk.to_owned()))
+            .key("sk", S(sk.to_owned()))
+            // Only an item already in a listing: a typo in a test's key must not add one.
+            .update_expression("SET #p = :partition")
+            .condition_expression("attribute_exists(#p)")
+            .expression_attribute_names("#p", "gsi2pk")
+            .expression_attribute_values(":partition", S(partition.to_owned()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("move {pk} to {partition}: {}", error_chain(&e)));
+    }
+
+    /// An item's `gsi2` partition key, if it is in that index.
+    pub async fn gsi2_partition(&self, pk: &str, sk: &str) -> Option<String> {
+        use aws_sdk_dynamodb::types::AttributeValue::S;
+        let item = self
+            .dynamodb()
+            .get_item()
+            .table_name(&self.tickets_table)
+            .key("pk", S(pk.to_owned()))
+            .key("sk", S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("read {pk}: {}", error_chain(&e)));
+        match item.item()?.get("gsi2pk")? {
+            S(partition) => Some(partition.clone()),
+            _ => None,
+        }
+    }
+
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk)
     }

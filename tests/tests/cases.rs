@@ -60,6 +60,23 @@ async fn create(store: &DynamoCaseStore, case: &VerificationCase) -> Saved {
         .expect("written")
 }
 
+/// Every document of a created case received at `when`, which sends it to review; saved.
+async fn submit(store: &DynamoCaseStore, case: &VerificationCase, when: &str) -> VerificationCase {
+    let mut reviewed = case.clone();
+    receive_all(&mut reviewed, when);
+    store
+        .save(CaseWrite {
+            case: &reviewed,
+            expected_etag: case.etag,
+            audit: &[],
+            upload: None,
+            notification: None,
+        })
+        .await
+        .expect("written");
+    reviewed
+}
+
 fn receive_all(case: &mut VerificationCase, when: &str) {
     let kinds: Vec<DocumentKind> = case.documents.iter().map(|d| d.kind).collect();
     for kind in kinds {
@@ -214,18 +231,7 @@ async fn the_review_queue_serves_withdrawals_first_then_arrival_order() {
     ] {
         let case = new_case(player, reason, "2026-11-26T13:00:00Z");
         create(&store, &case).await;
-        let mut reviewed = case.clone();
-        receive_all(&mut reviewed, when);
-        store
-            .save(CaseWrite {
-                case: &reviewed,
-                expected_etag: case.etag,
-                audit: &[],
-                upload: None,
-                notification: None,
-            })
-            .await
-            .expect("written");
+        let reviewed = submit(&store, &case, when).await;
         submitted.push(reviewed.player.as_str().to_owned());
     }
     let queue: Vec<String> = store
@@ -241,6 +247,63 @@ async fn the_review_queue_serves_withdrawals_first_then_arrival_order() {
         .await
         .expect("queue")
         .is_empty());
+}
+
+/// Each review queue is spread over four index partitions: the first cases across them, and a
+/// case submitted before the sharding (under the one `REVIEW#standard` of before) keeps its
+/// place until its next write moves it into its shard.
+#[tokio::test]
+async fn the_review_queue_reads_its_shards_and_the_partition_of_before() {
+    let stack = fresh_stack().await;
+    let store = DynamoCaseStore::new(stack.dynamodb(), stack.tickets_table.clone());
+    // Eight cases whose ids' random symbols start with 0 to 7: shards 0 to 3, twice.
+    let mut expected = Vec::new();
+    let mut cases = Vec::new();
+    for seed in 0..8u8 {
+        let reason = if seed % 3 == 0 {
+            CaseReason::FirstWithdrawal
+        } else {
+            CaseReason::SecurityReview
+        };
+        let mut case = new_case(&format!("p-s{seed}"), reason, "2026-11-26T13:00:00Z");
+        case.id = CaseId::from_random([seed; 12]);
+        create(&store, &case).await;
+        let when = format!("2026-11-26T14:{:02}:00Z", 50 - seed * 5);
+        let reviewed = submit(&store, &case, &when).await;
+        expected.push((!reviewed.blocks_withdrawal(), when, reviewed.id.clone()));
+        cases.push(reviewed);
+    }
+    expected.sort();
+    let expected: Vec<CaseId> = expected.into_iter().map(|(.., id)| id).collect();
+    let legacy = &cases[5];
+    let pk = format!("CASE#{}", legacy.id.as_str());
+    stack.move_gsi2_entry(&pk, "CASE", "REVIEW#standard").await;
+
+    let ids = |queue: Vec<VerificationCase>| queue.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    let first = store.review_queue(false, 3).await.expect("queue");
+    assert_eq!(ids(first), expected[..3]);
+    let all = store.review_queue(false, 20).await.expect("queue");
+    assert_eq!(ids(all), expected);
+
+    // Its next write puts it in its shard (`5`, modulo 4), in the same place in the queue.
+    let mut touched = legacy.clone();
+    touched.touch(at("2026-11-26T15:30:00Z"));
+    store
+        .save(CaseWrite {
+            case: &touched,
+            expected_etag: legacy.etag,
+            audit: &[],
+            upload: None,
+            notification: None,
+        })
+        .await
+        .expect("written");
+    assert_eq!(
+        stack.gsi2_partition(&pk, "CASE").await.as_deref(),
+        Some("REVIEW#standard#1")
+    );
+    let all = store.review_queue(false, 20).await.expect("queue");
+    assert_eq!(ids(all), expected);
 }
 
 #[tokio::test]

@@ -225,6 +225,27 @@ async fn submit_incident(
     }
 }
 
+/// An incident on `subject` opened at `at` by three reports, its id, trigger and escalation
+/// drawn from `seed` (the id's random symbols all `seed`).
+fn opening(
+    seed: u8,
+    subject: &guichet_core::incidents::rules::Subject,
+    at: jiff::Timestamp,
+) -> guichet_core::incidents::rules::Incident {
+    use guichet_core::incidents::rules::{open, Opening};
+    open(Opening {
+        id: IncidentId::from_random([seed; 12]),
+        subject: subject.clone(),
+        trigger: TicketReference::from_random([seed; 9]),
+        reports: 3,
+        threshold: 3,
+        window: SignedDuration::from_mins(60),
+        window_start: at,
+        escalation_id: guichet_core::outbox::rules::MessageId::from_bytes([seed; 16]),
+        at,
+    })
+}
+
 fn supervisor() -> Actor {
     Actor {
         subject: PlayerId::parse("sup-0001").expect("valid"),
@@ -745,31 +766,97 @@ async fn a_fan_out_goes_page_by_page_and_a_page_run_twice_tells_nobody_twice() {
     );
 }
 
+/// A team's current incidents are spread over four index partitions: every page merges them
+/// newest first, and an incident opened before the sharding (under the one `INCIDENTS#<team>`
+/// of before) keeps its place until its resolution takes it out.
+#[tokio::test]
+async fn current_incidents_page_across_their_shards_and_the_partition_of_before() {
+    use guichet_core::incidents::ports::{IncidentStore, Opened};
+    use guichet_core::incidents::rules::Subject;
+
+    let world = World::new().await;
+    let store = &world.incidents.store;
+    let start: jiff::Timestamp = START.parse().expect("valid");
+    // Seven incidents whose ids' random symbols start with 0 to 6 (shards 0 to 3, then 0 to
+    // 2), a minute apart, each its own game.
+    let mut opened = Vec::new();
+    for seed in 0..7u8 {
+        let at = start + SignedDuration::from_mins(i64::from(seed));
+        let subject = Subject::from_report(Some(&format!("Machine {seed}")), None).expect("named");
+        let incident = opening(seed, &subject, at);
+        assert_eq!(
+            store.open(&incident).await.expect("written"),
+            Opened::Created
+        );
+        opened.push(incident.id);
+    }
+    let legacy = opened[2].clone();
+    world
+        .stack
+        .move_gsi2_entry(
+            &format!("INCIDENT#{}", legacy.as_str()),
+            "INCIDENT",
+            "INCIDENTS#games",
+        )
+        .await;
+
+    let caller = supervisor();
+    let listed = |expected: usize| {
+        let world = &world;
+        let caller = &caller;
+        async move {
+            let mut seen = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = world
+                    .incidents
+                    .current(caller, Team::Games, 2, cursor.as_ref())
+                    .await
+                    .expect("a page");
+                assert!(!page.items.is_empty() && page.items.len() <= 2);
+                seen.extend(page.items.into_iter().map(|i| i.id));
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(seen.len(), expected, "{seen:?}");
+            seen
+        }
+    };
+    // Newest first, each once, whichever partition it is in.
+    let mut newest_first = opened.clone();
+    newest_first.reverse();
+    assert_eq!(listed(7).await, newest_first);
+
+    world
+        .incidents
+        .update_status(
+            &world.desk,
+            &caller,
+            &legacy,
+            1,
+            IncidentStatus::Resolved,
+            None,
+        )
+        .await
+        .expect("resolved");
+    newest_first.retain(|id| *id != legacy);
+    assert_eq!(listed(6).await, newest_first);
+}
+
 /// The store's guarantee the burst relies on, without timing luck: the subject's marker admits
 /// one open incident, and a new one again once that one is resolved.
 #[tokio::test]
 async fn the_subject_marker_admits_one_open_incident_at_a_time() {
     use guichet_core::incidents::ports::{IncidentStore, Opened};
-    use guichet_core::incidents::rules::{change_status, open, Opening, Subject};
-    use guichet_core::outbox::rules::MessageId;
+    use guichet_core::incidents::rules::{change_status, Subject};
 
     let world = World::new().await;
     let store = &world.incidents.store;
     let subject = Subject::from_report(Some("Roulette Royale"), None).expect("named");
     let at: jiff::Timestamp = START.parse().expect("valid");
-    let opening = |seed: u8| {
-        open(Opening {
-            id: IncidentId::from_random([seed; 12]),
-            subject: subject.clone(),
-            trigger: TicketReference::from_random([seed; 9]),
-            reports: 3,
-            threshold: 3,
-            window: SignedDuration::from_mins(60),
-            window_start: at,
-            escalation_id: MessageId::from_bytes([seed; 16]),
-            at,
-        })
-    };
+    let opening = |seed: u8| opening(seed, &subject, at);
     let first = opening(1);
     assert_eq!(store.open(&first).await.expect("written"), Opened::Created);
     assert_eq!(

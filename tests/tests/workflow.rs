@@ -59,6 +59,19 @@ impl Api {
 
     /// A ticket of `team` with `priority`, received at `at`, written straight to the store.
     async fn seed(&self, team: Team, priority: Priority, at: &str, status: TicketStatus) -> String {
+        let reference = TicketReference::generate().expect("random");
+        self.seed_as(reference, team, priority, at, status).await
+    }
+
+    /// [`Api::seed`] under a chosen reference (its first symbol picks its queue shard).
+    async fn seed_as(
+        &self,
+        reference: TicketReference,
+        team: Team,
+        priority: Priority,
+        at: &str,
+        status: TicketStatus,
+    ) -> String {
         let at: jiff::Timestamp = at.parse().expect("valid");
         let request = TicketRequest::parse(
             &json!({"channel": "form", "category": "technical", "subject": "Écran figé",
@@ -68,7 +81,7 @@ impl Api {
         )
         .expect("valid");
         let (mut ticket, received, _) = request.open(
-            TicketReference::generate().expect("random"),
+            reference,
             PlayerId::parse("player-seed").expect("valid"),
             at,
             &SupportCalendar::published().expect("time zone"),
@@ -96,6 +109,23 @@ impl Api {
             guichet_core::tickets::ports::InsertOutcome::Created
         );
         reference
+    }
+}
+
+/// Every page of a team's queue through the API, `limit` at a time, following `next_cursor`.
+async fn queue_pages(api: &Api, team: &str, limit: u16, token: &str) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut path = format!("/queues/{team}?limit={limit}");
+    loop {
+        let page = api.get(&path, token).await;
+        assert_eq!(page.status, 200, "{:?}", page.json());
+        let page = page.json();
+        assert_eq!(page["team"], team);
+        pages.push(references(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/queues/{team}?limit={limit}&cursor={cursor}"),
+            None => return pages,
+        }
     }
 }
 
@@ -184,24 +214,10 @@ async fn a_team_queue_is_in_priority_then_arrival_order_a_page_at_a_time() {
     .await;
 
     let agent = api.token("agent-games-1", &["agent", "team:games"]);
-    let mut seen = Vec::new();
-    let mut path = "/queues/games?limit=4".to_owned();
-    let mut pages = 0;
-    loop {
-        let page = api.get(&path, &agent).await;
-        assert_eq!(page.status, 200, "{:?}", page.json());
-        let page = page.json();
-        assert_eq!(page["team"], "games");
-        seen.extend(references(&page));
-        pages += 1;
-        match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/queues/games?limit=4&cursor={cursor}"),
-            None => break,
-        }
-    }
-    assert_eq!(pages, 2);
+    let pages = queue_pages(&api, "games", 4, &agent).await;
+    assert_eq!(pages.len(), 2);
     assert_eq!(
-        seen,
+        pages.concat(),
         vec![
             urgent_early,
             urgent_late,
@@ -215,6 +231,56 @@ async fn a_team_queue_is_in_priority_then_arrival_order_a_page_at_a_time() {
     let tampered = api.get("/queues/games?cursor=Zm9v", &agent).await;
     assert_eq!(tampered.status, 400);
     assert_eq!(tampered.json()["field"], "cursor");
+}
+
+/// The queue is spread over four index partitions per team: a page merges them, and tickets
+/// written before the sharding (under the one `QUEUE#<team>` of before) keep their place.
+#[tokio::test]
+async fn a_team_queue_pages_across_its_shards_and_the_partition_of_before() {
+    let api = Api::start().await;
+    use Priority::*;
+    // Ten tickets whose references start with 0 to 9: shards 0, 1, 2, 3, 0, 1, ...; their
+    // queue order is by priority, then arrival.
+    let mut expected = Vec::new();
+    for (seed, priority, at) in [
+        (0, Normal, "2026-11-26T09:00:00Z"),
+        (1, Urgent, "2026-11-26T12:00:00Z"),
+        (2, High, "2026-11-26T10:00:00Z"),
+        (3, Normal, "2026-11-26T11:30:00Z"),
+        (4, Urgent, "2026-11-26T10:30:00Z"),
+        (5, High, "2026-11-26T13:00:00Z"),
+        (6, Urgent, "2026-11-26T08:00:00Z"),
+        (7, Normal, "2026-11-26T08:30:00Z"),
+        (8, High, "2026-11-26T09:30:00Z"),
+        (9, Normal, "2026-11-26T07:00:00Z"),
+    ] {
+        let reference = TicketReference::from_random([seed; 9]);
+        let shown = api
+            .seed_as(reference, Team::Games, priority, at, TicketStatus::Open)
+            .await;
+        expected.push((priority.rank(), at, seed, shown));
+    }
+    expected.sort();
+    let expected: Vec<String> = expected.into_iter().map(|(.., shown)| shown).collect();
+
+    // Two of them as they were written before the sharding: in the unsharded partition.
+    for seed in [4, 7] {
+        let pk = format!(
+            "TICKET#{}",
+            TicketReference::from_random([seed; 9]).as_str()
+        );
+        api.local
+            .stack
+            .move_gsi2_entry(&pk, "TICKET", "QUEUE#games")
+            .await;
+    }
+
+    let agent = api.token("agent-games-1", &["agent", "team:games"]);
+    let pages = queue_pages(&api, "games", 3, &agent).await;
+    assert!(pages.iter().all(|page| !page.is_empty() && page.len() <= 3));
+    // Every ticket once, in queue order, whichever partition it is in.
+    assert_eq!(pages.concat(), expected);
+    assert_eq!(pages.len(), 4);
 }
 
 #[tokio::test]

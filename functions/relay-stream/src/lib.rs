@@ -4,9 +4,11 @@
 //! costs only its own DynamoDB write; its notification or escalation leaves about a second
 //! after the commit.
 //!
-//! Stream records of one shard are delivered in order and retried from the first one a run
-//! reports (`ReportBatchItemFailures` with its sequence number): a send that fails stops the
-//! batch there, so nothing after it is skipped, and the retry resends only from it. When the
+//! A stream shard's records are delivered in batches, up to ten of a shard at once
+//! (`ParallelizationFactor` in the template: outbox messages are independent items), each
+//! item's records in order; a batch is retried from the first record a run reports
+//! (`ReportBatchItemFailures` with its sequence number): a send that fails stops the batch
+//! there, so nothing after it is skipped, and the retry resends only from it. When the
 //! mapping's retries are spent, the record is dropped from the stream but the outbox item is
 //! still there: the one-minute sweep (relay-outbox) sends it. Delivery stays at least once;
 //! the consumers make a second delivery a no-op.

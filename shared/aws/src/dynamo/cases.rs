@@ -2,11 +2,16 @@
 //!
 //! | item             | pk                  | sk                          | gsi1 (player)                          | gsi2 (review queue, in review only)          |
 //! |------------------|---------------------|-----------------------------|----------------------------------------|----------------------------------------------|
-//! | case             | `CASE#<id>`         | `CASE`                      | `PLAYER#<id>` / `CASE#<opened ms>#<id>`| `REVIEW#standard|senior` / `<0|1>#<submitted ms>#<id>` |
+//! | case             | `CASE#<id>`         | `CASE`                      | `PLAYER#<id>` / `CASE#<opened ms>#<id>`| `REVIEW#standard|senior#<shard>` / `<0|1>#<submitted ms>#<id>` |
 //! | audit line       | `CASE#<id>`         | `AUDIT#<ms>#<version>#<n>`  |                                        |                                              |
 //! | open-case marker | `PLAYER#<id>`       | `OPENCASE`                  |                                        |                                              |
 //! | upload           | `UPLOAD#<id>`       | `UPLOAD`                    |                                        |                                              |
 //! | notification     | `CASE#<id>`         | `NOTIFICATION#<at ms>#<id>` |                                        |                                              |
+//!
+//! Each review queue is spread over four shards (`#0` to `#3`, by the id's first random
+//! symbol, see `shards.rs`), so that the writes of cases in review do not all land on one index
+//! key; a page of the queue reads the shards and the unsharded `REVIEW#standard|senior` of
+//! before, and merges them.
 //!
 //! A case's body is stored as JSON (`body`) beside the key attributes: the documents list is
 //! read and written whole, always with the case. Each write is one transaction conditioned on
@@ -22,7 +27,8 @@ use serde::Serialize;
 
 use crate::dynamo::item::{backend, body, ms, s, to_item, Item, Json};
 use crate::dynamo::notifications::notification_item;
-use crate::dynamo::query::IndexQuery;
+use crate::dynamo::query::{IndexQuery, SortKeys};
+use crate::dynamo::shards::{ShardedIndex, Shards};
 use crate::dynamo::tickets::{outbox_item, PLAYER_INDEX, QUEUE_INDEX};
 use guichet_core::common::player::PlayerId;
 use guichet_core::common::store::StoreError;
@@ -58,6 +64,20 @@ fn player_pk(player: &PlayerId) -> String {
     format!("PLAYER#{}", player.as_str())
 }
 
+/// How many index partitions each review queue is spread over. Every change of a case in
+/// review (a document checked, a note, a decision) rewrites its queue entry (projection `ALL`),
+/// and at the desk's scale the standard queue's one partition key would near the 1,000 writes
+/// per second one key takes. Four, like a team's queue: the review queue is another queue of
+/// the same desk, and a page costs five small queries read at once.
+const REVIEW_SHARDS: u8 = 4;
+
+/// A review queue: `REVIEW#<standard|senior>#0` to `#3`, and the unsharded `REVIEW#<queue>`
+/// of before (still read, so no case submitted before the change is hidden).
+fn review_shards(senior: bool) -> Shards {
+    let queue = if senior { "senior" } else { "standard" };
+    Shards::new(format!("REVIEW#{queue}"), REVIEW_SHARDS)
+}
+
 /// The case item: its body as JSON beside the attributes its conditions and indexes use.
 #[derive(Serialize)]
 struct CaseItem<'a> {
@@ -79,15 +99,11 @@ struct CaseItem<'a> {
 
 fn case_item(case: &VerificationCase) -> Result<Item, StoreError> {
     let review = (case.status == CaseStatus::InReview).then(|| {
-        let queue = if case.needs_senior {
-            "senior"
-        } else {
-            "standard"
-        };
         let rank = if case.blocks_withdrawal() { 0 } else { 1 };
         let submitted = case.submitted_at.unwrap_or(case.updated_at);
         (
-            format!("REVIEW#{queue}"),
+            // The shard follows the case's random symbols: fixed for the case's life.
+            review_shards(case.needs_senior).partition_of(case.id.symbols()),
             format!("{rank}#{}#{}", ms(submitted), case.id.as_str()),
         )
     });
@@ -266,7 +282,7 @@ impl CaseStore for DynamoCaseStore {
             table: &self.table,
             index: PLAYER_INDEX,
             partition: player_pk(player),
-            prefix: Some("CASE#"),
+            keys: SortKeys::Prefix("CASE#"),
             forward: false,
         };
         cases.all().await?.iter().map(body).collect()
@@ -307,15 +323,15 @@ impl CaseStore for DynamoCaseStore {
         senior: bool,
         limit: u16,
     ) -> Result<Vec<VerificationCase>, StoreError> {
-        let queue = IndexQuery {
+        // Withdrawals first, then by submission: the first `limit` across the shards.
+        let queue = ShardedIndex {
             client: &self.client,
             table: &self.table,
             index: QUEUE_INDEX,
-            partition: format!("REVIEW#{}", if senior { "senior" } else { "standard" }),
-            prefix: None,
+            shards: review_shards(senior),
             forward: true,
         };
-        let items = queue.items(i32::from(limit), None).await?;
+        let items = queue.items(usize::from(limit), None).await?;
         items.iter().map(body).collect()
     }
 }
@@ -378,7 +394,8 @@ mod tests {
         let mut expected = expected;
         expected.insert("status".into(), text("in_review"));
         expected.insert("body".into(), json(&review));
-        expected.insert("gsi2pk".into(), text("REVIEW#senior"));
+        // The shard: the id's first random symbol, `7`, modulo 4.
+        expected.insert("gsi2pk".into(), text("REVIEW#senior#3"));
         expected.insert("gsi2sk".into(), text("0#001795708800000#VC-7K2M9Q4XW3BD"));
         assert_eq!(case_item(&review).expect("item"), expected);
         let standard = VerificationCase {
@@ -388,7 +405,7 @@ mod tests {
             ..review.clone()
         };
         expected.insert("body".into(), json(&standard));
-        expected.insert("gsi2pk".into(), text("REVIEW#standard"));
+        expected.insert("gsi2pk".into(), text("REVIEW#standard#3"));
         expected.insert("gsi2sk".into(), text("1#001795705200123#VC-7K2M9Q4XW3BD"));
         assert_eq!(case_item(&standard).expect("item"), expected);
 

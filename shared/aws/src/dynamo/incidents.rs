@@ -8,9 +8,13 @@
 //! | link            | `INCIDENT#<id>`      | `LINK#<ref>`                |
 //! | status update   | `INCIDENT#<id>`      | `UPDATE#<seq>`              |
 //!
-//! An incident that is not resolved is also in the sparse `gsi2` under `INCIDENTS#<team>` /
-//! `<created ms>#<id>` (the team's current incidents, newest first); the resolution removes
-//! those two attributes in its own update, so the index holds only what is under way.
+//! An incident that is not resolved is also in the sparse `gsi2` under
+//! `INCIDENTS#<team>#<shard>` / `<created ms>#<id>` (the team's current incidents, newest
+//! first); the resolution removes those two attributes in its own update, so the index holds
+//! only what is under way. The shard (`0` to `3`) is the id's first random symbol modulo four
+//! (`shards.rs`), so an incident's updates do not share one index key with every other
+//! incident's of the team; the listing reads the four shards and the unsharded
+//! `INCIDENTS#<team>` of before, and merges them.
 //!
 //! `<key>` is the subject's normalised key (`game:roulette royale`). A subject's reports in a
 //! window are one consistent `Query` on its partition (a `BETWEEN` on the sort key); its marker
@@ -44,7 +48,8 @@ use serde::{Deserialize, Serialize};
 use crate::dynamo::item::{
     backend, data, from_item, get_s, key, ms, n, reference, s, to_item, DataItem, Item, Json,
 };
-use crate::dynamo::query::{query_all, read_collection, After, IndexQuery};
+use crate::dynamo::query::{query_all, read_collection};
+use crate::dynamo::shards::{ShardedIndex, Shards};
 use crate::dynamo::tickets::{
     change_history_items, outbox_item, ticket_pk, ticket_queue_sk, QUEUE_INDEX, TICKET_SK,
 };
@@ -171,13 +176,24 @@ fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
         updated_at: incident.updated_at,
         resolved_at: None,
         escalation_state: incident.escalation.state,
-        gsi2pk: current.then(|| current_pk(incident.team)),
+        // The shard follows the incident's random symbols: fixed for the incident's life.
+        gsi2pk: current.then(|| current_shards(incident.team).partition_of(incident.id.symbols())),
         gsi2sk: current.then(|| current_sk(incident.created_at, &incident.id)),
     })
 }
 
-fn current_pk(team: Team) -> String {
-    format!("INCIDENTS#{}", team.as_str())
+/// How many index partitions a team's current incidents are spread over. Every change of an
+/// incident under way (a status update, the escalation's progress) rewrites its entry
+/// (projection `ALL`); incidents are few, but during an outage each is updated often, and a
+/// team's one key would share its 1,000 writes per second between all of them. Four, like the
+/// team's queue it sits beside: a page costs five small queries read at once.
+const CURRENT_SHARDS: u8 = 4;
+
+/// A team's current incidents: `INCIDENTS#<team>#0` to `#3`, and the unsharded
+/// `INCIDENTS#<team>` of before (still read, so no incident opened before the change is hidden
+/// until it is resolved).
+fn current_shards(team: Team) -> Shards {
+    Shards::new(format!("INCIDENTS#{}", team.as_str()), CURRENT_SHARDS)
 }
 
 fn current_sk(created_at: Timestamp, id: &IncidentId) -> String {
@@ -519,23 +535,22 @@ impl IncidentStore for DynamoIncidentStore {
         limit: u16,
         start: Option<&IncidentStart>,
     ) -> Result<Page<Incident, IncidentStart>, StoreError> {
-        let current = IndexQuery {
+        // Newest first: a page starts in every shard just before the cursor's entry (sort keys
+        // are unique: they end with the incident's id).
+        let current = ShardedIndex {
             client: &self.client,
             table: &self.table,
             index: QUEUE_INDEX,
-            partition: current_pk(team),
-            prefix: None,
+            shards: current_shards(team),
             forward: false,
         };
-        let after = start.map(|start| After {
-            pk: incident_pk(&start.id),
-            sk: INCIDENT_SK,
-            index_sk: current_sk(start.created_at, &start.id),
-        });
+        let after = start.map(|start| current_sk(start.created_at, &start.id));
         current
-            .page(limit, after, incident_from, |last| IncidentStart {
-                created_at: last.created_at,
-                id: last.id.clone(),
+            .page(limit, after.as_deref(), incident_from, |last| {
+                IncidentStart {
+                    created_at: last.created_at,
+                    id: last.id.clone(),
+                }
             })
             .await
     }
@@ -737,7 +752,8 @@ mod tests {
             ("version", num("1")),
             ("updated_at", text("2026-11-26T15:00:00Z")),
             ("escalation_state", text("pending")),
-            ("gsi2pk", text("INCIDENTS#games")),
+            // The shard: the id's first random symbol, `7`, modulo 4.
+            ("gsi2pk", text("INCIDENTS#games#3")),
             ("gsi2sk", text("001795705200000#INC-777777777777")),
         ]);
         assert_eq!(incident_item(&incident).expect("item"), expected);

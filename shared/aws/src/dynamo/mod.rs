@@ -7,4 +7,5 @@ pub mod incidents;
 pub(crate) mod item;
 pub mod notifications;
 pub(crate) mod query;
+pub(crate) mod shards;
 pub mod tickets;

@@ -43,15 +43,35 @@ pub(crate) async fn read_collection(
     query_all(query).await
 }
 
-/// One partition of an index (`gsi1`, `gsi2`, whose keys are named after it: `gsi1pk`,
-/// `gsi1sk`), optionally narrowed to a sort-key prefix, in sort-key order (`forward`) or
-/// the reverse. Indexes are read eventually consistent, as DynamoDB requires.
+/// A secondary index of the table: its name and its key attributes, named after it (`gsi2`:
+/// `gsi2pk`, `gsi2sk`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Index {
+    pub name: &'static str,
+    pub pk: &'static str,
+    pub sk: &'static str,
+}
+
+/// Which entries of an index partition a query reads, by their sort key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SortKeys<'a> {
+    All,
+    /// Those beginning with a prefix: one kind of item in a partition several kinds share.
+    Prefix(&'static str),
+    /// Those strictly beyond a sort key in the read's direction (after it forward, before it
+    /// backward): where a page starts in each shard of a sharded partition, whichever shard
+    /// the previous page ended in.
+    Beyond(&'a str),
+}
+
+/// One partition of an index, optionally narrowed by sort key, in sort-key order (`forward`)
+/// or the reverse. Indexes are read eventually consistent, as DynamoDB requires.
 pub(crate) struct IndexQuery<'a> {
     pub client: &'a Client,
     pub table: &'a str,
-    pub index: &'static str,
+    pub index: Index,
     pub partition: String,
-    pub prefix: Option<&'static str>,
+    pub keys: SortKeys<'a>,
     pub forward: bool,
 }
 
@@ -64,21 +84,25 @@ pub(crate) struct After {
 
 impl IndexQuery<'_> {
     fn request(&self) -> QueryFluentBuilder {
-        let index = self.index;
+        let Index { name, pk, sk } = self.index;
         let query = self
             .client
             .query()
             .table_name(self.table)
-            .index_name(index)
+            .index_name(name)
             .expression_attribute_values(":pk", s(&self.partition))
             .scan_index_forward(self.forward);
-        match self.prefix {
-            Some(prefix) => query
-                .key_condition_expression(format!(
-                    "{index}pk = :pk AND begins_with({index}sk, :prefix)"
-                ))
+        match self.keys {
+            SortKeys::All => query.key_condition_expression(format!("{pk} = :pk")),
+            SortKeys::Prefix(prefix) => query
+                .key_condition_expression(format!("{pk} = :pk AND begins_with({sk}, :prefix)"))
                 .expression_attribute_values(":prefix", s(prefix)),
-            None => query.key_condition_expression(format!("{index}pk = :pk")),
+            SortKeys::Beyond(start) => {
+                let beyond = if self.forward { ">" } else { "<" };
+                query
+                    .key_condition_expression(format!("{pk} = :pk AND {sk} {beyond} :start"))
+                    .expression_attribute_values(":start", s(start))
+            }
         }
     }
 
@@ -89,13 +113,13 @@ impl IndexQuery<'_> {
 
     /// At most `limit` items, from just after `after` (or the start), in one request.
     pub async fn items(&self, limit: i32, after: Option<After>) -> Result<Vec<Item>, StoreError> {
-        let index = self.index;
+        let Index { pk, sk, .. } = self.index;
         let start = after.map(|after| {
             Item::from([
                 ("pk".to_owned(), s(after.pk)),
                 ("sk".to_owned(), s(after.sk)),
-                (format!("{index}pk"), s(&self.partition)),
-                (format!("{index}sk"), s(after.index_sk)),
+                (pk.to_owned(), s(&self.partition)),
+                (sk.to_owned(), s(after.index_sk)),
             ])
         });
         let output = self
@@ -119,7 +143,17 @@ impl IndexQuery<'_> {
         start_of: impl Fn(&T) -> S,
     ) -> Result<Page<T, S>, StoreError> {
         let items = self.items(i32::from(limit) + 1, after).await?;
-        let items = items.iter().map(read).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::of_over_fetched(items, limit, start_of))
+        page_of_over_fetched(&items, limit, read, start_of)
     }
+}
+
+/// The page cut from items read in order with one more than `limit`, each read by `read`.
+pub(crate) fn page_of_over_fetched<T, S>(
+    items: &[Item],
+    limit: u16,
+    read: impl Fn(&Item) -> Result<T, StoreError>,
+    start_of: impl Fn(&T) -> S,
+) -> Result<Page<T, S>, StoreError> {
+    let items = items.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::of_over_fetched(items, limit, start_of))
 }

@@ -2,7 +2,7 @@
 //!
 //! | item            | pk                        | sk                         | gsi1 (player)                       | gsi2 (team queue, open only)            |
 //! |-----------------|---------------------------|----------------------------|-------------------------------------|-----------------------------------------|
-//! | ticket          | `TICKET#<ref>`            | `TICKET`                   | `PLAYER#<id>` / `TICKET#<created ms>#<ref>`| `QUEUE#<team>` / `<rank>#<created ms>#<ref>` |
+//! | ticket          | `TICKET#<ref>`            | `TICKET`                   | `PLAYER#<id>` / `TICKET#<created ms>#<ref>`| `QUEUE#<team>#<shard>` / `<rank>#<created ms>#<ref>` |
 //! | status change   | `TICKET#<ref>`            | `HISTORY#<at ms>#<seq>`    |                                     |                                         |
 //! | message         | `TICKET#<ref>`            | `MESSAGE#<at ms>#<version>`|                                     |                                         |
 //! | idempotency key | `IDEMPOTENCY#<id>#<key>`  | `IDEMPOTENCY`              |                                     |                                         |
@@ -16,7 +16,9 @@
 //! under `CASE#<id>` and in the player's gsi1 partition under `CASE#…`.
 //!
 //! A ticket and its history are one item collection (one Query reads both); a player's
-//! tickets are one GSI partition read newest first; no access pattern scans.
+//! tickets are one GSI partition read newest first; no access pattern scans. A team's queue and
+//! the outbox are spread over shards of gsi2 (`<shard>`: the first random symbol of the
+//! reference or the id, see `shards.rs`), read together with the unsharded partition of before.
 
 use std::collections::HashMap;
 
@@ -32,7 +34,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::dynamo::item::{backend, data, from_item, get_s, ms, reference, s, to_item, Item, Json};
 use crate::dynamo::notifications::notification_item;
-use crate::dynamo::query::{read_collection, After, IndexQuery};
+use crate::dynamo::query::{read_collection, After, Index, IndexQuery, SortKeys};
+use crate::dynamo::shards::{ShardedIndex, Shards};
 use guichet_core::common::contact::ContactAddress;
 use guichet_core::common::paging::Page;
 use guichet_core::common::player::{Author, Language, PlayerId};
@@ -65,10 +68,21 @@ const OUTBOX_SK: &str = "OUTBOX";
 const OUTBOX_SHARDS: u8 = 16;
 /// The one partition of the outbox before it was sharded: still swept, so that nothing written
 /// before the change is left behind.
-const LEGACY_OUTBOX_PARTITION: &str = "OUTBOX";
+const UNSHARDED_OUTBOX: &str = "OUTBOX";
 const CONTACT_SK: &str = "CONTACT";
-pub const PLAYER_INDEX: &str = "gsi1";
-pub const QUEUE_INDEX: &str = "gsi2";
+/// A player's tickets and cases, newest first.
+pub(crate) const PLAYER_INDEX: Index = Index {
+    name: "gsi1",
+    pk: "gsi1pk",
+    sk: "gsi1sk",
+};
+/// The sparse index of work under way: team queues, the review queue, teams' current
+/// incidents and the outbox, each under its own partition keys.
+pub(crate) const QUEUE_INDEX: Index = Index {
+    name: "gsi2",
+    pk: "gsi2pk",
+    sk: "gsi2sk",
+};
 
 #[derive(Clone)]
 pub struct DynamoTicketStore {
@@ -384,22 +398,20 @@ pub(crate) fn ticket_queue_sk(ticket: &Ticket) -> Option<String> {
 /// How many index partitions a team's queue is spread over. Every change of an open ticket
 /// rewrites its queue entry; at a thousand tickets a second, the busiest team's one partition
 /// would take more than the 1,000 writes per second a partition accepts. Four spread it; a
-/// page of the queue reads the four (and merges them), so listing costs four small queries.
+/// page of the queue reads the four and the partition of before at once, and merges them: five
+/// small queries instead of one.
 const QUEUE_SHARDS: u8 = 4;
+
+/// A team's queue: `QUEUE#<team>#0` to `#3`, and the unsharded `QUEUE#<team>` of before (still
+/// read, so nothing written before the change is hidden).
+fn queue_shards(team: Team) -> Shards {
+    Shards::new(format!("QUEUE#{}", team.as_str()), QUEUE_SHARDS)
+}
 
 /// The queue partition of a ticket: its team's, and a shard fixed by its reference (random),
 /// so the ticket stays in one shard while it is in the queue.
 fn queue_partition(team: Team, reference: &TicketReference) -> String {
-    let shard = reference.as_str().bytes().next().unwrap_or(0) % QUEUE_SHARDS;
-    format!("QUEUE#{}#{shard}", team.as_str())
-}
-
-/// Every partition a team's queue is read from: its shards, then the unsharded partition of
-/// before (still read, so nothing written before the change is hidden).
-fn queue_partitions(team: Team) -> impl Iterator<Item = String> {
-    (0..QUEUE_SHARDS)
-        .map(move |shard| format!("QUEUE#{}#{shard}", team.as_str()))
-        .chain(std::iter::once(format!("QUEUE#{}", team.as_str())))
+    queue_shards(team).partition_of(reference.as_str())
 }
 
 /// The team queue's sort key: priority rank, then arrival, then reference.
@@ -481,7 +493,7 @@ fn escalation_item(escalation: &Escalation) -> Result<Item, StoreError> {
     })
 }
 
-/// An outbox message, in the sparse index's one `OUTBOX` partition until it is relayed.
+/// An outbox message, in its shard of the sparse index until it is relayed.
 #[derive(Serialize, Deserialize)]
 struct OutboxItem {
     #[serde(skip_deserializing)]
@@ -516,17 +528,14 @@ pub(crate) fn outbox_item(message: &OutboxMessage) -> Result<Item, StoreError> {
     })
 }
 
-/// The outbox shard of a message: the first hex digit of its random id, so evenly spread.
-fn outbox_partition(id: &MessageId) -> String {
-    let shard = id.as_str().get(..1).unwrap_or("0");
-    format!("{LEGACY_OUTBOX_PARTITION}#{shard}")
+/// The outbox's partitions: sixteen shards, then the one of old.
+fn outbox_shards() -> Shards {
+    Shards::new(UNSHARDED_OUTBOX, OUTBOX_SHARDS)
 }
 
-/// Every partition the sweep reads: the sixteen shards, then the one of old.
-fn outbox_partitions() -> impl Iterator<Item = String> {
-    (0..OUTBOX_SHARDS)
-        .map(|shard| format!("{LEGACY_OUTBOX_PARTITION}#{shard:x}"))
-        .chain(std::iter::once(LEGACY_OUTBOX_PARTITION.to_owned()))
+/// The outbox shard of a message: the first hex digit of its random id, so evenly spread.
+fn outbox_partition(id: &MessageId) -> String {
+    outbox_shards().partition_of(id.as_str())
 }
 
 /// The outbox message an item holds: what the sweep reads from the index, and what the table's
@@ -825,7 +834,7 @@ impl TicketStore for DynamoTicketStore {
             table: &self.table,
             index: PLAYER_INDEX,
             partition: player_pk(player),
-            prefix: Some("TICKET#"),
+            keys: SortKeys::Prefix("TICKET#"),
             forward: false,
         };
         let after = start.map(|start| After {
@@ -937,43 +946,23 @@ impl TicketStore for DynamoTicketStore {
         start: Option<&QueueStart>,
     ) -> Result<Page<Ticket, QueueStart>, StoreError> {
         // The sparse index: only open work is in it, so its cost never grows with resolved and
-        // closed tickets. Each shard is read from just after the cursor's entry (sort keys are
-        // unique: they end with the reference), one more than a page; the merge keeps the
-        // page's first entries in queue order, and the one beyond tells that a next page exists.
+        // closed tickets. A page starts in every shard just after the cursor's entry (sort
+        // keys are unique: they end with the reference), in queue order.
+        let queue = ShardedIndex {
+            client: &self.client,
+            table: &self.table,
+            index: QUEUE_INDEX,
+            shards: queue_shards(team),
+            forward: true,
+        };
         let after = start.map(|start| queue_sk(start.priority, start.created_at, &start.reference));
-        let wanted = i32::from(limit) + 1;
-        let mut entries: Vec<(String, Item)> = Vec::new();
-        for partition in queue_partitions(team) {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(QUEUE_INDEX)
-                .expression_attribute_values(":pk", s(partition))
-                .limit(wanted);
-            query = match &after {
-                Some(after) => query
-                    .key_condition_expression("gsi2pk = :pk AND gsi2sk > :after")
-                    .expression_attribute_values(":after", s(after)),
-                None => query.key_condition_expression("gsi2pk = :pk"),
-            };
-            let output = query.send().await.map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
-                let sk = get_s(&item, "gsi2sk")?.to_owned();
-                entries.push((sk, item));
-            }
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        entries.truncate(usize::try_from(wanted).unwrap_or(usize::MAX));
-        let tickets = entries
-            .iter()
-            .map(|(_, item)| ticket_from(item))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::of_over_fetched(tickets, limit, |last| QueueStart {
-            priority: last.priority,
-            created_at: last.created_at,
-            reference: last.reference.clone(),
-        }))
+        queue
+            .page(limit, after.as_deref(), ticket_from, |last| QueueStart {
+                priority: last.priority,
+                created_at: last.created_at,
+                reference: last.reference.clone(),
+            })
+            .await
     }
 
     async fn settle_escalation(&self, escalation: &Escalation) -> Result<Updated, StoreError> {
@@ -1025,7 +1014,7 @@ impl OutboxStore for DynamoTicketStore {
         // history. Eventually consistent, which is fine: a message the index does not show
         // yet is picked up by the next sweep.
         let mut pending = Vec::new();
-        for partition in outbox_partitions() {
+        for partition in outbox_shards().partitions() {
             let left = usize::from(limit).saturating_sub(pending.len());
             if left == 0 {
                 break;
@@ -1035,7 +1024,7 @@ impl OutboxStore for DynamoTicketStore {
                 table: &self.table,
                 index: QUEUE_INDEX,
                 partition,
-                prefix: None,
+                keys: SortKeys::All,
                 forward: true,
             };
             let items = shard
@@ -1412,7 +1401,7 @@ mod tests {
         ]);
         assert_eq!(outbox_item(&message).expect("item"), expected);
         // Sixteen shards and the partition of old, each once.
-        let partitions: std::collections::BTreeSet<String> = outbox_partitions().collect();
+        let partitions: std::collections::BTreeSet<String> = outbox_shards().partitions().collect();
         assert_eq!(partitions.len(), 17);
         assert!(partitions.contains("OUTBOX#f") && partitions.contains("OUTBOX"));
         assert_eq!(
@@ -1522,7 +1511,7 @@ mod tests {
         assert_eq!(item.get("gsi2pk"), Some(&s("QUEUE#games#1")));
         // Four shards and the partition of before, each read once.
         let partitions: std::collections::BTreeSet<String> =
-            queue_partitions(Team::Games).collect();
+            queue_shards(Team::Games).partitions().collect();
         assert_eq!(partitions.len(), 5);
         assert!(partitions.contains("QUEUE#games#3") && partitions.contains("QUEUE#games"));
         let Some(AttributeValue::S(sk)) = item.get("gsi2sk") else {

@@ -27,8 +27,8 @@ pub fn parse_symbols(prefix: &str, raw: &str, count: usize) -> Option<String> {
 }
 
 /// Declares a prefixed random id: `generate`, `from_random` (for tests and fixtures), `parse`,
-/// `as_str`, `Display`, and serde through `parse` (a stored item or a queue message cannot
-/// carry an invalid one).
+/// `as_str`, `symbols` (the id without its prefix), `Display`, and serde through `parse` (a
+/// stored item or a queue message cannot carry an invalid one).
 macro_rules! prefixed_id {
     ($(#[$meta:meta])* $name:ident, $prefix:literal, $count:literal, $rule:literal) => {
         $(#[$meta])*
@@ -61,6 +61,13 @@ macro_rules! prefixed_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The random symbols, without the prefix: what spreads the id's records evenly
+            /// (over a store's shards, say). Every id starts with its prefix (`parse` and
+            /// `from_random` make sure of it).
+            pub fn symbols(&self) -> &str {
+                self.0.get($prefix.len()..).unwrap_or_default()
+            }
         }
 
         impl ::std::fmt::Display for $name {
@@ -86,6 +93,7 @@ mod tests {
         assert_eq!(id.as_str().len(), 6);
         assert_eq!(TestId::parse(id.as_str()), Some(id.clone()));
         assert_eq!(TestId::from_random([0, 31, 32, 255]).as_str(), "T-0Z0Z");
+        assert_eq!(TestId::from_random([0, 31, 32, 255]).symbols(), "0Z0Z");
     }
 
     #[test]
