@@ -607,9 +607,12 @@ fn operations() -> Vec<Operation> {
                     "government_id",
                 ),
             ],
-            body: None,
-            success: vec![(200, "Presigned", vec![])],
-            errors: &[400, 404, 409],
+            body: Some(with_example(
+                object(&[], json!({ "state": state_field() })),
+                json!({}),
+            )),
+            success: vec![(200, "DocumentView", vec![])],
+            errors: &[400, 404, 409, 413, 415],
         },
         Operation {
             method: "post",
@@ -658,7 +661,7 @@ fn operations() -> Vec<Operation> {
                     "player_message": "Please send a statement from the last 3 months.",
                 }),
             )),
-            success: vec![(200, "VerificationCase", vec![])],
+            success: vec![(200, "DecidedCase", vec![])],
             errors: &[400, 404, 409, 413, 415],
         },
         Operation {
@@ -904,7 +907,8 @@ fn operation_json(operation: &Operation) -> Value {
     });
     if let Some(body) = &operation.body {
         value["requestBody"] = json!({
-            "required": true,
+            // A body whose every field is optional may be left out.
+            "required": body["schema"]["required"].as_array().is_some_and(|r| !r.is_empty()),
             "content": { "application/json": body },
         });
     }
@@ -952,7 +956,8 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add_schema::<read_case::PlayerCase>(&mut schemas);
     add_schema::<read_case::StaffCase>(&mut schemas);
     add_schema::<read_case::ReviewQueue>(&mut schemas);
-    add_schema::<guichet_core::documents::ports::Presigned>(&mut schemas);
+    add_schema::<review_case::DocumentView>(&mut schemas);
+    add_schema::<review_case::DecidedCase>(&mut schemas);
     add_schema::<guichet_core::verification::rules::Eligibility>(&mut schemas);
     add_schema::<incidents::CurrentPage>(&mut schemas);
     add_schema::<incidents::IncidentView>(&mut schemas);

@@ -47,6 +47,7 @@ async fn create(store: &DynamoCaseStore, case: &VerificationCase) -> Saved {
         .save(CaseWrite {
             case,
             expected_etag: 0,
+            seen: None,
             audit: &[line(
                 AuditAction::Opened {
                     reason: case.reason,
@@ -68,6 +69,7 @@ async fn submit(store: &DynamoCaseStore, case: &VerificationCase, when: &str) ->
         .save(CaseWrite {
             case: &reviewed,
             expected_etag: case.etag,
+            seen: None,
             audit: &[],
             upload: None,
             notification: None,
@@ -136,6 +138,7 @@ async fn one_open_case_per_player_until_it_closes() {
         .save(CaseWrite {
             case: &closing,
             expected_etag: first.etag,
+            seen: None,
             audit: &[line(AuditAction::Approved, "2026-11-27T10:00:00Z")],
             upload: None,
             notification: Some((&notification, &message)),
@@ -179,6 +182,7 @@ async fn a_write_on_a_stale_etag_changes_nothing() {
         .save(CaseWrite {
             case: &a,
             expected_etag: case.etag,
+            seen: None,
             audit: &[line(
                 AuditAction::DocumentViewed {
                     kind: DocumentKind::GovernmentId,
@@ -194,6 +198,7 @@ async fn a_write_on_a_stale_etag_changes_nothing() {
         .save(CaseWrite {
             case: &b,
             expected_etag: case.etag,
+            seen: None,
             audit: &[line(
                 AuditAction::SubmittedForReview,
                 "2026-11-26T15:02:00Z",
@@ -292,6 +297,7 @@ async fn the_review_queue_reads_its_shards_and_the_partition_of_before() {
         .save(CaseWrite {
             case: &touched,
             expected_etag: legacy.etag,
+            seen: None,
             audit: &[],
             upload: None,
             notification: None,
@@ -334,4 +340,48 @@ async fn cases_and_tickets_share_the_player_index_without_mixing() {
     let cases = store.cases_of(&player).await.expect("cases");
     assert_eq!(cases.len(), 1);
     assert_eq!(cases[0].id, case.id);
+}
+
+/// A save decided on a reviewer's `state` token goes in only when the stored case has the
+/// token's fingerprint: DynamoDB's condition on the `fingerprint` attribute every save keeps.
+#[tokio::test]
+async fn a_save_on_a_seen_case_needs_the_stored_fingerprint() {
+    let stack = fresh_stack().await;
+    let store = DynamoCaseStore::new(stack.dynamodb(), stack.tickets_table.clone());
+    let case = new_case(
+        "player-seen",
+        CaseReason::FirstWithdrawal,
+        "2026-11-26T15:00:00Z",
+    );
+    assert_eq!(create(&store, &case).await, Saved::Done);
+    let stored = store.case(&case.id).await.expect("read").expect("case");
+    let save = |claimed: &VerificationCase, seen: String| {
+        let mut touched = claimed.clone();
+        touched.touch(at("2026-11-26T16:00:00Z"));
+        let store = store.clone();
+        let expected = claimed.etag;
+        async move {
+            store
+                .save(CaseWrite {
+                    case: &touched,
+                    expected_etag: expected,
+                    seen: Some(&seen),
+                    audit: &[],
+                    upload: None,
+                    notification: None,
+                })
+                .await
+                .expect("written or stale")
+        }
+    };
+    // Same etag, another language: the etag condition alone would let it in.
+    let mut forged = stored.clone();
+    forged.language = Language::En;
+    let fingerprint = guichet_core::common::seen::fingerprint(&forged);
+    assert_eq!(save(&forged, fingerprint).await, Saved::Stale);
+    let fingerprint = guichet_core::common::seen::fingerprint(&stored);
+    assert_eq!(save(&stored, fingerprint).await, Saved::Done);
+    let after = store.case(&case.id).await.expect("read").expect("case");
+    assert_eq!(after.language, Language::Fr);
+    assert_eq!(after.etag, stored.etag + 1);
 }

@@ -250,9 +250,10 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
     };
     let view = f
         .kyc
-        .view_document(&reviewer, &case.id, DocumentKind::GovernmentId)
+        .view_document(&reviewer, &case.id, DocumentKind::GovernmentId, None)
         .await
-        .expect("a view URL");
+        .expect("a view URL")
+        .url;
     let expires: u64 = query_param(&view.url, "X-Amz-Expires")
         .expect("X-Amz-Expires")
         .parse()
@@ -275,6 +276,7 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
             false,
             &case.id,
             done.version,
+            None,
             &guichet_core::verification::rules::Decision::Approve,
             None,
             Some("ID and statement match".into()),

@@ -38,6 +38,7 @@ async fn an_approved_player_is_allowed_and_a_rejected_one_is_not() {
         false,
         &case.id,
         case.version,
+        None,
         &Decision::Approve,
         None,
         None,
@@ -66,6 +67,7 @@ async fn an_approved_player_is_allowed_and_a_rejected_one_is_not() {
         false,
         &rejected.id,
         rejected.version,
+        None,
         &Decision::Reject {
             reasons: vec![ReasonCode::NameMismatch],
         },

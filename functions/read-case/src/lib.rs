@@ -178,6 +178,10 @@ async fn player_case<C: CaseStore, D: DocumentStorage>(
 pub struct StaffCase<'a> {
     case: &'a VerificationCase,
     audit: &'a [AuditEntry],
+    /// The case as read, to send back with a view or a decision (`state`), which then costs
+    /// one round trip instead of a read and a write.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
 }
 
 async fn staff_case<C: CaseStore, D: DocumentStorage>(
@@ -196,6 +200,7 @@ async fn staff_case<C: CaseStore, D: DocumentStorage>(
         &StaffCase {
             case: &case,
             audit: &audit,
+            state: guichet_core::common::seen::token(&case),
         },
     ))
 }

@@ -52,6 +52,7 @@ async fn a_player_reads_what_must_be_sent_again_and_why_but_no_internal_note() {
         false,
         &case.id,
         case.version,
+        None,
         &Decision::RequestResubmission {
             documents: vec![(
                 DocumentKind::ProofOfAddress,
@@ -218,6 +219,7 @@ async fn the_senior_queue_needs_a_senior_reviewer() {
         false,
         &case.id,
         case.version,
+        None,
         &Decision::RequestResubmission {
             documents: vec![(DocumentKind::GovernmentId, vec![ReasonCode::Unreadable])],
         },

@@ -2,21 +2,29 @@
 //! Gateway's `routeKey`):
 //!
 //! - `POST /verification/cases/{case_id}/documents/{kind}/view` — a short-lived presigned GET
-//!   for one document; the view is written to the audit trail before the URL is made.
+//!   for one document; the view is written to the audit trail before the URL is made. Its body
+//!   is optional: `{state}` only.
 //! - `POST /verification/cases/{case_id}/decision` — approve, reject or request resubmission,
 //!   on the version of the case the reviewer read: a case that changed since (another reviewer,
 //!   a new document, a retry of this very decision) is refused as a conflict, never decided
 //!   twice. Past the resubmission cap the case goes to a senior reviewer, and only a caller
 //!   with `verification_senior` may then decide.
+//!
+//! Both may send `state`, the token of the staff view of the case they act on (the case's
+//! `GET` and both answers carry one): the action is then one DynamoDB round trip, its write,
+//! conditioned on the stored case being that one (`guichet_core::common::seen`).
 
 use guichet_core::common::access::Role;
 use guichet_core::common::player::Author;
+use guichet_core::common::seen::{self, Seen};
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
-use guichet_core::documents::ports::DocumentStorage;
+use guichet_core::documents::ports::{DocumentStorage, Presigned};
 use guichet_core::verification::ports::CaseStore;
-use guichet_core::verification::rules::{CaseError, CaseId, Decision, DocumentKind, ReasonCode};
+use guichet_core::verification::rules::{
+    CaseError, CaseId, Decision, DocumentKind, ReasonCode, VerificationCase,
+};
 use guichet_core::verification::service::{KycError, Verification};
-use guichet_edge::http::{json_body, json_response, path_param, ApiError};
+use guichet_edge::http::{json_body, json_response, optional_json_body, path_param, ApiError};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use tracing::{field::Empty, info_span};
@@ -31,6 +39,7 @@ pub const MAX_INTERNAL_NOTE: usize = 2000;
 
 const FIELDS: &[&str] = &[
     "version",
+    "state",
     "decision",
     "reasons",
     "documents",
@@ -43,9 +52,32 @@ const DECISIONS: &[&str] = &["approve", "reject", "request_resubmission"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionRequest {
     pub version: u64,
+    pub seen: Option<Seen<VerificationCase>>,
     pub decision: Decision,
     pub player_message: Option<String>,
     pub internal_note: Option<String>,
+}
+
+/// A document's view URL, and the case's `state` token after the view (in its audit trail).
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DocumentView<'a> {
+    #[serde(flatten)]
+    presigned: &'a Presigned,
+    /// The case as it now stands, to send back with the next action on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+}
+
+/// The case as decided, and its `state` token.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecidedCase<'a> {
+    #[serde(flatten)]
+    case: &'a VerificationCase,
+    /// The case as it now stands, to send back with the next action on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
 }
 
 /// The player's notification of a decision is written with it and leaves through the table's
@@ -111,9 +143,26 @@ async fn view<C: CaseStore, D: DocumentStorage>(
                 },
             )
         })?;
-    let presigned = v.view_document(&actor, &id, kind).await?;
+    let seen = match optional_json_body(request)? {
+        None => None,
+        Some(body) => {
+            let object = guichet_edge::http::json_object(&body)?;
+            let fields = Fields::new("", object, &["state"])?;
+            fields
+                .optional_str("state")?
+                .map(|raw| Seen::parse("state", raw))
+                .transpose()?
+        }
+    };
+    let viewed = v.view_document(&actor, &id, kind, seen.as_ref()).await?;
     tracing::info!(kind = kind.as_str(), "document view URL issued");
-    Ok(json_response(StatusCode::OK, &presigned))
+    Ok(json_response(
+        StatusCode::OK,
+        &DocumentView {
+            presigned: &viewed.url,
+            state: seen::token(&viewed.case),
+        },
+    ))
 }
 
 async fn decide<C: CaseStore, D: DocumentStorage>(
@@ -130,6 +179,7 @@ async fn decide<C: CaseStore, D: DocumentStorage>(
             senior,
             &id,
             asked.version,
+            asked.seen.as_ref(),
             &asked.decision,
             asked.player_message,
             asked.internal_note,
@@ -154,7 +204,13 @@ async fn decide<C: CaseStore, D: DocumentStorage>(
         senior,
         "case decided"
     );
-    Ok(json_response(StatusCode::OK, &case))
+    Ok(json_response(
+        StatusCode::OK,
+        &DecidedCase {
+            case: &case,
+            state: seen::token(&case),
+        },
+    ))
 }
 
 fn decision_name(decision: &Decision) -> &'static str {
@@ -209,8 +265,13 @@ pub fn parse(body: &serde_json::Value) -> Result<DecisionRequest, ValidationErro
             documents: documents(object.get("documents"))?,
         },
     };
+    let seen = fields
+        .optional_str("state")?
+        .map(|raw| Seen::parse("state", raw))
+        .transpose()?;
     Ok(DecisionRequest {
         version,
+        seen,
         decision,
         player_message: fields.optional_text("player_message", MAX_PLAYER_MESSAGE)?,
         internal_note: fields.optional_text("internal_note", MAX_INTERNAL_NOTE)?,

@@ -34,6 +34,17 @@ fn decision_request(case: &VerificationCase, body: Value) -> Request {
     )
 }
 
+/// No resubmission allowed: the first request sends the case to a senior reviewer.
+fn capped() -> V {
+    Verification {
+        cases: MemoryCaseStore::default(),
+        storage: MemoryDocumentStorage::default(),
+        clock: Box::new(FixedClock::at(NOW)),
+        max_resubmissions: 0,
+        notifier: guichet_core::notifications::rules::Notifier::bundled(),
+    }
+}
+
 async fn current(v: &V, case: &VerificationCase) -> VerificationCase {
     v.cases.case(&case.id).await.expect("store").expect("case")
 }
@@ -317,15 +328,7 @@ async fn each_bad_field_is_named_with_its_rule() {
 
 #[tokio::test]
 async fn past_the_cap_only_a_senior_reviewer_decides() {
-    let clock = FixedClock::at(NOW);
-    // No resubmission allowed: the first request sends the case to a senior reviewer.
-    let v = Verification {
-        cases: MemoryCaseStore::default(),
-        storage: MemoryDocumentStorage::default(),
-        clock: Box::new(clock),
-        max_resubmissions: 0,
-        notifier: guichet_core::notifications::rules::Notifier::bundled(),
-    };
+    let v = capped();
     let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
     let body = json!({"version": case.version, "decision": "request_resubmission",
         "documents": {"government_id": ["unreadable"]}});
@@ -349,4 +352,97 @@ async fn past_the_cap_only_a_senior_reviewer_decides() {
     let response = review_case::handle(&v, senior).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body_json(&response)["status"], "approved");
+}
+
+/// The case's `state` token as the reviewers' view hands it out.
+fn state_of(case: &VerificationCase) -> Value {
+    json!(guichet_core::common::seen::token(case).expect("a case fits a token"))
+}
+
+/// A token whose case says something else than the stored one.
+fn forged(case: &VerificationCase, edit: impl FnOnce(&mut VerificationCase)) -> Value {
+    let mut claimed = case.clone();
+    edit(&mut claimed);
+    state_of(&claimed)
+}
+
+/// `body` as JSON: the view's sample event has no body, so no content type either.
+fn with_body(mut request: Request, body: Value) -> Request {
+    request.headers_mut().insert(
+        "content-type",
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    with_json(request, body)
+}
+
+#[tokio::test]
+async fn a_view_and_a_decision_on_the_state_they_were_handed_read_nothing() {
+    let v = verification(NOW);
+    let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
+    let read = current(&v, &case).await;
+    let reads = v.cases.reads();
+    let request = with_body(
+        view_request(&read, "government_id"),
+        json!({"state": state_of(&read)}),
+    );
+    let response = review_case::handle(&v, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let viewed = body_json(&response);
+    assert!(viewed["url"].is_string());
+    let body = json!({"version": read.version, "decision": "approve", "state": viewed["state"]});
+    let response = review_case::handle(&v, decision_request(&read, body)).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{}",
+        body_json(&response)
+    );
+    let decided = body_json(&response);
+    assert_eq!(decided["status"], "approved");
+    assert!(decided["state"].is_string(), "{decided}");
+    assert_eq!(v.cases.reads(), reads, "both decided on their tokens");
+    let audit = v.cases.audit_of(&case.id).await.expect("audit");
+    assert!(matches!(
+        audit.last().map(|l| &l.action),
+        Some(AuditAction::Approved)
+    ));
+}
+
+#[tokio::test]
+async fn a_forged_case_state_is_decided_again_on_the_stored_case() {
+    let v = capped();
+    let case = case_in_review(&v, PLAYER, CaseReason::FirstWithdrawal).await;
+    let body = json!({"version": case.version, "decision": "request_resubmission",
+        "documents": {"government_id": ["unreadable"]}});
+    let response = review_case::handle(&v, decision_request(&case, body)).await;
+    assert_eq!(body_json(&response)["needs_senior"], true);
+    let senior_case = current(&v, &case).await;
+
+    // A reviewer who is not senior claims the case needs no senior: the write's condition
+    // fails, and the decision is refused on the stored case.
+    let claimed = forged(&senior_case, |c| c.needs_senior = false);
+    let body = json!({"version": senior_case.version, "decision": "approve", "state": claimed});
+    let response = review_case::handle(&v, decision_request(&case, body)).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body_json(&response)["required_role"], "verification_senior");
+    assert_eq!(current(&v, &case).await, senior_case, "nothing written");
+
+    // A forged player language on a view: the view is written on the stored case.
+    let claimed = forged(&senior_case, |c| c.language = Language::En);
+    let request = with_body(
+        view_request(&senior_case, "government_id"),
+        json!({"state": claimed}),
+    );
+    let response = review_case::handle(&v, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(current(&v, &case).await.language, senior_case.language);
+
+    // Not a token at all: a 400 naming it.
+    let request = with_body(
+        view_request(&senior_case, "government_id"),
+        json!({"state": "not a token"}),
+    );
+    let response = review_case::handle(&v, request).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(&response)["field"], "state");
 }

@@ -246,6 +246,15 @@ pub fn cursor_param<T: PageCursor>(raw: &str) -> Result<T, ValidationError> {
 }
 
 /// Checks the content type and size and parses the JSON, naming what is wrong.
+/// A body that may be left out (an action whose only field is optional): none when the
+/// request has no body at all, otherwise as [`json_body`] reads it.
+pub fn optional_json_body(request: &Request) -> Result<Option<serde_json::Value>, ApiError> {
+    if request.body().as_ref().is_empty() {
+        return Ok(None);
+    }
+    json_body(request).map(Some)
+}
+
 pub fn json_body(request: &Request) -> Result<serde_json::Value, ApiError> {
     let content_type = header_str(request.headers(), header::CONTENT_TYPE.as_str()).unwrap_or("");
     let media_type = content_type

@@ -95,6 +95,9 @@ struct CaseItem<'a> {
     gsi2pk: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gsi2sk: Option<String>,
+    /// The digest of the case as written: a write decided on a reviewer's `state` token is
+    /// conditioned on it.
+    fingerprint: String,
 }
 
 fn case_item(case: &VerificationCase) -> Result<Item, StoreError> {
@@ -119,6 +122,7 @@ fn case_item(case: &VerificationCase) -> Result<Item, StoreError> {
         body: Json(case),
         gsi2pk,
         gsi2sk,
+        fingerprint: guichet_core::common::seen::fingerprint(case),
     })
 }
 
@@ -179,13 +183,20 @@ impl CaseStore for DynamoCaseStore {
         case_put = if write.expected_etag == 0 {
             case_put.condition_expression("attribute_not_exists(pk)")
         } else {
-            case_put
-                .condition_expression("#etag = :expected")
+            let versioned = case_put
                 .expression_attribute_names("#etag", "etag")
                 .expression_attribute_values(
                     ":expected",
                     AttributeValue::N(write.expected_etag.to_string()),
-                )
+                );
+            // Decided on a reviewer's `state` token: the stored case must be that one.
+            match write.seen {
+                None => versioned.condition_expression("#etag = :expected"),
+                Some(seen) => versioned
+                    .condition_expression("#etag = :expected AND #fp = :seen")
+                    .expression_attribute_names("#fp", "fingerprint")
+                    .expression_attribute_values(":seen", s(seen)),
+            }
         };
         items.push(
             TransactWriteItem::builder()

@@ -86,6 +86,24 @@ impl<T: Serialize + DeserializeOwned> Seen<T> {
     }
 }
 
+/// The one-round-trip pattern, written once: when a token came and `on_seen` can act on it,
+/// its outcome is the answer; when it declines (`None`: not this record, not the caller's, a
+/// rule refused the claimed state, or the conditional write found the stored record
+/// different), nothing was written and `on_read` acts on the record as stored, so every answer
+/// that is not a success comes from the truth.
+pub async fn on_seen_else_read<T, R, E>(
+    seen: Option<&Seen<T>>,
+    on_seen: impl AsyncFnOnce(&Seen<T>) -> Option<Result<R, E>>,
+    on_read: impl AsyncFnOnce() -> Result<R, E>,
+) -> Result<R, E> {
+    if let Some(seen) = seen {
+        if let Some(done) = on_seen(seen).await {
+            return done;
+        }
+    }
+    on_read().await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

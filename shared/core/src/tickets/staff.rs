@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use crate::common::access::{Actor, Forbidden, Role};
 use crate::common::paging::Page;
 use crate::common::reference::TicketReference;
-use crate::common::seen::Seen;
+use crate::common::seen::{on_seen_else_read, Seen};
 use crate::common::store::StoreError;
 use crate::escalation::rules::Escalation;
 use crate::notifications::rules::{kind_for, Notification, NotifyError};
@@ -134,26 +134,33 @@ impl<S: TicketStore> Desk<S> {
         seen: Option<&Seen<Ticket>>,
         decide: impl Fn(&Ticket, Timestamp) -> Result<Decision, StaffError>,
     ) -> Result<Applied, StaffError> {
-        let usable = seen.filter(|seen| {
-            &seen.record().reference == reference && caller.works_for(seen.record().team)
-        });
-        if let Some(seen) = usable {
-            let now = now_ms(self.clock.now());
-            if let Ok(decision) = decide(seen.record(), now) {
+        let decide = &decide;
+        on_seen_else_read(
+            seen,
+            async |seen| {
+                let ticket = seen.record();
+                if &ticket.reference != reference || !caller.works_for(ticket.team) {
+                    return None;
+                }
+                let now = now_ms(self.clock.now());
+                let decision = decide(ticket, now).ok()?;
                 let basis = Basis::Seen {
                     fingerprint: seen.fingerprint(),
                 };
-                match self.apply(seen.record(), decision, false, basis, now).await {
-                    Err(StaffError::Workflow(WorkflowError::Stale { .. })) => {}
-                    written => return written,
+                match self.apply(ticket, decision, false, basis, now).await {
+                    Err(StaffError::Workflow(WorkflowError::Stale { .. })) => None,
+                    written => Some(written),
                 }
-            }
-        }
-        let found = self.read_for(caller, reference).await?;
-        let now = now_ms(self.clock.now());
-        let decision = decide(&found.ticket, now)?;
-        self.apply(&found.ticket, decision, false, Basis::Read, now)
-            .await
+            },
+            async || {
+                let found = self.read_for(caller, reference).await?;
+                let now = now_ms(self.clock.now());
+                let decision = decide(&found.ticket, now)?;
+                self.apply(&found.ticket, decision, false, Basis::Read, now)
+                    .await
+            },
+        )
+        .await
     }
 
     /// The player answers on their own ticket (another player's is `NotFound`, like an unknown

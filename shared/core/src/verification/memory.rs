@@ -27,11 +27,18 @@ struct CaseState {
     audit: Vec<(String, AuditEntry)>,
     uploads: BTreeMap<String, PendingUpload>,
     open_by_player: BTreeMap<String, String>,
+    /// How many times a case was read by id: what a round-trip count would show in DynamoDB.
+    reads: usize,
 }
 
 impl MemoryCaseStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, CaseState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many cases were read by id so far.
+    pub fn reads(&self) -> usize {
+        self.lock().reads
     }
 }
 
@@ -51,6 +58,12 @@ impl CaseStore for MemoryCaseStore {
             (expected, Some(version)) if expected == version => {}
             _ => return Ok(Saved::Stale),
         }
+        if let Some(seen) = write.seen {
+            let stored = state.cases.get(&id).map(crate::common::seen::fingerprint);
+            if stored.as_deref() != Some(seen) {
+                return Ok(Saved::Stale);
+            }
+        }
         if !write.case.is_open() && state.open_by_player.get(&player) == Some(&id) {
             state.open_by_player.remove(&player);
         }
@@ -67,7 +80,9 @@ impl CaseStore for MemoryCaseStore {
     }
 
     async fn case(&self, id: &CaseId) -> Result<Option<VerificationCase>, StoreError> {
-        Ok(self.lock().cases.get(id.as_str()).cloned())
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.cases.get(id.as_str()).cloned())
     }
 
     async fn cases_of(&self, player: &PlayerId) -> Result<Vec<VerificationCase>, StoreError> {

@@ -67,6 +67,9 @@ pub enum Saved {
 pub struct CaseWrite<'a> {
     pub case: &'a VerificationCase,
     pub expected_etag: u64,
+    /// Decided on a reviewer's `state` token ([`crate::common::seen::Seen`]): the stored case
+    /// must also have this fingerprint, or nothing is written (`Stale`).
+    pub seen: Option<&'a str>,
     pub audit: &'a [AuditEntry],
     pub upload: Option<&'a PendingUpload>,
     /// The player's notification of a decision, kept with the case, and the message that

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use crate::common::clock::Clock;
 use crate::common::player::{Author, Language, PlayerId};
 use crate::common::retry::{Attempt, RetryPolicy};
+use crate::common::seen::{on_seen_else_read, Seen};
 use crate::common::store::StoreError;
 use crate::documents::ports::{DocumentStorage, Presigned};
 use crate::documents::rules::{upload_id_of_key, CheckFailure, ContentType, UploadId};
@@ -57,6 +58,25 @@ pub enum KycError {
     Notify(#[source] crate::notifications::rules::NotifyError),
 }
 
+/// A document view: its short-lived URL, and the case as it now stands (the view is in its
+/// audit trail), whose `state` token the reviewer sends with the next action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewed {
+    pub url: Presigned,
+    pub case: VerificationCase,
+}
+
+/// What a reviewer decided, as the request states it.
+#[derive(Debug, Clone)]
+struct Ask<'a> {
+    reviewer: &'a Author,
+    senior: bool,
+    expected_version: u64,
+    decision: &'a Decision,
+    player_message: Option<String>,
+    internal_note: Option<String>,
+}
+
 /// What the document check did with one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckOutcome {
@@ -98,6 +118,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
             .save(CaseWrite {
                 case: &case,
                 expected_etag: 0,
+                seen: None,
                 audit: &lines,
                 upload: None,
                 notification: None,
@@ -198,6 +219,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
             .save(CaseWrite {
                 case: &case,
                 expected_etag: expected,
+                seen: None,
                 audit: &lines,
                 upload: Some(&upload),
                 notification: None,
@@ -305,6 +327,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
             .save(CaseWrite {
                 case: &case,
                 expected_etag: expected,
+                seen: None,
                 audit: &lines,
                 upload: Some(&upload),
                 notification: None,
@@ -343,30 +366,54 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
     }
 
     /// A short-lived GET for one document; the view is written to the audit trail first.
+    /// With the reviewer's `state` token of the case, one round trip (see
+    /// [`crate::common::seen`]); the case as it now stands comes back for the next token.
     pub async fn view_document(
         &self,
         reviewer: &Author,
         case_id: &CaseId,
         kind: DocumentKind,
-    ) -> Result<Presigned, KycError> {
-        RETRY
-            .run(|_| self.view_attempt(reviewer, case_id, kind))
-            .await?
-            .ok_or(KycError::Stale)
+        seen: Option<&Seen<VerificationCase>>,
+    ) -> Result<Viewed, KycError> {
+        on_seen_else_read(
+            seen.filter(|seen| &seen.record().id == case_id),
+            async |seen| {
+                let case = seen.record().clone();
+                match self
+                    .view_attempt(reviewer, case, kind, Some(seen.fingerprint()))
+                    .await
+                {
+                    Ok(Attempt::Done(viewed)) => Some(Ok(viewed)),
+                    // Decided on what the token claims: answered from the stored case instead.
+                    Ok(Attempt::Retry) | Err(KycError::Case(_)) => None,
+                    Err(other) => Some(Err(other)),
+                }
+            },
+            async || {
+                RETRY
+                    .run(|_| async {
+                        let case = self
+                            .cases
+                            .case(case_id)
+                            .await?
+                            .ok_or(KycError::CaseNotFound)?;
+                        self.view_attempt(reviewer, case, kind, None).await
+                    })
+                    .await?
+                    .ok_or(KycError::Stale)
+            },
+        )
+        .await
     }
 
-    /// One attempt of [`Verification::view_document`], on the case as it is now.
+    /// One attempt of [`Verification::view_document`], on `case` as read or as seen.
     async fn view_attempt(
         &self,
         reviewer: &Author,
-        case_id: &CaseId,
+        mut case: VerificationCase,
         kind: DocumentKind,
-    ) -> Result<Attempt<Presigned>, KycError> {
-        let mut case = self
-            .cases
-            .case(case_id)
-            .await?
-            .ok_or(KycError::CaseNotFound)?;
+        seen: Option<&str>,
+    ) -> Result<Attempt<Viewed>, KycError> {
         let key = case
             .slot(kind)
             .ok_or(CaseError::NotRequired(kind))?
@@ -394,20 +441,25 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
             .save(CaseWrite {
                 case: &case,
                 expected_etag: expected,
+                seen,
                 audit: &lines,
                 upload: None,
                 notification: None,
             })
             .await?
         {
-            Saved::Done => Ok(Attempt::Done(self.storage.presign_get(&key, now).await?)),
+            Saved::Done => Ok(Attempt::Done(Viewed {
+                url: self.storage.presign_get(&key, now).await?,
+                case,
+            })),
             Saved::Stale | Saved::PlayerHasOpenCase => Ok(Attempt::Retry),
         }
     }
 
     /// A reviewer's decision on the version of the case they read: deciding on a case that
     /// changed since (another reviewer, a new document) is refused as stale, never applied
-    /// twice.
+    /// twice. With the reviewer's `state` token of the case, one round trip (see
+    /// [`crate::common::seen`]).
     #[allow(clippy::too_many_arguments)]
     pub async fn decide(
         &self,
@@ -415,15 +467,59 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
         senior: bool,
         case_id: &CaseId,
         expected_version: u64,
+        seen: Option<&Seen<VerificationCase>>,
         decision: &Decision,
         player_message: Option<String>,
         internal_note: Option<String>,
     ) -> Result<Decided, KycError> {
-        let mut case = self
-            .cases
-            .case(case_id)
-            .await?
-            .ok_or(KycError::CaseNotFound)?;
+        let ask = Ask {
+            reviewer,
+            senior,
+            expected_version,
+            decision,
+            player_message,
+            internal_note,
+        };
+        on_seen_else_read(
+            seen.filter(|seen| &seen.record().id == case_id),
+            async |seen| {
+                let case = seen.record().clone();
+                match self
+                    .decide_on(case, Some(seen.fingerprint()), ask.clone())
+                    .await
+                {
+                    // Refused or lost on what the token claims: answered from the stored case.
+                    Err(KycError::Stale | KycError::Case(_)) => None,
+                    done => Some(done),
+                }
+            },
+            async || {
+                let case = self
+                    .cases
+                    .case(case_id)
+                    .await?
+                    .ok_or(KycError::CaseNotFound)?;
+                self.decide_on(case, None, ask.clone()).await
+            },
+        )
+        .await
+    }
+
+    /// [`Verification::decide`] on `case` as read or as seen.
+    async fn decide_on(
+        &self,
+        mut case: VerificationCase,
+        seen: Option<&str>,
+        ask: Ask<'_>,
+    ) -> Result<Decided, KycError> {
+        let Ask {
+            reviewer,
+            senior,
+            expected_version,
+            decision,
+            player_message,
+            internal_note,
+        } = ask;
         if case.version != expected_version {
             return Err(KycError::Stale);
         }
@@ -466,6 +562,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
             .save(CaseWrite {
                 case: &case,
                 expected_etag: etag,
+                seen,
                 audit: &lines,
                 upload: None,
                 notification: notification.as_ref().map(|(n, m)| (n, m)),
@@ -686,7 +783,7 @@ mod tests {
             id: "reviewer-1".into(),
         };
         let current = v.cases.case(&case.id).await.expect("read").expect("case");
-        v.view_document(&reviewer, &case.id, DocumentKind::GovernmentId)
+        v.view_document(&reviewer, &case.id, DocumentKind::GovernmentId, None)
             .await
             .expect("viewed");
         // Viewing a document is audited but does not invalidate what the reviewer read.
@@ -695,6 +792,7 @@ mod tests {
             false,
             &case.id,
             current.version,
+            None,
             &Decision::Approve,
             None,
             Some("ok".into()),
@@ -708,6 +806,7 @@ mod tests {
                 false,
                 &case.id,
                 current.version,
+                None,
                 &Decision::Approve,
                 None,
                 None
