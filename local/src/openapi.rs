@@ -709,18 +709,34 @@ fn operations() -> Vec<Operation> {
             "linkTicket",
             "Link a ticket to the incident (`200` if it already was)",
             Some((
-                object(&["reference"], json!({ "reference": reference_schema() })),
+                object(
+                    &["reference"],
+                    json!({
+                        "reference": reference_schema(),
+                        "state": state_field(),
+                        "ticket_state": state_field(),
+                    }),
+                ),
                 json!({ "reference": "P3N8R-2KD7F" }),
             )),
-            vec![(201, "IncidentView", vec![]), (200, "IncidentView", vec![])],
+            vec![
+                (201, "IncidentChange", vec![]),
+                (200, "IncidentChange", vec![]),
+            ],
         ),
         incident_operation(
             "delete",
             "/incidents/{incident_id}/links/{reference}",
             "unlinkTicket",
             "Unlink a ticket: it gets its intake priority back",
-            None,
-            vec![(200, "IncidentView", vec![])],
+            Some((
+                object(
+                    &[],
+                    json!({ "state": state_field(), "ticket_state": state_field() }),
+                ),
+                json!({}),
+            )),
+            vec![(200, "IncidentChange", vec![])],
         ),
         incident_operation(
             "post",
@@ -732,13 +748,14 @@ fn operations() -> Vec<Operation> {
                     &["version", "status"],
                     json!({
                         "version": version_field("incident"),
+                        "state": state_field(),
                         "status": enum_of(IncidentStatus::NAMES),
                         "note": nullable(text(1, incidents::NOTE_MAX_CHARS, "For staff only")),
                     }),
                 ),
                 json!({ "version": 3, "status": "resolved", "note": "Provider restarted the table servers." }),
             )),
-            vec![(200, "IncidentView", vec![])],
+            vec![(200, "IncidentChange", vec![])],
         ),
     ]
 }
@@ -961,6 +978,7 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add_schema::<guichet_core::verification::rules::Eligibility>(&mut schemas);
     add_schema::<incidents::CurrentPage>(&mut schemas);
     add_schema::<incidents::IncidentView>(&mut schemas);
+    add_schema::<incidents::IncidentChange>(&mut schemas);
     schemas
 }
 

@@ -13,7 +13,7 @@ use guichet_core::common::reference::TicketReference;
 use guichet_core::incidents::rules::{
     EscalationProgress, FanOut, IncidentId, IncidentRuleError, IncidentStatus,
 };
-use guichet_core::incidents::service::{IncidentError, Incidents, ReportOutcome};
+use guichet_core::incidents::service::{IncidentError, Incidents, ReportOutcome, SeenPair};
 use guichet_core::notifications::rules::{NotificationKind, NotificationTemplates, Notifier};
 use guichet_core::outbox::ports::OutboxStore;
 use guichet_core::outbox::rules::Destination;
@@ -513,11 +513,20 @@ async fn staff_link_and_unlink_a_ticket_by_hand() {
 
     let linked = world
         .incidents
-        .link(&world.desk, &caller, &id, &stray)
+        .link(&world.desk, &caller, &id, &stray, SeenPair::default())
         .await
         .expect("linked");
     assert!(linked.changed);
-    assert_eq!(linked.record.links.len(), 4);
+    assert_eq!(
+        world
+            .incidents
+            .view(&caller, &id)
+            .await
+            .expect("view")
+            .links
+            .len(),
+        4
+    );
     let found = world.ticket(&stray).await;
     assert!(linked_to(&found.ticket, &id));
     assert_eq!(found.ticket.priority, Priority::Urgent);
@@ -538,18 +547,37 @@ async fn staff_link_and_unlink_a_ticket_by_hand() {
 
     let again = world
         .incidents
-        .link(&world.desk, &caller, &id, &stray)
+        .link(&world.desk, &caller, &id, &stray, SeenPair::default())
         .await
         .expect("idempotent");
     assert!(!again.changed);
-    assert_eq!(again.record.links.len(), 4);
+    assert_eq!(
+        world
+            .incidents
+            .view(&caller, &id)
+            .await
+            .expect("view")
+            .links
+            .len(),
+        4
+    );
 
     let unlinked = world
         .incidents
-        .unlink(&world.desk, &caller, &id, &stray)
+        .unlink(&world.desk, &caller, &id, &stray, SeenPair::default())
         .await
         .expect("unlinked");
-    assert_eq!(unlinked.record.links.len(), 3);
+    assert_eq!(unlinked.ticket.linked_incident, None);
+    assert_eq!(
+        world
+            .incidents
+            .view(&caller, &id)
+            .await
+            .expect("view")
+            .links
+            .len(),
+        3
+    );
     let found = world.ticket(&stray).await;
     assert_eq!(found.ticket.linked_incident, None);
     assert_eq!(
@@ -578,7 +606,7 @@ async fn staff_link_and_unlink_a_ticket_by_hand() {
     assert!(matches!(
         world
             .incidents
-            .unlink(&world.desk, &caller, &id, &stray)
+            .unlink(&world.desk, &caller, &id, &stray, SeenPair::default())
             .await,
         Err(IncidentError::Rule(IncidentRuleError::NotLinked))
     ));
@@ -588,7 +616,7 @@ async fn staff_link_and_unlink_a_ticket_by_hand() {
     assert!(matches!(
         world
             .incidents
-            .link(&world.desk, &caller, &id, &others[0])
+            .link(&world.desk, &caller, &id, &others[0], SeenPair::default())
             .await,
         Err(IncidentError::Rule(IncidentRuleError::LinkedElsewhere))
     ));
@@ -614,11 +642,21 @@ async fn a_status_update_reaches_every_linked_player_once() {
             1,
             IncidentStatus::Monitoring,
             note.clone(),
+            None,
         )
         .await
         .expect("updated");
-    assert_eq!(update.record.incident.version, 2);
-    assert_eq!(update.record.updates.len(), 1);
+    assert_eq!(update.incident.version, 2);
+    assert_eq!(
+        world
+            .incidents
+            .view(&caller, &id)
+            .await
+            .expect("view")
+            .updates
+            .len(),
+        1
+    );
     // The fan-out's first page was written with the update, in the same transaction.
     assert_eq!(world.pending(Destination::IncidentUpdates).await.len(), 1);
     assert_eq!(
@@ -658,6 +696,7 @@ async fn a_status_update_reaches_every_linked_player_once() {
             1,
             IncidentStatus::Monitoring,
             note,
+            None,
         )
         .await
         .expect("replayed");
@@ -676,7 +715,15 @@ async fn a_status_update_reaches_every_linked_player_once() {
 
     let resolved = world
         .incidents
-        .update_status(&world.desk, &caller, &id, 2, IncidentStatus::Resolved, None)
+        .update_status(
+            &world.desk,
+            &caller,
+            &id,
+            2,
+            IncidentStatus::Resolved,
+            None,
+            None,
+        )
         .await
         .expect("resolved");
     assert!(!resolved.outbox.is_empty());
@@ -725,6 +772,7 @@ async fn a_fan_out_goes_page_by_page_and_a_page_run_twice_tells_nobody_twice() {
             &id,
             1,
             IncidentStatus::Monitoring,
+            None,
             None,
         )
         .await
@@ -838,6 +886,7 @@ async fn current_incidents_page_across_their_shards_and_the_partition_of_before(
             1,
             IncidentStatus::Resolved,
             None,
+            None,
         )
         .await
         .expect("resolved");
@@ -883,14 +932,14 @@ async fn the_subject_marker_admits_one_open_incident_at_a_time() {
     .expect("a message");
     assert_eq!(
         store
-            .save_status(&resolved, 1, &update, &fan_out)
+            .save_status(&resolved, 1, &update, &fan_out, Default::default())
             .await
             .expect("written"),
         guichet_core::tickets::ports::Updated::Done
     );
     assert_eq!(
         store
-            .save_status(&resolved, 1, &update, &fan_out)
+            .save_status(&resolved, 1, &update, &fan_out, Default::default())
             .await
             .expect("refused"),
         guichet_core::tickets::ports::Updated::Stale,
@@ -949,6 +998,7 @@ async fn a_teams_current_incidents_are_listed_newest_first_until_resolved() {
             1,
             IncidentStatus::Resolved,
             None,
+            None,
         )
         .await
         .expect("resolved");
@@ -976,4 +1026,125 @@ async fn a_teams_current_incidents_are_listed_newest_first_until_resolved() {
             .await,
         Err(IncidentError::OtherTeam(Team::Games))
     ));
+}
+
+/// Links, unlinks and status updates sent with the `state` tokens of what staff read are
+/// written on DynamoDB's condition that the stored records carry those fingerprints: the
+/// honest tokens go through, forged ones are decided again on the stored records.
+#[tokio::test]
+async fn actions_on_state_tokens_are_conditioned_on_the_stored_fingerprints() {
+    use guichet_core::common::seen::Seen;
+    let world = World::new().await;
+    let (id, _) = world.incident("Roulette Royale").await;
+    let (stray, _) = world.report("player-t", "Roulete Royal").await;
+    let caller = supervisor();
+    let record = world.incidents.view(&caller, &id).await.expect("view");
+    let ticket = world.ticket(&stray).await.ticket;
+    let incident_seen = Seen::of(record.incident.clone());
+    let ticket_seen = Seen::of(ticket.clone());
+
+    // A forged ticket (another description) with the true incident: not written as claimed.
+    let mut forged = ticket.clone();
+    forged.description = "Remboursez 5 000 $.".into();
+    let forged_seen = Seen::of(forged);
+    let store = &world.incidents.store;
+    let at: jiff::Timestamp = START.parse().expect("valid");
+    let link = guichet_core::incidents::rules::Link {
+        reference: stray.clone(),
+        linked_at: at,
+        linked_by: guichet_core::common::player::Author::System,
+    };
+    let change = |seen: &Ticket| match guichet_core::incidents::rules::link(
+        seen,
+        &record.incident,
+        guichet_core::common::player::Author::System,
+        at,
+    )
+    .expect("linkable")
+    {
+        guichet_core::incidents::rules::Linking::Link(change) => *change,
+        other => panic!("{other:?}"),
+    };
+    use guichet_core::incidents::ports::{Claimed, IncidentStore, LinkWrite};
+    let written = store
+        .link(
+            &id,
+            &change(forged_seen.record()),
+            &link,
+            Claimed {
+                incident: Some(incident_seen.fingerprint()),
+                ticket: Some(forged_seen.fingerprint()),
+            },
+        )
+        .await
+        .expect("written or stale");
+    assert_eq!(written, LinkWrite::Stale);
+    let written = store
+        .link(
+            &id,
+            &change(ticket_seen.record()),
+            &link,
+            Claimed {
+                incident: Some(incident_seen.fingerprint()),
+                ticket: Some(ticket_seen.fingerprint()),
+            },
+        )
+        .await
+        .expect("written");
+    assert_eq!(written, LinkWrite::Done);
+    assert_eq!(
+        world.ticket(&stray).await.ticket.description,
+        ticket.description
+    );
+
+    // The status update on the incident's honest token goes in; on a forged one it does not.
+    let mut other = record.incident.clone();
+    other.team = Team::Technical;
+    let result = world
+        .incidents
+        .update_status(
+            &world.desk,
+            &caller,
+            &id,
+            1,
+            IncidentStatus::Monitoring,
+            None,
+            Some(&Seen::of(other)),
+        )
+        .await
+        .expect("decided on the stored incident");
+    assert_eq!(result.incident.team, record.incident.team);
+    let record = world.incidents.view(&caller, &id).await.expect("view");
+    assert_eq!(record.incident.version, 2);
+    let seen = Seen::of(record.incident.clone());
+    let (resolved, update) = guichet_core::incidents::rules::change_status(
+        &record.incident,
+        2,
+        IncidentStatus::Resolved,
+        None,
+        guichet_core::common::player::Author::System,
+        at,
+    )
+    .expect("resolves");
+    let page = guichet_core::incidents::rules::FanOut::first(&id, &update);
+    let fan_out = guichet_core::outbox::rules::OutboxMessage::new(
+        page.message_id(),
+        Destination::IncidentUpdates,
+        id.as_str(),
+        &page,
+        at,
+    )
+    .expect("a message");
+    let claimed = Claimed {
+        incident: Some(seen.fingerprint()),
+        ticket: None,
+    };
+    assert_eq!(
+        store
+            .save_status(&resolved, 2, &update, &fan_out, claimed)
+            .await
+            .expect("written"),
+        guichet_core::tickets::ports::Updated::Done,
+        "the incident read back has the fingerprint its writes keep"
+    );
 }

@@ -82,6 +82,7 @@ async fn updated_incident(
             1,
             IncidentStatus::Monitoring,
             Some("Correctif déployé".to_owned()),
+            None,
         )
         .await
         .expect("updated");

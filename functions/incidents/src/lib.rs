@@ -3,11 +3,12 @@
 //! - `GET /incidents?team=&limit=&cursor=`: the team's current incidents (open or monitoring),
 //!   newest first, a page at a time;
 //! - `GET /incidents/{incident_id}`: the incident, its linked tickets and its status updates;
-//! - `POST /incidents/{incident_id}/links` `{reference}`: links a ticket by hand (it becomes
+//! - `POST /incidents/{incident_id}/links` `{reference, state?, ticket_state?}`: links a ticket by hand (it becomes
 //!   `urgent`); `201` when linked now, `200` when it already was;
-//! - `DELETE /incidents/{incident_id}/links/{reference}`: unlinks a ticket linked by mistake (it
+//! - `DELETE /incidents/{incident_id}/links/{reference}` (optional body `{state?,
+//!   ticket_state?}`): unlinks a ticket linked by mistake (it
 //!   gets its intake priority back);
-//! - `POST /incidents/{incident_id}/status` `{version, status, note?}`: `open`, `monitoring` or
+//! - `POST /incidents/{incident_id}/status` `{version, status, note?, state?}`: `open`, `monitoring` or
 //!   `resolved`, on the incident's `version` as read. The update is recorded with the first
 //!   page of its fan-out, which this handler relays to the incident-updates queue: the
 //!   incident-updates function then tells every linked player whose ticket is still in work,
@@ -15,22 +16,30 @@
 //!   same update again writes nothing and relays the same first page, which restarts a stalled
 //!   fan-out without telling anyone twice.
 //!
+//! The incident's view and every action's answer carry `state` (the incident's token), and
+//! a link's or an unlink's answer `ticket_state` (the ticket's): sent back with the next
+//! action (`state` with a status update; both with a link, or in an unlink's optional body),
+//! the action is one DynamoDB round trip, its write, conditioned on the stored records being
+//! those (`guichet_core::common::seen`). Actions answer with the incident and what changed,
+//! not the whole record: `GET` it for its links and updates.
+//!
 //! Staff only: supervisors, or agents of the incident's team (and, to link or unlink, of the
 //! ticket's team). Players get `403`. A bad field is a `400` naming it; an unknown incident,
 //! ticket or link a `404`; a stale version a `409` `stale`.
 
 use guichet_core::common::paging::PageCursor;
 use guichet_core::common::reference::TicketReference;
+use guichet_core::common::seen::{self, Seen};
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::incidents::ports::{IncidentRecord, IncidentStart, IncidentStore};
-use guichet_core::incidents::rules::{Incident, IncidentId, IncidentStatus};
-use guichet_core::incidents::service::Incidents;
+use guichet_core::incidents::rules::{Incident, IncidentId, IncidentStatus, IncidentUpdate};
+use guichet_core::incidents::service::{Incidents, SeenPair};
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::staff::require_staff;
 use guichet_core::tickets::ticket::{Priority, Team, Ticket, TicketStatus};
 use guichet_edge::http::{
-    json_body, json_response, page_params, path_param, unknown_param, ApiError,
+    json_body, json_response, optional_json_body, page_params, path_param, unknown_param, ApiError,
 };
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -63,13 +72,65 @@ pub struct CurrentPage<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     View,
-    Link(TicketReference),
-    Unlink(TicketReference),
+    Link(TicketReference, Tokens),
+    Unlink(TicketReference, Tokens),
     Status {
         version: u64,
         to: IncidentStatus,
         note: Option<String>,
+        seen: Option<Seen<Incident>>,
     },
+}
+
+/// The `state` tokens a link or an unlink came with.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tokens {
+    pub incident: Option<Seen<Incident>>,
+    pub ticket: Option<Seen<Ticket>>,
+}
+
+impl Tokens {
+    fn parse(fields: &Fields<'_>) -> Result<Self, ValidationError> {
+        Ok(Tokens {
+            incident: token(fields, "state")?,
+            ticket: token(fields, "ticket_state")?,
+        })
+    }
+
+    fn pair(&self) -> SeenPair<'_> {
+        SeenPair {
+            incident: self.incident.as_ref(),
+            ticket: self.ticket.as_ref(),
+        }
+    }
+}
+
+fn token<T: serde::Serialize + serde::de::DeserializeOwned>(
+    fields: &Fields<'_>,
+    name: &str,
+) -> Result<Option<Seen<T>>, ValidationError> {
+    fields
+        .optional_str(name)?
+        .map(|raw| Seen::parse(name, raw))
+        .transpose()
+}
+
+/// What an action changed: the incident as it now is, the ticket a link or an unlink changed,
+/// the status update recorded, and the tokens to send back with the next action.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentChange<'a> {
+    incident: &'a Incident,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket: Option<TicketState<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    update: Option<&'a IncidentUpdate>,
+    /// The incident's token, for the next action on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+    /// The ticket's token, for the next link or unlink (or any action on the ticket).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket_state: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -77,10 +138,9 @@ pub enum Action {
 pub struct IncidentView<'a> {
     #[serde(flatten)]
     record: &'a IncidentRecord,
-    /// The ticket a link or unlink changed: its new version is what the next action on it
-    /// must send.
+    /// The incident's token, to send back with an action on it (one round trip).
     #[serde(skip_serializing_if = "Option::is_none")]
-    ticket: Option<TicketState<'a>>,
+    state: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -143,7 +203,7 @@ pub fn parse(request: &Request) -> Result<Action, ApiError> {
     let last = request.uri().path().rsplit('/').next().unwrap_or("");
     match (request.method(), path_param(request, "reference")) {
         (&Method::GET, None) => Ok(Action::View),
-        (&Method::DELETE, Some(raw)) => Ok(Action::Unlink(reference("reference", raw)?)),
+        (&Method::DELETE, Some(raw)) => parse_unlink(raw, optional_json_body(request)?.as_ref()),
         (&Method::POST, None) if last == "links" => parse_link(&json_body(request)?),
         (&Method::POST, None) if last == "status" => parse_status(&json_body(request)?),
         _ => Err(ApiError::NotFound),
@@ -175,19 +235,35 @@ pub fn parse_listing(request: &Request) -> Result<Listing, ValidationError> {
     })
 }
 
-/// `{reference}`.
+/// `{reference, state?, ticket_state?}`.
 pub fn parse_link(body: &serde_json::Value) -> Result<Action, ApiError> {
-    let fields = Fields::new("", guichet_edge::http::json_object(body)?, &["reference"])?;
-    Ok(Action::Link(reference(
-        "reference",
-        fields.required_str("reference")?,
-    )?))
+    let fields = Fields::new(
+        "",
+        guichet_edge::http::json_object(body)?,
+        &["reference", "state", "ticket_state"],
+    )?;
+    Ok(Action::Link(
+        reference("reference", fields.required_str("reference")?)?,
+        Tokens::parse(&fields)?,
+    ))
+}
+
+/// An unlink's optional body: `{state?, ticket_state?}`.
+pub fn parse_unlink(raw: &str, body: Option<&serde_json::Value>) -> Result<Action, ApiError> {
+    let tokens = match body {
+        None => Tokens::default(),
+        Some(body) => {
+            let object = guichet_edge::http::json_object(body)?;
+            Tokens::parse(&Fields::new("", object, &["state", "ticket_state"])?)?
+        }
+    };
+    Ok(Action::Unlink(reference("reference", raw)?, tokens))
 }
 
 /// `{version, status, note?}`.
 pub fn parse_status(body: &serde_json::Value) -> Result<Action, ApiError> {
     let object = guichet_edge::http::json_object(body)?;
-    let fields = Fields::new("", object, &["version", "status", "note"])?;
+    let fields = Fields::new("", object, &["version", "status", "note", "state"])?;
     let version = match object.get("version") {
         None | Some(serde_json::Value::Null) => {
             return Err(ValidationError::new("version", Rule::Required).into())
@@ -205,7 +281,13 @@ pub fn parse_status(body: &serde_json::Value) -> Result<Action, ApiError> {
         .choice("status", IncidentStatus::NAMES, IncidentStatus::parse)?
         .ok_or_else(|| ValidationError::new("status", Rule::Required))?;
     let note = fields.optional_text("note", NOTE_MAX_CHARS)?;
-    Ok(Action::Status { version, to, note })
+    let seen = token(&fields, "state")?;
+    Ok(Action::Status {
+        version,
+        to,
+        note,
+        seen,
+    })
 }
 
 async fn serve<S: TicketStore, I: IncidentStore>(
@@ -240,42 +322,71 @@ async fn serve<S: TicketStore, I: IncidentStore>(
     match action {
         Action::View => {
             let record = incidents.view(&caller, &id).await?;
-            Ok(view(StatusCode::OK, &record, None))
+            Ok(json_response(
+                StatusCode::OK,
+                &IncidentView {
+                    record: &record,
+                    state: seen::token(&record.incident),
+                },
+            ))
         }
-        Action::Link(reference) => {
+        Action::Link(reference, tokens) => {
             span.record("ticket", reference.as_str());
-            let linked = incidents.link(desk, &caller, &id, &reference).await?;
+            let linked = incidents
+                .link(desk, &caller, &id, &reference, tokens.pair())
+                .await?;
             let status = if linked.changed {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK
             };
-            Ok(view(status, &linked.record, Some(&linked.ticket)))
+            Ok(change(status, &linked.incident, Some(&linked.ticket), None))
         }
-        Action::Unlink(reference) => {
+        Action::Unlink(reference, tokens) => {
             span.record("ticket", reference.as_str());
-            let unlinked = incidents.unlink(desk, &caller, &id, &reference).await?;
-            Ok(view(
+            let unlinked = incidents
+                .unlink(desk, &caller, &id, &reference, tokens.pair())
+                .await?;
+            Ok(change(
                 StatusCode::OK,
-                &unlinked.record,
+                &unlinked.incident,
                 Some(&unlinked.ticket),
+                None,
             ))
         }
-        Action::Status { version, to, note } => {
+        Action::Status {
+            version,
+            to,
+            note,
+            seen,
+        } => {
             let updated = incidents
-                .update_status(desk, &caller, &id, version, to, note)
+                .update_status(desk, &caller, &id, version, to, note, seen.as_ref())
                 .await?;
-            Ok(view(StatusCode::OK, &updated.record, None))
+            Ok(change(
+                StatusCode::OK,
+                &updated.incident,
+                None,
+                Some(&updated.update),
+            ))
         }
     }
 }
 
-fn view(status: StatusCode, record: &IncidentRecord, ticket: Option<&Ticket>) -> Response<Body> {
+fn change(
+    status: StatusCode,
+    incident: &Incident,
+    ticket: Option<&Ticket>,
+    update: Option<&IncidentUpdate>,
+) -> Response<Body> {
     json_response(
         status,
-        &IncidentView {
-            record,
+        &IncidentChange {
+            incident,
             ticket: ticket.map(TicketState::from),
+            update,
+            state: seen::token(incident),
+            ticket_state: ticket.and_then(seen::token),
         },
     )
 }

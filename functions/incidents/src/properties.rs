@@ -32,7 +32,7 @@ proptest! {
         }),
     ) {
         match parse_link(&body) {
-            Ok(Action::Link(reference)) => {
+            Ok(Action::Link(reference, _)) => {
                 let typed = body["reference"].as_str().expect("a string");
                 prop_assert_eq!(
                     guichet_core::common::reference::TicketReference::parse(typed),
@@ -50,7 +50,7 @@ proptest! {
         body in body_near(json!({"version": 4, "status": "monitoring", "note": "Correctif déployé."})),
     ) {
         match parse_status(&body) {
-            Ok(Action::Status { version, to, note }) => {
+            Ok(Action::Status { version, to, note, .. }) => {
                 prop_assert!(version >= 1);
                 prop_assert_eq!(body["status"].as_str().and_then(IncidentStatus::parse), Some(to));
                 prop_assert!(note.is_none_or(|n| (1..=NOTE_MAX_CHARS).contains(&n.chars().count())));

@@ -8,6 +8,7 @@ use guichet_core::outbox::memory::MemoryQueues;
 use guichet_core::outbox::relay::Relay;
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::memory::{desk, MemoryTicketStore};
+use guichet_core::tickets::ports::TicketStore;
 use guichet_edge::testing::body_json;
 use lambda_http::http::StatusCode;
 
@@ -212,8 +213,12 @@ async fn staff_link_and_unlink_a_ticket_by_hand() {
     assert_eq!(body["ticket"]["priority"], "urgent");
     assert_eq!(body["ticket"]["version"], 2);
     assert_eq!(body["ticket"]["linked_incident"], id.as_str());
-    assert_eq!(body["links"].as_array().map(Vec::len), Some(4));
-    assert_eq!(body["links"][3]["linked_by"]["id"], "agent-0042");
+    assert_eq!(body["incident"]["id"], id.as_str());
+    let (_, view) = world
+        .call(event("incidents-get.json", &id, "", GAMES, None))
+        .await;
+    assert_eq!(view["links"].as_array().map(Vec::len), Some(4));
+    assert_eq!(view["links"][3]["linked_by"]["id"], "agent-0042");
     let (status, _) = world
         .call(event("incidents-link.json", &id, &stray, GAMES, None))
         .await;
@@ -225,7 +230,10 @@ async fn staff_link_and_unlink_a_ticket_by_hand() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["ticket"]["priority"], "normal", "its intake priority");
     assert!(body["ticket"].get("linked_incident").is_none());
-    assert_eq!(body["links"].as_array().map(Vec::len), Some(3));
+    let (_, view) = world
+        .call(event("incidents-get.json", &id, "", GAMES, None))
+        .await;
+    assert_eq!(view["links"].as_array().map(Vec::len), Some(3));
     let (status, _) = world
         .call(event("incidents-unlink.json", &id, &stray, GAMES, None))
         .await;
@@ -304,7 +312,7 @@ async fn a_status_update_queues_its_fan_out_to_every_linked_player() {
     assert_eq!(body["incident"]["status"], "monitoring");
     assert_eq!(body["incident"]["version"], 2);
     assert_eq!(
-        body["updates"][0]["note"],
+        body["update"]["note"],
         "Correctif 2.3.1 déployé sur la table de roulette."
     );
     // The fan-out's first page, relayed from the outbox; the players hear from
@@ -509,4 +517,105 @@ async fn every_bad_listing_parameter_is_named() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query:?}: {body}");
         assert_eq!(body["field"], field, "{query:?}: {body}");
     }
+}
+
+/// `request` with a JSON content type: the unlink sample (a `DELETE`) has none.
+fn json_typed(mut request: lambda_http::Request) -> lambda_http::Request {
+    request.headers_mut().insert(
+        "content-type",
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    request
+}
+
+/// Reads of tickets and incidents so far: what round trips a DynamoDB store would make.
+fn reads(world: &World<'_>) -> (usize, usize) {
+    (world.desk.store.reads(), world.incidents.store.reads())
+}
+
+#[tokio::test]
+async fn actions_sent_with_their_state_tokens_read_nothing() {
+    let desk = desk(NOW);
+    let world = World::new(&desk);
+    let (id, _) = incident(&desk, &world.incidents).await;
+    let stray = report(&desk, "player-9", "Roulete Royal").await;
+    let (_, view) = world
+        .call(event("incidents-get.json", &id, "", GAMES, None))
+        .await;
+    let ticket = desk
+        .store
+        .get(&guichet_core::common::reference::TicketReference::parse(&stray).expect("ref"))
+        .await
+        .expect("read")
+        .expect("ticket")
+        .ticket;
+    let ticket_state = guichet_core::common::seen::token(&ticket).expect("fits");
+
+    let before = reads(&world);
+    let body = serde_json::json!({"reference": stray, "state": view["state"],
+        "ticket_state": ticket_state});
+    let (status, linked) = world
+        .call(event("incidents-link.json", &id, &stray, GAMES, Some(body)))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{linked}");
+    assert_eq!(linked["ticket"]["priority"], "urgent");
+    let body =
+        serde_json::json!({"state": linked["state"], "ticket_state": linked["ticket_state"]});
+    let (status, unlinked) = world
+        .call(json_typed(event(
+            "incidents-unlink.json",
+            &id,
+            &stray,
+            GAMES,
+            Some(body),
+        )))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{unlinked}");
+    assert_eq!(unlinked["ticket"]["priority"], "normal");
+    let body = serde_json::json!({"version": 1, "status": "monitoring",
+        "state": unlinked["state"]});
+    let (status, updated) = world
+        .call(event("incidents-status.json", &id, "", GAMES, Some(body)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["incident"]["version"], 2);
+    assert_eq!(reads(&world), before, "each decided on its tokens");
+    // What they wrote is what a read shows.
+    let (_, view) = world
+        .call(event("incidents-get.json", &id, "", GAMES, None))
+        .await;
+    assert_eq!(view["links"].as_array().map(Vec::len), Some(3));
+    assert_eq!(view["updates"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn a_forged_incident_state_is_answered_from_the_stored_incident() {
+    let desk = desk(NOW);
+    let world = World::new(&desk);
+    let (id, _) = incident(&desk, &world.incidents).await;
+    let (_, view) = world
+        .call(event("incidents-get.json", &id, "", GAMES, None))
+        .await;
+    // The technical team's agent claims the incident is theirs.
+    let mut claimed: guichet_core::incidents::rules::Incident =
+        serde_json::from_value(view["incident"].clone()).expect("incident");
+    claimed.team = guichet_core::tickets::ticket::Team::Technical;
+    let forged = guichet_core::common::seen::token(&claimed).expect("fits");
+    let body = serde_json::json!({"version": 1, "status": "resolved", "state": forged});
+    let (status, answer) = world
+        .call(event(
+            "incidents-status.json",
+            &id,
+            "",
+            "[agent team:technical]",
+            Some(body),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert_eq!(answer["required_team"], "games");
+    let (_, after) = world
+        .call(event("incidents-get.json", &id, "", GAMES, None))
+        .await;
+    assert_eq!(after["incident"]["status"], "open");
+    assert_eq!(after["incident"]["version"], 1);
 }

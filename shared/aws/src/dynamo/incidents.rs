@@ -57,7 +57,7 @@ use guichet_core::common::paging::Page;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::common::store::StoreError;
 use guichet_core::incidents::ports::{
-    IncidentRecord, IncidentStart, IncidentStore, LinkWrite, Opened,
+    Claimed, IncidentRecord, IncidentStart, IncidentStore, LinkWrite, Opened,
 };
 use guichet_core::incidents::rules::{
     EscalationProgress, Incident, IncidentId, IncidentStatus, IncidentUpdate, Link, Report,
@@ -162,6 +162,10 @@ struct IncidentItem<D> {
     gsi2pk: Option<String>,
     #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
     gsi2sk: Option<String>,
+    /// The digest of the incident as it is read back: a write decided on a staff member's
+    /// `state` token is conditioned on it.
+    #[serde(skip_deserializing)]
+    fingerprint: String,
 }
 
 fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
@@ -179,6 +183,7 @@ fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
         // The shard follows the incident's random symbols: fixed for the incident's life.
         gsi2pk: current.then(|| current_shards(incident.team).partition_of(incident.id.symbols())),
         gsi2sk: current.then(|| current_sk(incident.created_at, &incident.id)),
+        fingerprint: guichet_core::common::seen::fingerprint(incident),
     })
 }
 
@@ -291,6 +296,7 @@ fn ticket_update(
     ticket: &Ticket,
     expected_version: u64,
     incident: &IncidentId,
+    claimed: Option<&str>,
 ) -> Result<TransactWriteItem, StoreError> {
     // The fingerprint follows the fields, so an agent's `state` token of the ticket as it was
     // no longer matches it.
@@ -320,18 +326,23 @@ fn ticket_update(
         attribute_names.insert("#q".into(), "gsi2sk".into());
         values.insert(":queue".into(), s(sk));
     }
-    let (expression, condition) = if ticket.linked_incident.is_some() {
+    let (expression, mut condition) = if ticket.linked_incident.is_some() {
         set.push("#li = :incident");
         (
             format!("SET {}", set.join(", ")),
-            "#v = :expected AND attribute_not_exists(#li)",
+            "#v = :expected AND attribute_not_exists(#li)".to_owned(),
         )
     } else {
         (
             format!("SET {} REMOVE #li", set.join(", ")),
-            "#v = :expected AND #li = :incident",
+            "#v = :expected AND #li = :incident".to_owned(),
         )
     };
+    // Decided on an agent's `state` token of the ticket: the stored one must be that one.
+    if let Some(claimed) = claimed {
+        condition.push_str(" AND #fp = :claimed");
+        values.insert(":claimed".into(), s(claimed));
+    }
     Ok(TransactWriteItem::builder()
         .update(
             Update::builder()
@@ -347,19 +358,27 @@ fn ticket_update(
         .build())
 }
 
-/// The incident must not be resolved when a link changes: its record is final then.
-fn incident_not_resolved(table: &str, id: &IncidentId) -> Result<TransactWriteItem, StoreError> {
+/// The incident must not be resolved when a link changes: its record is final then. Decided
+/// on a staff member's `state` token of the incident, it must also be that one.
+fn incident_not_resolved(
+    table: &str,
+    id: &IncidentId,
+    claimed: Option<&str>,
+) -> Result<TransactWriteItem, StoreError> {
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key(incident_pk(id), INCIDENT_SK)))
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":resolved", s(IncidentStatus::Resolved.as_str()));
+    let check = match claimed {
+        None => check.condition_expression("attribute_exists(pk) AND #s <> :resolved"),
+        Some(claimed) => check
+            .condition_expression("attribute_exists(pk) AND #s <> :resolved AND #fp = :claimed")
+            .expression_attribute_names("#fp", "fingerprint")
+            .expression_attribute_values(":claimed", s(claimed)),
+    };
     Ok(TransactWriteItem::builder()
-        .condition_check(
-            ConditionCheck::builder()
-                .table_name(table)
-                .set_key(Some(key(incident_pk(id), INCIDENT_SK)))
-                .condition_expression("attribute_exists(pk) AND #s <> :resolved")
-                .expression_attribute_names("#s", "status")
-                .expression_attribute_values(":resolved", s(IncidentStatus::Resolved.as_str()))
-                .build()
-                .map_err(backend)?,
-        )
+        .condition_check(check.build().map_err(backend)?)
         .build())
 }
 
@@ -413,12 +432,14 @@ impl DynamoIncidentStore {
         incident: &IncidentId,
         change: &Change,
         link: Option<&Link>,
+        claimed: Claimed<'_>,
     ) -> Result<LinkWrite, StoreError> {
         let mut items = vec![ticket_update(
             &self.table,
             &change.ticket,
             change.expected_version,
             incident,
+            claimed.ticket,
         )?];
         match link {
             Some(link) => items.push(put(
@@ -447,10 +468,18 @@ impl DynamoIncidentStore {
             items.push(put(&self.table, line?, "attribute_not_exists(pk)")?);
         }
         let check = items.len();
-        items.push(incident_not_resolved(&self.table, incident)?);
+        items.push(incident_not_resolved(
+            &self.table,
+            incident,
+            claimed.incident,
+        )?);
         Ok(match self.transact(items).await? {
             Ok(()) => LinkWrite::Done,
-            Err(reasons) if failed(&reasons, check) => LinkWrite::IncidentResolved,
+            // On a claimed incident the check also fails when it is not the one claimed: that
+            // is told apart by reading it (the desk's read path).
+            Err(reasons) if failed(&reasons, check) && claimed.incident.is_none() => {
+                LinkWrite::IncidentResolved
+            }
             // The ticket's version or link state moved, or a concurrent transaction: read again.
             Err(_) => LinkWrite::Stale,
         })
@@ -583,16 +612,19 @@ impl IncidentStore for DynamoIncidentStore {
         incident: &IncidentId,
         change: &Change,
         link: &Link,
+        claimed: Claimed<'_>,
     ) -> Result<LinkWrite, StoreError> {
-        self.change_link(incident, change, Some(link)).await
+        self.change_link(incident, change, Some(link), claimed)
+            .await
     }
 
     async fn unlink(
         &self,
         incident: &IncidentId,
         change: &Change,
+        claimed: Claimed<'_>,
     ) -> Result<LinkWrite, StoreError> {
-        self.change_link(incident, change, None).await
+        self.change_link(incident, change, None, claimed).await
     }
 
     async fn save_status(
@@ -601,16 +633,39 @@ impl IncidentStore for DynamoIncidentStore {
         expected_version: u64,
         update: &IncidentUpdate,
         fan_out: &OutboxMessage,
+        claimed: Claimed<'_>,
     ) -> Result<Updated, StoreError> {
-        let mut set = vec!["#s = :status", "#v = :next", "#u = :updated_at"];
-        let mut attribute_names =
-            names(&[("#s", "status"), ("#v", "version"), ("#u", "updated_at")]);
+        // The fingerprint follows the incident as it is read back: `state` tokens of the
+        // incident as it was no longer match it.
+        let mut set = vec![
+            "#s = :status",
+            "#v = :next",
+            "#u = :updated_at",
+            "#fp = :fingerprint",
+        ];
+        let mut attribute_names = names(&[
+            ("#s", "status"),
+            ("#v", "version"),
+            ("#u", "updated_at"),
+            ("#fp", "fingerprint"),
+        ]);
+        let mut condition = "#v = :expected".to_owned();
+        if claimed.incident.is_some() {
+            condition.push_str(" AND #fp = :claimed");
+        }
         let mut values = HashMap::from([
+            (
+                ":fingerprint".to_owned(),
+                s(guichet_core::common::seen::fingerprint(incident)),
+            ),
             (":status".to_owned(), s(incident.status.as_str())),
             (":next".to_owned(), n(incident.version)),
             (":updated_at".to_owned(), s(incident.updated_at.to_string())),
             (":expected".to_owned(), n(expected_version)),
         ]);
+        if let Some(claimed) = claimed.incident {
+            values.insert(":claimed".into(), s(claimed));
+        }
         if let Some(resolved_at) = incident.resolved_at {
             set.push("#r = :resolved_at");
             attribute_names.insert("#r".into(), "resolved_at".into());
@@ -628,7 +683,7 @@ impl IncidentStore for DynamoIncidentStore {
                         } else {
                             format!("SET {}", set.join(", "))
                         })
-                        .condition_expression("#v = :expected")
+                        .condition_expression(condition)
                         .set_expression_attribute_names(Some(attribute_names))
                         .set_expression_attribute_values(Some(values))
                         .build()
@@ -681,22 +736,65 @@ impl IncidentStore for DynamoIncidentStore {
 
     async fn settle_escalation(
         &self,
-        id: &IncidentId,
+        incident: &Incident,
         state: EscalationProgress,
     ) -> Result<Updated, StoreError> {
-        let result = self
+        let mut settled = incident.clone();
+        settled.escalation.state = state;
+        let seen = guichet_core::common::seen::fingerprint(incident);
+        let next = guichet_core::common::seen::fingerprint(&settled);
+        // When the stored incident is the one the caller read, its fingerprint follows the
+        // change; otherwise (it changed since, or was written before fingerprints) the state
+        // is set alone and the fingerprint removed, so no `state` token matches it until the
+        // next status update writes one.
+        let exact = self
+            .settle(
+                incident,
+                state,
+                "SET #e = :state, #fp = :next",
+                "#e = :pending AND #fp = :seen",
+                &[(":next", next), (":seen", seen)],
+            )
+            .await?;
+        if exact == Updated::Done {
+            return Ok(exact);
+        }
+        self.settle(
+            incident,
+            state,
+            "SET #e = :state REMOVE #fp",
+            "#e = :pending",
+            &[],
+        )
+        .await
+    }
+}
+
+impl DynamoIncidentStore {
+    /// One conditional update of the incident's escalation state.
+    async fn settle(
+        &self,
+        incident: &Incident,
+        state: EscalationProgress,
+        update: &str,
+        condition: &str,
+        fingerprints: &[(&str, String)],
+    ) -> Result<Updated, StoreError> {
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(incident_pk(id), INCIDENT_SK)))
-            .update_expression("SET #e = :state")
-            .condition_expression("#e = :pending")
+            .set_key(Some(key(incident_pk(&incident.id), INCIDENT_SK)))
+            .update_expression(update)
+            .condition_expression(condition)
             .expression_attribute_names("#e", "escalation_state")
+            .expression_attribute_names("#fp", "fingerprint")
             .expression_attribute_values(":state", s(state.as_str()))
-            .expression_attribute_values(":pending", s(EscalationProgress::Pending.as_str()))
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":pending", s(EscalationProgress::Pending.as_str()));
+        for (name, value) in fingerprints {
+            request = request.expression_attribute_values(*name, s(value));
+        }
+        match request.send().await {
             Ok(_) => Ok(Updated::Done),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 Ok(Updated::Stale)

@@ -11,6 +11,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+use std::future::Future;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -86,22 +88,20 @@ impl<T: Serialize + DeserializeOwned> Seen<T> {
     }
 }
 
-/// The one-round-trip pattern, written once: when a token came and `on_seen` can act on it,
-/// its outcome is the answer; when it declines (`None`: not this record, not the caller's, a
-/// rule refused the claimed state, or the conditional write found the stored record
-/// different), nothing was written and `on_read` acts on the record as stored, so every answer
-/// that is not a success comes from the truth.
-pub async fn on_seen_else_read<T, R, E>(
-    seen: Option<&Seen<T>>,
-    on_seen: impl AsyncFnOnce(&Seen<T>) -> Option<Result<R, E>>,
-    on_read: impl AsyncFnOnce() -> Result<R, E>,
+/// The one-round-trip pattern, written once: `on_seen` acts on a usable token (one, or the
+/// tokens of the records an action changes together) and its outcome is the answer; when it
+/// declines (`None`: no usable token, a rule refused the claimed state, or the conditional
+/// write found the stored record different), nothing was written and `on_read` acts on the
+/// record as stored, so every answer that is not a success comes from the truth. Both are
+/// futures, which do nothing until awaited: `on_read` runs only when `on_seen` declined.
+pub async fn on_seen_else_read<R, E>(
+    on_seen: impl Future<Output = Option<Result<R, E>>>,
+    on_read: impl Future<Output = Result<R, E>>,
 ) -> Result<R, E> {
-    if let Some(seen) = seen {
-        if let Some(done) = on_seen(seen).await {
-            return done;
-        }
+    if let Some(done) = on_seen.await {
+        return done;
     }
-    on_read().await
+    on_read.await
 }
 
 #[cfg(test)]

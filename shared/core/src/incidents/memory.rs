@@ -8,7 +8,9 @@ use jiff::Timestamp;
 
 use crate::common::paging::Page;
 use crate::common::store::StoreError;
-use crate::incidents::ports::{IncidentRecord, IncidentStart, IncidentStore, LinkWrite, Opened};
+use crate::incidents::ports::{
+    Claimed, IncidentRecord, IncidentStart, IncidentStore, LinkWrite, Opened,
+};
 use crate::incidents::rules::{
     EscalationProgress, Incident, IncidentId, IncidentStatus, IncidentUpdate, Link, Report,
     Subject, SubjectMarker,
@@ -29,6 +31,8 @@ struct State {
     reports: BTreeMap<String, Vec<Report>>,
     markers: BTreeMap<String, SubjectMarker>,
     incidents: BTreeMap<String, IncidentRecord>,
+    /// How many times an incident was read by id: what a round-trip count would show.
+    reads: usize,
 }
 
 impl<'a> MemoryIncidentStore<'a> {
@@ -41,6 +45,11 @@ impl<'a> MemoryIncidentStore<'a> {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many incidents were read by id so far.
+    pub fn reads(&self) -> usize {
+        self.lock().reads
     }
 
     /// Every incident's id, in id order.
@@ -59,10 +68,28 @@ impl<'a> MemoryIncidentStore<'a> {
             .is_none_or(|r| r.incident.status == IncidentStatus::Resolved)
     }
 
-    async fn write_ticket(&self, change: &Change) -> Result<Updated, StoreError> {
+    /// Whether the stored incident is the one a `state` token claims (any, with none).
+    fn is_claimed(&self, id: &IncidentId, claimed: Option<&str>) -> bool {
+        claimed.is_none_or(|fingerprint| {
+            self.lock()
+                .incidents
+                .get(id.as_str())
+                .is_some_and(|r| crate::common::seen::fingerprint(&r.incident) == fingerprint)
+        })
+    }
+
+    async fn write_ticket(
+        &self,
+        change: &Change,
+        claimed: Option<&str>,
+    ) -> Result<Updated, StoreError> {
+        let basis = match claimed {
+            None => crate::tickets::ports::Basis::Read,
+            Some(fingerprint) => crate::tickets::ports::Basis::Seen { fingerprint },
+        };
         self.tickets
             .update(TicketUpdate {
-                basis: crate::tickets::ports::Basis::Read,
+                basis,
                 change,
                 escalation: None,
                 notification: None,
@@ -153,7 +180,9 @@ impl IncidentStore for MemoryIncidentStore<'_> {
     }
 
     async fn read(&self, id: &IncidentId) -> Result<Option<IncidentRecord>, StoreError> {
-        Ok(self.lock().incidents.get(id.as_str()).cloned())
+        let mut state = self.lock();
+        state.reads += 1;
+        Ok(state.incidents.get(id.as_str()).cloned())
     }
 
     async fn link(
@@ -161,11 +190,14 @@ impl IncidentStore for MemoryIncidentStore<'_> {
         incident: &IncidentId,
         change: &Change,
         link: &Link,
+        claimed: Claimed<'_>,
     ) -> Result<LinkWrite, StoreError> {
         if self.resolved(incident) {
             return Ok(LinkWrite::IncidentResolved);
         }
-        if self.write_ticket(change).await? == Updated::Stale {
+        if !self.is_claimed(incident, claimed.incident)
+            || self.write_ticket(change, claimed.ticket).await? == Updated::Stale
+        {
             return Ok(LinkWrite::Stale);
         }
         if let Some(record) = self.lock().incidents.get_mut(incident.as_str()) {
@@ -178,11 +210,14 @@ impl IncidentStore for MemoryIncidentStore<'_> {
         &self,
         incident: &IncidentId,
         change: &Change,
+        claimed: Claimed<'_>,
     ) -> Result<LinkWrite, StoreError> {
         if self.resolved(incident) {
             return Ok(LinkWrite::IncidentResolved);
         }
-        if self.write_ticket(change).await? == Updated::Stale {
+        if !self.is_claimed(incident, claimed.incident)
+            || self.write_ticket(change, claimed.ticket).await? == Updated::Stale
+        {
             return Ok(LinkWrite::Stale);
         }
         if let Some(record) = self.lock().incidents.get_mut(incident.as_str()) {
@@ -199,7 +234,11 @@ impl IncidentStore for MemoryIncidentStore<'_> {
         expected_version: u64,
         update: &IncidentUpdate,
         fan_out: &OutboxMessage,
+        claimed: Claimed<'_>,
     ) -> Result<Updated, StoreError> {
+        if !self.is_claimed(&incident.id, claimed.incident) {
+            return Ok(Updated::Stale);
+        }
         let mut state = self.lock();
         let Some(record) = state.incidents.get_mut(incident.id.as_str()) else {
             return Ok(Updated::Stale);
@@ -226,11 +265,11 @@ impl IncidentStore for MemoryIncidentStore<'_> {
 
     async fn settle_escalation(
         &self,
-        id: &IncidentId,
+        incident: &Incident,
         state: EscalationProgress,
     ) -> Result<Updated, StoreError> {
         let mut guard = self.lock();
-        match guard.incidents.get_mut(id.as_str()) {
+        match guard.incidents.get_mut(incident.id.as_str()) {
             Some(record) if record.incident.escalation.state == EscalationProgress::Pending => {
                 record.incident.escalation.state = state;
                 Ok(Updated::Done)

@@ -23,6 +23,15 @@ pub struct IncidentRecord {
     pub updates: Vec<IncidentUpdate>,
 }
 
+/// What a staff change was decided on: the fingerprint of each record whose `state` token
+/// the decision used ([`crate::common::seen::Seen`]), which the write then requires of the
+/// stored record; `None` for a record read just before (its version condition suffices).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Claimed<'a> {
+    pub incident: Option<&'a str>,
+    pub ticket: Option<&'a str>,
+}
+
 /// Where the next page of a team's current incidents starts: just after this incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncidentStart {
@@ -113,6 +122,7 @@ pub trait IncidentStore: Send + Sync {
         incident: &IncidentId,
         change: &Change,
         link: &Link,
+        claimed: Claimed<'_>,
     ) -> impl Future<Output = Result<LinkWrite, StoreError>> + Send;
 
     /// Writes the ticket's change (under its version, only if linked to `incident`), removes
@@ -121,6 +131,7 @@ pub trait IncidentStore: Send + Sync {
         &self,
         incident: &IncidentId,
         change: &Change,
+        claimed: Claimed<'_>,
     ) -> impl Future<Output = Result<LinkWrite, StoreError>> + Send;
 
     /// Writes a status update on the version it was made from, with the outbox message that
@@ -132,12 +143,15 @@ pub trait IncidentStore: Send + Sync {
         expected_version: u64,
         update: &IncidentUpdate,
         fan_out: &OutboxMessage,
+        claimed: Claimed<'_>,
     ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
 
     /// Records where the incident's escalation ended, only if it was still `pending`.
+    /// `incident` is the incident as the caller read it: when it is still the stored one, its
+    /// fingerprint follows the change (so `state` tokens of the incident keep working).
     fn settle_escalation(
         &self,
-        id: &IncidentId,
+        incident: &Incident,
         state: EscalationProgress,
     ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
 }

@@ -27,9 +27,11 @@ use crate::common::paging::Page;
 use crate::common::player::Author;
 use crate::common::reference::TicketReference;
 use crate::common::retry::{Attempt, RetryPolicy};
+use crate::common::seen::{on_seen_else_read, Seen};
 use crate::common::store::StoreError;
 use crate::common::validation::ValidationError;
 use crate::escalation::rules as escalation;
+use crate::incidents::ports::Claimed;
 use crate::incidents::ports::IncidentRecord;
 use crate::incidents::ports::IncidentStart;
 use crate::incidents::ports::IncidentStore;
@@ -100,10 +102,44 @@ pub struct Recorded {
     pub outbox: Vec<OutboxMessage>,
 }
 
-/// A link or unlink by staff: the incident as it now is and the ticket as written.
+/// The `state` tokens a link or an unlink came with: the incident's and the ticket's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeenPair<'a> {
+    pub incident: Option<&'a Seen<Incident>>,
+    pub ticket: Option<&'a Seen<Ticket>>,
+}
+
+impl<'a> SeenPair<'a> {
+    /// Both tokens, when they name this incident and this ticket and the caller works for both
+    /// teams: a decision on them is then worth writing (the write still checks them).
+    fn usable(
+        self,
+        caller: &Actor,
+        id: &IncidentId,
+        reference: &TicketReference,
+    ) -> Option<(&'a Seen<Incident>, &'a Seen<Ticket>)> {
+        let (incident, ticket) = (self.incident?, self.ticket?);
+        let ok = &incident.record().id == id
+            && &ticket.record().reference == reference
+            && caller.works_for(incident.record().team)
+            && caller.works_for(ticket.record().team);
+        ok.then_some((incident, ticket))
+    }
+
+    /// What the write must find stored: both records as their tokens claim them.
+    fn claimed(incident: &'a Seen<Incident>, ticket: &'a Seen<Ticket>) -> Claimed<'a> {
+        Claimed {
+            incident: Some(incident.fingerprint()),
+            ticket: Some(ticket.fingerprint()),
+        }
+    }
+}
+
+/// A link or unlink by staff: the incident (a link does not change it) and the ticket as
+/// written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkChanged {
-    pub record: IncidentRecord,
+    pub incident: Incident,
     pub ticket: Ticket,
     /// False when nothing had to change (linking a ticket already linked to this incident).
     pub changed: bool,
@@ -115,7 +151,8 @@ pub struct LinkChanged {
 /// players already told are skipped).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusUpdated {
-    pub record: IncidentRecord,
+    /// The incident as the update left it.
+    pub incident: Incident,
     pub update: IncidentUpdate,
     /// The same update sent again: nothing was written.
     pub replayed: bool,
@@ -325,42 +362,92 @@ impl<I: IncidentStore> Incidents<I> {
 
     /// Staff link a ticket by hand (a report that named the game differently, a chat hand-off
     /// filed as `technical`). The caller must work for the incident's team and the ticket's.
+    /// With the `state` tokens of both (see [`crate::common::seen`]), one round trip.
     pub async fn link<S: TicketStore>(
         &self,
         desk: &Desk<S>,
         caller: &Actor,
         id: &IncidentId,
         reference: &TicketReference,
+        seen: SeenPair<'_>,
     ) -> Result<LinkChanged, IncidentError> {
-        let record = self.read_for(caller, id).await?;
-        self.check_ticket_team(desk, caller, reference).await?;
-        let (ticket, changed) = self
-            .link_ticket(desk, &record.incident, reference, staff(caller))
-            .await?;
-        // Also a repair point for an opening interrupted before its escalation.
-        let outbox = self.ensure_escalated(desk, &record.incident).await?;
-        Ok(LinkChanged {
-            record: self.read(id).await?.ok_or(IncidentError::NotFound)?,
-            ticket,
-            changed,
-            outbox,
-        })
+        on_seen_else_read(
+            async {
+                let (incident, ticket) = seen.usable(caller, id, reference)?;
+                // An incident whose escalation is still to write takes the read path, which
+                // repairs it.
+                if incident.record().escalation.state == EscalationProgress::Pending {
+                    return None;
+                }
+                let now = now_ms(desk.clock.now());
+                let actor = staff(caller);
+                let Ok(Linking::Link(change)) =
+                    rules::link(ticket.record(), incident.record(), actor.clone(), now)
+                else {
+                    return None;
+                };
+                let link = Link {
+                    reference: reference.clone(),
+                    linked_at: now,
+                    linked_by: actor,
+                };
+                let written = self
+                    .store
+                    .link(id, &change, &link, SeenPair::claimed(incident, ticket))
+                    .await;
+                on_seen_written(written, incident.record(), change.ticket)
+            },
+            async {
+                let record = self.read_for(caller, id).await?;
+                self.check_ticket_team(desk, caller, reference).await?;
+                let (ticket, changed) = self
+                    .link_ticket(desk, &record.incident, reference, staff(caller))
+                    .await?;
+                // Also a repair point for an opening interrupted before its escalation.
+                let outbox = self.ensure_escalated(desk, &record.incident).await?;
+                Ok(LinkChanged {
+                    incident: record.incident,
+                    ticket,
+                    changed,
+                    outbox,
+                })
+            },
+        )
+        .await
     }
 
-    /// Staff unlink a ticket linked by mistake: it gets its intake priority back.
+    /// Staff unlink a ticket linked by mistake: it gets its intake priority back. With the
+    /// `state` tokens of both, one round trip.
     pub async fn unlink<S: TicketStore>(
         &self,
         desk: &Desk<S>,
         caller: &Actor,
         id: &IncidentId,
         reference: &TicketReference,
+        seen: SeenPair<'_>,
     ) -> Result<LinkChanged, IncidentError> {
-        let record = self.read_for(caller, id).await?;
-        self.check_ticket_team(desk, caller, reference).await?;
-        RETRY
-            .run(|_| self.unlink_attempt(desk, caller, &record, reference))
-            .await?
-            .ok_or(IncidentError::Contended)
+        on_seen_else_read(
+            async {
+                let (incident, ticket) = seen.usable(caller, id, reference)?;
+                let now = now_ms(desk.clock.now());
+                let change =
+                    rules::unlink(ticket.record(), incident.record(), staff(caller), now).ok()?;
+                let written = self
+                    .store
+                    .unlink(id, &change, SeenPair::claimed(incident, ticket))
+                    .await;
+                on_seen_written(written, incident.record(), change.ticket)
+            },
+            async {
+                let record = self.read_for(caller, id).await?;
+                self.check_ticket_team(desk, caller, reference).await?;
+                RETRY
+                    .run(|_| self.unlink_attempt(desk, caller, &record, reference))
+                    .await?
+                    .ok_or(IncidentError::Contended)
+            },
+        )
+        .await
     }
 
     /// One attempt of [`Incidents::unlink`], on the ticket as it is now.
@@ -379,11 +466,11 @@ impl<I: IncidentStore> Incidents<I> {
             .ok_or(IncidentError::TicketNotFound)?;
         let now = now_ms(desk.clock.now());
         let change = rules::unlink(&found.ticket, &record.incident, staff(caller), now)?;
-        match self.store.unlink(id, &change).await? {
+        match self.store.unlink(id, &change, Claimed::default()).await? {
             LinkWrite::Done => {
                 tracing::info!(incident = %id, ticket = %reference, "ticket unlinked");
                 Ok(Attempt::Done(LinkChanged {
-                    record: self.read(id).await?.ok_or(IncidentError::NotFound)?,
+                    incident: record.incident.clone(),
                     ticket: change.ticket,
                     changed: true,
                     outbox: Vec::new(),
@@ -397,8 +484,71 @@ impl<I: IncidentStore> Incidents<I> {
     /// A status update on the version staff read, written with the first page of its fan-out
     /// (see [`Incidents::fan_out`]) in one transaction: the update is never recorded without
     /// its players being told. The same update sent again (same version, status and note)
-    /// writes nothing and hands back the same first page, to relay again.
+    /// writes nothing and hands back the same first page, to relay again. With the incident's
+    /// `state` token, one round trip.
+    #[allow(clippy::too_many_arguments)]
     pub async fn update_status<S: TicketStore>(
+        &self,
+        desk: &Desk<S>,
+        caller: &Actor,
+        id: &IncidentId,
+        expected_version: u64,
+        to: IncidentStatus,
+        note: Option<String>,
+        seen: Option<&Seen<Incident>>,
+    ) -> Result<StatusUpdated, IncidentError> {
+        let usable =
+            seen.filter(|seen| &seen.record().id == id && caller.works_for(seen.record().team));
+        on_seen_else_read(
+            async {
+                let seen = usable?;
+                let now = now_ms(desk.clock.now());
+                let (next, update) = rules::change_status(
+                    seen.record(),
+                    expected_version,
+                    to,
+                    note.clone(),
+                    staff(caller),
+                    now,
+                )
+                .ok()?;
+                let fan_out = match fan_out_message(id, &update) {
+                    Ok(fan_out) => fan_out,
+                    Err(error) => return Some(Err(error)),
+                };
+                let claimed = Claimed {
+                    incident: Some(seen.fingerprint()),
+                    ticket: None,
+                };
+                match self
+                    .store
+                    .save_status(&next, expected_version, &update, &fan_out, claimed)
+                    .await
+                {
+                    Ok(Updated::Done) => {
+                        tracing::info!(incident = %id, seq = update.seq, status = update.status.as_str(), "incident status updated; fan-out queued");
+                        Some(Ok(StatusUpdated {
+                            incident: next,
+                            update,
+                            replayed: false,
+                            outbox: vec![fan_out],
+                        }))
+                    }
+                    // Another write first, or not the stored incident: decided on the truth.
+                    Ok(Updated::Stale) => None,
+                    Err(error) => Some(Err(error.into())),
+                }
+            },
+            async {
+                self.update_status_read(desk, caller, id, expected_version, to, note.clone())
+                    .await
+            },
+        )
+        .await
+    }
+
+    /// [`Incidents::update_status`] on the incident as read.
+    async fn update_status_read<S: TicketStore>(
         &self,
         desk: &Desk<S>,
         caller: &Actor,
@@ -423,7 +573,7 @@ impl<I: IncidentStore> Incidents<I> {
             expected: expected_version,
             actual: record.incident.version.max(expected_version + 1),
         };
-        let (update, saved) = match rules::change_status(
+        let (incident, update, saved) = match rules::change_status(
             &record.incident,
             expected_version,
             to,
@@ -435,23 +585,29 @@ impl<I: IncidentStore> Incidents<I> {
                 let fan_out = fan_out_message(id, &update)?;
                 match self
                     .store
-                    .save_status(&next, expected_version, &update, &fan_out)
+                    .save_status(
+                        &next,
+                        expected_version,
+                        &update,
+                        &fan_out,
+                        Claimed::default(),
+                    )
                     .await?
                 {
-                    Updated::Done => (update, Some(fan_out)),
+                    Updated::Done => (next, update, Some(fan_out)),
                     // Lost a race: to the same update (a retry sent while the first was in
                     // flight) that is done, to another one it is stale.
                     Updated::Stale => {
                         let latest = self.read(id).await?.ok_or(IncidentError::NotFound)?;
                         match replay(&latest) {
-                            Some(previous) => (previous, None),
+                            Some(previous) => (latest.incident, previous, None),
                             None => return Err(stale.into()),
                         }
                     }
                 }
             }
             Err(IncidentRuleError::Stale { .. }) => match replay(&record) {
-                Some(previous) => (previous, None),
+                Some(previous) => (record.incident.clone(), previous, None),
                 None => return Err(stale.into()),
             },
             Err(refused) => return Err(refused.into()),
@@ -471,7 +627,7 @@ impl<I: IncidentStore> Incidents<I> {
             "incident status updated; fan-out queued"
         );
         Ok(StatusUpdated {
-            record: self.read(id).await?.ok_or(IncidentError::NotFound)?,
+            incident,
             outbox: vec![fan_out],
             update,
             replayed,
@@ -593,7 +749,11 @@ impl<I: IncidentStore> Incidents<I> {
             linked_at: now,
             linked_by: actor.clone(),
         };
-        match self.store.link(&incident.id, &change, &link).await? {
+        match self
+            .store
+            .link(&incident.id, &change, &link, Claimed::default())
+            .await?
+        {
             LinkWrite::Done => {
                 tracing::info!(incident = %incident.id, ticket = %reference, "ticket linked");
                 Ok(Attempt::Done((change.ticket, true)))
@@ -689,7 +849,7 @@ impl<I: IncidentStore> Incidents<I> {
         state: EscalationProgress,
     ) -> Result<(), IncidentError> {
         // `Stale` means another caller settled it first: the same outcome.
-        self.store.settle_escalation(&incident.id, state).await?;
+        self.store.settle_escalation(incident, state).await?;
         Ok(())
     }
 
@@ -747,6 +907,28 @@ impl<I: IncidentStore> Incidents<I> {
             Updated::Done => Ok(Attempt::Done(Some(message))),
             Updated::Stale => Ok(Attempt::Retry),
         }
+    }
+}
+
+/// A link or an unlink written on `state` tokens: done, or declined (nothing written: the
+/// records were not as claimed, or the incident is resolved, which the read path tells).
+fn on_seen_written(
+    written: Result<LinkWrite, StoreError>,
+    incident: &Incident,
+    ticket: Ticket,
+) -> Option<Result<LinkChanged, IncidentError>> {
+    match written {
+        Ok(LinkWrite::Done) => {
+            tracing::info!(incident = %incident.id, ticket = %ticket.reference, "ticket link changed");
+            Some(Ok(LinkChanged {
+                incident: incident.clone(),
+                ticket,
+                changed: true,
+                outbox: Vec::new(),
+            }))
+        }
+        Ok(LinkWrite::Stale | LinkWrite::IncidentResolved) => None,
+        Err(error) => Some(Err(error.into())),
     }
 }
 
@@ -1029,6 +1211,7 @@ mod tests {
                 1,
                 IncidentStatus::Monitoring,
                 note.clone(),
+                None,
             )
             .await
             .expect("updated");
@@ -1044,7 +1227,15 @@ mod tests {
         // The same page delivered twice tells nobody twice.
         assert_eq!(fan_out_all(&incidents, &desk, &first, 2).await, (0, 2));
         let again = incidents
-            .update_status(&desk, &caller, &id, 1, IncidentStatus::Monitoring, note)
+            .update_status(
+                &desk,
+                &caller,
+                &id,
+                1,
+                IncidentStatus::Monitoring,
+                note,
+                None,
+            )
             .await
             .expect("a replay");
         assert!(again.replayed);
@@ -1068,14 +1259,14 @@ mod tests {
             assert_eq!(updates.len(), 1, "{reference}");
         }
         let stale = incidents
-            .update_status(&desk, &caller, &id, 1, IncidentStatus::Resolved, None)
+            .update_status(&desk, &caller, &id, 1, IncidentStatus::Resolved, None, None)
             .await;
         assert!(matches!(
             stale,
             Err(IncidentError::Rule(IncidentRuleError::Stale { .. }))
         ));
         let resolved = incidents
-            .update_status(&desk, &caller, &id, 2, IncidentStatus::Resolved, None)
+            .update_status(&desk, &caller, &id, 2, IncidentStatus::Resolved, None, None)
             .await
             .expect("resolved");
         assert_eq!(fan_out_all(&incidents, &desk, &resolved, 10).await, (3, 1));

@@ -136,8 +136,8 @@ impl<S: TicketStore> Desk<S> {
     ) -> Result<Applied, StaffError> {
         let decide = &decide;
         on_seen_else_read(
-            seen,
-            async |seen| {
+            async {
+                let seen = seen?;
                 let ticket = seen.record();
                 if &ticket.reference != reference || !caller.works_for(ticket.team) {
                     return None;
@@ -152,7 +152,7 @@ impl<S: TicketStore> Desk<S> {
                     written => Some(written),
                 }
             },
-            async || {
+            async {
                 let found = self.read_for(caller, reference).await?;
                 let now = now_ms(self.clock.now());
                 let decision = decide(&found.ticket, now)?;

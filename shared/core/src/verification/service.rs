@@ -376,8 +376,8 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
         seen: Option<&Seen<VerificationCase>>,
     ) -> Result<Viewed, KycError> {
         on_seen_else_read(
-            seen.filter(|seen| &seen.record().id == case_id),
-            async |seen| {
+            async {
+                let seen = seen.filter(|seen| &seen.record().id == case_id)?;
                 let case = seen.record().clone();
                 match self
                     .view_attempt(reviewer, case, kind, Some(seen.fingerprint()))
@@ -389,7 +389,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                     Err(other) => Some(Err(other)),
                 }
             },
-            async || {
+            async {
                 RETRY
                     .run(|_| async {
                         let case = self
@@ -481,8 +481,8 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
             internal_note,
         };
         on_seen_else_read(
-            seen.filter(|seen| &seen.record().id == case_id),
-            async |seen| {
+            async {
+                let seen = seen.filter(|seen| &seen.record().id == case_id)?;
                 let case = seen.record().clone();
                 match self
                     .decide_on(case, Some(seen.fingerprint()), ask.clone())
@@ -493,7 +493,7 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
                     done => Some(done),
                 }
             },
-            async || {
+            async {
                 let case = self
                     .cases
                     .case(case_id)
