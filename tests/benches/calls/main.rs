@@ -173,6 +173,22 @@ struct Row {
     minimum: &'static str,
 }
 
+/// The player's own `PUT` of a PNG of `size` bytes to a presigned upload (`issued`).
+async fn put_png(issued: &Value, size: usize) {
+    let headers: Vec<(&str, &str)> = issued["headers"]
+        .as_object()
+        .map(|h| {
+            h.iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.resize(size, 7);
+    let url = issued["url"].as_str().expect("a url");
+    guichet_tests::presigned::put_stored(url, &headers, png).await;
+}
+
 /// What the relay has to do after an operation: relay-stream over the stream's new records
 /// until none are left; how many records it was handed.
 async fn relay(stream: &Consumers) -> usize {
@@ -371,18 +387,7 @@ async fn main() {
                   count below 5: Update; the attachment: Put); presigning is local, no call",
     });
 
-    let headers: Vec<(&str, &str)> = issued["headers"]
-        .as_object()
-        .map(|h| {
-            h.iter()
-                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    png.resize(size, 7);
-    let url = issued["url"].as_str().expect("a url");
-    guichet_tests::presigned::put_stored(url, &headers, png).await;
+    put_png(&issued, size).await;
     let checked = guichet_tests::drain(&documents).await;
     assert_eq!((checked.deleted, checked.failed), (1, 0), "{checked:?}");
     rows.push(Row {
@@ -436,6 +441,170 @@ async fn main() {
             minimum,
         });
     }
+
+    // A reviewer's actions: a case the cashier opened, its two documents uploaded and
+    // checked, then the reviewer reads it, views a document and decides, each on the `state`
+    // token the previous answer gave.
+    let service = api.token("bench-cashier", &["service"]);
+    let reviewer = api.token("bench-reviewer", &["verification"]);
+    let kyc = api.token("bench-player-kyc", &["player"]);
+    let opened = api
+        .call(
+            201,
+            "POST",
+            "/verification/cases",
+            &service,
+            Some(
+                json!({"player_id": "bench-player-kyc", "reason": "first_withdrawal",
+                        "language": "fr"}),
+            ),
+        )
+        .await;
+    let case_path = format!("/verification/cases/{}", opened["id"].as_str().expect("id"));
+    for kind in ["government_id", "proof_of_address"] {
+        let body = json!({"kind": kind, "content_type": "image/png", "size": size});
+        let issued = api
+            .call(201, "POST", "/verification/documents", &kyc, Some(body))
+            .await;
+        put_png(&issued, size).await;
+    }
+    guichet_tests::drain(&documents).await;
+    relay(&stream).await;
+    let view = api.call(200, "GET", &case_path, &reviewer, None).await;
+    assert_eq!(view["case"]["status"], "in_review", "{view}");
+    counter.take();
+    let viewed = api
+        .call(
+            200,
+            "POST",
+            &format!("{case_path}/documents/government_id/view"),
+            &reviewer,
+            Some(json!({"state": view["state"]})),
+        )
+        .await;
+    rows.push(Row {
+        operation: "document view (POST …/documents/{kind}/view, with the case's state)",
+        streamed: relay(&stream).await,
+        calls: counter.take(),
+        minimum: "1 TransactWriteItems (the case under its etag and fingerprint, the audit \
+                  line); the GET is presigned locally, no call",
+    });
+    api.call(
+        200,
+        "POST",
+        &format!("{case_path}/decision"),
+        &reviewer,
+        Some(
+            json!({"version": view["case"]["version"], "decision": "approve",
+                    "state": viewed["state"]}),
+        ),
+    )
+    .await;
+    rows.push(Row {
+        operation: "review decision (POST …/decision, approve, with state)",
+        streamed: relay(&stream).await,
+        calls: counter.take(),
+        minimum: "1 TransactWriteItems (case, audit line, notification, outbox item); relay: \
+                  1 SendMessage, 1 DeleteItem",
+    });
+
+    // An incident: three players report the same game, which opens it; an agent of the games
+    // team moves it, links a fourth report by hand and unlinks it, each on the tokens the
+    // previous answer gave.
+    let games = api.token("bench-agent-games", &["agent", "team:games"]);
+    let report = |n: usize, game: &'static str| {
+        json!({"channel": "chat", "category": "incident", "subject": "Roulette figée",
+               "description": format!("La roue s'est arrêtée ({n})."),
+               "incident": {"occurred_at": "2026-12-03T09:40:00-05:00", "game_name": game,
+                            "steps_tried": []}})
+    };
+    for n in 0..3 {
+        let player = api.token(&format!("bench-player-r{n}"), &["player"]);
+        api.call(
+            201,
+            "POST",
+            "/tickets",
+            &player,
+            Some(report(n, "Roulette Royale")),
+        )
+        .await;
+    }
+    let stray_player = api.token("bench-player-r9", &["player"]);
+    let stray = api
+        .call(
+            201,
+            "POST",
+            "/tickets",
+            &stray_player,
+            Some(report(9, "Roulete Royal")),
+        )
+        .await;
+    let stray = stray["reference"].as_str().expect("a reference").to_owned();
+    guichet_tests::drain(&escalations).await;
+    guichet_tests::drain(&notifications).await;
+    relay(&stream).await;
+    let current = api
+        .call(200, "GET", "/incidents?team=games", &games, None)
+        .await;
+    let incident_path = format!(
+        "/incidents/{}",
+        current["incidents"][0]["id"].as_str().expect("an incident")
+    );
+    let incident = api.call(200, "GET", &incident_path, &games, None).await;
+    let ticket = api
+        .call(200, "GET", &format!("/tickets/{stray}"), &games, None)
+        .await;
+    counter.take();
+    let updated = api
+        .call(
+            200,
+            "POST",
+            &format!("{incident_path}/status"),
+            &games,
+            Some(
+                json!({"version": incident["incident"]["version"], "status": "monitoring",
+                        "state": incident["state"]}),
+            ),
+        )
+        .await;
+    rows.push(Row {
+        operation: "incident status update (POST /incidents/{id}/status, with state)",
+        streamed: relay(&stream).await,
+        calls: counter.take(),
+        minimum: "1 TransactWriteItems (the incident under its version and fingerprint, the \
+                  update, the fan-out's first page); relay: 1 SendMessage, 1 DeleteItem",
+    });
+    let linked = api
+        .call(
+            201,
+            "POST",
+            &format!("{incident_path}/links"),
+            &games,
+            Some(json!({"reference": stray, "state": updated["state"],
+                        "ticket_state": ticket["state"]})),
+        )
+        .await;
+    rows.push(Row {
+        operation: "incident link (POST /incidents/{id}/links, with both states)",
+        streamed: relay(&stream).await,
+        calls: counter.take(),
+        minimum: "1 TransactWriteItems (the ticket under its version and fingerprint, the \
+                  link, the history line, the incident's ConditionCheck)",
+    });
+    api.call(
+        200,
+        "DELETE",
+        &format!("{incident_path}/links/{stray}"),
+        &games,
+        Some(json!({"state": linked["state"], "ticket_state": linked["ticket_state"]})),
+    )
+    .await;
+    rows.push(Row {
+        operation: "incident unlink (DELETE /incidents/{id}/links/{ref}, with both states)",
+        streamed: relay(&stream).await,
+        calls: counter.take(),
+        minimum: "1 TransactWriteItems (as the link, the link item deleted)",
+    });
 
     print!("{}", table(&rows));
 }

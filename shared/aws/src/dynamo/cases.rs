@@ -391,6 +391,11 @@ mod tests {
             ("status", text("awaiting_documents")),
             ("etag", num("4")),
             ("body", json(&awaiting)),
+            // The digest of the case as its body stores it (core's rule).
+            (
+                "fingerprint",
+                text(&guichet_core::common::seen::fingerprint(&awaiting)),
+            ),
         ]);
         assert_eq!(case_item(&awaiting).expect("item"), expected);
         assert_eq!(
@@ -405,6 +410,8 @@ mod tests {
         let mut expected = expected;
         expected.insert("status".into(), text("in_review"));
         expected.insert("body".into(), json(&review));
+        let fingerprint = guichet_core::common::seen::fingerprint(&review);
+        expected.insert("fingerprint".into(), text(&fingerprint));
         // The shard: the id's first random symbol, `7`, modulo 4.
         expected.insert("gsi2pk".into(), text("REVIEW#senior#3"));
         expected.insert("gsi2sk".into(), text("0#001795708800000#VC-7K2M9Q4XW3BD"));
@@ -416,6 +423,8 @@ mod tests {
             ..review.clone()
         };
         expected.insert("body".into(), json(&standard));
+        let fingerprint = guichet_core::common::seen::fingerprint(&standard);
+        expected.insert("fingerprint".into(), text(&fingerprint));
         expected.insert("gsi2pk".into(), text("REVIEW#standard#3"));
         expected.insert("gsi2sk".into(), text("1#001795705200123#VC-7K2M9Q4XW3BD"));
         assert_eq!(case_item(&standard).expect("item"), expected);

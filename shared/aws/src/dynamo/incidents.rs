@@ -853,6 +853,11 @@ mod tests {
             // The shard: the id's first random symbol, `7`, modulo 4.
             ("gsi2pk", text("INCIDENTS#games#3")),
             ("gsi2sk", text("001795705200000#INC-777777777777")),
+            // The digest of the incident as it is read back (core's rule).
+            (
+                "fingerprint",
+                text(&guichet_core::common::seen::fingerprint(&incident)),
+            ),
         ]);
         assert_eq!(incident_item(&incident).expect("item"), expected);
         assert_eq!(incident_from(&expected).expect("readable"), incident);
@@ -867,6 +872,8 @@ mod tests {
         expected.remove("gsi2sk");
         expected.insert("status".into(), text("resolved"));
         expected.insert("data".into(), json(&resolved));
+        let fingerprint = guichet_core::common::seen::fingerprint(&resolved);
+        expected.insert("fingerprint".into(), text(&fingerprint));
         assert_eq!(incident_item(&resolved).expect("item"), expected);
 
         assert_eq!(
