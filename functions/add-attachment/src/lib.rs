@@ -165,6 +165,3 @@ mod tests {
         assert_eq!(field(json!([1])), ("body".into(), json!("type")));
     }
 }
-
-#[cfg(test)]
-mod properties;

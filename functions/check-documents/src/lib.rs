@@ -50,31 +50,31 @@ pub enum RecordError {
 /// this function does not use, and a message refused over one of them would end in the
 /// dead-letter queue while its document was never checked.
 #[derive(Debug, Deserialize)]
-struct Notification {
+pub struct Notification {
     /// Absent in S3's test event.
     #[serde(rename = "Records")]
-    records: Option<Vec<NotificationRecord>>,
+    pub records: Option<Vec<NotificationRecord>>,
     /// Only in S3's test event (`s3:TestEvent`).
     #[serde(rename = "Event")]
-    event: Option<String>,
+    pub event: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct NotificationRecord {
-    event_name: Option<String>,
-    s3: NotificationEntity,
+pub struct NotificationRecord {
+    pub event_name: Option<String>,
+    pub s3: NotificationEntity,
 }
 
 #[derive(Debug, Deserialize)]
-struct NotificationEntity {
-    object: NotificationObject,
+pub struct NotificationEntity {
+    pub object: NotificationObject,
 }
 
 #[derive(Debug, Deserialize)]
-struct NotificationObject {
+pub struct NotificationObject {
     /// URL-encoded the way S3 encodes keys in events (a space as `+`).
-    key: String,
+    pub key: String,
 }
 
 /// Checks every object a batch announces; names in the response only the messages to retry.
@@ -218,9 +218,6 @@ pub fn decode_key(encoded: &str) -> Option<String> {
     }
     String::from_utf8(decoded).ok()
 }
-
-#[cfg(test)]
-mod properties;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,11 @@
 //! The document function over the in-memory ports, fed SQS events shaped like the ones Lambda
 //! delivers (`events/document-*.json`).
 
+/// The property tests of this function's own parsers, run with its handler's tests (a lib
+/// with `test = false` would never run them).
+#[path = "handler/properties.rs"]
+mod properties;
+
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use guichet_core::common::player::{Author, Language, PlayerId};
 use guichet_core::common::store::StoreError;

@@ -105,6 +105,3 @@ where
     );
     Ok(())
 }
-
-#[cfg(test)]
-mod properties;

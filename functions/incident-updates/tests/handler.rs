@@ -1,5 +1,10 @@
 //! The fan-out fed with the sample SQS event in `events/`, over the in-memory stores and queues.
 
+/// The property tests of this function's own parsers, run with its handler's tests (a lib
+/// with `test = false` would never run them).
+#[path = "handler/properties.rs"]
+mod properties;
+
 use aws_lambda_events::event::sqs::SqsEvent;
 use guichet_core::common::access::Actor;
 use guichet_core::common::player::PlayerId;

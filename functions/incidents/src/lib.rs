@@ -390,6 +390,3 @@ fn change(
         },
     )
 }
-
-#[cfg(test)]
-mod properties;

@@ -1,5 +1,10 @@
 //! The handler fed with the sample events in `events/`, over the in-memory stores.
 
+/// The property tests of this function's own parsers, run with its handler's tests (a lib
+/// with `test = false` would never run them).
+#[path = "handler/properties.rs"]
+mod properties;
+
 use guichet_core::incidents::memory::MemoryIncidentStore;
 use guichet_core::incidents::rules::IncidentId;
 use guichet_core::incidents::service::IncidentConfig;

@@ -152,6 +152,3 @@ fn document_kinds(value: Option<&serde_json::Value>) -> Result<Vec<DocumentKind>
         })
         .collect()
 }
-
-#[cfg(test)]
-mod properties;

@@ -121,6 +121,3 @@ pub fn parse(body: &serde_json::Value) -> Result<UploadRequest, ValidationError>
         size,
     })
 }
-
-#[cfg(test)]
-mod properties;

@@ -1,5 +1,10 @@
 //! The handler fed with the sample events in `events/`, over the in-memory ports.
 
+/// The property tests of this function's own parsers, run with its handler's tests (a lib
+/// with `test = false` would never run them).
+#[path = "handler/properties.rs"]
+mod properties;
+
 use guichet_core::common::player::{Author, Language};
 use guichet_core::documents::memory::MemoryDocumentStorage;
 use guichet_core::verification::memory::{case_in_review, verification, MemoryCaseStore};

@@ -364,6 +364,3 @@ fn documents(
         })
         .collect()
 }
-
-#[cfg(test)]
-mod properties;

@@ -90,6 +90,3 @@ where
     }
     Ok(())
 }
-
-#[cfg(test)]
-mod properties;

@@ -277,6 +277,3 @@ async fn update<S: TicketStore>(
         },
     ))
 }
-
-#[cfg(test)]
-mod properties;

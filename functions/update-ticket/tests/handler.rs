@@ -1,5 +1,10 @@
 //! The handler fed with the sample events in `events/`, over the in-memory store.
 
+/// The property tests of this function's own parsers, run with its handler's tests (a lib
+/// with `test = false` would never run them).
+#[path = "handler/properties.rs"]
+mod properties;
+
 use guichet_core::tickets::desk::{Desk, Submitted};
 use guichet_core::tickets::memory::{desk, MemoryTicketStore};
 use guichet_core::tickets::ports::TicketStore;

@@ -4,11 +4,11 @@
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::parse;
 use guichet_core::common::player::Author;
 use guichet_core::verification::rules::CaseReason;
+use open_case::parse;
 
-#[path = "../../../shared/core/tests/strategies/mod.rs"]
+#[path = "../../../../shared/core/tests/strategies/mod.rs"]
 mod strategies;
 use strategies::*;
 

@@ -9,9 +9,9 @@ use guichet_core::tickets::memory::desk;
 use guichet_edge::testing::failed_ids;
 use proptest::prelude::*;
 
-use crate::{handle, PAGE_SIZE};
+use incident_updates::{handle, PAGE_SIZE};
 
-#[path = "../../../shared/core/tests/strategies/mod.rs"]
+#[path = "../../../../shared/core/tests/strategies/mod.rs"]
 mod strategies;
 use strategies::*;
 

@@ -8,9 +8,9 @@ use guichet_edge::testing::{failed_ids, sqs_batch, sqs_event};
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::{decode_key, handle, Notification, S3_TEST_EVENT};
+use check_documents::{decode_key, handle, Notification, S3_TEST_EVENT};
 
-#[path = "../../../shared/core/tests/strategies/mod.rs"]
+#[path = "../../../../shared/core/tests/strategies/mod.rs"]
 mod strategies;
 use strategies::*;
 

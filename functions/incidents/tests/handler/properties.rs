@@ -12,10 +12,10 @@ use lambda_http::{Request, RequestExt};
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::{parse_link, parse_listing, parse_status, Action, MAX_LIMIT, NOTE_MAX_CHARS};
 use guichet_edge::http::ApiError;
+use incidents::{parse_link, parse_listing, parse_status, Action, MAX_LIMIT, NOTE_MAX_CHARS};
 
-#[path = "../../../shared/core/tests/strategies/mod.rs"]
+#[path = "../../../../shared/core/tests/strategies/mod.rs"]
 mod strategies;
 use strategies::*;
 

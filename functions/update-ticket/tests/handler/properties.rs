@@ -4,13 +4,13 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::{parse, Action, Asked};
 use guichet_core::escalation::rules::is_specialist;
 use guichet_core::tickets::ticket::{Team, TicketStatus};
 use guichet_core::tickets::workflow::MessageBody;
 use guichet_edge::http::ApiError;
+use update_ticket::{parse, Action, Asked};
 
-#[path = "../../../shared/core/tests/strategies/mod.rs"]
+#[path = "../../../../shared/core/tests/strategies/mod.rs"]
 mod strategies;
 use strategies::*;
 

@@ -4,10 +4,10 @@
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::parse;
 use guichet_core::documents::rules::MAX_DOCUMENT_BYTES;
+use request_upload::parse;
 
-#[path = "../../../shared/core/tests/strategies/mod.rs"]
+#[path = "../../../../shared/core/tests/strategies/mod.rs"]
 mod strategies;
 use strategies::*;
 

@@ -4,10 +4,10 @@
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::parse;
+use add_attachment::parse;
 use guichet_core::attachments::rules::MAX_ATTACHMENT_BYTES;
 
-#[path = "../../../shared/core/tests/strategies/mod.rs"]
+#[path = "../../../../shared/core/tests/strategies/mod.rs"]
 mod strategies;
 use strategies::*;
 

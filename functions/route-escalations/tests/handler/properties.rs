@@ -7,9 +7,9 @@ use guichet_core::tickets::memory::desk;
 use guichet_edge::testing::failed_ids;
 use proptest::prelude::*;
 
-use crate::handle;
+use route_escalations::handle;
 
-#[path = "../../../shared/core/tests/strategies/mod.rs"]
+#[path = "../../../../shared/core/tests/strategies/mod.rs"]
 mod strategies;
 use strategies::*;
 

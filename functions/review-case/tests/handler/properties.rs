@@ -4,10 +4,10 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::{parse, MAX_INTERNAL_NOTE, MAX_PLAYER_MESSAGE};
 use guichet_core::verification::rules::{Decision, DocumentKind, ReasonCode};
+use review_case::{parse, MAX_INTERNAL_NOTE, MAX_PLAYER_MESSAGE};
 
-#[path = "../../../shared/core/tests/strategies/mod.rs"]
+#[path = "../../../../shared/core/tests/strategies/mod.rs"]
 mod strategies;
 use strategies::*;
 
