@@ -7,6 +7,7 @@
 pub mod common;
 
 pub mod attachments;
+pub mod calendar;
 pub mod documents;
 pub mod escalation;
 pub mod incidents;

@@ -2,14 +2,17 @@
 //!
 //! The desk works in Eastern time (Montréal/Toronto). Live chat answers within minutes while
 //! it is open; e-mail and the web form are answered within business days, which skip
-//! weekends and the published holidays. All arithmetic is done on civil dates in that zone,
-//! so daylight-saving changes move nothing.
+//! weekends and the desk's holidays, computed for any year by `calendar::holidays`. All
+//! arithmetic is done on civil dates in that zone, so daylight-saving changes move nothing.
 
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, Zoned};
 use serde::Serialize;
 
+use crate::calendar::holidays::{
+    holidays_kept, CalendarError, HolidayCode, Jurisdiction, Observance, DEFAULT_JURISDICTIONS,
+};
 use crate::tickets::ticket::{Channel, Priority};
 
 pub const DESK_TIME_ZONE: &str = "America/Toronto";
@@ -32,10 +35,11 @@ impl Hours {
     }
 }
 
-/// A published holiday: the written channels are closed, and chat keeps reduced hours
-/// (or none).
+/// A holiday the desk keeps, on the day it keeps it: the written channels are closed, and
+/// chat keeps reduced hours (or none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Holiday {
+    pub code: HolidayCode,
     pub date: Date,
     pub chat: Option<Hours>,
 }
@@ -61,61 +65,70 @@ pub struct SupportCalendar {
     zone: TimeZone,
     chat_hours: Hours,
     written_close: Time,
-    holidays: Vec<Holiday>,
 }
 
-/// Quebec and federal statutory holidays observed by the desk, 2026–2027 (published on the
-/// help centre; extend before 2028).
-const fn holiday(y: i16, m: i8, d: i8, chat: Option<Hours>) -> Holiday {
-    Holiday {
-        date: jiff::civil::date(y, m, d),
-        chat,
+/// The desk keeps the federal and Quebec holidays (`DEFAULT_JURISDICTIONS`) as an employer
+/// under Quebec's labour standards keeps them, the rule its help centre's 2026–2027 list
+/// follows: Quebec's own holidays on their date (Quebec law moves none of them from a
+/// Saturday, and only the Fête nationale and Canada Day from a Sunday), and the federal
+/// holidays Quebec does not have on their date too, or from a Sunday to the next day that is
+/// not already a holiday. So Boxing Day 2026, a Saturday, is kept on the Saturday, and in
+/// 2027 Christmas on Saturday the 25th and Boxing Day, a Sunday, on Monday the 27th. The
+/// federal rule (every weekend holiday to the next working day) would also close Monday
+/// 28 December 2026 and Tuesday 28 December 2027, and move Christmas 2027's closed chat to
+/// the Monday: it is the rule of the federal public service and federally regulated
+/// employers, not of a Quebec employer.
+const DESK_OBSERVANCE: Observance = Observance::Employer(Jurisdiction::Quebec);
+
+/// Federal holidays the desk stays open on. Remembrance Day has never been on the help
+/// centre's list, and it is not a Quebec holiday (CNESST).
+const DESK_OPEN_ON: &[HolidayCode] = &[HolidayCode::RemembranceDay];
+
+/// Chat on a holiday, as the help centre publishes it: closed on New Year's Day and
+/// Christmas, 10:00–18:00 on the others.
+fn holiday_chat(code: HolidayCode) -> Option<Hours> {
+    match code {
+        HolidayCode::NewYear | HolidayCode::Christmas => None,
+        _ => Some(Hours::new(10, 18)),
     }
 }
-const HOLIDAY_CHAT: Option<Hours> = Some(Hours::new(10, 18));
-const PUBLISHED_HOLIDAYS: &[Holiday] = &[
-    holiday(2026, 1, 1, None),
-    holiday(2026, 4, 3, HOLIDAY_CHAT),
-    holiday(2026, 4, 6, HOLIDAY_CHAT),
-    holiday(2026, 5, 18, HOLIDAY_CHAT),
-    holiday(2026, 6, 24, HOLIDAY_CHAT),
-    holiday(2026, 7, 1, HOLIDAY_CHAT),
-    holiday(2026, 9, 7, HOLIDAY_CHAT),
-    holiday(2026, 9, 30, HOLIDAY_CHAT),
-    holiday(2026, 10, 12, HOLIDAY_CHAT),
-    holiday(2026, 12, 25, None),
-    holiday(2026, 12, 26, HOLIDAY_CHAT),
-    holiday(2027, 1, 1, None),
-    holiday(2027, 3, 26, HOLIDAY_CHAT),
-    holiday(2027, 3, 29, HOLIDAY_CHAT),
-    holiday(2027, 5, 24, HOLIDAY_CHAT),
-    holiday(2027, 6, 24, HOLIDAY_CHAT),
-    holiday(2027, 7, 1, HOLIDAY_CHAT),
-    holiday(2027, 9, 6, HOLIDAY_CHAT),
-    holiday(2027, 9, 30, HOLIDAY_CHAT),
-    holiday(2027, 10, 11, HOLIDAY_CHAT),
-    holiday(2027, 12, 25, None),
-    holiday(2027, 12, 27, HOLIDAY_CHAT),
-];
 
 impl SupportCalendar {
     /// The published calendar: chat 8:00–24:00 every day, written requests answered by
-    /// 17:00 on business days, holidays as listed above.
+    /// 17:00 on business days, and the desk's holidays.
     pub fn published() -> Result<Self, jiff::Error> {
         Ok(Self {
             zone: TimeZone::get(DESK_TIME_ZONE)?,
             chat_hours: Hours::new(8, 24),
             written_close: jiff::civil::time(17, 0, 0, 0),
-            holidays: PUBLISHED_HOLIDAYS.to_vec(),
         })
+    }
+
+    /// The holidays the desk keeps in `year`, by the day it keeps them.
+    pub fn holidays(&self, year: i16) -> Result<Vec<Holiday>, CalendarError> {
+        let kept = holidays_kept(year, DEFAULT_JURISDICTIONS, DESK_OBSERVANCE)?;
+        Ok(kept
+            .into_iter()
+            .filter(|h| !DESK_OPEN_ON.contains(&h.code))
+            .map(|h| Holiday {
+                code: h.code,
+                date: h.observed,
+                chat: holiday_chat(h.code),
+            })
+            .collect())
     }
 
     pub fn zone(&self) -> &TimeZone {
         &self.zone
     }
 
-    fn holiday(&self, date: Date) -> Option<&Holiday> {
-        self.holidays.iter().find(|h| h.date == date)
+    fn holiday(&self, date: Date) -> Option<Holiday> {
+        // A holiday is kept in the year it falls in (at most two days later, and none falls
+        // after 26 December). A year the rules do not compute, before 1583, has no holiday.
+        self.holidays(date.year())
+            .ok()?
+            .into_iter()
+            .find(|h| h.date == date)
     }
 
     fn chat_hours_on(&self, date: Date) -> Option<Hours> {
@@ -294,6 +307,82 @@ mod tests {
         let target =
             calendar().response_target(Channel::Chat, Priority::Normal, at("2026-12-25T05:30:00Z"));
         assert_eq!(target.due_at, at("2026-12-26T15:05:00Z"));
+    }
+
+    /// The help centre's list for 2026 and 2027, as published (and hard-coded here before the
+    /// holidays were computed by rule): the computed calendar keeps exactly these days, with
+    /// these chat hours, so no response target of those years moves.
+    const PUBLISHED_2026_2027: &[(&str, Option<Hours>)] = &[
+        ("2026-01-01", None),
+        ("2026-04-03", REDUCED),
+        ("2026-04-06", REDUCED),
+        ("2026-05-18", REDUCED),
+        ("2026-06-24", REDUCED),
+        ("2026-07-01", REDUCED),
+        ("2026-09-07", REDUCED),
+        ("2026-09-30", REDUCED),
+        ("2026-10-12", REDUCED),
+        ("2026-12-25", None),
+        ("2026-12-26", REDUCED),
+        ("2027-01-01", None),
+        ("2027-03-26", REDUCED),
+        ("2027-03-29", REDUCED),
+        ("2027-05-24", REDUCED),
+        ("2027-06-24", REDUCED),
+        ("2027-07-01", REDUCED),
+        ("2027-09-06", REDUCED),
+        ("2027-09-30", REDUCED),
+        ("2027-10-11", REDUCED),
+        ("2027-12-25", None),
+        ("2027-12-27", REDUCED),
+    ];
+    const REDUCED: Option<Hours> = Some(Hours::new(10, 18));
+
+    fn day(text: &str) -> Date {
+        text.parse().expect("valid date")
+    }
+
+    #[test]
+    fn computed_holidays_are_the_published_list_for_2026_and_2027() {
+        let c = calendar();
+        let computed: Vec<(Date, Option<Hours>)> = [2026, 2027]
+            .into_iter()
+            .flat_map(|year| c.holidays(year).expect("a computed year"))
+            .map(|h| (h.date, h.chat))
+            .collect();
+        let published: Vec<(Date, Option<Hours>)> = PUBLISHED_2026_2027
+            .iter()
+            .map(|(date, chat)| (day(date), *chat))
+            .collect();
+        assert_eq!(computed, published);
+    }
+
+    #[test]
+    fn later_years_follow_the_same_rules() {
+        let c = calendar();
+        // 2028: Truth and Reconciliation and Canada Day fall on Saturdays and stay there.
+        assert!(c.is_business_day(day("2028-07-03")));
+        assert!(c.is_business_day(day("2028-10-02")));
+        // 2029: the Fête nationale and Canada Day fall on Sundays and move to the Monday,
+        // Truth and Reconciliation likewise.
+        assert!(!c.is_business_day(day("2029-06-25")));
+        assert!(!c.is_business_day(day("2029-07-02")));
+        assert!(!c.is_business_day(day("2029-10-01")));
+        // 2032: Christmas on Saturday the 25th, Boxing Day kept on Monday the 27th.
+        assert!(!c.is_business_day(day("2032-12-27")));
+        assert!(c.is_business_day(day("2032-12-28")));
+        // Remembrance Day is a working day for the desk; Good Friday is not.
+        assert!(c.is_business_day(day("2030-11-11")));
+        assert!(!c.is_business_day(day("2031-04-11")));
+    }
+
+    #[test]
+    fn chat_is_closed_on_christmas_day_itself_in_later_years() {
+        // Sunday 2033-12-25, 09:00 EST: Christmas stays on its Sunday (Quebec moves it
+        // nowhere), so chat reopens on Boxing Day, Monday the 26th, at 10:00 EST.
+        let target =
+            calendar().response_target(Channel::Chat, Priority::Normal, at("2033-12-25T14:00:00Z"));
+        assert_eq!(target.due_at, at("2033-12-26T15:05:00Z"));
     }
 
     #[test]
