@@ -5,6 +5,7 @@ pub mod dynamo;
 pub mod s3;
 pub mod ses;
 pub mod sqs;
+pub mod warmup;
 pub mod wiring;
 
 use std::time::Duration;
