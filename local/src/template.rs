@@ -3364,6 +3364,181 @@ Resources:
         );
     }
 
+    // ---- Warm-up grants: each function may make the calls it makes at init -------------------
+
+    /// A function's `Allow` statements: their actions, resources and condition.
+    fn allowed<'a>(function: &'a Resource) -> Vec<(Vec<String>, Vec<Node<'a>>, Option<Node<'a>>)> {
+        let Some(policies) = resource_properties(function)
+            .opt_in_mapping("Policies")
+            .unwrap()
+        else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for policy in one_or_many(&policies) {
+            if policy.opt("Statement").unwrap().is_none() {
+                continue;
+            }
+            for statement in statements(&policy) {
+                if statement.get("Effect").unwrap().literal().unwrap() != "Allow" {
+                    continue;
+                }
+                let actions = one_or_many(&statement.get("Action").unwrap())
+                    .iter()
+                    .map(|a| a.literal().unwrap().to_ascii_lowercase())
+                    .collect();
+                let resources = one_or_many(&statement.get("Resource").unwrap());
+                found.push((actions, resources, statement.opt("Condition").unwrap()));
+            }
+        }
+        found
+    }
+
+    /// Whether a statement's condition lets its `dynamodb:LeadingKeys` be `key` (no condition:
+    /// any key).
+    fn admits_leading_key(condition: Option<&Node<'_>>, key: &str) -> bool {
+        let Some(condition) = condition else {
+            return true;
+        };
+        condition.entries().unwrap().iter().all(|(operator, test)| {
+            let values = match test.opt("dynamodb:LeadingKeys").unwrap() {
+                Some(values) => one_or_many(&values),
+                // A condition on something else: not one this check can read.
+                None => return false,
+            };
+            values.iter().any(|v| {
+                let value = v.literal().unwrap();
+                match operator.as_str() {
+                    "ForAllValues:StringEquals" => value == key,
+                    "ForAllValues:StringLike" => glob(value, key),
+                    _ => false,
+                }
+            })
+        })
+    }
+
+    /// What keeps a function from making its warm-up calls (shared/aws/src/warmup.rs): every
+    /// function may `GetItem` the warm-up key in the tickets table, and the functions that warm
+    /// a queue or the sending identity in their `main` (`queues`, `identities`) may make that
+    /// call on it. Narrowness too: no other function may read a queue's attributes.
+    fn warmup_gaps(
+        template: &Template,
+        queues: &[(&str, &str)],
+        identities: &[&str],
+    ) -> Vec<String> {
+        let key = guichet_aws::warmup::WARMUP_KEY;
+        let mut gaps = Vec::new();
+        for function in template.resources_of(FUNCTION_TYPE) {
+            let name = function.logical_id.as_str();
+            let grants = allowed(function);
+            let may = |action: &str, on: &dyn Fn(&Node<'_>) -> bool| {
+                grants.iter().any(|(actions, resources, condition)| {
+                    actions.iter().any(|a| a == action)
+                        && resources.iter().any(on)
+                        && (action != "dynamodb:getitem"
+                            || admits_leading_key(condition.as_ref(), key))
+                })
+            };
+            let table = |r: &Node<'_>| get_att_of(r, "Arn").as_deref() == Some("TicketsTable");
+            if !may("dynamodb:getitem", &table) {
+                gaps.push(format!(
+                    "{name}: no dynamodb:GetItem of `{key}` in TicketsTable"
+                ));
+            }
+            let warmed = queues.iter().find(|(f, _)| *f == name).map(|(_, q)| *q);
+            let reads_attributes = grants
+                .iter()
+                .any(|(actions, _, _)| actions.iter().any(|a| a == "sqs:getqueueattributes"));
+            match warmed {
+                Some(queue) => {
+                    let on = |r: &Node<'_>| get_att_of(r, "Arn").as_deref() == Some(queue);
+                    if !may("sqs:getqueueattributes", &on) {
+                        gaps.push(format!("{name}: no sqs:GetQueueAttributes on {queue}"));
+                    }
+                }
+                None if reads_attributes => {
+                    gaps.push(format!(
+                        "{name}: sqs:GetQueueAttributes, but warms no queue"
+                    ));
+                }
+                None => {}
+            }
+            let identity = |r: &Node<'_>| {
+                intrinsic(r.value).is_some_and(|(function, argument)| {
+                    function == "Fn::Sub"
+                        && argument
+                            .as_str()
+                            .is_some_and(|a| a.ends_with(":identity/${NotificationSender}"))
+                })
+            };
+            if identities.contains(&name) && !may("ses:getemailidentity", &identity) {
+                gaps.push(format!(
+                    "{name}: no ses:GetEmailIdentity on the sender's identity"
+                ));
+            }
+        }
+        gaps
+    }
+
+    /// The queues and identities the functions' `main` warm (functions/*/src/main.rs).
+    const WARMED_QUEUES: [(&str, &str); 2] = [
+        ("RelayStreamFunction", "NotificationsQueue"),
+        ("RouteEscalationsFunction", "TechnicalEscalationQueue"),
+    ];
+    const WARMED_IDENTITIES: [&str; 1] = ["SendNotificationsFunction"];
+
+    #[test]
+    fn every_function_may_make_its_warm_up_calls() {
+        let template = Template::load(&Template::default_path()).unwrap();
+        assert_eq!(
+            warmup_gaps(&template, &WARMED_QUEUES, &WARMED_IDENTITIES),
+            Vec::<String>::new()
+        );
+        // The check reads the grants, rather than finding nothing to check.
+        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 18);
+    }
+
+    #[test]
+    fn a_missing_or_too_narrow_warm_up_grant_is_found() {
+        let yaml = std::fs::read_to_string(Template::default_path()).unwrap();
+        // The warm-up key swapped for another in the first function granted it (list-tickets,
+        // which reads nothing else in the base table) and in the last (send-notifications,
+        // whose other GetItem grant admits only its two kinds of item, `PLAYER#*` and
+        // `NOTIFICATION#*`).
+        let warm_key = "                  dynamodb:LeadingKeys:\n                    - WARMUP\n";
+        let other = "                  dynamodb:LeadingKeys:\n                    - OTHER\n";
+        let (first, last) = (yaml.find(warm_key).unwrap(), yaml.rfind(warm_key).unwrap());
+        let yaml = format!(
+            "{}{other}{}{other}{}",
+            &yaml[..first],
+            &yaml[first + warm_key.len()..last],
+            &yaml[last + warm_key.len()..]
+        );
+        let template = Template::parse(&yaml).unwrap();
+        assert_eq!(
+            warmup_gaps(&template, &WARMED_QUEUES, &WARMED_IDENTITIES),
+            [
+                "ListTicketsFunction: no dynamodb:GetItem of `WARMUP` in TicketsTable",
+                "SendNotificationsFunction: no dynamodb:GetItem of `WARMUP` in TicketsTable",
+            ]
+        );
+        // A function said to warm a queue it may not read, and one that may read a queue's
+        // attributes but warms none.
+        let template = Template::load(&Template::default_path()).unwrap();
+        let queues = [
+            ("RelayStreamFunction", "EscalationsQueue"),
+            ("ListTicketsFunction", "NotificationsQueue"),
+        ];
+        assert_eq!(
+            warmup_gaps(&template, &queues, &WARMED_IDENTITIES),
+            [
+                "ListTicketsFunction: no sqs:GetQueueAttributes on NotificationsQueue",
+                "RouteEscalationsFunction: sqs:GetQueueAttributes, but warms no queue",
+                "RelayStreamFunction: no sqs:GetQueueAttributes on EscalationsQueue",
+            ]
+        );
+    }
+
     #[test]
     fn resolves_generated_roles_conditions_and_list_parameters() {
         let yaml = r#"

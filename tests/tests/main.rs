@@ -16,4 +16,5 @@ mod notifications;
 mod outages;
 mod player_notifications;
 mod store;
+mod warmup;
 mod workflow;

@@ -5,7 +5,10 @@ use lambda_runtime::Error;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
-    let relay = &guichet_aws::wiring::Wiring::from_env().await?.relay()?;
+    let wiring = guichet_aws::wiring::Wiring::from_env().await?;
+    let relay = &wiring.relay()?;
+    // The table only: a sweep sends to SQS only what the stream's relay could not.
+    wiring.warm(&[]).await;
     guichet_edge::schedule::serve(move || async move {
         // Boxed: the sweep's future nests the whole outbox and queue adapter stack, deeper
         // than the compiler's default query depth allows for the runtime loop's future.

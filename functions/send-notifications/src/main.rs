@@ -1,7 +1,8 @@
 //! The notification function: triggered by the notifications queue; e-mails each player
 //! notification through SES, once.
 
-use guichet_edge::config::SenderConfig;
+use guichet_aws::warmup::{warm, Endpoint, WARMUP_TIMEOUT};
+use guichet_edge::config::{FromEnv, SenderConfig, WarmupConfig};
 use lambda_runtime::Error;
 
 #[tokio::main]
@@ -10,5 +11,11 @@ async fn main() -> Result<(), Error> {
     let config = SenderConfig::from_env()?;
     let sdk = guichet_aws::sdk_config().await;
     let sender = &guichet_aws::wiring::sender(&config, &sdk);
+    // Each notification is read and recorded in the table and sent through SES.
+    let endpoints = [
+        Endpoint::Table(config.tickets_table.clone()),
+        Endpoint::EmailIdentity(config.sender.clone()),
+    ];
+    warm(&sdk, WarmupConfig::from_env()?, &endpoints, WARMUP_TIMEOUT).await;
     guichet_edge::batch::serve(move |event| send_notifications::handle(sender, event)).await
 }

@@ -5,6 +5,7 @@ pub mod dynamo;
 pub mod s3;
 pub mod ses;
 pub mod sqs;
+pub mod warmup;
 pub mod wiring;
 
 use std::time::Duration;
@@ -13,6 +14,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
 use guichet_core::common::store::StoreError;
 
 /// A store's backend failure (the SDK's error, kept as the source): the DynamoDB and S3
@@ -106,11 +110,46 @@ pub fn limits(loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
         .retry_config(RetryConfig::standard())
 }
 
-/// Builds the AWS SDK configuration once per container, with the [`limits`].
+/// Builds the AWS SDK configuration once per container, with the [`limits`] and one HTTP
+/// client for every SDK client built from it ([`shared_http_client`]).
 /// `AWS_ENDPOINT_URL` (set by the local scripts) points every client at the emulator; in Lambda
 /// it is unset.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    limits(aws_config::defaults(aws_config::BehaviorVersion::latest()))
-        .load()
-        .await
+    loader().load().await
+}
+
+/// What [`sdk_config`] loads: the defaults, the [`limits`] and the shared HTTP client.
+fn loader() -> aws_config::ConfigLoader {
+    let loader = limits(aws_config::defaults(aws_config::BehaviorVersion::latest()));
+    match shared_http_client() {
+        Some(client) => loader.http_client(client),
+        None => loader,
+    }
+}
+
+/// The SDK's default HTTPS client (the TLS stack and proxy settings each service client would
+/// pick for itself), built once for all of them. Without it every client builds its own, with
+/// its own connection pool and its own copy of the root certificates: a function whose desk and
+/// attachments each hold a DynamoDB client opened two TLS connections on its first request, and
+/// a connection opened by one client served no other. Shared, one pool holds one
+/// connection per endpoint for every client. `None` only if the SDK was built
+/// without an HTTPS client, in which case each client goes on building its own (and failing as
+/// it would have).
+fn shared_http_client() -> Option<SharedHttpClient> {
+    let plugin = aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(
+        aws_config::BehaviorVersion::latest(),
+    )?;
+    plugin
+        .runtime_components(&RuntimeComponentsBuilder::new("guichet_shared_http_client"))
+        .http_client()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sdk_gives_the_http_client_every_client_shares() {
+        // Built with the SDK's HTTPS client: were it `None`, each client would build its own
+        // again, and nothing would say so.
+        assert!(super::shared_http_client().is_some());
+    }
 }

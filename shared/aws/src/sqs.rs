@@ -10,6 +10,8 @@ use guichet_core::outbox::rules::Destination;
 use guichet_core::tickets::ticket::Team;
 use guichet_edge::config::QueuesConfig;
 
+use crate::warmup::Endpoint;
+
 #[derive(Clone)]
 pub struct SqsQueues {
     client: Client,
@@ -35,17 +37,35 @@ impl SqsQueues {
     }
 }
 
+impl SqsQueues {
+    /// The warm-up's endpoint for `destination`'s queue ([`crate::warmup`]): SQS is one host per
+    /// region, so the connection it opens serves the sends to every queue.
+    pub fn warmup_endpoint(&self, destination: Destination) -> Endpoint {
+        Endpoint::Queue(self.url(destination).to_owned())
+    }
+
+    /// The same for a team's FIFO queue, for the function that sends only there.
+    pub fn team_warmup_endpoint(&self, team: Team) -> Option<Endpoint> {
+        let url = self.teams.get(team.as_str())?;
+        Some(Endpoint::Queue(url.clone()))
+    }
+
+    fn url(&self, destination: Destination) -> &str {
+        match destination {
+            Destination::Escalations => &self.escalations,
+            Destination::Notifications => &self.notifications,
+            Destination::IncidentUpdates => &self.incident_updates,
+        }
+    }
+}
+
 fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> SendError {
     SendError::Backend(Box::new(e))
 }
 
 impl MessageQueues for SqsQueues {
     async fn send(&self, destination: Destination, body: &str) -> Result<(), SendError> {
-        let url = match destination {
-            Destination::Escalations => &self.escalations,
-            Destination::Notifications => &self.notifications,
-            Destination::IncidentUpdates => &self.incident_updates,
-        };
+        let url = self.url(destination);
         self.client
             .send_message()
             .queue_url(url)

@@ -14,6 +14,7 @@ use guichet_core::tickets::sla::SupportCalendar;
 use guichet_core::verification::service::Verification;
 use guichet_edge::config::{
     AttachmentsConfig, Config, ConfigError, FromEnv, KycConfig, QueuesConfig, SenderConfig,
+    WarmupConfig,
 };
 
 use crate::dynamo::attachments::DynamoAttachmentStore;
@@ -24,6 +25,7 @@ use crate::dynamo::tickets::DynamoTicketStore;
 use crate::s3::S3DocumentStorage;
 use crate::ses::SesEmailSender;
 use crate::sqs::SqsQueues;
+use crate::warmup::{Endpoint, WARMUP_TIMEOUT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -54,9 +56,11 @@ pub fn desk(config: &Config, sdk: &SdkConfig) -> Result<Desk<DynamoTicketStore>,
 
 /// What a function builds its use cases from at init: the tickets configuration and one SDK
 /// configuration, each read once per container and shared by every client built from them. A
-/// function's `main` is then its configuration, the services it needs, and its runtime loop.
+/// function's `main` is then its configuration, the services it needs, the connections its
+/// first request will use ([`Wiring::warm`]), and its runtime loop.
 pub struct Wiring {
     config: Config,
+    warmup: WarmupConfig,
     sdk: SdkConfig,
 }
 
@@ -66,8 +70,18 @@ impl Wiring {
     pub async fn from_env() -> Result<Self, InitError> {
         Ok(Self {
             config: Config::from_env()?,
+            warmup: WarmupConfig::from_env()?,
             sdk: crate::sdk_config().await,
         })
+    }
+
+    /// Opens the connections a function's first request uses: the tickets table's, which every
+    /// service built here reads or writes, and `also` (a queue the function sends to on every
+    /// request, say). Never fails: see [`crate::warmup`].
+    pub async fn warm(&self, also: &[Endpoint]) {
+        let mut endpoints = vec![Endpoint::Table(self.config.tickets_table.clone())];
+        endpoints.extend_from_slice(also);
+        crate::warmup::warm(&self.sdk, self.warmup, &endpoints, WARMUP_TIMEOUT).await;
     }
 
     pub fn desk(&self) -> Result<Desk<DynamoTicketStore>, InitError> {
@@ -94,9 +108,13 @@ impl Wiring {
     }
 }
 
-/// [`desk`] from the environment and a fresh SDK configuration.
+/// [`desk`] from the environment and a fresh SDK configuration, with the table's connection
+/// open: the only endpoint the desk calls.
 pub async fn desk_from_env() -> Result<Desk<DynamoTicketStore>, InitError> {
-    Wiring::from_env().await?.desk()
+    let wiring = Wiring::from_env().await?;
+    let desk = wiring.desk()?;
+    wiring.warm(&[]).await;
+    Ok(desk)
 }
 
 /// The documents bucket both upload pipelines (verification documents, attachments) store in.
@@ -121,11 +139,17 @@ pub fn verification(
     }
 }
 
-/// [`verification`] from the environment and a fresh SDK configuration.
+/// [`verification`] from the environment and a fresh SDK configuration, with the table's
+/// connection open: the functions built on it only presign S3 requests, which needs no
+/// connection.
 pub async fn verification_from_env(
 ) -> Result<Verification<DynamoCaseStore, S3DocumentStorage>, ConfigError> {
-    let config = KycConfig::from_env()?;
-    Ok(verification(&config, &crate::sdk_config().await))
+    let (config, warmup) = (KycConfig::from_env()?, WarmupConfig::from_env()?);
+    let sdk = crate::sdk_config().await;
+    let verification = verification(&config, &sdk);
+    let table = [Endpoint::Table(config.tickets_table)];
+    crate::warmup::warm(&sdk, warmup, &table, WARMUP_TIMEOUT).await;
+    Ok(verification)
 }
 
 /// Ticket attachments: records in their ticket's item collection, objects under `tickets/`.

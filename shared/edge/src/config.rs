@@ -208,6 +208,36 @@ impl AttachmentsConfig {
     }
 }
 
+/// Whether a function opens its AWS connections at init (`guichet_aws::warmup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WarmupConfig {
+    /// `WARM_CONNECTIONS`: `true` (the default, also when unset) or `false`. Off, the first
+    /// request pays the connection (DNS, TCP, TLS) itself; a benchmark turns it off to measure
+    /// init without the warm-up call.
+    pub warm_connections: bool,
+}
+
+impl FromEnv for WarmupConfig {
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let name = "WARM_CONNECTIONS";
+        let warm_connections = match lookup(name) {
+            None => true,
+            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+                // Set but empty reads as unset: a template that blanks it keeps the default.
+                "" | "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name,
+                        rule: "true or false",
+                    })
+                }
+            },
+        };
+        Ok(Self { warm_connections })
+    }
+}
+
 /// The core's incident rule (`guichet_core::incidents`), read from the environment.
 impl FromEnv for IncidentConfig {
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -324,6 +354,19 @@ mod tests {
         ]))
         .expect_err("one report is no outbreak");
         assert!(err.to_string().contains("INCIDENT_THRESHOLD"));
+    }
+
+    #[test]
+    fn connections_are_warmed_unless_turned_off() {
+        let warm = |pairs: &[(&str, &str)]| {
+            WarmupConfig::from_lookup(lookup(pairs)).map(|c| c.warm_connections)
+        };
+        assert_eq!(warm(&[]), Ok(true));
+        assert_eq!(warm(&[("WARM_CONNECTIONS", " ")]), Ok(true));
+        assert_eq!(warm(&[("WARM_CONNECTIONS", "True")]), Ok(true));
+        assert_eq!(warm(&[("WARM_CONNECTIONS", "false")]), Ok(false));
+        let err = warm(&[("WARM_CONNECTIONS", "0")]).expect_err("neither true nor false");
+        assert!(err.to_string().contains("WARM_CONNECTIONS"));
     }
 
     #[test]
