@@ -469,8 +469,8 @@ def main():
     env.setdefault("INCIDENT_THRESHOLD", "3")
     env.setdefault("INCIDENT_WINDOW_MINUTES", "60")
     env["RUST_LOG"] = "info"
-    # The functions' default, stated so that a WARM_CONNECTIONS in the caller's shell does not
-    # change what the rows without a "(no warm-up)" label measure.
+    # The warm-up on (the template's WarmConnections=true), whatever the caller's shell says, so
+    # that the rows without a "(no warm-up)" label measure it; the functions' default is off.
     env["WARM_CONNECTIONS"] = "true"
     env.update(
         AWS_REGION="ca-central-1",

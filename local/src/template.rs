@@ -3086,6 +3086,7 @@ Resources:
                     "NotificationSender",
                     "soutien@guichet.example"
                 ),
+                ("WARM_CONNECTIONS", "WarmConnections", "false"),
                 ("INCIDENT_THRESHOLD", "IncidentThreshold", "3"),
                 ("INCIDENT_WINDOW_MINUTES", "IncidentWindowMinutes", "60"),
             ]

@@ -211,9 +211,10 @@ impl AttachmentsConfig {
 /// Whether a function opens its AWS connections at init (`guichet_aws::warmup`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WarmupConfig {
-    /// `WARM_CONNECTIONS`: `true` (the default, also when unset) or `false`. Off, the first
-    /// request pays the connection (DNS, TCP, TLS) itself; a benchmark turns it off to measure
-    /// init without the warm-up call.
+    /// `WARM_CONNECTIONS`: `true` or `false` (the default, also when unset). Off, the first
+    /// request pays the connection (DNS, TCP, TLS) itself. On moves that cost into init, which
+    /// pays only where init runs before any request (provisioned concurrency): on an on-demand
+    /// cold start the player waits for both, and the benchmark measured no saving.
     pub warm_connections: bool,
 }
 
@@ -221,11 +222,11 @@ impl FromEnv for WarmupConfig {
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let name = "WARM_CONNECTIONS";
         let warm_connections = match lookup(name) {
-            None => true,
+            None => false,
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
                 // Set but empty reads as unset: a template that blanks it keeps the default.
-                "" | "true" => true,
-                "false" => false,
+                "" | "false" => false,
+                "true" => true,
                 _ => {
                     return Err(ConfigError::Invalid {
                         name,
@@ -357,12 +358,12 @@ mod tests {
     }
 
     #[test]
-    fn connections_are_warmed_unless_turned_off() {
+    fn connections_are_warmed_only_when_turned_on() {
         let warm = |pairs: &[(&str, &str)]| {
             WarmupConfig::from_lookup(lookup(pairs)).map(|c| c.warm_connections)
         };
-        assert_eq!(warm(&[]), Ok(true));
-        assert_eq!(warm(&[("WARM_CONNECTIONS", " ")]), Ok(true));
+        assert_eq!(warm(&[]), Ok(false));
+        assert_eq!(warm(&[("WARM_CONNECTIONS", " ")]), Ok(false));
         assert_eq!(warm(&[("WARM_CONNECTIONS", "True")]), Ok(true));
         assert_eq!(warm(&[("WARM_CONNECTIONS", "false")]), Ok(false));
         let err = warm(&[("WARM_CONNECTIONS", "0")]).expect_err("neither true nor false");
