@@ -4,3 +4,4 @@
 //! clock, no time zone, no I/O.
 
 pub mod holidays;
+pub mod hours;
