@@ -18,7 +18,9 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use serde::Deserialize;
 
-use crate::calendar::holidays::{holidays_kept, HolidayCode, Jurisdiction, Observance, LAST_YEAR};
+use crate::calendar::holidays::{
+    holidays_kept, Holiday, HolidayCode, Jurisdiction, Observance, LAST_YEAR,
+};
 use crate::tickets::ticket::Channel;
 
 /// The bundled configuration: the published hours of the support page.
@@ -327,14 +329,25 @@ impl DeskHours {
         &self.zone
     }
 
+    /// The holidays the desk keeps in `year` (those it stays open on left out), by the day
+    /// it keeps them; none for a year the rules do not compute.
+    pub fn holidays_in(&self, year: i16) -> Vec<Holiday> {
+        holidays_kept(year, &self.jurisdictions, self.observance)
+            .map(|kept| {
+                kept.into_iter()
+                    .filter(|h| !self.open_on.contains(&h.code))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The holiday the desk keeps on `date`, if any.
     pub fn holiday_on(&self, date: Date) -> Option<HolidayCode> {
         // A holiday is kept in the year it falls in: none falls after 26 December, and none
         // is kept more than two days late.
-        holidays_kept(date.year(), &self.jurisdictions, self.observance)
-            .ok()?
+        self.holidays_in(date.year())
             .into_iter()
-            .find(|h| h.observed == date && !self.open_on.contains(&h.code))
+            .find(|h| h.observed == date)
             .map(|h| h.code)
     }
 

@@ -5,3 +5,4 @@
 
 pub mod holidays;
 pub mod hours;
+pub mod published;
