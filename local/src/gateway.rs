@@ -127,6 +127,13 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("eligibility", |s, r| {
         Box::pin(eligibility::handle(&s.verification, r))
     }),
+    ("support-hours", |s, r| {
+        Box::pin(support_hours::handle(
+            &s.hours,
+            &guichet_core::common::clock::SystemClock,
+            r,
+        ))
+    }),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +153,8 @@ struct Route {
     /// `POST /tickets`, as API Gateway reports it in `routeKey`.
     route_key: String,
     handler: Handler,
+    /// No authorizer: the route is answered without a token.
+    public: bool,
 }
 
 #[derive(Debug)]
@@ -179,6 +188,7 @@ impl Router {
                     segments: parse_route_path(&route.path)?,
                     route_key: format!("{} {}", route.method.to_ascii_uppercase(), route.path),
                     handler,
+                    public: route.public,
                 })
             })
             .collect::<Result<Vec<_>, GatewayError>>()?;
@@ -289,6 +299,8 @@ pub struct Services {
     pub incidents: guichet_core::incidents::service::Incidents<
         guichet_aws::dynamo::incidents::DynamoIncidentStore,
     >,
+    /// The desk's published hours: `support-hours`.
+    pub hours: guichet_core::calendar::hours::DeskHours,
 }
 
 /// The local API: the template's routes, the production services, the dev signing key.
@@ -348,7 +360,7 @@ impl Gateway {
             .map(|found| {
                 (
                     found.route.route_key.clone(),
-                    found.route.handler,
+                    (found.route.handler, found.route.public),
                     found.params,
                 )
             });
@@ -360,10 +372,11 @@ impl Gateway {
                 (None, self.openapi_response())
             }
             None => (None, Refusal::NotFound.response()),
-            Some((route_key, handler, params)) => {
+            Some((route_key, (handler, public), params)) => {
                 let target = Target {
                     route_key: &route_key,
                     handler,
+                    public,
                     params: &params,
                 };
                 let response = self
@@ -406,7 +419,11 @@ impl Gateway {
         connection: &Connection,
         request_id: &str,
     ) -> Result<Response<Full<Bytes>>, Refusal> {
-        let claims = self.authorize(request.headers())?;
+        let claims = if target.public {
+            None
+        } else {
+            Some(self.authorize(request.headers())?)
+        };
         let (parts, body) = request.into_parts();
         let body = read_body(&parts.headers, body).await?;
 
@@ -418,7 +435,7 @@ impl Gateway {
             headers: &parts.headers,
             route_key: target.route_key,
             path_params: target.params,
-            claims: &claims,
+            claims: claims.as_ref(),
             body: &body,
             connection,
             request_id,
@@ -489,6 +506,8 @@ impl Gateway {
 struct Target<'a> {
     route_key: &'a str,
     handler: Handler,
+    /// No authorizer: API Gateway neither checks a token nor puts one in the event.
+    public: bool,
     params: &'a BTreeMap<String, String>,
 }
 
@@ -610,7 +629,8 @@ struct EventInput<'a> {
     headers: &'a HeaderMap,
     route_key: &'a str,
     path_params: &'a BTreeMap<String, String>,
-    claims: &'a Map<String, Value>,
+    /// The authorizer's claims; none on a public route.
+    claims: Option<&'a Map<String, Value>>,
     body: &'a [u8],
     connection: &'a Connection,
     request_id: &'a str,
@@ -701,12 +721,6 @@ fn build_event(input: &EventInput<'_>) -> Value {
             "stage": STAGE,
             "time": time,
             "timeEpoch": input.now.as_millisecond(),
-            "authorizer": {
-                "jwt": {
-                    "claims": claims_for_authorizer(input.claims),
-                    "scopes": null,
-                },
-            },
         },
         "isBase64Encoded": false,
     });
@@ -715,6 +729,14 @@ fn build_event(input: &EventInput<'_>) -> Value {
         Value::Object(object) => object,
         _ => unreachable!("built as an object above"),
     };
+    if let (Some(claims), Some(Value::Object(context))) =
+        (input.claims, object.get_mut("requestContext"))
+    {
+        context.insert(
+            "authorizer".to_owned(),
+            json!({"jwt": {"claims": claims_for_authorizer(claims), "scopes": null}}),
+        );
+    }
     if !cookies.is_empty() {
         object.insert("cookies".to_owned(), json!(cookies));
     }
@@ -923,6 +945,7 @@ mod tests {
             path: path.to_owned(),
             function: format!("{binary}-function"),
             binary: binary.to_owned(),
+            public: false,
         }
     }
 
@@ -1098,7 +1121,7 @@ mod tests {
             headers: &headers,
             route_key: "GET /tickets/{reference}",
             path_params: &params,
-            claims: &claims,
+            claims: Some(&claims),
             body: br#"{"a":"\u00e9"}"#,
             connection: &connection,
             request_id: "abc123",
@@ -1215,6 +1238,7 @@ mod tests {
                 },
                 &sdk,
             ),
+            hours: guichet_core::calendar::hours::DeskHours::bundled().unwrap(),
         };
         let gateway = Gateway::new(&template, services, key)
             .unwrap()

@@ -666,6 +666,39 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             method: "get",
+            path: "/support/hours",
+            id: "supportHours",
+            summary: "The desk's hours per channel this week, open now or not, and its holidays",
+            roles: &[],
+            notes: "Without `year`: each channel's week from today, `open_now` and \
+                    `next_change`, and the holidays of the next 90 days with each channel's \
+                    hours. With `year`: that year's holidays, the day each falls on and the \
+                    day it is kept, with each channel's hours.",
+            parameters: vec![
+                query_param(
+                    "lang",
+                    "The page's language (else `Accept-Language`, else French).",
+                    false,
+                    enum_of(Language::NAMES),
+                ),
+                query_param(
+                    "year",
+                    "A year whose holidays to list.",
+                    false,
+                    json!({
+                        "type": "integer",
+                        "minimum": guichet_core::calendar::published::YEARS.start(),
+                        "maximum": guichet_core::calendar::published::YEARS.end(),
+                    }),
+                ),
+            ],
+            body: None,
+            // One of the two, as `year` is given or not.
+            success: vec![(200, "SupportHours|YearHolidays", vec![])],
+            errors: &[400],
+        },
+        Operation {
+            method: "get",
             path: "/players/{player_id}/eligibility",
             id: "eligibility",
             summary: "May the player do this action now (the verification gate)",
@@ -861,6 +894,18 @@ fn error_description(status: u16) -> &'static str {
     }
 }
 
+/// A response schema by name, or `A|B` for one of several.
+fn schema_ref(names: &str) -> Value {
+    let refs: Vec<Value> = names
+        .split('|')
+        .map(|name| json!({ "$ref": format!("#/components/schemas/{name}") }))
+        .collect();
+    match <[Value; 1]>::try_from(refs) {
+        Ok([one]) => one,
+        Err(refs) => json!({ "oneOf": refs }),
+    }
+}
+
 fn operation_json(operation: &Operation) -> Value {
     let roles: Vec<&str> = operation.roles.iter().map(|r| r.as_str()).collect();
     let mut responses = Map::new();
@@ -881,19 +926,19 @@ fn operation_json(operation: &Operation) -> Value {
             } else {
                 "Success"
             },
-            "content": { "application/json": {
-                "schema": { "$ref": format!("#/components/schemas/{schema}") },
-            } },
+            "content": { "application/json": { "schema": schema_ref(schema) } },
         });
         if !headers.is_empty() {
             response["headers"] = Value::Object(headers);
         }
         responses.insert(status.to_string(), response);
     }
+    // No roles: a public route, which no authorizer guards (no 401 or 403 either).
+    let public = operation.roles.is_empty();
     let mut errors: Vec<u16> = operation
         .errors
         .iter()
-        .chain(ALWAYS)
+        .chain(ALWAYS.iter().filter(|s| !public || !matches!(s, 401 | 403)))
         .chain(if operation.body.is_some() {
             BODY_ERRORS
         } else {
@@ -909,10 +954,15 @@ fn operation_json(operation: &Operation) -> Value {
             json!({ "$ref": format!("#/components/responses/Error{status}") }),
         );
     }
-    let description = if operation.notes.is_empty() {
-        format!("Roles: {}.", roles.join(", "))
+    let who = if public {
+        "Public: no token.".to_owned()
     } else {
-        format!("Roles: {}. {}", roles.join(", "), operation.notes)
+        format!("Roles: {}.", roles.join(", "))
+    };
+    let description = if operation.notes.is_empty() {
+        who
+    } else {
+        format!("{who} {}", operation.notes)
     };
     let mut value = json!({
         "operationId": operation.id,
@@ -922,6 +972,9 @@ fn operation_json(operation: &Operation) -> Value {
         "parameters": operation.parameters,
         "responses": responses,
     });
+    if public {
+        value["security"] = json!([]);
+    }
     if let Some(body) = &operation.body {
         value["requestBody"] = json!({
             // A body whose every field is optional may be left out.
@@ -976,6 +1029,8 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add_schema::<review_case::DocumentView>(&mut schemas);
     add_schema::<review_case::DecidedCase>(&mut schemas);
     add_schema::<guichet_core::verification::rules::Eligibility>(&mut schemas);
+    add_schema::<guichet_core::calendar::published::SupportHours>(&mut schemas);
+    add_schema::<guichet_core::calendar::published::YearHolidays>(&mut schemas);
     add_schema::<incidents::CurrentPage>(&mut schemas);
     add_schema::<incidents::IncidentView>(&mut schemas);
     add_schema::<incidents::IncidentChange>(&mut schemas);
@@ -1146,9 +1201,11 @@ mod tests {
         }
         for (path, item) in document["paths"].as_object().into_iter().flatten() {
             for (method, operation) in item.as_object().into_iter().flatten() {
-                assert!(operation["x-roles"]
-                    .as_array()
-                    .is_some_and(|r| !r.is_empty()));
+                // Every route names its roles, or says it is public and asks for no token.
+                let roles = operation["x-roles"].as_array().map_or(0, Vec::len);
+                let public = operation["security"] == serde_json::json!([]);
+                assert!(roles > 0 || public, "{method} {path}");
+                assert!(!(roles > 0 && public), "{method} {path}");
                 for (status, response) in operation["responses"].as_object().into_iter().flatten() {
                     if status.starts_with('4') || status.starts_with('5') {
                         assert_eq!(

@@ -235,6 +235,8 @@ pub struct HttpRoute {
     pub function: String,
     /// Cargo binary that implements it, e.g. `get-ticket`.
     pub binary: String,
+    /// `Auth: {Authorizer: NONE}`: no token asked (the support page's hours).
+    pub public: bool,
 }
 
 /// The values resources get once they exist, which the template can only name: each resource's
@@ -930,6 +932,10 @@ impl Template {
                 }
                 let method_node = event_properties.get("Method")?;
                 let method = resolver.string(&method_node)?.to_ascii_uppercase();
+                let public = match event_properties.opt_in_mapping("Auth")? {
+                    Some(auth) => resolver.string(&auth.get("Authorizer")?)? == "NONE",
+                    None => false,
+                };
                 check_allowed(&method_node, &method, HTTP_METHODS)?;
                 let binary = match &binary {
                     Some(binary) => binary.clone(),
@@ -953,6 +959,7 @@ impl Template {
                     path,
                     function: function.logical_id.clone(),
                     binary,
+                    public,
                 });
             }
         }
@@ -2003,6 +2010,7 @@ Resources:
                 path: "/things/{id}".to_owned(),
                 function: "Fn".to_owned(),
                 binary: "fn-bin".to_owned(),
+                public: false,
             }]
         );
     }
@@ -2125,6 +2133,7 @@ Resources:
             "GET /incidents/{incident_id} IncidentsFunction incidents",
             "GET /players/{player_id}/eligibility EligibilityFunction eligibility",
             "GET /queues/{team} TeamQueueFunction team-queue",
+            "GET /support/hours SupportHoursFunction support-hours",
             "GET /tickets ListTicketsFunction list-tickets",
             "GET /tickets/{reference} GetTicketFunction get-ticket",
             "GET /verification/case ReadCaseFunction read-case",
@@ -3431,6 +3440,9 @@ Resources:
         let mut gaps = Vec::new();
         for function in template.resources_of(FUNCTION_TYPE) {
             let name = function.logical_id.as_str();
+            if NO_AWS_CLIENT.contains(&name) {
+                continue;
+            }
             let grants = allowed(function);
             let may = |action: &str, on: &dyn Fn(&Node<'_>) -> bool| {
                 grants.iter().any(|(actions, resources, condition)| {
@@ -3487,6 +3499,8 @@ Resources:
         ("RouteEscalationsFunction", "TechnicalEscalationQueue"),
     ];
     const WARMED_IDENTITIES: [&str; 1] = ["SendNotificationsFunction"];
+    /// The functions that build no AWS client (functions/*/src/main.rs), so warm nothing.
+    const NO_AWS_CLIENT: [&str; 1] = ["SupportHoursFunction"];
 
     #[test]
     fn every_function_may_make_its_warm_up_calls() {
@@ -3496,7 +3510,7 @@ Resources:
             Vec::<String>::new()
         );
         // The check reads the grants, rather than finding nothing to check.
-        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 18);
+        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 19);
     }
 
     #[test]
@@ -3702,7 +3716,7 @@ Resources:
             assert!(glob(pattern, &arn), "{arn} is outside {pattern}");
             groups += 1;
         }
-        assert_eq!(groups, 19);
+        assert_eq!(groups, 20);
         assert!(!glob(
             pattern,
             "arn:aws:logs:ca-central-1:123456789012:log-group:/aws/lambda/other/x"

@@ -505,6 +505,8 @@ impl LocalApi {
             verification: stack.verification(),
             attachments: stack.attachments(),
             incidents: stack.incidents(),
+            hours: guichet_core::calendar::hours::DeskHours::bundled()
+                .unwrap_or_else(|e| panic!("hours: {e}")),
         };
         let gateway = Gateway::new(&project_template(), services, key.clone())
             .unwrap_or_else(|e| panic!("gateway: {}", error_chain(&e)));

@@ -598,3 +598,36 @@ async fn verification_routes_run_on_the_real_adapters() {
                "reason": "verification_in_progress", "case": case_id})
     );
 }
+
+/// The support page's hours are public: no token is asked, and a bad one is not looked at
+/// (the route has no authorizer), while every other route still refuses both.
+#[tokio::test]
+async fn the_published_hours_need_no_token() {
+    let api = Api::start().await;
+    for authorization in [None, Some("not-a-token")] {
+        let response = api
+            .local
+            .send("GET", "/support/hours?lang=en", authorization, &[], None)
+            .await;
+        assert_eq!(response.status, 200, "{:?}", response.json());
+        let body = response.json();
+        assert_eq!(body["language"], "en");
+        assert_eq!(body["channels"].as_array().map(Vec::len), Some(3), "{body}");
+    }
+    let year = api
+        .local
+        .send("GET", "/support/hours?year=2030", None, &[], None)
+        .await;
+    assert_eq!(year.status, 200);
+    assert_eq!(year.json()["year"], 2030);
+    let bad = api
+        .local
+        .send("GET", "/support/hours?year=3000", None, &[], None)
+        .await;
+    assert_eq!(
+        (bad.status, bad.json()["field"].clone()),
+        (400, json!("year"))
+    );
+    let tickets = api.local.send("GET", "/tickets", None, &[], None).await;
+    assert_eq!(tickets.status, 401, "the others still ask for a token");
+}

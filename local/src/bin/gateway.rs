@@ -48,11 +48,14 @@ async fn run() -> Result<(), String> {
     let attachments = guichet_aws::wiring::attachments(&attachments, &sdk);
     let incidents = guichet_aws::wiring::incidents(&config.tickets_table, incident_rule, &sdk);
     let key = DevKey::load_or_create(&DevKey::default_path()).map_err(|e| error_chain(&e))?;
+    // The bundled hours, checked here as support-hours checks them at init.
+    let hours = guichet_core::calendar::hours::DeskHours::bundled().map_err(|e| error_chain(&e))?;
     let services = Services {
         desk,
         verification,
         attachments,
         incidents,
+        hours,
     };
     let gateway = Gateway::new(&template, services, key).map_err(|e| error_chain(&e))?;
     for route in gateway.route_keys() {

@@ -109,6 +109,8 @@ impl Instrumented<'_> {
             verification: self.verification(),
             attachments: self.attachments(),
             incidents: self.incidents(),
+            hours: guichet_core::calendar::hours::DeskHours::bundled()
+                .unwrap_or_else(|e| panic!("hours: {e}")),
         }
     }
 
