@@ -54,6 +54,7 @@ pub struct NamedHoliday {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DayView {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub date: Date,
     pub weekday: &'static str,
     /// Empty when closed.
@@ -94,7 +95,9 @@ pub struct ChannelHoursView {
 pub struct HolidayView {
     pub code: HolidayCode,
     pub name: &'static str,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub date: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub observed: Date,
     pub channels: Vec<ChannelHoursView>,
 }
