@@ -13,5 +13,6 @@ pub mod escalation;
 pub mod incidents;
 pub mod notifications;
 pub mod outbox;
+pub mod promises;
 pub mod tickets;
 pub mod verification;

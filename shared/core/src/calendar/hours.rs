@@ -21,6 +21,7 @@ use serde::Deserialize;
 use crate::calendar::holidays::{
     holidays_kept, Holiday, HolidayCode, Jurisdiction, Observance, LAST_YEAR,
 };
+use crate::common::settings::{invalid, SettingsError};
 use crate::tickets::ticket::Channel;
 
 /// The bundled configuration: the published hours of the support page.
@@ -32,20 +33,6 @@ const HORIZON_DAYS: i32 = 400;
 
 const MINUTES_PER_DAY: u16 = 24 * 60;
 
-/// Why a configuration is refused: where in the file, and the rule.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HoursError {
-    #[error("{path}: {rule}")]
-    Invalid { path: String, rule: &'static str },
-}
-
-fn invalid(path: impl Into<String>, rule: &'static str) -> HoursError {
-    HoursError::Invalid {
-        path: path.into(),
-        rule,
-    }
-}
-
 /// An open span of one day, `[open, close)` in minutes after midnight; `close` may be 24:00.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Span {
@@ -55,7 +42,7 @@ pub struct Span {
 
 impl Span {
     /// `HH:MM-HH:MM`, the close after the open, `24:00` allowed as a close only.
-    fn parse(path: &str, raw: &str) -> Result<Self, HoursError> {
+    fn parse(path: &str, raw: &str) -> Result<Self, SettingsError> {
         let rule = "a span HH:MM-HH:MM, the close after the open (24:00 as a close only)";
         let (open, close) = raw.split_once('-').ok_or_else(|| invalid(path, rule))?;
         let open = minutes(open).filter(|m| *m < MINUTES_PER_DAY);
@@ -83,7 +70,7 @@ fn minutes(raw: &str) -> Option<u16> {
 pub struct DayHours(Vec<Span>);
 
 impl DayHours {
-    fn parse(path: &str, raw: &[String]) -> Result<Self, HoursError> {
+    fn parse(path: &str, raw: &[String]) -> Result<Self, SettingsError> {
         let mut spans = raw
             .iter()
             .enumerate()
@@ -195,20 +182,20 @@ const WEEKDAYS: [(&str, Weekday); 7] = [
     ("sunday", Weekday::Sunday),
 ];
 
-fn jurisdiction(path: &str, raw: &str) -> Result<Jurisdiction, HoursError> {
+fn jurisdiction(path: &str, raw: &str) -> Result<Jurisdiction, SettingsError> {
     Jurisdiction::parse(raw).ok_or_else(|| invalid(path, "one of federal, quebec, ontario"))
 }
 
-fn holiday_code(path: &str, raw: &str) -> Result<HolidayCode, HoursError> {
+fn holiday_code(path: &str, raw: &str) -> Result<HolidayCode, SettingsError> {
     HolidayCode::parse(raw).ok_or_else(|| invalid(path, "a holiday code of the calendar"))
 }
 
-fn channel(path: &str, raw: &str) -> Result<Channel, HoursError> {
+fn channel(path: &str, raw: &str) -> Result<Channel, SettingsError> {
     Channel::parse(raw).ok_or_else(|| invalid(path, "one of form, email, chat"))
 }
 
 impl ChannelHours {
-    fn check(path: &str, raw: &RawChannel) -> Result<Self, HoursError> {
+    fn check(path: &str, raw: &RawChannel) -> Result<Self, SettingsError> {
         if let Some(day) = raw
             .weekly
             .keys()
@@ -244,12 +231,12 @@ impl ChannelHours {
 impl DeskHours {
     /// The bundled hours (`desk-hours.json`). Its unit test parses it, so a bad edit of the
     /// file fails the tests, not a Lambda's init.
-    pub fn bundled() -> Result<Self, HoursError> {
+    pub fn bundled() -> Result<Self, SettingsError> {
         Self::parse(BUNDLED)
     }
 
     /// Reads and checks a configuration.
-    pub fn parse(json: &str) -> Result<Self, HoursError> {
+    pub fn parse(json: &str) -> Result<Self, SettingsError> {
         let raw: RawDesk = serde_json::from_str(json)
             .map_err(|_| invalid("$", "the desk's hours as documented in calendar/hours.rs"))?;
         let zone = TimeZone::get(&raw.time_zone)
@@ -655,7 +642,7 @@ mod tests {
         for (from, to, path) in cases {
             assert!(BUNDLED.contains(from), "{from}");
             let error = DeskHours::parse(&BUNDLED.replacen(from, to, 1)).expect_err(to);
-            let HoursError::Invalid { path: found, .. } = &error;
+            let SettingsError::Invalid { path: found, .. } = &error;
             assert_eq!(found, path, "{error}");
         }
         let no_form = BUNDLED.replacen("\"form\": {", "\"chat_copy\": {", 1);

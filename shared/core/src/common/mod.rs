@@ -15,5 +15,6 @@ pub mod player;
 pub mod reference;
 pub mod retry;
 pub mod seen;
+pub mod settings;
 pub mod store;
 pub mod validation;
