@@ -66,7 +66,11 @@ pub type LocalIncidents = guichet_core::incidents::service::Incidents<
     guichet_aws::dynamo::incidents::DynamoIncidentStore,
 >;
 
-/// What the SQS-fed functions run on, built once as each Lambda builds it at init.
+/// The clocks' sweep, as sla-sweep wires it.
+pub type LocalSweep = guichet_core::promises::sweep::Sweep<DynamoTicketStore>;
+
+/// What the SQS-fed functions (and the scheduled ones) run on, built once as each Lambda
+/// builds it at init.
 pub struct ConsumerServices {
     pub verification: LocalVerification,
     pub attachments: LocalAttachments,
@@ -74,14 +78,16 @@ pub struct ConsumerServices {
     pub relay: LocalRelay,
     pub sender: LocalSender,
     pub incidents: LocalIncidents,
+    pub sweep: LocalSweep,
 }
 
 /// How long `run` waits before reading the table's stream again when it had nothing: Lambda
 /// polls a shard about four times a second.
 const STREAM_POLL: Duration = Duration::from_millis(250);
 
-/// How often `run` sweeps the outbox: the local stand-in for relay-outbox's one-minute
-/// EventBridge schedule, shorter so a failed send shows up quickly when trying things by hand.
+/// How often `run` sweeps the outbox and the clocks: the local stand-in for relay-outbox's
+/// and sla-sweep's one-minute EventBridge schedules, shorter so a failed send or a warning
+/// shows up quickly when trying things by hand.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
@@ -394,6 +400,14 @@ impl Consumers {
         Ok(total)
     }
 
+    /// One sweep of the clocks, as sla-sweep does on its schedule.
+    pub async fn sweep_clocks(
+        &self,
+    ) -> Result<guichet_core::promises::sweep::SweepReport, guichet_core::promises::sweep::SweepError>
+    {
+        self.services.sweep.run().await
+    }
+
     /// One outbox sweep, as relay-outbox does on its schedule.
     pub async fn sweep_outbox(&self) -> Result<Relayed, guichet_core::common::store::StoreError> {
         self.services.relay.sweep(relay_outbox::BATCH).await
@@ -416,6 +430,13 @@ impl Consumers {
                         error = %crate::error_chain(&error),
                         "outbox sweep failed; trying again"
                     ),
+                }
+                // The clocks' sweep logs what it recorded itself.
+                if let Err(error) = sweeper.sweep_clocks().await {
+                    tracing::warn!(
+                        error = %crate::error_chain(&error),
+                        "clocks sweep failed; trying again"
+                    );
                 }
             }
         });

@@ -194,6 +194,7 @@ fn desk(stack: &Stack, clock: FixedClock) -> Desk<DynamoTicketStore> {
         ),
         calendar,
         idempotency_ttl: SignedDuration::from_hours(24),
+        promises: guichet_core::promises::clocks::Promises::bundled().expect("bundled"),
     }
 }
 

@@ -28,6 +28,7 @@ fn desk(
         calendar: SupportCalendar::published().expect("bundled time zone"),
         idempotency_ttl: SignedDuration::from_hours(24),
         notifier: guichet_core::notifications::rules::Notifier::bundled(),
+        promises: guichet_core::promises::clocks::Promises::bundled().expect("bundled"),
     }
 }
 

@@ -21,7 +21,7 @@ use tracing::{field::Empty, info_span};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketRead<'a> {
     #[serde(flatten)]
-    view: TicketView<'a>,
+    view: TicketView,
     /// Staff replies, oldest first: what the player reads on the ticket.
     messages: &'a [guichet_core::tickets::workflow::Message],
     /// The notifications the player was sent about this ticket, as they were worded.
@@ -99,10 +99,7 @@ where
     Ok(json_response(
         StatusCode::OK,
         &TicketRead {
-            view: TicketView {
-                ticket: &found.ticket,
-                history: Some(&found.history),
-            },
+            view: TicketView::for_caller(desk, &caller, &found.ticket, Some(&found.history)),
             messages: &found.messages,
             notifications: &found.notifications,
             escalations: caller.is_staff().then_some(found.escalations.as_slice()),

@@ -184,3 +184,61 @@ async fn a_ticket_without_attachments_lists_none() {
         get_ticket::handle(&desk, &a, get(&reference, "[player]", "player-7f3a9c")).await;
     assert_eq!(body_json(&response)["attachments"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn the_player_sees_when_to_expect_an_answer_and_staff_see_each_clock_and_why() {
+    let desk = desk(NOW);
+    let reference = submit_for(&desk, "player-7f3a9c").await;
+    // Thursday 10:00 EST, a high-priority e-mail: two business days of 8 hours (960
+    // minutes), due Monday 10:00 EST.
+    let player = body_json(
+        &get_ticket::handle(
+            &desk,
+            &attachments(NOW),
+            get(&reference, "[player]", "player-7f3a9c"),
+        )
+        .await,
+    );
+    assert_eq!(player["expected_answer_at"], "2026-11-30T15:00:00Z");
+    assert!(player.get("clocks").is_none(), "{player}");
+    assert!(player.get("promises").is_none(), "{player}");
+    let staff = body_json(
+        &get_ticket::handle(
+            &desk,
+            &attachments(NOW),
+            get(&reference, "[agent team:payments]", "agent-1"),
+        )
+        .await,
+    );
+    assert_eq!(staff["expected_answer_at"], "2026-11-30T15:00:00Z");
+    let first = &staff["promises"][0];
+    assert_eq!(first["clock"], "first_response");
+    assert_eq!(first["state"], "running");
+    assert_eq!(first["budget_minutes"], 960);
+    assert_eq!(first["used_minutes"], 0);
+    assert_eq!(first["due_at"], "2026-11-30T15:00:00Z");
+    // Why Monday: Thursday from 10:00 and Friday count, the weekend is closed.
+    let days: Vec<(String, i64, String)> = first["counted"]
+        .as_array()
+        .expect("days")
+        .iter()
+        .map(|d| {
+            (
+                d["date"].as_str().unwrap_or_default().to_owned(),
+                d["minutes"].as_i64().unwrap_or(-1),
+                d["why"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-11-26".into(), 420, "weekly".into()),
+            ("2026-11-27".into(), 480, "weekly".into()),
+            ("2026-11-28".into(), 0, "weekly".into()),
+            ("2026-11-29".into(), 0, "weekly".into()),
+            ("2026-11-30".into(), 60, "weekly".into()),
+        ]
+    );
+    assert_eq!(staff["promises"][1]["clock"], "resolution");
+}

@@ -15,8 +15,8 @@ pub const MAX_LIMIT: u16 = 50;
 
 #[derive(Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct TicketPage<'a> {
-    tickets: Vec<TicketView<'a>>,
+pub struct TicketPage {
+    tickets: Vec<TicketView>,
     next_cursor: Option<String>,
 }
 
@@ -45,10 +45,7 @@ async fn list<S: TicketStore>(
             tickets: page
                 .items
                 .iter()
-                .map(|ticket| TicketView {
-                    ticket,
-                    history: None,
-                })
+                .map(|ticket| TicketView::for_player(ticket, None))
                 .collect(),
             next_cursor: page.next.as_ref().map(PageCursor::to_cursor),
         },

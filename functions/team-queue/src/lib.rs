@@ -21,9 +21,9 @@ pub const MAX_LIMIT: u16 = 50;
 
 #[derive(Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct QueuePage<'a> {
+pub struct QueuePage {
     team: Team,
-    tickets: Vec<QueueEntry<'a>>,
+    tickets: Vec<QueueEntry>,
     next_cursor: Option<String>,
 }
 
@@ -31,9 +31,9 @@ pub struct QueuePage<'a> {
 /// that an agent sees at a glance which players have waited too long.
 #[derive(Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct QueueEntry<'a> {
+pub struct QueueEntry {
     #[serde(flatten)]
-    view: TicketView<'a>,
+    view: TicketView,
     overdue: bool,
 }
 
@@ -76,10 +76,7 @@ async fn queue<S: TicketStore>(
                 .items
                 .iter()
                 .map(|ticket| QueueEntry {
-                    view: TicketView {
-                        ticket,
-                        history: None,
-                    },
+                    view: TicketView::for_staff(desk, ticket, None),
                     overdue: overdue(ticket, now),
                 })
                 .collect(),

@@ -61,7 +61,7 @@ pub const STATUS_NAMES: &[&str] = &["open", "waiting_on_player", "resolved", "cl
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdatedTicket<'a> {
     #[serde(flatten)]
-    view: TicketView<'a>,
+    view: TicketView,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a Message>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -197,10 +197,7 @@ async fn answer<S: TicketStore>(
     Ok(json_response(
         StatusCode::CREATED,
         &UpdatedTicket {
-            view: TicketView {
-                ticket: &applied.change.ticket,
-                history: Some(&applied.change.history),
-            },
+            view: TicketView::for_player(&applied.change.ticket, Some(&applied.change.history)),
             message: applied.change.message.as_ref(),
             escalation: None,
             state: None,
@@ -267,10 +264,7 @@ async fn update<S: TicketStore>(
     Ok(json_response(
         status,
         &UpdatedTicket {
-            view: TicketView {
-                ticket: &applied.change.ticket,
-                history: Some(&applied.change.history),
-            },
+            view: TicketView::for_staff(desk, &applied.change.ticket, Some(&applied.change.history)),
             message: applied.change.message.as_ref(),
             escalation: applied.escalation.as_ref(),
             state: seen::token(&applied.change.ticket),

@@ -13,12 +13,14 @@ use std::sync::Arc;
 
 use guichet_core::incidents::service::IncidentConfig;
 use guichet_edge::config::AttachmentsConfig;
-use guichet_edge::config::{Config, FromEnv, KycConfig, QueuesConfig, SenderConfig};
+use guichet_edge::config::{Config, FromEnv, KycConfig, QueuesConfig, SenderConfig, SweepConfig};
 use guichet_local::consumers::{consumers_of, queue_urls_from_env, ConsumerServices, Consumers};
 use guichet_local::error_chain;
 use guichet_local::template::Template;
 
 const DEFAULT_STACK: &str = "guichet-local";
+/// The scheduled function whose sweep the consumers also run, as its schedule would.
+const SWEEP_FUNCTION: &str = "SlaSweepFunction";
 const USAGE: &str = "usage: consumers [--stack NAME]   (default stack: guichet-local)";
 
 #[tokio::main]
@@ -69,6 +71,10 @@ async fn run() -> Result<(), String> {
         &sdk,
     );
     let lookup = |name: &str| env(name).or_else(|| deployed.get(name).cloned());
+    // The sweep's own settings are in its function's environment.
+    let sweep_env = template
+        .function_environment(SWEEP_FUNCTION, &stack, &physical_ids)
+        .map_err(|e| format!("the environment of {SWEEP_FUNCTION}: {}", error_chain(&e)))?;
     let desk_config = Config::from_lookup(lookup).map_err(|e| error_chain(&e))?;
     let queues = QueuesConfig::from_lookup(lookup).map_err(|e| error_chain(&e))?;
     let services = ConsumerServices {
@@ -85,6 +91,14 @@ async fn run() -> Result<(), String> {
             IncidentConfig::from_lookup(lookup).map_err(|e| error_chain(&e))?,
             &sdk,
         ),
+        sweep: guichet_core::promises::sweep::Sweep {
+            desk: guichet_aws::wiring::desk(&desk_config, &sdk).map_err(|e| error_chain(&e))?,
+            lookback_hours: SweepConfig::from_lookup(|name| {
+                env(name).or_else(|| sweep_env.get(name).cloned())
+            })
+            .map_err(|e| error_chain(&e))?
+            .lookback_hours,
+        },
     };
     let mut consumers = Consumers::new(&template, &sdk, services, &queue_urls)
         .await

@@ -18,6 +18,7 @@ pub struct SqsQueues {
     escalations: String,
     notifications: String,
     incident_updates: String,
+    team_alerts: String,
     teams: BTreeMap<&'static str, String>,
 }
 
@@ -28,6 +29,7 @@ impl SqsQueues {
             escalations: config.escalations_queue_url.clone(),
             notifications: config.notifications_queue_url.clone(),
             incident_updates: config.incident_updates_queue_url.clone(),
+            team_alerts: config.team_alerts_queue_url.clone(),
             teams: config
                 .team_queue_urls
                 .iter()
@@ -55,6 +57,7 @@ impl SqsQueues {
             Destination::Escalations => &self.escalations,
             Destination::Notifications => &self.notifications,
             Destination::IncidentUpdates => &self.incident_updates,
+            Destination::TeamAlerts => &self.team_alerts,
         }
     }
 }

@@ -9,12 +9,14 @@ use guichet_core::incidents::service::{IncidentConfig, Incidents};
 use guichet_core::notifications::rules::{NotificationTemplates, Notifier, TemplateError};
 use guichet_core::notifications::sender::Sender;
 use guichet_core::outbox::relay::Relay;
+use guichet_core::promises::clocks::Promises;
+use guichet_core::promises::sweep::Sweep;
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::sla::SupportCalendar;
 use guichet_core::verification::service::Verification;
 use guichet_edge::config::{
     AttachmentsConfig, Config, ConfigError, FromEnv, KycConfig, QueuesConfig, SenderConfig,
-    WarmupConfig,
+    SweepConfig, WarmupConfig,
 };
 
 use crate::dynamo::attachments::DynamoAttachmentStore;
@@ -35,6 +37,8 @@ pub enum InitError {
     Calendar(#[source] jiff::Error),
     #[error("the notification templates are invalid")]
     Templates(#[from] TemplateError),
+    #[error("the desk's hours or promises are invalid")]
+    Promises(#[from] guichet_core::common::settings::SettingsError),
 }
 
 /// The desk (intake, reading, the staff workflow) on the tickets table, the system clock and
@@ -51,6 +55,7 @@ pub fn desk(config: &Config, sdk: &SdkConfig) -> Result<Desk<DynamoTicketStore>,
         notifier: Notifier::new(NotificationTemplates::bundled()?, calendar.zone().clone()),
         calendar,
         idempotency_ttl: config.idempotency_ttl,
+        promises: Promises::bundled()?,
     })
 }
 
@@ -92,6 +97,15 @@ impl Wiring {
     pub fn relay(&self) -> Result<Relay<DynamoTicketStore, SqsQueues>, InitError> {
         let queues = QueuesConfig::from_env()?;
         Ok(relay(&self.config.tickets_table, &queues, &self.sdk))
+    }
+
+    /// The clocks' sweep, over the lookback named in the environment.
+    pub fn sweep(&self) -> Result<Sweep<DynamoTicketStore>, InitError> {
+        let config = SweepConfig::from_env()?;
+        Ok(Sweep {
+            desk: self.desk()?,
+            lookback_hours: config.lookback_hours,
+        })
     }
 
     /// Incidents, with the grouping rule named in the environment.

@@ -251,7 +251,7 @@ proptest! {
     ) {
         let page = PageStart { created_at, reference: r.clone() };
         prop_assert_eq!(PageStart::from_cursor(&page.to_cursor()), Some(page));
-        let queue = QueueStart { priority, created_at, reference: r };
+        let queue = QueueStart { rank: priority.rank(), created_at, reference: r };
         prop_assert_eq!(QueueStart::from_cursor(&queue.to_cursor()), Some(queue));
         let incidents = IncidentStart { created_at, id };
         prop_assert_eq!(IncidentStart::from_cursor(&incidents.to_cursor()), Some(incidents));

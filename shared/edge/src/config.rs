@@ -77,6 +77,9 @@ pub struct QueuesConfig {
     /// `INCIDENT_UPDATES_QUEUE_URL`: pages of incident status updates to fan out to the linked
     /// players, read by incident-updates.
     pub incident_updates_queue_url: String,
+    /// `TEAM_ALERTS_QUEUE_URL`: the promises about to be missed, or missed, that the sweep
+    /// found, for the owning teams' tools.
+    pub team_alerts_queue_url: String,
     /// `<TEAM>_ESCALATIONS_QUEUE_URL` for technical, games, payments and security: the FIFO
     /// queues the specialist teams consume.
     pub team_queue_urls: Vec<(guichet_core::tickets::ticket::Team, String)>,
@@ -93,6 +96,7 @@ impl QueuesConfig {
             escalations_queue_url: required(&lookup, "ESCALATIONS_QUEUE_URL")?,
             notifications_queue_url: required(&lookup, "NOTIFICATIONS_QUEUE_URL")?,
             incident_updates_queue_url: required(&lookup, "INCIDENT_UPDATES_QUEUE_URL")?,
+            team_alerts_queue_url: required(&lookup, "TEAM_ALERTS_QUEUE_URL")?,
             team_queue_urls: vec![
                 (
                     Team::Technical,
@@ -176,6 +180,34 @@ impl KycConfig {
                 .ok_or(ConfigError::Invalid {
                     name: "MAX_RESUBMISSIONS",
                     rule: "a whole number from 1 to 5",
+                })?,
+        })
+    }
+}
+
+/// What the clocks' sweep reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepConfig {
+    /// `SWEEP_LOOKBACK_HOURS`: the past hours of the due-time index each sweep reads besides
+    /// the current one (1–168), so a sweep that did not run for a while finds what fell due.
+    pub lookback_hours: u16,
+}
+
+impl SweepConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            lookback_hours: required(&lookup, "SWEEP_LOOKBACK_HOURS")?
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=168).contains(n))
+                .ok_or(ConfigError::Invalid {
+                    name: "SWEEP_LOOKBACK_HOURS",
+                    rule: "a whole number of hours from 1 to 168",
                 })?,
         })
     }

@@ -20,7 +20,9 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{json, Value};
 
-use crate::config::{AttachmentsConfig, Config, FromEnv, KycConfig, QueuesConfig, SenderConfig};
+use crate::config::{
+    AttachmentsConfig, Config, FromEnv, KycConfig, QueuesConfig, SenderConfig, SweepConfig,
+};
 use crate::http::{
     actor_of, json_body, known_params, limit_param, page_params, parse_groups, parse_teams,
     reference_param, unknown_param, ApiError, MAX_BODY_BYTES,
@@ -467,6 +469,7 @@ const VARIABLES: &[&str] = &[
     "ESCALATIONS_QUEUE_URL",
     "NOTIFICATIONS_QUEUE_URL",
     "INCIDENT_UPDATES_QUEUE_URL",
+    "TEAM_ALERTS_QUEUE_URL",
     "TECHNICAL_ESCALATIONS_QUEUE_URL",
     "GAMES_ESCALATIONS_QUEUE_URL",
     "PAYMENTS_ESCALATIONS_QUEUE_URL",
@@ -476,6 +479,7 @@ const VARIABLES: &[&str] = &[
     "MAX_RESUBMISSIONS",
     "INCIDENT_THRESHOLD",
     "INCIDENT_WINDOW_MINUTES",
+    "SWEEP_LOOKBACK_HOURS",
 ];
 
 proptest! {
@@ -509,6 +513,9 @@ proptest! {
         if let Ok(config) = IncidentConfig::from_lookup(lookup) {
             prop_assert!((2..=100).contains(&config.threshold));
             prop_assert!((5..=1440).contains(&config.window.as_mins()));
+        }
+        if let Ok(config) = SweepConfig::from_lookup(lookup) {
+            prop_assert!((1..=168).contains(&config.lookback_hours));
         }
         if let Ok(config) = SenderConfig::from_lookup(lookup) {
             prop_assert!(ContactAddress::parse(&config.sender).is_some());

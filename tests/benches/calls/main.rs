@@ -129,6 +129,10 @@ impl Instrumented<'_> {
             relay: self.relay(),
             sender,
             incidents: self.incidents(),
+            sweep: guichet_core::promises::sweep::Sweep {
+                desk: self.desk(),
+                lookback_hours: 24,
+            },
         }
     }
 

@@ -1052,7 +1052,11 @@ mod tests {
     fn the_queue_key_carries_the_new_priority() {
         let reference = TicketReference::from_random([1; 9]);
         assert_eq!(
-            queue_sk(Priority::Urgent, at("2026-11-26T15:00:00Z"), &reference),
+            queue_sk(
+                Priority::Urgent.rank(),
+                at("2026-11-26T15:00:00Z"),
+                &reference
+            ),
             format!("1#001795705200000#{}", reference.as_str())
         );
     }

@@ -62,6 +62,8 @@ pub(crate) enum SortKeys<'a> {
     /// backward): where a page starts in each shard of a sharded partition, whichever shard
     /// the previous page ended in.
     Beyond(&'a str),
+    /// Those up to a sort key, inclusive: what fell due by an instant.
+    UpTo(&'a str),
 }
 
 /// One partition of an index, optionally narrowed by sort key, in sort-key order (`forward`)
@@ -97,6 +99,9 @@ impl IndexQuery<'_> {
             SortKeys::Prefix(prefix) => query
                 .key_condition_expression(format!("{pk} = :pk AND begins_with({sk}, :prefix)"))
                 .expression_attribute_values(":prefix", s(prefix)),
+            SortKeys::UpTo(end) => query
+                .key_condition_expression(format!("{pk} = :pk AND {sk} <= :end"))
+                .expression_attribute_values(":end", s(end)),
             SortKeys::Beyond(start) => {
                 let beyond = if self.forward { ">" } else { "<" };
                 query

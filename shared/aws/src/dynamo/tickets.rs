@@ -34,7 +34,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::dynamo::item::{backend, data, from_item, get_s, ms, reference, s, to_item, Item, Json};
 use crate::dynamo::notifications::notification_item;
-use crate::dynamo::query::{read_collection, After, Index, IndexQuery, SortKeys};
+use crate::dynamo::query::{
+    page_of_over_fetched, read_collection, After, Index, IndexQuery, SortKeys,
+};
 use crate::dynamo::shards::{ShardedIndex, Shards};
 use guichet_core::common::contact::ContactAddress;
 use guichet_core::common::paging::Page;
@@ -44,6 +46,8 @@ use guichet_core::common::store::StoreError;
 use guichet_core::escalation::rules::{Escalation, EscalationState};
 use guichet_core::outbox::ports::OutboxStore;
 use guichet_core::outbox::rules::{Destination, MessageId, OutboxMessage};
+use guichet_core::promises::clocks::Clocks;
+use guichet_core::promises::sweep::{DueAfter, DueBucket, DueIndex};
 use guichet_core::tickets::ports::{
     Basis, IdempotencyClaim, IdempotencyRecord, InsertOutcome, NewTicketWrite, PageStart,
     QueueStart, TicketStore, TicketUpdate, TicketWithHistory, Updated,
@@ -134,6 +138,12 @@ struct TicketItem {
     gsi2pk: Option<String>,
     #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
     gsi2sk: Option<String>,
+    /// In the due-time index only while a clock has a warning or a breach to come (see
+    /// [`due_keys`]).
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    gsi3pk: Option<String>,
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    gsi3sk: Option<String>,
     #[serde(rename = "type", skip_deserializing)]
     kind: &'static str,
     #[serde(with = "reference")]
@@ -159,6 +169,9 @@ struct TicketItem {
     linked_incident: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     incident: Option<IncidentItem>,
+    /// The ticket's clocks, a map (`M`); absent on tickets from before the desk kept them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clocks: Option<Clocks>,
     /// The digest of the ticket as written ([`Ticket::fingerprint`]): a write decided on an
     /// agent's `state` token is conditioned on it. Never read back (items written before it
     /// existed have none, and such a write falls back to reading the ticket).
@@ -183,6 +196,7 @@ struct IncidentItem {
 impl From<&Ticket> for TicketItem {
     fn from(ticket: &Ticket) -> Self {
         let queue_sk = ticket_queue_sk(ticket);
+        let due = ticket_due_keys(ticket);
         Self {
             pk: ticket_pk(&ticket.reference),
             sk: TICKET_SK,
@@ -192,6 +206,8 @@ impl From<&Ticket> for TicketItem {
                 .as_ref()
                 .map(|_| queue_partition(ticket.team, &ticket.reference)),
             gsi2sk: queue_sk,
+            gsi3pk: due.as_ref().map(|(pk, _)| pk.clone()),
+            gsi3sk: due.map(|(_, sk)| sk),
             kind: "ticket",
             reference: ticket.reference.clone(),
             player: ticket.player.clone(),
@@ -217,6 +233,7 @@ impl From<&Ticket> for TicketItem {
                 transaction_id: i.transaction_id.clone(),
                 steps_tried: i.steps_tried.clone(),
             }),
+            clocks: ticket.clocks.clone(),
             fingerprint: ticket.fingerprint(),
         }
     }
@@ -248,6 +265,7 @@ impl From<TicketItem> for Ticket {
             created_at: item.created_at,
             updated_at: item.updated_at,
             response_due_at: item.response_due_at,
+            clocks: item.clocks,
             version: item.version,
         }
     }
@@ -347,6 +365,7 @@ fn status_change_from(item: &Item) -> Result<StatusChange, StoreError> {
         reason: line.reason.ok_or(StoreError::Corrupt {
             attribute: "reason",
         })?,
+        extended_minutes: None,
     })
 }
 
@@ -392,7 +411,39 @@ fn message_from(item: &Item) -> Result<Message, StoreError> {
 /// only open work (neither resolved nor closed) is in it, so its cost never grows with history.
 pub(crate) fn ticket_queue_sk(ticket: &Ticket) -> Option<String> {
     (!matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed))
-        .then(|| queue_sk(ticket.priority, ticket.created_at, &ticket.reference))
+        .then(|| queue_sk(ticket.queue_rank(), ticket.created_at, &ticket.reference))
+}
+
+/// The due-time index (gsi3): a ticket whose clocks have a warning or a breach to come is
+/// listed under the UTC hour of the next one (`DUE#2026-11-30T15`), sorted by its instant, so
+/// a sweep reads one partition per hour that fell due and never scans. Work that is over
+/// leaves the index.
+pub(crate) const DUE_INDEX: Index = Index {
+    name: "gsi3",
+    pk: "gsi3pk",
+    sk: "gsi3sk",
+};
+
+/// A ticket's entry in the due-time index: when its next clock check falls (or, when the
+/// sweep put it off to its team's next opening, `until`).
+pub(crate) fn ticket_due_keys(ticket: &Ticket) -> Option<(String, String)> {
+    if matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed) {
+        return None;
+    }
+    let next = ticket.clocks.as_ref()?.next_check()?;
+    Some(due_keys(next, &ticket.reference))
+}
+
+/// `DUE#<UTC hour>` and `<ms, 13 digits>#<reference>`.
+pub(crate) fn due_keys(at: Timestamp, reference: &TicketReference) -> (String, String) {
+    (
+        due_partition(DueBucket::of(at)),
+        format!("{:013}#{}", at.as_millisecond().max(0), reference.as_str()),
+    )
+}
+
+pub(crate) fn due_partition(bucket: DueBucket) -> String {
+    format!("DUE#{}", bucket.label())
 }
 
 /// How many index partitions a team's queue is spread over. Every change of an open ticket
@@ -414,18 +465,10 @@ fn queue_partition(team: Team, reference: &TicketReference) -> String {
     queue_shards(team).partition_of(reference.as_str())
 }
 
-/// The team queue's sort key: priority rank, then arrival, then reference.
-pub(crate) fn queue_sk(
-    priority: Priority,
-    created_at: Timestamp,
-    reference: &TicketReference,
-) -> String {
-    format!(
-        "{}#{}#{}",
-        priority.rank(),
-        ms(created_at),
-        reference.as_str()
-    )
+/// The team queue's sort key: rank ([`Ticket::queue_rank`]: a broken promise, then
+/// priority), then arrival, then reference.
+pub(crate) fn queue_sk(rank: u8, created_at: Timestamp, reference: &TicketReference) -> String {
+    format!("{}#{}#{}", rank, ms(created_at), reference.as_str())
 }
 
 /// An idempotency key's record. Only what an earlier request stored is read back.
@@ -955,10 +998,10 @@ impl TicketStore for DynamoTicketStore {
             shards: queue_shards(team),
             forward: true,
         };
-        let after = start.map(|start| queue_sk(start.priority, start.created_at, &start.reference));
+        let after = start.map(|start| queue_sk(start.rank, start.created_at, &start.reference));
         queue
             .page(limit, after.as_deref(), ticket_from, |last| QueueStart {
-                priority: last.priority,
+                rank: last.queue_rank(),
                 created_at: last.created_at,
                 reference: last.reference.clone(),
             })
@@ -1050,6 +1093,71 @@ impl OutboxStore for DynamoTicketStore {
     }
 }
 
+/// The due-time index (gsi3), read by the clocks' sweep.
+impl DueIndex for DynamoTicketStore {
+    async fn due(
+        &self,
+        bucket: DueBucket,
+        until: Timestamp,
+        limit: u16,
+        after: Option<&DueAfter>,
+    ) -> Result<Page<Ticket, DueAfter>, StoreError> {
+        // `~` sorts after every reference symbol: the whole millisecond `until` is included.
+        let end = format!("{:013}#~", until.as_millisecond().max(0));
+        let query = IndexQuery {
+            client: &self.client,
+            table: &self.table,
+            index: DUE_INDEX,
+            partition: due_partition(bucket),
+            keys: SortKeys::UpTo(&end),
+            forward: true,
+        };
+        let after = after.map(|a| After {
+            pk: ticket_pk(&a.reference),
+            sk: TICKET_SK,
+            index_sk: a.key.clone(),
+        });
+        let items = query.items(i32::from(limit) + 1, after).await?;
+        let page = page_of_over_fetched(
+            &items,
+            limit,
+            |item| Ok((ticket_from(item)?, get_s(item, DUE_INDEX.sk)?.to_owned())),
+            |(ticket, key)| DueAfter {
+                reference: ticket.reference.clone(),
+                key: key.clone(),
+            },
+        )?;
+        Ok(Page {
+            items: page.items.into_iter().map(|(ticket, _)| ticket).collect(),
+            next: page.next,
+        })
+    }
+
+    async fn put_off(&self, ticket: &Ticket, until: Timestamp) -> Result<Updated, StoreError> {
+        let (pk, sk) = due_keys(until, &ticket.reference);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(ticket_pk(&ticket.reference)))
+            .key("sk", s(TICKET_SK))
+            .update_expression("SET gsi3pk = :pk, gsi3sk = :sk")
+            .condition_expression("version = :version")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":sk", s(sk))
+            .expression_attribute_values(":version", AttributeValue::N(ticket.version.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Updated::Done),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(Updated::Stale)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1107,6 +1215,7 @@ mod tests {
             created_at: at("2026-11-26T15:00:00.123Z"),
             updated_at: at("2026-11-26T15:30:00Z"),
             response_due_at: at("2026-11-27T15:00:00Z"),
+            clocks: None,
             version: 3,
         }
     }
@@ -1235,6 +1344,7 @@ mod tests {
             status: TicketStatus::WaitingOnPlayer,
             actor: staff.clone(),
             reason: "agent_reply".into(),
+            extended_minutes: None,
         };
         let expected = item([
             ("pk", text("TICKET#9999999992")),
@@ -1463,6 +1573,7 @@ mod tests {
             status: TicketStatus::Open,
             actor: Author::Player,
             reason: "received".into(),
+            extended_minutes: None,
         };
         let mut line =
             history_item(&TicketReference::from_random([1; 9]), &change, 0).expect("item");

@@ -402,6 +402,22 @@ impl DeskHours {
             .map(move |(open, close)| (open.max(from), close))
     }
 
+    /// The longest day of `channel`'s week, in minutes: the business day the desk counts a
+    /// written promise's days in.
+    pub fn business_day_minutes(&self, channel: Channel) -> u32 {
+        self.channels
+            .iter()
+            .find(|(c, _)| *c == channel)
+            .map_or(0, |(_, hours)| {
+                hours
+                    .weekly
+                    .iter()
+                    .map(|day| day.0.iter().map(|s| u32::from(s.close - s.open)).sum())
+                    .max()
+                    .unwrap_or(0)
+            })
+    }
+
     /// Whether `channel` is open at `at`.
     pub fn is_open(&self, channel: Channel, at: Timestamp) -> bool {
         self.open_spans(channel, at)
@@ -417,7 +433,23 @@ impl DeskHours {
         start: Timestamp,
         minutes: i64,
     ) -> Option<Timestamp> {
-        let mut left = jiff::SignedDuration::from_mins(minutes.max(0));
+        self.add_business_time(
+            channel,
+            start,
+            jiff::SignedDuration::from_mins(minutes.max(0)),
+        )
+    }
+
+    /// The instant `time` of `channel`'s business time after `start` (the close of the span
+    /// that holds the last of it, when it ends on one); `None` if the channel has not that
+    /// much open time within the horizon.
+    pub fn add_business_time(
+        &self,
+        channel: Channel,
+        start: Timestamp,
+        time: jiff::SignedDuration,
+    ) -> Option<Timestamp> {
+        let mut left = time.max(jiff::SignedDuration::ZERO);
         if left.is_zero() {
             return Some(start);
         }
@@ -438,17 +470,27 @@ impl DeskHours {
         from: Timestamp,
         to: Timestamp,
     ) -> i64 {
-        if to <= from {
-            return 0;
-        }
+        self.business_time_between(channel, from, to).as_mins()
+    }
+
+    /// `channel`'s business time between `from` and `to` (none when `to` is not later).
+    pub fn business_time_between(
+        &self,
+        channel: Channel,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> jiff::SignedDuration {
         let mut total = jiff::SignedDuration::ZERO;
+        if to <= from {
+            return total;
+        }
         for (open, close) in self.open_spans(channel, from) {
             if open >= to {
                 break;
             }
             total += close.min(to).duration_since(open);
         }
-        total.as_mins()
+        total
     }
 }
 

@@ -243,6 +243,7 @@ pub fn request(
             status: TicketStatus::Escalated,
             actor,
             reason: format!("escalation_requested_{}", ask.to_team.as_str()),
+            extended_minutes: None,
         }],
         message: None,
     };
@@ -303,6 +304,7 @@ pub fn route(
                 status: TicketStatus::Escalated,
                 actor: Author::System,
                 reason: format!("routed_to_{}", escalation.to_team.as_str()),
+                extended_minutes: None,
             }],
             expected_version: ticket.version,
             ticket: next,

@@ -330,6 +330,7 @@ pub fn link(
             status: ticket.status,
             actor,
             reason: "incident_linked".to_owned(),
+            extended_minutes: None,
         }],
         ticket: next,
         expected_version: ticket.version,
@@ -362,6 +363,7 @@ pub fn unlink(
             status: ticket.status,
             actor,
             reason: "incident_unlinked".to_owned(),
+            extended_minutes: None,
         }],
         ticket: next,
         expected_version: ticket.version,
@@ -462,6 +464,7 @@ pub fn effect(
                 status: next.status,
                 actor: update.by.clone(),
                 reason: format!("incident_{}", update.status.as_str()),
+                extended_minutes: None,
             }],
             ticket: next,
             expected_version: ticket.version,
@@ -705,6 +708,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             response_due_at: at("2026-11-26T15:05:00Z"),
+            clocks: None,
             version: 1,
         }
     }

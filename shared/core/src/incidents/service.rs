@@ -381,11 +381,12 @@ impl<I: IncidentStore> Incidents<I> {
                 }
                 let now = now_ms(desk.clock.now());
                 let actor = staff(caller);
-                let Ok(Linking::Link(change)) =
+                let Ok(Linking::Link(mut change)) =
                     rules::link(ticket.record(), incident.record(), actor.clone(), now)
                 else {
                     return None;
                 };
+                desk.keep_promises(ticket.record(), &mut change);
                 let link = Link {
                     reference: reference.clone(),
                     linked_at: now,
@@ -430,8 +431,9 @@ impl<I: IncidentStore> Incidents<I> {
             async {
                 let (incident, ticket) = seen.usable(caller, id, reference)?;
                 let now = now_ms(desk.clock.now());
-                let change =
+                let mut change =
                     rules::unlink(ticket.record(), incident.record(), staff(caller), now).ok()?;
+                desk.keep_promises(ticket.record(), &mut change);
                 let written = self
                     .store
                     .unlink(id, &change, SeenPair::claimed(incident, ticket))
@@ -465,7 +467,8 @@ impl<I: IncidentStore> Incidents<I> {
             .await?
             .ok_or(IncidentError::TicketNotFound)?;
         let now = now_ms(desk.clock.now());
-        let change = rules::unlink(&found.ticket, &record.incident, staff(caller), now)?;
+        let mut change = rules::unlink(&found.ticket, &record.incident, staff(caller), now)?;
+        desk.keep_promises(&found.ticket, &mut change);
         match self.store.unlink(id, &change, Claimed::default()).await? {
             LinkWrite::Done => {
                 tracing::info!(incident = %id, ticket = %reference, "ticket unlinked");
@@ -740,10 +743,11 @@ impl<I: IncidentStore> Incidents<I> {
             .await?
             .ok_or(IncidentError::TicketNotFound)?;
         let now = now_ms(desk.clock.now());
-        let change = match rules::link(&found.ticket, incident, actor.clone(), now)? {
+        let mut change = match rules::link(&found.ticket, incident, actor.clone(), now)? {
             Linking::AlreadyLinked => return Ok(Attempt::Done((found.ticket, false))),
             Linking::Link(change) => change,
         };
+        desk.keep_promises(&found.ticket, &mut change);
         let link = Link {
             reference: reference.clone(),
             linked_at: now,
@@ -805,7 +809,7 @@ impl<I: IncidentStore> Incidents<I> {
         }
         let now = now_ms(desk.clock.now());
         let ask = rules::escalation_ask(incident).map_err(IncidentError::Escalation)?;
-        let (change, escalation) = escalation::request(
+        let (mut change, escalation) = escalation::request(
             &found.ticket,
             found.ticket.version,
             ask,
@@ -813,6 +817,7 @@ impl<I: IncidentStore> Incidents<I> {
             target.id.clone(),
             now,
         )?;
+        desk.keep_promises(&found.ticket, &mut change);
         // The request carries identifiers only; route-escalations reads the ticket, whose
         // `linked_incident` then goes into the team's message.
         let outbox = vec![OutboxMessage::new(
@@ -885,9 +890,10 @@ impl<I: IncidentStore> Incidents<I> {
             return Ok(Attempt::Done(None));
         }
         let now = now_ms(desk.clock.now());
-        let Some((change, kind)) = rules::effect(&found.ticket, incident, update, now) else {
+        let Some((mut change, kind)) = rules::effect(&found.ticket, incident, update, now) else {
             return Ok(Attempt::Done(None));
         };
+        desk.keep_promises(&found.ticket, &mut change);
         // Rendered at the update's time, which a retry repeats: the notification item's
         // key (time and id) is then the same, and its conditional write refuses a copy.
         let (notification, message) =

@@ -14,6 +14,9 @@ vocabulary!(
         Escalations => "escalations",
         Notifications => "notifications",
         IncidentUpdates => "incident-updates",
+        /// The owning teams' alerts of promises about to be missed, or missed
+        /// (`promises::sweep`).
+        TeamAlerts => "team-alerts",
     }
 );
 

@@ -2,4 +2,6 @@
 //! priority, and the complaint clock's terms, as configuration. The clocks that run on them
 //! count business time on the channels' hours (`crate::calendar::hours`).
 
+pub mod clocks;
 pub mod policy;
+pub mod sweep;

@@ -238,7 +238,7 @@ mod tests {
         );
         assert_eq!(
             policies.budget(Channel::Email, Priority::Normal, ClockKind::Resolution),
-            2400
+            4800
         );
         assert_eq!(policies.warn_after(100), 80);
         assert_eq!(policies.complaints.regulator_limit_calendar_days, 90);

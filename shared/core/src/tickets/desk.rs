@@ -14,14 +14,16 @@ use crate::common::store::StoreError;
 use crate::escalation::rules::automatic_escalation;
 use crate::notifications::rules::{NotificationKind, Notifier, NotifyError};
 use crate::outbox::rules::{Destination, MessageId, OutboxMessage};
+use crate::promises::clocks::{advance, Promises};
 use crate::tickets::acknowledgement::acknowledgement;
 use crate::tickets::intake::TicketRequest;
 use crate::tickets::ports::{
     IdempotencyClaim, IdempotencyKey, InsertOutcome, NewTicketWrite, PageStart, TicketStore,
     TicketWithHistory,
 };
-use crate::tickets::sla::{ResponseTarget, SupportCalendar};
+use crate::tickets::sla::{Promise, ResponseTarget, SupportCalendar};
 use crate::tickets::ticket::{Category, StatusChange, Ticket};
+use crate::tickets::workflow::Change;
 
 /// How many times intake draws a new reference or waits out a concurrent write before
 /// giving up. A collision among 2.6e13 references is rare; contention only happens when a
@@ -38,6 +40,8 @@ pub struct Desk<S> {
     pub idempotency_ttl: SignedDuration,
     /// Renders the players' notifications in the desk's time zone.
     pub notifier: Notifier,
+    /// The hours and policies the tickets' clocks run on.
+    pub promises: Promises,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -201,6 +205,9 @@ impl<S: TicketStore> Desk<S> {
             history.extend(change.history);
             escalation = Some(requested);
         }
+        let mut lines = vec![received.clone()];
+        lines.extend(history.iter().cloned());
+        advance(&self.promises, None, &mut ticket, &lines, None);
         let (notification, message) = self.notifier.for_ticket(
             NotificationKind::Received,
             &ticket,
@@ -220,12 +227,22 @@ impl<S: TicketStore> Desk<S> {
         })
     }
 
+    /// Moves the clocks of the change's ticket by what the change adds to `before`: every
+    /// write of a ticket goes through here, so its clocks are its history replayed.
+    pub fn keep_promises(&self, before: &Ticket, change: &mut Change) {
+        advance(
+            &self.promises,
+            Some(before),
+            &mut change.ticket,
+            &change.history,
+            change.message.as_ref(),
+        );
+    }
+
     /// The receipt is derived from the stored ticket alone, so a replay returns exactly
     /// what the first answer said.
     pub fn receipt(&self, ticket: &Ticket) -> Receipt {
-        let target =
-            self.calendar
-                .response_target(ticket.channel, ticket.priority, ticket.created_at);
+        let target = self.promised(ticket);
         let due_local = target.due_at.to_zoned(self.calendar.zone().clone());
         Receipt {
             reference: ticket.reference.clone(),
@@ -242,6 +259,40 @@ impl<S: TicketStore> Desk<S> {
                 ticket.language,
             ),
             response_target: target,
+        }
+    }
+
+    /// The first answer promised at intake: the first-response clock's due time, and its
+    /// budget as the player is told it (minutes on chat, whole business days in writing).
+    /// A ticket from before the clocks gets the calendar's target of that time.
+    pub fn promised(&self, ticket: &Ticket) -> ResponseTarget {
+        let clock = ticket
+            .clocks
+            .as_ref()
+            .and_then(|c| c.first_response.as_ref());
+        let Some(clock) = clock else {
+            return self.calendar.response_target(
+                ticket.channel,
+                ticket.priority,
+                ticket.created_at,
+            );
+        };
+        let budget = clock.budget_minutes;
+        let within = match ticket.channel {
+            crate::tickets::ticket::Channel::Chat => Promise::Minutes(i64::from(budget)),
+            written => {
+                let day = self.promises.hours.business_day_minutes(written).max(1);
+                Promise::BusinessDays(u8::try_from(budget.div_ceil(day)).unwrap_or(u8::MAX))
+            }
+        };
+        let due_at = clock
+            .due_at
+            .or(clock.met_at)
+            .unwrap_or(ticket.response_due_at);
+        ResponseTarget {
+            channel: ticket.channel,
+            within,
+            due_at,
         }
     }
 
@@ -268,12 +319,68 @@ impl<S: TicketStore> Desk<S> {
     }
 }
 
-/// What a player (or an agent) sees of a ticket.
+/// What a player or an agent sees of a ticket. A player's view leaves out the desk's
+/// bookkeeping of its promises (the clocks, and the status lines of their warnings and
+/// breaches) and says when to expect an answer; staff see each clock and why it is due when
+/// it is.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
-pub struct TicketView<'a> {
+pub struct TicketView {
     #[serde(flatten)]
-    pub ticket: &'a Ticket,
+    pub ticket: Ticket,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<&'a [crate::tickets::ticket::StatusChange]>,
+    pub history: Option<Vec<StatusChange>>,
+    /// While the desk owes an answer (or the resolution), when it is due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_answer_at: Option<jiff::Timestamp>,
+    /// Staff only: each clock, as of the read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promises: Option<Vec<crate::promises::clocks::ClockView>>,
+}
+
+impl TicketView {
+    pub fn for_player(ticket: &Ticket, history: Option<&[StatusChange]>) -> Self {
+        let mut shown = ticket.clone();
+        let expected_answer_at = ticket.clocks.as_ref().and_then(|c| c.expected_at());
+        shown.clocks = None;
+        TicketView {
+            ticket: shown,
+            history: history.map(|lines| {
+                lines
+                    .iter()
+                    .filter(|l| !crate::promises::clocks::is_clock_line(&l.reason))
+                    .cloned()
+                    .collect()
+            }),
+            expected_answer_at,
+            promises: None,
+        }
+    }
+
+    pub fn for_staff<S>(desk: &Desk<S>, ticket: &Ticket, history: Option<&[StatusChange]>) -> Self {
+        let now = desk.clock.now();
+        TicketView {
+            ticket: ticket.clone(),
+            history: history.map(<[StatusChange]>::to_vec),
+            expected_answer_at: ticket.clocks.as_ref().and_then(|c| c.expected_at()),
+            promises: ticket
+                .clocks
+                .as_ref()
+                .map(|c| c.views(&desk.promises, ticket.channel, now)),
+        }
+    }
+
+    /// The view `caller` may have.
+    pub fn for_caller<S>(
+        desk: &Desk<S>,
+        caller: &crate::common::access::Actor,
+        ticket: &Ticket,
+        history: Option<&[StatusChange]>,
+    ) -> Self {
+        if caller.is_staff() {
+            Self::for_staff(desk, ticket, history)
+        } else {
+            Self::for_player(ticket, history)
+        }
+    }
 }

@@ -141,6 +141,7 @@ impl TicketRequest {
             created_at: now,
             updated_at: now,
             response_due_at: target.due_at,
+            clocks: None,
             version: 1,
         };
         let received = StatusChange {
@@ -148,6 +149,7 @@ impl TicketRequest {
             status: TicketStatus::Open,
             actor: Author::Player,
             reason: "received".to_owned(),
+            extended_minutes: None,
         };
         (ticket, received, target)
     }

@@ -36,6 +36,8 @@ struct State {
     contacts: BTreeMap<String, ContactAddress>,
     /// How many times a ticket was read: what a round-trip count would show in DynamoDB.
     reads: usize,
+    /// Due-time index entries the sweep put off: reference → (version, until).
+    put_off: BTreeMap<String, (u64, Timestamp)>,
 }
 
 impl MemoryTicketStore {
@@ -268,7 +270,7 @@ impl TicketStore for MemoryTicketStore {
         use crate::tickets::ticket::TicketStatus;
         let key = |t: &Ticket| {
             (
-                t.priority.rank(),
+                t.queue_rank(),
                 t.created_at,
                 t.reference.as_str().to_owned(),
             )
@@ -282,20 +284,13 @@ impl TicketStore for MemoryTicketStore {
             .filter(|t| !matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed))
             .filter(|t| match start {
                 None => true,
-                Some(s) => {
-                    key(t)
-                        > (
-                            s.priority.rank(),
-                            s.created_at,
-                            s.reference.as_str().to_owned(),
-                        )
-                }
+                Some(s) => key(t) > (s.rank, s.created_at, s.reference.as_str().to_owned()),
             })
             .cloned()
             .collect();
         queue.sort_by_key(key);
         Ok(Page::of_over_fetched(queue, limit, |last| QueueStart {
-            priority: last.priority,
+            rank: last.queue_rank(),
             created_at: last.created_at,
             reference: last.reference.clone(),
         }))
@@ -376,5 +371,64 @@ pub fn desk_with_clock(clock: FixedClock) -> crate::tickets::desk::Desk<MemoryTi
         ),
         calendar,
         idempotency_ttl: jiff::SignedDuration::from_hours(24),
+        promises: crate::promises::clocks::Promises::bundled()
+            .unwrap_or_else(|e| panic!("bundled promises: {e}")),
+    }
+}
+
+/// The due-time index, computed from the stored tickets as the table's index is.
+impl crate::promises::sweep::DueIndex for MemoryTicketStore {
+    async fn due(
+        &self,
+        bucket: crate::promises::sweep::DueBucket,
+        until: Timestamp,
+        limit: u16,
+        after: Option<&crate::promises::sweep::DueAfter>,
+    ) -> Result<Page<Ticket, crate::promises::sweep::DueAfter>, StoreError> {
+        use crate::promises::sweep::{DueAfter, DueBucket};
+        use crate::tickets::ticket::TicketStatus;
+        let state = self.lock();
+        let key = |at: Timestamp, t: &Ticket| {
+            format!("{:013}#{}", at.as_millisecond(), t.reference.as_str())
+        };
+        let mut due: Vec<(String, Ticket)> = state
+            .tickets
+            .values()
+            .map(|t| &t.ticket)
+            .filter(|t| !matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed))
+            .filter_map(|t| {
+                let at = match state.put_off.get(t.reference.as_str()) {
+                    Some((version, until)) if *version == t.version => *until,
+                    _ => t.clocks.as_ref()?.next_check()?,
+                };
+                (DueBucket::of(at) == bucket && at <= until).then(|| (key(at, t), t.clone()))
+            })
+            .filter(|(k, _)| after.is_none_or(|a| k > &a.key))
+            .collect();
+        due.sort_by(|a, b| a.0.cmp(&b.0));
+        let page = Page::of_over_fetched(due, limit, |(k, t)| DueAfter {
+            reference: t.reference.clone(),
+            key: k.clone(),
+        });
+        Ok(Page {
+            items: page.items.into_iter().map(|(_, t)| t).collect(),
+            next: page.next,
+        })
+    }
+
+    async fn put_off(&self, ticket: &Ticket, until: Timestamp) -> Result<Updated, StoreError> {
+        let mut state = self.lock();
+        let current = state
+            .tickets
+            .get(ticket.reference.as_str())
+            .map(|t| t.ticket.version);
+        if current != Some(ticket.version) {
+            return Ok(Updated::Stale);
+        }
+        state.put_off.insert(
+            ticket.reference.as_str().to_owned(),
+            (ticket.version, until),
+        );
+        Ok(Updated::Done)
     }
 }

@@ -127,7 +127,8 @@ pub struct PageStart {
 /// Where the next page of a team queue starts: just after this ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueStart {
-    pub priority: crate::tickets::ticket::Priority,
+    /// [`Ticket::queue_rank`]: 0 (a broken promise) to 3.
+    pub rank: u8,
     pub created_at: Timestamp,
     pub reference: TicketReference,
 }
@@ -157,7 +158,7 @@ impl PageCursor for QueueStart {
 
     fn parts(&self) -> Vec<String> {
         vec![
-            self.priority.rank().to_string(),
+            self.rank.to_string(),
             millis_part(self.created_at),
             self.reference.as_str().to_owned(),
         ]
@@ -165,10 +166,12 @@ impl PageCursor for QueueStart {
 
     fn from_parts(parts: &[&str]) -> Option<Self> {
         let rank: u8 = parts[0].parse().ok()?;
-        Some(QueueStart {
-            priority: *crate::tickets::ticket::Priority::ALL
+        let known = rank == 0
+            || crate::tickets::ticket::Priority::ALL
                 .iter()
-                .find(|p| p.rank() == rank)?,
+                .any(|p| p.rank() == rank);
+        Some(QueueStart {
+            rank: known.then_some(rank)?,
             created_at: parse_millis_part(parts[1])?,
             reference: TicketReference::parse(parts[2]).ok()?,
         })
@@ -264,7 +267,7 @@ mod tests {
     #[test]
     fn queue_cursors_round_trip_and_refuse_tampering() {
         let start = QueueStart {
-            priority: Priority::High,
+            rank: Priority::High.rank(),
             created_at: Timestamp::from_millisecond(1_764_169_200_123).expect("valid"),
             reference: TicketReference::from_random([5; 9]),
         };

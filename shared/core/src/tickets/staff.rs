@@ -200,10 +200,11 @@ impl<S: TicketStore> Desk<S> {
         now: Timestamp,
     ) -> Result<Applied, StaffError> {
         let Decision {
-            change,
+            mut change,
             escalation,
             mut outbox,
         } = decision;
+        self.keep_promises(before, &mut change);
         let notification = match kind_for(before, &change, routed) {
             Some(kind) => {
                 let (notification, message) =

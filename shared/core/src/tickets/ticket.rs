@@ -131,6 +131,10 @@ pub struct StatusChange {
     pub actor: Author,
     /// A short code for why (e.g. `received`), never free text from a player.
     pub reason: String,
+    /// An extended delay (`POST /tickets/{reference}/extension`): the business minutes added
+    /// to the resolution's budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_minutes: Option<u32>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -161,6 +165,10 @@ pub struct Ticket {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub response_due_at: Timestamp,
+    /// The promises running on the ticket (`crate::promises::clocks`); none on a ticket
+    /// written before the desk kept them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clocks: Option<crate::promises::clocks::Clocks>,
     /// Optimistic-locking version, incremented by every update.
     pub version: u64,
 }
@@ -187,11 +195,22 @@ pub(crate) fn sample(status: TicketStatus) -> Ticket {
         created_at: now,
         updated_at: now,
         response_due_at: now,
+        clocks: None,
         version: 4,
     }
 }
 
 impl Ticket {
+    /// Its place in its team's queue, served lowest first: a ticket whose promise is broken
+    /// (a clock breached and still open) comes before everything else (`0`), then priority.
+    pub fn queue_rank(&self) -> u8 {
+        if self.clocks.as_ref().is_some_and(|c| c.breached()) {
+            0
+        } else {
+            self.priority.rank()
+        }
+    }
+
     /// The digest of every field: the store keeps it beside the ticket, so that a write
     /// decided on the ticket as an agent saw it ([`crate::common::seen::Seen`]) can be
     /// conditioned on the stored ticket being exactly that one.

@@ -175,6 +175,7 @@ pub fn change_status(
             status: to,
             actor: staff(staff_id),
             reason,
+            extended_minutes: None,
         }],
         ticket: next,
         expected_version,
@@ -204,6 +205,7 @@ pub fn take(
             status: ticket.status,
             actor: staff(staff_id),
             reason: "taken".to_owned(),
+            extended_minutes: None,
         }],
         ticket: next,
         expected_version,
@@ -275,6 +277,7 @@ pub fn player_reply(
                 status: TicketStatus::Open,
                 actor: Author::Player,
                 reason: reason.to_owned(),
+                extended_minutes: None,
             }]
         }
         None => Vec::new(),
@@ -366,6 +369,7 @@ mod tests {
                     id: "agent-1".into()
                 },
                 reason: "resolved".into(),
+                extended_minutes: None,
             }]
         );
         let reason = ReasonCode::parse("reason", "duplicate_report").expect("valid");
