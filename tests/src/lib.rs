@@ -83,6 +83,10 @@ pub struct Stack {
     pub incident_updates_queue_url: String,
     /// URL of its dead-letter queue.
     pub incident_updates_dlq_url: String,
+    /// URL of the queue of SLA warnings and breaches for the teams' tools (`TeamAlertsQueue`).
+    pub team_alerts_queue_url: String,
+    /// URL of its dead-letter queue.
+    pub team_alerts_dlq_url: String,
     /// The address notifications are sent from: the SES identity provisioning created
     /// (`NotificationSenderIdentity`, the `NotificationSender` parameter's default).
     pub notification_sender: String,
@@ -147,6 +151,7 @@ impl Stack {
             "ESCALATIONS_QUEUE_URL" => Some(self.escalations_queue_url.clone()),
             "NOTIFICATIONS_QUEUE_URL" => Some(self.notifications_queue_url.clone()),
             "INCIDENT_UPDATES_QUEUE_URL" => Some(self.incident_updates_queue_url.clone()),
+            "TEAM_ALERTS_QUEUE_URL" => Some(self.team_alerts_queue_url.clone()),
             other => other
                 .strip_suffix("_ESCALATIONS_QUEUE_URL")
                 .and_then(|team| self.team_queue_urls.get(&team.to_ascii_lowercase()))
@@ -438,6 +443,11 @@ pub async fn fresh_stack() -> Stack {
         incident_updates_dlq_url: expect(
             provisioned.queue_url("IncidentUpdatesDeadLetterQueue"),
             "IncidentUpdatesDeadLetterQueue",
+        ),
+        team_alerts_queue_url: expect(provisioned.queue_url("TeamAlertsQueue"), "TeamAlertsQueue"),
+        team_alerts_dlq_url: expect(
+            provisioned.queue_url("TeamAlertsDeadLetterQueue"),
+            "TeamAlertsDeadLetterQueue",
         ),
         notification_sender: expect(
             provisioned.email_identity("NotificationSenderIdentity"),
