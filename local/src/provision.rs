@@ -1674,10 +1674,11 @@ pub(crate) mod tests {
             [
                 ("gsi1", vec![("gsi1pk", "HASH"), ("gsi1sk", "RANGE")], all),
                 ("gsi2", vec![("gsi2pk", "HASH"), ("gsi2sk", "RANGE")], all),
+                ("gsi3", vec![("gsi3pk", "HASH"), ("gsi3sk", "RANGE")], all),
             ]
         );
         let attributes = tickets.get_attribute_definitions().clone().unwrap();
-        assert_eq!(attributes.len(), 6);
+        assert_eq!(attributes.len(), 8);
         assert!(attributes
             .iter()
             .all(|a| a.attribute_type() == &ScalarAttributeType::S));

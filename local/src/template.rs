@@ -3049,6 +3049,41 @@ Resources:
             assert_eq!(dlq["SqsManagedSseEnabled"], true);
         }
 
+        // The SLA alerts: read by the teams' tools like their escalation queues (same visibility
+        // and retention), but standard: an alert needs no order with the others.
+        assert_eq!(
+            *queue("TeamAlertsQueue"),
+            Queue {
+                logical_id: "TeamAlertsQueue".to_owned(),
+                queue_name: "guichet-x-team-alerts".to_owned(),
+                fifo_queue: false,
+                dead_letter_queue: Some("TeamAlertsDeadLetterQueue".to_owned()),
+            }
+        );
+        assert_eq!(
+            properties("TeamAlertsQueue"),
+            serde_json::json!({
+                "QueueName": "guichet-x-team-alerts",
+                "VisibilityTimeout": 300,
+                "MessageRetentionPeriod": 1_209_600,
+                "SqsManagedSseEnabled": true,
+                "RedrivePolicy": redrive("TeamAlertsDeadLetterQueue"),
+            })
+        );
+        let dlq = queue("TeamAlertsDeadLetterQueue");
+        assert_eq!(
+            (dlq.queue_name.as_str(), dlq.fifo_queue),
+            ("guichet-x-team-alerts-dlq", false)
+        );
+        assert_eq!(
+            properties("TeamAlertsDeadLetterQueue"),
+            serde_json::json!({
+                "QueueName": "guichet-x-team-alerts-dlq",
+                "MessageRetentionPeriod": 1_209_600,
+                "SqsManagedSseEnabled": true,
+            })
+        );
+
         assert_eq!(
             identities(&template, stack),
             [Resolved {
@@ -3070,6 +3105,7 @@ Resources:
             ("SECURITY_ESCALATIONS_QUEUE_URL", "SecurityEscalationQueue"),
             ("NOTIFICATIONS_QUEUE_URL", "NotificationsQueue"),
             ("INCIDENT_UPDATES_QUEUE_URL", "IncidentUpdatesQueue"),
+            ("TEAM_ALERTS_QUEUE_URL", "TeamAlertsQueue"),
         ] {
             assert!(
                 variables.contains(&(variable.to_owned(), target.to_owned())),
@@ -3101,6 +3137,35 @@ Resources:
             ]
             .map(|(v, p, x)| (v.to_owned(), p.to_owned(), x.to_owned()))
         );
+
+        // sla-sweep's own variable, beside the Globals: not in the list above, which is the
+        // Globals' only, so checked through the function's environment.
+        let ids: BTreeMap<String, String> = (variables.into_iter())
+            .map(|(_, logical_id)| (logical_id.clone(), format!("id-of-{logical_id}")))
+            .collect();
+        let sweep = |template: &Template| {
+            template
+                .function_environment("SlaSweepFunction", stack, &ids)
+                .unwrap()
+        };
+        let environment = sweep(&template);
+        assert_eq!(environment["SWEEP_LOOKBACK_HOURS"], "24");
+        // And the Globals', like every function.
+        assert_eq!(environment["TICKETS_TABLE"], "id-of-TicketsTable");
+        assert_eq!(
+            environment["TEAM_ALERTS_QUEUE_URL"],
+            "id-of-TeamAlertsQueue"
+        );
+        let longer = template
+            .clone()
+            .with_parameter("SweepLookbackHours", "72")
+            .unwrap();
+        assert_eq!(sweep(&longer)["SWEEP_LOOKBACK_HOURS"], "72");
+        // No other function reads it.
+        let create = template
+            .function_environment("CreateTicketFunction", stack, &ids)
+            .unwrap();
+        assert!(!create.contains_key("SWEEP_LOOKBACK_HOURS"));
     }
 
     // ---- Queue writers: each queue's policy admits exactly the functions granted to send ----
@@ -3282,12 +3347,12 @@ Resources:
             .into()
         );
         // Only the outbox relays: the stream's and the sweep.
-        assert_eq!(
-            writers("NotificationsQueue"),
-            ["RelayOutboxFunction", "RelayStreamFunction"]
-                .map(str::to_owned)
-                .into()
-        );
+        let relays: BTreeSet<String> = ["RelayOutboxFunction", "RelayStreamFunction"]
+            .map(str::to_owned)
+            .into();
+        assert_eq!(writers("NotificationsQueue"), relays);
+        // sla-sweep puts its alerts in the outbox; only the relays send them.
+        assert_eq!(writers("TeamAlertsQueue"), relays);
         assert_eq!(
             writers("SecurityEscalationQueue"),
             BTreeSet::from(["RouteEscalationsFunction".to_owned()])
@@ -3510,7 +3575,7 @@ Resources:
             Vec::<String>::new()
         );
         // The check reads the grants, rather than finding nothing to check.
-        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 19);
+        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 20);
     }
 
     #[test]
@@ -3716,7 +3781,7 @@ Resources:
             assert!(glob(pattern, &arn), "{arn} is outside {pattern}");
             groups += 1;
         }
-        assert_eq!(groups, 20);
+        assert_eq!(groups, 21);
         assert!(!glob(
             pattern,
             "arn:aws:logs:ca-central-1:123456789012:log-group:/aws/lambda/other/x"

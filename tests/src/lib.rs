@@ -83,8 +83,10 @@ pub struct Stack {
     pub incident_updates_queue_url: String,
     /// URL of its dead-letter queue.
     pub incident_updates_dlq_url: String,
-    /// URL of the queue of the teams' promise alerts (`TeamAlertsQueue`).
+    /// URL of the queue of SLA warnings and breaches for the teams' tools (`TeamAlertsQueue`).
     pub team_alerts_queue_url: String,
+    /// URL of its dead-letter queue.
+    pub team_alerts_dlq_url: String,
     /// The address notifications are sent from: the SES identity provisioning created
     /// (`NotificationSenderIdentity`, the `NotificationSender` parameter's default).
     pub notification_sender: String,
@@ -452,6 +454,10 @@ pub async fn fresh_stack() -> Stack {
             "IncidentUpdatesDeadLetterQueue",
         ),
         team_alerts_queue_url: expect(provisioned.queue_url("TeamAlertsQueue"), "TeamAlertsQueue"),
+        team_alerts_dlq_url: expect(
+            provisioned.queue_url("TeamAlertsDeadLetterQueue"),
+            "TeamAlertsDeadLetterQueue",
+        ),
         notification_sender: expect(
             provisioned.email_identity("NotificationSenderIdentity"),
             "NotificationSenderIdentity",

@@ -94,6 +94,8 @@ async fn provisioned_stack_matches_the_template() {
             "IncidentUpdatesDeadLetterQueue",
             &stack.incident_updates_dlq_url,
         ),
+        ("TeamAlertsQueue", &stack.team_alerts_queue_url),
+        ("TeamAlertsDeadLetterQueue", &stack.team_alerts_dlq_url),
         (
             "PaymentsEscalationQueue",
             &stack.team_queue_urls["payments"],
@@ -109,7 +111,7 @@ async fn provisioned_stack_matches_the_template() {
             "{logical_id}"
         );
     }
-    assert_eq!(again.queues.len(), 16, "{again:?}");
+    assert_eq!(again.queues.len(), 18, "{again:?}");
     assert_eq!(
         again.email_identity("NotificationSenderIdentity"),
         Some("soutien@guichet.example")
@@ -191,7 +193,7 @@ async fn hand_made_table_without_gsi2_is_reported() {
     let names = template.names(TABLE_TYPE, &stack_name, &target.account_id, &target.region);
     let table = names.unwrap()[0].1.clone();
 
-    // Same keys and gsi1, but no gsi2, no stream, no SSE, no TTL, no PITR.
+    // Same keys and gsi1, but no gsi2 or gsi3, no stream, no SSE, no TTL, no PITR.
     let key = |name: &str, key_type: KeyType| {
         KeySchemaElement::builder()
             .attribute_name(name)
@@ -248,6 +250,7 @@ async fn hand_made_table_without_gsi2_is_reported() {
         [
             "AttributeDefinitions",
             "GlobalSecondaryIndexes[gsi2]",
+            "GlobalSecondaryIndexes[gsi3]",
             "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled",
             "SSESpecification.SSEEnabled",
             "SSESpecification.SSEType",
@@ -302,6 +305,8 @@ async fn missing_stack_is_reported() {
             ("NotificationsQueue", "Queue"),
             ("IncidentUpdatesDeadLetterQueue", "Queue"),
             ("IncidentUpdatesQueue", "Queue"),
+            ("TeamAlertsDeadLetterQueue", "Queue"),
+            ("TeamAlertsQueue", "Queue"),
             ("NotificationSenderIdentity", "EmailIdentity"),
             ("OperationsKey", "Key"),
             ("OperationsKeyAlias", "Alias"),

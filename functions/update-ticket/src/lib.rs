@@ -264,7 +264,11 @@ async fn update<S: TicketStore>(
     Ok(json_response(
         status,
         &UpdatedTicket {
-            view: TicketView::for_staff(desk, &applied.change.ticket, Some(&applied.change.history)),
+            view: TicketView::for_staff(
+                desk,
+                &applied.change.ticket,
+                Some(&applied.change.history),
+            ),
             message: applied.change.message.as_ref(),
             escalation: applied.escalation.as_ref(),
             state: seen::token(&applied.change.ticket),

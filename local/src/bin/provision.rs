@@ -300,6 +300,7 @@ mod tests {
             "SECURITY_ESCALATIONS_QUEUE_URL=value-of-SecurityEscalationQueue",
             "NOTIFICATIONS_QUEUE_URL=value-of-NotificationsQueue",
             "INCIDENT_UPDATES_QUEUE_URL=value-of-IncidentUpdatesQueue",
+            "TEAM_ALERTS_QUEUE_URL=value-of-TeamAlertsQueue",
             "DOCUMENT_EVENTS_QUEUE_URL=value-of-DocumentEventsQueue",
             "NOTIFICATION_SENDER=soutien@guichet.example",
             "MAX_RESUBMISSIONS=2",

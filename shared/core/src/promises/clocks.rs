@@ -561,7 +561,9 @@ impl Clock {
             used += hours.business_time_between(channel, self.counted_to, now);
         }
         let counted = match (self.state, self.due_at) {
-            (ClockState::Running, Some(due)) => counted_days(promises, channel, self.counted_to, due),
+            (ClockState::Running, Some(due)) => {
+                counted_days(promises, channel, self.counted_to, due)
+            }
             _ => Vec::new(),
         };
         ClockView {
