@@ -438,6 +438,35 @@ fn operations() -> Vec<Operation> {
             json!({ "version": 2, "team": "games", "reason": "needs_game_logs" }),
             202,
         ),
+        staff_action(
+            "extension",
+            "extendTicketDelay",
+            "Extend the delay of a ticket's resolution and tell the player the new date",
+            object(
+                &["version", "reason"],
+                json!({
+                    "version": version_field("ticket"),
+                    "state": state_field(),
+                    "business_days": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": guichet_core::promises::extension::MAX_BUSINESS_DAYS,
+                        "description": "Business days added to the resolution's due time \
+                                        (exactly one of `business_days` and `until`).",
+                    },
+                    "until": {
+                        "type": "string",
+                        "format": "date",
+                        "description": "The new due date: the close of that business day of \
+                                        the ticket's channel, later than the current due time \
+                                        and at most 90 days ahead.",
+                    },
+                    "reason": reason_code("Why, as a code."),
+                }),
+            ),
+            json!({ "version": 3, "business_days": 2, "reason": "awaiting_provider" }),
+            200,
+        ),
         Operation {
             method: "post",
             path: "/tickets/{reference}/messages",
@@ -821,6 +850,7 @@ fn staff_action(
         "take" => "/tickets/{reference}/take",
         "replies" => "/tickets/{reference}/replies",
         "status" => "/tickets/{reference}/status",
+        "extension" => "/tickets/{reference}/extension",
         _ => "/tickets/{reference}/escalate",
     };
     Operation {

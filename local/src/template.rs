@@ -2144,6 +2144,7 @@ Resources:
             "POST /tickets CreateTicketFunction create-ticket",
             "POST /tickets/{reference}/attachments AddAttachmentFunction add-attachment",
             "POST /tickets/{reference}/escalate UpdateTicketFunction update-ticket",
+            "POST /tickets/{reference}/extension UpdateTicketFunction update-ticket",
             "POST /tickets/{reference}/messages UpdateTicketFunction update-ticket",
             "POST /tickets/{reference}/replies UpdateTicketFunction update-ticket",
             "POST /tickets/{reference}/status UpdateTicketFunction update-ticket",

@@ -15,6 +15,7 @@ mod logs;
 mod notifications;
 mod outages;
 mod player_notifications;
+mod promises;
 mod store;
 mod warmup;
 mod workflow;

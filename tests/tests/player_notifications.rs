@@ -157,3 +157,52 @@ async fn an_escalated_ticket_tells_its_player_in_french_which_team_has_it() {
         "a local due date"
     );
 }
+
+#[tokio::test]
+async fn an_extension_tells_the_player_the_new_date_in_their_language() {
+    let f = fixture().await;
+    let to = address("fr");
+    let reference = f.ticket(&to, "fr-CA").await;
+    let before = f
+        .api
+        .call("GET", &format!("/tickets/{reference}"), &f.agent(), None)
+        .await
+        .json();
+    let extended = f
+        .call(
+            &format!("/tickets/{reference}/extension"),
+            &f.agent(),
+            "en",
+            &json!({"version": 1, "business_days": 3, "reason": "awaiting_provider"}),
+        )
+        .await;
+    assert_eq!(extended.status, 200, "{:?}", extended.json());
+    let body = extended.json();
+    let due = |view: &Value| {
+        view["promises"]
+            .as_array()
+            .and_then(|clocks| clocks.iter().find(|c| c["clock"] == "resolution"))
+            .map(|c| c["due_at"].clone())
+            .unwrap_or_default()
+    };
+    assert_ne!(due(&body), due(&before), "the resolution moved");
+    assert_eq!(body["history"][0]["extended_minutes"], 3 * 480);
+    f.drain().await;
+    let emails = emails_to(&to).await;
+    assert_eq!(emails.len(), 2, "{emails:?}");
+    assert_eq!(
+        emails[1].subject,
+        format!("Délai prolongé pour votre demande {reference}")
+    );
+    // The player reads the new date, not the clock: no bookkeeping in their view.
+    let player = f
+        .api
+        .token_with_email("player-notified", &["player"], 600, &to);
+    let theirs = f
+        .api
+        .call("GET", &format!("/tickets/{reference}"), &player, None)
+        .await
+        .json();
+    assert!(theirs.get("promises").is_none() && theirs.get("clocks").is_none());
+    assert!(theirs["expected_answer_at"].is_string(), "{theirs}");
+}

@@ -29,6 +29,7 @@ use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::escalation::rules::{
     is_specialist, Escalation, EscalationAsk, EscalationNote, SPECIALIST_TEAM_NAMES,
 };
+use guichet_core::promises::extension::{extend, ExtensionAsk, MAX_BUSINESS_DAYS};
 use guichet_core::tickets::desk::{Desk, TicketView};
 use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::staff::require_staff;
@@ -51,6 +52,11 @@ pub enum Action {
         reason: Option<ReasonCode>,
     },
     Escalate(EscalationAsk),
+    /// An extended delay, told to the player: `business_days` or `until`, and why.
+    Extend {
+        ask: ExtensionAsk,
+        reason: ReasonCode,
+    },
 }
 
 /// The statuses `POST /status` accepts: all but `escalated`, which needs a team.
@@ -84,7 +90,8 @@ pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Respons
     .await
 }
 
-/// `take`, `replies`, `status`, `escalate` or `messages`: the last segment of the route.
+/// `take`, `replies`, `status`, `escalate`, `extension` or `messages`: the last segment of
+/// the route.
 fn action_name(request: &Request) -> &str {
     request.uri().path().rsplit('/').next().unwrap_or("")
 }
@@ -125,6 +132,7 @@ pub fn parse(name: &str, body: &serde_json::Value) -> Result<Asked, ApiError> {
         "replies" => &["version", "state", "body"],
         "status" => &["version", "state", "status", "reason"],
         "escalate" => &["version", "state", "team", "reason", "note"],
+        "extension" => &["version", "state", "business_days", "until", "reason"],
         _ => return Err(ApiError::NotFound),
     };
     let fields = Fields::new("", object, allowed)?;
@@ -135,6 +143,41 @@ pub fn parse(name: &str, body: &serde_json::Value) -> Result<Asked, ApiError> {
         .transpose()?;
     let action = match name {
         "take" => Action::Take,
+        "extension" => {
+            let days = match object.get("business_days") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(value) => Some(ExtensionAsk::business_days(
+                    "business_days",
+                    value.as_i64().ok_or_else(|| {
+                        ValidationError::new(
+                            "business_days",
+                            Rule::Range {
+                                min: 1,
+                                max: i64::from(MAX_BUSINESS_DAYS),
+                            },
+                        )
+                    })?,
+                )?),
+            };
+            let until = fields
+                .optional_str("until")?
+                .map(|raw| ExtensionAsk::until("until", raw))
+                .transpose()?;
+            let ask = match (days, until) {
+                (Some(ask), None) | (None, Some(ask)) => ask,
+                _ => {
+                    return Err(ValidationError::new(
+                        "business_days",
+                        Rule::OneOfFields {
+                            fields: &["business_days", "until"],
+                        },
+                    )
+                    .into())
+                }
+            };
+            let reason = ReasonCode::parse("reason", fields.required_str("reason")?)?;
+            Action::Extend { ask, reason }
+        }
         "replies" => {
             let raw = fields.required_str("body")?;
             Action::Reply(MessageBody::parse("body", raw)?)
@@ -251,6 +294,12 @@ async fn update<S: TicketStore>(
         Action::Status { to, reason } => {
             desk.work_on(&caller, &reference, seen, |ticket, now| {
                 workflow::change_status(ticket, expected, to, &staff, reason.as_ref(), now)
+            })
+            .await?
+        }
+        Action::Extend { ask, reason } => {
+            desk.work_on(&caller, &reference, seen, |ticket, now| {
+                extend(ticket, expected, ask, &reason, &staff, now, &desk.promises)
             })
             .await?
         }

@@ -591,3 +591,129 @@ async fn a_state_that_is_not_a_token_is_refused_naming_it() {
     }
     assert_eq!(stored(&desk, &reference).await.version, 1);
 }
+
+#[tokio::test]
+async fn an_agent_extends_the_delay_and_the_player_is_told_the_new_date() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    call(&desk, "update-ticket-take.json", &reference, AGENT, None).await;
+    call(&desk, "update-ticket-reply.json", &reference, AGENT, None).await;
+    // A high-priority e-mail received Thursday 10:00 EST: resolution in 2,400 business
+    // minutes, Thursday 3 December 10:00 EST; two business days more: Monday 7 December.
+    let (status, body) = call(
+        &desk,
+        "update-ticket-extension.json",
+        &reference,
+        AGENT,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["history"][0]["reason"], "awaiting_provider");
+    assert_eq!(body["history"][0]["extended_minutes"], 960);
+    let resolution = body["promises"]
+        .as_array()
+        .and_then(|clocks| clocks.iter().find(|c| c["clock"] == "resolution"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(resolution["due_at"], "2026-12-07T15:00:00Z", "{body}");
+    assert_eq!(resolution["extended_minutes"], 960);
+    let found = desk
+        .store
+        .get(&guichet_core::common::reference::TicketReference::parse(&reference).expect("valid"))
+        .await
+        .expect("read")
+        .expect("found");
+    let told = found
+        .notifications
+        .iter()
+        .find(|n| n.kind == guichet_core::notifications::rules::NotificationKind::DelayExtended)
+        .expect("the player is told");
+    assert!(
+        told.body.contains("le lundi 7 décembre 2026 à 10 h 00"),
+        "{}",
+        told.body
+    );
+}
+
+#[tokio::test]
+async fn an_extension_names_what_is_wrong_with_it() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    let ask = |body: serde_json::Value| {
+        let desk = &desk;
+        let reference = reference.clone();
+        async move {
+            call(
+                desk,
+                "update-ticket-extension.json",
+                &reference,
+                AGENT,
+                Some(body),
+            )
+            .await
+        }
+    };
+    for (body, field, rule) in [
+        (
+            serde_json::json!({"version": 1, "business_days": 2, "until": "2026-12-15", "reason": "x"}),
+            "business_days",
+            "one_of_fields",
+        ),
+        (
+            serde_json::json!({"version": 1, "reason": "x"}),
+            "business_days",
+            "one_of_fields",
+        ),
+        (
+            serde_json::json!({"version": 1, "business_days": 0, "reason": "x"}),
+            "business_days",
+            "range",
+        ),
+        (
+            serde_json::json!({"version": 1, "until": "12/15/2026", "reason": "x"}),
+            "until",
+            "date",
+        ),
+        (
+            serde_json::json!({"version": 1, "until": "2026-12-12", "reason": "x"}),
+            "until",
+            "open_day",
+        ),
+        (
+            serde_json::json!({"version": 1, "until": "2026-11-30", "reason": "x"}),
+            "until",
+            "later",
+        ),
+        (
+            serde_json::json!({"version": 1, "business_days": 2}),
+            "reason",
+            "required",
+        ),
+    ] {
+        let (status, answer) = ask(body.clone()).await;
+        assert!(status.is_client_error(), "{body} → {status}");
+        assert_eq!(answer["field"], field, "{body} → {answer}");
+        assert_eq!(answer["rule"], rule, "{body} → {answer}");
+    }
+    // A player may not extend, nor another team's agent.
+    let body = serde_json::json!({"version": 1, "business_days": 2, "reason": "x"});
+    let (status, _) = call(
+        &desk,
+        "update-ticket-extension.json",
+        &reference,
+        "[player]",
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(
+        &desk,
+        "update-ticket-extension.json",
+        &reference,
+        "[agent team:games]",
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

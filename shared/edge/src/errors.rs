@@ -113,12 +113,13 @@ impl From<StaffError> for ApiError {
         match e {
             StaffError::NotFound => ApiError::NotFound,
             StaffError::OtherTeam(team) => ApiError::OtherTeam { team },
+            StaffError::Workflow(WorkflowError::Invalid(invalid)) => ApiError::Invalid(invalid),
             StaffError::Workflow(w) => {
                 let reason = match w {
                     WorkflowError::Stale { .. } => "stale",
-                    WorkflowError::WrongState { .. } | WorkflowError::NotWorkable { .. } => {
-                        "wrong_state"
-                    }
+                    WorkflowError::WrongState { .. }
+                    | WorkflowError::NotWorkable { .. }
+                    | WorkflowError::Invalid(_) => "wrong_state",
                 };
                 ApiError::Conflict {
                     reason,

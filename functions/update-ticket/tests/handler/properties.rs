@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use guichet_core::escalation::rules::is_specialist;
+use guichet_core::promises::extension::{ExtensionAsk, MAX_BUSINESS_DAYS};
 use guichet_core::tickets::ticket::{Team, TicketStatus};
 use guichet_core::tickets::workflow::MessageBody;
 use guichet_edge::http::ApiError;
@@ -18,7 +19,7 @@ use strategies::*;
 /// their whole vocabularies, then edited field by field (or any JSON value).
 fn action() -> impl Strategy<Value = (String, Value)> {
     let named = (
-        prop::sample::select(&["take", "replies", "status", "escalate"][..]),
+        prop::sample::select(&["take", "replies", "status", "escalate", "extension"][..]),
         prop::sample::select(TicketStatus::NAMES),
         prop::sample::select(Team::NAMES),
     )
@@ -27,6 +28,9 @@ fn action() -> impl Strategy<Value = (String, Value)> {
                 "take" => json!({"version": 3}),
                 "replies" => json!({"version": 3, "body": "Bonjour, pouvez-vous réessayer ?"}),
                 "status" => json!({"version": 3, "status": status, "reason": "player_answered"}),
+                "extension" => {
+                    json!({"version": 3, "until": "2026-12-15", "reason": "awaiting_provider"})
+                }
                 _ => json!({
                     "version": 3,
                     "team": team,
@@ -55,11 +59,15 @@ proptest! {
                     }
                     Action::Status { to, .. } => prop_assert_ne!(to, TicketStatus::Escalated),
                     Action::Escalate(ask) => prop_assert!(is_specialist(ask.to_team)),
+                    Action::Extend { ask, .. } => match ask {
+                        ExtensionAsk::BusinessDays(n) => prop_assert!((1..=MAX_BUSINESS_DAYS).contains(&n)),
+                        ExtensionAsk::Until(_) => prop_assert_eq!(name.as_str(), "extension"),
+                    },
                 }
             }
             // Only an action that does not exist is "not found"; anything else names a field.
             Err(ApiError::NotFound) => {
-                prop_assert!(!["take", "replies", "status", "escalate"].contains(&name.as_str()));
+                prop_assert!(!["take", "replies", "status", "escalate", "extension"].contains(&name.as_str()));
             }
             Err(ApiError::Invalid(error)) => prop_assert!(!error.to_string().is_empty()),
             Err(other) => prop_assert!(false, "unexpected {:?}", other),

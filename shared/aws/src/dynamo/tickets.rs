@@ -296,6 +296,9 @@ struct LineItem {
     reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<String>,
+    /// An extended delay's minutes, on its status line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    extended_minutes: Option<u32>,
     /// `player`, `staff` or `system`; a staff member's id beside it.
     actor: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -312,6 +315,7 @@ impl LineItem {
             status: None,
             reason: None,
             body: None,
+            extended_minutes: None,
             actor: String::new(),
             actor_id: None,
         }
@@ -349,6 +353,7 @@ fn history_item(
     let line = LineItem {
         status: Some(change.status),
         reason: Some(change.reason.clone()),
+        extended_minutes: change.extended_minutes,
         ..LineItem::new(reference, sk, "status_change", change.at)
     };
     to_item(&line.by(&change.actor))
@@ -365,7 +370,7 @@ fn status_change_from(item: &Item) -> Result<StatusChange, StoreError> {
         reason: line.reason.ok_or(StoreError::Corrupt {
             attribute: "reason",
         })?,
-        extended_minutes: None,
+        extended_minutes: line.extended_minutes,
     })
 }
 

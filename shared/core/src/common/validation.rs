@@ -70,6 +70,16 @@ pub enum Rule {
     NotAllowedHere {
         reason: &'static str,
     },
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// A day the ticket's channel is open (not a weekend, holiday or closure of its hours).
+    OpenDay,
+    /// A date later than what the field moves (e.g. the current due date).
+    Later,
+    /// Exactly one of the named fields must be given.
+    OneOfFields {
+        fields: &'static [&'static str],
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -139,6 +149,12 @@ impl fmt::Display for ValidationError {
                 write!(f, "{field} needs at least one of {}", fields.join(", "))
             }
             Rule::NotAllowedHere { reason } => write!(f, "{field} is not allowed: {reason}"),
+            Rule::Date => write!(f, "{field} must be a date YYYY-MM-DD"),
+            Rule::OpenDay => write!(f, "{field} must be a day the ticket's channel is open"),
+            Rule::Later => write!(f, "{field} must be later than the current due date"),
+            Rule::OneOfFields { fields } => {
+                write!(f, "{field} needs exactly one of {}", fields.join(", "))
+            }
         }
     }
 }

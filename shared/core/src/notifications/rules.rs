@@ -27,6 +27,9 @@ vocabulary!(
         Resolved => "resolved",
         /// News of the multi-player incident a ticket is linked to (`domain::incident`).
         IncidentUpdate => "incident_update",
+        /// An agent extended the delay: the new date the player may expect
+        /// (`promises::extension`).
+        DelayExtended => "delay_extended",
         VerificationApproved => "verification_approved",
         VerificationResubmission => "verification_resubmission",
         VerificationRejected => "verification_rejected",
@@ -237,6 +240,9 @@ pub fn kind_for(before: &Ticket, change: &Change, routed: bool) -> Option<Notifi
     if change.message.is_some() {
         return None;
     }
+    if change.history.iter().any(|l| l.extended_minutes.is_some()) {
+        return Some(NotificationKind::DelayExtended);
+    }
     if before.status == change.ticket.status {
         return None;
     }
@@ -279,10 +285,17 @@ impl Notifier {
         id: MessageId,
         at: Timestamp,
     ) -> Result<(Notification, OutboxMessage), NotifyError> {
-        let due = local_due(
-            &ticket.response_due_at.to_zoned(self.zone.clone()),
-            ticket.language,
-        );
+        // An extension tells the new date of the resolution; the rest, the next answer's.
+        let due_at = match kind {
+            NotificationKind::DelayExtended => ticket
+                .clocks
+                .as_ref()
+                .and_then(|c| c.resolution.as_ref())
+                .and_then(|c| c.due_at)
+                .unwrap_or(ticket.response_due_at),
+            _ => ticket.response_due_at,
+        };
+        let due = local_due(&due_at.to_zoned(self.zone.clone()), ticket.language);
         // As the acknowledgement wrote it, with its dash: what the player reads out to an agent.
         let reference = ticket.reference.to_string();
         let rendered = self.templates.render(

@@ -671,6 +671,9 @@ pub fn events_of(
     for line in history {
         let at = line.at;
         let mut push = |event| timed.push((at, 0, event));
+        if let Some(minutes) = line.extended_minutes {
+            push(ClockEvent::Extended { at, minutes });
+        }
         match line.reason.as_str() {
             "received" => push(ClockEvent::Opened {
                 at,

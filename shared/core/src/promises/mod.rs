@@ -3,5 +3,6 @@
 //! count business time on the channels' hours (`crate::calendar::hours`).
 
 pub mod clocks;
+pub mod extension;
 pub mod policy;
 pub mod sweep;

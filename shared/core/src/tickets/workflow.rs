@@ -96,6 +96,9 @@ pub enum WorkflowError {
         status: TicketStatus,
         action: &'static str,
     },
+    /// What was asked does not fit the ticket as it stands (a date before its due date).
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
 }
 
 /// Whether the machine allows `from → to`.
