@@ -64,6 +64,8 @@ pub(crate) enum SortKeys<'a> {
     Beyond(&'a str),
     /// Those up to a sort key, inclusive: what fell due by an instant.
     UpTo(&'a str),
+    /// Those strictly below a sort key: what is older than an instant.
+    Below(&'a str),
 }
 
 /// One partition of an index, optionally narrowed by sort key, in sort-key order (`forward`)
@@ -99,6 +101,9 @@ impl IndexQuery<'_> {
             SortKeys::Prefix(prefix) => query
                 .key_condition_expression(format!("{pk} = :pk AND begins_with({sk}, :prefix)"))
                 .expression_attribute_values(":prefix", s(prefix)),
+            SortKeys::Below(end) => query
+                .key_condition_expression(format!("{pk} = :pk AND {sk} < :end"))
+                .expression_attribute_values(":end", s(end)),
             SortKeys::UpTo(end) => query
                 .key_condition_expression(format!("{pk} = :pk AND {sk} <= :end"))
                 .expression_attribute_values(":end", s(end)),

@@ -47,6 +47,7 @@ use guichet_core::escalation::rules::{Escalation, EscalationState};
 use guichet_core::outbox::ports::OutboxStore;
 use guichet_core::outbox::rules::{Destination, MessageId, OutboxMessage};
 use guichet_core::promises::clocks::Clocks;
+use guichet_core::promises::report::ComplaintIndex;
 use guichet_core::promises::sweep::{DueAfter, DueBucket, DueIndex};
 use guichet_core::tickets::ports::{
     Basis, IdempotencyClaim, IdempotencyRecord, InsertOutcome, NewTicketWrite, PageStart,
@@ -144,6 +145,12 @@ struct TicketItem {
     gsi3pk: Option<String>,
     #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
     gsi3sk: Option<String>,
+    /// In the open complaints' index only while a complaint is open (see
+    /// [`COMPLAINT_INDEX`]).
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    gsi4pk: Option<&'static str>,
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    gsi4sk: Option<String>,
     #[serde(rename = "type", skip_deserializing)]
     kind: &'static str,
     #[serde(with = "reference")]
@@ -208,6 +215,9 @@ impl From<&Ticket> for TicketItem {
             gsi2sk: queue_sk,
             gsi3pk: due.as_ref().map(|(pk, _)| pk.clone()),
             gsi3sk: due.map(|(_, sk)| sk),
+            gsi4pk: open_complaint(ticket).then_some(OPEN_COMPLAINTS),
+            gsi4sk: open_complaint(ticket)
+                .then(|| complaint_sk(ticket.created_at, &ticket.reference)),
             kind: "ticket",
             reference: ticket.reference.clone(),
             player: ticket.player.clone(),
@@ -428,6 +438,30 @@ pub(crate) const DUE_INDEX: Index = Index {
     pk: "gsi3pk",
     sk: "gsi3sk",
 };
+
+/// The open complaints (gsi4): one partition, oldest first. Complaints are few beside the
+/// desk's tickets, and a complaint's entry only changes when the complaint does, so one index
+/// partition holds them all; the report reads a page at a time below a cutoff.
+pub(crate) const COMPLAINT_INDEX: Index = Index {
+    name: "gsi4",
+    pk: "gsi4pk",
+    sk: "gsi4sk",
+};
+const OPEN_COMPLAINTS: &str = "COMPLAINTS#OPEN";
+
+fn open_complaint(ticket: &Ticket) -> bool {
+    ticket.category == Category::Complaint
+        && !matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed)
+}
+
+/// `<received ms, 13 digits>#<reference>`.
+fn complaint_sk(created_at: Timestamp, reference: &TicketReference) -> String {
+    format!(
+        "{:013}#{}",
+        created_at.as_millisecond().max(0),
+        reference.as_str()
+    )
+}
 
 /// A ticket's entry in the due-time index: when its next clock check falls (or, when the
 /// sweep put it off to its team's next opening, `until`).
@@ -1095,6 +1129,38 @@ impl OutboxStore for DynamoTicketStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+/// The open complaints' index (gsi4), read by the regulator's report.
+impl ComplaintIndex for DynamoTicketStore {
+    async fn open_complaints(
+        &self,
+        before: Timestamp,
+        limit: u16,
+        start: Option<&PageStart>,
+    ) -> Result<Page<Ticket, PageStart>, StoreError> {
+        // `#` sorts before every digit: the whole millisecond `before` is left out.
+        let end = format!("{:013}#", before.as_millisecond().max(0));
+        let query = IndexQuery {
+            client: &self.client,
+            table: &self.table,
+            index: COMPLAINT_INDEX,
+            partition: OPEN_COMPLAINTS.to_owned(),
+            keys: SortKeys::Below(&end),
+            forward: true,
+        };
+        let after = start.map(|s| After {
+            pk: ticket_pk(&s.reference),
+            sk: TICKET_SK,
+            index_sk: complaint_sk(s.created_at, &s.reference),
+        });
+        query
+            .page(limit, after, ticket_from, |last| PageStart {
+                created_at: last.created_at,
+                reference: last.reference.clone(),
+            })
+            .await
     }
 }
 

@@ -30,6 +30,9 @@ vocabulary!(
         /// An agent extended the delay: the new date the player may expect
         /// (`promises::extension`).
         DelayExtended => "delay_extended",
+        /// A complaint nears the regulator's limit: the player may take it to the regulator
+        /// (`promises::sweep`).
+        RegulatorNotice => "regulator_notice",
         VerificationApproved => "verification_approved",
         VerificationResubmission => "verification_resubmission",
         VerificationRejected => "verification_rejected",
@@ -37,7 +40,7 @@ vocabulary!(
 );
 
 const BUNDLED: &str = include_str!("../../templates/notifications.json");
-const PLACEHOLDERS: &[&str] = &["reference", "team", "due"];
+const PLACEHOLDERS: &[&str] = &["reference", "team", "due", "regulator"];
 
 /// The schema of the notifications queue's messages.
 pub const NOTIFICATION_SCHEMA: &str = "guichet.notification.v2";
@@ -285,16 +288,48 @@ impl Notifier {
         id: MessageId,
         at: Timestamp,
     ) -> Result<(Notification, OutboxMessage), NotifyError> {
-        // An extension tells the new date of the resolution; the rest, the next answer's.
+        self.about_ticket(kind, ticket, None, id, at)
+    }
+
+    /// The notice that a complaint may go to `regulator` (named in the player's language),
+    /// with the date of the regulator's limit as its `{due}`.
+    pub fn for_regulator_notice(
+        &self,
+        ticket: &Ticket,
+        regulator: &str,
+        id: MessageId,
+        at: Timestamp,
+    ) -> Result<(Notification, OutboxMessage), NotifyError> {
+        self.about_ticket(
+            NotificationKind::RegulatorNotice,
+            ticket,
+            Some(regulator),
+            id,
+            at,
+        )
+    }
+
+    fn about_ticket(
+        &self,
+        kind: NotificationKind,
+        ticket: &Ticket,
+        regulator: Option<&str>,
+        id: MessageId,
+        at: Timestamp,
+    ) -> Result<(Notification, OutboxMessage), NotifyError> {
+        // An extension tells the new date of the resolution, a regulator notice the limit;
+        // the rest, the next answer's.
+        let clocks = ticket.clocks.as_ref();
         let due_at = match kind {
-            NotificationKind::DelayExtended => ticket
-                .clocks
-                .as_ref()
+            NotificationKind::DelayExtended => clocks
                 .and_then(|c| c.resolution.as_ref())
-                .and_then(|c| c.due_at)
-                .unwrap_or(ticket.response_due_at),
-            _ => ticket.response_due_at,
-        };
+                .and_then(|c| c.due_at),
+            NotificationKind::RegulatorNotice => clocks
+                .and_then(|c| c.regulator.as_ref())
+                .map(|r| r.limit_at),
+            _ => None,
+        }
+        .unwrap_or(ticket.response_due_at);
         let due = local_due(&due_at.to_zoned(self.zone.clone()), ticket.language);
         // As the acknowledgement wrote it, with its dash: what the player reads out to an agent.
         let reference = ticket.reference.to_string();
@@ -305,6 +340,7 @@ impl Notifier {
                 reference: Some(&reference),
                 team: Some(team_name(ticket.team, ticket.language)),
                 due: Some(&due),
+                regulator,
             },
         )?;
         let notification = Notification {
@@ -383,6 +419,7 @@ pub struct Values<'a> {
     pub reference: Option<&'a str>,
     pub team: Option<&'a str>,
     pub due: Option<&'a str>,
+    pub regulator: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -475,6 +512,7 @@ fn fill(kind: NotificationKind, text: &str, values: &Values<'_>) -> Result<Strin
         ("reference", values.reference),
         ("team", values.team),
         ("due", values.due),
+        ("regulator", values.regulator),
     ] {
         let marker = format!("{{{placeholder}}}");
         if out.contains(&marker) {
@@ -520,6 +558,7 @@ mod tests {
             reference: Some("K7M2Q-9XW45"),
             team: Some("paiements"),
             due: Some("le lundi 30 novembre 2026 à 17 h 00 (heure de l'Est)"),
+            regulator: Some("iGaming Ontario"),
         };
         for kind in NotificationKind::ALL {
             for language in Language::ALL {

@@ -100,15 +100,64 @@ pub struct Clocks {
     pub next_response: Option<Clock>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<Clock>,
+    /// A complaint's regulator clock, in calendar days: present on complaints only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regulator: Option<RegulatorClock>,
+}
+
+/// The regulator's limit on a complaint, counted in calendar days from its receipt (the
+/// regulator counts days, not business hours), and the notice the player gets before it: that
+/// they may take the dispute to the regulator, with their reference.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegulatorClock {
+    pub opened_at: Timestamp,
+    pub limit_at: Timestamp,
+    pub notice_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noticed_at: Option<Timestamp>,
+    /// When the complaint was resolved (none while it is open, again after a reopening).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
+}
+
+impl RegulatorClock {
+    fn open(promises: &Promises, at: Timestamp) -> Self {
+        let terms = &promises.policies.complaints;
+        let zone = promises.hours.zone().clone();
+        let opened = at.to_zoned(zone);
+        // Calendar days on the desk's calendar: the same local time, so a daylight-saving
+        // change in between moves nothing.
+        let days = |n: u16| {
+            opened
+                .checked_add(jiff::Span::new().days(i64::from(n)))
+                .map(|z| z.timestamp())
+                .unwrap_or(Timestamp::MAX)
+        };
+        let limit = terms.regulator_limit_calendar_days;
+        RegulatorClock {
+            opened_at: at,
+            limit_at: days(limit),
+            notice_at: days(limit.saturating_sub(terms.notice_before_limit_days)),
+            noticed_at: None,
+            closed_at: None,
+        }
+    }
+
+    /// When the sweep owes the player the notice: not yet told, and the complaint open.
+    pub fn notice_due(&self) -> Option<Timestamp> {
+        (self.noticed_at.is_none() && self.closed_at.is_none()).then_some(self.notice_at)
+    }
 }
 
 /// What moves a ticket's clocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockEvent {
-    /// Intake: the first response and the resolution start.
+    /// Intake: the first response and the resolution start, and a complaint's regulator clock.
     Opened {
         at: Timestamp,
         priority: Priority,
+        complaint: bool,
     },
     /// Staff wrote to the player: the first or next response is met.
     DeskAnswered {
@@ -151,6 +200,10 @@ pub enum ClockEvent {
         at: Timestamp,
         clock: ClockKind,
     },
+    /// The player was told they may take their complaint to the regulator.
+    RegulatorNoticed {
+        at: Timestamp,
+    },
 }
 
 impl ClockEvent {
@@ -166,7 +219,8 @@ impl ClockEvent {
             | ClockEvent::Reprioritised { at, .. }
             | ClockEvent::Extended { at, .. }
             | ClockEvent::Warned { at, .. }
-            | ClockEvent::Breached { at, .. } => at,
+            | ClockEvent::Breached { at, .. }
+            | ClockEvent::RegulatorNoticed { at } => at,
         }
     }
 }
@@ -188,6 +242,9 @@ pub fn breached_reason(clock: ClockKind) -> &'static str {
     }
 }
 
+/// The reason of the status line that records the regulator notice.
+pub const REGULATOR_NOTICE: &str = "regulator_notice";
+
 /// Whether a status line is the desk's own bookkeeping of its clocks: staff read it, the
 /// player's view leaves it out.
 pub fn is_clock_line(reason: &str) -> bool {
@@ -201,11 +258,20 @@ pub fn is_clock_line(reason: &str) -> bool {
 struct Rules<'a> {
     promises: &'a Promises,
     channel: Channel,
+    /// A complaint answers on the complaint terms: its resolution within their business
+    /// days, and an update (the next response) within their interval.
+    complaint: bool,
 }
 
 impl Rules<'_> {
     fn budget(&self, priority: Priority, kind: ClockKind) -> u32 {
-        self.promises.policies.budget(self.channel, priority, kind)
+        let terms = &self.promises.policies.complaints;
+        let days = |n: u16| u32::from(n) * self.promises.hours.business_day_minutes(self.channel);
+        match kind {
+            ClockKind::Resolution if self.complaint => days(terms.answer_within_business_days),
+            ClockKind::NextResponse if self.complaint => days(terms.update_every_business_days),
+            _ => self.promises.policies.budget(self.channel, priority, kind),
+        }
     }
 
     fn used_between(&self, from: Timestamp, to: Timestamp) -> SignedDuration {
@@ -374,6 +440,9 @@ impl Clocks {
     /// The clocks as the first event opens them.
     fn opened(rules: Rules<'_>, at: Timestamp, priority: Priority) -> Clocks {
         Clocks {
+            regulator: rules
+                .complaint
+                .then(|| RegulatorClock::open(rules.promises, at)),
             priority,
             first_response: Some(Clock::start(rules, ClockKind::FirstResponse, priority, at)),
             next_response: None,
@@ -388,11 +457,25 @@ impl Clocks {
         channel: Channel,
         event: ClockEvent,
     ) -> Option<Clocks> {
-        let rules = Rules { promises, channel };
-        if let ClockEvent::Opened { at, priority } = event {
+        if let ClockEvent::Opened {
+            at,
+            priority,
+            complaint,
+        } = event
+        {
+            let rules = Rules {
+                promises,
+                channel,
+                complaint,
+            };
             return Some(clocks.unwrap_or_else(|| Clocks::opened(rules, at, priority)));
         }
         let mut clocks = clocks?;
+        let rules = Rules {
+            promises,
+            channel,
+            complaint: clocks.regulator.is_some(),
+        };
         match event {
             ClockEvent::Opened { .. } => {}
             ClockEvent::DeskAnswered { at } => {
@@ -400,6 +483,16 @@ impl Clocks {
                     if let Some(clock) = clocks.get_mut(kind) {
                         clock.meet(rules, at);
                     }
+                }
+                // A complaint open with the desk owes its player news at an interval.
+                let open = clocks.resolution.as_ref().is_some_and(Clock::is_open);
+                if rules.complaint && open {
+                    clocks.next_response = Some(Clock::start(
+                        rules,
+                        ClockKind::NextResponse,
+                        clocks.priority,
+                        at,
+                    ));
                 }
             }
             ClockEvent::PlayerWrote { at } => {
@@ -432,8 +525,14 @@ impl Clocks {
                 for (_, clock) in clocks.each() {
                     clock.meet(rules, at);
                 }
+                if let Some(regulator) = clocks.regulator.as_mut() {
+                    regulator.closed_at.get_or_insert(at);
+                }
             }
             ClockEvent::Reopened { at } => {
+                if let Some(regulator) = clocks.regulator.as_mut() {
+                    regulator.closed_at = None;
+                }
                 if let Some(clock) = clocks.resolution.as_mut() {
                     if clock.state == ClockState::Met {
                         clock.count(rules, at);
@@ -467,6 +566,11 @@ impl Clocks {
                     c.breached_at.get_or_insert(at);
                 }
             }
+            ClockEvent::RegulatorNoticed { at } => {
+                if let Some(regulator) = clocks.regulator.as_mut() {
+                    regulator.noticed_at.get_or_insert(at);
+                }
+            }
         }
         Some(clocks)
     }
@@ -476,6 +580,7 @@ impl Clocks {
         ClockKind::ALL
             .iter()
             .filter_map(|k| self.get(*k)?.next_check())
+            .chain(self.regulator.as_ref().and_then(RegulatorClock::notice_due))
             .min()
     }
 
@@ -678,7 +783,9 @@ pub fn events_of(
             "received" => push(ClockEvent::Opened {
                 at,
                 priority: priority_for(ticket.category, ticket.incident.as_ref()),
+                complaint: ticket.category == crate::tickets::ticket::Category::Complaint,
             }),
+            REGULATOR_NOTICE => push(ClockEvent::RegulatorNoticed { at }),
             "incident_linked" => push(ClockEvent::Reprioritised {
                 at,
                 priority: Priority::Urgent,

@@ -5,4 +5,5 @@
 pub mod clocks;
 pub mod extension;
 pub mod policy;
+pub mod report;
 pub mod sweep;

@@ -25,7 +25,9 @@ use crate::common::reference::TicketReference;
 use crate::common::store::StoreError;
 use crate::notifications::rules::NotifyError;
 use crate::outbox::rules::{Destination, MessageId, OutboxMessage};
-use crate::promises::clocks::{breached_reason, warned_reason, ClockState};
+use crate::promises::clocks::{
+    breached_reason, warned_reason, ClockState, RegulatorClock, REGULATOR_NOTICE,
+};
 use crate::promises::policy::ClockKind;
 use crate::tickets::desk::Desk;
 use crate::tickets::ports::{Basis, TicketStore, TicketUpdate, Updated};
@@ -140,6 +142,16 @@ pub fn due_marks(ticket: &Ticket, now: Timestamp) -> Vec<(ClockKind, AlertKind)>
     marks
 }
 
+/// Whether `ticket`, a complaint still open, owes its player the regulator notice by `now`.
+pub fn notice_owed(ticket: &Ticket, now: Timestamp) -> bool {
+    ticket
+        .clocks
+        .as_ref()
+        .and_then(|c| c.regulator.as_ref())
+        .and_then(RegulatorClock::notice_due)
+        .is_some_and(|at| at <= now)
+}
+
 /// The change that records `marks` on `ticket`: one status line each, by the desk itself.
 pub fn mark(ticket: &Ticket, marks: &[(ClockKind, AlertKind)], now: Timestamp) -> Change {
     let mut next = ticket.clone();
@@ -201,6 +213,8 @@ pub struct SweepReport {
     pub checked: u32,
     pub warnings: u32,
     pub breaches: u32,
+    /// Complaints whose player was told they may go to the regulator.
+    pub notices: u32,
     /// Found outside their team's hours, and listed again at its next opening.
     pub put_off: u32,
     /// Changed by someone else (another sweep, an agent) between the read and the write: the
@@ -249,11 +263,14 @@ impl<S: TicketStore + DueIndex> Sweep<S> {
                 }
             }
         }
-        if report.warnings + report.breaches + report.put_off + report.lost_races > 0 {
+        if report.warnings + report.breaches + report.notices + report.put_off + report.lost_races
+            > 0
+        {
             tracing::info!(
                 checked = report.checked,
                 warnings = report.warnings,
                 breaches = report.breaches,
+                notices = report.notices,
                 put_off = report.put_off,
                 lost_races = report.lost_races,
                 "clocks swept"
@@ -270,7 +287,8 @@ impl<S: TicketStore + DueIndex> Sweep<S> {
     ) -> Result<(), SweepError> {
         report.checked += 1;
         let marks = due_marks(ticket, now);
-        if marks.is_empty() {
+        let notice = notice_owed(ticket, now);
+        if marks.is_empty() && !notice {
             // The index lags the table a little: the ticket moved on since.
             return Ok(());
         }
@@ -289,6 +307,15 @@ impl<S: TicketStore + DueIndex> Sweep<S> {
             return Ok(());
         }
         let mut change = mark(ticket, &marks, now);
+        if notice {
+            change.history.push(StatusChange {
+                at: now,
+                status: ticket.status,
+                actor: Author::System,
+                reason: REGULATOR_NOTICE.to_owned(),
+                extended_minutes: None,
+            });
+        }
         self.desk.keep_promises(ticket, &mut change);
         let mut outbox = Vec::new();
         for (clock, kind) in &marks {
@@ -304,6 +331,19 @@ impl<S: TicketStore + DueIndex> Sweep<S> {
                 .map_err(NotifyError::from)?,
             );
         }
+        let notification = if notice {
+            let terms = &self.desk.promises.policies.complaints;
+            let (notification, message) = self.desk.notifier.for_regulator_notice(
+                &change.ticket,
+                terms.regulator(change.ticket.language),
+                MessageId::generate()?,
+                now,
+            )?;
+            outbox.push(message);
+            Some(notification)
+        } else {
+            None
+        };
         let written = self
             .desk
             .store
@@ -311,12 +351,16 @@ impl<S: TicketStore + DueIndex> Sweep<S> {
                 change: &change,
                 basis: Basis::Read,
                 escalation: None,
-                notification: None,
+                notification: notification.as_ref(),
                 outbox: &outbox,
             })
             .await?;
         match written {
             Updated::Done => {
+                if notice {
+                    report.notices += 1;
+                    tracing::info!(ticket = %ticket.reference, "regulator notice");
+                }
                 for (clock, kind) in &marks {
                     match kind {
                         AlertKind::Warning => report.warnings += 1,
@@ -502,6 +546,82 @@ mod tests {
         assert_eq!(
             found.ticket.clocks.as_ref().and_then(|c| c.next_check()),
             None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_complaint_runs_on_its_terms_and_its_player_is_told_of_the_regulator_once() {
+        let clock = FixedClock::at("2026-11-26T15:00:00Z");
+        let desk = desk_with_clock(clock.clone());
+        let body = serde_json::json!({
+            "channel": "form", "category": "complaint", "subject": "Gain non payé",
+            "description": "Ma mise gagnante au blackjack n'a pas été payée.", "language": "en"
+        });
+        let request = TicketRequest::parse(&body, None, desk.clock.now()).expect("valid");
+        let player = PlayerId::parse("p-2").expect("valid");
+        let reference = match desk
+            .submit(player, request, None, None)
+            .await
+            .expect("stored")
+        {
+            Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => receipt.reference,
+        };
+        let sweep = Sweep {
+            desk,
+            lookback_hours: 168,
+        };
+        let found = stored(&sweep, &reference).await;
+        assert_eq!(found.ticket.team, Team::Complaints);
+        let clocks = found.ticket.clocks.clone().expect("clocks");
+        // Answered within ten business days of eight hours, on the written channel.
+        assert_eq!(
+            clocks.resolution.as_ref().map(|c| c.budget_minutes),
+            Some(4800)
+        );
+        let regulator = clocks.regulator.clone().expect("a regulator clock");
+        // Ninety calendar days, at the same local time (EST then and then).
+        assert_eq!(regulator.limit_at, at("2027-02-24T15:00:00Z"));
+        assert_eq!(regulator.notice_at, at("2027-02-14T15:00:00Z"));
+        // A sweep every day at 10:00 EST until Monday 15 February 2027: the clocks warn and
+        // breach on the way, and the notice comes on the Monday (put off from Sunday), once.
+        let mut day = at("2026-11-27T15:00:00Z");
+        let mut notices = Vec::new();
+        while day <= at("2027-02-15T15:00:00Z") {
+            clock.set(day);
+            if sweep.run().await.expect("swept").notices > 0 {
+                notices.push(day);
+            }
+            day += jiff::SignedDuration::from_hours(24);
+        }
+        assert_eq!(notices, [at("2027-02-15T15:00:00Z")]);
+        clock.set(at("2027-02-15T16:00:00Z"));
+        assert_eq!(sweep.run().await.expect("again").notices, 0);
+        let found = stored(&sweep, &reference).await;
+        let told: Vec<_> = found
+            .notifications
+            .iter()
+            .filter(|n| n.kind == crate::notifications::rules::NotificationKind::RegulatorNotice)
+            .collect();
+        assert_eq!(told.len(), 1);
+        assert!(told[0].body.contains("iGaming Ontario"), "{}", told[0].body);
+        assert!(
+            told[0].body.contains(&reference.to_string()),
+            "{}",
+            told[0].body
+        );
+        assert!(
+            told[0].body.contains("February 24, 2027"),
+            "{}",
+            told[0].body
+        );
+        assert_eq!(
+            replay(
+                &sweep.desk.promises,
+                &found.ticket,
+                &found.history,
+                &found.messages
+            ),
+            found.ticket.clocks
         );
     }
 

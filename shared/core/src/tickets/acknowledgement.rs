@@ -55,11 +55,13 @@ pub fn team_name(team: Team, language: Language) -> &'static str {
         (Language::Fr, Team::Payments) => "paiements",
         (Language::Fr, Team::Security) => "sécurité des comptes",
         (Language::Fr, Team::Verification) => "vérification d'identité",
+        (Language::Fr, Team::Complaints) => "des plaintes",
         (Language::En, Team::Technical) => "technical support",
         (Language::En, Team::Games) => "games",
         (Language::En, Team::Payments) => "payments",
         (Language::En, Team::Security) => "account security",
         (Language::En, Team::Verification) => "identity verification",
+        (Language::En, Team::Complaints) => "complaints",
     }
 }
 

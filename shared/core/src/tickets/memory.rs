@@ -432,3 +432,34 @@ impl crate::promises::sweep::DueIndex for MemoryTicketStore {
         Ok(Updated::Done)
     }
 }
+
+/// The index of open complaints, computed from the stored tickets.
+impl crate::promises::report::ComplaintIndex for MemoryTicketStore {
+    async fn open_complaints(
+        &self,
+        before: Timestamp,
+        limit: u16,
+        start: Option<&PageStart>,
+    ) -> Result<Page<Ticket, PageStart>, StoreError> {
+        use crate::tickets::ticket::{Category, TicketStatus};
+        let state = self.lock();
+        let key = |t: &Ticket| (t.created_at, t.reference.as_str().to_owned());
+        let mut open: Vec<Ticket> = state
+            .tickets
+            .values()
+            .map(|t| &t.ticket)
+            .filter(|t| t.category == Category::Complaint)
+            .filter(|t| !matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed))
+            .filter(|t| t.created_at < before)
+            .filter(|t| {
+                start.is_none_or(|s| key(t) > (s.created_at, s.reference.as_str().to_owned()))
+            })
+            .cloned()
+            .collect();
+        open.sort_by_key(key);
+        Ok(Page::of_over_fetched(open, limit, |last| PageStart {
+            created_at: last.created_at,
+            reference: last.reference.clone(),
+        }))
+    }
+}

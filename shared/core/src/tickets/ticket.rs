@@ -21,6 +21,9 @@ vocabulary!(
         Transaction => "transaction",
         Verification => "verification",
         Incident => "incident",
+        /// A dispute about an outcome (a game's result, a withheld payment), not a question:
+        /// answered on the complaint terms and counted toward the regulator's limit.
+        Complaint => "complaint",
     }
 );
 
@@ -32,6 +35,8 @@ vocabulary!(
         Payments => "payments",
         Security => "security",
         Verification => "verification",
+        /// Disputes: worked in Guichet's console by the complaints officers.
+        Complaints => "complaints",
     }
 );
 
@@ -97,7 +102,8 @@ impl IncidentDetails {
 pub fn priority_for(category: Category, incident: Option<&IncidentDetails>) -> Priority {
     match category {
         Category::Account => Priority::Urgent,
-        Category::Transaction | Category::Verification => Priority::High,
+        // A complaint is on the regulator's clock from the first day.
+        Category::Transaction | Category::Verification | Category::Complaint => Priority::High,
         Category::Incident
             if incident.is_some_and(|i| i.transaction_id.is_some() || i.is_payment_only()) =>
         {
@@ -115,6 +121,7 @@ pub fn team_for(category: Category, incident: Option<&IncidentDetails>) -> Team 
         Category::Account => Team::Security,
         Category::Transaction => Team::Payments,
         Category::Verification => Team::Verification,
+        Category::Complaint => Team::Complaints,
         Category::Incident => match incident {
             Some(i) if i.is_payment_only() => Team::Payments,
             _ => Team::Games,
