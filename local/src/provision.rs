@@ -1675,10 +1675,11 @@ pub(crate) mod tests {
                 ("gsi1", vec![("gsi1pk", "HASH"), ("gsi1sk", "RANGE")], all),
                 ("gsi2", vec![("gsi2pk", "HASH"), ("gsi2sk", "RANGE")], all),
                 ("gsi3", vec![("gsi3pk", "HASH"), ("gsi3sk", "RANGE")], all),
+                ("gsi4", vec![("gsi4pk", "HASH"), ("gsi4sk", "RANGE")], all),
             ]
         );
         let attributes = tickets.get_attribute_definitions().clone().unwrap();
-        assert_eq!(attributes.len(), 8);
+        assert_eq!(attributes.len(), 10);
         assert!(attributes
             .iter()
             .all(|a| a.attribute_type() == &ScalarAttributeType::S));

@@ -2133,6 +2133,7 @@ Resources:
             "GET /incidents/{incident_id} IncidentsFunction incidents",
             "GET /players/{player_id}/eligibility EligibilityFunction eligibility",
             "GET /queues/{team} TeamQueueFunction team-queue",
+            "GET /reports/complaints ComplaintsReportFunction complaints-report",
             "GET /support/hours SupportHoursFunction support-hours",
             "GET /tickets ListTicketsFunction list-tickets",
             "GET /tickets/{reference} GetTicketFunction get-ticket",
@@ -3576,7 +3577,7 @@ Resources:
             Vec::<String>::new()
         );
         // The check reads the grants, rather than finding nothing to check.
-        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 20);
+        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 21);
     }
 
     #[test]
@@ -3782,7 +3783,7 @@ Resources:
             assert!(glob(pattern, &arn), "{arn} is outside {pattern}");
             groups += 1;
         }
-        assert_eq!(groups, 21);
+        assert_eq!(groups, 22);
         assert!(!glob(
             pattern,
             "arn:aws:logs:ca-central-1:123456789012:log-group:/aws/lambda/other/x"

@@ -193,7 +193,7 @@ async fn hand_made_table_without_gsi2_is_reported() {
     let names = template.names(TABLE_TYPE, &stack_name, &target.account_id, &target.region);
     let table = names.unwrap()[0].1.clone();
 
-    // Same keys and gsi1, but no gsi2 or gsi3, no stream, no SSE, no TTL, no PITR.
+    // Same keys and gsi1, but no gsi2, gsi3 or gsi4, no stream, no SSE, no TTL, no PITR.
     let key = |name: &str, key_type: KeyType| {
         KeySchemaElement::builder()
             .attribute_name(name)
@@ -251,6 +251,7 @@ async fn hand_made_table_without_gsi2_is_reported() {
             "AttributeDefinitions",
             "GlobalSecondaryIndexes[gsi2]",
             "GlobalSecondaryIndexes[gsi3]",
+            "GlobalSecondaryIndexes[gsi4]",
             "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled",
             "SSESpecification.SSEEnabled",
             "SSESpecification.SSEType",
