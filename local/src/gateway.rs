@@ -103,6 +103,9 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("add-attachment", |s, r| {
         Box::pin(add_attachment::handle(&s.desk, &s.attachments, r))
     }),
+    ("complaints-report", |s, r| {
+        Box::pin(complaints_report::handle(&s.desk, r))
+    }),
     ("team-queue", |s, r| {
         Box::pin(team_queue::handle(&s.desk, r))
     }),

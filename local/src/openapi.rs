@@ -375,6 +375,36 @@ fn operations() -> Vec<Operation> {
             success: vec![(200, "QueuePage", vec![])],
             errors: &[400],
         },
+        Operation {
+            method: "get",
+            path: "/reports/complaints",
+            id: "complaintsReport",
+            summary: "The open complaints older than N days, oldest first (the regulator's report)",
+            roles: &[Role::Supervisor],
+            notes: "Supervisors only. Each complaint with its age in calendar days, its answer's \
+                    due time, the regulator's limit and when its player was told of it; no text \
+                    the player wrote.",
+            parameters: [
+                vec![query_param(
+                    "open_over_days",
+                    "Complaints received more than this many calendar days ago (0: all).",
+                    true,
+                    json!({
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": guichet_core::promises::report::MAX_DAYS,
+                    }),
+                )],
+                paging(
+                    complaints_report::MAX_LIMIT,
+                    complaints_report::DEFAULT_LIMIT,
+                ),
+            ]
+            .concat(),
+            body: None,
+            success: vec![(200, "ComplaintPage", vec![])],
+            errors: &[400],
+        },
         staff_action(
             "take",
             "takeTicket",
@@ -1050,6 +1080,7 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add_schema::<list_tickets::TicketPage>(&mut schemas);
     add_schema::<get_ticket::TicketRead>(&mut schemas);
     add_schema::<team_queue::QueuePage>(&mut schemas);
+    add_schema::<complaints_report::ComplaintPage>(&mut schemas);
     add_schema::<update_ticket::UpdatedTicket>(&mut schemas);
     add_schema::<guichet_edge::upload::UploadUrl>(&mut schemas);
     add_schema::<guichet_core::verification::rules::VerificationCase>(&mut schemas);

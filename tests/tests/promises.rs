@@ -222,6 +222,95 @@ async fn a_ticket_found_outside_its_teams_hours_waits_for_the_opening() {
     assert_eq!(lines_ending(&read(&desk, &reference).await, "_warning"), 1);
 }
 
+#[tokio::test]
+async fn a_complaint_reaches_its_regulator_notice_once_and_the_report_lists_it_while_open() {
+    let stack = fresh_stack().await;
+    let clock = FixedClock::at(RECEIVED);
+    let desk = desk_at(&stack, &clock);
+    let submit = |subject: &'static str| {
+        let desk = &desk;
+        async move {
+            let body = serde_json::json!({"channel": "email", "category": "complaint",
+                "subject": subject, "description": "Ma mise gagnante n'a pas été payée."});
+            let request = TicketRequest::parse(&body, None, desk.clock.now()).expect("valid");
+            let player = PlayerId::parse("player-disputing").expect("valid");
+            match desk
+                .submit(player, request, None, None)
+                .await
+                .expect("stored")
+            {
+                Submitted::Created(receipt, _) | Submitted::Replayed(receipt) => receipt.reference,
+            }
+        }
+    };
+    let complaint = submit("Gain non payé").await;
+    let settled = submit("Bonus retiré").await;
+    let officer = Actor {
+        subject: PlayerId::parse("officer-2").expect("valid"),
+        roles: vec![Role::Agent],
+        teams: vec![Team::Complaints],
+        email: None,
+    };
+    desk.work_on(&officer, &settled, None, |t, now| {
+        workflow::change_status(t, t.version, TicketStatus::Resolved, "officer-2", None, now)
+    })
+    .await
+    .expect("resolved");
+    // A sweep every day at 10:00 EST, as the schedule's would find them, for 81 days.
+    let sweep = Sweep {
+        desk: desk_at(&stack, &clock),
+        lookback_hours: 24,
+    };
+    let mut day = at("2026-11-27T15:00:00Z");
+    let mut notices = Vec::new();
+    while day <= at("2027-02-16T15:00:00Z") {
+        clock.set(day);
+        if sweep.run().await.expect("swept").notices > 0 {
+            notices.push(day);
+        }
+        day += jiff::SignedDuration::from_hours(24);
+    }
+    // Ninety days from Thursday 26 November is Wednesday 24 February; ten days before, a
+    // Sunday: the notice waits for Monday's opening.
+    assert_eq!(notices, [at("2027-02-15T15:00:00Z")]);
+    let found = read(&desk, &complaint).await;
+    let told: Vec<_> = found
+        .notifications
+        .iter()
+        .filter(|n| n.kind == guichet_core::notifications::rules::NotificationKind::RegulatorNotice)
+        .collect();
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0].body.contains("iGaming Ontario") && told[0].body.contains(&complaint.to_string())
+    );
+    assert_eq!(lines_ending(&found, "regulator_notice"), 1);
+
+    // The supervisors' report, from the open complaints' index.
+    let supervisor = Actor {
+        subject: PlayerId::parse("supervisor-1").expect("valid"),
+        roles: vec![Role::Supervisor],
+        teams: vec![],
+        email: None,
+    };
+    let page = desk
+        .open_complaints(&supervisor, 80, 10, None)
+        .await
+        .expect("report");
+    let listed: Vec<&TicketReference> = page.items.iter().map(|l| &l.reference).collect();
+    assert_eq!(listed, [&complaint], "the resolved one is not listed");
+    assert_eq!(page.items[0].open_days, 82);
+    assert!(page.items[0].regulator_noticed_at.is_some());
+    let none = desk
+        .open_complaints(&supervisor, 90, 10, None)
+        .await
+        .expect("report");
+    assert!(none.items.is_empty());
+    assert!(
+        desk.open_complaints(&officer, 0, 10, None).await.is_err(),
+        "supervisors only"
+    );
+}
+
 /// Every ticket the integration run wrote, in every tickets table it left on the emulator, has
 /// the clocks its history replays to: whichever path wrote it (intake, the agents' actions,
 /// escalations routed, incidents linked and resolved, the sweep, the contract run). Run by

@@ -17,6 +17,16 @@ use guichet_core::verification::service::KycError;
 
 use crate::http::ApiError;
 
+impl From<guichet_core::promises::report::ReportError> for ApiError {
+    fn from(e: guichet_core::promises::report::ReportError) -> Self {
+        use guichet_core::promises::report::ReportError;
+        match e {
+            ReportError::Forbidden(forbidden) => forbidden.into(),
+            ReportError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<Forbidden> for ApiError {
     fn from(e: Forbidden) -> Self {
         ApiError::Forbidden {

@@ -77,6 +77,14 @@ impl ComplaintLine {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 impl<S: TicketStore + ComplaintIndex> Desk<S> {
     /// The open complaints received more than `open_over_days` days ago: supervisors only.
     pub async fn open_complaints(
@@ -85,20 +93,18 @@ impl<S: TicketStore + ComplaintIndex> Desk<S> {
         open_over_days: u16,
         limit: u16,
         start: Option<&PageStart>,
-    ) -> Result<Result<Page<ComplaintLine, PageStart>, Forbidden>, StoreError> {
-        if let Err(refused) = caller.require(Role::Supervisor) {
-            return Ok(Err(refused));
-        }
+    ) -> Result<Page<ComplaintLine, PageStart>, ReportError> {
+        caller.require(Role::Supervisor)?;
         let now = self.clock.now();
         let before = now - SignedDuration::from_hours(24 * i64::from(open_over_days));
         let page = self.store.open_complaints(before, limit, start).await?;
-        Ok(Ok(Page {
+        Ok(Page {
             items: page
                 .items
                 .iter()
                 .map(|t| ComplaintLine::of(t, now))
                 .collect(),
             next: page.next,
-        }))
+        })
     }
 }
