@@ -311,6 +311,57 @@ async fn a_complaint_reaches_its_regulator_notice_once_and_the_report_lists_it_w
     );
 }
 
+#[tokio::test]
+async fn a_new_configuration_is_recorded_on_every_open_ticket_and_read_back_from_its_history() {
+    let stack = fresh_stack().await;
+    let clock = FixedClock::at(RECEIVED);
+    let desk = desk_at(&stack, &clock);
+    let reference = technical_ticket(&desk).await;
+    let mut sweep = sweep_at(&stack, &clock);
+    clock.set(at("2026-11-26T16:00:00Z"));
+    assert_eq!(sweep.run().await.expect("swept").rebased, 0);
+    // The form's normal first response cut to four hours, deployed at 16:00 EST.
+    let policies = guichet_core::promises::policy::BUNDLED.replacen(
+        "\"normal\": {\"first_response\": 960, \"next_response\": 960, \"resolution\": 4800}",
+        "\"normal\": {\"first_response\": 240, \"next_response\": 960, \"resolution\": 4800}",
+        2,
+    );
+    sweep.desk.promises = guichet_core::promises::clocks::Promises::parse(
+        guichet_core::calendar::hours::BUNDLED,
+        &policies,
+    )
+    .expect("valid");
+    clock.set(at("2026-11-26T21:00:00Z"));
+    let report = sweep.run().await.expect("swept");
+    assert_eq!((report.rebased, report.breaches), (1, 1), "{report:?}");
+    assert_eq!(
+        sweep.run().await.expect("again").rebased,
+        0,
+        "once per configuration"
+    );
+    let found = read(&desk, &reference).await;
+    let line = found
+        .history
+        .iter()
+        .find(|l| l.reason == "clocks_rebased")
+        .expect("recorded");
+    let rebased = line.rebased.as_deref().expect("the clocks, read back");
+    assert_eq!(
+        rebased.first_response.as_ref().and_then(|c| c.due_at),
+        Some(at("2026-11-26T21:00:00Z")),
+        "due from the recomputation, not before it"
+    );
+    assert_eq!(
+        guichet_core::promises::clocks::replay(
+            &sweep.desk.promises,
+            &found.ticket,
+            &found.history,
+            &found.messages
+        ),
+        found.ticket.clocks
+    );
+}
+
 /// Every ticket the integration run wrote, in every tickets table it left on the emulator, has
 /// the clocks its history replays to: whichever path wrote it (intake, the agents' actions,
 /// escalations routed, incidents linked and resolved, the sweep, the contract run). Run by

@@ -309,6 +309,9 @@ struct LineItem {
     /// An extended delay's minutes, on its status line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     extended_minutes: Option<u32>,
+    /// The clocks a change of configuration recomputed, on its status line (a map).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rebased: Option<Box<Clocks>>,
     /// `player`, `staff` or `system`; a staff member's id beside it.
     actor: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -326,6 +329,7 @@ impl LineItem {
             reason: None,
             body: None,
             extended_minutes: None,
+            rebased: None,
             actor: String::new(),
             actor_id: None,
         }
@@ -364,6 +368,7 @@ fn history_item(
         status: Some(change.status),
         reason: Some(change.reason.clone()),
         extended_minutes: change.extended_minutes,
+        rebased: change.rebased.clone(),
         ..LineItem::new(reference, sk, "status_change", change.at)
     };
     to_item(&line.by(&change.actor))
@@ -381,6 +386,7 @@ fn status_change_from(item: &Item) -> Result<StatusChange, StoreError> {
             attribute: "reason",
         })?,
         extended_minutes: line.extended_minutes,
+        rebased: line.rebased,
     })
 }
 
@@ -438,6 +444,11 @@ pub(crate) const DUE_INDEX: Index = Index {
     pk: "gsi3pk",
     sk: "gsi3sk",
 };
+
+/// The record of the configuration the open tickets' clocks were last recomputed on, by the
+/// sweep (`promises::sweep`): one item for the table.
+const PROMISES_PK: &str = "CONFIG#PROMISES";
+const PROMISES_SK: &str = "CONFIG";
 
 /// The open complaints (gsi4): one partition, oldest first. Complaints are few beside the
 /// desk's tickets, and a complaint's entry only changes when the complaint does, so one index
@@ -1204,6 +1215,37 @@ impl DueIndex for DynamoTicketStore {
         })
     }
 
+    async fn applied_basis(&self) -> Result<Option<String>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(PROMISES_PK))
+            .key("sk", s(PROMISES_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(output
+            .item()
+            .and_then(|item| get_s(item, "basis").ok())
+            .map(str::to_owned))
+    }
+
+    async fn mark_applied_basis(&self, basis: &str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(PROMISES_PK))
+            .item("sk", s(PROMISES_SK))
+            .item("type", s("promises_basis"))
+            .item("basis", s(basis))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn put_off(&self, ticket: &Ticket, until: Timestamp) -> Result<Updated, StoreError> {
         let (pk, sk) = due_keys(until, &ticket.reference);
         let result = self
@@ -1416,6 +1458,7 @@ mod tests {
             actor: staff.clone(),
             reason: "agent_reply".into(),
             extended_minutes: None,
+            rebased: None,
         };
         let expected = item([
             ("pk", text("TICKET#9999999992")),
@@ -1645,6 +1688,7 @@ mod tests {
             actor: Author::Player,
             reason: "received".into(),
             extended_minutes: None,
+            rebased: None,
         };
         let mut line =
             history_item(&TicketReference::from_random([1; 9]), &change, 0).expect("item");

@@ -25,7 +25,7 @@ use crate::common::settings::{invalid, SettingsError};
 use crate::tickets::ticket::Channel;
 
 /// The bundled configuration: the published hours of the support page.
-const BUNDLED: &str = include_str!("desk-hours.json");
+pub const BUNDLED: &str = include_str!("desk-hours.json");
 
 /// How far ahead business time is looked for: past a year without an open minute a channel
 /// is closed for good, and a target on it has no date.

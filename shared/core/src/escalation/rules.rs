@@ -244,6 +244,7 @@ pub fn request(
             actor,
             reason: format!("escalation_requested_{}", ask.to_team.as_str()),
             extended_minutes: None,
+            rebased: None,
         }],
         message: None,
     };
@@ -305,6 +306,7 @@ pub fn route(
                 actor: Author::System,
                 reason: format!("routed_to_{}", escalation.to_team.as_str()),
                 extended_minutes: None,
+                rebased: None,
             }],
             expected_version: ticket.version,
             ticket: next,

@@ -34,14 +34,27 @@ vocabulary!(
 pub struct Promises {
     pub hours: DeskHours,
     pub policies: Policies,
+    /// A digest of both configurations: a ticket's clocks carry the one they were computed
+    /// on, so a new configuration is seen on them and they are recomputed ([`rebase_line`]).
+    pub basis: String,
 }
 
 impl Promises {
     /// The bundled configuration (`calendar/desk-hours.json`, `promises/policies.json`).
     pub fn bundled() -> Result<Self, SettingsError> {
+        Self::parse(
+            crate::calendar::hours::BUNDLED,
+            crate::promises::policy::BUNDLED,
+        )
+    }
+
+    /// A configuration of hours and policies, each checked as its own file is.
+    pub fn parse(hours: &str, policies: &str) -> Result<Self, SettingsError> {
+        let basis = crate::common::digest::json_sha256(&(hours, policies));
         Ok(Self {
-            hours: DeskHours::bundled()?,
-            policies: Policies::bundled()?,
+            hours: DeskHours::parse(hours)?,
+            policies: Policies::parse(policies)?,
+            basis: basis.chars().take(16).collect(),
         })
     }
 }
@@ -94,6 +107,9 @@ fn is_zero(n: &u32) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Clocks {
     pub priority: Priority,
+    /// The configuration they were computed on ([`Promises::basis`]).
+    #[serde(default)]
+    pub basis: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_response: Option<Clock>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,7 +167,7 @@ impl RegulatorClock {
 }
 
 /// What moves a ticket's clocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClockEvent {
     /// Intake: the first response and the resolution start, and a complaint's regulator clock.
     Opened {
@@ -204,6 +220,11 @@ pub enum ClockEvent {
     RegulatorNoticed {
         at: Timestamp,
     },
+    /// A new configuration recomputed the clocks: these are they.
+    Rebased {
+        at: Timestamp,
+        clocks: Box<Clocks>,
+    },
 }
 
 impl ClockEvent {
@@ -220,7 +241,8 @@ impl ClockEvent {
             | ClockEvent::Extended { at, .. }
             | ClockEvent::Warned { at, .. }
             | ClockEvent::Breached { at, .. }
-            | ClockEvent::RegulatorNoticed { at } => at,
+            | ClockEvent::RegulatorNoticed { at }
+            | ClockEvent::Rebased { at, .. } => at,
         }
     }
 }
@@ -244,13 +266,16 @@ pub fn breached_reason(clock: ClockKind) -> &'static str {
 
 /// The reason of the status line that records the regulator notice.
 pub const REGULATOR_NOTICE: &str = "regulator_notice";
+/// The reason of the status line that records clocks recomputed on a new configuration.
+pub const REBASED: &str = "clocks_rebased";
 
 /// Whether a status line is the desk's own bookkeeping of its clocks: staff read it, the
 /// player's view leaves it out.
 pub fn is_clock_line(reason: &str) -> bool {
-    ClockKind::ALL
-        .iter()
-        .any(|k| reason == warned_reason(*k) || reason == breached_reason(*k))
+    reason == REBASED
+        || ClockKind::ALL
+            .iter()
+            .any(|k| reason == warned_reason(*k) || reason == breached_reason(*k))
 }
 
 /// What the hours and the policies decide for one ticket.
@@ -443,6 +468,7 @@ impl Clocks {
             regulator: rules
                 .complaint
                 .then(|| RegulatorClock::open(rules.promises, at)),
+            basis: rules.promises.basis.clone(),
             priority,
             first_response: Some(Clock::start(rules, ClockKind::FirstResponse, priority, at)),
             next_response: None,
@@ -470,6 +496,12 @@ impl Clocks {
             };
             return Some(clocks.unwrap_or_else(|| Clocks::opened(rules, at, priority)));
         }
+        if let ClockEvent::Rebased {
+            clocks: rebased, ..
+        } = event
+        {
+            return Some(*rebased);
+        }
         let mut clocks = clocks?;
         let rules = Rules {
             promises,
@@ -477,7 +509,7 @@ impl Clocks {
             complaint: clocks.regulator.is_some(),
         };
         match event {
-            ClockEvent::Opened { .. } => {}
+            ClockEvent::Opened { .. } | ClockEvent::Rebased { .. } => {}
             ClockEvent::DeskAnswered { at } => {
                 for kind in [ClockKind::FirstResponse, ClockKind::NextResponse] {
                     if let Some(clock) = clocks.get_mut(kind) {
@@ -762,6 +794,51 @@ impl Clocks {
     }
 }
 
+impl Clocks {
+    /// The clocks recomputed at `at` on a new configuration: each open clock keeps the time it
+    /// used (counted to `at`), takes its new budget (and keeps its extensions), and is due no
+    /// earlier than `at`, so a breach is never back-dated; warnings and breaches recorded stay.
+    /// A complaint's regulator limit is counted again from its receipt.
+    pub fn rebased(&self, promises: &Promises, channel: Channel, at: Timestamp) -> Clocks {
+        let rules = Rules {
+            promises,
+            channel,
+            complaint: self.regulator.is_some(),
+        };
+        let mut next = self.clone();
+        let priority = next.priority;
+        for (kind, clock) in next.each() {
+            if clock.is_open() {
+                clock.count(rules, at);
+                clock.budget_minutes = rules.budget(priority, kind) + clock.extended_minutes;
+                clock.plan(rules);
+            }
+        }
+        if let Some(regulator) = next.regulator.as_mut() {
+            let fresh = RegulatorClock::open(promises, regulator.opened_at);
+            regulator.limit_at = fresh.limit_at;
+            regulator.notice_at = fresh.notice_at;
+        }
+        next.basis = promises.basis.clone();
+        next
+    }
+}
+
+/// The status line that recomputes `ticket`'s clocks at `at`, when they were computed on
+/// another configuration than `promises`: every write of a ticket puts it before its own
+/// lines, and the sweep writes it when it finds the ticket.
+pub fn rebase_line(promises: &Promises, ticket: &Ticket, at: Timestamp) -> Option<StatusChange> {
+    let clocks = ticket.clocks.as_ref()?;
+    (clocks.basis != promises.basis).then(|| StatusChange {
+        at,
+        status: ticket.status,
+        actor: Author::System,
+        reason: REBASED.to_owned(),
+        extended_minutes: None,
+        rebased: Some(Box::new(clocks.rebased(promises, ticket.channel, at))),
+    })
+}
+
 /// The clock events of a ticket's status lines and messages, in the order they happened: a
 /// line before a message of the same instant (a player's answer first puts the ticket back
 /// in work, then owes a reply). `from` is the status before the first line.
@@ -776,6 +853,12 @@ pub fn events_of(
     for line in history {
         let at = line.at;
         let mut push = |event| timed.push((at, 0, event));
+        if let Some(clocks) = &line.rebased {
+            push(ClockEvent::Rebased {
+                at,
+                clocks: clocks.clone(),
+            });
+        }
         if let Some(minutes) = line.extended_minutes {
             push(ClockEvent::Extended { at, minutes });
         }
@@ -876,7 +959,7 @@ pub fn advance(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::common::player::Author;
     use crate::tickets::ticket::{sample, Category};
@@ -909,6 +992,7 @@ mod tests {
             actor: Author::Player,
             reason: "received".into(),
             extended_minutes: None,
+            rebased: None,
         };
         advance(p, None, &mut ticket, std::slice::from_ref(&received), None);
         (ticket, vec![received])
@@ -1120,6 +1204,52 @@ mod tests {
         );
     }
 
+    /// The bundled configuration with the form's normal first response cut to four hours.
+    pub(crate) fn tighter() -> Promises {
+        let policies = crate::promises::policy::BUNDLED.replacen(
+            "\"normal\": {\"first_response\": 960, \"next_response\": 960, \"resolution\": 4800}",
+            "\"normal\": {\"first_response\": 240, \"next_response\": 960, \"resolution\": 4800}",
+            2,
+        );
+        let p = Promises::parse(crate::calendar::hours::BUNDLED, &policies).expect("valid");
+        assert_ne!(p.basis, promises().basis, "a new configuration");
+        p
+    }
+
+    #[test]
+    fn a_new_configuration_keeps_the_time_used_and_never_back_dates_a_breach() {
+        let old = promises();
+        let (ticket, history) = opened(&old, Category::Technical, at("2026-11-26T15:00:00Z"));
+        // Six business hours later the first response's budget becomes four hours: it is due
+        // now, not two hours ago.
+        let now = at("2026-11-26T21:00:00Z");
+        let new = tighter();
+        let line = rebase_line(&new, &ticket, now).expect("another configuration");
+        assert!(
+            rebase_line(&old, &ticket, now).is_none(),
+            "same configuration: nothing"
+        );
+        let rebased = line.rebased.as_deref().expect("the clocks");
+        let first = rebased.first_response.as_ref().expect("first");
+        assert_eq!(
+            first.used(),
+            SignedDuration::from_hours(6),
+            "time used kept"
+        );
+        assert_eq!(first.budget_minutes, 240);
+        assert_eq!(first.due_at, Some(now));
+        assert_eq!(rebased.basis, new.basis);
+        // Written as a change is, and replayed on the new configuration: the same clocks.
+        let mut next = ticket.clone();
+        next.version += 1;
+        next.updated_at = now;
+        let lines = vec![line];
+        advance(&new, Some(&ticket), &mut next, &lines, None);
+        let all: Vec<StatusChange> = history.into_iter().chain(lines).collect();
+        assert_eq!(replay(&new, &next, &all, &[]), next.clocks);
+        assert!(is_clock_line(REBASED));
+    }
+
     #[test]
     fn daylight_saving_moves_no_due_time_by_an_hour() {
         let p = promises();
@@ -1143,6 +1273,8 @@ mod tests {
         Unlink,
         Warn(usize),
         Breach(usize),
+        /// The hours or the promises change (once: the tighter configuration).
+        Reconfigure,
     }
 
     fn step() -> impl Strategy<Value = Step> {
@@ -1155,6 +1287,7 @@ mod tests {
             Just(Step::Unlink),
             (0..3usize).prop_map(Step::Warn),
             (0..3usize).prop_map(Step::Breach),
+            Just(Step::Reconfigure),
         ]
     }
 
@@ -1170,6 +1303,7 @@ mod tests {
                 actor: Author::System,
                 reason: reason.into(),
                 extended_minutes: None,
+                rebased: None,
             }],
             ticket: next,
             expected_version: ticket.version,
@@ -1200,7 +1334,7 @@ mod tests {
             channel in proptest::sample::select(Channel::ALL.to_vec()),
             steps in proptest::collection::vec((step(), 1i64..(60 * 24 * 3)), 0..24),
         ) {
-            let p = promises();
+            let mut p = promises();
             let start = at("2026-01-01T00:00:00Z") + SignedDuration::from_mins(start_minute);
             let start = Timestamp::from_millisecond(start.as_millisecond()).expect("ms");
             let (mut ticket, mut history) = opened(&p, category, start);
@@ -1230,8 +1364,16 @@ mod tests {
                     )),
                     Step::Warn(k) => Some(mark(&ticket, warned_reason(ClockKind::ALL[k]), now)),
                     Step::Breach(k) => Some(mark(&ticket, breached_reason(ClockKind::ALL[k]), now)),
+                    Step::Reconfigure => {
+                        p = tighter();
+                        Some(mark(&ticket, "checked", now))
+                    }
                 };
                 let Some(mut change) = change else { continue };
+                // As `Desk::keep_promises` does.
+                if let Some(line) = rebase_line(&p, &ticket, now) {
+                    change.history.insert(0, line);
+                }
                 advance(&p, Some(&ticket), &mut change.ticket, &change.history, change.message.as_ref());
                 history.extend(change.history.iter().cloned());
                 messages.extend(change.message.iter().cloned());

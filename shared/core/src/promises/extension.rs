@@ -158,6 +158,7 @@ pub fn extend(
             },
             reason: reason.as_str().to_owned(),
             extended_minutes: Some(minutes),
+            rebased: None,
         }],
         ticket: next,
         expected_version,
@@ -194,6 +195,7 @@ mod tests {
             actor: Author::Player,
             reason: "received".into(),
             extended_minutes: None,
+            rebased: None,
         };
         advance(p, None, &mut ticket, &[received], None);
         ticket

@@ -11,7 +11,7 @@ use crate::common::player::Language;
 use crate::common::settings::{invalid, SettingsError};
 use crate::tickets::ticket::{Channel, Priority};
 
-const BUNDLED: &str = include_str!("policies.json");
+pub const BUNDLED: &str = include_str!("policies.json");
 
 vocabulary!(
     /// A ticket's clocks. The first response runs from intake to the desk's first answer; the

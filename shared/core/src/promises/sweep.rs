@@ -26,7 +26,7 @@ use crate::common::store::StoreError;
 use crate::notifications::rules::NotifyError;
 use crate::outbox::rules::{Destination, MessageId, OutboxMessage};
 use crate::promises::clocks::{
-    breached_reason, warned_reason, ClockState, RegulatorClock, REGULATOR_NOTICE,
+    breached_reason, rebase_line, warned_reason, ClockState, RegulatorClock, REGULATOR_NOTICE,
 };
 use crate::promises::policy::ClockKind;
 use crate::tickets::desk::Desk;
@@ -90,6 +90,15 @@ pub trait DueIndex: Send + Sync {
         ticket: &Ticket,
         until: Timestamp,
     ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
+
+    /// The configuration ([`crate::promises::clocks::Promises::basis`]) every open ticket's
+    /// clocks were last recomputed on, if any.
+    fn applied_basis(&self) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    fn mark_applied_basis(
+        &self,
+        basis: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 vocabulary!(
@@ -170,6 +179,7 @@ pub fn mark(ticket: &Ticket, marks: &[(ClockKind, AlertKind)], now: Timestamp) -
                 }
                 .to_owned(),
                 extended_minutes: None,
+                rebased: None,
             })
             .collect(),
         ticket: next,
@@ -215,6 +225,8 @@ pub struct SweepReport {
     pub breaches: u32,
     /// Complaints whose player was told they may go to the regulator.
     pub notices: u32,
+    /// Recomputed on a new configuration of the hours or the promises.
+    pub rebased: u32,
     /// Found outside their team's hours, and listed again at its next opening.
     pub put_off: u32,
     /// Changed by someone else (another sweep, an agent) between the read and the write: the
@@ -245,6 +257,7 @@ impl<S: TicketStore + DueIndex> Sweep<S> {
     pub async fn run(&self) -> Result<SweepReport, SweepError> {
         let now = now_ms(self.desk.clock.now());
         let mut report = SweepReport::default();
+        self.rebase_open(now, &mut report).await?;
         for bucket in DueBucket::of(now).back(self.lookback_hours) {
             report.buckets += 1;
             let mut after = None;
@@ -263,7 +276,12 @@ impl<S: TicketStore + DueIndex> Sweep<S> {
                 }
             }
         }
-        if report.warnings + report.breaches + report.notices + report.put_off + report.lost_races
+        if report.warnings
+            + report.breaches
+            + report.notices
+            + report.rebased
+            + report.put_off
+            + report.lost_races
             > 0
         {
             tracing::info!(
@@ -271,12 +289,78 @@ impl<S: TicketStore + DueIndex> Sweep<S> {
                 warnings = report.warnings,
                 breaches = report.breaches,
                 notices = report.notices,
+                rebased = report.rebased,
                 put_off = report.put_off,
                 lost_races = report.lost_races,
                 "clocks swept"
             );
         }
         Ok(report)
+    }
+
+    /// Records the recomputation of `ticket`'s clocks on the desk's configuration, alone.
+    async fn rebase(
+        &self,
+        ticket: &Ticket,
+        now: Timestamp,
+        report: &mut SweepReport,
+    ) -> Result<(), SweepError> {
+        let mut change = mark(ticket, &[], now);
+        self.desk.keep_promises(ticket, &mut change);
+        let written = self
+            .desk
+            .store
+            .update(TicketUpdate {
+                change: &change,
+                basis: Basis::Read,
+                escalation: None,
+                notification: None,
+                outbox: &[],
+            })
+            .await?;
+        match written {
+            Updated::Done => report.rebased += 1,
+            Updated::Stale => report.lost_races += 1,
+        }
+        Ok(())
+    }
+
+    /// After a change of configuration, once: every open ticket's clocks recomputed on it
+    /// (read through the teams' queues, which hold every open ticket), so that a due time the
+    /// new hours or budgets moved earlier is in the due-time index before it passes. Marked
+    /// done for that configuration only when every ticket is: a sweep that fails midway is
+    /// followed by one that goes on.
+    async fn rebase_open(
+        &self,
+        now: Timestamp,
+        report: &mut SweepReport,
+    ) -> Result<(), SweepError> {
+        let basis = &self.desk.promises.basis;
+        if self.desk.store.applied_basis().await?.as_deref() == Some(basis.as_str()) {
+            return Ok(());
+        }
+        for team in Team::ALL {
+            let mut start = None;
+            loop {
+                let page = self
+                    .desk
+                    .store
+                    .team_queue(*team, PAGE, start.as_ref())
+                    .await?;
+                for ticket in &page.items {
+                    if rebase_line(&self.desk.promises, ticket, now).is_some() {
+                        self.rebase(ticket, now, report).await?;
+                    }
+                }
+                match page.next {
+                    Some(next) => start = Some(next),
+                    None => break,
+                }
+            }
+        }
+        self.desk.store.mark_applied_basis(basis).await?;
+        tracing::info!(basis = %basis, rebased = report.rebased, "clocks recomputed on the configuration");
+        Ok(())
     }
 
     async fn check(
@@ -286,14 +370,31 @@ impl<S: TicketStore + DueIndex> Sweep<S> {
         report: &mut SweepReport,
     ) -> Result<(), SweepError> {
         report.checked += 1;
-        let marks = due_marks(ticket, now);
-        let notice = notice_owed(ticket, now);
+        // On a new configuration, what falls due is read off the clocks recomputed on it
+        // (the write records the recomputation first: `Desk::keep_promises`).
+        let stale = rebase_line(&self.desk.promises, ticket, now);
+        let current = match stale.as_ref().and_then(|line| line.rebased.as_deref()) {
+            Some(rebased) => Ticket {
+                clocks: Some(rebased.clone()),
+                ..ticket.clone()
+            },
+            None => ticket.clone(),
+        };
+        let marks = due_marks(&current, now);
+        let notice = notice_owed(&current, now);
         if marks.is_empty() && !notice {
+            if stale.is_some() {
+                return self.rebase(ticket, now, report).await;
+            }
             // The index lags the table a little: the ticket moved on since.
             return Ok(());
         }
         let hours = &self.desk.promises.hours;
         if !hours.is_open(ticket.channel, now) {
+            if stale.is_some() {
+                // Recomputed now; its marks wait for the opening like any other's.
+                return self.rebase(ticket, now, report).await;
+            }
             // A day past the horizon of the hours is as good as never: the sweep of then
             // looks again.
             let opens = hours
@@ -314,6 +415,7 @@ impl<S: TicketStore + DueIndex> Sweep<S> {
                 actor: Author::System,
                 reason: REGULATOR_NOTICE.to_owned(),
                 extended_minutes: None,
+                rebased: None,
             });
         }
         self.desk.keep_promises(ticket, &mut change);
@@ -614,6 +716,44 @@ mod tests {
             "{}",
             told[0].body
         );
+        assert_eq!(
+            replay(
+                &sweep.desk.promises,
+                &found.ticket,
+                &found.history,
+                &found.messages
+            ),
+            found.ticket.clocks
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_configuration_recomputes_every_open_ticket_once_and_breaches_from_now() {
+        let (mut sweep, clock, reference) = setup().await;
+        // The same configuration: the pass finds nothing to do, and marks it done.
+        clock.set(at("2026-11-26T16:00:00Z"));
+        assert_eq!(sweep.run().await.expect("swept").rebased, 0);
+        // A new one, deployed at 16:00 EST with six business hours used of a budget now four:
+        // recomputed once, due at once, and breached by the next sweep, after it.
+        sweep.desk.promises = crate::promises::clocks::tests::tighter();
+        clock.set(at("2026-11-26T21:00:00Z"));
+        let report = sweep.run().await.expect("swept");
+        assert_eq!(report.rebased, 1);
+        assert_eq!(sweep.run().await.expect("again").rebased, 0, "once");
+        let found = stored(&sweep, &reference).await;
+        let reasons: Vec<&str> = found.history.iter().map(|l| l.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "received",
+                "clocks_rebased",
+                "first_response_warning",
+                "first_response_breach"
+            ],
+            "the marks fall due from the recomputation's time"
+        );
+        let breach = found.history.last().expect("a breach");
+        assert_eq!(breach.at, at("2026-11-26T21:00:00Z"), "never before it");
         assert_eq!(
             replay(
                 &sweep.desk.promises,

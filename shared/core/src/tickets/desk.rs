@@ -14,7 +14,7 @@ use crate::common::store::StoreError;
 use crate::escalation::rules::automatic_escalation;
 use crate::notifications::rules::{NotificationKind, Notifier, NotifyError};
 use crate::outbox::rules::{Destination, MessageId, OutboxMessage};
-use crate::promises::clocks::{advance, Promises};
+use crate::promises::clocks::{advance, rebase_line, Promises};
 use crate::tickets::acknowledgement::acknowledgement;
 use crate::tickets::intake::TicketRequest;
 use crate::tickets::ports::{
@@ -230,6 +230,10 @@ impl<S: TicketStore> Desk<S> {
     /// Moves the clocks of the change's ticket by what the change adds to `before`: every
     /// write of a ticket goes through here, so its clocks are its history replayed.
     pub fn keep_promises(&self, before: &Ticket, change: &mut Change) {
+        // Clocks computed on another configuration are recomputed first, on the record.
+        if let Some(line) = rebase_line(&self.promises, before, change.ticket.updated_at) {
+            change.history.insert(0, line);
+        }
         advance(
             &self.promises,
             Some(before),

@@ -150,6 +150,7 @@ impl TicketRequest {
             actor: Author::Player,
             reason: "received".to_owned(),
             extended_minutes: None,
+            rebased: None,
         };
         (ticket, received, target)
     }

@@ -38,6 +38,8 @@ struct State {
     reads: usize,
     /// Due-time index entries the sweep put off: reference → (version, until).
     put_off: BTreeMap<String, (u64, Timestamp)>,
+    /// The configuration the open tickets' clocks were last recomputed on.
+    applied_basis: Option<String>,
 }
 
 impl MemoryTicketStore {
@@ -430,6 +432,15 @@ impl crate::promises::sweep::DueIndex for MemoryTicketStore {
             (ticket.version, until),
         );
         Ok(Updated::Done)
+    }
+
+    async fn applied_basis(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().applied_basis.clone())
+    }
+
+    async fn mark_applied_basis(&self, basis: &str) -> Result<(), StoreError> {
+        self.lock().applied_basis = Some(basis.to_owned());
+        Ok(())
     }
 }
 

@@ -142,6 +142,10 @@ pub struct StatusChange {
     /// to the resolution's budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extended_minutes: Option<u32>,
+    /// The clocks as a change of the hours or the promises recomputed them
+    /// (`promises::clocks::rebase_line`): the replay takes them from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebased: Option<Box<crate::promises::clocks::Clocks>>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -351,7 +355,7 @@ mod tests {
         for channel in Channel::ALL {
             assert_eq!(Channel::parse(channel.as_str()), Some(*channel));
         }
-        assert_eq!(Category::NAMES.len(), 5);
+        assert_eq!(Category::NAMES.len(), 6);
         assert_eq!(Category::parse("Account"), None);
     }
 

@@ -179,6 +179,7 @@ pub fn change_status(
             actor: staff(staff_id),
             reason,
             extended_minutes: None,
+            rebased: None,
         }],
         ticket: next,
         expected_version,
@@ -209,6 +210,7 @@ pub fn take(
             actor: staff(staff_id),
             reason: "taken".to_owned(),
             extended_minutes: None,
+            rebased: None,
         }],
         ticket: next,
         expected_version,
@@ -281,6 +283,7 @@ pub fn player_reply(
                 actor: Author::Player,
                 reason: reason.to_owned(),
                 extended_minutes: None,
+                rebased: None,
             }]
         }
         None => Vec::new(),
@@ -373,6 +376,7 @@ mod tests {
                 },
                 reason: "resolved".into(),
                 extended_minutes: None,
+                rebased: None,
             }]
         );
         let reason = ReasonCode::parse("reason", "duplicate_report").expect("valid");
