@@ -1055,6 +1055,7 @@ async fn actions_on_state_tokens_are_conditioned_on_the_stored_fingerprints() {
         linked_at: at,
         linked_by: guichet_core::common::player::Author::System,
     };
+    // A change as the desk makes it: its clocks kept (the replay after the run checks them).
     let change = |seen: &Ticket| match guichet_core::incidents::rules::link(
         seen,
         &record.incident,
@@ -1063,7 +1064,11 @@ async fn actions_on_state_tokens_are_conditioned_on_the_stored_fingerprints() {
     )
     .expect("linkable")
     {
-        guichet_core::incidents::rules::Linking::Link(change) => *change,
+        guichet_core::incidents::rules::Linking::Link(change) => {
+            let mut change = *change;
+            world.desk.keep_promises(seen, &mut change);
+            change
+        }
         other => panic!("{other:?}"),
     };
     use guichet_core::incidents::ports::{Claimed, IncidentStore, LinkWrite};

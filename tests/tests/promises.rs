@@ -395,6 +395,7 @@ async fn every_ticket_of_the_run_replays_to_its_stored_clocks() {
         }
     }
     let (mut replayed, mut without) = (0, 0);
+    let mut differ = Vec::new();
     for table in tables {
         let store = DynamoTicketStore::new(client.clone(), table.clone());
         let mut page = None;
@@ -426,7 +427,12 @@ async fn every_ticket_of_the_run_replays_to_its_stored_clocks() {
                     &found.history,
                     &found.messages,
                 );
-                assert_eq!(again, Some(stored), "{table} {reference}");
+                if again.as_ref() != Some(&stored) {
+                    differ.push(format!(
+                        "{table} {reference} ({}):\n  stored   {stored:?}\n  replayed {again:?}",
+                        found.ticket.category.as_str()
+                    ));
+                }
                 replayed += 1;
             }
             match scanned.last_evaluated_key() {
@@ -439,5 +445,11 @@ async fn every_ticket_of_the_run_replays_to_its_stored_clocks() {
     assert!(
         replayed > 0,
         "no ticket to replay: run it after the other tests"
+    );
+    assert!(
+        differ.is_empty(),
+        "{} of {replayed} tickets differ from their replay:\n{}",
+        differ.len(),
+        differ.join("\n")
     );
 }
