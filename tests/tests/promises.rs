@@ -428,9 +428,16 @@ async fn every_ticket_of_the_run_replays_to_its_stored_clocks() {
                     &found.messages,
                 );
                 if again.as_ref() != Some(&stored) {
+                    let lines: Vec<String> = found
+                        .history
+                        .iter()
+                        .map(|l| format!("{} {}", l.at, l.reason))
+                        .collect();
                     differ.push(format!(
-                        "{table} {reference} ({}):\n  stored   {stored:?}\n  replayed {again:?}",
-                        found.ticket.category.as_str()
+                        "{table} {reference} ({}, {} v{}): {lines:?}\n  stored   {stored:?}\n  replayed {again:?}",
+                        found.ticket.category.as_str(),
+                        found.ticket.priority.as_str(),
+                        found.ticket.version,
                     ));
                 }
                 replayed += 1;

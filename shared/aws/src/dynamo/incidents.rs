@@ -51,7 +51,7 @@ use crate::dynamo::item::{
 use crate::dynamo::query::{query_all, read_collection};
 use crate::dynamo::shards::{ShardedIndex, Shards};
 use crate::dynamo::tickets::{
-    change_history_items, outbox_item, ticket_pk, ticket_queue_sk, QUEUE_INDEX, TICKET_SK,
+    change_history_items, outbox_item, ticket_item, ticket_pk, QUEUE_INDEX, TICKET_SK,
 };
 use guichet_core::common::paging::Page;
 use guichet_core::common::reference::TicketReference;
@@ -288,6 +288,21 @@ fn put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem, St
         .build())
 }
 
+/// What a link or an unlink writes of the ticket besides its version and its incident: the
+/// priority and what follows it (the queue's sort key, the clocks, the due time and its index
+/// entry), the time and the fingerprint. An attribute the ticket's item no longer has is
+/// removed (a due-time entry when no clock has anything to come).
+const LINK_WRITES: &[&str] = &[
+    "priority",
+    "updated_at",
+    "fingerprint",
+    "response_due_at",
+    "clocks",
+    "gsi2sk",
+    "gsi3pk",
+    "gsi3sk",
+];
+
 /// The ticket's fields a link or unlink changes, in place, under the version it was read at.
 /// The queue sort key follows the priority for tickets still in a queue (the index is sparse:
 /// resolved and closed tickets have none, and must not get one back).
@@ -299,48 +314,47 @@ fn ticket_update(
     claimed: Option<&str>,
 ) -> Result<TransactWriteItem, StoreError> {
     // The fingerprint follows the fields, so an agent's `state` token of the ticket as it was
-    // no longer matches it.
-    let mut set = vec![
-        "#p = :priority",
-        "#v = :next",
-        "#u = :updated_at",
-        "#fp = :fingerprint",
-    ];
-    let mut attribute_names = names(&[
-        ("#p", "priority"),
-        ("#v", "version"),
-        ("#u", "updated_at"),
-        ("#li", "linked_incident"),
-        ("#fp", "fingerprint"),
-    ]);
+    // no longer matches it. The clocks follow the priority (and the due-time index entry
+    // follows the clocks), so they are written from the ticket's item as every other writer
+    // writes them.
+    let item = ticket_item(ticket)?;
+    let mut set = vec!["#v = :next".to_owned()];
+    let mut remove = Vec::new();
+    let mut attribute_names = names(&[("#v", "version"), ("#li", "linked_incident")]);
     let mut values = HashMap::from([
-        (":fingerprint".to_owned(), s(ticket.fingerprint())),
-        (":priority".to_owned(), s(ticket.priority.as_str())),
         (":next".to_owned(), n(ticket.version)),
-        (":updated_at".to_owned(), s(ticket.updated_at.to_string())),
         (":expected".to_owned(), n(expected_version)),
         (":incident".to_owned(), s(incident.as_str())),
     ]);
-    if let Some(sk) = ticket_queue_sk(ticket) {
-        set.push("#q = :queue");
-        attribute_names.insert("#q".into(), "gsi2sk".into());
-        values.insert(":queue".into(), s(sk));
+    for (i, attribute) in LINK_WRITES.iter().enumerate() {
+        let (name, value) = (format!("#a{i}"), format!(":a{i}"));
+        match item.get(*attribute) {
+            Some(found) => {
+                set.push(format!("{name} = {value}"));
+                values.insert(value, found.clone());
+            }
+            // The queue's index is sparse: a resolved or closed ticket must not get an entry
+            // back, and has none to remove.
+            None if *attribute == "gsi2sk" => continue,
+            None => remove.push(name.clone()),
+        }
+        attribute_names.insert(name, (*attribute).to_owned());
     }
-    let (expression, mut condition) = if ticket.linked_incident.is_some() {
-        set.push("#li = :incident");
-        (
-            format!("SET {}", set.join(", ")),
-            "#v = :expected AND attribute_not_exists(#li)".to_owned(),
-        )
+    let mut condition = if ticket.linked_incident.is_some() {
+        set.push("#li = :incident".to_owned());
+        "#v = :expected AND attribute_not_exists(#li)".to_owned()
     } else {
-        (
-            format!("SET {} REMOVE #li", set.join(", ")),
-            "#v = :expected AND #li = :incident".to_owned(),
-        )
+        remove.push("#li".to_owned());
+        "#v = :expected AND #li = :incident".to_owned()
     };
+    let mut expression = format!("SET {}", set.join(", "));
+    if !remove.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+    }
     // Decided on an agent's `state` token of the ticket: the stored one must be that one.
     if let Some(claimed) = claimed {
         condition.push_str(" AND #fp = :claimed");
+        attribute_names.insert("#fp".into(), "fingerprint".into());
         values.insert(":claimed".into(), s(claimed));
     }
     Ok(TransactWriteItem::builder()

@@ -281,7 +281,7 @@ impl From<TicketItem> for Ticket {
     }
 }
 
-fn ticket_item(ticket: &Ticket) -> Result<Item, StoreError> {
+pub(crate) fn ticket_item(ticket: &Ticket) -> Result<Item, StoreError> {
     to_item(&TicketItem::from(ticket))
 }
 

@@ -230,6 +230,19 @@ impl<S: TicketStore> Desk<S> {
     /// Moves the clocks of the change's ticket by what the change adds to `before`: every
     /// write of a ticket goes through here, so its clocks are its history replayed.
     pub fn keep_promises(&self, before: &Ticket, change: &mut Change) {
+        // A change is never recorded at or before the one it follows: two functions' clocks
+        // may differ by some milliseconds, and a ticket's history, its clocks' replay and the
+        // sort keys of its lines read in time order what was written in version order.
+        let floor = before.updated_at + jiff::SignedDuration::from_millis(1);
+        if change.ticket.updated_at < floor {
+            change.ticket.updated_at = floor;
+            for line in &mut change.history {
+                line.at = line.at.max(floor);
+            }
+            if let Some(message) = change.message.as_mut() {
+                message.at = message.at.max(floor);
+            }
+        }
         // Clocks computed on another configuration are recomputed first, on the record.
         if let Some(line) = rebase_line(&self.promises, before, change.ticket.updated_at) {
             change.history.insert(0, line);
