@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod documents;
 pub mod escalation;
 pub mod incidents;
+pub mod mail;
 pub mod notifications;
 pub mod outbox;
 pub mod promises;

@@ -20,11 +20,18 @@ use guichet_core::common::contact::ContactAddress;
 use guichet_core::common::paging::{parse_millis_part, PageCursor};
 use guichet_core::common::player::{Language, PlayerId};
 use guichet_core::common::reference::{ReferenceError, TicketReference};
-use guichet_core::common::validation::{free_text, has_invisible, rfc3339, Rule};
+use guichet_core::common::validation::{
+    free_text, has_invisible, rfc3339, without_invisible, Rule,
+};
 use guichet_core::documents::rules::{upload_id_of_key, UploadId};
 use guichet_core::escalation::rules::EscalationRequest;
 use guichet_core::incidents::ports::IncidentStart;
 use guichet_core::incidents::rules::{normalise, FanOut, IncidentId};
+use guichet_core::mail::loops::AutoReply;
+use guichet_core::mail::message::{InboundMail, MailAddress};
+use guichet_core::mail::reply_address::{reply_address, ticket_of, ReplyKey, ReplyMailbox};
+use guichet_core::mail::sender::{Trust, Verdict, Verdicts};
+use guichet_core::mail::threading::reference_in_subject;
 use guichet_core::notifications::rules::{About, NotificationKind, NotificationMessage};
 use guichet_core::outbox::rules::MessageId;
 use guichet_core::tickets::intake::TicketRequest;
@@ -556,7 +563,11 @@ vocabulary_properties!(
     guichet_core::verification::rules::CaseReason,
     guichet_core::verification::rules::ReasonCode,
     guichet_core::incidents::rules::IncidentStatus,
-    guichet_core::outbox::rules::Destination
+    guichet_core::outbox::rules::Destination,
+    guichet_core::mail::loops::Suppressed,
+    Verdict,
+    guichet_core::mail::sender::QuarantineReason,
+    guichet_core::mail::sender::UnverifiedReason
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -781,5 +792,167 @@ proptest! {
                 );
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// E-mail: addresses, signed reply addresses, references in subjects, the loop and trust rules
+
+fn verdict() -> impl Strategy<Value = Verdict> {
+    prop::sample::select(Verdict::ALL.to_vec())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn a_mail_address_is_normal_bounded_and_reads_back_as_itself(
+        raw in prop_oneof![
+            any_text(),
+            "[A-Za-z0-9._+-]{1,12}@[A-Za-z0-9-]{1,10}\\.[a-z]{2,4}".prop_flat_map(near),
+        ],
+    ) {
+        let parsed = MailAddress::parse(&raw);
+        prop_assert_eq!(
+            serde_json::from_value::<MailAddress>(Value::String(raw.clone())).ok(),
+            parsed.clone()
+        );
+        if let Some(address) = parsed {
+            let text = address.expose();
+            prop_assert!(text.len() <= MailAddress::MAX_LEN);
+            prop_assert_eq!(text.matches('@').count(), 1);
+            prop_assert!(!text.chars().any(|c| c.is_ascii_uppercase() || c.is_whitespace()));
+            prop_assert!(!has_invisible(text));
+            prop_assert_eq!(format!("{}@{}", address.local_part(), address.domain()), text);
+            prop_assert_eq!(MailAddress::parse(text), Some(address.clone()));
+            prop_assert_eq!(MailAddress::parse(&text.to_ascii_uppercase()), Some(address));
+        }
+    }
+
+    #[test]
+    fn a_reply_address_reads_back_as_its_ticket_and_no_edit_of_its_tag_does(
+        r in reference(),
+        key in prop::collection::vec(any::<u8>(), 32..80),
+        at in any::<Index>(),
+        symbol in prop::sample::select("abcdefghijklmnopqrstuvwxyz234567".chars().collect::<Vec<_>>()),
+    ) {
+        let key = ReplyKey::parse(&key).expect("at least 32 bytes");
+        let mailbox = ReplyMailbox::parse("soutien", "guichet.example").expect("valid");
+        let reply = reply_address(&key, &mailbox, &r);
+        prop_assert_eq!(ticket_of(&key, &reply, &mailbox), Some(r.clone()));
+        let upper = MailAddress::parse(&reply.expose().to_ascii_uppercase()).expect("valid");
+        prop_assert_eq!(ticket_of(&key, &upper, &mailbox), Some(r));
+        // One symbol of the tag (reference or MAC) replaced by another.
+        let local: Vec<char> = reply.local_part().chars().collect();
+        let tag_start = "soutien+".len();
+        let i = tag_start + at.index(local.len() - tag_start);
+        prop_assume!(local[i] != '.' && local[i] != symbol);
+        let mut edited = local.clone();
+        edited[i] = symbol;
+        let edited: String = edited.into_iter().collect();
+        let edited = MailAddress::parse(&format!("{edited}@guichet.example")).expect("valid");
+        prop_assert_eq!(ticket_of(&key, &edited, &mailbox), None);
+    }
+
+    #[test]
+    fn any_address_is_answered_without_panicking(
+        raw in prop_oneof![
+            any_text(),
+            "soutien\\+[a-z0-9]{10}\\.[a-z2-7]{10}@guichet\\.example".prop_flat_map(near),
+        ],
+    ) {
+        let key = ReplyKey::parse(&[9u8; 32]).expect("32 bytes");
+        let mailbox = ReplyMailbox::parse("soutien", "guichet.example").expect("valid");
+        if let Some(address) = MailAddress::parse(&raw) {
+            // A random tag has a 2^-50 chance of a valid MAC: never in these cases.
+            prop_assert_eq!(ticket_of(&key, &address, &mailbox), None);
+        }
+    }
+
+    #[test]
+    fn a_reference_between_words_is_found_in_a_subject(
+        r in reference(),
+        before in prop_oneof![Just(String::new()), "(Re: |TR: |RE:|\\[)[a-zé ]{0,20}"],
+        after in prop_oneof![Just(String::new()), "[ .,\\]][a-zé ]{0,20}"],
+        dashed in any::<bool>(),
+        lower in any::<bool>(),
+    ) {
+        let shown = if dashed { r.to_string() } else { r.as_str().to_owned() };
+        let shown = if lower { shown.to_lowercase() } else { shown };
+        let separator = if before.is_empty() || before.ends_with([' ', ':', '[']) { "" } else { " " };
+        let subject = format!("{before}{separator}{shown}{after}");
+        // Ten-letter words of the random text could hold a reference of their own before ours,
+        // but only with its valid check symbol and no look-alike letters: allow for it.
+        match reference_in_subject(&subject) {
+            Some(found) if found != r => {
+                prop_assert!(subject.to_ascii_uppercase().find(found.as_str())
+                    < subject.to_ascii_uppercase().find(&shown.to_ascii_uppercase()));
+            }
+            found => prop_assert_eq!(found, Some(r)),
+        }
+    }
+
+    #[test]
+    fn any_subject_is_searched_without_panicking(subject in any_text()) {
+        if let Some(found) = reference_in_subject(&subject) {
+            prop_assert!(subject.to_ascii_uppercase().contains(&found.as_str()[..5]));
+        }
+    }
+
+    #[test]
+    fn text_without_its_invisible_characters_has_none_and_keeps_the_rest(text in any_text()) {
+        let visible = without_invisible(&text);
+        prop_assert!(!has_invisible(&visible));
+        if !has_invisible(&text) {
+            prop_assert_eq!(visible, text);
+        }
+    }
+
+    #[test]
+    fn an_automaton_or_a_list_is_never_answered(
+        auto_submitted in prop::option::of(prop_oneof![
+            "(?i)no",
+            "(?i)no ?; ?[a-z-]{1,8}=[a-z]{1,8}",
+            "(?i)auto-(replied|generated|notified)(; [a-z]{1,8}=x)?",
+            "[a-zA-Z-]{0,12}",
+        ]),
+        precedence in prop::option::of("[a-zA-Z, -]{0,12}"),
+        list_id in prop::option::of("[a-z. <>]{0,12}"),
+    ) {
+        let mail = InboundMail {
+            from: MailAddress::parse("joueur@exemple.ca"),
+            auto_submitted: auto_submitted.clone(),
+            precedence: precedence.clone(),
+            list_id: list_id.clone(),
+            ..InboundMail::default()
+        };
+        let allowed = AutoReply::allowed(&mail, &["guichet.example"]).is_ok();
+        let automaton = auto_submitted.is_some_and(|v| {
+            !v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("no")
+        });
+        let bulk = precedence.is_some_and(|p| {
+            p.split(',').any(|v| ["bulk", "list", "junk"].contains(&v.trim().to_lowercase().as_str()))
+        });
+        let list = list_id.is_some_and(|l| !l.trim().is_empty());
+        prop_assert_eq!(allowed, !(automaton || bulk || list));
+    }
+
+    #[test]
+    fn only_the_address_on_file_with_an_authenticated_domain_is_the_player(
+        spf in verdict(), dkim in verdict(), dmarc in verdict(),
+        spam in verdict(), virus in verdict(), aligned in any::<bool>(),
+        same in any::<bool>(),
+    ) {
+        let on_file = MailAddress::parse("joueur@exemple.ca").expect("valid");
+        let from = if same { on_file.clone() } else {
+            MailAddress::parse("joueur@exemple.com").expect("valid")
+        };
+        let verdicts = Verdicts { spf, dkim, dmarc, spam, virus, aligned };
+        let trust = Trust::of(Some(&from), Some(&on_file), verdicts);
+        let authenticated = dmarc == Verdict::Pass
+            || (dmarc != Verdict::Fail && spf == Verdict::Pass && dkim == Verdict::Pass && aligned);
+        let clean = spam != Verdict::Fail && virus != Verdict::Fail;
+        prop_assert_eq!(trust == Trust::Player, same && authenticated && clean);
+        prop_assert_eq!(matches!(trust, Trust::Quarantine(_)), !clean);
     }
 }

@@ -397,8 +397,26 @@ pub fn rfc3339(raw: &str) -> Option<jiff::Timestamp> {
 /// where it builds one (👩‍💻); anywhere else it only hides.
 pub fn has_invisible(text: &str) -> bool {
     let chars: Vec<char> = text.chars().collect();
-    chars.iter().enumerate().any(|(i, &c)| match c {
-        '\u{200D}' => {
+    (0..chars.len()).any(|i| invisible_at(&chars, i))
+}
+
+/// `text` without the characters [`has_invisible`] refuses. For text no person typed into our
+/// form, where nobody can be asked to fix it: an e-mail (mail clients and newsletters put
+/// zero-width spaces and byte-order marks in their bodies). Removing them is the safe direction:
+/// what is left reads as it is stored.
+pub fn without_invisible(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !invisible_at(&chars, *i))
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+fn invisible_at(chars: &[char], i: usize) -> bool {
+    match chars.get(i) {
+        Some('\u{200D}') => {
             let emoji_before = i
                 .checked_sub(1)
                 .and_then(|j| chars.get(j))
@@ -406,16 +424,18 @@ pub fn has_invisible(text: &str) -> bool {
             let emoji_after = chars.get(i + 1).is_some_and(|&a| is_emoji_part(a));
             !(emoji_before && emoji_after)
         }
-        '\u{061C}'
-        | '\u{180E}'
-        | '\u{200B}'..='\u{200C}'
-        | '\u{200E}'..='\u{200F}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{FEFF}' => true,
+        Some(
+            '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200C}'
+            | '\u{200E}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}',
+        ) => true,
         _ => false,
-    })
+    }
 }
 
 /// What may stand beside a zero-width joiner inside an emoji sequence: pictographs, the
@@ -541,6 +561,15 @@ mod tests {
         ] {
             assert_eq!(rfc3339(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn invisible_characters_are_removed_and_emoji_joiners_kept() {
+        assert_eq!(
+            without_invisible("\u{FEFF}Bon\u{200B}jour \u{202E}à\u{202C} 👩\u{200D}💻 fin\u{200D}"),
+            "Bonjour à 👩\u{200D}💻 fin"
+        );
+        assert_eq!(without_invisible("déjà vu"), "déjà vu");
     }
 
     #[test]
