@@ -10,6 +10,7 @@ pub mod attachments;
 pub mod calendar;
 pub mod documents;
 pub mod escalation;
+pub mod handoffs;
 pub mod incidents;
 pub mod mail;
 pub mod notifications;
