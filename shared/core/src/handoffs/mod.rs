@@ -2,4 +2,5 @@
 //! a ticket on the chat channel. What a hand-off must prove before anything is read of it: the
 //! chat tool's signature, fresh.
 
+pub mod request;
 pub mod signature;
