@@ -130,6 +130,9 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("eligibility", |s, r| {
         Box::pin(eligibility::handle(&s.verification, r))
     }),
+    ("chat-handoff", |s, r| {
+        Box::pin(chat_handoff::handle(&s.desk, &s.handoff_key, r))
+    }),
     ("support-hours", |s, r| {
         Box::pin(support_hours::handle(
             &s.hours,
@@ -304,6 +307,8 @@ pub struct Services {
     >,
     /// The desk's published hours: `support-hours`.
     pub hours: guichet_core::calendar::hours::DeskHours,
+    /// The live-chat tool's signing key: `chat-handoff`.
+    pub handoff_key: guichet_core::handoffs::signature::HandoffKey,
 }
 
 /// The local API: the template's routes, the production services, the dev signing key.
@@ -1242,6 +1247,10 @@ mod tests {
                 &sdk,
             ),
             hours: guichet_core::calendar::hours::DeskHours::bundled().unwrap(),
+            handoff_key: guichet_core::handoffs::signature::HandoffKey::parse(
+                b"the offline gateway's hand-off secret, 32 bytes",
+            )
+            .unwrap(),
         };
         let gateway = Gateway::new(&template, services, key)
             .unwrap()

@@ -756,6 +756,7 @@ fn operations() -> Vec<Operation> {
             success: vec![(200, "SupportHours|YearHolidays", vec![])],
             errors: &[400],
         },
+        handoff_operation(),
         Operation {
             method: "get",
             path: "/players/{player_id}/eligibility",
@@ -929,6 +930,76 @@ fn incident_operation(
         body: body.map(|(schema, example)| with_example(schema, example)),
         success,
         errors,
+    }
+}
+
+/// `POST /handoffs/chat`: no token, the chat tool's signature instead.
+fn handoff_operation() -> Operation {
+    use guichet_core::handoffs::request::{Handoff, CATEGORY_NAMES, LINE_MAX, MAX_LINES};
+    use guichet_core::handoffs::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
+    let header = |name: &str, description: &str, pattern: &str| {
+        json!({
+            "name": name, "in": "header", "required": true, "description": description,
+            "schema": { "type": "string", "pattern": pattern },
+        })
+    };
+    let identifier = |max: usize, pattern: &str, description: &str| {
+        json!({ "type": "string", "minLength": 1, "maxLength": max, "pattern": pattern,
+                "description": description })
+    };
+    Operation {
+        method: "post",
+        path: "/handoffs/chat",
+        id: "chatHandoff",
+        summary: "The live-chat tool hands off a conversation: a ticket on the chat channel",
+        roles: &[],
+        notes: "Signed by the chat tool, not by a token: HMAC-SHA256 with the shared secret \
+                over `<timestamp>.` and the raw body, refused five minutes either side of the \
+                desk's clock (`401` naming the header). The same conversation sent again \
+                answers `200` with the same ticket.",
+        parameters: vec![
+            header(TIMESTAMP_HEADER, "Unix seconds when the request was signed.", "^[0-9]{1,12}$"),
+            header(
+                SIGNATURE_HEADER,
+                "`v1=` and the hex HMAC-SHA256 of `<timestamp>.<body>`.",
+                "^v1=[0-9a-fA-F]{64}$",
+            ),
+        ],
+        body: Some(with_example(
+            object(
+                &["provider", "conversation_id", "player_id", "language", "category", "transcript", "closed_at"],
+                json!({
+                    "provider": identifier(Handoff::PROVIDER_MAX, "^[a-z0-9-]+$", "The chat tool."),
+                    "conversation_id": identifier(Handoff::CONVERSATION_MAX, "^[A-Za-z0-9_-]+$", "Its conversation."),
+                    "player_id": player_id_schema(),
+                    "language": enum_of(guichet_core::common::player::Language::NAMES),
+                    "category": enum_of(CATEGORY_NAMES),
+                    "agent": identifier(64, "^[A-Za-z0-9_-]+$", "The chat agent, if one took part."),
+                    "closed_at": { "type": "string", "format": "date-time" },
+                    "transcript": {
+                        "type": "array", "minItems": 1, "maxItems": MAX_LINES,
+                        "items": object(&["at", "from", "text"], json!({
+                            "at": { "type": "string", "format": "date-time" },
+                            "from": enum_of(guichet_core::handoffs::request::Speaker::NAMES),
+                            "text": text(1, LINE_MAX, "What was said"),
+                        })),
+                    },
+                }),
+            ),
+            json!({
+                "provider": "zendesk", "conversation_id": "conv_8F2k-91",
+                "player_id": "player-7f3a9c", "language": "fr", "category": "transaction",
+                "closed_at": "2026-11-26T14:58:00Z",
+                "transcript": [
+                    {"at": "2026-11-26T14:50:00Z", "from": "player", "text": "Mon retrait est bloqué."}
+                ],
+            }),
+        )),
+        success: vec![
+            (201, "Receipt", vec!["Location"]),
+            (200, "Receipt", vec!["Location"]),
+        ],
+        errors: &[400, 401, 413, 415, 422],
     }
 }
 

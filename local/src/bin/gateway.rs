@@ -42,6 +42,7 @@ async fn run() -> Result<(), String> {
         guichet_edge::config::AttachmentsConfig::from_env().map_err(|e| error_chain(&e))?;
     let incident_rule = guichet_core::incidents::service::IncidentConfig::from_env()
         .map_err(|e| error_chain(&e))?;
+    let handoff = guichet_edge::config::HandoffConfig::from_env().map_err(|e| error_chain(&e))?;
     let sdk = guichet_aws::sdk_config().await;
     let desk = guichet_aws::wiring::desk(&config, &sdk).map_err(|e| error_chain(&e))?;
     let verification = guichet_aws::wiring::verification(&kyc, &sdk);
@@ -50,12 +51,17 @@ async fn run() -> Result<(), String> {
     let key = DevKey::load_or_create(&DevKey::default_path()).map_err(|e| error_chain(&e))?;
     // The bundled hours, checked here as support-hours checks them at init.
     let hours = guichet_core::calendar::hours::DeskHours::bundled().map_err(|e| error_chain(&e))?;
+    // As chat-handoff reads it at init: from the secret provisioning created.
+    let handoff_key = guichet_aws::wiring::handoff_key(&handoff, &sdk)
+        .await
+        .map_err(|e| error_chain(&e))?;
     let services = Services {
         desk,
         verification,
         attachments,
         incidents,
         hours,
+        handoff_key,
     };
     let gateway = Gateway::new(&template, services, key).map_err(|e| error_chain(&e))?;
     for route in gateway.route_keys() {

@@ -10,13 +10,14 @@ use guichet_core::notifications::rules::{NotificationTemplates, Notifier, Templa
 use guichet_core::notifications::sender::Sender;
 use guichet_core::outbox::relay::Relay;
 use guichet_core::promises::clocks::Promises;
+use guichet_core::handoffs::signature::HandoffKey;
 use guichet_core::promises::sweep::Sweep;
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::sla::SupportCalendar;
 use guichet_core::verification::service::Verification;
 use guichet_edge::config::{
     AttachmentsConfig, Config, ConfigError, FromEnv, KycConfig, QueuesConfig, SenderConfig,
-    SweepConfig, WarmupConfig,
+    HandoffConfig, SweepConfig, WarmupConfig,
 };
 
 use crate::dynamo::attachments::DynamoAttachmentStore;
@@ -39,6 +40,12 @@ pub enum InitError {
     Templates(#[from] TemplateError),
     #[error("the desk's hours or promises are invalid")]
     Promises(#[from] guichet_core::common::settings::SettingsError),
+    #[error("the chat hand-off secret could not be read")]
+    HandoffSecret(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the chat hand-off secret has no text value")]
+    HandoffSecretEmpty,
+    #[error("the chat hand-off secret is unusable")]
+    HandoffKey(#[from] guichet_core::handoffs::signature::KeyError),
 }
 
 /// The desk (intake, reading, the staff workflow) on the tickets table, the system clock and
@@ -99,6 +106,12 @@ impl Wiring {
         Ok(relay(&self.config.tickets_table, &queues, &self.sdk))
     }
 
+    /// The live-chat tool's signing key, read from the Secrets Manager secret named in the
+    /// environment (once per container; the value is never logged).
+    pub async fn chat_handoff_key(&self) -> Result<HandoffKey, InitError> {
+        handoff_key(&HandoffConfig::from_env()?, &self.sdk).await
+    }
+
     /// The clocks' sweep, over the lookback named in the environment.
     pub fn sweep(&self) -> Result<Sweep<DynamoTicketStore>, InitError> {
         let config = SweepConfig::from_env()?;
@@ -129,6 +142,20 @@ pub async fn desk_from_env() -> Result<Desk<DynamoTicketStore>, InitError> {
     let desk = wiring.desk()?;
     wiring.warm(&[]).await;
     Ok(desk)
+}
+
+/// The live-chat tool's signing key, from the Secrets Manager secret of `config`.
+pub async fn handoff_key(config: &HandoffConfig, sdk: &SdkConfig) -> Result<HandoffKey, InitError> {
+    let secret = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(&config.secret_arn)
+        .send()
+        .await
+        .map_err(|e| InitError::HandoffSecret(Box::new(e)))?;
+    let text = secret
+        .secret_string()
+        .ok_or(InitError::HandoffSecretEmpty)?;
+    Ok(HandoffKey::parse(text.as_bytes())?)
 }
 
 /// The documents bucket both upload pipelines (verification documents, attachments) store in.

@@ -185,6 +185,25 @@ impl KycConfig {
     }
 }
 
+/// What the live-chat hand-off reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoffConfig {
+    /// `CHAT_HANDOFF_SECRET_ARN`: the Secrets Manager secret the chat tool signs with.
+    pub secret_arn: String,
+}
+
+impl HandoffConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            secret_arn: required(&lookup, "CHAT_HANDOFF_SECRET_ARN")?,
+        })
+    }
+}
+
 /// What the clocks' sweep reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepConfig {

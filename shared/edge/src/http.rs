@@ -293,6 +293,10 @@ pub fn json_body(request: &Request) -> Result<serde_json::Value, ApiError> {
 pub enum ApiError {
     #[error("a valid bearer token is required")]
     Unauthenticated,
+    /// A request signed by a partner system (the live-chat tool) whose signature does not
+    /// hold: the header at fault is named, nothing else.
+    #[error("{0}")]
+    BadSignature(guichet_core::handoffs::signature::SignatureError),
     #[error("this route needs the {} role", required.as_str())]
     Forbidden { required: Role },
     /// Staff acting on another team's queue or ticket.
@@ -329,7 +333,7 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } | ApiError::OtherTeam { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
@@ -344,7 +348,7 @@ impl ApiError {
 
     fn code(&self) -> &'static str {
         match self {
-            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Unauthenticated | ApiError::BadSignature(_) => "unauthenticated",
             ApiError::Forbidden { .. } | ApiError::OtherTeam { .. } => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::Invalid(_) => "validation_failed",
@@ -379,6 +383,17 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => {
                 body["field"] = "Idempotency-Key".into();
                 body["rule"] = "same_request".into();
+            }
+            ApiError::BadSignature(refused) => {
+                use guichet_core::handoffs::signature::SignatureError;
+                body["field"] = refused.header().into();
+                body["rule"] = match refused {
+                    SignatureError::Missing(_) => "required",
+                    SignatureError::Malformed(_) => "signature_format",
+                    SignatureError::OutsideWindow => "signature_window",
+                    SignatureError::Mismatch => "signature",
+                }
+                .into();
             }
             ApiError::Forbidden { required } => body["required_role"] = required.as_str().into(),
             ApiError::OtherTeam { team } => body["required_team"] = team.as_str().into(),
