@@ -90,6 +90,9 @@ pub struct Stack {
     /// The address notifications are sent from: the SES identity provisioning created
     /// (`NotificationSenderIdentity`, the `NotificationSender` parameter's default).
     pub notification_sender: String,
+    /// ARN of the secret the live-chat tool signs its hand-offs with (`ChatHandoffSecret`), what
+    /// chat-handoff reads from `CHAT_HANDOFF_SECRET_ARN`.
+    pub chat_handoff_secret_arn: String,
     pub sdk: aws_config::SdkConfig,
 }
 
@@ -255,6 +258,23 @@ impl Stack {
 
     pub fn kms(&self) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.sdk)
+    }
+
+    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.sdk)
+    }
+
+    /// The chat hand-off secret's current value: what the chat tool signs with.
+    pub async fn chat_handoff_secret(&self) -> String {
+        self.secrets()
+            .get_secret_value()
+            .secret_id(&self.chat_handoff_secret_arn)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("read the chat hand-off secret: {}", error_chain(&e)))
+            .secret_string()
+            .expect("the chat hand-off secret has no value")
+            .to_owned()
     }
 
     pub fn sesv2(&self) -> aws_sdk_sesv2::Client {
@@ -461,6 +481,10 @@ pub async fn fresh_stack() -> Stack {
         notification_sender: expect(
             provisioned.email_identity("NotificationSenderIdentity"),
             "NotificationSenderIdentity",
+        ),
+        chat_handoff_secret_arn: expect(
+            provisioned.secret_arn("ChatHandoffSecret"),
+            "ChatHandoffSecret",
         ),
         name,
         sdk,
