@@ -7,7 +7,7 @@
 //! DescribeTimeToLive says, `RedrivePolicy.maxReceiveCount` with the queue's attribute, and so on.
 //!
 //! What it guarantees, for the template's tables, KMS keys and aliases, queues and queue policies,
-//! buckets and bucket policies, and SES identities:
+//! buckets and bucket policies, SES identities, and Secrets Manager secrets:
 //! - every property the template writes is compared (but [`NOT_COMPARED`], which provisioning
 //!   does not apply either): scalars by their text (`5` and `"5"`, `true` and `"true"` are the
 //!   same), lists in any order; an item of a list is compared whole, both ways (an index, a
@@ -28,7 +28,9 @@
 //! - nor what a policy does, only what it says: the emulator enforces no IAM, KMS key or queue
 //!   policy and applies a bucket policy's Deny without its conditions;
 //! - nor an identity's verification (SES verifies once the address's owner answers; the emulator
-//!   at once).
+//!   at once);
+//! - nor a secret's value, only what it shows of `GenerateSecretString`: its length, and whether
+//!   it has punctuation (a value generated with punctuation always has some).
 //!
 //! The emulator's CloudFormation drops a table's TTL and PITR and a bucket's notifications, public
 //! access block and lifecycle (`shared/emulator-notes.md`): provisioning calls the services
@@ -40,19 +42,21 @@ use std::fmt;
 use aws_sdk_dynamodb::types::{BillingMode, SseStatus};
 use aws_sdk_kms::types::KeyMetadata;
 use aws_sdk_s3::types::NotificationConfiguration;
+use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Map, Value};
 
 use crate::provision::{
     bucket_arn, bucket_exists, current_bucket_policy, current_point_in_time_recovery,
-    current_queue_attributes, current_time_to_live, describe_key, describe_table,
+    current_queue_attributes, current_time_to_live, describe_key, describe_secret, describe_table,
     email_identity_exists, emulator_wrapped_answer, has_code, key_arn, kms_api, queue_url, s3_api,
-    xml_element, ProvisionError, Target,
+    secrets_api, xml_element, DescribedSecret, ProvisionError, Target, PUNCTUATION,
 };
 use crate::template::{
     PhysicalResources, Template, ALIAS_TYPE as ALIAS, BUCKET_POLICY_TYPE as BUCKET_POLICY,
     BUCKET_TYPE as BUCKET, EMAIL_IDENTITY_TYPE as EMAIL_IDENTITY, KEY_TYPE as KEY,
-    QUEUE_POLICY_TYPE as QUEUE_POLICY, QUEUE_TYPE as QUEUE, TABLE_TYPE as TABLE,
+    QUEUE_POLICY_TYPE as QUEUE_POLICY, QUEUE_TYPE as QUEUE, SECRET_TYPE as SECRET,
+    TABLE_TYPE as TABLE,
 };
 
 /// One difference between the template and what the services describe.
@@ -87,6 +91,7 @@ const COMPARED_TYPES: &[&str] = &[
     BUCKET,
     BUCKET_POLICY,
     EMAIL_IDENTITY,
+    SECRET,
 ];
 
 /// Read from the template but neither applied nor compared: local tables are disposable (tests
@@ -140,6 +145,7 @@ pub async fn describe_drift(
         sqs: aws_sdk_sqs::Client::new(sdk),
         s3: aws_sdk_s3::Client::new(sdk),
         ses: aws_sdk_sesv2::Client::new(sdk),
+        secrets: aws_sdk_secretsmanager::Client::new(sdk),
     };
 
     // First what exists, found by name as provisioning finds it: the template's references to
@@ -209,6 +215,18 @@ pub async fn describe_drift(
         let exists = email_identity_exists(&services.ses, identity).await?;
         let actual = exists.then(|| json!({ "EmailIdentity": identity }));
         found.insert(spec.logical_id.clone(), (identity.to_owned(), actual));
+    }
+    // Found by name, as provisioning finds them; after the keys, whose ARN a secret names.
+    for (logical_id, name) in template.names(SECRET, stack_name, account, region)? {
+        let actual = match describe_secret(&services.secrets, &name).await? {
+            Some(described) => {
+                resources.insert_ref(&logical_id, &described.arn);
+                resources.insert_attribute(&logical_id, "Id", &described.arn);
+                Some(services.secret(&name, described).await?)
+            }
+            None => None,
+        };
+        found.insert(logical_id, (name, actual));
     }
 
     // Then each resource against its template properties.
@@ -484,6 +502,7 @@ struct Services {
     sqs: aws_sdk_sqs::Client,
     s3: aws_sdk_s3::Client,
     ses: aws_sdk_sesv2::Client,
+    secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Services {
@@ -569,6 +588,37 @@ impl Services {
                 throughput(t.read_capacity_units(), t.write_capacity_units());
         }
         Ok(Some(properties))
+    }
+
+    /// The secret's name, description and key, and what its current value shows of how it was
+    /// generated (its length; punctuation or none), as the template's properties.
+    async fn secret(
+        &self,
+        name: &str,
+        described: DescribedSecret,
+    ) -> Result<Value, ProvisionError> {
+        let request = self
+            .secrets
+            .get_secret_value()
+            .secret_id(described.arn.as_str());
+        let value = match request.send().await {
+            Ok(output) => output.secret_string().map(str::to_owned),
+            // A secret without a value (no version yet): nothing was generated.
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => None,
+            Err(e) => return Err(secrets_api("GetSecretValue", name)(e)),
+        };
+        let generated = value.map(|value| {
+            json!({
+                "PasswordLength": value.chars().count(),
+                "ExcludePunctuation": !value.chars().any(|c| PUNCTUATION.contains(c)),
+            })
+        });
+        Ok(json!({
+            "Name": name,
+            "Description": described.description,
+            "KmsKeyId": described.kms_key_id,
+            "GenerateSecretString": generated,
+        }))
     }
 
     /// The key's description, rotation and policy, as the template's properties.

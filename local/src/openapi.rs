@@ -958,7 +958,11 @@ fn handoff_operation() -> Operation {
                 desk's clock (`401` naming the header). The same conversation sent again \
                 answers `200` with the same ticket.",
         parameters: vec![
-            header(TIMESTAMP_HEADER, "Unix seconds when the request was signed.", "^[0-9]{1,12}$"),
+            header(
+                TIMESTAMP_HEADER,
+                "Unix seconds when the request was signed.",
+                "^[0-9]{1,12}$",
+            ),
             header(
                 SIGNATURE_HEADER,
                 "`v1=` and the hex HMAC-SHA256 of `<timestamp>.<body>`.",
@@ -967,7 +971,15 @@ fn handoff_operation() -> Operation {
         ],
         body: Some(with_example(
             object(
-                &["provider", "conversation_id", "player_id", "language", "category", "transcript", "closed_at"],
+                &[
+                    "provider",
+                    "conversation_id",
+                    "player_id",
+                    "language",
+                    "category",
+                    "transcript",
+                    "closed_at",
+                ],
                 json!({
                     "provider": identifier(Handoff::PROVIDER_MAX, "^[a-z0-9-]+$", "The chat tool."),
                     "conversation_id": identifier(Handoff::CONVERSATION_MAX, "^[A-Za-z0-9_-]+$", "Its conversation."),

@@ -1,6 +1,7 @@
 //! Creates the template's resources through the service APIs (DynamoDB tables; KMS keys and
 //! aliases; SQS queues and queue policies; S3 buckets and bucket policies; SES e-mail
-//! identities); [`crate::drift`] checks that what exists matches the template.
+//! identities; Secrets Manager secrets); [`crate::drift`] checks that what exists matches the
+//! template.
 //!
 //! CloudFormation is deliberately not used: the emulator's `CreateStack` silently drops a table's
 //! `TimeToLiveSpecification` and `PointInTimeRecoverySpecification`, and a bucket's
@@ -14,7 +15,7 @@
 //! `!GetAtt X.Arn` from real values: key, then queues (a dead-letter queue before the queue that
 //! redrives to it), queue policies, buckets (whose notifications need the queue's ARN and, in AWS,
 //! its policy), bucket policies, the buckets' access logging (a log bucket's policy must let S3
-//! deliver first), e-mail identities.
+//! deliver first), e-mail identities, secrets (encrypted with a key of the template).
 //!
 //! Each resource is built from its resolved properties ([`Template::resolved`]) read through
 //! [`Prop`]: every value is checked against what the service takes (the SDK's own list where
@@ -30,6 +31,10 @@
 //! (tests and developers share it), and drift only reports it missing. Its verification status is
 //! not compared: SES verifies an address when its owner follows the e-mail SES sends, which no
 //! provisioning can do (the emulator verifies at once).
+//!
+//! A secret's value is generated once, locally, as `GenerateSecretString` asks (its length, and
+//! punctuation or not), when the secret is created; provisioning again keeps it, as
+//! CloudFormation does on an update, and only brings its description and key to the template.
 //!
 //! `DeletionProtectionEnabled` is read from the template but neither applied nor compared: local
 //! tables are disposable (tests create one per test, developers reset the emulator), and protecting
@@ -64,7 +69,8 @@ use aws_sdk_sqs::types::QueueAttributeName;
 pub use crate::drift::{describe_drift, Drift};
 use crate::template::{
     partition, PhysicalResources, Prop, Queue, Resolved, Template, TemplateError,
-    BUCKET_POLICY_TYPE, BUCKET_TYPE, EMAIL_IDENTITY_TYPE, KEY_TYPE, QUEUE_POLICY_TYPE, TABLE_TYPE,
+    BUCKET_POLICY_TYPE, BUCKET_TYPE, EMAIL_IDENTITY_TYPE, KEY_TYPE, QUEUE_POLICY_TYPE, SECRET_TYPE,
+    TABLE_TYPE,
 };
 
 /// How long to wait for a new table (and its indexes) to become ACTIVE. The emulator is
@@ -77,12 +83,19 @@ const PITR_ATTEMPTS: u32 = 20;
 const SSE_ALGORITHMS: &[&str] = &["aws:kms", "aws:kms:dsse", "AES256"];
 /// The region whose buckets take no `LocationConstraint` (S3 refuses `us-east-1` there).
 const S3_DEFAULT_REGION: &str = "us-east-1";
+/// What Secrets Manager's generator draws from (`GetRandomPassword`): letters, digits and, unless
+/// excluded, this punctuation.
+pub(crate) const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+/// Secrets Manager's default `PasswordLength`.
+const DEFAULT_SECRET_LENGTH: usize = 32;
+/// What `GenerateSecretString` may say that provisioning applies.
+const GENERATED_SECRET: &[&str] = &["PasswordLength", "ExcludePunctuation"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
     #[error(transparent)]
     Template(#[from] TemplateError),
-    /// A DynamoDB, KMS, SQS, S3, SES or STS call failed (including the endpoint being unreachable).
+    /// A DynamoDB, KMS, SQS, S3, SES, Secrets Manager or STS call failed (including the endpoint being unreachable).
     #[error("{service} {operation} on {resource} failed")]
     Service {
         service: &'static str,
@@ -141,6 +154,12 @@ pub enum ProvisionError {
     },
     #[error("queues {queues:?} redrive to each other: no order creates them")]
     QueueCycle { queues: Vec<String> },
+    #[error("cannot generate the value of secret {secret}")]
+    Random {
+        secret: String,
+        #[source]
+        source: getrandom::Error,
+    },
     #[error("the policy of {resource} cannot be serialised")]
     Policy {
         resource: String,
@@ -162,6 +181,8 @@ pub struct Provisioned {
     pub buckets: BTreeMap<String, String>,
     /// E-mail identities (the address, or domain).
     pub email_identities: BTreeMap<String, String>,
+    /// Secret ARNs (a secret's `Ref`, as in CloudFormation).
+    pub secrets: BTreeMap<String, String>,
     /// Where they live.
     pub target: Target,
     /// Every resource's `Ref` value and attributes (`Arn`), to resolve the template's intrinsics.
@@ -187,6 +208,10 @@ impl Provisioned {
 
     pub fn email_identity(&self, logical_id: &str) -> Option<&str> {
         self.email_identities.get(logical_id).map(String::as_str)
+    }
+
+    pub fn secret_arn(&self, logical_id: &str) -> Option<&str> {
+        self.secrets.get(logical_id).map(String::as_str)
     }
 }
 
@@ -229,7 +254,7 @@ impl Target {
 }
 
 /// Creates every resource of `template` for `stack_name` that the local tools know (tables, KMS
-/// keys, queues, buckets and their policies, e-mail identities), in dependency order, and brings
+/// keys, queues, buckets and their policies, e-mail identities, secrets), in dependency order, and brings
 /// each one's properties to what the template says. Idempotent: existing resources are kept and
 /// updated, so it is safe to run before every session and repairs drift.
 pub async fn provision(
@@ -321,6 +346,18 @@ pub async fn provision(
         provisioned
             .email_identities
             .insert(spec.logical_id.clone(), identity.to_owned());
+    }
+
+    // After the keys, whose ARN a secret names.
+    let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+    let names = template.names(SECRET_TYPE, stack_name, account, region)?;
+    let specs = resolved(SECRET_TYPE, &provisioned.resources)?;
+    for ((_, name), spec) in names.into_iter().zip(specs) {
+        let arn = provision_secret(&secrets, &spec, &name).await?;
+        let resources = &mut provisioned.resources;
+        resources.insert_ref(&spec.logical_id, &arn);
+        resources.insert_attribute(&spec.logical_id, "Id", &arn);
+        provisioned.secrets.insert(spec.logical_id, arn);
     }
 
     provisioned.target = target;
@@ -1028,6 +1065,183 @@ async fn provision_email_identity(
     }
 }
 
+// ---- Secrets Manager -----------------------------------------------------------------------
+
+/// What DescribeSecret says of the secret named `name`, `None` when there is none.
+pub(crate) async fn describe_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    name: &str,
+) -> Result<Option<DescribedSecret>, ProvisionError> {
+    match secrets.describe_secret().secret_id(name).send().await {
+        Ok(output) => {
+            let arn = output
+                .arn()
+                .ok_or_else(|| ProvisionError::IncompleteAnswer {
+                    service: "Secrets Manager",
+                    operation: "DescribeSecret",
+                    resource: name.to_owned(),
+                    what: "the secret's ARN",
+                })?
+                .to_owned();
+            Ok(Some(DescribedSecret {
+                arn,
+                kms_key_id: output.kms_key_id().map(str::to_owned),
+                description: output.description().map(str::to_owned),
+            }))
+        }
+        Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => Ok(None),
+        Err(e) => Err(secrets_api("DescribeSecret", name)(e)),
+    }
+}
+
+/// What DescribeSecret says of a secret that provisioning sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DescribedSecret {
+    pub arn: String,
+    pub kms_key_id: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Creates the secret with a value generated as `GenerateSecretString` asks, or brings an existing
+/// one's description and key to the template, its value kept. Returns its ARN.
+async fn provision_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    spec: &Resolved,
+    name: &str,
+) -> Result<String, ProvisionError> {
+    let description = spec.opt_text("Description")?;
+    let kms_key_id = spec.opt_text("KmsKeyId")?;
+    // Read before anything is created: a setting provisioning would not apply is refused.
+    let generate = secret_generation(spec)?;
+    if let Some(existing) = describe_secret(secrets, name).await? {
+        let description_drifted =
+            description.is_some_and(|d| existing.description.as_deref() != Some(d));
+        let key_drifted = kms_key_id.is_some_and(|k| existing.kms_key_id.as_deref() != Some(k));
+        if description_drifted || key_drifted {
+            secrets
+                .update_secret()
+                .secret_id(&existing.arn)
+                .set_description(description.map(str::to_owned))
+                .set_kms_key_id(kms_key_id.map(str::to_owned))
+                .send()
+                .await
+                .map_err(secrets_api("UpdateSecret", name))?;
+        }
+        return Ok(existing.arn);
+    }
+    let value = match generate {
+        Some(generation) => generation
+            .value()
+            .map_err(|source| ProvisionError::Random {
+                secret: spec.logical_id.clone(),
+                source,
+            })?,
+        // No `GenerateSecretString` (nor `SecretString`, which provisioning does not take): an
+        // empty secret, without a version, as CloudFormation creates it.
+        None => String::new(),
+    };
+    let created = secrets
+        .create_secret()
+        .name(name)
+        .set_description(description.map(str::to_owned))
+        .set_kms_key_id(kms_key_id.map(str::to_owned))
+        .set_secret_string((!value.is_empty()).then_some(value))
+        .send()
+        .await
+        .map_err(secrets_api("CreateSecret", name))?;
+    created
+        .arn()
+        .map(str::to_owned)
+        .ok_or_else(|| ProvisionError::IncompleteAnswer {
+            service: "Secrets Manager",
+            operation: "CreateSecret",
+            resource: name.to_owned(),
+            what: "the secret's ARN",
+        })
+}
+
+/// How a secret's value is generated (`GenerateSecretString`), as far as provisioning applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SecretGeneration {
+    pub length: usize,
+    pub exclude_punctuation: bool,
+}
+
+pub(crate) fn secret_generation(
+    spec: &Resolved,
+) -> Result<Option<SecretGeneration>, TemplateError> {
+    let Some(generate) = spec.props().opt("GenerateSecretString")? else {
+        return Ok(None);
+    };
+    let generate = generate.only(GENERATED_SECRET)?;
+    let length = match generate.opt("PasswordLength")? {
+        Some(length) => length.positive::<usize>()?,
+        None => DEFAULT_SECRET_LENGTH,
+    };
+    let exclude_punctuation = generate.opt_flag("ExcludePunctuation")?.unwrap_or(false);
+    Ok(Some(SecretGeneration {
+        length,
+        exclude_punctuation,
+    }))
+}
+
+impl SecretGeneration {
+    /// The characters a value is drawn from.
+    pub(crate) fn alphabet(&self) -> Vec<u8> {
+        let mut alphabet: Vec<u8> = (b'A'..=b'Z')
+            .chain(b'a'..=b'z')
+            .chain(b'0'..=b'9')
+            .collect();
+        if !self.exclude_punctuation {
+            alphabet.extend(PUNCTUATION.bytes());
+        }
+        alphabet
+    }
+
+    /// A value of `length` characters drawn uniformly from the alphabet (bytes past the largest
+    /// multiple of its size are redrawn, so no character is likelier than another), with at
+    /// least one of each kind it includes, as Secrets Manager's `RequireEachIncludedType`
+    /// (on by default) asks.
+    pub(crate) fn value(&self) -> Result<String, getrandom::Error> {
+        let alphabet = self.alphabet();
+        // One byte draws one character: of 256 values, the few past the largest multiple of the
+        // alphabet's size (8 for 62 characters, 68 for 94) are redrawn.
+        let limit = 256 - 256 % alphabet.len();
+        loop {
+            let mut value = String::with_capacity(self.length);
+            let mut bytes = [0u8; 64];
+            while value.len() < self.length {
+                getrandom::fill(&mut bytes)?;
+                for &byte in bytes.iter().filter(|&&b| usize::from(b) < limit) {
+                    if value.len() == self.length {
+                        break;
+                    }
+                    value.push(char::from(alphabet[usize::from(byte) % alphabet.len()]));
+                }
+            }
+            if self.has_each_kind(&value) {
+                return Ok(value);
+            }
+        }
+    }
+
+    /// Whether `value` has an upper-case letter, a lower-case letter, a digit and, unless
+    /// excluded, a punctuation character (or is too short to have them all).
+    pub(crate) fn has_each_kind(&self, value: &str) -> bool {
+        let kinds: [fn(&u8) -> bool; 4] = [
+            u8::is_ascii_uppercase,
+            u8::is_ascii_lowercase,
+            u8::is_ascii_digit,
+            |b| PUNCTUATION.as_bytes().contains(b),
+        ];
+        let wanted = if self.exclude_punctuation { 3 } else { 4 };
+        self.length < wanted
+            || kinds[..wanted]
+                .iter()
+                .all(|kind| value.bytes().any(|b| kind(&b)))
+    }
+}
+
 // ---- S3 --------------------------------------------------------------------------------------
 
 /// S3 has no API that returns a bucket's ARN: its format is fixed, `arn:<partition>:s3:::<name>`.
@@ -1505,6 +1719,7 @@ service_errors! {
     kms_api: aws_sdk_kms::Error, "KMS";
     sqs_api: aws_sdk_sqs::Error, "SQS";
     ses_api: aws_sdk_sesv2::Error, "SES";
+    secrets_api: aws_sdk_secretsmanager::Error, "Secrets Manager";
     s3_api: aws_sdk_s3::Error, "S3";
 }
 
@@ -1903,6 +2118,65 @@ pub(crate) mod tests {
             Err(ProvisionError::Template(e)) => e,
             other => panic!("not refused: {other:?}"),
         }
+    }
+
+    #[test]
+    fn generates_secret_values_as_asked() {
+        let spec = |generate: serde_json::Value| Resolved {
+            logical_id: "S".to_owned(),
+            properties: serde_json::json!({ "GenerateSecretString": generate }),
+        };
+        let asked = serde_json::json!({"PasswordLength": 64, "ExcludePunctuation": true});
+        let letters_and_digits = secret_generation(&spec(asked)).unwrap().unwrap();
+        assert_eq!(
+            letters_and_digits,
+            SecretGeneration {
+                length: 64,
+                exclude_punctuation: true
+            }
+        );
+        for _ in 0..20 {
+            let value = letters_and_digits.value().unwrap();
+            assert_eq!(value.len(), 64);
+            assert!(value.bytes().all(|b| b.is_ascii_alphanumeric()), "{value}");
+            assert!(letters_and_digits.has_each_kind(&value), "{value}");
+        }
+        assert!(!letters_and_digits.has_each_kind(&"a1".repeat(32)));
+
+        // Secrets Manager's defaults: 32 characters, punctuation included.
+        let default = secret_generation(&spec(serde_json::json!({})))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            default,
+            SecretGeneration {
+                length: 32,
+                exclude_punctuation: false
+            }
+        );
+        let value = default.value().unwrap();
+        assert_eq!(value.len(), 32);
+        assert!(value.bytes().all(|b| b.is_ascii_graphic()), "{value}");
+        assert!(value.bytes().any(|b| PUNCTUATION.as_bytes().contains(&b)));
+        assert_eq!(default.alphabet().len(), 94);
+
+        // Nothing to generate without it; a setting provisioning would not apply is refused.
+        let none = Resolved {
+            logical_id: "S".to_owned(),
+            properties: serde_json::json!({}),
+        };
+        assert_eq!(secret_generation(&none).unwrap(), None);
+        let excluded = spec(serde_json::json!({"ExcludeCharacters": "O0l1"}));
+        assert!(matches!(
+            secret_generation(&excluded),
+            Err(TemplateError::UnsupportedProperty { path })
+                if path == "Resources.S.Properties.GenerateSecretString.ExcludeCharacters"
+        ));
+        let empty = spec(serde_json::json!({"PasswordLength": 0}));
+        assert!(matches!(
+            secret_generation(&empty),
+            Err(TemplateError::NotPositive { .. })
+        ));
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! turned out to be. Nothing is guessed: a queue's ARN comes from SQS, a key's from KMS.
 //!
 //! Every resource provisioning creates (tables, KMS keys and aliases, queues, buckets, their
-//! policies, e-mail identities) is provisioned from its `Properties` resolved to JSON
+//! policies, e-mail identities, secrets) is provisioned from its `Properties` resolved to JSON
 //! ([`Template::resolved`], [`Template::resolve`]), the input the drift check compares too, and
 //! read through [`Prop`], which refuses a missing, unknown or wrong value with the path where the
 //! template writes it. Before anything is created, the reader refuses every top-level property
@@ -37,6 +37,7 @@ pub const QUEUE_POLICY_TYPE: &str = "AWS::SQS::QueuePolicy";
 pub const BUCKET_TYPE: &str = "AWS::S3::Bucket";
 pub const BUCKET_POLICY_TYPE: &str = "AWS::S3::BucketPolicy";
 pub const EMAIL_IDENTITY_TYPE: &str = "AWS::SES::EmailIdentity";
+pub const SECRET_TYPE: &str = "AWS::SecretsManager::Secret";
 /// The `Properties` provisioning applies, per resource type it reads through
 /// [`Template::resolved`]: any other is refused ([`TemplateError::UnsupportedProperty`]), since
 /// the emulator's resource would silently differ from the deployed one.
@@ -91,6 +92,10 @@ const APPLIED: &[(&str, &[&str])] = &[
     (QUEUE_POLICY_TYPE, &["Queues", "PolicyDocument"]),
     (BUCKET_POLICY_TYPE, &["Bucket", "PolicyDocument"]),
     (EMAIL_IDENTITY_TYPE, &["EmailIdentity"]),
+    (
+        SECRET_TYPE,
+        &["Name", "Description", "GenerateSecretString", "KmsKeyId"],
+    ),
 ];
 
 const HTTP_METHODS: &[&str] = &[
@@ -671,11 +676,12 @@ impl Template {
         })
     }
 
-    /// `(logical id, name)` of every table (`TableName`) or bucket (`BucketName`), in template
-    /// order: what provisioning creates and the drift check looks for. When the template leaves
-    /// the name out, CloudFormation would generate `<stack>-<LogicalId>-<random>`; locally a
-    /// stable name is more useful and still unique per stack (lower case for a bucket, as S3
-    /// requires).
+    /// `(logical id, name)` of every table (`TableName`), bucket (`BucketName`) or secret
+    /// (`Name`), in template order: what provisioning creates and the drift check looks for.
+    /// When the template leaves the name out, CloudFormation would generate
+    /// `<stack>-<LogicalId>-<random>`; locally a stable name is more useful and still unique per
+    /// stack (lower case for a bucket, as S3 requires; `<stack>/<LogicalId>` for a secret, the
+    /// path-like form secrets are named in).
     pub fn names(
         &self,
         resource_type: &str,
@@ -684,14 +690,20 @@ impl Template {
         region: &str,
     ) -> Result<Vec<(String, String)>, TemplateError> {
         let resolver = self.deployed_resolver(stack_name, account_id, region, None);
-        let bucket = resource_type == BUCKET_TYPE;
-        let key = if bucket { "BucketName" } else { "TableName" };
+        let key = match resource_type {
+            BUCKET_TYPE => "BucketName",
+            SECRET_TYPE => "Name",
+            _ => "TableName",
+        };
         self.resources_of(resource_type)
             .map(|resource| {
                 let id = &resource.logical_id;
                 let name = match resource_properties(resource).opt_in_mapping(key)? {
                     Some(name) => resolver.string(&name)?,
-                    None if bucket => format!("{stack_name}-{}", id.to_ascii_lowercase()),
+                    None if resource_type == BUCKET_TYPE => {
+                        format!("{stack_name}-{}", id.to_ascii_lowercase())
+                    }
+                    None if resource_type == SECRET_TYPE => format!("{stack_name}/{id}"),
                     None => format!("{stack_name}-{id}"),
                 };
                 Ok((id.clone(), name))
@@ -2140,6 +2152,7 @@ Resources:
             "GET /verification/case ReadCaseFunction read-case",
             "GET /verification/cases/{case_id} ReadCaseFunction read-case",
             "GET /verification/reviews ReadCaseFunction read-case",
+            "POST /handoffs/chat ChatHandoffFunction chat-handoff",
             "POST /incidents/{incident_id}/links IncidentsFunction incidents",
             "POST /incidents/{incident_id}/status IncidentsFunction incidents",
             "POST /tickets CreateTicketFunction create-ticket",
@@ -3577,7 +3590,7 @@ Resources:
             Vec::<String>::new()
         );
         // The check reads the grants, rather than finding nothing to check.
-        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 21);
+        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 22);
     }
 
     #[test]
@@ -3744,6 +3757,78 @@ Resources:
     }
 
     #[test]
+    fn project_template_declares_the_chat_handoff_secret() {
+        let template = Template::load(&Template::default_path()).unwrap();
+        let (stack, account, region) = ("guichet-x", "123456789012", "ca-central-1");
+        // The secret names its key's ARN: the key is created first.
+        let early = template.resolved(
+            SECRET_TYPE,
+            stack,
+            account,
+            region,
+            &PhysicalResources::default(),
+        );
+        assert!(
+            matches!(&early, Err(TemplateError::UnresolvedReference { name, .. }) if name == "OperationsKey.Arn"),
+            "{early:?}"
+        );
+        let mut resources = PhysicalResources::default();
+        resources.insert_attribute("OperationsKey", "Arn", "arn:aws:kms:ca-central-1:1:key/ops");
+        let secrets = template
+            .resolved(SECRET_TYPE, stack, account, region, &resources)
+            .unwrap();
+        let [secret] = secrets.as_slice() else {
+            panic!("one secret expected: {secrets:?}")
+        };
+        assert_eq!(secret.logical_id, "ChatHandoffSecret");
+        assert_eq!(secret.text("Name").unwrap(), "guichet-x/chat-handoff");
+        // Found by its name before anything exists, as provisioning and the drift check do.
+        assert_eq!(
+            template.names(SECRET_TYPE, stack, account, region).unwrap(),
+            [(
+                "ChatHandoffSecret".to_owned(),
+                "guichet-x/chat-handoff".to_owned()
+            )]
+        );
+        assert_eq!(
+            secret.text("KmsKeyId").unwrap(),
+            "arn:aws:kms:ca-central-1:1:key/ops"
+        );
+        assert_eq!(
+            secret.get("GenerateSecretString").unwrap(),
+            &serde_json::json!({"PasswordLength": 64, "ExcludePunctuation": true})
+        );
+
+        // The function gets the secret's `Ref` (its ARN), and the route asks for no token.
+        let mut ids: BTreeMap<String, String> = (template.resource_env_vars().unwrap())
+            .into_iter()
+            .map(|(_, logical_id)| (logical_id.clone(), format!("value-of-{logical_id}")))
+            .collect();
+        ids.insert("ChatHandoffSecret".to_owned(), "arn:secret".to_owned());
+        let env = template
+            .function_environment("ChatHandoffFunction", stack, &ids)
+            .unwrap();
+        assert_eq!(env["CHAT_HANDOFF_SECRET_ARN"], "arn:secret");
+        let routes = template.http_routes().unwrap();
+        let handoff = (routes.iter())
+            .find(|r| r.function == "ChatHandoffFunction")
+            .unwrap();
+        assert!(handoff.public);
+
+        // A property provisioning would not apply is refused.
+        let yaml = std::fs::read_to_string(Template::default_path()).unwrap();
+        let rotating = yaml.replace(
+            "        ExcludePunctuation: true\n",
+            "        ExcludePunctuation: true\n      ReplicaRegions: [{Region: ca-west-1}]\n",
+        );
+        assert!(matches!(
+            Template::parse(&rotating).unwrap().resolved(SECRET_TYPE, stack, account, region, &resources),
+            Err(TemplateError::UnsupportedProperty { path })
+                if path == "Resources.ChatHandoffSecret.Properties.ReplicaRegions"
+        ));
+    }
+
+    #[test]
     fn every_log_group_and_the_alarm_topic_use_the_operations_key() {
         let template = Template::load(&Template::default_path()).unwrap();
         let (stack, account, region) = ("guichet-x", "123456789012", "ca-central-1");
@@ -3783,7 +3868,7 @@ Resources:
             assert!(glob(pattern, &arn), "{arn} is outside {pattern}");
             groups += 1;
         }
-        assert_eq!(groups, 22);
+        assert_eq!(groups, 23);
         assert!(!glob(
             pattern,
             "arn:aws:logs:ca-central-1:123456789012:log-group:/aws/lambda/other/x"

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use guichet_edge::config::{Config, KycConfig};
-use guichet_local::template::{Template, BUCKET_TYPE, TABLE_TYPE};
+use guichet_local::template::{Template, BUCKET_TYPE, SECRET_TYPE, TABLE_TYPE};
 
 #[test]
 fn every_deployed_function_gets_a_valid_configuration() {
@@ -21,6 +21,14 @@ fn every_deployed_function_gets_a_valid_configuration() {
             queue.queue_name
         );
         physical.insert(queue.logical_id, url);
+    }
+    // A secret's `Ref` is its ARN: its name and the suffix Secrets Manager adds.
+    for (logical_id, name) in template
+        .names(SECRET_TYPE, stack, account, region)
+        .expect("names")
+    {
+        let arn = format!("arn:aws:secretsmanager:{region}:{account}:secret:{name}-AbCdEf");
+        physical.insert(logical_id, arn);
     }
     let routes = template.http_routes().expect("routes");
     assert!(!routes.is_empty());

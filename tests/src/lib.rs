@@ -90,6 +90,9 @@ pub struct Stack {
     /// The address notifications are sent from: the SES identity provisioning created
     /// (`NotificationSenderIdentity`, the `NotificationSender` parameter's default).
     pub notification_sender: String,
+    /// ARN of the secret the live-chat tool signs its hand-offs with (`ChatHandoffSecret`), what
+    /// chat-handoff reads from `CHAT_HANDOFF_SECRET_ARN`.
+    pub chat_handoff_secret_arn: String,
     pub sdk: aws_config::SdkConfig,
 }
 
@@ -255,6 +258,23 @@ impl Stack {
 
     pub fn kms(&self) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.sdk)
+    }
+
+    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.sdk)
+    }
+
+    /// The chat hand-off secret's current value: what the chat tool signs with.
+    pub async fn chat_handoff_secret(&self) -> String {
+        self.secrets()
+            .get_secret_value()
+            .secret_id(&self.chat_handoff_secret_arn)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("read the chat hand-off secret: {}", error_chain(&e)))
+            .secret_string()
+            .expect("the chat hand-off secret has no value")
+            .to_owned()
     }
 
     pub fn sesv2(&self) -> aws_sdk_sesv2::Client {
@@ -462,6 +482,10 @@ pub async fn fresh_stack() -> Stack {
             provisioned.email_identity("NotificationSenderIdentity"),
             "NotificationSenderIdentity",
         ),
+        chat_handoff_secret_arn: expect(
+            provisioned.secret_arn("ChatHandoffSecret"),
+            "ChatHandoffSecret",
+        ),
         name,
         sdk,
     }
@@ -526,6 +550,15 @@ impl LocalApi {
             incidents: stack.incidents(),
             hours: guichet_core::calendar::hours::DeskHours::bundled()
                 .unwrap_or_else(|e| panic!("hours: {e}")),
+            // As chat-handoff reads it at init: from the secret provisioning created.
+            handoff_key: guichet_aws::wiring::handoff_key(
+                &guichet_edge::config::HandoffConfig {
+                    secret_arn: stack.chat_handoff_secret_arn.clone(),
+                },
+                &stack.sdk,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("hand-off key: {}", error_chain(&e))),
         };
         let gateway = Gateway::new(&project_template(), services, key.clone())
             .unwrap_or_else(|e| panic!("gateway: {}", error_chain(&e)));

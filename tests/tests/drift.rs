@@ -1,6 +1,6 @@
-//! The emulator's resources (tables, KMS key, queues, bucket and policies, e-mail identity) match
-//! `infra/template.yaml`, and the drift check really notices when they do not (a check that cannot
-//! fail proves nothing), and provisioning again repairs them.
+//! The emulator's resources (tables, KMS key, queues, bucket and policies, e-mail identity,
+//! secret) match `infra/template.yaml`, and the drift check really notices when they do not (a
+//! check that cannot fail proves nothing), and provisioning again repairs them.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -117,6 +117,12 @@ async fn provisioned_stack_matches_the_template() {
         Some("soutien@guichet.example")
     );
     assert_eq!(stack.notification_sender, "soutien@guichet.example");
+    // The secret is found again by its name, its ARN (its `Ref`) unchanged.
+    assert_eq!(
+        again.secret_arn("ChatHandoffSecret"),
+        Some(stack.chat_handoff_secret_arn.as_str())
+    );
+    assert_eq!(again.secrets.len(), 1, "{again:?}");
     assert_eq!(again.keys.len(), 2, "{again:?}");
     let key = stack
         .kms()
@@ -311,6 +317,7 @@ async fn missing_stack_is_reported() {
             ("NotificationSenderIdentity", "EmailIdentity"),
             ("OperationsKey", "Key"),
             ("OperationsKeyAlias", "Alias"),
+            ("ChatHandoffSecret", "Secret"),
         ],
         "{}",
         listing(&drifts)
@@ -633,6 +640,116 @@ async fn missing_email_identity_is_reported_and_repaired() {
         identity.identity_type().map(|t| t.as_str()),
         Some("EMAIL_ADDRESS")
     );
+}
+
+#[tokio::test]
+async fn changed_or_missing_secret_is_reported_and_repaired() {
+    let stack = fresh_stack().await;
+    let secrets = stack.secrets();
+    let value = stack.chat_handoff_secret().await;
+    // Generated as the template asks: 64 letters and digits.
+    assert_eq!(value.len(), 64);
+    assert!(value.bytes().all(|b| b.is_ascii_alphanumeric()), "{value}");
+    assert_eq!(
+        secrets
+            .describe_secret()
+            .secret_id(&stack.chat_handoff_secret_arn)
+            .send()
+            .await
+            .unwrap()
+            .name(),
+        Some(format!("{}/chat-handoff", stack.name).as_str())
+    );
+
+    // A description changed by hand is reported; provisioning brings it back, the value kept
+    // (the chat tool holds a copy of it).
+    secrets
+        .update_secret()
+        .secret_id(&stack.chat_handoff_secret_arn)
+        .description("changed by hand")
+        .send()
+        .await
+        .unwrap();
+    let drifts = drift_of(&stack).await;
+    let found: Vec<_> = drifts
+        .iter()
+        .map(|d| {
+            (
+                d.logical_id.as_str(),
+                d.property.as_str(),
+                d.actual.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [("ChatHandoffSecret", "Description", "changed by hand")],
+        "{}",
+        listing(&drifts)
+    );
+    assert_repaired(&stack).await;
+    assert_eq!(stack.chat_handoff_secret().await, value);
+
+    // A value that is not what the template generates is reported (and kept: provisioning
+    // never replaces a value the chat tool may hold).
+    secrets
+        .put_secret_value()
+        .secret_id(&stack.chat_handoff_secret_arn)
+        .secret_string("short;one")
+        .send()
+        .await
+        .unwrap();
+    let drifts = drift_of(&stack).await;
+    assert_eq!(
+        properties(&drifts),
+        [
+            "GenerateSecretString.ExcludePunctuation",
+            "GenerateSecretString.PasswordLength"
+        ],
+        "{}",
+        listing(&drifts)
+    );
+
+    // A deleted secret is reported missing; provisioning creates it again, with a new value.
+    secrets
+        .delete_secret()
+        .secret_id(&stack.chat_handoff_secret_arn)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    let drifts = drift_of(&stack).await;
+    let found: Vec<_> = drifts
+        .iter()
+        .map(|d| {
+            (
+                d.logical_id.as_str(),
+                d.property.as_str(),
+                d.actual.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [("ChatHandoffSecret", "Secret", "absent")],
+        "{}",
+        listing(&drifts)
+    );
+    let provisioned = provision(&stack.sdk, &project_template(), &stack.name)
+        .await
+        .unwrap();
+    let recreated = provisioned.secret_arn("ChatHandoffSecret").unwrap();
+    let drifts = drift_of(&stack).await;
+    assert!(drifts.is_empty(), "not repaired:{}", listing(&drifts));
+    let value = secrets
+        .get_secret_value()
+        .secret_id(recreated)
+        .send()
+        .await
+        .unwrap();
+    let value = value.secret_string().unwrap();
+    assert_eq!(value.len(), 64);
+    assert!(value.bytes().all(|b| b.is_ascii_alphanumeric()), "{value}");
 }
 
 #[tokio::test]

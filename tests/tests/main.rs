@@ -10,6 +10,7 @@ mod documents;
 mod drift;
 mod emulator;
 mod escalation;
+mod handoffs;
 mod incidents;
 mod logs;
 mod notifications;

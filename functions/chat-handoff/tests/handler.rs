@@ -53,8 +53,16 @@ async fn a_forged_replayed_or_unsigned_hand_off_is_refused_and_writes_nothing() 
         request_of(&event)
     };
     for (request, field, rule) in [
-        (signed(&other, NOW_SECONDS, None), "x-guichet-signature", "signature"),
-        (signed(&key(), NOW_SECONDS - 600, None), "x-guichet-timestamp", "signature_window"),
+        (
+            signed(&other, NOW_SECONDS, None),
+            "x-guichet-signature",
+            "signature",
+        ),
+        (
+            signed(&key(), NOW_SECONDS - 600, None),
+            "x-guichet-timestamp",
+            "signature_window",
+        ),
         (unsigned, "x-guichet-signature", "required"),
     ] {
         let response = chat_handoff::handle(&desk, &key(), request).await;
@@ -80,7 +88,8 @@ async fn a_signed_but_invalid_hand_off_names_its_field() {
     let body = serde_json::json!({"provider": "zendesk", "conversation_id": "c-1",
         "player_id": "player-1", "language": "fr", "category": "transaction",
         "closed_at": "2026-11-26T14:58:00Z", "transcript": []});
-    let response = chat_handoff::handle(&desk, &key(), signed(&key(), NOW_SECONDS, Some(body))).await;
+    let response =
+        chat_handoff::handle(&desk, &key(), signed(&key(), NOW_SECONDS, Some(body))).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(&response)["field"], "transcript");
     assert_eq!(desk.store.ticket_count(), 0);

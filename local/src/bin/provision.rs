@@ -1,8 +1,8 @@
 //! `provision [--stack NAME] [--template PATH]`: creates the template's tables, keys, queues,
-//! buckets and e-mail identities against the endpoint the SDK environment points at
+//! buckets, e-mail identities and secrets against the endpoint the SDK environment points at
 //! (`AWS_ENDPOINT_URL`, normally the local emulator) and prints `VARIABLE=value` lines (table and
-//! bucket names, queue URLs, key ARNs, identities, and the parameter values the Globals pass on),
-//! named as the functions read them, so scripts can `source` them.
+//! bucket names, queue URLs, key and secret ARNs, identities, and the parameter values the
+//! Globals pass on), named as the functions read them, so scripts can `source` them.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,11 +16,12 @@ use guichet_local::template::{Template, TemplateError};
 const DEFAULT_STACK: &str = "guichet-local";
 const USAGE: &str = "usage: provision [--stack NAME] [--template PATH] [--emulator-object-access]
 
-Creates the DynamoDB tables, KMS keys, SQS queues, S3 buckets and SES e-mail identities of
-infra/template.yaml (default stack name: guichet-local) through the endpoint in AWS_ENDPOINT_URL,
-then prints VARIABLE=value lines for the functions' environment: the names the template's Globals
-give (TICKETS_TABLE, DOCUMENTS_BUCKET, DOCUMENT_EVENTS_QUEUE_URL, ...), else one derived from the
-logical id (DOCUMENT_EVENTS_DEAD_LETTER_QUEUE_URL, DOCUMENTS_KEY_ARN), and the parameters the
+Creates the DynamoDB tables, KMS keys, SQS queues, S3 buckets, SES e-mail identities and Secrets
+Manager secrets of infra/template.yaml (default stack name: guichet-local) through the endpoint in
+AWS_ENDPOINT_URL, then prints VARIABLE=value lines for the functions' environment: the names the
+template's Globals give (TICKETS_TABLE, DOCUMENTS_BUCKET, DOCUMENT_EVENTS_QUEUE_URL, ...), else
+one derived from the logical id (DOCUMENT_EVENTS_DEAD_LETTER_QUEUE_URL, DOCUMENTS_KEY_ARN,
+CHAT_HANDOFF_SECRET_ARN, the name chat-handoff reads it under), and the parameters the
 Globals pass on (NOTIFICATION_SENDER, MAX_RESUBMISSIONS, ...). A parameter whose Globals variable
 is already set in the environment takes that value, for provisioning too (MAX_RESUBMISSIONS=3,
 NOTIFICATION_SENDER=other@example.com).
@@ -169,13 +170,15 @@ fn output_lines(
     parameters: &[(String, String)],
 ) -> Vec<String> {
     // The suffix says what a derived variable holds (a table's or bucket's name, an identity's
-    // address, is the logical id's own meaning).
-    let kinds: [(&BTreeMap<String, String>, &str); 5] = [
+    // address, is the logical id's own meaning). A secret's is its function's own variable
+    // (`CHAT_HANDOFF_SECRET_ARN: !Ref ChatHandoffSecret`), not a Globals one.
+    let kinds: [(&BTreeMap<String, String>, &str); 6] = [
         (&provisioned.tables, ""),
         (&provisioned.buckets, ""),
         (&provisioned.queues, "_URL"),
         (&provisioned.keys, "_ARN"),
         (&provisioned.email_identities, ""),
+        (&provisioned.secrets, "_ARN"),
     ];
     let mut lines = Vec::new();
     for (resources, suffix) in kinds {
@@ -254,6 +257,7 @@ mod tests {
                 "NotificationSenderIdentity".to_owned(),
                 "soutien@example.com".to_owned(),
             )]),
+            secrets: BTreeMap::from([("ChatHandoffSecret".to_owned(), "arn:secret".to_owned())]),
             ..Provisioned::default()
         };
         let variables = [
@@ -273,6 +277,7 @@ mod tests {
                 "DOCUMENT_EVENTS_QUEUE_URL=http://q/events",
                 "DOCUMENTS_KEY_ARN=arn:key",
                 "NOTIFICATION_SENDER_IDENTITY=soutien@example.com",
+                "CHAT_HANDOFF_SECRET_ARN=arn:secret",
                 "NOTIFICATION_SENDER=soutien@example.com",
             ]
         );
@@ -309,6 +314,26 @@ mod tests {
             assert!(lines.iter().any(|l| l == expected), "{expected}: {lines:?}");
         }
         assert!(!lines.iter().any(|l| l.starts_with("RUST_LOG=")));
+
+        // A secret's derived variable is the one its function reads the ARN from.
+        let with_secret = Provisioned {
+            secrets: BTreeMap::from([("ChatHandoffSecret".to_owned(), "arn:s".to_owned())]),
+            ..Provisioned::default()
+        };
+        let mut ids: BTreeMap<String, String> = (variables.iter())
+            .map(|(_, logical_id)| (logical_id.clone(), "x".to_owned()))
+            .collect();
+        ids.insert("ChatHandoffSecret".to_owned(), "arn:s".to_owned());
+        let function = template
+            .function_environment("ChatHandoffFunction", "s", &ids)
+            .unwrap();
+        assert_eq!(
+            output_lines(&with_secret, &variables, &[]),
+            [format!(
+                "CHAT_HANDOFF_SECRET_ARN={}",
+                function["CHAT_HANDOFF_SECRET_ARN"]
+            )]
+        );
 
         // The environment overrides a parameter for what is provisioned and what is printed.
         let environment = |name: &str| {

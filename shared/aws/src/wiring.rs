@@ -5,19 +5,19 @@
 use aws_config::SdkConfig;
 use guichet_core::attachments::service::Attachments;
 use guichet_core::common::clock::{RandomReferences, SystemClock};
+use guichet_core::handoffs::signature::HandoffKey;
 use guichet_core::incidents::service::{IncidentConfig, Incidents};
 use guichet_core::notifications::rules::{NotificationTemplates, Notifier, TemplateError};
 use guichet_core::notifications::sender::Sender;
 use guichet_core::outbox::relay::Relay;
 use guichet_core::promises::clocks::Promises;
-use guichet_core::handoffs::signature::HandoffKey;
 use guichet_core::promises::sweep::Sweep;
 use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::sla::SupportCalendar;
 use guichet_core::verification::service::Verification;
 use guichet_edge::config::{
-    AttachmentsConfig, Config, ConfigError, FromEnv, KycConfig, QueuesConfig, SenderConfig,
-    HandoffConfig, SweepConfig, WarmupConfig,
+    AttachmentsConfig, Config, ConfigError, FromEnv, HandoffConfig, KycConfig, QueuesConfig,
+    SenderConfig, SweepConfig, WarmupConfig,
 };
 
 use crate::dynamo::attachments::DynamoAttachmentStore;

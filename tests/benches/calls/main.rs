@@ -111,6 +111,10 @@ impl Instrumented<'_> {
             incidents: self.incidents(),
             hours: guichet_core::calendar::hours::DeskHours::bundled()
                 .unwrap_or_else(|e| panic!("hours: {e}")),
+            handoff_key: guichet_core::handoffs::signature::HandoffKey::parse(
+                b"the call counter's hand-off secret, 32 bytes",
+            )
+            .unwrap_or_else(|e| panic!("hand-off key: {e}")),
         }
     }
 
