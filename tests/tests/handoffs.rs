@@ -82,3 +82,59 @@ async fn a_signed_hand_off_opens_one_chat_ticket_and_a_forged_one_nothing() {
     assert_eq!(replayed.status, 401);
     assert_eq!(replayed.json()["rule"], "signature_window");
 }
+
+/// A rotation in Secrets Manager: a container started after it accepts hand-offs signed with
+/// the new value and with the one before, so the chat tool can switch at its own pace; after
+/// the next rotation, the oldest is refused.
+#[tokio::test]
+async fn during_a_rotation_the_new_and_the_previous_secret_are_both_accepted() {
+    let stack = guichet_tests::fresh_stack().await;
+    let config = guichet_edge::config::HandoffConfig {
+        secret_arn: stack.chat_handoff_secret_arn.clone(),
+    };
+    let first = stack.chat_handoff_secret().await;
+    let rotate = |value: &'static str| {
+        let stack = &stack;
+        async move {
+            stack
+                .secrets()
+                .put_secret_value()
+                .secret_id(&stack.chat_handoff_secret_arn)
+                .secret_string(value)
+                .send()
+                .await
+                .expect("rotated");
+        }
+    };
+    let second = "second-value-of-the-chat-secret-0123456789abcdefghijklmnopqrstuv";
+    let third = "third-value-of-the-chat-secret-0123456789abcdefghijklmnopqrstuvw";
+    let sign = |secret: &str| {
+        HandoffKey::parse(secret.as_bytes())
+            .expect("long enough")
+            .sign(1_796_000_000, b"{}")
+    };
+    let now = jiff::Timestamp::from_second(1_796_000_000).expect("valid");
+    let check = |key: &HandoffKey, secret: &str| {
+        key.verify(Some("1796000000"), Some(&sign(secret)), b"{}", now)
+    };
+    let before = guichet_aws::wiring::handoff_key(&config, &stack.sdk)
+        .await
+        .expect("read");
+    assert!(check(&before, &first).is_ok());
+    rotate(second).await;
+    let during = guichet_aws::wiring::handoff_key(&config, &stack.sdk)
+        .await
+        .expect("read");
+    assert!(check(&during, second).is_ok(), "the new value");
+    assert!(
+        check(&during, &first).is_ok(),
+        "the value before, while the tool switches"
+    );
+    rotate(third).await;
+    let after = guichet_aws::wiring::handoff_key(&config, &stack.sdk)
+        .await
+        .expect("read");
+    assert!(check(&after, third).is_ok());
+    assert!(check(&after, second).is_ok());
+    assert!(check(&after, &first).is_err(), "two rotations ago: refused");
+}

@@ -144,18 +144,38 @@ pub async fn desk_from_env() -> Result<Desk<DynamoTicketStore>, InitError> {
     Ok(desk)
 }
 
-/// The live-chat tool's signing key, from the Secrets Manager secret of `config`.
+/// The live-chat tool's signing key, from the Secrets Manager secret of `config`: its current
+/// value, and the value before it while a rotation is under way (`AWSPREVIOUS`), so that the
+/// chat tool may switch to the new one at its own pace.
 pub async fn handoff_key(config: &HandoffConfig, sdk: &SdkConfig) -> Result<HandoffKey, InitError> {
-    let secret = aws_sdk_secretsmanager::Client::new(sdk)
-        .get_secret_value()
-        .secret_id(&config.secret_arn)
-        .send()
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let read = |stage: &'static str| {
+        client
+            .get_secret_value()
+            .secret_id(&config.secret_arn)
+            .version_stage(stage)
+            .send()
+    };
+    let current = read("AWSCURRENT")
         .await
         .map_err(|e| InitError::HandoffSecret(Box::new(e)))?;
-    let text = secret
+    let text = current
         .secret_string()
         .ok_or(InitError::HandoffSecretEmpty)?;
-    Ok(HandoffKey::parse(text.as_bytes())?)
+    let key = HandoffKey::parse(text.as_bytes())?;
+    match read("AWSPREVIOUS").await {
+        Ok(previous) => match previous.secret_string() {
+            Some(before) => Ok(key.with_previous(before.as_bytes())?),
+            None => Ok(key),
+        },
+        // A secret never rotated has no previous value.
+        Err(aws_sdk_secretsmanager::error::SdkError::ServiceError(e))
+            if e.err().is_resource_not_found_exception() =>
+        {
+            Ok(key)
+        }
+        Err(e) => Err(InitError::HandoffSecret(Box::new(e))),
+    }
 }
 
 /// The documents bucket both upload pipelines (verification documents, attachments) store in.

@@ -16,10 +16,14 @@ pub const SIGNATURE_HEADER: &str = "x-guichet-signature";
 pub const WINDOW: SignedDuration = SignedDuration::from_mins(5);
 const SCHEME: &str = "v1=";
 
-/// The shared secret, at least 32 bytes (as HMAC-SHA256 keys should be). Its `Debug` shows
-/// nothing of it.
+/// The shared secret, at least 32 bytes (as HMAC-SHA256 keys should be), and during a
+/// rotation the one before it: a request signed with either passes, so the chat tool may
+/// switch to the new value at its own pace. Its `Debug` shows nothing of them.
 #[derive(Clone)]
-pub struct HandoffKey(Hmac<Sha256>);
+pub struct HandoffKey {
+    current: Hmac<Sha256>,
+    previous: Option<Hmac<Sha256>>,
+}
 
 impl std::fmt::Debug for HandoffKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -62,16 +66,30 @@ impl HandoffKey {
     pub const MIN_LEN: usize = 32;
 
     pub fn parse(secret: &[u8]) -> Result<Self, KeyError> {
+        Ok(HandoffKey {
+            current: Self::hmac(secret)?,
+            previous: None,
+        })
+    }
+
+    /// The key with the value it replaces still accepted (a rotation under way).
+    pub fn with_previous(self, previous: &[u8]) -> Result<Self, KeyError> {
+        Ok(HandoffKey {
+            previous: Some(Self::hmac(previous)?),
+            ..self
+        })
+    }
+
+    fn hmac(secret: &[u8]) -> Result<Hmac<Sha256>, KeyError> {
         if secret.len() < Self::MIN_LEN {
             return Err(KeyError::TooShort { min: Self::MIN_LEN });
         }
         Hmac::<Sha256>::new_from_slice(secret)
-            .map(HandoffKey)
             .map_err(|_| KeyError::TooShort { min: Self::MIN_LEN })
     }
 
-    fn mac(&self, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-        let mut mac = self.0.clone();
+    fn mac(key: &Hmac<Sha256>, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
+        let mut mac = key.clone();
         mac.update(timestamp.as_bytes());
         mac.update(b".");
         mac.update(body);
@@ -81,8 +99,7 @@ impl HandoffKey {
     /// The signature header's value for `body` sent at `timestamp` (Unix seconds): what the
     /// chat tool computes, and the tests.
     pub fn sign(&self, timestamp: i64, body: &[u8]) -> String {
-        let tag = self
-            .mac(&timestamp.to_string(), body)
+        let tag = Self::mac(&self.current, &timestamp.to_string(), body)
             .finalize()
             .into_bytes();
         let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
@@ -115,10 +132,20 @@ impl HandoffKey {
             .strip_prefix(SCHEME)
             .and_then(decode_hex)
             .ok_or(SignatureError::Malformed(SIGNATURE_HEADER))?;
-        // Constant time: the comparison does not tell how many leading bytes were right.
-        self.mac(raw_ts, body)
+        // Constant time: the comparison does not tell how many leading bytes were right. Both
+        // keys are always tried, so the time taken does not tell which one matched either.
+        let current = Self::mac(&self.current, raw_ts, body)
             .verify_slice(&tag)
-            .map_err(|_| SignatureError::Mismatch)
+            .is_ok();
+        let previous = self
+            .previous
+            .as_ref()
+            .is_some_and(|key| Self::mac(key, raw_ts, body).verify_slice(&tag).is_ok());
+        if current | previous {
+            Ok(())
+        } else {
+            Err(SignatureError::Mismatch)
+        }
     }
 }
 
@@ -220,6 +247,27 @@ mod tests {
             assert_eq!(found, Err(expected));
         }
         assert!(HandoffKey::parse(b"short").is_err());
+        // During a rotation, the value before is accepted too; after it, no longer.
+        let rotating = other.clone().with_previous(SECRET).expect("long enough");
+        let old_signature = key().sign(1_796_000_000, BODY);
+        let new_signature = other.sign(1_796_000_000, BODY);
+        assert_eq!(
+            rotating.verify(Some(ts), Some(&old_signature), BODY, now()),
+            Ok(())
+        );
+        assert_eq!(
+            rotating.verify(Some(ts), Some(&new_signature), BODY, now()),
+            Ok(())
+        );
+        assert_eq!(
+            other.verify(Some(ts), Some(&old_signature), BODY, now()),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            rotating.sign(1_796_000_000, BODY),
+            new_signature,
+            "signed with the new"
+        );
         assert_eq!(format!("{:?}", key()), "HandoffKey(..)");
     }
 
