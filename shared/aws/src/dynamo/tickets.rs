@@ -465,13 +465,9 @@ fn open_complaint(ticket: &Ticket) -> bool {
         && !matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed)
 }
 
-/// `<received ms, 13 digits>#<reference>`.
+/// `<received ms>#<reference>`, the time as every time key of the table writes it (`ms`).
 fn complaint_sk(created_at: Timestamp, reference: &TicketReference) -> String {
-    format!(
-        "{:013}#{}",
-        created_at.as_millisecond().max(0),
-        reference.as_str()
-    )
+    format!("{}#{}", ms(created_at), reference.as_str())
 }
 
 /// A ticket's entry in the due-time index: when its next clock check falls (or, when the
@@ -484,11 +480,11 @@ pub(crate) fn ticket_due_keys(ticket: &Ticket) -> Option<(String, String)> {
     Some(due_keys(next, &ticket.reference))
 }
 
-/// `DUE#<UTC hour>` and `<ms, 13 digits>#<reference>`.
+/// `DUE#<UTC hour>` and `<ms>#<reference>` (`ms`, as every time key of the table).
 pub(crate) fn due_keys(at: Timestamp, reference: &TicketReference) -> (String, String) {
     (
         due_partition(DueBucket::of(at)),
-        format!("{:013}#{}", at.as_millisecond().max(0), reference.as_str()),
+        format!("{}#{}", ms(at), reference.as_str()),
     )
 }
 
@@ -1152,7 +1148,7 @@ impl ComplaintIndex for DynamoTicketStore {
         start: Option<&PageStart>,
     ) -> Result<Page<Ticket, PageStart>, StoreError> {
         // `#` sorts before every digit: the whole millisecond `before` is left out.
-        let end = format!("{:013}#", before.as_millisecond().max(0));
+        let end = format!("{}#", ms(before));
         let query = IndexQuery {
             client: &self.client,
             table: &self.table,
@@ -1185,7 +1181,7 @@ impl DueIndex for DynamoTicketStore {
         after: Option<&DueAfter>,
     ) -> Result<Page<Ticket, DueAfter>, StoreError> {
         // `~` sorts after every reference symbol: the whole millisecond `until` is included.
-        let end = format!("{:013}#~", until.as_millisecond().max(0));
+        let end = format!("{}#~", ms(until));
         let query = IndexQuery {
             client: &self.client,
             table: &self.table,
