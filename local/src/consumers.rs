@@ -79,6 +79,8 @@ pub struct ConsumerServices {
     pub sender: LocalSender,
     pub incidents: LocalIncidents,
     pub sweep: LocalSweep,
+    /// The support mailbox, as mail-in wires it.
+    pub inbox: guichet_aws::wiring::AwsInbox,
 }
 
 /// How long `run` waits before reading the table's stream again when it had nothing: Lambda
@@ -158,6 +160,10 @@ const HANDLERS: &[(&str, Handler)] = &[
     }),
     ("send-notifications", |s, e| {
         Box::pin(send_notifications::handle(&s.sender, e))
+    }),
+    ("mail-in", |s, e| Box::pin(mail_in::handle(&s.inbox, e))),
+    ("mail-feedback", |s, e| {
+        Box::pin(mail_feedback::handle(&s.desk, &s.inbox.mailroom, e))
     }),
     ("incident-updates", |s, e| {
         Box::pin(incident_updates::handle(

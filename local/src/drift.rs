@@ -7,7 +7,8 @@
 //! DescribeTimeToLive says, `RedrivePolicy.maxReceiveCount` with the queue's attribute, and so on.
 //!
 //! What it guarantees, for the template's tables, KMS keys and aliases, queues and queue policies,
-//! buckets and bucket policies, SES identities, and Secrets Manager secrets:
+//! buckets and bucket policies, SES identities and configuration sets, and Secrets Manager
+//! secrets:
 //! - every property the template writes is compared (but [`NOT_COMPARED`], which provisioning
 //!   does not apply either): scalars by their text (`5` and `"5"`, `true` and `"true"` are the
 //!   same), lists in any order; an item of a list is compared whole, both ways (an index, a
@@ -23,8 +24,11 @@
 //! What it does not:
 //! - outside lists, a property the template leaves out and AWS gives a default of its own (a
 //!   bucket's default encryption, a queue's visibility timeout, a key's spec) is not compared;
-//! - nor any resource type but those above: functions, the HTTP API, alarms, log groups and the
-//!   alarm topic are not provisioned locally (the emulator's CloudFormation knows nothing of SAM);
+//! - nor any resource type but those above: functions, the HTTP API, alarms, log groups, the SNS
+//!   topics and their subscriptions, SES's receipt rules and the configuration set's event
+//!   destination are not provisioned locally (the emulator's CloudFormation knows nothing of
+//!   SAM, and receives no mail: the tests put a mail where SES would and announce it on the
+//!   queue themselves);
 //! - nor what a policy does, only what it says: the emulator enforces no IAM, KMS key or queue
 //!   policy and applies a bucket policy's Deny without its conditions;
 //! - nor an identity's verification (SES verifies once the address's owner answers; the emulator
@@ -47,16 +51,17 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Map, Value};
 
 use crate::provision::{
-    bucket_arn, bucket_exists, current_bucket_policy, current_point_in_time_recovery,
-    current_queue_attributes, current_time_to_live, describe_key, describe_secret, describe_table,
-    email_identity_exists, emulator_wrapped_answer, has_code, key_arn, kms_api, queue_url, s3_api,
-    secrets_api, xml_element, DescribedSecret, ProvisionError, Target, PUNCTUATION,
+    bucket_arn, bucket_exists, configuration_set_exists, current_bucket_policy,
+    current_point_in_time_recovery, current_queue_attributes, current_time_to_live, describe_key,
+    describe_secret, describe_table, email_identity_exists, emulator_wrapped_answer, has_code,
+    key_arn, kms_api, queue_url, s3_api, secrets_api, xml_element, DescribedSecret, ProvisionError,
+    Target, PUNCTUATION,
 };
 use crate::template::{
     PhysicalResources, Template, ALIAS_TYPE as ALIAS, BUCKET_POLICY_TYPE as BUCKET_POLICY,
-    BUCKET_TYPE as BUCKET, EMAIL_IDENTITY_TYPE as EMAIL_IDENTITY, KEY_TYPE as KEY,
-    QUEUE_POLICY_TYPE as QUEUE_POLICY, QUEUE_TYPE as QUEUE, SECRET_TYPE as SECRET,
-    TABLE_TYPE as TABLE,
+    BUCKET_TYPE as BUCKET, CONFIGURATION_SET_TYPE as CONFIGURATION_SET,
+    EMAIL_IDENTITY_TYPE as EMAIL_IDENTITY, KEY_TYPE as KEY, QUEUE_POLICY_TYPE as QUEUE_POLICY,
+    QUEUE_TYPE as QUEUE, SECRET_TYPE as SECRET, TABLE_TYPE as TABLE,
 };
 
 /// One difference between the template and what the services describe.
@@ -91,6 +96,7 @@ const COMPARED_TYPES: &[&str] = &[
     BUCKET,
     BUCKET_POLICY,
     EMAIL_IDENTITY,
+    CONFIGURATION_SET,
     SECRET,
 ];
 
@@ -215,6 +221,13 @@ pub async fn describe_drift(
         let exists = email_identity_exists(&services.ses, identity).await?;
         let actual = exists.then(|| json!({ "EmailIdentity": identity }));
         found.insert(spec.logical_id.clone(), (identity.to_owned(), actual));
+    }
+    for spec in template.resolved(CONFIGURATION_SET, stack_name, account, region, &resources)? {
+        let name = spec.text("Name")?;
+        let exists = configuration_set_exists(&services.ses, name).await?;
+        resources.insert_ref(&spec.logical_id, name);
+        let actual = exists.then(|| json!({ "Name": name }));
+        found.insert(spec.logical_id.clone(), (name.to_owned(), actual));
     }
     // Found by name, as provisioning finds them; after the keys, whose ARN a secret names.
     for (logical_id, name) in template.names(SECRET, stack_name, account, region)? {

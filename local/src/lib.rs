@@ -6,6 +6,7 @@ pub mod consumers;
 pub mod drift;
 pub mod gateway;
 pub mod head;
+pub mod inbound;
 pub mod jwt;
 pub mod openapi;
 pub mod provision;

@@ -38,6 +38,7 @@ pub const BUCKET_TYPE: &str = "AWS::S3::Bucket";
 pub const BUCKET_POLICY_TYPE: &str = "AWS::S3::BucketPolicy";
 pub const EMAIL_IDENTITY_TYPE: &str = "AWS::SES::EmailIdentity";
 pub const SECRET_TYPE: &str = "AWS::SecretsManager::Secret";
+pub const CONFIGURATION_SET_TYPE: &str = "AWS::SES::ConfigurationSet";
 /// The `Properties` provisioning applies, per resource type it reads through
 /// [`Template::resolved`]: any other is refused ([`TemplateError::UnsupportedProperty`]), since
 /// the emulator's resource would silently differ from the deployed one.
@@ -92,6 +93,7 @@ const APPLIED: &[(&str, &[&str])] = &[
     (QUEUE_POLICY_TYPE, &["Queues", "PolicyDocument"]),
     (BUCKET_POLICY_TYPE, &["Bucket", "PolicyDocument"]),
     (EMAIL_IDENTITY_TYPE, &["EmailIdentity"]),
+    (CONFIGURATION_SET_TYPE, &["Name"]),
     (
         SECRET_TYPE,
         &["Name", "Description", "GenerateSecretString", "KmsKeyId"],
@@ -3590,7 +3592,7 @@ Resources:
             Vec::<String>::new()
         );
         // The check reads the grants, rather than finding nothing to check.
-        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 22);
+        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 24);
     }
 
     #[test]
@@ -3777,18 +3779,26 @@ Resources:
         let secrets = template
             .resolved(SECRET_TYPE, stack, account, region, &resources)
             .unwrap();
-        let [secret] = secrets.as_slice() else {
-            panic!("one secret expected: {secrets:?}")
+        let [secret, reply] = secrets.as_slice() else {
+            panic!("two secrets expected: {secrets:?}")
         };
         assert_eq!(secret.logical_id, "ChatHandoffSecret");
+        assert_eq!(reply.logical_id, "MailReplySecret");
+        assert_eq!(reply.text("Name").unwrap(), "guichet-x/mail-reply");
         assert_eq!(secret.text("Name").unwrap(), "guichet-x/chat-handoff");
         // Found by its name before anything exists, as provisioning and the drift check do.
         assert_eq!(
             template.names(SECRET_TYPE, stack, account, region).unwrap(),
-            [(
-                "ChatHandoffSecret".to_owned(),
-                "guichet-x/chat-handoff".to_owned()
-            )]
+            [
+                (
+                    "ChatHandoffSecret".to_owned(),
+                    "guichet-x/chat-handoff".to_owned()
+                ),
+                (
+                    "MailReplySecret".to_owned(),
+                    "guichet-x/mail-reply".to_owned()
+                )
+            ]
         );
         assert_eq!(
             secret.text("KmsKeyId").unwrap(),
@@ -3868,20 +3878,22 @@ Resources:
             assert!(glob(pattern, &arn), "{arn} is outside {pattern}");
             groups += 1;
         }
-        assert_eq!(groups, 23);
+        assert_eq!(groups, 25);
         assert!(!glob(
             pattern,
             "arn:aws:logs:ca-central-1:123456789012:log-group:/aws/lambda/other/x"
         ));
 
-        let topic = template
+        // The alarm topic and the two mail topics (receipts, bounces and complaints: players'
+        // addresses).
+        let topics = template
             .resources_of("AWS::SNS::Topic")
             .map(resource_properties)
             .collect::<Vec<_>>();
-        let [topic] = topic.as_slice() else {
-            panic!("one topic expected")
-        };
-        assert!(uses_the_key(topic.opt("KmsMasterKeyId").unwrap()));
+        assert_eq!(topics.len(), 3);
+        for topic in &topics {
+            assert!(uses_the_key(topic.opt("KmsMasterKeyId").unwrap()));
+        }
         // CloudWatch alarms publish to the encrypted topic only with a data key of their own.
         assert!(statements
             .iter()

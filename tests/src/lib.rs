@@ -93,8 +93,21 @@ pub struct Stack {
     /// ARN of the secret the live-chat tool signs its hand-offs with (`ChatHandoffSecret`), what
     /// chat-handoff reads from `CHAT_HANDOFF_SECRET_ARN`.
     pub chat_handoff_secret_arn: String,
+    /// ARN of the secret the reply addresses are signed with (`MailReplySecret`).
+    pub mail_reply_secret_arn: String,
+    /// URL of the queue of SES's receipt notifications (`InboundMailQueue`), and of its
+    /// dead-letter queue.
+    pub inbound_mail_queue_url: String,
+    pub inbound_mail_dlq_url: String,
+    /// URL of the queue of SES's bounce and complaint events (`MailFeedbackQueue`).
+    pub mail_feedback_queue_url: String,
     pub sdk: aws_config::SdkConfig,
 }
+
+/// The support mailbox of the test stacks: the `MailDomain` and `MailMailbox` the local
+/// template environment gives mail-in.
+pub const MAIL_DOMAIN: &str = "guichet.example";
+pub const MAIL_MAILBOX: &str = "soutien";
 
 impl Stack {
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
@@ -213,8 +226,44 @@ impl Stack {
         guichet_aws::wiring::incidents(&self.tickets_table, Self::incident_config(), &self.sdk)
     }
 
+    /// The support mailbox's configuration on this stack.
+    pub fn mail_config(&self) -> guichet_edge::config::MailConfig {
+        guichet_edge::config::MailConfig {
+            mailbox: guichet_core::mail::reply_address::ReplyMailbox::parse(
+                MAIL_MAILBOX,
+                MAIL_DOMAIN,
+            )
+            .expect("a valid mailbox"),
+            reply_secret_arn: self.mail_reply_secret_arn.clone(),
+            // As provisioned from `MailConfigurationSet`: the mail is sent with it, as in AWS.
+            configuration_set: Some(format!("{}-mail", self.name)),
+        }
+    }
+
+    /// The reply addresses' key and mailbox, read from the provisioned secret as the
+    /// functions read it at init.
+    pub async fn replies(&self) -> guichet_core::notifications::sender::Replies {
+        guichet_aws::wiring::replies(&self.mail_config(), &self.sdk)
+            .await
+            .unwrap_or_else(|e| panic!("the reply secret: {}", error_chain(&e)))
+    }
+
+    /// The mailbox as mail-in wires it, on this stack.
+    pub async fn inbox(&self) -> guichet_aws::wiring::AwsInbox {
+        guichet_aws::wiring::inbox(
+            self.desk(),
+            &guichet_edge::config::InboxConfig {
+                documents_bucket: self.documents_bucket.clone(),
+                sender: self.notification_sender.clone(),
+            },
+            &self.mail_config(),
+            self.replies().await,
+            &self.sdk,
+        )
+    }
+
     /// What the SQS-fed functions run on, on this stack.
-    pub fn consumer_services(&self) -> guichet_local::consumers::ConsumerServices {
+    pub async fn consumer_services(&self) -> guichet_local::consumers::ConsumerServices {
         guichet_local::consumers::ConsumerServices {
             verification: self.verification(),
             attachments: self.attachments(),
@@ -224,11 +273,14 @@ impl Stack {
                 &guichet_edge::config::SenderConfig {
                     tickets_table: self.tickets_table.clone(),
                     sender: self.notification_sender.clone(),
+                    mail: Some(self.mail_config()),
                 },
                 &self.sdk,
+                Some(self.replies().await),
             ),
             incidents: self.incidents(),
             sweep: self.sweep(),
+            inbox: self.inbox().await,
         }
     }
 
@@ -299,7 +351,7 @@ impl Stack {
         let mut consumers = guichet_local::consumers::Consumers::new(
             &template,
             &self.sdk,
-            self.consumer_services(),
+            self.consumer_services().await,
             &queues,
         )
         .await
@@ -485,6 +537,19 @@ pub async fn fresh_stack() -> Stack {
         chat_handoff_secret_arn: expect(
             provisioned.secret_arn("ChatHandoffSecret"),
             "ChatHandoffSecret",
+        ),
+        mail_reply_secret_arn: expect(provisioned.secret_arn("MailReplySecret"), "MailReplySecret"),
+        inbound_mail_queue_url: expect(
+            provisioned.queue_url("InboundMailQueue"),
+            "InboundMailQueue",
+        ),
+        inbound_mail_dlq_url: expect(
+            provisioned.queue_url("InboundMailDeadLetterQueue"),
+            "InboundMailDeadLetterQueue",
+        ),
+        mail_feedback_queue_url: expect(
+            provisioned.queue_url("MailFeedbackQueue"),
+            "MailFeedbackQueue",
         ),
         name,
         sdk,

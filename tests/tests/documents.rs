@@ -297,8 +297,10 @@ async fn uploaded_documents_are_checked_and_the_last_one_sends_the_case_to_revie
         &guichet_edge::config::SenderConfig {
             tickets_table: f.stack.tickets_table.clone(),
             sender: "soutien@guichet.example".into(),
+            mail: None,
         },
         &f.stack.sdk,
+        None,
     );
     assert_eq!(
         sender.deliver(&message).await.expect("owed"),

@@ -111,7 +111,7 @@ async fn provisioned_stack_matches_the_template() {
             "{logical_id}"
         );
     }
-    assert_eq!(again.queues.len(), 18, "{again:?}");
+    assert_eq!(again.queues.len(), 22, "{again:?}");
     assert_eq!(
         again.email_identity("NotificationSenderIdentity"),
         Some("soutien@guichet.example")
@@ -122,7 +122,11 @@ async fn provisioned_stack_matches_the_template() {
         again.secret_arn("ChatHandoffSecret"),
         Some(stack.chat_handoff_secret_arn.as_str())
     );
-    assert_eq!(again.secrets.len(), 1, "{again:?}");
+    assert_eq!(
+        again.secret_arn("MailReplySecret"),
+        Some(stack.mail_reply_secret_arn.as_str())
+    );
+    assert_eq!(again.secrets.len(), 2, "{again:?}");
     assert_eq!(again.keys.len(), 2, "{again:?}");
     let key = stack
         .kms()
@@ -258,6 +262,7 @@ async fn hand_made_table_without_gsi2_is_reported() {
             "GlobalSecondaryIndexes[gsi2]",
             "GlobalSecondaryIndexes[gsi3]",
             "GlobalSecondaryIndexes[gsi4]",
+            "GlobalSecondaryIndexes[gsi5]",
             "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled",
             "SSESpecification.SSEEnabled",
             "SSESpecification.SSEType",
@@ -318,6 +323,12 @@ async fn missing_stack_is_reported() {
             ("OperationsKey", "Key"),
             ("OperationsKeyAlias", "Alias"),
             ("ChatHandoffSecret", "Secret"),
+            ("MailReplySecret", "Secret"),
+            ("InboundMailDeadLetterQueue", "Queue"),
+            ("InboundMailQueue", "Queue"),
+            ("MailConfigurationSet", "ConfigurationSet"),
+            ("MailFeedbackDeadLetterQueue", "Queue"),
+            ("MailFeedbackQueue", "Queue"),
         ],
         "{}",
         listing(&drifts)
@@ -352,6 +363,7 @@ async fn removed_lifecycle_and_notifications_are_reported_and_repaired() {
         properties(&drifts),
         [
             "LifecycleConfiguration.Rules[abort-incomplete-multipart-uploads]",
+            "LifecycleConfiguration.Rules[inbound-mail]",
             "LifecycleConfiguration.Rules[quarantine-thirty-days]",
             "LifecycleConfiguration.Rules[ticket-attachments-two-years]",
             "LifecycleConfiguration.Rules[verification-documents-six-years]",
@@ -364,12 +376,12 @@ async fn removed_lifecycle_and_notifications_are_reported_and_repaired() {
         .iter()
         .all(|d| d.logical_id == "DocumentsBucket" && d.physical_id == stack.documents_bucket));
     assert_eq!(
-        drifts[3].expected,
+        drifts[4].expected,
         r#"{"ExpirationInDays":"2192","Id":"verification-documents-six-years","#.to_owned()
             + r#""NoncurrentVersionExpiration":{"NoncurrentDays":"30"},"#
             + r#""Prefix":"verification/","Status":"Enabled"}"#
     );
-    assert_eq!(drifts[3].actual, "absent");
+    assert_eq!(drifts[4].actual, "absent");
     let queue_arn = queue_arn(&stack, &stack.document_events_queue_url).await;
     let notification = |prefix: &str| {
         format!(
@@ -377,14 +389,14 @@ async fn removed_lifecycle_and_notifications_are_reported_and_repaired() {
         )
     };
     assert_eq!(
-        drifts[4].expected,
+        drifts[5].expected,
         format!(
             "[{}, {}]",
             notification("tickets/"),
             notification("verification/")
         )
     );
-    assert_eq!(drifts[4].actual, "[]");
+    assert_eq!(drifts[5].actual, "[]");
 
     assert_repaired(&stack).await;
 }

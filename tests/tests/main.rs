@@ -13,6 +13,7 @@ mod escalation;
 mod handoffs;
 mod incidents;
 mod logs;
+mod mail;
 mod notifications;
 mod outages;
 mod player_notifications;

@@ -39,6 +39,7 @@ fn sender_config(stack: &Stack, sender: &str) -> SenderConfig {
     SenderConfig {
         tickets_table: stack.tickets_table.clone(),
         sender: sender.to_owned(),
+        mail: None,
     }
 }
 
@@ -98,7 +99,9 @@ fn event(records: Vec<Value>) -> Value {
 /// Runs the function's handler on `event` with `sender`; returns the failed message ids.
 async fn invoke<C, L, E>(sender: &Sender<C, L, E>, event: Value) -> Vec<String>
 where
-    C: guichet_core::notifications::ports::ContactBook + NotificationRecords,
+    C: guichet_core::notifications::ports::ContactBook
+        + NotificationRecords
+        + guichet_core::mail::ports::OutgoingMail,
     L: guichet_core::notifications::ports::DeliveryLedger,
     E: guichet_core::notifications::ports::EmailSender,
 {
@@ -160,7 +163,7 @@ async fn a_duplicate_delivery_sends_exactly_one_e_mail_in_french() {
         panic!("about a ticket")
     };
     let text = stored(&stack, &notification).await;
-    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk);
+    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk, None);
 
     // The relay sent the message twice and SQS delivered both copies at once, to two
     // concurrent invocations (spawned, as the local consumers run a handler: its future must be
@@ -212,7 +215,7 @@ async fn only_the_poison_record_of_a_batch_is_reported() {
     verify_sender(&stack, SENDER).await;
     let address = unique_address(&stack, "poison");
     let body = submit_ticket(&stack, "player-2", Some(address.clone())).await;
-    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk);
+    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk, None);
     let wrong_schema = body.replace("guichet.notification.v2", "guichet.notification.v9");
 
     let failed = invoke(
@@ -236,7 +239,7 @@ async fn a_refused_send_is_retried_and_then_sent_once() {
     let address = unique_address(&stack, "refus");
     let body = submit_ticket(&stack, "player-3", Some(address.clone())).await;
     let notification: NotificationMessage = serde_json::from_str(&body).expect("a notification");
-    let sender = guichet_aws::wiring::sender(&sender_config(&stack, &from), &stack.sdk);
+    let sender = guichet_aws::wiring::sender(&sender_config(&stack, &from), &stack.sdk, None);
 
     let failed = invoke(&sender, event(vec![record("m-1", &body)])).await;
     assert_eq!(failed, ["m-1"], "SES refused: the message is retried");
@@ -263,7 +266,7 @@ async fn a_player_without_an_address_is_settled_without_an_e_mail() {
     verify_sender(&stack, SENDER).await;
     let body = submit_ticket(&stack, "player-4", None).await;
     let notification: NotificationMessage = serde_json::from_str(&body).expect("a notification");
-    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk);
+    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk, None);
 
     assert!(invoke(&sender, event(vec![record("m-1", &body)]))
         .await
@@ -287,7 +290,7 @@ async fn a_forged_message_mails_nothing_but_what_the_table_owes() {
     submit_ticket(&stack, "player-6", Some(other.clone())).await;
     let owed: NotificationMessage = serde_json::from_str(&body).expect("a notification");
     let text = stored(&stack, &owed).await;
-    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk);
+    let sender = guichet_aws::wiring::sender(&sender_config(&stack, SENDER), &stack.sdk, None);
 
     let mut wire: Value = serde_json::from_str(&body).expect("JSON");
     let forge = |change: &dyn Fn(&mut Value)| {

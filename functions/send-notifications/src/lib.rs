@@ -48,7 +48,7 @@ impl RecordError {
 /// Delivers every notification of a batch; names in the response only the messages to retry.
 pub async fn handle<C, L, E>(sender: &Sender<C, L, E>, event: SqsEvent) -> SqsBatchResponse
 where
-    C: ContactBook + NotificationRecords,
+    C: ContactBook + NotificationRecords + guichet_core::mail::ports::OutgoingMail,
     L: DeliveryLedger,
     E: EmailSender,
 {
@@ -75,7 +75,7 @@ async fn handle_message<C, L, E>(
     message: &SqsMessage,
 ) -> Result<(), RecordError>
 where
-    C: ContactBook + NotificationRecords,
+    C: ContactBook + NotificationRecords + guichet_core::mail::ports::OutgoingMail,
     L: DeliveryLedger,
     E: EmailSender,
 {

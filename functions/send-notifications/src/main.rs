@@ -10,7 +10,13 @@ async fn main() -> Result<(), Error> {
     guichet_edge::telemetry::init_json();
     let config = SenderConfig::from_env()?;
     let sdk = guichet_aws::sdk_config().await;
-    let sender = &guichet_aws::wiring::sender(&config, &sdk);
+    // With a mailbox, each ticket's mail carries its signed reply address; the key is read
+    // once per container.
+    let replies = match &config.mail {
+        Some(mail) => Some(guichet_aws::wiring::replies(mail, &sdk).await?),
+        None => None,
+    };
+    let sender = &guichet_aws::wiring::sender(&config, &sdk, replies);
     // Each notification is read and recorded in the table and sent through SES.
     let endpoints = [
         Endpoint::Table(config.tickets_table.clone()),

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use guichet_core::incidents::service::IncidentConfig;
 use guichet_edge::config::AttachmentsConfig;
-use guichet_edge::config::{Config, FromEnv, KycConfig, QueuesConfig, SenderConfig, SweepConfig};
+use guichet_edge::config::{
+    Config, FromEnv, InboxConfig, KycConfig, MailConfig, QueuesConfig, SenderConfig, SweepConfig,
+};
 use guichet_local::consumers::{consumers_of, queue_urls_from_env, ConsumerServices, Consumers};
 use guichet_local::error_chain;
 use guichet_local::template::Template;
@@ -21,6 +23,8 @@ use guichet_local::template::Template;
 const DEFAULT_STACK: &str = "guichet-local";
 /// The scheduled function whose sweep the consumers also run, as its schedule would.
 const SWEEP_FUNCTION: &str = "SlaSweepFunction";
+/// The function whose environment names the support mailbox.
+const MAIL_FUNCTION: &str = "MailInFunction";
 const USAGE: &str = "usage: consumers [--stack NAME]   (default stack: guichet-local)";
 
 #[tokio::main]
@@ -75,7 +79,17 @@ async fn run() -> Result<(), String> {
     let sweep_env = template
         .function_environment(SWEEP_FUNCTION, &stack, &physical_ids)
         .map_err(|e| format!("the environment of {SWEEP_FUNCTION}: {}", error_chain(&e)))?;
+    // The mailbox's settings are in mail-in's environment; send-notifications has the same.
+    let mail_env = template
+        .function_environment(MAIL_FUNCTION, &stack, &physical_ids)
+        .map_err(|e| format!("the environment of {MAIL_FUNCTION}: {}", error_chain(&e)))?;
+    let mail_lookup = |name: &str| env(name).or_else(|| mail_env.get(name).cloned());
+    let mail = MailConfig::from_lookup(mail_lookup).map_err(|e| error_chain(&e))?;
+    let inbox_config = InboxConfig::from_lookup(mail_lookup).map_err(|e| error_chain(&e))?;
     let desk_config = Config::from_lookup(lookup).map_err(|e| error_chain(&e))?;
+    let replies = guichet_aws::wiring::replies(&mail, &sdk)
+        .await
+        .map_err(|e| error_chain(&e))?;
     let queues = QueuesConfig::from_lookup(lookup).map_err(|e| error_chain(&e))?;
     let services = ConsumerServices {
         verification,
@@ -83,8 +97,9 @@ async fn run() -> Result<(), String> {
         desk: guichet_aws::wiring::desk(&desk_config, &sdk).map_err(|e| error_chain(&e))?,
         relay: guichet_aws::wiring::relay(&desk_config.tickets_table, &queues, &sdk),
         sender: guichet_aws::wiring::sender(
-            &SenderConfig::from_lookup(lookup).map_err(|e| error_chain(&e))?,
+            &SenderConfig::from_lookup(mail_lookup).map_err(|e| error_chain(&e))?,
             &sdk,
+            Some(replies.clone()),
         ),
         incidents: guichet_aws::wiring::incidents(
             &desk_config.tickets_table,
@@ -99,6 +114,13 @@ async fn run() -> Result<(), String> {
             .map_err(|e| error_chain(&e))?
             .lookback_hours,
         },
+        inbox: guichet_aws::wiring::inbox(
+            guichet_aws::wiring::desk(&desk_config, &sdk).map_err(|e| error_chain(&e))?,
+            &inbox_config,
+            &mail,
+            replies,
+            &sdk,
+        ),
     };
     let mut consumers = Consumers::new(&template, &sdk, services, &queue_urls)
         .await

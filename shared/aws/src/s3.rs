@@ -14,6 +14,7 @@ use crate::backend;
 use guichet_core::common::store::StoreError;
 use guichet_core::documents::ports::{DocumentStorage, ObjectFacts, Presigned};
 use guichet_core::documents::rules::ContentType;
+use guichet_core::mail::ports::RawReadError;
 
 /// Uploads: long enough for a phone on a slow network, short enough that a leaked URL is
 /// soon useless. The issue caps it at 15 minutes.
@@ -172,5 +173,118 @@ mod tests {
             urlencode_key("verification/p-1/VC-X"),
             "verification/p-1/VC-X"
         );
+    }
+}
+
+/// Where SES stores each received mail: `mail/inbound/<SES message id>` (the receipt rule's
+/// S3 action, `infra/template.yaml`).
+pub const INBOUND_MAIL_PREFIX: &str = "mail/inbound/";
+/// Where a quarantined mail is moved: the bucket's 30-day `quarantine/` rule expires it, and
+/// no event announces it.
+pub const QUARANTINED_MAIL_PREFIX: &str = "quarantine/mail/";
+
+/// The raw mails SES stored in the documents bucket. Their key is computed from the validated
+/// mail id, never taken from a notification.
+#[derive(Clone)]
+pub struct S3RawMail {
+    client: Client,
+    bucket: String,
+}
+
+impl S3RawMail {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The raw mail's key.
+    pub fn key_of(id: &guichet_core::mail::ports::MailId) -> String {
+        format!("{INBOUND_MAIL_PREFIX}{}", id.as_str())
+    }
+}
+
+impl guichet_core::mail::ports::RawMail for S3RawMail {
+    /// The raw mail, refused whole when larger than `max` bytes (SES accepts mails of up to
+    /// 40 MB; the reader's own cap is smaller).
+    async fn read(
+        &self,
+        id: &guichet_core::mail::ports::MailId,
+        max: u64,
+    ) -> Result<Vec<u8>, RawReadError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(Self::key_of(id))
+            .send()
+            .await;
+        let output = match output {
+            Ok(output) => output,
+            Err(aws_sdk_s3::error::SdkError::ServiceError(e)) if e.err().is_no_such_key() => {
+                return Err(RawReadError::Missing)
+            }
+            Err(e) => return Err(RawReadError::Store(backend(e))),
+        };
+        let size = output
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        if size > max {
+            return Err(RawReadError::TooLarge { size, max });
+        }
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| RawReadError::Store(StoreError::Unavailable(Box::new(e))))?;
+        let bytes = bytes.into_bytes();
+        if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max {
+            return Err(RawReadError::TooLarge {
+                size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+                max,
+            });
+        }
+        Ok(bytes.to_vec())
+    }
+
+    /// Copied under `quarantine/mail/`, then deleted: a retry after a crash between the two
+    /// copies again (the same bytes) and deletes; one after the delete finds the copy done.
+    async fn quarantine(&self, id: &guichet_core::mail::ports::MailId) -> Result<(), StoreError> {
+        let from = Self::key_of(id);
+        let to = format!("{QUARANTINED_MAIL_PREFIX}{}", id.as_str());
+        let copied = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .key(&to)
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .send()
+            .await;
+        match copied {
+            Ok(_) => {}
+            // Already moved by an earlier attempt.
+            Err(aws_sdk_s3::error::SdkError::ServiceError(e))
+                if e.err().is_object_not_in_active_tier_error()
+                    || e.raw().status().as_u16() == 404 =>
+            {
+                return Ok(())
+            }
+            Err(e) => return Err(backend(e)),
+        }
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&from)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }

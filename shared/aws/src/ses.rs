@@ -6,7 +6,7 @@
 //! code (`MessageRejected`, `TooManyRequestsException`, ...) or the kind of transport failure.
 
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageHeader};
 use aws_sdk_sesv2::Client;
 
 use guichet_core::notifications::ports::{Email, EmailError, EmailSender};
@@ -16,11 +16,23 @@ const CHARSET: &str = "UTF-8";
 #[derive(Clone)]
 pub struct SesEmailSender {
     client: Client,
+    /// The configuration set whose event destination reports bounces and complaints
+    /// (`MAIL_CONFIGURATION_SET`); without it, SES reports them only to the identity's own
+    /// notification settings.
+    configuration_set: Option<String>,
 }
 
 impl SesEmailSender {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            configuration_set: None,
+        }
+    }
+
+    pub fn with_configuration_set(mut self, name: Option<String>) -> Self {
+        self.configuration_set = name;
+        self
     }
 }
 
@@ -55,14 +67,26 @@ fn classify<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> EmailError {
 
 impl EmailSender for SesEmailSender {
     async fn send(&self, email: Email<'_>) -> Result<String, EmailError> {
+        // RFC 3834: our mail is automatic, so that an auto-responder that follows the RFC
+        // does not answer it.
+        let auto_submitted = MessageHeader::builder()
+            .name("Auto-Submitted")
+            .value(email.auto_submitted)
+            .build()
+            .map_err(|_| EmailError::Unreachable {
+                kind: "request construction",
+            })?;
         let message = Message::builder()
             .subject(text(email.subject)?)
             .body(Body::builder().text(text(email.body)?).build())
+            .headers(auto_submitted)
             .build();
         let output = self
             .client
             .send_email()
             .from_email_address(email.from)
+            .set_reply_to_addresses(email.reply_to.map(|r| vec![r.expose().to_owned()]))
+            .set_configuration_set_name(self.configuration_set.clone())
             .destination(
                 Destination::builder()
                     .to_addresses(email.to.expose())

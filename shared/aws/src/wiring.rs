@@ -7,8 +7,10 @@ use guichet_core::attachments::service::Attachments;
 use guichet_core::common::clock::{RandomReferences, SystemClock};
 use guichet_core::handoffs::signature::HandoffKey;
 use guichet_core::incidents::service::{IncidentConfig, Incidents};
+use guichet_core::mail::inbox::Inbox;
+use guichet_core::mail::reply_address::ReplyKey;
 use guichet_core::notifications::rules::{NotificationTemplates, Notifier, TemplateError};
-use guichet_core::notifications::sender::Sender;
+use guichet_core::notifications::sender::{Replies, Sender};
 use guichet_core::outbox::relay::Relay;
 use guichet_core::promises::clocks::Promises;
 use guichet_core::promises::sweep::Sweep;
@@ -16,16 +18,17 @@ use guichet_core::tickets::desk::Desk;
 use guichet_core::tickets::sla::SupportCalendar;
 use guichet_core::verification::service::Verification;
 use guichet_edge::config::{
-    AttachmentsConfig, Config, ConfigError, FromEnv, HandoffConfig, KycConfig, QueuesConfig,
-    SenderConfig, SweepConfig, WarmupConfig,
+    AttachmentsConfig, Config, ConfigError, FromEnv, HandoffConfig, InboxConfig, KycConfig,
+    MailConfig, QueuesConfig, SenderConfig, SweepConfig, WarmupConfig,
 };
 
 use crate::dynamo::attachments::DynamoAttachmentStore;
 use crate::dynamo::cases::DynamoCaseStore;
 use crate::dynamo::deliveries::DynamoDeliveryLedger;
 use crate::dynamo::incidents::DynamoIncidentStore;
+use crate::dynamo::mail::DynamoMailroom;
 use crate::dynamo::tickets::DynamoTicketStore;
-use crate::s3::S3DocumentStorage;
+use crate::s3::{S3DocumentStorage, S3RawMail};
 use crate::ses::SesEmailSender;
 use crate::sqs::SqsQueues;
 use crate::warmup::{Endpoint, WARMUP_TIMEOUT};
@@ -46,6 +49,12 @@ pub enum InitError {
     HandoffSecretEmpty,
     #[error("the chat hand-off secret is unusable")]
     HandoffKey(#[from] guichet_core::handoffs::signature::KeyError),
+    #[error("the mail reply secret could not be read")]
+    ReplySecret(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the mail reply secret has no text value")]
+    ReplySecretEmpty,
+    #[error("the mail reply secret is unusable")]
+    ReplyKey(#[from] guichet_core::mail::reply_address::ReplyKeyError),
 }
 
 /// The desk (intake, reading, the staff workflow) on the tickets table, the system clock and
@@ -110,6 +119,29 @@ impl Wiring {
     /// environment (once per container; the value is never logged).
     pub async fn chat_handoff_key(&self) -> Result<HandoffKey, InitError> {
         handoff_key(&HandoffConfig::from_env()?, &self.sdk).await
+    }
+
+    /// The reply addresses' key and mailbox (see [`replies`]).
+    pub async fn replies(&self, mail: &MailConfig) -> Result<Replies, InitError> {
+        replies(mail, &self.sdk).await
+    }
+
+    /// The support mailbox (see [`inbox`]).
+    pub fn inbox(
+        &self,
+        config: &InboxConfig,
+        mail: &MailConfig,
+        replies: Replies,
+    ) -> Result<AwsInbox, InitError> {
+        Ok(inbox(self.desk()?, config, mail, replies, &self.sdk))
+    }
+
+    /// The mail desk's records, in the tickets table.
+    pub fn mailroom(&self) -> DynamoMailroom {
+        DynamoMailroom::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            &self.config.tickets_table,
+        )
     }
 
     /// The clocks' sweep, over the lookback named in the environment.
@@ -229,17 +261,67 @@ pub fn attachments(
 }
 
 /// The notification sender: addresses and delivery records in the tickets table, e-mail
-/// through SES.
+/// through SES; `replies` (from [`replies`]) signs each ticket's reply address.
 pub fn sender(
     config: &SenderConfig,
     sdk: &SdkConfig,
+    replies: Option<Replies>,
 ) -> Sender<DynamoTicketStore, DynamoDeliveryLedger, SesEmailSender> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let configuration_set = config
+        .mail
+        .as_ref()
+        .and_then(|mail| mail.configuration_set.clone());
     Sender {
         contacts: DynamoTicketStore::new(dynamodb.clone(), &config.tickets_table),
         ledger: DynamoDeliveryLedger::new(dynamodb, &config.tickets_table),
-        email: SesEmailSender::new(aws_sdk_sesv2::Client::new(sdk)),
+        email: SesEmailSender::new(aws_sdk_sesv2::Client::new(sdk))
+            .with_configuration_set(configuration_set),
         clock: Box::new(SystemClock),
+        from: config.sender.clone(),
+        replies,
+    }
+}
+
+/// The reply addresses' signing key, from the Secrets Manager secret of `mail` (its current
+/// value: a rotation makes the addresses signed before it unknown, and their answers thread
+/// by `In-Reply-To` or subject instead), with the mailbox it signs for.
+pub async fn replies(mail: &MailConfig, sdk: &SdkConfig) -> Result<Replies, InitError> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let current = client
+        .get_secret_value()
+        .secret_id(&mail.reply_secret_arn)
+        .send()
+        .await
+        .map_err(|e| InitError::ReplySecret(Box::new(e)))?;
+    let text = current.secret_string().ok_or(InitError::ReplySecretEmpty)?;
+    Ok(Replies {
+        key: ReplyKey::parse(text.as_bytes())?,
+        mailbox: mail.mailbox.clone(),
+    })
+}
+
+/// The support mailbox: what mail-in files each received mail with.
+pub type AwsInbox = Inbox<DynamoTicketStore, DynamoMailroom, S3RawMail, SesEmailSender>;
+
+/// The mailbox: the desk and the mail records on the tickets table, the raw mail in the
+/// documents bucket, acknowledgements through SES.
+pub fn inbox(
+    desk: Desk<DynamoTicketStore>,
+    config: &InboxConfig,
+    mail: &MailConfig,
+    replies: Replies,
+    sdk: &SdkConfig,
+) -> AwsInbox {
+    let table = desk.store.table_name().to_owned();
+    Inbox {
+        desk,
+        mailroom: DynamoMailroom::new(aws_sdk_dynamodb::Client::new(sdk), table),
+        raw: S3RawMail::new(aws_sdk_s3::Client::new(sdk), &config.documents_bucket),
+        email: SesEmailSender::new(aws_sdk_sesv2::Client::new(sdk))
+            .with_configuration_set(mail.configuration_set.clone()),
+        key: replies.key,
+        mailbox: replies.mailbox,
         from: config.sender.clone(),
     }
 }

@@ -58,6 +58,23 @@ where
     response
 }
 
+/// SNS's envelope, as a queue subscribed without raw delivery receives each message.
+#[derive(Debug, serde::Deserialize)]
+struct SnsEnvelope {
+    #[serde(rename = "Type")]
+    kind: String,
+    #[serde(rename = "Message")]
+    message: String,
+}
+
+/// What an SNS-fed message carries: the published message of a `Notification`, or `None` for
+/// SNS's other kinds (a subscription's confirmation), which carry nothing to act on. Written
+/// once for the consumers of SES's topics.
+pub fn sns_message(body: &str) -> Result<Option<String>, serde_json::Error> {
+    let envelope: SnsEnvelope = serde_json::from_str(body)?;
+    Ok((envelope.kind == "Notification").then_some(envelope.message))
+}
+
 /// The error and its causes on one line, safe to log: a JSON error (whose message may quote a
 /// piece of the body it could not read, and a body is not ours to log) shows only where it
 /// broke.
@@ -109,6 +126,18 @@ mod tests {
             .map(|id| serde_json::json!({"messageId": id, "body": id}))
             .collect();
         serde_json::from_value(serde_json::json!({ "Records": records })).expect("an event")
+    }
+
+    #[test]
+    fn an_sns_envelope_gives_its_notifications_message_only() {
+        let notification = r#"{"Type": "Notification", "Message": "{\"a\": 1}"}"#;
+        assert_eq!(
+            sns_message(notification).expect("JSON").as_deref(),
+            Some(r#"{"a": 1}"#)
+        );
+        let confirmation = r#"{"Type": "SubscriptionConfirmation", "Message": "x"}"#;
+        assert_eq!(sns_message(confirmation).expect("JSON"), None);
+        assert!(sns_message(r#"{"Records": []}"#).is_err());
     }
 
     #[tokio::test]

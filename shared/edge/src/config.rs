@@ -126,6 +126,91 @@ pub struct SenderConfig {
     pub tickets_table: String,
     /// `NOTIFICATION_SENDER`: the verified SES identity e-mails are sent from.
     pub sender: String,
+    /// The support mailbox, when the desk receives mail (`MAIL_DOMAIN` set): each ticket's
+    /// mail then carries its signed reply address.
+    pub mail: Option<MailConfig>,
+}
+
+/// The support mailbox: what receives mail (mail-in) and what signs the reply addresses of
+/// the mail we send (send-notifications).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailConfig {
+    /// `MAIL_MAILBOX` at `MAIL_DOMAIN` (`soutien` at `guichet.example`): checked so that every
+    /// reply address it signs is a valid one.
+    pub mailbox: guichet_core::mail::reply_address::ReplyMailbox,
+    /// `MAIL_REPLY_SECRET_ARN`: the Secrets Manager secret the reply addresses are signed with.
+    pub reply_secret_arn: String,
+    /// `MAIL_CONFIGURATION_SET` (optional): the SES configuration set whose event destination
+    /// reports bounces and complaints.
+    pub configuration_set: Option<String>,
+}
+
+impl MailConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let domain = required(&lookup, "MAIL_DOMAIN")?;
+        let local = required(&lookup, "MAIL_MAILBOX")?;
+        let mailbox =
+            guichet_core::mail::reply_address::ReplyMailbox::parse(local.trim(), domain.trim())
+                .map_err(|e| ConfigError::Invalid {
+                    name: match e {
+                        guichet_core::mail::reply_address::ReplyMailboxError::LocalPart {
+                            ..
+                        } => "MAIL_MAILBOX",
+                        guichet_core::mail::reply_address::ReplyMailboxError::Domain => {
+                            "MAIL_DOMAIN"
+                        }
+                    },
+                    rule: "MAIL_MAILBOX@MAIL_DOMAIN must make a valid address, the local part \
+                           of at most 42 letters, digits, '.', '-' or '_'",
+                })?;
+        Ok(Self {
+            mailbox,
+            reply_secret_arn: required(&lookup, "MAIL_REPLY_SECRET_ARN")?,
+            configuration_set: lookup("MAIL_CONFIGURATION_SET")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
+        })
+    }
+
+    /// The mailbox's configuration when `MAIL_DOMAIN` is set; `None` for a desk that receives
+    /// no mail.
+    pub fn optional(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        match lookup("MAIL_DOMAIN").filter(|v| !v.trim().is_empty()) {
+            Some(_) => Self::from_lookup(lookup).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// What mail-in reads besides the desk's [`Config`] and the [`MailConfig`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxConfig {
+    /// `DOCUMENTS_BUCKET`: where SES stores each received mail (`mail/inbound/`).
+    pub documents_bucket: String,
+    /// `NOTIFICATION_SENDER`: the verified SES identity acknowledgements are sent from.
+    pub sender: String,
+}
+
+impl InboxConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let sender = SenderConfig::from_lookup(|name| match name {
+            "TICKETS_TABLE" => Some("-".to_owned()),
+            "MAIL_DOMAIN" => None,
+            other => lookup(other),
+        })?;
+        Ok(Self {
+            documents_bucket: required(&lookup, "DOCUMENTS_BUCKET")?,
+            sender: sender.sender,
+        })
+    }
 }
 
 impl SenderConfig {
@@ -147,6 +232,7 @@ impl SenderConfig {
         Ok(Self {
             tickets_table,
             sender: sender.expose().to_owned(),
+            mail: MailConfig::optional(&lookup)?,
         })
     }
 }
@@ -385,6 +471,55 @@ mod tests {
         ]))
         .expect_err("not a bare address");
         assert!(err.to_string().contains("NOTIFICATION_SENDER"));
+    }
+
+    #[test]
+    fn the_mailbox_is_checked_at_init_and_optional_for_the_sender() {
+        let base = [
+            ("TICKETS_TABLE", "t"),
+            ("NOTIFICATION_SENDER", "soutien@guichet.example"),
+        ];
+        assert_eq!(
+            SenderConfig::from_lookup(lookup(&base))
+                .expect("valid")
+                .mail,
+            None
+        );
+        let with_mail = [
+            ("TICKETS_TABLE", "t"),
+            ("NOTIFICATION_SENDER", "soutien@guichet.example"),
+            ("MAIL_DOMAIN", "guichet.example"),
+            ("MAIL_MAILBOX", "Soutien"),
+            ("MAIL_REPLY_SECRET_ARN", "arn:secret"),
+            ("MAIL_CONFIGURATION_SET", "guichet-mail"),
+        ];
+        let mail = SenderConfig::from_lookup(lookup(&with_mail))
+            .expect("valid")
+            .mail
+            .expect("a mailbox");
+        assert_eq!(mail.mailbox.address().expose(), "soutien@guichet.example");
+        assert_eq!(mail.configuration_set.as_deref(), Some("guichet-mail"));
+        let missing = [
+            ("MAIL_DOMAIN", "guichet.example"),
+            ("MAIL_MAILBOX", "soutien"),
+        ];
+        assert_eq!(
+            MailConfig::from_lookup(lookup(&missing)),
+            Err(ConfigError::Missing("MAIL_REPLY_SECRET_ARN"))
+        );
+        let bad = [
+            ("MAIL_DOMAIN", "guichet.example"),
+            ("MAIL_MAILBOX", "sou+tien"),
+            ("MAIL_REPLY_SECRET_ARN", "arn:secret"),
+        ];
+        let err = MailConfig::from_lookup(lookup(&bad)).expect_err("a plus sign");
+        assert!(err.to_string().contains("MAIL_MAILBOX"), "{err}");
+        let inbox = InboxConfig::from_lookup(lookup(&[
+            ("DOCUMENTS_BUCKET", "docs"),
+            ("NOTIFICATION_SENDER", "soutien@guichet.example"),
+        ]))
+        .expect("valid");
+        assert_eq!(inbox.documents_bucket, "docs");
     }
 
     #[test]

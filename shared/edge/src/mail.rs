@@ -53,6 +53,73 @@ pub fn parse_mail(raw: &[u8]) -> Result<InboundMail, MailError> {
     catch_unwind(AssertUnwindSafe(|| read(raw))).unwrap_or(Err(MailError::Unreadable))
 }
 
+/// Whether the SPF and DKIM passes SES recorded are for `from`'s own domain (strict
+/// alignment, RFC 7489 section 3.1): the envelope sender SPF checked (`smtp.mailfrom`) and a
+/// passing DKIM signature's domain (`header.d`, or `header.i`'s) are both exactly `from`'s
+/// domain. Read from the first `Authentication-Results` header written by `authserv_id`
+/// (`amazonses.com`): SES puts its own at the top of the stored mail, and a sender may write
+/// any number of forged ones below it. Strict rather than relaxed alignment because relaxed
+/// needs the public suffix list (`qc.ca` is not one organisation): a subdomain's mail then
+/// counts as authenticated only through DMARC, which SES evaluates with that list.
+pub fn spf_and_dkim_aligned(raw: &[u8], from: &MailAddress, authserv_id: &str) -> bool {
+    let Some(message) = MessageParser::default().parse_headers(raw) else {
+        return false;
+    };
+    let Some(results) = message
+        .headers()
+        .iter()
+        .filter(|header| header.name().eq_ignore_ascii_case("Authentication-Results"))
+        .filter_map(|header| {
+            let start = usize::try_from(header.offset_start()).ok()?;
+            let end = usize::try_from(header.offset_end()).ok()?;
+            message.raw_message.get(start..end)
+        })
+        .map(|bytes| one_line(&String::from_utf8_lossy(bytes)))
+        .next()
+    else {
+        return false;
+    };
+    let mut parts = results.split(';').map(str::trim);
+    let ours = parts
+        .next()
+        .and_then(|id| id.split_whitespace().next())
+        .is_some_and(|id| id.eq_ignore_ascii_case(authserv_id));
+    if !ours {
+        return false;
+    }
+    let domain = from.domain();
+    let mut spf = false;
+    let mut dkim = false;
+    for method in parts {
+        let mut words = method.split_whitespace();
+        let Some(verdict) = words.next() else {
+            continue;
+        };
+        let properties: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
+        let property = |name: &str| {
+            properties
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                .map(|(_, value)| value.trim_matches(|c| c == '"' || c == ';'))
+        };
+        let domain_of = |value: &str| {
+            value
+                .rsplit_once('@')
+                .map_or(value, |(_, d)| d)
+                .trim_end_matches('.')
+                .to_ascii_lowercase()
+        };
+        if verdict.eq_ignore_ascii_case("spf=pass") {
+            spf |= property("smtp.mailfrom").is_some_and(|v| domain_of(v) == domain);
+        } else if verdict.eq_ignore_ascii_case("dkim=pass") {
+            dkim |= property("header.d")
+                .or_else(|| property("header.i"))
+                .is_some_and(|v| domain_of(v) == domain);
+        }
+    }
+    spf && dkim
+}
+
 /// [`parse_mail`] without its size limit and its guard against a panic, so that the property
 /// tests see a panic if there is one.
 fn read(raw: &[u8]) -> Result<InboundMail, MailError> {
@@ -600,6 +667,61 @@ mod tests {
     }
 
     /// Every sample, to edit in the property tests.
+    #[test]
+    fn spf_and_dkim_count_only_aligned_with_from_and_only_from_the_top_results() {
+        let from = address("joueur@exemple.ca");
+        let mail = |results: &str| {
+            format!(
+                "{results}\r\nFrom: joueur@exemple.ca\r\nTo: soutien@guichet.example\r\nSubject: x\r\n\r\nBonjour\r\n"
+            )
+        };
+        let aligned = mail(
+            "Authentication-Results: amazonses.com;\r\n spf=pass (spfCheck: domain of exemple.ca) smtp.mailfrom=joueur@exemple.ca;\r\n dkim=pass header.i=@exemple.ca;\r\n dmarc=none header.from=exemple.ca;",
+        );
+        assert!(spf_and_dkim_aligned(
+            aligned.as_bytes(),
+            &from,
+            "amazonses.com"
+        ));
+        // The attacker's own domain passes both, for itself.
+        let other = mail(
+            "Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=bounces@envoi.attaquant.example; dkim=pass header.i=@attaquant.example; dmarc=fail header.from=exemple.ca;",
+        );
+        assert!(!spf_and_dkim_aligned(
+            other.as_bytes(),
+            &from,
+            "amazonses.com"
+        ));
+        // One of the two is not enough.
+        let spf_only = mail(
+            "Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=joueur@exemple.ca; dkim=fail header.i=@exemple.ca;",
+        );
+        assert!(!spf_and_dkim_aligned(
+            spf_only.as_bytes(),
+            &from,
+            "amazonses.com"
+        ));
+        // A forged header below SES's own is not read; one from another server is not ours.
+        let forged = format!(
+            "Authentication-Results: amazonses.com; spf=fail smtp.mailfrom=x@attaquant.example;\r\n{}",
+            mail("Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=joueur@exemple.ca; dkim=pass header.d=exemple.ca;")
+        );
+        assert!(!spf_and_dkim_aligned(
+            forged.as_bytes(),
+            &from,
+            "amazonses.com"
+        ));
+        let foreign = mail(
+            "Authentication-Results: mx.attaquant.example; spf=pass smtp.mailfrom=joueur@exemple.ca; dkim=pass header.d=exemple.ca;",
+        );
+        assert!(!spf_and_dkim_aligned(
+            foreign.as_bytes(),
+            &from,
+            "amazonses.com"
+        ));
+        assert!(!spf_and_dkim_aligned(b"", &from, "amazonses.com"));
+    }
+
     fn samples() -> Vec<Vec<u8>> {
         [
             "attachment.eml",

@@ -210,6 +210,27 @@ pub fn with_json(
     request
 }
 
+/// The first message of the sample SQS event `name` (an SNS-fed queue's), under
+/// `message_id`, the JSON its SNS envelope carries edited by `edit`.
+pub fn sns_fed_message(
+    name: &str,
+    message_id: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> aws_lambda_events::event::sqs::SqsMessage {
+    let mut message = sqs_event(name).records.remove(0);
+    let body = message.body.as_deref().unwrap_or("{}");
+    let mut envelope: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
+    let inner = envelope["Message"].as_str().unwrap_or("{}");
+    let mut published: serde_json::Value =
+        serde_json::from_str(inner).unwrap_or_else(|e| panic!("{name}: no JSON message: {e}"));
+    edit(&mut published);
+    envelope["Message"] = serde_json::Value::String(published.to_string());
+    message.body = Some(envelope.to_string());
+    message.message_id = Some(message_id.to_owned());
+    message
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

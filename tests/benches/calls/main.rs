@@ -118,8 +118,9 @@ impl Instrumented<'_> {
         }
     }
 
-    fn consumer_services(&self) -> ConsumerServices {
-        let mut sender = self.stack.consumer_services().sender;
+    async fn consumer_services(&self) -> ConsumerServices {
+        let stack_services = self.stack.consumer_services().await;
+        let mut sender = stack_services.sender;
         sender.contacts = self.tickets();
         sender.ledger = DynamoDeliveryLedger::new(
             self.counter.dynamodb(&self.stack.sdk),
@@ -137,6 +138,7 @@ impl Instrumented<'_> {
                 desk: self.desk(),
                 lookback_hours: 24,
             },
+            inbox: stack_services.inbox,
         }
     }
 
@@ -146,7 +148,7 @@ impl Instrumented<'_> {
         Consumers::new(
             &project_template(),
             &self.stack.sdk,
-            self.consumer_services(),
+            self.consumer_services().await,
             &queues,
         )
         .await
@@ -160,7 +162,7 @@ impl Instrumented<'_> {
         let mut consumers = Consumers::new(
             &template,
             &self.stack.sdk,
-            self.consumer_services(),
+            self.consumer_services().await,
             &BTreeMap::new(),
         )
         .await

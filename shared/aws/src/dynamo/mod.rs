@@ -5,6 +5,7 @@ pub mod cases;
 pub mod deliveries;
 pub mod incidents;
 pub(crate) mod item;
+pub mod mail;
 pub mod notifications;
 pub(crate) mod query;
 pub(crate) mod shards;

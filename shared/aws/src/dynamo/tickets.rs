@@ -102,6 +102,11 @@ impl DynamoTicketStore {
             table: table.into(),
         }
     }
+
+    /// The table it reads and writes: where the stores that share it are built.
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
 }
 
 pub fn ticket_pk(reference: &TicketReference) -> String {
@@ -306,6 +311,9 @@ struct LineItem {
     reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<String>,
+    /// A message's inbound mail (its SES message id), so a second delivery adds nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mail_id: Option<String>,
     /// An extended delay's minutes, on its status line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     extended_minutes: Option<u32>,
@@ -328,6 +336,7 @@ impl LineItem {
             status: None,
             reason: None,
             body: None,
+            mail_id: None,
             extended_minutes: None,
             rebased: None,
             actor: String::new(),
@@ -414,6 +423,7 @@ fn message_item(
     let sk = format!("{MESSAGE_PREFIX}{}#{version:010}", ms(message.at));
     let line = LineItem {
         body: Some(message.body.clone()),
+        mail_id: message.mail_id.clone(),
         ..LineItem::new(reference, sk, "message", message.at)
     };
     to_item(&line.by(&message.author))
@@ -425,6 +435,7 @@ fn message_from(item: &Item) -> Result<Message, StoreError> {
         author: line.author()?,
         at: line.at,
         body: line.body.ok_or(StoreError::Corrupt { attribute: "body" })?,
+        mail_id: line.mail_id,
     })
 }
 
@@ -664,6 +675,13 @@ struct ContactItem {
     email: String,
     #[serde(skip_deserializing)]
     updated_at: Timestamp,
+    /// The reverse look-up (gsi5): `ADDRESS#<the address's lookup key>` / `PLAYER#<id>`, for
+    /// inbound mail and bounces (`dynamo::mail`). Absent when the address is not one mail can
+    /// be compared with.
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    gsi5pk: Option<String>,
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    gsi5sk: Option<String>,
 }
 
 fn contact_item(
@@ -671,12 +689,15 @@ fn contact_item(
     contact: &ContactAddress,
     at: Timestamp,
 ) -> Result<Item, StoreError> {
+    let lookup = guichet_core::mail::message::MailAddress::of_contact(contact);
     to_item(&ContactItem {
         pk: player_pk(player),
         sk: CONTACT_SK,
         kind: "contact",
         email: contact.expose().to_owned(),
         updated_at: at,
+        gsi5pk: lookup.as_ref().map(crate::dynamo::mail::address_pk),
+        gsi5sk: lookup.map(|_| player_pk(player)),
     })
 }
 
@@ -1490,6 +1511,7 @@ mod tests {
             at: at("2026-11-26T16:00:00Z"),
             author: staff,
             body: "Bonjour".into(),
+            mail_id: None,
         };
         let expected = item([
             ("pk", text("TICKET#9999999992")),
@@ -1639,6 +1661,13 @@ mod tests {
                 ("type", text("contact")),
                 ("email", text("joueur@example.com")),
                 ("updated_at", text("2026-11-26T15:00:00Z")),
+                (
+                    "gsi5pk",
+                    text(
+                        "ADDRESS#8fc7df54684a8e718f3a0f869baedcf706c5bf301f44c211de7dd8d3d8b7ad00"
+                    )
+                ),
+                ("gsi5sk", text("PLAYER#p-1")),
             ])
         );
     }
@@ -1756,8 +1785,10 @@ mod tests {
                 id: "agent-1".into(),
             },
             body: "Bonjour".into(),
+            mail_id: Some("0100019abc-mail".into()),
         };
         let item = message_item(&ticket.reference, &message, 7).expect("item");
+        assert_eq!(item.get("mail_id"), Some(&s("0100019abc-mail")));
         assert_eq!(
             item.get("sk"),
             Some(&s("MESSAGE#001795708800000#0000000007"))

@@ -57,6 +57,17 @@ impl MailAddress {
         &self.0
     }
 
+    /// What the store indexes the address by (a player's contact, a sender's last
+    /// acknowledgement): the lower-case hex SHA-256 of its normal form, so that a key or an
+    /// index entry never spells an address out.
+    pub fn lookup_key(&self) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.0.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// What stands before the `@`.
     pub fn local_part(&self) -> &str {
         self.0.split_once('@').map_or("", |(local, _)| local)
@@ -167,6 +178,17 @@ mod tests {
         assert_eq!(address.local_part(), "joueur.un");
         assert_eq!(address.domain(), "exemple.ca");
         assert_eq!(MailAddress::parse("JOUEUR.UN@exemple.ca"), Some(address));
+    }
+
+    #[test]
+    fn two_spellings_of_one_address_have_one_lookup_key() {
+        let a = MailAddress::parse("Joueur@Exemple.CA").expect("valid");
+        let b = MailAddress::parse("joueur@exemple.ca").expect("valid");
+        assert_eq!(a.lookup_key(), b.lookup_key());
+        assert_eq!(a.lookup_key().len(), 64);
+        assert!(!a.lookup_key().contains("joueur"));
+        let other = MailAddress::parse("joueur2@exemple.ca").expect("valid");
+        assert_ne!(a.lookup_key(), other.lookup_key());
     }
 
     #[test]

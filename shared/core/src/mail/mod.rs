@@ -4,8 +4,14 @@
 //! belongs to, and how far its sender can be trusted. Pure rules: the raw mail, its attachments'
 //! bytes and SES's notification stay with the adapters.
 
+pub mod body;
+pub mod feedback;
+pub mod inbox;
 pub mod loops;
+#[cfg(any(test, feature = "mocks"))]
+pub mod memory;
 pub mod message;
+pub mod ports;
 pub mod reply_address;
 pub mod sender;
 pub mod threading;

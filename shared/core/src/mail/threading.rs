@@ -53,13 +53,7 @@ impl Thread {
         {
             return Thread::ByReplyAddress(reference);
         }
-        let mut answered: Vec<&str> = Vec::new();
-        for id in mail.in_reply_to.iter().chain(mail.references.iter().rev()) {
-            if !answered.contains(&id.as_str()) {
-                answered.push(id);
-            }
-        }
-        if let Some(reference) = answered.into_iter().take(MAX_ID_LOOKUPS).find_map(known) {
+        if let Some(reference) = answered_ids(mail).into_iter().find_map(known) {
             return Thread::ByMessageId(reference);
         }
         match reference_in_subject(&mail.subject) {
@@ -75,6 +69,22 @@ impl Thread {
             Thread::New => None,
         }
     }
+}
+
+/// The message ids `mail` answers, in the order [`Thread::of`] asks about them: `In-Reply-To`,
+/// then `References` from the newest, each once, at most [`MAX_ID_LOOKUPS`]. For an adapter
+/// that looks them all up at once before threading.
+pub fn answered_ids(mail: &InboundMail) -> Vec<&str> {
+    let mut answered: Vec<&str> = Vec::new();
+    for id in mail.in_reply_to.iter().chain(mail.references.iter().rev()) {
+        if answered.len() == MAX_ID_LOOKUPS {
+            break;
+        }
+        if !answered.contains(&id.as_str()) {
+            answered.push(id);
+        }
+    }
+    answered
 }
 
 /// The first ticket reference written in `subject`: ten symbols as a word of its own, with or

@@ -26,6 +26,8 @@ pub struct MemoryContacts {
     /// By (what it is about, id, time), as the table keys them.
     notifications: Mutex<BTreeMap<(String, MessageId, Timestamp), StoredNotification>>,
     failures: std::sync::atomic::AtomicUsize,
+    sent: Mutex<BTreeMap<String, crate::common::reference::TicketReference>>,
+    refused: Mutex<Vec<String>>,
 }
 
 impl MemoryContacts {
@@ -183,6 +185,8 @@ pub struct SentEmail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    pub reply_to: Option<String>,
+    pub auto_submitted: String,
     pub provider_message_id: String,
 }
 
@@ -218,6 +222,8 @@ impl crate::notifications::ports::EmailSender for MemoryEmailSender {
             to: email.to.expose().to_owned(),
             subject: email.subject.to_owned(),
             body: email.body.to_owned(),
+            reply_to: email.reply_to.map(|r| r.expose().to_owned()),
+            auto_submitted: email.auto_submitted.to_owned(),
             provider_message_id: provider_message_id.clone(),
         });
         Ok(provider_message_id)
@@ -235,5 +241,69 @@ pub fn sender(
         email: MemoryEmailSender::default(),
         clock: Box::new(FixedClock::at(now)),
         from: "soutien@guichet.example".into(),
+        replies: None,
+    }
+}
+
+/// The sent mails' ids, recorded as the DynamoDB adapter records them beside the contacts.
+impl crate::mail::ports::OutgoingMail for MemoryContacts {
+    async fn record_sent(
+        &self,
+        ses_message_id: &str,
+        reference: &crate::common::reference::TicketReference,
+        _at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(ses_message_id.to_owned(), reference.clone());
+        Ok(())
+    }
+
+    async fn refused(
+        &self,
+        address: &crate::mail::message::MailAddress,
+    ) -> Result<Option<crate::mail::ports::Refusal>, StoreError> {
+        let refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(refused
+            .iter()
+            .any(|r| r == address.expose())
+            .then_some(crate::mail::ports::Refusal::Bounce))
+    }
+
+    async fn refuse(
+        &self,
+        address: &crate::mail::message::MailAddress,
+        _refusal: crate::mail::ports::Refusal,
+        _at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.refuse(address.expose());
+        Ok(())
+    }
+
+    async fn accept_again(
+        &self,
+        address: &crate::mail::message::MailAddress,
+    ) -> Result<(), StoreError> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|r| r != address.expose());
+        Ok(())
+    }
+}
+
+impl MemoryContacts {
+    /// Mail to `address` stops, as a bounce makes it.
+    pub fn refuse(&self, address: &str) {
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(address.to_owned());
+    }
+
+    /// The ticket of each mail sent, by its provider message id.
+    pub fn sent_mail(&self) -> BTreeMap<String, crate::common::reference::TicketReference> {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

@@ -19,7 +19,17 @@ pub struct Email<'a> {
     pub to: &'a ContactAddress,
     pub subject: &'a str,
     pub body: &'a str,
+    /// Where the player's answer goes: a ticket's signed reply address
+    /// (`mail::reply_address`), so that it threads onto the ticket.
+    pub reply_to: Option<&'a crate::mail::message::MailAddress>,
+    /// The `Auto-Submitted` value (RFC 3834) every mail of ours carries: `auto-generated` for
+    /// a notification, `auto-replied` for an acknowledgement. A player's auto-responder that
+    /// follows the RFC then stays silent.
+    pub auto_submitted: &'static str,
 }
+
+/// `Auto-Submitted` of a notification: sent by the desk on its own, not in answer to a mail.
+pub const AUTO_GENERATED: &str = "auto-generated";
 
 /// Why the e-mail service did not take a message. Deliberately without the provider's error
 /// message: SES quotes the addresses it refuses.

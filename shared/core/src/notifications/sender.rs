@@ -35,6 +35,7 @@ use tracing::Instrument;
 
 use crate::common::clock::Clock;
 use crate::common::store::StoreError;
+use crate::mail::ports::OutgoingMail;
 use crate::notifications::ports::Claim;
 use crate::notifications::ports::ContactBook;
 use crate::notifications::ports::DeliveryLedger;
@@ -42,7 +43,8 @@ use crate::notifications::ports::Email;
 use crate::notifications::ports::EmailError;
 use crate::notifications::ports::EmailSender;
 use crate::notifications::ports::NotificationRecords;
-use crate::notifications::rules::{owed, NotOwed, NotificationMessage};
+use crate::notifications::ports::AUTO_GENERATED;
+use crate::notifications::rules::{owed, About, NotOwed, NotificationMessage};
 use crate::outbox::rules::MessageId;
 
 /// How long a claim keeps other attempts away: longer than the function's timeout (10 s) so a
@@ -60,6 +62,9 @@ pub enum Delivery {
     AlreadySent,
     /// The player has no address on file: nothing to send.
     NoAddress,
+    /// The player's address bounced or complained (settled as `no_address`): nothing is sent
+    /// until the player writes from it again or gives another.
+    Refused,
 }
 
 impl Delivery {
@@ -69,6 +74,7 @@ impl Delivery {
             Delivery::Sent { .. } => "sent",
             Delivery::AlreadySent => "already_sent",
             Delivery::NoAddress => "no_address",
+            Delivery::Refused => "refused",
         }
     }
 }
@@ -102,6 +108,16 @@ pub struct Sender<C, L, E> {
     pub clock: Box<dyn Clock>,
     /// `NOTIFICATION_SENDER`: the verified address e-mails are sent from.
     pub from: String,
+    /// Signs each ticket's reply address; without it (a desk that receives no mail), the
+    /// notifications carry none.
+    pub replies: Option<Replies>,
+}
+
+/// What a ticket's notifications are answered to: its signed reply address in our mailbox.
+#[derive(Clone)]
+pub struct Replies {
+    pub key: crate::mail::reply_address::ReplyKey,
+    pub mailbox: crate::mail::reply_address::ReplyMailbox,
 }
 
 impl SendFailure {
@@ -111,7 +127,12 @@ impl SendFailure {
     }
 }
 
-impl<C: ContactBook + NotificationRecords, L: DeliveryLedger, E: EmailSender> Sender<C, L, E> {
+impl<C, L, E> Sender<C, L, E>
+where
+    C: ContactBook + NotificationRecords + OutgoingMail,
+    L: DeliveryLedger,
+    E: EmailSender,
+{
     /// Delivers one notification at most once per claim (see the module documentation).
     pub async fn deliver(&self, message: &NotificationMessage) -> Result<Delivery, SendFailure> {
         let span = tracing::info_span!(
@@ -169,11 +190,46 @@ impl<C: ContactBook + NotificationRecords, L: DeliveryLedger, E: EmailSender> Se
             return Ok(Delivery::NoAddress);
         };
 
+        // An address SES reported bouncing or complaining gets no more mail: sending would
+        // bounce again, or count against our sending reputation.
+        let refused = match crate::mail::message::MailAddress::of_contact(&to) {
+            Some(address) => self.contacts.refused(&address).await,
+            None => Ok(None),
+        };
+        match refused {
+            Ok(None) => {}
+            Ok(Some(refusal)) => {
+                tracing::warn!(
+                    refusal = refusal.as_str(),
+                    "the player's address refuses our mail: notification not e-mailed"
+                );
+                self.ledger
+                    .mark_no_address(id, self.clock.now())
+                    .await
+                    .map_err(SendFailure::Ledger)?;
+                return Ok(Delivery::Refused);
+            }
+            Err(error) => {
+                self.give_back(id, lease_until).await;
+                return Err(SendFailure::Contact(error));
+            }
+        }
+        let ticket = match &message.about {
+            About::Ticket(reference) => Some(reference),
+            About::Case(_) => None,
+        };
+        let reply_to = ticket
+            .zip(self.replies.as_ref())
+            .map(|(reference, replies)| {
+                crate::mail::reply_address::reply_address(&replies.key, &replies.mailbox, reference)
+            });
         let email = Email {
             from: &self.from,
             to: &to,
             subject: &notification.subject,
             body: &notification.body,
+            reply_to: reply_to.as_ref(),
+            auto_submitted: AUTO_GENERATED,
         };
         let provider_message_id = match self.email.send(email).await {
             Ok(id) => id,
@@ -182,6 +238,17 @@ impl<C: ContactBook + NotificationRecords, L: DeliveryLedger, E: EmailSender> Se
                 return Err(SendFailure::Email(error));
             }
         };
+        if let Some(reference) = ticket {
+            // Best effort, like the settle below: the player's answer still threads by its
+            // reply address; only an answer that lost it needs this record.
+            if let Err(error) = self
+                .contacts
+                .record_sent(&provider_message_id, reference, self.clock.now())
+                .await
+            {
+                tracing::warn!(error = %error, "e-mail sent, but its message id was not recorded");
+            }
+        }
         if let Err(error) = self
             .ledger
             .mark_sent(id, &provider_message_id, self.clock.now())
@@ -231,6 +298,7 @@ mod tests {
             email: MemoryEmailSender::default(),
             clock: Box::new(clock),
             from: "soutien@guichet.example".into(),
+            replies: None,
         }
     }
 
@@ -245,8 +313,12 @@ mod tests {
         }
     }
 
+    fn about_reference() -> TicketReference {
+        TicketReference::from_random([3; 9])
+    }
+
     fn about() -> About {
-        About::Ticket(TicketReference::from_random([3; 9]))
+        About::Ticket(about_reference())
     }
 
     /// Stores the "received" notification of a ticket of `player`, as the desk does, and
@@ -262,6 +334,50 @@ mod tests {
         sender.contacts.set(
             &PlayerId::parse(player).expect("valid player"),
             ContactAddress::parse(address).expect("valid address"),
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tickets_mail_is_answered_to_its_signed_address_and_its_id_recorded() {
+        use crate::mail::reply_address::{reply_address, ReplyKey, ReplyMailbox};
+        let mut sender = sender(FixedClock::at(NOW));
+        sender.replies = Some(Replies {
+            key: ReplyKey::parse(&[4u8; 32]).expect("32 bytes"),
+            mailbox: ReplyMailbox::parse("soutien", "guichet.example").expect("valid"),
+        });
+        with_address(&sender, "p-1", "joueur@exemple.ca");
+        let message = message(&sender, "p-1");
+        let Delivery::Sent {
+            provider_message_id,
+        } = sender.deliver(&message).await.expect("delivered")
+        else {
+            panic!("not sent")
+        };
+        let sent = sender.email.sent();
+        let replies = sender.replies.as_ref().expect("set");
+        let expected = reply_address(&replies.key, &replies.mailbox, &about_reference());
+        assert_eq!(sent[0].reply_to.as_deref(), Some(expected.expose()));
+        assert_eq!(sent[0].auto_submitted, "auto-generated");
+        assert_eq!(
+            sender.contacts.sent_mail().get(&provider_message_id),
+            Some(&about_reference())
+        );
+    }
+
+    #[tokio::test]
+    async fn an_address_that_bounced_gets_no_more_mail() {
+        let sender = sender(FixedClock::at(NOW));
+        with_address(&sender, "p-1", "joueur@exemple.ca");
+        sender.contacts.refuse("joueur@exemple.ca");
+        let message = message(&sender, "p-1");
+        assert_eq!(
+            sender.deliver(&message).await.expect("settled"),
+            Delivery::Refused
+        );
+        assert!(sender.email.sent().is_empty());
+        assert_eq!(
+            sender.deliver(&message).await.expect("acknowledged"),
+            Delivery::AlreadySent
         );
     }
 

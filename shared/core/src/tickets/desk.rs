@@ -65,6 +65,16 @@ pub enum Submitted {
     Replayed(Receipt),
 }
 
+/// What every attempt of one intake shares: decided once, before the first.
+#[derive(Clone, Copy)]
+struct Opening<'a> {
+    claim: Option<&'a IdempotencyClaim>,
+    contact: Option<&'a ContactAddress>,
+    verification_case: Option<&'a crate::verification::rules::CaseId>,
+    now: jiff::Timestamp,
+    email_acknowledgement: bool,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
     #[error("this Idempotency-Key was already used for a different request")]
@@ -91,6 +101,20 @@ impl<S: TicketStore> Desk<S> {
         key: Option<IdempotencyKey>,
         contact: Option<ContactAddress>,
     ) -> Result<Submitted, IntakeError> {
+        self.submit_with(player, request, key, contact, true).await
+    }
+
+    /// [`Desk::submit`], saying whether the "received" notification is e-mailed: a ticket
+    /// opened by a mail is acknowledged only where the rules of automatic answers allow it
+    /// (`mail::loops`). Without the e-mail, the notification is still on the ticket.
+    pub async fn submit_with(
+        &self,
+        player: PlayerId,
+        request: TicketRequest,
+        key: Option<IdempotencyKey>,
+        contact: Option<ContactAddress>,
+        email_acknowledgement: bool,
+    ) -> Result<Submitted, IntakeError> {
         // Millisecond precision: what the sort keys and page cursors carry, so a ticket's
         // stored time and its position in a listing always agree.
         let now = self.clock.now();
@@ -107,17 +131,15 @@ impl<S: TicketStore> Desk<S> {
         } else {
             None
         };
+        let opening = Opening {
+            claim: claim.as_ref(),
+            contact: contact.as_ref(),
+            verification_case: verification_case.as_ref(),
+            now,
+            email_acknowledgement,
+        };
         INTAKE_RETRY
-            .run(|_| {
-                self.intake_attempt(
-                    &player,
-                    &request,
-                    claim.as_ref(),
-                    contact.as_ref(),
-                    verification_case.as_ref(),
-                    now,
-                )
-            })
+            .run(|_| self.intake_attempt(&player, &request, &opening))
             .await?
             .ok_or(IntakeError::Contended)
     }
@@ -128,18 +150,32 @@ impl<S: TicketStore> Desk<S> {
         &self,
         player: &PlayerId,
         request: &TicketRequest,
-        claim: Option<&IdempotencyClaim>,
-        contact: Option<&ContactAddress>,
-        verification_case: Option<&crate::verification::rules::CaseId>,
-        now: jiff::Timestamp,
+        opening: &Opening<'_>,
     ) -> Result<Attempt<Submitted>, IntakeError> {
+        let Opening {
+            claim,
+            contact,
+            verification_case,
+            now,
+            email_acknowledgement,
+        } = *opening;
         let reference = self.references.next_reference()?;
         let (mut ticket, received, _) =
             request
                 .clone()
                 .open(reference, player.clone(), now, &self.calendar);
         ticket.verification_case = verification_case.cloned();
-        let write = self.opening_write(ticket, received, claim.cloned(), contact.cloned(), now)?;
+        let mut write =
+            self.opening_write(ticket, received, claim.cloned(), contact.cloned(), now)?;
+        if !email_acknowledgement {
+            // The notification stays on the ticket; only its e-mail (the outbox message that
+            // names it) is left out.
+            let id = write.notification.as_ref().map(|n| n.id.clone());
+            write.outbox.retain(|message| {
+                message.destination != Destination::Notifications
+                    || id.as_ref().is_none_or(|id| message.id != *id)
+            });
+        }
         match self.store.insert(&write).await? {
             InsertOutcome::Created => Ok(Attempt::Done(Submitted::Created(
                 self.receipt(&write.ticket),
@@ -365,7 +401,10 @@ impl TicketView {
             history: history.map(|lines| {
                 lines
                     .iter()
-                    .filter(|l| !crate::promises::clocks::is_clock_line(&l.reason))
+                    .filter(|l| {
+                        !crate::promises::clocks::is_clock_line(&l.reason)
+                            && !crate::mail::feedback::is_refusal_line(&l.reason)
+                    })
                     .cloned()
                     .collect()
             }),

@@ -188,6 +188,44 @@ impl<S: TicketStore> Desk<S> {
             .await
     }
 
+    /// The player's answer by mail: [`Desk::answer`], recorded with the mail's id, once. A
+    /// second delivery of the mail finds its message on the ticket and writes nothing
+    /// (`Ok(None)`): the check and the write are on one version of the ticket, so two
+    /// deliveries at once write one message (the other is `Stale`, and its retry finds it).
+    pub async fn answer_by_mail(
+        &self,
+        player: &crate::common::player::PlayerId,
+        reference: &TicketReference,
+        body: crate::tickets::workflow::MessageBody,
+        mail_id: &str,
+    ) -> Result<Option<Applied>, StaffError> {
+        let found = self
+            .ticket_of(player, reference)
+            .await?
+            .ok_or(StaffError::NotFound)?;
+        if found
+            .messages
+            .iter()
+            .any(|message| message.mail_id.as_deref() == Some(mail_id))
+        {
+            return Ok(None);
+        }
+        let now = now_ms(self.clock.now());
+        let due = self.follow_up_due(found.ticket.priority, now);
+        let mut change = crate::tickets::workflow::player_reply(&found.ticket, body, now, due)?;
+        if let Some(message) = change.message.as_mut() {
+            message.mail_id = Some(mail_id.to_owned());
+        }
+        let decision = Decision {
+            change,
+            escalation: None,
+            outbox: Vec::new(),
+        };
+        self.apply(&found.ticket, decision, false, Basis::Read, now)
+            .await
+            .map(Some)
+    }
+
     /// Writes the decision's change with its escalation record, the player's notification
     /// (if the change owes one) and the outbox messages, under the version condition (and, on
     /// a `seen` basis, the fingerprint's).

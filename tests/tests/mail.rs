@@ -1,0 +1,334 @@
+//! E-mail end to end, through the emulator: a player's mail is stored where SES's receipt rule
+//! stores it and announced on the inbound-mail queue as SES announces it
+//! (`guichet_local::inbound`); mail-in files it; an agent's reply goes out through SES with the
+//! ticket's signed reply address; the player's answer threads back onto the ticket; a spoofed
+//! mail never speaks for the player; a bounce stops the mail and flags the ticket.
+
+use guichet_core::common::access::{Actor, Role};
+use guichet_core::common::contact::ContactAddress;
+use guichet_core::common::player::PlayerId;
+use guichet_core::common::reference::TicketReference;
+use guichet_core::mail::feedback::REFUSED_LINE;
+use guichet_core::mail::message::MailAddress;
+use guichet_core::mail::ports::{Filed, HeldReason, MailId, Mailroom};
+use guichet_core::mail::reply_address::reply_address;
+use guichet_core::tickets::intake::TicketRequest;
+use guichet_core::tickets::ports::TicketStore;
+use guichet_core::tickets::ticket::{Channel, Team, TicketStatus};
+use guichet_core::tickets::workflow::{self, MessageBody};
+use guichet_local::consumers::Consumers;
+use guichet_local::inbound::{announce, deliver, receipt_message, Verdicts};
+use guichet_tests::{emails_to, fresh_stack, Stack, MAIL_DOMAIN, MAIL_MAILBOX};
+use serde_json::json;
+
+struct Fixture {
+    stack: Stack,
+    consumers: Consumers,
+    player: PlayerId,
+    address: String,
+}
+
+impl Fixture {
+    async fn new() -> Fixture {
+        let stack = fresh_stack().await;
+        // The emulator applies the bucket policy's Deny statements without their conditions
+        // (`shared/emulator-notes.md`): storing the mail as SES does, and quarantining it,
+        // would be refused.
+        stack.remove_bucket_policy_for_object_access().await;
+        let consumers = stack
+            .consumers(&[
+                ("InboundMailQueue", &stack.inbound_mail_queue_url),
+                ("NotificationsQueue", &stack.notifications_queue_url),
+                ("MailFeedbackQueue", &stack.mail_feedback_queue_url),
+            ])
+            .await;
+        let address = format!("joueur.{}@exemple.ca", stack.name);
+        let player = PlayerId::parse(&format!("player-{}", stack.name)).expect("valid");
+        let fixture = Fixture {
+            stack,
+            consumers,
+            player,
+            address,
+        };
+        // The player's token carried their address with a first ticket: it is on file.
+        let request = TicketRequest::parse(
+            &json!({"channel": "form", "category": "technical", "language": "fr",
+                    "subject": "Jeu figé", "description": "Le jeu se fige au chargement."}),
+            None,
+            jiff::Timestamp::now(),
+        )
+        .expect("valid");
+        fixture
+            .stack
+            .desk()
+            .submit(
+                fixture.player.clone(),
+                request,
+                None,
+                ContactAddress::parse(&fixture.address),
+            )
+            .await
+            .expect("submitted");
+        fixture.drain().await;
+        fixture
+    }
+
+    async fn drain(&self) {
+        let drained = guichet_tests::drain(&self.consumers).await;
+        assert_eq!(drained.failed, 0, "{drained:?}");
+    }
+
+    fn mailbox(&self) -> String {
+        format!("{MAIL_MAILBOX}@{MAIL_DOMAIN}")
+    }
+
+    /// A plain-text mail from the player, as their mail program writes it.
+    fn mail(&self, to: &str, subject: &str, extra: &str, text: &str) -> Vec<u8> {
+        format!(
+            "From: =?UTF-8?Q?=C3=89lise_Tremblay?= <{from}>\r\nTo: {to}\r\nSubject: {subject}\r\n\
+             Date: Thu, 3 Dec 2026 10:02:00 -0500\r\nMessage-ID: <{id}@exemple.ca>\r\n{extra}\
+             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\
+             Content-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n",
+            from = self.address,
+            id = guichet_local::inbound::new_mail_id().expect("random"),
+        )
+        .into_bytes()
+    }
+
+    /// Receives `raw` as SES would, and lets the consumers file it.
+    async fn receive(&self, raw: &[u8], to: &str, verdicts: Verdicts<'_>) -> String {
+        let id = deliver(
+            &self.stack.sdk,
+            &self.stack.documents_bucket,
+            &self.stack.inbound_mail_queue_url,
+            raw,
+            &[to],
+            verdicts,
+        )
+        .await
+        .expect("delivered");
+        self.drain().await;
+        id
+    }
+
+    async fn filed(&self, id: &str) -> Filed {
+        self.stack
+            .inbox()
+            .await
+            .mailroom
+            .filed(&MailId::parse(id).expect("valid"))
+            .await
+            .expect("read")
+            .expect("filed")
+    }
+
+    async fn tickets(&self) -> Vec<guichet_core::tickets::ticket::Ticket> {
+        self.stack
+            .desk()
+            .tickets_of(&self.player, 20, None)
+            .await
+            .expect("listed")
+            .items
+    }
+
+    async fn agent_reply(&self, reference: &TicketReference, text: &str) {
+        let agent = Actor {
+            subject: PlayerId::parse("agent-mail").expect("valid"),
+            roles: vec![Role::Agent],
+            teams: vec![Team::Technical],
+            email: None,
+        };
+        let body = MessageBody::parse("body", text).expect("valid");
+        self.stack
+            .desk()
+            .work_on(&agent, reference, None, |t, now| {
+                workflow::reply(t, t.version, "agent-mail", body.clone(), now, now)
+            })
+            .await
+            .expect("replied");
+        self.drain().await;
+    }
+}
+
+#[tokio::test]
+async fn a_mail_opens_a_ticket_the_reply_goes_out_and_the_answer_threads_onto_it() {
+    let f = Fixture::new().await;
+    assert_eq!(emails_to(&f.address).await.len(), 1, "the form ticket's");
+
+    // The player writes to the support address: a new ticket on the e-mail channel,
+    // acknowledged by mail with its reference.
+    let first = f.mail(
+        &f.mailbox(),
+        "Retrait bloqué",
+        "",
+        "Bonjour,\nmon retrait de 200 $ est bloqué depuis mardi.",
+    );
+    let id = f.receive(&first, &f.mailbox(), Verdicts::PASS).await;
+    let Filed::Opened {
+        reference,
+        acknowledged: true,
+    } = f.filed(&id).await
+    else {
+        panic!("not opened")
+    };
+    let ticket = f.stack.desk().store.get(&reference).await.unwrap().unwrap();
+    assert_eq!(ticket.ticket.channel, Channel::Email);
+    assert_eq!(ticket.ticket.subject, "Retrait bloqué");
+    assert!(ticket.ticket.description.contains("bloqué depuis mardi"));
+    let received = emails_to(&f.address).await;
+    assert!(
+        received
+            .iter()
+            .any(|m| m.subject == format!("Demande {reference} reçue")),
+        "{received:?}"
+    );
+
+    // SQS delivers the announcement again: nothing new.
+    announce(
+        &f.stack.sdk,
+        &f.stack.inbound_mail_queue_url,
+        &receipt_message(
+            &id,
+            &f.stack.documents_bucket,
+            &[&f.mailbox()],
+            Verdicts::PASS,
+        ),
+    )
+    .await
+    .expect("announced");
+    f.drain().await;
+    assert_eq!(f.tickets().await.len(), 2);
+
+    // The agent answers: the player is told by mail, which carries the reference and goes out
+    // through SES, whose message id is recorded for threading.
+    f.agent_reply(
+        &reference,
+        "Pouvez-vous nous envoyer le numéro de transaction ?",
+    )
+    .await;
+    let sent = emails_to(&f.address).await;
+    let reply = sent
+        .iter()
+        .find(|m| m.subject == format!("Nouvelle réponse à votre demande {reference}"))
+        .unwrap_or_else(|| panic!("no reply notification in {sent:?}"));
+    let recorded = f
+        .stack
+        .dynamodb()
+        .get_item()
+        .table_name(&f.stack.tickets_table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("SENT#{}", reply.id)),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("SENT".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        recorded.item().is_some(),
+        "SES's id {} not recorded",
+        reply.id
+    );
+
+    // The player answers from their mail program: to the ticket's reply address, quoting our
+    // mail's id.
+    let replies = f.stack.replies().await;
+    let reply_to = reply_address(&replies.key, &replies.mailbox, &reference);
+    let answer = f.mail(
+        reply_to.expose(),
+        &format!("Re: Nouvelle réponse à votre demande {reference}"),
+        &format!(
+            "In-Reply-To: <{id}@email.amazonses.com>\r\nReferences: <{id}@email.amazonses.com>\r\n",
+            id = reply.id
+        ),
+        "C'est le TX-99812.\r\n\r\nLe jeu. 3 déc. 2026, Soutien a écrit :\r\n> Pouvez-vous ?",
+    );
+    let answer_id = f.receive(&answer, reply_to.expose(), Verdicts::PASS).await;
+    assert_eq!(
+        f.filed(&answer_id).await,
+        Filed::Answered {
+            reference: reference.clone()
+        }
+    );
+    let ticket = f.stack.desk().store.get(&reference).await.unwrap().unwrap();
+    let from_player: Vec<_> = ticket
+        .messages
+        .iter()
+        .filter(|m| m.author == guichet_core::common::player::Author::Player)
+        .collect();
+    assert_eq!(from_player.len(), 1);
+    assert_eq!(from_player[0].body, "C'est le TX-99812.");
+    assert_eq!(from_player[0].mail_id.as_deref(), Some(answer_id.as_str()));
+    assert_eq!(f.tickets().await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_spoofed_mail_is_held_and_a_bounce_stops_the_mail() {
+    let f = Fixture::new().await;
+    let reference = f.tickets().await[0].reference.clone();
+
+    // Someone else writes "as" the player, naming the ticket: DMARC fails.
+    let spoofed = f.mail(
+        &f.mailbox(),
+        &format!("Re: {reference} changement de compte bancaire"),
+        "",
+        "Versez mes retraits sur ce nouveau compte.",
+    );
+    let spoofed_verdicts = Verdicts {
+        dmarc: "FAIL",
+        ..Verdicts::PASS
+    };
+    let id = f.receive(&spoofed, &f.mailbox(), spoofed_verdicts).await;
+    assert_eq!(
+        f.filed(&id).await,
+        Filed::Held {
+            reason: HeldReason::DmarcFailed,
+            ticket: Some(reference.clone()),
+            acknowledged: false,
+        }
+    );
+    let ticket = f.stack.desk().store.get(&reference).await.unwrap().unwrap();
+    assert!(ticket.messages.is_empty());
+    assert_eq!(f.tickets().await.len(), 1);
+    assert_eq!(emails_to(&f.address).await.len(), 1, "nothing sent to them");
+
+    // SES reports a permanent bounce of the player's address.
+    let bounce = json!({
+        "eventType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": f.address}],
+            "timestamp": jiff::Timestamp::now().to_string(),
+        },
+        "mail": {"messageId": "0101019a-bounce", "destination": [f.address]},
+    });
+    let envelope = json!({"Type": "Notification", "Message": bounce.to_string()});
+    announce(
+        &f.stack.sdk,
+        &f.stack.mail_feedback_queue_url,
+        &envelope.to_string(),
+    )
+    .await
+    .expect("announced");
+    f.drain().await;
+    let ticket = f.stack.desk().store.get(&reference).await.unwrap().unwrap();
+    assert!(ticket.history.iter().any(|l| l.reason == REFUSED_LINE));
+    assert_eq!(ticket.ticket.status, TicketStatus::Open);
+
+    // The agent's reply is on the ticket, but no mail goes to the dead address.
+    f.agent_reply(&reference, "Nous avons bien noté votre demande.")
+        .await;
+    assert_eq!(emails_to(&f.address).await.len(), 1);
+    let address = MailAddress::parse(&f.address).expect("valid");
+    assert!(guichet_core::mail::ports::OutgoingMail::refused(
+        &f.stack.inbox().await.mailroom,
+        &address
+    )
+    .await
+    .expect("read")
+    .is_some());
+}
