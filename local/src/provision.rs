@@ -183,6 +183,8 @@ pub struct Provisioned {
     pub email_identities: BTreeMap<String, String>,
     /// Secret ARNs (a secret's `Ref`, as in CloudFormation).
     pub secrets: BTreeMap<String, String>,
+    /// SES configuration set names.
+    pub configuration_sets: BTreeMap<String, String>,
     /// Where they live.
     pub target: Target,
     /// Every resource's `Ref` value and attributes (`Arn`), to resolve the template's intrinsics.
@@ -354,6 +356,9 @@ pub async fn provision(
         let name = spec.text("Name")?;
         provision_configuration_set(&ses, name).await?;
         provisioned.resources.insert_ref(&spec.logical_id, name);
+        provisioned
+            .configuration_sets
+            .insert(spec.logical_id.clone(), name.to_owned());
     }
 
     // After the keys, whose ARN a secret names.

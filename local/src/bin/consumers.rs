@@ -25,6 +25,11 @@ const DEFAULT_STACK: &str = "guichet-local";
 const SWEEP_FUNCTION: &str = "SlaSweepFunction";
 /// The function whose environment names the support mailbox.
 const MAIL_FUNCTION: &str = "MailInFunction";
+/// What its environment refers to beyond the Globals: `(logical id, printed variable)`.
+const MAIL_RESOURCES: [(&str, &str); 2] = [
+    ("MailReplySecret", "MAIL_REPLY_SECRET_ARN"),
+    ("MailConfigurationSet", "MAIL_CONFIGURATION_SET"),
+];
 const USAGE: &str = "usage: consumers [--stack NAME]   (default stack: guichet-local)";
 
 #[tokio::main]
@@ -53,12 +58,19 @@ async fn run() -> Result<(), String> {
 
     // The function's environment as deployed (Globals and its own variables, parameter
     // defaults), with the physical names provisioning printed; the process environment wins.
-    let physical_ids: BTreeMap<String, String> = template
+    let mut physical_ids: BTreeMap<String, String> = template
         .resource_env_vars()
         .map_err(|e| error_chain(&e))?
         .into_iter()
         .filter_map(|(variable, logical_id)| env(&variable).map(|value| (logical_id, value)))
         .collect();
+    // The resources only mail-in's environment names, under the variables provisioning prints
+    // for them (their function's own variable names).
+    for (logical_id, variable) in MAIL_RESOURCES {
+        if let Some(value) = env(variable) {
+            physical_ids.insert(logical_id.to_owned(), value);
+        }
+    }
     let deployed = template
         .function_environment(&first.function, &stack, &physical_ids)
         .map_err(|e| format!("the environment of {}: {}", first.function, error_chain(&e)))?;

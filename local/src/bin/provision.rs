@@ -172,13 +172,14 @@ fn output_lines(
     // The suffix says what a derived variable holds (a table's or bucket's name, an identity's
     // address, is the logical id's own meaning). A secret's is its function's own variable
     // (`CHAT_HANDOFF_SECRET_ARN: !Ref ChatHandoffSecret`), not a Globals one.
-    let kinds: [(&BTreeMap<String, String>, &str); 6] = [
+    let kinds: [(&BTreeMap<String, String>, &str); 7] = [
         (&provisioned.tables, ""),
         (&provisioned.buckets, ""),
         (&provisioned.queues, "_URL"),
         (&provisioned.keys, "_ARN"),
         (&provisioned.email_identities, ""),
         (&provisioned.secrets, "_ARN"),
+        (&provisioned.configuration_sets, ""),
     ];
     let mut lines = Vec::new();
     for (resources, suffix) in kinds {
@@ -258,6 +259,10 @@ mod tests {
                 "soutien@example.com".to_owned(),
             )]),
             secrets: BTreeMap::from([("ChatHandoffSecret".to_owned(), "arn:secret".to_owned())]),
+            configuration_sets: BTreeMap::from([(
+                "MailConfigurationSet".to_owned(),
+                "s-mail".to_owned(),
+            )]),
             ..Provisioned::default()
         };
         let variables = [
@@ -278,6 +283,7 @@ mod tests {
                 "DOCUMENTS_KEY_ARN=arn:key",
                 "NOTIFICATION_SENDER_IDENTITY=soutien@example.com",
                 "CHAT_HANDOFF_SECRET_ARN=arn:secret",
+                "MAIL_CONFIGURATION_SET=s-mail",
                 "NOTIFICATION_SENDER=soutien@example.com",
             ]
         );
