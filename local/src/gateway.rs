@@ -103,6 +103,9 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("add-attachment", |s, r| {
         Box::pin(add_attachment::handle(&s.desk, &s.attachments, r))
     }),
+    ("held-mail", |s, r| {
+        Box::pin(held_mail::handle(&s.mailroom, r))
+    }),
     ("complaints-report", |s, r| {
         Box::pin(complaints_report::handle(&s.desk, r))
     }),
@@ -309,6 +312,8 @@ pub struct Services {
     pub hours: guichet_core::calendar::hours::DeskHours,
     /// The live-chat tool's signing key: `chat-handoff`.
     pub handoff_key: guichet_core::handoffs::signature::HandoffKey,
+    /// The mail records: `held-mail`.
+    pub mailroom: guichet_aws::dynamo::mail::DynamoMailroom,
 }
 
 /// The local API: the template's routes, the production services, the dev signing key.
@@ -1251,6 +1256,10 @@ mod tests {
                 b"the offline gateway's hand-off secret, 32 bytes",
             )
             .unwrap(),
+            mailroom: guichet_aws::dynamo::mail::DynamoMailroom::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                "offline",
+            ),
         };
         let gateway = Gateway::new(&template, services, key)
             .unwrap()

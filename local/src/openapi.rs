@@ -405,6 +405,21 @@ fn operations() -> Vec<Operation> {
             success: vec![(200, "ComplaintPage", vec![])],
             errors: &[400],
         },
+        Operation {
+            method: "get",
+            path: "/mail/held",
+            id: "heldMail",
+            summary: "The mail waiting for staff, oldest first",
+            roles: STAFF,
+            notes: "Agents of any team and supervisors. The mail the desk would not take for a \
+                    player's: an unknown or unverified sender (its `From` is a claim, not a \
+                    fact), an automaton, a mail it could not read; with the ticket it names, \
+                    if any. The raw mail is `mail/inbound/<id>` in the documents bucket.",
+            parameters: paging(held_mail::MAX_LIMIT, held_mail::DEFAULT_LIMIT),
+            body: None,
+            success: vec![(200, "HeldPage", vec![])],
+            errors: &[400],
+        },
         staff_action(
             "take",
             "takeTicket",
@@ -1164,6 +1179,7 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add_schema::<get_ticket::TicketRead>(&mut schemas);
     add_schema::<team_queue::QueuePage>(&mut schemas);
     add_schema::<complaints_report::ComplaintPage>(&mut schemas);
+    add_schema::<held_mail::HeldPage>(&mut schemas);
     add_schema::<update_ticket::UpdatedTicket>(&mut schemas);
     add_schema::<guichet_edge::upload::UploadUrl>(&mut schemas);
     add_schema::<guichet_core::verification::rules::VerificationCase>(&mut schemas);

@@ -2145,6 +2145,7 @@ Resources:
             "DELETE /incidents/{incident_id}/links/{reference} IncidentsFunction incidents",
             "GET /incidents IncidentsFunction incidents",
             "GET /incidents/{incident_id} IncidentsFunction incidents",
+                "GET /mail/held HeldMailFunction held-mail",
             "GET /players/{player_id}/eligibility EligibilityFunction eligibility",
             "GET /queues/{team} TeamQueueFunction team-queue",
             "GET /reports/complaints ComplaintsReportFunction complaints-report",
@@ -3592,7 +3593,7 @@ Resources:
             Vec::<String>::new()
         );
         // The check reads the grants, rather than finding nothing to check.
-        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 24);
+        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 25);
     }
 
     #[test]
@@ -3878,7 +3879,7 @@ Resources:
             assert!(glob(pattern, &arn), "{arn} is outside {pattern}");
             groups += 1;
         }
-        assert_eq!(groups, 25);
+        assert_eq!(groups, 26);
         assert!(!glob(
             pattern,
             "arn:aws:logs:ca-central-1:123456789012:log-group:/aws/lambda/other/x"

@@ -624,6 +624,10 @@ impl LocalApi {
             )
             .await
             .unwrap_or_else(|e| panic!("hand-off key: {}", error_chain(&e))),
+            mailroom: guichet_aws::dynamo::mail::DynamoMailroom::new(
+                stack.dynamodb(),
+                &stack.tickets_table,
+            ),
         };
         let gateway = Gateway::new(&project_template(), services, key.clone())
             .unwrap_or_else(|e| panic!("gateway: {}", error_chain(&e)));

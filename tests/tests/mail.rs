@@ -18,11 +18,12 @@ use guichet_core::tickets::ticket::{Channel, Team, TicketStatus};
 use guichet_core::tickets::workflow::{self, MessageBody};
 use guichet_local::consumers::Consumers;
 use guichet_local::inbound::{announce, deliver, receipt_message, Verdicts};
-use guichet_tests::{emails_to, fresh_stack, Stack, MAIL_DOMAIN, MAIL_MAILBOX};
+use guichet_tests::{emails_to, LocalApi, Stack, MAIL_DOMAIN, MAIL_MAILBOX};
 use serde_json::json;
 
 struct Fixture {
-    stack: Stack,
+    /// The local API on its own stack: staff read the held mail through it.
+    api: LocalApi,
     consumers: Consumers,
     player: PlayerId,
     address: String,
@@ -30,7 +31,8 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Fixture {
-        let stack = fresh_stack().await;
+        let api = LocalApi::start().await;
+        let stack = &api.stack;
         // The emulator applies the bucket policy's Deny statements without their conditions
         // (`shared/emulator-notes.md`): storing the mail as SES does, and quarantining it,
         // would be refused.
@@ -38,6 +40,7 @@ impl Fixture {
         let consumers = stack
             .consumers(&[
                 ("InboundMailQueue", &stack.inbound_mail_queue_url),
+                ("DocumentEventsQueue", &stack.document_events_queue_url),
                 ("NotificationsQueue", &stack.notifications_queue_url),
                 ("MailFeedbackQueue", &stack.mail_feedback_queue_url),
             ])
@@ -45,7 +48,7 @@ impl Fixture {
         let address = format!("joueur.{}@exemple.ca", stack.name);
         let player = PlayerId::parse(&format!("player-{}", stack.name)).expect("valid");
         let fixture = Fixture {
-            stack,
+            api,
             consumers,
             player,
             address,
@@ -59,7 +62,7 @@ impl Fixture {
         )
         .expect("valid");
         fixture
-            .stack
+            .stack()
             .desk()
             .submit(
                 fixture.player.clone(),
@@ -73,6 +76,10 @@ impl Fixture {
         fixture
     }
 
+    fn stack(&self) -> &Stack {
+        &self.api.stack
+    }
+
     async fn drain(&self) {
         let drained = guichet_tests::drain(&self.consumers).await;
         assert_eq!(drained.failed, 0, "{drained:?}");
@@ -82,25 +89,58 @@ impl Fixture {
         format!("{MAIL_MAILBOX}@{MAIL_DOMAIN}")
     }
 
-    /// A plain-text mail from the player, as their mail program writes it.
+    /// A mail from the player, as their mail program writes it: plain text unless `extra`
+    /// gives another `Content-Type`.
     fn mail(&self, to: &str, subject: &str, extra: &str, text: &str) -> Vec<u8> {
+        let plain = "Content-Type: text/plain; charset=UTF-8\r\n\
+                     Content-Transfer-Encoding: 8bit\r\n";
+        let content = if extra.contains("Content-Type:") {
+            ""
+        } else {
+            plain
+        };
         format!(
             "From: =?UTF-8?Q?=C3=89lise_Tremblay?= <{from}>\r\nTo: {to}\r\nSubject: {subject}\r\n\
              Date: Thu, 3 Dec 2026 10:02:00 -0500\r\nMessage-ID: <{id}@exemple.ca>\r\n{extra}\
-             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\
-             Content-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n",
+             MIME-Version: 1.0\r\n{content}\r\n{text}\r\n",
             from = self.address,
             id = guichet_local::inbound::new_mail_id().expect("random"),
         )
         .into_bytes()
     }
 
+    /// A mail from the player with its text and a PNG attached, base64 as mail programs send.
+    fn multipart_mail(&self, to: &str, subject: &str, text: &str, png: &[u8]) -> Vec<u8> {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(png);
+        let lines: Vec<&str> = encoded
+            .as_bytes()
+            .chunks(76)
+            .filter_map(|c| std::str::from_utf8(c).ok())
+            .collect();
+        let boundary = "b0undary-guichet-test";
+        let body = format!(
+            "--{boundary}\r\nContent-Type: text/plain; charset=UTF-8\r\n\
+             Content-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n\
+             --{boundary}\r\nContent-Type: image/png; name=\"capture.png\"\r\n\
+             Content-Disposition: attachment; filename=\"capture.png\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--{boundary}--",
+            lines.join("\r\n")
+        );
+        self.mail(
+            to,
+            subject,
+            &format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n"),
+            &body,
+        )
+    }
+
     /// Receives `raw` as SES would, and lets the consumers file it.
     async fn receive(&self, raw: &[u8], to: &str, verdicts: Verdicts<'_>) -> String {
         let id = deliver(
-            &self.stack.sdk,
-            &self.stack.documents_bucket,
-            &self.stack.inbound_mail_queue_url,
+            &self.stack().sdk,
+            &self.stack().documents_bucket,
+            &self.stack().inbound_mail_queue_url,
             raw,
             &[to],
             verdicts,
@@ -112,7 +152,7 @@ impl Fixture {
     }
 
     async fn filed(&self, id: &str) -> Filed {
-        self.stack
+        self.stack()
             .inbox()
             .await
             .mailroom
@@ -122,8 +162,21 @@ impl Fixture {
             .expect("filed")
     }
 
+    async fn ticket(
+        &self,
+        reference: &TicketReference,
+    ) -> guichet_core::tickets::ports::TicketWithHistory {
+        self.stack()
+            .desk()
+            .store
+            .get(reference)
+            .await
+            .expect("read")
+            .expect("stored")
+    }
+
     async fn tickets(&self) -> Vec<guichet_core::tickets::ticket::Ticket> {
-        self.stack
+        self.stack()
             .desk()
             .tickets_of(&self.player, 20, None)
             .await
@@ -139,7 +192,7 @@ impl Fixture {
             email: None,
         };
         let body = MessageBody::parse("body", text).expect("valid");
-        self.stack
+        self.stack()
             .desk()
             .work_on(&agent, reference, None, |t, now| {
                 workflow::reply(t, t.version, "agent-mail", body.clone(), now, now)
@@ -155,13 +208,15 @@ async fn a_mail_opens_a_ticket_the_reply_goes_out_and_the_answer_threads_onto_it
     let f = Fixture::new().await;
     assert_eq!(emails_to(&f.address).await.len(), 1, "the form ticket's");
 
-    // The player writes to the support address: a new ticket on the e-mail channel,
-    // acknowledged by mail with its reference.
-    let first = f.mail(
+    // The player writes to the support address with a screenshot: a new ticket on the e-mail
+    // channel, acknowledged by mail with its reference; the screenshot goes through the
+    // document check as an upload does.
+    let png = guichet_core::attachments::memory::png_bytes(2048);
+    let first = f.multipart_mail(
         &f.mailbox(),
         "Retrait bloqué",
-        "",
-        "Bonjour,\nmon retrait de 200 $ est bloqué depuis mardi.",
+        "Bonjour,\r\nmon retrait de 200 $ est bloqué depuis mardi.",
+        &png,
     );
     let id = f.receive(&first, &f.mailbox(), Verdicts::PASS).await;
     let Filed::Opened {
@@ -171,7 +226,7 @@ async fn a_mail_opens_a_ticket_the_reply_goes_out_and_the_answer_threads_onto_it
     else {
         panic!("not opened")
     };
-    let ticket = f.stack.desk().store.get(&reference).await.unwrap().unwrap();
+    let ticket = f.ticket(&reference).await;
     assert_eq!(ticket.ticket.channel, Channel::Email);
     assert_eq!(ticket.ticket.subject, "Retrait bloqué");
     assert!(ticket.ticket.description.contains("bloqué depuis mardi"));
@@ -182,14 +237,22 @@ async fn a_mail_opens_a_ticket_the_reply_goes_out_and_the_answer_threads_onto_it
             .any(|m| m.subject == format!("Demande {reference} reçue")),
         "{received:?}"
     );
+    let checked = f
+        .stack()
+        .attachments()
+        .checked(&reference, false)
+        .await
+        .expect("listed");
+    assert_eq!(checked.len(), 1, "{checked:?}");
+    assert_eq!(checked[0].0.size, 2048);
 
     // SQS delivers the announcement again: nothing new.
     announce(
-        &f.stack.sdk,
-        &f.stack.inbound_mail_queue_url,
+        &f.stack().sdk,
+        &f.stack().inbound_mail_queue_url,
         &receipt_message(
             &id,
-            &f.stack.documents_bucket,
+            &f.stack().documents_bucket,
             &[&f.mailbox()],
             Verdicts::PASS,
         ),
@@ -212,10 +275,10 @@ async fn a_mail_opens_a_ticket_the_reply_goes_out_and_the_answer_threads_onto_it
         .find(|m| m.subject == format!("Nouvelle réponse à votre demande {reference}"))
         .unwrap_or_else(|| panic!("no reply notification in {sent:?}"));
     let recorded = f
-        .stack
+        .stack()
         .dynamodb()
         .get_item()
-        .table_name(&f.stack.tickets_table)
+        .table_name(&f.stack().tickets_table)
         .key(
             "pk",
             aws_sdk_dynamodb::types::AttributeValue::S(format!("SENT#{}", reply.id)),
@@ -235,7 +298,7 @@ async fn a_mail_opens_a_ticket_the_reply_goes_out_and_the_answer_threads_onto_it
 
     // The player answers from their mail program: to the ticket's reply address, quoting our
     // mail's id.
-    let replies = f.stack.replies().await;
+    let replies = f.stack().replies().await;
     let reply_to = reply_address(&replies.key, &replies.mailbox, &reference);
     let answer = f.mail(
         reply_to.expose(),
@@ -253,7 +316,7 @@ async fn a_mail_opens_a_ticket_the_reply_goes_out_and_the_answer_threads_onto_it
             reference: reference.clone()
         }
     );
-    let ticket = f.stack.desk().store.get(&reference).await.unwrap().unwrap();
+    let ticket = f.ticket(&reference).await;
     let from_player: Vec<_> = ticket
         .messages
         .iter()
@@ -261,7 +324,10 @@ async fn a_mail_opens_a_ticket_the_reply_goes_out_and_the_answer_threads_onto_it
         .collect();
     assert_eq!(from_player.len(), 1);
     assert_eq!(from_player[0].body, "C'est le TX-99812.");
-    assert_eq!(from_player[0].mail_id.as_deref(), Some(answer_id.as_str()));
+    assert_eq!(
+        from_player[0].origin.as_deref(),
+        Some(format!("mail:{answer_id}").as_str())
+    );
     assert_eq!(f.tickets().await.len(), 2);
 }
 
@@ -290,10 +356,28 @@ async fn a_spoofed_mail_is_held_and_a_bounce_stops_the_mail() {
             acknowledged: false,
         }
     );
-    let ticket = f.stack.desk().store.get(&reference).await.unwrap().unwrap();
+    let ticket = f.ticket(&reference).await;
     assert!(ticket.messages.is_empty());
     assert_eq!(f.tickets().await.len(), 1);
     assert_eq!(emails_to(&f.address).await.len(), 1, "nothing sent to them");
+    // Staff read it, with the ticket it names; a player may not.
+    let agent = f.api.token("agent-mail", &["agent", "team:technical"], 600);
+    let held = f.api.call("GET", "/mail/held?limit=50", &agent, None).await;
+    assert_eq!(held.status, 200);
+    let held = held.json();
+    let listed = held["held"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|h| h["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} not held: {held}"))
+        .clone();
+    assert_eq!(listed["reason"], "dmarc_failed");
+    assert_eq!(listed["ticket"], reference.to_string());
+    assert_eq!(listed["from"], f.address.as_str());
+    let player = f.api.token(f.player.as_str(), &["player"], 600);
+    let refused = f.api.call("GET", "/mail/held", &player, None).await;
+    assert_eq!(refused.status, 403);
 
     // SES reports a permanent bounce of the player's address.
     let bounce = json!({
@@ -308,14 +392,14 @@ async fn a_spoofed_mail_is_held_and_a_bounce_stops_the_mail() {
     });
     let envelope = json!({"Type": "Notification", "Message": bounce.to_string()});
     announce(
-        &f.stack.sdk,
-        &f.stack.mail_feedback_queue_url,
+        &f.stack().sdk,
+        &f.stack().mail_feedback_queue_url,
         &envelope.to_string(),
     )
     .await
     .expect("announced");
     f.drain().await;
-    let ticket = f.stack.desk().store.get(&reference).await.unwrap().unwrap();
+    let ticket = f.ticket(&reference).await;
     assert!(ticket.history.iter().any(|l| l.reason == REFUSED_LINE));
     assert_eq!(ticket.ticket.status, TicketStatus::Open);
 
@@ -325,7 +409,7 @@ async fn a_spoofed_mail_is_held_and_a_bounce_stops_the_mail() {
     assert_eq!(emails_to(&f.address).await.len(), 1);
     let address = MailAddress::parse(&f.address).expect("valid");
     assert!(guichet_core::mail::ports::OutgoingMail::refused(
-        &f.stack.inbox().await.mailroom,
+        &f.stack().inbox().await.mailroom,
         &address
     )
     .await

@@ -458,6 +458,10 @@ impl DocumentStorage for UnreachableStorage {
         Err(unreachable_error())
     }
 
+    async fn put(&self, _key: &str, _content_type: &str, _bytes: &[u8]) -> Result<(), StoreError> {
+        Err(unreachable_error())
+    }
+
     async fn inspect(&self, _key: &str) -> Result<Option<ObjectFacts>, StoreError> {
         Err(unreachable_error())
     }

@@ -13,6 +13,8 @@
 //! is retried, then dead-lettered; a redelivery is inert ([`Inbox::receive`] files a mail once).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use guichet_core::attachments::ports::AttachmentStore;
+use guichet_core::documents::ports::DocumentStorage;
 use guichet_core::mail::inbox::{Arrival, Inbox, InboxError};
 use guichet_core::mail::message::MailAddress;
 use guichet_core::mail::ports::{MailId, Mailroom, OutgoingMail, RawMail, RawReadError};
@@ -104,12 +106,17 @@ pub struct SesAction {
 }
 
 /// Files every mail a batch announces; names in the response only the messages to retry.
-pub async fn handle<S, M, R, E>(inbox: &Inbox<S, M, R, E>, event: SqsEvent) -> SqsBatchResponse
+pub async fn handle<S, M, R, E, A, D>(
+    inbox: &Inbox<S, M, R, E, A, D>,
+    event: SqsEvent,
+) -> SqsBatchResponse
 where
     S: TicketStore,
     M: Mailroom + OutgoingMail,
     R: RawMail,
     E: EmailSender,
+    A: AttachmentStore,
+    D: DocumentStorage,
 {
     guichet_edge::batch::each_message(
         event,
@@ -155,8 +162,8 @@ pub fn arrival_of(notification: &SesNotification) -> Result<Arrival, RecordError
     })
 }
 
-async fn handle_message<S, M, R, E>(
-    inbox: &Inbox<S, M, R, E>,
+async fn handle_message<S, M, R, E, A, D>(
+    inbox: &Inbox<S, M, R, E, A, D>,
     message: &SqsMessage,
 ) -> Result<(), RecordError>
 where
@@ -164,6 +171,8 @@ where
     M: Mailroom + OutgoingMail,
     R: RawMail,
     E: EmailSender,
+    A: AttachmentStore,
+    D: DocumentStorage,
 {
     let body = message.body.as_deref().ok_or(RecordError::NoBody)?;
     let published = guichet_edge::batch::sns_message(body)

@@ -25,7 +25,14 @@ const FIXTURE_MAIL: &str = "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g81";
 /// The key the samples' reply addresses were signed with (`guichet_edge::mail`'s tests).
 const SAMPLE_KEY: &[u8] = b"events/mail samples: a test key, never a real one";
 
-type TestInbox = Inbox<MemoryTicketStore, MemoryMailroom, MemoryRawMail, MemoryEmailSender>;
+type TestInbox = Inbox<
+    MemoryTicketStore,
+    MemoryMailroom,
+    MemoryRawMail,
+    MemoryEmailSender,
+    guichet_core::attachments::memory::MemoryAttachmentStore,
+    guichet_core::documents::memory::MemoryDocumentStorage,
+>;
 
 fn sample(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -51,6 +58,7 @@ async fn inbox() -> TestInbox {
         mailroom: MemoryMailroom::default(),
         raw: MemoryRawMail::default(),
         email: MemoryEmailSender::default(),
+        attachments: guichet_core::attachments::memory::attachments(NOW),
         key: ReplyKey::parse(SAMPLE_KEY).expect("long enough"),
         mailbox: ReplyMailbox::parse("soutien", "guichet.example").expect("valid"),
         from: "soutien@guichet.example".into(),
@@ -256,4 +264,39 @@ async fn a_mail_that_is_not_mime_waits_for_staff() {
             ..
         })
     ));
+}
+
+#[tokio::test]
+async fn the_players_new_mail_with_a_screenshot_opens_a_ticket_with_its_attachment() {
+    use guichet_core::attachments::ports::AttachmentStore;
+    let inbox = inbox().await;
+    let id = "withattachment01";
+    inbox.raw.store(
+        &MailId::parse(id).expect("valid"),
+        &sample("attachment.eml"),
+    );
+    let response = mail_in::handle(
+        &inbox,
+        batch(vec![message("m-4", |ses| {
+            as_mail(ses, id);
+            ses["receipt"]["recipients"] = serde_json::json!(["soutien@guichet.example"]);
+        })]),
+    )
+    .await;
+    assert!(failed_ids(&response).is_empty());
+    let Some(Filed::Opened { reference, .. }) = filed(&inbox, id).await else {
+        panic!("not opened")
+    };
+    let attachments = inbox
+        .attachments
+        .store
+        .attachments_of(&reference)
+        .await
+        .expect("read");
+    assert_eq!(attachments.len(), 1);
+    assert_eq!(attachments[0].size, 73);
+    assert_eq!(
+        inbox.attachments.storage.keys(),
+        vec![attachments[0].key.clone()]
+    );
 }

@@ -62,6 +62,10 @@ async fn run() -> Result<(), String> {
         incidents,
         hours,
         handoff_key,
+        mailroom: guichet_aws::dynamo::mail::DynamoMailroom::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            &config.tickets_table,
+        ),
     };
     let gateway = Gateway::new(&template, services, key).map_err(|e| error_chain(&e))?;
     for route in gateway.route_keys() {

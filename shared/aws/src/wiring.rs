@@ -302,7 +302,14 @@ pub async fn replies(mail: &MailConfig, sdk: &SdkConfig) -> Result<Replies, Init
 }
 
 /// The support mailbox: what mail-in files each received mail with.
-pub type AwsInbox = Inbox<DynamoTicketStore, DynamoMailroom, S3RawMail, SesEmailSender>;
+pub type AwsInbox = Inbox<
+    DynamoTicketStore,
+    DynamoMailroom,
+    S3RawMail,
+    SesEmailSender,
+    DynamoAttachmentStore,
+    S3DocumentStorage,
+>;
 
 /// The mailbox: the desk and the mail records on the tickets table, the raw mail in the
 /// documents bucket, acknowledgements through SES.
@@ -316,10 +323,17 @@ pub fn inbox(
     let table = desk.store.table_name().to_owned();
     Inbox {
         desk,
-        mailroom: DynamoMailroom::new(aws_sdk_dynamodb::Client::new(sdk), table),
+        mailroom: DynamoMailroom::new(aws_sdk_dynamodb::Client::new(sdk), &table),
         raw: S3RawMail::new(aws_sdk_s3::Client::new(sdk), &config.documents_bucket),
         email: SesEmailSender::new(aws_sdk_sesv2::Client::new(sdk))
             .with_configuration_set(mail.configuration_set.clone()),
+        attachments: attachments(
+            &AttachmentsConfig {
+                tickets_table: table.clone(),
+                documents_bucket: config.documents_bucket.clone(),
+            },
+            sdk,
+        ),
         key: replies.key,
         mailbox: replies.mailbox,
         from: config.sender.clone(),

@@ -17,6 +17,28 @@ use guichet_core::verification::service::KycError;
 
 use crate::http::ApiError;
 
+impl From<guichet_core::handoffs::desk::HandoffError> for ApiError {
+    fn from(e: guichet_core::handoffs::desk::HandoffError) -> Self {
+        use guichet_core::handoffs::desk::HandoffError;
+        match e {
+            HandoffError::Invalid(invalid) => invalid.into(),
+            HandoffError::Intake(intake) => intake.into(),
+            HandoffError::Answer(answer) => answer.into(),
+            HandoffError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<guichet_core::mail::held::HeldError> for ApiError {
+    fn from(e: guichet_core::mail::held::HeldError) -> Self {
+        use guichet_core::mail::held::HeldError;
+        match e {
+            HeldError::Forbidden(forbidden) => forbidden.into(),
+            HeldError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<guichet_core::promises::report::ReportError> for ApiError {
     fn from(e: guichet_core::promises::report::ReportError) -> Self {
         use guichet_core::promises::report::ReportError;

@@ -11,7 +11,9 @@ use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use guichet_core::common::validation::without_invisible;
-use guichet_core::mail::message::{bare_message_id, InboundMail, MailAddress, MailAttachment};
+use guichet_core::mail::message::{
+    bare_message_id, Content, InboundMail, MailAddress, MailAttachment,
+};
 use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
 
 /// The largest raw mail read, in bytes. The parser holds the raw mail and its decoded parts in
@@ -281,6 +283,7 @@ fn attachment(part: &mail_parser::MessagePart<'_>) -> MailAttachment {
             .filter(|name| !name.is_empty()),
         content_type,
         size: u64::try_from(part.len()).unwrap_or(u64::MAX),
+        content: Content(part.contents().to_vec()),
     }
 }
 
@@ -392,14 +395,16 @@ mod tests {
             "Bonjour,\n\nMon retrait de 250 $ est bloqué depuis trois jours. Voici la capture \
              d'écran du message d'erreur.\n\nMerci,\nÉlise"
         );
-        assert_eq!(
-            mail.attachments,
-            vec![MailAttachment {
-                file_name: Some("erreur-retrait.png".into()),
-                content_type: "image/png".into(),
-                size: 73,
-            }]
-        );
+        let [attachment] = mail.attachments.as_slice() else {
+            panic!("one attachment expected: {:?}", mail.attachments)
+        };
+        assert_eq!(attachment.file_name.as_deref(), Some("erreur-retrait.png"));
+        assert_eq!(attachment.content_type, "image/png");
+        assert_eq!(attachment.size, 73);
+        // The decoded bytes, for the attachment pipeline's checks: a PNG's signature first.
+        assert_eq!(attachment.content.0.len(), 73);
+        assert!(attachment.content.0.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert_eq!(format!("{:?}", attachment.content), "Content(<73 bytes>)");
         assert!(!mail.is_delivery_report);
         assert_eq!(AutoReply::allowed(&mail, OURS), Ok(()));
         assert_eq!(thread(&mail), Thread::New);

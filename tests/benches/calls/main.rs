@@ -115,6 +115,10 @@ impl Instrumented<'_> {
                 b"the call counter's hand-off secret, 32 bytes",
             )
             .unwrap_or_else(|e| panic!("hand-off key: {e}")),
+            mailroom: guichet_aws::dynamo::mail::DynamoMailroom::new(
+                self.counter.dynamodb(&self.stack.sdk),
+                &self.stack.tickets_table,
+            ),
         }
     }
 

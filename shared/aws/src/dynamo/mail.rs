@@ -24,13 +24,17 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::dynamo::item::{self, backend, data, from_item, ms, s, to_item, DataItem, Item, Json};
-use crate::dynamo::query::{Index, IndexQuery, SortKeys};
+use crate::dynamo::query::{After, Index, IndexQuery, SortKeys};
 use crate::dynamo::tickets::DynamoTicketStore;
+use guichet_core::common::paging::Page;
 use guichet_core::common::player::PlayerId;
 use guichet_core::common::reference::TicketReference;
 use guichet_core::common::store::StoreError;
+use guichet_core::mail::held::{HeldMails, HeldStart};
 use guichet_core::mail::message::MailAddress;
-use guichet_core::mail::ports::{Filed, HeldMail, MailId, Mailroom, OutgoingMail, Refusal};
+use guichet_core::mail::ports::{
+    Filed, HeldMail, HeldReason, MailId, Mailroom, OutgoingMail, Refusal,
+};
 
 const MAIL_SK: &str = "MAIL";
 const HELD_SK: &str = "HELD";
@@ -168,7 +172,7 @@ fn held_item(held: &HeldMail) -> Result<Item, StoreError> {
         text: held.text.clone(),
         attachments: u32::try_from(held.attachments).unwrap_or(u32::MAX),
         gsi4pk: HELD_PARTITION,
-        gsi4sk: format!("{}#{}", ms(held.received_at), held.id.as_str()),
+        gsi4sk: held_sk(held.received_at, &held.id),
     })
 }
 
@@ -477,6 +481,67 @@ impl Mailroom for DynamoMailroom {
     }
 }
 
+/// The open held mail's index: gsi4, in its own partition (the complaints' report reads
+/// another).
+const HELD_INDEX: Index = Index {
+    name: "gsi4",
+    pk: "gsi4pk",
+    sk: "gsi4sk",
+};
+
+fn held_sk(received_at: Timestamp, id: &MailId) -> String {
+    format!("{}#{}", ms(received_at), id.as_str())
+}
+
+fn held_from(item: &Item) -> Result<HeldMail, StoreError> {
+    let read: HeldItem = from_item(item)?;
+    let corrupt = |attribute| StoreError::Corrupt { attribute };
+    Ok(HeldMail {
+        id: MailId::parse(&read.mail_id).ok_or(corrupt("mail_id"))?,
+        received_at: read.received_at,
+        reason: HeldReason::parse(&read.reason).ok_or(corrupt("reason"))?,
+        from: match read.from {
+            Some(from) => Some(MailAddress::parse(&from).ok_or(corrupt("from"))?),
+            None => None,
+        },
+        ticket: match read.ticket {
+            Some(ticket) => Some(TicketReference::parse(&ticket).map_err(|_| corrupt("ticket"))?),
+            None => None,
+        },
+        subject: read.subject,
+        text: read.text,
+        attachments: usize::try_from(read.attachments).unwrap_or(usize::MAX),
+    })
+}
+
+impl HeldMails for DynamoMailroom {
+    async fn held(
+        &self,
+        limit: u16,
+        start: Option<&HeldStart>,
+    ) -> Result<Page<HeldMail, HeldStart>, StoreError> {
+        let query = IndexQuery {
+            client: &self.client,
+            table: &self.table,
+            index: HELD_INDEX,
+            partition: HELD_PARTITION.to_owned(),
+            keys: SortKeys::All,
+            forward: true,
+        };
+        let after = start.map(|s| After {
+            pk: format!("HELD#{}", s.id.as_str()),
+            sk: HELD_SK,
+            index_sk: held_sk(s.received_at, &s.id),
+        });
+        query
+            .page(limit, after, held_from, |last| HeldStart {
+                received_at: last.received_at,
+                id: last.id.clone(),
+            })
+            .await
+    }
+}
+
 /// [`OutgoingMail`] on a store of the tickets table (its `client` and `table`): the mail
 /// records are the table's, whichever store holds it.
 macro_rules! outgoing_mail_on_the_table {
@@ -571,6 +636,7 @@ mod tests {
         assert_eq!(written.get("gsi4sk"), Some(&text("001796310000000#abc123")));
         assert_eq!(written.get("reason"), Some(&text("unknown_sender")));
         assert!(!written.contains_key("expires_at"));
+        assert_eq!(held_from(&written).expect("read"), held);
         let _ = item([("pk", text("x"))]);
     }
 

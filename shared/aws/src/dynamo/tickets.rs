@@ -311,9 +311,10 @@ struct LineItem {
     reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<String>,
-    /// A message's inbound mail (its SES message id), so a second delivery adds nothing.
+    /// What a message came in on (`mail:<SES id>`, `chat:<provider>:<conversation>`), so a
+    /// second delivery adds nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    mail_id: Option<String>,
+    origin: Option<String>,
     /// An extended delay's minutes, on its status line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     extended_minutes: Option<u32>,
@@ -336,7 +337,7 @@ impl LineItem {
             status: None,
             reason: None,
             body: None,
-            mail_id: None,
+            origin: None,
             extended_minutes: None,
             rebased: None,
             actor: String::new(),
@@ -423,7 +424,7 @@ fn message_item(
     let sk = format!("{MESSAGE_PREFIX}{}#{version:010}", ms(message.at));
     let line = LineItem {
         body: Some(message.body.clone()),
-        mail_id: message.mail_id.clone(),
+        origin: message.origin.clone(),
         ..LineItem::new(reference, sk, "message", message.at)
     };
     to_item(&line.by(&message.author))
@@ -435,7 +436,7 @@ fn message_from(item: &Item) -> Result<Message, StoreError> {
         author: line.author()?,
         at: line.at,
         body: line.body.ok_or(StoreError::Corrupt { attribute: "body" })?,
-        mail_id: line.mail_id,
+        origin: line.origin,
     })
 }
 
@@ -1511,7 +1512,7 @@ mod tests {
             at: at("2026-11-26T16:00:00Z"),
             author: staff,
             body: "Bonjour".into(),
-            mail_id: None,
+            origin: None,
         };
         let expected = item([
             ("pk", text("TICKET#9999999992")),
@@ -1785,10 +1786,10 @@ mod tests {
                 id: "agent-1".into(),
             },
             body: "Bonjour".into(),
-            mail_id: Some("0100019abc-mail".into()),
+            origin: Some("mail:0100019abc".into()),
         };
         let item = message_item(&ticket.reference, &message, 7).expect("item");
-        assert_eq!(item.get("mail_id"), Some(&s("0100019abc-mail")));
+        assert_eq!(item.get("origin"), Some(&s("mail:0100019abc")));
         assert_eq!(
             item.get("sk"),
             Some(&s("MESSAGE#001795708800000#0000000007"))

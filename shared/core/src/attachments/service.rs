@@ -28,6 +28,40 @@ use crate::documents::rules::{CheckFailure, ContentType, UploadId};
 /// Writes retried after a concurrent change to the same ticket's attachments before giving up.
 const RETRY: RetryPolicy = RetryPolicy::CONTENDED_WRITE.with_attempts(4);
 
+/// A new attachment, pending until the document check has seen its file.
+fn pending(
+    reference: &TicketReference,
+    upload: UploadId,
+    content_type: ContentType,
+    size: u64,
+    actor: &Author,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Attachment {
+    Attachment {
+        key: attachment_key(reference, &upload),
+        upload,
+        reference: reference.clone(),
+        content_type,
+        size,
+        state: AttachmentState::Pending,
+        issued_at: now,
+        expires_at,
+        issued_by: actor.clone(),
+        checked_at: None,
+    }
+}
+
+/// The upload id of a file that came in with `origin`: the first 16 bytes of its SHA-256, in
+/// the ids' alphabet.
+fn upload_of(origin: &str) -> UploadId {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(origin.as_bytes());
+    let mut random = [0u8; 16];
+    random.copy_from_slice(&digest[..16]);
+    UploadId::from_random(random)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The port.
 
@@ -106,18 +140,16 @@ impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
             .storage
             .presign_put(&key, content_type, size, now)
             .await?;
-        let attachment = Attachment {
+        let expires_at = presigned.expires_at;
+        let attachment = pending(
+            reference,
             upload,
-            reference: reference.clone(),
-            key,
             content_type,
             size,
-            state: AttachmentState::Pending,
-            issued_at: now,
-            expires_at: presigned.expires_at,
-            issued_by: actor.clone(),
-            checked_at: None,
-        };
+            actor,
+            now,
+            expires_at,
+        );
         match self
             .store
             .issue(&attachment, MAX_ATTACHMENTS_PER_TICKET)
@@ -138,6 +170,71 @@ impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
             }),
             Issued::Contended => Ok(Attempt::Retry),
         }
+    }
+
+    /// An attachment that came in with a player's mail: recorded (same limits) and stored as
+    /// an upload would be, then checked by the document function like any other, since the
+    /// bucket announces it. Its upload id is derived from `origin` (the mail and the part), so
+    /// a second delivery of the mail adds nothing, and one after a crash between the record
+    /// and the file stores the file.
+    pub async fn receive(
+        &self,
+        actor: &Author,
+        reference: &TicketReference,
+        content_type: ContentType,
+        bytes: &[u8],
+        origin: &str,
+    ) -> Result<Attachment, AttachmentError> {
+        let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        if !(1..=MAX_ATTACHMENT_BYTES).contains(&size) {
+            return Err(AttachmentError::Size);
+        }
+        let upload = upload_of(origin);
+        let known = self
+            .store
+            .attachments_of(reference)
+            .await?
+            .into_iter()
+            .find(|a| a.upload == upload);
+        let attachment = match known {
+            Some(attachment) => attachment,
+            None => {
+                let now = self.clock.now();
+                // The file follows at once; past this, an attachment whose file never came is
+                // released like an unused upload.
+                let expires_at = now + jiff::SignedDuration::from_mins(15);
+                let attachment = pending(
+                    reference,
+                    upload,
+                    content_type,
+                    size,
+                    actor,
+                    now,
+                    expires_at,
+                );
+                match self
+                    .store
+                    .issue(&attachment, MAX_ATTACHMENTS_PER_TICKET)
+                    .await?
+                {
+                    Issued::Done => attachment,
+                    Issued::NoTicket => return Err(AttachmentError::TicketNotFound),
+                    Issued::TicketClosed => return Err(AttachmentError::TicketClosed),
+                    Issued::LimitReached => {
+                        return Err(AttachmentError::LimitReached {
+                            max: MAX_ATTACHMENTS_PER_TICKET,
+                        })
+                    }
+                    Issued::Contended => return Err(AttachmentError::Contended),
+                }
+            }
+        };
+        if attachment.state == AttachmentState::Pending {
+            self.storage
+                .put(&attachment.key, content_type.as_str(), bytes)
+                .await?;
+        }
+        Ok(attachment)
     }
 
     /// Marks the ticket's pending attachments whose URL expired unused (past the grace period)

@@ -73,6 +73,15 @@ impl DocumentStorage for MemoryDocumentStorage {
         Ok(fake_presigned("GET", key, now, 300))
     }
 
+    async fn put(&self, key: &str, _content_type: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.objects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_owned())
+            .or_insert_with(|| bytes.to_vec());
+        Ok(())
+    }
+
     async fn inspect(&self, key: &str) -> Result<Option<ObjectFacts>, StoreError> {
         Ok(self
             .objects

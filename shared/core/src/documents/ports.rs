@@ -40,6 +40,16 @@ pub trait DocumentStorage: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
 
+    /// Stores `bytes` at `key` as an upload would (encrypted, once: an object already there
+    /// is left as it is), for a file that came in another way than a presigned PUT (a mail's
+    /// attachment). The bucket announces it to the document check like any upload.
+    fn put(
+        &self,
+        key: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// `None` when the object is gone (already quarantined by an earlier delivery).
     fn inspect(
         &self,

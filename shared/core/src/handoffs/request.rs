@@ -198,7 +198,13 @@ impl Handoff {
     /// The key that makes the conversation one ticket, whoever sends it and how often:
     /// `chat:<provider>:<conversation>`, scoped to the player like every idempotency key.
     pub fn idempotency_key(&self) -> Option<IdempotencyKey> {
-        IdempotencyKey::parse(&format!("chat:{}:{}", self.provider, self.conversation))
+        IdempotencyKey::parse(&self.origin())
+    }
+
+    /// `chat:<provider>:<conversation>`: what the conversation's ticket or message records it
+    /// came in on.
+    pub fn origin(&self) -> String {
+        format!("chat:{}:{}", self.provider, self.conversation)
     }
 
     /// The ticket the hand-off opens: on the chat channel, its subject in the player's

@@ -29,10 +29,15 @@
 //! Nothing in a log names a sender, a subject or a text: spans carry the mail id, the ticket
 //! and the outcome.
 
+use crate::attachments::ports::AttachmentStore;
+use crate::attachments::service::{AttachmentError, Attachments};
 use crate::common::contact::ContactAddress;
+use crate::common::player::Author;
 use crate::common::player::{Language, PlayerId};
 use crate::common::reference::TicketReference;
 use crate::common::store::StoreError;
+use crate::documents::ports::DocumentStorage;
+use crate::documents::rules::ContentType;
 use crate::mail::body::{reply_text, within};
 use crate::mail::loops::{AutoReply, Suppressed, ACK_HEADER, ACK_INTERVAL};
 use crate::mail::message::{InboundMail, MailAddress};
@@ -103,14 +108,18 @@ pub enum InboxError {
     Answer(#[source] StaffError),
     #[error("the acknowledgement was not sent")]
     Email(#[source] EmailError),
+    #[error("an attachment could not be recorded or stored")]
+    Attachment(#[source] AttachmentError),
 }
 
 /// The mailbox's ports and settings; built once per container.
-pub struct Inbox<S, M, R, E> {
+pub struct Inbox<S, M, R, E, A, D> {
     pub desk: Desk<S>,
     pub mailroom: M,
     pub raw: R,
     pub email: E,
+    /// The player's attachments go through the same records and checks as an upload.
+    pub attachments: Attachments<A, D>,
     pub key: ReplyKey,
     pub mailbox: ReplyMailbox,
     /// The desk's verified sender address, which acknowledgements are sent from.
@@ -132,12 +141,14 @@ enum Decision {
     },
 }
 
-impl<S, M, R, E> Inbox<S, M, R, E>
+impl<S, M, R, E, A, D> Inbox<S, M, R, E, A, D>
 where
     S: TicketStore,
     M: Mailroom + OutgoingMail,
     R: RawMail,
     E: EmailSender,
+    A: AttachmentStore,
+    D: DocumentStorage,
 {
     /// What the desk did with this mail, if it filed it already.
     pub async fn filed(&self, id: &MailId) -> Result<Option<Filed>, StoreError> {
@@ -207,22 +218,72 @@ where
             // before.
             self.mailroom.accept_again(from).await?;
         }
-        match decision {
+        let filed = match decision {
             Decision::Answer { player, reference } => {
                 match self.answer(arrival, mail, &player, &reference).await? {
-                    Some(filed) => Ok(filed),
+                    Some(filed) => filed,
                     // Closed: the player's mail is a new request.
-                    None => self.open(arrival, mail, player, answerable.is_ok()).await,
+                    None => self.open(arrival, mail, player, answerable.is_ok()).await?,
                 }
             }
-            Decision::Open { player } => self.open(arrival, mail, player, answerable.is_ok()).await,
+            Decision::Open { player } => {
+                self.open(arrival, mail, player, answerable.is_ok()).await?
+            }
             Decision::Hold { reason, ticket } => {
                 // A mail that fails DMARC most likely names someone who never wrote to us:
                 // answering it would send our mail to the spoofed address.
                 let ack = answerable.is_ok() && reason != HeldReason::DmarcFailed;
-                self.hold(arrival, mail, reason, ticket, ack).await
+                return self.hold(arrival, mail, reason, ticket, ack).await;
+            }
+        };
+        if let Some(reference) = filed.reference() {
+            self.attach(arrival, mail, reference).await?;
+        }
+        Ok(filed)
+    }
+
+    /// The player's attachments, on their ticket, through the attachment pipeline: an
+    /// accepted type within the size limit is recorded and stored, and the document check
+    /// decides on it as on any upload (a verification document among them reaches the
+    /// player's case only through the verification team, who file it from the ticket). What
+    /// the pipeline refuses (a type it does not take, a ticket already at its limit) stays in
+    /// the raw mail, which staff have.
+    async fn attach(
+        &self,
+        arrival: &Arrival,
+        mail: &InboundMail,
+        reference: &TicketReference,
+    ) -> Result<(), InboxError> {
+        for (index, part) in mail.attachments.iter().enumerate() {
+            let Some(content_type) = ContentType::parse(&part.content_type) else {
+                tracing::info!(index, "an attachment of a type the desk does not take");
+                continue;
+            };
+            let origin = format!("mail:{}:{index}", arrival.id.as_str());
+            let received = self
+                .attachments
+                .receive(
+                    &Author::Player,
+                    reference,
+                    content_type,
+                    &part.content.0,
+                    &origin,
+                )
+                .await;
+            match received {
+                Ok(_) => {}
+                Err(
+                    error @ (AttachmentError::LimitReached { .. }
+                    | AttachmentError::TicketClosed
+                    | AttachmentError::TicketNotFound
+                    | AttachmentError::Size),
+                ) => {
+                    tracing::info!(index, error = %error, "attachment kept in the mail only");
+                }
+                Err(error) => return Err(InboxError::Attachment(error)),
             }
         }
+        Ok(())
     }
 
     /// Weighs the ticket the mail names against who sent it.
@@ -336,7 +397,7 @@ where
             })?;
         match self
             .desk
-            .answer_by_mail(player, reference, body, arrival.id.as_str())
+            .answer_once(player, reference, body, &origin_of(&arrival.id))
             .await
         {
             Ok(_) => Ok(Some(Filed::Answered {
@@ -481,6 +542,11 @@ fn ses_message_id(id: &str) -> Option<&str> {
         .filter(|local| !local.is_empty())
 }
 
+/// What a message that came in on mail `id` records as its origin.
+fn origin_of(id: &MailId) -> String {
+    format!("mail:{}", id.as_str())
+}
+
 fn held_reason(trust: Trust) -> HeldReason {
     match trust {
         Trust::Unverified(UnverifiedReason::NoSender) => HeldReason::NoSender,
@@ -511,7 +577,14 @@ mod tests {
     const NOW: &str = "2026-12-03T15:00:00Z";
     const PLAYER_ADDRESS: &str = "joueur@exemple.ca";
 
-    type TestInbox = Inbox<MemoryTicketStore, MemoryMailroom, MemoryRawMail, MemoryEmailSender>;
+    type TestInbox = Inbox<
+        MemoryTicketStore,
+        MemoryMailroom,
+        MemoryRawMail,
+        MemoryEmailSender,
+        crate::attachments::memory::MemoryAttachmentStore,
+        crate::documents::memory::MemoryDocumentStorage,
+    >;
 
     fn address(raw: &str) -> MailAddress {
         MailAddress::parse(raw).expect("valid")
@@ -527,6 +600,7 @@ mod tests {
             mailroom: MemoryMailroom::default(),
             raw: MemoryRawMail::default(),
             email: MemoryEmailSender::default(),
+            attachments: crate::attachments::memory::attachments(NOW),
             key: ReplyKey::parse(&[9u8; 32]).expect("32 bytes"),
             mailbox: ReplyMailbox::parse("soutien", "guichet.example").expect("valid"),
             from: "soutien@guichet.example".into(),
@@ -680,6 +754,70 @@ mod tests {
             .await
             .expect("filed");
         assert_eq!(inbox.mailroom.refused(&address).await.expect("read"), None);
+    }
+
+    #[tokio::test]
+    async fn the_players_attachments_go_through_the_upload_checks_once() {
+        use crate::attachments::ports::AttachmentStore;
+        use crate::mail::message::{Content, MailAttachment};
+        let clock = FixedClock::at(NOW);
+        let inbox = inbox(&clock);
+        let _ = with_form_ticket(&inbox).await;
+        let png = crate::attachments::memory::png_bytes(120);
+        let mail = InboundMail {
+            attachments: vec![
+                MailAttachment {
+                    file_name: Some("erreur.png".into()),
+                    content_type: "image/png".into(),
+                    size: 120,
+                    content: Content(png.clone()),
+                },
+                MailAttachment {
+                    file_name: Some("outil.exe".into()),
+                    content_type: "application/x-msdownload".into(),
+                    size: 4,
+                    content: Content(b"MZ\0\0".to_vec()),
+                },
+            ],
+            ..mail_from(
+                PLAYER_ADDRESS,
+                "Capture d'écran",
+                "Voici l'erreur affichée.",
+            )
+        };
+        let received = inbox
+            .receive(&arrival("mail-40", authenticated()), Some(&mail))
+            .await
+            .expect("filed");
+        let reference = ticket_of(&received.filed);
+        let listed = inbox
+            .attachments
+            .store
+            .attachments_of(&reference)
+            .await
+            .expect("read");
+        assert_eq!(listed.len(), 1, "the PNG only: {listed:?}");
+        assert_eq!(listed[0].content_type, ContentType::Png);
+        assert_eq!(listed[0].issued_by, Author::Player);
+        // Stored where an upload would be: the bucket announces it to the document check.
+        assert_eq!(
+            inbox.attachments.storage.keys(),
+            vec![listed[0].key.clone()]
+        );
+
+        // The mail again, before its record: the same attachment, nothing more.
+        inbox
+            .file(&arrival("mail-40", authenticated()), &mail)
+            .await
+            .expect("filed");
+        let again = inbox
+            .attachments
+            .store
+            .attachments_of(&reference)
+            .await
+            .expect("read");
+        assert_eq!(again.len(), 1);
+        assert_eq!(inbox.attachments.storage.keys().len(), 1);
     }
 
     #[tokio::test]
@@ -867,7 +1005,7 @@ mod tests {
         assert_eq!(found.ticket.status, TicketStatus::Open);
         assert_eq!(found.messages.len(), 1);
         assert_eq!(found.messages[0].body, "Voici la capture demandée.");
-        assert_eq!(found.messages[0].mail_id.as_deref(), Some("mail-8"));
+        assert_eq!(found.messages[0].origin.as_deref(), Some("mail:mail-8"));
 
         // Delivered again before its record was written: the message is found on the ticket.
         inbox

@@ -211,3 +211,31 @@ impl RawMail for MemoryRawMail {
         Ok(())
     }
 }
+
+impl crate::mail::held::HeldMails for MemoryMailroom {
+    async fn held(
+        &self,
+        limit: u16,
+        start: Option<&crate::mail::held::HeldStart>,
+    ) -> Result<crate::common::paging::Page<HeldMail, crate::mail::held::HeldStart>, StoreError>
+    {
+        let mut held: Vec<HeldMail> = self.lock().held.values().cloned().collect();
+        held.sort_by(|a, b| (a.received_at, a.id.as_str()).cmp(&(b.received_at, b.id.as_str())));
+        let after: Vec<HeldMail> = held
+            .into_iter()
+            .filter(|h| {
+                start
+                    .is_none_or(|s| (h.received_at, h.id.as_str()) > (s.received_at, s.id.as_str()))
+            })
+            .take(usize::from(limit) + 1)
+            .collect();
+        Ok(crate::common::paging::Page::of_over_fetched(
+            after,
+            limit,
+            |last| crate::mail::held::HeldStart {
+                received_at: last.received_at,
+                id: last.id.clone(),
+            },
+        ))
+    }
+}

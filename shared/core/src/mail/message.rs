@@ -108,6 +108,20 @@ pub struct MailAttachment {
     pub content_type: String,
     /// Decoded bytes.
     pub size: u64,
+    /// The decoded content, for the attachment pipeline's checks. Never printed, never
+    /// serialised: it may be an identity document.
+    #[serde(skip)]
+    pub content: Content,
+}
+
+/// An attachment's bytes: its `Debug` shows only their count.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Content(pub Vec<u8>);
+
+impl std::fmt::Debug for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Content(<{} bytes>)", self.0.len())
+    }
 }
 
 /// An inbound mail, decoded. Header values are as the sender wrote them, unfolded and trimmed;

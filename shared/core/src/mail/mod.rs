@@ -6,6 +6,7 @@
 
 pub mod body;
 pub mod feedback;
+pub mod held;
 pub mod inbox;
 pub mod loops;
 #[cfg(any(test, feature = "mocks"))]

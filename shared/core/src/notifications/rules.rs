@@ -617,7 +617,7 @@ mod tests {
                 at: Timestamp::UNIX_EPOCH,
                 author: crate::common::player::Author::Staff { id: "a".into() },
                 body: "Bonjour".into(),
-                mail_id: None,
+                origin: None,
             }),
         }
     }

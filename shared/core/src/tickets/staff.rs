@@ -188,16 +188,17 @@ impl<S: TicketStore> Desk<S> {
             .await
     }
 
-    /// The player's answer by mail: [`Desk::answer`], recorded with the mail's id, once. A
-    /// second delivery of the mail finds its message on the ticket and writes nothing
-    /// (`Ok(None)`): the check and the write are on one version of the ticket, so two
-    /// deliveries at once write one message (the other is `Stale`, and its retry finds it).
-    pub async fn answer_by_mail(
+    /// The player's answer by another channel (a mail, a chat hand-off): [`Desk::answer`],
+    /// recorded with what it came in on (`origin`), once. A second delivery finds its message
+    /// on the ticket and writes nothing (`Ok(None)`): the check and the write are on one version
+    /// of the ticket, so two deliveries at once write one message (the other is `Stale`, and
+    /// its retry finds it).
+    pub async fn answer_once(
         &self,
         player: &crate::common::player::PlayerId,
         reference: &TicketReference,
         body: crate::tickets::workflow::MessageBody,
-        mail_id: &str,
+        origin: &str,
     ) -> Result<Option<Applied>, StaffError> {
         let found = self
             .ticket_of(player, reference)
@@ -206,7 +207,7 @@ impl<S: TicketStore> Desk<S> {
         if found
             .messages
             .iter()
-            .any(|message| message.mail_id.as_deref() == Some(mail_id))
+            .any(|message| message.origin.as_deref() == Some(origin))
         {
             return Ok(None);
         }
@@ -214,7 +215,7 @@ impl<S: TicketStore> Desk<S> {
         let due = self.follow_up_due(found.ticket.priority, now);
         let mut change = crate::tickets::workflow::player_reply(&found.ticket, body, now, due)?;
         if let Some(message) = change.message.as_mut() {
-            message.mail_id = Some(mail_id.to_owned());
+            message.origin = Some(origin.to_owned());
         }
         let decision = Decision {
             change,

@@ -23,10 +23,10 @@ pub struct Message {
     pub at: Timestamp,
     pub author: Author,
     pub body: String,
-    /// The SES message id of the mail this message came in on: a second delivery of that
-    /// mail finds it here and adds nothing. Bookkeeping, never shown.
+    /// What this message came in on (`mail:<SES id>`, `chat:<provider>:<conversation>`): a
+    /// second delivery finds it here and adds nothing. Bookkeeping, never shown.
     #[serde(skip)]
-    pub mail_id: Option<String>,
+    pub origin: Option<String>,
 }
 
 /// A reply's text: trimmed, 1 to 5000 characters, no control characters but line breaks and
@@ -248,7 +248,7 @@ pub fn reply(
             at,
             author: staff(staff_id),
             body: body.0,
-            mail_id: None,
+            origin: None,
         }),
     })
 }
@@ -301,7 +301,7 @@ pub fn player_reply(
             at,
             author: Author::Player,
             body: body.0,
-            mail_id: None,
+            origin: None,
         }),
     })
 }
