@@ -416,3 +416,45 @@ async fn a_spoofed_mail_is_held_and_a_bounce_stops_the_mail() {
     .expect("read")
     .is_some());
 }
+
+#[tokio::test]
+async fn contacts_written_before_the_address_look_up_are_indexed_once() {
+    let stack = guichet_tests::fresh_stack().await;
+    let client = stack.dynamodb();
+    let text = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
+    // A contact as the release before wrote it: no gsi5 entry.
+    client
+        .put_item()
+        .table_name(&stack.tickets_table)
+        .item("pk", text("PLAYER#player-before"))
+        .item("sk", text("CONTACT"))
+        .item("type", text("contact"))
+        .item("email", text("Avant@Exemple.ca"))
+        .item("updated_at", text("2026-06-01T12:00:00Z"))
+        .send()
+        .await
+        .expect("put");
+    let address = MailAddress::parse("avant@exemple.ca").expect("valid");
+    let mailroom = stack.inbox().await.mailroom;
+    assert!(mailroom
+        .players_at(&address, 2)
+        .await
+        .expect("read")
+        .is_empty());
+
+    let indexed = guichet_aws::dynamo::mail::index_contacts(&client, &stack.tickets_table)
+        .await
+        .expect("indexed");
+    assert_eq!(indexed, 1);
+    assert_eq!(
+        mailroom.players_at(&address, 2).await.expect("read"),
+        vec![PlayerId::parse("player-before").expect("valid")]
+    );
+    // A second run finds nothing left to do.
+    assert_eq!(
+        guichet_aws::dynamo::mail::index_contacts(&client, &stack.tickets_table)
+            .await
+            .expect("indexed"),
+        0
+    );
+}

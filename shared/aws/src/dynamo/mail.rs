@@ -481,6 +481,61 @@ impl Mailroom for DynamoMailroom {
     }
 }
 
+/// Gives every contact written before the address look-up existed its gsi5 entry: what
+/// `ContactItem` writes for new contacts. A one-off migration, run once per table after the
+/// release that brought inbound mail (`index-contacts`); the only Scan of the table, filtered
+/// to contacts without the entry, so a second run finds nothing to do. Each contact is
+/// rewritten only if its address is still the one read. Returns how many it indexed.
+pub async fn index_contacts(client: &Client, table: &str) -> Result<usize, StoreError> {
+    let mut indexed = 0;
+    let mut start: Option<Item> = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .filter_expression("sk = :contact AND attribute_not_exists(gsi5pk)")
+            .expression_attribute_values(":contact", s("CONTACT"))
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(backend)?;
+        for contact in page.items() {
+            let pk = item::get_s(contact, "pk")?;
+            let email = item::get_s(contact, "email")?;
+            let (Some(player), Some(address)) = (
+                pk.strip_prefix("PLAYER#").and_then(PlayerId::parse),
+                MailAddress::parse(email),
+            ) else {
+                // Not an address mail can be compared with: left out of the look-up, as a new
+                // contact would be.
+                continue;
+            };
+            let written = client
+                .update_item()
+                .table_name(table)
+                .set_key(Some(item::key(pk, "CONTACT")))
+                .update_expression("SET gsi5pk = :address, gsi5sk = :player")
+                .condition_expression("email = :email")
+                .expression_attribute_values(":address", s(address_pk(&address)))
+                .expression_attribute_values(":player", s(format!("PLAYER#{}", player.as_str())))
+                .expression_attribute_values(":email", s(email))
+                .send()
+                .await;
+            match written {
+                Ok(_) => indexed += 1,
+                // Rewritten meanwhile by a new ticket, which wrote the entry itself.
+                Err(SdkError::ServiceError(e))
+                    if e.err().is_conditional_check_failed_exception() => {}
+                Err(e) => return Err(backend(e)),
+            }
+        }
+        match page.last_evaluated_key() {
+            Some(key) if !key.is_empty() => start = Some(key.clone()),
+            _ => return Ok(indexed),
+        }
+    }
+}
+
 /// The open held mail's index: gsi4, in its own partition (the complaints' report reads
 /// another).
 const HELD_INDEX: Index = Index {
