@@ -176,37 +176,47 @@ pub async fn desk_from_env() -> Result<Desk<DynamoTicketStore>, InitError> {
     Ok(desk)
 }
 
-/// The live-chat tool's signing key, from the Secrets Manager secret of `config`: its current
-/// value, and the value before it while a rotation is under way (`AWSPREVIOUS`), so that the
-/// chat tool may switch to the new one at its own pace.
-pub async fn handoff_key(config: &HandoffConfig, sdk: &SdkConfig) -> Result<HandoffKey, InitError> {
+/// A secret's value now and, while a rotation is under way, the one before it
+/// (`AWSPREVIOUS`, absent for a secret never rotated); `None` for a value without text.
+type SecretValues = (Option<String>, Option<String>);
+
+/// Reads a signing secret the way each container does at init: [`SecretValues`].
+async fn secret_values(
+    sdk: &SdkConfig,
+    arn: &str,
+) -> Result<SecretValues, Box<dyn std::error::Error + Send + Sync>> {
     let client = aws_sdk_secretsmanager::Client::new(sdk);
     let read = |stage: &'static str| {
         client
             .get_secret_value()
-            .secret_id(&config.secret_arn)
+            .secret_id(arn)
             .version_stage(stage)
             .send()
     };
-    let current = read("AWSCURRENT")
-        .await
-        .map_err(|e| InitError::HandoffSecret(Box::new(e)))?;
-    let text = current
-        .secret_string()
-        .ok_or(InitError::HandoffSecretEmpty)?;
-    let key = HandoffKey::parse(text.as_bytes())?;
-    match read("AWSPREVIOUS").await {
-        Ok(previous) => match previous.secret_string() {
-            Some(before) => Ok(key.with_previous(before.as_bytes())?),
-            None => Ok(key),
-        },
-        // A secret never rotated has no previous value.
+    let current = read("AWSCURRENT").await?.secret_string().map(str::to_owned);
+    let previous = match read("AWSPREVIOUS").await {
+        Ok(previous) => previous.secret_string().map(str::to_owned),
         Err(aws_sdk_secretsmanager::error::SdkError::ServiceError(e))
             if e.err().is_resource_not_found_exception() =>
         {
-            Ok(key)
+            None
         }
-        Err(e) => Err(InitError::HandoffSecret(Box::new(e))),
+        Err(e) => return Err(Box::new(e)),
+    };
+    Ok((current, previous))
+}
+
+/// The live-chat tool's signing key, from the Secrets Manager secret of `config`: its current
+/// value, and the value before it while a rotation is under way (`AWSPREVIOUS`), so that the
+/// chat tool may switch to the new one at its own pace.
+pub async fn handoff_key(config: &HandoffConfig, sdk: &SdkConfig) -> Result<HandoffKey, InitError> {
+    let (current, previous) = secret_values(sdk, &config.secret_arn)
+        .await
+        .map_err(InitError::HandoffSecret)?;
+    let key = HandoffKey::parse(current.ok_or(InitError::HandoffSecretEmpty)?.as_bytes())?;
+    match previous {
+        Some(before) => Ok(key.with_previous(before.as_bytes())?),
+        None => Ok(key),
     }
 }
 
@@ -283,20 +293,20 @@ pub fn sender(
     }
 }
 
-/// The reply addresses' signing key, from the Secrets Manager secret of `mail` (its current
-/// value: a rotation makes the addresses signed before it unknown, and their answers thread
-/// by `In-Reply-To` or subject instead), with the mailbox it signs for.
+/// The reply addresses' signing key, from the Secrets Manager secret of `mail`: its current
+/// value, and the one before it (`AWSPREVIOUS`), so that the addresses signed before a rotation
+/// still name their ticket; with the mailbox it signs for.
 pub async fn replies(mail: &MailConfig, sdk: &SdkConfig) -> Result<Replies, InitError> {
-    let client = aws_sdk_secretsmanager::Client::new(sdk);
-    let current = client
-        .get_secret_value()
-        .secret_id(&mail.reply_secret_arn)
-        .send()
+    let (current, previous) = secret_values(sdk, &mail.reply_secret_arn)
         .await
-        .map_err(|e| InitError::ReplySecret(Box::new(e)))?;
-    let text = current.secret_string().ok_or(InitError::ReplySecretEmpty)?;
+        .map_err(InitError::ReplySecret)?;
+    let key = ReplyKey::parse(current.ok_or(InitError::ReplySecretEmpty)?.as_bytes())?;
+    let key = match previous {
+        Some(before) => key.with_previous(before.as_bytes())?,
+        None => key,
+    };
     Ok(Replies {
-        key: ReplyKey::parse(text.as_bytes())?,
+        key,
         mailbox: mail.mailbox.clone(),
     })
 }

@@ -37,8 +37,15 @@ const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 /// The secret the reply addresses are signed with. At least 32 bytes (HMAC-SHA256's output
 /// size, below which the key, not the hash, would bound the MAC's strength). Its `Debug` is
 /// redacted.
+///
+/// A rotation keeps the value before it ([`ReplyKey::with_previous`]): addresses signed with
+/// it still name their ticket, while new ones are signed with the current value. Those from two
+/// rotations ago no longer do, and their answers thread by `In-Reply-To` or the subject.
 #[derive(Clone)]
-pub struct ReplyKey(Hmac<Sha256>);
+pub struct ReplyKey {
+    current: Hmac<Sha256>,
+    previous: Option<Hmac<Sha256>>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ReplyKeyError {
@@ -56,13 +63,33 @@ impl ReplyKey {
                 actual: bytes.len(),
             });
         }
-        // HMAC takes a key of any length (a longer one is hashed first): this cannot fail.
-        Hmac::<Sha256>::new_from_slice(bytes)
-            .map(Self)
-            .map_err(|_| ReplyKeyError::TooShort {
+        Ok(Self {
+            current: Self::hmac(bytes)?,
+            previous: None,
+        })
+    }
+
+    /// This key, also accepting addresses signed with `previous` (the secret's value before
+    /// its last rotation).
+    pub fn with_previous(self, previous: &[u8]) -> Result<Self, ReplyKeyError> {
+        Ok(Self {
+            previous: Some(Self::hmac(previous)?),
+            ..self
+        })
+    }
+
+    fn hmac(bytes: &[u8]) -> Result<Hmac<Sha256>, ReplyKeyError> {
+        if bytes.len() < Self::MIN_LEN {
+            return Err(ReplyKeyError::TooShort {
                 min: Self::MIN_LEN,
                 actual: bytes.len(),
-            })
+            });
+        }
+        // HMAC takes a key of any length (a longer one is hashed first): this cannot fail.
+        Hmac::<Sha256>::new_from_slice(bytes).map_err(|_| ReplyKeyError::TooShort {
+            min: Self::MIN_LEN,
+            actual: bytes.len(),
+        })
     }
 }
 
@@ -140,7 +167,7 @@ pub fn reply_address(
     mailbox: &ReplyMailbox,
     reference: &TicketReference,
 ) -> MailAddress {
-    let tag = format!("{}.{}", reference.as_str(), mac_of(key, reference));
+    let tag = format!("{}.{}", reference.as_str(), mac_of(&key.current, reference));
     mailbox.address.with_tag(&tag)
 }
 
@@ -168,18 +195,26 @@ pub fn ticket_of(
     if !reference.as_str().eq_ignore_ascii_case(compact) {
         return None;
     }
-    let expected = mac_of(key, &reference);
-    let matches: bool = expected
+    let given = mac.to_ascii_lowercase();
+    // Both compared, in constant time each, whichever matches: the time taken says nothing of
+    // which key signed it.
+    let current: bool = mac_of(&key.current, &reference)
         .as_bytes()
-        .ct_eq(mac.to_ascii_lowercase().as_bytes())
+        .ct_eq(given.as_bytes())
         .into();
-    matches.then_some(reference)
+    let previous: bool = key.previous.as_ref().is_some_and(|previous| {
+        mac_of(previous, &reference)
+            .as_bytes()
+            .ct_eq(given.as_bytes())
+            .into()
+    });
+    (current | previous).then_some(reference)
 }
 
 /// The first 50 bits of the HMAC in base 32, lower-case. Base 32 reads 5 bits at a time from
 /// the most significant bit, so the first 10 characters of the encoded MAC are exactly these.
-fn mac_of(key: &ReplyKey, reference: &TicketReference) -> String {
-    let mut mac = key.0.clone();
+fn mac_of(key: &Hmac<Sha256>, reference: &TicketReference) -> String {
+    let mut mac = key.clone();
     mac.update(CONTEXT.as_bytes());
     mac.update(reference.as_str().as_bytes());
     let tag = mac.finalize().into_bytes();
@@ -250,7 +285,31 @@ mod tests {
                 char::from(BASE32[value])
             })
             .collect();
-        assert_eq!(mac_of(&key(), &reference()), encoded);
+        assert_eq!(mac_of(&key().current, &reference()), encoded);
+    }
+
+    #[test]
+    fn after_a_rotation_the_addresses_signed_before_still_name_their_ticket() {
+        let before = reply_address(&key(), &mailbox(), &reference());
+        let rotated = ReplyKey::parse(&[8u8; 32])
+            .expect("32 bytes")
+            .with_previous(&[7u8; 32])
+            .expect("32 bytes");
+        assert_eq!(ticket_of(&rotated, &before, &mailbox()), Some(reference()));
+        // New addresses are signed with the current value.
+        let after = reply_address(&rotated, &mailbox(), &reference());
+        assert_ne!(after, before);
+        assert_eq!(ticket_of(&rotated, &after, &mailbox()), Some(reference()));
+        // Two rotations on, the oldest value is gone.
+        let again = ReplyKey::parse(&[9u8; 32])
+            .expect("32 bytes")
+            .with_previous(&[8u8; 32])
+            .expect("32 bytes");
+        assert_eq!(ticket_of(&again, &before, &mailbox()), None);
+        assert!(ReplyKey::parse(&[9u8; 32])
+            .expect("32 bytes")
+            .with_previous(&[1u8; 8])
+            .is_err());
     }
 
     #[test]
