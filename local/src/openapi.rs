@@ -447,6 +447,21 @@ fn operations() -> Vec<Operation> {
             200,
         ),
         staff_action(
+            "notes",
+            "noteOnTicket",
+            "Add an internal note: staff only, never shown or sent to the player",
+            object(
+                &["version", "body"],
+                json!({
+                    "version": version_field("ticket"),
+                    "state": state_field(),
+                    "body": text(1, guichet_core::tickets::workflow::MessageBody::MAX_CHARS, "The note, for staff"),
+                }),
+            ),
+            json!({ "version": 2, "body": "Joueur rappelé : confirme le virement du 2 décembre." }),
+            200,
+        ),
+        staff_action(
             "status",
             "changeTicketStatus",
             "Change a ticket's status",
@@ -895,6 +910,7 @@ fn staff_action(
     let path = match action {
         "take" => "/tickets/{reference}/take",
         "replies" => "/tickets/{reference}/replies",
+        "notes" => "/tickets/{reference}/notes",
         "status" => "/tickets/{reference}/status",
         "extension" => "/tickets/{reference}/extension",
         _ => "/tickets/{reference}/escalate",

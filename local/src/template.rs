@@ -2163,6 +2163,7 @@ Resources:
             "POST /tickets/{reference}/escalate UpdateTicketFunction update-ticket",
             "POST /tickets/{reference}/extension UpdateTicketFunction update-ticket",
             "POST /tickets/{reference}/messages UpdateTicketFunction update-ticket",
+                "POST /tickets/{reference}/notes UpdateTicketFunction update-ticket",
             "POST /tickets/{reference}/replies UpdateTicketFunction update-ticket",
             "POST /tickets/{reference}/status UpdateTicketFunction update-ticket",
             "POST /tickets/{reference}/take UpdateTicketFunction update-ticket",

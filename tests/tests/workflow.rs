@@ -612,3 +612,45 @@ async fn actions_on_the_state_of_one_view_are_conditioned_on_the_stored_ticket()
         .json();
     assert_eq!(read["version"], 3);
 }
+
+#[tokio::test]
+async fn an_internal_note_stays_with_staff() {
+    let api = Api::start().await;
+    let reference = api.transaction_ticket("player-notes").await;
+    let player = api.token("player-notes", &["player"]);
+    let agent = api.token("agent-pay-9", &["agent", "team:payments"]);
+    let noted = api
+        .post(
+            &format!("/tickets/{reference}/notes"),
+            &agent,
+            &json!({"version": 1, "body": "Rappelé : il confirme le virement du 2 décembre."}),
+        )
+        .await;
+    assert_eq!(noted.status, 200, "{:?}", noted.json());
+    assert_eq!(noted.json()["message"]["internal"], true);
+    // A player may not write one.
+    let refused = api
+        .post(
+            &format!("/tickets/{reference}/notes"),
+            &player,
+            &json!({"version": 2, "body": "Une note"}),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let read = api.get(&format!("/tickets/{reference}"), &player).await;
+    assert_eq!(read.status, 200);
+    let read = read.json();
+    assert_eq!(read["messages"].as_array().map(Vec::len), Some(0), "{read}");
+    assert!(!read.to_string().contains("Rappelé"));
+    assert_eq!(read["notifications"].as_array().map(Vec::len), Some(1));
+    let staff = api
+        .get(&format!("/tickets/{reference}"), &agent)
+        .await
+        .json();
+    assert_eq!(staff["messages"][0]["internal"], true);
+    assert_eq!(
+        staff["messages"][0]["body"],
+        "Rappelé : il confirme le virement du 2 décembre."
+    );
+}

@@ -22,8 +22,9 @@ use tracing::{field::Empty, info_span};
 pub struct TicketRead<'a> {
     #[serde(flatten)]
     view: TicketView,
-    /// Staff replies, oldest first: what the player reads on the ticket.
-    messages: &'a [guichet_core::tickets::workflow::Message],
+    /// Messages, oldest first: staff replies and the player's answers; staff also read the
+    /// internal notes (`internal: true`), which a player's view never lists.
+    messages: Vec<&'a guichet_core::tickets::workflow::Message>,
     /// The notifications the player was sent about this ticket, as they were worded.
     notifications: &'a [guichet_core::notifications::rules::Notification],
     /// Staff only: escalations and where they stand (their notes are for the teams).
@@ -100,7 +101,11 @@ where
         StatusCode::OK,
         &TicketRead {
             view: TicketView::for_caller(desk, &caller, &found.ticket, Some(&found.history)),
-            messages: &found.messages,
+            messages: found
+                .messages
+                .iter()
+                .filter(|m| caller.is_staff() || !m.internal)
+                .collect(),
             notifications: &found.notifications,
             escalations: caller.is_staff().then_some(found.escalations.as_slice()),
             attachments: checked

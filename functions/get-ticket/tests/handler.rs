@@ -242,3 +242,57 @@ async fn the_player_sees_when_to_expect_an_answer_and_staff_see_each_clock_and_w
     );
     assert_eq!(staff["promises"][1]["clock"], "resolution");
 }
+
+#[tokio::test]
+async fn staff_read_the_internal_notes_and_the_player_never_does() {
+    use guichet_core::common::access::{Actor, Role};
+    use guichet_core::tickets::workflow;
+    let desk = desk(NOW);
+    let reference = submit_for(&desk, "player-7f3a9c").await;
+    let agent = Actor {
+        subject: guichet_core::common::player::PlayerId::parse("agent-0042").expect("valid"),
+        roles: vec![Role::Agent],
+        teams: vec![guichet_core::tickets::ticket::Team::Payments],
+        email: None,
+    };
+    let parsed = guichet_core::common::reference::TicketReference::parse(&reference).expect("ok");
+    for (text, internal) in [
+        ("Rappel prévu demain.", true),
+        ("Bonjour, nous vérifions.", false),
+    ] {
+        let body = workflow::MessageBody::parse("body", text).expect("valid");
+        desk.work_on(&agent, &parsed, None, |t, now| {
+            if internal {
+                workflow::note(t, t.version, "agent-0042", body.clone(), now)
+            } else {
+                workflow::reply(t, t.version, "agent-0042", body.clone(), now, now)
+            }
+        })
+        .await
+        .expect("written");
+    }
+    let player = body_json(
+        &get_ticket::handle(
+            &desk,
+            &attachments(NOW),
+            get(&reference, "[player]", "player-7f3a9c"),
+        )
+        .await,
+    );
+    let messages = player["messages"].as_array().expect("a list");
+    assert_eq!(messages.len(), 1, "{player}");
+    assert_eq!(messages[0]["body"], "Bonjour, nous vérifions.");
+    assert!(!player.to_string().contains("Rappel prévu"));
+    let staff = body_json(
+        &get_ticket::handle(
+            &desk,
+            &attachments(NOW),
+            get(&reference, "[agent team:payments]", "agent-0042"),
+        )
+        .await,
+    );
+    let messages = staff["messages"].as_array().expect("a list");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["internal"], true);
+    assert_eq!(messages[1].get("internal"), None);
+}

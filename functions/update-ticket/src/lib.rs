@@ -3,6 +3,8 @@
 //!
 //! - `POST /tickets/{reference}/take` `{version}`: the ticket becomes the caller's;
 //! - `POST /tickets/{reference}/replies` `{version, body}`: a message the player reads;
+//! - `POST /tickets/{reference}/notes` `{version, body}`: an internal note, for staff only:
+//!   never in the player's view, a notification or an e-mail, and it answers no promise;
 //! - `POST /tickets/{reference}/status` `{version, status, reason?}`: a move of the state
 //!   machine (`guichet_core::tickets::workflow`); `escalated` is reached through `escalate` only;
 //! - `POST /tickets/{reference}/messages` `{body}` (players, on their own ticket): the
@@ -47,6 +49,8 @@ use tracing::{field::Empty, info_span};
 pub enum Action {
     Take,
     Reply(MessageBody),
+    /// An internal note: staff only, never shown or sent to the player.
+    Note(MessageBody),
     Status {
         to: TicketStatus,
         reason: Option<ReasonCode>,
@@ -129,7 +133,7 @@ pub fn parse(name: &str, body: &serde_json::Value) -> Result<Asked, ApiError> {
     let object = guichet_edge::http::json_object(body)?;
     let allowed: &[&str] = match name {
         "take" => &["version", "state"],
-        "replies" => &["version", "state", "body"],
+        "replies" | "notes" => &["version", "state", "body"],
         "status" => &["version", "state", "status", "reason"],
         "escalate" => &["version", "state", "team", "reason", "note"],
         "extension" => &["version", "state", "business_days", "until", "reason"],
@@ -181,6 +185,10 @@ pub fn parse(name: &str, body: &serde_json::Value) -> Result<Asked, ApiError> {
         "replies" => {
             let raw = fields.required_str("body")?;
             Action::Reply(MessageBody::parse("body", raw)?)
+        }
+        "notes" => {
+            let raw = fields.required_str("body")?;
+            Action::Note(MessageBody::parse("body", raw)?)
         }
         "escalate" => {
             let to_team = fields
@@ -288,6 +296,12 @@ async fn update<S: TicketStore>(
             desk.work_on(&caller, &reference, seen, |ticket, now| {
                 let next_due = desk.follow_up_due(ticket.priority, now);
                 workflow::reply(ticket, expected, &staff, body.clone(), now, next_due)
+            })
+            .await?
+        }
+        Action::Note(body) => {
+            desk.work_on(&caller, &reference, seen, |ticket, now| {
+                workflow::note(ticket, expected, &staff, body.clone(), now)
             })
             .await?
         }

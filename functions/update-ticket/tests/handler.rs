@@ -717,3 +717,44 @@ async fn an_extension_names_what_is_wrong_with_it() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn an_internal_note_is_for_staff_only_and_tells_the_player_nothing() {
+    let desk = desk(NOW);
+    let reference = submit(&desk).await;
+    let outbox_before = desk.store.outbox().len();
+    let (status, body) = call(&desk, "update-ticket-note.json", &reference, AGENT, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["version"], 2);
+    assert_eq!(body["message"]["internal"], true);
+    assert_eq!(body["message"]["author"]["id"], "agent-0042");
+    // No notification, no e-mail: nothing went to the outbox.
+    assert_eq!(desk.store.outbox().len(), outbox_before);
+    let stored = desk
+        .store
+        .get(&parsed(&reference))
+        .await
+        .expect("read")
+        .expect("found");
+    assert!(stored.messages[0].internal);
+    assert_eq!(stored.notifications.len(), 1, "the receipt's only");
+    // It answers no promise: the first response is still owed.
+    let first = stored
+        .ticket
+        .clocks
+        .as_ref()
+        .and_then(|c| c.first_response.as_ref())
+        .expect("a first-response clock");
+    assert!(first.met_at.is_none());
+
+    // Players may not write one.
+    let (status, _) = call(
+        &desk,
+        "update-ticket-note.json",
+        &reference,
+        "[player]",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

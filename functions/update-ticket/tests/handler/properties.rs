@@ -19,14 +19,25 @@ use strategies::*;
 /// their whole vocabularies, then edited field by field (or any JSON value).
 fn action() -> impl Strategy<Value = (String, Value)> {
     let named = (
-        prop::sample::select(&["take", "replies", "status", "escalate", "extension"][..]),
+        prop::sample::select(
+            &[
+                "take",
+                "replies",
+                "notes",
+                "status",
+                "escalate",
+                "extension",
+            ][..],
+        ),
         prop::sample::select(TicketStatus::NAMES),
         prop::sample::select(Team::NAMES),
     )
         .prop_flat_map(|(name, status, team)| {
             let valid = match name {
                 "take" => json!({"version": 3}),
-                "replies" => json!({"version": 3, "body": "Bonjour, pouvez-vous réessayer ?"}),
+                "replies" | "notes" => {
+                    json!({"version": 3, "body": "Bonjour, pouvez-vous réessayer ?"})
+                }
                 "status" => json!({"version": 3, "status": status, "reason": "player_answered"}),
                 "extension" => {
                     json!({"version": 3, "until": "2026-12-15", "reason": "awaiting_provider"})
@@ -53,7 +64,7 @@ proptest! {
                 prop_assert!(version >= 1);
                 match action {
                     Action::Take => prop_assert_eq!(name.as_str(), "take"),
-                    Action::Reply(text) => {
+                    Action::Reply(text) | Action::Note(text) => {
                         prop_assert!(text.as_str().chars().count() <= MessageBody::MAX_CHARS);
                         prop_assert_eq!(text.as_str().trim(), text.as_str());
                     }
@@ -67,7 +78,7 @@ proptest! {
             }
             // Only an action that does not exist is "not found"; anything else names a field.
             Err(ApiError::NotFound) => {
-                prop_assert!(!["take", "replies", "status", "escalate", "extension"].contains(&name.as_str()));
+                prop_assert!(!["take", "replies", "notes", "status", "escalate", "extension"].contains(&name.as_str()));
             }
             Err(ApiError::Invalid(error)) => prop_assert!(!error.to_string().is_empty()),
             Err(other) => prop_assert!(false, "unexpected {:?}", other),

@@ -315,6 +315,9 @@ struct LineItem {
     /// second delivery adds nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     origin: Option<String>,
+    /// A staff member's internal note (absent for every other message).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    internal: bool,
     /// An extended delay's minutes, on its status line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     extended_minutes: Option<u32>,
@@ -338,6 +341,7 @@ impl LineItem {
             reason: None,
             body: None,
             origin: None,
+            internal: false,
             extended_minutes: None,
             rebased: None,
             actor: String::new(),
@@ -425,6 +429,7 @@ fn message_item(
     let line = LineItem {
         body: Some(message.body.clone()),
         origin: message.origin.clone(),
+        internal: message.internal,
         ..LineItem::new(reference, sk, "message", message.at)
     };
     to_item(&line.by(&message.author))
@@ -437,6 +442,7 @@ fn message_from(item: &Item) -> Result<Message, StoreError> {
         at: line.at,
         body: line.body.ok_or(StoreError::Corrupt { attribute: "body" })?,
         origin: line.origin,
+        internal: line.internal,
     })
 }
 
@@ -1513,6 +1519,7 @@ mod tests {
             author: staff,
             body: "Bonjour".into(),
             origin: None,
+            internal: false,
         };
         let expected = item([
             ("pk", text("TICKET#9999999992")),
@@ -1787,9 +1794,19 @@ mod tests {
             },
             body: "Bonjour".into(),
             origin: Some("mail:0100019abc".into()),
+            internal: false,
         };
         let item = message_item(&ticket.reference, &message, 7).expect("item");
         assert_eq!(item.get("origin"), Some(&s("mail:0100019abc")));
+        assert!(!item.contains_key("internal"));
+        let note = Message {
+            internal: true,
+            origin: None,
+            ..message.clone()
+        };
+        let noted = message_item(&ticket.reference, &note, 8).expect("item");
+        assert_eq!(noted.get("internal"), Some(&AttributeValue::Bool(true)));
+        assert_eq!(message_from(&noted).expect("readable"), note);
         assert_eq!(
             item.get("sk"),
             Some(&s("MESSAGE#001795708800000#0000000007"))

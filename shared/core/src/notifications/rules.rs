@@ -232,7 +232,11 @@ pub fn kind_for(before: &Ticket, change: &Change, routed: bool) -> Option<Notifi
     if routed {
         return Some(NotificationKind::Escalated);
     }
-    // The player's own answers are not news to them; staff replies are.
+    // An internal note is for staff alone; the player's own answers are not news to them;
+    // staff replies are.
+    if change.message.as_ref().is_some_and(|m| m.internal) {
+        return None;
+    }
     if change
         .message
         .as_ref()
@@ -618,6 +622,7 @@ mod tests {
                 author: crate::common::player::Author::Staff { id: "a".into() },
                 body: "Bonjour".into(),
                 origin: None,
+                internal: false,
             }),
         }
     }

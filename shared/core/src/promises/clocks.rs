@@ -909,7 +909,8 @@ pub fn events_of(
             }
         }
     }
-    for message in messages {
+    // A staff member's internal note answers nobody: it neither meets nor pauses a promise.
+    for message in messages.iter().filter(|m| !m.internal) {
         let event = match message.author {
             Author::Player => ClockEvent::PlayerWrote { at: message.at },
             Author::Staff { .. } | Author::System => ClockEvent::DeskAnswered { at: message.at },

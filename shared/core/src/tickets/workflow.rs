@@ -27,6 +27,10 @@ pub struct Message {
     /// second delivery finds it here and adds nothing. Bookkeeping, never shown.
     #[serde(skip)]
     pub origin: Option<String>,
+    /// A staff member's internal note: staff read it in the history; the player never sees
+    /// it, is never notified of it, and it answers no promise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
 }
 
 /// A reply's text: trimmed, 1 to 5000 characters, no control characters but line breaks and
@@ -249,6 +253,31 @@ pub fn reply(
             author: staff(staff_id),
             body: body.0,
             origin: None,
+            internal: false,
+        }),
+    })
+}
+
+/// An internal note: for staff only, on a ticket in any state (a closed ticket's record may
+/// still need one). Nothing else changes: no status, no promise, no notification.
+pub fn note(
+    ticket: &Ticket,
+    expected_version: u64,
+    staff_id: &str,
+    body: MessageBody,
+    at: Timestamp,
+) -> Result<Change, WorkflowError> {
+    let next = start(ticket, expected_version, at)?;
+    Ok(Change {
+        ticket: next,
+        expected_version,
+        history: Vec::new(),
+        message: Some(Message {
+            at,
+            author: staff(staff_id),
+            body: body.0,
+            origin: None,
+            internal: true,
         }),
     })
 }
@@ -302,6 +331,7 @@ pub fn player_reply(
             author: Author::Player,
             body: body.0,
             origin: None,
+            internal: false,
         }),
     })
 }
