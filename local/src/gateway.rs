@@ -103,6 +103,14 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("add-attachment", |s, r| {
         Box::pin(add_attachment::handle(&s.desk, &s.attachments, r))
     }),
+    ("player-support", |s, r| {
+        Box::pin(player_support::handle(
+            &s.desk,
+            &s.verification.cases,
+            &s.desk.store,
+            r,
+        ))
+    }),
     ("held-mail", |s, r| {
         Box::pin(held_mail::handle(&s.mailroom, r))
     }),

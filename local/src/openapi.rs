@@ -407,6 +407,27 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             method: "get",
+            path: "/players/{player_id}/support",
+            id: "playerSupport",
+            summary:
+                "A player's tickets in work and verification, for the agent on a chat or a call",
+            roles: &[Role::Agent, Role::Supervisor, Role::Verification],
+            notes: "Agents of any team, supervisors and the verification team. Every look-up is \
+                    recorded (who, whom, when) before it is answered. The tickets still in \
+                    work, newest first, and the latest verification case with each document's \
+                    status; no document or message content.",
+            parameters: vec![path_param(
+                "player_id",
+                "The player.",
+                player_id_schema(),
+                "player-123",
+            )],
+            body: None,
+            success: vec![(200, "PlayerSupport", vec![])],
+            errors: &[400],
+        },
+        Operation {
+            method: "get",
             path: "/mail/held",
             id: "heldMail",
             summary: "The mail waiting for staff, oldest first",
@@ -1196,6 +1217,7 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add_schema::<team_queue::QueuePage>(&mut schemas);
     add_schema::<complaints_report::ComplaintPage>(&mut schemas);
     add_schema::<held_mail::HeldPage>(&mut schemas);
+    add_schema::<guichet_core::tickets::lookup::PlayerSupport>(&mut schemas);
     add_schema::<update_ticket::UpdatedTicket>(&mut schemas);
     add_schema::<guichet_edge::upload::UploadUrl>(&mut schemas);
     add_schema::<guichet_core::verification::rules::VerificationCase>(&mut schemas);

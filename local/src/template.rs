@@ -2147,6 +2147,7 @@ Resources:
             "GET /incidents/{incident_id} IncidentsFunction incidents",
                 "GET /mail/held HeldMailFunction held-mail",
             "GET /players/{player_id}/eligibility EligibilityFunction eligibility",
+                "GET /players/{player_id}/support PlayerSupportFunction player-support",
             "GET /queues/{team} TeamQueueFunction team-queue",
             "GET /reports/complaints ComplaintsReportFunction complaints-report",
             "GET /support/hours SupportHoursFunction support-hours",
@@ -3594,7 +3595,7 @@ Resources:
             Vec::<String>::new()
         );
         // The check reads the grants, rather than finding nothing to check.
-        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 25);
+        assert_eq!(template.resources_of(FUNCTION_TYPE).count(), 26);
     }
 
     #[test]
@@ -3880,7 +3881,7 @@ Resources:
             assert!(glob(pattern, &arn), "{arn} is outside {pattern}");
             groups += 1;
         }
-        assert_eq!(groups, 26);
+        assert_eq!(groups, 27);
         assert!(!glob(
             pattern,
             "arn:aws:logs:ca-central-1:123456789012:log-group:/aws/lambda/other/x"

@@ -654,3 +654,43 @@ async fn an_internal_note_stays_with_staff() {
         "Rappelé : il confirme le virement du 2 décembre."
     );
 }
+
+#[tokio::test]
+async fn an_agent_looks_a_player_up_and_the_look_up_is_recorded() {
+    let api = Api::start().await;
+    let reference = api.transaction_ticket("player-lookup").await;
+    let agent = api.token("agent-games-4", &["agent", "team:games"]);
+    let found = api.get("/players/player-lookup/support", &agent).await;
+    assert_eq!(found.status, 200, "{:?}", found.json());
+    let found = found.json();
+    assert_eq!(found["open_tickets"][0]["reference"], reference.as_str());
+    assert_eq!(found["open_tickets"][0]["team"], "payments");
+    assert!(found["verification"].is_null());
+    // The look-up is on the record: who, whom, when.
+    let audit = api
+        .local
+        .stack
+        .dynamodb()
+        .query()
+        .table_name(&api.local.stack.tickets_table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :lookup)")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("PLAYER#player-lookup".into()),
+        )
+        .expression_attribute_values(
+            ":lookup",
+            aws_sdk_dynamodb::types::AttributeValue::S("LOOKUP#".into()),
+        )
+        .send()
+        .await
+        .expect("queried");
+    assert_eq!(audit.items().len(), 1);
+    assert_eq!(
+        audit.items()[0].get("staff").and_then(|v| v.as_s().ok()),
+        Some(&"agent-games-4".to_owned())
+    );
+    let player = api.token("player-lookup", &["player"]);
+    let refused = api.get("/players/player-lookup/support", &player).await;
+    assert_eq!(refused.status, 403);
+}

@@ -136,6 +136,14 @@ impl Wiring {
         Ok(inbox(self.desk()?, config, mail, replies, &self.sdk))
     }
 
+    /// The verification cases, in the tickets table.
+    pub fn cases(&self) -> DynamoCaseStore {
+        DynamoCaseStore::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            self.config.tickets_table.clone(),
+        )
+    }
+
     /// The mail desk's records, in the tickets table.
     pub fn mailroom(&self) -> DynamoMailroom {
         DynamoMailroom::new(

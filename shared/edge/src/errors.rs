@@ -29,6 +29,16 @@ impl From<guichet_core::handoffs::desk::HandoffError> for ApiError {
     }
 }
 
+impl From<guichet_core::tickets::lookup::LookupError> for ApiError {
+    fn from(e: guichet_core::tickets::lookup::LookupError) -> Self {
+        use guichet_core::tickets::lookup::LookupError;
+        match e {
+            LookupError::Forbidden(forbidden) => forbidden.into(),
+            LookupError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<guichet_core::mail::held::HeldError> for ApiError {
     fn from(e: guichet_core::mail::held::HeldError) -> Self {
         use guichet_core::mail::held::HeldError;

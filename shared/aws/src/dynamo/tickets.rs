@@ -49,6 +49,7 @@ use guichet_core::outbox::rules::{Destination, MessageId, OutboxMessage};
 use guichet_core::promises::clocks::Clocks;
 use guichet_core::promises::report::ComplaintIndex;
 use guichet_core::promises::sweep::{DueAfter, DueBucket, DueIndex};
+use guichet_core::tickets::lookup::{Lookup, LookupAudit};
 use guichet_core::tickets::ports::{
     Basis, IdempotencyClaim, IdempotencyRecord, InsertOutcome, NewTicketWrite, PageStart,
     QueueStart, TicketStore, TicketUpdate, TicketWithHistory, Updated,
@@ -1199,6 +1200,41 @@ impl ComplaintIndex for DynamoTicketStore {
     }
 }
 
+/// A staff member's look-up of a player, in the player's partition beside their contact:
+/// `PLAYER#<id>` / `LOOKUP#<at ms>#<staff id>`, kept with the player's other records.
+#[derive(Serialize)]
+struct LookupItem<'a> {
+    pk: String,
+    sk: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    staff: &'a str,
+    at: Timestamp,
+}
+
+fn lookup_item(lookup: &Lookup) -> Result<Item, StoreError> {
+    to_item(&LookupItem {
+        pk: player_pk(&lookup.player),
+        sk: format!("LOOKUP#{}#{}", ms(lookup.at), lookup.staff.as_str()),
+        kind: "player_lookup",
+        staff: lookup.staff.as_str(),
+        at: lookup.at,
+    })
+}
+
+impl LookupAudit for DynamoTicketStore {
+    async fn record(&self, lookup: &Lookup) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(lookup_item(lookup)?))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
 /// The due-time index (gsi3), read by the clocks' sweep.
 impl DueIndex for DynamoTicketStore {
     async fn due(
@@ -1782,6 +1818,22 @@ mod tests {
             ..ticket
         };
         assert!(!ticket_item(&closed).expect("item").contains_key("gsi2pk"));
+    }
+
+    #[test]
+    fn a_look_up_is_kept_in_the_players_partition() {
+        let lookup = Lookup {
+            staff: PlayerId::parse("agent-1").expect("valid"),
+            player: PlayerId::parse("p-42").expect("valid"),
+            at: "2026-12-03T15:00:00Z".parse().expect("valid"),
+        };
+        let written = lookup_item(&lookup).expect("item");
+        assert_eq!(written.get("pk"), Some(&s("PLAYER#p-42")));
+        assert_eq!(
+            written.get("sk"),
+            Some(&s("LOOKUP#001796310000000#agent-1"))
+        );
+        assert_eq!(written.get("staff"), Some(&s("agent-1")));
     }
 
     #[test]

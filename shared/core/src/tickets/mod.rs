@@ -3,6 +3,7 @@
 pub mod acknowledgement;
 pub mod desk;
 pub mod intake;
+pub mod lookup;
 #[cfg(any(test, feature = "mocks"))]
 pub mod memory;
 pub mod ports;
