@@ -1,27 +1,11 @@
 //! The handler fed with the sample event in `events/`, over the in-memory stores.
 
-use guichet_core::common::store::StoreError;
-use guichet_core::tickets::lookup::{Lookup, LookupAudit};
-use guichet_core::tickets::memory::desk;
+use guichet_core::tickets::memory::{desk, MemoryLookupAudit as Audit};
 use guichet_core::verification::memory::MemoryCaseStore;
 use guichet_edge::testing::{body_json, event_json, request_of, set_groups};
 use lambda_http::http::StatusCode;
-use std::sync::Mutex;
 
 const NOW: &str = "2026-12-03T15:00:00Z";
-
-#[derive(Default)]
-struct Audit(Mutex<Vec<Lookup>>);
-
-impl LookupAudit for Audit {
-    async fn record(&self, lookup: &Lookup) -> Result<(), StoreError> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(lookup.clone());
-        Ok(())
-    }
-}
 
 fn ask(player: &str, groups: &str) -> lambda_http::Request {
     let mut event = event_json("player-support.json", &[("player-7f3a9c", player)]);
@@ -54,7 +38,7 @@ async fn an_agent_sees_the_players_tickets_in_work_and_the_look_up_is_audited() 
     assert_eq!(body["open_tickets"][0]["subject"], "Jeu figé");
     assert_eq!(body["open_tickets"][0]["channel"], "chat");
     assert!(body["verification"].is_null());
-    let recorded = audit.0.lock().expect("lock").clone();
+    let recorded = audit.recorded();
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0].staff.as_str(), "agent-0042");
 }
@@ -68,7 +52,7 @@ async fn players_are_refused_unaudited_and_a_bad_id_is_named() {
             player_support::handle(&desk, &cases, &audit, ask("player-7f3a9c", groups)).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{groups}");
     }
-    assert!(audit.0.lock().expect("lock").is_empty());
+    assert!(audit.recorded().is_empty());
     let response =
         player_support::handle(&desk, &cases, &audit, ask("bad id!", "[verification]")).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);

@@ -166,22 +166,8 @@ impl<S: TicketStore> Desk<S> {
 mod tests {
     use super::*;
     use crate::tickets::intake::TicketRequest;
-    use crate::tickets::memory::desk;
+    use crate::tickets::memory::{desk, MemoryLookupAudit as Audit};
     use crate::verification::memory::MemoryCaseStore;
-    use std::sync::Mutex;
-
-    #[derive(Default)]
-    struct Audit(Mutex<Vec<Lookup>>);
-
-    impl LookupAudit for Audit {
-        async fn record(&self, lookup: &Lookup) -> Result<(), StoreError> {
-            self.0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(lookup.clone());
-            Ok(())
-        }
-    }
 
     fn actor(roles: Vec<Role>) -> Actor {
         Actor {
@@ -222,7 +208,7 @@ mod tests {
         assert_eq!(support.open_tickets.len(), 1);
         assert_ne!(support.open_tickets[0].reference, resolved);
         assert_eq!(support.verification, None);
-        let recorded = audit.0.lock().expect("lock").clone();
+        let recorded = audit.recorded();
         assert_eq!(recorded.len(), 1);
         assert_eq!(recorded[0].player, player);
         assert_eq!(recorded[0].staff.as_str(), "agent-1");
@@ -240,7 +226,7 @@ mod tests {
                 Err(LookupError::Forbidden(_))
             ));
         }
-        assert!(audit.0.lock().expect("lock").is_empty());
+        assert!(audit.recorded().is_empty());
         for roles in [vec![Role::Verification], vec![Role::Supervisor]] {
             assert!(desk
                 .look_up(&actor(roles), &player, &cases, &audit)

@@ -474,3 +474,23 @@ impl crate::promises::report::ComplaintIndex for MemoryTicketStore {
         }))
     }
 }
+
+/// Look-ups of players, recorded in memory.
+#[derive(Default)]
+pub struct MemoryLookupAudit(Mutex<Vec<crate::tickets::lookup::Lookup>>);
+
+impl MemoryLookupAudit {
+    pub fn recorded(&self) -> Vec<crate::tickets::lookup::Lookup> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl crate::tickets::lookup::LookupAudit for MemoryLookupAudit {
+    async fn record(&self, lookup: &crate::tickets::lookup::Lookup) -> Result<(), StoreError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(lookup.clone());
+        Ok(())
+    }
+}
