@@ -118,7 +118,7 @@ const HANDLERS: &[(&str, Handler)] = &[
         Box::pin(complaints_report::handle(&s.desk, r))
     }),
     ("team-queue", |s, r| {
-        Box::pin(team_queue::handle(&s.desk, r))
+        Box::pin(team_queue::handle(&s.desk, &s.saved_replies, r))
     }),
     ("update-ticket", |s, r| {
         Box::pin(update_ticket::handle(&s.desk, r))
@@ -322,6 +322,8 @@ pub struct Services {
     pub handoff_key: guichet_core::handoffs::signature::HandoffKey,
     /// The mail records: `held-mail`.
     pub mailroom: guichet_aws::dynamo::mail::DynamoMailroom,
+    /// The teams' saved replies: `team-queue`.
+    pub saved_replies: guichet_core::tickets::saved_replies::SavedReplies,
 }
 
 /// The local API: the template's routes, the production services, the dev signing key.
@@ -1268,6 +1270,7 @@ mod tests {
                 aws_sdk_dynamodb::Client::new(&sdk),
                 "offline",
             ),
+            saved_replies: guichet_core::tickets::saved_replies::SavedReplies::bundled().unwrap(),
         };
         let gateway = Gateway::new(&template, services, key)
             .unwrap()

@@ -377,6 +377,27 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             method: "get",
+            path: "/queues/{team}/saved-replies",
+            id: "savedReplies",
+            summary: "The team's saved replies, to pick and edit before sending a reply",
+            roles: STAFF,
+            notes: "The team's agents and supervisors. In `language`, else the request's \
+                    `Accept-Language`, else French.",
+            parameters: vec![
+                team_param(),
+                query_param(
+                    "language",
+                    "The replies' language.",
+                    false,
+                    enum_of(Language::NAMES),
+                ),
+            ],
+            body: None,
+            success: vec![(200, "SavedReplyList", vec![])],
+            errors: &[400],
+        },
+        Operation {
+            method: "get",
             path: "/reports/complaints",
             id: "complaintsReport",
             summary: "The open complaints older than N days, oldest first (the regulator's report)",
@@ -1215,6 +1236,7 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add_schema::<list_tickets::TicketPage>(&mut schemas);
     add_schema::<get_ticket::TicketRead>(&mut schemas);
     add_schema::<team_queue::QueuePage>(&mut schemas);
+    add_schema::<team_queue::SavedReplyList>(&mut schemas);
     add_schema::<complaints_report::ComplaintPage>(&mut schemas);
     add_schema::<held_mail::HeldPage>(&mut schemas);
     add_schema::<guichet_core::tickets::lookup::PlayerSupport>(&mut schemas);

@@ -2149,6 +2149,7 @@ Resources:
             "GET /players/{player_id}/eligibility EligibilityFunction eligibility",
                 "GET /players/{player_id}/support PlayerSupportFunction player-support",
             "GET /queues/{team} TeamQueueFunction team-queue",
+                "GET /queues/{team}/saved-replies TeamQueueFunction team-queue",
             "GET /reports/complaints ComplaintsReportFunction complaints-report",
             "GET /support/hours SupportHoursFunction support-hours",
             "GET /tickets ListTicketsFunction list-tickets",

@@ -628,6 +628,8 @@ impl LocalApi {
                 stack.dynamodb(),
                 &stack.tickets_table,
             ),
+            saved_replies: guichet_core::tickets::saved_replies::SavedReplies::bundled()
+                .unwrap_or_else(|e| panic!("saved replies: {e}")),
         };
         let gateway = Gateway::new(&project_template(), services, key.clone())
             .unwrap_or_else(|e| panic!("gateway: {}", error_chain(&e)));

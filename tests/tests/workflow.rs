@@ -694,3 +694,35 @@ async fn an_agent_looks_a_player_up_and_the_look_up_is_recorded() {
     let refused = api.get("/players/player-lookup/support", &player).await;
     assert_eq!(refused.status, 403);
 }
+
+#[tokio::test]
+async fn an_agent_picks_a_saved_reply_edits_it_and_sends_it() {
+    let api = Api::start().await;
+    let reference = api.transaction_ticket("player-saved").await;
+    let agent = api.token("agent-pay-5", &["agent", "team:payments"]);
+    let saved = api
+        .get("/queues/payments/saved-replies?language=fr", &agent)
+        .await;
+    assert_eq!(saved.status, 200, "{:?}", saved.json());
+    let saved = saved.json();
+    let chosen = saved["replies"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["id"] == "deposit_pending"))
+        .expect("the payments team's deposit reply")
+        .clone();
+    let edited = chosen["body"]
+        .as_str()
+        .expect("a body")
+        .replace("24 heures ouvrables", "48 heures ouvrables");
+    let sent = api
+        .post(
+            &format!("/tickets/{reference}/replies"),
+            &agent,
+            &json!({"version": 1, "body": edited}),
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{:?}", sent.json());
+    assert!(sent.json()["message"]["body"]
+        .as_str()
+        .is_some_and(|b| b.contains("48 heures ouvrables")));
+}

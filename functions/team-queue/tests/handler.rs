@@ -59,6 +59,7 @@ async fn the_queue_is_in_arrival_order_a_page_at_a_time() {
     let third = submit(&desk, &clock, "2026-11-26T15:02:00Z", transaction()).await;
     let response = team_queue::handle(
         &desk,
+        &replies(),
         request("[agent team:payments]", "payments", "limit=2"),
     )
     .await;
@@ -72,6 +73,7 @@ async fn the_queue_is_in_arrival_order_a_page_at_a_time() {
         .to_owned();
     let response = team_queue::handle(
         &desk,
+        &replies(),
         request(
             "[supervisor]",
             "payments",
@@ -91,7 +93,7 @@ async fn only_the_teams_staff_read_its_queue() {
     let status = |groups: &'static str, team: &'static str| {
         let desk = &desk;
         async move {
-            team_queue::handle(desk, request(groups, team, ""))
+            team_queue::handle(desk, &replies(), request(groups, team, ""))
                 .await
                 .status()
         }
@@ -118,7 +120,8 @@ async fn bad_parameters_are_named() {
         ("payments", "cursor=tampered", "cursor"),
         ("payments", "sort=asc", "sort"),
     ] {
-        let response = team_queue::handle(&desk, request("[supervisor]", team, query)).await;
+        let response =
+            team_queue::handle(&desk, &replies(), request("[supervisor]", team, query)).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(body_json(&response)["field"], field);
     }
@@ -127,7 +130,7 @@ async fn bad_parameters_are_named() {
 /// The `overdue` flag of the first ticket of the payments queue, which must be `reference`.
 async fn first_overdue(desk: &Desk<MemoryTicketStore>, reference: &str) -> serde_json::Value {
     let request = request("[agent team:payments]", "payments", "");
-    let body = body_json(&team_queue::handle(desk, request).await);
+    let body = body_json(&team_queue::handle(desk, &replies(), request).await);
     assert_eq!(body["tickets"][0]["reference"], reference);
     body["tickets"][0]["overdue"].clone()
 }
@@ -168,4 +171,67 @@ async fn a_ticket_past_its_response_target_is_marked_overdue() {
     assert_eq!(first_overdue(&desk, &reference).await, false);
     clock.set("2026-12-08T15:00:00Z".parse().expect("valid"));
     assert_eq!(first_overdue(&desk, &reference).await, true);
+}
+
+fn replies() -> guichet_core::tickets::saved_replies::SavedReplies {
+    guichet_core::tickets::saved_replies::SavedReplies::bundled().expect("bundled")
+}
+
+fn saved(groups: &str, team: &str, query: &str, language: &str) -> lambda_http::Request {
+    let mut event = guichet_edge::testing::event_json("saved-replies.json", &[]);
+    guichet_edge::testing::set_groups(&mut event, groups);
+    event["pathParameters"]["team"] = team.into();
+    event["rawPath"] = format!("/queues/{team}/saved-replies").into();
+    event["rawQueryString"] = query.into();
+    event["headers"]["accept-language"] = language.into();
+    event["queryStringParameters"] = serde_json::Value::Object(
+        query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.into()))
+            .collect(),
+    );
+    guichet_edge::testing::request_of(&event)
+}
+
+#[tokio::test]
+async fn an_agent_reads_their_teams_saved_replies_in_the_language_asked() {
+    let desk = desk_with_clock(FixedClock::at("2026-11-26T15:00:00Z"));
+    let agent = "[agent team:payments]";
+    let response = team_queue::handle(
+        &desk,
+        &replies(),
+        saved(agent, "payments", "language=en", "fr"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = body_json(&response);
+    assert_eq!(body["team"], "payments");
+    assert_eq!(body["language"], "en");
+    assert!(body["replies"][0]["body"]
+        .as_str()
+        .is_some_and(|b| b.starts_with("Hello")));
+    // Without `language`, the request's.
+    let body = body_json(
+        &team_queue::handle(&desk, &replies(), saved(agent, "payments", "", "fr-CA")).await,
+    );
+    assert_eq!(body["language"], "fr");
+    assert!(body["replies"][0]["body"]
+        .as_str()
+        .is_some_and(|b| b.starts_with("Bonjour")));
+    // Another team's are not theirs; a player's never; a bad language is named.
+    let other = team_queue::handle(&desk, &replies(), saved(agent, "games", "", "fr")).await;
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+    let player =
+        team_queue::handle(&desk, &replies(), saved("[player]", "payments", "", "fr")).await;
+    assert_eq!(player.status(), StatusCode::FORBIDDEN);
+    let bad = team_queue::handle(
+        &desk,
+        &replies(),
+        saved(agent, "payments", "language=de", "fr"),
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(&bad)["field"], "language");
 }

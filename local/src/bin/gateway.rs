@@ -66,6 +66,8 @@ async fn run() -> Result<(), String> {
             aws_sdk_dynamodb::Client::new(&sdk),
             &config.tickets_table,
         ),
+        saved_replies: guichet_core::tickets::saved_replies::SavedReplies::bundled()
+            .map_err(|e| error_chain(&e))?,
     };
     let gateway = Gateway::new(&template, services, key).map_err(|e| error_chain(&e))?;
     for route in gateway.route_keys() {

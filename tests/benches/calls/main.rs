@@ -119,6 +119,8 @@ impl Instrumented<'_> {
                 self.counter.dynamodb(&self.stack.sdk),
                 &self.stack.tickets_table,
             ),
+            saved_replies: guichet_core::tickets::saved_replies::SavedReplies::bundled()
+                .unwrap_or_else(|e| panic!("saved replies: {e}")),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod lookup;
 #[cfg(any(test, feature = "mocks"))]
 pub mod memory;
 pub mod ports;
+pub mod saved_replies;
 pub mod sla;
 pub mod staff;
 pub mod ticket;
