@@ -18,10 +18,15 @@ async fn submit(
 }
 
 fn request(groups: &str, team: &str, query: &str) -> lambda_http::Request {
-    let mut event = guichet_edge::testing::event_json("team-queue.json", &[]);
+    guichet_edge::testing::request_of(&event("team-queue.json", "", groups, team, query))
+}
+
+/// The sample event `name` for `/queues/{team}{suffix}?{query}`, with the caller's groups.
+fn event(name: &str, suffix: &str, groups: &str, team: &str, query: &str) -> serde_json::Value {
+    let mut event = guichet_edge::testing::event_json(name, &[]);
     guichet_edge::testing::set_groups(&mut event, groups);
     event["pathParameters"]["team"] = team.into();
-    event["rawPath"] = format!("/queues/{team}").into();
+    event["rawPath"] = format!("/queues/{team}{suffix}").into();
     event["rawQueryString"] = query.into();
     event["queryStringParameters"] = serde_json::Value::Object(
         query
@@ -31,7 +36,7 @@ fn request(groups: &str, team: &str, query: &str) -> lambda_http::Request {
             .map(|(k, v)| (k.to_owned(), v.into()))
             .collect(),
     );
-    guichet_edge::testing::request_of(&event)
+    event
 }
 
 fn transaction() -> serde_json::Value {
@@ -178,20 +183,8 @@ fn replies() -> guichet_core::tickets::saved_replies::SavedReplies {
 }
 
 fn saved(groups: &str, team: &str, query: &str, language: &str) -> lambda_http::Request {
-    let mut event = guichet_edge::testing::event_json("saved-replies.json", &[]);
-    guichet_edge::testing::set_groups(&mut event, groups);
-    event["pathParameters"]["team"] = team.into();
-    event["rawPath"] = format!("/queues/{team}/saved-replies").into();
-    event["rawQueryString"] = query.into();
+    let mut event = event("saved-replies.json", "/saved-replies", groups, team, query);
     event["headers"]["accept-language"] = language.into();
-    event["queryStringParameters"] = serde_json::Value::Object(
-        query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.into()))
-            .collect(),
-    );
     guichet_edge::testing::request_of(&event)
 }
 
