@@ -538,11 +538,7 @@ pub async fn index_contacts(client: &Client, table: &str) -> Result<usize, Store
 
 /// The open held mail's index: gsi4, in its own partition (the complaints' report reads
 /// another).
-const HELD_INDEX: Index = Index {
-    name: "gsi4",
-    pk: "gsi4pk",
-    sk: "gsi4sk",
-};
+const HELD_INDEX: Index = crate::dynamo::tickets::COMPLAINT_INDEX;
 
 fn held_sk(received_at: Timestamp, id: &MailId) -> String {
     format!("{}#{}", ms(received_at), id.as_str())

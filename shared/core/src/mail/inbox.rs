@@ -356,7 +356,15 @@ where
         } else {
             self.mailroom.tickets_of_sent(&ids).await?
         };
-        let mut addressed = mail.clone();
+        // Only what threading reads: the attachments' bytes (megabytes) are not copied.
+        let mut addressed = InboundMail {
+            to: mail.to.clone(),
+            cc: mail.cc.clone(),
+            subject: mail.subject.clone(),
+            in_reply_to: mail.in_reply_to.clone(),
+            references: mail.references.clone(),
+            ..InboundMail::default()
+        };
         for address in &arrival.envelope {
             if !addressed.recipients().any(|known| known == address) {
                 addressed.cc.push(address.clone());
