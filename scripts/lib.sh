@@ -71,3 +71,98 @@ stop_emulator() {
     wait "$EMULATOR_PID" 2>/dev/null || true
   fi
 }
+
+# ---- A provisioned stack behind a local gateway (the contract run, the browser tests) --------
+
+# Provisions stack $1 from infra/template.yaml in the running emulator and exports what the
+# functions read (table, bucket, queue URLs), as `scripts/up` does.
+provision_stack() {
+  local provisioned name value
+  provisioned="$("$ROOT/target/debug/provision" --stack "$1" --emulator-object-access)"
+  while IFS='=' read -r name value; do
+    case "$name" in
+      [A-Z_]*) export "$name=$value" ;;
+    esac
+  done <<< "$provisioned"
+  export IDEMPOTENCY_KEY_TTL_HOURS="${IDEMPOTENCY_KEY_TTL_HOURS:-24}"
+  # The template parameter MaxResubmissions' default; the verification routes need it.
+  export MAX_RESUBMISSIONS="${MAX_RESUBMISSIONS:-2}"
+}
+
+# Starts the gateway on port $1 with its log in $2 (further arguments are the gateway's), sets
+# GATEWAY_PID and waits until it serves /openapi.json.
+start_gateway() {
+  local port="$1" logfile="$2" base="http://127.0.0.1:$1"
+  shift 2
+  "$ROOT/target/debug/gateway" --port "$port" "$@" >"$logfile" 2>&1 &
+  GATEWAY_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if "$VENV/bin/python" -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+      "$base/openapi.json" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  log "the gateway did not answer within 20 s; its log:"; cat "$logfile" >&2; return 1
+}
+
+# Stops the processes whose ids are given, waiting for each.
+stop_pids() {
+  local pid
+  for pid in "$@"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+}
+
+# ---- The web pages and the browser ---------------------------------------------------------
+
+# Node.js 20.19 or later (Vite 8's floor): the machine's, or Debian's package where it has none.
+ensure_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    log "installing Node.js from Debian's packages"
+    apt_install nodejs npm
+  fi
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+    if (a < 20 || (a === 20 && b < 19)) { console.error(`Node.js ${process.versions.node}: the pages need 20.19 or later`); process.exit(1); }'
+}
+
+# Installs the npm packages of folder $1 exactly as its package-lock.json pins them, when the
+# lock changed since the last install.
+ensure_npm_packages() {
+  local dir="$ROOT/$1"
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "npm ci in $1"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# Builds both pages into web/dist: the API's types from infra/openapi.json, the type check, Vite.
+build_web() {
+  ensure_node
+  ensure_npm_packages web
+  log "building the pages (web/dist)"
+  (cd "$ROOT/web" && npm run --silent build >"$STATE/web-build.log" 2>&1) || { cat "$STATE/web-build.log" >&2; return 1; }
+}
+
+# Debian's Chromium for the browser tests: the test tools never download a browser.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    return 0
+  fi
+  log "installing Debian's chromium"
+  apt_install chromium chromium-driver
+}
+
+apt_install() {
+  mkdir -p "$STATE"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y --no-install-recommends "$@" >"$STATE/apt.log" 2>&1 \
+    || { $sudo apt-get update >>"$STATE/apt.log" 2>&1 && $sudo apt-get install -y --no-install-recommends "$@" >>"$STATE/apt.log" 2>&1; } \
+    || { cat "$STATE/apt.log" >&2; return 1; }
+}

@@ -555,6 +555,13 @@ async fn verification_routes_run_on_the_real_adapters() {
     assert_eq!(own.status, 200, "{:?}", own.json());
     assert_eq!(own.json()["id"], case_id.as_str());
     assert_eq!(own.json()["status_text"], "Waiting for your documents");
+    // What stays blocked, as the eligibility gate answers it: every gated action, in progress.
+    let gates = own.json()["gates"].as_array().cloned().expect("gates");
+    assert_eq!(gates.len(), 4, "{gates:?}");
+    assert!(gates.iter().all(|gate| gate["allowed"] == false
+        && gate["reason"] == "verification_in_progress"
+        && gate["case"] == case_id.as_str()));
+    assert_eq!(gates[0]["action"], "withdrawal");
     let stranger = api.player("player-stranger");
     let theirs = api
         .local

@@ -18,8 +18,8 @@ use guichet_core::documents::ports::DocumentStorage;
 use guichet_core::documents::rules::CheckFailure;
 use guichet_core::verification::ports::CaseStore;
 use guichet_core::verification::rules::{
-    AuditEntry, CaseId, CaseReason, CaseStatus, DocumentKind, DocumentStatus, ReasonCode,
-    VerificationCase,
+    AuditEntry, CaseId, CaseReason, CaseStatus, DocumentKind, DocumentStatus, Eligibility,
+    ReasonCode, VerificationCase,
 };
 use guichet_core::verification::service::Verification;
 use guichet_edge::http::{json_response, known_params, limit_param, path_param, ApiError};
@@ -84,6 +84,9 @@ pub struct PlayerCase<'a> {
     /// What the reviewer wrote to the player about the last decision.
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
+    /// What each gated action (withdrawal, bonus codes...) answers now: what stays blocked
+    /// until the case is approved.
+    gates: &'a [Eligibility],
 }
 
 #[derive(Serialize)]
@@ -111,7 +114,7 @@ pub struct Coded<T> {
     text: &'static str,
 }
 
-fn player_view(case: &VerificationCase) -> PlayerCase<'_> {
+fn player_view<'a>(case: &'a VerificationCase, gates: &'a [Eligibility]) -> PlayerCase<'a> {
     let language = case.language;
     let awaiting = case.status == CaseStatus::AwaitingDocuments;
     PlayerCase {
@@ -153,6 +156,7 @@ fn player_view(case: &VerificationCase) -> PlayerCase<'_> {
             })
             .collect(),
         message: case.player_message.as_deref(),
+        gates,
     }
 }
 
@@ -163,12 +167,15 @@ async fn player_case<C: CaseStore, D: DocumentStorage>(
     let caller = guichet_edge::http::actor_of(request)?;
     caller.require(Role::Player)?;
     // The case comes from the token's subject only: there is no way to name another player.
-    let case = v
-        .latest_case_of(&caller.subject)
+    let standing = v
+        .standing_of(&caller.subject)
         .await?
         .ok_or(ApiError::NotFound)?;
-    tracing::Span::current().record("case", case.id.as_str());
-    Ok(json_response(StatusCode::OK, &player_view(&case)))
+    tracing::Span::current().record("case", standing.latest.id.as_str());
+    Ok(json_response(
+        StatusCode::OK,
+        &player_view(&standing.latest, &standing.gates),
+    ))
 }
 
 // ---- The reviewers' views ---------------------------------------------------------------------

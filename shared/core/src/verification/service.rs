@@ -16,6 +16,14 @@ use crate::verification::rules::{
     DocumentKind, Eligibility, GatedAction, StoredDocument, VerificationCase,
 };
 
+/// A player's verification as they read it (`Verification::standing_of`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    pub latest: VerificationCase,
+    /// One answer per gated action, in `GatedAction::ALL`'s order.
+    pub gates: Vec<Eligibility>,
+}
+
 /// Transitions recomputed after a concurrent change before giving up (the document check
 /// and a reviewer can touch a case at the same moment).
 const RETRY: RetryPolicy = RetryPolicy::CONTENDED_WRITE.with_attempts(4);
@@ -144,12 +152,19 @@ impl<C: CaseStore, D: DocumentStorage> Verification<C, D> {
             .find(VerificationCase::is_open))
     }
 
-    /// The player's most recent case, open or not: what the player reads.
-    pub async fn latest_case_of(
-        &self,
-        player: &PlayerId,
-    ) -> Result<Option<VerificationCase>, StoreError> {
-        Ok(self.cases.cases_of(player).await?.into_iter().next())
+    /// What the player reads: their most recent case, open or not, and what each gated action
+    /// answers now (the gate's own rule, on the same one read), so the page shows what stays
+    /// blocked without a second source of truth.
+    pub async fn standing_of(&self, player: &PlayerId) -> Result<Option<Standing>, StoreError> {
+        let cases = self.cases.cases_of(player).await?;
+        let gates = GatedAction::ALL
+            .iter()
+            .map(|&action| eligibility(action, &cases))
+            .collect();
+        Ok(cases
+            .into_iter()
+            .next()
+            .map(|latest| Standing { latest, gates }))
     }
 
     /// A presigned PUT for one document of the player's open case. The key is ours, under the
@@ -625,6 +640,26 @@ mod tests {
         assert!(presigned.url.contains("X-Amz-SignedHeaders"));
         v.storage.put(&pending.key, bytes);
         pending
+    }
+
+    #[tokio::test]
+    async fn a_player_reads_the_latest_case_and_what_each_gate_answers() {
+        let v = verification("2026-11-26T15:00:00Z");
+        assert_eq!(v.standing_of(&player()).await.expect("read"), None);
+        let case = opened(&v).await;
+        let standing = v
+            .standing_of(&player())
+            .await
+            .expect("read")
+            .expect("a case");
+        assert_eq!(standing.latest.id, case.id);
+        let actions: Vec<GatedAction> = standing.gates.iter().map(|g| g.action).collect();
+        assert_eq!(actions, GatedAction::ALL);
+        // The gate's own answer, one per action: blocked while the case is open.
+        for gate in &standing.gates {
+            assert_eq!(*gate, eligibility(gate.action, std::slice::from_ref(&case)));
+            assert!(!gate.allowed);
+        }
     }
 
     #[tokio::test]

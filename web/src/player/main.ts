@@ -1,0 +1,79 @@
+// The player's support page: contact form, my requests, my verification, opening hours.
+import "../shared/style.css";
+import { Api } from "../shared/api";
+import { loadConfig, renderSignIn, Session } from "../shared/auth";
+import { focusHeading } from "../shared/dom";
+import { I18n } from "../shared/i18n";
+import { drawFrame, route } from "../shared/shell";
+import { renderContact, renderReceived } from "./contact";
+import { renderHours } from "./hours";
+import { renderTicket, renderTickets } from "./tickets";
+import { playerText } from "./text";
+import { renderVerification } from "./verification";
+
+const config = await loadConfig();
+const i18n = new I18n(playerText);
+const session = new Session("guichet.player.token");
+const api = new Api(config.api, () => session.token(), () => i18n.language);
+
+async function render(): Promise<void> {
+  const identity = session.identity();
+  const [screen = "contact", argument] = route();
+  const frame = drawFrame({
+    title: i18n.t("title"),
+    i18n,
+    nav: identity
+      ? [
+          { route: "contact", label: i18n.t("nav.contact") },
+          { route: "tickets", label: i18n.t("nav.tickets") },
+          { route: "verification", label: i18n.t("nav.verification") },
+          { route: "hours", label: i18n.t("nav.hours") },
+        ]
+      : [{ route: "hours", label: i18n.t("nav.hours") }],
+    signedInAs: identity?.sub ?? null,
+    onSignOut: () => {
+      session.clear();
+      void render();
+    },
+  });
+  if (screen === "hours") {
+    await renderHours(frame, i18n, api);
+    return;
+  }
+  if (!identity) {
+    await renderSignIn(frame.main, config, i18n, (candidate) => candidate.groups.includes("player"), (token) => {
+      session.set(token);
+      void render();
+    });
+    return;
+  }
+  const context = { api, i18n, frame, identity };
+  switch (screen) {
+    case "tickets":
+      await (argument ? renderTicket(context, argument) : renderTickets(context));
+      break;
+    case "received":
+      await (argument ? renderReceived(context, argument) : renderContact(context));
+      break;
+    case "verification":
+      await renderVerification(context);
+      break;
+    default:
+      await renderContact(context);
+  }
+}
+
+// One render at a time, in order; then focus goes where the person expects it: the new screen's
+// heading after a navigation, the language switch after switching.
+let rendering = Promise.resolve();
+function rerender(focus: "heading" | "switch" | "none"): void {
+  rendering = rendering.then(async () => {
+    await render();
+    if (focus === "heading") focusHeading(document.querySelector("main") ?? document.body);
+    if (focus === "switch") document.getElementById("language-switch")?.focus();
+  });
+}
+
+window.addEventListener("hashchange", () => rerender("heading"));
+i18n.onChange(() => rerender("switch"));
+rerender("none");
