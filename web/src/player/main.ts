@@ -2,9 +2,8 @@
 import "../shared/style.css";
 import { Api } from "../shared/api";
 import { loadConfig, renderSignIn, Session } from "../shared/auth";
-import { focusHeading } from "../shared/dom";
 import { I18n } from "../shared/i18n";
-import { drawFrame, route } from "../shared/shell";
+import { drawFrame, route, runPage } from "../shared/shell";
 import { renderContact, renderReceived } from "./contact";
 import { renderHours } from "./hours";
 import { renderTicket, renderTickets } from "./tickets";
@@ -33,7 +32,7 @@ async function render(): Promise<void> {
     signedInAs: identity?.sub ?? null,
     onSignOut: () => {
       session.clear();
-      void render();
+      rerender("heading");
     },
   });
   if (screen === "hours") {
@@ -43,7 +42,7 @@ async function render(): Promise<void> {
   if (!identity) {
     await renderSignIn(frame.main, config, i18n, (candidate) => candidate.groups.includes("player"), (token) => {
       session.set(token);
-      void render();
+      rerender("heading");
     });
     return;
   }
@@ -63,17 +62,4 @@ async function render(): Promise<void> {
   }
 }
 
-// One render at a time, in order; then focus goes where the person expects it: the new screen's
-// heading after a navigation, the language switch after switching.
-let rendering = Promise.resolve();
-function rerender(focus: "heading" | "switch" | "none"): void {
-  rendering = rendering.then(async () => {
-    await render();
-    if (focus === "heading") focusHeading(document.querySelector("main") ?? document.body);
-    if (focus === "switch") document.getElementById("language-switch")?.focus();
-  });
-}
-
-window.addEventListener("hashchange", () => rerender("heading"));
-i18n.onChange(() => rerender("switch"));
-rerender("none");
+const rerender = runPage(render, i18n);

@@ -7,7 +7,7 @@ import type { ErrorBody, Language, Paths } from "./schema";
 type Method = "get" | "post" | "delete";
 type Operation<P extends keyof Paths, M extends Method> = NonNullable<Paths[P][M]>;
 type JsonOf<R> = R extends { content: { "application/json": infer J } } ? J : never;
-type Success<O> = O extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201>]> : never;
+type Success<O> = O extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201 | 202>]> : never;
 type BodyOf<O> = O extends { requestBody: { content: { "application/json": infer B } } }
   ? B
   : O extends { requestBody?: { content: { "application/json": infer B } } }

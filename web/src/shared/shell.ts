@@ -3,7 +3,7 @@
 // The whole frame is drawn again on every route or language change; the route lives in the
 // address's fragment, so a language switch keeps the screen and a link can be shared.
 import type { CommonText } from "./common-text";
-import { h, show } from "./dom";
+import { focusHeading, h, show } from "./dom";
 import type { I18n } from "./i18n";
 
 export interface NavItem {
@@ -89,4 +89,30 @@ export function announce(frame: Frame, text: string): void {
   window.setTimeout(() => {
     frame.status.textContent = text;
   }, 50);
+}
+
+export type Focus = "heading" | "switch" | "none";
+
+/**
+ * Runs a page: `render` draws the current route; it runs again on every navigation and language
+ * switch, one at a time and in order. Then focus goes where the person expects it: the new
+ * screen's heading after a navigation, the language switch after switching. Returns the
+ * function that asks for a render (after signing in or out).
+ */
+export function runPage(render: () => Promise<void>, i18n: { onChange(listener: () => void): void }): (focus: Focus) => void {
+  let rendering = Promise.resolve();
+  const rerender = (focus: Focus): void => {
+    rendering = rendering
+      .then(async () => {
+        await render();
+        if (focus === "heading") focusHeading(document.querySelector("main") ?? document.body);
+        if (focus === "switch") document.getElementById("language-switch")?.focus();
+      })
+      // A screen that threw must not stop every later render (the chain would stay rejected).
+      .catch((error: unknown) => console.error(error));
+  };
+  window.addEventListener("hashchange", () => rerender("heading"));
+  i18n.onChange(() => rerender("switch"));
+  rerender("none");
+  return rerender;
 }
