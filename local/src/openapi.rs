@@ -760,6 +760,7 @@ fn operations() -> Vec<Operation> {
                     &["version", "decision"],
                     json!({
                         "version": version_field("case"),
+                        "state": state_field(),
                         "decision": enum_of(&["approve", "reject", "request_resubmission"]),
                         "reasons": nullable(json!({
                             "type": "array", "minItems": 1, "maxItems": ReasonCode::ALL.len(),
