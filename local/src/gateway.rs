@@ -8,10 +8,20 @@
 //! path parameters, raw query string, headers, body encoding) it sees in AWS. What API Gateway
 //! answers by itself (unknown route, bad token, oversized body, function crash or timeout) is
 //! answered here with the same status and body.
+//!
+//! It plays the support pages' CloudFront distribution too (`WebDistribution` in the template):
+//! `/api/...` is routed as the same path without `/api`, as the distribution's viewer-request
+//! function strips it before the HTTP API sees it (the routes at the root still answer, for
+//! tools and tests); any other `GET` or `HEAD` that no route takes is a file of the web root
+//! (`web/dist`, what the pages are built into), `/` and a path ending in `/` its `index.html`,
+//! `/console` the console's; and both carry the headers of the template's response headers
+//! policy. Two paths exist only here: `/config.json`, which the deployment writes into the web
+//! bucket in AWS, and `/dev/tokens`, development identities with fresh tokens.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +37,7 @@ use guichet_core::tickets::desk::Desk;
 use guichet_core::verification::service::Verification;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value};
@@ -36,7 +46,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::head::{self, HeadRefusal, MAX_REQUEST_TARGET_BYTES};
 use crate::jwt::{claims_for_authorizer, DevKey};
-use crate::template::{HttpRoute, Template, TemplateError};
+use crate::template::{HttpRoute, Template, TemplateError, BUCKET_TYPE};
 
 /// API Gateway's payload limit for HTTP APIs.
 pub const MAX_REQUEST_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -54,6 +64,86 @@ const ACCOUNT_ID: &str = "000000000000";
 const API_ID: &str = "local";
 const STAGE: &str = "$default";
 
+/// The prefix the pages call the API under; the distribution's function strips it.
+const API_PREFIX: &str = "/api";
+/// The static site's configuration, as the pages read it (in AWS a file of the web bucket).
+const CONFIG_PATH: &str = "/config.json";
+/// The development identities (local only: never a route of the template).
+const DEV_TOKENS_PATH: &str = "/dev/tokens";
+/// How long a token of `/dev/tokens` lasts: a working day, so a page left open keeps working.
+const DEV_TOKEN_LIFETIME_SECONDS: i64 = 12 * 3600;
+/// The stack the template's headers are resolved for: only the documents bucket's address
+/// depends on it, and it is replaced by where uploads really go ([`Site::new`]).
+const SITE_STACK: &str = "guichet-local";
+const SITE_REGION: &str = "ca-central-1";
+/// The functions' variable that names the documents bucket, whose address the CSP allows.
+const DOCUMENTS_BUCKET_VARIABLE: &str = "DOCUMENTS_BUCKET";
+
+/// One development identity of `/dev/tokens`: what a sign-in page offers to pick. The groups
+/// are those the handlers read (`shared/edge/src/http.rs`): roles, and `team:<name>`.
+struct DevIdentity {
+    label: &'static str,
+    sub: &'static str,
+    groups: &'static [&'static str],
+    /// The `email` claim, where the player's notifications go; none, no e-mail.
+    email: Option<&'static str>,
+    /// The language the page starts in for this identity (not a claim: tickets take theirs
+    /// from the request).
+    language: Option<&'static str>,
+}
+
+const DEV_IDENTITIES: &[DevIdentity] = &[
+    DevIdentity {
+        label: "Joueur 1 (player, fr)",
+        sub: "player-1",
+        groups: &["player"],
+        email: Some("player-1@example.test"),
+        language: Some("fr"),
+    },
+    DevIdentity {
+        label: "Player 2 (player)",
+        sub: "player-2",
+        groups: &["player"],
+        email: None,
+        language: None,
+    },
+    DevIdentity {
+        label: "Agent, technical team",
+        sub: "agent-technical",
+        groups: &["agent", "team:technical"],
+        email: None,
+        language: None,
+    },
+    DevIdentity {
+        label: "Agent, payments team",
+        sub: "agent-payments",
+        groups: &["agent", "team:payments"],
+        email: None,
+        language: None,
+    },
+    DevIdentity {
+        label: "Supervisor",
+        sub: "supervisor-1",
+        groups: &["agent", "supervisor"],
+        email: None,
+        language: None,
+    },
+    DevIdentity {
+        label: "Verification reviewer",
+        sub: "reviewer-1",
+        groups: &["verification"],
+        email: None,
+        language: None,
+    },
+    DevIdentity {
+        label: "Senior verification reviewer",
+        sub: "reviewer-senior",
+        groups: &["verification", "verification_senior"],
+        email: None,
+        language: None,
+    },
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("cannot read the routes from the template")]
@@ -70,6 +160,9 @@ pub enum GatewayError {
     },
     #[error("route path `{path}` cannot be served locally: {reason}")]
     UnsupportedRoutePath { path: String, reason: &'static str },
+    /// The template's response headers cannot be served as the gateway serves the pages.
+    #[error("the support pages' headers: {reason}")]
+    SiteHeaders { reason: String },
     #[error("cannot listen on 127.0.0.1:{port}")]
     Bind {
         port: u16,
@@ -335,6 +428,149 @@ pub struct Gateway {
     integration_timeout: Duration,
     /// The API's OpenAPI description, served at `/openapi.json` (see `openapi.rs`).
     openapi: Bytes,
+    /// The support pages, as the distribution serves them.
+    site: Site,
+}
+
+/// The support pages as the distribution serves them: the web root's files, and the headers
+/// of the template's response headers policy.
+#[derive(Debug, Clone)]
+pub struct Site {
+    root: PathBuf,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Site {
+    /// `<workspace root>/web/dist`, where the pages are built, whatever the working directory.
+    pub fn default_root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("web")
+            .join("dist")
+    }
+
+    /// The pages of `root` (which need not exist: its paths are then 404) with the template's
+    /// headers, their CSP allowing `storage_origin` (`scheme://host:port`) where the template
+    /// allows the documents bucket: presigned uploads go wherever the SDK points (locally the
+    /// emulator, `AWS_ENDPOINT_URL`). Strict-Transport-Security is left out: the gateway speaks
+    /// plain HTTP, and a browser would pin HTTPS for 127.0.0.1 for two years (it ignores the
+    /// header over HTTP anyway).
+    pub fn new(
+        template: &Template,
+        root: PathBuf,
+        storage_origin: &str,
+    ) -> Result<Site, GatewayError> {
+        let refused = |reason: String| GatewayError::SiteHeaders { reason };
+        let documents = (template.resource_env_vars()?.into_iter())
+            .find(|(variable, _)| variable == DOCUMENTS_BUCKET_VARIABLE)
+            .map(|(_, logical_id)| logical_id)
+            .ok_or_else(|| refused(format!("no Globals variable {DOCUMENTS_BUCKET_VARIABLE}")))?;
+        let bucket = (template.names(BUCKET_TYPE, SITE_STACK, ACCOUNT_ID, SITE_REGION)?)
+            .into_iter()
+            .find(|(logical_id, _)| *logical_id == documents)
+            .map(|(_, name)| name)
+            .ok_or_else(|| refused(format!("{documents} is not a bucket of the template")))?;
+        let documents_origin = format!("https://{bucket}.s3.{SITE_REGION}.amazonaws.com");
+        let mut headers = Vec::new();
+        for (name, value) in template.security_headers(SITE_STACK, ACCOUNT_ID, SITE_REGION)? {
+            let value = match name.as_str() {
+                "strict-transport-security" => continue,
+                "content-security-policy" if !value.contains(&documents_origin) => {
+                    return Err(refused(format!(
+                        "the content security policy does not allow {documents_origin}, \
+                         the documents bucket's address, which uploads go to"
+                    )))
+                }
+                "content-security-policy" => value.replace(&documents_origin, storage_origin),
+                _ => value,
+            };
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| refused(format!("`{name}` is not a header name")))?;
+            let value = HeaderValue::from_str(&value)
+                .map_err(|_| refused(format!("the value of {name} is not a header value")))?;
+            headers.push((name, value));
+        }
+        Ok(Site { root, headers })
+    }
+
+    /// Adds the policy's headers, replacing the answer's own, as `Override: true` does.
+    fn decorate(&self, response: &mut Response<Full<Bytes>>) {
+        for (name, value) in &self.headers {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+
+    /// The answer to `GET`/`HEAD` of a page path: the file, or the 404 the API answers.
+    fn page(&self, raw_path: &str) -> Response<Full<Bytes>> {
+        let Some(file) = page_file(&self.root, raw_path) else {
+            return Refusal::NotFound.response();
+        };
+        match std::fs::read(&file) {
+            Ok(bytes) => {
+                let mut response = Response::new(Full::new(Bytes::from(bytes)));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(content_type(&file)),
+                );
+                response
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a page file could not be read");
+                Refusal::NotFound.response()
+            }
+        }
+    }
+}
+
+/// The file of `root` a page path names, as the distribution finds its object: `/` and a path
+/// ending in `/` name the directory's `index.html` (DefaultRootObject, WebPageIndex), so does
+/// `/console`. Never a file outside `root`: the path is percent-decoded, then a `.` or `..`
+/// segment, an empty one (`//`), a backslash, a NUL or a colon is refused, and what the path
+/// finally names (symbolic links followed) must still be inside `root`.
+fn page_file(root: &Path, raw_path: &str) -> Option<PathBuf> {
+    let decoded = percent_encoding::percent_decode_str(raw_path)
+        .decode_utf8()
+        .ok()?;
+    let rest = decoded.strip_prefix('/')?;
+    let (rest, directory) = match rest.strip_suffix('/') {
+        Some(rest) => (rest, true),
+        None => (rest, rest.is_empty() || rest == "console"),
+    };
+    let mut relative = PathBuf::new();
+    if !rest.is_empty() {
+        for segment in rest.split('/') {
+            if segment.is_empty()
+                || segment == "."
+                || segment == ".."
+                || segment.contains(['\\', '\0', ':'])
+            {
+                return None;
+            }
+            relative.push(segment);
+        }
+    }
+    if directory {
+        relative.push("index.html");
+    }
+    let root = root.canonicalize().ok()?;
+    let file = root.join(relative).canonicalize().ok()?;
+    (file.starts_with(&root) && file.is_file()).then_some(file)
+}
+
+/// The media type of a page file, by its extension; what the build produces is known.
+fn content_type(file: &Path) -> &'static str {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("json" | "map") => "application/json",
+        Some("woff2") => "font/woff2",
+        Some("ico") => "image/x-icon",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
 }
 
 impl Gateway {
@@ -345,13 +581,21 @@ impl Gateway {
         services: Services,
         key: DevKey,
     ) -> Result<Gateway, GatewayError> {
+        let site = Site::new(template, Site::default_root(), "https://storage.invalid")?;
         Ok(Gateway {
             router: Router::new(&template.http_routes()?)?,
             services,
             key,
             integration_timeout: INTEGRATION_TIMEOUT,
             openapi: Bytes::from(crate::openapi::document_text()),
+            site,
         })
+    }
+
+    /// The same gateway serving `site`'s pages and headers.
+    pub fn with_site(mut self, site: Site) -> Gateway {
+        self.site = site;
+        self
     }
 
     /// The same gateway answering `503` after `timeout` instead of [`INTEGRATION_TIMEOUT`].
@@ -377,30 +621,38 @@ impl Gateway {
         let started = Instant::now();
         let request_id = new_request_id();
         let method = request.method().clone();
-        let found = self
-            .router
-            .find(method.as_str(), request.uri().path())
-            .map(|found| {
-                (
-                    found.route.route_key.clone(),
-                    (found.route.handler, found.route.public),
-                    found.params,
-                )
-            });
+        // What the distribution's function does: the API sees the path without `/api`.
+        let raw_path = request.uri().path().to_owned();
+        let api_path = match raw_path.strip_prefix(API_PREFIX) {
+            Some("") => Some("/".to_owned()),
+            Some(rest) if rest.starts_with('/') => Some(rest.to_owned()),
+            _ => None,
+        };
+        let path = api_path.clone().unwrap_or_else(|| raw_path.clone());
+        let readable = method == hyper::Method::GET || method == hyper::Method::HEAD;
+        let found = self.router.find(method.as_str(), &path).map(|found| {
+            (
+                found.route.route_key.clone(),
+                (found.route.handler, found.route.public),
+                found.params,
+            )
+        });
         let (route_key, mut response) = match found {
             // The contract, for tools and people: not an API route, so no token.
-            None if method == hyper::Method::GET
-                && request.uri().path() == crate::openapi::SERVED_AT =>
-            {
+            None if method == hyper::Method::GET && path == crate::openapi::SERVED_AT => {
                 (None, self.openapi_response())
             }
-            None => (None, Refusal::NotFound.response()),
+            None if api_path.is_some() || !readable => (None, Refusal::NotFound.response()),
+            None if path == CONFIG_PATH => (None, json_response(&site_config())),
+            None if path == DEV_TOKENS_PATH => (None, json_response(&self.dev_tokens())),
+            None => (None, self.site.page(&path)),
             Some((route_key, (handler, public), params)) => {
                 let target = Target {
                     route_key: &route_key,
                     handler,
                     public,
                     params: &params,
+                    path: &path,
                 };
                 let response = self
                     .forward(request, &target, &connection, &request_id)
@@ -409,6 +661,12 @@ impl Gateway {
                 (Some(route_key), response)
             }
         };
+        // The distribution adds its headers to every answer: the pages', and the API's through
+        // /api/ (not at the root, which plays the API's own address).
+        let through_api = api_path.is_some();
+        if through_api || (route_key.is_none() && path != crate::openapi::SERVED_AT) {
+            self.site.decorate(&mut response);
+        }
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("apigw-requestid", value);
         }
@@ -422,6 +680,37 @@ impl Gateway {
             "request"
         );
         response
+    }
+
+    /// Every development identity with a fresh token, signed with the gateway's key, as
+    /// `dev-token` issues them.
+    fn dev_tokens(&self) -> Value {
+        let now = jiff::Timestamp::now().as_second();
+        let identities: Vec<Value> = (DEV_IDENTITIES.iter())
+            .map(|identity| {
+                let mut claims = Map::new();
+                claims.insert("sub".to_owned(), json!(identity.sub));
+                claims.insert("cognito:groups".to_owned(), json!(identity.groups));
+                if let Some(email) = identity.email {
+                    claims.insert("email".to_owned(), json!(email));
+                }
+                claims.insert("iss".to_owned(), json!(crate::jwt::DEV_ISSUER));
+                claims.insert("aud".to_owned(), json!(crate::jwt::DEV_AUDIENCE));
+                claims.insert("iat".to_owned(), json!(now));
+                claims.insert("exp".to_owned(), json!(now + DEV_TOKEN_LIFETIME_SECONDS));
+                let mut entry = json!({
+                    "label": identity.label,
+                    "sub": identity.sub,
+                    "groups": identity.groups,
+                    "token": self.key.issue(&claims),
+                });
+                if let Some(language) = identity.language {
+                    entry["language"] = json!(language);
+                }
+                entry
+            })
+            .collect();
+        Value::Array(identities)
     }
 
     fn openapi_response(&self) -> Response<Full<Bytes>> {
@@ -452,7 +741,7 @@ impl Gateway {
 
         let event = build_event(&EventInput {
             method: parts.method.as_str(),
-            raw_path: parts.uri.path(),
+            raw_path: target.path,
             raw_query: parts.uri.query().unwrap_or(""),
             version: parts.version,
             headers: &parts.headers,
@@ -532,6 +821,28 @@ struct Target<'a> {
     /// No authorizer: API Gateway neither checks a token nor puts one in the event.
     public: bool,
     params: &'a BTreeMap<String, String>,
+    /// The path the API sees (without `/api`).
+    path: &'a str,
+}
+
+/// What the pages read first: where the API is, and that development identities are offered
+/// (`/dev/tokens`). In AWS the deployment writes the same file into the web bucket, with
+/// `devTokens: false` and the identity provider's sign-in address (README, Web pages).
+fn site_config() -> Value {
+    json!({ "api": API_PREFIX, "devTokens": true })
+}
+
+fn json_response(body: &Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // Fresh tokens and a configuration that changes with a deployment: never from a cache.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// What API Gateway answers by itself, without calling the function, and what the gateway's
@@ -1219,6 +1530,17 @@ mod tests {
         key: DevKey,
         timeout: Duration,
     ) -> (SocketAddr, JoinHandle<()>) {
+        let gateway = gateway_with(endpoint, key).with_integration_timeout(timeout);
+        serve(Arc::new(gateway), 0).await.unwrap()
+    }
+
+    /// The offline gateway (see [`offline_gateway`]), not yet serving.
+    fn offline_services_gateway(key: DevKey) -> Gateway {
+        gateway_with("http://127.0.0.1:9", key)
+    }
+
+    /// A gateway whose services all talk to `endpoint`.
+    fn gateway_with(endpoint: &str, key: DevKey) -> Gateway {
         let sdk = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("ca-central-1"))
@@ -1272,10 +1594,7 @@ mod tests {
             ),
             saved_replies: guichet_core::tickets::saved_replies::SavedReplies::bundled().unwrap(),
         };
-        let gateway = Gateway::new(&template, services, key)
-            .unwrap()
-            .with_integration_timeout(timeout);
-        serve(Arc::new(gateway), 0).await.unwrap()
+        Gateway::new(&template, services, key).unwrap()
     }
 
     fn token(key: &DevKey, groups: &[&str]) -> String {
@@ -1628,5 +1947,390 @@ mod tests {
         );
         server.abort();
         drop(silent);
+    }
+
+    /// A web root with the pages' layout, beside a file it must never serve; removed on drop.
+    struct WebRoot {
+        base: PathBuf,
+    }
+
+    impl WebRoot {
+        fn new() -> WebRoot {
+            let base = std::env::temp_dir().join(format!("guichet-site-{}", new_request_id()));
+            let site = base.join("site");
+            for (file, text) in [
+                ("secret.txt", "outside the web root"),
+                ("site/index.html", "<!doctype html><title>Guichet</title>"),
+                (
+                    "site/console/index.html",
+                    "<!doctype html><title>Console</title>",
+                ),
+                ("site/assets/app.js", "console.log(1)"),
+                ("site/assets/app.css", "body{}"),
+                ("site/assets/logo.svg", "<svg/>"),
+                ("site/assets/font.woff2", "wOF2"),
+            ] {
+                let path = base.join(file);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, text).unwrap();
+            }
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(base.join("secret.txt"), site.join("assets/link.txt"))
+                .unwrap();
+            WebRoot { base }
+        }
+
+        fn site(&self) -> PathBuf {
+            self.base.join("site")
+        }
+    }
+
+    impl Drop for WebRoot {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.base);
+        }
+    }
+
+    const EMULATOR: &str = "http://127.0.0.1:4566";
+
+    /// `GET path` without a token.
+    async fn get(addr: SocketAddr, path: &str) -> client::ClientResponse {
+        client::send(addr, "GET", path, &[], None).await.unwrap()
+    }
+
+    /// The offline gateway serving `root`'s pages, uploads going to the emulator.
+    async fn site_gateway(key: DevKey, root: PathBuf) -> (SocketAddr, JoinHandle<()>) {
+        let template = Template::load(&Template::default_path()).unwrap();
+        let site = Site::new(&template, root, EMULATOR).unwrap();
+        let gateway = offline_services_gateway(key).with_site(site);
+        serve(Arc::new(gateway), 0).await.unwrap()
+    }
+
+    /// The template's content security policy with the emulator where the documents bucket is.
+    fn local_csp() -> String {
+        let template = Template::load(&Template::default_path()).unwrap();
+        let headers = template
+            .security_headers(SITE_STACK, ACCOUNT_ID, SITE_REGION)
+            .unwrap();
+        let csp = &headers
+            .iter()
+            .find(|(name, _)| name == "content-security-policy")
+            .unwrap()
+            .1;
+        let bucket =
+            format!("https://{SITE_STACK}-documents-{ACCOUNT_ID}.s3.{SITE_REGION}.amazonaws.com");
+        assert!(csp.contains(&bucket), "{csp}");
+        csp.replace(&bucket, EMULATOR)
+    }
+
+    #[test]
+    fn page_paths_never_leave_the_web_root() {
+        let root = WebRoot::new();
+        let site = root.site();
+        let file = |path: &str| {
+            page_file(&site, path).map(|f| {
+                f.strip_prefix(site.canonicalize().unwrap())
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
+        };
+        assert_eq!(file("/").as_deref(), Some("index.html"));
+        assert_eq!(file("/console").as_deref(), Some("console/index.html"));
+        assert_eq!(file("/console/").as_deref(), Some("console/index.html"));
+        assert_eq!(file("/assets/app.js").as_deref(), Some("assets/app.js"));
+        assert_eq!(file("/assets/app%2Ejs").as_deref(), Some("assets/app.js"));
+        for path in [
+            "/../secret.txt",
+            "/assets/../../secret.txt",
+            "/%2e%2e/secret.txt",
+            "/assets/..%2f..%2fsecret.txt",
+            "/assets%2f..%2f..%2fsecret.txt",
+            "/..%5csecret.txt",
+            "//secret.txt",
+            "/%2fetc/passwd",
+            "/C:/secret.txt",
+            "/./index.html",
+            "/assets/link.txt",
+            "/assets/%00.js",
+            "/assets/%ff.js",
+            "/assets",
+            "/missing.html",
+            "index.html",
+            "",
+        ] {
+            assert_eq!(file(path), None, "{path}");
+        }
+        // No web root at all: nothing is a page.
+        assert_eq!(page_file(&root.base.join("absent"), "/"), None);
+    }
+
+    #[tokio::test]
+    async fn serves_the_pages_with_the_templates_headers() {
+        let root = WebRoot::new();
+        let key = DevKey::generate().unwrap();
+        let (addr, server) = site_gateway(key, root.site()).await;
+        let csp = local_csp();
+        for (method, path, content_type, body) in [
+            (
+                "GET",
+                "/",
+                "text/html; charset=utf-8",
+                "<!doctype html><title>Guichet</title>",
+            ),
+            (
+                "GET",
+                "/index.html",
+                "text/html; charset=utf-8",
+                "<!doctype html><title>Guichet</title>",
+            ),
+            (
+                "GET",
+                "/console",
+                "text/html; charset=utf-8",
+                "<!doctype html><title>Console</title>",
+            ),
+            (
+                "GET",
+                "/console/",
+                "text/html; charset=utf-8",
+                "<!doctype html><title>Console</title>",
+            ),
+            (
+                "GET",
+                "/assets/app.js",
+                "text/javascript; charset=utf-8",
+                "console.log(1)",
+            ),
+            (
+                "GET",
+                "/assets/app.css",
+                "text/css; charset=utf-8",
+                "body{}",
+            ),
+            ("GET", "/assets/logo.svg", "image/svg+xml", "<svg/>"),
+            ("GET", "/assets/font.woff2", "font/woff2", "wOF2"),
+            (
+                "HEAD",
+                "/assets/app.js",
+                "text/javascript; charset=utf-8",
+                "",
+            ),
+        ] {
+            let response = client::send(addr, method, path, &[], None).await.unwrap();
+            assert_eq!(response.status, 200, "{method} {path}");
+            assert_eq!(
+                response.header("content-type"),
+                Some(content_type),
+                "{path}"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&response.body),
+                body,
+                "{method} {path}"
+            );
+            assert_eq!(
+                response.header("content-security-policy"),
+                Some(csp.as_str())
+            );
+            assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+            assert_eq!(response.header("x-frame-options"), Some("DENY"));
+            assert_eq!(response.header("referrer-policy"), Some("no-referrer"));
+            assert_eq!(
+                response.header("permissions-policy"),
+                Some("camera=(), microphone=(), geolocation=()")
+            );
+            // Plain HTTP locally: no HSTS.
+            assert_eq!(response.header("strict-transport-security"), None);
+        }
+        assert!(
+            csp.contains("connect-src 'self' http://127.0.0.1:4566;"),
+            "{csp}"
+        );
+        assert!(!csp.contains("amazonaws.com"), "{csp}");
+
+        // Missing, outside the root, or not read: the API's 404, with the headers too.
+        for (method, path) in [
+            ("GET", "/missing.js"),
+            ("GET", "/../secret.txt"),
+            ("GET", "/%2e%2e/secret.txt"),
+            ("GET", "/assets/..%2f..%2fsecret.txt"),
+            ("POST", "/index.html"),
+            ("DELETE", "/"),
+        ] {
+            let response = client::send(addr, method, path, &[], None).await.unwrap();
+            assert_eq!(response.status, 404, "{method} {path}");
+            assert_eq!(
+                response.json(),
+                json!({ "error": "not_found", "message": "Not Found" })
+            );
+            assert_eq!(
+                response.header("content-security-policy"),
+                Some(csp.as_str())
+            );
+        }
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn routes_api_paths_as_the_distribution_does() {
+        let key = DevKey::generate().unwrap();
+        let root = WebRoot::new();
+        let (addr, server) = site_gateway(key.clone(), root.site()).await;
+        let bearer = format!("Bearer {}", token(&key, &["player"]));
+
+        // The same answer under /api as at the root: the token is checked, then the handler's
+        // own validation runs on the path without the prefix.
+        for path in ["/tickets", "/api/tickets"] {
+            let response = get(addr, path).await;
+            assert_eq!(response.status, 401, "{path}");
+            assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+        }
+        for path in [
+            "/tickets/not%20a%20reference",
+            "/api/tickets/not%20a%20reference",
+        ] {
+            let refused = answer(
+                addr,
+                ("GET", path),
+                &[("authorization", &bearer)],
+                None,
+                400,
+            )
+            .await;
+            assert_eq!(refused["field"], "reference", "{path}");
+        }
+        // The distribution's headers on what goes through it; the API's own address has none.
+        let through = get(addr, "/api/tickets").await;
+        assert_eq!(through.header("x-frame-options"), Some("DENY"));
+        let direct = get(addr, "/tickets").await;
+        assert_eq!(direct.header("x-frame-options"), None);
+
+        // Under /api, what no route takes is the API's 404, never a page.
+        for (method, path) in [
+            ("GET", "/api"),
+            ("GET", "/api/"),
+            ("GET", "/api/index.html"),
+            ("GET", "/api/nowhere"),
+            ("DELETE", "/api/tickets"),
+        ] {
+            let response = client::send(addr, method, path, &[], None).await.unwrap();
+            assert_eq!(response.status, 404, "{method} {path}");
+            assert_eq!(response.json()["error"], "not_found");
+        }
+        // Not a prefix of a longer name.
+        let response = get(addr, "/apitickets").await;
+        assert_eq!(response.status, 404);
+        let response = get(addr, "/api/openapi.json").await;
+        assert_eq!(response.status, 200);
+        assert_eq!(response.json(), crate::openapi::document());
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn without_a_web_root_the_api_still_answers() {
+        let key = DevKey::generate().unwrap();
+        let root = WebRoot::new();
+        let (addr, server) = site_gateway(key, root.base.join("absent")).await;
+        for path in ["/", "/console/", "/assets/app.js"] {
+            let response = get(addr, path).await;
+            assert_eq!(response.status, 404, "{path}");
+        }
+        for path in ["/api/tickets", "/tickets"] {
+            let response = get(addr, path).await;
+            assert_eq!(response.status, 401, "{path}");
+        }
+        let response = get(addr, "/config.json").await;
+        assert_eq!(response.status, 200);
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn serves_the_site_config_and_the_development_identities() {
+        let key = DevKey::generate().unwrap();
+        let root = WebRoot::new();
+        let (addr, server) = site_gateway(key.clone(), root.site()).await;
+
+        let config = get(addr, "/config.json").await;
+        assert_eq!(config.status, 200);
+        assert_eq!(config.json(), json!({ "api": "/api", "devTokens": true }));
+        assert_eq!(config.header("cache-control"), Some("no-store"));
+        assert!(config.header("content-security-policy").is_some());
+
+        let response = get(addr, "/dev/tokens").await;
+        assert_eq!(response.status, 200);
+        let identities = response.json();
+        let identities = identities.as_array().unwrap();
+        let subs: Vec<&str> = identities
+            .iter()
+            .map(|i| i["sub"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            subs,
+            [
+                "player-1",
+                "player-2",
+                "agent-technical",
+                "agent-payments",
+                "supervisor-1",
+                "reviewer-1",
+                "reviewer-senior"
+            ]
+        );
+        let now = jiff::Timestamp::now().as_second();
+        for identity in identities {
+            assert!(identity["label"].as_str().is_some_and(|l| !l.is_empty()));
+            // Signed with the gateway's key, for the groups it lists, for 12 hours.
+            let claims = key.verify(identity["token"].as_str().unwrap()).unwrap();
+            assert_eq!(claims["sub"], identity["sub"]);
+            assert_eq!(claims["cognito:groups"], identity["groups"]);
+            let lifetime = claims["exp"].as_i64().unwrap() - now;
+            assert!(
+                (12 * 3600 - 60..=12 * 3600).contains(&lifetime),
+                "{lifetime}"
+            );
+        }
+        let by_sub = |sub: &str| identities.iter().find(|i| i["sub"] == sub).unwrap();
+        assert_eq!(
+            by_sub("agent-technical")["groups"],
+            json!(["agent", "team:technical"])
+        );
+        assert_eq!(
+            by_sub("agent-payments")["groups"],
+            json!(["agent", "team:payments"])
+        );
+        assert_eq!(
+            by_sub("supervisor-1")["groups"],
+            json!(["agent", "supervisor"])
+        );
+        assert_eq!(
+            by_sub("reviewer-senior")["groups"],
+            json!(["verification", "verification_senior"])
+        );
+        assert_eq!(by_sub("player-1")["language"], "fr");
+        let player = key
+            .verify(by_sub("player-1")["token"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(player["email"], "player-1@example.test");
+
+        // The handlers read them as the identity provider's: a team's agent reads its queue.
+        let bearer = format!("Bearer {}", by_sub("player-2")["token"].as_str().unwrap());
+        let refused = client::send(
+            addr,
+            "GET",
+            "/api/queues/technical",
+            &[("authorization", &bearer)],
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(refused.status, 403, "{:?}", refused.json());
+
+        // Another key's gateway does not take them.
+        let other = DevKey::generate().unwrap();
+        assert!(other
+            .verify(by_sub("player-1")["token"].as_str().unwrap())
+            .is_err());
+        server.abort();
     }
 }

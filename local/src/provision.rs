@@ -17,6 +17,11 @@
 //! its policy), bucket policies, the buckets' access logging (a log bucket's policy must let S3
 //! deliver first), e-mail identities, secrets (encrypted with a key of the template).
 //!
+//! The CloudFront resources (`crate::template::PLAYED_BY_GATEWAY`: the web pages' distribution,
+//! its origin access control, response headers policy and function) are not created: the
+//! emulator has no CloudFront, and the local gateway plays them (`crate::gateway`). A reference
+//! to one resolves to a stand-in (`Template::gateway_stand_ins`).
+//!
 //! Each resource is built from its resolved properties ([`Template::resolved`]) read through
 //! [`Prop`]: every value is checked against what the service takes (the SDK's own list where
 //! the emulator takes anything), and a property provisioning would not apply is refused with
@@ -57,11 +62,12 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_kms::types::KeyMetadata;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
-    BucketLoggingStatus, BucketVersioningStatus, CreateBucketConfiguration, Event,
-    ExpirationStatus, FilterRule, FilterRuleName, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, LoggingEnabled, NoncurrentVersionExpiration, NotificationConfiguration,
-    NotificationConfigurationFilter, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
-    PublicAccessBlockConfiguration, QueueConfiguration, S3KeyFilter, ServerSideEncryptionByDefault,
+    BucketLoggingStatus, BucketVersioningStatus, CorsConfiguration, CorsRule,
+    CreateBucketConfiguration, Event, ExpirationStatus, FilterRule, FilterRuleName,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, LoggingEnabled,
+    NoncurrentVersionExpiration, NotificationConfiguration, NotificationConfigurationFilter,
+    ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
+    QueueConfiguration, S3KeyFilter, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -81,6 +87,8 @@ const PITR_ATTEMPTS: u32 = 20;
 /// What S3 takes as a bucket's default encryption (the SDK's `ServerSideEncryption` also names
 /// `aws:backup` and `aws:fsx`, which it refuses there).
 const SSE_ALGORITHMS: &[&str] = &["aws:kms", "aws:kms:dsse", "AES256"];
+/// The methods a CORS rule of S3 may allow.
+const CORS_METHODS: &[&str] = &["GET", "PUT", "POST", "DELETE", "HEAD"];
 /// The region whose buckets take no `LocationConstraint` (S3 refuses `us-east-1` there).
 const S3_DEFAULT_REGION: &str = "us-east-1";
 /// What Secrets Manager's generator draws from (`GetRandomPassword`): letters, digits and, unless
@@ -317,6 +325,10 @@ pub async fn provision(
     for policy in resolved(QUEUE_POLICY_TYPE, &provisioned.resources)? {
         provision_queue_policy(&sqs, &policy).await?;
     }
+
+    // Not provisioned: the emulator has no CloudFront, the local gateway plays it. What names
+    // one of them (the web bucket's policy admits the distribution) resolves to its stand-in.
+    template.gateway_stand_ins(&mut provisioned.resources);
 
     let mut logging = Vec::new();
     for (logical_id, name) in template.names(BUCKET_TYPE, stack_name, account, region)? {
@@ -1349,6 +1361,8 @@ pub(crate) struct BucketConfiguration {
     pub notifications: NotificationConfiguration,
     /// Where its server access logs go; applied after the bucket policies.
     pub logging: Option<LoggingEnabled>,
+    /// Its CORS rules; `None` removes any (one added by hand is drift).
+    pub cors: Option<CorsConfiguration>,
 }
 
 /// A bucket's resolved properties as S3 takes them, each value one S3 knows.
@@ -1438,17 +1452,14 @@ pub(crate) fn bucket_configuration(
         None => None,
     };
     let lifecycle = match properties.opt("LifecycleConfiguration")? {
-        Some(lifecycle) => {
-            let rules = (lifecycle.only(&["Rules"])?.get("Rules")?.items()?.iter())
-                .map(|rule| lifecycle_rule(name, rule))
-                .collect::<Result<_, _>>()?;
-            Some(
-                BucketLifecycleConfiguration::builder()
-                    .set_rules(Some(rules))
-                    .build()
-                    .map_err(build(name, "lifecycle configuration"))?,
-            )
-        }
+        Some(lifecycle) => Some(
+            BucketLifecycleConfiguration::builder()
+                .set_rules(Some(rules(lifecycle, "Rules", |r| {
+                    lifecycle_rule(name, r)
+                })?))
+                .build()
+                .map_err(build(name, "lifecycle configuration"))?,
+        ),
         None => None,
     };
     let logging = match properties.opt("LoggingConfiguration")? {
@@ -1517,6 +1528,15 @@ pub(crate) fn bucket_configuration(
             );
         }
     }
+    let cors = match properties.opt("CorsConfiguration")? {
+        Some(cors) => Some(
+            CorsConfiguration::builder()
+                .set_cors_rules(Some(rules(cors, "CorsRules", |r| cors_rule(name, r))?))
+                .build()
+                .map_err(build(name, "CORS configuration"))?,
+        ),
+        None => None,
+    };
     Ok(BucketConfiguration {
         encryption,
         public_access_block,
@@ -1527,7 +1547,61 @@ pub(crate) fn bucket_configuration(
             .set_queue_configurations(Some(queues))
             .build(),
         logging,
+        cors,
     })
+}
+
+/// The rules of a configuration whose only key is `key` (a lifecycle's `Rules`, CORS's
+/// `CorsRules`), each read by `read`.
+fn rules<T>(
+    configuration: Prop<'_>,
+    key: &str,
+    read: impl Fn(&Prop<'_>) -> Result<T, ProvisionError>,
+) -> Result<Vec<T>, ProvisionError> {
+    (configuration.only(&[key])?.get(key)?.items()?.iter())
+        .map(read)
+        .collect()
+}
+
+/// One of `CorsConfiguration.CorsRules`, as S3 takes it; the methods are those S3 knows.
+fn cors_rule(bucket: &str, rule: &Prop<'_>) -> Result<CorsRule, ProvisionError> {
+    let rule = rule.clone().only(&[
+        "Id",
+        "AllowedOrigins",
+        "AllowedMethods",
+        "AllowedHeaders",
+        "ExposedHeaders",
+        "MaxAge",
+    ])?;
+    let texts = |key: &str| -> Result<Option<Vec<String>>, ProvisionError> {
+        Ok(rule
+            .opt(key)?
+            .map(|list| list.texts())
+            .transpose()?
+            .map(|list| list.into_iter().map(str::to_owned).collect()))
+    };
+    let methods = (rule.get("AllowedMethods")?.items()?.iter())
+        .map(|method| method.one_of(CORS_METHODS).map(str::to_owned))
+        .collect::<Result<Vec<_>, _>>()?;
+    let max_age = rule
+        .opt("MaxAge")?
+        .map(|age| age.integer::<i32>())
+        .transpose()?;
+    CorsRule::builder()
+        .set_id(rule.opt_text("Id")?.map(str::to_owned))
+        .set_allowed_origins(Some(
+            rule.get("AllowedOrigins")?
+                .texts()?
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        ))
+        .set_allowed_methods(Some(methods))
+        .set_allowed_headers(texts("AllowedHeaders")?)
+        .set_expose_headers(texts("ExposedHeaders")?)
+        .set_max_age_seconds(max_age)
+        .build()
+        .map_err(build(bucket, "CORS rule"))
 }
 
 fn lifecycle_rule(bucket: &str, rule: &Prop<'_>) -> Result<LifecycleRule, ProvisionError> {
@@ -1635,6 +1709,23 @@ async fn configure_bucket(
             .send()
             .await
             .map_err(s3_api("PutBucketLifecycleConfiguration", name))?;
+    }
+    match configuration.cors {
+        Some(cors) => {
+            s3.put_bucket_cors()
+                .bucket(name)
+                .cors_configuration(cors)
+                .send()
+                .await
+                .map_err(s3_api("PutBucketCors", name))?;
+        }
+        None => {
+            s3.delete_bucket_cors()
+                .bucket(name)
+                .send()
+                .await
+                .map_err(s3_api("DeleteBucketCors", name))?;
+        }
     }
     // Only put when different: S3 sends every destination queue an `s3:TestEvent` on each put,
     // and consumers should not see one per provisioning run.
@@ -2088,6 +2179,7 @@ pub(crate) mod tests {
                     .set_queue_configurations(Some(Vec::new()))
                     .build(),
                 logging: None,
+                cors: None,
             }
         );
 
@@ -2105,6 +2197,33 @@ pub(crate) mod tests {
             (logging.target_bucket(), logging.target_prefix()),
             ("AccessLogsBucket", "documents/")
         );
+        // No CORS rule until the support site's origin is given; then that origin's only.
+        assert_eq!(bucket.cors, None);
+        let site = (project.clone())
+            .with_parameter("SupportSiteOrigin", "http://127.0.0.1:3000")
+            .unwrap();
+        let with_site = resolve(
+            &site,
+            "DocumentsBucket",
+            &["DocumentsKey", "DocumentEventsQueue", "AccessLogsBucket"],
+        )
+        .unwrap();
+        let cors = bucket_configuration(&with_site, "b").unwrap().cors.unwrap();
+        let [rule] = cors.cors_rules() else {
+            panic!("one CORS rule expected: {cors:?}")
+        };
+        assert_eq!(rule.allowed_origins(), ["http://127.0.0.1:3000"]);
+        assert_eq!(rule.allowed_methods(), ["PUT", "GET"]);
+        assert_eq!(
+            rule.allowed_headers(),
+            [
+                "content-type",
+                "if-none-match",
+                "x-amz-server-side-encryption"
+            ]
+        );
+        assert_eq!(rule.expose_headers(), ["ETag"]);
+        assert_eq!(rule.max_age_seconds(), Some(600));
         let logs = resolve(&project, "AccessLogsBucket", &[]).unwrap();
         let logs = bucket_configuration(&logs, "l").unwrap();
         // S3 delivers access logs only to a bucket with S3-managed encryption.
@@ -2251,6 +2370,7 @@ pub(crate) mod tests {
             (DOCUMENTS, "{DaysAfterInitiation: 1}", "{DaysAfterInitiation: 1, Other: 2}", "Resources.Docs.Properties.LifecycleConfiguration.Rules[1].AbortIncompleteMultipartUpload.Other"),
             (DOCUMENTS, "      VisibilityTimeout: 0\n", "      VisibilityTimeout: 0\n      DelaySeconds: 5\n", "Resources.Events.Properties.DelaySeconds"),
             (DOCUMENTS, "      EnableKeyRotation: \"true\"\n", "      EnableKeyRotation: \"true\"\n      MultiRegion: true\n", "Resources.Key.Properties.MultiRegion"),
+            (DOCUMENTS, "      VersioningConfiguration: {Status: Enabled}\n", "      VersioningConfiguration: {Status: Enabled}\n      CorsConfiguration: {CorsRules: [{AllowedOrigins: [o], AllowedMethods: [GET], Origin: x}]}\n", "Resources.Docs.Properties.CorsConfiguration.CorsRules[0].Origin"),
             (MINI, "      BillingMode: PAY_PER_REQUEST\n", "      BillingMode: PAY_PER_REQUEST\n      LocalSecondaryIndexes: []\n", "Resources.ThingsTable.Properties.LocalSecondaryIndexes"),
             (MINI, "NonKeyAttributes: [a, b]", "NonKeyAttributes: [a, b]\n            Extra: 1", "Resources.ThingsTable.Properties.GlobalSecondaryIndexes[0].Projection.Extra"),
             (MINI, "Enabled: \"true\"}", "Enabled: \"true\", Extra: 1}", "Resources.ThingsTable.Properties.TimeToLiveSpecification.Extra"),

@@ -39,6 +39,25 @@ pub const BUCKET_POLICY_TYPE: &str = "AWS::S3::BucketPolicy";
 pub const EMAIL_IDENTITY_TYPE: &str = "AWS::SES::EmailIdentity";
 pub const SECRET_TYPE: &str = "AWS::SecretsManager::Secret";
 pub const CONFIGURATION_SET_TYPE: &str = "AWS::SES::ConfigurationSet";
+pub const DISTRIBUTION_TYPE: &str = "AWS::CloudFront::Distribution";
+pub const ORIGIN_ACCESS_CONTROL_TYPE: &str = "AWS::CloudFront::OriginAccessControl";
+pub const RESPONSE_HEADERS_POLICY_TYPE: &str = "AWS::CloudFront::ResponseHeadersPolicy";
+pub const CLOUDFRONT_FUNCTION_TYPE: &str = "AWS::CloudFront::Function";
+/// The resource types the local gateway plays instead of the emulator, which has no CloudFront:
+/// it serves the pages from `web/dist` with the response headers policy's headers and routes
+/// `/api/...` as the viewer-request function does (`crate::gateway`). Provisioning creates none
+/// of them and the drift check does not look for them; what names one resolves to its stand-in
+/// ([`Template::gateway_stand_ins`]).
+pub const PLAYED_BY_GATEWAY: &[&str] = &[
+    DISTRIBUTION_TYPE,
+    ORIGIN_ACCESS_CONTROL_TYPE,
+    RESPONSE_HEADERS_POLICY_TYPE,
+    CLOUDFRONT_FUNCTION_TYPE,
+];
+/// What a resource the local gateway plays ([`PLAYED_BY_GATEWAY`]) is, locally: its `Ref` and
+/// its `Id`, so that a policy naming it (the web bucket's, which admits the distribution)
+/// resolves, the same for provisioning and the drift check. Any other attribute is refused.
+pub const GATEWAY_STAND_IN: &str = "local-gateway";
 /// The `Properties` provisioning applies, per resource type it reads through
 /// [`Template::resolved`]: any other is refused ([`TemplateError::UnsupportedProperty`]), since
 /// the emulator's resource would silently differ from the deployed one.
@@ -71,6 +90,7 @@ const APPLIED: &[(&str, &[&str])] = &[
             "LifecycleConfiguration",
             "NotificationConfiguration",
             "LoggingConfiguration",
+            "CorsConfiguration",
         ],
     ),
     (KEY_TYPE, &["Description", "EnableKeyRotation", "KeyPolicy"]),
@@ -104,6 +124,8 @@ const HTTP_METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
 ];
 const DEDUPLICATION_SCOPES: &[&str] = &["messageGroup", "queue"];
+/// What CloudFront's `FrameOptions.FrameOption` takes.
+const FRAME_OPTIONS: &[&str] = &["DENY", "SAMEORIGIN"];
 const FIFO_THROUGHPUT_LIMITS: &[&str] = &["perQueue", "perMessageGroupId"];
 /// SQS's rule for FIFO queue names (and only theirs).
 const FIFO_SUFFIX: &str = ".fifo";
@@ -1153,6 +1175,122 @@ impl Template {
             })?;
         let resolver = self.deployed_resolver(stack_name, account_id, region, Some(resources));
         resolve(&resolver, resource)
+    }
+
+    /// Every resource type of the template, once each.
+    pub fn resource_types(&self) -> std::collections::BTreeSet<&str> {
+        (self.resources.iter())
+            .map(|r| r.resource_type.as_str())
+            .collect()
+    }
+
+    /// `(logical id, type)` of every resource the local gateway plays ([`PLAYED_BY_GATEWAY`]), in
+    /// template order.
+    pub fn played_by_gateway(&self) -> Vec<(String, &str)> {
+        (self.resources.iter())
+            .filter(|r| PLAYED_BY_GATEWAY.contains(&r.resource_type.as_str()))
+            .map(|r| (r.logical_id.clone(), r.resource_type.as_str()))
+            .collect()
+    }
+
+    /// Records [`GATEWAY_STAND_IN`] as the `Ref` and `Id` of every resource the local gateway
+    /// plays, into `resources`.
+    pub fn gateway_stand_ins(&self, resources: &mut PhysicalResources) {
+        for (logical_id, _) in self.played_by_gateway() {
+            resources.insert_ref(&logical_id, GATEWAY_STAND_IN);
+            resources.insert_attribute(&logical_id, "Id", GATEWAY_STAND_IN);
+        }
+    }
+
+    /// The headers of the template's one `AWS::CloudFront::ResponseHeadersPolicy`, as CloudFront
+    /// adds them to every answer, `(name, value)` in a stable order, resolved for the stack
+    /// `stack_name` of `account_id` in `region`: the local gateway adds the same ones. Only what
+    /// the template's policy sets is read; a setting the local gateway could not reproduce
+    /// (CORS, server timing, removed headers) is refused.
+    pub fn security_headers(
+        &self,
+        stack_name: &str,
+        account_id: &str,
+        region: &str,
+    ) -> Result<Vec<(String, String)>, TemplateError> {
+        let policies: Vec<&Resource> = self.resources_of(RESPONSE_HEADERS_POLICY_TYPE).collect();
+        let [policy] = policies.as_slice() else {
+            return Err(TemplateError::WrongTarget {
+                path: "Resources".to_owned(),
+                expected: "exactly one AWS::CloudFront::ResponseHeadersPolicy",
+            });
+        };
+        let resolver = self.deployed_resolver(stack_name, account_id, region, None);
+        let json = resolver.properties(&resource_properties(policy))?;
+        let properties = Prop {
+            value: &json,
+            path: format!("Resources.{}.Properties", policy.logical_id),
+        };
+        let config = properties
+            .only(&["ResponseHeadersPolicyConfig"])?
+            .get("ResponseHeadersPolicyConfig")?
+            .only(&[
+                "Name",
+                "Comment",
+                "SecurityHeadersConfig",
+                "CustomHeadersConfig",
+            ])?;
+        let mut headers = Vec::new();
+        if let Some(security) = config.opt("SecurityHeadersConfig")? {
+            let security = security.only(&[
+                "ContentSecurityPolicy",
+                "StrictTransportSecurity",
+                "ContentTypeOptions",
+                "FrameOptions",
+                "ReferrerPolicy",
+            ])?;
+            if let Some(csp) = security.opt("ContentSecurityPolicy")? {
+                let csp = csp.only(&["ContentSecurityPolicy", "Override"])?;
+                let value = csp.get("ContentSecurityPolicy")?.text()?;
+                headers.push(("content-security-policy".to_owned(), value.to_owned()));
+            }
+            if let Some(hsts) = security.opt("StrictTransportSecurity")? {
+                let hsts = hsts.only(&[
+                    "AccessControlMaxAgeSec",
+                    "IncludeSubdomains",
+                    "Preload",
+                    "Override",
+                ])?;
+                let mut value = format!(
+                    "max-age={}",
+                    hsts.get("AccessControlMaxAgeSec")?.integer::<u64>()?
+                );
+                if hsts.opt_flag("IncludeSubdomains")? == Some(true) {
+                    value.push_str("; includeSubDomains");
+                }
+                if hsts.opt_flag("Preload")? == Some(true) {
+                    value.push_str("; preload");
+                }
+                headers.push(("strict-transport-security".to_owned(), value));
+            }
+            if let Some(options) = security.opt("ContentTypeOptions")? {
+                options.only(&["Override"])?;
+                headers.push(("x-content-type-options".to_owned(), "nosniff".to_owned()));
+            }
+            if let Some(frame) = security.opt("FrameOptions")? {
+                let frame = frame.only(&["FrameOption", "Override"])?;
+                let value = frame.get("FrameOption")?.one_of(FRAME_OPTIONS)?;
+                headers.push(("x-frame-options".to_owned(), value.to_owned()));
+            }
+            if let Some(referrer) = security.opt("ReferrerPolicy")? {
+                let referrer = referrer.only(&["ReferrerPolicy", "Override"])?;
+                let value = referrer.get("ReferrerPolicy")?.text()?;
+                headers.push(("referrer-policy".to_owned(), value.to_owned()));
+            }
+        }
+        if let Some(custom) = config.opt("CustomHeadersConfig")? {
+            for item in custom.only(&["Items"])?.list("Items")? {
+                let item = item.only(&["Header", "Value", "Override"])?;
+                let name = item.get("Header")?.text()?.to_ascii_lowercase();
+                headers.push((name, item.get("Value")?.text()?.to_owned()));
+            }
+        }
+        Ok(headers)
     }
 
     /// Whether `logical_id` is the execution role SAM generates for a function of the template
@@ -2906,7 +3044,11 @@ Resources:
                     "AccessLogsBucket".to_owned(),
                     "guichet-x-access-logs-123456789012".to_owned()
                 ),
-                ("DocumentsBucket".to_owned(), bucket_name.to_owned())
+                ("DocumentsBucket".to_owned(), bucket_name.to_owned()),
+                (
+                    "WebBucket".to_owned(),
+                    "guichet-x-web-123456789012".to_owned()
+                )
             ]
         );
 
@@ -2985,6 +3127,108 @@ Resources:
                 "{variable}: {variables:?}"
             );
         }
+    }
+
+    #[test]
+    fn project_template_declares_the_web_pages() {
+        let template = Template::load(&Template::default_path()).unwrap();
+        let (stack, account, region) = ("guichet-x", "123456789012", "ca-central-1");
+        let documents = template.names(BUCKET_TYPE, stack, account, region).unwrap();
+        let documents = &documents
+            .iter()
+            .find(|(id, _)| id == "DocumentsBucket")
+            .unwrap()
+            .1;
+
+        // The headers the gateway copies: the CSP names the documents bucket's regional
+        // address, built from its name in the template: it must be the bucket's real name.
+        let headers = template.security_headers(stack, account, region).unwrap();
+        let header = |name: &str| {
+            (headers.iter())
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_else(|| panic!("{name}: {headers:?}"))
+        };
+        assert_eq!(
+            header("content-security-policy"),
+            format!(
+                "default-src 'none'; script-src 'self'; style-src 'self'; \
+                 img-src 'self' data: blob:; font-src 'self'; \
+                 connect-src 'self' https://{documents}.s3.{region}.amazonaws.com; \
+                 frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+            )
+        );
+        assert_eq!(
+            header("strict-transport-security"),
+            "max-age=63072000; includeSubDomains; preload"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("x-frame-options"), "DENY");
+        assert_eq!(header("referrer-policy"), "no-referrer");
+        assert_eq!(
+            header("permissions-policy"),
+            "camera=(), microphone=(), geolocation=()"
+        );
+        assert_eq!(headers.len(), 6, "{headers:?}");
+
+        // What the gateway plays resolves to its stand-in; the web bucket admits it.
+        let mut resources = PhysicalResources::default();
+        template.gateway_stand_ins(&mut resources);
+        resources.insert_ref("WebBucket", "web");
+        resources.insert_attribute("WebBucket", "Arn", "arn:aws:s3:::web");
+        let policy = template
+            .resolve("WebBucketPolicy", stack, account, region, &resources)
+            .unwrap();
+        let statements = &policy.get("PolicyDocument").unwrap()["Statement"];
+        assert_eq!(
+            statements[0]["Condition"]["StringEquals"]["AWS:SourceArn"],
+            format!("arn:aws:cloudfront::{account}:distribution/{GATEWAY_STAND_IN}")
+        );
+        assert_eq!(statements[0]["Action"], "s3:GetObject");
+        assert_eq!(statements[1]["Sid"], "DenyInsecureTransport");
+
+        // Its access logs go under web/, admitted by its name, as the documents bucket's.
+        resources.insert_ref("AccessLogsBucket", "logs");
+        resources.insert_attribute("AccessLogsBucket", "Arn", "arn:aws:s3:::logs");
+        let logs = template
+            .resolve("AccessLogsBucketPolicy", stack, account, region, &resources)
+            .unwrap();
+        let delivery = &logs.get("PolicyDocument").unwrap()["Statement"][1];
+        assert_eq!(delivery["Resource"], "arn:aws:s3:::logs/web/*");
+        assert_eq!(
+            delivery["Condition"]["ArnLike"]["aws:SourceArn"],
+            "arn:aws:s3:::guichet-x-web-123456789012"
+        );
+
+        // The documents bucket's CORS rule: none until the site's origin is given, then that
+        // origin only, with the headers a presigned upload signs.
+        let cors = |template: &Template| {
+            let mut resources = resources.clone();
+            for key in ["DocumentsKey", "DocumentEventsQueue"] {
+                resources.insert_ref(key, key);
+                resources.insert_attribute(key, "Arn", key);
+            }
+            let bucket = template
+                .resolve("DocumentsBucket", stack, account, region, &resources)
+                .unwrap();
+            bucket.properties.get("CorsConfiguration").cloned()
+        };
+        assert_eq!(cors(&template), None);
+        let site = template
+            .clone()
+            .with_parameter("SupportSiteOrigin", "https://d1.cloudfront.net")
+            .unwrap();
+        assert_eq!(
+            cors(&site),
+            Some(serde_json::json!({"CorsRules": [{
+                "Id": "support-pages",
+                "AllowedOrigins": ["https://d1.cloudfront.net"],
+                "AllowedMethods": ["PUT", "GET"],
+                "AllowedHeaders": ["content-type", "if-none-match", "x-amz-server-side-encryption"],
+                "ExposedHeaders": ["ETag"],
+                "MaxAge": 600,
+            }]}))
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The emulator's resources (tables, KMS key, queues, bucket and policies, e-mail identity,
+//! The emulator's resources (tables, KMS key, queues, buckets and policies, e-mail identity,
 //! secret) match `infra/template.yaml`, and the drift check really notices when they do not (a
 //! check that cannot fail proves nothing), and provisioning again repairs them.
 
@@ -7,9 +7,9 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_s3::types::{
-    BucketLoggingStatus, BucketVersioningStatus, NotificationConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    VersioningConfiguration,
+    BucketLoggingStatus, BucketVersioningStatus, CorsConfiguration, CorsRule,
+    NotificationConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use guichet_local::provision::{describe_drift, provision, Drift, ProvisionError, Target};
@@ -112,6 +112,12 @@ async fn provisioned_stack_matches_the_template() {
         );
     }
     assert_eq!(again.queues.len(), 22, "{again:?}");
+    // The web pages' bucket is provisioned like the others; the CloudFront resources in front
+    // of it are not (the local gateway plays them), and that is no drift.
+    assert_eq!(again.buckets.len(), 3, "{again:?}");
+    assert!(again
+        .bucket("WebBucket")
+        .is_some_and(|name| name.ends_with("-web-123456789012")));
     assert_eq!(
         again.email_identity("NotificationSenderIdentity"),
         Some("soutien@guichet.example")
@@ -303,6 +309,7 @@ async fn missing_stack_is_reported() {
             ("DocumentEventsQueue", "Queue"),
             ("AccessLogsBucket", "Bucket"),
             ("DocumentsBucket", "Bucket"),
+            ("WebBucket", "Bucket"),
             ("EscalationsDeadLetterQueue", "Queue"),
             ("EscalationsQueue", "Queue"),
             ("TechnicalEscalationDeadLetterQueue", "Queue"),
@@ -872,6 +879,24 @@ async fn weakened_protections_are_reported_and_repaired() {
         .send()
         .await
         .unwrap();
+    // Any web page could upload with a presigned URL it got hold of.
+    s3.put_bucket_cors()
+        .bucket(bucket)
+        .cors_configuration(
+            CorsConfiguration::builder()
+                .cors_rules(
+                    CorsRule::builder()
+                        .allowed_origins("*")
+                        .allowed_methods("GET")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
     sqs.set_queue_attributes()
         .queue_url(&stack.document_events_queue_url)
         .attributes(QueueAttributeName::Policy, "")
@@ -918,6 +943,11 @@ async fn weakened_protections_are_reported_and_repaired() {
                 "DocumentsBucket",
                 "BucketEncryption.ServerSideEncryptionConfiguration",
                 r#"[{"BucketKeyEnabled":"false","ServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]"#
+            ),
+            (
+                "DocumentsBucket",
+                "CorsConfiguration",
+                r#"{"CorsRules":{"AllowedMethods":"GET","AllowedOrigins":"*"}}"#
             ),
             ("DocumentsBucket", "LoggingConfiguration", "none"),
             ("DocumentsBucket", "PublicAccessBlockConfiguration", "none"),

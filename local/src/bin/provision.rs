@@ -14,7 +14,8 @@ use guichet_local::provision::{provision, Provisioned};
 use guichet_local::template::{Template, TemplateError};
 
 const DEFAULT_STACK: &str = "guichet-local";
-const USAGE: &str = "usage: provision [--stack NAME] [--template PATH] [--emulator-object-access]
+const USAGE: &str = "usage: provision [--stack NAME] [--template PATH] [--parameter NAME=VALUE]...
+                 [--emulator-object-access]
 
 Creates the DynamoDB tables, KMS keys, SQS queues, S3 buckets, SES e-mail identities and Secrets
 Manager secrets of infra/template.yaml (default stack name: guichet-local) through the endpoint in
@@ -26,6 +27,10 @@ Globals pass on (NOTIFICATION_SENDER, MAX_RESUBMISSIONS, ...). A parameter whose
 is already set in the environment takes that value, for provisioning too (MAX_RESUBMISSIONS=3,
 NOTIFICATION_SENDER=other@example.com).
 
+--parameter NAME=VALUE gives a template parameter its value, as sam deploy's
+--parameter-overrides does (scripts/up: SupportSiteOrigin=http://127.0.0.1:3000, the local
+gateway's origin, which plays the support pages' distribution).
+
 --emulator-object-access removes the buckets' policies after provisioning them: moto applies a
 policy's Deny statements but ignores their conditions (TLS-only, KMS-only), so with the policy in
 place every object request is refused locally. Never use it against AWS.";
@@ -34,6 +39,8 @@ struct Args {
     stack: String,
     template: PathBuf,
     emulator_object_access: bool,
+    /// `--parameter NAME=VALUE`, in the order given.
+    parameters: Vec<(String, String)>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -41,6 +48,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         stack: DEFAULT_STACK.to_owned(),
         template: Template::default_path(),
         emulator_object_access: false,
+        parameters: Vec::new(),
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -50,15 +58,20 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         match flag.as_str() {
             "-h" | "--help" => return Ok(None),
             "--emulator-object-access" => parsed.emulator_object_access = true,
-            "--stack" | "--template" => {
+            "--stack" | "--template" | "--parameter" => {
                 let value = inline
                     .or_else(|| args.next())
                     .filter(|v| !v.is_empty())
                     .ok_or_else(|| format!("{flag} needs a value"))?;
-                if flag == "--stack" {
-                    parsed.stack = value;
-                } else {
-                    parsed.template = PathBuf::from(value);
+                match flag.as_str() {
+                    "--stack" => parsed.stack = value,
+                    "--template" => parsed.template = PathBuf::from(value),
+                    _ => match value.split_once('=') {
+                        Some((name, value)) if !name.is_empty() => {
+                            parsed.parameters.push((name.to_owned(), value.to_owned()));
+                        }
+                        _ => return Err(format!("--parameter needs NAME=VALUE, not `{value}`")),
+                    },
                 }
             }
             other => return Err(format!("unknown argument `{other}`")),
@@ -85,6 +98,11 @@ async fn main() -> ExitCode {
     // nothing.
     let environment = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let (template, variables, parameters) = match Template::load(&args.template)
+        .and_then(|template| {
+            (args.parameters.iter()).try_fold(template, |template, (name, value)| {
+                template.with_parameter(name, value)
+            })
+        })
         .and_then(|template| read_variables(template, environment))
     {
         Ok(read) => read,
@@ -236,6 +254,19 @@ mod tests {
         assert!(args(&["--help"]).unwrap().is_none());
         assert!(args(&["--stack"]).is_err());
         assert!(args(&["--bogus"]).is_err());
+        let parameters = args(&["--parameter", "A=b=c", "--parameter=B="])
+            .unwrap()
+            .unwrap()
+            .parameters;
+        assert_eq!(
+            parameters,
+            [
+                ("A".to_owned(), "b=c".to_owned()),
+                ("B".to_owned(), String::new())
+            ]
+        );
+        assert!(args(&["--parameter", "no-equals"]).is_err());
+        assert!(args(&["--parameter", "=value"]).is_err());
     }
 
     #[test]
