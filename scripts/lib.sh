@@ -74,11 +74,13 @@ stop_emulator() {
 
 # ---- A provisioned stack behind a local gateway (the contract run, the browser tests) --------
 
-# Provisions stack $1 from infra/template.yaml in the running emulator and exports what the
-# functions read (table, bucket, queue URLs), as `scripts/up` does.
+# Provisions stack $1 from infra/template.yaml in the running emulator (further arguments are
+# provision's) and exports what the functions read (table, bucket, queue URLs), as `scripts/up`
+# does.
 provision_stack() {
-  local provisioned name value
-  provisioned="$("$ROOT/target/debug/provision" --stack "$1" --emulator-object-access)"
+  local provisioned name value stack="$1"
+  shift
+  provisioned="$("$ROOT/target/debug/provision" --stack "$stack" --emulator-object-access "$@")"
   while IFS='=' read -r name value; do
     case "$name" in
       [A-Z_]*) export "$name=$value" ;;
