@@ -98,6 +98,14 @@ fn reference_schema() -> Value {
     json!({ "type": "string", "pattern": "^[- ]*([0-9A-Za-z][- ]*){10}$" })
 }
 
+/// A merge's `into`: the survivor's reference, read as the path's.
+fn into_schema() -> Value {
+    let mut schema = reference_schema();
+    schema["description"] =
+        json!("The reference of the ticket the conversation goes on in (the survivor).");
+    schema
+}
+
 fn reference_param() -> Value {
     path_param(
         "reference",
@@ -569,6 +577,31 @@ fn operations() -> Vec<Operation> {
             json!({ "version": 3, "business_days": 2, "reason": "awaiting_provider" }),
             200,
         ),
+        Operation {
+            method: "post",
+            path: "/tickets/{reference}/merge",
+            id: "mergeTicket",
+            summary: "Merge a duplicate into another ticket of the same player",
+            roles: STAFF,
+            notes: "Staff of both tickets' teams, or supervisors (another team's is a `403`, \
+                    `required_team`). The ticket is closed with `merged_into`; `into` lists it \
+                    in `merged_from` and shows its messages and attachments (`merged`); the \
+                    player is told once. `into` the ticket itself or a closed ticket is a `400` \
+                    naming `into`; another player's ticket a `409` (`other_player`, `field: \
+                    into`), a duplicate already merged elsewhere a `409` (`already_merged`). \
+                    A retry (the same merge, or the same `Idempotency-Key`) answers `200` with \
+                    `replayed: true` and writes nothing; the key with another merge is a `422`.",
+            parameters: vec![
+                reference_param(),
+                json!({ "$ref": "#/components/parameters/IdempotencyKey" }),
+            ],
+            body: Some(with_example(
+                object(&["into"], json!({ "into": into_schema() })),
+                json!({ "into": "K7M2Q-9XW45" }),
+            )),
+            success: vec![(200, "MergedTickets", vec![])],
+            errors: &[400, 404, 409, 413, 415, 422],
+        },
         Operation {
             method: "post",
             path: "/tickets/{reference}/messages",
@@ -1242,6 +1275,7 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add_schema::<held_mail::HeldPage>(&mut schemas);
     add_schema::<guichet_core::tickets::lookup::PlayerSupport>(&mut schemas);
     add_schema::<update_ticket::UpdatedTicket>(&mut schemas);
+    add_schema::<update_ticket::MergedTickets>(&mut schemas);
     add_schema::<guichet_edge::upload::UploadUrl>(&mut schemas);
     add_schema::<guichet_core::verification::rules::VerificationCase>(&mut schemas);
     add_schema::<read_case::PlayerCase>(&mut schemas);

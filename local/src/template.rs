@@ -2302,6 +2302,7 @@ Resources:
             "POST /tickets/{reference}/attachments AddAttachmentFunction add-attachment",
             "POST /tickets/{reference}/escalate UpdateTicketFunction update-ticket",
             "POST /tickets/{reference}/extension UpdateTicketFunction update-ticket",
+            "POST /tickets/{reference}/merge UpdateTicketFunction update-ticket",
             "POST /tickets/{reference}/messages UpdateTicketFunction update-ticket",
                 "POST /tickets/{reference}/notes UpdateTicketFunction update-ticket",
             "POST /tickets/{reference}/replies UpdateTicketFunction update-ticket",

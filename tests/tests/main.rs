@@ -14,6 +14,7 @@ mod handoffs;
 mod incidents;
 mod logs;
 mod mail;
+mod merge;
 mod notifications;
 mod outages;
 mod player_notifications;

@@ -1,18 +1,17 @@
 //! `POST /tickets`: parse, authorise, hand the request to the desk, map the outcome.
 
 use guichet_core::common::access::Role;
-use guichet_core::common::validation::{Rule, ValidationError};
 use guichet_core::incidents::ports::IncidentStore;
 use guichet_core::incidents::service::{may_group, Incidents};
 use guichet_core::tickets::desk::{Desk, Submitted};
 use guichet_core::tickets::intake::TicketRequest;
-use guichet_core::tickets::ports::{IdempotencyKey, TicketStore};
+use guichet_core::tickets::ports::TicketStore;
 use guichet_edge::http::{header_str, json_body, json_response, ApiError};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use tracing::{field::Empty, info_span};
 
-pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+pub use guichet_edge::http::IDEMPOTENCY_HEADER;
 
 /// `incidents` groups incident reports of the same game into one multi-player incident. The
 /// notification (and any escalation) written with the ticket leave through the table's stream
@@ -39,7 +38,7 @@ async fn create<S: TicketStore, I: IncidentStore>(
     // Tickets are opened by players for themselves; staff hand-offs log in as the player's
     // channel (e-mail, chat), never by naming a player in the body.
     caller.require(Role::Player)?;
-    let key = idempotency_key(request)?;
+    let key = guichet_edge::http::idempotency_key(request)?;
     let body = json_body(request)?;
     let headers = request.headers();
     let ticket_request = TicketRequest::parse(
@@ -77,24 +76,4 @@ async fn create<S: TicketStore, I: IncidentStore>(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
-}
-
-fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, ApiError> {
-    let Some(value) = request.headers().get(IDEMPOTENCY_HEADER) else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .and_then(IdempotencyKey::parse)
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::Invalid(ValidationError::new(
-                "Idempotency-Key",
-                Rule::Token {
-                    min: IdempotencyKey::MIN_LEN,
-                    max: IdempotencyKey::MAX_LEN,
-                },
-            ))
-        })
 }

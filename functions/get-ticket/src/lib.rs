@@ -1,5 +1,6 @@
 //! `GET /tickets/{reference}`: a player reads their own ticket, with the staff's replies and
-//! the notifications they were sent; agents read any, with its escalations. The ticket lists its checked attachments: metadata for everyone, and for
+//! the notifications they were sent; agents read any, with its escalations. A ticket other
+//! tickets were merged into also shows theirs (`merged`: messages and attachments). The ticket lists its checked attachments: metadata for everyone, and for
 //! staff a presigned GET (valid 5 minutes) per attachment. Players never get a storage key or
 //! URL.
 
@@ -31,10 +32,26 @@ pub struct TicketRead<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     escalations: Option<&'a [guichet_core::escalation::rules::Escalation]>,
     attachments: Vec<AttachmentView<'a>>,
+    /// The duplicates merged into this ticket, in merge order: their messages (internal notes
+    /// for staff only, as above) and checked attachments, read from each duplicate's own items.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    merged: Vec<MergedView<'a>>,
     /// Staff only: the ticket as read, to send back with an action (`state`), which then
     /// costs one round trip instead of a read and a write.
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<String>,
+}
+
+/// A duplicate merged into the ticket read: what the player wrote there and what was
+/// answered, with its attachments.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MergedView<'a> {
+    reference: &'a guichet_core::common::reference::TicketReference,
+    subject: &'a str,
+    created_at: jiff::Timestamp,
+    messages: &'a [guichet_core::tickets::workflow::Message],
+    attachments: Vec<AttachmentView<'a>>,
 }
 
 /// One checked attachment; `url` and `expires_at` for staff only.
@@ -97,6 +114,18 @@ where
     let checked = attachments
         .checked(&found.ticket.reference, caller.is_staff())
         .await?;
+    // One read per merged duplicate: its ticket, messages and attachments together.
+    let merged = desk
+        .merged_records(&found.ticket, caller.is_staff())
+        .await?;
+    let mut merged_checked = Vec::with_capacity(merged.len());
+    for record in &merged {
+        merged_checked.push(
+            attachments
+                .listed(record.attachments.clone(), caller.is_staff())
+                .await?,
+        );
+    }
     Ok(json_response(
         StatusCode::OK,
         &TicketRead {
@@ -108,9 +137,17 @@ where
                 .collect(),
             notifications: &found.notifications,
             escalations: caller.is_staff().then_some(found.escalations.as_slice()),
-            attachments: checked
+            attachments: attachment_views(&checked),
+            merged: merged
                 .iter()
-                .map(|(attachment, url)| attachment_view(attachment, url.as_ref()))
+                .zip(&merged_checked)
+                .map(|(record, listed)| MergedView {
+                    reference: &record.ticket.reference,
+                    subject: &record.ticket.subject,
+                    created_at: record.ticket.created_at,
+                    messages: &record.messages,
+                    attachments: attachment_views(listed),
+                })
                 .collect(),
             state: caller
                 .is_staff()
@@ -118,6 +155,18 @@ where
                 .flatten(),
         },
     ))
+}
+
+fn attachment_views(
+    listed: &[(
+        guichet_core::attachments::rules::Attachment,
+        Option<Presigned>,
+    )],
+) -> Vec<AttachmentView<'_>> {
+    listed
+        .iter()
+        .map(|(attachment, url)| attachment_view(attachment, url.as_ref()))
+        .collect()
 }
 
 fn attachment_view<'a>(

@@ -13,6 +13,12 @@
 //!   becomes `escalated` and the request is in the outbox, in one transaction; answered `202`
 //!   because the team receives it asynchronously (route-escalations).
 //!
+//! - `POST /tickets/{reference}/merge` `{into}`: the ticket is a duplicate of `into`, another
+//!   ticket of the same player: it is closed pointing at `into`, which shows its messages and
+//!   attachments, and the player is told once; both tickets in one transaction
+//!   (`guichet_core::tickets::merge`). A retry (the same merge, or the same `Idempotency-Key`)
+//!   answers the tickets as they stand and writes nothing.
+//!
 //! Every staff action may also send back `state`, the token of the staff view it acted on
 //! (`GET /tickets/{reference}` and every action's answer carry one): the desk then decides on
 //! it and writes on the condition that the stored ticket is exactly that one, so the action is
@@ -26,6 +32,7 @@
 //! update is a 409 `stale`, an impossible move a 409 `wrong_state`; nothing is lost either way.
 
 use guichet_core::common::access::Actor;
+use guichet_core::common::reference::TicketReference;
 use guichet_core::common::seen::{self, Seen};
 use guichet_core::common::validation::{Fields, Rule, ValidationError};
 use guichet_core::escalation::rules::{
@@ -33,10 +40,11 @@ use guichet_core::escalation::rules::{
 };
 use guichet_core::promises::extension::{extend, ExtensionAsk, MAX_BUSINESS_DAYS};
 use guichet_core::tickets::desk::{Desk, TicketView};
+use guichet_core::tickets::merge::{Merged, INTO_FIELD};
 use guichet_core::tickets::ports::TicketStore;
 use guichet_core::tickets::staff::require_staff;
 use guichet_core::tickets::ticket::Team;
-use guichet_core::tickets::ticket::{Ticket, TicketStatus};
+use guichet_core::tickets::ticket::{StatusChange, Ticket, TicketStatus};
 use guichet_core::tickets::workflow::{self, Message, MessageBody, ReasonCode};
 use guichet_edge::http::{json_body, json_response, ApiError};
 use lambda_http::http::StatusCode;
@@ -94,8 +102,8 @@ pub async fn handle<S: TicketStore>(desk: &Desk<S>, request: Request) -> Respons
     .await
 }
 
-/// `take`, `replies`, `status`, `escalate`, `extension` or `messages`: the last segment of
-/// the route.
+/// `take`, `replies`, `notes`, `status`, `escalate`, `extension`, `merge` or `messages`: the
+/// last segment of the route.
 fn action_name(request: &Request) -> &str {
     request.uri().path().rsplit('/').next().unwrap_or("")
 }
@@ -267,6 +275,10 @@ async fn update<S: TicketStore>(
     }
     require_staff(&caller)?;
     let reference = guichet_edge::http::reference_param(request)?;
+    if action_name(request) == "merge" {
+        tracing::Span::current().record("action", "merge");
+        return merge(desk, request, &caller, &reference).await;
+    }
     let name = action_name(request).to_owned();
     tracing::Span::current().record("action", name.as_str());
     let Asked {
@@ -337,4 +349,80 @@ async fn update<S: TicketStore>(
             state: seen::token(&applied.change.ticket),
         },
     ))
+}
+
+/// The answer to a merge: both tickets as they now stand, as staff see them, each with the
+/// history line the merge added (none on a retry) and its `state` for the next action.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MergedTickets {
+    /// The ticket merged into `survivor`: closed, `merged_into` naming it.
+    duplicate: MergedSide,
+    /// The ticket the conversation goes on in: `merged_from` lists the duplicate.
+    survivor: MergedSide,
+    /// `true` when the merge was already done (a retry): nothing was written or sent.
+    replayed: bool,
+}
+
+/// One ticket of a merge, as a staff view.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MergedSide {
+    #[serde(flatten)]
+    view: TicketView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+}
+
+impl MergedSide {
+    fn of<S>(desk: &Desk<S>, ticket: &Ticket, history: Option<&[StatusChange]>) -> Self {
+        MergedSide {
+            view: TicketView::for_staff(desk, ticket, history),
+            state: seen::token(ticket),
+        }
+    }
+}
+
+/// `{into}`: the survivor's reference, nothing else.
+pub fn parse_merge(body: &serde_json::Value) -> Result<TicketReference, ApiError> {
+    let object = guichet_edge::http::json_object(body)?;
+    let fields = Fields::new("", object, &[INTO_FIELD])?;
+    let raw = fields.required_str(INTO_FIELD)?;
+    TicketReference::parse(raw)
+        .map_err(|_| ValidationError::new(INTO_FIELD, Rule::Reference).into())
+}
+
+async fn merge<S: TicketStore>(
+    desk: &Desk<S>,
+    request: &Request,
+    caller: &Actor,
+    reference: &TicketReference,
+) -> Result<Response<Body>, ApiError> {
+    let key = guichet_edge::http::idempotency_key(request)?;
+    let into = parse_merge(&json_body(request)?)?;
+    let answer = match desk.merge(caller, reference, &into, key).await? {
+        Merged::Done {
+            duplicate,
+            survivor,
+            ..
+        } => MergedTickets {
+            duplicate: MergedSide::of(desk, &duplicate.ticket, Some(&duplicate.history)),
+            survivor: MergedSide::of(desk, &survivor.ticket, Some(&survivor.history)),
+            replayed: false,
+        },
+        Merged::Replayed {
+            duplicate,
+            survivor,
+        } => MergedTickets {
+            duplicate: MergedSide::of(desk, &duplicate, None),
+            survivor: MergedSide::of(desk, &survivor, None),
+            replayed: true,
+        },
+    };
+    tracing::info!(
+        into = into.as_str(),
+        replayed = answer.replayed,
+        "ticket merged"
+    );
+    Ok(json_response(StatusCode::OK, &answer))
 }

@@ -758,3 +758,88 @@ async fn an_internal_note_is_for_staff_only_and_tells_the_player_nothing() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_merge_answers_both_tickets_and_names_into_in_its_refusals() {
+    let desk = desk(NOW);
+    let duplicate = submit(&desk).await;
+    let survivor = submit(&desk).await;
+    let into = |reference: &str| Some(serde_json::json!({ "into": reference }));
+    // Then the sample's own key again, on a retry: the same answer, nothing written again.
+    let mut outbox = 0;
+    for replayed in [false, true] {
+        let merged = call(
+            &desk,
+            "merge-ticket.json",
+            &duplicate,
+            AGENT,
+            into(&survivor),
+        );
+        let (status, body) = merged.await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["replayed"], replayed);
+        assert_eq!(body["duplicate"]["status"], "closed");
+        assert_eq!(body["duplicate"]["merged_into"], survivor.as_str());
+        assert_eq!(body["survivor"]["merged_from"][0], duplicate.as_str());
+        assert!(body["survivor"]["state"].is_string());
+        if replayed {
+            assert_eq!(desk.store.outbox().len(), outbox);
+        } else {
+            assert_eq!(body["duplicate"]["history"][0]["reason"], "merged_into");
+            assert_eq!(body["survivor"]["history"][0]["actor"]["id"], "agent-0042");
+            outbox = desk.store.outbox().len();
+        }
+    }
+
+    // Each refusal, with the key of its body: the field, rule, reason or role it names.
+    let third = submit(&desk).await;
+    let unknown_key = "K7M2Q-9XW4".to_owned();
+    let with_version = Some(serde_json::json!({"into": survivor, "version": 1}));
+    let refusals = [
+        (&third, AGENT, into(&third), 400, "rule", "other_ticket"),
+        (&third, AGENT, into(&duplicate), 400, "rule", "not_closed"),
+        (&third, AGENT, into(&unknown_key), 400, "rule", "reference"),
+        (&third, AGENT, with_version, 400, "field", "version"),
+        // The sample's key is bound to the first merge: another merge under it is a 422.
+        (
+            &third,
+            AGENT,
+            into(&survivor),
+            422,
+            "field",
+            "Idempotency-Key",
+        ),
+        (
+            &duplicate,
+            AGENT,
+            into(&third),
+            409,
+            "reason",
+            "already_merged",
+        ),
+        (
+            &third,
+            "[player]",
+            into(&survivor),
+            403,
+            "required_role",
+            "agent",
+        ),
+        (
+            &third,
+            "[agent team:games]",
+            into(&survivor),
+            403,
+            "required_team",
+            "payments",
+        ),
+    ];
+    for (reference, groups, body, expected, key, value) in refusals {
+        let (status, answer) = call(&desk, "merge-ticket.json", reference, groups, body).await;
+        assert_eq!(status.as_u16(), expected, "{answer}");
+        assert_eq!(answer[key], value, "{answer}");
+        if status == StatusCode::BAD_REQUEST && key == "rule" {
+            assert_eq!(answer["field"], "into", "{answer}");
+        }
+    }
+}

@@ -175,6 +175,47 @@ impl From<StaffError> for ApiError {
     }
 }
 
+/// Merging a duplicate (`POST /tickets/{reference}/merge` `{into}`):
+/// - 400 naming `into` for the ticket itself (`other_ticket`) or a closed one (`not_closed`);
+/// - 404 for an unknown ticket, whichever of the two; 403 `required_team` for staff of another
+///   team (either ticket's);
+/// - 409 `conflict` naming `into`: `other_player` when the two are different players' tickets,
+///   `already_merged` when the duplicate went into another ticket; `wrong_state` for a closed
+///   duplicate, `stale` when the tickets kept changing (send it again: it is idempotent);
+/// - 422 for an `Idempotency-Key` already bound to another request; internal failures are 500.
+impl From<guichet_core::tickets::merge::MergeError> for ApiError {
+    fn from(e: guichet_core::tickets::merge::MergeError) -> Self {
+        use guichet_core::tickets::merge::{MergeError, MergeRefusal, INTO_FIELD};
+        let on_into = |reason: &'static str, message: String| ApiError::ConflictWith {
+            field: INTO_FIELD,
+            reason,
+            message,
+        };
+        match e {
+            MergeError::Staff(staff) => staff.into(),
+            MergeError::IntoNotFound(_) => ApiError::NotFound,
+            MergeError::Refused(refusal) => match refusal.as_invalid() {
+                Some(invalid) => ApiError::Invalid(invalid),
+                None => match refusal {
+                    MergeRefusal::OtherPlayer => on_into("other_player", refusal.to_string()),
+                    MergeRefusal::MergedElsewhere(_) => {
+                        on_into("already_merged", refusal.to_string())
+                    }
+                    _ => ApiError::Conflict {
+                        reason: "wrong_state",
+                        message: refusal.to_string(),
+                    },
+                },
+            },
+            MergeError::KeyReused => ApiError::IdempotencyKeyReused,
+            MergeError::Contended => ApiError::Conflict {
+                reason: "stale",
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
 /// The one mapping of attachment outcomes to statuses:
 /// - 409 `conflict`, reason `attachment_limit`: the ticket has its maximum of attachments; the
 ///   request is valid but the ticket's state refuses it (as the verification routes' conflicts);

@@ -289,6 +289,33 @@ pub fn json_body(request: &Request) -> Result<serde_json::Value, ApiError> {
     })
 }
 
+/// The `Idempotency-Key` header, if sent: a malformed one is a `400` naming the header.
+pub fn idempotency_key(
+    request: &Request,
+) -> Result<Option<guichet_core::tickets::ports::IdempotencyKey>, ApiError> {
+    use guichet_core::tickets::ports::IdempotencyKey;
+    let Some(value) = request.headers().get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(IdempotencyKey::parse)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::Invalid(ValidationError::new(
+                "Idempotency-Key",
+                Rule::Token {
+                    min: IdempotencyKey::MIN_LEN,
+                    max: IdempotencyKey::MAX_LEN,
+                },
+            ))
+        })
+}
+
+/// The header a client sends so that a retry does not act twice.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("a valid bearer token is required")]
@@ -326,6 +353,14 @@ pub enum ApiError {
         reason: &'static str,
         message: String,
     },
+    /// A conflict caused by what one field of the request names (the ticket a duplicate is
+    /// merged into): answered as [`ApiError::Conflict`], with the `field` too.
+    #[error("{message}")]
+    ConflictWith {
+        field: &'static str,
+        reason: &'static str,
+        message: String,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -341,7 +376,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Busy | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::ConflictWith { .. } => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -356,7 +391,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::Busy | ApiError::Unavailable(_) => "busy",
-            ApiError::Conflict { .. } => "conflict",
+            ApiError::Conflict { .. } | ApiError::ConflictWith { .. } => "conflict",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -398,6 +433,10 @@ impl ApiError {
             ApiError::Forbidden { required } => body["required_role"] = required.as_str().into(),
             ApiError::OtherTeam { team } => body["required_team"] = team.as_str().into(),
             ApiError::Conflict { reason, .. } => body["reason"] = (*reason).into(),
+            ApiError::ConflictWith { field, reason, .. } => {
+                body["field"] = (*field).into();
+                body["reason"] = (*reason).into();
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, source = ?cause.source(), "request failed");
                 body["request_id"] = request_id.into();

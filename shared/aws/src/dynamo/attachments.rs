@@ -35,7 +35,7 @@ use guichet_core::documents::rules::UploadId;
 use guichet_core::tickets::ticket::TicketStatus;
 
 const TICKET_SK: &str = "TICKET";
-const ATTACHMENT_PREFIX: &str = "ATTACHMENT#";
+pub(crate) const ATTACHMENT_PREFIX: &str = "ATTACHMENT#";
 const COUNT_SK: &str = "ATTACHMENT_COUNT";
 
 #[derive(Clone)]
@@ -91,7 +91,14 @@ fn attachment_item(attachment: &Attachment) -> Result<Item, StoreError> {
     })
 }
 
-fn attachment_from(item: &Item) -> Result<Attachment, StoreError> {
+/// A ticket's attachments in the order they were issued. Upload ids are random: the sort key
+/// says nothing of the order.
+pub(crate) fn sort_attachments(attachments: &mut [Attachment]) {
+    attachments
+        .sort_by(|a, b| (a.issued_at, a.upload.as_str()).cmp(&(b.issued_at, b.upload.as_str())));
+}
+
+pub(crate) fn attachment_from(item: &Item) -> Result<Attachment, StoreError> {
     body(item)
 }
 
@@ -247,10 +254,7 @@ impl AttachmentStore for DynamoAttachmentStore {
             .iter()
             .map(attachment_from)
             .collect::<Result<Vec<_>, _>>()?;
-        // Upload ids are random: the sort key says nothing of the order.
-        attachments.sort_by(|a, b| {
-            (a.issued_at, a.upload.as_str()).cmp(&(b.issued_at, b.upload.as_str()))
-        });
+        sort_attachments(&mut attachments);
         Ok(attachments)
     }
 

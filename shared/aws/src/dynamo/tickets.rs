@@ -32,6 +32,7 @@ use jiff::Timestamp;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dynamo::attachments::{attachment_from, sort_attachments, ATTACHMENT_PREFIX};
 use crate::dynamo::item::{backend, data, from_item, get_s, ms, reference, s, to_item, Item, Json};
 use crate::dynamo::notifications::notification_item;
 use crate::dynamo::query::{
@@ -51,8 +52,9 @@ use guichet_core::promises::report::ComplaintIndex;
 use guichet_core::promises::sweep::{DueAfter, DueBucket, DueIndex};
 use guichet_core::tickets::lookup::{Lookup, LookupAudit};
 use guichet_core::tickets::ports::{
-    Basis, IdempotencyClaim, IdempotencyRecord, InsertOutcome, NewTicketWrite, PageStart,
-    QueueStart, TicketStore, TicketUpdate, TicketWithHistory, Updated,
+    Basis, IdempotencyClaim, IdempotencyRecord, InsertOutcome, MergeWrite, MergeWritten,
+    MergedRecord, NewTicketWrite, PageStart, QueueStart, TicketStore, TicketUpdate,
+    TicketWithHistory, Updated,
 };
 use guichet_core::tickets::ticket::{
     Category, Channel, IncidentDetails, Priority, StatusChange, Team, Ticket, TicketStatus,
@@ -182,6 +184,12 @@ struct TicketItem {
     linked_incident: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     incident: Option<IncidentItem>,
+    /// A merged duplicate's survivor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    merged_into: Option<StoredReference>,
+    /// The duplicates merged into this ticket, a list (`L`) in merge order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    merged_from: Vec<StoredReference>,
     /// The ticket's clocks, a map (`M`); absent on tickets from before the desk kept them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     clocks: Option<Clocks>,
@@ -191,6 +199,11 @@ struct TicketItem {
     #[serde(skip_deserializing)]
     fingerprint: String,
 }
+
+/// A reference inside an option or a list, stored as the ticket's own (`reference`).
+#[derive(Serialize, Deserialize)]
+#[serde(transparent)]
+struct StoredReference(#[serde(with = "reference")] TicketReference);
 
 /// The ticket's incident details, a map (`M`) in its item.
 #[derive(Serialize, Deserialize)]
@@ -249,6 +262,13 @@ impl From<&Ticket> for TicketItem {
                 transaction_id: i.transaction_id.clone(),
                 steps_tried: i.steps_tried.clone(),
             }),
+            merged_into: ticket.merged_into.clone().map(StoredReference),
+            merged_from: ticket
+                .merged_from
+                .iter()
+                .cloned()
+                .map(StoredReference)
+                .collect(),
             clocks: ticket.clocks.clone(),
             fingerprint: ticket.fingerprint(),
         }
@@ -278,6 +298,8 @@ impl From<TicketItem> for Ticket {
             linked_incident: item.linked_incident,
             verification_case: item.case_id,
             assignee: item.assignee,
+            merged_into: item.merged_into.map(|r| r.0),
+            merged_from: item.merged_from.into_iter().map(|r| r.0).collect(),
             created_at: item.created_at,
             updated_at: item.updated_at,
             response_due_at: item.response_due_at,
@@ -811,6 +833,170 @@ impl DynamoTicketStore {
     }
 }
 
+impl DynamoTicketStore {
+    /// The writes of one ticket update: the whole ticket item under its version (and, on an
+    /// agent's token, its fingerprint), its history lines and message, the escalation record,
+    /// the notification and the outbox items. A merge writes two of these in one transaction.
+    fn update_puts(&self, update: TicketUpdate<'_>) -> Result<Vec<Put>, StoreError> {
+        let change = update.change;
+        let ticket = &change.ticket;
+        let reference = &ticket.reference;
+        // The whole item is replaced: a resolved or closed ticket loses its gsi2 attributes and
+        // so leaves its team's queue. `#v`: moto mis-handles some bare attribute names.
+        // Decided on an agent's `state` token: the stored ticket must be that one, every field.
+        let (condition, fingerprint) = match update.basis {
+            Basis::Read => ("#v = :expected", None),
+            Basis::Seen { fingerprint } => ("#v = :expected AND #fp = :seen", Some(fingerprint)),
+        };
+        let mut ticket_put = put(&self.table, ticket_item(ticket)?, condition)?;
+        let mut names = HashMap::from([("#v".to_owned(), "version".to_owned())]);
+        let mut values = HashMap::from([(
+            ":expected".to_owned(),
+            AttributeValue::N(change.expected_version.to_string()),
+        )]);
+        if let Some(fingerprint) = fingerprint {
+            names.insert("#fp".to_owned(), "fingerprint".to_owned());
+            values.insert(":seen".to_owned(), s(fingerprint));
+        }
+        ticket_put.expression_attribute_names = Some(names);
+        ticket_put.expression_attribute_values = Some(values);
+        let mut items = vec![ticket_put];
+        for line in change_history_items(change) {
+            items.push(put(&self.table, line?, "attribute_not_exists(pk)")?);
+        }
+        if let Some(message) = &change.message {
+            items.push(put(
+                &self.table,
+                message_item(reference, message, ticket.version)?,
+                "attribute_not_exists(pk)",
+            )?);
+        }
+        if let Some(escalation) = update.escalation {
+            items.push(escalation_put(&self.table, escalation)?);
+        }
+        if let Some(notification) = update.notification {
+            items.push(put(
+                &self.table,
+                notification_item(ticket_pk(reference), notification)?,
+                "attribute_not_exists(pk)",
+            )?);
+        }
+        for message in update.outbox {
+            items.push(put(
+                &self.table,
+                outbox_item(message)?,
+                "attribute_not_exists(pk)",
+            )?);
+        }
+        Ok(items)
+    }
+
+    /// One all-or-nothing write of `items`.
+    async fn transact(&self, items: Vec<Put>) -> Result<(), SdkError<TransactWriteItemsError>> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(
+                items
+                    .into_iter()
+                    .map(|p| TransactWriteItem::builder().put(p).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A ticket's item collection as one Query reads it, each kind of item in its place.
+#[derive(Default)]
+struct Collection {
+    ticket: Option<Ticket>,
+    history: Vec<StatusChange>,
+    messages: Vec<Message>,
+    notifications: Vec<guichet_core::notifications::rules::Notification>,
+    escalations: Vec<Escalation>,
+    attachments: Vec<guichet_core::attachments::rules::Attachment>,
+}
+
+impl DynamoTicketStore {
+    /// Reads `reference`'s whole item collection: one Query (paged only past 1 MB).
+    async fn collection(&self, reference: &TicketReference) -> Result<Collection, StoreError> {
+        let mut read = Collection::default();
+        for item in read_collection(&self.client, &self.table, ticket_pk(reference)).await? {
+            match get_s(&item, "sk")? {
+                TICKET_SK => read.ticket = Some(ticket_from(&item)?),
+                sk if sk.starts_with(HISTORY_PREFIX) => {
+                    read.history.push(status_change_from(&item)?)
+                }
+                sk if sk.starts_with(MESSAGE_PREFIX) => read.messages.push(message_from(&item)?),
+                sk if sk.starts_with(NOTIFICATION_PREFIX) => read.notifications.push(data(&item)?),
+                sk if sk.starts_with(ESCALATION_PREFIX) => read.escalations.push(data(&item)?),
+                sk if sk.starts_with(ATTACHMENT_PREFIX) => {
+                    read.attachments.push(attachment_from(&item)?)
+                }
+                _ => {}
+            }
+        }
+        read.escalations.sort_by_key(|e| e.requested_at);
+        sort_attachments(&mut read.attachments);
+        Ok(read)
+    }
+}
+
+/// Why each item of a cancelled transaction failed, when it was cancelled.
+fn cancellation_reasons(
+    error: &SdkError<TransactWriteItemsError>,
+) -> Option<&[aws_sdk_dynamodb::types::CancellationReason]> {
+    match error {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                Some(cancelled.cancellation_reasons())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether a failed write lost to another: a failed version check, or another transaction on
+/// the same items. Either way someone else changed a ticket first, and nothing was written.
+fn lost_race(error: &SdkError<TransactWriteItemsError>) -> bool {
+    if let SdkError::ServiceError(service) = error {
+        if matches!(
+            service.err(),
+            TransactWriteItemsError::TransactionInProgressException(_)
+        ) {
+            return true;
+        }
+    }
+    cancellation_reasons(error).is_some_and(|reasons| {
+        reasons.iter().any(|r| {
+            matches!(
+                r.code(),
+                Some("ConditionalCheckFailed" | "TransactionConflict")
+            )
+        })
+    })
+}
+
+/// An idempotency record's write: free if absent or expired (TTL deletion lags by up to days).
+fn idempotency_put(
+    table: &str,
+    claim: &IdempotencyClaim,
+    reference: &TicketReference,
+) -> Result<Put, StoreError> {
+    let mut p = put(
+        table,
+        idempotency_item(claim, reference)?,
+        "attribute_not_exists(pk) OR expires_at < :now",
+    )?;
+    p.expression_attribute_values = Some(HashMap::from([(
+        ":now".to_owned(),
+        AttributeValue::N(claim.claimed_at.as_second().to_string()),
+    )]));
+    Ok(p)
+}
+
 impl TicketStore for DynamoTicketStore {
     async fn insert(&self, write: &NewTicketWrite) -> Result<InsertOutcome, StoreError> {
         let reference = &write.ticket.reference;
@@ -829,17 +1015,7 @@ impl TicketStore for DynamoTicketStore {
         // The idempotency record must stay third: its cancellation reason is read by index.
         let extra = self.opening_extras(write)?;
         if let Some(claim) = &write.idempotency {
-            // An expired record still counts as free: TTL deletion lags by up to days.
-            let mut p = put(
-                &self.table,
-                idempotency_item(claim, reference)?,
-                "attribute_not_exists(pk) OR expires_at < :now",
-            )?;
-            p.expression_attribute_values = Some(HashMap::from([(
-                ":now".to_owned(),
-                AttributeValue::N(claim.claimed_at.as_second().to_string()),
-            )]));
-            items.push(p);
+            items.push(idempotency_put(&self.table, claim, reference)?);
         }
         items.extend(extra);
         let result = self
@@ -900,28 +1076,13 @@ impl TicketStore for DynamoTicketStore {
         &self,
         reference: &TicketReference,
     ) -> Result<Option<TicketWithHistory>, StoreError> {
-        let mut ticket = None;
-        let mut history = Vec::new();
-        let mut messages = Vec::new();
-        let mut notifications = Vec::new();
-        let mut escalations: Vec<Escalation> = Vec::new();
-        for item in read_collection(&self.client, &self.table, ticket_pk(reference)).await? {
-            match get_s(&item, "sk")? {
-                TICKET_SK => ticket = Some(ticket_from(&item)?),
-                sk if sk.starts_with(HISTORY_PREFIX) => history.push(status_change_from(&item)?),
-                sk if sk.starts_with(MESSAGE_PREFIX) => messages.push(message_from(&item)?),
-                sk if sk.starts_with(NOTIFICATION_PREFIX) => notifications.push(data(&item)?),
-                sk if sk.starts_with(ESCALATION_PREFIX) => escalations.push(data(&item)?),
-                _ => {}
-            }
-        }
-        escalations.sort_by_key(|e| e.requested_at);
-        Ok(ticket.map(|ticket| TicketWithHistory {
+        let collection = self.collection(reference).await?;
+        Ok(collection.ticket.map(|ticket| TicketWithHistory {
             ticket,
-            history,
-            messages,
-            notifications,
-            escalations,
+            history: collection.history,
+            messages: collection.messages,
+            notifications: collection.notifications,
+            escalations: collection.escalations,
         }))
     }
 
@@ -969,92 +1130,59 @@ impl TicketStore for DynamoTicketStore {
     }
 
     async fn update(&self, update: TicketUpdate<'_>) -> Result<Updated, StoreError> {
-        let change = update.change;
-        let ticket = &change.ticket;
-        let reference = &ticket.reference;
-        // The whole item is replaced: a resolved or closed ticket loses its gsi2 attributes and
-        // so leaves its team's queue. `#v`: moto mis-handles some bare attribute names.
-        // Decided on an agent's `state` token: the stored ticket must be that one, every field.
-        let (condition, fingerprint) = match update.basis {
-            Basis::Read => ("#v = :expected", None),
-            Basis::Seen { fingerprint } => ("#v = :expected AND #fp = :seen", Some(fingerprint)),
-        };
-        let mut ticket_put = put(&self.table, ticket_item(ticket)?, condition)?;
-        let mut names = HashMap::from([("#v".to_owned(), "version".to_owned())]);
-        let mut values = HashMap::from([(
-            ":expected".to_owned(),
-            AttributeValue::N(change.expected_version.to_string()),
-        )]);
-        if let Some(fingerprint) = fingerprint {
-            names.insert("#fp".to_owned(), "fingerprint".to_owned());
-            values.insert(":seen".to_owned(), s(fingerprint));
+        match self.transact(self.update_puts(update)?).await {
+            Ok(()) => Ok(Updated::Done),
+            Err(error) if lost_race(&error) => Ok(Updated::Stale),
+            Err(error) => Err(backend(error)),
         }
-        ticket_put.expression_attribute_names = Some(names);
-        ticket_put.expression_attribute_values = Some(values);
-        let mut items = vec![ticket_put];
-        for line in change_history_items(change) {
-            items.push(put(&self.table, line?, "attribute_not_exists(pk)")?);
-        }
-        if let Some(message) = &change.message {
-            items.push(put(
+    }
+
+    async fn merge(&self, write: MergeWrite<'_>) -> Result<MergeWritten, StoreError> {
+        // The idempotency record first: its cancellation reason is read by index.
+        let mut items = Vec::new();
+        if let Some(claim) = write.idempotency {
+            items.push(idempotency_put(
                 &self.table,
-                message_item(reference, message, ticket.version)?,
-                "attribute_not_exists(pk)",
+                claim,
+                &write.duplicate.change.ticket.reference,
             )?);
         }
-        if let Some(escalation) = update.escalation {
-            items.push(escalation_put(&self.table, escalation)?);
-        }
-        if let Some(notification) = update.notification {
-            items.push(put(
-                &self.table,
-                notification_item(ticket_pk(reference), notification)?,
-                "attribute_not_exists(pk)",
-            )?);
-        }
-        for message in update.outbox {
-            items.push(put(
-                &self.table,
-                outbox_item(message)?,
-                "attribute_not_exists(pk)",
-            )?);
-        }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(
-                items
-                    .into_iter()
-                    .map(|p| TransactWriteItem::builder().put(p).build())
-                    .collect(),
-            ))
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(Updated::Done),
+        items.extend(self.update_puts(write.duplicate)?);
+        items.extend(self.update_puts(write.survivor)?);
+        let error = match self.transact(items).await {
+            Ok(()) => return Ok(MergeWritten::Done),
             Err(error) => error,
         };
-        if let SdkError::ServiceError(service) = &error {
-            match service.err() {
-                // A failed version check, or another transaction on the same items: either
-                // way someone else changed the ticket first.
-                TransactWriteItemsError::TransactionCanceledException(cancelled)
-                    if cancelled.cancellation_reasons().iter().any(|r| {
-                        matches!(
-                            r.code(),
-                            Some("ConditionalCheckFailed" | "TransactionConflict")
-                        )
-                    }) =>
-                {
-                    return Ok(Updated::Stale)
-                }
-                TransactWriteItemsError::TransactionInProgressException(_) => {
-                    return Ok(Updated::Stale)
-                }
-                _ => {}
+        if let (Some(claim), Some(reasons)) = (write.idempotency, cancellation_reasons(&error)) {
+            if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
+                let record = match reasons.first().and_then(|r| r.item()) {
+                    Some(old) => Some(idempotency_record_from(old)?),
+                    None => self.idempotency_record(claim).await?,
+                };
+                return Ok(match record {
+                    Some(record) => MergeWritten::KeyAlreadyUsed(record),
+                    // Deleted between the failed condition and our read: try again.
+                    None => MergeWritten::Stale,
+                });
             }
         }
+        if lost_race(&error) {
+            return Ok(MergeWritten::Stale);
+        }
         Err(backend(error))
+    }
+
+    async fn merged_record(
+        &self,
+        reference: &TicketReference,
+    ) -> Result<Option<MergedRecord>, StoreError> {
+        // The duplicate's own item collection, once: its ticket, messages and attachments.
+        let collection = self.collection(reference).await?;
+        Ok(collection.ticket.map(|ticket| MergedRecord {
+            ticket,
+            messages: collection.messages,
+            attachments: collection.attachments,
+        }))
     }
 
     async fn team_queue(
@@ -1385,6 +1513,8 @@ mod tests {
                 guichet_core::verification::rules::CaseId::parse("VC-7K2M9Q4XW3BD").expect("valid"),
             ),
             assignee: Some("agent-1".into()),
+            merged_into: None,
+            merged_from: vec![TicketReference::from_random([8; 9])],
             created_at: at("2026-11-26T15:00:00.123Z"),
             updated_at: at("2026-11-26T15:30:00Z"),
             response_due_at: at("2026-11-27T15:00:00Z"),
@@ -1426,6 +1556,10 @@ mod tests {
                 ("assignee", text("agent-1")),
                 ("linked_incident", text("INC-777777777777")),
                 (
+                    "merged_from",
+                    AttributeValue::L(vec![text(TicketReference::from_random([8; 9]).as_str())]),
+                ),
+                (
                     "incident",
                     AttributeValue::M(item([
                         ("occurred_at", text("2026-11-26T14:00:00Z")),
@@ -1456,6 +1590,7 @@ mod tests {
             linked_incident: None,
             verification_case: None,
             assignee: None,
+            merged_from: Vec::new(),
             ..ticket
         };
         let expected = item([
@@ -1498,6 +1633,19 @@ mod tests {
         without.insert("fingerprint".into(), text(&no_incident.fingerprint()));
         assert_eq!(ticket_item(&no_incident).expect("item"), without);
         assert_eq!(ticket_from(&without).expect("readable"), no_incident);
+        // A merged duplicate points at its survivor, stored as a reference is.
+        let merged = Ticket {
+            merged_into: Some(TicketReference::from_random([8; 9])),
+            ..no_incident
+        };
+        let mut pointing = without;
+        pointing.insert(
+            "merged_into".into(),
+            text(TicketReference::from_random([8; 9]).as_str()),
+        );
+        pointing.insert("fingerprint".into(), text(&merged.fingerprint()));
+        assert_eq!(ticket_item(&merged).expect("item"), pointing);
+        assert_eq!(ticket_from(&pointing).expect("readable"), merged);
         let ticket = full_ticket();
         assert_eq!(
             ticket_from(&ticket_item(&ticket).expect("item")).expect("readable"),

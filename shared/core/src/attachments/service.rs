@@ -344,9 +344,21 @@ impl<S: AttachmentStore, D: DocumentStorage> Attachments<S, D> {
         reference: &TicketReference,
         with_urls: bool,
     ) -> Result<Vec<(Attachment, Option<Presigned>)>, StoreError> {
+        self.listed(self.store.attachments_of(reference).await?, with_urls)
+            .await
+    }
+
+    /// The checked ones of `attachments` (read elsewhere: a merged duplicate's, with its
+    /// ticket), each with a presigned GET when `with_urls`, as [`Attachments::checked`] lists
+    /// a ticket's.
+    pub async fn listed(
+        &self,
+        attachments: Vec<Attachment>,
+        with_urls: bool,
+    ) -> Result<Vec<(Attachment, Option<Presigned>)>, StoreError> {
         let now = self.clock.now();
         let mut listed = Vec::new();
-        for attachment in self.store.attachments_of(reference).await? {
+        for attachment in attachments {
             if attachment.state != AttachmentState::Checked {
                 continue;
             }

@@ -80,6 +80,10 @@ pub enum Rule {
     OneOfFields {
         fields: &'static [&'static str],
     },
+    /// Another ticket than the one the route names (a ticket is not merged into itself).
+    OtherTicket,
+    /// A ticket that is not closed (what a duplicate is merged into goes on being worked).
+    NotClosed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -155,6 +159,8 @@ impl fmt::Display for ValidationError {
             Rule::OneOfFields { fields } => {
                 write!(f, "{field} needs exactly one of {}", fields.join(", "))
             }
+            Rule::OtherTicket => write!(f, "{field} must be another ticket than this one"),
+            Rule::NotClosed => write!(f, "{field} must be a ticket that is not closed"),
         }
     }
 }

@@ -708,6 +708,8 @@ mod tests {
             linked_incident: None,
             verification_case: None,
             assignee: None,
+            merged_into: None,
+            merged_from: Vec::new(),
             created_at: now,
             updated_at: now,
             response_due_at: at("2026-11-26T15:05:00Z"),

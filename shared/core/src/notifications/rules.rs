@@ -33,6 +33,9 @@ vocabulary!(
         /// A complaint nears the regulator's limit: the player may take it to the regulator
         /// (`promises::sweep`).
         RegulatorNotice => "regulator_notice",
+        /// A duplicate was merged into this ticket: the player's requests go on under its
+        /// reference (`tickets::merge`).
+        Merged => "merged",
         VerificationApproved => "verification_approved",
         VerificationResubmission => "verification_resubmission",
         VerificationRejected => "verification_rejected",

@@ -891,6 +891,12 @@ pub fn events_of(
         if before.is_some_and(|b| b != line.status) {
             let event = match (before, line.status) {
                 (_, TicketStatus::WaitingOnPlayer) => Some(ClockEvent::Paused { at }),
+                // Closed without being resolved first (a duplicate merged into another
+                // ticket): nothing more is owed on it, as on a resolution. Closing a resolved
+                // ticket has nothing left to stop.
+                (Some(from), TicketStatus::Closed) if from != TicketStatus::Resolved => {
+                    Some(ClockEvent::Resolved { at })
+                }
                 (Some(TicketStatus::WaitingOnPlayer), _) => {
                     if line.status == TicketStatus::Resolved {
                         Some(ClockEvent::Resolved { at })

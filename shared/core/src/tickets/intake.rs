@@ -138,6 +138,8 @@ impl TicketRequest {
             linked_incident: None,
             verification_case: None,
             assignee: None,
+            merged_into: None,
+            merged_from: Vec::new(),
             created_at: now,
             updated_at: now,
             response_due_at: target.due_at,

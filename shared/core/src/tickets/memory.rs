@@ -17,8 +17,8 @@ use crate::escalation::rules::{Escalation, EscalationState};
 use crate::outbox::ports::OutboxStore;
 use crate::outbox::rules::{MessageId, OutboxMessage};
 use crate::tickets::ports::{
-    Basis, IdempotencyRecord, InsertOutcome, NewTicketWrite, PageStart, QueueStart, TicketStore,
-    TicketUpdate, TicketWithHistory, Updated,
+    Basis, IdempotencyRecord, InsertOutcome, MergeWrite, MergeWritten, MergedRecord,
+    NewTicketWrite, PageStart, QueueStart, TicketStore, TicketUpdate, TicketWithHistory, Updated,
 };
 use crate::tickets::ticket::Ticket;
 
@@ -34,6 +34,10 @@ struct State {
     keys: BTreeMap<(String, String), (IdempotencyRecord, Timestamp)>,
     outbox: Vec<OutboxMessage>,
     contacts: BTreeMap<String, ContactAddress>,
+    /// Attachments of tickets as their item collection holds them ([`MemoryTicketStore::attach`]):
+    /// what a merged duplicate's one read returns. The attachments' own fake
+    /// (`attachments::memory`) is a separate store, as its port is.
+    attachments: BTreeMap<String, Vec<crate::attachments::rules::Attachment>>,
     /// How many times a ticket was read: what a round-trip count would show in DynamoDB.
     reads: usize,
     /// Due-time index entries the sweep put off: reference → (version, until).
@@ -92,6 +96,16 @@ impl MemoryTicketStore {
         self.lock().outbox.push(message);
     }
 
+    /// Records an attachment in its ticket's collection, as the attachment store writes it
+    /// beside the ticket in DynamoDB.
+    pub fn attach(&self, attachment: crate::attachments::rules::Attachment) {
+        self.lock()
+            .attachments
+            .entry(attachment.reference.as_str().to_owned())
+            .or_default()
+            .push(attachment);
+    }
+
     /// Gives the player an open verification case, as the case store's marker would.
     pub fn link_open_case(&self, player: &PlayerId, case: crate::verification::rules::CaseId) {
         self.lock()
@@ -100,15 +114,60 @@ impl MemoryTicketStore {
     }
 }
 
+/// An idempotency record's key: the caller and their key.
+fn claim_id(claim: &crate::tickets::ports::IdempotencyClaim) -> (String, String) {
+    (
+        claim.player.as_str().to_owned(),
+        claim.key.as_str().to_owned(),
+    )
+}
+
+impl State {
+    /// Whether the store takes `update`: the ticket at its expected version (and, on a token,
+    /// its fingerprint), and its escalation record still open to the change.
+    fn accepts(&self, update: &TicketUpdate<'_>) -> bool {
+        let change = update.change;
+        let Some(stored) = self.tickets.get(change.ticket.reference.as_str()) else {
+            return false;
+        };
+        if stored.ticket.version != change.expected_version {
+            return false;
+        }
+        if let Basis::Seen { fingerprint } = update.basis {
+            if stored.ticket.fingerprint() != fingerprint {
+                return false;
+            }
+        }
+        update.escalation.is_none_or(|escalation| {
+            match stored.escalations.iter().find(|e| e.id == escalation.id) {
+                None => escalation.state == EscalationState::Requested,
+                Some(e) => e.state == EscalationState::Requested,
+            }
+        })
+    }
+
+    /// Writes an update [`State::accepts`].
+    fn write(&mut self, update: &TicketUpdate<'_>) {
+        let change = update.change;
+        if let Some(stored) = self.tickets.get_mut(change.ticket.reference.as_str()) {
+            stored.ticket = change.ticket.clone();
+            stored.history.extend_from_slice(&change.history);
+            stored.messages.extend(change.message.clone());
+            stored.notifications.extend(update.notification.cloned());
+            if let Some(escalation) = update.escalation {
+                stored.escalations.retain(|e| e.id != escalation.id);
+                stored.escalations.push(escalation.clone());
+            }
+        }
+        self.outbox.extend(update.outbox.iter().cloned());
+    }
+}
+
 impl TicketStore for MemoryTicketStore {
     async fn insert(&self, write: &NewTicketWrite) -> Result<InsertOutcome, StoreError> {
         let mut state = self.lock();
         if let Some(claim) = &write.idempotency {
-            let id = (
-                claim.player.as_str().to_owned(),
-                claim.key.as_str().to_owned(),
-            );
-            if let Some((record, expires)) = state.keys.get(&id) {
+            if let Some((record, expires)) = state.keys.get(&claim_id(claim)) {
                 if *expires >= claim.claimed_at {
                     return Ok(InsertOutcome::KeyAlreadyUsed(record.clone()));
                 }
@@ -119,15 +178,13 @@ impl TicketStore for MemoryTicketStore {
             return Ok(InsertOutcome::ReferenceTaken);
         }
         if let Some(claim) = &write.idempotency {
-            let id = (
-                claim.player.as_str().to_owned(),
-                claim.key.as_str().to_owned(),
-            );
             let record = IdempotencyRecord {
                 fingerprint: claim.fingerprint.clone(),
                 reference: write.ticket.reference.clone(),
             };
-            state.keys.insert(id, (record, claim.expires_at));
+            state
+                .keys
+                .insert(claim_id(claim), (record, claim.expires_at));
         }
         state.tickets.insert(
             reference,
@@ -204,41 +261,58 @@ impl TicketStore for MemoryTicketStore {
 
     async fn update(&self, update: TicketUpdate<'_>) -> Result<Updated, StoreError> {
         let mut state = self.lock();
-        let change = update.change;
-        let Some(stored) = state.tickets.get(change.ticket.reference.as_str()) else {
-            return Ok(Updated::Stale);
-        };
-        if stored.ticket.version != change.expected_version {
+        if !state.accepts(&update) {
             return Ok(Updated::Stale);
         }
-        if let Basis::Seen { fingerprint } = update.basis {
-            if stored.ticket.fingerprint() != fingerprint {
-                return Ok(Updated::Stale);
-            }
-        }
-        if let Some(escalation) = update.escalation {
-            let existing = stored.escalations.iter().find(|e| e.id == escalation.id);
-            let ok = match existing {
-                None => escalation.state == EscalationState::Requested,
-                Some(e) => e.state == EscalationState::Requested,
-            };
-            if !ok {
-                return Ok(Updated::Stale);
-            }
-        }
-        let Some(stored) = state.tickets.get_mut(change.ticket.reference.as_str()) else {
-            return Ok(Updated::Stale);
-        };
-        stored.ticket = change.ticket.clone();
-        stored.history.extend_from_slice(&change.history);
-        stored.messages.extend(change.message.clone());
-        stored.notifications.extend(update.notification.cloned());
-        if let Some(escalation) = update.escalation {
-            stored.escalations.retain(|e| e.id != escalation.id);
-            stored.escalations.push(escalation.clone());
-        }
-        state.outbox.extend(update.outbox.iter().cloned());
+        state.write(&update);
         Ok(Updated::Done)
+    }
+
+    async fn merge(&self, write: MergeWrite<'_>) -> Result<MergeWritten, StoreError> {
+        let mut state = self.lock();
+        if let Some(claim) = write.idempotency {
+            if let Some((record, expires)) = state.keys.get(&claim_id(claim)) {
+                if *expires >= claim.claimed_at {
+                    return Ok(MergeWritten::KeyAlreadyUsed(record.clone()));
+                }
+            }
+        }
+        if !state.accepts(&write.duplicate) || !state.accepts(&write.survivor) {
+            return Ok(MergeWritten::Stale);
+        }
+        state.write(&write.duplicate);
+        state.write(&write.survivor);
+        if let Some(claim) = write.idempotency {
+            let record = IdempotencyRecord {
+                fingerprint: claim.fingerprint.clone(),
+                reference: write.duplicate.change.ticket.reference.clone(),
+            };
+            state
+                .keys
+                .insert(claim_id(claim), (record, claim.expires_at));
+        }
+        Ok(MergeWritten::Done)
+    }
+
+    async fn merged_record(
+        &self,
+        reference: &TicketReference,
+    ) -> Result<Option<MergedRecord>, StoreError> {
+        let mut state = self.lock();
+        state.reads += 1;
+        let attachments = state
+            .attachments
+            .get(reference.as_str())
+            .cloned()
+            .unwrap_or_default();
+        Ok(state
+            .tickets
+            .get(reference.as_str())
+            .map(|found| MergedRecord {
+                ticket: found.ticket.clone(),
+                messages: found.messages.clone(),
+                attachments,
+            }))
     }
 
     async fn settle_escalation(&self, escalation: &Escalation) -> Result<Updated, StoreError> {

@@ -6,6 +6,7 @@ pub mod intake;
 pub mod lookup;
 #[cfg(any(test, feature = "mocks"))]
 pub mod memory;
+pub mod merge;
 pub mod ports;
 pub mod saved_replies;
 pub mod sla;

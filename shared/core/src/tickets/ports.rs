@@ -107,6 +107,37 @@ pub struct TicketUpdate<'a> {
     pub outbox: &'a [OutboxMessage],
 }
 
+/// A merge of a duplicate into another ticket of the same player (`tickets::merge`), all or
+/// nothing: both tickets' updates (each under its own conditions, as [`TicketStore::update`]
+/// writes one), the player's notification and its outbox message with the survivor's, and the
+/// caller's `Idempotency-Key` when one was sent (bound to this merge, as intake binds a key).
+#[derive(Debug, Clone, Copy)]
+pub struct MergeWrite<'a> {
+    pub duplicate: TicketUpdate<'a>,
+    pub survivor: TicketUpdate<'a>,
+    pub idempotency: Option<&'a IdempotencyClaim>,
+}
+
+/// What a merge's write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeWritten {
+    Done,
+    /// Either ticket is no longer at its expected version: nothing was written.
+    Stale,
+    /// The key is bound (and not expired): nothing was written.
+    KeyAlreadyUsed(IdempotencyRecord),
+}
+
+/// A merged duplicate as its survivor shows it: what one read of the duplicate's own item
+/// collection holds of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergedRecord {
+    pub ticket: Ticket,
+    pub messages: Vec<crate::tickets::workflow::Message>,
+    /// Every attachment recorded on it, whatever its state, in the order they were issued.
+    pub attachments: Vec<crate::attachments::rules::Attachment>,
+}
+
 /// What a change was decided on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Basis<'a> {
@@ -219,6 +250,19 @@ pub trait TicketStore: Send + Sync {
         &self,
         update: TicketUpdate<'_>,
     ) -> impl Future<Output = Result<Updated, StoreError>> + Send;
+
+    /// Writes a merge: both tickets only if each is still at its expected version, with the
+    /// survivor's notification and outbox messages and the idempotency record, all or nothing.
+    fn merge(
+        &self,
+        write: MergeWrite<'_>,
+    ) -> impl Future<Output = Result<MergeWritten, StoreError>> + Send;
+
+    /// A merged duplicate's ticket, messages and attachments, in one read.
+    fn merged_record(
+        &self,
+        reference: &TicketReference,
+    ) -> impl Future<Output = Result<Option<MergedRecord>, StoreError>> + Send;
 
     /// Settles an escalation without touching its ticket (a withdrawn escalation), only if it
     /// is still `requested`.

@@ -173,6 +173,14 @@ pub struct Ticket {
     /// The staff member who took the ticket, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
+    /// A duplicate merged into another ticket of the same player (`tickets::merge`): closed,
+    /// and where its conversation goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<TicketReference>,
+    /// The duplicates merged into this ticket, in the order they were merged: its view shows
+    /// their messages and attachments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<TicketReference>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub response_due_at: Timestamp,
@@ -203,6 +211,8 @@ pub(crate) fn sample(status: TicketStatus) -> Ticket {
         linked_incident: None,
         verification_case: None,
         assignee: None,
+        merged_into: None,
+        merged_from: Vec::new(),
         created_at: now,
         updated_at: now,
         response_due_at: now,

@@ -149,10 +149,15 @@ fn start(ticket: &Ticket, expected_version: u64, at: Timestamp) -> Result<Ticket
             actual: ticket.version,
         });
     }
+    Ok(next_version(ticket, at))
+}
+
+/// The ticket's next version, changed at `at`: what every change starts from.
+pub(crate) fn next_version(ticket: &Ticket, at: Timestamp) -> Ticket {
     let mut next = ticket.clone();
     next.version += 1;
     next.updated_at = at;
-    Ok(next)
+    next
 }
 
 fn staff(id: &str) -> Author {
