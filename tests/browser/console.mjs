@@ -19,7 +19,7 @@ test("an agent takes, replies with an edited saved reply, and escalates", async 
   assert.ok(reference, "the keyboard test filed player-2's technical request");
   const page = await open(browser);
   await signIn(page, "agent-technical", "/console/");
-  const nav = await page.locator("nav").innerText();
+  const nav = await page.locator("header nav").innerText();
   assert.match(nav, /Files/);
   assert.doesNotMatch(nav, /Vérifications|Plaintes/, "an agent is offered no review and no complaints report");
 
@@ -70,7 +70,7 @@ test("a reviewer asks for a document again and the player's page shows why", asy
   assert.ok(caseId, "the verification test opened player-1's case");
   const page = await open(browser);
   await signIn(page, "reviewer-1", "/console/");
-  const nav = await page.locator("nav").innerText();
+  const nav = await page.locator("header nav").innerText();
   assert.match(nav, /Vérifications/);
   assert.doesNotMatch(nav, /Files|Courriels retenus/, "a reviewer is offered no team queue and no held mail");
   // And the API refuses what is not offered.
@@ -111,5 +111,41 @@ test("a reviewer asks for a document again and the player's page shows why", asy
   assert.equal(await player.getByText("coin supérieur coupé").count(), 0, "the internal note never reaches the player");
   await checkAccessibility(player, "my verification, a document to send again");
   await screenshot(player, "player-resubmission");
+  assertNoProblems(player);
+});
+
+test("a supervisor merges a duplicate; the player reads both conversations in the request that stays", async () => {
+  const survivor = shared.incidentTicket;
+  assert.ok(survivor, "the first test filed player-1's incident");
+  const filed = await api("player-1", "POST", "/tickets", {
+    channel: "form",
+    category: "technical",
+    subject: "Roulette figée, encore",
+    description: "Je vous écris de nouveau : la roulette s’est figée pendant ma mise.",
+  });
+  assert.equal(filed.status, 201, JSON.stringify(filed.body));
+  const duplicate = filed.body.reference;
+
+  const page = await open(browser);
+  await signIn(page, "supervisor-1", "/console/");
+  await page.goto(`${BASE}/console/#/ticket/${duplicate}`);
+  await page.getByRole("heading", { level: 1, name: `Demande ${duplicate}` }).waitFor();
+  await page.locator("#merge-into").fill(survivor);
+  await page.locator("#merge-send").click();
+  await page.locator("#merged-into").waitFor();
+  await checkAccessibility(page, "a merged duplicate in the console");
+  assertNoProblems(page);
+
+  const read = await api("player-1", "GET", `/tickets/${survivor}`);
+  assert.deepEqual(read.body.merged.map((m) => m.reference), [duplicate]);
+  assert.equal(read.body.notifications.filter((n) => n.kind === "merged").length, 1, "the player is told once");
+
+  const player = await open(browser);
+  await signIn(player, "player-1");
+  await player.goto(`${BASE}/#/tickets/${survivor}`);
+  await player.getByRole("heading", { level: 3, name: `Échanges de la demande ${duplicate}, fusionnée ici` }).waitFor();
+  await player.goto(`${BASE}/#/tickets/${duplicate}`);
+  await player.getByText(`Cette demande a été fusionnée avec la demande ${survivor}.`).waitFor();
+  await checkAccessibility(player, "a merged request on the player's page");
   assertNoProblems(player);
 });

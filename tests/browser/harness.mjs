@@ -63,7 +63,7 @@ export async function signIn(page, sub, app = "/") {
   await page.goto(`${BASE}${app}`);
   await page.locator("#dev-identity").selectOption(sub);
   await page.getByRole("button", { name: /Se connecter|Sign in/ }).click();
-  await page.locator("nav").waitFor();
+  await page.locator("header nav").waitFor();
 }
 
 /** axe-core on the current screen: WCAG 2.x A and AA rules; any serious or critical finding fails. */

@@ -91,7 +91,7 @@ test("keyboard only, on a 390 px phone: sign in and file a request", async () =>
   assert.equal(await page.locator("#dev-identity").inputValue(), "player-2");
   await page.keyboard.press("Tab");
   await page.keyboard.press("Enter");
-  await page.locator("nav").waitFor();
+  await page.locator("header nav").waitFor();
 
   await tabTo(page, "select[name=category]");
   await page.keyboard.press("Tab");

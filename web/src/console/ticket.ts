@@ -4,7 +4,7 @@
 // so the actions are drawn for them alone, and each only in the states the workflow accepts it
 // (tickets/workflow.rs). Every action sends the `version` and the `state` token of the read it
 // was decided on (one round trip when nothing changed), then the ticket is read again.
-import { ApiError } from "../shared/api";
+import { ApiError, newIdempotencyKey } from "../shared/api";
 import { field, h, type Child, show } from "../shared/dom";
 import { alertBox } from "../shared/errors";
 import type { S } from "../shared/schema";
@@ -68,6 +68,7 @@ export async function renderTicket(ctx: ConsoleContext, reference: string, flash
     descriptionSection(ctx, ticket),
     attachmentsSection(ctx, ticket),
     messagesSection(ctx, ticket),
+    mergedSection(ctx, ticket),
     actionsSection(ctx, ticket, mine, saved),
     promisesSection(ctx, ticket),
     historySection(ctx, ticket),
@@ -184,15 +185,50 @@ function attachmentsSection(ctx: ConsoleContext, ticket: TicketRead): HTMLElemen
 function messagesSection(ctx: ConsoleContext, ticket: TicketRead): HTMLElement {
   const { i18n } = ctx;
   if (ticket.messages.length === 0) return section("messages", i18n.t("messages.title"), h("p", null, i18n.t("messages.empty")));
-  // The API lists them oldest first; kept in that order. An internal note says so in words,
-  // not only by its background.
+  return section("messages", i18n.t("messages.title"), messageList(ctx, ticket.messages));
+}
+
+/** What was merged into this ticket, or where this one went: the duplicates' conversations stay readable here. */
+function mergedSection(ctx: ConsoleContext, ticket: TicketRead): HTMLElement | null {
+  const { i18n } = ctx;
+  const merged = ticket.merged ?? [];
+  if (!ticket.merged_into && merged.length === 0) return null;
   return section(
-    "messages",
-    i18n.t("messages.title"),
-    h(
+    "merged",
+    i18n.t("merged.title"),
+    ticket.merged_into
+      ? h("p", { class: "notice", id: "merged-into" }, i18n.t("merged.into"), " ", h("a", { href: `#/ticket/${encodeURIComponent(ticket.merged_into)}` }, ticket.merged_into))
+      : null,
+    merged.map((duplicate) =>
+      h(
+        "article",
+        { class: "card", "aria-labelledby": `merged-${duplicate.reference}` },
+        h("h3", { id: `merged-${duplicate.reference}` }, i18n.t("merged.from", { reference: duplicate.reference })),
+        h("p", { class: "message" }, duplicate.subject),
+        h("p", { class: "muted" }, i18n.dateTime(duplicate.created_at)),
+        duplicate.messages.length ? messageList(ctx, duplicate.messages) : h("p", null, i18n.t("messages.empty")),
+        duplicate.attachments.map((attachment, index) =>
+          h(
+            "p",
+            null,
+            attachment.url
+              ? h("a", { href: attachment.url, target: "_blank", rel: "noopener noreferrer" }, i18n.t("merged.attachment", { n: index + 1, type: attachment.content_type, size: i18n.size(attachment.size) }))
+              : i18n.t("merged.attachment", { n: index + 1, type: attachment.content_type, size: i18n.size(attachment.size) }),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+// The API lists messages oldest first; kept in that order. An internal note says so in words,
+// not only by its background.
+function messageList(ctx: ConsoleContext, messages: S<"Message">[]): HTMLElement {
+  const { i18n } = ctx;
+  return h(
       "ol",
       { class: "timeline" },
-      ticket.messages.map((message) =>
+      messages.map((message) =>
         h(
           "li",
           null,
@@ -217,7 +253,6 @@ function messagesSection(ctx: ConsoleContext, ticket: TicketRead): HTMLElement {
           ),
         ),
       ),
-    ),
   );
 }
 
@@ -384,6 +419,7 @@ function actionsSection(ctx: ConsoleContext, ticket: TicketRead, mine: boolean, 
     workable ? extensionForm(ctx, ticket) : null,
     // A resolved or closed ticket cannot be linked (incidents/rules.rs `link`).
     workable && !ticket.linked_incident ? linkForm(ctx, ticket) : null,
+    ticket.status !== "closed" ? mergeForm(ctx, ticket) : null,
   );
 }
 
@@ -615,6 +651,31 @@ function linkForm(ctx: ConsoleContext, ticket: TicketRead): HTMLElement {
         body: { reference: ticket.reference, ...(ticket.state ? { ticket_state: ticket.state } : {}) },
       });
       return i18n.t("done.link", { id: id.toUpperCase() });
+    },
+  );
+}
+
+function mergeForm(ctx: ConsoleContext, ticket: TicketRead): HTMLElement {
+  const { i18n, api } = ctx;
+  const into = h("input", { id: "merge-into", type: "text", autocomplete: "off", spellcheck: "false" });
+  // One key per target: a retry after a lost answer is recognised and changes nothing.
+  const keys = new Map<string, string>();
+  return action(
+    ctx,
+    ticket,
+    "merge",
+    i18n.t("merge.title"),
+    { into: i18n.t("merge.into") },
+    [
+      field(i18n.t("merge.into"), into, { name: "into", hint: i18n.t("merge.hint") }),
+      h("button", { type: "submit", id: "merge-send", class: "secondary" }, i18n.t("merge.submit")),
+    ],
+    async () => {
+      const target = into.value.trim().toUpperCase();
+      const key = keys.get(target) ?? newIdempotencyKey();
+      keys.set(target, key);
+      await api.post("/tickets/{reference}/merge", { params: { reference: ticket.reference }, body: { into: target }, idempotencyKey: key });
+      return i18n.t("done.merge", { reference: target });
     },
   );
 }

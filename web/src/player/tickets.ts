@@ -73,7 +73,7 @@ export async function renderTicket(context: PlayerContext, reference: string): P
     show(frame.main, h("h1", null, i18n.t("ticket.title", { reference })), h("p", { class: "alert", role: "alert", id: "ticket-error" }, text), h("p", null, h("a", { href: "#/tickets" }, i18n.t("ticket.back"))));
     return;
   }
-  const mergedInto = (ticket as { merged_into?: string | null }).merged_into;
+  const mergedInto = ticket.merged_into;
   show(
     frame.main,
     h("h1", null, i18n.t("ticket.title", { reference: ticket.reference })),
@@ -100,9 +100,18 @@ export async function renderTicket(context: PlayerContext, reference: string): P
       ? h(
           "ol",
           { class: "timeline", id: "messages" },
-          ticket.messages.map((message) => h("li", null, h("p", { class: "muted" }, `${author(context, message.author)} — ${i18n.dateTime(message.at)}`), h("p", { class: "message" }, message.body))),
+          ticket.messages.map((message) => messageItem(context, message)),
         )
       : h("p", null, i18n.t("ticket.no_messages")),
+    (ticket.merged ?? []).map((duplicate) =>
+      h(
+        "section",
+        { class: "card", "aria-labelledby": `merged-${duplicate.reference}` },
+        h("h3", { id: `merged-${duplicate.reference}` }, i18n.t("ticket.merged_from", { reference: duplicate.reference })),
+        h("p", { class: "message" }, duplicate.subject),
+        h("ol", { class: "timeline" }, duplicate.messages.map((message) => messageItem(context, message))),
+      ),
+    ),
     ticket.status === "closed" ? null : answerForm(context, ticket),
     ticket.attachments.length
       ? [
@@ -152,6 +161,11 @@ function answerForm(context: PlayerContext, ticket: S<"TicketRead">): HTMLElemen
     })();
   });
   return h("section", { "aria-labelledby": "answer-title" }, h("h2", { id: "answer-title" }, i18n.t("ticket.answer")), form);
+}
+
+function messageItem(context: PlayerContext, message: S<"Message">): HTMLElement {
+  const { i18n } = context;
+  return h("li", null, h("p", { class: "muted" }, `${author(context, message.author)} — ${i18n.dateTime(message.at)}`), h("p", { class: "message" }, message.body));
 }
 
 function statusText(context: PlayerContext, status: S<"TicketStatus">): string {
